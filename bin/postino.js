@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The CLI entry point: runs the compiled TypeScript from dist/.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const main = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(main))) {
+  process.stderr.write('postino: not built yet; run `npm run build` first\n');
+  process.exit(1);
+}
+await import(main.href);

@@ -1,0 +1,153 @@
+// postino domain|user|alias ...: thin wrappers over AdminService.
+import type { CliCommand, CliContext, OptionValues } from '../command.js';
+import { stringOption } from '../command.js';
+import { withStorage } from '../storage-context.js';
+import { MailError } from '../../../storage/errors.js';
+
+/** Reads a password from stdin: the whole input minus one trailing newline. */
+async function passwordFromStdin(ctx: CliContext): Promise<string> {
+  const text = (await ctx.readStdin()).toString('utf8').replace(/\r?\n$/, '');
+  if (text === '') throw new MailError('BADINPUT', 'no password on stdin');
+  return text;
+}
+
+export function parseByteSize(text: string): number {
+  const m = /^(\d+)([KMG]?)B?$/i.exec(text.trim());
+  if (!m) throw new MailError('BADINPUT', `invalid size '${text}' (bytes, or a number with K, M or G)`);
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+  const n = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(n)) throw new MailError('BADINPUT', `size '${text}' is too large`);
+  return n;
+}
+
+function printList<T>(ctx: CliContext, rows: T[], line: (row: T) => string): void {
+  if (ctx.json) ctx.out(JSON.stringify(rows));
+  else if (rows.length > 0) ctx.out(rows.map(line).join('\n'));
+}
+
+const passwordOptions = {
+  'password-stdin': { type: 'boolean' },
+  'allow-weak': { type: 'boolean' },
+} as const;
+
+function requirePasswordStdin(options: OptionValues): void {
+  if (options['password-stdin'] !== true) throw new MailError('BADINPUT', '--password-stdin is required (the password is read from stdin)');
+}
+
+export const adminCommands: CliCommand[] = [
+  {
+    words: ['domain', 'add'],
+    usage: 'DOMAIN --postmaster ADDR [--password-stdin] [--allow-weak]',
+    options: { postmaster: { type: 'string' }, ...passwordOptions },
+    minArgs: 1,
+    maxArgs: 1,
+    async run([domain], options, ctx) {
+      const postmaster = stringOption(options, 'postmaster');
+      if (!postmaster) throw new MailError('BADINPUT', '--postmaster ADDR is required (RFC 2142: postmaster@ must reach someone)');
+      const password = options['password-stdin'] === true ? await passwordFromStdin(ctx) : undefined;
+      await withStorage(ctx, (_, admin) =>
+        admin.addDomain(domain!, postmaster, password === undefined ? undefined : { password, allowWeak: options['allow-weak'] === true }),
+      );
+    },
+  },
+  {
+    words: ['domain', 'list'],
+    usage: '[--json]',
+    minArgs: 0,
+    maxArgs: 0,
+    run: (_, __, ctx) => withStorage(ctx, (_s, admin) => printList(ctx, admin.listDomains(), (d) => d.domain)),
+  },
+  {
+    words: ['domain', 'remove'],
+    usage: 'DOMAIN',
+    minArgs: 1,
+    maxArgs: 1,
+    run: ([domain], _, ctx) => withStorage(ctx, (_s, admin) => admin.removeDomain(domain!)),
+  },
+  {
+    words: ['user', 'add'],
+    usage: 'ADDR --password-stdin [--quota BYTES] [--allow-weak]',
+    options: { quota: { type: 'string' }, ...passwordOptions },
+    minArgs: 1,
+    maxArgs: 1,
+    async run([address], options, ctx) {
+      requirePasswordStdin(options);
+      const quotaText = stringOption(options, 'quota');
+      const quota = quotaText === undefined ? null : parseByteSize(quotaText);
+      const password = await passwordFromStdin(ctx);
+      await withStorage(ctx, (_s, admin) => admin.addUser({ address: address!, password, quota, allowWeak: options['allow-weak'] === true }));
+    },
+  },
+  {
+    words: ['user', 'list'],
+    usage: '[--json]',
+    minArgs: 0,
+    maxArgs: 0,
+    run: (_, __, ctx) =>
+      withStorage(ctx, (_s, admin) =>
+        printList(ctx, admin.listUsers(), (u) => `${u.address}${u.quota === null ? '' : ` quota=${u.quota}`}${u.disabled ? ' disabled' : ''}`),
+      ),
+  },
+  {
+    words: ['user', 'passwd'],
+    usage: 'ADDR --password-stdin [--allow-weak]',
+    options: passwordOptions,
+    minArgs: 1,
+    maxArgs: 1,
+    async run([address], options, ctx) {
+      requirePasswordStdin(options);
+      const password = await passwordFromStdin(ctx);
+      await withStorage(ctx, (_s, admin) => admin.setPassword(address!, password, options['allow-weak'] === true));
+    },
+  },
+  {
+    words: ['user', 'quota'],
+    usage: 'ADDR BYTES|none',
+    minArgs: 2,
+    maxArgs: 2,
+    run: ([address, size], _, ctx) =>
+      withStorage(ctx, (_s, admin) => admin.setQuota(address!, size === 'none' ? null : parseByteSize(size!))),
+  },
+  {
+    words: ['user', 'disable'],
+    usage: 'ADDR',
+    minArgs: 1,
+    maxArgs: 1,
+    run: ([address], _, ctx) => withStorage(ctx, (_s, admin) => admin.setDisabled(address!, true)),
+  },
+  {
+    words: ['user', 'enable'],
+    usage: 'ADDR',
+    minArgs: 1,
+    maxArgs: 1,
+    run: ([address], _, ctx) => withStorage(ctx, (_s, admin) => admin.setDisabled(address!, false)),
+  },
+  {
+    words: ['user', 'remove'],
+    usage: 'ADDR',
+    minArgs: 1,
+    maxArgs: 1,
+    run: ([address], _, ctx) => withStorage(ctx, (_s, admin) => admin.removeUser(address!)),
+  },
+  {
+    words: ['alias', 'add'],
+    usage: 'ADDR TARGET...',
+    minArgs: 2,
+    maxArgs: 1000,
+    run: ([address, ...targets], _, ctx) => withStorage(ctx, (_s, admin) => admin.addAlias(address!, targets)),
+  },
+  {
+    words: ['alias', 'list'],
+    usage: '[--json]',
+    minArgs: 0,
+    maxArgs: 0,
+    run: (_, __, ctx) => withStorage(ctx, (_s, admin) => printList(ctx, admin.listAliases(), (a) => `${a.address} -> ${a.targets.join(', ')}`)),
+  },
+  {
+    words: ['alias', 'remove'],
+    usage: 'ADDR [TARGET...]',
+    minArgs: 1,
+    maxArgs: 1000,
+    run: ([address, ...targets], _, ctx) => withStorage(ctx, (_s, admin) => admin.removeAlias(address!, targets)),
+  },
+];

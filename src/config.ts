@@ -1,0 +1,173 @@
+// The configuration: one JSON file (every key optional), validated with zod,
+// then POSTINO_* environment overrides. Errors name the bad key.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { MailError } from '../storage/errors.js';
+
+export const SERVICES = [
+  'smtp',
+  'submission',
+  'submissions',
+  'lmtp',
+  'imap',
+  'imaps',
+  'pop3',
+  'pop3s',
+  'managesieve',
+  'admin',
+] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export const DEFAULT_PORTS: Record<ServiceName, number> = {
+  smtp: 2525,
+  submission: 2587,
+  submissions: 2465,
+  lmtp: 2424,
+  imap: 1143,
+  imaps: 1993,
+  pop3: 1110,
+  pop3s: 1995,
+  managesieve: 4190,
+  admin: 8080,
+};
+
+const port = z.number().int().min(0).max(65535);
+const hostPort = z.string().regex(/^[^:\s]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'expected HOST or HOST:PORT');
+
+const ConfigSchema = z
+  .object({
+    hostname: z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name').optional(),
+    listen: z.string().optional(),
+    tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
+    ports: z.object(Object.fromEntries(SERVICES.map((s) => [s, port.optional()])) as Record<ServiceName, z.ZodOptional<typeof port>>).strict().optional(),
+    limits: z
+      .object({
+        messageSize: z.number().int().positive().optional(),
+        recipients: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    antivirus: z
+      .object({
+        host: z.string().optional(),
+        port: port.optional(),
+        socket: z.string().optional(),
+        failOpen: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    spam: z
+      .object({
+        engine: z.enum(['builtin', 'spamd', 'rspamd']).optional(),
+        host: z.string().optional(),
+        port: port.optional(),
+        junkScore: z.number().optional(),
+        rejectScore: z.number().optional(),
+      })
+      .strict()
+      .optional(),
+    relay: z
+      .object({
+        smarthost: z
+          .object({
+            host: z.string(),
+            port: port.optional(),
+            tls: z.enum(['starttls', 'implicit', 'opportunistic']).optional(),
+            username: z.string().optional(),
+            password: z.string().optional(),
+            ca: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    dns: z.object({ servers: z.array(hostPort).optional() }).strict().optional(),
+    demo: z.boolean().optional(),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof ConfigSchema>;
+
+export interface Config {
+  hostname: string;
+  /** Address the listeners bind to. */
+  listen: string;
+  tls: { cert: string; key: string } | undefined;
+  ports: Record<ServiceName, number>;
+  limits: { messageSize: number; recipients: number };
+  antivirus: RawConfig['antivirus'];
+  spam: RawConfig['spam'];
+  relay: RawConfig['relay'];
+  dns: { servers: string[] };
+  /** Create a demo domain and account on first start with an empty data dir. */
+  demo: boolean;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => (issue.path.length > 0 ? `${issue.path.join('.')}.${k}` : k));
+    return `unknown key ${keys.join(', ')}`;
+  }
+  return `${where}: ${issue.message}`;
+}
+
+/** Validates parsed JSON; throws BADINPUT naming the first bad key. */
+export function validateConfig(raw: unknown, source = 'config'): RawConfig {
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new MailError('BADINPUT', `${source}: ${first ? formatIssue(first) : 'invalid'}`);
+  }
+  return r.data;
+}
+
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: RawConfig = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new MailError('BADINPUT', `cannot read config ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new MailError('BADINPUT', `${file}: not valid JSON (${(err as Error).message})`);
+    }
+    raw = validateConfig(parsed, file);
+  }
+  return resolveConfig(raw, env);
+}
+
+function envPort(env: NodeJS.ProcessEnv, service: ServiceName): number | undefined {
+  const name = `POSTINO_${service.toUpperCase()}_PORT`;
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new MailError('BADINPUT', `${name}: expected a port number, got '${v}'`);
+  return n;
+}
+
+export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.env): Config {
+  const ports = {} as Record<ServiceName, number>;
+  for (const s of SERVICES) ports[s] = envPort(env, s) ?? raw.ports?.[s] ?? DEFAULT_PORTS[s];
+  return {
+    hostname: env.POSTINO_HOSTNAME ?? raw.hostname ?? 'localhost',
+    listen: env.POSTINO_LISTEN ?? raw.listen ?? '127.0.0.1',
+    tls: raw.tls,
+    ports,
+    limits: {
+      messageSize: raw.limits?.messageSize ?? 26_214_400,
+      recipients: raw.limits?.recipients ?? 100,
+    },
+    antivirus: raw.antivirus,
+    spam: raw.spam,
+    relay: raw.relay,
+    dns: { servers: raw.dns?.servers ?? [] },
+    demo: env.POSTINO_DEMO === '0' ? false : (raw.demo ?? true),
+  };
+}

@@ -1,0 +1,101 @@
+// Expands a recipient address through aliases to final destinations:
+// local accounts and remote addresses. Nested aliases are followed with
+// loop detection; a subaddress (user+tag@) reaches user@ when no alias or
+// account has the full name.
+import type { AccountRecord, Directory } from '../../storage/ports.js';
+import { MailError } from '../../storage/errors.js';
+import { splitSubaddress } from '../addresses.js';
+
+export const MAX_ALIAS_DEPTH = 16;
+export const MAX_ALIAS_EXPANSION = 1000;
+
+export interface LocalDestination {
+  account: AccountRecord;
+  /** The subaddress detail, when the address was user+detail@. */
+  detail: string | undefined;
+  /** The address as it was when it reached this account (for Delivered-To). */
+  address: string;
+}
+
+export interface Expansion {
+  local: LocalDestination[];
+  remote: string[];
+}
+
+export class AliasResolver {
+  constructor(private readonly directory: Directory) {}
+
+  /** Whether the address is ours at all (an account, an alias, or a subaddress of one). */
+  isLocalDomain(domain: string): boolean {
+    return this.directory.hasDomain(domain.toLowerCase());
+  }
+
+  /**
+   * Expands the address. Throws NONEXISTENT for an unknown address in a local
+   * domain, REFUSED (5.4.6) when aliases only loop back on themselves.
+   */
+  expand(address: string): Expansion {
+    const out: Expansion = { local: [], remote: [] };
+    const seenAccounts = new Set<number>();
+    const seenRemote = new Set<string>();
+    const visiting = new Set<string>();
+    let count = 0;
+
+    const walk = (addr: string, depth: number): void => {
+      const lower = addr.toLowerCase();
+      if (++count > MAX_ALIAS_EXPANSION) throw new MailError('LIMIT', 'alias expansion is too large', { smtpCode: 554, enhanced: '5.4.6' });
+      if (depth > MAX_ALIAS_DEPTH) throw new MailError('REFUSED', 'alias nesting is too deep', { smtpCode: 554, enhanced: '5.4.6' });
+      if (visiting.has(lower)) return; // a loop: this branch adds nothing new
+      const at = lower.lastIndexOf('@');
+      const domain = lower.slice(at + 1);
+      if (!this.directory.hasDomain(domain)) {
+        if (!seenRemote.has(lower)) {
+          seenRemote.add(lower);
+          out.remote.push(addr);
+        }
+        return;
+      }
+      visiting.add(lower);
+      try {
+        const hit = this.lookup(lower);
+        if (!hit) throw new MailError('NONEXISTENT', `no such user: ${addr}`, { smtpCode: 550, enhanced: '5.1.1' });
+        if (hit.kind === 'account') {
+          if (!seenAccounts.has(hit.account.id)) {
+            seenAccounts.add(hit.account.id);
+            out.local.push({ account: hit.account, detail: hit.detail, address: lower });
+          }
+          return;
+        }
+        for (const t of hit.targets) walk(t, depth + 1);
+      } finally {
+        visiting.delete(lower);
+      }
+    };
+
+    walk(address, 0);
+    if (out.local.length === 0 && out.remote.length === 0) {
+      throw new MailError('REFUSED', `alias loop at ${address}`, { smtpCode: 554, enhanced: '5.4.6' });
+    }
+    return out;
+  }
+
+  private lookup(
+    address: string,
+  ): { kind: 'account'; account: AccountRecord; detail: string | undefined } | { kind: 'alias'; targets: string[] } | undefined {
+    const exact = this.exact(address);
+    if (exact) return { ...exact, ...(exact.kind === 'account' ? { detail: undefined } : {}) } as ReturnType<AliasResolver['lookup']>;
+    const at = address.lastIndexOf('@');
+    const { user, detail } = splitSubaddress(address.slice(0, at));
+    if (detail === undefined) return undefined;
+    const base = this.exact(`${user}${address.slice(at)}`);
+    if (!base) return undefined;
+    return base.kind === 'account' ? { kind: 'account', account: base.account, detail } : base;
+  }
+
+  private exact(address: string): { kind: 'account'; account: AccountRecord } | { kind: 'alias'; targets: string[] } | undefined {
+    const account = this.directory.getAccount(address);
+    if (account) return { kind: 'account', account };
+    const alias = this.directory.getAlias(address);
+    return alias ? { kind: 'alias', targets: alias.targets } : undefined;
+  }
+}

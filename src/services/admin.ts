@@ -1,0 +1,199 @@
+// What administrators do to domains, accounts and aliases, with the rules
+// that keep a mail system sane (RFC 2142 postmaster@ and abuse@, no alias
+// shadowing an account, no dangling local targets). The CLI and the admin
+// HTTP API both call this; it changes everything of one request or nothing.
+import type { AccountRecord, AliasRecord, Directory } from '../../storage/ports.js';
+import type { MailStore } from '../../storage/ports.js';
+import { MailError } from '../../storage/errors.js';
+import { formatAddress, normalizeDomain, parseAddress, parseOwnedAddress, splitSubaddress } from '../addresses.js';
+import { checkPassword } from '../auth/password-policy.js';
+import { passwordRecords } from '../auth/password.js';
+
+/** RFC 2142 addresses every domain must have. */
+export const ROLE_LOCALPARTS = ['postmaster', 'abuse'] as const;
+
+export interface AdminStores {
+  directory: Directory;
+  mail: MailStore;
+  /** Removes an account's Sieve scripts from disk (storage's script store). */
+  removeScripts?: (account: AccountRecord) => void;
+}
+
+export interface NewUser {
+  address: string;
+  password: string;
+  quota?: number | null;
+  allowWeak?: boolean;
+}
+
+export class AdminService {
+  constructor(private readonly stores: AdminStores) {}
+
+  private get directory(): Directory {
+    return this.stores.directory;
+  }
+
+  // ---- domains -------------------------------------------------------------
+
+  /**
+   * Adds a domain with postmaster@ and abuse@ aliased to `postmaster`: an
+   * existing account, a remote address, or (password given) a new account
+   * in the new domain.
+   */
+  async addDomain(domainInput: string, postmasterInput: string, postmasterPassword?: { password: string; allowWeak: boolean }): Promise<void> {
+    const domain = normalizeDomain(domainInput);
+    if (this.directory.hasDomain(domain)) throw new MailError('ALREADYEXISTS', `domain ${domain} exists already`);
+    const target = parseAddress(postmasterInput);
+    const targetAddr = formatAddress({ local: target.local.toLowerCase(), domain: target.domain });
+    let records: { passwordHash: string; scramSha256: string } | undefined;
+    if (postmasterPassword) {
+      if (target.domain !== domain) {
+        throw new MailError('BADINPUT', `--password-stdin makes a new account in ${domain}; ${targetAddr} is not in it`);
+      }
+      parseOwnedAddress(targetAddr);
+      checkPassword(postmasterPassword.password, targetAddr, postmasterPassword.allowWeak);
+      records = await passwordRecords(postmasterPassword.password);
+    } else if (target.domain === domain) {
+      throw new MailError('NONEXISTENT', `${targetAddr} does not exist yet; give --password-stdin to create it`);
+    } else if (this.directory.hasDomain(target.domain) && !this.localTargetExists(targetAddr)) {
+      throw new MailError('NONEXISTENT', `no such account or alias: ${targetAddr}`);
+    }
+    let created: AccountRecord | undefined;
+    this.directory.transaction(() => {
+      this.directory.addDomain(domain);
+      if (records) created = this.directory.addAccount({ address: targetAddr, ...records, quota: null });
+      for (const role of ROLE_LOCALPARTS) {
+        const roleAddr = `${role}@${domain}`;
+        if (roleAddr !== targetAddr) this.directory.addAliasTargets(roleAddr, [targetAddr]);
+      }
+      if (created) this.stores.mail.provisionAccount(created.id);
+    });
+  }
+
+  removeDomain(domainInput: string): void {
+    const domain = normalizeDomain(domainInput);
+    if (!this.directory.hasDomain(domain)) throw new MailError('NONEXISTENT', `no such domain: ${domain}`);
+    this.directory.transaction(() => this.directory.removeDomain(domain));
+  }
+
+  listDomains(): Array<{ domain: string }> {
+    return this.directory.listDomains().map((d) => ({ domain: d.name }));
+  }
+
+  // ---- accounts --------------------------------------------------------------
+
+  async addUser(user: NewUser): Promise<AccountRecord> {
+    const a = parseOwnedAddress(user.address);
+    const address = formatAddress(a);
+    if (!this.directory.hasDomain(a.domain)) throw new MailError('NONEXISTENT', `no such domain: ${a.domain}`);
+    if (this.directory.getAccount(address)) throw new MailError('ALREADYEXISTS', `account ${address} exists already`);
+    if (this.directory.getAlias(address)) throw new MailError('ALREADYEXISTS', `${address} is an alias already`);
+    checkPassword(user.password, address, user.allowWeak === true);
+    const records = await passwordRecords(user.password);
+    return this.directory.transaction(() => {
+      const account = this.directory.addAccount({ address, ...records, quota: user.quota ?? null });
+      this.stores.mail.provisionAccount(account.id);
+      return account;
+    });
+  }
+
+  async setPassword(addressInput: string, password: string, allowWeak: boolean): Promise<void> {
+    const address = this.existingAccount(addressInput).address;
+    checkPassword(password, address, allowWeak);
+    const records = await passwordRecords(password);
+    this.directory.setPassword(address, records.passwordHash, records.scramSha256);
+  }
+
+  setDisabled(addressInput: string, disabled: boolean): void {
+    this.directory.setDisabled(this.existingAccount(addressInput).address, disabled);
+  }
+
+  setQuota(addressInput: string, quota: number | null): void {
+    this.directory.setQuota(this.existingAccount(addressInput).address, quota);
+  }
+
+  removeUser(addressInput: string): void {
+    const account = this.existingAccount(addressInput);
+    const orphaned = this.aliasesLeftEmpty(account.address, () => true);
+    const role = orphaned.find((a) => this.isRoleAddress(a.address));
+    if (role) {
+      throw new MailError('REFUSED', `${account.address} is the last target of ${role.address}; point it elsewhere first`);
+    }
+    this.directory.transaction(() => {
+      this.stores.mail.deleteAccountMail(account.id);
+      this.directory.removeAccount(account.address);
+    });
+    this.stores.removeScripts?.(account);
+  }
+
+  listUsers(): Array<{ address: string; quota: number | null; disabled: boolean }> {
+    return this.directory.listAccounts().map((a) => ({ address: a.address, quota: a.quota, disabled: a.disabled }));
+  }
+
+  private existingAccount(addressInput: string): AccountRecord {
+    const a = parseAddress(addressInput);
+    const address = formatAddress({ local: a.local.toLowerCase(), domain: a.domain });
+    const account = this.directory.getAccount(address);
+    if (!account) throw new MailError('NONEXISTENT', `no such account: ${address}`);
+    return account;
+  }
+
+  // ---- aliases -----------------------------------------------------------------
+
+  addAlias(addressInput: string, targetInputs: string[]): void {
+    if (targetInputs.length === 0) throw new MailError('BADINPUT', 'an alias needs at least one target');
+    const a = parseOwnedAddress(addressInput);
+    const address = formatAddress(a);
+    if (!this.directory.hasDomain(a.domain)) throw new MailError('NONEXISTENT', `no such domain: ${a.domain}`);
+    if (this.directory.getAccount(address)) throw new MailError('ALREADYEXISTS', `${address} is an account; an alias cannot shadow it`);
+    const targets = targetInputs.map((t) => {
+      const p = parseAddress(t);
+      const target = formatAddress({ local: p.local.toLowerCase(), domain: p.domain });
+      if (target === address) throw new MailError('BADINPUT', `${address} cannot be its own target`);
+      if (this.directory.hasDomain(p.domain) && !this.localTargetExists(target)) {
+        throw new MailError('NONEXISTENT', `no such local account or alias: ${target}`);
+      }
+      return target;
+    });
+    this.directory.transaction(() => this.directory.addAliasTargets(address, targets));
+  }
+
+  /** Removes the alias, or only the given targets; never leaves postmaster@/abuse@ without one. */
+  removeAlias(addressInput: string, targetInputs: string[] = []): void {
+    const a = parseAddress(addressInput);
+    const address = formatAddress({ local: a.local.toLowerCase(), domain: a.domain });
+    const alias = this.directory.getAlias(address);
+    if (!alias) throw new MailError('NONEXISTENT', `no such alias: ${address}`);
+    const targets = targetInputs.map((t) => t.toLowerCase());
+    const remaining = targets.length === 0 ? [] : alias.targets.filter((t) => !targets.includes(t));
+    if (remaining.length === 0 && this.isRoleAddress(address)) {
+      throw new MailError('REFUSED', `${address} is required (RFC 2142) and must keep at least one target`);
+    }
+    this.directory.transaction(() => this.directory.removeAliasTargets(address, targets.length === 0 ? undefined : targets));
+  }
+
+  listAliases(): Array<{ address: string; targets: string[] }> {
+    return this.directory.listAliases().map((a) => ({ address: a.address, targets: a.targets }));
+  }
+
+  // ---- rules -----------------------------------------------------------------------
+
+  private isRoleAddress(address: string): boolean {
+    const at = address.lastIndexOf('@');
+    return (ROLE_LOCALPARTS as readonly string[]).includes(address.slice(0, at)) && this.directory.hasDomain(address.slice(at + 1));
+  }
+
+  private localTargetExists(address: string): boolean {
+    if (this.directory.getAccount(address) || this.directory.getAlias(address)) return true;
+    const at = address.lastIndexOf('@');
+    const { user, detail } = splitSubaddress(address.slice(0, at));
+    if (detail === undefined) return false;
+    const base = `${user}${address.slice(at)}`;
+    return this.directory.getAccount(base) !== undefined || this.directory.getAlias(base) !== undefined;
+  }
+
+  /** Aliases that would have no target left if targets matching `gone` disappeared. */
+  private aliasesLeftEmpty(target: string, gone: (t: string) => boolean): AliasRecord[] {
+    return this.directory.listAliases().filter((a) => a.targets.includes(target) && a.targets.every((t) => t === target && gone(t)));
+  }
+}

@@ -1,0 +1,40 @@
+// Opens everything stored under a data directory.
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { openIndex, type IndexDb } from './index/database.js';
+import { SqliteDirectory } from './index/directory.js';
+import { MaildirStore, type MessageIndexer } from './store.js';
+import type { ChangeFeed } from './ports.js';
+
+export interface Storage {
+  dataDir: string;
+  db: IndexDb;
+  directory: SqliteDirectory;
+  mail: MaildirStore;
+  close(): void;
+}
+
+export interface OpenStorageOptions {
+  indexer?: MessageIndexer;
+  feed?: ChangeFeed;
+}
+
+export function openStorage(dataDir: string, options: OpenStorageOptions = {}): Storage {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = openIndex(path.join(dataDir, 'postino.sqlite'));
+  const directory = new SqliteDirectory(db);
+  const mail = new MaildirStore(db, {
+    mailRoot: path.join(dataDir, 'mail'),
+    ...(options.indexer ? { indexer: options.indexer } : {}),
+    ...(options.feed ? { feed: options.feed } : {}),
+  });
+  return {
+    dataDir,
+    db,
+    directory,
+    mail,
+    close: () => db.close(),
+  };
+}
+
+export type { MessageIndexer };

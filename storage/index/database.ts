@@ -1,0 +1,51 @@
+// Opens the SQLite index with the settings every process must share.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { migrations } from './migrations.js';
+import { MailError } from '../errors.js';
+
+export type IndexDb = Database.Database;
+
+export interface OpenIndexOptions {
+  /** Wait this long for another process's write lock before failing (ms). */
+  busyTimeoutMs?: number;
+}
+
+export function openIndex(file: string, options: OpenIndexOptions = {}): IndexDb {
+  mkdirSync(path.dirname(file), { recursive: true });
+  let db: IndexDb;
+  try {
+    db = new Database(file);
+  } catch (err) {
+    throw new MailError('TEMPFAIL', `cannot open the index ${file}`, { cause: err });
+  }
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+  db.pragma('journal_mode = WAL');
+  // FULL: a commit is on disk before it returns, so a 250 is only ever sent
+  // for a message whose index row survives a power cut.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+export function schemaVersion(db: IndexDb): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+function migrate(db: IndexDb): void {
+  const current = schemaVersion(db);
+  if (current > migrations.length) {
+    throw new MailError('INTERNAL', `index schema v${current} is newer than this Postino (v${migrations.length})`);
+  }
+  if (current === migrations.length) return;
+  const run = db.transaction(() => {
+    // Re-read inside the write transaction: another process may have migrated.
+    for (let v = schemaVersion(db); v < migrations.length; v++) {
+      db.exec(migrations[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+  });
+  run.immediate();
+}

@@ -1,0 +1,76 @@
+// Versioned schema of the SQLite index. Each entry moves the schema from
+// version i to i+1; PRAGMA user_version records where a database stands.
+// Never edit a released migration: append a new one.
+
+export const migrations: string[] = [
+  // 1: domains, accounts, aliases, mailboxes, messages, expunge log, scripts.
+  `
+  CREATE TABLE domains (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    created INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    domain TEXT NOT NULL REFERENCES domains(name),
+    localpart TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    scram_sha256 TEXT,
+    quota INTEGER,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    used_bytes INTEGER NOT NULL DEFAULT 0,
+    used_messages INTEGER NOT NULL DEFAULT 0,
+    created INTEGER NOT NULL
+  );
+
+  CREATE TABLE alias_targets (
+    address TEXT NOT NULL COLLATE NOCASE,
+    target TEXT NOT NULL COLLATE NOCASE,
+    domain TEXT NOT NULL REFERENCES domains(name),
+    PRIMARY KEY (address, target)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE mailboxes (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    name TEXT NOT NULL,
+    dir TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uidnext INTEGER NOT NULL DEFAULT 1,
+    highestmodseq INTEGER NOT NULL DEFAULT 1,
+    special_use TEXT,
+    subscribed INTEGER NOT NULL DEFAULT 1,
+    keywords TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (account_id, name)
+  );
+
+  CREATE TABLE messages (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    flags TEXT NOT NULL DEFAULT '',
+    internal_date INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    mime TEXT,
+    PRIMARY KEY (mailbox_id, uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+
+  CREATE TABLE expunged (
+    mailbox_id INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE sieve_scripts (
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    name TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (account_id, name)
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,38 @@
+// What a folder keeps beside its messages so the index can be rebuilt from
+// the Maildir alone: UIDVALIDITY, the UIDNEXT floor, the keyword letters.
+import path from 'node:path';
+import { readFileIfExists, writeFileAtomic } from './files.js';
+
+export const META_FILE = 'postino-folder.json';
+
+export interface FolderMeta {
+  uidValidity: number;
+  /** UIDs below this were handed out once and must never be reused. */
+  uidNext: number;
+  /** Keyword for letter a, b, c... */
+  keywords: string[];
+  specialUse: string | null;
+  subscribed: boolean;
+}
+
+export function readFolderMeta(folderPath: string): FolderMeta | undefined {
+  const text = readFileIfExists(path.join(folderPath, META_FILE));
+  if (text === undefined) return undefined;
+  try {
+    const m = JSON.parse(text) as Partial<FolderMeta>;
+    if (typeof m.uidValidity !== 'number') return undefined;
+    return {
+      uidValidity: m.uidValidity,
+      uidNext: typeof m.uidNext === 'number' ? m.uidNext : 1,
+      keywords: Array.isArray(m.keywords) ? m.keywords.filter((k) => typeof k === 'string') : [],
+      specialUse: typeof m.specialUse === 'string' ? m.specialUse : null,
+      subscribed: m.subscribed !== false,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeFolderMeta(folderPath: string, meta: FolderMeta): void {
+  writeFileAtomic(path.join(folderPath, META_FILE), JSON.stringify(meta) + '\n');
+}

@@ -1,0 +1,875 @@
+// The mail store: Maildir++ files as the source of truth for messages, the
+// SQLite index for UIDs, MODSEQs, flags and cached structure.
+//
+// Durability: a message is written to tmp/ and fsynced, then, inside one
+// SQLite write transaction, renamed into new/ or cur/ with its UID in the
+// name, the directory fsynced and the index row committed. Only then does
+// append() resolve. Concurrent appends share one transaction and one
+// directory fsync (group commit), which is what makes fsync-on fast.
+// A crash before the rename leaves only a tmp/ file (never visible); a crash
+// between rename and commit leaves a whole file that recover() adopts.
+import { readFileSync, renameSync, rmSync, unlinkSync, existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { IndexDb } from './index/database.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  ChangeFeed,
+  FlagMode,
+  MailboxChange,
+  MailboxInfo,
+  MailStore,
+  MessageRecord,
+  Quota,
+  SpecialUse,
+} from './ports.js';
+import { MailError } from './errors.js';
+import { ensureMaildir, fsyncDir, writeTmpFile, listMessageFiles, cleanTmp } from './maildir/files.js';
+import {
+  baseOfPath,
+  flagSuffix,
+  folderDir,
+  folderNameFromDir,
+  messageFileName,
+  parseFileName,
+  accountSegment,
+  MAX_KEYWORD_LETTERS,
+} from './maildir/names.js';
+import { readFolderMeta, writeFolderMeta, type FolderMeta } from './maildir/meta.js';
+import { normalizeFlags } from './flags.js';
+import { InProcessChangeFeed } from './change-feed.js';
+
+/** Turns a raw message into the cached structure stored with it (JSON), once, at append. */
+export type MessageIndexer = (raw: Buffer) => string | null;
+
+export const DEFAULT_FOLDERS: Array<{ name: string; specialUse: SpecialUse | null }> = [
+  { name: 'INBOX', specialUse: null },
+  { name: 'Sent', specialUse: '\\Sent' },
+  { name: 'Drafts', specialUse: '\\Drafts' },
+  { name: 'Trash', specialUse: '\\Trash' },
+  { name: 'Junk', specialUse: '\\Junk' },
+  { name: 'Archive', specialUse: '\\Archive' },
+];
+
+const MAX_MAILBOX_NAME = 255;
+const MAX_MAILBOX_DEPTH = 16;
+const MAX_BATCH = 512;
+const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
+
+interface MailboxRow {
+  id: number;
+  account_id: number;
+  name: string;
+  dir: string;
+  uidvalidity: number;
+  uidnext: number;
+  highestmodseq: number;
+  special_use: string | null;
+  subscribed: number;
+  keywords: string;
+}
+
+interface MessageRow {
+  mailbox_id: number;
+  uid: number;
+  modseq: number;
+  flags: string;
+  internal_date: number;
+  size: number;
+  path: string;
+  mime: string | null;
+}
+
+interface PendingAppend {
+  mailboxId: number;
+  tmpPath: string;
+  base: string;
+  size: number;
+  flags: string[];
+  internalDate: number;
+  mime: string | null;
+  ignoreQuota: boolean;
+  resolve(result: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+function toRecord(row: MessageRow): MessageRecord {
+  return {
+    mailboxId: row.mailbox_id,
+    uid: row.uid,
+    modseq: row.modseq,
+    flags: row.flags === '' ? [] : row.flags.split(' '),
+    internalDate: row.internal_date,
+    size: row.size,
+    mime: row.mime,
+  };
+}
+
+export function validateMailboxName(name: string): string {
+  if (name.length === 0) throw new MailError('BADINPUT', 'mailbox name is empty');
+  if (name.length > MAX_MAILBOX_NAME) throw new MailError('BADINPUT', 'mailbox name is too long');
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(name)) throw new MailError('BADINPUT', 'mailbox name has control characters');
+  const parts = name.split('/');
+  if (parts.some((p) => p === '')) throw new MailError('BADINPUT', 'mailbox name has an empty level');
+  if (parts.length > MAX_MAILBOX_DEPTH) throw new MailError('BADINPUT', 'mailbox name is nested too deeply');
+  if (parts[0]!.toUpperCase() === 'INBOX') parts[0] = 'INBOX';
+  return parts.join('/');
+}
+
+export interface MaildirStoreOptions {
+  /** DIR/mail */
+  mailRoot: string;
+  indexer?: MessageIndexer;
+  feed?: ChangeFeed;
+}
+
+export class MaildirStore implements MailStore {
+  readonly feed: ChangeFeed;
+  private readonly mailRoot: string;
+  private readonly indexer: MessageIndexer;
+  private pending: PendingAppend[] = [];
+  private flushScheduled = false;
+  private readonly accountDirs = new Map<number, string>();
+
+  constructor(
+    private readonly db: IndexDb,
+    options: MaildirStoreOptions,
+  ) {
+    this.mailRoot = options.mailRoot;
+    this.indexer = options.indexer ?? (() => null);
+    this.feed = options.feed ?? new InProcessChangeFeed();
+  }
+
+  // ---- accounts and folders ----------------------------------------------
+
+  accountDir(accountId: number): string {
+    const cached = this.accountDirs.get(accountId);
+    if (cached) return cached;
+    const row = this.db.prepare('SELECT domain, localpart FROM accounts WHERE id = ?').get(accountId) as
+      | { domain: string; localpart: string }
+      | undefined;
+    if (!row) throw new MailError('NONEXISTENT', 'no such account');
+    const dir = path.join(this.mailRoot, accountSegment(row.domain.toLowerCase()), accountSegment(row.localpart.toLowerCase()));
+    this.accountDirs.set(accountId, dir);
+    return dir;
+  }
+
+  provisionAccount(accountId: number): void {
+    const root = this.accountDir(accountId);
+    ensureMaildir(root);
+    for (const f of DEFAULT_FOLDERS) {
+      if (!this.mailboxRow(accountId, f.name)) this.createMailbox(accountId, f.name, f.specialUse);
+    }
+  }
+
+  deleteAccountMail(accountId: number): void {
+    const root = this.accountDir(accountId);
+    this.db
+      .transaction(() => {
+        this.db.prepare('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
+        this.db.prepare('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
+        this.db.prepare('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
+        this.db.prepare('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
+      })
+      .immediate();
+    rmSync(root, { recursive: true, force: true });
+    this.accountDirs.delete(accountId);
+  }
+
+  private mailboxRow(accountId: number, name: string): MailboxRow | undefined {
+    const canonical = name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
+    return this.db.prepare('SELECT * FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, canonical) as
+      | MailboxRow
+      | undefined;
+  }
+
+  private mailboxById(id: number): MailboxRow {
+    const row = this.db.prepare('SELECT * FROM mailboxes WHERE id = ?').get(id) as MailboxRow | undefined;
+    if (!row) throw new MailError('NONEXISTENT', 'no such mailbox');
+    return row;
+  }
+
+  private folderPath(row: MailboxRow): string {
+    return path.join(this.accountDir(row.account_id), row.dir);
+  }
+
+  private info(row: MailboxRow): MailboxInfo {
+    const counts = this.db
+      .prepare(
+        `SELECT count(*) AS n, coalesce(sum(size), 0) AS size,
+                coalesce(sum(CASE WHEN (' ' || flags || ' ') LIKE '% \\Seen %' THEN 0 ELSE 1 END), 0) AS unseen
+         FROM messages WHERE mailbox_id = ?`,
+      )
+      .get(row.id) as { n: number; size: number; unseen: number };
+    return {
+      id: row.id,
+      accountId: row.account_id,
+      name: row.name,
+      uidValidity: row.uidvalidity,
+      uidNext: row.uidnext,
+      highestModseq: row.highestmodseq,
+      specialUse: row.special_use as SpecialUse | null,
+      subscribed: row.subscribed !== 0,
+      messages: counts.n,
+      unseen: counts.unseen,
+      size: counts.size,
+    };
+  }
+
+  listMailboxes(accountId: number): MailboxInfo[] {
+    const rows = this.db.prepare('SELECT * FROM mailboxes WHERE account_id = ? ORDER BY name').all(accountId) as MailboxRow[];
+    return rows.map((r) => this.info(r));
+  }
+
+  getMailbox(accountId: number, name: string): MailboxInfo | undefined {
+    const row = this.mailboxRow(accountId, name);
+    return row && this.info(row);
+  }
+
+  getMailboxById(id: number): MailboxInfo {
+    return this.info(this.mailboxById(id));
+  }
+
+  createMailbox(accountId: number, name: string, specialUse: SpecialUse | null = null): MailboxInfo {
+    const canonical = validateMailboxName(name);
+    const dir = folderDir(canonical);
+    const root = this.accountDir(accountId);
+    const created = this.db
+      .transaction(() => {
+        if (this.mailboxRow(accountId, canonical)) throw new MailError('ALREADYEXISTS', `mailbox ${canonical} exists already`);
+        const existing = readFolderMeta(path.join(root, dir));
+        const meta: FolderMeta = existing ?? {
+          uidValidity: this.newUidValidity(accountId),
+          uidNext: 1,
+          keywords: [],
+          specialUse,
+          subscribed: true,
+        };
+        meta.specialUse = specialUse ?? meta.specialUse;
+        ensureMaildir(path.join(root, dir));
+        writeFolderMeta(path.join(root, dir), meta);
+        const info = this.db
+          .prepare(
+            `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, subscribed, keywords)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(accountId, canonical, dir, meta.uidValidity, meta.uidNext, meta.specialUse, meta.subscribed ? 1 : 0, JSON.stringify(meta.keywords));
+        return this.mailboxById(Number(info.lastInsertRowid));
+      })
+      .immediate();
+    this.feed.publish({ kind: 'mailboxes', accountId });
+    return this.info(created);
+  }
+
+  /** Later UIDVALIDITY values are larger, so a recreated name never repeats one. */
+  private newUidValidity(accountId: number): number {
+    const max = this.db.prepare('SELECT max(uidvalidity) AS m FROM mailboxes WHERE account_id = ?').get(accountId) as {
+      m: number | null;
+    };
+    return Math.max(Math.floor(Date.now() / 1000), (max.m ?? 0) + 1);
+  }
+
+  deleteMailbox(accountId: number, name: string): void {
+    const row = this.mailboxRow(accountId, name);
+    if (!row) throw new MailError('NONEXISTENT', `no such mailbox: ${name}`);
+    if (row.name === 'INBOX') throw new MailError('REFUSED', 'INBOX cannot be deleted');
+    const folder = this.folderPath(row);
+    this.db
+      .transaction(() => {
+        const sums = this.db.prepare('SELECT count(*) AS n, coalesce(sum(size),0) AS s FROM messages WHERE mailbox_id = ?').get(row.id) as {
+          n: number;
+          s: number;
+        };
+        this.db.prepare('DELETE FROM messages WHERE mailbox_id = ?').run(row.id);
+        this.db.prepare('DELETE FROM expunged WHERE mailbox_id = ?').run(row.id);
+        this.db.prepare('DELETE FROM mailboxes WHERE id = ?').run(row.id);
+        this.db.prepare('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?').run(sums.s, sums.n, accountId);
+        // Rename first (atomic), then remove: a crash leaves a hidden dir, not a half folder.
+        const trash = path.join(path.dirname(folder), `..deleted.${process.pid}.${Date.now()}`);
+        if (existsSync(folder)) renameSync(folder, trash);
+        rmSync(trash, { recursive: true, force: true });
+      })
+      .immediate();
+    this.feed.publish({ kind: 'mailboxes', accountId });
+  }
+
+  renameMailbox(accountId: number, from: string, to: string): void {
+    const src = this.mailboxRow(accountId, from);
+    if (!src) throw new MailError('NONEXISTENT', `no such mailbox: ${from}`);
+    const target = validateMailboxName(to);
+    if (this.mailboxRow(accountId, target)) throw new MailError('ALREADYEXISTS', `mailbox ${target} exists already`);
+    const root = this.accountDir(accountId);
+    this.db
+      .transaction(() => {
+        if (src.name === 'INBOX') {
+          // RFC 3501: renaming INBOX moves its messages to the new name and leaves INBOX empty.
+          const dst = this.createMailboxRowOnly(accountId, target);
+          this.moveAllMessages(src, dst);
+          return;
+        }
+        const children = this.db
+          .prepare("SELECT * FROM mailboxes WHERE account_id = ? AND (name = ? OR name LIKE ? ESCAPE '\\')")
+          .all(accountId, src.name, src.name.replace(/[\\%_]/g, '\\$&') + '/%') as MailboxRow[];
+        // Deepest first is not needed: Maildir++ folders are siblings on disk.
+        for (const child of children) {
+          const newName = target + child.name.slice(src.name.length);
+          const newDir = folderDir(newName);
+          if (existsSync(path.join(root, newDir))) throw new MailError('ALREADYEXISTS', `mailbox ${newName} exists on disk`);
+          renameSync(path.join(root, child.dir), path.join(root, newDir));
+          this.db.prepare('UPDATE mailboxes SET name = ?, dir = ? WHERE id = ?').run(newName, newDir, child.id);
+        }
+      })
+      .immediate();
+    this.feed.publish({ kind: 'mailboxes', accountId });
+  }
+
+  private createMailboxRowOnly(accountId: number, name: string): MailboxRow {
+    const dir = folderDir(name);
+    const root = this.accountDir(accountId);
+    const meta: FolderMeta = { uidValidity: this.newUidValidity(accountId), uidNext: 1, keywords: [], specialUse: null, subscribed: true };
+    ensureMaildir(path.join(root, dir));
+    writeFolderMeta(path.join(root, dir), meta);
+    const info = this.db
+      .prepare('INSERT INTO mailboxes (account_id, name, dir, uidvalidity) VALUES (?, ?, ?, ?)')
+      .run(accountId, name, dir, meta.uidValidity);
+    return this.mailboxById(Number(info.lastInsertRowid));
+  }
+
+  private moveAllMessages(src: MailboxRow, dst: MailboxRow): void {
+    const rows = this.db.prepare('SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid').all(src.id) as MessageRow[];
+    let uid = dst.uidnext;
+    let modseq = dst.highestmodseq;
+    const dstKeywords = JSON.parse(dst.keywords) as string[];
+    for (const r of rows) {
+      const flags = r.flags === '' ? [] : r.flags.split(' ');
+      const name = messageFileName(baseOfPath(r.path), r.size, uid, flags, dstKeywords);
+      renameSync(path.join(this.folderPath(src), r.path), path.join(this.folderPath(dst), 'cur', name));
+      this.db
+        .prepare('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
+        .run(dst.id, uid, ++modseq, r.flags, r.internal_date, r.size, `cur/${name}`, r.mime);
+      uid++;
+    }
+    this.db.prepare('DELETE FROM messages WHERE mailbox_id = ?').run(src.id);
+    this.db.prepare('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uid, modseq, dst.id);
+    this.db.prepare('UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?').run(src.id);
+    fsyncDir(path.join(this.folderPath(dst), 'cur'));
+  }
+
+  setSubscribed(accountId: number, name: string, subscribed: boolean): void {
+    const row = this.mailboxRow(accountId, name);
+    if (!row) throw new MailError('NONEXISTENT', `no such mailbox: ${name}`);
+    this.db.prepare('UPDATE mailboxes SET subscribed = ? WHERE id = ?').run(subscribed ? 1 : 0, row.id);
+    this.saveMeta(this.mailboxById(row.id));
+  }
+
+  private saveMeta(row: MailboxRow): void {
+    writeFolderMeta(this.folderPath(row), {
+      uidValidity: row.uidvalidity,
+      uidNext: row.uidnext,
+      keywords: JSON.parse(row.keywords) as string[],
+      specialUse: row.special_use,
+      subscribed: row.subscribed !== 0,
+    });
+  }
+
+  // ---- append (group commit) ---------------------------------------------
+
+  async append(accountId: number, mailbox: string, raw: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
+    const row = this.mailboxRow(accountId, mailbox);
+    if (!row) throw new MailError('NONEXISTENT', `no such mailbox: ${mailbox}`);
+    return this.appendTo(row, raw, options);
+  }
+
+  async appendToMailbox(mailboxId: number, raw: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.appendTo(this.mailboxById(mailboxId), raw, options);
+  }
+
+  private async appendTo(row: MailboxRow, raw: Buffer, options: AppendOptions): Promise<AppendResult> {
+    const internalDate = options.internalDate ?? Date.now();
+    const flags = normalizeFlags(options.flags ?? []);
+    // Index before writing: a message that cannot be indexed is still stored (mime = null).
+    let mime: string | null = null;
+    try {
+      mime = this.indexer(raw);
+    } catch {
+      mime = null;
+    }
+    const quotaRow = this.db.prepare('SELECT quota, used_bytes FROM accounts WHERE id = ?').get(row.account_id) as
+      | { quota: number | null; used_bytes: number }
+      | undefined;
+    if (!quotaRow) throw new MailError('NONEXISTENT', 'no such account');
+    if (!options.ignoreQuota && quotaRow.quota !== null && quotaRow.used_bytes + raw.length > quotaRow.quota) {
+      throw new MailError('OVERQUOTA', 'mailbox is full');
+    }
+    let tmp;
+    try {
+      tmp = await writeTmpFile(this.folderPath(row), raw, internalDate);
+    } catch (err) {
+      throw new MailError('TEMPFAIL', 'cannot write the message', { cause: err });
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({
+        mailboxId: row.id,
+        tmpPath: tmp.tmpPath,
+        base: tmp.base,
+        size: raw.length,
+        flags,
+        internalDate,
+        mime,
+        ignoreQuota: options.ignoreQuota === true,
+        resolve,
+        reject,
+      });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+      if (this.pending.length > 0) this.scheduleFlush();
+    });
+  }
+
+  /** Commits a batch of written tmp files in one transaction. */
+  private flush(): void {
+    const batch = this.pending.splice(0, MAX_BATCH);
+    if (batch.length === 0) return;
+    type Outcome = { item: PendingAppend; result?: AppendResult; error?: unknown; change?: MailboxChange };
+    const outcomes: Outcome[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          outcomes.length = 0;
+          const touchedDirs = new Set<string>();
+          const mailboxes = new Map<number, MailboxRow>();
+          const usage = new Map<number, { quota: number | null; used: number; addBytes: number; addCount: number }>();
+          for (const item of batch) {
+            try {
+              let mb = mailboxes.get(item.mailboxId);
+              if (!mb) {
+                mb = this.mailboxById(item.mailboxId);
+                mailboxes.set(mb.id, mb);
+              }
+              let u = usage.get(mb.account_id);
+              if (!u) {
+                const a = this.db.prepare('SELECT quota, used_bytes FROM accounts WHERE id = ?').get(mb.account_id) as {
+                  quota: number | null;
+                  used_bytes: number;
+                };
+                u = { quota: a.quota, used: a.used_bytes, addBytes: 0, addCount: 0 };
+                usage.set(mb.account_id, u);
+              }
+              if (!item.ignoreQuota && u.quota !== null && u.used + u.addBytes + item.size > u.quota) {
+                throw new MailError('OVERQUOTA', 'mailbox is full');
+              }
+              const keywords = this.ensureKeywords(mb, item.flags);
+              const uid = mb.uidnext;
+              const modseq = mb.highestmodseq + 1;
+              const sub = item.flags.length > 0 ? 'cur' : 'new';
+              const name = messageFileName(item.base, item.size, uid, item.flags, keywords);
+              const folder = this.folderPath(mb);
+              renameSync(item.tmpPath, path.join(folder, sub, name));
+              touchedDirs.add(path.join(folder, sub));
+              this.db
+                .prepare('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
+                .run(mb.id, uid, modseq, item.flags.join(' '), item.internalDate, item.size, `${sub}/${name}`, item.mime);
+              mb.uidnext = uid + 1;
+              mb.highestmodseq = modseq;
+              u.addBytes += item.size;
+              u.addCount += 1;
+              outcomes.push({
+                item,
+                result: { mailboxId: mb.id, uidValidity: mb.uidvalidity, uid, modseq },
+                change: { kind: 'append', accountId: mb.account_id, mailboxId: mb.id, uid, modseq, flags: item.flags },
+              });
+            } catch (err) {
+              outcomes.push({ item, error: err });
+            }
+          }
+          for (const mb of mailboxes.values()) {
+            this.db.prepare('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(mb.uidnext, mb.highestmodseq, mb.id);
+          }
+          for (const [accountId, u] of usage) {
+            if (u.addCount > 0) {
+              this.db
+                .prepare('UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?')
+                .run(u.addBytes, u.addCount, accountId);
+            }
+          }
+          // The renames must be on disk before the rows that point at them.
+          for (const dir of touchedDirs) fsyncDir(dir);
+        })
+        .immediate();
+    } catch (err) {
+      // The transaction failed as a whole (index unavailable): nothing was
+      // committed. Renamed files are adopted by recover(); tell every caller to retry.
+      for (const item of batch) {
+        item.reject(new MailError('TEMPFAIL', 'cannot commit to the index', { cause: err }));
+      }
+      return;
+    }
+    for (const o of outcomes) {
+      if (o.result) {
+        o.item.resolve(o.result);
+        if (o.change) this.feed.publish(o.change);
+      } else {
+        try {
+          unlinkSync(o.item.tmpPath);
+        } catch {
+          // already gone
+        }
+        o.item.reject(o.error instanceof MailError ? o.error : new MailError('TEMPFAIL', 'cannot store the message', { cause: o.error }));
+      }
+    }
+  }
+
+  /** Gives new keywords a letter in the folder's keyword list (and the meta file). */
+  private ensureKeywords(mb: MailboxRow, flags: string[]): string[] {
+    const keywords = JSON.parse(mb.keywords) as string[];
+    let changed = false;
+    for (const f of flags) {
+      if (f.startsWith('\\') || f === '$Forwarded') continue;
+      if (!keywords.includes(f) && keywords.length < MAX_KEYWORD_LETTERS) {
+        keywords.push(f);
+        changed = true;
+      }
+    }
+    if (changed) {
+      mb.keywords = JSON.stringify(keywords);
+      this.db.prepare('UPDATE mailboxes SET keywords = ? WHERE id = ?').run(mb.keywords, mb.id);
+      this.saveMeta(mb);
+    }
+    return keywords;
+  }
+
+  // ---- reading -------------------------------------------------------------
+
+  listMessages(mailboxId: number, fromUid = 1, toUid = Number.MAX_SAFE_INTEGER): MessageRecord[] {
+    const rows = this.db
+      .prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid')
+      .all(mailboxId, fromUid, toUid) as MessageRow[];
+    return rows.map(toRecord);
+  }
+
+  getMessage(mailboxId: number, uid: number): MessageRecord | undefined {
+    const row = this.messageRow(mailboxId, uid);
+    return row && toRecord(row);
+  }
+
+  private messageRow(mailboxId: number, uid: number): MessageRow | undefined {
+    return this.db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?').get(mailboxId, uid) as MessageRow | undefined;
+  }
+
+  readMessage(mailboxId: number, uid: number): Buffer {
+    const mb = this.mailboxById(mailboxId);
+    // Another process may rename the file (flag change) between our read of
+    // the row and of the file: look the row up again once.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const row = this.messageRow(mailboxId, uid);
+      if (!row) throw new MailError('NONEXISTENT', 'no such message');
+      try {
+        return readFileSync(path.join(this.folderPath(mb), row.path));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 1) {
+          throw new MailError('TEMPFAIL', 'cannot read the message', { cause: err });
+        }
+      }
+    }
+    throw new MailError('TEMPFAIL', 'cannot read the message');
+  }
+
+  /** The message file's absolute path (for streaming large bodies). */
+  messagePath(mailboxId: number, uid: number): string {
+    const row = this.messageRow(mailboxId, uid);
+    if (!row) throw new MailError('NONEXISTENT', 'no such message');
+    return path.join(this.folderPath(this.mailboxById(mailboxId)), row.path);
+  }
+
+  // ---- flags, expunge, copy -----------------------------------------------
+
+  setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[] {
+    const wanted = normalizeFlags(flags);
+    const changed: MessageRecord[] = [];
+    const changes: MailboxChange[] = [];
+    this.db
+      .transaction(() => {
+        const mb = this.mailboxById(mailboxId);
+        const keywords = this.ensureKeywords(mb, wanted);
+        const folder = this.folderPath(mb);
+        let modseq = mb.highestmodseq;
+        const touched = new Set<string>();
+        for (const uid of uids) {
+          const row = this.messageRow(mailboxId, uid);
+          if (!row) continue;
+          if (unchangedSince !== undefined && row.modseq > unchangedSince) continue;
+          const current = row.flags === '' ? [] : row.flags.split(' ');
+          let next: string[];
+          if (mode === 'replace') next = wanted;
+          else if (mode === 'add') next = normalizeFlags([...current, ...wanted]);
+          else next = current.filter((f) => !wanted.includes(f));
+          if (next.length === current.length && next.every((f) => current.includes(f))) continue;
+          modseq += 1;
+          let newPath = row.path;
+          const oldName = row.path.slice(row.path.indexOf('/') + 1);
+          const oldSuffix = oldName.includes(':2,') ? oldName.slice(oldName.indexOf(':2,') + 3) : '';
+          const suffix = flagSuffix(next, keywords);
+          if (suffix !== oldSuffix || row.path.startsWith('new/')) {
+            const mainPart = oldName.includes(':2,') ? oldName.slice(0, oldName.indexOf(':2,')) : oldName;
+            newPath = `cur/${mainPart}:2,${suffix}`;
+            renameSync(path.join(folder, row.path), path.join(folder, newPath));
+            touched.add(path.join(folder, 'cur'));
+          }
+          this.db
+            .prepare('UPDATE messages SET flags = ?, modseq = ?, path = ? WHERE mailbox_id = ? AND uid = ?')
+            .run(next.join(' '), modseq, newPath, mailboxId, uid);
+          const rec = toRecord({ ...row, flags: next.join(' '), modseq, path: newPath });
+          changed.push(rec);
+          changes.push({ kind: 'flags', accountId: mb.account_id, mailboxId, uid, modseq, flags: next });
+        }
+        this.db.prepare('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
+        for (const d of touched) fsyncDir(d);
+      })
+      .immediate();
+    for (const c of changes) this.feed.publish(c);
+    return changed;
+  }
+
+  expunge(mailboxId: number, uids?: number[]): number[] {
+    const expunged: number[] = [];
+    const changes: MailboxChange[] = [];
+    this.db
+      .transaction(() => {
+        const mb = this.mailboxById(mailboxId);
+        const folder = this.folderPath(mb);
+        const rows = (
+          uids === undefined
+            ? this.db.prepare('SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid').all(mailboxId)
+            : uids.map((u) => this.messageRow(mailboxId, u)).filter((r) => r !== undefined)
+        ) as MessageRow[];
+        let modseq = mb.highestmodseq;
+        let bytes = 0;
+        const touched = new Set<string>();
+        for (const row of rows) {
+          if (uids === undefined && !row.flags.split(' ').includes('\\Deleted')) continue;
+          try {
+            unlinkSync(path.join(folder, row.path));
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          }
+          touched.add(path.join(folder, row.path.slice(0, 3)));
+          modseq += 1;
+          this.db.prepare('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(mailboxId, row.uid);
+          this.db.prepare('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(mailboxId, row.uid, modseq);
+          bytes += row.size;
+          expunged.push(row.uid);
+          changes.push({ kind: 'expunge', accountId: mb.account_id, mailboxId, uid: row.uid, modseq });
+        }
+        if (expunged.length === 0) return;
+        this.db.prepare('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
+        this.db
+          .prepare('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?')
+          .run(bytes, expunged.length, mb.account_id);
+        for (const d of touched) fsyncDir(d);
+        // Record the UID floor beside the files, so a rebuilt index never reuses an expunged UID.
+        this.saveMeta(this.mailboxById(mailboxId));
+      })
+      .immediate();
+    for (const c of changes) this.feed.publish(c);
+    return expunged;
+  }
+
+  async copy(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
+    const target = this.mailboxById(targetMailboxId);
+    const source = this.mailboxById(mailboxId);
+    if (source.account_id !== target.account_id) throw new MailError('REFUSED', 'copy across accounts');
+    const pairs: Array<[number, number]> = [];
+    const jobs = uids.map(async (uid) => {
+      const rec = this.getMessage(mailboxId, uid);
+      if (!rec) return;
+      const raw = this.readMessage(mailboxId, uid);
+      const res = await this.appendTo(target, raw, { flags: rec.flags, internalDate: rec.internalDate });
+      pairs.push([uid, res.uid]);
+    });
+    await Promise.all(jobs);
+    return pairs.sort((a, b) => a[0] - b[0]);
+  }
+
+  quota(accountId: number): Quota {
+    const row = this.db.prepare('SELECT quota, used_bytes, used_messages FROM accounts WHERE id = ?').get(accountId) as
+      | { quota: number | null; used_bytes: number; used_messages: number }
+      | undefined;
+    if (!row) throw new MailError('NONEXISTENT', 'no such account');
+    return { limit: row.quota, usedBytes: row.used_bytes, usedMessages: row.used_messages };
+  }
+
+  // ---- recovery and rebuild -----------------------------------------------
+
+  /**
+   * Makes the index agree with the Maildir for one account: adopts message
+   * files the index does not know (a crash between rename and commit),
+   * drops rows whose file is gone, and finds folders on disk. With
+   * `rebuild`, forgets every row first and rebuilds from the files, keeping
+   * the UIDs and flags they carry.
+   */
+  recoverAccount(accountId: number, options: { rebuild?: boolean } = {}): { adopted: number; dropped: number } {
+    const root = this.accountDir(accountId);
+    ensureMaildir(root);
+    let adopted = 0;
+    let dropped = 0;
+    const dirs = ['', ...readdirSync(root).filter((d) => d.startsWith('.') && d !== '.' && d !== '..' && !d.startsWith('..'))];
+    this.db
+      .transaction(() => {
+        if (options.rebuild) {
+          this.db.prepare('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
+          this.db.prepare('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
+          this.db.prepare('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
+        }
+        for (const dir of dirs) {
+          const name = folderNameFromDir(dir);
+          if (name === undefined) continue;
+          const folder = path.join(root, dir);
+          try {
+            if (!statSync(folder).isDirectory()) continue;
+          } catch {
+            continue;
+          }
+          ensureMaildir(folder);
+          cleanTmp(folder, TMP_MAX_AGE_MS);
+          let mb = this.mailboxRow(accountId, name);
+          if (!mb) mb = this.adoptFolder(accountId, name, dir);
+          const r = this.reconcileFolder(mb);
+          adopted += r.adopted;
+          dropped += r.dropped;
+        }
+        this.recountUsage(accountId);
+      })
+      .immediate();
+    this.feed.publish({ kind: 'mailboxes', accountId });
+    return { adopted, dropped };
+  }
+
+  private adoptFolder(accountId: number, name: string, dir: string): MailboxRow {
+    const folder = path.join(this.accountDir(accountId), dir);
+    const meta = readFolderMeta(folder);
+    const defaults = DEFAULT_FOLDERS.find((f) => f.name === name);
+    const uidValidity = meta?.uidValidity ?? this.newUidValidity(accountId);
+    const info = this.db
+      .prepare(
+        `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, subscribed, keywords)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        accountId,
+        name,
+        dir,
+        uidValidity,
+        meta?.uidNext ?? 1,
+        meta?.specialUse ?? defaults?.specialUse ?? null,
+        meta?.subscribed === false ? 0 : 1,
+        JSON.stringify(meta?.keywords ?? []),
+      );
+    const row = this.mailboxById(Number(info.lastInsertRowid));
+    if (!meta) this.saveMeta(row);
+    return row;
+  }
+
+  private reconcileFolder(mb: MailboxRow): { adopted: number; dropped: number } {
+    const folder = this.folderPath(mb);
+    const files = listMessageFiles(folder);
+    const rows = this.db.prepare('SELECT uid, path FROM messages WHERE mailbox_id = ?').all(mb.id) as Array<{ uid: number; path: string }>;
+    const byBase = new Map(rows.map((r) => [baseOfPath(r.path), r]));
+    const usedUids = new Set(rows.map((r) => r.uid));
+    const keywords = JSON.parse(mb.keywords) as string[];
+    let uidnext = mb.uidnext;
+    let modseq = mb.highestmodseq;
+    let dropped = 0;
+    const seenBases = new Set<string>();
+    const orphans: Array<{ rel: string; parsed: ReturnType<typeof parseFileName> }> = [];
+    for (const rel of files) {
+      const base = baseOfPath(rel);
+      if (seenBases.has(base)) continue; // a twin left by a crash mid-rename: keep the first
+      seenBases.add(base);
+      const known = byBase.get(base);
+      if (known) {
+        if (known.path !== rel) this.db.prepare('UPDATE messages SET path = ? WHERE mailbox_id = ? AND uid = ?').run(rel, mb.id, known.uid);
+        continue;
+      }
+      orphans.push({ rel, parsed: parseFileName(rel.slice(4)) });
+    }
+    for (const r of rows) {
+      if (!seenBases.has(baseOfPath(r.path))) {
+        modseq += 1;
+        this.db.prepare('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(mb.id, r.uid);
+        this.db.prepare('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(mb.id, r.uid, modseq);
+        dropped++;
+      }
+    }
+    // Files that carry a free UID keep it; the rest get new ones above every known UID.
+    orphans.sort((a, b) => (a.parsed.uid ?? Infinity) - (b.parsed.uid ?? Infinity) || a.rel.localeCompare(b.rel));
+    const keepUid = orphans.filter((o) => o.parsed.uid !== undefined && !usedUids.has(o.parsed.uid));
+    for (const o of keepUid) usedUids.add(o.parsed.uid!);
+    const maxUid = Math.max(0, ...usedUids);
+    uidnext = Math.max(uidnext, maxUid + 1);
+    for (const o of orphans) {
+      const keep = keepUid.includes(o);
+      const uid = keep ? o.parsed.uid! : uidnext++;
+      const abs = path.join(folder, o.rel);
+      let raw: Buffer;
+      let st;
+      try {
+        raw = readFileSync(abs);
+        st = statSync(abs);
+      } catch {
+        continue;
+      }
+      const flags = normalizeFlags([
+        ...o.parsed.flags,
+        ...o.parsed.keywordLetters.map((l) => keywords[l.charCodeAt(0) - 97]).filter((k): k is string => k !== undefined),
+      ]);
+      let rel = o.rel;
+      if (!keep) {
+        // Write the new UID into the name so the next rebuild finds it.
+        const name = messageFileName(o.parsed.base, raw.length, uid, flags, keywords);
+        rel = `${o.rel.slice(0, 3)}/${name}`;
+        renameSync(abs, path.join(folder, rel));
+      }
+      let mime: string | null = null;
+      try {
+        mime = this.indexer(raw);
+      } catch {
+        mime = null;
+      }
+      modseq += 1;
+      this.db
+        .prepare('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
+        .run(mb.id, uid, modseq, flags.join(' '), Math.round(st.mtimeMs), raw.length, rel, mime);
+    }
+    this.db.prepare('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uidnext, modseq, mb.id);
+    if (orphans.length > 0) {
+      fsyncDir(path.join(folder, 'cur'));
+      fsyncDir(path.join(folder, 'new'));
+    }
+    return { adopted: orphans.length, dropped };
+  }
+
+  private recountUsage(accountId: number): void {
+    this.db
+      .prepare(
+        `UPDATE accounts SET
+           used_bytes = (SELECT coalesce(sum(size), 0) FROM messages JOIN mailboxes ON mailboxes.id = messages.mailbox_id WHERE mailboxes.account_id = accounts.id),
+           used_messages = (SELECT count(*) FROM messages JOIN mailboxes ON mailboxes.id = messages.mailbox_id WHERE mailboxes.account_id = accounts.id)
+         WHERE id = ?`,
+      )
+      .run(accountId);
+  }
+
+  /** Waits until every append handed to this store has committed or failed. */
+  async drain(): Promise<void> {
+    while (this.pending.length > 0 || this.flushScheduled) await new Promise((r) => setImmediate(r));
+  }
+}

@@ -1,0 +1,154 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { openStorage, type Storage } from '../../../storage/index.js';
+import { folderDir, folderNameFromDir, parseFileName } from '../../../storage/maildir/names.js';
+import type { MailboxChange } from '../../../storage/ports.js';
+import { scratchDir } from '../../support/tmp.js';
+import { makeMessage } from '../../support/messages.js';
+
+describe('MaildirStore', () => {
+  const scratch = scratchDir();
+  let storage: Storage;
+  let accountId: number;
+
+  before(() => {
+    storage = openStorage(scratch.dir);
+    storage.directory.addDomain('example.test');
+    accountId = storage.directory.addAccount({ address: 'alice@example.test', passwordHash: 'x', scramSha256: null, quota: null }).id;
+    storage.mail.provisionAccount(accountId);
+  });
+  after(() => {
+    storage.close();
+    scratch.cleanup();
+  });
+
+  test('provisions the default folders with SPECIAL-USE', () => {
+    const boxes = storage.mail.listMailboxes(accountId);
+    assert.deepEqual(
+      boxes.map((b) => [b.name, b.specialUse]).sort(),
+      [
+        ['Archive', '\\Archive'],
+        ['Drafts', '\\Drafts'],
+        ['INBOX', null],
+        ['Junk', '\\Junk'],
+        ['Sent', '\\Sent'],
+        ['Trash', '\\Trash'],
+      ],
+    );
+    const root = path.join(scratch.dir, 'mail', 'example.test', 'alice');
+    for (const d of ['cur', 'new', 'tmp', '.Sent/cur', '.Junk/new']) assert.ok(existsSync(path.join(root, d)), d);
+  });
+
+  test('append is durable in new/ with the UID in the name and in the index', async () => {
+    const raw = makeMessage('a1');
+    const r = await storage.mail.append(accountId, 'INBOX', raw);
+    assert.equal(r.uid, 1);
+    const files = readdirSync(path.join(scratch.dir, 'mail', 'example.test', 'alice', 'new'));
+    assert.equal(files.length, 1);
+    const parsed = parseFileName(files[0]!);
+    assert.equal(parsed.uid, 1);
+    assert.equal(parsed.size, raw.length);
+    assert.deepEqual(storage.mail.readMessage(r.mailboxId, 1), raw);
+    const box = storage.mail.getMailbox(accountId, 'inbox')!;
+    assert.equal(box.uidNext, 2);
+    assert.equal(box.messages, 1);
+    assert.equal(box.unseen, 1);
+  });
+
+  test('UIDs ascend and MODSEQ grows with concurrent appends', async () => {
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => storage.mail.append(accountId, 'Sent', makeMessage(`s${i}`, 1000))));
+    const uids = results.map((r) => r.uid).sort((a, b) => a - b);
+    assert.deepEqual(uids, Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.equal(new Set(results.map((r) => r.modseq)).size, 50);
+  });
+
+  test('flags live in the :2, suffix, keywords as letters', async () => {
+    const r = await storage.mail.append(accountId, 'INBOX', makeMessage('f1'), { flags: ['\\seen', '$Important'] });
+    const rec = storage.mail.getMessage(r.mailboxId, r.uid)!;
+    assert.deepEqual(rec.flags, ['\\Seen', '$Important']);
+    const changed = storage.mail.setFlags(r.mailboxId, [r.uid], 'add', ['\\Flagged', '\\Deleted']);
+    assert.equal(changed.length, 1);
+    assert.ok(changed[0]!.modseq > rec.modseq);
+    const cur = readdirSync(path.join(scratch.dir, 'mail', 'example.test', 'alice', 'cur'));
+    const file = cur.find((f) => parseFileName(f).uid === r.uid)!;
+    assert.match(file, /:2,FSTa$/);
+    // unchanged flags do not bump MODSEQ
+    assert.equal(storage.mail.setFlags(r.mailboxId, [r.uid], 'add', ['\\Seen']).length, 0);
+    // UNCHANGEDSINCE below the current modseq skips the message
+    assert.equal(storage.mail.setFlags(r.mailboxId, [r.uid], 'remove', ['\\Seen'], 1).length, 0);
+  });
+
+  test('expunge removes \\Deleted messages from disk and index, and updates quota', async () => {
+    const inbox = storage.mail.getMailbox(accountId, 'INBOX')!;
+    const before = storage.mail.quota(accountId);
+    const gone = storage.mail.expunge(inbox.id);
+    assert.equal(gone.length, 1);
+    const after = storage.mail.quota(accountId);
+    assert.equal(after.usedMessages, before.usedMessages - 1);
+    assert.equal(storage.mail.getMessage(inbox.id, gone[0]!), undefined);
+  });
+
+  test('change feed publishes append, flags and expunge in commit order', async () => {
+    const seen: MailboxChange[] = [];
+    const off = storage.mail.feed.subscribe(accountId, (c) => seen.push(c));
+    const r = await storage.mail.append(accountId, 'INBOX', makeMessage('feed'));
+    storage.mail.setFlags(r.mailboxId, [r.uid], 'add', ['\\Deleted']);
+    storage.mail.expunge(r.mailboxId, [r.uid]);
+    off();
+    assert.deepEqual(
+      seen.map((c) => c.kind),
+      ['append', 'flags', 'expunge'],
+    );
+    const modseqs = seen.map((c) => ('modseq' in c ? c.modseq : 0));
+    assert.ok(modseqs[0]! < modseqs[1]! && modseqs[1]! < modseqs[2]!);
+  });
+
+  test('folders: create nested, rename with children, delete; names cannot escape', async () => {
+    storage.mail.createMailbox(accountId, 'Work/Projects');
+    storage.mail.createMailbox(accountId, 'Work/Projects/2026');
+    assert.throws(() => storage.mail.createMailbox(accountId, 'Work/Projects'), { code: 'ALREADYEXISTS' });
+    await storage.mail.append(accountId, 'Work/Projects/2026', makeMessage('w1'));
+    storage.mail.renameMailbox(accountId, 'Work/Projects', 'Done');
+    assert.ok(storage.mail.getMailbox(accountId, 'Done/2026'));
+    assert.equal(storage.mail.getMailbox(accountId, 'Work/Projects'), undefined);
+    assert.equal(storage.mail.getMailbox(accountId, 'Done/2026')!.messages, 1);
+    storage.mail.deleteMailbox(accountId, 'Done/2026');
+    assert.equal(storage.mail.getMailbox(accountId, 'Done/2026'), undefined);
+    for (const evil of ['../../etc', 'a/../../b', '..', '.', 'x/./y']) {
+      const dir = folderDir(evil.replace(/\/\.\.?(?=\/|$)/g, '/x'));
+      assert.ok(!dir.includes('/'), `${evil} -> ${dir}`);
+    }
+    const made = storage.mail.createMailbox(accountId, '../evil');
+    assert.equal(made.name, '../evil');
+    assert.equal(folderDir('../evil'), '.%2E%2E%2Fevil'.replace('%2F', '.'));
+    assert.equal(folderNameFromDir(folderDir('a.b/c')), 'a.b/c');
+    assert.throws(() => storage.mail.createMailbox(accountId, 'a//b'), { code: 'BADINPUT' });
+    assert.throws(() => storage.mail.createMailbox(accountId, ''), { code: 'BADINPUT' });
+    assert.throws(() => storage.mail.deleteMailbox(accountId, 'INBOX'), { code: 'REFUSED' });
+  });
+
+  test('copy keeps flags and internal date', async () => {
+    const src = await storage.mail.append(accountId, 'INBOX', makeMessage('c1'), { flags: ['\\Answered'], internalDate: Date.UTC(2020, 0, 2) });
+    const trash = storage.mail.getMailbox(accountId, 'Trash')!;
+    const pairs = await storage.mail.copy(src.mailboxId, [src.uid], trash.id);
+    assert.equal(pairs.length, 1);
+    const copied = storage.mail.getMessage(trash.id, pairs[0]![1])!;
+    assert.deepEqual(copied.flags, ['\\Answered']);
+    assert.equal(copied.internalDate, Date.UTC(2020, 0, 2));
+  });
+
+  test('quota: an append beyond the limit is refused and nothing is stored', async () => {
+    storage.directory.addAccount({ address: 'small@example.test', passwordHash: 'x', scramSha256: null, quota: 6000 });
+    const small = storage.directory.getAccount('small@example.test')!;
+    storage.mail.provisionAccount(small.id);
+    await storage.mail.append(small.id, 'INBOX', makeMessage('q1', 4000));
+    await assert.rejects(storage.mail.append(small.id, 'INBOX', makeMessage('q2', 4000)), { code: 'OVERQUOTA' });
+    const inbox = storage.mail.getMailbox(small.id, 'INBOX')!;
+    assert.equal(inbox.messages, 1);
+    const root = path.join(scratch.dir, 'mail', 'example.test', 'small');
+    assert.equal(readdirSync(path.join(root, 'new')).length, 1);
+    assert.equal(readdirSync(path.join(root, 'tmp')).length, 0);
+  });
+});
