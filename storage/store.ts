@@ -404,7 +404,7 @@ export class MaildirStore implements MailStore {
     }
     let tmp;
     try {
-      tmp = await writeTmpFile(this.folderPath(row), raw, internalDate);
+      tmp = await writeTmpFile(this.folderPath(row), raw, options.internalDate);
     } catch (err) {
       throw new MailError('TEMPFAIL', 'cannot write the message', { cause: err });
     }

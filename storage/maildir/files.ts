@@ -14,14 +14,14 @@ export interface TmpFile {
 }
 
 /** Writes the message to tmp/, sets its mtime to the internal date, and fsyncs it. */
-export async function writeTmpFile(maildir: string, raw: Buffer, internalDate: number): Promise<TmpFile> {
+export async function writeTmpFile(maildir: string, raw: Buffer, internalDate: number | undefined): Promise<TmpFile> {
   const base = uniqueBaseName();
   const tmpPath = path.join(maildir, 'tmp', base);
   const fh = await fsp.open(tmpPath, 'wx', 0o600);
   try {
     await fh.writeFile(raw);
-    const t = internalDate / 1000;
-    await fh.utimes(t, t);
+    // The mtime is the internal date (as Dovecot reads it); "now" needs no call.
+    if (internalDate !== undefined) await fh.utimes(internalDate / 1000, internalDate / 1000);
     await fh.datasync();
   } catch (err) {
     await fh.close().catch(() => {});

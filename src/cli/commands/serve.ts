@@ -17,18 +17,27 @@ export const serveCommands: CliCommand[] = [
       const server = new PostinoServer(ctx.dataDir, config, log, allServices);
       await server.start();
       await new Promise<void>((resolve) => {
+        // Signal handlers do not keep the event loop alive; this does, until stop.
+        const keepAlive = setInterval(() => {}, 1 << 30);
         let stopping = false;
         const stop = (signal: string) => {
           if (stopping) return;
           stopping = true;
           log.info({ event: 'signal', signal });
-          server.stop().then(resolve, (err: unknown) => {
-            log.error({ event: 'stop-failed', err });
-            resolve();
-          });
+          server.stop().then(
+            () => {
+              clearInterval(keepAlive);
+              resolve();
+            },
+            (err: unknown) => {
+              log.error({ event: 'stop-failed', err });
+              clearInterval(keepAlive);
+              resolve();
+            },
+          );
         };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
       });
       return 0;
     },

@@ -1,0 +1,231 @@
+// Address-list parsing for ENVELOPE, following Dovecot's message-address.c
+// with "fill missing" on (MISSING_MAILBOX, MISSING_DOMAIN, SYNTAX_ERROR,
+// INVALID_ROUTE placeholders), so broken headers render as Dovecot renders them.
+
+import type { EnvelopeAddress } from './types.js';
+import { Rfc822Parser } from './rfc822.js';
+
+interface Addr {
+  name: string | null;
+  route: string | null;
+  mailbox: string | null;
+  domain: string | null;
+  invalid: boolean;
+}
+
+// NULs were already replaced by U+FFFD when the header was read.
+const NUL_REPLACEMENT = '\xef\xbf\xbd';
+
+function emptyAddr(): Addr {
+  return { name: null, route: null, mailbox: null, domain: null, invalid: false };
+}
+
+class AddressParser {
+  readonly out: Addr[] = [];
+  addr: Addr = emptyAddr();
+  readonly p: Rfc822Parser;
+  /** Dovecot's shared scratch string: what the last local-part parse produced. */
+  str = { v: '' };
+
+  constructor(value: string) {
+    this.p = new Rfc822Parser(value, true);
+    this.p.nulReplacement = NUL_REPLACEMENT;
+  }
+
+  private add(): void {
+    this.out.push(this.addr);
+    this.addr = emptyAddr();
+  }
+
+  private cur(): number {
+    return this.p.cur();
+  }
+
+  private parseLocalPart(): number {
+    const str = { v: '' };
+    this.str = str;
+    const ret = this.cur() === 0x22 ? this.p.parseQuotedString(str) : this.p.parseDotAtom(str);
+    if (ret < 0) return -1;
+    this.addr.mailbox = str.v;
+    return ret;
+  }
+
+  private parseDomain(): number {
+    const str = { v: '' };
+    const ret = this.p.parseDomain(str);
+    if (ret < 0) return -1;
+    this.addr.domain = str.v;
+    return ret;
+  }
+
+  private parseDomainList(): number {
+    const str = { v: '' };
+    for (;;) {
+      if (this.p.atEnd) return 0;
+      if (this.cur() !== 0x40) break;
+      if (str.v.length > 0) str.v += ',';
+      str.v += '@';
+      const ret = this.p.parseDomain(str);
+      if (ret <= 0) return ret;
+      while (this.p.skipLwsp() > 0 && this.cur() === 0x2c) this.p.pos++;
+    }
+    this.addr.route = str.v;
+    return 1;
+  }
+
+  private parseAngleAddr(): number {
+    this.p.pos++; // '<'
+    if (this.p.skipLwsp() <= 0) return -1;
+    if (this.cur() === 0x40) {
+      if (this.parseDomainList() > 0 && this.cur() === 0x3a) {
+        this.p.pos++;
+      } else {
+        this.addr.route = 'INVALID_ROUTE';
+        if (this.p.atEnd) return -1;
+      }
+      if (this.p.skipLwsp() <= 0) return -1;
+    }
+    if (this.cur() !== 0x3e) {
+      if (this.parseLocalPart() <= 0) return -1;
+      if (this.cur() === 0x40) {
+        if (this.parseDomain() <= 0) return -1;
+      }
+    }
+    if (this.cur() !== 0x3e) return -1;
+    this.p.pos++;
+    return this.p.skipLwsp();
+  }
+
+  private parseNameAddr(): number {
+    const str = { v: '' };
+    if (this.p.parsePhrase(str) <= 0 || this.cur() !== 0x3c) return -1;
+    this.addr.name = str.v === '' ? null : str.v;
+    if (this.parseAngleAddr() < 0) {
+      this.addr.domain = 'SYNTAX_ERROR';
+      this.addr.invalid = true;
+    }
+    return this.p.pos < this.p.end ? 1 : 0;
+  }
+
+  private parseAddrSpec(): number {
+    this.p.lastComment = '';
+    const quoted = this.cur() === 0x22;
+    let ret = this.parseLocalPart();
+    let ret2 = -2;
+    if (ret <= 0) this.addr.invalid = true;
+    if (ret !== 0 && this.p.pos < this.p.end && this.cur() === 0x40) {
+      ret2 = this.parseDomain();
+      if (ret2 <= 0) ret = ret2;
+    }
+    if (this.p.lastComment !== null && this.p.lastComment.length > 0) {
+      this.addr.name = this.p.lastComment;
+    } else if (ret2 === -2) {
+      // "user" alone is a mailbox, but "user more words" is a display name.
+      const str = { v: this.str.v + ' ' };
+      const origLen = str.v.length;
+      this.p.parsePhrase(str);
+      if (str.v.length !== origLen) {
+        this.addr.mailbox = null;
+        this.addr.name = str.v;
+      } else if (!quoted) {
+        this.addr.domain = '';
+      }
+      this.addr.invalid = true;
+      ret = -1;
+    }
+    return ret;
+  }
+
+  private addFixed(): void {
+    if (this.addr.mailbox === null) {
+      this.addr.mailbox = 'MISSING_MAILBOX';
+      this.addr.invalid = true;
+    }
+    if (this.addr.domain === null || this.addr.domain === '') {
+      this.addr.domain = 'MISSING_DOMAIN';
+      this.addr.invalid = true;
+    }
+    this.add();
+  }
+
+  private parseMailbox(): number {
+    const start = this.p.pos;
+    let ret = this.parseNameAddr();
+    if (ret < 0) {
+      this.p.pos = start;
+      this.addr = emptyAddr();
+      ret = this.parseAddrSpec();
+      if (this.addr.invalid && this.addr.name === null && this.addr.mailbox !== null && this.addr.domain === null) {
+        this.addr.name = this.addr.mailbox;
+        this.addr.mailbox = null;
+      }
+    }
+    if (ret < 0) this.addr.invalid = true;
+    this.addFixed();
+    return ret;
+  }
+
+  private parseGroup(): number {
+    const str = { v: '' };
+    if (this.p.parsePhrase(str) <= 0 || this.cur() !== 0x3a) return -1;
+    this.p.pos++;
+    let ret = this.p.skipLwsp();
+    if (ret <= 0) this.addr.invalid = true;
+    this.addr.mailbox = str.v;
+    this.add();
+    if (ret > 0 && this.cur() !== 0x3b) {
+      for (;;) {
+        this.parseMailbox();
+        if (this.p.atEnd || this.cur() !== 0x2c) break;
+        this.p.pos++;
+        if (this.p.skipLwsp() <= 0) {
+          ret = -1;
+          break;
+        }
+      }
+    }
+    if (ret >= 0) {
+      if (this.p.atEnd || this.cur() !== 0x3b) ret = -1;
+      else {
+        this.p.pos++;
+        ret = this.p.skipLwsp();
+      }
+    }
+    if (ret < 0) this.addr.invalid = true;
+    this.add();
+    return ret === 0 ? 0 : 1;
+  }
+
+  private parseAddress(): number {
+    const start = this.p.pos;
+    const saved = this.addr;
+    let ret = this.parseGroup();
+    if (ret < 0) {
+      this.p.pos = start;
+      this.addr = saved;
+      ret = this.parseMailbox();
+    }
+    return ret;
+  }
+
+  parseList(): void {
+    if (this.p.skipLwsp() <= 0) return;
+    for (;;) {
+      if (this.parseAddress() === 0) break;
+      if (this.p.atEnd || this.cur() !== 0x2c) break;
+      this.p.pos++;
+      const ret = this.p.skipLwsp();
+      if (ret <= 0) {
+        if (ret < 0) this.addFixed();
+        break;
+      }
+    }
+  }
+}
+
+/** Parses an address header value (byte string) into ENVELOPE addresses; [] when none. */
+export function parseAddressList(value: string): EnvelopeAddress[] {
+  const parser = new AddressParser(value);
+  parser.parseList();
+  return parser.out.map((a) => [a.name, a.route, a.mailbox, a.domain]);
+}

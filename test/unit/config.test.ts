@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig, validateConfig, resolveConfig, DEFAULT_PORTS } from '../../src/config.js';
+import { scratchDir } from '../support/tmp.js';
+
+test('defaults are the embedded ports of INTERFACE.md', () => {
+  const c = resolveConfig({}, {});
+  assert.deepEqual(c.ports, DEFAULT_PORTS);
+  assert.equal(c.ports.imap, 1143);
+  assert.equal(c.limits.messageSize, 26214400);
+});
+
+test('POSTINO_<SERVICE>_PORT overrides the file', () => {
+  const c = resolveConfig({ ports: { imap: 143 } }, { POSTINO_IMAP_PORT: '0', POSTINO_SMTP_PORT: '2626' });
+  assert.equal(c.ports.imap, 0);
+  assert.equal(c.ports.smtp, 2626);
+  assert.throws(() => resolveConfig({}, { POSTINO_POP3_PORT: 'x' }), /POSTINO_POP3_PORT: expected a port number/);
+});
+
+test('validation errors name the bad key', () => {
+  assert.throws(() => validateConfig({ ports: { imap: 'high' } }), /ports\.imap: /);
+  assert.throws(() => validateConfig({ limits: { messageSize: -1 } }), /limits\.messageSize/);
+  assert.throws(() => validateConfig({ spam: { engine: 'magic' } }), /spam\.engine/);
+  assert.throws(() => validateConfig({ relay: { smarthost: { port: 25 } } }), /relay\.smarthost\.host/);
+  assert.throws(() => validateConfig({ hostnme: 'x' }), /unknown key hostnme/);
+  assert.throws(() => validateConfig({ tls: { cert: 'a', key: 'b', pass: 'c' } }), /unknown key tls\.pass/);
+});
+
+test('a config file is read, and broken JSON is one clear error', () => {
+  const s = scratchDir();
+  try {
+    const good = path.join(s.dir, 'good.json');
+    writeFileSync(good, JSON.stringify({ hostname: 'mx.example.test', ports: { smtp: 25 }, dns: { servers: ['127.0.0.1:5353'] } }));
+    const c = loadConfig(good, {});
+    assert.equal(c.hostname, 'mx.example.test');
+    assert.equal(c.ports.smtp, 25);
+    assert.deepEqual(c.dns.servers, ['127.0.0.1:5353']);
+    const bad = path.join(s.dir, 'bad.json');
+    writeFileSync(bad, '{ "hostname": ');
+    assert.throws(() => loadConfig(bad, {}), /bad\.json: not valid JSON/);
+    assert.throws(() => loadConfig(path.join(s.dir, 'missing.json'), {}), /cannot read config/);
+  } finally {
+    s.cleanup();
+  }
+});
