@@ -83,6 +83,28 @@ const ConfigSchema = z
       .strict()
       .optional(),
     dns: z.object({ servers: z.array(hostPort).optional() }).strict().optional(),
+    smtp: z
+      .object({
+        /** Mailbox full: 452 4.2.2 (default, the sender retries) or 552 5.2.2. */
+        overQuota: z.enum(['tempfail', 'reject']).optional(),
+        /** Refuse DMARC p=reject failures with 550 5.7.1 (default: deliver to Junk). */
+        dmarcReject: z.boolean().optional(),
+        greetDelayMs: z.number().int().min(0).max(30_000).optional(),
+        maxConnectionsPerIp: z.number().int().positive().optional(),
+        maxMessagesPerConnection: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    sieve: z
+      .object({
+        /** Global scripts run before and after each user's script (files). */
+        before: z.array(z.string()).optional(),
+        after: z.array(z.string()).optional(),
+        /** Directory of scripts for include :global. */
+        globalDir: z.string().optional(),
+      })
+      .strict()
+      .optional(),
     demo: z.boolean().optional(),
   })
   .strict();
@@ -100,6 +122,12 @@ export interface Config {
   spam: RawConfig['spam'];
   relay: RawConfig['relay'];
   dns: { servers: string[] };
+  smtp: {
+    overQuota: 'tempfail' | 'reject';
+    dmarcReject: boolean;
+    limits: { greetDelayMs?: number; maxConnectionsPerIp?: number; maxMessagesPerConnection?: number };
+  };
+  sieve: { before: string[]; after: string[]; globalDir: string | undefined };
   /** Create a demo domain and account on first start with an empty data dir. */
   demo: boolean;
 }
@@ -168,6 +196,16 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     spam: raw.spam,
     relay: raw.relay,
     dns: { servers: raw.dns?.servers ?? [] },
+    smtp: {
+      overQuota: raw.smtp?.overQuota ?? 'tempfail',
+      dmarcReject: raw.smtp?.dmarcReject ?? false,
+      limits: {
+        ...(raw.smtp?.greetDelayMs !== undefined ? { greetDelayMs: raw.smtp.greetDelayMs } : {}),
+        ...(raw.smtp?.maxConnectionsPerIp !== undefined ? { maxConnectionsPerIp: raw.smtp.maxConnectionsPerIp } : {}),
+        ...(raw.smtp?.maxMessagesPerConnection !== undefined ? { maxMessagesPerConnection: raw.smtp.maxMessagesPerConnection } : {}),
+      },
+    },
+    sieve: { before: raw.sieve?.before ?? [], after: raw.sieve?.after ?? [], globalDir: raw.sieve?.globalDir },
     demo: env.POSTINO_DEMO === '0' ? false : (raw.demo ?? true),
   };
 }

@@ -5,12 +5,18 @@ import { openIndex, type IndexDb } from './index/database.js';
 import { SqliteDirectory } from './index/directory.js';
 import { MaildirStore, type MessageIndexer } from './store.js';
 import type { ChangeFeed } from './ports.js';
+import { ScriptStore } from './scripts.js';
+import { QueueStore } from './queue.js';
+import { DeliveryMemory } from './index/delivery-memory.js';
 
 export interface Storage {
   dataDir: string;
   db: IndexDb;
   directory: SqliteDirectory;
   mail: MaildirStore;
+  scripts: ScriptStore;
+  queue: QueueStore;
+  memory: DeliveryMemory;
   close(): void;
 }
 
@@ -33,6 +39,9 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
     db,
     directory,
     mail,
+    scripts: new ScriptStore(db, path.join(dataDir, 'sieve')),
+    queue: new QueueStore(path.join(dataDir, 'queue')),
+    memory: new DeliveryMemory(db),
     close: () => db.close(),
   };
 }

@@ -25,11 +25,13 @@ export interface ServiceContext {
 export interface ServiceDefinition {
   name: ServiceName;
   start(ctx: ServiceContext, port: number): Promise<Server>;
+  /** Stops accepting and ends sessions politely; default: server.close(). */
+  stop?(server: Server): Promise<void>;
 }
 
 export class PostinoServer {
   private storage: Storage | undefined;
-  private readonly servers: Array<{ name: ServiceName; server: Server }> = [];
+  private readonly servers: Array<{ service: ServiceDefinition; server: Server }> = [];
 
   constructor(
     private readonly dataDir: string,
@@ -52,12 +54,12 @@ export class PostinoServer {
     const ctx: ServiceContext = { config: this.config, storage, tls, log: this.log };
     for (const service of this.services) {
       const server = await service.start(ctx, this.config.ports[service.name]);
-      this.servers.push({ name: service.name, server });
+      this.servers.push({ service, server });
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : this.config.ports[service.name];
       this.log.info({ event: 'listening', service: service.name, port });
     }
-    this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.name) });
+    this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });
   }
 
   private async createDemo(storage: Storage): Promise<void> {
@@ -73,8 +75,8 @@ export class PostinoServer {
 
   /** Stops accepting, lets open connections finish (up to graceMs), then closes the store. */
   async stop(graceMs = 10_000): Promise<void> {
-    const closing = this.servers.map(
-      ({ server }) => new Promise<void>((resolve) => server.close(() => resolve())),
+    const closing = this.servers.map(({ service, server }) =>
+      service.stop ? service.stop(server) : new Promise<void>((resolve) => server.close(() => resolve())),
     );
     const timer = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.all(closing), timer]);

@@ -74,3 +74,23 @@ export const migrations: string[] = [
   ) WITHOUT ROWID;
   `,
 ];
+
+// 2: what delivery remembers between messages: vacation replies sent
+// (RFC 5230: once per period per sender) and duplicate ids (RFC 7352).
+migrations.push(`
+  CREATE TABLE vacation_log (
+    account_id INTEGER NOT NULL,
+    sender TEXT NOT NULL COLLATE NOCASE,
+    handle TEXT NOT NULL,
+    expires INTEGER NOT NULL,
+    PRIMARY KEY (account_id, sender, handle)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE duplicate_log (
+    account_id INTEGER NOT NULL,
+    handle TEXT NOT NULL,
+    id TEXT NOT NULL,
+    expires INTEGER NOT NULL,
+    PRIMARY KEY (account_id, handle, id)
+  ) WITHOUT ROWID;
+`);

@@ -1,0 +1,65 @@
+// postino deliver: the LDA for an MTA's mailbox_command. Reads one message
+// on stdin, runs Sieve, stores. Exit codes are sysexits: 0 delivered,
+// 67 unknown user, 75 temporary failure (the MTA retries), 77 refused.
+import type { CliCommand } from '../command.js';
+import { listOption, stringOption } from '../command.js';
+import { loadConfig } from '../../config.js';
+import { createLogger } from '../../log.js';
+import { openStorage } from '../../../storage/index.js';
+import { DeliveryAgent } from '../../delivery/agent.js';
+import { deliveryConfig } from '../../delivery/delivery-config.js';
+import { MailError } from '../../../storage/errors.js';
+
+const EX_NOUSER = 67;
+const EX_TEMPFAIL = 75;
+const EX_NOPERM = 77;
+
+export const deliverCommands: CliCommand[] = [
+  {
+    words: ['deliver'],
+    usage: '--from ADDR --to ADDR [--to ADDR ...]  (message on stdin)',
+    options: { from: { type: 'string' }, to: { type: 'string', multiple: true } },
+    minArgs: 0,
+    maxArgs: 0,
+    async run(_, options, ctx) {
+      const from = stringOption(options, 'from');
+      const recipients = listOption(options, 'to');
+      if (from === undefined) throw new MailError('BADINPUT', '--from ADDR is required (use --from "" for the null sender)');
+      if (recipients.length === 0) throw new MailError('BADINPUT', '--to ADDR is required');
+      const config = loadConfig(ctx.configPath);
+      const raw = await ctx.readStdin();
+      if (raw.length > config.limits.messageSize) {
+        ctx.err(`postino deliver: message is larger than ${config.limits.messageSize} bytes`);
+        return EX_NOPERM;
+      }
+      let storage;
+      try {
+        storage = openStorage(ctx.dataDir);
+      } catch (err) {
+        ctx.err(`postino deliver: ${(err as Error).message}`);
+        return EX_TEMPFAIL;
+      }
+      try {
+        // Logs go to stderr: stdout belongs to the MTA.
+        const log = createLogger(process.env.POSTINO_LOG_LEVEL ?? 'warn', 2);
+        const agent = new DeliveryAgent(storage, deliveryConfig(config), log);
+        const outcomes = await agent.deliver({ raw, from: from.replace(/^<|>$/g, ''), recipients, traceHeaders: [], rejectAtSmtp: false });
+        let code = 0;
+        for (const o of outcomes) {
+          if (o.kind === 'delivered') continue;
+          ctx.err(`postino deliver: <${o.recipient}>: ${o.code} ${o.enhanced} ${o.text}`);
+          const c = o.kind === 'tempfail' ? EX_TEMPFAIL : o.enhanced === '5.1.1' ? EX_NOUSER : EX_NOPERM;
+          // A temporary failure wins: the MTA must retry rather than bounce.
+          if (code !== EX_TEMPFAIL) code = c;
+        }
+        return code;
+      } catch (err) {
+        ctx.err(`postino deliver: temporary failure: ${(err as Error).message}`);
+        return EX_TEMPFAIL;
+      } finally {
+        await storage.mail.drain();
+        storage.close();
+      }
+    },
+  },
+];

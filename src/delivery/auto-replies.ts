@@ -1,0 +1,156 @@
+// Messages Postino writes itself: vacation replies (RFC 5230, RFC 3834)
+// and delivery status notifications for Sieve rejects (RFC 3464).
+import { randomBytes } from 'node:crypto';
+import { headerValues } from './message-edit.js';
+
+function encodeWord(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x20-\x7e]*$/.test(text) ? text : `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
+}
+
+function messageId(hostname: string): string {
+  return `<${Date.now().toString(36)}.${randomBytes(8).toString('hex')}@${hostname}>`;
+}
+
+function rfc5322Date(d = new Date()): string {
+  return d.toUTCString().replace(/GMT$/, '+0000');
+}
+
+/**
+ * RFC 3834 section 2 and RFC 5230 section 4.5: whether an automatic reply
+ * to this message is allowed at all. Returns the reason not to, or undefined.
+ */
+export function autoReplyRefusal(raw: Buffer, envelopeFrom: string, recipientAddresses: string[]): string | undefined {
+  const from = envelopeFrom.toLowerCase();
+  if (from === '') return 'null sender';
+  const local = from.slice(0, from.lastIndexOf('@'));
+  if (/^(mailer-daemon|listserv|majordomo|owner-.*|.*-request|.*-owner|postmaster|nobody|noreply|no-reply|bounce.*)$/.test(local)) {
+    return 'sender is an automaton';
+  }
+  if (recipientAddresses.some((a) => a.toLowerCase() === from)) return 'sender is the recipient';
+  const auto = headerValues(raw, 'auto-submitted')[0];
+  if (auto !== undefined && auto.toLowerCase().split(';')[0]!.trim() !== 'no') return 'message is auto-submitted';
+  const precedence = headerValues(raw, 'precedence')[0]?.toLowerCase();
+  if (precedence && ['bulk', 'list', 'junk'].includes(precedence)) return `precedence ${precedence}`;
+  for (const h of ['list-id', 'list-help', 'list-unsubscribe', 'list-subscribe', 'list-post', 'list-owner', 'list-archive']) {
+    if (headerValues(raw, h).length > 0) return 'message is from a mailing list';
+  }
+  if (headerValues(raw, 'x-auto-response-suppress').some((v) => /all|oof|autoreply/i.test(v))) return 'auto replies suppressed';
+  // RFC 5230 4.5: only when one of the user's addresses is an explicit recipient.
+  const explicit = ['to', 'cc', 'bcc', 'resent-to', 'resent-cc', 'resent-bcc']
+    .flatMap((h) => headerValues(raw, h))
+    .join(',')
+    .toLowerCase();
+  if (!recipientAddresses.some((a) => explicit.includes(a.toLowerCase()))) return 'recipient is not in To/Cc';
+  return undefined;
+}
+
+export interface VacationReply {
+  from: string;
+  to: string;
+  subject: string;
+  reason: string;
+  mime: boolean;
+  original: Buffer;
+  hostname: string;
+}
+
+export function buildVacationReply(v: VacationReply): Buffer {
+  const origId = headerValues(v.original, 'message-id')[0];
+  const refs = headerValues(v.original, 'references')[0];
+  const headers = [
+    `From: ${v.from}`,
+    `To: <${v.to}>`,
+    `Subject: ${encodeWord(v.subject)}`,
+    `Date: ${rfc5322Date()}`,
+    `Message-ID: ${messageId(v.hostname)}`,
+    'Auto-Submitted: auto-replied (vacation)',
+    'Precedence: bulk',
+    ...(origId ? [`In-Reply-To: ${origId}`, `References: ${refs ? `${refs} ` : ''}${origId}`] : []),
+    'MIME-Version: 1.0',
+  ];
+  if (v.mime) {
+    // :mime: the reason is a whole MIME entity (headers and body).
+    return Buffer.from(headers.join('\r\n') + '\r\n' + v.reason.replace(/\r?\n/g, '\r\n'), 'utf8');
+  }
+  headers.push('Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit');
+  return Buffer.from(headers.join('\r\n') + '\r\n\r\n' + v.reason.replace(/\r?\n/g, '\r\n') + '\r\n', 'utf8');
+}
+
+export interface RejectNotice {
+  /** The rejecting recipient. */
+  recipient: string;
+  /** Who gets the notice (the envelope sender). */
+  to: string;
+  reason: string;
+  original: Buffer;
+  hostname: string;
+}
+
+/** An RFC 3464 DSN saying the recipient's filter refused the message. */
+export function buildRejectDsn(n: RejectNotice): Buffer {
+  return buildFailureDsn({
+    recipient: n.recipient,
+    to: n.to,
+    status: '5.7.1',
+    diagnostic: `550 5.7.1 ${n.reason.replace(/\r?\n/g, ' ')}`,
+    text: `Your message to <${n.recipient}> was rejected by the recipient's mail filter:\r\n\r\n${n.reason}`,
+    original: n.original,
+    hostname: n.hostname,
+  });
+}
+
+export interface FailureNotice {
+  recipient: string;
+  to: string;
+  /** RFC 3463 status, e.g. "5.4.6". */
+  status: string;
+  /** The SMTP-style diagnostic, e.g. "554 5.4.6 Mail loop". */
+  diagnostic: string;
+  text?: string;
+  original: Buffer;
+  hostname: string;
+}
+
+/** An RFC 3464 DSN for one failed recipient. */
+export function buildFailureDsn(n: FailureNotice): Buffer {
+  const boundary = `=_postino_${randomBytes(8).toString('hex')}`;
+  const headerEnd = n.original.indexOf('\r\n\r\n');
+  const originalHeaders = (headerEnd >= 0 ? n.original.subarray(0, headerEnd + 2) : n.original).toString('utf8');
+  const text = n.text ?? `Your message could not be delivered to <${n.recipient}>:\r\n\r\n${n.diagnostic}`;
+  const parts = [
+    `From: Mail Delivery System <MAILER-DAEMON@${n.hostname}>`,
+    `To: <${n.to}>`,
+    'Subject: Undelivered Mail Returned to Sender',
+    `Date: ${rfc5322Date()}`,
+    `Message-ID: ${messageId(n.hostname)}`,
+    'Auto-Submitted: auto-replied',
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
+    '',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 8bit',
+    '',
+    text,
+    '',
+    `--${boundary}`,
+    'Content-Type: message/delivery-status',
+    '',
+    `Reporting-MTA: dns; ${n.hostname}`,
+    '',
+    `Final-Recipient: rfc822; ${n.recipient}`,
+    'Action: failed',
+    `Status: ${n.status}`,
+    `Diagnostic-Code: smtp; ${n.diagnostic}`,
+    '',
+    `--${boundary}`,
+    'Content-Type: text/rfc822-headers',
+    '',
+    originalHeaders.replace(/\r?\n$/, ''),
+    '',
+    `--${boundary}--`,
+    '',
+  ];
+  return Buffer.from(parts.join('\r\n'), 'utf8');
+}

@@ -1,0 +1,44 @@
+// SPF, DKIM, DMARC (and ARC) for mail arriving at the MX, turned into an
+// Authentication-Results field and, for DMARC p=reject failures, a policy
+// decision: refuse (when configured) or deliver to Junk.
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { createDnsResolver, type DnsResolver } from '../net/dns.js';
+import { checkSender } from './sender-auth.js';
+import { reject, type Refusal } from './verdict.js';
+
+export interface SenderCheckOutcome {
+  /** Header fields to add (no line ends). */
+  headers: string[];
+  /** Set when the message must be refused at the end of DATA. */
+  refuse?: Refusal;
+  /** DMARC says reject or quarantine and it failed: file into Junk. */
+  junk: boolean;
+}
+
+export class SenderChecks {
+  private readonly resolver: DnsResolver;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    this.resolver = createDnsResolver(config.dns.servers);
+  }
+
+  async check(input: { raw: Buffer; ip: string; helo: string; mailFrom: string }): Promise<SenderCheckOutcome> {
+    try {
+      const r = await checkSender({ ...input, hostname: this.config.hostname, resolver: this.resolver });
+      const headers = [r.header.replace(/\r?\n$/, '')];
+      const failedPolicy = r.dmarc.result === 'fail' && (r.dmarc.policy === 'reject' || r.dmarc.policy === 'quarantine');
+      if (r.dmarc.result === 'fail' && r.dmarc.policy === 'reject' && this.config.smtp.dmarcReject) {
+        return { headers, junk: false, refuse: reject(550, '5.7.1', `DMARC policy of ${r.dmarc.domain ?? 'the sender domain'} rejects this message`) };
+      }
+      return { headers, junk: failedPolicy };
+    } catch (err) {
+      // checkSender does not throw by contract; if it ever does, deliver without a verdict.
+      this.log.error({ event: 'sender-checks-failed', err: (err as Error).message });
+      return { headers: [], junk: false };
+    }
+  }
+}

@@ -1,0 +1,121 @@
+// The outbound queue on disk: DIR/queue/<id>.eml (the message) and
+// <id>.json (envelope and state). The .json is written last, so a crash
+// leaves either a whole entry or an orphan .eml that is ignored and cleaned.
+import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, readdirSync, unlinkSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { MailError } from './errors.js';
+import { fsyncDir } from './maildir/files.js';
+
+export interface QueueEntry {
+  id: string;
+  /** Envelope sender; "" for the null sender (bounces, vacation replies). */
+  sender: string;
+  recipients: string[];
+  created: number;
+  attempts: number;
+  nextAttempt: number;
+  lastError: string | null;
+  /** Why it was queued: "redirect", "vacation", "bounce", "notify", "submission". */
+  reason: string;
+}
+
+function writeDurably(file: string, data: Buffer | string): void {
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+export class QueueStore {
+  constructor(private readonly dir: string) {}
+
+  /** Durable when it returns. */
+  enqueue(sender: string, recipients: string[], raw: Buffer, reason: string): QueueEntry {
+    if (recipients.length === 0) throw new MailError('BADINPUT', 'no recipients');
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const id = `${Date.now().toString(36).toUpperCase()}${randomBytes(5).toString('hex').toUpperCase()}`;
+    const now = Date.now();
+    const entry: QueueEntry = { id, sender, recipients, created: now, attempts: 0, nextAttempt: now, lastError: null, reason };
+    try {
+      writeDurably(path.join(this.dir, `${id}.eml`), raw);
+      writeDurably(path.join(this.dir, `${id}.json`), JSON.stringify(entry));
+      fsyncDir(this.dir);
+    } catch (err) {
+      throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
+    }
+    return entry;
+  }
+
+  list(): QueueEntry[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    const out: QueueEntry[] = [];
+    for (const n of names) {
+      if (!n.endsWith('.json')) continue;
+      try {
+        out.push(JSON.parse(readFileSync(path.join(this.dir, n), 'utf8')) as QueueEntry);
+      } catch {
+        // a half-written entry is not an entry
+      }
+    }
+    return out.sort((a, b) => a.created - b.created);
+  }
+
+  get(id: string): QueueEntry | undefined {
+    if (!/^[A-Z0-9]+$/.test(id)) return undefined;
+    try {
+      return JSON.parse(readFileSync(path.join(this.dir, `${id}.json`), 'utf8')) as QueueEntry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  message(id: string): Buffer {
+    if (!this.get(id)) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    return readFileSync(path.join(this.dir, `${id}.eml`));
+  }
+
+  update(entry: QueueEntry): void {
+    writeDurably(path.join(this.dir, `${entry.id}.json`), JSON.stringify(entry));
+  }
+
+  remove(id: string): void {
+    if (!this.get(id)) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    unlinkSync(path.join(this.dir, `${id}.json`));
+    try {
+      unlinkSync(path.join(this.dir, `${id}.eml`));
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Removes .eml files that never got their .json (a crash mid-enqueue) and are older than an hour. */
+  cleanOrphans(now = Date.now()): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    const entries = new Set(names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
+    for (const n of names) {
+      if (!n.endsWith('.eml') || entries.has(n.slice(0, -4))) continue;
+      const p = path.join(this.dir, n);
+      try {
+        if (now - statSync(p).mtimeMs > 3600_000) unlinkSync(p);
+      } catch {
+        // gone
+      }
+    }
+  }
+}

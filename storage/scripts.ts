@@ -1,0 +1,148 @@
+// Sieve scripts on disk: DIR/sieve/DOMAIN/LOCALPART/NAME.sieve, with the
+// active one recorded in the index. The caller validates script text; this
+// store only keeps names safe and writes atomically.
+import { readFileSync, mkdirSync, rmSync, readdirSync, renameSync, openSync, writeSync, fsyncSync, closeSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import type { IndexDb } from './index/database.js';
+import { MailError } from './errors.js';
+import { accountSegment } from './maildir/names.js';
+
+export const MAX_SCRIPT_NAME = 128;
+export const MAX_SCRIPTS_PER_ACCOUNT = 64;
+
+export interface ScriptInfo {
+  name: string;
+  active: boolean;
+}
+
+/** Script names are Unicode text without controls, "/", "\" or a leading "."; they map to one file. */
+export function validateScriptName(name: string): string {
+  if (name.length === 0 || name.length > MAX_SCRIPT_NAME) throw new MailError('BADINPUT', 'invalid script name: empty or too long');
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f/\\]/.test(name) || name.startsWith('.')) throw new MailError('BADINPUT', `invalid script name '${name}'`);
+  return name.normalize('NFC');
+}
+
+function encodeFileName(name: string): string {
+  return name.replace(/[%:*?"<>|]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()) + '.sieve';
+}
+
+export class ScriptStore {
+  constructor(
+    private readonly db: IndexDb,
+    private readonly root: string,
+  ) {}
+
+  private dirOf(accountId: number): string {
+    const row = this.db.prepare('SELECT domain, localpart FROM accounts WHERE id = ?').get(accountId) as
+      | { domain: string; localpart: string }
+      | undefined;
+    if (!row) throw new MailError('NONEXISTENT', 'no such account');
+    return path.join(this.root, accountSegment(row.domain), accountSegment(row.localpart));
+  }
+
+  list(accountId: number): ScriptInfo[] {
+    return (this.db.prepare('SELECT name, active FROM sieve_scripts WHERE account_id = ? ORDER BY name').all(accountId) as Array<{
+      name: string;
+      active: number;
+    }>).map((r) => ({ name: r.name, active: r.active !== 0 }));
+  }
+
+  get(accountId: number, name: string): string {
+    const n = validateScriptName(name);
+    if (!this.exists(accountId, n)) throw new MailError('NONEXISTENT', `no such script: ${n}`);
+    try {
+      return readFileSync(path.join(this.dirOf(accountId), encodeFileName(n)), 'utf8');
+    } catch (err) {
+      throw new MailError('TEMPFAIL', 'cannot read the script', { cause: err });
+    }
+  }
+
+  exists(accountId: number, name: string): boolean {
+    return this.db.prepare('SELECT 1 FROM sieve_scripts WHERE account_id = ? AND name = ?').get(accountId, name) !== undefined;
+  }
+
+  /** The active script's name and text, if one is active. */
+  active(accountId: number): { name: string; text: string } | undefined {
+    const row = this.db.prepare('SELECT name FROM sieve_scripts WHERE account_id = ? AND active = 1').get(accountId) as
+      | { name: string }
+      | undefined;
+    if (!row) return undefined;
+    return { name: row.name, text: this.get(accountId, row.name) };
+  }
+
+  /** Stores (creates or replaces) a script, durably. */
+  put(accountId: number, name: string, text: string): void {
+    const n = validateScriptName(name);
+    const count = (this.db.prepare('SELECT count(*) AS c FROM sieve_scripts WHERE account_id = ?').get(accountId) as { c: number }).c;
+    if (!this.exists(accountId, n) && count >= MAX_SCRIPTS_PER_ACCOUNT) {
+      throw new MailError('LIMIT', `too many scripts (limit ${MAX_SCRIPTS_PER_ACCOUNT})`);
+    }
+    const dir = this.dirOf(accountId);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = path.join(dir, encodeFileName(n));
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    this.db
+      .prepare('INSERT INTO sieve_scripts (account_id, name, updated) VALUES (?, ?, ?) ON CONFLICT (account_id, name) DO UPDATE SET updated = excluded.updated')
+      .run(accountId, n, Date.now());
+  }
+
+  /** Makes `name` the one active script, or deactivates all when name is undefined. */
+  activate(accountId: number, name: string | undefined): void {
+    const tx = this.db.transaction(() => {
+      if (name !== undefined && !this.exists(accountId, validateScriptName(name))) throw new MailError('NONEXISTENT', `no such script: ${name}`);
+      this.db.prepare('UPDATE sieve_scripts SET active = 0 WHERE account_id = ?').run(accountId);
+      if (name !== undefined) this.db.prepare('UPDATE sieve_scripts SET active = 1 WHERE account_id = ? AND name = ?').run(accountId, name);
+    });
+    tx.immediate();
+  }
+
+  remove(accountId: number, name: string): void {
+    const n = validateScriptName(name);
+    const row = this.db.prepare('SELECT active FROM sieve_scripts WHERE account_id = ? AND name = ?').get(accountId, n) as
+      | { active: number }
+      | undefined;
+    if (!row) throw new MailError('NONEXISTENT', `no such script: ${n}`);
+    if (row.active) throw new MailError('REFUSED', `script ${n} is active; deactivate it first`);
+    this.db.prepare('DELETE FROM sieve_scripts WHERE account_id = ? AND name = ?').run(accountId, n);
+    try {
+      unlinkSync(path.join(this.dirOf(accountId), encodeFileName(n)));
+    } catch {
+      // the index no longer names it; a stray file is harmless
+    }
+  }
+
+  rename(accountId: number, from: string, to: string): void {
+    const a = validateScriptName(from);
+    const b = validateScriptName(to);
+    if (!this.exists(accountId, a)) throw new MailError('NONEXISTENT', `no such script: ${a}`);
+    if (this.exists(accountId, b)) throw new MailError('ALREADYEXISTS', `script ${b} exists already`);
+    const dir = this.dirOf(accountId);
+    renameSync(path.join(dir, encodeFileName(a)), path.join(dir, encodeFileName(b)));
+    this.db.prepare('UPDATE sieve_scripts SET name = ? WHERE account_id = ? AND name = ?').run(b, accountId, a);
+  }
+
+  /** Removes every script of an account (account deletion). */
+  removeAll(accountId: number): void {
+    const dir = this.dirOf(accountId);
+    this.db.prepare('DELETE FROM sieve_scripts WHERE account_id = ?').run(accountId);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  /** Names of files on disk (for diagnostics). */
+  filesOnDisk(accountId: number): string[] {
+    try {
+      return readdirSync(this.dirOf(accountId));
+    } catch {
+      return [];
+    }
+  }
+}
