@@ -32,7 +32,9 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
 };
 
 const port = z.number().int().min(0).max(65535);
-const hostPort = z.string().regex(/^[^:\s]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'expected HOST or HOST:PORT');
+const hostPort = z
+  .string()
+  .regex(/^(\d{1,3}(\.\d{1,3}){3}|localhost)(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'expected IP, IP:PORT or [IPv6]:PORT');
 
 const ConfigSchema = z
   .object({

@@ -8,6 +8,10 @@ import type { ChangeFeed } from './ports.js';
 import { ScriptStore } from './scripts.js';
 import { QueueStore } from './queue.js';
 import { DeliveryMemory } from './index/delivery-memory.js';
+import { indexMessage } from './mime/index.js';
+
+/** The structure cached with every message: ENVELOPE, BODYSTRUCTURE, part offsets, search fields. */
+export const defaultIndexer: MessageIndexer = (raw) => JSON.stringify(indexMessage(raw));
 
 export interface Storage {
   dataDir: string;
@@ -31,7 +35,7 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
   const directory = new SqliteDirectory(db);
   const mail = new MaildirStore(db, {
     mailRoot: path.join(dataDir, 'mail'),
-    ...(options.indexer ? { indexer: options.indexer } : {}),
+    indexer: options.indexer ?? defaultIndexer,
     ...(options.feed ? { feed: options.feed } : {}),
   });
   return {

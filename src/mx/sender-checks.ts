@@ -4,7 +4,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createDnsResolver, type DnsResolver } from '../net/dns.js';
-import { checkSender } from './sender-auth.js';
+import { checkSender, removeOwnAuthResults } from './sender-auth.js';
 import { reject, type Refusal } from './verdict.js';
 
 export interface SenderCheckOutcome {
@@ -14,6 +14,8 @@ export interface SenderCheckOutcome {
   refuse?: Refusal;
   /** DMARC says reject or quarantine and it failed: file into Junk. */
   junk: boolean;
+  /** The message without forged Authentication-Results fields claiming our name (RFC 8601 section 5). */
+  raw: Buffer;
 }
 
 export class SenderChecks {
@@ -30,15 +32,16 @@ export class SenderChecks {
     try {
       const r = await checkSender({ ...input, hostname: this.config.hostname, resolver: this.resolver });
       const headers = [r.header.replace(/\r?\n$/, '')];
+      const raw = removeOwnAuthResults(input.raw, this.config.hostname);
       const failedPolicy = r.dmarc.result === 'fail' && (r.dmarc.policy === 'reject' || r.dmarc.policy === 'quarantine');
       if (r.dmarc.result === 'fail' && r.dmarc.policy === 'reject' && this.config.smtp.dmarcReject) {
-        return { headers, junk: false, refuse: reject(550, '5.7.1', `DMARC policy of ${r.dmarc.domain ?? 'the sender domain'} rejects this message`) };
+        return { headers, junk: false, raw, refuse: reject(550, '5.7.1', `DMARC policy of ${r.dmarc.domain ?? 'the sender domain'} rejects this message`) };
       }
-      return { headers, junk: failedPolicy };
+      return { headers, junk: failedPolicy, raw };
     } catch (err) {
       // checkSender does not throw by contract; if it ever does, deliver without a verdict.
       this.log.error({ event: 'sender-checks-failed', err: (err as Error).message });
-      return { headers: [], junk: false };
+      return { headers: [], junk: false, raw: removeOwnAuthResults(input.raw, this.config.hostname) };
     }
   }
 }

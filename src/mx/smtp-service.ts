@@ -167,8 +167,9 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
       const id = randomBytes(6).toString('hex').toUpperCase();
       const fail = (code: number, enhanced: string, text: string) => callback(replyError(tempfail(code, enhanced, text)));
       readMessage(stream)
-        .then(async (raw) => {
-          if (!raw) return callback(replyError(reject(552, '5.3.4', 'Message size exceeds fixed maximum message size')));
+        .then(async (received) => {
+          if (!received) return callback(replyError(reject(552, '5.3.4', 'Message size exceeds fixed maximum message size')));
+          let raw = received;
           const trace = [receivedHeader(kind, session, config.hostname, id, recipients)];
           let junk = false;
           if (senderChecks) {
@@ -176,6 +177,7 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
             if (auth.refuse) return callback(replyError(auth.refuse));
             trace.push(...auth.headers);
             junk = auth.junk;
+            raw = auth.raw;
           }
           const outcomes = await agent.deliver({
             raw,

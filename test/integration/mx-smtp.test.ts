@@ -283,6 +283,12 @@ describe('MX SMTP listener', () => {
       assert.ok(inbox, from);
       assert.match(inbox, expected);
     }
+    // A forged Authentication-Results claiming our name is removed (RFC 8601 section 5).
+    const forged = await swaks(['--server', `127.0.0.1:${smtpPort}`, '--from', 'b@spf-soft.test', '--to', 'alice@example.test', '--header', 'Authentication-Results: mx.example.test; dkim=pass; dmarc=pass', '--header', 'Subject: forged ar']);
+    assert.equal(forged.code, 0, forged.out);
+    const forgedMsg = allFiles(s.dir, 'alice').find((m) => m.includes('Subject: forged ar'))!;
+    assert.equal(forgedMsg.match(/^Authentication-Results:/gm)?.length, 1);
+    assert.doesNotMatch(forgedMsg, /dmarc=pass/);
     // DMARC p=reject failure goes to Junk by default.
     assert.ok(allFiles(s.dir, 'alice', '.Junk').some((m) => m.includes('Subject: auth c@spf-fail.test')));
   });

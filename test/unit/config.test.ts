@@ -25,6 +25,7 @@ test('validation errors name the bad key', () => {
   assert.throws(() => validateConfig({ spam: { engine: 'magic' } }), /spam\.engine/);
   assert.throws(() => validateConfig({ relay: { smarthost: { port: 25 } } }), /relay\.smarthost\.host/);
   assert.throws(() => validateConfig({ hostnme: 'x' }), /unknown key hostnme/);
+  assert.throws(() => validateConfig({ dns: { servers: ['dns.example.org'] } }), /dns\.servers\.0: expected IP/);
   assert.throws(() => validateConfig({ tls: { cert: 'a', key: 'b', pass: 'c' } }), /unknown key tls\.pass/);
 });
 

@@ -1,0 +1,428 @@
+// Sender authentication on the MX path: SPF (RFC 7208), DKIM verification
+// (RFC 6376), ARC (RFC 8617, verification only) and DMARC (RFC 7489), all
+// through mailauth, written into one Authentication-Results field (RFC 8601).
+//
+// This step only reports. What to do with a DMARC p=reject failure (550 5.7.1
+// or delivery to Junk) is the policy chain's decision, made from the returned
+// `dmarc.policy`, never from the header text.
+//
+// It never throws and never takes longer than its time bound: a DNS failure
+// or a timeout becomes temperror for the check it hit.
+import { arc as arcVerify, dkimVerify, dmarc as dmarcVerify, spf as spfVerify } from 'mailauth';
+import type { ARCResult, DKIMResult, DKIMVerifyResult, DMARCResult, SPFResult } from 'mailauth';
+import { isIP } from 'node:net';
+import type { DnsResolver } from '../net/dns.js';
+
+export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror';
+export type DmarcResult = 'pass' | 'fail' | 'none' | 'temperror' | 'permerror';
+export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
+
+export interface DkimSignatureResult {
+  /** pass | fail | neutral | policy | temperror | permerror | none */
+  result: string;
+  /** d= of the signature ('' when the message has no signature). */
+  domain: string;
+  /** s= of the signature. */
+  selector: string;
+  /** The d= domain aligns (relaxed) with the From domain. */
+  aligned?: boolean;
+}
+
+export interface SenderAuthResult {
+  /** One complete 'Authentication-Results: ...' field, folded, ending in CRLF. */
+  header: string;
+  spf: SpfResult;
+  /** One entry per DKIM-Signature; one entry with result 'none' when there is none. */
+  dkim: DkimSignatureResult[];
+  dmarc: {
+    result: DmarcResult;
+    /** The policy that applies to the From domain (sp= for subdomains), when a record was found. */
+    policy: DmarcPolicy | null;
+    /** The RFC5322.From domain, null when the message has not exactly one From address. */
+    domain: string | null;
+  };
+  /** ARC chain validation; absent when the message carries no ARC headers. */
+  arc?: { result: 'pass' | 'fail'; instance: number | null };
+}
+
+export interface SenderAuthInput {
+  raw: Buffer;
+  /** The SMTP client's address (IPv4-mapped IPv6 is accepted). */
+  ip: string;
+  /** The EHLO/HELO argument as given. */
+  helo: string;
+  /** The MAIL FROM address without brackets; '' for the null sender. */
+  mailFrom: string;
+  /** Our host name, the authserv-id of the header. */
+  hostname: string;
+  resolver: DnsResolver;
+  /** Upper bound on the whole check (ms). Default 10000. */
+  timeoutMs?: number;
+  /** Smallest RSA key accepted for DKIM/ARC (bits). Default 1024. */
+  minBitLength?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** The step's own temporary failure: a DNS-style code mailauth maps to temperror. */
+function timeoutError(name: string): Error & { code: string } {
+  const err = new Error(`sender checks: time is up before ${name} could be resolved`) as Error & { code: string };
+  err.code = 'ETIMEOUT';
+  return err;
+}
+
+/** Wraps the resolver so that no answer arrives after the deadline. */
+function deadlineResolver(resolver: DnsResolver, deadline: number): DnsResolver {
+  return async (name, rrtype) => {
+    const left = deadline - Date.now();
+    if (left <= 0) throw timeoutError(name);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        resolver(name, rrtype),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(timeoutError(name)), left);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+async function within<T>(work: Promise<T>, deadline: number, fallback: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work.catch(() => fallback()),
+      new Promise<T>((resolve) => {
+        timer = setTimeout(() => resolve(fallback()), Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// --- header text (RFC 8601 section 2.2) --------------------------------------
+
+/** A ptype.property value: a token when it can be, else a quoted-string. */
+function propValue(value: string): string {
+  const v = value
+    .replace(/[\x00-\x1f\x7f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    // An SMTP path is at most 256 octets (RFC 5321 4.5.3.1.3); anything longer
+    // is junk from the client and must not make a line past 998 octets.
+    .slice(0, 320);
+  if (v !== '' && !/[\s()<>,;:\\"/[\]?=\x80-\uffff]/.test(v)) return v;
+  return `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
+/** A comment: control characters dropped, parentheses and backslashes escaped. */
+function comment(text: string): string {
+  const v = text
+    .replace(/[\x00-\x1f\x7f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 200);
+  return `(${v.replace(/[\\()]/g, (c) => `\\${c}`)})`;
+}
+
+function resinfo(method: string, result: string, note: string | undefined, props: Array<[string, string | undefined | null]>): string {
+  const parts = [`${method}=${result}`];
+  if (note) parts.push(comment(note));
+  for (const [name, value] of props) if (value) parts.push(`${name}=${propValue(value)}`);
+  return parts.join(' ');
+}
+
+/**
+ * One resinfo as folded lines, each starting with a space, under 78
+ * characters where a space allows. Only existing spaces become folding
+ * points, so unfolding (removing CRLF) gives back the exact text, comments
+ * and quoted strings included.
+ */
+function fold(text: string, width = 78): string {
+  const words = text.split(' ');
+  const lines: string[] = [];
+  let current = ` ${words[0] ?? ''}`;
+  for (const word of words.slice(1)) {
+    if (current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = ` ${word}`;
+    } else current += ` ${word}`;
+  }
+  lines.push(current);
+  return lines.join('\r\n');
+}
+
+function buildHeader(hostname: string, resinfos: string[]): string {
+  const authservId = propValue(hostname.replace(/\.$/, '') || 'localhost');
+  const body = resinfos.map((r) => fold(r)).join(';\r\n');
+  return `Authentication-Results: ${authservId};\r\n${body}\r\n`;
+}
+
+// --- the checks --------------------------------------------------------------
+
+const SPF_RESULTS = new Set<SpfResult>(['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror']);
+
+interface SpfOutcome {
+  result: SpfResult;
+  comment: string | undefined;
+  /** The domain whose policy was checked (MAIL FROM's, or HELO's for the null sender). */
+  domain: string | null;
+  props: Array<[string, string | undefined]>;
+}
+
+async function checkSpf(input: SenderAuthInput, resolver: DnsResolver, deadline: number): Promise<SpfOutcome> {
+  const helo = input.helo.trim();
+  const mailFrom = input.mailFrom.trim();
+  const props: Array<[string, string | undefined]> = mailFrom ? [['smtp.mailfrom', mailFrom], ['smtp.helo', helo]] : [['smtp.helo', helo]];
+  // RFC 7208 2.4: with the null sender, the HELO identity is checked as
+  // postmaster@HELO; an address literal or an empty HELO has no policy.
+  const heloIsDomain = helo !== '' && isIP(helo.replace(/^\[(?:ipv6:)?|\]$/gi, '')) === 0 && helo.includes('.');
+  if (!mailFrom && !heloIsDomain) {
+    return { result: 'none', comment: `${input.hostname}: no identity to check (null sender, HELO ${helo || 'empty'})`, domain: null, props };
+  }
+  const temperror = (): SpfOutcome => ({ result: 'temperror', comment: `${input.hostname}: SPF check did not complete`, domain: null, props });
+  const res = await within<SPFResult | null>(
+    spfVerify({
+      ip: input.ip,
+      helo: heloIsDomain ? helo : isIP(helo) ? `[${helo}]` : helo,
+      mta: input.hostname,
+      resolver,
+      ...(mailFrom ? { sender: mailFrom } : {}),
+    }),
+    deadline,
+    () => null,
+  );
+  if (!res) return temperror();
+  const raw = String(res.status?.result ?? 'temperror');
+  // mailauth spells the temporary error 'temperr' in a few places.
+  const result: SpfResult = raw === 'temperr' ? 'temperror' : SPF_RESULTS.has(raw as SpfResult) ? (raw as SpfResult) : 'temperror';
+  return { result, comment: res.status?.comment, domain: res.domain || null, props };
+}
+
+function mapDkim(r: DKIMResult): { result: string; note: string | undefined } {
+  const result = String(r.status?.result ?? 'none');
+  const note = r.status?.comment;
+  // RFC 6376 6.1.3: a body hash mismatch is a verification failure; mailauth
+  // reports it as neutral, which would hide an altered message.
+  if (result === 'neutral' && note === 'body hash did not verify') return { result: 'fail', note };
+  if (result === 'temperr') return { result: 'temperror', note };
+  return { result, note };
+}
+
+function normalisePolicy(p: unknown): DmarcPolicy {
+  const v = String(p ?? '')
+    .trim()
+    .toLowerCase();
+  // RFC 7489 6.6.3: an unknown p= is treated as if it were absent ("none").
+  return v === 'reject' || v === 'quarantine' ? v : 'none';
+}
+
+function fromDomain(headerFrom: string[] | undefined): string | null {
+  if (!headerFrom || headerFrom.length !== 1) return null;
+  const addr = headerFrom[0] ?? '';
+  const at = addr.lastIndexOf('@');
+  const domain = (at >= 0 ? addr.slice(at + 1) : addr).trim().toLowerCase();
+  return domain || null;
+}
+
+async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: number): Promise<SenderAuthResult> {
+  const minBitLength = input.minBitLength ?? 1024;
+
+  const [spf, dkimRes] = await Promise.all([
+    checkSpf(input, resolver, deadline),
+    within<DKIMVerifyResult | null>(
+      dkimVerify(input.raw, { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) }),
+      deadline,
+      () => null,
+    ),
+  ]);
+
+  const resinfos: string[] = [];
+  resinfos.push(resinfo('spf', spf.result, spf.comment, spf.props));
+
+  // DKIM
+  const dkim: DkimSignatureResult[] = [];
+  const passingDkim: Array<{ id?: string; domain: string; aligned?: boolean; underSized?: boolean }> = [];
+  if (!dkimRes) {
+    dkim.push({ result: 'temperror', domain: '', selector: '' });
+    resinfos.push(resinfo('dkim', 'temperror', 'DKIM verification did not complete', []));
+  } else {
+    for (const r of dkimRes.results ?? []) {
+      if (!r.signingDomain) {
+        dkim.push({ result: 'none', domain: '', selector: '' });
+        resinfos.push(resinfo('dkim', 'none', undefined, []));
+        continue;
+      }
+      const { result, note } = mapDkim(r);
+      const aligned = Boolean(r.status?.aligned);
+      dkim.push({ result, domain: r.signingDomain, selector: r.selector ?? '', aligned });
+      const hdr = (r.status?.header ?? {}) as Record<string, unknown>;
+      const b = typeof hdr['b'] === 'string' ? hdr['b'] : undefined;
+      const a = typeof hdr['a'] === 'string' ? hdr['a'] : undefined;
+      const policyRule = (r.status?.policy as Record<string, string | undefined> | undefined)?.['dkim-rules'];
+      resinfos.push(
+        resinfo('dkim', result, note, [
+          ['policy.dkim-rules', policyRule],
+          ['header.d', r.signingDomain],
+          ['header.s', r.selector],
+          ['header.a', a],
+          ['header.b', b],
+        ]),
+      );
+      if (r.status?.result === 'pass') {
+        passingDkim.push({
+          ...(r.id ? { id: r.id } : {}),
+          domain: r.signingDomain,
+          aligned,
+          underSized: Boolean(r.status?.underSized),
+        });
+      }
+    }
+    if (dkim.length === 0) {
+      dkim.push({ result: 'none', domain: '', selector: '' });
+      resinfos.push(resinfo('dkim', 'none', undefined, []));
+    }
+  }
+
+  // ARC: reported when the message carries a chain; verification only.
+  let arc: SenderAuthResult['arc'];
+  let arcResult: ARCResult | null = null;
+  const chain = dkimRes?.arc;
+  if (chain && ((Array.isArray(chain.chain) && chain.chain.length > 0) || chain.error)) {
+    arcResult = await within<ARCResult | null>(
+      arcVerify(chain as Parameters<typeof arcVerify>[0], { resolver, minBitLength }),
+      deadline,
+      () => null,
+    );
+  }
+  if (arcResult && arcResult.status?.result !== 'none') {
+    const r = arcResult.status.result === 'pass' ? 'pass' : 'fail';
+    const instance = typeof arcResult.i === 'number' ? arcResult.i : null;
+    arc = { result: r, instance };
+    // mailauth's pass comment repeats the sealer's own (unverified) claims,
+    // e.g. "spf=pass dmarc=pass": keep those out of our header.
+    let note: string | undefined;
+    if (r === 'pass') {
+      const last = arcResult.chain?.[arcResult.chain.length - 1];
+      const sealer = String(last?.['arc-seal']?.parsed?.d?.value ?? '');
+      note = [instance ? `i=${instance}` : '', /^[a-z0-9.-]+$/i.test(sealer) ? `sealed by ${sealer}` : ''].filter(Boolean).join(' ') || undefined;
+    } else {
+      note = arcResult.status.comment ?? (instance ? `i=${instance}` : undefined);
+    }
+    resinfos.push(resinfo('arc', r, note, []));
+  }
+
+  // DMARC
+  const domain = fromDomain(dkimRes?.headerFrom);
+  let dmarc: SenderAuthResult['dmarc'];
+  if (!dkimRes) {
+    dmarc = { result: 'temperror', policy: null, domain: null };
+    resinfos.push(resinfo('dmarc', 'temperror', 'message headers were not evaluated', []));
+  } else if (!domain) {
+    // RFC 7489 6.6.1: DMARC needs exactly one From domain.
+    const n = dkimRes.headerFrom?.length ?? 0;
+    dmarc = { result: 'permerror', policy: null, domain: null };
+    resinfos.push(resinfo('dmarc', 'permerror', n === 0 ? 'no From address' : 'more than one From address', []));
+  } else {
+    const spfDomains = spf.result === 'pass' && spf.domain ? [spf.domain] : [];
+    const res = await within<DMARCResult | false | null>(
+      dmarcVerify({
+        headerFrom: domain,
+        spfDomains,
+        dkimDomains: passingDkim,
+        resolver,
+        ...(arcResult ? { arcResult } : {}),
+      }),
+      deadline,
+      () => null,
+    );
+    if (!res) {
+      dmarc = { result: 'temperror', policy: null, domain };
+      resinfos.push(resinfo('dmarc', 'temperror', 'DMARC policy lookup did not complete', [['header.from', domain]]));
+    } else {
+      const raw = String(res.status?.result ?? 'temperror');
+      const known: readonly string[] = ['pass', 'fail', 'none', 'temperror', 'permerror'];
+      const result: DmarcResult = raw === 'temperr' ? 'temperror' : known.includes(raw) ? (raw as DmarcResult) : 'permerror';
+      const hasRecord = result === 'pass' || result === 'fail';
+      dmarc = { result, policy: hasRecord ? normalisePolicy(res.policy) : null, domain };
+      const note = typeof res.status?.comment === 'string' && res.status.comment ? res.status.comment : undefined;
+      resinfos.push(resinfo('dmarc', result, note, [['header.from', domain]]));
+    }
+  }
+
+  const out: SenderAuthResult = { header: buildHeader(input.hostname, resinfos), spf: spf.result, dkim, dmarc };
+  if (arc) out.arc = arc;
+  return out;
+}
+
+function temperrorResult(input: SenderAuthInput): SenderAuthResult {
+  const note = 'sender checks did not complete';
+  return {
+    header: buildHeader(input.hostname, [
+      resinfo('spf', 'temperror', note, input.mailFrom ? [['smtp.mailfrom', input.mailFrom]] : [['smtp.helo', input.helo]]),
+      resinfo('dkim', 'temperror', note, []),
+      resinfo('dmarc', 'temperror', note, []),
+    ]),
+    spf: 'temperror',
+    dkim: [{ result: 'temperror', domain: '', selector: '' }],
+    dmarc: { result: 'temperror', policy: null, domain: null },
+  };
+}
+
+/**
+ * Runs SPF, DKIM, ARC and DMARC for one message. Never throws; bounded by
+ * input.timeoutMs (default 10 s) however slow DNS is.
+ */
+export async function checkSender(input: SenderAuthInput): Promise<SenderAuthResult> {
+  const deadline = Date.now() + (input.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  try {
+    const resolver = deadlineResolver(input.resolver, deadline);
+    // The inner steps give up at the deadline themselves; the outer bound
+    // is for anything that does not (CPU-bound parsing of a huge message).
+    return await within(run(input, resolver, deadline), deadline + 250, () => temperrorResult(input));
+  } catch {
+    return temperrorResult(input);
+  }
+}
+
+/**
+ * Removes Authentication-Results fields that claim to come from us
+ * (RFC 8601 section 5): a sender could otherwise add
+ * "Authentication-Results: <our host>; dkim=pass; dmarc=pass" and have it
+ * trusted by Sieve scripts and mail clients. Fields from other hosts stay.
+ * Only the header section is touched; the body is returned byte for byte.
+ * Run it after checkSender (which needs the message as received) and before
+ * our own field is prepended.
+ */
+export function removeOwnAuthResults(raw: Buffer, authservId: string): Buffer {
+  const id = authservId.replace(/\.$/, '').toLowerCase();
+  const text = raw.toString('latin1');
+  const m = /\r?\n\r?\n/.exec(text);
+  const headerEnd = m ? m.index + m[0].length : text.length;
+  const head = text.slice(0, headerEnd);
+  // Split into fields: a field is a line plus its continuation lines.
+  const fields = head.match(/[^\r\n]*(?:\r?\n|$)(?:[ \t][^\r\n]*(?:\r?\n|$))*/g) ?? [];
+  let changed = false;
+  const kept = fields.filter((field) => {
+    const fm = /^authentication-results[ \t]*:/i.exec(field);
+    if (!fm) return true;
+    // authserv-id: the first token of the value, comments (CFWS) skipped.
+    const value = field
+      .slice(fm[0].length)
+      .replace(/\r?\n[ \t]/g, ' ')
+      .replace(/\((?:[^()\\]|\\.)*\)/g, ' ')
+      .trim();
+    const claimed = (/^"((?:[^"\\]|\\.)*)"/.exec(value)?.[1] ?? /^[^\s;]+/.exec(value)?.[0] ?? '').replace(/\.$/, '').toLowerCase();
+    if (claimed === id) {
+      changed = true;
+      return false;
+    }
+    return true;
+  });
+  if (!changed) return raw;
+  return Buffer.concat([Buffer.from(kept.join(''), 'latin1'), raw.subarray(Buffer.byteLength(head, 'latin1'))]);
+}
