@@ -3,7 +3,7 @@
 // INVALID_ROUTE placeholders), so broken headers render as Dovecot renders them.
 
 import type { EnvelopeAddress } from './types.js';
-import { Rfc822Parser } from './rfc822.js';
+import { NUL_REPLACEMENT, Rfc822Parser } from './rfc822.js';
 
 interface Addr {
   name: string | null;
@@ -13,8 +13,6 @@ interface Addr {
   invalid: boolean;
 }
 
-// NULs were already replaced by U+FFFD when the header was read.
-const NUL_REPLACEMENT = '\xef\xbf\xbd';
 
 function emptyAddr(): Addr {
   return { name: null, route: null, mailbox: null, domain: null, invalid: false };
@@ -41,10 +39,30 @@ class AddressParser {
     return this.p.cur();
   }
 
+  /**
+   * Dovecot parses ENVELOPE local parts with "non-strict dots": ".a", "a."
+   * and "a..b" are accepted, but no whitespace may follow a dot.
+   */
+  private parseNonStrictDotAtom(str: { v: string }): number {
+    const p = this.p;
+    let ret = -1;
+    do {
+      while (p.cur() === 0x2e) {
+        str.v += '.';
+        p.pos++;
+        if (p.atEnd) return 0; // @domain is missing, but the local part is fine
+        ret = 1;
+      }
+      if (p.cur() === 0x40) break;
+      ret = p.parseAtom(str);
+    } while (ret > 0 && p.cur() === 0x2e);
+    return ret;
+  }
+
   private parseLocalPart(): number {
     const str = { v: '' };
     this.str = str;
-    const ret = this.cur() === 0x22 ? this.p.parseQuotedString(str) : this.p.parseDotAtom(str);
+    const ret = this.cur() === 0x22 ? this.p.parseQuotedString(str) : this.parseNonStrictDotAtom(str);
     if (ret < 0) return -1;
     this.addr.mailbox = str.v;
     return ret;

@@ -27,7 +27,38 @@ function firstId(value: string | undefined): string | null {
   return t === '' ? null : t;
 }
 
+/**
+ * Indexes a raw message (as stored: CRLF or bare LF line ends). Pure and
+ * synchronous; never throws (a parser bug degrades to a one-part text/plain
+ * description of the whole message rather than losing the delivery).
+ */
 export function indexMessage(raw: Buffer): MessageIndex {
+  try {
+    return indexParsed(raw);
+  } catch {
+    return fallbackIndex(raw);
+  }
+}
+
+function fallbackIndex(raw: Buffer): MessageIndex {
+  let lf = 0;
+  let bare = 0;
+  for (let i = raw.indexOf(0x0a); i !== -1; i = raw.indexOf(0x0a, i + 1)) {
+    lf++;
+    if (i === 0 || raw[i - 1] !== 0x0d) bare++;
+  }
+  return {
+    v: MIME_INDEX_VERSION,
+    size: raw.length,
+    vsize: raw.length + bare,
+    bareLf: bare > 0,
+    envelope: {},
+    body: { kind: 'text', hdrOff: 0, hdrLen: 0, bodyLen: raw.length, bodySize: raw.length + bare, lines: lf, hdrSize: 0 },
+    search: { subject: '', from: '', to: '', cc: '', bcc: '', date: null, messageId: null, inReplyTo: null, references: [] },
+  };
+}
+
+function indexParsed(raw: Buffer): MessageIndex {
   const parsed = parseMessage(raw);
   const env = parsed.envelope;
   const headers = parsed.headers;

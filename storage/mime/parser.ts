@@ -10,7 +10,7 @@
 // LF as CRLF ("virtual" sizes, which IMAP reports). It never throws on input.
 
 import type { Envelope, MimePart, PartKind } from './types.js';
-import { Rfc822Parser, parseMimeParams } from './rfc822.js';
+import { NUL_REPLACEMENT, Rfc822Parser, parseMimeParams } from './rfc822.js';
 import { parseAddressList } from './address.js';
 
 const LF = 0x0a;
@@ -24,8 +24,6 @@ const MAX_TOTAL_PARTS = 10000;
 const BOUNDARY_STRING_MAX_LEN = 80;
 const BOUNDARY_END_MAX_LEN = BOUNDARY_STRING_MAX_LEN + 4;
 
-/** U+FFFD as UTF-8 bytes, in a byte string. */
-const NUL_REPLACEMENT = '\xef\xbf\xbd';
 
 const F_MULTIPART = 1;
 const F_DIGEST = 2;
@@ -222,6 +220,18 @@ class MessageParser {
     return root;
   }
 
+  /** The [CR]LF before a boundary line belongs to the boundary, i.e. to the parent's body. */
+  private giveNewlineToParent(part: Part, nl: number): void {
+    const parent = part.parent;
+    if (parent === null) return;
+    part.hdr.lines--;
+    part.hdr.phys -= nl;
+    part.hdr.virt -= 2;
+    parent.body.lines++;
+    parent.body.phys += nl;
+    parent.body.virt += 2;
+  }
+
   /**
    * Parses one part's header. Returns the embedded message when the body is
    * a message/rfc822 whose header must be parsed next, else null.
@@ -242,15 +252,7 @@ class MessageParser {
       if (this.boundaries.length > 0 && this.pos < len) {
         const b = this.boundaryAt(this.pos);
         if (b !== null && b.part !== part) {
-          if (prevNl > 0) {
-            part.hdr.lines--;
-            part.hdr.phys -= prevNl;
-            part.hdr.virt -= 2;
-            const parent = part.parent!;
-            parent.body.lines++;
-            parent.body.phys += prevNl;
-            parent.body.virt += 2;
-          }
+          if (prevNl > 0) this.giveNewlineToParent(part, prevNl);
           break;
         }
       }
@@ -292,25 +294,18 @@ class MessageParser {
         }
         if (this.boundaries.length > 0 && this.pos < len) {
           const b = this.boundaryAt(this.pos);
-          if (b !== null && b.part !== part) {
-            part.hdr.lines--;
-            part.hdr.phys -= prevNl;
-            part.hdr.virt -= 2;
-            const parent = part.parent!;
-            parent.body.lines++;
-            parent.body.phys += prevNl;
-            parent.body.virt += 2;
-          }
+          if (b !== null && b.part !== part) this.giveNewlineToParent(part, prevNl);
         }
         break;
       }
 
-      // Before the eoh line: start the multipart's boundary (Dovecot does this
-      // when it sees the end of the header coming).
       let name: string;
       let value: string;
-      const colon = buf.indexOf(0x3a, lineStart);
-      if (colon === -1 || colon >= lineEnd) {
+      // Search the colon within this line only (a colon-less line must not
+      // make us scan ahead into the rest of the message).
+      const rel = lineEnd > lineStart ? buf.subarray(lineStart, lineEnd).indexOf(0x3a) : -1;
+      const colon = rel === -1 ? -1 : lineStart + rel;
+      if (colon === -1) {
         name = latin1(buf, lineStart, lineEnd);
         value = '';
       } else {
@@ -350,8 +345,9 @@ class MessageParser {
         value += '\n' + latin1(buf, cs, ce);
       }
 
-      // Dovecot hands header values on with NULs turned into U+FFFD.
-      if (value.indexOf('\0') >= 0) value = value.replace(/\0/g, NUL_REPLACEMENT);
+      // A line without a colon is no header field: Dovecot ignores it (it
+      // only survives in BODY[HEADER] and HEADER.FIELDS.NOT output).
+      if (colon === -1) continue;
       const lname = cname(name);
       // message-parser: MIME-ness, Content-Type flags and boundary.
       if (lname === 'mime-version') {
@@ -485,7 +481,12 @@ class MessageParser {
         // epilogue of this multipart
         continue;
       }
-      // A new MIME part begins.
+      // A new MIME part begins, unless there are too many parts already:
+      // then the rest of this multipart stays in its body.
+      if (this.totalParts >= MAX_TOTAL_PARTS) {
+        this.boundaries = this.boundaries.filter((b) => b.part !== part);
+        continue;
+      }
       const child = this.newPart(part);
       child.flags |= F_IS_MIME;
       this.totalParts++;
@@ -495,13 +496,18 @@ class MessageParser {
   }
 }
 
+/** Dovecot's message_header_strdup: the value as a string, NULs turned into U+FFFD. */
+function headerString(value: string): string {
+  return value.indexOf('\0') >= 0 ? value.replace(/\0/g, NUL_REPLACEMENT) : value;
+}
+
 function parseContentHeader(d: PartData, name: string, value: string): void {
   switch (name) {
     case 'id':
-      if (d.id === undefined) d.id = value;
+      if (d.id === undefined) d.id = headerString(value);
       break;
     case 'md5':
-      if (d.md5 === undefined) d.md5 = value;
+      if (d.md5 === undefined) d.md5 = headerString(value);
       break;
     case 'type':
       if (d.type === undefined) parseContentType(d, value);
@@ -531,10 +537,10 @@ function parseContentHeader(d: PartData, name: string, value: string): void {
       }
       break;
     case 'location':
-      if (d.loc === undefined) d.loc = value;
+      if (d.loc === undefined) d.loc = headerString(value);
       break;
     case 'description':
-      if (d.desc === undefined) d.desc = value;
+      if (d.desc === undefined) d.desc = headerString(value);
       break;
     case 'disposition':
       if (d.dispParams === undefined) {
@@ -571,16 +577,16 @@ function parseContentType(d: PartData, value: string): void {
 function parseEnvelopeHeader(env: Envelope, lname: string, value: string): void {
   switch (lname) {
     case 'date':
-      env.date = value;
+      env.date = headerString(value);
       break;
     case 'subject':
-      env.subject = value;
+      env.subject = headerString(value);
       break;
     case 'message-id':
-      env.messageId = value;
+      env.messageId = headerString(value);
       break;
     case 'in-reply-to':
-      env.inReplyTo = value;
+      env.inReplyTo = headerString(value);
       break;
     case 'from':
     case 'sender':

@@ -27,13 +27,16 @@ function isTokenChar(c: number): boolean {
   return c < 256 && (ATEXT[c]! & 3) !== 0;
 }
 
+/** What a NUL inside a quoted string, comment or domain literal becomes: U+FFFD (UTF-8), as in Dovecot. */
+export const NUL_REPLACEMENT = '\xef\xbf\xbd';
+
 export class Rfc822Parser {
   pos = 0;
   readonly end: number;
   /** When set, comments' text is collected here (the last comment seen). */
   lastComment: string | null;
   /** Replacement for NUL bytes inside quoted strings/comments/domain literals (address parsing). */
-  nulReplacement: string | null = null;
+  nulReplacement: string | null = NUL_REPLACEMENT;
 
   constructor(readonly s: string, collectComments = false) {
     this.end = s.length;
@@ -343,6 +346,8 @@ export class Rfc822Parser {
   }
 }
 
+const MAX_PARAMS = 128;
+
 interface Rfc2231Param {
   key: string;
   value: string;
@@ -372,7 +377,8 @@ export function parseMimeParams(p: Rfc822Parser): string[] {
   const res = { key: '', value: '' };
   // Dovecot keeps the index of the previous parameter for "name*" (no number).
   let idx = 0;
-  for (;;) {
+  // Dovecot looks at no more than 128 parameters, broken ones included.
+  for (let count = 0; count < MAX_PARAMS; count++) {
     const ret = p.parseContentParam(res);
     if (ret === 0) break;
     if (ret < 0) {
