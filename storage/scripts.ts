@@ -3,7 +3,7 @@
 // store only keeps names safe and writes atomically.
 import { readFileSync, mkdirSync, rmSync, readdirSync, renameSync, openSync, writeSync, fsyncSync, closeSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { IndexDb } from './index/database.js';
+import type { IndexDb, Statement } from './index/database.js';
 import { MailError } from './errors.js';
 import { accountSegment } from './maildir/names.js';
 
@@ -28,13 +28,25 @@ function encodeFileName(name: string): string {
 }
 
 export class ScriptStore {
+  private readonly statements = new Map<string, Statement>();
+
+  /** Prepared once per SQL text: preparing costs more than most of our queries. */
+  private sql(text: string): Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   constructor(
     private readonly db: IndexDb,
     private readonly root: string,
   ) {}
 
   private dirOf(accountId: number): string {
-    const row = this.db.prepare('SELECT domain, localpart FROM accounts WHERE id = ?').get(accountId) as
+    const row = this.sql('SELECT domain, localpart FROM accounts WHERE id = ?').get(accountId) as
       | { domain: string; localpart: string }
       | undefined;
     if (!row) throw new MailError('NONEXISTENT', 'no such account');
@@ -42,7 +54,7 @@ export class ScriptStore {
   }
 
   list(accountId: number): ScriptInfo[] {
-    return (this.db.prepare('SELECT name, active FROM sieve_scripts WHERE account_id = ? ORDER BY name').all(accountId) as Array<{
+    return (this.sql('SELECT name, active FROM sieve_scripts WHERE account_id = ? ORDER BY name').all(accountId) as Array<{
       name: string;
       active: number;
     }>).map((r) => ({ name: r.name, active: r.active !== 0 }));
@@ -59,12 +71,12 @@ export class ScriptStore {
   }
 
   exists(accountId: number, name: string): boolean {
-    return this.db.prepare('SELECT 1 FROM sieve_scripts WHERE account_id = ? AND name = ?').get(accountId, name) !== undefined;
+    return this.sql('SELECT 1 FROM sieve_scripts WHERE account_id = ? AND name = ?').get(accountId, name) !== undefined;
   }
 
   /** The active script's name and text, if one is active. */
   active(accountId: number): { name: string; text: string } | undefined {
-    const row = this.db.prepare('SELECT name FROM sieve_scripts WHERE account_id = ? AND active = 1').get(accountId) as
+    const row = this.sql('SELECT name FROM sieve_scripts WHERE account_id = ? AND active = 1').get(accountId) as
       | { name: string }
       | undefined;
     if (!row) return undefined;
@@ -74,7 +86,7 @@ export class ScriptStore {
   /** Stores (creates or replaces) a script, durably. */
   put(accountId: number, name: string, text: string): void {
     const n = validateScriptName(name);
-    const count = (this.db.prepare('SELECT count(*) AS c FROM sieve_scripts WHERE account_id = ?').get(accountId) as { c: number }).c;
+    const count = (this.sql('SELECT count(*) AS c FROM sieve_scripts WHERE account_id = ?').get(accountId) as { c: number }).c;
     if (!this.exists(accountId, n) && count >= MAX_SCRIPTS_PER_ACCOUNT) {
       throw new MailError('LIMIT', `too many scripts (limit ${MAX_SCRIPTS_PER_ACCOUNT})`);
     }
@@ -99,20 +111,20 @@ export class ScriptStore {
   activate(accountId: number, name: string | undefined): void {
     const tx = this.db.transaction(() => {
       if (name !== undefined && !this.exists(accountId, validateScriptName(name))) throw new MailError('NONEXISTENT', `no such script: ${name}`);
-      this.db.prepare('UPDATE sieve_scripts SET active = 0 WHERE account_id = ?').run(accountId);
-      if (name !== undefined) this.db.prepare('UPDATE sieve_scripts SET active = 1 WHERE account_id = ? AND name = ?').run(accountId, name);
+      this.sql('UPDATE sieve_scripts SET active = 0 WHERE account_id = ?').run(accountId);
+      if (name !== undefined) this.sql('UPDATE sieve_scripts SET active = 1 WHERE account_id = ? AND name = ?').run(accountId, name);
     });
     tx.immediate();
   }
 
   remove(accountId: number, name: string): void {
     const n = validateScriptName(name);
-    const row = this.db.prepare('SELECT active FROM sieve_scripts WHERE account_id = ? AND name = ?').get(accountId, n) as
+    const row = this.sql('SELECT active FROM sieve_scripts WHERE account_id = ? AND name = ?').get(accountId, n) as
       | { active: number }
       | undefined;
     if (!row) throw new MailError('NONEXISTENT', `no such script: ${n}`);
     if (row.active) throw new MailError('REFUSED', `script ${n} is active; deactivate it first`);
-    this.db.prepare('DELETE FROM sieve_scripts WHERE account_id = ? AND name = ?').run(accountId, n);
+    this.sql('DELETE FROM sieve_scripts WHERE account_id = ? AND name = ?').run(accountId, n);
     try {
       unlinkSync(path.join(this.dirOf(accountId), encodeFileName(n)));
     } catch {
@@ -127,13 +139,13 @@ export class ScriptStore {
     if (this.exists(accountId, b)) throw new MailError('ALREADYEXISTS', `script ${b} exists already`);
     const dir = this.dirOf(accountId);
     renameSync(path.join(dir, encodeFileName(a)), path.join(dir, encodeFileName(b)));
-    this.db.prepare('UPDATE sieve_scripts SET name = ? WHERE account_id = ? AND name = ?').run(b, accountId, a);
+    this.sql('UPDATE sieve_scripts SET name = ? WHERE account_id = ? AND name = ?').run(b, accountId, a);
   }
 
   /** Removes every script of an account (account deletion). */
   removeAll(accountId: number): void {
     const dir = this.dirOf(accountId);
-    this.db.prepare('DELETE FROM sieve_scripts WHERE account_id = ?').run(accountId);
+    this.sql('DELETE FROM sieve_scripts WHERE account_id = ?').run(accountId);
     rmSync(dir, { recursive: true, force: true });
   }
 

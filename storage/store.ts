@@ -10,7 +10,7 @@
 // between rename and commit leaves a whole file that recover() adopts.
 import { readFileSync, renameSync, rmSync, unlinkSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { IndexDb } from './index/database.js';
+import type { IndexDb, Statement } from './index/database.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -125,6 +125,18 @@ export interface MaildirStoreOptions {
 }
 
 export class MaildirStore implements MailStore {
+  private readonly statements = new Map<string, Statement>();
+
+  /** Prepared once per SQL text: preparing costs more than most of our queries. */
+  private sql(text: string): Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   readonly feed: ChangeFeed;
   private readonly mailRoot: string;
   private readonly indexer: MessageIndexer;
@@ -146,7 +158,7 @@ export class MaildirStore implements MailStore {
   accountDir(accountId: number): string {
     const cached = this.accountDirs.get(accountId);
     if (cached) return cached;
-    const row = this.db.prepare('SELECT domain, localpart FROM accounts WHERE id = ?').get(accountId) as
+    const row = this.sql('SELECT domain, localpart FROM accounts WHERE id = ?').get(accountId) as
       | { domain: string; localpart: string }
       | undefined;
     if (!row) throw new MailError('NONEXISTENT', 'no such account');
@@ -167,10 +179,10 @@ export class MaildirStore implements MailStore {
     const root = this.accountDir(accountId);
     this.db
       .transaction(() => {
-        this.db.prepare('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
-        this.db.prepare('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
-        this.db.prepare('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
-        this.db.prepare('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
+        this.sql('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
+        this.sql('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
+        this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
+        this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
       })
       .immediate();
     rmSync(root, { recursive: true, force: true });
@@ -179,13 +191,13 @@ export class MaildirStore implements MailStore {
 
   private mailboxRow(accountId: number, name: string): MailboxRow | undefined {
     const canonical = name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
-    return this.db.prepare('SELECT * FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, canonical) as
+    return this.sql('SELECT * FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, canonical) as
       | MailboxRow
       | undefined;
   }
 
   private mailboxById(id: number): MailboxRow {
-    const row = this.db.prepare('SELECT * FROM mailboxes WHERE id = ?').get(id) as MailboxRow | undefined;
+    const row = this.sql('SELECT * FROM mailboxes WHERE id = ?').get(id) as MailboxRow | undefined;
     if (!row) throw new MailError('NONEXISTENT', 'no such mailbox');
     return row;
   }
@@ -218,7 +230,7 @@ export class MaildirStore implements MailStore {
   }
 
   listMailboxes(accountId: number): MailboxInfo[] {
-    const rows = this.db.prepare('SELECT * FROM mailboxes WHERE account_id = ? ORDER BY name').all(accountId) as MailboxRow[];
+    const rows = this.sql('SELECT * FROM mailboxes WHERE account_id = ? ORDER BY name').all(accountId) as MailboxRow[];
     return rows.map((r) => this.info(r));
   }
 
@@ -264,7 +276,7 @@ export class MaildirStore implements MailStore {
 
   /** Later UIDVALIDITY values are larger, so a recreated name never repeats one. */
   private newUidValidity(accountId: number): number {
-    const max = this.db.prepare('SELECT max(uidvalidity) AS m FROM mailboxes WHERE account_id = ?').get(accountId) as {
+    const max = this.sql('SELECT max(uidvalidity) AS m FROM mailboxes WHERE account_id = ?').get(accountId) as {
       m: number | null;
     };
     return Math.max(Math.floor(Date.now() / 1000), (max.m ?? 0) + 1);
@@ -277,14 +289,14 @@ export class MaildirStore implements MailStore {
     const folder = this.folderPath(row);
     this.db
       .transaction(() => {
-        const sums = this.db.prepare('SELECT count(*) AS n, coalesce(sum(size),0) AS s FROM messages WHERE mailbox_id = ?').get(row.id) as {
+        const sums = this.sql('SELECT count(*) AS n, coalesce(sum(size),0) AS s FROM messages WHERE mailbox_id = ?').get(row.id) as {
           n: number;
           s: number;
         };
-        this.db.prepare('DELETE FROM messages WHERE mailbox_id = ?').run(row.id);
-        this.db.prepare('DELETE FROM expunged WHERE mailbox_id = ?').run(row.id);
-        this.db.prepare('DELETE FROM mailboxes WHERE id = ?').run(row.id);
-        this.db.prepare('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?').run(sums.s, sums.n, accountId);
+        this.sql('DELETE FROM messages WHERE mailbox_id = ?').run(row.id);
+        this.sql('DELETE FROM expunged WHERE mailbox_id = ?').run(row.id);
+        this.sql('DELETE FROM mailboxes WHERE id = ?').run(row.id);
+        this.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?').run(sums.s, sums.n, accountId);
         // Rename first (atomic), then remove: a crash leaves a hidden dir, not a half folder.
         const trash = path.join(path.dirname(folder), `..deleted.${process.pid}.${Date.now()}`);
         if (existsSync(folder)) renameSync(folder, trash);
@@ -317,7 +329,7 @@ export class MaildirStore implements MailStore {
           const newDir = folderDir(newName);
           if (existsSync(path.join(root, newDir))) throw new MailError('ALREADYEXISTS', `mailbox ${newName} exists on disk`);
           renameSync(path.join(root, child.dir), path.join(root, newDir));
-          this.db.prepare('UPDATE mailboxes SET name = ?, dir = ? WHERE id = ?').run(newName, newDir, child.id);
+          this.sql('UPDATE mailboxes SET name = ?, dir = ? WHERE id = ?').run(newName, newDir, child.id);
         }
       })
       .immediate();
@@ -337,7 +349,7 @@ export class MaildirStore implements MailStore {
   }
 
   private moveAllMessages(src: MailboxRow, dst: MailboxRow): void {
-    const rows = this.db.prepare('SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid').all(src.id) as MessageRow[];
+    const rows = this.sql('SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid').all(src.id) as MessageRow[];
     let uid = dst.uidnext;
     let modseq = dst.highestmodseq;
     const dstKeywords = JSON.parse(dst.keywords) as string[];
@@ -350,16 +362,16 @@ export class MaildirStore implements MailStore {
         .run(dst.id, uid, ++modseq, r.flags, r.internal_date, r.size, `cur/${name}`, r.mime);
       uid++;
     }
-    this.db.prepare('DELETE FROM messages WHERE mailbox_id = ?').run(src.id);
-    this.db.prepare('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uid, modseq, dst.id);
-    this.db.prepare('UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?').run(src.id);
+    this.sql('DELETE FROM messages WHERE mailbox_id = ?').run(src.id);
+    this.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uid, modseq, dst.id);
+    this.sql('UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?').run(src.id);
     fsyncDir(path.join(this.folderPath(dst), 'cur'));
   }
 
   setSubscribed(accountId: number, name: string, subscribed: boolean): void {
     const row = this.mailboxRow(accountId, name);
     if (!row) throw new MailError('NONEXISTENT', `no such mailbox: ${name}`);
-    this.db.prepare('UPDATE mailboxes SET subscribed = ? WHERE id = ?').run(subscribed ? 1 : 0, row.id);
+    this.sql('UPDATE mailboxes SET subscribed = ? WHERE id = ?').run(subscribed ? 1 : 0, row.id);
     this.saveMeta(this.mailboxById(row.id));
   }
 
@@ -395,7 +407,7 @@ export class MaildirStore implements MailStore {
     } catch {
       mime = null;
     }
-    const quotaRow = this.db.prepare('SELECT quota, used_bytes FROM accounts WHERE id = ?').get(row.account_id) as
+    const quotaRow = this.sql('SELECT quota, used_bytes FROM accounts WHERE id = ?').get(row.account_id) as
       | { quota: number | null; used_bytes: number }
       | undefined;
     if (!quotaRow) throw new MailError('NONEXISTENT', 'no such account');
@@ -457,7 +469,7 @@ export class MaildirStore implements MailStore {
               }
               let u = usage.get(mb.account_id);
               if (!u) {
-                const a = this.db.prepare('SELECT quota, used_bytes FROM accounts WHERE id = ?').get(mb.account_id) as {
+                const a = this.sql('SELECT quota, used_bytes FROM accounts WHERE id = ?').get(mb.account_id) as {
                   quota: number | null;
                   used_bytes: number;
                 };
@@ -492,7 +504,7 @@ export class MaildirStore implements MailStore {
             }
           }
           for (const mb of mailboxes.values()) {
-            this.db.prepare('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(mb.uidnext, mb.highestmodseq, mb.id);
+            this.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(mb.uidnext, mb.highestmodseq, mb.id);
           }
           for (const [accountId, u] of usage) {
             if (u.addCount > 0) {
@@ -541,7 +553,7 @@ export class MaildirStore implements MailStore {
     }
     if (changed) {
       mb.keywords = JSON.stringify(keywords);
-      this.db.prepare('UPDATE mailboxes SET keywords = ? WHERE id = ?').run(mb.keywords, mb.id);
+      this.sql('UPDATE mailboxes SET keywords = ? WHERE id = ?').run(mb.keywords, mb.id);
       this.saveMeta(mb);
     }
     return keywords;
@@ -562,7 +574,7 @@ export class MaildirStore implements MailStore {
   }
 
   private messageRow(mailboxId: number, uid: number): MessageRow | undefined {
-    return this.db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?').get(mailboxId, uid) as MessageRow | undefined;
+    return this.sql('SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?').get(mailboxId, uid) as MessageRow | undefined;
   }
 
   readMessage(mailboxId: number, uid: number): Buffer {
@@ -631,7 +643,7 @@ export class MaildirStore implements MailStore {
           changed.push(rec);
           changes.push({ kind: 'flags', accountId: mb.account_id, mailboxId, uid, modseq, flags: next });
         }
-        this.db.prepare('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
+        this.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
         for (const d of touched) fsyncDir(d);
       })
       .immediate();
@@ -648,7 +660,7 @@ export class MaildirStore implements MailStore {
         const folder = this.folderPath(mb);
         const rows = (
           uids === undefined
-            ? this.db.prepare('SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid').all(mailboxId)
+            ? this.sql('SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid').all(mailboxId)
             : uids.map((u) => this.messageRow(mailboxId, u)).filter((r) => r !== undefined)
         ) as MessageRow[];
         let modseq = mb.highestmodseq;
@@ -663,14 +675,14 @@ export class MaildirStore implements MailStore {
           }
           touched.add(path.join(folder, row.path.slice(0, 3)));
           modseq += 1;
-          this.db.prepare('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(mailboxId, row.uid);
-          this.db.prepare('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(mailboxId, row.uid, modseq);
+          this.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(mailboxId, row.uid);
+          this.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(mailboxId, row.uid, modseq);
           bytes += row.size;
           expunged.push(row.uid);
           changes.push({ kind: 'expunge', accountId: mb.account_id, mailboxId, uid: row.uid, modseq });
         }
         if (expunged.length === 0) return;
-        this.db.prepare('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
+        this.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
         this.db
           .prepare('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?')
           .run(bytes, expunged.length, mb.account_id);
@@ -700,7 +712,7 @@ export class MaildirStore implements MailStore {
   }
 
   quota(accountId: number): Quota {
-    const row = this.db.prepare('SELECT quota, used_bytes, used_messages FROM accounts WHERE id = ?').get(accountId) as
+    const row = this.sql('SELECT quota, used_bytes, used_messages FROM accounts WHERE id = ?').get(accountId) as
       | { quota: number | null; used_bytes: number; used_messages: number }
       | undefined;
     if (!row) throw new MailError('NONEXISTENT', 'no such account');
@@ -725,9 +737,9 @@ export class MaildirStore implements MailStore {
     this.db
       .transaction(() => {
         if (options.rebuild) {
-          this.db.prepare('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
-          this.db.prepare('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
-          this.db.prepare('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
+          this.sql('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
+          this.sql('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
+          this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
         }
         for (const dir of dirs) {
           const name = folderNameFromDir(dir);
@@ -781,7 +793,7 @@ export class MaildirStore implements MailStore {
   private reconcileFolder(mb: MailboxRow): { adopted: number; dropped: number } {
     const folder = this.folderPath(mb);
     const files = listMessageFiles(folder);
-    const rows = this.db.prepare('SELECT uid, path FROM messages WHERE mailbox_id = ?').all(mb.id) as Array<{ uid: number; path: string }>;
+    const rows = this.sql('SELECT uid, path FROM messages WHERE mailbox_id = ?').all(mb.id) as Array<{ uid: number; path: string }>;
     const byBase = new Map(rows.map((r) => [baseOfPath(r.path), r]));
     const usedUids = new Set(rows.map((r) => r.uid));
     const keywords = JSON.parse(mb.keywords) as string[];
@@ -796,7 +808,7 @@ export class MaildirStore implements MailStore {
       seenBases.add(base);
       const known = byBase.get(base);
       if (known) {
-        if (known.path !== rel) this.db.prepare('UPDATE messages SET path = ? WHERE mailbox_id = ? AND uid = ?').run(rel, mb.id, known.uid);
+        if (known.path !== rel) this.sql('UPDATE messages SET path = ? WHERE mailbox_id = ? AND uid = ?').run(rel, mb.id, known.uid);
         continue;
       }
       orphans.push({ rel, parsed: parseFileName(rel.slice(4)) });
@@ -804,8 +816,8 @@ export class MaildirStore implements MailStore {
     for (const r of rows) {
       if (!seenBases.has(baseOfPath(r.path))) {
         modseq += 1;
-        this.db.prepare('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(mb.id, r.uid);
-        this.db.prepare('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(mb.id, r.uid, modseq);
+        this.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(mb.id, r.uid);
+        this.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(mb.id, r.uid, modseq);
         dropped++;
       }
     }
@@ -849,7 +861,7 @@ export class MaildirStore implements MailStore {
         .prepare('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
         .run(mb.id, uid, modseq, flags.join(' '), Math.round(st.mtimeMs), raw.length, rel, mime);
     }
-    this.db.prepare('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uidnext, modseq, mb.id);
+    this.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uidnext, modseq, mb.id);
     if (orphans.length > 0) {
       fsyncDir(path.join(folder, 'cur'));
       fsyncDir(path.join(folder, 'new'));

@@ -49,3 +49,6 @@ function migrate(db: IndexDb): void {
   });
   run.immediate();
 }
+
+/** A prepared statement taking any bind parameters. */
+export type Statement = Database.Statement<unknown[], unknown>;

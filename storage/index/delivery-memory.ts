@@ -1,13 +1,25 @@
 // What delivery remembers between messages, per account: vacation replies
 // already sent (RFC 5230 4.2) and ids seen by the duplicate test (RFC 7352).
-import type { IndexDb } from './database.js';
+import type { IndexDb, Statement } from './database.js';
 
 export class DeliveryMemory {
+  private readonly statements = new Map<string, Statement>();
+
+  /** Prepared once per SQL text: preparing costs more than most of our queries. */
+  private sql(text: string): Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   constructor(private readonly db: IndexDb) {}
 
   /** True if a vacation reply to `sender` under `handle` was sent and has not expired. */
   vacationSentRecently(accountId: number, sender: string, handle: string, now = Date.now()): boolean {
-    const row = this.db.prepare('SELECT expires FROM vacation_log WHERE account_id = ? AND sender = ? AND handle = ?').get(accountId, sender, handle) as
+    const row = this.sql('SELECT expires FROM vacation_log WHERE account_id = ? AND sender = ? AND handle = ?').get(accountId, sender, handle) as
       | { expires: number }
       | undefined;
     return row !== undefined && row.expires > now;
@@ -21,19 +33,19 @@ export class DeliveryMemory {
 
   /** duplicate: was `id` seen under `handle` within its period? Records it (refreshing with `last`). */
   checkDuplicate(accountId: number, handle: string, id: string, periodMs: number, last: boolean, now = Date.now()): boolean {
-    const row = this.db.prepare('SELECT expires FROM duplicate_log WHERE account_id = ? AND handle = ? AND id = ?').get(accountId, handle, id) as
+    const row = this.sql('SELECT expires FROM duplicate_log WHERE account_id = ? AND handle = ? AND id = ?').get(accountId, handle, id) as
       | { expires: number }
       | undefined;
     const seen = row !== undefined && row.expires > now;
     if (!seen || last) {
-      this.db.prepare('INSERT OR REPLACE INTO duplicate_log (account_id, handle, id, expires) VALUES (?, ?, ?, ?)').run(accountId, handle, id, now + periodMs);
+      this.sql('INSERT OR REPLACE INTO duplicate_log (account_id, handle, id, expires) VALUES (?, ?, ?, ?)').run(accountId, handle, id, now + periodMs);
     }
     return seen;
   }
 
   /** Forgets expired entries. */
   prune(now = Date.now()): void {
-    this.db.prepare('DELETE FROM vacation_log WHERE expires <= ?').run(now);
-    this.db.prepare('DELETE FROM duplicate_log WHERE expires <= ?').run(now);
+    this.sql('DELETE FROM vacation_log WHERE expires <= ?').run(now);
+    this.sql('DELETE FROM duplicate_log WHERE expires <= ?').run(now);
   }
 }

@@ -1,5 +1,5 @@
 // Domains, accounts and aliases in the SQLite index.
-import type { IndexDb } from './database.js';
+import type { IndexDb, Statement } from './database.js';
 import type { AccountRecord, AliasRecord, Directory, DomainRecord, NewAccount } from '../ports.js';
 import { MailError } from '../errors.js';
 
@@ -32,6 +32,18 @@ function domainOf(address: string): string {
 }
 
 export class SqliteDirectory implements Directory {
+  private readonly statements = new Map<string, Statement>();
+
+  /** Prepared once per SQL text: preparing costs more than most of our queries. */
+  private sql(text: string): Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   constructor(private readonly db: IndexDb) {}
 
   transaction<T>(fn: () => T): T {
@@ -40,25 +52,25 @@ export class SqliteDirectory implements Directory {
 
   addDomain(name: string): void {
     if (this.hasDomain(name)) throw new MailError('ALREADYEXISTS', `domain ${name} exists already`);
-    this.db.prepare('INSERT INTO domains (name, created) VALUES (?, ?)').run(name.toLowerCase(), Date.now());
+    this.sql('INSERT INTO domains (name, created) VALUES (?, ?)').run(name.toLowerCase(), Date.now());
   }
 
   removeDomain(name: string): void {
-    const accounts = this.db.prepare('SELECT count(*) AS n FROM accounts WHERE domain = ?').get(name) as { n: number };
+    const accounts = this.sql('SELECT count(*) AS n FROM accounts WHERE domain = ?').get(name) as { n: number };
     if (accounts.n > 0) {
       throw new MailError('REFUSED', `domain ${name} still has ${accounts.n} account(s); remove them first`);
     }
-    this.db.prepare('DELETE FROM alias_targets WHERE domain = ?').run(name);
-    const r = this.db.prepare('DELETE FROM domains WHERE name = ?').run(name);
+    this.sql('DELETE FROM alias_targets WHERE domain = ?').run(name);
+    const r = this.sql('DELETE FROM domains WHERE name = ?').run(name);
     if (r.changes === 0) throw new MailError('NONEXISTENT', `no such domain: ${name}`);
   }
 
   hasDomain(name: string): boolean {
-    return this.db.prepare('SELECT 1 FROM domains WHERE name = ?').get(name) !== undefined;
+    return this.sql('SELECT 1 FROM domains WHERE name = ?').get(name) !== undefined;
   }
 
   listDomains(): DomainRecord[] {
-    return (this.db.prepare('SELECT name FROM domains ORDER BY name').all() as Array<{ name: string }>).map((r) => ({
+    return (this.sql('SELECT name FROM domains ORDER BY name').all() as Array<{ name: string }>).map((r) => ({
       name: r.name,
     }));
   }
@@ -79,39 +91,39 @@ export class SqliteDirectory implements Directory {
   }
 
   getAccount(address: string): AccountRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM accounts WHERE address = ?').get(address) as AccountRow | undefined;
+    const row = this.sql('SELECT * FROM accounts WHERE address = ?').get(address) as AccountRow | undefined;
     return row && toAccount(row);
   }
 
   getAccountById(id: number): AccountRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
+    const row = this.sql('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
     return row && toAccount(row);
   }
 
   listAccounts(): AccountRecord[] {
-    return (this.db.prepare('SELECT * FROM accounts ORDER BY domain, localpart').all() as AccountRow[]).map(toAccount);
+    return (this.sql('SELECT * FROM accounts ORDER BY domain, localpart').all() as AccountRow[]).map(toAccount);
   }
 
   setPassword(address: string, passwordHash: string, scramSha256: string | null): void {
     this.mustChange(
-      this.db.prepare('UPDATE accounts SET password_hash = ?, scram_sha256 = ? WHERE address = ?').run(passwordHash, scramSha256, address).changes,
+      this.sql('UPDATE accounts SET password_hash = ?, scram_sha256 = ? WHERE address = ?').run(passwordHash, scramSha256, address).changes,
       address,
     );
   }
 
   setDisabled(address: string, disabled: boolean): void {
-    this.mustChange(this.db.prepare('UPDATE accounts SET disabled = ? WHERE address = ?').run(disabled ? 1 : 0, address).changes, address);
+    this.mustChange(this.sql('UPDATE accounts SET disabled = ? WHERE address = ?').run(disabled ? 1 : 0, address).changes, address);
   }
 
   setQuota(address: string, quota: number | null): void {
-    this.mustChange(this.db.prepare('UPDATE accounts SET quota = ? WHERE address = ?').run(quota, address).changes, address);
+    this.mustChange(this.sql('UPDATE accounts SET quota = ? WHERE address = ?').run(quota, address).changes, address);
   }
 
   removeAccount(address: string): void {
     const account = this.getAccount(address);
     if (!account) throw new MailError('NONEXISTENT', `no such account: ${address}`);
-    this.db.prepare('DELETE FROM sieve_scripts WHERE account_id = ?').run(account.id);
-    this.db.prepare('DELETE FROM accounts WHERE id = ?').run(account.id);
+    this.sql('DELETE FROM sieve_scripts WHERE account_id = ?').run(account.id);
+    this.sql('DELETE FROM accounts WHERE id = ?').run(account.id);
   }
 
   addAliasTargets(address: string, targets: string[]): void {
@@ -119,17 +131,17 @@ export class SqliteDirectory implements Directory {
     const domain = domainOf(alias);
     if (!this.hasDomain(domain)) throw new MailError('NONEXISTENT', `no such domain: ${domain}`);
     if (this.getAccount(alias)) throw new MailError('ALREADYEXISTS', `${alias} is an account; an alias cannot shadow it`);
-    const insert = this.db.prepare('INSERT OR IGNORE INTO alias_targets (address, target, domain) VALUES (?, ?, ?)');
+    const insert = this.sql('INSERT OR IGNORE INTO alias_targets (address, target, domain) VALUES (?, ?, ?)');
     for (const t of targets) insert.run(alias, t.toLowerCase(), domain);
   }
 
   removeAliasTargets(address: string, targets?: string[]): void {
     if (!this.getAlias(address)) throw new MailError('NONEXISTENT', `no such alias: ${address}`);
     if (targets === undefined) {
-      this.db.prepare('DELETE FROM alias_targets WHERE address = ?').run(address);
+      this.sql('DELETE FROM alias_targets WHERE address = ?').run(address);
       return;
     }
-    const del = this.db.prepare('DELETE FROM alias_targets WHERE address = ? AND target = ?');
+    const del = this.sql('DELETE FROM alias_targets WHERE address = ? AND target = ?');
     for (const t of targets) {
       if (del.run(address, t).changes === 0) throw new MailError('NONEXISTENT', `${t} is not a target of ${address}`);
     }

@@ -1,6 +1,21 @@
 // File operations of Maildir delivery: write to tmp/ with fsync, rename into
 // new/ or cur/, fsync the directory. No SQL here.
-import { promises as fsp, mkdirSync, openSync, fsyncSync, closeSync, readdirSync, statSync, unlinkSync, writeFileSync, renameSync, readFileSync } from 'node:fs';
+import {
+  promises as fsp,
+  mkdirSync,
+  openSync,
+  fsyncSync,
+  closeSync,
+  readdirSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  renameSync,
+  readFileSync,
+  writeSync,
+  futimesSync,
+  fdatasync,
+} from 'node:fs';
 import path from 'node:path';
 import { uniqueBaseName } from './names.js';
 
@@ -13,10 +28,37 @@ export interface TmpFile {
   tmpPath: string;
 }
 
+/** Messages up to this size are written synchronously: a page-cache write is cheaper than a thread-pool round trip. */
+const SYNC_WRITE_LIMIT = 256 * 1024;
+
+function fdatasyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
 /** Writes the message to tmp/, sets its mtime to the internal date, and fsyncs it. */
 export async function writeTmpFile(maildir: string, raw: Buffer, internalDate: number | undefined): Promise<TmpFile> {
   const base = uniqueBaseName();
   const tmpPath = path.join(maildir, 'tmp', base);
+  if (raw.length <= SYNC_WRITE_LIMIT) {
+    // Only the fdatasync, which waits on the disk, goes to the thread pool.
+    const fd = openSync(tmpPath, 'wx', 0o600);
+    try {
+      let off = 0;
+      while (off < raw.length) off += writeSync(fd, raw, off, raw.length - off);
+      if (internalDate !== undefined) futimesSync(fd, internalDate / 1000, internalDate / 1000);
+      await fdatasyncAsync(fd);
+    } catch (err) {
+      closeSync(fd);
+      try {
+        unlinkSync(tmpPath);
+      } catch {
+        // nothing to clean
+      }
+      throw err;
+    }
+    closeSync(fd);
+    return { base, tmpPath };
+  }
   const fh = await fsp.open(tmpPath, 'wx', 0o600);
   try {
     await fh.writeFile(raw);

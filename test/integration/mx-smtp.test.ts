@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, existsSync, rmSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { scratchDir } from '../support/tmp.js';
@@ -291,6 +291,53 @@ describe('MX SMTP listener', () => {
     assert.doesNotMatch(forgedMsg, /dmarc=pass/);
     // DMARC p=reject failure goes to Junk by default.
     assert.ok(allFiles(s.dir, 'alice', '.Junk').some((m) => m.includes('Subject: auth c@spf-fail.test')));
+  });
+
+  test('a store that fails mid-way: 451 4.3.0 over SMTP, per recipient over LMTP; never a half message', async () => {
+    cli(['user', 'add', 'frank@example.test', '--password-stdin'], PASSWORD);
+    const frankNew = path.join(s.dir, 'mail', 'example.test', 'frank', 'new');
+    rmSync(frankNew, { recursive: true });
+    writeFileSync(frankNew, 'not a directory');
+    try {
+      const d = await openDialog(smtpPort);
+      await d.send('EHLO client');
+      await d.send('MAIL FROM:<x@spf-pass.test>');
+      assert.match(await d.send('RCPT TO:<bob@example.test>'), /^250/);
+      assert.match(await d.send('RCPT TO:<frank@example.test>'), /^250/);
+      await d.send('DATA');
+      const [reply] = await d.data('Subject: half\r\n\r\nbody\r\n');
+      assert.match(reply!, /^451 4\.3\.0 /);
+      d.close();
+      // bob's copy is whole (the retry may bring a second one: never zero); frank has nothing, not even in tmp/.
+      for (const m of newFiles(s.dir, 'bob').filter((x) => x.includes('Subject: half'))) assert.match(m, /\r\n\r\nbody\r\n$/);
+      assert.deepEqual(readdirSync(path.join(s.dir, 'mail', 'example.test', 'frank', 'tmp')), []);
+
+      const l = await openDialog(lmtpPort);
+      await l.send('LHLO mta');
+      await l.send('MAIL FROM:<x@spf-pass.test>');
+      await l.send('RCPT TO:<alice@example.test>');
+      await l.send('RCPT TO:<frank@example.test>');
+      await l.send('DATA');
+      const replies = await l.data('Subject: half lmtp\r\n\r\nbody\r\n', 2);
+      assert.match(replies[0]!, /^250 /);
+      assert.match(replies[1]!, /^451 4\.3\.0 /);
+      l.close();
+    } finally {
+      rmSync(frankNew);
+      mkdirSync(frankNew);
+    }
+  });
+
+  test('too many Received fields is a loop: 554 5.4.6', async () => {
+    const d = await openDialog(smtpPort);
+    await d.send('EHLO client');
+    await d.send('MAIL FROM:<x@spf-pass.test>');
+    await d.send('RCPT TO:<bob@example.test>');
+    await d.send('DATA');
+    const hops = Array.from({ length: 51 }, (_, i) => `Received: from hop${i}.remote.test by hop${i + 1}.remote.test; Mon, 23 Nov 2026 10:00:00 +0000`).join('\r\n');
+    const [reply] = await d.data(`${hops}\r\nSubject: looping\r\n\r\nbody\r\n`);
+    assert.match(reply!, /^554 5\.4\.6 /);
+    d.close();
   });
 
   test('LMTP answers once per recipient after DATA', async () => {
