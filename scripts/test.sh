@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npx tsc -p tsconfig.json
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
-exec node --test --test-reporter=spec --test-concurrency=2 "${files[@]}"
+# No test may hang CI: each file gets at most 15 minutes.
+exec node --test --test-reporter=spec --test-concurrency=2 --test-timeout=900000 "${files[@]}"

@@ -41,7 +41,7 @@ function allFiles(dataDir: string, user: string, folder = ''): string[] {
   });
 }
 
-describe('MX SMTP listener', () => {
+describe('MX SMTP listener', { timeout: 300_000 }, () => {
   const s = scratchDir();
   let served: Served;
   let smtpPort = 0;

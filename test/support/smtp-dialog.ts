@@ -12,6 +12,9 @@ export interface Dialog {
   closed: Promise<void>;
 }
 
+/** Every reply must arrive within this time, or the test fails (never hangs). */
+const REPLY_TIMEOUT_MS = 30_000;
+
 export function openDialog(port: number, host = '127.0.0.1'): Promise<Dialog> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, host);
@@ -36,12 +39,25 @@ export function openDialog(port: number, host = '127.0.0.1'): Promise<Dialog> {
         }
       }
     });
-    socket.on('error', reject);
+    socket.on('error', (err) => {
+      if (!ended) reject(err);
+    });
+    let ended = false;
+    socket.on('close', () => {
+      ended = true;
+      // Wake whoever waits: the connection is gone.
+      for (const w of waiting.splice(0)) w('(connection closed)');
+    });
     const next = () =>
-      new Promise<string>((r) => {
+      new Promise<string>((r, fail) => {
         const hit = ready.shift();
-        if (hit !== undefined) r(hit);
-        else waiting.push(r);
+        if (hit !== undefined) return r(hit);
+        if (ended) return r('(connection closed)');
+        const timer = setTimeout(() => fail(new Error('no SMTP reply within 30 s')), REPLY_TIMEOUT_MS);
+        waiting.push((reply) => {
+          clearTimeout(timer);
+          r(reply);
+        });
       });
     next().then((greeting) =>
       resolve({
