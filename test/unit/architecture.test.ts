@@ -1,0 +1,75 @@
+// DESIGN.md's import rules, checked over the import lines of the source:
+// sieve/ is pure (ohm-js and itself), storage/ never reaches into src/,
+// protocol code imports only its own folder (plus types), and nothing
+// imports upwards from the layers below the server.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '../support/paths.js';
+
+interface Import {
+  file: string;
+  spec: string;
+  typeOnly: boolean;
+  /** Resolved repository-relative path for relative imports. */
+  target: string | undefined;
+}
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
+    else if (name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+function importsOf(file: string): Import[] {
+  const text = readFileSync(file, 'utf8');
+  const out: Import[] = [];
+  const re = /^\s*(import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
+  for (const m of text.matchAll(re)) {
+    const spec = m[3]!;
+    const rel = path.relative(repoRoot, file);
+    const target = spec.startsWith('.') ? path.relative(repoRoot, path.resolve(path.dirname(file), spec)) : undefined;
+    out.push({ file: rel, spec, typeOnly: m[2] !== undefined, target });
+  }
+  // Dynamic imports count too.
+  for (const m of text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+    const spec = m[1]!;
+    const target = spec.startsWith('.') ? path.relative(repoRoot, path.resolve(path.dirname(file), spec)) : undefined;
+    out.push({ file: path.relative(repoRoot, file), spec, typeOnly: false, target });
+  }
+  return out;
+}
+
+const all = ['sieve', 'storage', 'src'].flatMap((d) => sourceFiles(path.join(repoRoot, d))).flatMap(importsOf);
+
+test('sieve/ is pure: it imports ohm-js and itself only', () => {
+  const bad = all.filter((i) => i.file.startsWith('sieve/') && !(i.spec === 'ohm-js' || i.target?.startsWith('sieve/')));
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
+test('storage/ imports nothing from src/ or sieve/', () => {
+  const bad = all.filter((i) => i.file.startsWith('storage/') && (i.target?.startsWith('src/') || i.target?.startsWith('sieve/')));
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
+test('protocol code imports only its own folder, plus types', () => {
+  const bad = all.filter((i) => {
+    const m = /^src\/protocol\/([^/]+)\//.exec(i.file);
+    if (!m || i.typeOnly) return false;
+    if (i.target === undefined) return !i.spec.startsWith('node:');
+    return !i.target.startsWith(`src/protocol/${m[1]}/`);
+  });
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
+test('lower layers never import the server, the CLI or main', () => {
+  const upper = ['src/server/', 'src/cli/'];
+  const lower = ['src/protocol/', 'src/services/', 'src/mx/', 'src/delivery/', 'src/auth/', 'src/scan/', 'src/outbound/', 'src/net/'];
+  const bad = all.filter((i) => !i.typeOnly && lower.some((l) => i.file.startsWith(l)) && upper.some((u) => i.target?.startsWith(u)));
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
