@@ -153,6 +153,85 @@ export class MaildirStore implements MailStore {
     this.feed = options.feed ?? new InProcessChangeFeed();
   }
 
+  // ---- change feed ------------------------------------------------------------
+
+  /** Per mailbox, the highest MODSEQ and UIDNEXT this process has published. */
+  private readonly published = new Map<number, { modseq: number; uidNext: number }>();
+
+  private publish(change: MailboxChange): void {
+    if (change.kind !== 'mailboxes') {
+      const p = this.published.get(change.mailboxId);
+      if (p) {
+        p.modseq = Math.max(p.modseq, change.modseq);
+        if (change.kind === 'append') p.uidNext = Math.max(p.uidNext, change.uid + 1);
+      }
+    }
+    this.feed.publish(change);
+  }
+
+  /**
+   * Publishes changes committed by other processes (the LDA, the CLI, a
+   * second server) to this process's feed. SQLite's data_version tells
+   * cheaply when another connection committed; only then are the
+   * mailboxes compared. Returns a function that stops watching.
+   */
+  watchExternalChanges(intervalMs = 250): () => void {
+    let version = this.db.pragma('data_version', { simple: true }) as number;
+    const snapshot = () => this.sql('SELECT id, account_id, highestmodseq, uidnext FROM mailboxes').all() as Array<{
+      id: number;
+      account_id: number;
+      highestmodseq: number;
+      uidnext: number;
+    }>;
+    for (const m of snapshot()) this.published.set(m.id, { modseq: m.highestmodseq, uidNext: m.uidnext });
+    const timer = setInterval(() => {
+      let now: number;
+      try {
+        now = this.db.pragma('data_version', { simple: true }) as number;
+      } catch {
+        return; // closed
+      }
+      if (now === version) return;
+      version = now;
+      const accounts = new Set<number>();
+      for (const m of snapshot()) {
+        const known = this.published.get(m.id);
+        if (!known) {
+          this.published.set(m.id, { modseq: m.highestmodseq, uidNext: m.uidnext });
+          accounts.add(m.account_id);
+          continue;
+        }
+        if (m.highestmodseq <= known.modseq) continue;
+        const changes: MailboxChange[] = [];
+        const rows = this.sql('SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND modseq > ?').all(m.id, known.modseq) as Array<{
+          uid: number;
+          modseq: number;
+          flags: string;
+        }>;
+        for (const r of rows) {
+          const flags = r.flags === '' ? [] : r.flags.split(' ');
+          const kind = r.uid >= known.uidNext ? 'append' : 'flags';
+          changes.push({ kind, accountId: m.account_id, mailboxId: m.id, uid: r.uid, modseq: r.modseq, flags });
+        }
+        const gone = this.sql('SELECT uid, modseq FROM expunged WHERE mailbox_id = ? AND modseq > ?').all(m.id, known.modseq) as Array<{
+          uid: number;
+          modseq: number;
+        }>;
+        // A message that came and went between two looks was never announced: nothing to expunge.
+        for (const g of gone) {
+          if (g.uid < known.uidNext) changes.push({ kind: 'expunge', accountId: m.account_id, mailboxId: m.id, uid: g.uid, modseq: g.modseq });
+        }
+        changes.sort((a, b) => (a.kind === 'mailboxes' || b.kind === 'mailboxes' ? 0 : a.modseq - b.modseq));
+        for (const c of changes) this.publish(c);
+        known.modseq = Math.max(known.modseq, m.highestmodseq);
+        known.uidNext = Math.max(known.uidNext, m.uidnext);
+      }
+      for (const a of accounts) this.publish({ kind: 'mailboxes', accountId: a });
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   // ---- accounts and folders ----------------------------------------------
 
   accountDir(accountId: number): string {
@@ -270,7 +349,7 @@ export class MaildirStore implements MailStore {
         return this.mailboxById(Number(info.lastInsertRowid));
       })
       .immediate();
-    this.feed.publish({ kind: 'mailboxes', accountId });
+    this.publish({ kind: 'mailboxes', accountId });
     return this.info(created);
   }
 
@@ -303,7 +382,7 @@ export class MaildirStore implements MailStore {
         rmSync(trash, { recursive: true, force: true });
       })
       .immediate();
-    this.feed.publish({ kind: 'mailboxes', accountId });
+    this.publish({ kind: 'mailboxes', accountId });
   }
 
   renameMailbox(accountId: number, from: string, to: string): void {
@@ -333,7 +412,7 @@ export class MaildirStore implements MailStore {
         }
       })
       .immediate();
-    this.feed.publish({ kind: 'mailboxes', accountId });
+    this.publish({ kind: 'mailboxes', accountId });
   }
 
   private createMailboxRowOnly(accountId: number, name: string): MailboxRow {
@@ -528,7 +607,7 @@ export class MaildirStore implements MailStore {
     for (const o of outcomes) {
       if (o.result) {
         o.item.resolve(o.result);
-        if (o.change) this.feed.publish(o.change);
+        if (o.change) this.publish(o.change);
       } else {
         try {
           unlinkSync(o.item.tmpPath);
@@ -647,7 +726,7 @@ export class MaildirStore implements MailStore {
         for (const d of touched) fsyncDir(d);
       })
       .immediate();
-    for (const c of changes) this.feed.publish(c);
+    for (const c of changes) this.publish(c);
     return changed;
   }
 
@@ -691,7 +770,7 @@ export class MaildirStore implements MailStore {
         this.saveMeta(this.mailboxById(mailboxId));
       })
       .immediate();
-    for (const c of changes) this.feed.publish(c);
+    for (const c of changes) this.publish(c);
     return expunged;
   }
 
@@ -761,7 +840,7 @@ export class MaildirStore implements MailStore {
         this.recountUsage(accountId);
       })
       .immediate();
-    this.feed.publish({ kind: 'mailboxes', accountId });
+    this.publish({ kind: 'mailboxes', accountId });
     return { adopted, dropped };
   }
 

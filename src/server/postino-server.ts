@@ -31,6 +31,7 @@ export interface ServiceDefinition {
 
 export class PostinoServer {
   private storage: Storage | undefined;
+  private stopWatching: (() => void) | undefined;
   private readonly servers: Array<{ service: ServiceDefinition; server: Server }> = [];
 
   constructor(
@@ -49,6 +50,8 @@ export class PostinoServer {
       if (r.adopted + r.dropped > 0) this.log.warn({ event: 'recovered', account: account.address, ...r });
     }
     if (this.config.demo && storage.directory.listDomains().length === 0) await this.createDemo(storage);
+    // Deliveries by `postino deliver` and changes by the CLI reach IMAP sessions too.
+    this.stopWatching = storage.mail.watchExternalChanges();
     if (!this.config.antivirus) this.log.warn({ event: 'no-antivirus' }, 'no antivirus configured: messages are not scanned for viruses');
     const tls = loadTls(this.dataDir, this.config.hostname, this.config.tls);
     const ctx: ServiceContext = { config: this.config, storage, tls, log: this.log };
@@ -80,6 +83,7 @@ export class PostinoServer {
     );
     const timer = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.all(closing), timer]);
+    this.stopWatching?.();
     if (this.storage) {
       await this.storage.mail.drain();
       this.storage.close();
