@@ -104,6 +104,7 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
   const policy = new RecipientPolicy(storage.directory, storage.mail, { overQuota: config.smtp.overQuota });
   const senderChecks = kind === 'smtp' ? new SenderChecks(config, log) : undefined;
   const perIp = new Map<string, number>();
+  const counted = new Set<string>();
 
   const options: SMTPServerOptions = {
     lmtp: kind === 'lmtp',
@@ -131,9 +132,12 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
         return callback(replyError({ kind: 'disconnect', code: 421, enhanced: '4.7.0', text: 'Too many connections from your address' }));
       }
       perIp.set(ip, n);
+      counted.add(session.id);
       callback();
     },
     onClose(session) {
+      // Only connections that were counted in are counted out.
+      if (!counted.delete(session.id)) return;
       const ip = session.remoteAddress;
       const n = (perIp.get(ip) ?? 1) - 1;
       if (n <= 0) perIp.delete(ip);
