@@ -64,7 +64,7 @@ describe('MX SMTP listener', { timeout: 300_000 }, () => {
     });
     writeFileSync(
       path.join(s.dir, 'postino.json'),
-      JSON.stringify({ hostname: 'mx.example.test', smtp: { greetDelayMs: 200 }, limits: { messageSize: 100_000, recipients: 5 }, dns: { servers: dns.servers } }),
+      JSON.stringify({ hostname: 'mx.example.test', smtp: { greetDelayMs: 200, maxConnectionsPerIp: 8, maxMessagesPerConnection: 3 }, limits: { messageSize: 100_000, recipients: 5 }, dns: { servers: dns.servers } }),
     );
     cli(['domain', 'add', 'example.test', '--postmaster', 'alice@example.test', '--password-stdin'], PASSWORD);
     cli(['user', 'add', 'bob@example.test', '--password-stdin'], PASSWORD);
@@ -186,6 +186,27 @@ describe('MX SMTP listener', { timeout: 300_000 }, () => {
     await d.send('MAIL FROM:<x@spf-pass.test>');
     for (let i = 0; i < 5; i++) assert.match(await d.send('RCPT TO:<bob@example.test>'.replace('bob', i % 2 ? 'bob' : 'alice').replace('@', `+${i}@`)), /^250/);
     assert.match(await d.send('RCPT TO:<bob+9@example.test>'), /^452 /);
+    d.close();
+  });
+
+  test('limits: connections per IP and messages per connection', async () => {
+    const open = [];
+    for (let i = 0; i < 8; i++) open.push(await openDialog(smtpPort));
+    const extra = await openDialog(smtpPort);
+    assert.match(extra.greeting, /^421 4\.7\.0 /);
+    for (const d of open) d.close();
+    await Promise.all(open.map((d) => d.closed));
+    await new Promise((r) => setTimeout(r, 200));
+
+    const d = await openDialog(smtpPort);
+    await d.send('EHLO client');
+    for (let i = 0; i < 3; i++) {
+      assert.match(await d.send('MAIL FROM:<x@spf-pass.test>'), /^250/);
+      await d.send('RCPT TO:<bob@example.test>');
+      await d.send('DATA');
+      assert.match((await d.data(`Subject: batch ${i}\r\n\r\nbody\r\n`))[0]!, /^250/);
+    }
+    assert.match(await d.send('MAIL FROM:<x@spf-pass.test>'), /^421 4\.7\.0 /);
     d.close();
   });
 

@@ -1,0 +1,113 @@
+// Postino's Sieve engine (RFC 5228 and extensions): pure, no I/O.
+//
+//   const r = compile(text);                 // parse + validate + lower, cached by text
+//   if (!r.ok) show(r.errors);               // [{line, col, message}]
+//   const { actions, errors } = evaluate(r.program, message, envelope, host);
+//
+// `actions` is the ordered action list; the implicit keep, when in force, is
+// the last entry ({type:'keep', implicit:true}). If evaluation fails (script
+// run-time error or a safety limit), `errors` says why and `actions` is just
+// the implicit keep, so the host never loses the message.
+import { parseScript } from './compile/parse.js';
+import { compileScript, type CompiledScript } from './compile/compiler.js';
+import { SieveCompileError, formatSieveError, type SieveError } from './compile/errors.js';
+import { defaultLimits, type SieveLimits } from './limits.js';
+import { Runtime, SieveRuntimeError } from './runtime/runtime.js';
+import { ActionConflictError, type SieveAction } from './runtime/actions.js';
+import type { IncludeLocation, SieveHost } from './runtime/host.js';
+import type { SieveEnvelope, SieveMessage } from './message.js';
+import { knownCapabilityNames } from './commands/capabilities.js';
+
+export type { SieveAction, VacationAction, NotifyAction } from './runtime/actions.js';
+export type { SieveHost, IncludeLocation } from './runtime/host.js';
+export type { SieveMessage, SieveEnvelope, SieveHeaderField, SieveBodyPart, SieveMessageBody } from './message.js';
+export type { SieveError } from './compile/errors.js';
+export type { SieveLimits } from './limits.js';
+export { defaultLimits, formatSieveError };
+export { decodeHeaderValue } from './runtime/rfc2047.js';
+
+/** A compiled script: opaque, immutable, safe to share between evaluations. */
+export interface SieveProgram {
+  /** Capabilities the script requires. */
+  readonly requires: readonly string[];
+  /** @internal */
+  readonly compiled: CompiledScript;
+  /** @internal */
+  readonly limits: SieveLimits;
+}
+
+export interface CompileOptions {
+  limits?: Partial<SieveLimits>;
+}
+
+export type CompileResult = { ok: true; program: SieveProgram } | { ok: false; errors: SieveError[] };
+
+export interface EvaluateResult {
+  actions: SieveAction[];
+  errors?: SieveError[];
+}
+
+/** The capabilities this engine implements (ManageSieve SIEVE line). */
+export const capabilities: readonly string[] = [...knownCapabilityNames];
+
+const CACHE_MAX = 512;
+const cache = new Map<string, CompileResult>();
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? (i++, 4) : 3;
+  }
+  return n;
+}
+
+/** Parses, validates and lowers a script. Results are cached by text (and limits). */
+export function compile(text: string, options: CompileOptions = {}): CompileResult {
+  const limits: SieveLimits = { ...defaultLimits, ...options.limits };
+  const key = options.limits ? `${JSON.stringify(options.limits)}\0${text}` : text;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const result = compileUncached(text, limits);
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  cache.set(key, result);
+  return result;
+}
+
+function compileUncached(text: string, limits: SieveLimits): CompileResult {
+  if (utf8Length(text) > limits.maxScriptSize)
+    return { ok: false, errors: [{ line: 1, col: 1, message: `script is too large (limit ${limits.maxScriptSize} bytes)` }] };
+  try {
+    const ast = parseScript(text);
+    const compiled = compileScript(ast, limits, text);
+    return { ok: true, program: { requires: compiled.requires, compiled, limits } };
+  } catch (e) {
+    if (e instanceof SieveCompileError) return { ok: false, errors: [e.toSieveError()] };
+    if (e instanceof RangeError) return { ok: false, errors: [{ line: 1, col: 1, message: 'script is too deeply nested to parse' }] };
+    throw e;
+  }
+}
+
+/** Runs a compiled script against one message for one recipient. */
+export function evaluate(program: SieveProgram, message: SieveMessage, envelope: SieveEnvelope, host: SieveHost = {}): EvaluateResult {
+  const rt = new Runtime(message, envelope, host, program.limits);
+  rt.loadInclude = (name: string, location: IncludeLocation) => {
+    const text = host.includeScript?.(name, location);
+    if (text === undefined) return undefined;
+    const r = compile(text, { limits: program.limits });
+    if (!r.ok) return { error: r.errors.map(formatSieveError).join('; ') };
+    return { run: r.program.compiled.run };
+  };
+  try {
+    program.compiled.run(rt);
+    return { actions: rt.actions.finish(rt.flags) };
+  } catch (e) {
+    let err: SieveError;
+    if (e instanceof SieveRuntimeError) err = { line: e.line ?? 0, col: e.col ?? 0, message: e.message };
+    else if (e instanceof ActionConflictError) err = { line: 0, col: 0, message: e.message };
+    else if (e instanceof RangeError) err = { line: 0, col: 0, message: `evaluation failed: ${e.message}` };
+    // Anything else is a bug in the engine; still, the message must be kept.
+    else err = { line: 0, col: 0, message: `internal error in the Sieve engine: ${(e as Error)?.message ?? String(e)}` };
+    return { actions: [{ type: 'keep', implicit: true }], errors: [err] };
+  }
+}

@@ -1,0 +1,19 @@
+// The registry of CLI commands: each group lives in its own module.
+import type { CliCommand } from '../command.js';
+import { adminCommands } from './admin.js';
+import { maintenanceCommands } from './maintenance.js';
+import { serveCommands } from './serve.js';
+import { sieveEngineCommands } from './sieve-engine.js';
+import { scriptCommands } from './scripts.js';
+import { deliverCommands } from './deliver.js';
+import { queueCommands } from './queue.js';
+
+export const allCommands: CliCommand[] = [
+  ...sieveEngineCommands,
+  ...scriptCommands,
+  ...adminCommands,
+  ...deliverCommands,
+  ...queueCommands,
+  ...maintenanceCommands,
+  ...serveCommands,
+];
