@@ -127,6 +127,14 @@ export interface MaildirStoreOptions {
 export class MaildirStore implements MailStore {
   private readonly statements = new Map<string, Statement>();
 
+  private runTxCached: ((fn: () => unknown) => unknown) & { immediate(fn: () => unknown): unknown } | undefined;
+
+  /** One write transaction (BEGIN IMMEDIATE), reusing one prepared BEGIN/COMMIT. */
+  private tx<T>(fn: () => T): T {
+    this.runTxCached ??= this.db.transaction((f: () => unknown) => f());
+    return this.runTxCached.immediate(fn) as T;
+  }
+
   /** Prepared once per SQL text: preparing costs more than most of our queries. */
   private sql(text: string): Statement {
     let st = this.statements.get(text);
@@ -256,14 +264,12 @@ export class MaildirStore implements MailStore {
 
   deleteAccountMail(accountId: number): void {
     const root = this.accountDir(accountId);
-    this.db
-      .transaction(() => {
+    this.tx(() => {
         this.sql('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
         this.sql('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
         this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
         this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
-      })
-      .immediate();
+      });
     rmSync(root, { recursive: true, force: true });
     this.accountDirs.delete(accountId);
   }
@@ -286,8 +292,7 @@ export class MaildirStore implements MailStore {
   }
 
   private info(row: MailboxRow): MailboxInfo {
-    const counts = this.db
-      .prepare(
+    const counts = this.sql(
         `SELECT count(*) AS n, coalesce(sum(size), 0) AS size,
                 coalesce(sum(CASE WHEN (' ' || flags || ' ') LIKE '% \\Seen %' THEN 0 ELSE 1 END), 0) AS unseen
          FROM messages WHERE mailbox_id = ?`,
@@ -326,8 +331,7 @@ export class MaildirStore implements MailStore {
     const canonical = validateMailboxName(name);
     const dir = folderDir(canonical);
     const root = this.accountDir(accountId);
-    const created = this.db
-      .transaction(() => {
+    const created = this.tx(() => {
         if (this.mailboxRow(accountId, canonical)) throw new MailError('ALREADYEXISTS', `mailbox ${canonical} exists already`);
         const existing = readFolderMeta(path.join(root, dir));
         const meta: FolderMeta = existing ?? {
@@ -340,15 +344,13 @@ export class MaildirStore implements MailStore {
         meta.specialUse = specialUse ?? meta.specialUse;
         ensureMaildir(path.join(root, dir));
         writeFolderMeta(path.join(root, dir), meta);
-        const info = this.db
-          .prepare(
+        const info = this.sql(
             `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, subscribed, keywords)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(accountId, canonical, dir, meta.uidValidity, meta.uidNext, meta.specialUse, meta.subscribed ? 1 : 0, JSON.stringify(meta.keywords));
         return this.mailboxById(Number(info.lastInsertRowid));
-      })
-      .immediate();
+      });
     this.publish({ kind: 'mailboxes', accountId });
     return this.info(created);
   }
@@ -366,8 +368,7 @@ export class MaildirStore implements MailStore {
     if (!row) throw new MailError('NONEXISTENT', `no such mailbox: ${name}`);
     if (row.name === 'INBOX') throw new MailError('REFUSED', 'INBOX cannot be deleted');
     const folder = this.folderPath(row);
-    this.db
-      .transaction(() => {
+    this.tx(() => {
         const sums = this.sql('SELECT count(*) AS n, coalesce(sum(size),0) AS s FROM messages WHERE mailbox_id = ?').get(row.id) as {
           n: number;
           s: number;
@@ -380,8 +381,7 @@ export class MaildirStore implements MailStore {
         const trash = path.join(path.dirname(folder), `..deleted.${process.pid}.${Date.now()}`);
         if (existsSync(folder)) renameSync(folder, trash);
         rmSync(trash, { recursive: true, force: true });
-      })
-      .immediate();
+      });
     this.publish({ kind: 'mailboxes', accountId });
   }
 
@@ -391,16 +391,14 @@ export class MaildirStore implements MailStore {
     const target = validateMailboxName(to);
     if (this.mailboxRow(accountId, target)) throw new MailError('ALREADYEXISTS', `mailbox ${target} exists already`);
     const root = this.accountDir(accountId);
-    this.db
-      .transaction(() => {
+    this.tx(() => {
         if (src.name === 'INBOX') {
           // RFC 3501: renaming INBOX moves its messages to the new name and leaves INBOX empty.
           const dst = this.createMailboxRowOnly(accountId, target);
           this.moveAllMessages(src, dst);
           return;
         }
-        const children = this.db
-          .prepare("SELECT * FROM mailboxes WHERE account_id = ? AND (name = ? OR name LIKE ? ESCAPE '\\')")
+        const children = this.sql("SELECT * FROM mailboxes WHERE account_id = ? AND (name = ? OR name LIKE ? ESCAPE '\\')")
           .all(accountId, src.name, src.name.replace(/[\\%_]/g, '\\$&') + '/%') as MailboxRow[];
         // Deepest first is not needed: Maildir++ folders are siblings on disk.
         for (const child of children) {
@@ -410,8 +408,7 @@ export class MaildirStore implements MailStore {
           renameSync(path.join(root, child.dir), path.join(root, newDir));
           this.sql('UPDATE mailboxes SET name = ?, dir = ? WHERE id = ?').run(newName, newDir, child.id);
         }
-      })
-      .immediate();
+      });
     this.publish({ kind: 'mailboxes', accountId });
   }
 
@@ -421,8 +418,7 @@ export class MaildirStore implements MailStore {
     const meta: FolderMeta = { uidValidity: this.newUidValidity(accountId), uidNext: 1, keywords: [], specialUse: null, subscribed: true };
     ensureMaildir(path.join(root, dir));
     writeFolderMeta(path.join(root, dir), meta);
-    const info = this.db
-      .prepare('INSERT INTO mailboxes (account_id, name, dir, uidvalidity) VALUES (?, ?, ?, ?)')
+    const info = this.sql('INSERT INTO mailboxes (account_id, name, dir, uidvalidity) VALUES (?, ?, ?, ?)')
       .run(accountId, name, dir, meta.uidValidity);
     return this.mailboxById(Number(info.lastInsertRowid));
   }
@@ -436,8 +432,7 @@ export class MaildirStore implements MailStore {
       const flags = r.flags === '' ? [] : r.flags.split(' ');
       const name = messageFileName(baseOfPath(r.path), r.size, uid, flags, dstKeywords);
       renameSync(path.join(this.folderPath(src), r.path), path.join(this.folderPath(dst), 'cur', name));
-      this.db
-        .prepare('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
+      this.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
         .run(dst.id, uid, ++modseq, r.flags, r.internal_date, r.size, `cur/${name}`, r.mime);
       uid++;
     }
@@ -533,8 +528,7 @@ export class MaildirStore implements MailStore {
     type Outcome = { item: PendingAppend; result?: AppendResult; error?: unknown; change?: MailboxChange };
     const outcomes: Outcome[] = [];
     try {
-      this.db
-        .transaction(() => {
+      this.tx(() => {
           outcomes.length = 0;
           const touchedDirs = new Set<string>();
           const mailboxes = new Map<number, MailboxRow>();
@@ -566,8 +560,7 @@ export class MaildirStore implements MailStore {
               const folder = this.folderPath(mb);
               renameSync(item.tmpPath, path.join(folder, sub, name));
               touchedDirs.add(path.join(folder, sub));
-              this.db
-                .prepare('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
+              this.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
                 .run(mb.id, uid, modseq, item.flags.join(' '), item.internalDate, item.size, `${sub}/${name}`, item.mime);
               mb.uidnext = uid + 1;
               mb.highestmodseq = modseq;
@@ -587,15 +580,13 @@ export class MaildirStore implements MailStore {
           }
           for (const [accountId, u] of usage) {
             if (u.addCount > 0) {
-              this.db
-                .prepare('UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?')
+              this.sql('UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?')
                 .run(u.addBytes, u.addCount, accountId);
             }
           }
           // The renames must be on disk before the rows that point at them.
           for (const dir of touchedDirs) fsyncDir(dir);
-        })
-        .immediate();
+        });
     } catch (err) {
       // The transaction failed as a whole (index unavailable): nothing was
       // committed. Renamed files are adopted by recover(); tell every caller to retry.
@@ -641,8 +632,7 @@ export class MaildirStore implements MailStore {
   // ---- reading -------------------------------------------------------------
 
   listMessages(mailboxId: number, fromUid = 1, toUid = Number.MAX_SAFE_INTEGER): MessageRecord[] {
-    const rows = this.db
-      .prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid')
+    const rows = this.sql('SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid')
       .all(mailboxId, fromUid, toUid) as MessageRow[];
     return rows.map(toRecord);
   }
@@ -687,8 +677,7 @@ export class MaildirStore implements MailStore {
     const wanted = normalizeFlags(flags);
     const changed: MessageRecord[] = [];
     const changes: MailboxChange[] = [];
-    this.db
-      .transaction(() => {
+    this.tx(() => {
         const mb = this.mailboxById(mailboxId);
         const keywords = this.ensureKeywords(mb, wanted);
         const folder = this.folderPath(mb);
@@ -715,8 +704,7 @@ export class MaildirStore implements MailStore {
             renameSync(path.join(folder, row.path), path.join(folder, newPath));
             touched.add(path.join(folder, 'cur'));
           }
-          this.db
-            .prepare('UPDATE messages SET flags = ?, modseq = ?, path = ? WHERE mailbox_id = ? AND uid = ?')
+          this.sql('UPDATE messages SET flags = ?, modseq = ?, path = ? WHERE mailbox_id = ? AND uid = ?')
             .run(next.join(' '), modseq, newPath, mailboxId, uid);
           const rec = toRecord({ ...row, flags: next.join(' '), modseq, path: newPath });
           changed.push(rec);
@@ -724,8 +712,7 @@ export class MaildirStore implements MailStore {
         }
         this.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
         for (const d of touched) fsyncDir(d);
-      })
-      .immediate();
+      });
     for (const c of changes) this.publish(c);
     return changed;
   }
@@ -733,8 +720,7 @@ export class MaildirStore implements MailStore {
   expunge(mailboxId: number, uids?: number[]): number[] {
     const expunged: number[] = [];
     const changes: MailboxChange[] = [];
-    this.db
-      .transaction(() => {
+    this.tx(() => {
         const mb = this.mailboxById(mailboxId);
         const folder = this.folderPath(mb);
         const rows = (
@@ -762,14 +748,12 @@ export class MaildirStore implements MailStore {
         }
         if (expunged.length === 0) return;
         this.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
-        this.db
-          .prepare('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?')
+        this.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?')
           .run(bytes, expunged.length, mb.account_id);
         for (const d of touched) fsyncDir(d);
         // Record the UID floor beside the files, so a rebuilt index never reuses an expunged UID.
         this.saveMeta(this.mailboxById(mailboxId));
-      })
-      .immediate();
+      });
     for (const c of changes) this.publish(c);
     return expunged;
   }
@@ -813,8 +797,7 @@ export class MaildirStore implements MailStore {
     let adopted = 0;
     let dropped = 0;
     const dirs = ['', ...readdirSync(root).filter((d) => d.startsWith('.') && d !== '.' && d !== '..' && !d.startsWith('..'))];
-    this.db
-      .transaction(() => {
+    this.tx(() => {
         if (options.rebuild) {
           this.sql('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
           this.sql('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
@@ -838,8 +821,7 @@ export class MaildirStore implements MailStore {
           dropped += r.dropped;
         }
         this.recountUsage(accountId);
-      })
-      .immediate();
+      });
     this.publish({ kind: 'mailboxes', accountId });
     return { adopted, dropped };
   }
@@ -849,8 +831,7 @@ export class MaildirStore implements MailStore {
     const meta = readFolderMeta(folder);
     const defaults = DEFAULT_FOLDERS.find((f) => f.name === name);
     const uidValidity = meta?.uidValidity ?? this.newUidValidity(accountId);
-    const info = this.db
-      .prepare(
+    const info = this.sql(
         `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, subscribed, keywords)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -936,8 +917,7 @@ export class MaildirStore implements MailStore {
         mime = null;
       }
       modseq += 1;
-      this.db
-        .prepare('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
+      this.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
         .run(mb.id, uid, modseq, flags.join(' '), Math.round(st.mtimeMs), raw.length, rel, mime);
     }
     this.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uidnext, modseq, mb.id);
@@ -949,8 +929,7 @@ export class MaildirStore implements MailStore {
   }
 
   private recountUsage(accountId: number): void {
-    this.db
-      .prepare(
+    this.sql(
         `UPDATE accounts SET
            used_bytes = (SELECT coalesce(sum(size), 0) FROM messages JOIN mailboxes ON mailboxes.id = messages.mailbox_id WHERE mailboxes.account_id = accounts.id),
            used_messages = (SELECT count(*) FROM messages JOIN mailboxes ON mailboxes.id = messages.mailbox_id WHERE mailboxes.account_id = accounts.id)

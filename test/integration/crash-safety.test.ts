@@ -48,9 +48,15 @@ test(`a storing process killed with SIGKILL at random points (${TRIALS} trials) 
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      // Kill somewhere between start-up and well into the storing.
-      const delay = 60 + Math.floor(random() * 400);
+      let onReady: () => void = () => {};
+      const ready = new Promise<void>((r) => (onReady = r));
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.startsWith('ready\n')) onReady();
+      });
+      // Kill at a random point once storing has begun (start-up time varies with load).
+      await ready;
+      const delay = Math.floor(random() * 250);
       await new Promise((r) => setTimeout(r, delay));
       const exited = new Promise((r) => child.on('exit', r));
       child.kill('SIGKILL');

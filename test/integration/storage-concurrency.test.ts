@@ -36,7 +36,7 @@ test('8 concurrent writer processes, 1,000 deliveries: Maildir and index agree; 
 
     const reports = await Promise.all(Array.from({ length: 8 }, (_, w) => runWorker(scratch.dir, 'bulk@example.test', 125, `w${w}`)));
     const reported = new Map<string, number>();
-    for (const line of reports.flat()) {
+    for (const line of reports.flat().filter((l) => l.startsWith('stored '))) {
       const [, id, uid] = line.split(' ');
       reported.set(id!, Number(uid));
     }

@@ -14,6 +14,8 @@ if (!account) {
   process.exit(2);
 }
 const count = Number(countText);
+// Tells a watching test that storing begins now.
+writeSync(1, 'ready\n');
 const inFlight = Number(inFlightText ?? 8);
 let next = 0;
 

@@ -1,0 +1,63 @@
+// An in-process IMAP server on free ports over a scratch data dir, with one
+// account, for the IMAP integration tests.
+import type { Server, AddressInfo } from 'node:net';
+import { openStorage, type Storage } from '../../storage/index.js';
+import { indexMessageJson } from '../../storage/mime/index.js';
+import { AdminService } from '../../src/services/admin.js';
+import { resolveConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { loadTls } from '../../src/server/tls.js';
+import { startImapListener } from '../../src/server/imap-service.js';
+import type { ServiceContext } from '../../src/server/postino-server.js';
+import { scratchDir } from '../support/tmp.js';
+
+export const USER = 'alice@example.test';
+export const PASSWORD = 'correct horse battery staple 42';
+
+export interface ImapHarness {
+  dir: string;
+  storage: Storage;
+  ctx: ServiceContext;
+  /** STARTTLS port */
+  port: number;
+  /** implicit TLS port */
+  tlsPort: number;
+  accountId: number;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  indexAtAppend?: boolean;
+  messageSize?: number;
+  maxConnectionsPerIp?: number;
+  quota?: number;
+}
+
+export async function startImapHarness(options: HarnessOptions = {}): Promise<ImapHarness> {
+  const s = scratchDir('postino-imap-');
+  const storage = openStorage(s.dir, { indexer: options.indexAtAppend === false ? () => null : indexMessageJson });
+  const admin = new AdminService({ directory: storage.directory, mail: storage.mail });
+  await admin.addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
+  if (options.quota !== undefined) storage.directory.setQuota(USER, options.quota);
+  const account = storage.directory.getAccount(USER)!;
+  const config = resolveConfig({ limits: { messageSize: options.messageSize ?? 10 * 1024 * 1024 } }, {});
+  const ctx: ServiceContext = { config, storage, tls: loadTls(s.dir, 'localhost', undefined), log: createLogger('silent') };
+  const servers: Server[] = [
+    await startImapListener(ctx, 0, { implicitTls: false, ...(options.maxConnectionsPerIp ? { maxConnectionsPerIp: options.maxConnectionsPerIp } : {}) }),
+    await startImapListener(ctx, 0, { implicitTls: true }),
+  ];
+  return {
+    dir: s.dir,
+    storage,
+    ctx,
+    port: (servers[0]!.address() as AddressInfo).port,
+    tlsPort: (servers[1]!.address() as AddressInfo).port,
+    accountId: account.id,
+    async close() {
+      await Promise.all(servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
+      await storage.mail.drain();
+      storage.close();
+      s.cleanup();
+    },
+  };
+}
