@@ -3,7 +3,7 @@
 // store only keeps names safe and writes atomically.
 import { readFileSync, mkdirSync, rmSync, readdirSync, renameSync, openSync, writeSync, fsyncSync, closeSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { IndexDb, Statement } from './index/database.js';
+import { prepared, type IndexDb, type Statement } from './index/database.js';
 import { MailError } from './errors.js';
 import { accountSegment } from './maildir/names.js';
 
@@ -28,16 +28,8 @@ function encodeFileName(name: string): string {
 }
 
 export class ScriptStore {
-  private readonly statements = new Map<string, Statement>();
-
-  /** Prepared once per SQL text: preparing costs more than most of our queries. */
   private sql(text: string): Statement {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
+    return prepared(this.db, text);
   }
 
   constructor(

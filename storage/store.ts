@@ -10,7 +10,7 @@
 // between rename and commit leaves a whole file that recover() adopts.
 import { readFileSync, renameSync, rmSync, unlinkSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { IndexDb, Statement } from './index/database.js';
+import { prepared, type IndexDb, type Statement } from './index/database.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -125,8 +125,6 @@ export interface MaildirStoreOptions {
 }
 
 export class MaildirStore implements MailStore {
-  private readonly statements = new Map<string, Statement>();
-
   private runTxCached: ((fn: () => unknown) => unknown) & { immediate(fn: () => unknown): unknown } | undefined;
 
   /** One write transaction (BEGIN IMMEDIATE), reusing one prepared BEGIN/COMMIT. */
@@ -135,14 +133,8 @@ export class MaildirStore implements MailStore {
     return this.runTxCached.immediate(fn) as T;
   }
 
-  /** Prepared once per SQL text: preparing costs more than most of our queries. */
   private sql(text: string): Statement {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
+    return prepared(this.db, text);
   }
 
   readonly feed: ChangeFeed;

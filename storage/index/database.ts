@@ -52,3 +52,20 @@ function migrate(db: IndexDb): void {
 
 /** A prepared statement taking any bind parameters. */
 export type Statement = Database.Statement<unknown[], unknown>;
+
+const statementCaches = new WeakMap<IndexDb, Map<string, Statement>>();
+
+/** The statement for this SQL on this database, prepared once: preparing costs more than most of our queries. */
+export function prepared(db: IndexDb, text: string): Statement {
+  let cache = statementCaches.get(db);
+  if (!cache) {
+    cache = new Map();
+    statementCaches.set(db, cache);
+  }
+  let st = cache.get(text);
+  if (!st) {
+    st = db.prepare(text) as Statement;
+    cache.set(text, st);
+  }
+  return st;
+}

@@ -1,18 +1,10 @@
 // What delivery remembers between messages, per account: vacation replies
 // already sent (RFC 5230 4.2) and ids seen by the duplicate test (RFC 7352).
-import type { IndexDb, Statement } from './database.js';
+import { prepared, type IndexDb, type Statement } from './database.js';
 
 export class DeliveryMemory {
-  private readonly statements = new Map<string, Statement>();
-
-  /** Prepared once per SQL text: preparing costs more than most of our queries. */
   private sql(text: string): Statement {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
+    return prepared(this.db, text);
   }
 
   constructor(private readonly db: IndexDb) {}

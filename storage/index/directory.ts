@@ -1,5 +1,5 @@
 // Domains, accounts and aliases in the SQLite index.
-import type { IndexDb, Statement } from './database.js';
+import { prepared, type IndexDb, type Statement } from './database.js';
 import type { AccountRecord, AliasRecord, Directory, DomainRecord, NewAccount } from '../ports.js';
 import { MailError } from '../errors.js';
 
@@ -32,16 +32,8 @@ function domainOf(address: string): string {
 }
 
 export class SqliteDirectory implements Directory {
-  private readonly statements = new Map<string, Statement>();
-
-  /** Prepared once per SQL text: preparing costs more than most of our queries. */
   private sql(text: string): Statement {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
+    return prepared(this.db, text);
   }
 
   constructor(private readonly db: IndexDb) {}

@@ -9,21 +9,11 @@ import { openStorage } from '../../storage/index.js';
 import { scratchDir } from '../support/tmp.js';
 import { makeMessage, messageId } from '../support/messages.js';
 import { repoRoot } from '../support/paths.js';
+import { prng } from '../support/prng.js';
 
 const worker = path.join(repoRoot, 'dist', 'test', 'support', 'append-worker.js');
 const TRIALS = 60;
 
-/** Seeded so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function expectedSize(id: string): number {
   const i = Number(id.slice(id.lastIndexOf('-') + 1));

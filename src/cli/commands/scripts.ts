@@ -1,6 +1,7 @@
 // postino sieve put|list|activate|deactivate|get|remove: an account's scripts, as ManageSieve stores them.
 import { readFileSync } from 'node:fs';
-import type { CliCommand } from '../command.js';
+import type { CliCommand, CliContext } from '../command.js';
+import type { AccountRecord } from '../../../storage/ports.js';
 import { withStorage } from '../storage-context.js';
 import { SieveScriptService } from '../../services/sieve-scripts.js';
 import { MailError } from '../../../storage/errors.js';
@@ -13,6 +14,14 @@ function readScriptFile(file: string): string {
   }
 }
 
+/** Runs fn with the script service and the named account. */
+function withAccountScripts<T>(ctx: CliContext, address: string, fn: (service: SieveScriptService, account: AccountRecord) => T): Promise<T> {
+  return withStorage(ctx, (storage) => {
+    const service = new SieveScriptService(storage);
+    return fn(service, service.account(address));
+  });
+}
+
 export const scriptCommands: CliCommand[] = [
   {
     words: ['sieve', 'put'],
@@ -22,10 +31,7 @@ export const scriptCommands: CliCommand[] = [
     maxArgs: 3,
     async run([address, name, file], options, ctx) {
       const text = readScriptFile(file!);
-      await withStorage(ctx, (storage) => {
-        const service = new SieveScriptService(storage);
-        service.put(service.account(address!), name!, text, options.activate === true);
-      });
+      await withAccountScripts(ctx, address!, (service, account) => service.put(account, name!, text, options.activate === true));
     },
   },
   {
@@ -34,9 +40,8 @@ export const scriptCommands: CliCommand[] = [
     minArgs: 1,
     maxArgs: 1,
     run: ([address], _, ctx) =>
-      withStorage(ctx, (storage) => {
-        const service = new SieveScriptService(storage);
-        const scripts = service.list(service.account(address!));
+      withAccountScripts(ctx, address!, (service, account) => {
+        const scripts = service.list(account);
         if (ctx.json) ctx.out(JSON.stringify(scripts));
         else if (scripts.length > 0) ctx.out(scripts.map((s) => `${s.name}${s.active ? ' ACTIVE' : ''}`).join('\n'));
       }),
@@ -46,22 +51,14 @@ export const scriptCommands: CliCommand[] = [
     usage: 'ADDR NAME',
     minArgs: 2,
     maxArgs: 2,
-    run: ([address, name], _, ctx) =>
-      withStorage(ctx, (storage) => {
-        const service = new SieveScriptService(storage);
-        service.activate(service.account(address!), name!);
-      }),
+    run: ([address, name], _, ctx) => withAccountScripts(ctx, address!, (service, account) => service.activate(account, name!)),
   },
   {
     words: ['sieve', 'deactivate'],
     usage: 'ADDR',
     minArgs: 1,
     maxArgs: 1,
-    run: ([address], _, ctx) =>
-      withStorage(ctx, (storage) => {
-        const service = new SieveScriptService(storage);
-        service.activate(service.account(address!), undefined);
-      }),
+    run: ([address], _, ctx) => withAccountScripts(ctx, address!, (service, account) => service.activate(account, undefined)),
   },
   {
     words: ['sieve', 'get'],
@@ -69,9 +66,8 @@ export const scriptCommands: CliCommand[] = [
     minArgs: 2,
     maxArgs: 2,
     run: ([address, name], _, ctx) =>
-      withStorage(ctx, (storage) => {
-        const service = new SieveScriptService(storage);
-        process.stdout.write(service.get(service.account(address!), name!));
+      withAccountScripts(ctx, address!, (service, account) => {
+        process.stdout.write(service.get(account, name!));
       }),
   },
   {
@@ -79,10 +75,6 @@ export const scriptCommands: CliCommand[] = [
     usage: 'ADDR NAME',
     minArgs: 2,
     maxArgs: 2,
-    run: ([address, name], _, ctx) =>
-      withStorage(ctx, (storage) => {
-        const service = new SieveScriptService(storage);
-        service.remove(service.account(address!), name!);
-      }),
+    run: ([address, name], _, ctx) => withAccountScripts(ctx, address!, (service, account) => service.remove(account, name!)),
   },
 ];
