@@ -139,6 +139,8 @@ export interface MailStore {
 
   listMailboxes(accountId: number): MailboxInfo[];
   getMailbox(accountId: number, name: string): MailboxInfo | undefined;
+  /** Cheap existence check (getMailbox also counts messages). */
+  hasMailbox(accountId: number, name: string): boolean;
   createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): MailboxInfo;
   deleteMailbox(accountId: number, name: string): void;
   renameMailbox(accountId: number, from: string, to: string): void;

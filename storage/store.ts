@@ -24,13 +24,14 @@ import type {
   SpecialUse,
 } from './ports.js';
 import { MailError } from './errors.js';
-import { ensureMaildir, fsyncDir, writeTmpFile, listMessageFiles, cleanTmp } from './maildir/files.js';
+import { ensureMaildir, fsyncDir, fsyncDirAsync, writeTmpFile, listMessageFiles, cleanTmp } from './maildir/files.js';
 import {
   baseOfPath,
   flagSuffix,
   folderDir,
   folderNameFromDir,
   messageFileName,
+  newFileName,
   parseFileName,
   accountSegment,
   MAX_KEYWORD_LETTERS,
@@ -267,7 +268,9 @@ export class MaildirStore implements MailStore {
   }
 
   private mailboxRow(accountId: number, name: string): MailboxRow | undefined {
-    const canonical = name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
+    const slash = name.indexOf('/');
+    const first = slash < 0 ? name : name.slice(0, slash);
+    const canonical = first.toUpperCase() === 'INBOX' ? 'INBOX' + name.slice(first.length) : name;
     return this.sql('SELECT * FROM mailboxes WHERE account_id = ? AND name = ?').get(accountId, canonical) as
       | MailboxRow
       | undefined;
@@ -313,6 +316,10 @@ export class MaildirStore implements MailStore {
   getMailbox(accountId: number, name: string): MailboxInfo | undefined {
     const row = this.mailboxRow(accountId, name);
     return row && this.info(row);
+  }
+
+  hasMailbox(accountId: number, name: string): boolean {
+    return this.mailboxRow(accountId, name) !== undefined;
   }
 
   getMailboxById(id: number): MailboxInfo {
@@ -519,10 +526,11 @@ export class MaildirStore implements MailStore {
     if (batch.length === 0) return;
     type Outcome = { item: PendingAppend; result?: AppendResult; error?: unknown; change?: MailboxChange };
     const outcomes: Outcome[] = [];
+    const touchedDirs = new Set<string>();
     try {
       this.tx(() => {
           outcomes.length = 0;
-          const touchedDirs = new Set<string>();
+          touchedDirs.clear();
           const mailboxes = new Map<number, MailboxRow>();
           const usage = new Map<number, { quota: number | null; used: number; addBytes: number; addCount: number }>();
           for (const item of batch) {
@@ -548,7 +556,8 @@ export class MaildirStore implements MailStore {
               const uid = mb.uidnext;
               const modseq = mb.highestmodseq + 1;
               const sub = item.flags.length > 0 ? 'cur' : 'new';
-              const name = messageFileName(item.base, item.size, uid, item.flags, keywords);
+              // Maildir: files in new/ carry no ":2," info; flags live in cur/ names.
+              const name = sub === 'new' ? newFileName(item.base, item.size, uid) : messageFileName(item.base, item.size, uid, item.flags, keywords);
               const folder = this.folderPath(mb);
               renameSync(item.tmpPath, path.join(folder, sub, name));
               touchedDirs.add(path.join(folder, sub));
@@ -576,8 +585,6 @@ export class MaildirStore implements MailStore {
                 .run(u.addBytes, u.addCount, accountId);
             }
           }
-          // The renames must be on disk before the rows that point at them.
-          for (const dir of touchedDirs) fsyncDir(dir);
         });
     } catch (err) {
       // The transaction failed as a whole (index unavailable): nothing was
@@ -587,6 +594,19 @@ export class MaildirStore implements MailStore {
       }
       return;
     }
+    // The renames reach the disk (directory fsync, in the thread pool) before
+    // anyone is told the message is stored; the index commit already is.
+    this.settling++;
+    Promise.all([...touchedDirs].map(fsyncDirAsync)).then(
+      () => this.settle(outcomes),
+      (err: unknown) => this.settle(outcomes.map((o) => (o.result ? { item: o.item, error: new MailError('TEMPFAIL', 'cannot sync the mailbox', { cause: err }) } : o))),
+    );
+  }
+
+  private settling = 0;
+
+  private settle(outcomes: Array<{ item: PendingAppend; result?: AppendResult; error?: unknown; change?: MailboxChange }>): void {
+    this.settling--;
     for (const o of outcomes) {
       if (o.result) {
         o.item.resolve(o.result);
@@ -932,6 +952,6 @@ export class MaildirStore implements MailStore {
 
   /** Waits until every append handed to this store has committed or failed. */
   async drain(): Promise<void> {
-    while (this.pending.length > 0 || this.flushScheduled) await new Promise((r) => setImmediate(r));
+    while (this.pending.length > 0 || this.flushScheduled || this.settling > 0) await new Promise((r) => setTimeout(r, 1));
   }
 }

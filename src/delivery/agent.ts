@@ -189,7 +189,7 @@ export class DeliveryAgent {
 
   private async store(account: AccountRecord, s: PlannedStore, raw: Buffer): Promise<void> {
     let mailbox = s.mailbox;
-    if (this.storage.mail.getMailbox(account.id, mailbox) === undefined) {
+    if (!this.storage.mail.hasMailbox(account.id, mailbox)) {
       if (s.create) {
         try {
           this.storage.mail.createMailbox(account.id, mailbox);
@@ -265,7 +265,7 @@ export class DeliveryAgent {
     const memory = this.storage.memory;
     return {
       now: this.now,
-      mailboxExists: (name) => this.storage.mail.getMailbox(accountId, name) !== undefined,
+      mailboxExists: (name) => this.storage.mail.hasMailbox(accountId, name),
       duplicate: (id, o) => memory.checkDuplicate(accountId, o.handle, id, o.seconds * 1000, o.last),
       includeScript: (name, location) => {
         if (location === 'global') return this.config.globalScript?.(name);

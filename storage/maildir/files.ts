@@ -1,7 +1,6 @@
 // File operations of Maildir delivery: write to tmp/ with fsync, rename into
 // new/ or cur/, fsync the directory. No SQL here.
 import {
-  promises as fsp,
   mkdirSync,
   openSync,
   fsyncSync,
@@ -12,9 +11,13 @@ import {
   writeFileSync,
   renameSync,
   readFileSync,
-  writeSync,
-  futimesSync,
   fdatasync,
+  open,
+  fsync,
+  close,
+  write,
+  futimes,
+  unlink,
 } from 'node:fs';
 import path from 'node:path';
 import { uniqueBaseName } from './names.js';
@@ -28,50 +31,43 @@ export interface TmpFile {
   tmpPath: string;
 }
 
-/** Messages up to this size are written synchronously: a page-cache write is cheaper than a thread-pool round trip. */
-const SYNC_WRITE_LIMIT = 256 * 1024;
-
-function fdatasyncAsync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+function call<T>(fn: (cb: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 }
 
-/** Writes the message to tmp/, sets its mtime to the internal date, and fsyncs it. */
+/**
+ * Writes the message to tmp/, sets its mtime to the internal date, and
+ * fsyncs it. Every step runs in the thread pool: creating a file can wait
+ * on the filesystem journal while other deliveries fsync, and the event
+ * loop must not wait with it.
+ */
 export async function writeTmpFile(maildir: string, raw: Buffer, internalDate: number | undefined): Promise<TmpFile> {
   const base = uniqueBaseName();
   const tmpPath = path.join(maildir, 'tmp', base);
-  if (raw.length <= SYNC_WRITE_LIMIT) {
-    // Only the fdatasync, which waits on the disk, goes to the thread pool.
-    const fd = openSync(tmpPath, 'wx', 0o600);
-    try {
-      let off = 0;
-      while (off < raw.length) off += writeSync(fd, raw, off, raw.length - off);
-      if (internalDate !== undefined) futimesSync(fd, internalDate / 1000, internalDate / 1000);
-      await fdatasyncAsync(fd);
-    } catch (err) {
-      closeSync(fd);
-      try {
-        unlinkSync(tmpPath);
-      } catch {
-        // nothing to clean
-      }
-      throw err;
-    }
-    closeSync(fd);
-    return { base, tmpPath };
-  }
-  const fh = await fsp.open(tmpPath, 'wx', 0o600);
+  const fd = await call<number>((cb) => open(tmpPath, 'wx', 0o600, cb));
   try {
-    await fh.writeFile(raw);
+    let off = 0;
+    while (off < raw.length) off += await call<number>((cb) => write(fd, raw, off, raw.length - off, null, cb));
     // The mtime is the internal date (as Dovecot reads it); "now" needs no call.
-    if (internalDate !== undefined) await fh.utimes(internalDate / 1000, internalDate / 1000);
-    await fh.datasync();
+    if (internalDate !== undefined) await call<void>((cb) => futimes(fd, internalDate / 1000, internalDate / 1000, (e) => cb(e, undefined)));
+    await call<void>((cb) => fdatasync(fd, (e) => cb(e, undefined)));
   } catch (err) {
-    await fh.close().catch(() => {});
-    await fsp.unlink(tmpPath).catch(() => {});
+    await call<void>((cb) => close(fd, (e) => cb(e ?? null, undefined))).catch(() => {});
+    await call<void>((cb) => unlink(tmpPath, (e) => cb(e ?? null, undefined))).catch(() => {});
     throw err;
   }
-  await fh.close();
+  await call<void>((cb) => close(fd, (e) => cb(e ?? null, undefined)));
   return { base, tmpPath };
+}
+
+/** fsync of a directory in the thread pool (keeps the event loop free). */
+export function fsyncDirAsync(dir: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    open(dir, 'r', (err, fd) => {
+      if (err) return reject(err);
+      fsync(fd, (syncErr) => close(fd, () => (syncErr ? reject(syncErr) : resolve())));
+    }),
+  );
 }
 
 export function fsyncDir(dir: string): void {

@@ -86,6 +86,11 @@ export interface ParsedFileName {
   keywordLetters: string[];
 }
 
+/** A file name for new/: no ":2," info part (Maildir puts flags only on cur/ names). */
+export function newFileName(base: string, size: number, uid: number): string {
+  return `${base},S=${size},U=${uid}`;
+}
+
 export function messageFileName(base: string, size: number, uid: number, flags: string[], keywords: string[]): string {
   return `${base},S=${size},U=${uid}:2,${flagSuffix(flags, keywords)}`;
 }
