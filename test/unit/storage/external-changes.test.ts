@@ -19,6 +19,7 @@ test('changes committed by another process reach this process feed once, in MODS
 
     const b = openStorage(s.dir); // another connection, as the LDA would have
     const r1 = await b.mail.append(id, 'INBOX', makeMessage('ext1'));
+    await sleep(150); // the watcher sees r1 arrive before its flags change
     const r2 = await b.mail.append(id, 'INBOX', makeMessage('ext2'));
     b.mail.setFlags(r1.mailboxId, [r1.uid], 'add', ['\\Seen']);
     b.mail.expunge(r2.mailboxId, [r2.uid]);
