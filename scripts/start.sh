@@ -6,4 +6,4 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci
 fi
 npx tsc -p tsconfig.json
-exec node bin/postino.js serve "$@"
+exec node bin/postino.cjs serve "$@"
