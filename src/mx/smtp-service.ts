@@ -22,7 +22,11 @@ export interface SmtpLimits {
   commandTimeoutMs: number;
 }
 
-export const MX_LIMITS: SmtpLimits = { greetDelayMs: 300, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, commandTimeoutMs: 300_000 };
+export const MX_LIMITS: SmtpLimits = { greetDelayMs: 300, maxConnectionsPerIp: 20, maxMessagesPerConnection: 1000, commandTimeoutMs: 300_000 };
+
+/** A client that waited for the greeting once is trusted to for this long (postscreen's cache). */
+const PREGREET_PASS_MS = 24 * 3600 * 1000;
+const MAX_PREGREET_CACHE = 100_000;
 export const LMTP_LIMITS: SmtpLimits = { greetDelayMs: 0, maxConnectionsPerIp: 100, maxMessagesPerConnection: 10_000, commandTimeoutMs: 300_000 };
 
 type Kind = 'smtp' | 'lmtp';
@@ -36,9 +40,12 @@ interface ConnectionLike {
 /** smtp-server with the few hooks it lacks: pregreet check, our own enhanced codes, early relay-trick refusal. */
 class PostinoSmtpServer extends SMTPServer {
   greetDelayMs = 0;
+  private readonly passedPregreet = new Map<string, number>();
 
   override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
-    if (this.greetDelayMs <= 0) return this.connectNow(socket, socketOptions);
+    const ip = socket.remoteAddress ?? '';
+    const passed = this.passedPregreet.get(ip);
+    if (this.greetDelayMs <= 0 || (passed !== undefined && passed > Date.now())) return this.connectNow(socket, socketOptions);
     let early = false;
     const onData = () => {
       early = true;
@@ -52,6 +59,8 @@ class PostinoSmtpServer extends SMTPServer {
         return;
       }
       socket.pause();
+      if (this.passedPregreet.size >= MAX_PREGREET_CACHE) this.passedPregreet.clear();
+      this.passedPregreet.set(ip, Date.now() + PREGREET_PASS_MS);
       this.connectNow(socket, socketOptions);
     }, this.greetDelayMs);
     socket.once('close', () => clearTimeout(timer));
