@@ -24,7 +24,7 @@ import type {
   SpecialUse,
 } from './ports.js';
 import { MailError } from './errors.js';
-import { ensureMaildir, fsyncDir, fsyncDirAsync, writeTmpFile, listMessageFiles, cleanTmp } from './maildir/files.js';
+import { ensureMaildir, fsyncDir, fsyncDirAsync, fsyncPathAsync, writeTmpFile, listMessageFiles, cleanTmp } from './maildir/files.js';
 import {
   baseOfPath,
   flagSuffix,
@@ -594,10 +594,12 @@ export class MaildirStore implements MailStore {
       }
       return;
     }
-    // The renames reach the disk (directory fsync, in the thread pool) before
-    // anyone is told the message is stored; the index commit already is.
+    // The renames (directory fsync) and the index rows (WAL fsync) reach the
+    // disk, in the thread pool, before anyone is told the message is stored.
+    // A missing WAL means a checkpoint moved the rows into the database file,
+    // which SQLite synced itself.
     this.settling++;
-    Promise.all([...touchedDirs].map(fsyncDirAsync)).then(
+    Promise.all([...[...touchedDirs].map(fsyncDirAsync), fsyncPathAsync(`${this.db.name}-wal`, true)]).then(
       () => this.settle(outcomes),
       (err: unknown) => this.settle(outcomes.map((o) => (o.result ? { item: o.item, error: new MailError('TEMPFAIL', 'cannot sync the mailbox', { cause: err }) } : o))),
     );

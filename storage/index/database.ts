@@ -22,9 +22,12 @@ export function openIndex(file: string, options: OpenIndexOptions = {}): IndexDb
   }
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
   db.pragma('journal_mode = WAL');
-  // FULL: a commit is on disk before it returns, so a 250 is only ever sent
-  // for a message whose index row survives a power cut.
-  db.pragma('synchronous = FULL');
+  // NORMAL in WAL mode: a commit does not fsync, so it never blocks the event
+  // loop on the disk. Appends make their rows durable themselves, by an fsync
+  // of the WAL file in the thread pool before they report success (see
+  // MaildirStore.flush); the Maildir (fsynced files with the UID in their
+  // names) stays the source of truth that recover() rebuilds from.
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   migrate(db);
   return db;

@@ -60,15 +60,17 @@ export async function writeTmpFile(maildir: string, raw: Buffer, internalDate: n
   return { base, tmpPath };
 }
 
-/** fsync of a directory in the thread pool (keeps the event loop free). */
-export function fsyncDirAsync(dir: string): Promise<void> {
+/** fsync of a file or directory in the thread pool (keeps the event loop free). */
+export function fsyncPathAsync(target: string, allowMissing = false): Promise<void> {
   return new Promise((resolve, reject) =>
-    open(dir, 'r', (err, fd) => {
-      if (err) return reject(err);
+    open(target, 'r', (err, fd) => {
+      if (err) return allowMissing && err.code === 'ENOENT' ? resolve() : reject(err);
       fsync(fd, (syncErr) => close(fd, () => (syncErr ? reject(syncErr) : resolve())));
     }),
   );
 }
+
+export const fsyncDirAsync = (dir: string): Promise<void> => fsyncPathAsync(dir);
 
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
