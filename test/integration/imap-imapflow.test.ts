@@ -33,6 +33,8 @@ test('imapflow: a full session over STARTTLS', { timeout: 60_000 }, async () => 
     await c.connect();
     assert.ok(c.secureConnection || (c as unknown as { socket: { encrypted?: boolean } }).socket.encrypted, 'STARTTLS was used');
     assert.ok(c.capabilities.has('IDLE'));
+    // imapflow turns on COMPRESS=DEFLATE when offered: the rest of the session runs compressed.
+    assert.ok((c as unknown as { _deflate?: unknown })._deflate, 'COMPRESS=DEFLATE negotiated');
 
     // LIST with special-use folders.
     const boxes = await c.list();

@@ -224,7 +224,7 @@ test('another session\'s changes: EXPUNGE is held back during FETCH/STORE/SEARCH
   b.close();
 });
 
-test('SORT and UID SORT by subject, from, size, date, arrival, with REVERSE', async () => {
+test('SORT and THREAD: by subject, from, size, date, arrival, with REVERSE; REFERENCES and ORDEREDSUBJECT', async () => {
   const c = await loggedIn();
   await c.cmd('CREATE Sorted');
   await append(c, 'Sorted', msg('Re: banana', 'x').replace('Bob <bob@remote.test>', 'Zed <zed@remote.test>'));
@@ -239,6 +239,13 @@ test('SORT and UID SORT by subject, from, size, date, arrival, with REVERSE', as
   assert.match(await c.cmd('UID SORT (SIZE) UTF-8 ALL'), /\* SORT 1 3 2\r\n/);
   assert.match(tagged(await c.cmd('SORT (BOGUS) UTF-8 ALL')), /BAD/);
   assert.match(tagged(await c.cmd('SORT (DATE) KOI8-R ALL')), /NO \[BADCHARSET/);
+  // THREAD: a reply by References joins its parent.
+  const reply = msg('Re: apple', 'reply').replace('Message-ID: <Reapple@remote.test>', 'Message-ID: <r1@remote.test>\r\nIn-Reply-To: <apple@remote.test>');
+  await append(c, 'Sorted', reply);
+  await c.cmd('NOOP');
+  assert.match(await c.cmd('THREAD REFERENCES UTF-8 ALL'), /\* THREAD \(3\)\(1\)\(2 4\)\r\n/);
+  assert.match(await c.cmd('UID THREAD ORDEREDSUBJECT UTF-8 ALL'), /\* THREAD \(3\)\(1\)\(2 4\)\r\n/);
+  assert.match(await c.cmd('THREAD REFERENCES UTF-8 SUBJECT nothing-matches'), /\* THREAD\r\n/);
   c.close();
 });
 
@@ -340,4 +347,35 @@ test('unknown errors do not leak; the server keeps serving other sessions', asyn
   assert.match(tagged(await other.cmd('NOOP')), /OK/);
   c.close();
   other.close();
+});
+
+test('QRESYNC: VANISHED instead of EXPUNGE, SELECT (QRESYNC ...) and UID FETCH (CHANGEDSINCE ... VANISHED), [CLOSED]', async () => {
+  const a = await loggedIn();
+  const b = await loggedIn();
+  await a.cmd('CREATE Resync');
+  for (const s of ['q1', 'q2', 'q3', 'q4']) await append(a, 'Resync', msg(s));
+  assert.match(await a.cmd('ENABLE QRESYNC'), /\* ENABLED QRESYNC/);
+  const sel = await a.cmd('SELECT Resync');
+  const validity = Number(/UIDVALIDITY (\d+)/.exec(sel)![1]);
+  const modseq = Number(/HIGHESTMODSEQ (\d+)/.exec(sel)![1]);
+  // Changes while the client is away.
+  await b.cmd('SELECT Resync');
+  await b.cmd('UID STORE 2 +FLAGS (\\Deleted)');
+  await b.cmd('UID EXPUNGE 2');
+  await b.cmd('UID STORE 3 +FLAGS (\\Flagged)');
+  await a.cmd('UNSELECT');
+  const re = await a.cmd(`SELECT Resync (QRESYNC (${validity} ${modseq} 1:4))`);
+  assert.match(re, /\* VANISHED \(EARLIER\) 2\r\n/);
+  assert.match(re, /\* 2 FETCH \(UID 3 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)/);
+  const uf = await a.cmd(`UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${modseq} VANISHED)`);
+  assert.match(uf, /\* VANISHED \(EARLIER\) 2\r\n/);
+  // An expunge while selected is a VANISHED, not an EXPUNGE.
+  await b.cmd('UID STORE 4 +FLAGS (\\Deleted)');
+  await b.cmd('UID EXPUNGE 4');
+  const n = await a.cmd('NOOP');
+  assert.match(n, /\* VANISHED 4\r\n/);
+  assert.doesNotMatch(n, /EXPUNGE/);
+  assert.match(await a.cmd('SELECT INBOX'), /\* OK \[CLOSED\]/);
+  a.close();
+  b.close();
 });

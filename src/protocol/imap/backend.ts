@@ -1,0 +1,77 @@
+// What the IMAP session needs from the rest of Postino. Implemented in
+// src/services/imap-backend.ts over the mail store and the authenticator;
+// tests can implement it in memory. Errors are MailError (storage/errors.ts):
+// the session maps their `code` to IMAP response codes and never shows the
+// text of anything else.
+import type { FlagMode, MailboxChange, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../../storage/ports.js';
+import type { MessageIndex } from '../../../storage/mime/types.js';
+
+export type { FlagMode, MailboxChange, MailboxInfo, MessageRecord, Quota, SpecialUse, MessageIndex };
+
+/** A mailbox without its counters (which cost a scan of its messages). */
+export type MailboxRef = Pick<MailboxInfo, 'id' | 'accountId' | 'name' | 'uidValidity' | 'uidNext' | 'highestModseq' | 'specialUse' | 'subscribed'>;
+
+export interface ImapUser {
+  accountId: number;
+  address: string;
+}
+
+export type ImapSaslStep =
+  | { kind: 'challenge'; data: Buffer }
+  | { kind: 'success'; user: ImapUser; data?: Buffer | undefined }
+  | { kind: 'failure'; error: unknown };
+
+export interface ImapSaslExchange {
+  step(response: Buffer | undefined): Promise<ImapSaslStep>;
+}
+
+/** What SELECT reports beyond the mailbox counters, without loading every message. */
+export interface SelectState {
+  /** Every UID, ascending: the sequence number map. */
+  uids: number[];
+  /** UID of the first message without \\Seen, if any. */
+  firstUnseenUid: number | undefined;
+  /** Keywords in use in the mailbox (for FLAGS and PERMANENTFLAGS). */
+  keywords: string[];
+}
+
+export interface ImapBackend {
+  /** SASL mechanisms offered (upper case). */
+  readonly saslMechanisms: readonly string[];
+  /** Largest message APPEND accepts (APPENDLIMIT). */
+  readonly appendLimit: number;
+
+  login(username: string, password: string, ip: string): Promise<ImapUser>;
+  startSasl(mechanism: string, ip: string): ImapSaslExchange;
+
+  listMailboxes(user: ImapUser): MailboxInfo[];
+  getMailbox(user: ImapUser, name: string): MailboxInfo | undefined;
+  getMailboxById(user: ImapUser, id: number): MailboxInfo | undefined;
+  /** Like getMailbox, without MESSAGES/UNSEEN/SIZE: what SELECT, APPEND and COPY need. */
+  findMailbox(user: ImapUser, name: string): MailboxRef | undefined;
+  createMailbox(user: ImapUser, name: string, specialUse?: SpecialUse | null): MailboxInfo;
+  deleteMailbox(user: ImapUser, name: string): void;
+  renameMailbox(user: ImapUser, from: string, to: string): void;
+  setSubscribed(user: ImapUser, name: string, subscribed: boolean): void;
+
+  /** The UID list and first unseen message (SELECT); must stay fast for 100,000 messages. */
+  selectState(user: ImapUser, mailboxId: number): SelectState;
+  /** Records for the given UIDs (missing ones skipped), in UID order. */
+  messages(user: ImapUser, mailboxId: number, uids: readonly number[]): MessageRecord[];
+  readMessage(user: ImapUser, mailboxId: number, uid: number): Buffer;
+  /** UIDs expunged from the mailbox with a MODSEQ above `modseq` (QRESYNC), ascending. */
+  expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[];
+  /** RFC 2047 encoded words in a raw (latin1 byte string) header value, decoded to text. */
+  decodeHeader(value: string): string;
+  /** The MIME index of a message (from the store, or made now and cached). */
+  messageIndex(user: ImapUser, record: MessageRecord): MessageIndex;
+
+  append(user: ImapUser, mailbox: string, raw: Buffer, flags: string[], internalDate: number | undefined): Promise<{ uidValidity: number; uid: number }>;
+  setFlags(user: ImapUser, mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[];
+  expunge(user: ImapUser, mailboxId: number, uids?: number[]): number[];
+  copy(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
+  quota(user: ImapUser): Quota;
+
+  /** Committed changes of the account, until the returned function is called. */
+  subscribe(user: ImapUser, listener: (change: MailboxChange) => void): () => void;
+}

@@ -1,0 +1,126 @@
+// LIST (RFC 3501, with LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819 and
+// SPECIAL-USE RFC 6154) and LSUB.
+import { defineCommand, AUTHENTICATED, type CommandResult, type SessionContext } from '../command.js';
+import { astring, isAtom, list, ImapParseError, type Arg } from '../parser.js';
+import { untagged, type ImapResponse, type ImapValue } from '../response.js';
+import { parseStatusItems, statusValues } from '../mailbox-status.js';
+import type { MailboxInfo } from '../backend.js';
+
+interface ListArgs {
+  patterns: string[];
+  subscribedOnly: boolean;
+  specialUseOnly: boolean;
+  returnSubscribed: boolean;
+  returnStatus: string[] | undefined;
+  lsub: boolean;
+}
+
+function patternRegex(pattern: string): RegExp {
+  let re = '';
+  for (const ch of pattern) {
+    if (ch === '*') re += '.*';
+    else if (ch === '%') re += '[^/]*';
+    else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  // INBOX is case-insensitive (RFC 3501 5.1).
+  if (/^inbox/i.test(pattern)) re = '(?:INBOX|inbox|Inbox)' + re.slice(5);
+  return new RegExp(`^${re}$`);
+}
+
+function parseListArgs(args: Arg[], ctx: SessionContext, lsub: boolean): ListArgs {
+  let i = 0;
+  const out: ListArgs = { patterns: [], subscribedOnly: lsub, specialUseOnly: false, returnSubscribed: false, returnStatus: undefined, lsub };
+  if (!lsub && args[0]?.type === 'list') {
+    for (const o of args[0].items) {
+      const v = isAtom(o) ? o.value.toUpperCase() : '';
+      if (v === 'SUBSCRIBED') out.subscribedOnly = out.returnSubscribed = true;
+      else if (v === 'SPECIAL-USE') out.specialUseOnly = true;
+      else if (v !== 'RECURSIVEMATCH' && v !== 'REMOTE') throw new ImapParseError('Unknown LIST selection option');
+    }
+    i++;
+  }
+  const reference = astring(args[i++], 'reference');
+  const patternArg = args[i++];
+  if (patternArg === undefined) throw new ImapParseError('Missing mailbox pattern');
+  const raw = patternArg.type === 'list' && !lsub ? patternArg.items.map((p) => astring(p, 'pattern')) : [astring(patternArg, 'pattern')];
+  out.patterns = raw.map((p) => (p === '' ? '' : ctx.decodeMailboxName(reference + p)));
+  if (args[i] !== undefined) {
+    if (lsub || !isAtom(args[i], 'RETURN')) throw new ImapParseError('Unexpected argument');
+    const opts = list(args[i + 1], 'return options');
+    for (let k = 0; k < opts.length; k++) {
+      const v = isAtom(opts[k]) ? (opts[k] as { value: string }).value.toUpperCase() : '';
+      if (v === 'SUBSCRIBED') out.returnSubscribed = true;
+      else if (v === 'STATUS') out.returnStatus = parseStatusItems(list(opts[++k], 'status items'));
+      else if (v !== 'CHILDREN' && v !== 'SPECIAL-USE' && v !== 'MYRIGHTS') throw new ImapParseError('Unknown LIST return option');
+    }
+    i += 2;
+  }
+  if (args.length > i) throw new ImapParseError('Too many arguments');
+  return out;
+}
+
+function run(ctx: SessionContext, a: ListArgs): CommandResult {
+  const word = a.lsub ? 'LSUB' : 'LIST';
+  if (a.patterns.length === 1 && a.patterns[0] === '') {
+    return { untagged: [untagged(word, ['\\Noselect'], { str: '/' }, { str: '' })] };
+  }
+  const user = ctx.user!;
+  const boxes = ctx.backend.listMailboxes(user);
+  const byName = new Map<string, MailboxInfo>(boxes.map((b) => [b.name, b]));
+  // Names that exist only as the parent of another (shown \Noselect when % reaches them).
+  const implied = new Set<string>();
+  for (const b of boxes) {
+    const levels = b.name.split('/');
+    for (let k = 1; k < levels.length; k++) {
+      const p = levels.slice(0, k).join('/');
+      if (!byName.has(p)) implied.add(p);
+    }
+  }
+  const hasChildren = new Set<string>();
+  for (const b of boxes) {
+    const cut = b.name.lastIndexOf('/');
+    if (cut > 0) hasChildren.add(b.name.slice(0, cut));
+  }
+  for (const p of implied) {
+    const cut = p.lastIndexOf('/');
+    if (cut > 0) hasChildren.add(p.slice(0, cut));
+  }
+  const regexes = a.patterns.filter((p) => p !== '').map(patternRegex);
+  const matches = (name: string) => regexes.some((r) => r.test(name));
+  const names = [...new Set([...byName.keys(), ...implied])].sort((x, y) =>
+    x === 'INBOX' ? -1 : y === 'INBOX' ? 1 : x < y ? -1 : x > y ? 1 : 0,
+  );
+  const out: ImapResponse[] = [];
+  const noStar = a.patterns.every((p) => !p.includes('*'));
+  for (const name of names) {
+    if (!matches(name)) continue;
+    const info = byName.get(name);
+    if (info === undefined && !noStar) continue;
+    if (a.subscribedOnly && !(info?.subscribed ?? false)) continue;
+    if (a.specialUseOnly && !info?.specialUse) continue;
+    const attrs: string[] = [];
+    if (info === undefined) attrs.push('\\Noselect');
+    attrs.push(hasChildren.has(name) ? '\\HasChildren' : '\\HasNoChildren');
+    if ((a.returnSubscribed || a.lsub) && info?.subscribed && !a.lsub) attrs.push('\\Subscribed');
+    if (info?.specialUse) attrs.push(info.specialUse);
+    out.push(untagged(word, attrs, { str: '/' }, { str: ctx.encodeMailboxName(name) }));
+    if (a.returnStatus && info) {
+      out.push(untagged('STATUS', { str: ctx.encodeMailboxName(name) }, statusValues(info, a.returnStatus, ctx.backend.appendLimit) as ImapValue[]));
+    }
+  }
+  return { untagged: out };
+}
+
+export const listCommand = defineCommand({
+  name: 'LIST',
+  states: AUTHENTICATED,
+  parse: (args, ctx) => parseListArgs(args, ctx, false),
+  run,
+});
+
+export const lsubCommand = defineCommand({
+  name: 'LSUB',
+  states: AUTHENTICATED,
+  parse: (args, ctx) => parseListArgs(args, ctx, true),
+  run,
+});

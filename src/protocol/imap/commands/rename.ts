@@ -1,0 +1,29 @@
+import { defineCommand, AUTHENTICATED, type CommandResult } from '../command.js';
+import { astring, expectCount } from '../parser.js';
+
+export const renameCommand = defineCommand({
+  name: 'RENAME',
+  states: AUTHENTICATED,
+  parse: (args, ctx) => {
+    expectCount(args, 2);
+    return {
+      from: ctx.decodeMailboxName(astring(args[0], 'mailbox name')),
+      to: ctx.decodeMailboxName(astring(args[1], 'new mailbox name')).replace(/\/+$/, ''),
+    };
+  },
+  run: (ctx, { from, to }): CommandResult => {
+    const user = ctx.user!;
+    if (to === 'INBOX') return { status: 'NO', code: 'ALREADYEXISTS', text: 'INBOX exists' };
+    if (!ctx.backend.getMailbox(user, from)) return { status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
+    if (ctx.backend.getMailbox(user, to)) return { status: 'NO', code: 'ALREADYEXISTS', text: 'Target mailbox exists already' };
+    const levels = to.split('/');
+    for (let i = 1; i < levels.length; i++) {
+      const parent = levels.slice(0, i).join('/');
+      if (parent !== from && !ctx.backend.getMailbox(user, parent)) ctx.backend.createMailbox(user, parent);
+    }
+    ctx.backend.renameMailbox(user, from, to);
+    const sel = ctx.selected;
+    if (sel && from !== 'INBOX' && (sel.name === from || sel.name.startsWith(from + '/'))) sel.name = to + sel.name.slice(from.length);
+    return { text: 'RENAME completed' };
+  },
+});

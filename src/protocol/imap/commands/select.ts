@@ -1,0 +1,93 @@
+// SELECT and EXAMINE: open a mailbox and report its state (RFC 3501 6.3.1,
+// HIGHESTMODSEQ from RFC 7162, and QRESYNC's quick resynchronisation).
+import { defineCommand, AUTHENTICATED, type CommandResult, type SessionContext } from '../command.js';
+import { astring, expectCount, isAtom, list, number, ImapParseError, type Arg } from '../parser.js';
+import { untagged, statusResponse, type ImapResponse } from '../response.js';
+import { SelectedMailbox } from '../selected.js';
+import { parseSequenceSet, selectFromSorted, formatSequenceSet, type SeqRange } from '../sequence.js';
+
+interface QresyncParams {
+  uidValidity: number;
+  modseq: number;
+  knownUids: SeqRange[] | undefined;
+}
+
+interface SelectArgs {
+  name: string;
+  condstore: boolean;
+  qresync: QresyncParams | undefined;
+}
+
+function parseQresync(items: Arg[]): QresyncParams {
+  if (items.length < 2) throw new ImapParseError('QRESYNC needs UIDVALIDITY and MODSEQ');
+  const uidValidity = number(items[0], 'UIDVALIDITY');
+  const modseq = number(items[1], 'mod-sequence');
+  let knownUids: SeqRange[] | undefined;
+  if (items[2] !== undefined && isAtom(items[2])) knownUids = parseSequenceSet(items[2].value);
+  return { uidValidity, modseq, knownUids };
+}
+
+const SYSTEM = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+function parse(args: Arg[], ctx: SessionContext) {
+  expectCount(args, 1, 2);
+  const name = ctx.decodeMailboxName(astring(args[0], 'mailbox name'));
+  let condstore = false;
+  let qresync: QresyncParams | undefined;
+  if (args[1] !== undefined) {
+    const params = list(args[1], 'select parameters');
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i];
+      if (isAtom(p, 'CONDSTORE')) condstore = true;
+      else if (isAtom(p, 'QRESYNC')) {
+        if (!ctx.enabled.has('QRESYNC')) throw new ImapParseError('ENABLE QRESYNC first');
+        qresync = parseQresync(list(params[++i], 'QRESYNC parameters'));
+      } else throw new ImapParseError('Unknown SELECT parameter');
+    }
+  }
+  return { name, condstore, qresync };
+}
+
+function run(readOnly: boolean) {
+  return (ctx: SessionContext, args: SelectArgs): CommandResult => {
+    // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1); with QRESYNC the client hears [CLOSED].
+    const closed = ctx.selected !== undefined && ctx.enabled.has('QRESYNC') ? [statusResponse('OK', 'Previous mailbox closed', 'CLOSED')] : [];
+    ctx.select(undefined);
+    if (args.condstore) ctx.enable('CONDSTORE');
+    const user = ctx.user!;
+    const info = ctx.backend.findMailbox(user, args.name);
+    if (info === undefined) return { untagged: closed, status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
+    const state = ctx.backend.selectState(user, info.id);
+    const selected = new SelectedMailbox(info, state.uids, readOnly);
+    const keywords = new Set<string>(['$Forwarded', ...state.keywords]);
+    const firstUnseen = state.firstUnseenUid === undefined ? 0 : selected.seqOf(state.firstUnseenUid);
+    const highest = info.highestModseq;
+    const flags = [...SYSTEM, ...keywords];
+    const out: ImapResponse[] = [
+      ...closed,
+      untagged('FLAGS', flags),
+      statusResponse('OK', readOnly ? 'No permanent flags permitted' : 'Flags permitted', `PERMANENTFLAGS (${readOnly ? '' : [...flags, '\\*'].join(' ')})`),
+      untagged(state.uids.length, 'EXISTS'),
+      untagged(0, 'RECENT'),
+    ];
+    if (firstUnseen > 0) out.push(statusResponse('OK', 'First unseen', `UNSEEN ${firstUnseen}`));
+    out.push(
+      statusResponse('OK', 'UIDs valid', `UIDVALIDITY ${info.uidValidity}`),
+      statusResponse('OK', 'Predicted next UID', `UIDNEXT ${info.uidNext}`),
+      statusResponse('OK', 'Highest', `HIGHESTMODSEQ ${highest}`),
+    );
+    if (args.qresync && args.qresync.uidValidity === info.uidValidity) {
+      // What changed since the client's MODSEQ: expunged UIDs, then changed messages.
+      let gone = ctx.backend.expungedSince(user, info.id, args.qresync.modseq);
+      if (args.qresync.knownUids) gone = selectFromSorted(args.qresync.knownUids, gone);
+      if (gone.length > 0) out.push(untagged('VANISHED', '(EARLIER)', formatSequenceSet(gone)));
+      const changed = ctx.backend.messages(user, info.id, state.uids).filter((r) => r.modseq > args.qresync!.modseq);
+      for (const r of changed) out.push(untagged(selected.seqOf(r.uid), 'FETCH', ['UID', r.uid, 'FLAGS', r.flags, 'MODSEQ', [r.modseq]]));
+    }
+    ctx.select(selected);
+    return { untagged: out, code: readOnly ? 'READ-ONLY' : 'READ-WRITE', text: readOnly ? 'EXAMINE completed' : 'SELECT completed' };
+  };
+}
+
+export const selectCommand = defineCommand({ name: 'SELECT', states: AUTHENTICATED, parse, run: run(false) });
+export const examineCommand = defineCommand({ name: 'EXAMINE', states: AUTHENTICATED, parse, run: run(true) });

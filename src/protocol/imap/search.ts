@@ -1,0 +1,337 @@
+// SEARCH criteria (RFC 3501 6.4.4, plus MODSEQ from RFC 7162 and
+// OLDER/YOUNGER from RFC 5032): parsed into a tree, then evaluated per
+// message. Cheap keys (flags, UID, sizes, dates) come from the index record;
+// header keys from the stored MIME index; BODY/TEXT read the message and
+// decode its text parts (transfer encoding and charset).
+import { TextDecoder } from 'node:util';
+import { ImapParseError, isAtom, astring, number, type Arg } from './parser.js';
+import { parseSequenceSet, inSequenceSet, type SeqRange } from './sequence.js';
+import { parseDate } from './response.js';
+import type { MessageIndex, MessageRecord } from './backend.js';
+import type { MimePart } from '../../../storage/mime/types.js';
+
+export type SearchKey =
+  | { op: 'all' }
+  | { op: 'and'; keys: SearchKey[] }
+  | { op: 'or'; a: SearchKey; b: SearchKey }
+  | { op: 'not'; key: SearchKey }
+  | { op: 'flag'; flag: string; set: boolean }
+  | { op: 'new' }
+  | { op: 'seq'; ranges: SeqRange[] }
+  | { op: 'uid'; ranges: SeqRange[] }
+  | { op: 'size'; larger: boolean; n: number }
+  | { op: 'date'; field: 'internal' | 'sent'; cmp: 'before' | 'on' | 'since'; day: number }
+  | { op: 'age'; older: boolean; seconds: number }
+  | { op: 'header'; field: string; value: string }
+  | { op: 'body'; value: string; text: boolean }
+  | { op: 'modseq'; n: number }
+  | { op: 'none' };
+
+const FLAG_KEYS: Record<string, [string, boolean]> = {
+  ANSWERED: ['\\Answered', true],
+  DELETED: ['\\Deleted', true],
+  DRAFT: ['\\Draft', true],
+  FLAGGED: ['\\Flagged', true],
+  SEEN: ['\\Seen', true],
+  UNANSWERED: ['\\Answered', false],
+  UNDELETED: ['\\Deleted', false],
+  UNDRAFT: ['\\Draft', false],
+  UNFLAGGED: ['\\Flagged', false],
+  UNSEEN: ['\\Seen', false],
+  OLD: ['\\Recent', false],
+};
+
+const HEADER_KEYS = new Set(['BCC', 'CC', 'FROM', 'SUBJECT', 'TO']);
+
+export interface ParsedSearch {
+  key: SearchKey;
+  charset: string | undefined;
+  usesModseq: boolean;
+}
+
+/** Parses "[CHARSET x] criteria..." (the RETURN options are handled by the command). */
+export function parseSearch(args: Arg[], decodeString: (a: Arg | undefined) => string = (a) => astring(a)): ParsedSearch {
+  let i = 0;
+  let charset: string | undefined;
+  if (isAtom(args[0], 'CHARSET')) {
+    charset = astring(args[1], 'charset').toUpperCase();
+    if (!['UTF-8', 'US-ASCII', 'UTF8', 'ASCII'].includes(charset)) throw new CharsetError();
+    i = 2;
+  }
+  let usesModseq = false;
+  const readKey = (): SearchKey => {
+    const a = args[i++];
+    if (a === undefined) throw new ImapParseError('Missing search key');
+    if (a.type === 'list') {
+      const sub = parseSearch(a.items, decodeString);
+      usesModseq ||= sub.usesModseq;
+      return sub.key;
+    }
+    if (a.type !== 'atom') throw new ImapParseError('Expected a search key');
+    const k = a.value.toUpperCase();
+    const str = (what: string) => decodeString(args[i++] ?? (() => { throw new ImapParseError(`Missing ${what}`); })());
+    const date = () => {
+      const d = parseDate(astring(args[i++], 'date'));
+      if (d === undefined) throw new ImapParseError('Bad date');
+      return d;
+    };
+    if (k === 'ALL') return { op: 'all' };
+    if (k in FLAG_KEYS) {
+      const [flag, set] = FLAG_KEYS[k]!;
+      return { op: 'flag', flag, set };
+    }
+    switch (k) {
+      case 'NEW':
+        return { op: 'new' };
+      case 'RECENT':
+        return { op: 'none' };
+      case 'KEYWORD':
+      case 'UNKEYWORD': {
+        const flag = astring(args[i++], 'keyword');
+        return { op: 'flag', flag, set: k === 'KEYWORD' };
+      }
+      case 'NOT':
+        return { op: 'not', key: readKey() };
+      case 'OR': {
+        const a1 = readKey();
+        const b1 = readKey();
+        return { op: 'or', a: a1, b: b1 };
+      }
+      case 'LARGER':
+      case 'SMALLER':
+        return { op: 'size', larger: k === 'LARGER', n: number(args[i++], 'size') };
+      case 'BEFORE':
+      case 'ON':
+      case 'SINCE':
+        return { op: 'date', field: 'internal', cmp: k.toLowerCase() as 'before', day: date() };
+      case 'SENTBEFORE':
+      case 'SENTON':
+      case 'SENTSINCE':
+        return { op: 'date', field: 'sent', cmp: k.slice(4).toLowerCase() as 'before', day: date() };
+      case 'OLDER':
+      case 'YOUNGER':
+        return { op: 'age', older: k === 'OLDER', seconds: number(args[i++], 'interval') };
+      case 'BCC':
+      case 'CC':
+      case 'FROM':
+      case 'SUBJECT':
+      case 'TO':
+        return { op: 'header', field: k, value: str('search string') };
+      case 'HEADER': {
+        const field = astring(args[i++], 'header name');
+        return { op: 'header', field: field.toUpperCase(), value: str('search string') };
+      }
+      case 'BODY':
+      case 'TEXT':
+        return { op: 'body', value: str('search string'), text: k === 'TEXT' };
+      case 'UID':
+        return { op: 'uid', ranges: parseSequenceSet(astring(args[i++], 'UID set')) };
+      case 'MODSEQ': {
+        usesModseq = true;
+        // optional entry name and type: MODSEQ "/flags/\\draft" all 620162338
+        if (args[i] !== undefined && args[i]!.type === 'string') i += 2;
+        return { op: 'modseq', n: number(args[i++], 'mod-sequence') };
+      }
+      default:
+        if (/^[\d*]/.test(k)) return { op: 'seq', ranges: parseSequenceSet(a.value) };
+        throw new ImapParseError(`Unknown search key ${a.value.slice(0, 40)}`);
+    }
+  };
+  const keys: SearchKey[] = [];
+  while (i < args.length) keys.push(readKey());
+  if (keys.length === 0) throw new ImapParseError('Missing search criteria');
+  return { key: keys.length === 1 ? keys[0]! : { op: 'and', keys }, charset, usesModseq };
+}
+
+export class CharsetError extends ImapParseError {
+  constructor() {
+    super('Unsupported charset');
+  }
+}
+
+/** One message as the evaluator sees it; index and raw are fetched only when a key needs them. */
+export interface SearchCandidate {
+  seq: number;
+  record: MessageRecord;
+  index(): MessageIndex;
+  raw(): Buffer;
+}
+
+export interface SearchScope {
+  /** Largest sequence number and UID, for "*". */
+  maxSeq: number;
+  maxUid: number;
+  now: number;
+  /** RFC 2047 decoding of a raw header value (the backend's: storage owns MIME). */
+  decodeHeader(value: string): string;
+}
+
+const DAY = 86_400_000;
+
+function fold(s: string): string {
+  return s.toLowerCase();
+}
+
+export function matchSearch(key: SearchKey, m: SearchCandidate, scope: SearchScope, cache: Map<string, string> = new Map()): boolean {
+  switch (key.op) {
+    case 'all':
+      return true;
+    case 'none':
+      return false;
+    case 'and':
+      return key.keys.every((k) => matchSearch(k, m, scope, cache));
+    case 'or':
+      return matchSearch(key.a, m, scope, cache) || matchSearch(key.b, m, scope, cache);
+    case 'not':
+      return !matchSearch(key.key, m, scope, cache);
+    case 'flag': {
+      if (key.flag.toLowerCase() === '\\recent') return !key.set;
+      const has = m.record.flags.some((f) => f.toLowerCase() === key.flag.toLowerCase());
+      return has === key.set;
+    }
+    case 'new':
+      return false;
+    case 'seq':
+      return inSequenceSet(key.ranges, m.seq, scope.maxSeq);
+    case 'uid':
+      return inSequenceSet(key.ranges, m.record.uid, scope.maxUid);
+    case 'size': {
+      // RFC822.SIZE, as FETCH reports it (bare LFs count as CRLF).
+      const size = m.index().vsize;
+      return key.larger ? size > key.n : size < key.n;
+    }
+    case 'age': {
+      const age = (scope.now - m.record.internalDate) / 1000;
+      return key.older ? age >= key.seconds : age <= key.seconds;
+    }
+    case 'modseq':
+      return m.record.modseq >= key.n;
+    case 'date': {
+      let t: number | null;
+      if (key.field === 'internal') t = m.record.internalDate;
+      else t = m.index().search.date;
+      if (t === null) return false;
+      const day = Math.floor(t / DAY) * DAY;
+      if (key.cmp === 'before') return day < key.day;
+      if (key.cmp === 'on') return day === key.day;
+      return day >= key.day;
+    }
+    case 'header': {
+      const needle = fold(key.value);
+      const idx = m.index();
+      let hay: string | undefined;
+      if (key.field === 'SUBJECT') hay = idx.search.subject;
+      else if (key.field === 'FROM') hay = idx.search.from;
+      else if (key.field === 'TO') hay = idx.search.to;
+      else if (key.field === 'CC') hay = idx.search.cc;
+      else if (key.field === 'BCC') hay = idx.search.bcc;
+      if (hay !== undefined && (needle === '' || fold(hay).includes(needle))) return true;
+      const values = headerValues(m, key.field, cache, scope.decodeHeader);
+      if (values === undefined) return false;
+      return needle === '' || values.some((v) => fold(v).includes(needle));
+    }
+    case 'body': {
+      const needle = fold(key.value);
+      if (key.text) {
+        const header = cached(cache, 'header', () => {
+          const idx = m.index();
+          return scope.decodeHeader(m.raw().toString('latin1', idx.body.hdrOff, idx.body.hdrOff + idx.body.hdrLen));
+        });
+        if (fold(header).includes(needle)) return true;
+      }
+      const body = cached(cache, 'body', () => bodyText(m.raw(), m.index(), scope.decodeHeader));
+      return fold(body).includes(needle);
+    }
+  }
+}
+
+function cached(cache: Map<string, string>, key: string, make: () => string): string {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = make();
+    cache.set(key, v);
+  }
+  return v;
+}
+
+/** Values of a header field (unfolded, encoded words decoded), or undefined when absent. */
+function headerValues(m: SearchCandidate, field: string, cache: Map<string, string>, decodeHeader: (v: string) => string): string[] | undefined {
+  const text = cached(cache, 'rawheader', () => {
+    const idx = m.index();
+    return m.raw().toString('latin1', idx.body.hdrOff, idx.body.hdrOff + idx.body.hdrLen);
+  });
+  const out: string[] = [];
+  const lines = text.replace(/\r?\n[ \t]/g, ' ').split(/\r?\n/);
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    if (line.slice(0, colon).trim().toUpperCase() === field) out.push(decodeHeader(line.slice(colon + 1).trim()));
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+const decoders = new Map<string, TextDecoder>();
+
+function decodeCharset(bytes: Buffer, charset: string | undefined): string {
+  const cs = (charset ?? 'us-ascii').toLowerCase();
+  if (cs === 'us-ascii' || cs === 'utf-8' || cs === 'utf8' || cs === 'ascii') return bytes.toString('utf8');
+  let d = decoders.get(cs);
+  if (d === undefined) {
+    try {
+      d = new TextDecoder(cs);
+    } catch {
+      return bytes.toString('latin1');
+    }
+    decoders.set(cs, d);
+  }
+  return d.decode(bytes);
+}
+
+function decodeQuotedPrintable(s: string): Buffer {
+  const soft = s.replace(/=\r?\n/g, '');
+  const out: number[] = [];
+  for (let i = 0; i < soft.length; i++) {
+    const c = soft.charCodeAt(i);
+    if (c === 0x3d && /^[0-9A-Fa-f]{2}$/.test(soft.slice(i + 1, i + 3))) {
+      out.push(parseInt(soft.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out.push(c & 0xff);
+  }
+  return Buffer.from(out);
+}
+
+function paramValue(params: string[] | undefined, name: string): string | undefined {
+  if (!params) return undefined;
+  for (let i = 0; i + 1 < params.length; i += 2) if (params[i]!.toLowerCase() === name) return params[i + 1];
+  return undefined;
+}
+
+/** The decoded text of every text/* part (and message/rfc822 inside), joined. */
+export function bodyText(raw: Buffer, index: MessageIndex, decodeHeader: (v: string) => string = (v) => v): string {
+  const out: string[] = [];
+  const walk = (part: MimePart, depth: number) => {
+    if (depth > 50) return;
+    if (part.parts && part.parts.length > 0) {
+      if (part.kind === 'message') {
+        const child = part.parts[0]!;
+        out.push(decodeHeader(raw.toString('latin1', child.hdrOff, child.hdrOff + child.hdrLen)));
+      }
+      for (const p of part.parts) walk(p, depth + 1);
+      return;
+    }
+    const type = (part.type ?? 'text').toLowerCase();
+    if (type !== 'text' && part.kind !== 'text') return;
+    const start = part.hdrOff + part.hdrLen;
+    const body = raw.subarray(start, start + part.bodyLen);
+    const enc = (part.enc ?? '7bit').toLowerCase();
+    let bytes: Buffer;
+    if (enc === 'base64') bytes = Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+    else if (enc === 'quoted-printable') bytes = decodeQuotedPrintable(body.toString('latin1'));
+    else bytes = body;
+    let text = decodeCharset(bytes, paramValue(part.params, 'charset'));
+    if ((part.subtype ?? '').toLowerCase() === 'html') text = text.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ');
+    out.push(text);
+  };
+  walk(index.body, 0);
+  return out.join('\n');
+}

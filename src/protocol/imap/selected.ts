@@ -1,0 +1,154 @@
+// The selected mailbox as this session sees it: the sequence number <-> UID
+// map and the changes other sessions made that it has not been told about.
+// RFC 3501 section 7.4.1: EXPUNGE is never sent while a FETCH, STORE or
+// SEARCH (the sequence-number forms) runs, so the client's numbering cannot
+// shift under it; EXISTS and FETCH may go out at any time.
+import type { MailboxChange, MailboxRef } from './backend.js';
+import { untagged, type ImapResponse, type ImapValue } from './response.js';
+import { formatSequenceSet } from './sequence.js';
+
+export class SelectedMailbox {
+  readonly mailboxId: number;
+  name: string;
+  readonly uidValidity: number;
+  readonly readOnly: boolean;
+  /** uids[seq - 1] is the UID of message seq. Ascending. */
+  uids: number[];
+  /** Highest MODSEQ this session has reported or been told of. */
+  highestModseq: number;
+  private pending: MailboxChange[] = [];
+  /** The MODSEQ of flag states this session already reported (its own STOREs). */
+  private readonly reported = new Map<number, number>();
+
+  constructor(info: MailboxRef, uids: number[], readOnly: boolean) {
+    this.mailboxId = info.id;
+    this.name = info.name;
+    this.uidValidity = info.uidValidity;
+    this.readOnly = readOnly;
+    this.uids = uids;
+    this.highestModseq = info.highestModseq;
+  }
+
+  get exists(): number {
+    return this.uids.length;
+  }
+
+  /** Sequence number of a UID, 0 when not in the map. */
+  seqOf(uid: number): number {
+    let l = 0;
+    let h = this.uids.length;
+    while (l < h) {
+      const mid = (l + h) >> 1;
+      if (this.uids[mid]! < uid) l = mid + 1;
+      else h = mid;
+    }
+    return this.uids[l] === uid ? l + 1 : 0;
+  }
+
+  uidAt(seq: number): number | undefined {
+    return this.uids[seq - 1];
+  }
+
+  enqueue(change: MailboxChange): void {
+    if (change.kind === 'mailboxes' || change.mailboxId !== this.mailboxId) return;
+    this.pending.push(change);
+  }
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** This session reported these flags itself; a feed event at or below modseq is not news. */
+  markReported(uid: number, modseq: number): void {
+    const prev = this.reported.get(uid) ?? 0;
+    if (modseq > prev) this.reported.set(uid, modseq);
+    if (modseq > this.highestModseq) this.highestModseq = modseq;
+  }
+
+  /** Whether an expunge of this UID is waiting to be announced (the message is gone). */
+  isExpungePending(uid: number): boolean {
+    return this.pending.some((c) => c.kind === 'expunge' && c.uid === uid);
+  }
+
+  /**
+   * Untagged responses for the queued changes. With allowExpunge false,
+   * expunges stay queued (their messages keep their sequence numbers).
+   * `silentExpunge` drops them without telling (CLOSE).
+   */
+  flush(allowExpunge: boolean, condstore: boolean, qresync = false): ImapResponse[] {
+    if (this.pending.length === 0) return [];
+    const out: ImapResponse[] = [];
+    const keep: MailboxChange[] = [];
+    let existsDirty = false;
+    // With QRESYNC, expunges are reported as VANISHED UID sets (RFC 7162 3.2.10).
+    let vanished: number[] = [];
+    const flushVanished = () => {
+      if (vanished.length > 0) out.push(untagged('VANISHED', formatSequenceSet(vanished)));
+      vanished = [];
+    };
+    const lastFlags = new Map<number, number>();
+    this.pending.forEach((c, i) => {
+      if (c.kind === 'flags') lastFlags.set(c.uid, i);
+    });
+    const deferred = new Set<number>();
+    this.pending.forEach((c, i) => {
+      if (c.kind === 'mailboxes') return;
+      if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
+      if (c.kind === 'append') {
+        const last = this.uids[this.uids.length - 1] ?? 0;
+        if (c.uid > last) {
+          this.uids.push(c.uid);
+          existsDirty = true;
+        } else if (this.seqOf(c.uid) === 0) {
+          // out of order (should not happen): insert in place
+          const at = this.uids.findIndex((u) => u > c.uid);
+          this.uids.splice(at, 0, c.uid);
+          existsDirty = true;
+        }
+        return;
+      }
+      if (c.kind === 'expunge') {
+        const seq = this.seqOf(c.uid);
+        if (seq === 0) return;
+        if (!allowExpunge) {
+          keep.push(c);
+          deferred.add(c.uid);
+          return;
+        }
+        if (existsDirty) {
+          flushVanished();
+          out.push(untagged(this.uids.length, 'EXISTS'));
+          existsDirty = false;
+        }
+        this.uids.splice(seq - 1, 1);
+        this.reported.delete(c.uid);
+        if (qresync) vanished.push(c.uid);
+        else out.push(untagged(seq, 'EXPUNGE'));
+        return;
+      }
+      // flags
+      if (lastFlags.get(c.uid) !== i || deferred.has(c.uid)) return;
+      const seq = this.seqOf(c.uid);
+      if (seq === 0) return;
+      if ((this.reported.get(c.uid) ?? 0) >= c.modseq) return;
+      this.reported.set(c.uid, c.modseq);
+      flushVanished();
+      if (existsDirty) {
+        out.push(untagged(this.uids.length, 'EXISTS'));
+        existsDirty = false;
+      }
+      const items: ImapValue[] = ['UID', c.uid, 'FLAGS', c.flags];
+      if (condstore) items.push('MODSEQ', [c.modseq]);
+      out.push(untagged(seq, 'FETCH', items));
+    });
+    flushVanished();
+    if (existsDirty) out.push(untagged(this.uids.length, 'EXISTS'));
+    this.pending = keep;
+    return out;
+  }
+
+  /** Applies queued expunges without announcing them (CLOSE, UNSELECT, or a reselect). */
+  dropPending(): void {
+    this.pending = [];
+  }
+}

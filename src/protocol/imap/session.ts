@@ -1,0 +1,395 @@
+// One IMAP connection: feeds bytes to the receiver, dispatches commands from
+// the registry after the generic state check, writes what handlers return,
+// and delivers mailbox changes at the times RFC 3501 7.4.1 allows (at once
+// during IDLE). The only writer of the connection.
+import { ImapReceiver, type RawCommand, type ReceivedItem } from './receiver.js';
+import { parseCommand, ImapParseError, TaggedParseError } from './parser.js';
+import { compileResponse, statusResponse, type ImapResponse } from './response.js';
+import { errorResult } from './errors.js';
+import { IMAP_LIMITS } from './limits.js';
+import type { ImapBackend, ImapUser, MailboxChange } from './backend.js';
+import type { CommandResult, ImapCommand, SessionContext, SessionState } from './command.js';
+import type { SelectedMailbox } from './selected.js';
+import { decodeMutf7, encodeMutf7 } from './mutf7.js';
+import { COMMANDS } from './commands/index.js';
+
+/** The connection as the session sees it (implemented by src/server/line-listener.ts). */
+export interface ImapTransport {
+  /** Writes in order; resolves when the data is handed to the kernel (backpressure). */
+  write(data: Buffer[]): Promise<void>;
+  startTls(): Promise<void>;
+  /** Optional: raw DEFLATE both ways from now on (COMPRESS=DEFLATE). */
+  startCompression?(): void;
+  readonly compressed?: boolean;
+  close(): void;
+  readonly secure: boolean;
+  readonly remoteAddress: string;
+  setIdleTimeout(ms: number): void;
+}
+
+export interface SessionOptions {
+  hostname: string;
+  /** Allow LOGIN/AUTHENTICATE without TLS (tests on loopback only). */
+  allowPlaintextAuth: boolean;
+  /** STARTTLS can be offered (a certificate is configured). */
+  startTlsAvailable: boolean;
+  log?: (event: Record<string, unknown>) => void;
+  /** The command registry; the default is every command in commands/. */
+  commands?: ReadonlyMap<string, ImapCommand<unknown>>;
+}
+
+export class ImapSession implements SessionContext {
+  private readonly receiver: ImapReceiver;
+  private busy = false;
+  private closed = false;
+  private badInARow = 0;
+  private lineWaiter: { resolve(line: Buffer): void; reject(err: Error): void } | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private idling = false;
+  private idleFlushScheduled = false;
+  private selectedGone = false;
+  private readonly enabledSet = new Set<string>();
+  private readonly commands: ReadonlyMap<string, ImapCommand<unknown>>;
+
+  tag = '*';
+  state: SessionState = 'notauth';
+  user: ImapUser | undefined;
+  selected: SelectedMailbox | undefined;
+
+  constructor(
+    private readonly transport: ImapTransport,
+    readonly backend: ImapBackend,
+    private readonly options: SessionOptions,
+  ) {
+    this.receiver = new ImapReceiver({ maxLineLength: IMAP_LIMITS.maxLineLength, maxLiteral: IMAP_LIMITS.maxPreAuthLiteral });
+    this.commands = options.commands ?? COMMANDS;
+  }
+
+  // ---- SessionContext ---------------------------------------------------
+
+  get tls(): boolean {
+    return this.transport.secure;
+  }
+
+  get remoteAddress(): string {
+    return this.transport.remoteAddress;
+  }
+
+  get enabled(): ReadonlySet<string> {
+    return this.enabledSet;
+  }
+
+  get utf8(): boolean {
+    return this.enabledSet.has('UTF8=ACCEPT');
+  }
+
+  get compressionAvailable(): boolean {
+    return this.transport.startCompression !== undefined;
+  }
+
+  get compressionActive(): boolean {
+    return this.transport.compressed === true;
+  }
+
+  get loginDisabled(): boolean {
+    return !this.transport.secure && !this.options.allowPlaintextAuth;
+  }
+
+  capabilities(): string[] {
+    const caps = ['IMAP4rev1', 'SASL-IR', 'LITERAL+', 'ID', 'ENABLE', 'IDLE'];
+    if (this.state === 'notauth') {
+      if (!this.transport.secure && this.options.startTlsAvailable) caps.push('STARTTLS');
+      if (this.loginDisabled) caps.push('LOGINDISABLED');
+      else for (const m of this.backend.saslMechanisms) caps.push(`AUTH=${m}`);
+      return caps;
+    }
+    caps.push(
+      'NAMESPACE',
+      'UIDPLUS',
+      'MOVE',
+      'UNSELECT',
+      'CHILDREN',
+      'SPECIAL-USE',
+      'CREATE-SPECIAL-USE',
+      'LIST-EXTENDED',
+      'LIST-STATUS',
+      'CONDSTORE',
+      'QRESYNC',
+      'ESEARCH',
+      'SORT',
+      'SORT=DISPLAY',
+      'THREAD=ORDEREDSUBJECT',
+      'THREAD=REFERENCES',
+      'QUOTA',
+      'QUOTA=RES-STORAGE',
+      'STATUS=SIZE',
+      `APPENDLIMIT=${this.backend.appendLimit}`,
+      'UTF8=ACCEPT',
+    );
+    if (this.transport.startCompression && !this.transport.compressed) caps.push('COMPRESS=DEFLATE');
+    return caps;
+  }
+
+  setUser(user: ImapUser): void {
+    this.user = user;
+    this.state = 'auth';
+    this.receiver.setMaxLiteral(this.backend.appendLimit);
+    this.transport.setIdleTimeout(IMAP_LIMITS.authTimeoutMs);
+    this.unsubscribe?.();
+    this.unsubscribe = this.backend.subscribe(user, (change) => this.onChange(change));
+    this.options.log?.({ event: 'imap-login', user: user.address, ip: this.remoteAddress });
+  }
+
+  select(mailbox: SelectedMailbox | undefined): void {
+    this.selected?.dropPending();
+    this.selectedGone = false;
+    this.selected = mailbox;
+    this.state = mailbox === undefined ? 'auth' : 'selected';
+  }
+
+  enable(extension: string): void {
+    this.enabledSet.add(extension.toUpperCase());
+  }
+
+  decodeMailboxName(wire: string): string {
+    let name: string;
+    if (this.utf8) name = wire;
+    else {
+      try {
+        name = decodeMutf7(wire);
+      } catch {
+        throw new ImapParseError('Mailbox name is not valid modified UTF-7');
+      }
+    }
+    if (/^inbox(\/|$)/i.test(name)) name = 'INBOX' + name.slice(5);
+    return name;
+  }
+
+  encodeMailboxName(name: string): string {
+    return this.utf8 ? name : encodeMutf7(name);
+  }
+
+  async continuation(text: string): Promise<Buffer> {
+    await this.write([{ type: 'continue', text }]);
+    return new Promise<Buffer>((resolve, reject) => {
+      this.lineWaiter = { resolve, reject };
+      this.offerLine();
+    });
+  }
+
+  async sendNow(responses: ImapResponse[]): Promise<void> {
+    await this.write(responses);
+  }
+
+  startIdle(): void {
+    this.idling = true;
+    this.scheduleIdleFlush();
+  }
+
+  stopIdle(): void {
+    this.idling = false;
+  }
+
+  // ---- connection events ------------------------------------------------
+
+  start(): void {
+    this.transport.setIdleTimeout(IMAP_LIMITS.preAuthTimeoutMs);
+    void this.write([statusResponse('OK', 'Postino IMAP ready', `CAPABILITY ${this.capabilities().join(' ')}`)]);
+  }
+
+  onData(data: Buffer): void {
+    if (this.closed) return;
+    this.receiver.push(data);
+    if (this.lineWaiter) this.offerLine();
+    else void this.pump();
+  }
+
+  onTimeout(): void {
+    if (this.closed) return;
+    void this.write([statusResponse('BYE', 'Autologout; idle for too long')]).finally(() => this.close());
+  }
+
+  onClose(): void {
+    this.closed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    const w = this.lineWaiter;
+    this.lineWaiter = undefined;
+    w?.reject(new Error('connection closed'));
+  }
+
+  /** The server is shutting down. */
+  shutdown(): void {
+    if (this.closed) return;
+    void this.write([statusResponse('BYE', 'Server shutting down')]).finally(() => this.close());
+  }
+
+  private dropSession(text: string): void {
+    void this.write([statusResponse('BYE', text)]).finally(() => this.close());
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.onClose();
+    this.transport.close();
+  }
+
+  // ---- the command loop ---------------------------------------------------
+
+  private offerLine(): void {
+    const waiter = this.lineWaiter;
+    if (!waiter) return;
+    const item = this.receiver.next(true);
+    if (item === undefined) return;
+    this.lineWaiter = undefined;
+    if (item.kind === 'line') waiter.resolve(item.line);
+    else if (item.kind === 'command') waiter.resolve(Buffer.from(item.command.segments.join(''), 'utf8'));
+    else waiter.reject(new ImapParseError('Line too long'));
+  }
+
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (!this.closed && this.lineWaiter === undefined) {
+        const item = this.receiver.next(false);
+        if (item === undefined) break;
+        await this.handle(item);
+      }
+    } catch (err) {
+      this.options.log?.({ event: 'imap-session-error', err: String(err) });
+      this.close();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async handle(item: ReceivedItem): Promise<void> {
+    switch (item.kind) {
+      case 'continue':
+        await this.write([{ type: 'continue', text: 'Ready for literal data' }]);
+        return;
+      case 'error':
+        if (item.code === 'TOOBIG') {
+          this.badInARow = 0;
+          await this.write([statusResponse('NO', item.text, 'TOOBIG', item.tag)]);
+        } else await this.bad(item.tag, item.text);
+        return;
+      case 'line':
+        await this.bad(undefined, 'Unexpected line');
+        return;
+      case 'command':
+        await this.execute(item.command);
+        return;
+    }
+  }
+
+  private async bad(tag: string | undefined, text: string): Promise<void> {
+    this.badInARow++;
+    const responses: ImapResponse[] = [statusResponse('BAD', text, undefined, tag)];
+    if (this.badInARow >= IMAP_LIMITS.maxBadCommandsInARow) {
+      responses.push(statusResponse('BYE', 'Too many invalid commands'));
+      await this.write(responses);
+      this.close();
+      return;
+    }
+    await this.write(responses);
+  }
+
+  private async execute(raw: RawCommand): Promise<void> {
+    let parsed;
+    try {
+      parsed = parseCommand(raw);
+    } catch (err) {
+      if (err instanceof TaggedParseError) return this.bad(err.tag, err.message);
+      if (err instanceof ImapParseError) return this.bad(undefined, err.message);
+      throw err;
+    }
+    this.tag = parsed.tag;
+    const command = this.commands.get(parsed.name);
+    if (command === undefined) return this.bad(parsed.tag, 'Unknown command');
+    if (!command.states.includes(this.state)) {
+      const why = this.state === 'notauth' ? 'Log in first' : this.state === 'auth' ? 'Select a mailbox first' : 'Not allowed now';
+      return this.bad(parsed.tag, `${why}`);
+    }
+    let args: unknown;
+    try {
+      args = command.parse(parsed.args, this);
+    } catch (err) {
+      if (err instanceof ImapParseError) return this.bad(parsed.tag, err.message);
+      throw err;
+    }
+    let result: CommandResult;
+    try {
+      result = await command.run(this, args);
+    } catch (err) {
+      // A client that went away mid-command (IDLE, AUTHENTICATE) is not an error.
+      if (this.closed) return;
+      if (err instanceof ImapParseError) return this.bad(parsed.tag, err.message);
+      result = errorResult(err, (e) => this.options.log?.({ event: 'imap-error', command: parsed.name, err: e instanceof Error ? e.stack : String(e) }));
+    }
+    if (this.closed) return;
+    const status = result.status ?? 'OK';
+    if (status === 'BAD') return this.bad(parsed.tag, result.text ?? 'Bad command');
+    this.badInARow = 0;
+    const responses: ImapResponse[] = [...(result.untagged ?? [])];
+    if (this.selected && result.after !== 'logout') {
+      responses.push(...this.selected.flush(command.allowExpunge !== false, this.enabledSet.has('CONDSTORE'), this.enabledSet.has('QRESYNC')));
+    }
+    responses.push(statusResponse(status, result.text ?? `${parsed.name} completed`, result.code, parsed.tag));
+    if (this.selectedGone && this.selected) {
+      // Another session deleted the selected mailbox: its numbering means nothing now.
+      responses.push(statusResponse('BYE', 'Selected mailbox was deleted'));
+      await this.write(responses);
+      this.close();
+      return;
+    }
+    await this.write(responses);
+    if (result.after === 'logout') {
+      this.close();
+    } else if (result.after === 'compress') {
+      this.transport.startCompression?.();
+    } else if (result.after === 'starttls') {
+      // Anything pipelined after STARTTLS came in the clear: drop it (RFC 3501 6.2.1).
+      this.receiver.reset();
+      try {
+        await this.transport.startTls();
+      } catch {
+        this.close();
+      }
+    }
+  }
+
+  // ---- mailbox changes --------------------------------------------------
+
+  private onChange(change: MailboxChange): void {
+    if (!this.selected) return;
+    if (change.kind === 'mailboxes') {
+      // Mailboxes were created, renamed or deleted: is ours still there?
+      if (this.user && !this.backend.getMailboxById(this.user, this.selected.mailboxId)) this.selectedGone = true;
+      if (this.idling && this.selectedGone) this.dropSession('Selected mailbox was deleted');
+      return;
+    }
+    this.selected.enqueue(change);
+    if (this.idling) this.scheduleIdleFlush();
+  }
+
+  private scheduleIdleFlush(): void {
+    if (this.idleFlushScheduled) return;
+    this.idleFlushScheduled = true;
+    queueMicrotask(() => {
+      this.idleFlushScheduled = false;
+      if (!this.idling || !this.selected || this.closed) return;
+      const responses = this.selected.flush(true, this.enabledSet.has('CONDSTORE'), this.enabledSet.has('QRESYNC'));
+      if (responses.length > 0) void this.write(responses);
+    });
+  }
+
+  private async write(responses: ImapResponse[]): Promise<void> {
+    if (this.closed || responses.length === 0) return;
+    const buffers: Buffer[] = [];
+    for (const r of responses) buffers.push(...compileResponse(r, { utf8: this.utf8 }));
+    await this.transport.write(buffers);
+  }
+}
+

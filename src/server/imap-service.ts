@@ -1,0 +1,67 @@
+// The 'imap' (STARTTLS) and 'imaps' (implicit TLS) services: a line listener
+// with an IMAP session per connection over the store-backed IMAP backend.
+import type { Server } from 'node:net';
+import type { ServiceContext, ServiceDefinition } from './postino-server.js';
+import { startLineListener } from './line-listener.js';
+import { ImapSession } from '../protocol/imap/session.js';
+import { StoreImapBackend } from '../services/imap-backend.js';
+import { Authenticator } from '../auth/authenticator.js';
+
+/** Connections from one address; generous because mail clients open several per account. */
+export const IMAP_MAX_CONNECTIONS_PER_IP = 100;
+
+// imap and imaps share one backend (and one login throttle) per storage.
+const backends = new WeakMap<object, StoreImapBackend>();
+
+function backendFor(ctx: ServiceContext): StoreImapBackend {
+  let b = backends.get(ctx.storage);
+  if (!b) {
+    b = new StoreImapBackend({ mail: ctx.storage.mail, db: ctx.storage.db }, new Authenticator(ctx.storage.directory), ctx.config.limits.messageSize);
+    backends.set(ctx.storage, b);
+  }
+  return b;
+}
+
+export interface ImapListenerOptions {
+  implicitTls: boolean;
+  maxConnectionsPerIp?: number;
+  /** Tests only: allow LOGIN without TLS. */
+  allowPlaintextAuth?: boolean;
+}
+
+export async function startImapListener(ctx: ServiceContext, port: number, options: ImapListenerOptions): Promise<Server> {
+  const backend = backendFor(ctx);
+  const log = (event: Record<string, unknown>) => {
+    if (event.event === 'imap-error' || event.event === 'imap-session-error') ctx.log.error(event);
+    else ctx.log.debug(event);
+  };
+  return startLineListener({
+    host: ctx.config.listen,
+    port,
+    tls: { cert: ctx.tls.cert, key: ctx.tls.key },
+    implicitTls: options.implicitTls,
+    maxConnectionsPerIp: options.maxConnectionsPerIp ?? IMAP_MAX_CONNECTIONS_PER_IP,
+    tooManyMessage: Buffer.from('* BYE [UNAVAILABLE] Too many connections from your address\r\n'),
+    onConnection: (conn) => {
+      const session = new ImapSession(conn, backend, {
+        hostname: ctx.config.hostname,
+        allowPlaintextAuth: options.allowPlaintextAuth ?? false,
+        startTlsAvailable: true,
+        log,
+      });
+      session.start();
+      return session;
+    },
+    onError: (err) => ctx.log.debug({ event: 'imap-connection-error', err: String(err) }),
+  });
+}
+
+export const imapService: ServiceDefinition = {
+  name: 'imap',
+  start: (ctx, port) => startImapListener(ctx, port, { implicitTls: false }),
+};
+
+export const imapsService: ServiceDefinition = {
+  name: 'imaps',
+  start: (ctx, port) => startImapListener(ctx, port, { implicitTls: true }),
+};

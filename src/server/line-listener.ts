@@ -1,0 +1,240 @@
+// A TCP/TLS listener for line protocols (IMAP now; POP3 and ManageSieve can
+// reuse it): plain with a STARTTLS upgrade, or implicit TLS; a per-IP
+// connection cap; idle timeouts. The protocol session gets bytes in and
+// writes through the LineConnection; it never sees the socket.
+import net from 'node:net';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import zlib from 'node:zlib';
+
+export interface LineConnection {
+  readonly remoteAddress: string;
+  /** TLS is active (implicit, or after startTls). */
+  readonly secure: boolean;
+  /** Writes in order; resolves once the socket wants more (backpressure). */
+  write(data: Buffer[]): Promise<void>;
+  /** Upgrades the plain connection to TLS (the caller has sent its "go ahead"). */
+  startTls(): Promise<void>;
+  /** From now on both directions are raw DEFLATE (IMAP COMPRESS, RFC 4978). */
+  startCompression(): void;
+  readonly compressed: boolean;
+  /** No bytes in either direction for this long calls onTimeout. */
+  setIdleTimeout(ms: number): void;
+  close(): void;
+}
+
+export interface ConnectionHandler {
+  onData(data: Buffer): void;
+  onTimeout(): void;
+  onClose(): void;
+  /** The listener is closing: say goodbye and close. */
+  shutdown?(): void;
+}
+
+export interface LineListenerOptions {
+  host: string;
+  port: number;
+  tls: { cert: Buffer; key: Buffer };
+  implicitTls: boolean;
+  maxConnectionsPerIp: number;
+  /** Sent before closing a connection over the per-IP cap. */
+  tooManyMessage?: Buffer;
+  onConnection(conn: LineConnection): ConnectionHandler;
+  onError?(err: unknown): void;
+}
+
+class SocketConnection implements LineConnection {
+  private socket: net.Socket;
+  private tlsActive: boolean;
+  private closed = false;
+  handler: ConnectionHandler | undefined;
+  private readonly onDataBound = (d: Buffer) => this.handler?.onData(d);
+
+  constructor(
+    socket: net.Socket,
+    secure: boolean,
+    private readonly context: tls.SecureContext,
+    private readonly onGone: () => void,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.socket = socket;
+    this.tlsActive = secure;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.attach(socket);
+    socket.once('close', () => this.gone());
+  }
+
+  readonly remoteAddress: string;
+
+  get secure(): boolean {
+    return this.tlsActive;
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.on('data', this.onDataBound);
+    socket.on('error', (err) => {
+      // Resets and TLS failures are routine on the internet; only note them.
+      this.onError(err);
+      socket.destroy();
+    });
+    socket.on('timeout', () => this.handler?.onTimeout());
+  }
+
+  private gone(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onGone();
+    this.handler?.onClose();
+  }
+
+  private deflate: zlib.DeflateRaw | undefined;
+
+  get compressed(): boolean {
+    return this.deflate !== undefined;
+  }
+
+  startCompression(): void {
+    if (this.deflate) return;
+    const socket = this.socket;
+    // A small window keeps an idle compressed session cheap; any window is valid for the peer.
+    const deflate = zlib.createDeflateRaw({ windowBits: 12, memLevel: 6 });
+    const inflate = zlib.createInflateRaw();
+    socket.removeListener('data', this.onDataBound);
+    socket.on('data', (d: Buffer) => inflate.write(d));
+    inflate.on('data', this.onDataBound);
+    const fail = (err: unknown) => {
+      this.onError(err);
+      socket.destroy();
+    };
+    inflate.on('error', fail);
+    deflate.on('error', fail);
+    deflate.on('data', (d: Buffer) => {
+      if (!socket.destroyed) socket.write(d);
+    });
+    socket.once('close', () => {
+      inflate.destroy();
+      deflate.destroy();
+    });
+    this.deflate = deflate;
+  }
+
+  async write(data: Buffer[]): Promise<void> {
+    if (this.closed || this.socket.destroyed) return;
+    if (this.deflate) {
+      const deflate = this.deflate;
+      for (const b of data) deflate.write(b);
+      // Each batch of responses goes out whole: sync-flush, as RFC 4978 asks.
+      await new Promise<void>((resolve) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
+      return;
+    }
+    let ok = true;
+    for (const b of data) ok = this.socket.write(b);
+    if (!ok && !this.socket.destroyed) {
+      const socket = this.socket;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
+      });
+    }
+  }
+
+  async startTls(): Promise<void> {
+    if (this.tlsActive) throw new Error('TLS is already active');
+    const plain = this.socket;
+    plain.removeListener('data', this.onDataBound);
+    const timeout = plain.timeout;
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.context });
+    this.socket = secure;
+    this.attach(secure);
+    if (timeout) {
+      plain.setTimeout(0);
+      secure.setTimeout(timeout);
+    }
+    await once(secure, 'secure');
+    this.tlsActive = true;
+  }
+
+  setIdleTimeout(ms: number): void {
+    this.socket.setTimeout(ms);
+  }
+
+  close(): void {
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    // A peer that never reads must not keep the socket open.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+}
+
+/** Starts listening; resolves once bound. server.close() also asks open sessions to end. */
+export async function startLineListener(options: LineListenerOptions): Promise<net.Server> {
+  const context = tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key });
+  const perIp = new Map<string, number>();
+  const open = new Set<SocketConnection>();
+  const onError = options.onError ?? (() => {});
+
+  const accept = (socket: net.Socket, secure: boolean) => {
+    const ip = socket.remoteAddress ?? '';
+    const count = perIp.get(ip) ?? 0;
+    if (count >= options.maxConnectionsPerIp) {
+      socket.on('error', () => {});
+      if (options.tooManyMessage) socket.end(options.tooManyMessage);
+      else socket.destroy();
+      return;
+    }
+    perIp.set(ip, count + 1);
+    socket.setNoDelay(true);
+    const conn: SocketConnection = new SocketConnection(
+      socket,
+      secure,
+      context,
+      () => {
+        open.delete(conn);
+        const n = (perIp.get(ip) ?? 1) - 1;
+        if (n <= 0) perIp.delete(ip);
+        else perIp.set(ip, n);
+      },
+      onError,
+    );
+    open.add(conn);
+    try {
+      conn.handler = options.onConnection(conn);
+    } catch (err) {
+      onError(err);
+      socket.destroy();
+    }
+  };
+
+  const server = options.implicitTls
+    ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, (s) => accept(s, true))
+    : net.createServer((s) => accept(s, false));
+  if (options.implicitTls) server.on('tlsClientError', (err, s) => {
+    onError(err);
+    s.destroy();
+  });
+  server.on('error', onError);
+
+  const close = server.close.bind(server);
+  server.close = ((cb?: (err?: Error) => void) => {
+    close(cb);
+    for (const c of open) {
+      if (c.handler?.shutdown) c.handler.shutdown();
+      else c.close();
+    }
+    return server;
+  }) as typeof server.close;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}

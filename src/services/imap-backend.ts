@@ -1,0 +1,243 @@
+// The IMAP backend over the mail store and the authenticator: what
+// src/protocol/imap/backend.ts asks for, answered from storage/.
+import type { ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
+import type { FlagMode, MailboxChange, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
+import type { MaildirStore } from '../../storage/store.js';
+import type { IndexDb } from '../../storage/index/database.js';
+import type { MessageIndex } from '../../storage/mime/types.js';
+import { indexMessage, parseMessageIndex } from '../../storage/mime/index.js';
+import { decodeHeader } from '../../storage/mime/decode.js';
+import { MailError } from '../../storage/errors.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { SASL_MECHANISMS, startSasl } from '../auth/sasl.js';
+
+export interface ImapBackendStores {
+  mail: MaildirStore;
+  /** For the light SELECT listing (UID, MODSEQ, flags) that MailStore does not offer yet. */
+  db?: IndexDb;
+}
+
+/** Indexes made on the fly for messages stored without one, most recent last. */
+class IndexCache {
+  private readonly map = new Map<string, MessageIndex>();
+  constructor(private readonly max: number) {}
+  get(key: string): MessageIndex | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+  set(key: string, v: MessageIndex): void {
+    this.map.set(key, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
+export class StoreImapBackend implements ImapBackend {
+  readonly saslMechanisms: readonly string[] = SASL_MECHANISMS;
+  private readonly indexes = new IndexCache(2000);
+
+  constructor(
+    private readonly stores: ImapBackendStores,
+    private readonly auth: Authenticator,
+    readonly appendLimit: number,
+  ) {}
+
+  async login(username: string, password: string, ip: string): Promise<ImapUser> {
+    const account = await this.auth.login(username, password, { ip });
+    return { accountId: account.id, address: account.address };
+  }
+
+  startSasl(mechanism: string, ip: string): ImapSaslExchange {
+    const exchange = startSasl(mechanism, this.auth, { ip });
+    return {
+      async step(response: Buffer | undefined): Promise<ImapSaslStep> {
+        const s = await exchange.step(response);
+        if (s.kind === 'success') return { kind: 'success', user: { accountId: s.account.id, address: s.account.address }, data: s.data };
+        if (s.kind === 'failure') return { kind: 'failure', error: s.error };
+        return s;
+      },
+    };
+  }
+
+  /** Mailbox ids come from the session's own lookups; this keeps a bug from crossing accounts. */
+  private own(user: ImapUser, mailboxId: number): void {
+    let owner: number | undefined;
+    const db = this.stores.db;
+    if (db) {
+      // A primary-key lookup; no cache, since ids of deleted mailboxes can come back.
+      const row = db.prepare('SELECT account_id FROM mailboxes WHERE id = ?').get(mailboxId) as { account_id: number } | undefined;
+      owner = row?.account_id;
+    } else {
+      owner = this.getOwnerSlow(mailboxId);
+    }
+    if (owner !== user.accountId) throw new MailError('NONEXISTENT', 'no such mailbox');
+  }
+
+  private getOwnerSlow(mailboxId: number): number | undefined {
+    try {
+      return this.stores.mail.getMailboxById(mailboxId).accountId;
+    } catch {
+      return undefined;
+    }
+  }
+
+  listMailboxes(user: ImapUser): MailboxInfo[] {
+    return this.stores.mail.listMailboxes(user.accountId);
+  }
+
+  getMailbox(user: ImapUser, name: string): MailboxInfo | undefined {
+    return this.stores.mail.getMailbox(user.accountId, name);
+  }
+
+  getMailboxById(user: ImapUser, id: number): MailboxInfo | undefined {
+    try {
+      const info = this.stores.mail.getMailboxById(id);
+      return info.accountId === user.accountId ? info : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  findMailbox(user: ImapUser, name: string): MailboxRef | undefined {
+    const db = this.stores.db;
+    if (!db) return this.getMailbox(user, name);
+    const canonical = /^inbox$/i.test(name) ? 'INBOX' : name;
+    const row = db.prepare('SELECT * FROM mailboxes WHERE account_id = ? AND name = ?').get(user.accountId, canonical) as
+      | { id: number; account_id: number; name: string; uidvalidity: number; uidnext: number; highestmodseq: number; special_use: string | null; subscribed: number }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      accountId: row.account_id,
+      name: row.name,
+      uidValidity: row.uidvalidity,
+      uidNext: row.uidnext,
+      highestModseq: row.highestmodseq,
+      specialUse: row.special_use as SpecialUse | null,
+      subscribed: row.subscribed !== 0,
+    };
+  }
+
+  createMailbox(user: ImapUser, name: string, specialUse: SpecialUse | null = null): MailboxInfo {
+    return this.stores.mail.createMailbox(user.accountId, name, specialUse);
+  }
+
+  deleteMailbox(user: ImapUser, name: string): void {
+    this.stores.mail.deleteMailbox(user.accountId, name);
+  }
+
+  renameMailbox(user: ImapUser, from: string, to: string): void {
+    this.stores.mail.renameMailbox(user.accountId, from, to);
+  }
+
+  setSubscribed(user: ImapUser, name: string, subscribed: boolean): void {
+    this.stores.mail.setSubscribed(user.accountId, name, subscribed);
+  }
+
+  selectState(user: ImapUser, mailboxId: number): SelectState {
+    this.own(user, mailboxId);
+    const db = this.stores.db;
+    if (db) {
+      // UIDs only, plucked: SELECT must not load 100,000 full rows (they carry the MIME JSON).
+      const uids = db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailboxId) as number[];
+      const firstUnseen = db
+        .prepare("SELECT uid FROM messages WHERE mailbox_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ORDER BY uid LIMIT 1")
+        .pluck()
+        .get(mailboxId) as number | undefined;
+      const kw = db.prepare('SELECT keywords FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as string | undefined;
+      let keywords: string[] = [];
+      try {
+        keywords = kw ? (JSON.parse(kw) as string[]) : [];
+      } catch {
+        keywords = [];
+      }
+      return { uids, firstUnseenUid: firstUnseen, keywords };
+    }
+    const records = this.stores.mail.listMessages(mailboxId);
+    const keywords = new Set<string>();
+    for (const r of records) for (const f of r.flags) if (!f.startsWith('\\')) keywords.add(f);
+    return {
+      uids: records.map((r) => r.uid),
+      firstUnseenUid: records.find((r) => !r.flags.includes('\\Seen'))?.uid,
+      keywords: [...keywords],
+    };
+  }
+
+  messages(user: ImapUser, mailboxId: number, uids: readonly number[]): MessageRecord[] {
+    this.own(user, mailboxId);
+    if (uids.length === 0) return [];
+    if (uids.length <= 64) {
+      const out: MessageRecord[] = [];
+      for (const uid of uids) {
+        const r = this.stores.mail.getMessage(mailboxId, uid);
+        if (r) out.push(r);
+      }
+      return out;
+    }
+    const wanted = new Set(uids);
+    return this.stores.mail.listMessages(mailboxId, uids[0], uids[uids.length - 1]).filter((r) => wanted.has(r.uid));
+  }
+
+  readMessage(user: ImapUser, mailboxId: number, uid: number): Buffer {
+    this.own(user, mailboxId);
+    return this.stores.mail.readMessage(mailboxId, uid);
+  }
+
+  expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[] {
+    this.own(user, mailboxId);
+    const db = this.stores.db;
+    if (!db) return [];
+    return db.prepare('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').pluck().all(mailboxId, modseq) as number[];
+  }
+
+  decodeHeader(value: string): string {
+    return decodeHeader(value);
+  }
+
+  messageIndex(user: ImapUser, record: MessageRecord): MessageIndex {
+    const stored = parseMessageIndex(record.mime);
+    if (stored) return stored;
+    const key = `${record.mailboxId}:${record.uid}`;
+    let idx = this.indexes.get(key);
+    if (!idx) {
+      idx = indexMessage(this.readMessage(user, record.mailboxId, record.uid));
+      this.indexes.set(key, idx);
+    }
+    return idx;
+  }
+
+  async append(user: ImapUser, mailbox: string, raw: Buffer, flags: string[], internalDate: number | undefined): Promise<{ uidValidity: number; uid: number }> {
+    const r = await this.stores.mail.append(user.accountId, mailbox, raw, {
+      flags,
+      ...(internalDate === undefined ? {} : { internalDate }),
+    });
+    return { uidValidity: r.uidValidity, uid: r.uid };
+  }
+
+  setFlags(user: ImapUser, mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[] {
+    this.own(user, mailboxId);
+    return this.stores.mail.setFlags(mailboxId, uids, mode, flags, unchangedSince);
+  }
+
+  expunge(user: ImapUser, mailboxId: number, uids?: number[]): number[] {
+    this.own(user, mailboxId);
+    return this.stores.mail.expunge(mailboxId, uids);
+  }
+
+  async copy(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
+    this.own(user, mailboxId);
+    this.own(user, targetMailboxId);
+    return this.stores.mail.copy(mailboxId, uids, targetMailboxId);
+  }
+
+  quota(user: ImapUser): Quota {
+    return this.stores.mail.quota(user.accountId);
+  }
+
+  subscribe(user: ImapUser, listener: (change: MailboxChange) => void): () => void {
+    return this.stores.mail.feed.subscribe(user.accountId, listener);
+  }
+}

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileResponse, untagged, statusResponse, formatInternalDate, parseDateTime, parseDate } from '../../../src/protocol/imap/response.js';
+
+const wire = (r: Parameters<typeof compileResponse>[0], utf8 = false) => Buffer.concat(compileResponse(r, { utf8 })).toString('latin1');
+
+test('values: atoms, numbers, NIL, lists, quoted strings and literals', () => {
+  assert.equal(wire(untagged(3, 'FETCH', ['UID', 7, 'FLAGS', ['\\Seen'], 'X', null])), '* 3 FETCH (UID 7 FLAGS (\\Seen) X NIL)\r\n');
+  assert.equal(wire(untagged('LIST', [], { str: '/' }, { str: 'a "b" \\c' })), '* LIST () "/" "a \\"b\\" \\\\c"\r\n');
+  assert.equal(wire(untagged('X', { str: 'two\r\nlines' })), '* X {10}\r\ntwo\r\nlines\r\n');
+  assert.equal(wire(untagged('X', { literal: Buffer.from('abc') })), '* X {3}\r\nabc\r\n');
+  assert.equal(wire(untagged('X', { raw: '("a" NIL)' })), '* X ("a" NIL)\r\n');
+});
+
+test('8-bit text is a literal unless UTF8=ACCEPT is on', () => {
+  assert.equal(Buffer.concat(compileResponse(untagged('X', { str: 'ä' }))).toString('utf8'), '* X {2}\r\nä\r\n');
+  assert.equal(Buffer.concat(compileResponse(untagged('X', { str: 'ä' }), { utf8: true })).toString('utf8'), '* X "ä"\r\n');
+});
+
+test('status responses with codes; text cannot break the line', () => {
+  assert.equal(wire(statusResponse('OK', 'done', 'READ-WRITE', 'a1')), 'a1 OK [READ-WRITE] done\r\n');
+  assert.equal(wire(statusResponse('NO', 'bad\r\nx', undefined, 'a2')), 'a2 NO bad x\r\n');
+  assert.equal(wire(statusResponse('BYE', 'bye')), '* BYE bye\r\n');
+  assert.equal(wire({ type: 'continue', text: '' }), '+ \r\n');
+});
+
+test('date-time formats', () => {
+  const t = Date.UTC(2026, 10, 3, 9, 5, 7);
+  assert.equal(formatInternalDate(t), ' 3-Nov-2026 09:05:07 +0000');
+  assert.equal(parseDateTime(' 3-Nov-2026 10:05:07 +0100'), t);
+  assert.equal(parseDateTime('03-Nov-2026 09:05:07 +0000'), t);
+  assert.equal(parseDateTime('3-Foo-2026 09:05:07 +0000'), undefined);
+  assert.equal(parseDate('3-nov-2026'), Date.UTC(2026, 10, 3));
+  assert.equal(parseDate('2026-11-03'), undefined);
+});
