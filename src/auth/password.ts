@@ -1,15 +1,67 @@
 // Password hashing (scrypt) and SCRAM-SHA-256 stored credentials.
 // Hash format: $scrypt$N=<n>,r=<r>,p=<p>$<salt b64>$<hash b64>
-import { scrypt as scryptCb, randomBytes, timingSafeEqual, pbkdf2Sync, createHmac, createHash, type ScryptOptions } from 'node:crypto';
+import { randomBytes, timingSafeEqual, pbkdf2Sync, createHmac, createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type { ScryptRequest } from './scrypt-worker.js';
 
 const SCRYPT = { N: 16384, r: 8, p: 1 };
 const KEY_LEN = 32;
 export const SCRAM_ITERATIONS = 10000;
 
-function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCb(password, salt, keylen, { ...options, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))),
-  );
+/** Two scrypt threads: enough for bursts of logins, bounded memory (see scrypt-worker.ts). */
+const SCRYPT_THREADS = 2;
+
+interface PendingScrypt {
+  resolve(key: Buffer): void;
+  reject(err: Error): void;
+}
+
+class ScryptPool {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, PendingScrypt>();
+  private nextId = 1;
+  private turn = 0;
+
+  run(password: string, salt: Buffer, keylen: number, o: { N: number; r: number; p: number }): Promise<Buffer> {
+    const worker = this.worker();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) worker.ref();
+      const req: ScryptRequest = { id, password, salt, keylen, N: o.N, r: o.r, p: o.p };
+      worker.postMessage(req);
+    });
+  }
+
+  private worker(): Worker {
+    if (this.workers.length < SCRYPT_THREADS) {
+      const w = new Worker(new URL('./scrypt-worker.js', import.meta.url));
+      w.on('message', (m: { id: number; key?: Uint8Array; error?: string }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (this.pending.size === 0) for (const x of this.workers) x.unref();
+        if (m.key) p.resolve(Buffer.from(m.key));
+        else p.reject(new Error(m.error ?? 'scrypt failed'));
+      });
+      w.on('error', (err) => {
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+        this.workers.splice(this.workers.indexOf(w), 1);
+      });
+      w.unref();
+      this.workers.push(w);
+      return w;
+    }
+    this.turn = (this.turn + 1) % this.workers.length;
+    return this.workers[this.turn]!;
+  }
+}
+
+const pool = new ScryptPool();
+
+function scrypt(password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number }): Promise<Buffer> {
+  return pool.run(password, salt, keylen, options);
 }
 
 export async function hashPassword(password: string): Promise<string> {

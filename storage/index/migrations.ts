@@ -94,3 +94,9 @@ migrations.push(`
     PRIMARY KEY (account_id, handle, id)
   ) WITHOUT ROWID;
 `);
+
+// 3: a covering index for what SELECT, STATUS and the mailbox counters read
+// (UIDs, MODSEQs, flags, sizes), so they never touch the cached MIME JSON.
+migrations.push(`
+  CREATE INDEX messages_summary ON messages(mailbox_id, uid, modseq, flags, size);
+`);
