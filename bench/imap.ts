@@ -56,11 +56,6 @@ function rssKb(pid: number): number {
   await fill(storage, account.id, 'Ten', 10_000, (i) => makeMessage(`ten-${i}${i === 7777 ? '-needle' : ''}`, 4096));
   console.log(`imap bench: stored 10000 messages of 4 KB in Ten (${(ms(t0) / 1000).toFixed(1)} s)`);
   await storage.mail.drain();
-  if (process.env['BENCH_SUMMARY_INDEX'] === '1') {
-    // Not in the schema: shows what a covering index (proposed for storage) does for SELECT.
-    storage.db.exec('CREATE INDEX IF NOT EXISTS bench_messages_summary ON messages(mailbox_id, uid, modseq, flags, size)');
-    console.log('imap bench: with the proposed covering index messages(mailbox_id, uid, modseq, flags, size)');
-  }
   storage.close();
 }
 

@@ -77,6 +77,16 @@ export interface MailboxInfo {
   size: number;
 }
 
+/** A mailbox without its counters (cheap to get). */
+export type MailboxSummary = Pick<MailboxInfo, 'id' | 'accountId' | 'name' | 'uidValidity' | 'uidNext' | 'highestModseq' | 'specialUse' | 'subscribed'>;
+
+/** What SELECT needs: every UID in order, the first unseen, the keywords in use. */
+export interface SelectSummary {
+  uids: number[];
+  firstUnseenUid: number | undefined;
+  keywords: string[];
+}
+
 export interface MessageRecord {
   mailboxId: number;
   uid: number;
@@ -141,6 +151,13 @@ export interface MailStore {
   getMailbox(accountId: number, name: string): MailboxInfo | undefined;
   /** Cheap existence check (getMailbox also counts messages). */
   hasMailbox(accountId: number, name: string): boolean;
+  /** The mailbox without counters. */
+  findMailbox(accountId: number, name: string): MailboxSummary | undefined;
+  /** The account owning a mailbox id, if the mailbox exists. */
+  mailboxOwner(mailboxId: number): number | undefined;
+  selectSummary(mailboxId: number): SelectSummary;
+  /** UIDs expunged with a MODSEQ above `modseq` (QRESYNC VANISHED), ascending. */
+  expungedSince(mailboxId: number, modseq: number): number[];
   createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): MailboxInfo;
   deleteMailbox(accountId: number, name: string): void;
   renameMailbox(accountId: number, from: string, to: string): void;

@@ -20,6 +20,8 @@ import type {
   MailboxInfo,
   MailStore,
   MessageRecord,
+  MailboxSummary,
+  SelectSummary,
   Quota,
   SpecialUse,
 } from './ports.js';
@@ -320,6 +322,47 @@ export class MaildirStore implements MailStore {
 
   hasMailbox(accountId: number, name: string): boolean {
     return this.mailboxRow(accountId, name) !== undefined;
+  }
+
+  findMailbox(accountId: number, name: string): MailboxSummary | undefined {
+    const row = this.mailboxRow(accountId, name);
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      accountId: row.account_id,
+      name: row.name,
+      uidValidity: row.uidvalidity,
+      uidNext: row.uidnext,
+      highestModseq: row.highestmodseq,
+      specialUse: row.special_use as SpecialUse | null,
+      subscribed: row.subscribed !== 0,
+    };
+  }
+
+  mailboxOwner(mailboxId: number): number | undefined {
+    return (this.sql('SELECT account_id FROM mailboxes WHERE id = ?').get(mailboxId) as { account_id: number } | undefined)?.account_id;
+  }
+
+  selectSummary(mailboxId: number): SelectSummary {
+    // Plucked from the covering index: SELECT must not load rows with their MIME JSON.
+    const uids = this.sql('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailboxId) as number[];
+    const firstUnseenUid = this.sql(
+      "SELECT uid FROM messages WHERE mailbox_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ORDER BY uid LIMIT 1",
+    )
+      .pluck()
+      .get(mailboxId) as number | undefined;
+    const kw = this.sql('SELECT keywords FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as string | undefined;
+    let keywords: string[] = [];
+    try {
+      keywords = kw ? (JSON.parse(kw) as string[]) : [];
+    } catch {
+      keywords = [];
+    }
+    return { uids, firstUnseenUid, keywords };
+  }
+
+  expungedSince(mailboxId: number, modseq: number): number[] {
+    return this.sql('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').pluck().all(mailboxId, modseq) as number[];
   }
 
   getMailboxById(id: number): MailboxInfo {

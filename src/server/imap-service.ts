@@ -16,7 +16,7 @@ const backends = new WeakMap<object, StoreImapBackend>();
 function backendFor(ctx: ServiceContext): StoreImapBackend {
   let b = backends.get(ctx.storage);
   if (!b) {
-    b = new StoreImapBackend({ mail: ctx.storage.mail, db: ctx.storage.db }, new Authenticator(ctx.storage.directory), ctx.config.limits.messageSize);
+    b = new StoreImapBackend({ mail: ctx.storage.mail }, new Authenticator(ctx.storage.directory), ctx.config.limits.messageSize);
     backends.set(ctx.storage, b);
   }
   return b;

@@ -3,7 +3,6 @@
 import type { ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
 import type { FlagMode, MailboxChange, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
 import type { MaildirStore } from '../../storage/store.js';
-import type { IndexDb } from '../../storage/index/database.js';
 import type { MessageIndex } from '../../storage/mime/types.js';
 import { indexMessage, parseMessageIndex } from '../../storage/mime/index.js';
 import { decodeHeader } from '../../storage/mime/decode.js';
@@ -13,8 +12,6 @@ import { SASL_MECHANISMS, startSasl } from '../auth/sasl.js';
 
 export interface ImapBackendStores {
   mail: MaildirStore;
-  /** For the light SELECT listing (UID, MODSEQ, flags) that MailStore does not offer yet. */
-  db?: IndexDb;
 }
 
 /** Indexes made on the fly for messages stored without one, most recent last. */
@@ -64,24 +61,7 @@ export class StoreImapBackend implements ImapBackend {
 
   /** Mailbox ids come from the session's own lookups; this keeps a bug from crossing accounts. */
   private own(user: ImapUser, mailboxId: number): void {
-    let owner: number | undefined;
-    const db = this.stores.db;
-    if (db) {
-      // A primary-key lookup; no cache, since ids of deleted mailboxes can come back.
-      const row = db.prepare('SELECT account_id FROM mailboxes WHERE id = ?').get(mailboxId) as { account_id: number } | undefined;
-      owner = row?.account_id;
-    } else {
-      owner = this.getOwnerSlow(mailboxId);
-    }
-    if (owner !== user.accountId) throw new MailError('NONEXISTENT', 'no such mailbox');
-  }
-
-  private getOwnerSlow(mailboxId: number): number | undefined {
-    try {
-      return this.stores.mail.getMailboxById(mailboxId).accountId;
-    } catch {
-      return undefined;
-    }
+    if (this.stores.mail.mailboxOwner(mailboxId) !== user.accountId) throw new MailError('NONEXISTENT', 'no such mailbox');
   }
 
   listMailboxes(user: ImapUser): MailboxInfo[] {
@@ -102,23 +82,7 @@ export class StoreImapBackend implements ImapBackend {
   }
 
   findMailbox(user: ImapUser, name: string): MailboxRef | undefined {
-    const db = this.stores.db;
-    if (!db) return this.getMailbox(user, name);
-    const canonical = /^inbox$/i.test(name) ? 'INBOX' : name;
-    const row = db.prepare('SELECT * FROM mailboxes WHERE account_id = ? AND name = ?').get(user.accountId, canonical) as
-      | { id: number; account_id: number; name: string; uidvalidity: number; uidnext: number; highestmodseq: number; special_use: string | null; subscribed: number }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      accountId: row.account_id,
-      name: row.name,
-      uidValidity: row.uidvalidity,
-      uidNext: row.uidnext,
-      highestModseq: row.highestmodseq,
-      specialUse: row.special_use as SpecialUse | null,
-      subscribed: row.subscribed !== 0,
-    };
+    return this.stores.mail.findMailbox(user.accountId, name);
   }
 
   createMailbox(user: ImapUser, name: string, specialUse: SpecialUse | null = null): MailboxInfo {
@@ -139,31 +103,7 @@ export class StoreImapBackend implements ImapBackend {
 
   selectState(user: ImapUser, mailboxId: number): SelectState {
     this.own(user, mailboxId);
-    const db = this.stores.db;
-    if (db) {
-      // UIDs only, plucked: SELECT must not load 100,000 full rows (they carry the MIME JSON).
-      const uids = db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailboxId) as number[];
-      const firstUnseen = db
-        .prepare("SELECT uid FROM messages WHERE mailbox_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ORDER BY uid LIMIT 1")
-        .pluck()
-        .get(mailboxId) as number | undefined;
-      const kw = db.prepare('SELECT keywords FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as string | undefined;
-      let keywords: string[] = [];
-      try {
-        keywords = kw ? (JSON.parse(kw) as string[]) : [];
-      } catch {
-        keywords = [];
-      }
-      return { uids, firstUnseenUid: firstUnseen, keywords };
-    }
-    const records = this.stores.mail.listMessages(mailboxId);
-    const keywords = new Set<string>();
-    for (const r of records) for (const f of r.flags) if (!f.startsWith('\\')) keywords.add(f);
-    return {
-      uids: records.map((r) => r.uid),
-      firstUnseenUid: records.find((r) => !r.flags.includes('\\Seen'))?.uid,
-      keywords: [...keywords],
-    };
+    return this.stores.mail.selectSummary(mailboxId);
   }
 
   messages(user: ImapUser, mailboxId: number, uids: readonly number[]): MessageRecord[] {
@@ -188,9 +128,7 @@ export class StoreImapBackend implements ImapBackend {
 
   expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[] {
     this.own(user, mailboxId);
-    const db = this.stores.db;
-    if (!db) return [];
-    return db.prepare('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').pluck().all(mailboxId, modseq) as number[];
+    return this.stores.mail.expungedSince(mailboxId, modseq);
   }
 
   decodeHeader(value: string): string {
