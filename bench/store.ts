@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { openStorage } from '../storage/index.js';
 import { makeMessage } from '../test/support/messages.js';
 
@@ -19,6 +20,7 @@ const messages = Array.from({ length: 64 }, (_, i) => makeMessage(`bench-${i}`, 
 const latencies: number[] = [];
 let next = 0;
 const started = process.hrtime.bigint();
+const elu0 = performance.eventLoopUtilization();
 async function lane(): Promise<void> {
   while (next < count) {
     const i = next++;
@@ -29,11 +31,12 @@ async function lane(): Promise<void> {
 }
 await Promise.all(Array.from({ length: inFlight }, lane));
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+const elu = performance.eventLoopUtilization(elu0).utilization;
 latencies.sort((a, b) => a - b);
 const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(1);
 const inbox = storage.mail.getMailbox(account.id, 'INBOX')!;
 console.log(`store: ${count} messages of 4 KB, ${inFlight} in flight, fsync on`);
 console.log(`store: ${(count / seconds).toFixed(0)} messages/s (${seconds.toFixed(2)} s), latency p50 ${p(0.5)} ms p99 ${p(0.99)} ms`);
-console.log(`store: index holds ${inbox.messages} messages, UIDNEXT ${inbox.uidNext}`);
+console.log(`store: index holds ${inbox.messages} messages, UIDNEXT ${inbox.uidNext}; event loop busy ${(elu * 100).toFixed(0)}% of the time`);
 storage.close();
 rmSync(dir, { recursive: true, force: true });
