@@ -7,24 +7,16 @@
 // process used, wall-clock rate is shown too.
 import { compile, evaluate, type SieveProgram } from '../sieve/index.js';
 import { sieveMessageFromBuffer } from '../src/delivery/sieve-message.js';
+import { prng } from '../test/support/prng.js';
 
 const N = 10_000;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const words = ['budget', 'meeting', 'invoice', 'report', 'hello', 'offer', 'urgent', 'patch', 'review', 'lunch', 'Sieve', 'release', 'sale', 'travel', 'update'];
 const domains = ['example.org', 'example.com', 'corp.example.net', 'lists.example.net', 'shop.example.com'];
 
 function makeMessages(): Buffer[] {
-  const r = rng(42);
+  const r = prng(42);
   const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)]!;
   const out: Buffer[] = [];
   for (let i = 0; i < N; i++) {

@@ -9,18 +9,8 @@ import { StoreImapBackend } from '../../src/services/imap-backend.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { startImapHarness, USER, PASSWORD } from './imap-harness.js';
 import { RawImap, tagged } from './imap-raw-client.js';
+import { prng } from '../support/prng.js';
 
-/** A small deterministic PRNG so a failure can be replayed (POSTINO_FUZZ_SEED). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   'NOOP',
@@ -134,7 +124,7 @@ test('fuzz: 10,000 random and mutated commands never crash the server or leak er
     const backend = new StoreImapBackend({ mail: h.storage.mail }, new Authenticator(h.storage.directory), 64 * 1024);
     const account = h.storage.directory.getAccount(USER)!;
     const seed = Number(process.env['POSTINO_FUZZ_SEED'] ?? 12345);
-    const r = rng(seed);
+    const r = prng(seed);
     const internalErrors: unknown[] = [];
     let transport!: FakeTransport;
     let session!: ImapSession;

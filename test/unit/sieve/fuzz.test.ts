@@ -8,17 +8,8 @@ import path from 'node:path';
 import { fixturesDir } from '../../support/paths.js';
 import { compile, evaluate } from '../../../sieve/index.js';
 import { message, RFC5228_MESSAGE } from './helpers.js';
+import { prng } from '../../support/prng.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKENS = [
   '{', '}', '(', ')', '[', ']', ';', ',', '"', '\\', ':', '#', '/*', '*/', 'text:\n', '\n.\n', ' ', '\n',
@@ -59,7 +50,7 @@ function mutate(src: string, rnd: () => number): string {
 
 test('1,000 mutated scripts: a program or positioned errors, never a crash', () => {
   assert.ok(seeds.length >= 20, 'enough valid seed scripts');
-  const rnd = mulberry32(0x5eed);
+  const rnd = prng(0x5eed);
   const msg = message(RFC5228_MESSAGE);
   let ok = 0;
   let failed = 0;
