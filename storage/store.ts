@@ -96,6 +96,19 @@ interface PendingAppend {
   reject(err: unknown): void;
 }
 
+function summary(row: MailboxRow): MailboxSummary {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    uidValidity: row.uidvalidity,
+    uidNext: row.uidnext,
+    highestModseq: row.highestmodseq,
+    specialUse: row.special_use as SpecialUse | null,
+    subscribed: row.subscribed !== 0,
+  };
+}
+
 function toRecord(row: MessageRow): MessageRecord {
   return {
     mailboxId: row.mailbox_id,
@@ -295,19 +308,7 @@ export class MaildirStore implements MailStore {
          FROM messages WHERE mailbox_id = ?`,
       )
       .get(row.id) as { n: number; size: number; unseen: number };
-    return {
-      id: row.id,
-      accountId: row.account_id,
-      name: row.name,
-      uidValidity: row.uidvalidity,
-      uidNext: row.uidnext,
-      highestModseq: row.highestmodseq,
-      specialUse: row.special_use as SpecialUse | null,
-      subscribed: row.subscribed !== 0,
-      messages: counts.n,
-      unseen: counts.unseen,
-      size: counts.size,
-    };
+    return { ...summary(row), messages: counts.n, unseen: counts.unseen, size: counts.size };
   }
 
   listMailboxes(accountId: number): MailboxInfo[] {
@@ -326,17 +327,7 @@ export class MaildirStore implements MailStore {
 
   findMailbox(accountId: number, name: string): MailboxSummary | undefined {
     const row = this.mailboxRow(accountId, name);
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      accountId: row.account_id,
-      name: row.name,
-      uidValidity: row.uidvalidity,
-      uidNext: row.uidnext,
-      highestModseq: row.highestmodseq,
-      specialUse: row.special_use as SpecialUse | null,
-      subscribed: row.subscribed !== 0,
-    };
+    return row && summary(row);
   }
 
   mailboxOwner(mailboxId: number): number | undefined {

@@ -3,7 +3,8 @@
 import { defineCommand, SELECTED, type CommandResult, type SessionContext } from '../command.js';
 import { ImapParseError, isAtom, list, type Arg } from '../parser.js';
 import { untagged, quote, type ImapValue } from '../response.js';
-import { parseSearch, matchSearch, CharsetError, type ParsedSearch } from '../search.js';
+import { parseSearch, CharsetError, type ParsedSearch } from '../search.js';
+import { matchingMessages } from './matching.js';
 import { formatSequenceSet } from '../sequence.js';
 
 interface SearchArgs {
@@ -15,7 +16,6 @@ interface SearchArgs {
 }
 
 const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'ALL', 'COUNT']);
-const SLICE = 1000;
 
 const parser = (byUid: boolean) => (args: Arg[]): SearchArgs => {
   let rest = args;
@@ -40,36 +40,12 @@ const parser = (byUid: boolean) => (args: Arg[]): SearchArgs => {
 
 function run(ctx: SessionContext, a: SearchArgs): CommandResult {
   if (a.charsetError || a.search === undefined) return { status: 'NO', code: 'BADCHARSET (UTF-8 US-ASCII)', text: 'Unsupported charset' };
-  const sel = ctx.selected!;
-  const user = ctx.user!;
   if (a.search.usesModseq) ctx.enable('CONDSTORE');
-  const scope = {
-    maxSeq: sel.exists,
-    maxUid: sel.uids[sel.uids.length - 1] ?? 0,
-    now: Date.now(),
-    decodeHeader: (v: string) => ctx.backend.decodeHeader(v),
-  };
   const hits: number[] = [];
   let highestModseq = 0;
-  // In slices, so a big mailbox's records (with their MIME JSON) are not all in memory at once.
-  const all = [...sel.uids];
-  for (let at = 0; at < all.length; at += SLICE) {
-    for (const rec of ctx.backend.messages(user, sel.mailboxId, all.slice(at, at + SLICE))) {
-      const seq = sel.seqOf(rec.uid);
-      if (seq === 0) continue;
-      let index: ReturnType<typeof ctx.backend.messageIndex> | undefined;
-      let raw: Buffer | undefined;
-      const candidate = {
-        seq,
-        record: rec,
-        index: () => (index ??= ctx.backend.messageIndex(user, rec)),
-        raw: () => (raw ??= ctx.backend.readMessage(user, sel.mailboxId, rec.uid)),
-      };
-      if (matchSearch(a.search.key, candidate, scope)) {
-        hits.push(a.byUid ? rec.uid : seq);
-        if (rec.modseq > highestModseq) highestModseq = rec.modseq;
-      }
-    }
+  for (const m of matchingMessages(ctx, a.search.key)) {
+    hits.push(a.byUid ? m.record.uid : m.seq);
+    if (m.record.modseq > highestModseq) highestModseq = m.record.modseq;
   }
   if (a.ret === undefined) {
     // No spread: a result can have 100,000 numbers.

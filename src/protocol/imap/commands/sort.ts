@@ -2,7 +2,8 @@
 // then they are ordered by the given keys, ties broken by sequence number.
 import { defineCommand, SELECTED, type CommandResult, type SessionContext } from '../command.js';
 import { astring, ImapParseError, isAtom, list, type Arg } from '../parser.js';
-import { parseSearch, matchSearch, type ParsedSearch } from '../search.js';
+import { parseSearch, type ParsedSearch } from '../search.js';
+import { matchingMessages } from './matching.js';
 import type { ImapValue } from '../response.js';
 import type { MessageIndex, MessageRecord } from '../backend.js';
 
@@ -93,20 +94,10 @@ const parser = (byUid: boolean) => (args: Arg[]): SortArgs => {
 
 function run(ctx: SessionContext, a: SortArgs): CommandResult {
   if (a.search === undefined) return { status: 'NO', code: 'BADCHARSET (UTF-8 US-ASCII)', text: 'Unsupported charset' };
-  const sel = ctx.selected!;
-  const user = ctx.user!;
   const decode = (v: string) => ctx.backend.decodeHeader(v);
-  const scope = { maxSeq: sel.exists, maxUid: sel.uids[sel.uids.length - 1] ?? 0, now: Date.now(), decodeHeader: decode };
   const rows: Array<{ seq: number; uid: number; values: Array<string | number> }> = [];
-  for (const rec of ctx.backend.messages(user, sel.mailboxId, sel.uids)) {
-    const seq = sel.seqOf(rec.uid);
-    if (seq === 0) continue;
-    let index: MessageIndex | undefined;
-    let raw: Buffer | undefined;
-    const getIndex = () => (index ??= ctx.backend.messageIndex(user, rec));
-    const candidate = { seq, record: rec, index: getIndex, raw: () => (raw ??= ctx.backend.readMessage(user, sel.mailboxId, rec.uid)) };
-    if (!matchSearch(a.search.key, candidate, scope)) continue;
-    rows.push({ seq, uid: rec.uid, values: a.keys.map((k) => keyValue(k.key, rec, getIndex, decode)) });
+  for (const m of matchingMessages(ctx, a.search.key)) {
+    rows.push({ seq: m.seq, uid: m.record.uid, values: a.keys.map((k) => keyValue(k.key, m.record, m.index, decode)) });
   }
   rows.sort((x, y) => {
     for (let i = 0; i < a.keys.length; i++) {

@@ -1,9 +1,9 @@
 // THREAD and UID THREAD (RFC 5256): ORDEREDSUBJECT and REFERENCES.
 import { defineCommand, SELECTED, type CommandResult, type SessionContext } from '../command.js';
 import { astring, ImapParseError, type Arg } from '../parser.js';
-import { parseSearch, matchSearch, type ParsedSearch } from '../search.js';
+import { parseSearch, type ParsedSearch } from '../search.js';
+import { matchingMessages } from './matching.js';
 import { baseSubject } from './sort.js';
-import type { MessageIndex } from '../backend.js';
 
 interface ThreadArgs {
   byUid: boolean;
@@ -184,24 +184,11 @@ const parser = (byUid: boolean) => (args: Arg[]): ThreadArgs => {
 
 function run(ctx: SessionContext, a: ThreadArgs): CommandResult {
   if (a.search === undefined) return { status: 'NO', code: 'BADCHARSET (UTF-8 US-ASCII)', text: 'Unsupported charset' };
-  const sel = ctx.selected!;
-  const user = ctx.user!;
-  const scope = {
-    maxSeq: sel.exists,
-    maxUid: sel.uids[sel.uids.length - 1] ?? 0,
-    now: Date.now(),
-    decodeHeader: (v: string) => ctx.backend.decodeHeader(v),
-  };
   const messages: ThreadMessage[] = [];
-  for (const rec of ctx.backend.messages(user, sel.mailboxId, sel.uids)) {
-    const seq = sel.seqOf(rec.uid);
-    if (seq === 0) continue;
-    let index: MessageIndex | undefined;
-    let raw: Buffer | undefined;
-    const getIndex = () => (index ??= ctx.backend.messageIndex(user, rec));
-    const candidate = { seq, record: rec, index: getIndex, raw: () => (raw ??= ctx.backend.readMessage(user, sel.mailboxId, rec.uid)) };
-    if (!matchSearch(a.search.key, candidate, scope)) continue;
-    const s = getIndex().search;
+  for (const m of matchingMessages(ctx, a.search.key)) {
+    const rec = m.record;
+    const seq = m.seq;
+    const s = m.index().search;
     const subject = baseSubject(s.subject);
     messages.push({
       id: a.byUid ? rec.uid : seq,
