@@ -149,19 +149,16 @@ export class Rfc822Parser {
   }
 
   parseMimeToken(out: { v: string }): number {
+    return this.takeRun(out, (c) => isTokenChar(c) || c === 0x2e);
+  }
+
+  /** Appends the run of characters `accept` takes, then skips white space and comments. */
+  private takeRun(out: { v: string }, accept: (c: number) => boolean): number {
     const s = this.s;
     const start = this.pos;
-    while (this.pos < this.end) {
-      const c = s.charCodeAt(this.pos);
-      if (isTokenChar(c) || c === 0x2e) {
-        this.pos++;
-        continue;
-      }
-      out.v += s.slice(start, this.pos);
-      return this.skipLwsp();
-    }
+    while (this.pos < this.end && accept(s.charCodeAt(this.pos))) this.pos++;
     out.v += s.slice(start, this.pos);
-    return 0;
+    return this.pos < this.end ? this.skipLwsp() : 0;
   }
 
   /** At a '"'. */
@@ -207,19 +204,7 @@ export class Rfc822Parser {
   }
 
   private parseAtomOrDot(out: { v: string }): number {
-    const s = this.s;
-    const start = this.pos;
-    while (this.pos < this.end) {
-      const c = s.charCodeAt(this.pos);
-      if (isAtext(c) || c === 0x2e) {
-        this.pos++;
-        continue;
-      }
-      out.v += s.slice(start, this.pos);
-      return this.skipLwsp();
-    }
-    out.v += s.slice(start, this.pos);
-    return 0;
+    return this.takeRun(out, (c) => isAtext(c) || c === 0x2e);
   }
 
   parsePhrase(out: { v: string }): number {
