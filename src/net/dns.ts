@@ -197,22 +197,27 @@ export function createDnsResolver(servers: readonly string[], options: DnsResolv
   };
 }
 
+/** The eight 16-bit groups of an IPv6 address, in hex, with "::" and a trailing IPv4 part expanded. */
+export function ipv6Groups(ip: string): string[] {
+  let addr = ip.toLowerCase();
+  const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(addr);
+  if (v4) {
+    const o = (v4[2] ?? '').split('.').map(Number);
+    const hex = (a = 0, b = 0): string => ((a << 8) | b).toString(16);
+    addr = `${v4[1]}${hex(o[0], o[1])}:${hex(o[2], o[3])}`;
+  }
+  const [head = '', tail = ''] = addr.includes('::') ? addr.split('::') : [addr, ''];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  return [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+}
+
 /** The name to ask for the PTR of an IP address (in-addr.arpa / ip6.arpa). */
 export function reverseName(ip: string): string {
   const family = isIP(ip);
   if (family === 4) return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
   if (family === 6) {
-    let addr = ip.toLowerCase();
-    const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(addr);
-    if (v4) {
-      const o = (v4[2] ?? '').split('.').map(Number);
-      const hex = (a = 0, b = 0): string => ((a << 8) | b).toString(16);
-      addr = `${v4[1]}${hex(o[0], o[1])}:${hex(o[2], o[3])}`;
-    }
-    const [head = '', tail = ''] = addr.includes('::') ? addr.split('::') : [addr, ''];
-    const h = head ? head.split(':') : [];
-    const t = tail ? tail.split(':') : [];
-    const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+    const groups = ipv6Groups(ip);
     const nibbles = groups.map((g) => g.padStart(4, '0')).join('');
     return `${nibbles.split('').reverse().join('.')}.ip6.arpa`;
   }

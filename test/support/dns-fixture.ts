@@ -41,6 +41,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ipv6Groups } from '../../src/net/dns.js';
 
 export interface MxRecord {
   exchange: string;
@@ -196,17 +197,7 @@ function encodeName(name: string): Buffer {
 }
 
 function parseIPv6(ip: string): Buffer {
-  let addr = ip.toLowerCase();
-  const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(addr);
-  if (v4) {
-    const o = (v4[2] ?? '').split('.').map(Number);
-    const hex = (a = 0, b = 0): string => ((a << 8) | b).toString(16);
-    addr = `${v4[1]}${hex(o[0], o[1])}:${hex(o[2], o[3])}`;
-  }
-  const [head = '', tail = ''] = addr.includes('::') ? addr.split('::') : [addr, ''];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const groups = ipv6Groups(ip);
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
   return out;
