@@ -26,8 +26,7 @@
 // end instead: from the first MAIL to the last message found in the Maildir.
 import net from 'node:net';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeMessage } from '../test/support/messages.js';
 import { startServe, type Served } from '../test/support/serve.js';
@@ -38,6 +37,7 @@ import { findProgram, postfixInstalled, startPostfix, type RunningPostfix } from
 import { freePort, waitForPort } from '../test/support/free-port.js';
 import { dovecotInstalled, startDovecotLmtp, type RunningDovecot } from '../test/support/dovecot-lmtp.js';
 import { SERVICES } from '../src/config.js';
+import { makeScratchDir, noteCleanup, removeScratchDir, scratchRoot, waitForQuietDisk } from './scratch.js';
 
 // ---------------------------------------------------------------- arguments
 
@@ -74,7 +74,6 @@ const FROM = 'sender@remote.test';
 const HELO = 'bench.remote.test';
 const SCRIPT = path.join(fixturesDir, 'sieve', 'bench-20-rules.sieve');
 const PASSWORD = 'bench-password-Quokka-7\n';
-const scratchRoot = process.env.BENCH_DIR ?? tmpdir();
 
 // ---------------------------------------------------------------- the client
 
@@ -369,7 +368,8 @@ interface PostinoUnderTest {
 }
 
 async function startPostino(accounts: string[]): Promise<PostinoUnderTest> {
-  const dataDir = mkdtempSync(path.join(scratchRoot, 'postino-bench-smtp-'));
+  await waitForQuietDisk();
+  const dataDir = makeScratchDir('postino-bench-smtp-');
   // SPF/DMARC lookups answered at once by an in-process DNS server: no network, no timeouts.
   const dns = await startDnsFixture({
     'remote.test': { TXT: ['v=spf1 ip4:127.0.0.1 -all'], MX: [{ exchange: 'mx.remote.test', priority: 10 }], A: ['127.0.0.1'] },
@@ -418,7 +418,7 @@ async function startPostino(accounts: string[]): Promise<PostinoUnderTest> {
       const code = await served.stop();
       if (code !== 0) console.log(`postino: serve exited ${code}: ${served.stderr().slice(-2000)}`);
       await dns.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      removeScratchDir(dataDir);
     },
   };
 }
@@ -482,7 +482,9 @@ async function benchDovecot(): Promise<void> {
   const script = readFileSync(SCRIPT, 'utf8');
   const users = { 'dovecot-lmtp': `lmtp@${DOMAIN}`, 'postfix-dovecot': `relay@${DOMAIN}` };
   const withSieve = useSieve && existsSync('/usr/lib/dovecot/modules/lib90_sieve_plugin.so');
+  await waitForQuietDisk();
   const dc: RunningDovecot = await startDovecotLmtp({
+    scratchRoot,
     users: Object.values(users),
     ...(withSieve ? { sieveScript: script } : {}),
   });
@@ -516,6 +518,7 @@ async function benchDovecot(): Promise<void> {
     }
   } finally {
     await dc.stop();
+    noteCleanup();
   }
 }
 

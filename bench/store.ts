@@ -1,16 +1,15 @@
 // Stores 10,000 4 KB messages through the MailStore (fsync on, as in
 // production) and prints messages per second.
 // usage: npm run bench:store [-- COUNT [IN_FLIGHT]]  (UV_THREADPOOL_SIZE as serve sets it: 32)
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openStorage } from '../storage/index.js';
 import { makeMessage } from '../test/support/messages.js';
+import { makeScratchDir, removeScratchDir, waitForQuietDisk } from './scratch.js';
 
 const count = Number(process.argv[2] ?? 10_000);
 const inFlight = Number(process.argv[3] ?? 64);
-const dir = mkdtempSync(path.join(process.env.BENCH_DIR ?? tmpdir(), 'postino-bench-store-'));
+await waitForQuietDisk();
+const dir = makeScratchDir('postino-bench-store-');
 const storage = openStorage(dir);
 storage.directory.addDomain('example.test');
 const account = storage.directory.addAccount({ address: 'bench@example.test', passwordHash: 'x', scramSha256: null, quota: null });
@@ -39,4 +38,4 @@ console.log(`store: ${count} messages of 4 KB, ${inFlight} in flight, fsync on`)
 console.log(`store: ${(count / seconds).toFixed(0)} messages/s (${seconds.toFixed(2)} s), latency p50 ${p(0.5)} ms p99 ${p(0.99)} ms`);
 console.log(`store: index holds ${inbox.messages} messages, UIDNEXT ${inbox.uidNext}; event loop busy ${(elu * 100).toFixed(0)}% of the time`);
 storage.close();
-rmSync(dir, { recursive: true, force: true });
+removeScratchDir(dir);

@@ -19,6 +19,8 @@ export interface DovecotOptions {
   /** Extra top-level config lines. */
   extraConf?: string;
   keep?: boolean;
+  /** Where the scratch directory goes (default: the OS temp directory). */
+  scratchRoot?: string;
 }
 
 export interface RunningDovecot {
@@ -46,7 +48,7 @@ export async function startDovecotLmtp(opts: DovecotOptions): Promise<RunningDov
   const bin = findProgram('dovecot');
   if (!bin) throw new Error('dovecot is not installed (apt-get install dovecot-core dovecot-lmtpd dovecot-imapd)');
   const password = opts.password ?? 'dovecot-test-password';
-  const dir = mkdtempSync(path.join(tmpdir(), 'postino-dovecot-'));
+  const dir = mkdtempSync(path.join(opts.scratchRoot ?? tmpdir(), 'postino-dovecot-'));
   // The auth process runs as the dovecot user and reads the passwd file.
   chmodSync(dir, 0o755);
   const [lmtpPort, imapPort] = [await freePort(), await freePort()];
