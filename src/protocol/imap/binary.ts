@@ -37,9 +37,40 @@ class Converter {
     this.out.push(this.bareLf ? toCrlf(b) : b);
   }
 
+  /**
+   * The part's Content-Transfer-Encoding. The index leaves it out of a part
+   * without Content-Type (as Dovecot's BODYSTRUCTURE does), but the body is
+   * still encoded: Dovecot's BINARY decodes it, so the header is read here.
+   */
+  private cte(part: MimePart): string | undefined {
+    if (part.enc !== undefined) return part.enc;
+    let value: string | undefined;
+    this.eachField(part, (name, start, end) => {
+      if (name === 'content-transfer-encoding') value = this.raw.toString('latin1', start, end).replace(/^[^:]*:/, '').trim();
+    });
+    return value;
+  }
+
+  /** Calls fn for each header field (lower-cased name, [start, end) with its continuation lines). */
+  private eachField(part: MimePart, fn: (name: string, start: number, end: number) => void): void {
+    const end = Math.min(part.hdrOff + part.hdrLen, this.raw.length);
+    let pos = part.hdrOff;
+    while (pos < end) {
+      let next = pos;
+      do {
+        const nl = this.raw.indexOf(0x0a, next);
+        next = nl === -1 || nl >= end ? end : nl + 1;
+      } while (next < end && (this.raw[next] === 0x20 || this.raw[next] === 0x09));
+      const colon = this.raw.indexOf(0x3a, pos);
+      const name = colon === -1 || colon >= next ? '' : this.raw.toString('latin1', pos, colon).trim().toLowerCase();
+      fn(name, pos, next);
+      pos = next;
+    }
+  }
+
   /** A part with its header; a decoded leaf gets "Content-Transfer-Encoding: binary". */
   whole(part: MimePart): void {
-    const decoded = part.kind !== 'multipart' && part.kind !== 'message' && transferEncoding(part.enc) !== 'identity';
+    const decoded = part.kind !== 'multipart' && part.kind !== 'message' && transferEncoding(this.cte(part)) !== 'identity';
     if (decoded) this.header(part);
     else this.copy(part.hdrOff, part.hdrOff + part.hdrLen);
     this.content(part);
@@ -65,29 +96,19 @@ class Converter {
       return this.copy(at, end);
     }
     const body = this.raw.subarray(start, Math.min(end, this.raw.length));
-    if (transferEncoding(part.enc) === 'identity') return this.copy(start, end);
-    const decoded = decodeTransfer(body, part.enc);
+    const cte = this.cte(part);
+    if (transferEncoding(cte) === 'identity') return this.copy(start, end);
+    const decoded = decodeTransfer(body, cte);
     if (decoded === undefined) throw new UnknownCteError();
     this.out.push(decoded);
   }
 
   /** The header with its Content-Transfer-Encoding field (and continuation lines) replaced. */
   private header(part: MimePart): void {
-    const header = this.raw.subarray(part.hdrOff, Math.min(part.hdrOff + part.hdrLen, this.raw.length));
-    let pos = 0;
-    let skipping = false;
-    while (pos < header.length) {
-      const nl = header.indexOf(0x0a, pos);
-      const next = nl === -1 ? header.length : nl + 1;
-      const c = header[pos];
-      const continuation = pos > 0 && (c === 0x20 || c === 0x09);
-      if (!continuation) {
-        skipping = /^content-transfer-encoding[ \t]*:/i.test(header.toString('latin1', pos, Math.min(next, pos + 40)));
-        if (skipping) this.out.push(BINARY_CTE);
-      }
-      if (!skipping) this.copy(part.hdrOff + pos, part.hdrOff + next);
-      pos = next;
-    }
+    this.eachField(part, (name, start, end) => {
+      if (name === 'content-transfer-encoding') this.out.push(BINARY_CTE);
+      else this.copy(start, end);
+    });
   }
 }
 
