@@ -356,6 +356,44 @@ export class MaildirStore implements MailStore {
     return this.sql('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').pluck().all(mailboxId, modseq) as number[];
   }
 
+  // ---- \Recent (RFC 3501) and STATUS DELETED -----------------------------
+
+  /** UIDs at or above this have not been claimed by a read-write SELECT (1 when never claimed). */
+  firstRecentUid(mailboxId: number): number {
+    const row = this.sql(
+      `SELECT r.first_recent_uid AS f FROM mailboxes m
+       LEFT JOIN mailbox_recent r ON r.mailbox_id = m.id AND r.uidvalidity = m.uidvalidity WHERE m.id = ?`,
+    ).get(mailboxId) as { f: number | null } | undefined;
+    return row?.f ?? 1;
+  }
+
+  /**
+   * Claims the messages below uidNext that no session has claimed yet; returns
+   * the first UID claimed (uidNext when none). Atomic across sessions and
+   * processes, so exactly one session sees each message as \Recent.
+   */
+  claimRecent(mailboxId: number, uidNext: number): number {
+    return this.tx(() => {
+      const first = this.firstRecentUid(mailboxId);
+      if (first >= uidNext) return uidNext;
+      this.sql(
+        `INSERT OR REPLACE INTO mailbox_recent (mailbox_id, uidvalidity, first_recent_uid)
+         SELECT id, uidvalidity, ? FROM mailboxes WHERE id = ?`,
+      ).run(uidNext, mailboxId);
+      return first;
+    });
+  }
+
+  /** Messages with a UID at or above `uid` (the unclaimed recent ones, for STATUS RECENT). */
+  countFromUid(mailboxId: number, uid: number): number {
+    return this.sql('SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ?').pluck().get(mailboxId, uid) as number;
+  }
+
+  /** Messages flagged \Deleted (STATUS DELETED, RFC 9051). */
+  deletedCount(mailboxId: number): number {
+    return this.sql("SELECT count(*) FROM messages WHERE mailbox_id = ? AND (' ' || flags || ' ') LIKE '% \\Deleted %'").pluck().get(mailboxId) as number;
+  }
+
   getMailboxById(id: number): MailboxInfo {
     return this.info(this.mailboxById(id));
   }

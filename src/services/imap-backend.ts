@@ -126,6 +126,22 @@ export class StoreImapBackend implements ImapBackend {
     return this.stores.mail.readMessage(mailboxId, uid);
   }
 
+  recentFrom(user: ImapUser, mailboxId: number, uidNext: number, claim: boolean): number {
+    this.own(user, mailboxId);
+    const mail = this.stores.mail;
+    return claim ? mail.claimRecent(mailboxId, uidNext) : Math.min(mail.firstRecentUid(mailboxId), uidNext);
+  }
+
+  unclaimedRecent(user: ImapUser, mailboxId: number): number {
+    this.own(user, mailboxId);
+    return this.stores.mail.countFromUid(mailboxId, this.stores.mail.firstRecentUid(mailboxId));
+  }
+
+  deletedCount(user: ImapUser, mailboxId: number): number {
+    this.own(user, mailboxId);
+    return this.stores.mail.deletedCount(mailboxId);
+  }
+
   expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[] {
     this.own(user, mailboxId);
     return this.stores.mail.expungedSince(mailboxId, modseq);

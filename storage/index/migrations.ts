@@ -1,6 +1,7 @@
 // Versioned schema of the SQLite index. Each entry moves the schema from
 // version i to i+1; PRAGMA user_version records where a database stands.
 // Never edit a released migration: append a new one.
+import { RECENT_MIGRATION } from './migration-recent.js';
 
 export const migrations: string[] = [
   // 1: domains, accounts, aliases, mailboxes, messages, expunge log, scripts.
@@ -100,3 +101,6 @@ migrations.push(`
 migrations.push(`
   CREATE INDEX messages_summary ON messages(mailbox_id, uid, modseq, flags, size);
 `);
+
+// 4: the first recent UID of each mailbox (see migration-recent.ts).
+migrations.push(RECENT_MIGRATION);

@@ -119,9 +119,10 @@ test('Python imaplib: a scripted session over STARTTLS', { skip: !have('python3'
   assert.equal(out.exists, 1);
   assert.equal(out.search, '1');
   assert.equal(out.fetch_body, 'body text here\r\n');
-  assert.match(String(out.fetch_meta), /FLAGS \(\\Flagged\)/);
+  // The session that selected the new message first sees it as \Recent (RFC 3501 2.3.2).
+  assert.match(String(out.fetch_meta), /FLAGS \(\\Flagged \\Recent\)/);
   assert.match(String(out.fetch_meta), /INTERNALDATE "14-Nov-2023 22:13:20 \+0000"/);
-  assert.match(String(out.store), /FLAGS \(\\Flagged \\Seen\)/);
+  assert.match(String(out.store), /FLAGS \(\\Flagged \\Seen \\Recent\)/);
   assert.equal(out.copy, 'OK');
   assert.equal(out.uids, '1');
   assert.deepEqual(out.expunge, ['1']);

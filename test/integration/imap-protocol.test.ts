@@ -134,12 +134,12 @@ test('APPEND, SELECT, FETCH items and \\Seen handling, STORE, SEARCH, COPY/MOVE 
   assert.match(sel, /\[HIGHESTMODSEQ \d+\]/);
 
   const f1 = await c.cmd('FETCH 1 (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
-  assert.match(f1, /\* 1 FETCH \(UID 1 FLAGS \(\\Flagged\) RFC822.SIZE \d+ INTERNALDATE "[^"]+" ENVELOPE \("Mon, 23 Nov 2026 10:00:00 \+0000" "first one"/);
+  assert.match(f1, /\* 1 FETCH \(UID 1 FLAGS \(\\Flagged \\Recent\) RFC822.SIZE \d+ INTERNALDATE "[^"]+" ENVELOPE \("Mon, 23 Nov 2026 10:00:00 \+0000" "first one"/);
   assert.match(f1, /BODY\[HEADER.FIELDS \(SUBJECT\)\] \{\d+\}\r\nSubject: first one\r\n\r\n\)/);
   assert.doesNotMatch(f1, /\\Seen/);
   const f2 = await c.cmd('FETCH 1 BODY[TEXT]');
   assert.match(f2, /BODY\[TEXT\] \{14\}\r\napple banana\r\n FLAGS/);
-  assert.match(f2, /FLAGS \(\\Flagged \\Seen\)/);
+  assert.match(f2, /FLAGS \(\\Flagged \\Seen \\Recent\)/);
   const f3 = await c.cmd('UID FETCH 1 (BODY.PEEK[]<0.4> RFC822.HEADER)');
   assert.match(f3, /UID 1 BODY\[\]<0> \{4\}\r\nFrom/);
   assert.match(f3, /RFC822.HEADER \{\d+\}\r\nFrom: Bob/);
@@ -165,11 +165,11 @@ test('APPEND, SELECT, FETCH items and \\Seen handling, STORE, SEARCH, COPY/MOVE 
   assert.match(tagged(await c.cmd('SEARCH FOO')), /BAD/);
 
   const st = await c.cmd('STORE 2:3 +FLAGS (\\Deleted)');
-  assert.match(st, /\* 2 FETCH \(FLAGS \(\\Deleted\)\)/);
-  assert.match(st, /\* 3 FETCH \(FLAGS \(\$Important \\Deleted\)\)/);
+  assert.match(st, /\* 2 FETCH \(FLAGS \(\\Deleted \\Recent\)\)/);
+  assert.match(st, /\* 3 FETCH \(FLAGS \(\$Important \\Deleted \\Recent\)\)/);
   assert.equal((await c.cmd('STORE 1 -FLAGS.SILENT (\\Flagged)')).split('\r\n').length, 2);
   const st2 = await c.cmd('UID STORE 1 FLAGS (\\Seen $Label1)');
-  assert.match(st2, /\* 1 FETCH \(UID 1 FLAGS \(\\Seen \$Label1\)\)/);
+  assert.match(st2, /\* 1 FETCH \(UID 1 FLAGS \(\\Seen \\Recent \$Label1\)\)/);
 
   const cp = await c.cmd('COPY 1:2 INBOX');
   // The destination UIDs pair with the source set in order (the store may assign them in any order).
@@ -204,7 +204,7 @@ test('another session\'s changes: EXPUNGE is held back during FETCH/STORE/SEARCH
   const n = await a.cmd('NOOP');
   assert.match(n, /\* 1 EXPUNGE\r\n/);
   // The flag change may come with the FETCH (allowed) or the NOOP.
-  assert.match(f + n, /\* 3 FETCH \(UID 3 FLAGS \(\\Answered\)\)/);
+  assert.match(f + n, /\* 3 FETCH \(UID 3 FLAGS \(\\Answered \\Recent\)\)/);
   assert.match(await a.cmd('FETCH 1:* (UID)'), /\* 1 FETCH \(UID 2\)\r\n\* 2 FETCH \(UID 3\)/);
 
   // IDLE: a delivery by another session arrives at once.
@@ -260,11 +260,11 @@ test('CONDSTORE: MODSEQ in FETCH, CHANGEDSINCE, STORE UNCHANGEDSINCE gives MODIF
   const m1 = Number(/\* 1 FETCH \(MODSEQ \((\d+)\)\)/.exec(f)![1]);
   assert.ok(m1 <= highest);
   const st = await c.cmd(`STORE 1 (UNCHANGEDSINCE ${m1}) +FLAGS (\\Seen)`);
-  assert.match(st, /\* 1 FETCH \(FLAGS \(\\Seen\) MODSEQ \(\d+\)\)/);
+  assert.match(st, /\* 1 FETCH \(FLAGS \(\\Seen \\Recent\) MODSEQ \(\d+\)\)/);
   const st2 = await c.cmd(`STORE 1 (UNCHANGEDSINCE ${m1}) +FLAGS (\\Flagged)`);
   assert.match(tagged(st2), /OK \[MODIFIED 1\]/);
   const changed = await c.cmd(`FETCH 1:* (FLAGS) (CHANGEDSINCE ${highest})`);
-  assert.match(changed, /\* 1 FETCH \(FLAGS \(\\Seen\) MODSEQ \(\d+\)\)/);
+  assert.match(changed, /\* 1 FETCH \(FLAGS \(\\Seen \\Recent\) MODSEQ \(\d+\)\)/);
   assert.doesNotMatch(changed, /\* 2 FETCH/);
   assert.match(await c.cmd(`SEARCH MODSEQ ${highest + 1}`), /\* SEARCH 1 \(MODSEQ \d+\)\r\n/);
   c.close();

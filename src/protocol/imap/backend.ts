@@ -59,6 +59,16 @@ export interface ImapBackend {
   /** Records for the given UIDs (missing ones skipped), in UID order. */
   messages(user: ImapUser, mailboxId: number, uids: readonly number[]): MessageRecord[];
   readMessage(user: ImapUser, mailboxId: number, uid: number): Buffer;
+  /**
+   * \Recent (RFC 3501 2.3.2): with `claim`, takes the messages below uidNext
+   * that no read-write session has seen yet, for this session alone;
+   * without, only looks. Returns the first recent UID (uidNext when none).
+   */
+  recentFrom(user: ImapUser, mailboxId: number, uidNext: number, claim: boolean): number;
+  /** Messages no read-write session has seen yet (STATUS RECENT). */
+  unclaimedRecent(user: ImapUser, mailboxId: number): number;
+  /** Messages flagged \Deleted (STATUS DELETED). */
+  deletedCount(user: ImapUser, mailboxId: number): number;
   /** UIDs expunged from the mailbox with a MODSEQ above `modseq` (QRESYNC), ascending. */
   expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[];
   /** RFC 2047 encoded words in a raw (latin1 byte string) header value, decoded to text. */

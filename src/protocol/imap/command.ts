@@ -34,7 +34,10 @@ export interface SessionContext {
   readonly remoteAddress: string;
   /** Extensions the client turned on with ENABLE (or implicitly: CONDSTORE). */
   readonly enabled: ReadonlySet<string>;
+  /** UTF-8 mailbox names and strings (UTF8=ACCEPT or IMAP4rev2). */
   readonly utf8: boolean;
+  /** IMAP4rev2 enabled: ESEARCH for SEARCH, no \Recent, LIST in SELECT, [CLOSED]. */
+  readonly rev2: boolean;
   capabilities(): string[];
   readonly compressionAvailable: boolean;
   readonly compressionActive: boolean;

@@ -5,6 +5,11 @@ export const IMAP_LIMITS = {
   maxLineLength: 65_536,
   /** Before login a literal can only be a user name or password: no big buffers for strangers. */
   maxPreAuthLiteral: 16_384,
+  /**
+   * All literals of one command together, in bytes: a MULTIAPPEND is held in
+   * memory until it is stored, so a few messages' worth, never unbounded.
+   */
+  maxCommandLiterals: 128 * 1024 * 1024,
   /** Non-synchronising literals (LITERAL-) larger than this are refused, per RFC 7888. */
   maxNonSyncLiteralMinus: 4096,
   /** Tagged BAD replies in a row before the session ends (a client that is not speaking IMAP). */

@@ -6,15 +6,19 @@ import type { SelectedMailbox } from './selected.js';
 export interface MessageSetArg {
   ranges: SeqRange[];
   byUid: boolean;
+  /** "$": the saved search result (RFC 5182), whether the command is a UID one or not. */
+  saved?: boolean;
 }
 
 export function parseMessageSet(arg: Arg | undefined, byUid: boolean): MessageSetArg {
   if (!isAtom(arg)) throw new ImapParseError('Expected a sequence set');
+  if (arg.value === '$') return { ranges: [], byUid, saved: true };
   return { ranges: parseSequenceSet(arg.value), byUid };
 }
 
 /** The UIDs the set names, ascending. Sequence numbers past the end are a client error. */
 export function resolveMessageSet(selected: SelectedMailbox, set: MessageSetArg): number[] {
+  if (set.saved === true) return selected.savedUids();
   if (set.byUid) return selectFromSorted(set.ranges, selected.uids);
   const n = selected.exists;
   const out = new Set<number>();

@@ -8,8 +8,8 @@ import { IMAP_LIMITS } from './limits.js';
 export type Arg =
   /** An atom, including NIL, numbers, sequence sets, flags and fetch items like BODY[HEADER]<0.10>. */
   | { type: 'atom'; value: string }
-  /** A quoted string or a literal. */
-  | { type: 'string'; value: Buffer; literal: boolean }
+  /** A quoted string or a literal; `binary` for a literal8 ("~{n}", RFC 3516). */
+  | { type: 'string'; value: Buffer; literal: boolean; binary?: boolean }
   | { type: 'list'; items: Arg[] };
 
 export class ImapParseError extends Error {
@@ -159,7 +159,7 @@ class Tokenizer {
     if (value.length !== Number(m[1])) throw new ImapParseError('Bad literal');
     this.seg++;
     this.pos = 0;
-    return { type: 'string', value, literal: true };
+    return m[0].startsWith('~') ? { type: 'string', value, literal: true, binary: true } : { type: 'string', value, literal: true };
   }
 
   private atom(): Arg {

@@ -25,6 +25,8 @@ export interface ReceiverOptions {
   maxLineLength: number;
   /** Largest literal accepted (APPENDLIMIT). */
   maxLiteral: number;
+  /** All the literals of one command together (MULTIAPPEND); default unlimited. */
+  maxCommandLiterals?: number;
 }
 
 const LITERAL_MARKER = /\{(\d{1,20})(\+|-)?\}$/;
@@ -34,6 +36,8 @@ export class ImapReceiver {
   private length = 0;
   private segments: string[] = [];
   private literals: Buffer[] = [];
+  /** Literal bytes of the command being received. */
+  private literalTotal = 0;
   /** Waiting for this many literal bytes. */
   private literalSize = -1;
   private continueOwed = false;
@@ -45,9 +49,10 @@ export class ImapReceiver {
 
   constructor(private readonly options: ReceiverOptions) {}
 
-  /** Changes the literal limit (it grows at login, to APPENDLIMIT). */
-  setMaxLiteral(bytes: number): void {
+  /** Changes the literal limits (they grow at login, to APPENDLIMIT). */
+  setMaxLiteral(bytes: number, commandTotal?: number): void {
     this.options.maxLiteral = bytes;
+    if (commandTotal !== undefined) this.options.maxCommandLiterals = Math.max(commandTotal, bytes);
   }
 
   push(data: Buffer): void {
@@ -62,6 +67,7 @@ export class ImapReceiver {
     this.length = 0;
     this.segments = [];
     this.literals = [];
+    this.literalTotal = 0;
     this.literalSize = -1;
     this.continueOwed = false;
     this.skipBytes = 0;
@@ -146,12 +152,14 @@ export class ImapReceiver {
         const command = { segments: this.segments, literals: this.literals };
         this.segments = [];
         this.literals = [];
+        this.literalTotal = 0;
         return { kind: 'command', command };
       }
       const size = Number(m[1]);
       const nonSync = m[2] === '+' || m[2] === '-';
       const tag = this.tagOf(this.segments[0] ?? text);
-      if (!Number.isSafeInteger(size) || size > this.options.maxLiteral) {
+      const total = this.literalTotal + size;
+      if (!Number.isSafeInteger(size) || size > this.options.maxLiteral || total > (this.options.maxCommandLiterals ?? Infinity)) {
         this.abandon();
         if (nonSync) {
           // The bytes are on their way: let them pass, then the rest of the line.
@@ -162,6 +170,7 @@ export class ImapReceiver {
         return { kind: 'error', tag, code: 'TOOBIG', text: 'Literal too big' };
       }
       this.segments.push(text);
+      this.literalTotal = total;
       this.literalSize = size;
       this.continueOwed = !nonSync;
     }
@@ -170,6 +179,7 @@ export class ImapReceiver {
   private abandon(): void {
     this.segments = [];
     this.literals = [];
+    this.literalTotal = 0;
     this.literalSize = -1;
     this.continueOwed = false;
   }

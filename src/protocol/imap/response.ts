@@ -13,6 +13,8 @@ export type ImapValue =
   | { str: string | Buffer }
   /** Always a literal. */
   | { literal: Buffer }
+  /** A literal8 ("~{n}", RFC 3516): binary data that may hold NULs. */
+  | { literal8: Buffer }
   /** Pre-rendered protocol text (latin1 byte string), e.g. ENVELOPE from fetch-structure. */
   | { raw: string };
 
@@ -58,8 +60,8 @@ export function compileResponse(resp: ImapResponse, options: CompileOptions = { 
     if (text !== '') out.push(Buffer.from(text, 'utf8'));
     text = '';
   };
-  const pushLiteral = (b: Buffer) => {
-    text += `{${b.length}}\r\n`;
+  const pushLiteral = (b: Buffer, binary = false) => {
+    text += `${binary ? '~' : ''}{${b.length}}\r\n`;
     flushText();
     out.push(b);
   };
@@ -75,6 +77,7 @@ export function compileResponse(resp: ImapResponse, options: CompileOptions = { 
       });
       text += ')';
     } else if ('literal' in v) pushLiteral(v.literal);
+    else if ('literal8' in v) pushLiteral(v.literal8, true);
     else if ('raw' in v) {
       flushText();
       out.push(Buffer.from(v.raw, 'latin1'));

@@ -7,6 +7,7 @@ import { TextDecoder } from 'node:util';
 import { ImapParseError, isAtom, astring, number, type Arg } from './parser.js';
 import { parseSequenceSet, inSequenceSet, type SeqRange } from './sequence.js';
 import { parseDate } from './response.js';
+import { decodeTransfer } from './transfer-encoding.js';
 import type { MessageIndex, MessageRecord } from './backend.js';
 import type { MimePart } from '../../../storage/mime/types.js';
 
@@ -17,6 +18,9 @@ export type SearchKey =
   | { op: 'not'; key: SearchKey }
   | { op: 'flag'; flag: string; set: boolean }
   | { op: 'new' }
+  | { op: 'recent' }
+  /** "$": the saved search result (RFC 5182), as a sequence set or after UID. */
+  | { op: 'saved' }
   | { op: 'seq'; ranges: SeqRange[] }
   | { op: 'uid'; ranges: SeqRange[] }
   | { op: 'size'; larger: boolean; n: number }
@@ -84,7 +88,7 @@ export function parseSearch(args: Arg[], decodeString: (a: Arg | undefined) => s
       case 'NEW':
         return { op: 'new' };
       case 'RECENT':
-        return { op: 'none' };
+        return { op: 'recent' };
       case 'KEYWORD':
       case 'UNKEYWORD': {
         const flag = astring(args[i++], 'keyword');
@@ -124,14 +128,18 @@ export function parseSearch(args: Arg[], decodeString: (a: Arg | undefined) => s
       case 'BODY':
       case 'TEXT':
         return { op: 'body', value: str('search string'), text: k === 'TEXT' };
-      case 'UID':
-        return { op: 'uid', ranges: parseSequenceSet(astring(args[i++], 'UID set')) };
+      case 'UID': {
+        const set = astring(args[i++], 'UID set');
+        return set === '$' ? { op: 'saved' } : { op: 'uid', ranges: parseSequenceSet(set) };
+      }
       case 'MODSEQ': {
         usesModseq = true;
         // optional entry name and type: MODSEQ "/flags/\\draft" all 620162338
         if (args[i] !== undefined && args[i]!.type === 'string') i += 2;
         return { op: 'modseq', n: number(args[i++], 'mod-sequence') };
       }
+      case '$':
+        return { op: 'saved' };
       default:
         if (/^[\d*]/.test(k)) return { op: 'seq', ranges: parseSequenceSet(a.value) };
         throw new ImapParseError(`Unknown search key ${a.value.slice(0, 40)}`);
@@ -164,6 +172,10 @@ export interface SearchScope {
   now: number;
   /** RFC 2047 decoding of a raw header value (the backend's: storage owns MIME). */
   decodeHeader(value: string): string;
+  /** \Recent for this session (none when absent). */
+  isRecent?(uid: number): boolean;
+  /** The UIDs of "$" (empty when absent). */
+  saved?: ReadonlySet<number>;
 }
 
 const DAY = 86_400_000;
@@ -185,12 +197,16 @@ export function matchSearch(key: SearchKey, m: SearchCandidate, scope: SearchSco
     case 'not':
       return !matchSearch(key.key, m, scope, cache);
     case 'flag': {
-      if (key.flag.toLowerCase() === '\\recent') return !key.set;
+      if (key.flag.toLowerCase() === '\\recent') return (scope.isRecent?.(m.record.uid) ?? false) === key.set;
       const has = m.record.flags.some((f) => f.toLowerCase() === key.flag.toLowerCase());
       return has === key.set;
     }
+    case 'recent':
+      return scope.isRecent?.(m.record.uid) ?? false;
     case 'new':
-      return false;
+      return (scope.isRecent?.(m.record.uid) ?? false) && !m.record.flags.includes('\\Seen');
+    case 'saved':
+      return scope.saved?.has(m.record.uid) ?? false;
     case 'seq':
       return inSequenceSet(key.ranges, m.seq, scope.maxSeq);
     case 'uid':
@@ -287,19 +303,6 @@ function decodeCharset(bytes: Buffer, charset: string | undefined): string {
   return d.decode(bytes);
 }
 
-function decodeQuotedPrintable(s: string): Buffer {
-  const soft = s.replace(/=\r?\n/g, '');
-  const out: number[] = [];
-  for (let i = 0; i < soft.length; i++) {
-    const c = soft.charCodeAt(i);
-    if (c === 0x3d && /^[0-9A-Fa-f]{2}$/.test(soft.slice(i + 1, i + 3))) {
-      out.push(parseInt(soft.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else out.push(c & 0xff);
-  }
-  return Buffer.from(out);
-}
-
 function paramValue(params: string[] | undefined, name: string): string | undefined {
   if (!params) return undefined;
   for (let i = 0; i + 1 < params.length; i += 2) if (params[i]!.toLowerCase() === name) return params[i + 1];
@@ -323,11 +326,7 @@ export function bodyText(raw: Buffer, index: MessageIndex, decodeHeader: (v: str
     if (type !== 'text' && part.kind !== 'text') return;
     const start = part.hdrOff + part.hdrLen;
     const body = raw.subarray(start, start + part.bodyLen);
-    const enc = (part.enc ?? '7bit').toLowerCase();
-    let bytes: Buffer;
-    if (enc === 'base64') bytes = Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
-    else if (enc === 'quoted-printable') bytes = decodeQuotedPrintable(body.toString('latin1'));
-    else bytes = body;
+    const bytes = decodeTransfer(body, part.enc) ?? body;
     let text = decodeCharset(bytes, paramValue(part.params, 'charset'));
     if ((part.subtype ?? '').toLowerCase() === 'html') text = text.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ');
     out.push(text);

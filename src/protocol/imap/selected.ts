@@ -2,10 +2,17 @@
 // map and the changes other sessions made that it has not been told about.
 // RFC 3501 section 7.4.1: EXPUNGE is never sent while a FETCH, STORE or
 // SEARCH (the sequence-number forms) runs, so the client's numbering cannot
-// shift under it; EXISTS and FETCH may go out at any time.
+// shift under it; EXISTS and FETCH may go out at any time. It also holds
+// what is this session's alone: the messages it sees as \Recent and the
+// saved search result ($, RFC 5182).
 import type { MailboxChange, MailboxRef } from './backend.js';
 import { untagged, type ImapResponse, type ImapValue } from './response.js';
 import { formatSequenceSet } from './sequence.js';
+
+/** Finds the first recent UID below uidNext for this session (claiming them when read-write). */
+export type RecentSource = (uidNext: number) => number;
+
+const SYSTEM_FLAG = /^\\(answered|flagged|deleted|seen|draft)$/i;
 
 export class SelectedMailbox {
   readonly mailboxId: number;
@@ -19,14 +26,64 @@ export class SelectedMailbox {
   private pending: MailboxChange[] = [];
   /** The MODSEQ of flag states this session already reported (its own STOREs). */
   private readonly reported = new Map<number, number>();
+  /** UIDs this session sees as \Recent. */
+  private readonly recent = new Set<number>();
+  private recentReported = 0;
+  /** IMAP4rev2 has no \Recent: nothing of it is shown. */
+  hideRecent = false;
+  /** SEARCH RETURN (SAVE): the UIDs "$" stands for (expunged ones are skipped when it is used). */
+  savedSearch: number[] = [];
 
-  constructor(info: MailboxRef, uids: number[], readOnly: boolean) {
+  constructor(
+    info: MailboxRef,
+    uids: number[],
+    readOnly: boolean,
+    private readonly recentSource?: RecentSource,
+  ) {
     this.mailboxId = info.id;
     this.name = info.name;
     this.uidValidity = info.uidValidity;
     this.readOnly = readOnly;
     this.uids = uids;
     this.highestModseq = info.highestModseq;
+    if (recentSource) {
+      const last = uids[uids.length - 1] ?? 0;
+      this.addRecent(recentSource(Math.max(info.uidNext, last + 1)), uids);
+      this.recentReported = this.recent.size;
+    }
+  }
+
+  /** The \Recent count as SELECT and STATUS report it. */
+  get recentCount(): number {
+    return this.hideRecent ? 0 : this.recent.size;
+  }
+
+  isRecent(uid: number): boolean {
+    return !this.hideRecent && this.recent.has(uid);
+  }
+
+  /** Flags as this session shows them: \Recent after the system flags when the message is recent to it. */
+  flagsOf(uid: number, flags: string[]): string[] {
+    if (!this.isRecent(uid)) return flags;
+    let at = flags.length;
+    while (at > 0 && !SYSTEM_FLAG.test(flags[at - 1]!)) at--;
+    return [...flags.slice(0, at), '\\Recent', ...flags.slice(at)];
+  }
+
+  private addRecent(first: number, uids: readonly number[]): void {
+    for (let i = uids.length - 1; i >= 0 && uids[i]! >= first; i--) this.recent.add(uids[i]!);
+  }
+
+  /** "* n RECENT" when the count changed since the last one sent (rev1 only). */
+  private recentResponse(out: ImapResponse[]): void {
+    if (this.recent.size === this.recentReported) return;
+    this.recentReported = this.recent.size;
+    if (!this.hideRecent) out.push(untagged(this.recent.size, 'RECENT'));
+  }
+
+  /** The UIDs "$" names now: the saved result less what was expunged since. */
+  savedUids(): number[] {
+    return this.savedSearch.filter((uid) => this.seqOf(uid) !== 0);
   }
 
   get exists(): number {
@@ -91,11 +148,23 @@ export class SelectedMailbox {
       if (c.kind === 'flags') lastFlags.set(c.uid, i);
     });
     const deferred = new Set<number>();
+    // New messages: claim them as \Recent before announcing them (one claim for the batch).
+    let firstRecent = Infinity;
+    if (this.recentSource) {
+      const last = this.uids[this.uids.length - 1] ?? 0;
+      const newest = this.pending.reduce((m, c) => (c.kind === 'append' && c.uid > m ? c.uid : m), last);
+      if (newest > last) firstRecent = this.recentSource(newest + 1);
+    }
+    const announceExists = () => {
+      out.push(untagged(this.uids.length, 'EXISTS'));
+      this.recentResponse(out);
+    };
     this.pending.forEach((c, i) => {
       if (c.kind === 'mailboxes') return;
       if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
       if (c.kind === 'append') {
         const last = this.uids[this.uids.length - 1] ?? 0;
+        if (c.uid >= firstRecent) this.recent.add(c.uid);
         if (c.uid > last) {
           this.uids.push(c.uid);
           existsDirty = true;
@@ -117,11 +186,13 @@ export class SelectedMailbox {
         }
         if (existsDirty) {
           flushVanished();
-          out.push(untagged(this.uids.length, 'EXISTS'));
+          announceExists();
           existsDirty = false;
         }
         this.uids.splice(seq - 1, 1);
         this.reported.delete(c.uid);
+        // The client drops an expunged message's \Recent with it; no RECENT is owed.
+        if (this.recent.delete(c.uid)) this.recentReported--;
         if (qresync) vanished.push(c.uid);
         else out.push(untagged(seq, 'EXPUNGE'));
         return;
@@ -134,15 +205,15 @@ export class SelectedMailbox {
       this.reported.set(c.uid, c.modseq);
       flushVanished();
       if (existsDirty) {
-        out.push(untagged(this.uids.length, 'EXISTS'));
+        announceExists();
         existsDirty = false;
       }
-      const items: ImapValue[] = ['UID', c.uid, 'FLAGS', c.flags];
+      const items: ImapValue[] = ['UID', c.uid, 'FLAGS', this.flagsOf(c.uid, c.flags)];
       if (condstore) items.push('MODSEQ', [c.modseq]);
       out.push(untagged(seq, 'FETCH', items));
     });
     flushVanished();
-    if (existsDirty) out.push(untagged(this.uids.length, 'EXISTS'));
+    if (existsDirty) announceExists();
     this.pending = keep;
     return out;
   }

@@ -61,7 +61,12 @@ export class ImapSession implements SessionContext {
     readonly backend: ImapBackend,
     private readonly options: SessionOptions,
   ) {
-    this.receiver = new ImapReceiver({ maxLineLength: IMAP_LIMITS.maxLineLength, maxLiteral: IMAP_LIMITS.maxPreAuthLiteral });
+    this.receiver = new ImapReceiver({
+      maxLineLength: IMAP_LIMITS.maxLineLength,
+      maxLiteral: IMAP_LIMITS.maxPreAuthLiteral,
+      // Before login: a user name and a password at most.
+      maxCommandLiterals: 2 * IMAP_LIMITS.maxPreAuthLiteral,
+    });
     this.commands = options.commands ?? COMMANDS;
   }
 
@@ -79,8 +84,14 @@ export class ImapSession implements SessionContext {
     return this.enabledSet;
   }
 
+  /** IMAP4rev2 enabled (RFC 9051): UTF-8 names, ESEARCH answers, no \Recent. */
+  get rev2(): boolean {
+    return this.enabledSet.has('IMAP4REV2');
+  }
+
+  /** Mailbox names and quoted strings in UTF-8: UTF8=ACCEPT (RFC 6855) or IMAP4rev2. */
   get utf8(): boolean {
-    return this.enabledSet.has('UTF8=ACCEPT');
+    return this.enabledSet.has('UTF8=ACCEPT') || this.rev2;
   }
 
   get compressionAvailable(): boolean {
@@ -96,7 +107,8 @@ export class ImapSession implements SessionContext {
   }
 
   capabilities(): string[] {
-    const caps = ['IMAP4rev1', 'SASL-IR', 'LITERAL+', 'ID', 'ENABLE', 'IDLE'];
+    // LITERAL+ includes LITERAL-, which IMAP4rev2 requires (RFC 7888 4).
+    const caps = ['IMAP4rev1', 'IMAP4rev2', 'SASL-IR', 'LITERAL+', 'ID', 'ENABLE', 'IDLE'];
     if (this.state === 'notauth') {
       if (!this.transport.secure && this.options.startTlsAvailable) caps.push('STARTTLS');
       if (this.loginDisabled) caps.push('LOGINDISABLED');
@@ -106,6 +118,8 @@ export class ImapSession implements SessionContext {
     caps.push(
       'NAMESPACE',
       'UIDPLUS',
+      'MULTIAPPEND',
+      'BINARY',
       'MOVE',
       'UNSELECT',
       'CHILDREN',
@@ -116,6 +130,7 @@ export class ImapSession implements SessionContext {
       'CONDSTORE',
       'QRESYNC',
       'ESEARCH',
+      'SEARCHRES',
       'SORT',
       'SORT=DISPLAY',
       'THREAD=ORDEREDSUBJECT',
@@ -133,7 +148,7 @@ export class ImapSession implements SessionContext {
   setUser(user: ImapUser): void {
     this.user = user;
     this.state = 'auth';
-    this.receiver.setMaxLiteral(this.backend.appendLimit);
+    this.receiver.setMaxLiteral(this.backend.appendLimit, IMAP_LIMITS.maxCommandLiterals);
     this.transport.setIdleTimeout(IMAP_LIMITS.authTimeoutMs);
     this.unsubscribe?.();
     this.unsubscribe = this.backend.subscribe(user, (change) => this.onChange(change));
@@ -149,6 +164,7 @@ export class ImapSession implements SessionContext {
 
   enable(extension: string): void {
     this.enabledSet.add(extension.toUpperCase());
+    if (this.selected && this.rev2) this.selected.hideRecent = true;
   }
 
   decodeMailboxName(wire: string): string {

@@ -1,9 +1,14 @@
-// ENABLE (RFC 5161): CONDSTORE and UTF8=ACCEPT.
+// ENABLE (RFC 5161): CONDSTORE, QRESYNC, UTF8=ACCEPT and IMAP4rev2 (RFC 9051).
 import { defineCommand, AUTHENTICATED } from '../command.js';
 import { astring, ImapParseError } from '../parser.js';
 import { untagged } from '../response.js';
 
-const SUPPORTED = new Set(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT']);
+const SUPPORTED = new Map([
+  ['CONDSTORE', 'CONDSTORE'],
+  ['QRESYNC', 'QRESYNC'],
+  ['UTF8=ACCEPT', 'UTF8=ACCEPT'],
+  ['IMAP4REV2', 'IMAP4rev2'],
+]);
 
 export const enableCommand = defineCommand({
   name: 'ENABLE',
@@ -15,9 +20,10 @@ export const enableCommand = defineCommand({
   run: (ctx, names) => {
     const now: string[] = [];
     for (const n of names) {
-      if (SUPPORTED.has(n) && !ctx.enabled.has(n)) {
+      const spelled = SUPPORTED.get(n);
+      if (spelled !== undefined && !ctx.enabled.has(n)) {
         ctx.enable(n);
-        now.push(n);
+        now.push(spelled);
         // QRESYNC implies CONDSTORE (RFC 7162 3.2.3).
         if (n === 'QRESYNC' && !ctx.enabled.has('CONDSTORE')) ctx.enable('CONDSTORE');
       }

@@ -1,17 +1,27 @@
-// FETCH and UID FETCH (RFC 3501 6.4.5, CHANGEDSINCE and MODSEQ from RFC 7162).
-// Structure comes from the stored MIME index (rendered by fetch-structure.ts);
-// body sections are cut from the raw message by byte offsets.
+// FETCH and UID FETCH (RFC 3501 6.4.5, CHANGEDSINCE and MODSEQ from RFC 7162,
+// BINARY from RFC 3516). Structure comes from the stored MIME index (rendered
+// by fetch-structure.ts); body sections are cut from the raw message by byte
+// offsets, binary ones decoded by binary.ts.
 import { defineCommand, SELECTED, type CommandResult, type SessionContext } from '../command.js';
 import { ImapParseError, isAtom, list, number, type Arg } from '../parser.js';
 import { untagged, formatInternalDate, type ImapResponse, type ImapValue } from '../response.js';
 import { parseMessageSet, resolveMessageSet, type MessageSetArg } from '../message-set.js';
 import { selectFromSorted, formatSequenceSet } from '../sequence.js';
 import { parseSection, renderBody, renderBodyStructure, renderEnvelope, sectionBytes, type SectionSpec } from '../fetch-structure.js';
+import { binaryContent, UnknownCteError } from '../binary.js';
 import type { MessageIndex, MessageRecord } from '../backend.js';
+import type { SelectedMailbox } from '../selected.js';
+
+interface PartialRange {
+  offset: number;
+  length?: number;
+}
 
 export type FetchItem =
   | { kind: 'simple'; name: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ' }
-  | { kind: 'section'; label: string; spec: SectionSpec; peek: boolean; partial?: { offset: number; length?: number } };
+  | { kind: 'section'; label: string; spec: SectionSpec; peek: boolean; partial?: PartialRange }
+  | { kind: 'binary'; label: string; path: number[]; peek: boolean; partial?: PartialRange }
+  | { kind: 'binary-size'; label: string; path: number[] };
 
 export interface FetchArgs {
   set: MessageSetArg;
@@ -32,6 +42,31 @@ const SLICE = 500;
 const SIMPLE = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ']);
 
 const SECTION_ITEM = /^(BODY|BODY\.PEEK)\[(.*)\](?:<(\d+)(?:\.(\d+))?>)?$/is;
+/** RFC 3516: only part numbers in a binary section. */
+const BINARY_ITEM = /^(BINARY|BINARY\.PEEK|BINARY\.SIZE)\[((?:[1-9]\d{0,8})(?:\.[1-9]\d{0,8})*)?\](?:<(\d+)(?:\.(\d+))?>)?$/i;
+
+function parsePartial(offset: string | undefined, length: string | undefined): PartialRange | undefined {
+  if (offset === undefined) return undefined;
+  const partial: PartialRange = { offset: Number(offset) };
+  if (length !== undefined) {
+    partial.length = Number(length);
+    if (partial.length === 0) throw new ImapParseError('PartialRange length must be positive');
+  }
+  if (!Number.isSafeInteger(partial.offset) || !Number.isSafeInteger(partial.length ?? 0)) throw new ImapParseError('PartialRange out of range');
+  return partial;
+}
+
+function parseBinaryItem(m: RegExpExecArray): FetchItem {
+  const name = m[1]!.toUpperCase();
+  const section = m[2] ?? '';
+  const path = section === '' ? [] : section.split('.').map(Number);
+  if (name === 'BINARY.SIZE') {
+    if (m[3] !== undefined) throw new ImapParseError('BINARY.SIZE takes no partial');
+    return { kind: 'binary-size', label: `BINARY.SIZE[${section}]`, path };
+  }
+  const partial = parsePartial(m[3], m[4]);
+  return { kind: 'binary', label: `BINARY[${section}]${partial ? `<${partial.offset}>` : ''}`, path, peek: name === 'BINARY.PEEK', ...(partial ? { partial } : {}) };
+}
 
 function sectionLabel(spec: SectionSpec): string {
   const parts: string[] = [];
@@ -48,18 +83,14 @@ export function parseFetchItem(text: string): FetchItem {
   if (upper === 'RFC822') return { kind: 'section', label: 'RFC822', spec: { path: [], kind: '' }, peek: false };
   if (upper === 'RFC822.HEADER') return { kind: 'section', label: 'RFC822.HEADER', spec: { path: [], kind: 'HEADER' }, peek: true };
   if (upper === 'RFC822.TEXT') return { kind: 'section', label: 'RFC822.TEXT', spec: { path: [], kind: 'TEXT' }, peek: false };
+  const b = BINARY_ITEM.exec(text);
+  if (b !== null) return parseBinaryItem(b);
+  if (/^BINARY/i.test(text)) throw new ImapParseError('Bad binary section');
   const m = SECTION_ITEM.exec(text);
   if (m === null) throw new ImapParseError(`Unknown FETCH item ${text.slice(0, 40)}`);
   const spec = parseSection(m[2]!);
   if (spec === null) throw new ImapParseError('Bad section');
-  let partial: { offset: number; length?: number } | undefined;
-  if (m[3] !== undefined) {
-    partial = { offset: Number(m[3]) };
-    if (m[4] !== undefined) {
-      partial.length = Number(m[4]);
-      if (partial.length === 0) throw new ImapParseError('Partial length must be positive');
-    }
-  }
+  const partial = parsePartial(m[3], m[4]);
   const label = `BODY[${sectionLabel(spec)}]${partial ? `<${partial.offset}>` : ''}`;
   return { kind: 'section', label, spec, peek: m[1]!.toUpperCase() === 'BODY.PEEK', ...(partial ? { partial } : {}) };
 }
@@ -113,8 +144,13 @@ function run(ctx: SessionContext, args: FetchArgs): CommandResult {
     if (gone.length > 0) out.push(untagged('VANISHED', '(EARLIER)', formatSequenceSet(gone)));
   }
   // In slices, so the records of a big FETCH 1:* are not all in memory at once.
-  for (let at = 0; at < uids.length; at += SLICE) {
-    fetchSlice(ctx, items, condstore, args.changedSince, uids.slice(at, at + SLICE), out);
+  try {
+    for (let at = 0; at < uids.length; at += SLICE) {
+      fetchSlice(ctx, items, condstore, args.changedSince, uids.slice(at, at + SLICE), out);
+    }
+  } catch (err) {
+    if (err instanceof UnknownCteError) return { untagged: out, status: 'NO', code: 'UNKNOWN-CTE', text: 'Unknown Content-Transfer-Encoding' };
+    throw err;
   }
   return { untagged: out };
 }
@@ -134,7 +170,7 @@ function fetchSlice(
   if (changedSince !== undefined) records = records.filter((r) => r.modseq > changedSince);
 
   // Non-PEEK body fetches set \Seen first, so the FLAGS we send are the new ones.
-  const setsSeen = !sel.readOnly && items.some((i) => i.kind === 'section' && !i.peek);
+  const setsSeen = !sel.readOnly && items.some((i) => (i.kind === 'section' || i.kind === 'binary') && !i.peek);
   const seenChanged = new Set<number>();
   if (setsSeen) {
     const unseen = records.filter((r) => !r.flags.includes('\\Seen')).map((r) => r.uid);
@@ -158,16 +194,28 @@ function fetchSlice(
     const getRaw = () => (raw ??= backend.readMessage(user, sel.mailboxId, rec.uid));
     const values: ImapValue[] = [];
     let flagsSent = false;
+    // Every BINARY item of a message decodes the same few sections: once each.
+    const binaries = new Map<string, Buffer | null>();
+    const getBinary = (path: number[]) => {
+      const key = path.join('.');
+      if (!binaries.has(key)) binaries.set(key, binaryContent(getRaw(), getIndex(), path));
+      return binaries.get(key)!;
+    };
     for (const item of items) {
       if (item.kind === 'simple') {
-        values.push(item.name, ...simpleValue(item.name, rec, getIndex));
+        values.push(item.name, ...simpleValue(item.name, rec, getIndex, sel));
         if (item.name === 'FLAGS') flagsSent = true;
-        continue;
+      } else if (item.kind === 'section') {
+        const bytes = sectionBytes(getRaw(), getIndex(), item.spec, item.partial);
+        values.push(item.label, bytes === null ? { str: '' } : { literal: bytes });
+      } else if (item.kind === 'binary') {
+        const bytes = getBinary(item.path);
+        values.push(item.label, bytes === null ? { str: '' } : binaryValue(applyPartial(bytes, item.partial)));
+      } else {
+        values.push(item.label, getBinary(item.path)?.length ?? 0);
       }
-      const bytes = sectionBytes(getRaw(), getIndex(), item.spec, item.partial);
-      values.push(item.label, bytes === null ? { str: '' } : { literal: bytes });
     }
-    if (seenChanged.has(rec.uid) && !flagsSent) values.push('FLAGS', rec.flags);
+    if (seenChanged.has(rec.uid) && !flagsSent) values.push('FLAGS', sel.flagsOf(rec.uid, rec.flags));
     if (condstore && (seenChanged.has(rec.uid) || items.some((i) => i.kind === 'simple' && i.name === 'FLAGS'))) {
       if (!items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) values.push('MODSEQ', [rec.modseq]);
     }
@@ -175,12 +223,23 @@ function fetchSlice(
   }
 }
 
-function simpleValue(name: string, rec: MessageRecord, index: () => MessageIndex): ImapValue[] {
+function applyPartial(bytes: Buffer, partial: PartialRange | undefined): Buffer {
+  if (partial === undefined) return bytes;
+  const start = Math.min(partial.offset, bytes.length);
+  return bytes.subarray(start, partial.length === undefined ? bytes.length : Math.min(bytes.length, start + partial.length));
+}
+
+/** A literal8 only when it must be one (RFC 3516: NULs); 8-bit text fits a plain literal. */
+function binaryValue(bytes: Buffer): ImapValue {
+  return bytes.includes(0) ? { literal8: bytes } : { literal: bytes };
+}
+
+function simpleValue(name: string, rec: MessageRecord, index: () => MessageIndex, sel: SelectedMailbox): ImapValue[] {
   switch (name) {
     case 'UID':
       return [rec.uid];
     case 'FLAGS':
-      return [rec.flags];
+      return [sel.flagsOf(rec.uid, rec.flags)];
     case 'INTERNALDATE':
       return [{ str: formatInternalDate(rec.internalDate) }];
     case 'RFC822.SIZE':

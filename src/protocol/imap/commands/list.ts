@@ -1,5 +1,7 @@
-// LIST (RFC 3501, with LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819 and
-// SPECIAL-USE RFC 6154) and LSUB.
+// LIST (RFC 3501 and RFC 9051, with LIST-EXTENDED RFC 5258, LIST-STATUS
+// RFC 5819 and SPECIAL-USE RFC 6154) and LSUB (kept for IMAP4rev1 clients).
+// A name that exists only as the parent of others is \NonExistent in the
+// extended forms and for IMAP4rev2 clients, \Noselect otherwise (as Dovecot).
 import { defineCommand, AUTHENTICATED, type CommandResult, type SessionContext } from '../command.js';
 import { astring, isAtom, list, ImapParseError, type Arg } from '../parser.js';
 import { untagged, type ImapResponse, type ImapValue } from '../response.js';
@@ -13,6 +15,9 @@ interface ListArgs {
   returnSubscribed: boolean;
   returnStatus: string[] | undefined;
   lsub: boolean;
+  recursiveMatch: boolean;
+  /** Selection options, RETURN or several patterns: the RFC 5258 extended form. */
+  extended: boolean;
 }
 
 function patternRegex(pattern: string): RegExp {
@@ -29,14 +34,27 @@ function patternRegex(pattern: string): RegExp {
 
 function parseListArgs(args: Arg[], ctx: SessionContext, lsub: boolean): ListArgs {
   let i = 0;
-  const out: ListArgs = { patterns: [], subscribedOnly: lsub, specialUseOnly: false, returnSubscribed: false, returnStatus: undefined, lsub };
+  const out: ListArgs = {
+    patterns: [],
+    subscribedOnly: lsub,
+    specialUseOnly: false,
+    returnSubscribed: false,
+    returnStatus: undefined,
+    lsub,
+    recursiveMatch: false,
+    extended: false,
+  };
   if (!lsub && args[0]?.type === 'list') {
     for (const o of args[0].items) {
       const v = isAtom(o) ? o.value.toUpperCase() : '';
       if (v === 'SUBSCRIBED') out.subscribedOnly = out.returnSubscribed = true;
       else if (v === 'SPECIAL-USE') out.specialUseOnly = true;
-      else if (v !== 'RECURSIVEMATCH' && v !== 'REMOTE') throw new ImapParseError('Unknown LIST selection option');
+      else if (v === 'RECURSIVEMATCH') out.recursiveMatch = true;
+      else if (v !== 'REMOTE') throw new ImapParseError('Unknown LIST selection option');
     }
+    // RFC 5258 3.1: RECURSIVEMATCH qualifies another selection option.
+    if (out.recursiveMatch && !out.subscribedOnly && !out.specialUseOnly) throw new ImapParseError('RECURSIVEMATCH needs another selection option');
+    out.extended = true;
     i++;
   }
   const reference = astring(args[i++], 'reference');
@@ -44,7 +62,9 @@ function parseListArgs(args: Arg[], ctx: SessionContext, lsub: boolean): ListArg
   if (patternArg === undefined) throw new ImapParseError('Missing mailbox pattern');
   const raw = patternArg.type === 'list' && !lsub ? patternArg.items.map((p) => astring(p, 'pattern')) : [astring(patternArg, 'pattern')];
   out.patterns = raw.map((p) => (p === '' ? '' : ctx.decodeMailboxName(reference + p)));
+  if (patternArg.type === 'list') out.extended = true;
   if (args[i] !== undefined) {
+    out.extended = true;
     if (lsub || !isAtom(args[i], 'RETURN')) throw new ImapParseError('Unexpected argument');
     const opts = list(args[i + 1], 'return options');
     for (let k = 0; k < opts.length; k++) {
@@ -92,20 +112,28 @@ function run(ctx: SessionContext, a: ListArgs): CommandResult {
   );
   const out: ImapResponse[] = [];
   const noStar = a.patterns.every((p) => !p.includes('*'));
+  const selecting = a.subscribedOnly || a.specialUseOnly;
+  const meets = (info: MailboxInfo | undefined) =>
+    info !== undefined && (!a.subscribedOnly || info.subscribed) && (!a.specialUseOnly || info.specialUse !== null);
+  const absent = a.extended || ctx.rev2 ? '\\NonExistent' : '\\Noselect';
   for (const name of names) {
     if (!matches(name)) continue;
     const info = byName.get(name);
-    if (info === undefined && !noStar) continue;
-    if (a.subscribedOnly && !(info?.subscribed ?? false)) continue;
-    if (a.specialUseOnly && !info?.specialUse) continue;
+    // RFC 5258 3.5: a match with a descendant the pattern misses but the selection takes.
+    const childInfo = a.recursiveMatch && a.subscribedOnly && boxes.some((b) => b.name.startsWith(name + '/') && !matches(b.name) && meets(b));
+    if (selecting) {
+      if (!meets(info) && !childInfo) continue;
+    } else if (info === undefined && !noStar) continue;
     const attrs: string[] = [];
-    if (info === undefined) attrs.push('\\Noselect');
+    if (info === undefined) attrs.push(absent);
     attrs.push(hasChildren.has(name) ? '\\HasChildren' : '\\HasNoChildren');
-    if ((a.returnSubscribed || a.lsub) && info?.subscribed && !a.lsub) attrs.push('\\Subscribed');
+    if (a.returnSubscribed && info?.subscribed) attrs.push('\\Subscribed');
     if (info?.specialUse) attrs.push(info.specialUse);
-    out.push(untagged(word, attrs, { str: '/' }, { str: ctx.encodeMailboxName(name) }));
+    const values: ImapValue[] = [word, attrs, { str: '/' }, { str: ctx.encodeMailboxName(name) }];
+    if (childInfo) values.push([{ str: 'CHILDINFO' }, [{ str: 'SUBSCRIBED' }]]);
+    out.push(untagged(...values));
     if (a.returnStatus && info) {
-      out.push(untagged('STATUS', { str: ctx.encodeMailboxName(name) }, statusValues(info, a.returnStatus, ctx.backend.appendLimit) as ImapValue[]));
+      out.push(untagged('STATUS', { str: ctx.encodeMailboxName(name) }, statusValues(ctx, info, a.returnStatus) as ImapValue[]));
     }
   }
   return { untagged: out };

@@ -22,6 +22,8 @@ export function* matchingMessages(ctx: SessionContext, key: SearchKey): Generato
     maxUid: sel.uids[sel.uids.length - 1] ?? 0,
     now: Date.now(),
     decodeHeader: (v: string) => ctx.backend.decodeHeader(v),
+    isRecent: (uid: number) => sel.isRecent(uid),
+    saved: new Set(sel.savedUids()),
   };
   const all = [...sel.uids];
   for (let at = 0; at < all.length; at += SLICE) {

@@ -1,5 +1,7 @@
 // SELECT and EXAMINE: open a mailbox and report its state (RFC 3501 6.3.1,
-// HIGHESTMODSEQ from RFC 7162, and QRESYNC's quick resynchronisation).
+// RFC 9051 6.3.2, HIGHESTMODSEQ from RFC 7162, and QRESYNC's quick
+// resynchronisation). SELECT claims the messages no session has seen as
+// \Recent; EXAMINE sees them without taking them from anyone.
 import { defineCommand, AUTHENTICATED, type CommandResult, type SessionContext } from '../command.js';
 import { astring, expectCount, isAtom, list, number, ImapParseError, type Arg } from '../parser.js';
 import { untagged, statusResponse, type ImapResponse } from '../response.js';
@@ -50,15 +52,18 @@ function parse(args: Arg[], ctx: SessionContext) {
 
 function run(readOnly: boolean) {
   return (ctx: SessionContext, args: SelectArgs): CommandResult => {
-    // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1); with QRESYNC the client hears [CLOSED].
-    const closed = ctx.selected !== undefined && ctx.enabled.has('QRESYNC') ? [statusResponse('OK', 'Previous mailbox closed', 'CLOSED')] : [];
+    // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1); QRESYNC and IMAP4rev2 clients hear [CLOSED].
+    const announceClose = ctx.enabled.has('QRESYNC') || ctx.rev2;
+    const closed = ctx.selected !== undefined && announceClose ? [statusResponse('OK', 'Previous mailbox closed', 'CLOSED')] : [];
     ctx.select(undefined);
     if (args.condstore) ctx.enable('CONDSTORE');
     const user = ctx.user!;
     const info = ctx.backend.findMailbox(user, args.name);
     if (info === undefined) return { untagged: closed, status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
     const state = ctx.backend.selectState(user, info.id);
-    const selected = new SelectedMailbox(info, state.uids, readOnly);
+    const recentFrom = (uidNext: number) => ctx.backend.recentFrom(user, info.id, uidNext, !readOnly);
+    const selected = new SelectedMailbox(info, state.uids, readOnly, recentFrom);
+    selected.hideRecent = ctx.rev2;
     const keywords = new Set<string>(['$Forwarded', ...state.keywords]);
     const firstUnseen = state.firstUnseenUid === undefined ? 0 : selected.seqOf(state.firstUnseenUid);
     const highest = info.highestModseq;
@@ -68,9 +73,14 @@ function run(readOnly: boolean) {
       untagged('FLAGS', flags),
       statusResponse('OK', readOnly ? 'No permanent flags permitted' : 'Flags permitted', `PERMANENTFLAGS (${readOnly ? '' : [...flags, '\\*'].join(' ')})`),
       untagged(state.uids.length, 'EXISTS'),
-      untagged(0, 'RECENT'),
     ];
-    if (firstUnseen > 0) out.push(statusResponse('OK', 'First unseen', `UNSEEN ${firstUnseen}`));
+    if (ctx.rev2) {
+      // RFC 9051 6.3.2: a LIST response with the name; its attributes need not be complete.
+      out.push(untagged('LIST', info.specialUse ? [info.specialUse] : [], { str: '/' }, { str: ctx.encodeMailboxName(info.name) }));
+    } else {
+      out.push(untagged(selected.recentCount, 'RECENT'));
+      if (firstUnseen > 0) out.push(statusResponse('OK', 'First unseen', `UNSEEN ${firstUnseen}`));
+    }
     out.push(
       statusResponse('OK', 'UIDs valid', `UIDVALIDITY ${info.uidValidity}`),
       statusResponse('OK', 'Predicted next UID', `UIDNEXT ${info.uidNext}`),

@@ -13,6 +13,6 @@ export const statusCommand = defineCommand({
   run: (ctx, { name, items }): CommandResult => {
     const info = ctx.backend.getMailbox(ctx.user!, name);
     if (!info) return { status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
-    return { untagged: [untagged('STATUS', { str: ctx.encodeMailboxName(info.name) }, statusValues(info, items, ctx.backend.appendLimit))] };
+    return { untagged: [untagged('STATUS', { str: ctx.encodeMailboxName(info.name) }, statusValues(ctx, info, items))] };
   },
 });

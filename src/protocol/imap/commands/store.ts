@@ -57,7 +57,7 @@ async function run(ctx: SessionContext, a: StoreArgs): Promise<CommandResult> {
     if (a.silent && !(condstore && a.unchangedSince !== undefined && changedByUid.has(r.uid))) continue;
     const values: ImapValue[] = [];
     if (byUid) values.push('UID', r.uid);
-    if (!a.silent) values.push('FLAGS', now.flags);
+    if (!a.silent) values.push('FLAGS', sel.flagsOf(r.uid, now.flags));
     if (condstore) values.push('MODSEQ', [now.modseq]);
     out.push(untagged(seq, 'FETCH', values));
   }
