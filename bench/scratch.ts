@@ -12,6 +12,7 @@
 // there, and wait out the rest of that minute before measuring.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { repoRoot } from '../test/support/paths.js';
 
 export const scratchRoot = process.env.BENCH_DIR ?? path.join(repoRoot, '.bench');
@@ -32,6 +33,9 @@ export function removeScratchDir(dir: string): void {
 
 /** Records that a bench just deleted files under the root (a peer's scratch, say). */
 export function noteCleanup(): void {
+  // The minute counts once the freed inodes are on disk; while their inode
+  // table block is dirty the kernel adds five minutes (RECENTCY_DIRTY).
+  spawnSync('sync');
   mkdirSync(scratchRoot, { recursive: true });
   writeFileSync(lastCleanupFile, String(Date.now()));
 }

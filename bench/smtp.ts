@@ -321,6 +321,19 @@ async function waitForMaildir(maildir: string, expected: number, startedAt: bigi
 
 // ---------------------------------------------------------------- reporting
 
+/** A process's CPU seconds so far (user, kernel), from /proc; undefined where there is none. */
+function processCpu(pid: number | undefined): { user: number; system: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = 100; // USER_HZ on Linux
+    return { user: Number(fields[11]) / ticks, system: Number(fields[12]) / ticks };
+  } catch {
+    return undefined;
+  }
+}
+
 const pct = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN);
 
 /** Rates of the first and last tenth of completions: a store that slows as the folder grows shows here. */
@@ -444,7 +457,13 @@ async function benchPostino(): Promise<void> {
           console.log(`${target.padEnd(16)} skipped: postino serve has no ${target.slice(8).toUpperCase()} listener yet`);
           continue;
         }
+        const cpu0 = processCpu(p.served.child.pid);
         const r = await runLoad({ port, lmtp: target === 'postino-lmtp', rcpt, messages: messagesFor(target) });
+        const cpu1 = processCpu(p.served.child.pid);
+        if (cpu0 && cpu1) {
+          const per = (a: number, b: number) => (((b - a) * 1000) / r.sent).toFixed(2);
+          console.log(`${''.padEnd(16)} server CPU per message: ${per(cpu0.user, cpu1.user)} ms user + ${per(cpu0.system, cpu1.system)} ms kernel`);
+        }
         // A 250 is sent only once the message is in the Maildir: check none is missing.
         const stored = maildirCount(maildir);
         report(target, r, undefined, `${note}${stored === r.sent ? '' : ` STORED ${stored} OF ${r.sent} ACCEPTED`}`.trim());

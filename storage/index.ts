@@ -46,7 +46,10 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
     scripts: new ScriptStore(db, path.join(dataDir, 'sieve')),
     queue: new QueueStore(path.join(dataDir, 'queue')),
     memory: new DeliveryMemory(db),
-    close: () => db.close(),
+    close: () => {
+      mail.stopWriters();
+      db.close();
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 // Sieve scripts on disk: DIR/sieve/DOMAIN/LOCALPART/NAME.sieve, with the
 // active one recorded in the index. The caller validates script text; this
 // store only keeps names safe and writes atomically.
-import { readFileSync, mkdirSync, rmSync, readdirSync, renameSync, openSync, writeSync, fsyncSync, closeSync, unlinkSync } from 'node:fs';
+import { readFileSync, statSync, mkdirSync, rmSync, readdirSync, renameSync, openSync, writeSync, fsyncSync, closeSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
 import { MailError } from './errors.js';
@@ -9,6 +9,8 @@ import { accountSegment } from './maildir/names.js';
 
 export const MAX_SCRIPT_NAME = 128;
 export const MAX_SCRIPTS_PER_ACCOUNT = 64;
+/** Active scripts whose text is kept in memory (one per recently delivered-to account). */
+const ACTIVE_CACHE_MAX = 1000;
 
 export interface ScriptInfo {
   name: string;
@@ -66,14 +68,33 @@ export class ScriptStore {
     return this.sql('SELECT 1 FROM sieve_scripts WHERE account_id = ? AND name = ?').get(accountId, name) !== undefined;
   }
 
-  /** The active script's name and text, if one is active. */
+  /**
+   * The active script's name and text, if one is active. Asked once per
+   * delivery, so the text is kept and reread only when it changed: put()
+   * moves the row's `updated` forward every time, and stat catches a file
+   * edited behind the store's back.
+   */
   active(accountId: number): { name: string; text: string } | undefined {
-    const row = this.sql('SELECT name FROM sieve_scripts WHERE account_id = ? AND active = 1').get(accountId) as
-      | { name: string }
-      | undefined;
+    const row = this.sql(
+      'SELECT s.name, s.updated, a.domain, a.localpart FROM sieve_scripts s JOIN accounts a ON a.id = s.account_id WHERE s.account_id = ? AND s.active = 1',
+    ).get(accountId) as { name: string; updated: number; domain: string; localpart: string } | undefined;
     if (!row) return undefined;
-    return { name: row.name, text: this.get(accountId, row.name) };
+    const file = path.join(this.root, accountSegment(row.domain), accountSegment(row.localpart), encodeFileName(row.name));
+    try {
+      const st = statSync(file);
+      const identity = `${row.updated}:${st.ino}:${st.size}:${st.mtimeMs}`;
+      const hit = this.activeCache.get(file);
+      if (hit?.identity === identity) return { name: row.name, text: hit.text };
+      const text = readFileSync(file, 'utf8');
+      if (this.activeCache.size >= ACTIVE_CACHE_MAX) this.activeCache.delete(this.activeCache.keys().next().value as string);
+      this.activeCache.set(file, { identity, text });
+      return { name: row.name, text };
+    } catch (err) {
+      throw new MailError('TEMPFAIL', 'cannot read the script', { cause: err });
+    }
   }
+
+  private readonly activeCache = new Map<string, { identity: string; text: string }>();
 
   /** Stores (creates or replaces) a script, durably. */
   put(accountId: number, name: string, text: string): void {
@@ -95,7 +116,7 @@ export class ScriptStore {
     }
     renameSync(tmp, file);
     this.db
-      .prepare('INSERT INTO sieve_scripts (account_id, name, updated) VALUES (?, ?, ?) ON CONFLICT (account_id, name) DO UPDATE SET updated = excluded.updated')
+      .prepare('INSERT INTO sieve_scripts (account_id, name, updated) VALUES (?, ?, ?) ON CONFLICT (account_id, name) DO UPDATE SET updated = max(excluded.updated, sieve_scripts.updated + 1)')
       .run(accountId, n, Date.now());
   }
 

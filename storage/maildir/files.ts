@@ -11,16 +11,11 @@ import {
   writeFileSync,
   renameSync,
   readFileSync,
-  fdatasync,
   open,
   fsync,
   close,
-  write,
-  futimes,
-  unlink,
 } from 'node:fs';
 import path from 'node:path';
-import { uniqueBaseName } from './names.js';
 
 export function ensureMaildir(dir: string): void {
   for (const sub of ['cur', 'new', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
@@ -29,35 +24,6 @@ export function ensureMaildir(dir: string): void {
 export interface TmpFile {
   base: string;
   tmpPath: string;
-}
-
-function call<T>(fn: (cb: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
-}
-
-/**
- * Writes the message to tmp/, sets its mtime to the internal date, and
- * fsyncs it. Every step runs in the thread pool: creating a file can wait
- * on the filesystem journal while other deliveries fsync, and the event
- * loop must not wait with it.
- */
-export async function writeTmpFile(maildir: string, raw: Buffer, internalDate: number | undefined): Promise<TmpFile> {
-  const base = uniqueBaseName();
-  const tmpPath = path.join(maildir, 'tmp', base);
-  const fd = await call<number>((cb) => open(tmpPath, 'wx', 0o600, cb));
-  try {
-    let off = 0;
-    while (off < raw.length) off += await call<number>((cb) => write(fd, raw, off, raw.length - off, null, cb));
-    // The mtime is the internal date (as Dovecot reads it); "now" needs no call.
-    if (internalDate !== undefined) await call<void>((cb) => futimes(fd, internalDate / 1000, internalDate / 1000, (e) => cb(e, undefined)));
-    await call<void>((cb) => fdatasync(fd, (e) => cb(e, undefined)));
-  } catch (err) {
-    await call<void>((cb) => close(fd, (e) => cb(e ?? null, undefined))).catch(() => {});
-    await call<void>((cb) => unlink(tmpPath, (e) => cb(e ?? null, undefined))).catch(() => {});
-    throw err;
-  }
-  await call<void>((cb) => close(fd, (e) => cb(e ?? null, undefined)));
-  return { base, tmpPath };
 }
 
 /** fsync of a file or directory in the thread pool (keeps the event loop free). */

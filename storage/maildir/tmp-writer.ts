@@ -1,0 +1,74 @@
+// A few threads that write message files into tmp/ (see tmp-writer-worker.ts).
+// Several run at once so that their fdatasyncs overlap; each request goes to
+// the thread with the fewest in hand.
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import { uniqueBaseName } from './names.js';
+import type { TmpFile } from './files.js';
+import type { TmpWriteReply, TmpWriteRequest } from './tmp-writer-worker.js';
+
+interface Lane {
+  worker: Worker;
+  busy: number;
+}
+
+export class TmpWriterPool {
+  private readonly lanes: Lane[] = [];
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void; lane: Lane }>();
+  private nextId = 1;
+
+  constructor(private readonly size: number) {}
+
+  private lane(): Lane {
+    let best: Lane | undefined;
+    for (const l of this.lanes) if (!best || l.busy < best.busy) best = l;
+    if (best && (best.busy === 0 || this.lanes.length >= this.size)) return best;
+    const worker = new Worker(new URL('./tmp-writer-worker.js', import.meta.url));
+    worker.unref();
+    const lane: Lane = { worker, busy: 0 };
+    worker.on('message', (reply: TmpWriteReply) => this.settle(reply));
+    worker.on('error', (err) => this.fail(lane, err));
+    worker.on('exit', () => this.fail(lane, new Error('tmp writer thread exited')));
+    this.lanes.push(lane);
+    return lane;
+  }
+
+  private settle(reply: TmpWriteReply): void {
+    const w = this.waiting.get(reply.id);
+    if (!w) return;
+    this.waiting.delete(reply.id);
+    if (--w.lane.busy === 0) w.lane.worker.unref();
+    if (!reply.error) return w.resolve();
+    const err = new Error(reply.error.message) as NodeJS.ErrnoException;
+    if (reply.error.code) err.code = reply.error.code;
+    w.reject(err);
+  }
+
+  private fail(lane: Lane, err: Error): void {
+    const i = this.lanes.indexOf(lane);
+    if (i >= 0) this.lanes.splice(i, 1);
+    for (const [id, w] of this.waiting) {
+      if (w.lane !== lane) continue;
+      this.waiting.delete(id);
+      w.reject(err);
+    }
+  }
+
+  /** Writes the message to tmp/ and fsyncs it; its mtime is the internal date when one is given. */
+  write(maildir: string, raw: Buffer, internalDate: number | undefined): Promise<TmpFile> {
+    const base = uniqueBaseName();
+    const tmpPath = path.join(maildir, 'tmp', base);
+    const lane = this.lane();
+    const id = this.nextId++;
+    if (lane.busy++ === 0) lane.worker.ref();
+    const req: TmpWriteRequest = { id, tmpPath, data: raw, mtime: internalDate };
+    return new Promise<TmpFile>((resolve, reject) => {
+      this.waiting.set(id, { resolve: () => resolve({ base, tmpPath }), reject, lane });
+      lane.worker.postMessage(req);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.lanes.splice(0).map((l) => l.worker.terminate()));
+  }
+}

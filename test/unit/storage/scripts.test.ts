@@ -1,0 +1,48 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openStorage, type Storage } from '../../../storage/index.js';
+import { scratchDir } from '../../support/tmp.js';
+
+describe('ScriptStore.active', () => {
+  const scratch = scratchDir();
+  let storage: Storage;
+  let accountId: number;
+
+  before(() => {
+    storage = openStorage(scratch.dir);
+    storage.directory.addDomain('example.test');
+    accountId = storage.directory.addAccount({ address: 'alice@example.test', passwordHash: 'x', scramSha256: null, quota: null }).id;
+  });
+  after(() => {
+    storage.close();
+    scratch.cleanup();
+  });
+
+  test('follows every change of the active script, however quick', () => {
+    assert.equal(storage.scripts.active(accountId), undefined);
+    storage.scripts.put(accountId, 'main', 'keep;');
+    storage.scripts.activate(accountId, 'main');
+    assert.deepEqual(storage.scripts.active(accountId), { name: 'main', text: 'keep;' });
+    // Same length, same millisecond: the replaced file is still noticed.
+    storage.scripts.put(accountId, 'main', 'stop;');
+    assert.deepEqual(storage.scripts.active(accountId), { name: 'main', text: 'stop;' });
+    storage.scripts.put(accountId, 'other', 'discard;');
+    storage.scripts.activate(accountId, 'other');
+    assert.deepEqual(storage.scripts.active(accountId), { name: 'other', text: 'discard;' });
+    storage.scripts.activate(accountId, undefined);
+    assert.equal(storage.scripts.active(accountId), undefined);
+  });
+
+  test('a second store (another process) sees a script replaced by the first', () => {
+    storage.scripts.put(accountId, 'main', 'keep;');
+    storage.scripts.activate(accountId, 'main');
+    const other = openStorage(scratch.dir);
+    try {
+      assert.equal(other.scripts.active(accountId)?.text, 'keep;');
+      storage.scripts.put(accountId, 'main', 'require "fileinto"; fileinto "Junk";');
+      assert.equal(other.scripts.active(accountId)?.text, 'require "fileinto"; fileinto "Junk";');
+    } finally {
+      other.close();
+    }
+  });
+});
