@@ -166,6 +166,9 @@ export interface MailStore {
   /** Durable (file and index) when the promise resolves. */
   append(accountId: number, mailbox: string, raw: Buffer, options?: AppendOptions): Promise<AppendResult>;
 
+  /** Several messages as one unit: all stored with ascending UIDs, or none (durable when it resolves). */
+  appendMany(accountId: number, mailbox: string, messages: Array<{ raw: Buffer; options?: AppendOptions }>): Promise<AppendResult[]>;
+
   /** Messages with uid in [fromUid, toUid], in UID order. */
   listMessages(mailboxId: number, fromUid?: number, toUid?: number): MessageRecord[];
   getMessage(mailboxId: number, uid: number): MessageRecord | undefined;

@@ -93,8 +93,27 @@ interface PendingAppend {
   internalDate: number;
   mime: string | null;
   ignoreQuota: boolean;
+  /** Appends that commit together or not at all (MULTIAPPEND); queued next to each other. */
+  group?: object;
   resolve(result: AppendResult): void;
   reject(err: unknown): void;
+}
+
+type Outcome = { item: PendingAppend; result?: AppendResult; error?: unknown; change?: MailboxChange; finalPath?: string };
+
+/** What one batch's transaction has learned so far. */
+interface BatchState {
+  mailboxes: Map<number, MailboxRow>;
+  usage: Map<number, { quota: number | null; used: number; addBytes: number; addCount: number }>;
+  touchedDirs: Set<string>;
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone
+  }
 }
 
 function summary(row: MailboxRow): MailboxSummary {
@@ -546,43 +565,69 @@ export class MaildirStore implements MailStore {
   }
 
   private async appendTo(row: MailboxRow, raw: Buffer, options: AppendOptions): Promise<AppendResult> {
-    const internalDate = options.internalDate ?? Date.now();
-    const flags = normalizeFlags(options.flags ?? []);
-    // Index before writing: a message that cannot be indexed is still stored (mime = null).
-    let mime: string | null = null;
-    try {
-      mime = this.indexer(raw);
-    } catch {
-      mime = null;
-    }
+    const [result] = await this.appendGroup(row, [{ raw, options }]);
+    return result!;
+  }
+
+  /**
+   * Appends several messages to one mailbox as one unit: all are stored, in
+   * order with ascending UIDs, or none is (IMAP MULTIAPPEND, RFC 3502).
+   */
+  async appendMany(accountId: number, mailbox: string, messages: Array<{ raw: Buffer; options?: AppendOptions }>): Promise<AppendResult[]> {
+    const row = this.mailboxRow(accountId, mailbox);
+    if (!row) throw new MailError('NONEXISTENT', `no such mailbox: ${mailbox}`);
+    return this.appendGroup(row, messages.map((m) => ({ raw: m.raw, options: m.options ?? {} })));
+  }
+
+  private async appendGroup(row: MailboxRow, messages: Array<{ raw: Buffer; options: AppendOptions }>): Promise<AppendResult[]> {
+    if (messages.length === 0) return [];
     const quotaRow = this.sql('SELECT quota, used_bytes FROM accounts WHERE id = ?').get(row.account_id) as
       | { quota: number | null; used_bytes: number }
       | undefined;
     if (!quotaRow) throw new MailError('NONEXISTENT', 'no such account');
-    if (!options.ignoreQuota && quotaRow.quota !== null && quotaRow.used_bytes + raw.length > quotaRow.quota) {
+    const counted = messages.filter((m) => !m.options.ignoreQuota).reduce((n, m) => n + m.raw.length, 0);
+    if (counted > 0 && quotaRow.quota !== null && quotaRow.used_bytes + counted > quotaRow.quota) {
       throw new MailError('OVERQUOTA', 'mailbox is full');
     }
-    let tmp;
-    try {
-      tmp = await this.tmpWriter.write(this.folderPath(row), raw, options.internalDate);
-    } catch (err) {
-      throw new MailError('TEMPFAIL', 'cannot write the message', { cause: err });
-    }
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.pending.push({
-        mailboxId: row.id,
-        tmpPath: tmp.tmpPath,
-        base: tmp.base,
-        size: raw.length,
-        flags,
-        internalDate,
-        mime,
-        ignoreQuota: options.ignoreQuota === true,
-        resolve,
-        reject,
-      });
-      this.scheduleFlush();
+    const prepared = messages.map(({ raw, options }) => {
+      // Index before writing: a message that cannot be indexed is still stored (mime = null).
+      let mime: string | null = null;
+      try {
+        mime = this.indexer(raw);
+      } catch {
+        mime = null;
+      }
+      return { raw, options, mime, flags: normalizeFlags(options.flags ?? []), internalDate: options.internalDate ?? Date.now() };
     });
+    const written = await Promise.allSettled(prepared.map((m) => this.tmpWriter.write(this.folderPath(row), m.raw, m.options.internalDate)));
+    const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed) {
+      for (const w of written) if (w.status === 'fulfilled') removeQuietly(w.value.tmpPath);
+      throw new MailError('TEMPFAIL', 'cannot write the message', { cause: failed.reason });
+    }
+    const group = messages.length > 1 ? {} : undefined;
+    // Queued in one go (no await in between), so a group is never split by other appends.
+    return Promise.all(
+      prepared.map((m, i) => {
+        const tmp = (written[i] as PromiseFulfilledResult<{ tmpPath: string; base: string }>).value;
+        return new Promise<AppendResult>((resolve, reject) => {
+          this.pending.push({
+            mailboxId: row.id,
+            tmpPath: tmp.tmpPath,
+            base: tmp.base,
+            size: m.raw.length,
+            flags: m.flags,
+            internalDate: m.internalDate,
+            mime: m.mime,
+            ignoreQuota: m.options.ignoreQuota === true,
+            ...(group ? { group } : {}),
+            resolve,
+            reject,
+          });
+          this.scheduleFlush();
+        });
+      }),
+    );
   }
 
   private scheduleFlush(): void {
@@ -599,68 +644,33 @@ export class MaildirStore implements MailStore {
   private flush(): void {
     const batch = this.pending.splice(0, MAX_BATCH);
     if (batch.length === 0) return;
-    type Outcome = { item: PendingAppend; result?: AppendResult; error?: unknown; change?: MailboxChange };
+    // Never split a group between two transactions.
+    const lastGroup = batch[batch.length - 1]!.group;
+    while (lastGroup && this.pending[0]?.group === lastGroup) batch.push(this.pending.shift()!);
     const outcomes: Outcome[] = [];
     const touchedDirs = new Set<string>();
     try {
       this.tx(() => {
-          outcomes.length = 0;
-          touchedDirs.clear();
-          const mailboxes = new Map<number, MailboxRow>();
-          const usage = new Map<number, { quota: number | null; used: number; addBytes: number; addCount: number }>();
-          for (const item of batch) {
-            try {
-              let mb = mailboxes.get(item.mailboxId);
-              if (!mb) {
-                mb = this.mailboxById(item.mailboxId);
-                mailboxes.set(mb.id, mb);
-              }
-              let u = usage.get(mb.account_id);
-              if (!u) {
-                const a = this.sql('SELECT quota, used_bytes FROM accounts WHERE id = ?').get(mb.account_id) as {
-                  quota: number | null;
-                  used_bytes: number;
-                };
-                u = { quota: a.quota, used: a.used_bytes, addBytes: 0, addCount: 0 };
-                usage.set(mb.account_id, u);
-              }
-              if (!item.ignoreQuota && u.quota !== null && u.used + u.addBytes + item.size > u.quota) {
-                throw new MailError('OVERQUOTA', 'mailbox is full');
-              }
-              const keywords = this.ensureKeywords(mb, item.flags);
-              const uid = mb.uidnext;
-              const modseq = mb.highestmodseq + 1;
-              const sub = item.flags.length > 0 ? 'cur' : 'new';
-              // Maildir: files in new/ carry no ":2," info; flags live in cur/ names.
-              const name = sub === 'new' ? newFileName(item.base, item.size, uid) : messageFileName(item.base, item.size, uid, item.flags, keywords);
-              const folder = this.folderPath(mb);
-              renameSync(item.tmpPath, path.join(folder, sub, name));
-              touchedDirs.add(path.join(folder, sub));
-              this.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
-                .run(mb.id, uid, modseq, item.flags.join(' '), item.internalDate, item.size, `${sub}/${name}`, item.mime);
-              mb.uidnext = uid + 1;
-              mb.highestmodseq = modseq;
-              u.addBytes += item.size;
-              u.addCount += 1;
-              outcomes.push({
-                item,
-                result: { mailboxId: mb.id, uidValidity: mb.uidvalidity, uid, modseq },
-                change: { kind: 'append', accountId: mb.account_id, mailboxId: mb.id, uid, modseq, flags: item.flags },
-              });
-            } catch (err) {
-              outcomes.push({ item, error: err });
-            }
+        outcomes.length = 0;
+        touchedDirs.clear();
+        const state: BatchState = { mailboxes: new Map(), usage: new Map(), touchedDirs };
+        for (let i = 0; i < batch.length; ) {
+          const group = batch[i]!.group;
+          let end = i + 1;
+          while (group && end < batch.length && batch[end]!.group === group) end++;
+          outcomes.push(...(group ? this.commitGroup(batch.slice(i, end), state) : [this.commitItem(batch[i]!, state)]));
+          i = end;
+        }
+        for (const mb of state.mailboxes.values()) {
+          this.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(mb.uidnext, mb.highestmodseq, mb.id);
+        }
+        for (const [accountId, u] of state.usage) {
+          if (u.addCount > 0) {
+            this.sql('UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?')
+              .run(u.addBytes, u.addCount, accountId);
           }
-          for (const mb of mailboxes.values()) {
-            this.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(mb.uidnext, mb.highestmodseq, mb.id);
-          }
-          for (const [accountId, u] of usage) {
-            if (u.addCount > 0) {
-              this.sql('UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?')
-                .run(u.addBytes, u.addCount, accountId);
-            }
-          }
-        });
+        }
+      });
     } catch (err) {
       // The transaction failed as a whole (index unavailable): nothing was
       // committed. Renamed files are adopted by recover(); tell every caller to retry.
@@ -680,20 +690,95 @@ export class MaildirStore implements MailStore {
     );
   }
 
+  /** Renames one written file into new/ or cur/ and adds its index row (inside the batch's transaction). */
+  private commitItem(item: PendingAppend, state: BatchState): Outcome {
+    try {
+      let mb = state.mailboxes.get(item.mailboxId);
+      if (!mb) {
+        mb = this.mailboxById(item.mailboxId);
+        state.mailboxes.set(mb.id, mb);
+      }
+      let u = state.usage.get(mb.account_id);
+      if (!u) {
+        const a = this.sql('SELECT quota, used_bytes FROM accounts WHERE id = ?').get(mb.account_id) as {
+          quota: number | null;
+          used_bytes: number;
+        };
+        u = { quota: a.quota, used: a.used_bytes, addBytes: 0, addCount: 0 };
+        state.usage.set(mb.account_id, u);
+      }
+      if (!item.ignoreQuota && u.quota !== null && u.used + u.addBytes + item.size > u.quota) {
+        throw new MailError('OVERQUOTA', 'mailbox is full');
+      }
+      const keywords = this.ensureKeywords(mb, item.flags);
+      const uid = mb.uidnext;
+      const modseq = mb.highestmodseq + 1;
+      const sub = item.flags.length > 0 ? 'cur' : 'new';
+      // Maildir: files in new/ carry no ":2," info; flags live in cur/ names.
+      const name = sub === 'new' ? newFileName(item.base, item.size, uid) : messageFileName(item.base, item.size, uid, item.flags, keywords);
+      const folder = this.folderPath(mb);
+      const finalPath = path.join(folder, sub, name);
+      renameSync(item.tmpPath, finalPath);
+      state.touchedDirs.add(path.join(folder, sub));
+      this.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
+        .run(mb.id, uid, modseq, item.flags.join(' '), item.internalDate, item.size, `${sub}/${name}`, item.mime);
+      mb.uidnext = uid + 1;
+      mb.highestmodseq = modseq;
+      u.addBytes += item.size;
+      u.addCount += 1;
+      return {
+        item,
+        finalPath,
+        result: { mailboxId: mb.id, uidValidity: mb.uidvalidity, uid, modseq },
+        change: { kind: 'append', accountId: mb.account_id, mailboxId: mb.id, uid, modseq, flags: item.flags },
+      };
+    } catch (err) {
+      return { item, error: err };
+    }
+  }
+
+  /**
+   * Commits a group as one: inside a savepoint, and if any member fails the
+   * rows roll back, the renamed files go, and every member fails alike.
+   */
+  private commitGroup(items: PendingAppend[], state: BatchState): Outcome[] {
+    const mb = state.mailboxes.get(items[0]!.mailboxId);
+    const before = mb ? { uidnext: mb.uidnext, highestmodseq: mb.highestmodseq, keywords: mb.keywords } : undefined;
+    const usageBefore = new Map([...state.usage].map(([k, u]) => [k, { ...u }]));
+    const outcomes: Outcome[] = [];
+    let failure: unknown;
+    try {
+      this.db.transaction(() => {
+        for (const item of items) {
+          const o = this.commitItem(item, state);
+          outcomes.push(o);
+          if (!o.result) throw (failure = o.error);
+        }
+      })();
+      return outcomes;
+    } catch (err) {
+      for (const o of outcomes) if (o.finalPath) removeQuietly(o.finalPath);
+      // The savepoint undid the rows; undo what this batch remembered too.
+      const current = state.mailboxes.get(items[0]!.mailboxId);
+      if (current && before) Object.assign(current, before);
+      else if (current) state.mailboxes.delete(current.id);
+      state.usage.clear();
+      for (const [k, u] of usageBefore) state.usage.set(k, u);
+      const error = failure ?? err;
+      return items.map((item) => ({ item, error }));
+    }
+  }
+
   private settling = 0;
 
-  private settle(outcomes: Array<{ item: PendingAppend; result?: AppendResult; error?: unknown; change?: MailboxChange }>): void {
+  private settle(outcomes: Outcome[]): void {
     this.settling--;
     for (const o of outcomes) {
       if (o.result) {
         o.item.resolve(o.result);
         if (o.change) this.publish(o.change);
       } else {
-        try {
-          unlinkSync(o.item.tmpPath);
-        } catch {
-          // already gone
-        }
+        removeQuietly(o.item.tmpPath);
         o.item.reject(o.error instanceof MailError ? o.error : new MailError('TEMPFAIL', 'cannot store the message', { cause: o.error }));
       }
     }

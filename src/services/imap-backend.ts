@@ -171,6 +171,19 @@ export class StoreImapBackend implements ImapBackend {
     return { uidValidity: r.uidValidity, uid: r.uid };
   }
 
+  async appendMany(
+    user: ImapUser,
+    mailbox: string,
+    messages: Array<{ raw: Buffer; flags: string[]; internalDate: number | undefined }>,
+  ): Promise<{ uidValidity: number; uids: number[] }> {
+    const results = await this.stores.mail.appendMany(
+      user.accountId,
+      mailbox,
+      messages.map((m) => ({ raw: m.raw, options: { flags: m.flags, ...(m.internalDate === undefined ? {} : { internalDate: m.internalDate }) } })),
+    );
+    return { uidValidity: results[0]?.uidValidity ?? 0, uids: results.map((r) => r.uid) };
+  }
+
   setFlags(user: ImapUser, mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[] {
     this.own(user, mailboxId);
     return this.stores.mail.setFlags(mailboxId, uids, mode, flags, unchangedSince);

@@ -126,6 +126,8 @@ test('MULTIAPPEND: several messages in one APPEND, APPENDUID with all UIDs; all 
   }
   assert.match(await c.cmd('STATUS Multi (MESSAGES)'), /MESSAGES 3\)/);
   assert.match(await c.cmd('UID SEARCH ALL'), /\* SEARCH 1 2 3\r\n/, 'neither four nor five and six stayed');
+  // Nothing of the failed APPENDs was ever visible: no UID was used up.
+  assert.match(tagged(await send(c, ['APPEND Multi ', m('seven')])), /OK \[APPENDUID \d+ 4\]/);
   c.close();
 });
 

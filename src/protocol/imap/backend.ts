@@ -77,6 +77,12 @@ export interface ImapBackend {
   messageIndex(user: ImapUser, record: MessageRecord): MessageIndex;
 
   append(user: ImapUser, mailbox: string, raw: Buffer, flags: string[], internalDate: number | undefined): Promise<{ uidValidity: number; uid: number }>;
+  /** MULTIAPPEND: all the messages, in order, or none of them. */
+  appendMany(
+    user: ImapUser,
+    mailbox: string,
+    messages: Array<{ raw: Buffer; flags: string[]; internalDate: number | undefined }>,
+  ): Promise<{ uidValidity: number; uids: number[] }>;
   setFlags(user: ImapUser, mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[];
   expunge(user: ImapUser, mailboxId: number, uids?: number[]): number[];
   copy(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;

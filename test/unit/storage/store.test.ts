@@ -151,4 +151,53 @@ describe('MaildirStore', () => {
     assert.equal(readdirSync(path.join(root, 'new')).length, 1);
     assert.equal(readdirSync(path.join(root, 'tmp')).length, 0);
   });
+
+  test('appendMany: all messages in order with ascending UIDs, or none, even when the group fails at commit', async () => {
+    storage.directory.addAccount({ address: 'group@example.test', passwordHash: 'x', scramSha256: null, quota: null });
+    const acct = storage.directory.getAccount('group@example.test')!;
+    storage.mail.provisionAccount(acct.id);
+    const root = path.join(scratch.dir, 'mail', 'example.test', 'group');
+    const files = () => ['new', 'cur', 'tmp'].map((d) => readdirSync(path.join(root, d)).length);
+
+    const ok = await storage.mail.appendMany(acct.id, 'INBOX', [
+      { raw: makeMessage('g1', 1000) },
+      { raw: makeMessage('g2', 1000), options: { flags: ['\\Seen'] } },
+      { raw: makeMessage('g3', 1000) },
+    ]);
+    assert.deepEqual(ok.map((r) => r.uid), [1, 2, 3]);
+
+    // Over quota up front: nothing is written, no UID is used.
+    storage.directory.setQuota('group@example.test', storage.mail.quota(acct.id).usedBytes + 1500);
+    await assert.rejects(storage.mail.appendMany(acct.id, 'INBOX', [{ raw: makeMessage('g4', 1000) }, { raw: makeMessage('g5', 1000) }]), {
+      code: 'OVERQUOTA',
+    });
+    assert.deepEqual(files(), [2, 1, 0]);
+
+    // A single append and a group race for the last 1,500 bytes: both pass the
+    // check before writing, and at commit whichever comes second fails whole.
+    const single = storage.mail.append(acct.id, 'INBOX', makeMessage('s', 1000)).then(
+      () => 'ok',
+      (e: { code?: string }) => e.code,
+    );
+    const group = storage.mail.appendMany(acct.id, 'INBOX', [{ raw: makeMessage('g6', 500) }, { raw: makeMessage('g7', 500) }]).then(
+      () => 'ok',
+      (e: { code?: string }) => e.code,
+    );
+    const outcome = [await single, await group];
+    assert.ok(
+      (outcome[0] === 'ok' && outcome[1] === 'OVERQUOTA') || (outcome[0] === 'OVERQUOTA' && outcome[1] === 'ok'),
+      `one of them fails whole: ${outcome.join(', ')}`,
+    );
+    const stored = outcome[0] === 'ok' ? 4 : 5;
+    const inbox = storage.mail.getMailbox(acct.id, 'INBOX')!;
+    assert.equal(inbox.messages, stored);
+    assert.equal(files().reduce((a, b) => a + b), stored, 'no file is left behind by the failed half');
+    assert.equal(files()[2], 0);
+    const sizes = storage.mail.listMessages(inbox.id).reduce((n, m) => n + m.size, 0);
+    assert.equal(storage.mail.quota(acct.id).usedBytes, sizes, 'quota usage counts only what is stored');
+    // UIDs stay ascending with no message ever seen twice.
+    storage.directory.setQuota('group@example.test', null);
+    const next = await storage.mail.append(acct.id, 'INBOX', makeMessage('after', 100));
+    assert.ok(next.uid > Math.max(...storage.mail.listMessages(inbox.id).filter((m) => m.uid !== next.uid).map((m) => m.uid)));
+  });
 });

@@ -60,27 +60,19 @@ export const appendCommand = defineCommand({
     const user = ctx.user!;
     const box = ctx.backend.findMailbox(user, name);
     if (!box) return { status: 'NO', code: 'TRYCREATE', text: 'Mailbox does not exist' };
-    // One after another, so the UIDs follow the order of the messages (RFC 3502 6).
-    const uids: number[] = [];
-    let uidValidity = box.uidValidity;
+    // One unit: all the messages with ascending UIDs in their order, or none (RFC 3502 6).
+    let appended;
     try {
-      for (const m of messages) {
-        const r = await ctx.backend.append(user, name, m.data, m.flags, m.date);
-        uids.push(r.uid);
-        uidValidity = r.uidValidity;
-      }
+      appended = await ctx.backend.appendMany(
+        user,
+        name,
+        messages.map((m) => ({ raw: m.data, flags: m.flags, internalDate: m.date })),
+      );
     } catch (err) {
-      // All or none: what went in already comes out again.
-      if (uids.length > 0) {
-        try {
-          ctx.backend.expunge(user, box.id, uids);
-        } catch {
-          // The mailbox went away: nothing is left to undo.
-        }
-      }
       if (errorCode(err) === 'NONEXISTENT') return { status: 'NO', code: 'TRYCREATE', text: 'Mailbox does not exist' };
       return errorResult(err);
     }
+    const { uidValidity, uids } = appended;
     return { code: `APPENDUID ${uidValidity} ${formatUidList(uids)}`, text: 'APPEND completed' };
   },
 });
