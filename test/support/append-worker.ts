@@ -14,20 +14,24 @@ if (!account) {
   process.exit(2);
 }
 const count = Number(countText);
-// Tells a watching test that storing begins now.
-writeSync(1, 'ready\n');
 const inFlight = Number(inFlightText ?? 8);
 let next = 0;
 
-async function lane(): Promise<void> {
-  while (next < count) {
-    const i = next++;
-    const id = `${prefix}-${i}`;
-    const flags = i % 3 === 0 ? ['\\Seen'] : i % 3 === 1 ? ['\\Flagged', '$Label1'] : [];
-    const r = await storage.mail.append(account!.id, 'INBOX', makeMessage(id, 2000 + (i % 7) * 500), { flags });
-    writeSync(1, `stored ${id} ${r.uid}\n`);
-  }
+async function store(i: number): Promise<void> {
+  const id = `${prefix}-${i}`;
+  const flags = i % 3 === 0 ? ['\\Seen'] : i % 3 === 1 ? ['\\Flagged', '$Label1'] : [];
+  const r = await storage.mail.append(account!.id, 'INBOX', makeMessage(id, 2000 + (i % 7) * 500), { flags });
+  writeSync(1, `stored ${id} ${r.uid}\n`);
 }
+
+async function lane(): Promise<void> {
+  while (next < count) await store(next++);
+}
+
+// The first message starts the store's writer threads; after it, tell a
+// watching test that storing is under way at full pace.
+if (count > 0) await store(next++);
+writeSync(1, 'ready\n');
 
 await Promise.all(Array.from({ length: inFlight }, lane));
 storage.close();
