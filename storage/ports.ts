@@ -71,14 +71,13 @@ export interface MailboxInfo {
   uidNext: number;
   highestModseq: number;
   specialUse: SpecialUse | null;
-  subscribed: boolean;
   messages: number;
   unseen: number;
   size: number;
 }
 
 /** A mailbox without its counters (cheap to get). */
-export type MailboxSummary = Pick<MailboxInfo, 'id' | 'accountId' | 'name' | 'uidValidity' | 'uidNext' | 'highestModseq' | 'specialUse' | 'subscribed'>;
+export type MailboxSummary = Pick<MailboxInfo, 'id' | 'accountId' | 'name' | 'uidValidity' | 'uidNext' | 'highestModseq' | 'specialUse'>;
 
 /** What SELECT needs: every UID in order, the first unseen, the keywords in use. */
 export interface SelectSummary {
@@ -161,7 +160,16 @@ export interface MailStore {
   createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): MailboxInfo;
   deleteMailbox(accountId: number, name: string): void;
   renameMailbox(accountId: number, from: string, to: string): void;
-  setSubscribed(accountId: number, name: string, subscribed: boolean): void;
+  /**
+   * IMAP subscriptions: names, kept apart from the mailboxes (RFC 9051
+   * 6.3.7). Subscribing a name no mailbox has is allowed; DELETE and RENAME
+   * leave the list alone. BADINPUT for an invalid name, LIMIT past the cap.
+   */
+  addSubscription(accountId: number, name: string): void;
+  /** No error when the name is not subscribed. */
+  removeSubscription(accountId: number, name: string): void;
+  /** Sorted; may include names with no mailbox. */
+  listSubscriptions(accountId: number): string[];
 
   /** Durable (file and index) when the promise resolves. */
   append(accountId: number, mailbox: string, raw: Buffer, options?: AppendOptions): Promise<AppendResult>;

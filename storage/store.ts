@@ -40,6 +40,7 @@ import {
   MAX_KEYWORD_LETTERS,
 } from './maildir/names.js';
 import { readFolderMeta, writeFolderMeta, type FolderMeta } from './maildir/meta.js';
+import { readSubscriptions, writeSubscriptions } from './maildir/subscriptions.js';
 import { normalizeFlags } from './flags.js';
 import { InProcessChangeFeed } from './change-feed.js';
 
@@ -57,6 +58,8 @@ export const DEFAULT_FOLDERS: Array<{ name: string; specialUse: SpecialUse | nul
 
 const MAX_MAILBOX_NAME = 255;
 const MAX_MAILBOX_DEPTH = 16;
+/** Subscribed names per account: the list is read whole by LSUB and LIST (SUBSCRIBED). */
+export const MAX_SUBSCRIPTIONS = 10_000;
 const MAX_BATCH = 512;
 const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
 
@@ -69,7 +72,6 @@ interface MailboxRow {
   uidnext: number;
   highestmodseq: number;
   special_use: string | null;
-  subscribed: number;
   keywords: string;
 }
 
@@ -125,7 +127,6 @@ function summary(row: MailboxRow): MailboxSummary {
     uidNext: row.uidnext,
     highestModseq: row.highestmodseq,
     specialUse: row.special_use as SpecialUse | null,
-    subscribed: row.subscribed !== 0,
   };
 }
 
@@ -298,6 +299,7 @@ export class MaildirStore implements MailStore {
         this.sql('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
         this.sql('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
         this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
+        this.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
         this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
       });
     rmSync(root, { recursive: true, force: true });
@@ -432,16 +434,17 @@ export class MaildirStore implements MailStore {
           uidNext: 1,
           keywords: [],
           specialUse,
-          subscribed: true,
         };
         meta.specialUse = specialUse ?? meta.specialUse;
         ensureMaildir(path.join(root, dir));
         writeFolderMeta(path.join(root, dir), meta);
         const info = this.sql(
-            `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, subscribed, keywords)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, keywords)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(accountId, canonical, dir, meta.uidValidity, meta.uidNext, meta.specialUse, meta.subscribed ? 1 : 0, JSON.stringify(meta.keywords));
+          .run(accountId, canonical, dir, meta.uidValidity, meta.uidNext, meta.specialUse, JSON.stringify(meta.keywords));
+        // A new mailbox is subscribed, as before; past the cap it is created unsubscribed.
+        if (this.subscriptionCount(accountId) < MAX_SUBSCRIPTIONS) this.changeSubscription(accountId, canonical, true);
         return this.mailboxById(Number(info.lastInsertRowid));
       });
     this.publish({ kind: 'mailboxes', accountId });
@@ -508,7 +511,7 @@ export class MaildirStore implements MailStore {
   private createMailboxRowOnly(accountId: number, name: string): MailboxRow {
     const dir = folderDir(name);
     const root = this.accountDir(accountId);
-    const meta: FolderMeta = { uidValidity: this.newUidValidity(accountId), uidNext: 1, keywords: [], specialUse: null, subscribed: true };
+    const meta: FolderMeta = { uidValidity: this.newUidValidity(accountId), uidNext: 1, keywords: [], specialUse: null };
     ensureMaildir(path.join(root, dir));
     writeFolderMeta(path.join(root, dir), meta);
     const info = this.sql('INSERT INTO mailboxes (account_id, name, dir, uidvalidity) VALUES (?, ?, ?, ?)')
@@ -535,11 +538,89 @@ export class MaildirStore implements MailStore {
     fsyncDir(path.join(this.folderPath(dst), 'cur'));
   }
 
-  setSubscribed(accountId: number, name: string, subscribed: boolean): void {
-    const row = this.mailboxRow(accountId, name);
-    if (!row) throw new MailError('NONEXISTENT', `no such mailbox: ${name}`);
-    this.sql('UPDATE mailboxes SET subscribed = ? WHERE id = ?').run(subscribed ? 1 : 0, row.id);
-    this.saveMeta(this.mailboxById(row.id));
+  // ---- subscriptions ---------------------------------------------------------
+  //
+  // A list of names apart from the mailboxes (RFC 3501 6.3.6, RFC 9051 6.3.7):
+  // a name may be subscribed with no mailbox behind it, DELETE and RENAME
+  // leave the list alone (as Dovecot does; moving a subscription would remove
+  // the old name unilaterally), and only UNSUBSCRIBE takes a name off. The
+  // table answers reads; the file at the account's Maildir root, rewritten
+  // in the same transaction, lets reindex rebuild the list.
+
+  /** Subscribes a name, whether or not a mailbox has it; the name must be a valid mailbox name. */
+  addSubscription(accountId: number, name: string): void {
+    const canonical = validateMailboxName(name);
+    this.tx(() => {
+      if (this.isSubscribed(accountId, canonical)) return;
+      if (this.subscriptionCount(accountId) >= MAX_SUBSCRIPTIONS) {
+        throw new MailError('LIMIT', `too many subscriptions (at most ${MAX_SUBSCRIPTIONS})`);
+      }
+      this.changeSubscription(accountId, canonical, true);
+    });
+  }
+
+  /** Takes a name off the list; a name not on it is no error (as Dovecot). */
+  removeSubscription(accountId: number, name: string): void {
+    const canonical = validateMailboxName(name);
+    this.tx(() => this.changeSubscription(accountId, canonical, false));
+  }
+
+  /** Subscribed names, sorted; some may name no mailbox. */
+  listSubscriptions(accountId: number): string[] {
+    return this.sql('SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name').pluck().all(accountId) as string[];
+  }
+
+  private isSubscribed(accountId: number, name: string): boolean {
+    return this.sql('SELECT 1 FROM subscriptions WHERE account_id = ? AND name = ?').get(accountId, name) !== undefined;
+  }
+
+  private subscriptionCount(accountId: number): number {
+    return this.sql('SELECT count(*) FROM subscriptions WHERE account_id = ?').pluck().get(accountId) as number;
+  }
+
+  /** Inside a transaction: changes one row and, when it changed, rewrites the file. */
+  private changeSubscription(accountId: number, name: string, subscribed: boolean): void {
+    const changed = subscribed
+      ? this.sql('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)').run(accountId, name).changes
+      : this.sql('DELETE FROM subscriptions WHERE account_id = ? AND name = ?').run(accountId, name).changes;
+    if (changed > 0) this.saveSubscriptions(accountId);
+  }
+
+  /** A failed write throws and rolls the transaction back, so table and file agree. */
+  private saveSubscriptions(accountId: number): void {
+    const root = this.accountDir(accountId);
+    ensureMaildir(root);
+    writeSubscriptions(root, this.listSubscriptions(accountId));
+  }
+
+  /**
+   * Inside recoverAccount's transaction: the file, when there is one, is the
+   * list (it is written last, so after a crash it may be newer than the
+   * table). Without one (an index from before migration 5, or a lost file)
+   * the table's rows and the `subscribed` flags older versions left in
+   * folder meta files make the list, and the file is written.
+   */
+  private recoverSubscriptions(accountId: number, legacy: readonly string[]): void {
+    const root = this.accountDir(accountId);
+    const fromFile = readSubscriptions(root);
+    const insert = this.sql('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)');
+    if (fromFile !== undefined) {
+      this.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
+      let kept = 0;
+      for (const name of fromFile) {
+        let canonical: string;
+        try {
+          canonical = validateMailboxName(name);
+        } catch {
+          continue; // an edited file: skip what could never have been subscribed
+        }
+        if (kept >= MAX_SUBSCRIPTIONS) break;
+        kept += insert.run(accountId, canonical).changes;
+      }
+      return;
+    }
+    for (const name of legacy) insert.run(accountId, name);
+    this.saveSubscriptions(accountId);
   }
 
   private saveMeta(row: MailboxRow): void {
@@ -548,7 +629,6 @@ export class MaildirStore implements MailStore {
       uidNext: row.uidnext,
       keywords: JSON.parse(row.keywords) as string[],
       specialUse: row.special_use,
-      subscribed: row.subscribed !== 0,
     });
   }
 
@@ -971,7 +1051,9 @@ export class MaildirStore implements MailStore {
     let adopted = 0;
     let dropped = 0;
     const dirs = ['', ...readdirSync(root).filter((d) => d.startsWith('.') && d !== '.' && d !== '..' && !d.startsWith('..'))];
+    const legacySubscribed: string[] = [];
     this.tx(() => {
+        legacySubscribed.length = 0;
         if (options.rebuild) {
           this.sql('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
           this.sql('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
@@ -988,12 +1070,14 @@ export class MaildirStore implements MailStore {
           }
           ensureMaildir(folder);
           cleanTmp(folder, TMP_MAX_AGE_MS);
+          if (readFolderMeta(folder)?.legacySubscribed === true) legacySubscribed.push(name);
           let mb = this.mailboxRow(accountId, name);
           if (!mb) mb = this.adoptFolder(accountId, name, dir);
           const r = this.reconcileFolder(mb);
           adopted += r.adopted;
           dropped += r.dropped;
         }
+        this.recoverSubscriptions(accountId, legacySubscribed);
         this.recountUsage(accountId);
       });
     this.publish({ kind: 'mailboxes', accountId });
@@ -1006,8 +1090,8 @@ export class MaildirStore implements MailStore {
     const defaults = DEFAULT_FOLDERS.find((f) => f.name === name);
     const uidValidity = meta?.uidValidity ?? this.newUidValidity(accountId);
     const info = this.sql(
-        `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, subscribed, keywords)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, keywords)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         accountId,
@@ -1016,7 +1100,6 @@ export class MaildirStore implements MailStore {
         uidValidity,
         meta?.uidNext ?? 1,
         meta?.specialUse ?? defaults?.specialUse ?? null,
-        meta?.subscribed === false ? 0 : 1,
         JSON.stringify(meta?.keywords ?? []),
       );
     const row = this.mailboxById(Number(info.lastInsertRowid));

@@ -98,7 +98,12 @@ export class StoreImapBackend implements ImapBackend {
   }
 
   setSubscribed(user: ImapUser, name: string, subscribed: boolean): void {
-    this.stores.mail.setSubscribed(user.accountId, name, subscribed);
+    if (subscribed) this.stores.mail.addSubscription(user.accountId, name);
+    else this.stores.mail.removeSubscription(user.accountId, name);
+  }
+
+  listSubscriptions(user: ImapUser): string[] {
+    return this.stores.mail.listSubscriptions(user.accountId);
   }
 
   selectState(user: ImapUser, mailboxId: number): SelectState {

@@ -2,6 +2,7 @@
 // version i to i+1; PRAGMA user_version records where a database stands.
 // Never edit a released migration: append a new one.
 import { RECENT_MIGRATION } from './migration-recent.js';
+import { SUBSCRIPTIONS_MIGRATION } from './migration-subscriptions.js';
 
 export const migrations: string[] = [
   // 1: domains, accounts, aliases, mailboxes, messages, expunge log, scripts.
@@ -104,3 +105,6 @@ migrations.push(`
 
 // 4: the first recent UID of each mailbox (see migration-recent.ts).
 migrations.push(RECENT_MIGRATION);
+
+// 5: subscriptions apart from mailboxes (see migration-subscriptions.ts).
+migrations.push(SUBSCRIPTIONS_MIGRATION);

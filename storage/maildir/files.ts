@@ -88,6 +88,24 @@ export function writeFileAtomic(file: string, content: string): void {
   renameSync(tmp, file);
 }
 
+/**
+ * Like writeFileAtomic, and on disk when it returns: the new file is fsynced
+ * before the rename and the directory after it, so a crash leaves the old
+ * content or the new, never an empty file.
+ */
+export function writeFileDurable(file: string, content: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeFileSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  fsyncDir(path.dirname(file));
+}
+
 export function readFileIfExists(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');

@@ -12,21 +12,26 @@ export interface FolderMeta {
   /** Keyword for letter a, b, c... */
   keywords: string[];
   specialUse: string | null;
-  subscribed: boolean;
+  /**
+   * Written by versions that kept subscriptions per folder; read only to
+   * seed the account's subscription list when it has no file yet
+   * (maildir/subscriptions.ts), never written now.
+   */
+  legacySubscribed?: boolean;
 }
 
 export function readFolderMeta(folderPath: string): FolderMeta | undefined {
   const text = readFileIfExists(path.join(folderPath, META_FILE));
   if (text === undefined) return undefined;
   try {
-    const m = JSON.parse(text) as Partial<FolderMeta>;
+    const m = JSON.parse(text) as Partial<FolderMeta> & { subscribed?: unknown };
     if (typeof m.uidValidity !== 'number') return undefined;
     return {
       uidValidity: m.uidValidity,
       uidNext: typeof m.uidNext === 'number' ? m.uidNext : 1,
       keywords: Array.isArray(m.keywords) ? m.keywords.filter((k) => typeof k === 'string') : [],
       specialUse: typeof m.specialUse === 'string' ? m.specialUse : null,
-      subscribed: m.subscribed !== false,
+      ...(typeof m.subscribed === 'boolean' ? { legacySubscribed: m.subscribed } : {}),
     };
   } catch {
     return undefined;
@@ -34,5 +39,6 @@ export function readFolderMeta(folderPath: string): FolderMeta | undefined {
 }
 
 export function writeFolderMeta(folderPath: string, meta: FolderMeta): void {
-  writeFileAtomic(path.join(folderPath, META_FILE), JSON.stringify(meta) + '\n');
+  const { legacySubscribed: _, ...kept } = meta;
+  writeFileAtomic(path.join(folderPath, META_FILE), JSON.stringify(kept) + '\n');
 }

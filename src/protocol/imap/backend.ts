@@ -9,7 +9,7 @@ import type { MessageIndex } from '../../../storage/mime/types.js';
 export type { FlagMode, MailboxChange, MailboxInfo, MessageRecord, Quota, SpecialUse, MessageIndex };
 
 /** A mailbox without its counters (which cost a scan of its messages). */
-export type MailboxRef = Pick<MailboxInfo, 'id' | 'accountId' | 'name' | 'uidValidity' | 'uidNext' | 'highestModseq' | 'specialUse' | 'subscribed'>;
+export type MailboxRef = Pick<MailboxInfo, 'id' | 'accountId' | 'name' | 'uidValidity' | 'uidNext' | 'highestModseq' | 'specialUse'>;
 
 export interface ImapUser {
   accountId: number;
@@ -52,7 +52,10 @@ export interface ImapBackend {
   createMailbox(user: ImapUser, name: string, specialUse?: SpecialUse | null): MailboxInfo;
   deleteMailbox(user: ImapUser, name: string): void;
   renameMailbox(user: ImapUser, from: string, to: string): void;
+  /** SUBSCRIBE / UNSUBSCRIBE: the name need not exist as a mailbox, but must be a valid name. */
   setSubscribed(user: ImapUser, name: string, subscribed: boolean): void;
+  /** Subscribed names (LSUB, LIST (SUBSCRIBED), RETURN (SUBSCRIBED)); some may name no mailbox. */
+  listSubscriptions(user: ImapUser): string[];
 
   /** The UID list and first unseen message (SELECT); must stay fast for 100,000 messages. */
   selectState(user: ImapUser, mailboxId: number): SelectState;

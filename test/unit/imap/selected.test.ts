@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { SelectedMailbox } from '../../../src/protocol/imap/selected.js';
 import { compileResponse, type ImapResponse } from '../../../src/protocol/imap/response.js';
 
-const info = { id: 9, accountId: 1, name: 'INBOX', uidValidity: 77, uidNext: 20, highestModseq: 100, specialUse: null, subscribed: true };
+const info = { id: 9, accountId: 1, name: 'INBOX', uidValidity: 77, uidNext: 20, highestModseq: 100, specialUse: null };
 const text = (rs: ImapResponse[]) => rs.map((r) => Buffer.concat(compileResponse(r)).toString('latin1')).join('');
 const append = (uid: number, modseq: number) => ({ kind: 'append' as const, accountId: 1, mailboxId: 9, uid, modseq, flags: [] });
 const expunge = (uid: number, modseq: number) => ({ kind: 'expunge' as const, accountId: 1, mailboxId: 9, uid, modseq });

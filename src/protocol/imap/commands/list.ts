@@ -2,6 +2,8 @@
 // RFC 5819 and SPECIAL-USE RFC 6154) and LSUB (kept for IMAP4rev1 clients).
 // A name that exists only as the parent of others is \NonExistent in the
 // extended forms and for IMAP4rev2 clients, \Noselect otherwise (as Dovecot).
+// A subscribed name with no mailbox is \Noselect in LSUB and \NonExistent
+// \Subscribed in LIST (SUBSCRIBED) (RFC 5258 3.1).
 import { defineCommand, AUTHENTICATED, type CommandResult, type SessionContext } from '../command.js';
 import { astring, isAtom, list, ImapParseError, type Arg } from '../parser.js';
 import { untagged, type ImapResponse, type ImapValue } from '../response.js';
@@ -79,6 +81,14 @@ function parseListArgs(args: Arg[], ctx: SessionContext, lsub: boolean): ListArg
   return out;
 }
 
+/** Every proper ancestor of a name ("a/b/c" -> "a", "a/b"). */
+function ancestors(name: string): string[] {
+  const levels = name.split('/');
+  const out: string[] = [];
+  for (let k = 1; k < levels.length; k++) out.push(levels.slice(0, k).join('/'));
+  return out;
+}
+
 function run(ctx: SessionContext, a: ListArgs): CommandResult {
   const word = a.lsub ? 'LSUB' : 'LIST';
   if (a.patterns.length === 1 && a.patterns[0] === '') {
@@ -87,47 +97,59 @@ function run(ctx: SessionContext, a: ListArgs): CommandResult {
   const user = ctx.user!;
   const boxes = ctx.backend.listMailboxes(user);
   const byName = new Map<string, MailboxInfo>(boxes.map((b) => [b.name, b]));
+  // Subscriptions are names, not mailboxes: some name no mailbox (RFC 9051 6.3.7).
+  const subscribed = new Set(a.subscribedOnly || a.returnSubscribed ? ctx.backend.listSubscriptions(user) : []);
   // Names that exist only as the parent of another (shown \Noselect when % reaches them).
   const implied = new Set<string>();
-  for (const b of boxes) {
-    const levels = b.name.split('/');
-    for (let k = 1; k < levels.length; k++) {
-      const p = levels.slice(0, k).join('/');
-      if (!byName.has(p)) implied.add(p);
-    }
-  }
+  for (const b of boxes) for (const p of ancestors(b.name)) if (!byName.has(p)) implied.add(p);
   const hasChildren = new Set<string>();
-  for (const b of boxes) {
-    const cut = b.name.lastIndexOf('/');
-    if (cut > 0) hasChildren.add(b.name.slice(0, cut));
-  }
-  for (const p of implied) {
-    const cut = p.lastIndexOf('/');
-    if (cut > 0) hasChildren.add(p.slice(0, cut));
+  for (const n of [...byName.keys(), ...implied]) {
+    const cut = n.lastIndexOf('/');
+    if (cut > 0) hasChildren.add(n.slice(0, cut));
   }
   const regexes = a.patterns.filter((p) => p !== '').map(patternRegex);
   const matches = (name: string) => regexes.some((r) => r.test(name));
-  const names = [...new Set([...byName.keys(), ...implied])].sort((x, y) =>
-    x === 'INBOX' ? -1 : y === 'INBOX' ? 1 : x < y ? -1 : x > y ? 1 : 0,
-  );
+  const candidates = new Set([...byName.keys(), ...implied]);
+  if (a.subscribedOnly) {
+    // Subscribed names without a mailbox, and their parents (LSUB's % rule, CHILDINFO).
+    for (const n of subscribed) {
+      candidates.add(n);
+      for (const p of ancestors(n)) candidates.add(p);
+    }
+  }
+  const names = [...candidates].sort((x, y) => (x === 'INBOX' ? -1 : y === 'INBOX' ? 1 : x < y ? -1 : x > y ? 1 : 0));
   const out: ImapResponse[] = [];
   const noStar = a.patterns.every((p) => !p.includes('*'));
   const selecting = a.subscribedOnly || a.specialUseOnly;
-  const meets = (info: MailboxInfo | undefined) =>
-    info !== undefined && (!a.subscribedOnly || info.subscribed) && (!a.specialUseOnly || info.specialUse !== null);
-  const absent = a.extended || ctx.rev2 ? '\\NonExistent' : '\\Noselect';
+  const meets = (name: string) => {
+    const info = byName.get(name);
+    return (
+      (!a.subscribedOnly || subscribed.has(name)) &&
+      (!a.specialUseOnly || (info !== undefined && info.specialUse !== null))
+    );
+  };
+  // RFC 3501 6.3.9: LSUB always says \Noselect for what cannot be selected.
+  const absent = a.lsub ? '\\Noselect' : a.extended || ctx.rev2 ? '\\NonExistent' : '\\Noselect';
+  // Parents of selected subscribed names the patterns miss (one pass, not one per name).
+  const subscribedBelowSet = new Set<string>();
+  if (a.subscribedOnly) {
+    for (const n of subscribed) if (!matches(n) && meets(n)) for (const p of ancestors(n)) subscribedBelowSet.add(p);
+  }
+  const subscribedBelow = (name: string) => subscribedBelowSet.has(name);
   for (const name of names) {
     if (!matches(name)) continue;
     const info = byName.get(name);
     // RFC 5258 3.5: a match with a descendant the pattern misses but the selection takes.
-    const childInfo = a.recursiveMatch && a.subscribedOnly && boxes.some((b) => b.name.startsWith(name + '/') && !matches(b.name) && meets(b));
+    const childInfo = a.recursiveMatch && a.subscribedOnly && subscribedBelow(name);
+    // RFC 3501 6.3.9: LSUB "%" reaching the parent of a subscribed name returns the parent as \Noselect.
+    const lsubParent = a.lsub && !meets(name) && subscribedBelow(name);
     if (selecting) {
-      if (!meets(info) && !childInfo) continue;
+      if (!meets(name) && !childInfo && !lsubParent) continue;
     } else if (info === undefined && !noStar) continue;
     const attrs: string[] = [];
-    if (info === undefined) attrs.push(absent);
+    if (info === undefined || lsubParent) attrs.push(absent);
     attrs.push(hasChildren.has(name) ? '\\HasChildren' : '\\HasNoChildren');
-    if (a.returnSubscribed && info?.subscribed) attrs.push('\\Subscribed');
+    if (a.returnSubscribed && subscribed.has(name)) attrs.push('\\Subscribed');
     if (info?.specialUse) attrs.push(info.specialUse);
     const values: ImapValue[] = [word, attrs, { str: '/' }, { str: ctx.encodeMailboxName(name) }];
     if (childInfo) values.push([{ str: 'CHILDINFO' }, [{ str: 'SUBSCRIBED' }]]);

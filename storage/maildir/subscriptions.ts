@@ -1,0 +1,28 @@
+// The account's IMAP subscription list as a file at its Maildir root, so the
+// index can be rebuilt from the Maildir alone (as postino-folder.json keeps
+// each folder's UIDVALIDITY). Dovecot keeps its list in `subscriptions` at
+// the same place; this file has a name of its own so a Maildir copied from
+// Dovecot keeps Dovecot's file untouched. The file holds names only: no path
+// is ever made from them.
+import path from 'node:path';
+import { readFileIfExists, writeFileDurable } from './files.js';
+
+export const SUBSCRIPTIONS_FILE = 'postino-subscriptions.json';
+
+/** The names in the file, or undefined when there is no readable file. */
+export function readSubscriptions(accountRoot: string): string[] | undefined {
+  const text = readFileIfExists(path.join(accountRoot, SUBSCRIPTIONS_FILE));
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text) as { subscriptions?: unknown };
+    if (!Array.isArray(v.subscriptions)) return undefined;
+    return v.subscriptions.filter((n): n is string => typeof n === 'string');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Replaces the file (fsynced, renamed into place): readers see the old list or the new one. */
+export function writeSubscriptions(accountRoot: string, names: readonly string[]): void {
+  writeFileDurable(path.join(accountRoot, SUBSCRIPTIONS_FILE), JSON.stringify({ version: 1, subscriptions: names }) + '\n');
+}
