@@ -3,9 +3,7 @@
 // IDLE notification latency, and the server's RSS with 1,000 idle
 // authenticated connections.
 // usage: npm run bench:imap [-- BIG_COUNT [IDLE_CONNECTIONS]]
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { openStorage } from '../storage/index.js';
 import { indexMessageJson } from '../storage/mime/index.js';
 import { AdminService } from '../src/services/admin.js';
@@ -15,13 +13,15 @@ import { startServe } from '../test/support/serve.js';
 import { cliPath } from '../test/support/paths.js';
 import { RawImap } from '../test/integration/imap-raw-client.js';
 import { dovecotInstalled, startDovecotLmtp } from '../test/support/dovecot-lmtp.js';
+import { makeScratchDir, removeScratchDir, waitForQuietDisk } from './scratch.js';
 
 const bigCount = Number(process.argv[2] ?? 100_000);
 const idleConnections = Number(process.argv[3] ?? 1000);
 const USER = 'bench@example.test';
 const PASSWORD = 'correct horse staple 1234';
 
-const dir = mkdtempSync(path.join(process.env.BENCH_DIR ?? tmpdir(), 'postino-bench-imap-'));
+await waitForQuietDisk();
+const dir = makeScratchDir('postino-bench-imap-');
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 async function fill(storage: ReturnType<typeof openStorage>, accountId: number, mailbox: string, count: number, make: (i: number) => Buffer): Promise<void> {
@@ -168,13 +168,13 @@ finally {
 // Idle authenticated connections, on a fresh server over a small data dir
 // (so startup work on the big mailboxes does not blur the figure), from
 // several loopback addresses (the per-IP cap is 100).
-const smallDir = mkdtempSync(path.join(process.env.BENCH_DIR ?? tmpdir(), 'postino-bench-imap-idle-'));
+const smallDir = makeScratchDir('postino-bench-imap-idle-');
 {
   const storage = openStorage(smallDir, { indexer: indexMessageJson });
   await new AdminService({ directory: storage.directory, mail: storage.mail }).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
   storage.close();
 }
-rmSync(dir, { recursive: true, force: true });
+removeScratchDir(dir);
 const fresh = startServe(process.execPath, [cliPath, 'serve', '--data', smallDir], { ...ports, POSTINO_DEMO: '0' });
 try {
   imaps = Number((await fresh.waitFor((e) => e.event === 'listening' && e.service === 'imaps')).port);
@@ -211,5 +211,5 @@ try {
   warm.close();
 } finally {
   await fresh.stop();
-  rmSync(smallDir, { recursive: true, force: true });
+  removeScratchDir(smallDir);
 }

@@ -397,6 +397,8 @@ export class MaildirStore implements MailStore {
    * processes, so exactly one session sees each message as \Recent.
    */
   claimRecent(mailboxId: number, uidNext: number): number {
+    // Most SELECTs find nothing new: answer those without taking the write lock.
+    if (this.firstRecentUid(mailboxId) >= uidNext) return uidNext;
     return this.tx(() => {
       const first = this.firstRecentUid(mailboxId);
       if (first >= uidNext) return uidNext;
