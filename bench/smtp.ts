@@ -5,12 +5,14 @@
 // same load against Dovecot's LMTP (Pigeonhole running the same script) and
 // against Postfix relaying to it, and the ratios.
 //
-// usage: node dist/bench/smtp.js [COUNT [CONNECTIONS]] [--targets LIST] [--no-sieve]
+// usage: node dist/bench/smtp.js [COUNT [CONNECTIONS]] [--targets LIST] [--no-sieve] [--warmup N]
 //   COUNT 10000, CONNECTIONS 8 by default.
 //   LIST: comma-separated among postino-smtp, postino-lmtp, dovecot-lmtp,
 //   postfix-dovecot, postfix-postino, sink (Postfix's smtp-sink, which stores
 //   nothing: the client's own ceiling), or "all"; default: the first four.
 //   --no-sieve: no script anywhere (to see what Sieve costs).
+//   --warmup N: messages sent to each target before timing starts (default
+//   500, or a tenth of COUNT when smaller); 0 times a cold start.
 //   BENCH_DIR: where the scratch data dirs go (default the OS temp dir).
 //   BENCH_SERVE_NODE_ARGS: node flags for `postino serve`, e.g.
 //   "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under load.
@@ -45,7 +47,7 @@ const TARGETS = ['postino-smtp', 'postino-lmtp', 'dovecot-lmtp', 'postfix-doveco
 type Target = (typeof TARGETS)[number];
 
 const argv = process.argv.slice(2);
-const VALUED = new Set(['--targets']);
+const VALUED = new Set(['--targets', '--warmup']);
 const positional = argv.filter((a, i) => !a.startsWith('--') && !VALUED.has(argv[i - 1] ?? ''));
 function option(name: string): string | undefined {
   const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -54,6 +56,7 @@ function option(name: string): string | undefined {
   return a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
 }
 const count = Number(positional[0] ?? 10_000);
+const warmup = Number(option('warmup') ?? Math.min(500, Math.floor(count / 10)));
 const connections = Number(positional[1] ?? 8);
 if (!Number.isInteger(count) || count < 1 || !Number.isInteger(connections) || connections < 1) {
   console.error('usage: node dist/bench/smtp.js [COUNT [CONNECTIONS]] [--targets LIST] [--no-sieve]');
@@ -245,9 +248,38 @@ interface LoadSpec {
   lmtp: boolean;
   rcpt: string;
   messages: Buffer[];
+  /** Where the recipient's mail lands: the timed run starts once the warm-up messages are all there. */
+  maildir?: string;
+  /** The server's process, whose CPU time during the timed run is reported. */
+  serverPid?: number;
 }
 
-async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/**
+ * Warms the target up (WARMUP messages, not timed: a long-running server is
+ * warm, and the first tenth of a cold run is mostly Postino's JIT at work),
+ * then runs the timed load. `warmedUp` says how many extra messages went in.
+ */
+async function runLoad(spec: LoadSpec): Promise<LoadResult & { warmedUp: number }> {
+  let warmedUp = 0;
+  if (warmup > 0) {
+    const before = spec.maildir ? maildirCount(spec.maildir) : 0;
+    const messages = Array.from({ length: warmup }, (_, i) => makeMessage(`warmup-${spec.rcpt}-${i}`, 4096));
+    warmedUp = (await measureLoad({ ...spec, messages })).sent;
+    if (spec.maildir && (await waitForMaildir(spec.maildir, before + warmedUp, process.hrtime.bigint(), 300_000)) === undefined) {
+      throw new Error(`warm-up: the messages did not all reach ${spec.maildir}`);
+    }
+  }
+  const cpu0 = processCpu(spec.serverPid);
+  const r = await measureLoad(spec);
+  const cpu1 = processCpu(spec.serverPid);
+  if (cpu0 && cpu1 && r.sent > 0) {
+    const per = (a: number, b: number) => (((b - a) * 1000) / r.sent).toFixed(2);
+    console.log(`${''.padEnd(16)} server CPU per message: ${per(cpu0.user, cpu1.user)} ms user + ${per(cpu0.system, cpu1.system)} ms kernel`);
+  }
+  return { ...r, warmedUp };
+}
+
+async function measureLoad(spec: LoadSpec): Promise<LoadResult> {
   const wire = spec.messages.map(wireData);
   const latencies: number[] = [];
   const completions: number[] = [];
@@ -457,15 +489,9 @@ async function benchPostino(): Promise<void> {
           console.log(`${target.padEnd(16)} skipped: postino serve has no ${target.slice(8).toUpperCase()} listener yet`);
           continue;
         }
-        const cpu0 = processCpu(p.served.child.pid);
-        const r = await runLoad({ port, lmtp: target === 'postino-lmtp', rcpt, messages: messagesFor(target) });
-        const cpu1 = processCpu(p.served.child.pid);
-        if (cpu0 && cpu1) {
-          const per = (a: number, b: number) => (((b - a) * 1000) / r.sent).toFixed(2);
-          console.log(`${''.padEnd(16)} server CPU per message: ${per(cpu0.user, cpu1.user)} ms user + ${per(cpu0.system, cpu1.system)} ms kernel`);
-        }
+        const r = await runLoad({ port, lmtp: target === 'postino-lmtp', rcpt, messages: messagesFor(target), serverPid: p.served.child.pid });
         // A 250 is sent only once the message is in the Maildir: check none is missing.
-        const stored = maildirCount(maildir);
+        const stored = maildirCount(maildir) - r.warmedUp;
         report(target, r, undefined, `${note}${stored === r.sent ? '' : ` STORED ${stored} OF ${r.sent} ACCEPTED`}`.trim());
       } else {
         if (p.lmtpPort === undefined) {
@@ -478,8 +504,8 @@ async function benchPostino(): Promise<void> {
         }
         const pf = await startPostfix({ domain: DOMAIN, lmtpPort: p.lmtpPort });
         try {
-          const r = await runLoad({ port: pf.smtpPort, lmtp: false, rcpt, messages: messagesFor(target) });
-          const e2e = await waitForMaildir(maildir, r.sent, r.startedAt, 300_000);
+          const r = await runLoad({ port: pf.smtpPort, lmtp: false, rcpt, messages: messagesFor(target), maildir });
+          const e2e = await waitForMaildir(maildir, r.warmedUp + r.sent, r.startedAt, 300_000);
           report(target, r, e2e ?? null, `${note} (accepted = queued by Postfix)`.trim());
         } finally {
           await pf.stop();
@@ -514,7 +540,7 @@ async function benchDovecot(): Promise<void> {
       const maildir = dc.maildirOf(rcpt);
       if (target === 'dovecot-lmtp') {
         const r = await runLoad({ port: dc.lmtpPort, lmtp: true, rcpt, messages: messagesFor(target) });
-        const stored = maildirCount(maildir);
+        const stored = maildirCount(maildir) - r.warmedUp;
         report(target, r, undefined, `${note}${stored === r.sent ? '' : `; STORED ${stored} OF ${r.sent} ACCEPTED`}`);
       } else {
         if (!postfixInstalled()) {
@@ -524,8 +550,8 @@ async function benchDovecot(): Promise<void> {
         let pf: RunningPostfix | undefined;
         try {
           pf = await startPostfix({ domain: DOMAIN, lmtpPort: dc.lmtpPort });
-          const r = await runLoad({ port: pf.smtpPort, lmtp: false, rcpt, messages: messagesFor(target) });
-          const e2e = await waitForMaildir(maildir, r.sent, r.startedAt, 300_000);
+          const r = await runLoad({ port: pf.smtpPort, lmtp: false, rcpt, messages: messagesFor(target), maildir });
+          const e2e = await waitForMaildir(maildir, r.warmedUp + r.sent, r.startedAt, 300_000);
           report(target, r, e2e ?? null, `${note}; accepted = queued by Postfix`);
         } finally {
           await pf?.stop();
