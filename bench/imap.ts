@@ -13,7 +13,7 @@ import { startServe } from '../test/support/serve.js';
 import { cliPath } from '../test/support/paths.js';
 import { RawImap } from '../test/integration/imap-raw-client.js';
 import { dovecotInstalled, startDovecotLmtp } from '../test/support/dovecot-lmtp.js';
-import { makeScratchDir, removeScratchDir, waitForQuietDisk } from './scratch.js';
+import { makeScratchDir, removeScratch, waitForQuietDisk } from './scratch.js';
 
 const bigCount = Number(process.argv[2] ?? 100_000);
 const idleConnections = Number(process.argv[3] ?? 1000);
@@ -174,7 +174,6 @@ const smallDir = makeScratchDir('postino-bench-imap-idle-');
   await new AdminService({ directory: storage.directory, mail: storage.mail }).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
   storage.close();
 }
-removeScratchDir(dir);
 const fresh = startServe(process.execPath, [cliPath, 'serve', '--data', smallDir], { ...ports, POSTINO_DEMO: '0' });
 try {
   imaps = Number((await fresh.waitFor((e) => e.event === 'listening' && e.service === 'imaps')).port);
@@ -211,5 +210,5 @@ try {
   warm.close();
 } finally {
   await fresh.stop();
-  removeScratchDir(smallDir);
+  removeScratch();
 }

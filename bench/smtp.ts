@@ -39,7 +39,7 @@ import { findProgram, postfixInstalled, startPostfix, type RunningPostfix } from
 import { freePort, waitForPort } from '../test/support/free-port.js';
 import { dovecotInstalled, startDovecotLmtp, type RunningDovecot } from '../test/support/dovecot-lmtp.js';
 import { SERVICES } from '../src/config.js';
-import { makeScratchDir, noteCleanup, removeScratchDir, scratchRoot, waitForQuietDisk } from './scratch.js';
+import { makeScratchDir, removeScratch, waitForQuietDisk } from './scratch.js';
 
 // ---------------------------------------------------------------- arguments
 
@@ -413,7 +413,6 @@ interface PostinoUnderTest {
 }
 
 async function startPostino(accounts: string[]): Promise<PostinoUnderTest> {
-  await waitForQuietDisk();
   const dataDir = makeScratchDir('postino-bench-smtp-');
   // SPF/DMARC lookups answered at once by an in-process DNS server: no network, no timeouts.
   const dns = await startDnsFixture({
@@ -463,7 +462,6 @@ async function startPostino(accounts: string[]): Promise<PostinoUnderTest> {
       const code = await served.stop();
       if (code !== 0) console.log(`postino: serve exited ${code}: ${served.stderr().slice(-2000)}`);
       await dns.close();
-      removeScratchDir(dataDir);
     },
   };
 }
@@ -527,9 +525,9 @@ async function benchDovecot(): Promise<void> {
   const script = readFileSync(SCRIPT, 'utf8');
   const users = { 'dovecot-lmtp': `lmtp@${DOMAIN}`, 'postfix-dovecot': `relay@${DOMAIN}` };
   const withSieve = useSieve && existsSync('/usr/lib/dovecot/modules/lib90_sieve_plugin.so');
-  await waitForQuietDisk();
   const dc: RunningDovecot = await startDovecotLmtp({
-    scratchRoot,
+    scratchRoot: makeScratchDir('postino-bench-dovecot-'),
+    keep: true,
     users: Object.values(users),
     ...(withSieve ? { sieveScript: script } : {}),
   });
@@ -563,7 +561,6 @@ async function benchDovecot(): Promise<void> {
     }
   } finally {
     await dc.stop();
-    noteCleanup();
   }
 }
 
@@ -588,9 +585,14 @@ async function benchSink(): Promise<void> {
 // ---------------------------------------------------------------- main
 
 console.log(`smtp bench: ${count} messages of 4 KB over ${connections} connections, fsync on, ${useSieve ? '20-rule Sieve script' : 'no Sieve'}, targets ${[...targets].join(', ')}`);
-await benchPostino();
-await benchDovecot();
-await benchSink();
+await waitForQuietDisk();
+try {
+  await benchPostino();
+  await benchDovecot();
+  await benchSink();
+} finally {
+  removeScratch();
+}
 
 const ratio = (a: Target, b: Target, label: string) => {
   const x = rates.get(a);

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { openStorage } from '../storage/index.js';
 import { makeMessage } from '../test/support/messages.js';
-import { makeScratchDir, removeScratchDir, waitForQuietDisk } from './scratch.js';
+import { makeScratchDir, removeScratch, waitForQuietDisk } from './scratch.js';
 
 const count = Number(process.argv[2] ?? 10_000);
 const inFlight = Number(process.argv[3] ?? 64);
@@ -38,4 +38,4 @@ console.log(`store: ${count} messages of 4 KB, ${inFlight} in flight, fsync on`)
 console.log(`store: ${(count / seconds).toFixed(0)} messages/s (${seconds.toFixed(2)} s), latency p50 ${p(0.5)} ms p99 ${p(0.99)} ms`);
 console.log(`store: index holds ${inbox.messages} messages, UIDNEXT ${inbox.uidNext}; event loop busy ${(elu * 100).toFixed(0)}% of the time`);
 storage.close();
-removeScratchDir(dir);
+removeScratch();
