@@ -4,6 +4,7 @@
 // authenticated connections.
 // usage: npm run bench:imap [-- BIG_COUNT [IDLE_CONNECTIONS]]
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { openStorage } from '../storage/index.js';
 import { indexMessageJson } from '../storage/mime/index.js';
 import { AdminService } from '../src/services/admin.js';
@@ -63,7 +64,7 @@ function rssKb(pid: number): number {
  * 10 clients, each looping SELECT, APPEND, FETCH (flags + header of the
  * newest), STORE \\Deleted, EXPUNGE on the shared INBOX; commands per second.
  */
-async function load(port: number, secure: boolean, user: string, password: string, seconds = 5, clients = 10): Promise<number> {
+async function load(port: number, secure: boolean, user: string, password: string, seconds = 15, clients = 10): Promise<number> {
   const conns = await Promise.all(
     Array.from({ length: clients }, async () => {
       const c = await RawImap.connect(port, secure);
@@ -150,10 +151,12 @@ try {
   const ours = await load(imaps, true, USER, PASSWORD);
   let line = `imap bench: 10 clients doing select/append/fetch/store/expunge: ${ours.toFixed(0)} commands/s (IMAPS)`;
   if (dovecotInstalled()) {
-    const dovecot = await startDovecotLmtp({ users: [USER], password: PASSWORD });
+    // Over TLS too, with the certificate Postino made, so both pay the same.
+    const tls = { certFile: path.join(dir, 'tls', 'selfsigned.crt'), keyFile: path.join(dir, 'tls', 'selfsigned.key') };
+    const dovecot = await startDovecotLmtp({ users: [USER], password: PASSWORD, tls, scratchRoot: makeScratchDir('postino-bench-dovecot-'), keep: true });
     try {
-      const theirs = await load(dovecot.imapPort, false, USER, PASSWORD);
-      line += `; Dovecot ${theirs.toFixed(0)} commands/s (plain IMAP, no TLS): ratio ${(ours / theirs).toFixed(2)}`;
+      const theirs = await load(dovecot.imapsPort, true, USER, PASSWORD);
+      line += `; Dovecot ${theirs.toFixed(0)} commands/s (IMAPS): ratio ${(ours / theirs).toFixed(2)}`;
     } finally {
       await dovecot.stop();
     }

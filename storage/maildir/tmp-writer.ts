@@ -61,7 +61,9 @@ export class TmpWriterPool {
     const lane = this.lane();
     const id = this.nextId++;
     if (lane.busy++ === 0) lane.worker.ref();
-    const req: TmpWriteRequest = { id, tmpPath, data: raw, mtime: internalDate };
+    // Posting a view clones its whole ArrayBuffer: send exactly the message's bytes.
+    const data = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : new Uint8Array(raw);
+    const req: TmpWriteRequest = { id, tmpPath, data, mtime: internalDate };
     return new Promise<TmpFile>((resolve, reject) => {
       this.waiting.set(id, { resolve: () => resolve({ base, tmpPath }), reject, lane });
       lane.worker.postMessage(req);

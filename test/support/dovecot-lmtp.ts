@@ -21,11 +21,15 @@ export interface DovecotOptions {
   keep?: boolean;
   /** Where the scratch directory goes (default: the OS temp directory). */
   scratchRoot?: string;
+  /** PEM files for an IMAPS listener (imapsPort); without them there is none and no TLS at all. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface RunningDovecot {
   lmtpPort: number;
   imapPort: number;
+  /** 0 unless `tls` was given. */
+  imapsPort: number;
   password: string;
   dir: string;
   /** The Maildir of a user (cur/new/tmp inside). */
@@ -52,6 +56,7 @@ export async function startDovecotLmtp(opts: DovecotOptions): Promise<RunningDov
   // The auth process runs as the dovecot user and reads the passwd file.
   chmodSync(dir, 0o755);
   const [lmtpPort, imapPort] = [await freePort(), await freePort()];
+  const imapsPort = opts.tls ? await freePort() : 0;
   mkdirSync(path.join(dir, 'run'));
   mkdirSync(path.join(dir, 'state'));
   const homes = path.join(dir, 'home');
@@ -87,7 +92,7 @@ log_path = ${dir}/dovecot.log
 info_log_path = ${dir}/dovecot.log
 protocols = lmtp imap
 listen = 127.0.0.1
-ssl = no
+${opts.tls ? `ssl = yes\nssl_cert = <${opts.tls.certFile}\nssl_key = <${opts.tls.keyFile}` : 'ssl = no'}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
@@ -122,7 +127,7 @@ service imap-login {
     port = ${imapPort}
   }
   inet_listener imaps {
-    port = 0
+${opts.tls ? `    address = 127.0.0.1\n    port = ${imapsPort}\n    ssl = yes` : '    port = 0'}
   }
   chroot =
 }
@@ -156,7 +161,7 @@ ${opts.extraConf ?? ''}
   };
   try {
     await Promise.race([
-      Promise.all([waitForPort(lmtpPort, 15_000), waitForPort(imapPort, 15_000)]),
+      Promise.all([waitForPort(lmtpPort, 15_000), waitForPort(imapPort, 15_000), ...(imapsPort ? [waitForPort(imapsPort, 15_000)] : [])]),
       exited.then(() => {
         throw new Error('dovecot exited');
       }),
@@ -166,5 +171,5 @@ ${opts.extraConf ?? ''}
     await stop();
     throw new Error(`dovecot did not start (${(e as Error).message}): ${output}\n${log}`);
   }
-  return { lmtpPort, imapPort, password, dir, maildirOf, logText, stop };
+  return { lmtpPort, imapPort, imapsPort, password, dir, maildirOf, logText, stop };
 }
