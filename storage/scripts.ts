@@ -1,11 +1,12 @@
 // Sieve scripts on disk: DIR/sieve/DOMAIN/LOCALPART/NAME.sieve, with the
 // active one recorded in the index. The caller validates script text; this
 // store only keeps names safe and writes atomically.
-import { readFileSync, statSync, mkdirSync, rmSync, readdirSync, renameSync, openSync, writeSync, fsyncSync, closeSync, unlinkSync } from 'node:fs';
+import { readFileSync, statSync, mkdirSync, rmSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
 import { MailError } from './errors.js';
 import { accountSegment } from './maildir/names.js';
+import { writeFileDurable } from './maildir/files.js';
 
 export const MAX_SCRIPT_NAME = 128;
 export const MAX_SCRIPTS_PER_ACCOUNT = 64;
@@ -105,16 +106,7 @@ export class ScriptStore {
     }
     const dir = this.dirOf(accountId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const file = path.join(dir, encodeFileName(n));
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writeFileDurable(path.join(dir, encodeFileName(n)), text);
     this.db
       .prepare('INSERT INTO sieve_scripts (account_id, name, updated) VALUES (?, ?, ?) ON CONFLICT (account_id, name) DO UPDATE SET updated = max(excluded.updated, sieve_scripts.updated + 1)')
       .run(accountId, n, Date.now());

@@ -17,11 +17,7 @@ after(async () => {
   await h.close();
 });
 
-async function loggedIn(): Promise<RawImap> {
-  const c = await RawImap.connect(h.tlsPort, true);
-  assert.match(tagged(await c.cmd(`LOGIN "${USER}" "${PASSWORD}"`)), /OK/);
-  return c;
-}
+const loggedIn = (): Promise<RawImap> => h.login();
 
 /** Sends a command whose parts are text and literals (given as Buffers, sent with "+"). */
 async function send(c: RawImap, parts: Array<string | Buffer>, binary = false): Promise<string> {

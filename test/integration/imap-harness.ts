@@ -10,6 +10,7 @@ import { loadTls } from '../../src/server/tls.js';
 import { startImapListener } from '../../src/server/imap-service.js';
 import type { ServiceContext } from '../../src/server/postino-server.js';
 import { scratchDir } from '../support/tmp.js';
+import { RawImap, tagged } from './imap-raw-client.js';
 
 export const USER = 'alice@example.test';
 export const PASSWORD = 'correct horse battery staple 42';
@@ -23,6 +24,8 @@ export interface ImapHarness {
   /** implicit TLS port */
   tlsPort: number;
   accountId: number;
+  /** A new IMAPS session, logged in as USER; throws unless LOGIN answers OK. */
+  login(): Promise<RawImap>;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,12 @@ export async function startImapHarness(options: HarnessOptions = {}): Promise<Im
     port: (servers[0]!.address() as AddressInfo).port,
     tlsPort: (servers[1]!.address() as AddressInfo).port,
     accountId: account.id,
+    async login() {
+      const c = await RawImap.connect((servers[1]!.address() as AddressInfo).port, true);
+      const r = await c.cmd(`LOGIN "${USER}" "${PASSWORD}"`);
+      if (!/^\S+ OK /m.test(tagged(r))) throw new Error(`LOGIN failed: ${r}`);
+      return c;
+    },
     async close() {
       await Promise.all(servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
       await storage.mail.drain();

@@ -4,7 +4,7 @@
 // rev2 forms, and that a rev1 session in the same account keeps its ways.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startImapHarness, USER, PASSWORD, type ImapHarness } from './imap-harness.js';
+import { startImapHarness, type ImapHarness } from './imap-harness.js';
 import { RawImap, tagged } from './imap-raw-client.js';
 
 let h: ImapHarness;
@@ -17,11 +17,7 @@ after(async () => {
   await h.close();
 });
 
-async function loggedIn(): Promise<RawImap> {
-  const c = await RawImap.connect(h.tlsPort, true);
-  assert.match(tagged(await c.cmd(`LOGIN "${USER}" "${PASSWORD}"`)), /OK/);
-  return c;
-}
+const loggedIn = (): Promise<RawImap> => h.login();
 
 async function rev2(): Promise<RawImap> {
   const c = await loggedIn();

@@ -6,7 +6,7 @@
 // has a cap. The last test runs the same sequence against a scratch Dovecot.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startImapHarness, USER, PASSWORD, type ImapHarness } from './imap-harness.js';
+import { startImapHarness, USER, type ImapHarness } from './imap-harness.js';
 import { RawImap, tagged } from './imap-raw-client.js';
 import { postino } from '../support/cli.js';
 import { startDovecotLmtp } from '../support/dovecot-lmtp.js';
@@ -22,11 +22,7 @@ after(async () => {
   await h?.close();
 });
 
-async function loggedIn(): Promise<RawImap> {
-  const c = await RawImap.connect(h.tlsPort, true);
-  assert.match(tagged(await c.cmd(`LOGIN "${USER}" "${PASSWORD}"`)), /OK/);
-  return c;
-}
+const loggedIn = (): Promise<RawImap> => h.login();
 
 const ok = async (c: RawImap, command: string) => assert.match(tagged(await c.cmd(command)), /^t\d+ OK/, command);
 

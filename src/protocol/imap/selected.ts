@@ -9,6 +9,55 @@ import type { MailboxChange, MailboxRef } from './backend.js';
 import { untagged, type ImapResponse, type ImapValue } from './response.js';
 import { formatSequenceSet } from './sequence.js';
 
+/**
+ * The UIDs one session sees as \Recent: the tail claimed at SELECT (all of a
+ * new mailbox, which may be 100,000 messages: kept as a range, not a set)
+ * and the single UIDs claimed as mail arrives. has() and delete() are asked
+ * only about UIDs the session has.
+ */
+class RecentUids {
+  private from = Infinity;
+  private to = 0;
+  private inRange = 0;
+  private readonly singles = new Set<number>();
+
+  /** Claims every UID of `uids` (ascending) at or above `first`. */
+  claimTail(first: number, uids: readonly number[]): void {
+    let l = 0;
+    let h = uids.length;
+    while (l < h) {
+      const mid = (l + h) >> 1;
+      if (uids[mid]! < first) l = mid + 1;
+      else h = mid;
+    }
+    if (l === uids.length) return;
+    this.from = uids[l]!;
+    this.to = uids[uids.length - 1]! + 1;
+    this.inRange = uids.length - l;
+  }
+
+  add(uid: number): void {
+    this.singles.add(uid);
+  }
+
+  has(uid: number): boolean {
+    return (uid >= this.from && uid < this.to) || this.singles.has(uid);
+  }
+
+  /** Forgets an expunged UID; true when it was recent. */
+  delete(uid: number): boolean {
+    if (uid >= this.from && uid < this.to) {
+      this.inRange--;
+      return true;
+    }
+    return this.singles.delete(uid);
+  }
+
+  get size(): number {
+    return this.inRange + this.singles.size;
+  }
+}
+
 /** Finds the first recent UID below uidNext for this session (claiming them when read-write). */
 export type RecentSource = (uidNext: number) => number;
 
@@ -27,7 +76,7 @@ export class SelectedMailbox {
   /** The MODSEQ of flag states this session already reported (its own STOREs). */
   private readonly reported = new Map<number, number>();
   /** UIDs this session sees as \Recent. */
-  private readonly recent = new Set<number>();
+  private readonly recent = new RecentUids();
   private recentReported = 0;
   /** IMAP4rev2 has no \Recent: nothing of it is shown. */
   hideRecent = false;
@@ -71,7 +120,7 @@ export class SelectedMailbox {
   }
 
   private addRecent(first: number, uids: readonly number[]): void {
-    for (let i = uids.length - 1; i >= 0 && uids[i]! >= first; i--) this.recent.add(uids[i]!);
+    this.recent.claimTail(first, uids);
   }
 
   /** "* n RECENT" when the count changed since the last one sent (rev1 only). */
@@ -164,7 +213,7 @@ export class SelectedMailbox {
       if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
       if (c.kind === 'append') {
         const last = this.uids[this.uids.length - 1] ?? 0;
-        if (c.uid >= firstRecent) this.recent.add(c.uid);
+        if (c.uid >= firstRecent && !this.recent.has(c.uid)) this.recent.add(c.uid);
         if (c.uid > last) {
           this.uids.push(c.uid);
           existsDirty = true;
