@@ -14,7 +14,7 @@
 // .bench/ in the repository, away from the temp directory the test suite
 // churns), delete it only when they end, record when, and before measuring
 // wait until six minutes have passed since the last such deletion.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from '../test/support/paths.js';
@@ -43,19 +43,44 @@ export function removeScratch(): void {
   writeFileSync(lastCleanupFile, String(Date.now()));
 }
 
-/** Waits until the quiet period after the last bench's deletion is over. */
+/**
+ * Waits until the quiet period after the last bench's deletion is over, then
+ * until creating a file is cheap again: other programs (the test suite, say)
+ * delete files too, and a bench cannot know when.
+ */
 export async function waitForQuietDisk(): Promise<void> {
   let last = 0;
   try {
     last = Number(readFileSync(lastCleanupFile, 'utf8'));
   } catch {
-    return;
+    // no bench has deleted anything here
   }
   const wait = last + QUIET_MS - Date.now();
-  if (!(wait > 0)) return;
-  console.log(
-    `bench: waiting ${Math.ceil(wait / 1000)} s: a bench deleted its files under ${scratchRoot} less than six minutes ago, ` +
-      'and ext4 would make this run scan past those inodes (see bench/scratch.ts)',
-  );
-  await new Promise((r) => setTimeout(r, wait));
+  if (wait > 0) {
+    console.log(
+      `bench: waiting ${Math.ceil(wait / 1000)} s: a bench deleted its files under ${scratchRoot} less than six minutes ago, ` +
+        'and ext4 would make this run scan past those inodes (see bench/scratch.ts)',
+    );
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  for (let attempt = 0; attempt < PROBE_ATTEMPTS; attempt++) {
+    const us = createCostMicros();
+    if (us <= SLOW_CREATE_US) return;
+    console.log(`bench: creating a file takes ${us.toFixed(0)} µs now (ext4 is skipping recently freed inodes; see bench/scratch.ts): waiting 30 s`);
+    await new Promise((r) => setTimeout(r, 30_000));
+  }
+  console.log('bench: creating files stayed slow for six minutes; measuring anyway');
+}
+
+const PROBE_FILES = 300;
+/** A create on a quiet disk here takes 25-50 µs; within minutes of a mass deletion, 250 µs to over a millisecond. */
+const SLOW_CREATE_US = 150;
+const PROBE_ATTEMPTS = 12;
+
+/** Average µs to create an empty file under the bench root (the files go with the scratch). */
+function createCostMicros(): number {
+  const dir = makeScratchDir('probe-');
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < PROBE_FILES; i++) closeSync(openSync(path.join(dir, String(i)), 'wx'));
+  return Number(process.hrtime.bigint() - t0) / 1000 / PROBE_FILES;
 }

@@ -12,11 +12,12 @@ const GOOD = 'tangerine-otter-42\n';
 describe('postino domain/user/alias', () => {
   const s = scratchDir();
   const run = (args: string[], stdin?: string) => postino(s.dir, args, stdin);
-  const snapshot = () => ({
-    domains: run(['domain', 'list', '--json']).stdout,
-    users: run(['user', 'list', '--json']).stdout,
-    aliases: run(['alias', 'list', '--json']).stdout,
-  });
+  const listed = (what: string): string => {
+    const r = run([what, 'list', '--json']);
+    assert.equal(r.code, 0, `${what} list exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const snapshot = () => ({ domains: listed('domain'), users: listed('user'), aliases: listed('alias') });
 
   before(() => {
     assert.equal(run(['domain', 'add', 'example.test', '--postmaster', 'admin@example.test', '--password-stdin'], GOOD).code, 0);
