@@ -10,12 +10,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fixturesDir } from '../support/paths.js';
+import { startDovecotLmtp, type RunningDovecot } from '../support/dovecot-lmtp.js';
 import { indexMessage } from '../../storage/mime/index.js';
 import type { MessageIndex, MimePart } from '../../storage/mime/types.js';
 import { renderBody, renderBodyStructure, renderEnvelope, sectionBytes } from '../../src/protocol/imap/fetch-structure.js';
@@ -26,29 +26,7 @@ const IMAP_DIR = process.env['POSTINO_IMAP_FIXTURES'] ?? path.join(fixturesDir, 
 const USER = 'tester';
 const PASS = 'secret';
 
-function findDovecot(): string {
-  for (const p of ['/usr/sbin/dovecot', '/usr/local/sbin/dovecot']) if (fs.existsSync(p)) return p;
-  throw new Error('dovecot not found: install the dovecot-imapd package (scripts/ensure-deps.sh)');
-}
-
 /** Without root, every Dovecot service runs as us, and its sockets belong to our group. */
-function nonRootSettings(): string {
-  const user = os.userInfo().username;
-  const group = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
-  return `default_internal_user = ${user}\ndefault_login_user = ${user}\ndefault_internal_group = ${group}\n`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** A minimal IMAP client: sends tagged commands, collects responses with literals inlined. */
 class RawImap {
   private buf = Buffer.alloc(0);
@@ -207,8 +185,7 @@ function sectionsFor(index: MessageIndex): string[] {
   return out;
 }
 
-let tmp = '';
-let dovecot: ChildProcess | null = null;
+let dovecot: RunningDovecot | null = null;
 let client: RawImap | null = null;
 interface TestMessage {
   name: string;
@@ -249,65 +226,6 @@ function mutateFixtures(seeds: TestMessage[], count: number): TestMessage[] {
 }
 
 before(async () => {
-  const bin = findDovecot();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'postino-dovecot-'));
-  fs.chmodSync(tmp, 0o755); // the auth process runs as the dovecot user and reads the passwd file
-  const port = await freePort();
-  const home = path.join(tmp, 'home');
-  const maildir = path.join(home, 'Maildir');
-  for (const d of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(maildir, d), { recursive: true });
-  fs.mkdirSync(path.join(tmp, 'run'));
-  fs.mkdirSync(path.join(tmp, 'state'));
-  // Dovecot refuses mail access as root: when we are root, the mail user is nobody.
-  let uid = process.getuid?.() ?? 0;
-  let gid = process.getgid?.() ?? 0;
-  const asRoot = uid === 0;
-  if (asRoot) {
-    uid = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
-    gid = Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).trim());
-  }
-  fs.writeFileSync(path.join(tmp, 'passwd'), `${USER}:{PLAIN}${PASS}::::${home}::\n`);
-  const conf = `
-base_dir = ${tmp}/run
-state_dir = ${tmp}/state
-log_path = ${tmp}/dovecot.log
-info_log_path = ${tmp}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:~/Maildir
-mail_uid = ${uid}
-mail_gid = ${gid}
-first_valid_uid = ${uid}
-first_valid_gid = ${gid}
-${asRoot ? '' : nonRootSettings()}passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u ${tmp}/passwd
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%u ${tmp}/passwd
-}
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = ${port}
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service anvil {
-  chroot =
-}
-service imap-login {
-  chroot =
-}
-`;
-  fs.writeFileSync(path.join(tmp, 'dovecot.conf'), conf);
-
   const fixtures = fs
     .readdirSync(IMAP_DIR)
     .filter((f) => f.endsWith('.eml'))
@@ -315,35 +233,21 @@ service imap-login {
     .map((f) => ({ name: f, raw: fs.readFileSync(path.join(IMAP_DIR, f)), mutated: false }));
   fixtureCount = fixtures.length;
   messages = [...fixtures, ...(process.env['POSTINO_IMAP_FIXTURES'] === undefined ? mutateFixtures(fixtures, MUTATIONS) : [])];
+  dovecot = await startDovecotLmtp({ users: [USER], password: PASS });
+  const maildir = dovecot.maildirOf(USER);
   // Increasing timestamps in the names make Dovecot assign UIDs in this order.
   messages.forEach((m, i) => {
     fs.writeFileSync(path.join(maildir, 'cur', `${1700000000 + i}.M${i}P1.fixture:2,S`), m.raw);
   });
-  if (asRoot) execFileSync('chown', ['-R', `${uid}:${gid}`, home]);
-
-  dovecot = spawn(bin, ['-c', path.join(tmp, 'dovecot.conf'), '-F'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  dovecot.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    try {
-      client = await RawImap.connect(port);
-      break;
-    } catch {
-      if (dovecot.exitCode !== null || Date.now() > deadline) {
-        const log = fs.existsSync(path.join(tmp, 'dovecot.log')) ? fs.readFileSync(path.join(tmp, 'dovecot.log'), 'utf8') : '';
-        throw new Error(`dovecot did not start: ${stderr}\n${log}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  // As root, Dovecot reads mail as the owner it gave the home.
+  if (process.getuid?.() === 0) execFileSync('chown', ['-R', '--reference', path.dirname(maildir), maildir]);
+  client = await RawImap.connect(dovecot.imapPort);
   try {
     await client.command(`LOGIN ${USER} ${PASS}`);
     const sel = await client.command('SELECT INBOX');
     assert.ok(sel.some((l) => l === `* ${messages.length} EXISTS`), `expected ${messages.length} messages: ${sel.join(' | ')}`);
   } catch (err) {
-    const log = fs.readFileSync(path.join(tmp, 'dovecot.log'), 'utf8');
-    throw new Error(`${(err as Error).message}\n${log}`);
+    throw new Error(`${(err as Error).message}\n${dovecot.logText()}`);
   }
 });
 
@@ -356,13 +260,7 @@ after(async () => {
     }
     client.close();
   }
-  if (dovecot !== null && dovecot.pid !== undefined && dovecot.exitCode === null) {
-    const exited = new Promise((r) => dovecot!.once('exit', r));
-    process.kill(dovecot.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (dovecot.exitCode === null) process.kill(dovecot.pid, 'SIGKILL');
-  }
-  if (tmp !== '') fs.rmSync(tmp, { recursive: true, force: true });
+  await dovecot?.stop();
 });
 
 test('dovecot and postino agree on ENVELOPE, BODY, BODYSTRUCTURE, RFC822.SIZE for every fixture and mutation', async () => {
@@ -424,8 +322,7 @@ test('dovecot and postino return the same BODY[section] bytes', async () => {
     try {
       lines = await c.command(`UID FETCH ${i + 1} (${items})`);
     } catch (err) {
-      const log = fs.readFileSync(path.join(tmp, 'dovecot.log'), 'utf8');
-      throw new Error(`${msg.name}: ${(err as Error).message}\n${log.split('\n').slice(-15).join('\n')}`);
+      throw new Error(`${msg.name}: ${(err as Error).message}\n${dovecot!.logText().split('\n').slice(-15).join('\n')}`);
     }
     const resp = lines.find((l) => /^\* \d+ FETCH/.test(l));
     assert.ok(resp !== undefined, `${msg.name}: no FETCH response`);
