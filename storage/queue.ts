@@ -5,7 +5,7 @@ import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, re
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MailError } from './errors.js';
-import { fsyncDir } from './maildir/files.js';
+import { fsyncDir, removeQuietly } from './maildir/files.js';
 
 export interface QueueEntry {
   id: string;
@@ -92,11 +92,7 @@ export class QueueStore {
   remove(id: string): void {
     if (!this.get(id)) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
     unlinkSync(path.join(this.dir, `${id}.json`));
-    try {
-      unlinkSync(path.join(this.dir, `${id}.eml`));
-    } catch {
-      // already gone
-    }
+    removeQuietly(path.join(this.dir, `${id}.eml`));
   }
 
   /** Removes .eml files that never got their .json (a crash mid-enqueue) and are older than an hour. */

@@ -1,12 +1,12 @@
 // Sieve scripts on disk: DIR/sieve/DOMAIN/LOCALPART/NAME.sieve, with the
 // active one recorded in the index. The caller validates script text; this
 // store only keeps names safe and writes atomically.
-import { readFileSync, statSync, mkdirSync, rmSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
+import { readFileSync, statSync, mkdirSync, rmSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
 import { MailError } from './errors.js';
 import { accountSegment } from './maildir/names.js';
-import { writeFileDurable } from './maildir/files.js';
+import { removeQuietly, writeFileDurable } from './maildir/files.js';
 
 export const MAX_SCRIPT_NAME = 128;
 export const MAX_SCRIPTS_PER_ACCOUNT = 64;
@@ -130,11 +130,8 @@ export class ScriptStore {
     if (!row) throw new MailError('NONEXISTENT', `no such script: ${n}`);
     if (row.active) throw new MailError('REFUSED', `script ${n} is active; deactivate it first`);
     this.sql('DELETE FROM sieve_scripts WHERE account_id = ? AND name = ?').run(accountId, n);
-    try {
-      unlinkSync(path.join(this.dirOf(accountId), encodeFileName(n)));
-    } catch {
-      // the index no longer names it; a stray file is harmless
-    }
+    // The index no longer names it; a stray file would be harmless.
+    removeQuietly(path.join(this.dirOf(accountId), encodeFileName(n)));
   }
 
   rename(accountId: number, from: string, to: string): void {

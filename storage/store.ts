@@ -27,7 +27,7 @@ import type {
 } from './ports.js';
 import { MailError } from './errors.js';
 import { TmpWriterPool } from './maildir/tmp-writer.js';
-import { ensureMaildir, fsyncDir, fsyncDirAsync, fsyncPathAsync, listMessageFiles, cleanTmp } from './maildir/files.js';
+import { removeQuietly, ensureMaildir, fsyncDir, fsyncDirAsync, fsyncPathAsync, listMessageFiles, cleanTmp } from './maildir/files.js';
 import {
   baseOfPath,
   flagSuffix,
@@ -108,14 +108,6 @@ interface BatchState {
   mailboxes: Map<number, MailboxRow>;
   usage: Map<number, { quota: number | null; used: number; addBytes: number; addCount: number }>;
   touchedDirs: Set<string>;
-}
-
-function removeQuietly(file: string): void {
-  try {
-    unlinkSync(file);
-  } catch {
-    // already gone
-  }
 }
 
 function summary(row: MailboxRow): MailboxSummary {

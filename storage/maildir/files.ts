@@ -106,6 +106,15 @@ export function writeFileDurable(file: string, content: string): void {
   fsyncDir(path.dirname(file));
 }
 
+/** Removes a file if it is there; one already gone is no error. */
+export function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone
+  }
+}
+
 export function readFileIfExists(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');

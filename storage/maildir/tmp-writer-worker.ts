@@ -3,7 +3,8 @@
 // those steps is a hand-off to a pool thread and back to the event loop, and
 // on two cores the context switches cost more than the writes.
 import { parentPort } from 'node:worker_threads';
-import { closeSync, fdatasyncSync, futimesSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, futimesSync, openSync, writeSync } from 'node:fs';
+import { removeQuietly } from './files.js';
 
 export interface TmpWriteRequest {
   id: number;
@@ -24,11 +25,7 @@ function write(req: TmpWriteRequest): void {
     fdatasyncSync(fd);
   } catch (err) {
     closeSync(fd);
-    try {
-      unlinkSync(req.tmpPath);
-    } catch {
-      // nothing to remove
-    }
+    removeQuietly(req.tmpPath);
     throw err;
   }
   closeSync(fd);
