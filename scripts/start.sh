@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci
 fi
-npx tsc -p tsconfig.json
+bash scripts/build.sh
 exec node bin/postino.cjs serve "$@"

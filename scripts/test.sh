@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-npx tsc -p tsconfig.json
+bash scripts/build.sh --force
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 # No test may hang CI: each file gets at most 15 minutes.
 exec node --test --test-reporter=spec --test-concurrency=2 --test-timeout=900000 "${files[@]}"
