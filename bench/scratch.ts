@@ -14,6 +14,8 @@
 // .bench/ in the repository, away from the temp directory the test suite
 // churns), delete it only when they end, record when, and before measuring
 // wait until six minutes have passed since the last such deletion.
+// BENCH_KEEP=1 leaves the scratch in place (for runs back to back; delete
+// .bench/ yourself later), so the next run has nothing to wait for.
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -37,6 +39,11 @@ export function makeScratchDir(prefix: string): string {
 /** Deletes every scratch directory made so far (call once, when the measuring is over). */
 export function removeScratch(): void {
   if (toRemove.length === 0) return;
+  if (process.env.BENCH_KEEP === '1') {
+    console.log(`bench: BENCH_KEEP=1, scratch kept under ${scratchRoot}`);
+    toRemove.length = 0;
+    return;
+  }
   for (const dir of toRemove.splice(0)) rmSync(dir, { recursive: true, force: true });
   // Freed inodes on disk now, so their table blocks are not kept dirty by us.
   spawnSync('sync');

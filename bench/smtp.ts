@@ -270,11 +270,22 @@ async function runLoad(spec: LoadSpec): Promise<LoadResult & { warmedUp: number 
     }
   }
   const cpu0 = processCpu(spec.serverPid);
+  const machine0 = machineCpu();
+  const client0 = process.cpuUsage();
   const r = await measureLoad(spec);
+  const client1 = process.cpuUsage(client0);
+  const machine1 = machineCpu();
   const cpu1 = processCpu(spec.serverPid);
-  if (cpu0 && cpu1 && r.sent > 0) {
-    const per = (a: number, b: number) => (((b - a) * 1000) / r.sent).toFixed(2);
-    console.log(`${''.padEnd(16)} server CPU per message: ${per(cpu0.user, cpu1.user)} ms user + ${per(cpu0.system, cpu1.system)} ms kernel`);
+  if (r.sent > 0) {
+    const per = (seconds: number) => ((seconds * 1000) / r.sent).toFixed(2);
+    if (cpu0 && cpu1) console.log(`${''.padEnd(16)} server CPU per message: ${per(cpu1.user - cpu0.user)} ms user + ${per(cpu1.system - cpu0.system)} ms kernel`);
+    // The client shares the machine: what it and everything else took tells how close the run came to the cores' limit.
+    console.log(`${''.padEnd(16)} bench client CPU per message: ${per((client1.user + client1.system) / 1e6)} ms`);
+    if (machine0 && machine1) {
+      const busy = machine1.busy - machine0.busy;
+      const total = busy + machine1.idle - machine0.idle;
+      console.log(`${''.padEnd(16)} machine: ${per(busy)} ms of CPU per message, cores ${((100 * busy) / total).toFixed(0)}% busy (steal ${((100 * (machine1.steal - machine0.steal)) / total).toFixed(0)}%)`);
+    }
   }
   return { ...r, warmedUp };
 }
@@ -361,6 +372,18 @@ function processCpu(pid: number | undefined): { user: number; system: number } |
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = 100; // USER_HZ on Linux
     return { user: Number(fields[11]) / ticks, system: Number(fields[12]) / ticks };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Seconds the whole machine spent busy (steal included) and idle (iowait included), from /proc/stat. */
+function machineCpu(): { busy: number; idle: number; steal: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    // cpu user nice system idle iowait irq softirq steal ...
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map((v) => Number(v) / 100);
+    return { busy: user! + nice! + system! + irq! + softirq! + steal!, idle: idle! + iowait!, steal: steal! };
   } catch {
     return undefined;
   }

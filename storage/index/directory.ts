@@ -31,23 +31,82 @@ function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
 }
 
+/** Cached lookups kept at most; past that the cache starts over. */
+const MAX_CACHED = 10_000;
+
+/**
+ * Lookups of domains, accounts and aliases, remembered until the directory
+ * changes: every message asks the same few questions several times (RCPT
+ * check, alias expansion, delivery), and each SQLite read costs two lock
+ * syscalls. Changes made through this connection clear it at once; changes
+ * committed by another connection (the CLI, another process) are seen
+ * through SQLite's data_version, checked once per event-loop turn.
+ */
+class LookupCache {
+  private readonly entries = new Map<string, unknown>();
+  private version: number | undefined;
+  private checkedThisTurn = false;
+
+  constructor(private readonly dataVersion: () => number) {}
+
+  get<T>(key: string, load: () => T): T {
+    this.revalidate();
+    if (this.entries.has(key)) return this.entries.get(key) as T;
+    const value = load();
+    if (this.entries.size >= MAX_CACHED) this.entries.clear();
+    this.entries.set(key, typeof value === 'object' && value !== null ? Object.freeze(value) : value);
+    return value;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  private revalidate(): void {
+    if (this.checkedThisTurn) return;
+    this.checkedThisTurn = true;
+    setImmediate(() => (this.checkedThisTurn = false)).unref();
+    const now = this.dataVersion();
+    if (now !== this.version) this.entries.clear();
+    this.version = now;
+  }
+}
+
 export class SqliteDirectory implements Directory {
+  private readonly cache: LookupCache;
+
   private sql(text: string): Statement {
     return prepared(this.db, text);
   }
 
-  constructor(private readonly db: IndexDb) {}
+  constructor(private readonly db: IndexDb) {
+    const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
+    this.cache = new LookupCache(() => dataVersion.get() as number);
+  }
+
+  /** Runs a change; whatever it did (or undid, when it throws) is no longer cached. */
+  private change<T>(fn: () => T): T {
+    try {
+      return fn();
+    } finally {
+      this.cache.clear();
+    }
+  }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.change(() => this.db.transaction(fn).immediate());
   }
 
   addDomain(name: string): void {
     if (this.hasDomain(name)) throw new MailError('ALREADYEXISTS', `domain ${name} exists already`);
-    this.sql('INSERT INTO domains (name, created) VALUES (?, ?)').run(name.toLowerCase(), Date.now());
+    this.change(() => this.sql('INSERT INTO domains (name, created) VALUES (?, ?)').run(name.toLowerCase(), Date.now()));
   }
 
   removeDomain(name: string): void {
+    this.change(() => this.removeDomainRows(name));
+  }
+
+  private removeDomainRows(name: string): void {
     const accounts = this.sql('SELECT count(*) AS n FROM accounts WHERE domain = ?').get(name) as { n: number };
     if (accounts.n > 0) {
       throw new MailError('REFUSED', `domain ${name} still has ${accounts.n} account(s); remove them first`);
@@ -58,7 +117,7 @@ export class SqliteDirectory implements Directory {
   }
 
   hasDomain(name: string): boolean {
-    return this.sql('SELECT 1 FROM domains WHERE name = ?').get(name) !== undefined;
+    return this.cache.get(`domain ${name}`, () => this.sql('SELECT 1 FROM domains WHERE name = ?').get(name) !== undefined);
   }
 
   listDomains(): DomainRecord[] {
@@ -73,23 +132,28 @@ export class SqliteDirectory implements Directory {
     if (!this.hasDomain(domain)) throw new MailError('NONEXISTENT', `no such domain: ${domain}`);
     if (this.getAccount(address)) throw new MailError('ALREADYEXISTS', `account ${address} exists already`);
     if (this.getAlias(address)) throw new MailError('ALREADYEXISTS', `${address} is an alias already`);
-    const info = this.db
-      .prepare(
+    const info = this.change(() =>
+      this.sql(
         `INSERT INTO accounts (address, domain, localpart, password_hash, scram_sha256, quota, created)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(address, domain, address.slice(0, address.lastIndexOf('@')), account.passwordHash, account.scramSha256, account.quota, Date.now());
+      ).run(address, domain, address.slice(0, address.lastIndexOf('@')), account.passwordHash, account.scramSha256, account.quota, Date.now()),
+    );
     return this.getAccountById(Number(info.lastInsertRowid))!;
   }
 
+  /** The record is shared with other callers and frozen: copy it to change it. */
   getAccount(address: string): AccountRecord | undefined {
-    const row = this.sql('SELECT * FROM accounts WHERE address = ?').get(address) as AccountRow | undefined;
-    return row && toAccount(row);
+    return this.cache.get(`account ${address}`, () => {
+      const row = this.sql('SELECT * FROM accounts WHERE address = ?').get(address) as AccountRow | undefined;
+      return row && toAccount(row);
+    });
   }
 
   getAccountById(id: number): AccountRecord | undefined {
-    const row = this.sql('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
-    return row && toAccount(row);
+    return this.cache.get(`account-id ${id}`, () => {
+      const row = this.sql('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
+      return row && toAccount(row);
+    });
   }
 
   listAccounts(): AccountRecord[] {
@@ -97,25 +161,25 @@ export class SqliteDirectory implements Directory {
   }
 
   setPassword(address: string, passwordHash: string, scramSha256: string | null): void {
-    this.mustChange(
-      this.sql('UPDATE accounts SET password_hash = ?, scram_sha256 = ? WHERE address = ?').run(passwordHash, scramSha256, address).changes,
-      address,
-    );
+    const sql = 'UPDATE accounts SET password_hash = ?, scram_sha256 = ? WHERE address = ?';
+    this.mustChange(this.change(() => this.sql(sql).run(passwordHash, scramSha256, address).changes), address);
   }
 
   setDisabled(address: string, disabled: boolean): void {
-    this.mustChange(this.sql('UPDATE accounts SET disabled = ? WHERE address = ?').run(disabled ? 1 : 0, address).changes, address);
+    this.mustChange(this.change(() => this.sql('UPDATE accounts SET disabled = ? WHERE address = ?').run(disabled ? 1 : 0, address).changes), address);
   }
 
   setQuota(address: string, quota: number | null): void {
-    this.mustChange(this.sql('UPDATE accounts SET quota = ? WHERE address = ?').run(quota, address).changes, address);
+    this.mustChange(this.change(() => this.sql('UPDATE accounts SET quota = ? WHERE address = ?').run(quota, address).changes), address);
   }
 
   removeAccount(address: string): void {
     const account = this.getAccount(address);
     if (!account) throw new MailError('NONEXISTENT', `no such account: ${address}`);
-    this.sql('DELETE FROM sieve_scripts WHERE account_id = ?').run(account.id);
-    this.sql('DELETE FROM accounts WHERE id = ?').run(account.id);
+    this.change(() => {
+      this.sql('DELETE FROM sieve_scripts WHERE account_id = ?').run(account.id);
+      this.sql('DELETE FROM accounts WHERE id = ?').run(account.id);
+    });
   }
 
   addAliasTargets(address: string, targets: string[]): void {
@@ -124,11 +188,17 @@ export class SqliteDirectory implements Directory {
     if (!this.hasDomain(domain)) throw new MailError('NONEXISTENT', `no such domain: ${domain}`);
     if (this.getAccount(alias)) throw new MailError('ALREADYEXISTS', `${alias} is an account; an alias cannot shadow it`);
     const insert = this.sql('INSERT OR IGNORE INTO alias_targets (address, target, domain) VALUES (?, ?, ?)');
-    for (const t of targets) insert.run(alias, t.toLowerCase(), domain);
+    this.change(() => {
+      for (const t of targets) insert.run(alias, t.toLowerCase(), domain);
+    });
   }
 
   removeAliasTargets(address: string, targets?: string[]): void {
     if (!this.getAlias(address)) throw new MailError('NONEXISTENT', `no such alias: ${address}`);
+    this.change(() => this.removeAliasRows(address, targets));
+  }
+
+  private removeAliasRows(address: string, targets: string[] | undefined): void {
     if (targets === undefined) {
       this.sql('DELETE FROM alias_targets WHERE address = ?').run(address);
       return;
@@ -139,18 +209,23 @@ export class SqliteDirectory implements Directory {
     }
   }
 
+  /** The record is shared with other callers and frozen: copy it to change it. */
   getAlias(address: string): AliasRecord | undefined {
-    const rows = this.db
-      .prepare('SELECT address, target FROM alias_targets WHERE address = ? ORDER BY target')
-      .all(address) as Array<{ address: string; target: string }>;
-    if (rows.length === 0) return undefined;
-    return { address: rows[0]!.address, targets: rows.map((r) => r.target) };
+    return this.cache.get(`alias ${address}`, () => {
+      const rows = this.sql('SELECT address, target FROM alias_targets WHERE address = ? ORDER BY target').all(address) as Array<{
+        address: string;
+        target: string;
+      }>;
+      if (rows.length === 0) return undefined;
+      return { address: rows[0]!.address, targets: Object.freeze(rows.map((r) => r.target)) as string[] };
+    });
   }
 
   listAliases(): AliasRecord[] {
-    const rows = this.db
-      .prepare('SELECT address, target FROM alias_targets ORDER BY domain, address, target')
-      .all() as Array<{ address: string; target: string }>;
+    const rows = this.sql('SELECT address, target FROM alias_targets ORDER BY domain, address, target').all() as Array<{
+      address: string;
+      target: string;
+    }>;
     const out: AliasRecord[] = [];
     for (const r of rows) {
       const last = out[out.length - 1];
