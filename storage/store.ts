@@ -27,7 +27,7 @@ import type {
 } from './ports.js';
 import { MailError } from './errors.js';
 import { TmpWriterPool } from './maildir/tmp-writer.js';
-import { removeQuietly, ensureMaildir, fsyncDir, fsyncDirAsync, fsyncPathAsync, listMessageFiles, cleanTmp } from './maildir/files.js';
+import { removeQuietly, ensureMaildir, fsyncDir, listMessageFiles, cleanTmp } from './maildir/files.js';
 import {
   baseOfPath,
   flagSuffix,
@@ -754,11 +754,11 @@ export class MaildirStore implements MailStore {
       return;
     }
     // The renames (directory fsync) and the index rows (WAL fsync) reach the
-    // disk, in the thread pool, before anyone is told the message is stored.
+    // disk, in the writer threads, before anyone is told the message is stored.
     // A missing WAL means a checkpoint moved the rows into the database file,
     // which SQLite synced itself.
     this.settling++;
-    Promise.all([...[...touchedDirs].map(fsyncDirAsync), fsyncPathAsync(`${this.db.name}-wal`, true)]).then(
+    Promise.all([...[...touchedDirs].map((d) => this.tmpWriter.sync(d)), this.tmpWriter.sync(`${this.db.name}-wal`, true)]).then(
       () => this.settle(outcomes),
       (err: unknown) => this.settle(outcomes.map((o) => (o.result ? { item: o.item, error: new MailError('TEMPFAIL', 'cannot sync the mailbox', { cause: err }) } : o))),
     );

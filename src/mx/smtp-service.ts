@@ -4,7 +4,7 @@
 // after every copy is durable.
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPServerDataStream } from 'smtp-server';
 import type { Server, Socket } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { newMessageId } from '../queue-id.js';
 import type { ServiceContext, ServiceDefinition } from '../server/postino-server.js';
 import { DeliveryAgent, type RecipientOutcome } from '../delivery/agent.js';
 import { RecipientPolicy, looksLikeRelayTrick, RELAY_DENIED } from './recipient-policy.js';
@@ -71,8 +71,25 @@ class PostinoSmtpServer extends SMTPServer {
     const connection = [...this.connections].pop() as unknown as ConnectionLike | undefined;
     if (!connection) return;
     const send = connection.send.bind(connection);
-    connection.send = (code, data, context) =>
+    // Replies to one pipelined group (MAIL, RCPT..., DATA) go out in one
+    // segment: each write is a syscall here and a wake-up at the client.
+    // A 220 (greeting, STARTTLS) is never held: TLS may start right after it.
+    let corked: Socket | undefined;
+    const uncork = () => {
+      const s = corked;
+      corked = undefined;
+      s?.uncork();
+    };
+    connection.send = (code, data, context) => {
+      const socket = connection._socket;
+      if (code === 220) uncork();
+      else if (!corked && !socket.destroyed) {
+        corked = socket;
+        socket.cork();
+        process.nextTick(uncork);
+      }
       send(code, data, typeof data === 'string' && OWN_ENHANCED_CODE.test(data) ? false : context);
+    };
     const rcpt = connection.handler_RCPT.bind(connection);
     connection.handler_RCPT = (command, callback) => {
       // Quoted local parts and friends never reach onRcptTo (the library calls
@@ -177,7 +194,7 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
     onData(stream, session, callback) {
       const recipients = session.envelope.rcptTo.map((r) => r.address);
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-      const id = randomBytes(6).toString('hex').toUpperCase();
+      const id = newMessageId();
       const fail = (code: number, enhanced: string, text: string) => callback(replyError(tempfail(code, enhanced, text)));
       readMessage(stream)
         .then(async (received) => {
@@ -193,6 +210,7 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
             raw = auth.raw;
           }
           const outcomes = await agent.deliver({
+            id,
             raw,
             from,
             recipients,

@@ -11,9 +11,6 @@ import {
   writeFileSync,
   renameSync,
   readFileSync,
-  open,
-  fsync,
-  close,
 } from 'node:fs';
 import path from 'node:path';
 
@@ -25,18 +22,6 @@ export interface TmpFile {
   base: string;
   tmpPath: string;
 }
-
-/** fsync of a file or directory in the thread pool (keeps the event loop free). */
-export function fsyncPathAsync(target: string, allowMissing = false): Promise<void> {
-  return new Promise((resolve, reject) =>
-    open(target, 'r', (err, fd) => {
-      if (err) return allowMissing && err.code === 'ENOENT' ? resolve() : reject(err);
-      fsync(fd, (syncErr) => close(fd, () => (syncErr ? reject(syncErr) : resolve())));
-    }),
-  );
-}
-
-export const fsyncDirAsync = (dir: string): Promise<void> => fsyncPathAsync(dir);
 
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');

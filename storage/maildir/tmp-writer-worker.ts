@@ -1,22 +1,26 @@
 // A thread that writes new messages into tmp/: create, write, set the mtime,
-// fdatasync, close, as one job. Done with the libuv pool instead, each of
+// fdatasync, close, as one job. It also fsyncs a path (a directory after
+// renames, the WAL after a commit) as one job: open, fsync, close. Done with the libuv pool instead, each of
 // those steps is a hand-off to a pool thread and back to the event loop, and
 // on two cores the context switches cost more than the writes.
 import { parentPort } from 'node:worker_threads';
-import { closeSync, fdatasyncSync, futimesSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, futimesSync, openSync, writeSync } from 'node:fs';
 import { removeQuietly } from './files.js';
 
-export interface TmpWriteRequest {
-  id: number;
-  tmpPath: string;
-  data: Uint8Array;
-  /** ms since the epoch, or undefined to keep "now" */
-  mtime: number | undefined;
-}
+export type TmpWriteRequest =
+  | {
+      id: number;
+      kind: 'write';
+      tmpPath: string;
+      data: Uint8Array;
+      /** ms since the epoch, or undefined to keep "now" */
+      mtime: number | undefined;
+    }
+  | { id: number; kind: 'sync'; path: string; allowMissing: boolean };
 
 export type TmpWriteReply = { id: number; error?: { message: string; code?: string } };
 
-function write(req: TmpWriteRequest): void {
+function write(req: Extract<TmpWriteRequest, { kind: 'write' }>): void {
   const fd = openSync(req.tmpPath, 'wx', 0o600);
   try {
     let off = 0;
@@ -31,10 +35,26 @@ function write(req: TmpWriteRequest): void {
   closeSync(fd);
 }
 
+function sync(req: Extract<TmpWriteRequest, { kind: 'sync' }>): void {
+  let fd: number;
+  try {
+    fd = openSync(req.path, 'r');
+  } catch (err) {
+    if (req.allowMissing && (err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 parentPort!.on('message', (req: TmpWriteRequest) => {
   let reply: TmpWriteReply;
   try {
-    write(req);
+    if (req.kind === 'write') write(req);
+    else sync(req);
     reply = { id: req.id };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

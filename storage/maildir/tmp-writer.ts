@@ -1,6 +1,6 @@
-// A few threads that write message files into tmp/ (see tmp-writer-worker.ts).
-// Several run at once so that their fdatasyncs overlap; each request goes to
-// the thread with the fewest in hand.
+// A few threads that write message files into tmp/ and fsync directories and
+// the WAL (see tmp-writer-worker.ts). Several run at once so that their
+// fsyncs overlap; each request goes to the thread with the fewest in hand.
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { uniqueBaseName } from './names.js';
@@ -55,17 +55,26 @@ export class TmpWriterPool {
   }
 
   /** Writes the message to tmp/ and fsyncs it; its mtime is the internal date when one is given. */
-  write(maildir: string, raw: Buffer, internalDate: number | undefined): Promise<TmpFile> {
+  async write(maildir: string, raw: Buffer, internalDate: number | undefined): Promise<TmpFile> {
     const base = uniqueBaseName();
     const tmpPath = path.join(maildir, 'tmp', base);
-    const lane = this.lane();
-    const id = this.nextId++;
-    if (lane.busy++ === 0) lane.worker.ref();
     // Posting a view clones its whole ArrayBuffer: send exactly the message's bytes.
     const data = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : new Uint8Array(raw);
-    const req: TmpWriteRequest = { id, tmpPath, data, mtime: internalDate };
-    return new Promise<TmpFile>((resolve, reject) => {
-      this.waiting.set(id, { resolve: () => resolve({ base, tmpPath }), reject, lane });
+    await this.run({ id: 0, kind: 'write', tmpPath, data, mtime: internalDate });
+    return { base, tmpPath };
+  }
+
+  /** fsyncs a file or directory; with allowMissing, one that is not there is no error. */
+  sync(target: string, allowMissing = false): Promise<void> {
+    return this.run({ id: 0, kind: 'sync', path: target, allowMissing });
+  }
+
+  private run(req: TmpWriteRequest): Promise<void> {
+    const lane = this.lane();
+    req.id = this.nextId++;
+    if (lane.busy++ === 0) lane.worker.ref();
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(req.id, { resolve, reject, lane });
       lane.worker.postMessage(req);
     });
   }
