@@ -60,6 +60,39 @@ export interface SenderAuthInput {
   timeoutMs?: number;
   /** Smallest RSA key accepted for DKIM/ARC (bits). Default 1024. */
   minBitLength?: number;
+  /** Where SPF and DMARC verdicts are remembered between messages (see VerdictCache). */
+  cache?: VerdictCache;
+}
+
+/**
+ * SPF and DMARC verdicts of recent messages. An SPF verdict depends only on
+ * the client address, the HELO name, the MAIL FROM address and DNS; a DMARC
+ * verdict only on the From domain, the domains that passed SPF and DKIM, and
+ * DNS. A busy MX sees the same few senders again and again, so within the
+ * DNS cache's lifetime the answer would be the same: it is kept that long
+ * (temporary errors never are).
+ */
+export class VerdictCache {
+  private readonly entries = new Map<string, { expires: number; value: unknown }>();
+
+  constructor(
+    private readonly ttlMs = 60_000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  get<T>(key: string): T | undefined {
+    const hit = this.entries.get(key);
+    if (!hit) return undefined;
+    if (hit.expires > Date.now()) return hit.value as T;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, value: unknown): void {
+    if (this.ttlMs <= 0) return;
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(key, { expires: Date.now() + this.ttlMs, value });
+  }
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -175,6 +208,15 @@ interface SpfOutcome {
 }
 
 async function checkSpf(input: SenderAuthInput, resolver: DnsResolver, deadline: number): Promise<SpfOutcome> {
+  const key = `spf ${input.ip} ${input.helo} ${input.mailFrom}`;
+  const cached = input.cache?.get<SpfOutcome>(key);
+  if (cached) return cached;
+  const outcome = await evaluateSpf(input, resolver, deadline);
+  if (outcome.result !== 'temperror') input.cache?.set(key, outcome);
+  return outcome;
+}
+
+async function evaluateSpf(input: SenderAuthInput, resolver: DnsResolver, deadline: number): Promise<SpfOutcome> {
   const helo = input.helo.trim();
   const mailFrom = input.mailFrom.trim();
   const props: Array<[string, string | undefined]> = mailFrom ? [['smtp.mailfrom', mailFrom], ['smtp.helo', helo]] : [['smtp.helo', helo]];
@@ -229,13 +271,29 @@ function fromDomain(headerFrom: string[] | undefined): string | null {
   return domain || null;
 }
 
+/** A header field that makes the body matter to DKIM or ARC verification. */
+const SIGNATURE_FIELD = /(?:^|\n)(?:dkim-signature|arc-seal|arc-message-signature)[ \t]*:/i;
+
+/**
+ * The message as DKIM verification needs it: whole when it carries a
+ * signature; otherwise just the header section, since without a signature
+ * the body is never hashed and only the From field is read.
+ */
+function withoutUnsignedBody(raw: Buffer): Buffer {
+  const end = raw.indexOf('\r\n\r\n');
+  const lfEnd = end < 0 ? raw.indexOf('\n\n') : -1;
+  const headerEnd = end >= 0 ? end + 4 : lfEnd >= 0 ? lfEnd + 2 : raw.length;
+  const header = raw.toString('latin1', 0, headerEnd);
+  return SIGNATURE_FIELD.test(header) ? raw : raw.subarray(0, headerEnd);
+}
+
 async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: number): Promise<SenderAuthResult> {
   const minBitLength = input.minBitLength ?? 1024;
 
   const [spf, dkimRes] = await Promise.all([
     checkSpf(input, resolver, deadline),
     within<DKIMVerifyResult | null>(
-      dkimVerify(input.raw, { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) }),
+      dkimVerify(withoutUnsignedBody(input.raw), { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) }),
       deadline,
       () => null,
     ),
@@ -329,17 +387,21 @@ async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: numb
     resinfos.push(resinfo('dmarc', 'permerror', n === 0 ? 'no From address' : 'more than one From address', []));
   } else {
     const spfDomains = spf.result === 'pass' && spf.domain ? [spf.domain] : [];
-    const res = await within<DMARCResult | false | null>(
-      dmarcVerify({
-        headerFrom: domain,
-        spfDomains,
-        dkimDomains: passingDkim,
-        resolver,
-        ...(arcResult ? { arcResult } : {}),
-      }),
-      deadline,
-      () => null,
-    );
+    const key = arcResult ? undefined : `dmarc ${domain} ${JSON.stringify(spfDomains)} ${JSON.stringify(passingDkim)}`;
+    const cached = key === undefined ? undefined : input.cache?.get<DMARCResult>(key);
+    const res =
+      cached ??
+      (await within<DMARCResult | false | null>(
+        dmarcVerify({
+          headerFrom: domain,
+          spfDomains,
+          dkimDomains: passingDkim,
+          resolver,
+          ...(arcResult ? { arcResult } : {}),
+        }),
+        deadline,
+        () => null,
+      ));
     if (!res) {
       dmarc = { result: 'temperror', policy: null, domain };
       resinfos.push(resinfo('dmarc', 'temperror', 'DMARC policy lookup did not complete', [['header.from', domain]]));
@@ -347,6 +409,7 @@ async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: numb
       const raw = String(res.status?.result ?? 'temperror');
       const known: readonly string[] = ['pass', 'fail', 'none', 'temperror', 'permerror'];
       const result: DmarcResult = raw === 'temperr' ? 'temperror' : known.includes(raw) ? (raw as DmarcResult) : 'permerror';
+      if (key !== undefined && !cached && result !== 'temperror') input.cache?.set(key, res);
       const hasRecord = result === 'pass' || result === 'fail';
       dmarc = { result, policy: hasRecord ? normalisePolicy(res.policy) : null, domain };
       const note = typeof res.status?.comment === 'string' && res.status.comment ? res.status.comment : undefined;

@@ -4,7 +4,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createDnsResolver, type DnsResolver } from '../net/dns.js';
-import { checkSender, removeOwnAuthResults } from './sender-auth.js';
+import { checkSender, removeOwnAuthResults, VerdictCache } from './sender-auth.js';
 import { reject, type Refusal } from './verdict.js';
 
 export interface SenderCheckOutcome {
@@ -20,6 +20,7 @@ export interface SenderCheckOutcome {
 
 export class SenderChecks {
   private readonly resolver: DnsResolver;
+  private readonly verdicts = new VerdictCache();
 
   constructor(
     private readonly config: Config,
@@ -30,7 +31,7 @@ export class SenderChecks {
 
   async check(input: { raw: Buffer; ip: string; helo: string; mailFrom: string }): Promise<SenderCheckOutcome> {
     try {
-      const r = await checkSender({ ...input, hostname: this.config.hostname, resolver: this.resolver });
+      const r = await checkSender({ ...input, hostname: this.config.hostname, resolver: this.resolver, cache: this.verdicts });
       const headers = [r.header.replace(/\r?\n$/, '')];
       const raw = removeOwnAuthResults(input.raw, this.config.hostname);
       const failedPolicy = r.dmarc.result === 'fail' && (r.dmarc.policy === 'reject' || r.dmarc.policy === 'quarantine');

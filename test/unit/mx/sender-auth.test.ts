@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { dkimSign, sealMessage, type DKIMSignOptions } from 'mailauth';
 import { createDnsResolver, type DnsResolver } from '../../../src/net/dns.js';
-import { checkSender, removeOwnAuthResults, type SenderAuthInput, type SenderAuthResult } from '../../../src/mx/sender-auth.js';
+import { checkSender, removeOwnAuthResults, VerdictCache, type SenderAuthInput, type SenderAuthResult } from '../../../src/mx/sender-auth.js';
 import { startDnsFixture, loadZone, type DnsFixture } from '../../support/dns-fixture.js';
 
 const HOST = 'mx.postino.test';
@@ -412,6 +412,52 @@ test('ARC fail: the message changed after the seal; no arc entry without a chain
   const plain = await check({ raw: message('alice@pass.example.com'), mailFrom: 'alice@pass.example.com' });
   assert.equal(plain.arc, undefined);
   assert.doesNotMatch(plain.header, /^ arc=/m);
+});
+
+// --- verdict cache -----------------------------------------------------------
+
+test('verdict cache: the same sender again gets the same header without SPF or DMARC lookups', async () => {
+  const cache = new VerdictCache();
+  // A resolver with no cache of its own, so every lookup mailauth makes reaches the fixture.
+  const uncached = createDnsResolver(dns.servers, { timeoutMs: 2000, cacheTtlMs: 0 });
+  const raw = message('alice@reject.example.net');
+  const first = await check({ raw, mailFrom: 'bounce@reject.example.net', resolver: uncached, cache });
+  assert.equal(first.spf, 'pass');
+  assert.equal(first.dmarc.result, 'pass');
+  const before = dns.queries.length;
+  const again = await check({ raw, mailFrom: 'bounce@reject.example.net', resolver: uncached, cache });
+  assert.equal(again.header, first.header);
+  assert.deepEqual(again.dmarc, first.dmarc);
+  assert.equal(dns.queries.length, before, 'no DNS query for a verdict in the cache');
+  // Another client address is another SPF question.
+  const other = await check({ raw, mailFrom: 'bounce@reject.example.net', resolver: uncached, cache, ip: '198.51.100.7' });
+  assert.notEqual(other.spf, 'pass');
+  assert.ok(dns.queries.length > before);
+});
+
+test('verdict cache: a temporary error is never remembered', async () => {
+  const cache = new VerdictCache();
+  const raw = message('alice@temperror.example.com');
+  await check({ raw, mailFrom: 'alice@temperror.example.com', cache });
+  dns.set('temperror.example.com', { TXT: ['v=spf1 ip4:192.0.2.10 -all'] });
+  try {
+    const r = await check({ raw, mailFrom: 'alice@temperror.example.com', cache, resolver: createDnsResolver(dns.servers, { cacheTtlMs: 0 }) });
+    assert.equal(r.spf, 'pass');
+  } finally {
+    dns.set('temperror.example.com', loadZone('sender-auth')['temperror.example.com'] ?? {});
+  }
+});
+
+test('an unsigned message is verified from its header alone, with the same outcome; a signed one whole', async () => {
+  const raw = message('alice@reject.example.net', 'x'.repeat(100_000) + '\r\n');
+  const r = await check({ raw, mailFrom: 'bounce@reject.example.net' });
+  assert.deepEqual(r.dkim, [{ result: 'none', domain: '', selector: '' }]);
+  assert.equal(r.dmarc.result, 'pass');
+  const { signed } = await sign(message('alice@signed.example.org'));
+  // The field name in any case still marks the message as signed: its body is hashed, and matches.
+  const lower = Buffer.from(signed.toString('latin1').replace(/^DKIM-Signature/, 'dkim-signature'), 'latin1');
+  const verified = await check({ raw: lower, mailFrom: 'bounces@pass.example.com' });
+  assert.equal(verified.dkim[0]?.result, 'pass');
 });
 
 test('removeOwnAuthResults drops forged fields with our authserv-id and keeps the rest', () => {
