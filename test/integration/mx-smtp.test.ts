@@ -169,6 +169,22 @@ describe('MX SMTP listener', { timeout: 300_000 }, () => {
     d.close();
   });
 
+  test('accounts and aliases changed with the CLI while serving count at the next RCPT (no stale lookup)', async () => {
+    const d = await openDialog(smtpPort);
+    await d.send('EHLO client');
+    await d.send('MAIL FROM:<x@spf-pass.test>');
+    assert.match(await d.send('RCPT TO:<grace@example.test>'), /^550 5\.1\.1 /);
+    cli(['user', 'add', 'grace@example.test', '--password-stdin'], PASSWORD);
+    assert.match(await d.send('RCPT TO:<grace@example.test>'), /^250/);
+    cli(['user', 'remove', 'grace@example.test']);
+    assert.match(await d.send('RCPT TO:<grace@example.test>'), /^550 5\.1\.1 /);
+    cli(['alias', 'add', 'grace@example.test', 'bob@example.test']);
+    assert.match(await d.send('RCPT TO:<grace@example.test>'), /^250/);
+    cli(['alias', 'remove', 'grace@example.test']);
+    assert.match(await d.send('RCPT TO:<grace@example.test>'), /^550 5\.1\.1 /);
+    d.close();
+  });
+
   test('oversize messages get 552, announced SIZE too', async () => {
     const bodyFile = path.join(s.dir, 'big-body.txt');
     writeFileSync(bodyFile, 'x'.repeat(150_000));
