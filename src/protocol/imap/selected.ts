@@ -7,7 +7,7 @@
 // saved search result ($, RFC 5182).
 import type { MailboxChange, MailboxRef } from './backend.js';
 import { untagged, type ImapResponse, type ImapValue } from './response.js';
-import { formatSequenceSet } from './sequence.js';
+import { firstAtLeast, formatSequenceSet } from './sequence.js';
 
 /**
  * The UIDs one session sees as \Recent: the tail claimed at SELECT (all of a
@@ -23,13 +23,7 @@ class RecentUids {
 
   /** Claims every UID of `uids` (ascending) at or above `first`. */
   claimTail(first: number, uids: readonly number[]): void {
-    let l = 0;
-    let h = uids.length;
-    while (l < h) {
-      const mid = (l + h) >> 1;
-      if (uids[mid]! < first) l = mid + 1;
-      else h = mid;
-    }
+    const l = firstAtLeast(uids, first);
     if (l === uids.length) return;
     this.from = uids[l]!;
     this.to = uids[uids.length - 1]! + 1;
@@ -141,13 +135,7 @@ export class SelectedMailbox {
 
   /** Sequence number of a UID, 0 when not in the map. */
   seqOf(uid: number): number {
-    let l = 0;
-    let h = this.uids.length;
-    while (l < h) {
-      const mid = (l + h) >> 1;
-      if (this.uids[mid]! < uid) l = mid + 1;
-      else h = mid;
-    }
+    const l = firstAtLeast(this.uids, uid);
     return this.uids[l] === uid ? l + 1 : 0;
   }
 

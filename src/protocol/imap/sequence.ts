@@ -4,6 +4,18 @@ import { ImapParseError } from './parser.js';
 /** A range; 0 stands for "*" (the largest number in use). */
 export type SeqRange = [number, number];
 
+/** Index of the first element >= value in an ascending array (its length when none is). */
+export function firstAtLeast(sorted: readonly number[], value: number): number {
+  let l = 0;
+  let h = sorted.length;
+  while (l < h) {
+    const mid = (l + h) >> 1;
+    if (sorted[mid]! < value) l = mid + 1;
+    else h = mid;
+  }
+  return l;
+}
+
 export function parseSequenceSet(text: string): SeqRange[] {
   if (text === '' || text.length > 100_000) throw new ImapParseError('Bad sequence set');
   const out: SeqRange[] = [];
@@ -47,15 +59,7 @@ export function selectFromSorted(set: SeqRange[], sorted: readonly number[]): nu
     const b = b0 === 0 ? max : b0;
     const lo = Math.min(a, b);
     const hi = Math.max(a, b);
-    // binary search for the first >= lo
-    let l = 0;
-    let h = sorted.length;
-    while (l < h) {
-      const mid = (l + h) >> 1;
-      if (sorted[mid]! < lo) l = mid + 1;
-      else h = mid;
-    }
-    for (let i = l; i < sorted.length && sorted[i]! <= hi; i++) out.add(sorted[i]!);
+    for (let i = firstAtLeast(sorted, lo); i < sorted.length && sorted[i]! <= hi; i++) out.add(sorted[i]!);
   }
   return [...out].sort((x, y) => x - y);
 }
