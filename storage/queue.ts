@@ -1,11 +1,11 @@
 // The outbound queue on disk: DIR/queue/<id>.eml (the message) and
 // <id>.json (envelope and state). The .json is written last, so a crash
 // leaves either a whole entry or an orphan .eml that is ignored and cleaned.
-import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, readdirSync, unlinkSync, mkdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, unlinkSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MailError } from './errors.js';
-import { fsyncDir, removeQuietly } from './maildir/files.js';
+import { fsyncPath, removeQuietly, writeFileSynced } from './maildir/files.js';
 
 export interface QueueEntry {
   id: string;
@@ -20,18 +20,6 @@ export interface QueueEntry {
   reason: string;
 }
 
-function writeDurably(file: string, data: Buffer | string): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
-
 export class QueueStore {
   constructor(private readonly dir: string) {}
 
@@ -43,9 +31,9 @@ export class QueueStore {
     const now = Date.now();
     const entry: QueueEntry = { id, sender, recipients, created: now, attempts: 0, nextAttempt: now, lastError: null, reason };
     try {
-      writeDurably(path.join(this.dir, `${id}.eml`), raw);
-      writeDurably(path.join(this.dir, `${id}.json`), JSON.stringify(entry));
-      fsyncDir(this.dir);
+      writeFileSynced(path.join(this.dir, `${id}.eml`), raw);
+      writeFileSynced(path.join(this.dir, `${id}.json`), JSON.stringify(entry));
+      fsyncPath(this.dir);
     } catch (err) {
       throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
     }
@@ -86,7 +74,7 @@ export class QueueStore {
   }
 
   update(entry: QueueEntry): void {
-    writeDurably(path.join(this.dir, `${entry.id}.json`), JSON.stringify(entry));
+    writeFileSynced(path.join(this.dir, `${entry.id}.json`), JSON.stringify(entry));
   }
 
   remove(id: string): void {

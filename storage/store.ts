@@ -27,7 +27,7 @@ import type {
 } from './ports.js';
 import { MailError } from './errors.js';
 import { TmpWriterPool } from './maildir/tmp-writer.js';
-import { removeQuietly, ensureMaildir, fsyncDir, listMessageFiles, cleanTmp } from './maildir/files.js';
+import { removeQuietly, ensureMaildir, fsyncPath, listMessageFiles, cleanTmp } from './maildir/files.js';
 import {
   baseOfPath,
   flagSuffix,
@@ -529,7 +529,7 @@ export class MaildirStore implements MailStore {
     this.sql('DELETE FROM messages WHERE mailbox_id = ?').run(src.id);
     this.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uid, modseq, dst.id);
     this.sql('UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?').run(src.id);
-    fsyncDir(path.join(this.folderPath(dst), 'cur'));
+    fsyncPath(path.join(this.folderPath(dst), 'cur'));
   }
 
   // ---- subscriptions ---------------------------------------------------------
@@ -959,7 +959,7 @@ export class MaildirStore implements MailStore {
           changes.push({ kind: 'flags', accountId: mb.account_id, mailboxId, uid, modseq, flags: next });
         }
         this.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
-        for (const d of touched) fsyncDir(d);
+        for (const d of touched) fsyncPath(d);
       });
     for (const c of changes) this.publish(c);
     return changed;
@@ -998,7 +998,7 @@ export class MaildirStore implements MailStore {
         this.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
         this.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?')
           .run(bytes, expunged.length, mb.account_id);
-        for (const d of touched) fsyncDir(d);
+        for (const d of touched) fsyncPath(d);
         // Record the UID floor beside the files, so a rebuilt index never reuses an expunged UID.
         this.saveMeta(this.mailboxById(mailboxId));
       });
@@ -1173,8 +1173,8 @@ export class MaildirStore implements MailStore {
     }
     this.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uidnext, modseq, mb.id);
     if (orphans.length > 0) {
-      fsyncDir(path.join(folder, 'cur'));
-      fsyncDir(path.join(folder, 'new'));
+      fsyncPath(path.join(folder, 'cur'));
+      fsyncPath(path.join(folder, 'new'));
     }
     return { adopted: orphans.length, dropped };
   }

@@ -23,8 +23,9 @@ export interface TmpFile {
   tmpPath: string;
 }
 
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
+/** fsync of a directory (after renames in it) or a file. */
+export function fsyncPath(target: string): void {
+  const fd = openSync(target, 'r');
   try {
     fsyncSync(fd);
   } finally {
@@ -74,11 +75,11 @@ export function writeFileAtomic(file: string, content: string): void {
 }
 
 /**
- * Like writeFileAtomic, and on disk when it returns: the new file is fsynced
- * before the rename and the directory after it, so a crash leaves the old
- * content or the new, never an empty file.
+ * Replaces a file through tmp + rename, the new content fsynced before the
+ * rename. The rename itself is durable only once the directory is fsynced:
+ * writeFileDurable does that; a caller writing several files does it once.
  */
-export function writeFileDurable(file: string, content: string): void {
+export function writeFileSynced(file: string, content: Buffer | string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
@@ -88,7 +89,16 @@ export function writeFileDurable(file: string, content: string): void {
     closeSync(fd);
   }
   renameSync(tmp, file);
-  fsyncDir(path.dirname(file));
+}
+
+/**
+ * Like writeFileAtomic, and on disk when it returns: the new file is fsynced
+ * before the rename and the directory after it, so a crash leaves the old
+ * content or the new, never an empty file.
+ */
+export function writeFileDurable(file: string, content: string): void {
+  writeFileSynced(file, content);
+  fsyncPath(path.dirname(file));
 }
 
 /** Removes a file if it is there; one already gone is no error. */

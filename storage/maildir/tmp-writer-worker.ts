@@ -1,11 +1,12 @@
 // A thread that writes new messages into tmp/: create, write, set the mtime,
-// fdatasync, close, as one job. It also fsyncs a path (a directory after
-// renames, the WAL after a commit) as one job: open, fsync, close. Done with the libuv pool instead, each of
-// those steps is a hand-off to a pool thread and back to the event loop, and
-// on two cores the context switches cost more than the writes.
+// fdatasync, close, as one job; and it fsyncs a path (a directory after
+// renames, the WAL after a commit) as one job: open, fsync, close. Done with
+// the libuv pool instead, each of those steps is a hand-off to a pool thread
+// and back to the event loop, and on two cores the context switches cost
+// more than the writes.
 import { parentPort } from 'node:worker_threads';
-import { closeSync, fdatasyncSync, fsyncSync, futimesSync, openSync, writeSync } from 'node:fs';
-import { removeQuietly } from './files.js';
+import { closeSync, fdatasyncSync, futimesSync, openSync, writeSync } from 'node:fs';
+import { fsyncPath, removeQuietly } from './files.js';
 
 export type TmpWriteRequest =
   | {
@@ -36,17 +37,10 @@ function write(req: Extract<TmpWriteRequest, { kind: 'write' }>): void {
 }
 
 function sync(req: Extract<TmpWriteRequest, { kind: 'sync' }>): void {
-  let fd: number;
   try {
-    fd = openSync(req.path, 'r');
+    fsyncPath(req.path);
   } catch (err) {
-    if (req.allowMissing && (err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    if (!(req.allowMissing && (err as NodeJS.ErrnoException).code === 'ENOENT')) throw err;
   }
 }
 
