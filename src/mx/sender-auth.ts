@@ -12,6 +12,8 @@ import { arc as arcVerify, dkimVerify, dmarc as dmarcVerify, spf as spfVerify } 
 import type { ARCResult, DKIMResult, DKIMVerifyResult, DMARCResult, SPFResult } from 'mailauth';
 import { isIP } from 'node:net';
 import type { DnsResolver } from '../net/dns.js';
+import { headerBlockEnd } from '../delivery/message-edit.js';
+import { TtlCache } from '../ttl-cache.js';
 
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror';
 export type DmarcResult = 'pass' | 'fail' | 'none' | 'temperror' | 'permerror';
@@ -72,26 +74,9 @@ export interface SenderAuthInput {
  * DNS cache's lifetime the answer would be the same: it is kept that long
  * (temporary errors never are).
  */
-export class VerdictCache {
-  private readonly entries = new Map<string, { expires: number; value: unknown }>();
-
-  constructor(
-    private readonly ttlMs = 60_000,
-    private readonly maxEntries = 10_000,
-  ) {}
-
-  get<T>(key: string): T | undefined {
-    const hit = this.entries.get(key);
-    if (!hit) return undefined;
-    if (hit.expires > Date.now()) return hit.value as T;
-    this.entries.delete(key);
-    return undefined;
-  }
-
-  set(key: string, value: unknown): void {
-    if (this.ttlMs <= 0) return;
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(key, { expires: Date.now() + this.ttlMs, value });
+export class VerdictCache extends TtlCache<object> {
+  constructor(ttlMs = 60_000, maxEntries = 10_000) {
+    super(ttlMs, maxEntries);
   }
 }
 
@@ -209,7 +194,7 @@ interface SpfOutcome {
 
 async function checkSpf(input: SenderAuthInput, resolver: DnsResolver, deadline: number): Promise<SpfOutcome> {
   const key = `spf ${input.ip} ${input.helo} ${input.mailFrom}`;
-  const cached = input.cache?.get<SpfOutcome>(key);
+  const cached = input.cache?.get(key) as SpfOutcome | undefined;
   if (cached) return cached;
   const outcome = await evaluateSpf(input, resolver, deadline);
   if (outcome.result !== 'temperror') input.cache?.set(key, outcome);
@@ -280,11 +265,8 @@ const SIGNATURE_FIELD = /(?:^|\n)(?:dkim-signature|arc-seal|arc-message-signatur
  * the body is never hashed and only the From field is read.
  */
 function withoutUnsignedBody(raw: Buffer): Buffer {
-  const end = raw.indexOf('\r\n\r\n');
-  const lfEnd = end < 0 ? raw.indexOf('\n\n') : -1;
-  const headerEnd = end >= 0 ? end + 4 : lfEnd >= 0 ? lfEnd + 2 : raw.length;
-  const header = raw.toString('latin1', 0, headerEnd);
-  return SIGNATURE_FIELD.test(header) ? raw : raw.subarray(0, headerEnd);
+  const end = headerBlockEnd(raw);
+  return SIGNATURE_FIELD.test(raw.toString('latin1', 0, end)) ? raw : raw.subarray(0, end);
 }
 
 async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: number): Promise<SenderAuthResult> {
@@ -388,7 +370,7 @@ async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: numb
   } else {
     const spfDomains = spf.result === 'pass' && spf.domain ? [spf.domain] : [];
     const key = arcResult ? undefined : `dmarc ${domain} ${JSON.stringify(spfDomains)} ${JSON.stringify(passingDkim)}`;
-    const cached = key === undefined ? undefined : input.cache?.get<DMARCResult>(key);
+    const cached = key === undefined ? undefined : (input.cache?.get(key) as DMARCResult | undefined);
     const res =
       cached ??
       (await within<DMARCResult | false | null>(

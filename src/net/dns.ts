@@ -10,6 +10,7 @@
 // ENODATA for an empty answer, ETIMEOUT, ESERVFAIL, ECONNREFUSED, ...).
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
+import { TtlCache } from '../ttl-cache.js';
 
 export type DnsResolver = (name: string, rrtype: string) => Promise<any[]>;
 
@@ -94,8 +95,8 @@ function checkPort(raw: string, port: string | undefined): void {
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new DnsConfigError(`dns server ${JSON.stringify(raw)}: bad port`);
 }
 
+/** A cached answer: the records, or the NXDOMAIN/NODATA error. */
 interface CacheEntry {
-  expires: number;
   value?: any[];
   error?: NodeJS.ErrnoException;
 }
@@ -115,21 +116,8 @@ export function createDnsResolver(servers: readonly string[], options: DnsResolv
   const resolver = new dnsPromises.Resolver({ timeout: perTry, tries: 2 });
   if (servers.length > 0) resolver.setServers(normaliseServers(servers));
 
-  const cache = new Map<string, CacheEntry>();
+  const cache = new TtlCache<CacheEntry>(cacheTtlMs, cacheMax);
   const inflight = new Map<string, Promise<unknown[]>>();
-
-  function remember(key: string, entry: CacheEntry): void {
-    if (cacheTtlMs <= 0) return;
-    if (cache.size >= cacheMax) {
-      // Map keeps insertion order: drop the oldest tenth.
-      let drop = Math.max(1, Math.floor(cacheMax / 10));
-      for (const k of cache.keys()) {
-        cache.delete(k);
-        if (--drop <= 0) break;
-      }
-    }
-    cache.set(key, entry);
-  }
 
   async function query(name: string, rrtype: string): Promise<any[]> {
     let timer: NodeJS.Timeout | undefined;
@@ -156,11 +144,8 @@ export function createDnsResolver(servers: readonly string[], options: DnsResolv
 
     const hit = cache.get(key);
     if (hit) {
-      if (hit.expires > Date.now()) {
-        if (hit.error) throw copyError(hit.error);
-        return structuredClone(hit.value ?? []);
-      }
-      cache.delete(key);
+      if (hit.error) throw copyError(hit.error);
+      return structuredClone(hit.value ?? []);
     }
 
     // Concurrent identical questions (mailauth asks A and AAAA in parallel,
@@ -169,12 +154,12 @@ export function createDnsResolver(servers: readonly string[], options: DnsResolv
     if (!pending) {
       pending = query(host, type).then(
         (value) => {
-          remember(key, { expires: Date.now() + cacheTtlMs, value });
+          cache.set(key, { value });
           return value;
         },
         (err: NodeJS.ErrnoException) => {
           if (err && typeof err.code === 'string' && NEGATIVE_CODES.has(err.code)) {
-            remember(key, { expires: Date.now() + cacheTtlMs, error: err });
+            cache.set(key, { error: err });
           }
           throw err;
         },
