@@ -58,8 +58,8 @@ function option(name: string): string | undefined {
 const count = Number(positional[0] ?? 10_000);
 const warmup = Number(option('warmup') ?? Math.min(500, Math.floor(count / 10)));
 const connections = Number(positional[1] ?? 8);
-if (!Number.isInteger(count) || count < 1 || !Number.isInteger(connections) || connections < 1) {
-  console.error('usage: node dist/bench/smtp.js [COUNT [CONNECTIONS]] [--targets LIST] [--no-sieve]');
+if (!Number.isInteger(count) || count < 1 || !Number.isInteger(connections) || connections < 1 || !Number.isInteger(warmup) || warmup < 0) {
+  console.error('usage: node dist/bench/smtp.js [COUNT [CONNECTIONS]] [--targets LIST] [--no-sieve] [--warmup N]');
   process.exit(2);
 }
 const targetArg = option('targets');

@@ -1,4 +1,4 @@
-// Message ids for replies and logs ("queued as 3F2A9C01B7E4"): 12 random hex
+// Queue ids for replies and logs ("queued as 3F2A9C01B7E4"): 12 random hex
 // digits, drawn from a pool refilled 4 KB at a time, since asking the kernel
 // for 6 bytes per message costs a syscall each time.
 import { randomFillSync } from 'node:crypto';
@@ -7,7 +7,7 @@ const ID_BYTES = 6;
 const pool = Buffer.alloc(4096);
 let offset = pool.length;
 
-export function newMessageId(): string {
+export function newQueueId(): string {
   if (offset + ID_BYTES > pool.length) {
     randomFillSync(pool);
     offset = 0;

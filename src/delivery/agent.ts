@@ -2,7 +2,7 @@
 // per-recipient Sieve -> plan -> apply (stores, queue entries). Fail-safe:
 // a Sieve problem keeps the message in INBOX; a store problem is a
 // temporary failure for that recipient, never a silent loss.
-import { newMessageId } from '../queue-id.js';
+import { newQueueId } from '../queue-id.js';
 import type { Storage } from '../../storage/index.js';
 import type { AccountRecord } from '../../storage/ports.js';
 import { isMailError } from '../../storage/errors.js';
@@ -80,7 +80,7 @@ export class DeliveryAgent {
     // Each account gets one copy per message even when several recipients reach it.
     const doneByAccount = new Map<number, Promise<DestinationResult>>();
     const outcomes: Array<Promise<RecipientOutcome>> = [];
-    const queueId = msg.id ?? newMessageId();
+    const queueId = msg.id ?? newQueueId();
     for (const recipient of msg.recipients) {
       outcomes.push(this.deliverRecipient(msg, recipient, doneByAccount, queueId));
     }

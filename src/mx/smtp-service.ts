@@ -4,7 +4,7 @@
 // after every copy is durable.
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPServerDataStream } from 'smtp-server';
 import type { Server, Socket } from 'node:net';
-import { newMessageId } from '../queue-id.js';
+import { newQueueId } from '../queue-id.js';
 import type { ServiceContext, ServiceDefinition } from '../server/postino-server.js';
 import { DeliveryAgent, type RecipientOutcome } from '../delivery/agent.js';
 import { RecipientPolicy, looksLikeRelayTrick, RELAY_DENIED } from './recipient-policy.js';
@@ -194,7 +194,7 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
     onData(stream, session, callback) {
       const recipients = session.envelope.rcptTo.map((r) => r.address);
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-      const id = newMessageId();
+      const id = newQueueId();
       const fail = (code: number, enhanced: string, text: string) => callback(replyError(tempfail(code, enhanced, text)));
       readMessage(stream)
         .then(async (received) => {
