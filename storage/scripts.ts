@@ -4,6 +4,7 @@
 import { readFileSync, statSync, mkdirSync, rmSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
+import { LookupCache, indexChanged } from './index/lookup-cache.js';
 import { MailError } from './errors.js';
 import { accountSegment } from './maildir/names.js';
 import { removeQuietly, writeFileDurable } from './maildir/files.js';
@@ -35,10 +36,24 @@ export class ScriptStore {
     return prepared(this.db, text);
   }
 
+  /** Which script is active per account: read for every delivery, changed rarely. */
+  private readonly activeRows: LookupCache;
+
   constructor(
     private readonly db: IndexDb,
     private readonly root: string,
-  ) {}
+  ) {
+    this.activeRows = new LookupCache(db);
+  }
+
+  /** Runs a change; cached lookups on the index start over after it. */
+  private change<T>(fn: () => T): T {
+    try {
+      return fn();
+    } finally {
+      indexChanged(this.db);
+    }
+  }
 
   private dirOf(accountId: number): string {
     const row = this.sql('SELECT domain, localpart FROM accounts WHERE id = ?').get(accountId) as
@@ -76,9 +91,11 @@ export class ScriptStore {
    * edited behind the store's back.
    */
   active(accountId: number): { name: string; text: string } | undefined {
-    const row = this.sql(
-      'SELECT s.name, s.updated, a.domain, a.localpart FROM sieve_scripts s JOIN accounts a ON a.id = s.account_id WHERE s.account_id = ? AND s.active = 1',
-    ).get(accountId) as { name: string; updated: number; domain: string; localpart: string } | undefined;
+    const row = this.activeRows.get(`${accountId}`, () =>
+      this.sql(
+        'SELECT s.name, s.updated, a.domain, a.localpart FROM sieve_scripts s JOIN accounts a ON a.id = s.account_id WHERE s.account_id = ? AND s.active = 1',
+      ).get(accountId),
+    ) as { name: string; updated: number; domain: string; localpart: string } | undefined;
     if (!row) return undefined;
     const file = path.join(this.root, accountSegment(row.domain), accountSegment(row.localpart), encodeFileName(row.name));
     try {
@@ -99,56 +116,66 @@ export class ScriptStore {
 
   /** Stores (creates or replaces) a script, durably. */
   put(accountId: number, name: string, text: string): void {
-    const n = validateScriptName(name);
-    const count = (this.sql('SELECT count(*) AS c FROM sieve_scripts WHERE account_id = ?').get(accountId) as { c: number }).c;
-    if (!this.exists(accountId, n) && count >= MAX_SCRIPTS_PER_ACCOUNT) {
-      throw new MailError('LIMIT', `too many scripts (limit ${MAX_SCRIPTS_PER_ACCOUNT})`);
-    }
-    const dir = this.dirOf(accountId);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileDurable(path.join(dir, encodeFileName(n)), text);
-    this.db
-      .prepare('INSERT INTO sieve_scripts (account_id, name, updated) VALUES (?, ?, ?) ON CONFLICT (account_id, name) DO UPDATE SET updated = max(excluded.updated, sieve_scripts.updated + 1)')
-      .run(accountId, n, Date.now());
+    this.change(() => {
+      const n = validateScriptName(name);
+      const count = (this.sql('SELECT count(*) AS c FROM sieve_scripts WHERE account_id = ?').get(accountId) as { c: number }).c;
+      if (!this.exists(accountId, n) && count >= MAX_SCRIPTS_PER_ACCOUNT) {
+        throw new MailError('LIMIT', `too many scripts (limit ${MAX_SCRIPTS_PER_ACCOUNT})`);
+      }
+      const dir = this.dirOf(accountId);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileDurable(path.join(dir, encodeFileName(n)), text);
+      this.db
+        .prepare('INSERT INTO sieve_scripts (account_id, name, updated) VALUES (?, ?, ?) ON CONFLICT (account_id, name) DO UPDATE SET updated = max(excluded.updated, sieve_scripts.updated + 1)')
+        .run(accountId, n, Date.now());
+    });
   }
 
   /** Makes `name` the one active script, or deactivates all when name is undefined. */
   activate(accountId: number, name: string | undefined): void {
-    const tx = this.db.transaction(() => {
-      if (name !== undefined && !this.exists(accountId, validateScriptName(name))) throw new MailError('NONEXISTENT', `no such script: ${name}`);
-      this.sql('UPDATE sieve_scripts SET active = 0 WHERE account_id = ?').run(accountId);
-      if (name !== undefined) this.sql('UPDATE sieve_scripts SET active = 1 WHERE account_id = ? AND name = ?').run(accountId, name);
+    this.change(() => {
+      const tx = this.db.transaction(() => {
+        if (name !== undefined && !this.exists(accountId, validateScriptName(name))) throw new MailError('NONEXISTENT', `no such script: ${name}`);
+        this.sql('UPDATE sieve_scripts SET active = 0 WHERE account_id = ?').run(accountId);
+        if (name !== undefined) this.sql('UPDATE sieve_scripts SET active = 1 WHERE account_id = ? AND name = ?').run(accountId, name);
+      });
+      tx.immediate();
     });
-    tx.immediate();
   }
 
   remove(accountId: number, name: string): void {
-    const n = validateScriptName(name);
-    const row = this.sql('SELECT active FROM sieve_scripts WHERE account_id = ? AND name = ?').get(accountId, n) as
-      | { active: number }
-      | undefined;
-    if (!row) throw new MailError('NONEXISTENT', `no such script: ${n}`);
-    if (row.active) throw new MailError('REFUSED', `script ${n} is active; deactivate it first`);
-    this.sql('DELETE FROM sieve_scripts WHERE account_id = ? AND name = ?').run(accountId, n);
-    // The index no longer names it; a stray file would be harmless.
-    removeQuietly(path.join(this.dirOf(accountId), encodeFileName(n)));
+    this.change(() => {
+      const n = validateScriptName(name);
+      const row = this.sql('SELECT active FROM sieve_scripts WHERE account_id = ? AND name = ?').get(accountId, n) as
+        | { active: number }
+        | undefined;
+      if (!row) throw new MailError('NONEXISTENT', `no such script: ${n}`);
+      if (row.active) throw new MailError('REFUSED', `script ${n} is active; deactivate it first`);
+      this.sql('DELETE FROM sieve_scripts WHERE account_id = ? AND name = ?').run(accountId, n);
+      // The index no longer names it; a stray file would be harmless.
+      removeQuietly(path.join(this.dirOf(accountId), encodeFileName(n)));
+    });
   }
 
   rename(accountId: number, from: string, to: string): void {
-    const a = validateScriptName(from);
-    const b = validateScriptName(to);
-    if (!this.exists(accountId, a)) throw new MailError('NONEXISTENT', `no such script: ${a}`);
-    if (this.exists(accountId, b)) throw new MailError('ALREADYEXISTS', `script ${b} exists already`);
-    const dir = this.dirOf(accountId);
-    renameSync(path.join(dir, encodeFileName(a)), path.join(dir, encodeFileName(b)));
-    this.sql('UPDATE sieve_scripts SET name = ? WHERE account_id = ? AND name = ?').run(b, accountId, a);
+    this.change(() => {
+      const a = validateScriptName(from);
+      const b = validateScriptName(to);
+      if (!this.exists(accountId, a)) throw new MailError('NONEXISTENT', `no such script: ${a}`);
+      if (this.exists(accountId, b)) throw new MailError('ALREADYEXISTS', `script ${b} exists already`);
+      const dir = this.dirOf(accountId);
+      renameSync(path.join(dir, encodeFileName(a)), path.join(dir, encodeFileName(b)));
+      this.sql('UPDATE sieve_scripts SET name = ? WHERE account_id = ? AND name = ?').run(b, accountId, a);
+    });
   }
 
   /** Removes every script of an account (account deletion). */
   removeAll(accountId: number): void {
-    const dir = this.dirOf(accountId);
-    this.sql('DELETE FROM sieve_scripts WHERE account_id = ?').run(accountId);
-    rmSync(dir, { recursive: true, force: true });
+    this.change(() => {
+      const dir = this.dirOf(accountId);
+      this.sql('DELETE FROM sieve_scripts WHERE account_id = ?').run(accountId);
+      rmSync(dir, { recursive: true, force: true });
+    });
   }
 
   /** Names of files on disk (for diagnostics). */

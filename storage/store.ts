@@ -11,6 +11,7 @@
 import { readFileSync, renameSync, rmSync, unlinkSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
+import { LookupCache, indexChanged } from './index/lookup-cache.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -74,6 +75,9 @@ interface MailboxRow {
   special_use: string | null;
   keywords: string;
 }
+
+/** What a delivery needs of a mailbox to write into it. */
+type MailboxRef = Pick<MailboxRow, 'id' | 'account_id' | 'dir'>;
 
 interface MessageRow {
   mailbox_id: number;
@@ -156,8 +160,21 @@ export interface MaildirStoreOptions {
 export class MaildirStore implements MailStore {
   private runTxCached: ((fn: () => unknown) => unknown) & { immediate(fn: () => unknown): unknown } | undefined;
 
-  /** One write transaction (BEGIN IMMEDIATE), reusing one prepared BEGIN/COMMIT. */
+  /**
+   * One write transaction (BEGIN IMMEDIATE), reusing one prepared
+   * BEGIN/COMMIT. Whatever it changed is no longer cached (mailbox refs, and
+   * the directory's lookups on the same index).
+   */
   private tx<T>(fn: () => T): T {
+    try {
+      return this.appendTx(fn);
+    } finally {
+      indexChanged(this.db);
+    }
+  }
+
+  /** A transaction that only adds messages: it changes no cached mailbox ref. */
+  private appendTx<T>(fn: () => T): T {
     this.runTxCached ??= this.db.transaction((f: () => unknown) => f());
     return this.runTxCached.immediate(fn) as T;
   }
@@ -172,6 +189,8 @@ export class MaildirStore implements MailStore {
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
   private readonly accountDirs = new Map<number, string>();
+  /** Mailbox refs and quota limits (see mailboxRef). */
+  private readonly lookups: LookupCache;
   /** Four writer threads: measured 20-25% faster than the libuv pool's hand-offs (bench/store.ts). */
   private readonly tmpWriter = new TmpWriterPool(4);
 
@@ -180,6 +199,7 @@ export class MaildirStore implements MailStore {
     options: MaildirStoreOptions,
   ) {
     this.mailRoot = options.mailRoot;
+    this.lookups = new LookupCache(db);
     this.indexer = options.indexer ?? (() => null);
     this.feed = options.feed ?? new InProcessChangeFeed();
   }
@@ -307,13 +327,34 @@ export class MaildirStore implements MailStore {
       | undefined;
   }
 
+  /**
+   * Which mailbox a name is, for deliveries: asked several times per message
+   * (fileinto's target exists? then the append), so kept until the index
+   * changes. Only what never changes while the mailbox lives is in it.
+   */
+  private mailboxRef(accountId: number, name: string): MailboxRef | undefined {
+    return this.lookups.get(`mailbox ${accountId} ${name}`, () => {
+      const row = this.mailboxRow(accountId, name);
+      return row && { id: row.id, account_id: row.account_id, dir: row.dir };
+    });
+  }
+
+  /** The account's quota in bytes (null: none), kept like mailbox refs. */
+  private quotaLimit(accountId: number): number | null {
+    const limit = this.lookups.get(`quota ${accountId}`, () =>
+      (this.sql('SELECT quota FROM accounts WHERE id = ?').get(accountId) as { quota: number | null } | undefined)?.quota,
+    );
+    if (limit === undefined) throw new MailError('NONEXISTENT', 'no such account');
+    return limit;
+  }
+
   private mailboxById(id: number): MailboxRow {
     const row = this.sql('SELECT * FROM mailboxes WHERE id = ?').get(id) as MailboxRow | undefined;
     if (!row) throw new MailError('NONEXISTENT', 'no such mailbox');
     return row;
   }
 
-  private folderPath(row: MailboxRow): string {
+  private folderPath(row: MailboxRef): string {
     return path.join(this.accountDir(row.account_id), row.dir);
   }
 
@@ -338,7 +379,7 @@ export class MaildirStore implements MailStore {
   }
 
   hasMailbox(accountId: number, name: string): boolean {
-    return this.mailboxRow(accountId, name) !== undefined;
+    return this.mailboxRef(accountId, name) !== undefined;
   }
 
   findMailbox(accountId: number, name: string): MailboxSummary | undefined {
@@ -629,7 +670,7 @@ export class MaildirStore implements MailStore {
   // ---- append (group commit) ---------------------------------------------
 
   async append(accountId: number, mailbox: string, raw: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
-    const row = this.mailboxRow(accountId, mailbox);
+    const row = this.mailboxRef(accountId, mailbox);
     if (!row) throw new MailError('NONEXISTENT', `no such mailbox: ${mailbox}`);
     return this.appendTo(row, raw, options);
   }
@@ -638,7 +679,7 @@ export class MaildirStore implements MailStore {
     return this.appendTo(this.mailboxById(mailboxId), raw, options);
   }
 
-  private async appendTo(row: MailboxRow, raw: Buffer, options: AppendOptions): Promise<AppendResult> {
+  private async appendTo(row: MailboxRef, raw: Buffer, options: AppendOptions): Promise<AppendResult> {
     const [result] = await this.appendGroup(row, [{ raw, options }]);
     return result!;
   }
@@ -648,19 +689,17 @@ export class MaildirStore implements MailStore {
    * order with ascending UIDs, or none is (IMAP MULTIAPPEND, RFC 3502).
    */
   async appendMany(accountId: number, mailbox: string, messages: Array<{ raw: Buffer; options?: AppendOptions }>): Promise<AppendResult[]> {
-    const row = this.mailboxRow(accountId, mailbox);
+    const row = this.mailboxRef(accountId, mailbox);
     if (!row) throw new MailError('NONEXISTENT', `no such mailbox: ${mailbox}`);
     return this.appendGroup(row, messages.map((m) => ({ raw: m.raw, options: m.options ?? {} })));
   }
 
-  private async appendGroup(row: MailboxRow, messages: Array<{ raw: Buffer; options: AppendOptions }>): Promise<AppendResult[]> {
+  private async appendGroup(row: MailboxRef, messages: Array<{ raw: Buffer; options: AppendOptions }>): Promise<AppendResult[]> {
     if (messages.length === 0) return [];
-    const quotaRow = this.sql('SELECT quota, used_bytes FROM accounts WHERE id = ?').get(row.account_id) as
-      | { quota: number | null; used_bytes: number }
-      | undefined;
-    if (!quotaRow) throw new MailError('NONEXISTENT', 'no such account');
+    // Refused before anything is written; the commit checks again, exactly.
+    const limit = this.quotaLimit(row.account_id);
     const counted = messages.filter((m) => !m.options.ignoreQuota).reduce((n, m) => n + m.raw.length, 0);
-    if (counted > 0 && quotaRow.quota !== null && quotaRow.used_bytes + counted > quotaRow.quota) {
+    if (counted > 0 && limit !== null && this.quota(row.account_id).usedBytes + counted > limit) {
       throw new MailError('OVERQUOTA', 'mailbox is full');
     }
     const prepared = messages.map(({ raw, options }) => {
@@ -724,7 +763,7 @@ export class MaildirStore implements MailStore {
     const outcomes: Outcome[] = [];
     const touchedDirs = new Set<string>();
     try {
-      this.tx(() => {
+      this.appendTx(() => {
         outcomes.length = 0;
         touchedDirs.clear();
         const state: BatchState = { mailboxes: new Map(), usage: new Map(), touchedDirs };

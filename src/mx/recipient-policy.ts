@@ -63,8 +63,9 @@ export class RecipientPolicy {
     // A recipient whose only mailbox is already full: say so now, not after DATA.
     if (expansion.remote.length === 0 && expansion.local.length === 1) {
       const account = expansion.local[0]!.account;
-      const q = this.mail.quota(account.id);
-      if (q.limit !== null && q.usedBytes >= q.limit) {
+      // The account record says whether there is a limit at all; only then is the usage read.
+      const q = account.quota === null ? undefined : this.mail.quota(account.id);
+      if (q && q.limit !== null && q.usedBytes >= q.limit) {
         return this.options.overQuota === 'reject'
           ? reject(552, '5.2.2', 'Mailbox full')
           : tempfail(452, '4.2.2', 'Mailbox full, try again later');

@@ -2,6 +2,7 @@
 import { prepared, type IndexDb, type Statement } from './database.js';
 import type { AccountRecord, AliasRecord, Directory, DomainRecord, NewAccount } from '../ports.js';
 import { MailError } from '../errors.js';
+import { LookupCache, indexChanged } from './lookup-cache.js';
 
 interface AccountRow {
   id: number;
@@ -31,47 +32,6 @@ function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
 }
 
-/** Cached lookups kept at most; past that the cache starts over. */
-const MAX_CACHED = 10_000;
-
-/**
- * Lookups of domains, accounts and aliases, remembered until the directory
- * changes: every message asks the same few questions several times (RCPT
- * check, alias expansion, delivery), and each SQLite read costs two lock
- * syscalls. Changes made through this connection clear it at once; changes
- * committed by another connection (the CLI, another process) are seen
- * through SQLite's data_version, checked once per event-loop turn.
- */
-class LookupCache {
-  private readonly entries = new Map<string, unknown>();
-  private version: number | undefined;
-  private checkedThisTurn = false;
-
-  constructor(private readonly dataVersion: () => number) {}
-
-  get<T>(key: string, load: () => T): T {
-    this.revalidate();
-    if (this.entries.has(key)) return this.entries.get(key) as T;
-    const value = load();
-    if (this.entries.size >= MAX_CACHED) this.entries.clear();
-    this.entries.set(key, typeof value === 'object' && value !== null ? Object.freeze(value) : value);
-    return value;
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-
-  private revalidate(): void {
-    if (this.checkedThisTurn) return;
-    this.checkedThisTurn = true;
-    setImmediate(() => (this.checkedThisTurn = false)).unref();
-    const now = this.dataVersion();
-    if (now !== this.version) this.entries.clear();
-    this.version = now;
-  }
-}
-
 export class SqliteDirectory implements Directory {
   private readonly cache: LookupCache;
 
@@ -80,8 +40,7 @@ export class SqliteDirectory implements Directory {
   }
 
   constructor(private readonly db: IndexDb) {
-    const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
-    this.cache = new LookupCache(() => dataVersion.get() as number);
+    this.cache = new LookupCache(db);
   }
 
   /** Runs a change; whatever it did (or undid, when it throws) is no longer cached. */
@@ -89,7 +48,7 @@ export class SqliteDirectory implements Directory {
     try {
       return fn();
     } finally {
-      this.cache.clear();
+      indexChanged(this.db);
     }
   }
 

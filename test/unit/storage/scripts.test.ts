@@ -45,4 +45,22 @@ describe('ScriptStore.active', () => {
       other.close();
     }
   });
+
+  test('a script activated or deactivated by another process counts from the next event-loop turn', async () => {
+    storage.scripts.put(accountId, 'main', 'keep;');
+    storage.scripts.put(accountId, 'spam', 'discard;');
+    storage.scripts.activate(accountId, 'main');
+    assert.equal(storage.scripts.active(accountId)?.name, 'main');
+    const other = openStorage(scratch.dir);
+    try {
+      other.scripts.activate(accountId, 'spam');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(storage.scripts.active(accountId), { name: 'spam', text: 'discard;' });
+      other.scripts.activate(accountId, undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(storage.scripts.active(accountId), undefined);
+    } finally {
+      other.close();
+    }
+  });
 });

@@ -105,6 +105,28 @@ describe('MaildirStore', () => {
     assert.ok(modseqs[0]! < modseqs[1]! && modseqs[1]! < modseqs[2]!);
   });
 
+  test('deliveries never write into a mailbox renamed or deleted, here or by another process', async () => {
+    storage.mail.createMailbox(accountId, 'Lists');
+    assert.equal(storage.mail.hasMailbox(accountId, 'Lists'), true);
+    await storage.mail.append(accountId, 'Lists', makeMessage('l1', 100));
+    storage.mail.renameMailbox(accountId, 'Lists', 'Lists-old');
+    assert.equal(storage.mail.hasMailbox(accountId, 'Lists'), false);
+    await assert.rejects(storage.mail.append(accountId, 'Lists', makeMessage('l2', 100)), { code: 'NONEXISTENT' });
+    assert.equal(storage.mail.getMailbox(accountId, 'Lists-old')!.messages, 1);
+
+    // Another process (an IMAP client's DELETE there, the CLI) is seen from the next event-loop turn.
+    assert.equal(storage.mail.hasMailbox(accountId, 'Lists-old'), true);
+    const other = openStorage(scratch.dir);
+    try {
+      other.mail.deleteMailbox(accountId, 'Lists-old');
+    } finally {
+      other.close();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(storage.mail.hasMailbox(accountId, 'Lists-old'), false);
+    await assert.rejects(storage.mail.append(accountId, 'Lists-old', makeMessage('l3', 100)), { code: 'NONEXISTENT' });
+  });
+
   test('folders: create nested, rename with children, delete; names cannot escape', async () => {
     storage.mail.createMailbox(accountId, 'Work/Projects');
     storage.mail.createMailbox(accountId, 'Work/Projects/2026');
