@@ -4,7 +4,7 @@
 import { readFileSync, statSync, mkdirSync, rmSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
-import { LookupCache, indexChanged } from './index/lookup-cache.js';
+import { LookupCache, changingIndex } from './index/lookup-cache.js';
 import { MailError } from './errors.js';
 import { accountSegment } from './maildir/names.js';
 import { removeQuietly, writeFileDurable } from './maildir/files.js';
@@ -48,11 +48,7 @@ export class ScriptStore {
 
   /** Runs a change; cached lookups on the index start over after it. */
   private change<T>(fn: () => T): T {
-    try {
-      return fn();
-    } finally {
-      indexChanged(this.db);
-    }
+    return changingIndex(this.db, fn);
   }
 
   private dirOf(accountId: number): string {

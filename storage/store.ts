@@ -11,7 +11,7 @@
 import { readFileSync, renameSync, rmSync, unlinkSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
-import { LookupCache, indexChanged } from './index/lookup-cache.js';
+import { LookupCache, changingIndex } from './index/lookup-cache.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -166,11 +166,7 @@ export class MaildirStore implements MailStore {
    * the directory's lookups on the same index).
    */
   private tx<T>(fn: () => T): T {
-    try {
-      return this.appendTx(fn);
-    } finally {
-      indexChanged(this.db);
-    }
+    return changingIndex(this.db, () => this.appendTx(fn));
   }
 
   /** A transaction that only adds messages: it changes no cached mailbox ref. */

@@ -2,7 +2,7 @@
 import { prepared, type IndexDb, type Statement } from './database.js';
 import type { AccountRecord, AliasRecord, Directory, DomainRecord, NewAccount } from '../ports.js';
 import { MailError } from '../errors.js';
-import { LookupCache, indexChanged } from './lookup-cache.js';
+import { LookupCache, changingIndex } from './lookup-cache.js';
 
 interface AccountRow {
   id: number;
@@ -45,11 +45,7 @@ export class SqliteDirectory implements Directory {
 
   /** Runs a change; whatever it did (or undid, when it throws) is no longer cached. */
   private change<T>(fn: () => T): T {
-    try {
-      return fn();
-    } finally {
-      indexChanged(this.db);
-    }
+    return changingIndex(this.db, fn);
   }
 
   transaction<T>(fn: () => T): T {

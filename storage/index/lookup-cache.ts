@@ -2,7 +2,7 @@
 // change. Every message asks the same few questions several times (is the
 // domain local, which account, which mailbox, which script), and each SQLite
 // read costs two lock syscalls. A cache starts over when the index changes:
-// through this connection (the writer calls indexChanged), or through
+// through this connection (the writer goes through changingIndex), or through
 // another one (the CLI, `postino deliver`), which SQLite's data_version shows
 // and which is checked once per event-loop turn.
 import type { IndexDb, Statement } from './database.js';
@@ -27,8 +27,17 @@ function watchOf(db: IndexDb): VersionWatch {
 }
 
 /** Says that something cached may have changed through this connection: every LookupCache on `db` starts over. */
-export function indexChanged(db: IndexDb): void {
+function indexChanged(db: IndexDb): void {
   watchOf(db).epoch++;
+}
+
+/** Runs a change to the index; whatever it did (or undid, when it throws) is no longer cached. */
+export function changingIndex<T>(db: IndexDb, fn: () => T): T {
+  try {
+    return fn();
+  } finally {
+    indexChanged(db);
+  }
 }
 
 function currentEpoch(db: IndexDb): number {
