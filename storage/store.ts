@@ -161,16 +161,19 @@ export class MaildirStore implements MailStore {
   private runTxCached: ((fn: () => unknown) => unknown) & { immediate(fn: () => unknown): unknown } | undefined;
 
   /**
-   * One write transaction (BEGIN IMMEDIATE), reusing one prepared
-   * BEGIN/COMMIT. Whatever it changed is no longer cached (mailbox refs, and
-   * the directory's lookups on the same index).
+   * One write transaction; whatever it changed is no longer cached (mailbox
+   * refs, quota limits, and the directory's lookups on the same index).
    */
   private tx<T>(fn: () => T): T {
-    return changingIndex(this.db, () => this.appendTx(fn));
+    return changingIndex(this.db, () => this.txKeepingLookups(fn));
   }
 
-  /** A transaction that only adds messages: it changes no cached mailbox ref. */
-  private appendTx<T>(fn: () => T): T {
+  /**
+   * One write transaction (BEGIN IMMEDIATE, reusing one prepared
+   * BEGIN/COMMIT) that leaves cached lookups alone: for the append flush,
+   * which changes no mailbox ref or quota limit.
+   */
+  private txKeepingLookups<T>(fn: () => T): T {
     this.runTxCached ??= this.db.transaction((f: () => unknown) => f());
     return this.runTxCached.immediate(fn) as T;
   }
@@ -759,7 +762,7 @@ export class MaildirStore implements MailStore {
     const outcomes: Outcome[] = [];
     const touchedDirs = new Set<string>();
     try {
-      this.appendTx(() => {
+      this.txKeepingLookups(() => {
         outcomes.length = 0;
         touchedDirs.clear();
         const state: BatchState = { mailboxes: new Map(), usage: new Map(), touchedDirs };
