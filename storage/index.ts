@@ -27,16 +27,21 @@ export interface Storage {
 export interface OpenStorageOptions {
   indexer?: MessageIndexer;
   feed?: ChangeFeed;
+  /** See OpenIndexOptions.exclusiveWhenDiskFull (for serve). */
+  exclusiveWhenDiskFull?: (err: unknown) => void;
+  /** See MaildirStoreOptions.onDiskFull. */
+  onDiskFull?: (full: boolean) => void;
 }
 
 export function openStorage(dataDir: string, options: OpenStorageOptions = {}): Storage {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = openIndex(path.join(dataDir, 'postino.sqlite'));
+  const db = openIndex(path.join(dataDir, 'postino.sqlite'), options.exclusiveWhenDiskFull ? { exclusiveWhenDiskFull: options.exclusiveWhenDiskFull } : {});
   const directory = new SqliteDirectory(db);
   const mail = new MaildirStore(db, {
     mailRoot: path.join(dataDir, 'mail'),
     indexer: options.indexer ?? defaultIndexer,
     ...(options.feed ? { feed: options.feed } : {}),
+    ...(options.onDiskFull ? { onDiskFull: options.onDiskFull } : {}),
   });
   return {
     dataDir,

@@ -8,7 +8,7 @@
 // directory fsync (group commit), which is what makes fsync-on fast.
 // A crash before the rename leaves only a tmp/ file (never visible); a crash
 // between rename and commit leaves a whole file that recover() adopts.
-import { readFileSync, renameSync, rmSync, unlinkSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
 import { LookupCache, changingIndex } from './index/lookup-cache.js';
@@ -26,9 +26,10 @@ import type {
   Quota,
   SpecialUse,
 } from './ports.js';
-import { MailError } from './errors.js';
+import { MailError, isMailError, storageFailure } from './errors.js';
 import { TmpWriterPool } from './maildir/tmp-writer.js';
-import { removeQuietly, ensureMaildir, fsyncPath, listMessageFiles, cleanTmp } from './maildir/files.js';
+import { removeQuietly, ensureMaildir, fsyncPath, listMessageFiles, cleanTmp, findMessageFile } from './maildir/files.js';
+import { FileChanges } from './maildir/file-changes.js';
 import {
   baseOfPath,
   flagSuffix,
@@ -40,8 +41,8 @@ import {
   accountSegment,
   MAX_KEYWORD_LETTERS,
 } from './maildir/names.js';
-import { readFolderMeta, writeFolderMeta, type FolderMeta } from './maildir/meta.js';
-import { readSubscriptions, writeSubscriptions } from './maildir/subscriptions.js';
+import { META_FILE, folderMetaText, readFolderMeta, type FolderMeta } from './maildir/meta.js';
+import { SUBSCRIPTIONS_FILE, readSubscriptions, subscriptionsText } from './maildir/subscriptions.js';
 import { normalizeFlags } from './flags.js';
 import { InProcessChangeFeed } from './change-feed.js';
 
@@ -63,6 +64,8 @@ const MAX_MAILBOX_DEPTH = 16;
 export const MAX_SUBSCRIPTIONS = 10_000;
 const MAX_BATCH = 512;
 const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
+/** A deleted folder's directory is renamed to this (plus a unique part) before it is removed. */
+const DELETED_FOLDER_PREFIX = '..deleted.';
 
 interface MailboxRow {
   id: number;
@@ -155,6 +158,8 @@ export interface MaildirStoreOptions {
   mailRoot: string;
   indexer?: MessageIndexer;
   feed?: ChangeFeed;
+  /** Told when storing mail starts failing because the disk is full (true), and when a message is stored again (false). */
+  onDiskFull?: (full: boolean) => void;
 }
 
 export class MaildirStore implements MailStore {
@@ -165,7 +170,54 @@ export class MaildirStore implements MailStore {
    * refs, quota limits, and the directory's lookups on the same index).
    */
   private tx<T>(fn: () => T): T {
-    return changingIndex(this.db, () => this.txKeepingLookups(fn));
+    return changingIndex(this.db, () => this.withFileChanges(() => this.txKeepingLookups(fn)));
+  }
+
+  /** The file changes of the transaction running now (transactions are synchronous: one at a time). */
+  private files: FileChanges | undefined;
+
+  /**
+   * Runs a transaction with the file changes it makes through fileChanges():
+   * undone when it fails, finished when it commits, so the Maildir and the
+   * index change as a whole. Its errors come out as storage errors (a full
+   * disk is NOSPACE). A nested transaction shares the outer one's changes
+   * and undoes its own when it fails.
+   */
+  private withFileChanges<T>(run: () => T): T {
+    const outer = this.files;
+    const files = outer ?? new FileChanges();
+    const mark = files.mark();
+    this.files = files;
+    try {
+      const result = run();
+      if (!outer) files.commit();
+      return result;
+    } catch (err) {
+      files.rollback(mark);
+      throw this.failure(err);
+    } finally {
+      this.files = outer;
+    }
+  }
+
+  private fileChanges(): FileChanges {
+    if (!this.files) throw new Error('a file change outside a transaction');
+    return this.files;
+  }
+
+  /** A storage error for the caller (see storageFailure); a full disk is noted. */
+  private failure(err: unknown): unknown {
+    const e = storageFailure(err);
+    if (isMailError(e, 'NOSPACE')) this.noteDiskFull(true);
+    return e;
+  }
+
+  private diskFull = false;
+
+  private noteDiskFull(full: boolean): void {
+    if (full === this.diskFull) return;
+    this.diskFull = full;
+    this.onDiskFull?.(full);
   }
 
   /**
@@ -192,6 +244,7 @@ export class MaildirStore implements MailStore {
   private readonly lookups: LookupCache;
   /** Four writer threads: measured 20-25% faster than the libuv pool's hand-offs (bench/store.ts). */
   private readonly tmpWriter = new TmpWriterPool(4);
+  private readonly onDiskFull: ((full: boolean) => void) | undefined;
 
   constructor(
     private readonly db: IndexDb,
@@ -201,6 +254,7 @@ export class MaildirStore implements MailStore {
     this.lookups = new LookupCache(db);
     this.indexer = options.indexer ?? (() => null);
     this.feed = options.feed ?? new InProcessChangeFeed();
+    this.onDiskFull = options.onDiskFull;
   }
 
   // ---- change feed ------------------------------------------------------------
@@ -431,15 +485,22 @@ export class MaildirStore implements MailStore {
   claimRecent(mailboxId: number, uidNext: number): number {
     // Most SELECTs find nothing new: answer those without taking the write lock.
     if (this.firstRecentUid(mailboxId) >= uidNext) return uidNext;
-    return this.tx(() => {
-      const first = this.firstRecentUid(mailboxId);
-      if (first >= uidNext) return uidNext;
-      this.sql(
-        `INSERT OR REPLACE INTO mailbox_recent (mailbox_id, uidvalidity, first_recent_uid)
-         SELECT id, uidvalidity, ? FROM mailboxes WHERE id = ?`,
-      ).run(uidNext, mailboxId);
-      return first;
-    });
+    try {
+      return this.tx(() => {
+        const first = this.firstRecentUid(mailboxId);
+        if (first >= uidNext) return uidNext;
+        this.sql(
+          `INSERT OR REPLACE INTO mailbox_recent (mailbox_id, uidvalidity, first_recent_uid)
+           SELECT id, uidvalidity, ? FROM mailboxes WHERE id = ?`,
+        ).run(uidNext, mailboxId);
+        return first;
+      });
+    } catch (err) {
+      // \Recent is advisory: when the claim cannot be recorded (a full disk),
+      // SELECT still works, and this session sees them without claiming them.
+      if (isMailError(err, 'NOSPACE') || isMailError(err, 'TEMPFAIL')) return Math.min(this.firstRecentUid(mailboxId), uidNext);
+      throw err;
+    }
   }
 
   /** Messages with a UID at or above `uid` (the unclaimed recent ones, for STATUS RECENT). */
@@ -462,7 +523,8 @@ export class MaildirStore implements MailStore {
     const root = this.accountDir(accountId);
     const created = this.tx(() => {
         if (this.mailboxRow(accountId, canonical)) throw new MailError('ALREADYEXISTS', `mailbox ${canonical} exists already`);
-        const existing = readFolderMeta(path.join(root, dir));
+        const folder = path.join(root, dir);
+        const existing = readFolderMeta(folder);
         const meta: FolderMeta = existing ?? {
           uidValidity: this.newUidValidity(accountId),
           uidNext: 1,
@@ -470,8 +532,8 @@ export class MaildirStore implements MailStore {
           specialUse,
         };
         meta.specialUse = specialUse ?? meta.specialUse;
-        ensureMaildir(path.join(root, dir));
-        writeFolderMeta(path.join(root, dir), meta);
+        this.fileChanges().makeMaildir(folder);
+        this.saveFolderMeta(folder, meta);
         const info = this.sql(
             `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, keywords)
              VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -507,10 +569,10 @@ export class MaildirStore implements MailStore {
         this.sql('DELETE FROM expunged WHERE mailbox_id = ?').run(row.id);
         this.sql('DELETE FROM mailboxes WHERE id = ?').run(row.id);
         this.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?').run(sums.s, sums.n, accountId);
-        // Rename first (atomic), then remove: a crash leaves a hidden dir, not a half folder.
-        const trash = path.join(path.dirname(folder), `..deleted.${process.pid}.${Date.now()}`);
-        if (existsSync(folder)) renameSync(folder, trash);
-        rmSync(trash, { recursive: true, force: true });
+        // Out of sight now (atomic), removed once the rows are gone for good: a
+        // crash leaves a hidden dir (recover() removes it), not a half folder.
+        const trash = path.join(path.dirname(folder), `${DELETED_FOLDER_PREFIX}${process.pid}.${Date.now()}`);
+        if (existsSync(folder)) this.fileChanges().removeTree(folder, trash);
       });
     this.publish({ kind: 'mailboxes', accountId });
   }
@@ -535,7 +597,7 @@ export class MaildirStore implements MailStore {
           const newName = target + child.name.slice(src.name.length);
           const newDir = folderDir(newName);
           if (existsSync(path.join(root, newDir))) throw new MailError('ALREADYEXISTS', `mailbox ${newName} exists on disk`);
-          renameSync(path.join(root, child.dir), path.join(root, newDir));
+          this.fileChanges().rename(path.join(root, child.dir), path.join(root, newDir));
           this.sql('UPDATE mailboxes SET name = ?, dir = ? WHERE id = ?').run(newName, newDir, child.id);
         }
       });
@@ -546,8 +608,8 @@ export class MaildirStore implements MailStore {
     const dir = folderDir(name);
     const root = this.accountDir(accountId);
     const meta: FolderMeta = { uidValidity: this.newUidValidity(accountId), uidNext: 1, keywords: [], specialUse: null };
-    ensureMaildir(path.join(root, dir));
-    writeFolderMeta(path.join(root, dir), meta);
+    this.fileChanges().makeMaildir(path.join(root, dir));
+    this.saveFolderMeta(path.join(root, dir), meta);
     const info = this.sql('INSERT INTO mailboxes (account_id, name, dir, uidvalidity) VALUES (?, ?, ?, ?)')
       .run(accountId, name, dir, meta.uidValidity);
     return this.mailboxById(Number(info.lastInsertRowid));
@@ -561,7 +623,7 @@ export class MaildirStore implements MailStore {
     for (const r of rows) {
       const flags = r.flags === '' ? [] : r.flags.split(' ');
       const name = messageFileName(baseOfPath(r.path), r.size, uid, flags, dstKeywords);
-      renameSync(path.join(this.folderPath(src), r.path), path.join(this.folderPath(dst), 'cur', name));
+      this.moveMessageFile(this.folderPath(src), r.path, path.join(this.folderPath(dst), 'cur', name));
       this.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
         .run(dst.id, uid, ++modseq, r.flags, r.internal_date, r.size, `cur/${name}`, r.mime);
       uid++;
@@ -620,11 +682,11 @@ export class MaildirStore implements MailStore {
     if (changed > 0) this.saveSubscriptions(accountId);
   }
 
-  /** A failed write throws and rolls the transaction back, so table and file agree. */
+  /** A failed write throws and rolls the transaction back (the file too), so table and file agree. */
   private saveSubscriptions(accountId: number): void {
     const root = this.accountDir(accountId);
     ensureMaildir(root);
-    writeSubscriptions(root, this.listSubscriptions(accountId));
+    this.fileChanges().replace(path.join(root, SUBSCRIPTIONS_FILE), subscriptionsText(this.listSubscriptions(accountId)), true);
   }
 
   /**
@@ -658,12 +720,52 @@ export class MaildirStore implements MailStore {
   }
 
   private saveMeta(row: MailboxRow): void {
-    writeFolderMeta(this.folderPath(row), {
+    this.saveFolderMeta(this.folderPath(row), {
       uidValidity: row.uidvalidity,
       uidNext: row.uidnext,
       keywords: JSON.parse(row.keywords) as string[],
       specialUse: row.special_use,
     });
+  }
+
+  /** Inside a transaction: the folder's meta file, put back as it was if the transaction fails. */
+  private saveFolderMeta(folder: string, meta: FolderMeta): void {
+    this.fileChanges().replace(path.join(folder, META_FILE), folderMetaText(meta), false);
+  }
+
+  /**
+   * Inside a transaction: renames a message file (undone if the transaction
+   * fails). A file no longer where the index says (a rename whose index
+   * change failed, another process's flag change) is found by its base name.
+   */
+  private moveMessageFile(folder: string, rel: string, to: string): void {
+    const files = this.fileChanges();
+    try {
+      files.rename(path.join(folder, rel), to);
+    } catch (err) {
+      const found = (err as NodeJS.ErrnoException).code === 'ENOENT' ? findMessageFile(folder, rel) : undefined;
+      if (found === undefined) throw err;
+      files.rename(path.join(folder, found), to);
+    }
+  }
+
+  /**
+   * Inside a transaction: takes a message file away (deleted after the
+   * commit, back if the transaction fails). Returns the path it had, or
+   * undefined when it was gone already.
+   */
+  private removeMessageFile(folder: string, rel: string): string | undefined {
+    const files = this.fileChanges();
+    try {
+      files.removeMessage(folder, rel);
+      return rel;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // Under another name (see moveMessageFile): left there, a rebuild would bring it back.
+      const found = findMessageFile(folder, rel);
+      if (found !== undefined) files.removeMessage(folder, found);
+      return found;
+    }
   }
 
   // ---- append (group commit) ---------------------------------------------
@@ -715,7 +817,8 @@ export class MaildirStore implements MailStore {
     const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
     if (failed) {
       for (const w of written) if (w.status === 'fulfilled') removeQuietly(w.value.tmpPath);
-      throw new MailError('TEMPFAIL', 'cannot write the message', { cause: failed.reason });
+      const err = this.failure(failed.reason);
+      throw err instanceof MailError ? err : new MailError('TEMPFAIL', 'cannot write the message', { cause: failed.reason });
     }
     const group = messages.length > 1 ? {} : undefined;
     // Queued in one go (no await in between), so a group is never split by other appends.
@@ -762,7 +865,7 @@ export class MaildirStore implements MailStore {
     const outcomes: Outcome[] = [];
     const touchedDirs = new Set<string>();
     try {
-      this.txKeepingLookups(() => {
+      this.withFileChanges(() => this.txKeepingLookups(() => {
         outcomes.length = 0;
         touchedDirs.clear();
         const state: BatchState = { mailboxes: new Map(), usage: new Map(), touchedDirs };
@@ -782,15 +885,20 @@ export class MaildirStore implements MailStore {
               .run(u.addBytes, u.addCount, accountId);
           }
         }
-      });
+      }));
     } catch (err) {
-      // The transaction failed as a whole (index unavailable): nothing was
-      // committed. Renamed files are adopted by recover(); tell every caller to retry.
+      // The transaction failed as a whole (the index unavailable, the disk
+      // full at COMMIT): nothing was committed, and the renamed files are back
+      // in tmp/. They go, so that recover() never adopts a message whose
+      // sender was told to retry; every caller is told so.
+      for (const o of outcomes) if (o.finalPath) removeQuietly(o.finalPath);
       for (const item of batch) {
-        item.reject(new MailError('TEMPFAIL', 'cannot commit to the index', { cause: err }));
+        removeQuietly(item.tmpPath);
+        item.reject(err instanceof MailError ? err : new MailError('TEMPFAIL', 'cannot commit to the index', { cause: err }));
       }
       return;
     }
+    if (outcomes.some((o) => o.result)) this.noteDiskFull(false);
     // The renames (directory fsync) and the index rows (WAL fsync) reach the
     // disk, in the writer threads, before anyone is told the message is stored.
     // A missing WAL means a checkpoint moved the rows into the database file,
@@ -802,7 +910,11 @@ export class MaildirStore implements MailStore {
     );
   }
 
-  /** Renames one written file into new/ or cur/ and adds its index row (inside the batch's transaction). */
+  /**
+   * Renames one written file into new/ or cur/ and adds its index row (inside
+   * the batch's transaction). A MailError fails this message alone; any other
+   * error (SQLite's: the transaction may be gone) fails the whole batch.
+   */
   private commitItem(item: PendingAppend, state: BatchState): Outcome {
     try {
       let mb = state.mailboxes.get(item.mailboxId);
@@ -830,7 +942,13 @@ export class MaildirStore implements MailStore {
       const name = sub === 'new' ? newFileName(item.base, item.size, uid) : messageFileName(item.base, item.size, uid, item.flags, keywords);
       const folder = this.folderPath(mb);
       const finalPath = path.join(folder, sub, name);
-      renameSync(item.tmpPath, finalPath);
+      try {
+        this.fileChanges().rename(item.tmpPath, finalPath);
+      } catch (err) {
+        // Its folder went away meanwhile, or no room for the name: this message fails alone.
+        const e = this.failure(err);
+        throw e instanceof MailError ? e : new MailError('TEMPFAIL', 'cannot store the message', { cause: err });
+      }
       state.touchedDirs.add(path.join(folder, sub));
       this.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
         .run(mb.id, uid, modseq, item.flags.join(' '), item.internalDate, item.size, `${sub}/${name}`, item.mime);
@@ -845,6 +963,8 @@ export class MaildirStore implements MailStore {
         change: { kind: 'append', accountId: mb.account_id, mailboxId: mb.id, uid, modseq, flags: item.flags },
       };
     } catch (err) {
+      // MailErrors come before the rename: nothing of this message to undo.
+      if (!(err instanceof MailError)) throw err;
       return { item, error: err };
     }
   }
@@ -858,6 +978,7 @@ export class MaildirStore implements MailStore {
     const before = mb ? { uidnext: mb.uidnext, highestmodseq: mb.highestmodseq, keywords: mb.keywords } : undefined;
     const usageBefore = new Map([...state.usage].map(([k, u]) => [k, { ...u }]));
     const outcomes: Outcome[] = [];
+    const mark = this.fileChanges().mark();
     let failure: unknown;
     try {
       this.db.transaction(() => {
@@ -869,7 +990,9 @@ export class MaildirStore implements MailStore {
       })();
       return outcomes;
     } catch (err) {
-      for (const o of outcomes) if (o.finalPath) removeQuietly(o.finalPath);
+      // Not a MailError: the whole batch fails (see commitItem).
+      if (failure === undefined) throw err;
+      this.fileChanges().rollback(mark);
       // The savepoint undid the rows; undo what this batch remembered too.
       const current = state.mailboxes.get(items[0]!.mailboxId);
       if (current && before) Object.assign(current, before);
@@ -933,28 +1056,35 @@ export class MaildirStore implements MailStore {
   }
 
   readMessage(mailboxId: number, uid: number): Buffer {
-    const mb = this.mailboxById(mailboxId);
+    const folder = this.folderPath(this.mailboxById(mailboxId));
     // Another process may rename the file (flag change) between our read of
-    // the row and of the file: look the row up again once.
-    for (let attempt = 0; attempt < 2; attempt++) {
+    // the row and of the file: look the row up again once; then look for the
+    // file by its base name (a rename whose index change failed left it
+    // under another name).
+    let cause: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
       const row = this.messageRow(mailboxId, uid);
       if (!row) throw new MailError('NONEXISTENT', 'no such message');
+      const rel = attempt < 2 ? row.path : findMessageFile(folder, row.path);
+      if (rel === undefined) break;
       try {
-        return readFileSync(path.join(this.folderPath(mb), row.path));
+        return readFileSync(path.join(folder, rel));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 1) {
-          throw new MailError('TEMPFAIL', 'cannot read the message', { cause: err });
-        }
+        cause = err;
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') break;
       }
     }
-    throw new MailError('TEMPFAIL', 'cannot read the message');
+    throw new MailError('TEMPFAIL', 'cannot read the message', { cause });
   }
 
   /** The message file's absolute path (for streaming large bodies). */
   messagePath(mailboxId: number, uid: number): string {
     const row = this.messageRow(mailboxId, uid);
     if (!row) throw new MailError('NONEXISTENT', 'no such message');
-    return path.join(this.folderPath(this.mailboxById(mailboxId)), row.path);
+    const folder = this.folderPath(this.mailboxById(mailboxId));
+    if (existsSync(path.join(folder, row.path))) return path.join(folder, row.path);
+    const found = findMessageFile(folder, row.path);
+    return path.join(folder, found ?? row.path);
   }
 
   // ---- flags, expunge, copy -----------------------------------------------
@@ -987,7 +1117,8 @@ export class MaildirStore implements MailStore {
           if (suffix !== oldSuffix || row.path.startsWith('new/')) {
             const mainPart = oldName.includes(':2,') ? oldName.slice(0, oldName.indexOf(':2,')) : oldName;
             newPath = `cur/${mainPart}:2,${suffix}`;
-            renameSync(path.join(folder, row.path), path.join(folder, newPath));
+            // Undone if the transaction fails (a full disk at COMMIT): the row keeps naming the file.
+            this.moveMessageFile(folder, row.path, path.join(folder, newPath));
             touched.add(path.join(folder, 'cur'));
           }
           this.sql('UPDATE messages SET flags = ?, modseq = ?, path = ? WHERE mailbox_id = ? AND uid = ?')
@@ -1019,12 +1150,9 @@ export class MaildirStore implements MailStore {
         const touched = new Set<string>();
         for (const row of rows) {
           if (uids === undefined && !row.flags.split(' ').includes('\\Deleted')) continue;
-          try {
-            unlinkSync(path.join(folder, row.path));
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-          }
-          touched.add(path.join(folder, row.path.slice(0, 3)));
+          // Into tmp/ now, deleted after the commit: a failed commit puts it back.
+          const removed = this.removeMessageFile(folder, row.path);
+          touched.add(path.join(folder, (removed ?? row.path).slice(0, 3)));
           modseq += 1;
           this.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(mailboxId, row.uid);
           this.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(mailboxId, row.uid, modseq);
@@ -1082,7 +1210,10 @@ export class MaildirStore implements MailStore {
     ensureMaildir(root);
     let adopted = 0;
     let dropped = 0;
-    const dirs = ['', ...readdirSync(root).filter((d) => d.startsWith('.') && d !== '.' && d !== '..' && !d.startsWith('..'))];
+    const entries = readdirSync(root);
+    // Folders deleted just before a crash (see deleteMailbox).
+    for (const d of entries) if (d.startsWith(DELETED_FOLDER_PREFIX)) rmSync(path.join(root, d), { recursive: true, force: true });
+    const dirs = ['', ...entries.filter((d) => d.startsWith('.') && d !== '.' && d !== '..' && !d.startsWith('..'))];
     const legacySubscribed: string[] = [];
     this.tx(() => {
         legacySubscribed.length = 0;
@@ -1197,7 +1328,7 @@ export class MaildirStore implements MailStore {
         // Write the new UID into the name so the next rebuild finds it.
         const name = messageFileName(o.parsed.base, raw.length, uid, flags, keywords);
         rel = `${o.rel.slice(0, 3)}/${name}`;
-        renameSync(abs, path.join(folder, rel));
+        this.fileChanges().rename(abs, path.join(folder, rel));
       }
       let mime: string | null = null;
       try {

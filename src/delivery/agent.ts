@@ -5,7 +5,7 @@
 import { newQueueId } from '../queue-id.js';
 import type { Storage } from '../../storage/index.js';
 import type { AccountRecord } from '../../storage/ports.js';
-import { isMailError } from '../../storage/errors.js';
+import { isMailError, isNoSpace } from '../../storage/errors.js';
 import { compile, evaluate, formatSieveError, type SieveAction, type SieveHost, type SieveProgram } from '../../sieve/index.js';
 import { sieveMessageFromBuffer } from './sieve-message.js';
 import { AliasResolver, type LocalDestination } from './alias-resolver.js';
@@ -347,6 +347,11 @@ export class DeliveryAgent {
   }
 
   private errorResult(err: unknown): DestinationResult {
+    if (isNoSpace(err)) {
+      // Not the account's quota: the server's disk. Postfix says the same; the sender retries.
+      this.log.warn({ event: 'delivery-deferred', why: 'disk full', err: (err as Error)?.message });
+      return { kind: 'tempfail', code: 452, enhanced: '4.3.1', text: 'Insufficient system storage' };
+    }
     if (isMailError(err)) {
       if (err.code === 'OVERQUOTA') {
         return this.config.overQuota === 'reject'

@@ -13,6 +13,7 @@ import {
   readFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { baseOfPath } from './names.js';
 
 export function ensureMaildir(dir: string): void {
   for (const sub of ['cur', 'new', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
@@ -48,7 +49,11 @@ export function listMessageFiles(maildir: string): string[] {
   return out;
 }
 
-/** Removes tmp/ files older than maxAgeMs (Maildir says 36 hours: a writer may still be at work). */
+/**
+ * Removes tmp/ files older than maxAgeMs (Maildir says 36 hours: a writer
+ * may still be at work), and expunged messages left there by a crash between
+ * an expunge's commit and the deletion of its files (see FileChanges.remove).
+ */
 export function cleanTmp(maildir: string, maxAgeMs: number, now = Date.now()): void {
   const dir = path.join(maildir, 'tmp');
   let names: string[];
@@ -60,18 +65,38 @@ export function cleanTmp(maildir: string, maxAgeMs: number, now = Date.now()): v
   for (const n of names) {
     const p = path.join(dir, n);
     try {
-      if (now - statSync(p).mtimeMs > maxAgeMs) unlinkSync(p);
+      if (n.endsWith(REMOVED_SUFFIX) || now - statSync(p).mtimeMs > maxAgeMs) unlinkSync(p);
     } catch {
       // gone already
     }
   }
 }
 
+/** What a message file taken out of sight until its removal commits is called in tmp/. */
+export const REMOVED_SUFFIX = '.removed';
+
+/**
+ * Where a message file is now when it is not at `rel` (relative to the
+ * maildir): its name carries the flags, so a flag change renames it, and a
+ * rename whose index change failed (or another process's) leaves it under
+ * another name with the same base, in new/ or cur/. Undefined when no file
+ * has that base.
+ */
+export function findMessageFile(maildir: string, rel: string): string | undefined {
+  const base = baseOfPath(rel);
+  return listMessageFiles(maildir).find((f) => f !== rel && baseOfPath(f) === base);
+}
+
 /** Replaces a small file atomically (tmp + rename); readers see old or new, never half. */
 export function writeFileAtomic(file: string, content: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, content, { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch (err) {
+    removeQuietly(tmp); // a full disk leaves a partial file behind
+    throw err;
+  }
 }
 
 /**
@@ -81,14 +106,19 @@ export function writeFileAtomic(file: string, content: string): void {
  */
 export function writeFileSynced(file: string, content: Buffer | string): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeFileSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeFileSync(fd, content);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    removeQuietly(tmp); // a full disk leaves a partial file behind
+    throw err;
   }
-  renameSync(tmp, file);
 }
 
 /**

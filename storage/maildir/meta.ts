@@ -39,6 +39,11 @@ export function readFolderMeta(folderPath: string): FolderMeta | undefined {
 }
 
 export function writeFolderMeta(folderPath: string, meta: FolderMeta): void {
+  writeFileAtomic(path.join(folderPath, META_FILE), folderMetaText(meta));
+}
+
+/** The file's content for `meta`. */
+export function folderMetaText(meta: FolderMeta): string {
   const { legacySubscribed: _, ...kept } = meta;
-  writeFileAtomic(path.join(folderPath, META_FILE), JSON.stringify(kept) + '\n');
+  return JSON.stringify(kept) + '\n';
 }

@@ -24,5 +24,10 @@ export function readSubscriptions(accountRoot: string): string[] | undefined {
 
 /** Replaces the file (fsynced, renamed into place): readers see the old list or the new one. */
 export function writeSubscriptions(accountRoot: string, names: readonly string[]): void {
-  writeFileDurable(path.join(accountRoot, SUBSCRIPTIONS_FILE), JSON.stringify({ version: 1, subscriptions: names }) + '\n');
+  writeFileDurable(path.join(accountRoot, SUBSCRIPTIONS_FILE), subscriptionsText(names));
+}
+
+/** The file's content for these names. */
+export function subscriptionsText(names: readonly string[]): string {
+  return JSON.stringify({ version: 1, subscriptions: names }) + '\n';
 }

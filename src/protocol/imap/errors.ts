@@ -25,6 +25,8 @@ const RESPONSE_CODES: Record<MailErrorCode, string | undefined> = {
   REFUSED: 'CANNOT',
   LIMIT: 'LIMIT',
   TEMPFAIL: 'UNAVAILABLE',
+  // As Dovecot answers a full disk: the client learns that storing failed for lack of room.
+  NOSPACE: 'OVERQUOTA',
   INTERNAL: 'SERVERBUG',
 };
 

@@ -11,6 +11,7 @@ import { parseSection, renderBody, renderBodyStructure, renderEnvelope, sectionB
 import { binaryContent, UnknownCteError } from '../binary.js';
 import type { MessageIndex, MessageRecord } from '../backend.js';
 import type { SelectedMailbox } from '../selected.js';
+import { errorCode } from '../errors.js';
 
 interface PartialRange {
   offset: number;
@@ -175,7 +176,7 @@ function fetchSlice(
   if (setsSeen) {
     const unseen = records.filter((r) => !r.flags.includes('\\Seen')).map((r) => r.uid);
     if (unseen.length > 0) {
-      const changed = backend.setFlags(user, sel.mailboxId, unseen, 'add', ['\\Seen']);
+      const changed = markSeen(backend, user, sel.mailboxId, unseen);
       const byUid = new Map(changed.map((c) => [c.uid, c]));
       records = records.map((r) => byUid.get(r.uid) ?? r);
       for (const c of changed) {
@@ -259,3 +260,18 @@ function simpleValue(name: string, rec: MessageRecord, index: () => MessageIndex
 
 export const fetchCommand = defineCommand({ name: 'FETCH', states: SELECTED, parse: parser(false), run, allowExpunge: false });
 export const uidFetchCommand = defineCommand({ name: 'UID FETCH', states: SELECTED, parse: parser(true), run });
+
+/**
+ * The implicit \\Seen of a body fetch. When it cannot be stored (a full
+ * disk), the messages are still sent, without it: reading mail must not
+ * depend on room to write.
+ */
+function markSeen(backend: SessionContext['backend'], user: NonNullable<SessionContext['user']>, mailboxId: number, uids: number[]): MessageRecord[] {
+  try {
+    return backend.setFlags(user, mailboxId, uids, 'add', ['\\Seen']);
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'NOSPACE' || code === 'TEMPFAIL') return [];
+    throw err;
+  }
+}

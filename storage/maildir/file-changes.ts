@@ -1,0 +1,105 @@
+// The file changes one index transaction makes, so that the Maildir and the
+// index change as a whole: when the transaction fails (a full disk at COMMIT
+// is the usual case) every change is undone, newest first; when it commits,
+// what had to wait for the commit (deletions) is finished. Before the commit
+// only changes that can be undone without free space are made: renames,
+// links, new directories, and removals, which until then are renames into
+// tmp/ (where recover() deletes what a crash leaves).
+import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { ensureMaildir, removeQuietly, REMOVED_SUFFIX, writeFileAtomic, writeFileDurable } from './files.js';
+
+interface Change {
+  undo(): void;
+  /** After the commit. */
+  done?(): void;
+}
+
+let kept = 0;
+
+export class FileChanges {
+  private readonly changes: Change[] = [];
+
+  rename(from: string, to: string): void {
+    renameSync(from, to);
+    this.changes.push({ undo: () => renameSync(to, from) });
+  }
+
+  /** Takes a message file (`rel` in `maildir`) out of sight now; deleted after the commit, put back on undo. */
+  removeMessage(maildir: string, rel: string): void {
+    const file = path.join(maildir, rel);
+    const hidden = path.join(maildir, 'tmp', path.basename(rel) + REMOVED_SUFFIX);
+    renameSync(file, hidden);
+    this.changes.push({ undo: () => renameSync(hidden, file), done: () => removeQuietly(hidden) });
+  }
+
+  /** Takes a directory out of sight now (renamed to `hidden`, a name readers skip); deleted after the commit. */
+  removeTree(dir: string, hidden: string): void {
+    renameSync(dir, hidden);
+    this.changes.push({ undo: () => renameSync(hidden, dir), done: () => rmSync(hidden, { recursive: true, force: true }) });
+  }
+
+  /** Makes a Maildir (cur, new, tmp); undo removes it when it was not there before. */
+  makeMaildir(dir: string): void {
+    const existed = existsSync(dir);
+    ensureMaildir(dir);
+    if (!existed) this.changes.push({ undo: () => rmSync(dir, { recursive: true, force: true }) });
+  }
+
+  /**
+   * Replaces a small file (tmp + rename; fsynced with the directory when
+   * `durable`). The old file keeps a second name until the commit, so undo
+   * puts it back without writing anything.
+   */
+  replace(file: string, content: string, durable: boolean): void {
+    const old = `${file}.${process.pid}.${++kept}.old`;
+    let hadOld = true;
+    try {
+      linkSync(file, old);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      hadOld = false;
+    }
+    try {
+      if (durable) writeFileDurable(file, content);
+      else writeFileAtomic(file, content);
+    } catch (err) {
+      if (hadOld) removeQuietly(old);
+      throw err;
+    }
+    this.changes.push(hadOld ? { undo: () => renameSync(old, file), done: () => removeQuietly(old) } : { undo: () => removeQuietly(file) });
+  }
+
+  /** A point to undo back to (a savepoint's changes). */
+  mark(): number {
+    return this.changes.length;
+  }
+
+  /**
+   * Undoes the changes made since `mark`, newest first. An undo that fails
+   * is skipped (a message file left under another name is found by its base
+   * name; recover() reconciles the rest); returns how many failed.
+   */
+  rollback(mark = 0): number {
+    let failed = 0;
+    while (this.changes.length > mark) {
+      try {
+        this.changes.pop()!.undo();
+      } catch {
+        failed++;
+      }
+    }
+    return failed;
+  }
+
+  /** The transaction committed: finishes the deletions that waited for it. */
+  commit(): void {
+    for (const c of this.changes.splice(0)) {
+      try {
+        c.done?.();
+      } catch {
+        // a leftover in tmp/ or a hidden directory: recover() removes it
+      }
+    }
+  }
+}
