@@ -1,13 +1,14 @@
 // Sieve scripts on disk: DIR/sieve/DOMAIN/LOCALPART/NAME.sieve, with the
 // active one recorded in the index. The caller validates script text; this
 // store only keeps names safe and writes atomically.
-import { readFileSync, statSync, mkdirSync, rmSync, readdirSync, renameSync } from 'node:fs';
+import { readFileSync, statSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
 import { LookupCache, changingIndex } from './index/lookup-cache.js';
-import { MailError } from './errors.js';
+import { MailError, storageFailure } from './errors.js';
 import { accountSegment } from './maildir/names.js';
-import { removeQuietly, writeFileDurable } from './maildir/files.js';
+import { removeQuietly } from './maildir/files.js';
+import { FileChanges } from './maildir/file-changes.js';
 
 export const MAX_SCRIPT_NAME = 128;
 export const MAX_SCRIPTS_PER_ACCOUNT = 64;
@@ -46,9 +47,23 @@ export class ScriptStore {
     this.activeRows = new LookupCache(db);
   }
 
-  /** Runs a change; cached lookups on the index start over after it. */
-  private change<T>(fn: () => T): T {
-    return changingIndex(this.db, fn);
+  /**
+   * Runs a change; cached lookups on the index start over after it. What it
+   * does to files through `files` is put back when it fails (a full disk),
+   * so a script's file and its row change together.
+   */
+  private change<T>(fn: (files: FileChanges) => T): T {
+    return changingIndex(this.db, () => {
+      const files = new FileChanges();
+      try {
+        const result = fn(files);
+        files.commit();
+        return result;
+      } catch (err) {
+        files.rollback();
+        throw storageFailure(err);
+      }
+    });
   }
 
   private dirOf(accountId: number): string {
@@ -112,7 +127,7 @@ export class ScriptStore {
 
   /** Stores (creates or replaces) a script, durably. */
   put(accountId: number, name: string, text: string): void {
-    this.change(() => {
+    this.change((files) => {
       const n = validateScriptName(name);
       const count = (this.sql('SELECT count(*) AS c FROM sieve_scripts WHERE account_id = ?').get(accountId) as { c: number }).c;
       if (!this.exists(accountId, n) && count >= MAX_SCRIPTS_PER_ACCOUNT) {
@@ -120,7 +135,7 @@ export class ScriptStore {
       }
       const dir = this.dirOf(accountId);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileDurable(path.join(dir, encodeFileName(n)), text);
+      files.replace(path.join(dir, encodeFileName(n)), text, true);
       this.db
         .prepare('INSERT INTO sieve_scripts (account_id, name, updated) VALUES (?, ?, ?) ON CONFLICT (account_id, name) DO UPDATE SET updated = max(excluded.updated, sieve_scripts.updated + 1)')
         .run(accountId, n, Date.now());
@@ -154,13 +169,13 @@ export class ScriptStore {
   }
 
   rename(accountId: number, from: string, to: string): void {
-    this.change(() => {
+    this.change((files) => {
       const a = validateScriptName(from);
       const b = validateScriptName(to);
       if (!this.exists(accountId, a)) throw new MailError('NONEXISTENT', `no such script: ${a}`);
       if (this.exists(accountId, b)) throw new MailError('ALREADYEXISTS', `script ${b} exists already`);
       const dir = this.dirOf(accountId);
-      renameSync(path.join(dir, encodeFileName(a)), path.join(dir, encodeFileName(b)));
+      files.rename(path.join(dir, encodeFileName(a)), path.join(dir, encodeFileName(b)));
       this.sql('UPDATE sieve_scripts SET name = ? WHERE account_id = ? AND name = ?').run(b, accountId, a);
     });
   }
