@@ -22,6 +22,7 @@ import type {
   MailStore,
   MessageRecord,
   MailboxSummary,
+  MailboxDelta,
   SelectSummary,
   Quota,
   SpecialUse,
@@ -62,6 +63,8 @@ const MAX_MAILBOX_DEPTH = 16;
 /** Subscribed names per account: the list is read whole by LSUB and LIST (SUBSCRIBED). */
 export const MAX_SUBSCRIPTIONS = 10_000;
 const MAX_BATCH = 512;
+/** Messages read into memory at once by COPY. */
+const COPY_SLICE = 64;
 const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
 
 interface MailboxRow {
@@ -391,21 +394,56 @@ export class MaildirStore implements MailStore {
   }
 
   selectSummary(mailboxId: number): SelectSummary {
-    // Plucked from the covering index: SELECT must not load rows with their MIME JSON.
-    const uids = this.sql('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailboxId) as number[];
-    const firstUnseenUid = this.sql(
-      "SELECT uid FROM messages WHERE mailbox_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ORDER BY uid LIMIT 1",
-    )
-      .pluck()
-      .get(mailboxId) as number | undefined;
-    const kw = this.sql('SELECT keywords FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as string | undefined;
-    let keywords: string[] = [];
-    try {
-      keywords = kw ? (JSON.parse(kw) as string[]) : [];
-    } catch {
-      keywords = [];
-    }
-    return { uids, firstUnseenUid, keywords };
+    return this.readSnapshot(() => {
+      // Plucked from the covering index: SELECT must not load rows with their MIME JSON.
+      const uids = this.sql('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailboxId) as number[];
+      const firstUnseenUid = this.sql(
+        "SELECT uid FROM messages WHERE mailbox_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ORDER BY uid LIMIT 1",
+      )
+        .pluck()
+        .get(mailboxId) as number | undefined;
+      const mb = this.sql('SELECT keywords, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
+        | { keywords: string; highestmodseq: number }
+        | undefined;
+      let keywords: string[] = [];
+      try {
+        keywords = mb ? (JSON.parse(mb.keywords) as string[]) : [];
+      } catch {
+        keywords = [];
+      }
+      return { uids, firstUnseenUid, keywords, highestModseq: mb?.highestmodseq ?? 0 };
+    });
+  }
+
+  /**
+   * Several reads that must agree with each other: one read transaction,
+   * so a commit by another process cannot fall between them.
+   */
+  private readSnapshot<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.runReadCached ??= this.db.transaction((f: () => unknown) => f());
+    return this.runReadCached.deferred(fn) as T;
+  }
+
+  private runReadCached: ((fn: () => unknown) => unknown) & { deferred(fn: () => unknown): unknown } | undefined;
+
+  changesSince(mailboxId: number, modseq: number): MailboxDelta | undefined {
+    return this.readSnapshot(() => {
+      const highest = this.sql('SELECT highestmodseq FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as number | undefined;
+      if (highest === undefined) return undefined;
+      if (highest <= modseq) return { highestModseq: highest, changed: [], expunged: [] };
+      const rows = this.sql('SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').all(mailboxId, modseq) as Array<{
+        uid: number;
+        modseq: number;
+        flags: string;
+      }>;
+      const expunged = this.sql('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').pluck().all(mailboxId, modseq) as number[];
+      return {
+        highestModseq: highest,
+        changed: rows.map((r) => ({ uid: r.uid, modseq: r.modseq, flags: r.flags === '' ? [] : r.flags.split(' ') })),
+        expunged,
+      };
+    });
   }
 
   expungedSince(mailboxId: number, modseq: number): number[] {
@@ -1044,20 +1082,96 @@ export class MaildirStore implements MailStore {
     return expunged;
   }
 
+  /**
+   * Copies in ascending source UID order, so the copies get ascending UIDs
+   * in the same order (RFC 4315 COPYUID); in slices of COPY_SLICE messages,
+   * each stored as a unit, so a big COPY never holds every message at once.
+   */
   async copy(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
     const target = this.mailboxById(targetMailboxId);
     const source = this.mailboxById(mailboxId);
     if (source.account_id !== target.account_id) throw new MailError('REFUSED', 'copy across accounts');
     const pairs: Array<[number, number]> = [];
-    const jobs = uids.map(async (uid) => {
-      const rec = this.getMessage(mailboxId, uid);
-      if (!rec) return;
-      const raw = this.readMessage(mailboxId, uid);
-      const res = await this.appendTo(target, raw, { flags: rec.flags, internalDate: rec.internalDate });
-      pairs.push([uid, res.uid]);
-    });
-    await Promise.all(jobs);
-    return pairs.sort((a, b) => a[0] - b[0]);
+    const sorted = [...new Set(uids)].sort((x, y) => x - y);
+    for (let at = 0; at < sorted.length; at += COPY_SLICE) {
+      const slice: Array<{ uid: number; raw: Buffer; options: AppendOptions }> = [];
+      for (const uid of sorted.slice(at, at + COPY_SLICE)) {
+        const rec = this.getMessage(mailboxId, uid);
+        if (!rec) continue;
+        slice.push({ uid, raw: this.readMessage(mailboxId, uid), options: { flags: rec.flags, internalDate: rec.internalDate } });
+      }
+      const stored = await this.appendGroup(target, slice);
+      stored.forEach((r, i) => pairs.push([slice[i]!.uid, r.uid]));
+    }
+    return pairs;
+  }
+
+  /**
+   * MOVE as one transaction: each file is renamed into the target folder
+   * under its new UID, and the rows move with it, or (the transaction
+   * failing) every rename is undone. A crash before the commit leaves each
+   * file either still in the source, or in the target under a name that
+   * carries its new UID, which recover() adopts there while dropping the
+   * source row whose file is gone: in exactly one of the two either way.
+   */
+  async move(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
+    const pairs: Array<[number, number]> = [];
+    const changes: MailboxChange[] = [];
+    const touched = new Set<string>();
+    const renamed: Array<[string, string]> = [];
+    try {
+      this.tx(() => {
+        const source = this.mailboxById(mailboxId);
+        const target = this.mailboxById(targetMailboxId);
+        if (source.account_id !== target.account_id) throw new MailError('REFUSED', 'move across accounts');
+        if (source.id === target.id) throw new MailError('BADINPUT', 'move into the same mailbox');
+        const from = this.folderPath(source);
+        const to = this.folderPath(target);
+        let uid = target.uidnext;
+        let targetModseq = target.highestmodseq;
+        let sourceModseq = source.highestmodseq;
+        for (const oldUid of [...new Set(uids)].sort((x, y) => x - y)) {
+          const row = this.messageRow(mailboxId, oldUid);
+          if (!row) continue;
+          const flags = row.flags === '' ? [] : row.flags.split(' ');
+          const keywords = this.ensureKeywords(target, flags);
+          const rel = `cur/${messageFileName(baseOfPath(row.path), row.size, uid, flags, keywords)}`;
+          const pair: [string, string] = [path.join(from, row.path), path.join(to, rel)];
+          renameSync(pair[0], pair[1]);
+          renamed.push(pair);
+          touched.add(path.join(from, row.path.slice(0, 3)));
+          touched.add(path.join(to, 'cur'));
+          this.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
+            .run(target.id, uid, ++targetModseq, row.flags, row.internal_date, row.size, rel, row.mime);
+          this.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(source.id, oldUid);
+          this.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(source.id, oldUid, ++sourceModseq);
+          changes.push({ kind: 'expunge', accountId: source.account_id, mailboxId: source.id, uid: oldUid, modseq: sourceModseq });
+          changes.push({ kind: 'append', accountId: target.account_id, mailboxId: target.id, uid, modseq: targetModseq, flags });
+          pairs.push([oldUid, uid]);
+          uid++;
+        }
+        if (pairs.length === 0) return;
+        this.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uid, targetModseq, target.id);
+        this.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(sourceModseq, source.id);
+        // The UID floors beside the files, so a rebuilt index reuses neither folder's UIDs.
+        this.saveMeta(this.mailboxById(target.id));
+        this.saveMeta(this.mailboxById(source.id));
+      });
+    } catch (err) {
+      for (const [was, now] of renamed.reverse()) {
+        try {
+          renameSync(now, was);
+        } catch {
+          // left where it is: recover() finds it in the target by its UID-carrying name
+        }
+      }
+      throw err;
+    }
+    for (const c of changes) this.publish(c);
+    if (pairs.length > 0) {
+      await Promise.all([...[...touched].map((d) => this.tmpWriter.sync(d)), this.tmpWriter.sync(`${this.db.name}-wal`, true)]);
+    }
+    return pairs;
   }
 
   quota(accountId: number): Quota {

@@ -1,7 +1,7 @@
 // The IMAP backend over the mail store and the authenticator: what
 // src/protocol/imap/backend.ts asks for, answered from storage/.
 import type { ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
-import type { FlagMode, MailboxChange, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
+import type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
 import type { MaildirStore } from '../../storage/store.js';
 import type { MessageIndex } from '../../storage/mime/types.js';
 import { indexMessage, parseMessageIndex } from '../../storage/mime/index.js';
@@ -147,6 +147,11 @@ export class StoreImapBackend implements ImapBackend {
     return this.stores.mail.deletedCount(mailboxId);
   }
 
+  changesSince(user: ImapUser, mailboxId: number, modseq: number): MailboxDelta | undefined {
+    this.own(user, mailboxId);
+    return this.stores.mail.changesSince(mailboxId, modseq);
+  }
+
   expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[] {
     this.own(user, mailboxId);
     return this.stores.mail.expungedSince(mailboxId, modseq);
@@ -203,6 +208,12 @@ export class StoreImapBackend implements ImapBackend {
     this.own(user, mailboxId);
     this.own(user, targetMailboxId);
     return this.stores.mail.copy(mailboxId, uids, targetMailboxId);
+  }
+
+  async move(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
+    this.own(user, mailboxId);
+    this.own(user, targetMailboxId);
+    return this.stores.mail.move(mailboxId, uids, targetMailboxId);
   }
 
   quota(user: ImapUser): Quota {

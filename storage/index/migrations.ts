@@ -108,3 +108,9 @@ migrations.push(RECENT_MIGRATION);
 
 // 5: subscriptions apart from mailboxes (see migration-subscriptions.ts).
 migrations.push(SUBSCRIPTIONS_MIGRATION);
+
+// 6: the expunge log by MODSEQ, for what a selected session asks after every
+// command ("what changed since MODSEQ n": QRESYNC and the session views).
+migrations.push(`
+  CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+`);

@@ -1,11 +1,15 @@
-// The selected mailbox as this session sees it: the sequence number <-> UID
-// map and the changes other sessions made that it has not been told about.
-// RFC 3501 section 7.4.1: EXPUNGE is never sent while a FETCH, STORE or
-// SEARCH (the sequence-number forms) runs, so the client's numbering cannot
-// shift under it; EXISTS and FETCH may go out at any time. It also holds
-// what is this session's alone: the messages it sees as \Recent and the
-// saved search result ($, RFC 5182).
-import type { MailboxChange, MailboxRef } from './backend.js';
+// The selected mailbox as this session sees it: its own sequence number <->
+// UID map, which changes only when this session is told (RFC 3501 5.5,
+// 7.4.1). After a command, and at once during IDLE, the view catches up
+// with the store from one snapshot of what changed since the MODSEQ it last
+// reached (MailboxDelta): expunges (held back while a FETCH, STORE or
+// SEARCH by sequence number would be renumbered), new messages (always
+// above every UID it has, so sequence numbers of known messages never
+// move), and flag changes. The store is the one authority; the change feed
+// only wakes the session, so changes that reach it late, twice or out of
+// order cannot bend its numbering. It also holds what is this session's
+// alone: the messages it sees as \Recent and the saved search ($, RFC 5182).
+import type { MailboxDelta, MailboxRef } from './backend.js';
 import { untagged, type ImapResponse, type ImapValue } from './response.js';
 import { firstAtLeast, formatSequenceSet } from './sequence.js';
 
@@ -55,19 +59,32 @@ class RecentUids {
 /** Finds the first recent UID below uidNext for this session (claiming them when read-write). */
 export type RecentSource = (uidNext: number) => number;
 
+/** What changed after a MODSEQ, from one snapshot of the store (undefined: the mailbox is gone). */
+export type ChangeSource = (sinceModseq: number) => MailboxDelta | undefined;
+
 const SYSTEM_FLAG = /^\\(answered|flagged|deleted|seen|draft)$/i;
+
+export interface ViewStart {
+  /** Every UID at the moment the view starts, ascending. */
+  uids: number[];
+  /** The MODSEQ of that moment: changes above it are news. */
+  highestModseq: number;
+}
 
 export class SelectedMailbox {
   readonly mailboxId: number;
   name: string;
   readonly uidValidity: number;
   readonly readOnly: boolean;
-  /** uids[seq - 1] is the UID of message seq. Ascending. */
-  uids: number[];
+  /** uids[seq - 1] is the UID of message seq. Ascending, never reordered. */
+  readonly uids: number[];
   /** Highest MODSEQ this session has reported or been told of. */
   highestModseq: number;
-  private pending: MailboxChange[] = [];
-  /** The MODSEQ of flag states this session already reported (its own STOREs). */
+  /** The view holds every change up to this MODSEQ (announced or waiting in `gone`). */
+  private syncedModseq: number;
+  /** UIDs expunged in the store that this session has not announced yet: they keep their numbers. */
+  private readonly gone = new Set<number>();
+  /** The MODSEQ of flag states this session already reported (its own STOREs and FETCHes). */
   private readonly reported = new Map<number, number>();
   /** UIDs this session sees as \Recent. */
   private readonly recent = new RecentUids();
@@ -79,19 +96,21 @@ export class SelectedMailbox {
 
   constructor(
     info: MailboxRef,
-    uids: number[],
+    start: ViewStart,
     readOnly: boolean,
+    private readonly changes: ChangeSource,
     private readonly recentSource?: RecentSource,
   ) {
     this.mailboxId = info.id;
     this.name = info.name;
     this.uidValidity = info.uidValidity;
     this.readOnly = readOnly;
-    this.uids = uids;
-    this.highestModseq = info.highestModseq;
+    this.uids = start.uids;
+    this.highestModseq = start.highestModseq;
+    this.syncedModseq = start.highestModseq;
     if (recentSource) {
-      const last = uids[uids.length - 1] ?? 0;
-      this.addRecent(recentSource(Math.max(info.uidNext, last + 1)), uids);
+      const last = start.uids[start.uids.length - 1] ?? 0;
+      this.recent.claimTail(recentSource(Math.max(info.uidNext, last + 1)), start.uids);
       this.recentReported = this.recent.size;
     }
   }
@@ -113,10 +132,6 @@ export class SelectedMailbox {
     return [...flags.slice(0, at), '\\Recent', ...flags.slice(at)];
   }
 
-  private addRecent(first: number, uids: readonly number[]): void {
-    this.recent.claimTail(first, uids);
-  }
-
   /** "* n RECENT" when the count changed since the last one sent (rev1 only). */
   private recentResponse(out: ImapResponse[]): void {
     if (this.recent.size === this.recentReported) return;
@@ -126,7 +141,7 @@ export class SelectedMailbox {
 
   /** The UIDs "$" names now: the saved result less what was expunged since. */
   savedUids(): number[] {
-    return this.savedSearch.filter((uid) => this.seqOf(uid) !== 0);
+    return this.savedSearch.filter((uid) => this.seqOf(uid) !== 0 && !this.gone.has(uid));
   }
 
   get exists(): number {
@@ -143,120 +158,75 @@ export class SelectedMailbox {
     return this.uids[seq - 1];
   }
 
-  enqueue(change: MailboxChange): void {
-    if (change.kind === 'mailboxes' || change.mailboxId !== this.mailboxId) return;
-    this.pending.push(change);
+  /** Whether the message was expunged by another session and this one has not announced it yet. */
+  isGone(uid: number): boolean {
+    return this.gone.has(uid);
   }
 
-  get hasPending(): boolean {
-    return this.pending.length > 0;
-  }
-
-  /** This session reported these flags itself; a feed event at or below modseq is not news. */
+  /** This session reported these flags itself; a change at or below modseq is not news. */
   markReported(uid: number, modseq: number): void {
     const prev = this.reported.get(uid) ?? 0;
     if (modseq > prev) this.reported.set(uid, modseq);
     if (modseq > this.highestModseq) this.highestModseq = modseq;
   }
 
-  /** Whether an expunge of this UID is waiting to be announced (the message is gone). */
-  isExpungePending(uid: number): boolean {
-    return this.pending.some((c) => c.kind === 'expunge' && c.uid === uid);
-  }
-
   /**
-   * Untagged responses for the queued changes. With allowExpunge false,
-   * expunges stay queued (their messages keep their sequence numbers).
-   * `silentExpunge` drops them without telling (CLOSE).
+   * Catches the view up with the store and returns what tells the client:
+   * EXPUNGE (or VANISHED with QRESYNC) when `allowExpunge`, else the
+   * expunged messages keep their numbers until a later call; EXISTS (and
+   * RECENT) for new messages; a FETCH of FLAGS for each message whose flags
+   * changed since this session last reported them.
    */
   flush(allowExpunge: boolean, condstore: boolean, qresync = false): ImapResponse[] {
-    if (this.pending.length === 0) return [];
+    const delta = this.changes(this.syncedModseq);
     const out: ImapResponse[] = [];
-    const keep: MailboxChange[] = [];
-    let existsDirty = false;
-    // With QRESYNC, expunges are reported as VANISHED UID sets (RFC 7162 3.2.10).
-    let vanished: number[] = [];
-    const flushVanished = () => {
-      if (vanished.length > 0) out.push(untagged('VANISHED', formatSequenceSet(vanished)));
-      vanished = [];
-    };
-    const lastFlags = new Map<number, number>();
-    this.pending.forEach((c, i) => {
-      if (c.kind === 'flags') lastFlags.set(c.uid, i);
-    });
-    const deferred = new Set<number>();
-    // New messages: claim them as \Recent before announcing them (one claim for the batch).
-    let firstRecent = Infinity;
-    if (this.recentSource) {
+    const fresh: Array<{ uid: number; modseq: number }> = [];
+    const flagged: Array<{ uid: number; modseq: number; flags: string[] }> = [];
+    if (delta !== undefined && delta.highestModseq > this.syncedModseq) {
+      this.syncedModseq = delta.highestModseq;
+      if (delta.highestModseq > this.highestModseq) this.highestModseq = delta.highestModseq;
+      for (const uid of delta.expunged) if (this.seqOf(uid) !== 0) this.gone.add(uid);
       const last = this.uids[this.uids.length - 1] ?? 0;
-      const newest = this.pending.reduce((m, c) => (c.kind === 'append' && c.uid > m ? c.uid : m), last);
-      if (newest > last) firstRecent = this.recentSource(newest + 1);
+      for (const c of delta.changed) {
+        // The store gives UIDs in commit order: a message this view has not got is above all it has.
+        if (c.uid > last) fresh.push(c);
+        else if (this.seqOf(c.uid) !== 0) flagged.push(c);
+      }
     }
-    const announceExists = () => {
+    if (allowExpunge && this.gone.size > 0) this.announceExpunges(out, qresync);
+    if (fresh.length > 0) {
+      const newest = fresh[fresh.length - 1]!.uid;
+      const firstRecent = this.recentSource ? this.recentSource(newest + 1) : Infinity;
+      for (const c of fresh) {
+        this.uids.push(c.uid);
+        this.reported.set(c.uid, c.modseq);
+        if (c.uid >= firstRecent) this.recent.add(c.uid);
+      }
       out.push(untagged(this.uids.length, 'EXISTS'));
       this.recentResponse(out);
-    };
-    this.pending.forEach((c, i) => {
-      if (c.kind === 'mailboxes') return;
-      if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
-      if (c.kind === 'append') {
-        const last = this.uids[this.uids.length - 1] ?? 0;
-        if (c.uid >= firstRecent && !this.recent.has(c.uid)) this.recent.add(c.uid);
-        if (c.uid > last) {
-          this.uids.push(c.uid);
-          existsDirty = true;
-        } else if (this.seqOf(c.uid) === 0) {
-          // out of order (should not happen): insert in place
-          const at = this.uids.findIndex((u) => u > c.uid);
-          this.uids.splice(at, 0, c.uid);
-          existsDirty = true;
-        }
-        return;
-      }
-      if (c.kind === 'expunge') {
-        const seq = this.seqOf(c.uid);
-        if (seq === 0) return;
-        if (!allowExpunge) {
-          keep.push(c);
-          deferred.add(c.uid);
-          return;
-        }
-        if (existsDirty) {
-          flushVanished();
-          announceExists();
-          existsDirty = false;
-        }
-        this.uids.splice(seq - 1, 1);
-        this.reported.delete(c.uid);
-        // The client drops an expunged message's \Recent with it; no RECENT is owed.
-        if (this.recent.delete(c.uid)) this.recentReported--;
-        if (qresync) vanished.push(c.uid);
-        else out.push(untagged(seq, 'EXPUNGE'));
-        return;
-      }
-      // flags
-      if (lastFlags.get(c.uid) !== i || deferred.has(c.uid)) return;
-      const seq = this.seqOf(c.uid);
-      if (seq === 0) return;
-      if ((this.reported.get(c.uid) ?? 0) >= c.modseq) return;
+    }
+    for (const c of flagged) {
+      if (this.gone.has(c.uid) || (this.reported.get(c.uid) ?? 0) >= c.modseq) continue;
       this.reported.set(c.uid, c.modseq);
-      flushVanished();
-      if (existsDirty) {
-        announceExists();
-        existsDirty = false;
-      }
       const items: ImapValue[] = ['UID', c.uid, 'FLAGS', this.flagsOf(c.uid, c.flags)];
       if (condstore) items.push('MODSEQ', [c.modseq]);
-      out.push(untagged(seq, 'FETCH', items));
-    });
-    flushVanished();
-    if (existsDirty) announceExists();
-    this.pending = keep;
+      out.push(untagged(this.seqOf(c.uid), 'FETCH', items));
+    }
     return out;
   }
 
-  /** Applies queued expunges without announcing them (CLOSE, UNSELECT, or a reselect). */
-  dropPending(): void {
-    this.pending = [];
+  /** EXPUNGE for each gone message, numbered as the client's view shrinks; or one VANISHED. */
+  private announceExpunges(out: ImapResponse[], qresync: boolean): void {
+    const gone = [...this.gone].sort((x, y) => x - y);
+    this.gone.clear();
+    for (const uid of gone) {
+      const seq = this.seqOf(uid);
+      this.uids.splice(seq - 1, 1);
+      this.reported.delete(uid);
+      // The client drops an expunged message's \Recent with it; no RECENT is owed.
+      if (this.recent.delete(uid)) this.recentReported--;
+      if (!qresync) out.push(untagged(seq, 'EXPUNGE'));
+    }
+    if (qresync) out.push(untagged('VANISHED', formatSequenceSet(gone)));
   }
 }

@@ -156,7 +156,6 @@ export class ImapSession implements SessionContext {
   }
 
   select(mailbox: SelectedMailbox | undefined): void {
-    this.selected?.dropPending();
     this.selectedGone = false;
     this.selected = mailbox;
     this.state = mailbox === undefined ? 'auth' : 'selected';
@@ -386,8 +385,8 @@ export class ImapSession implements SessionContext {
       if (this.idling && this.selectedGone) this.dropSession('Selected mailbox was deleted');
       return;
     }
-    this.selected.enqueue(change);
-    if (this.idling) this.scheduleIdleFlush();
+    // The view catches up from the store itself; the change only says when to look.
+    if (change.mailboxId === this.selected.mailboxId && this.idling) this.scheduleIdleFlush();
   }
 
   private scheduleIdleFlush(): void {

@@ -11,6 +11,7 @@ import { parseSection, renderBody, renderBodyStructure, renderEnvelope, sectionB
 import { binaryContent, UnknownCteError } from '../binary.js';
 import type { MessageIndex, MessageRecord } from '../backend.js';
 import type { SelectedMailbox } from '../selected.js';
+import { errorCode } from '../errors.js';
 
 interface PartialRange {
   offset: number;
@@ -144,14 +145,17 @@ function run(ctx: SessionContext, args: FetchArgs): CommandResult {
     if (gone.length > 0) out.push(untagged('VANISHED', '(EARLIER)', formatSequenceSet(gone)));
   }
   // In slices, so the records of a big FETCH 1:* are not all in memory at once.
+  let missing = 0;
   try {
     for (let at = 0; at < uids.length; at += SLICE) {
-      fetchSlice(ctx, items, condstore, args.changedSince, uids.slice(at, at + SLICE), out);
+      missing += fetchSlice(ctx, items, condstore, args.changedSince, uids.slice(at, at + SLICE), out);
     }
   } catch (err) {
     if (err instanceof UnknownCteError) return { untagged: out, status: 'NO', code: 'UNKNOWN-CTE', text: 'Unknown Content-Transfer-Encoding' };
     throw err;
   }
+  // Messages another session expunged keep their numbers here until EXPUNGE may be sent (RFC 2180 4.1.2, RFC 5530).
+  if (missing > 0) return { untagged: out, status: 'NO', code: 'EXPUNGEISSUED', text: 'Some of the requested messages no longer exist' };
   return { untagged: out };
 }
 
@@ -162,11 +166,18 @@ function fetchSlice(
   changedSince: number | undefined,
   uids: number[],
   out: ImapResponse[],
-): void {
+): number {
   const sel = ctx.selected!;
   const user = ctx.user!;
   const backend = ctx.backend;
   let records = backend.messages(user, sel.mailboxId, uids);
+  let missing = uids.length - records.length;
+  if (missing > 0 && items.every((i) => i.kind === 'simple' && i.name === 'UID')) {
+    // The view still knows each UID it numbers, also of a message expunged meanwhile.
+    const found = new Set(records.map((r) => r.uid));
+    for (const uid of uids) if (!found.has(uid)) out.push(untagged(sel.seqOf(uid), 'FETCH', ['UID', uid]));
+    missing = 0;
+  }
   if (changedSince !== undefined) records = records.filter((r) => r.modseq > changedSince);
 
   // Non-PEEK body fetches set \Seen first, so the FLAGS we send are the new ones.
@@ -188,6 +199,23 @@ function fetchSlice(
   for (const rec of records) {
     const seq = sel.seqOf(rec.uid);
     if (seq === 0) continue;
+    try {
+      out.push(fetchOne(ctx, items, condstore, rec, seq, seenChanged.has(rec.uid)));
+    } catch (err) {
+      // Expunged by another process between the row and the file: like a missing row.
+      if (errorCode(err) !== 'NONEXISTENT') throw err;
+      missing++;
+    }
+  }
+  return missing;
+}
+
+/** The FETCH response of one message. */
+function fetchOne(ctx: SessionContext, items: FetchItem[], condstore: boolean, rec: MessageRecord, seq: number, seenChanged: boolean): ImapResponse {
+  const sel = ctx.selected!;
+  const user = ctx.user!;
+  const backend = ctx.backend;
+  {
     let index: MessageIndex | undefined;
     let raw: Buffer | undefined;
     const getIndex = () => (index ??= backend.messageIndex(user, rec));
@@ -215,11 +243,11 @@ function fetchSlice(
         values.push(item.label, getBinary(item.path)?.length ?? 0);
       }
     }
-    if (seenChanged.has(rec.uid) && !flagsSent) values.push('FLAGS', sel.flagsOf(rec.uid, rec.flags));
-    if (condstore && (seenChanged.has(rec.uid) || items.some((i) => i.kind === 'simple' && i.name === 'FLAGS'))) {
+    if (seenChanged && !flagsSent) values.push('FLAGS', sel.flagsOf(rec.uid, rec.flags));
+    if (condstore && (seenChanged || items.some((i) => i.kind === 'simple' && i.name === 'FLAGS'))) {
       if (!items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) values.push('MODSEQ', [rec.modseq]);
     }
-    out.push(untagged(seq, 'FETCH', values));
+    return untagged(seq, 'FETCH', values);
   }
 }
 

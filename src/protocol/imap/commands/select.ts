@@ -62,11 +62,18 @@ function run(readOnly: boolean) {
     if (info === undefined) return { untagged: closed, status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
     const state = ctx.backend.selectState(user, info.id);
     const recentFrom = (uidNext: number) => ctx.backend.recentFrom(user, info.id, uidNext, !readOnly);
-    const selected = new SelectedMailbox(info, state.uids, readOnly, recentFrom);
+    const changes = (since: number) => {
+      try {
+        return ctx.backend.changesSince(user, info.id, since);
+      } catch {
+        return undefined; // gone, or the index busy: the next look catches up from the same MODSEQ
+      }
+    };
+    const selected = new SelectedMailbox(info, state, readOnly, changes, recentFrom);
     selected.hideRecent = ctx.rev2;
     const keywords = new Set<string>(['$Forwarded', ...state.keywords]);
     const firstUnseen = state.firstUnseenUid === undefined ? 0 : selected.seqOf(state.firstUnseenUid);
-    const highest = info.highestModseq;
+    const highest = state.highestModseq;
     const flags = [...SYSTEM, ...keywords];
     const out: ImapResponse[] = [
       ...closed,
@@ -83,7 +90,7 @@ function run(readOnly: boolean) {
     }
     out.push(
       statusResponse('OK', 'UIDs valid', `UIDVALIDITY ${info.uidValidity}`),
-      statusResponse('OK', 'Predicted next UID', `UIDNEXT ${info.uidNext}`),
+      statusResponse('OK', 'Predicted next UID', `UIDNEXT ${Math.max(info.uidNext, (state.uids[state.uids.length - 1] ?? 0) + 1)}`),
       statusResponse('OK', 'Highest', `HIGHESTMODSEQ ${highest}`),
     );
     if (args.qresync && args.qresync.uidValidity === info.uidValidity) {
