@@ -32,6 +32,7 @@ const FAILED = () => new MailError('AUTHFAILED', 'authentication failed');
 
 /** Logged user names are cut here: a client may send kilobytes. */
 const MAX_LOGGED_NAME = 256;
+const loggedName = (name: string) => (name.length > MAX_LOGGED_NAME ? `${name.slice(0, MAX_LOGGED_NAME)}...` : name);
 
 /** How long a verified password is remembered (like Dovecot's auth_cache_ttl). */
 const LOGIN_CACHE_TTL_MS = 10 * 60 * 1000;
@@ -89,7 +90,7 @@ export class Authenticator {
     // Spend the same time whether or not the account exists.
     const ok = cached || (await verifyPassword(password, account?.passwordHash ?? (await dummyPasswordHash())));
     if (!account || !ok) throw await this.fail(username, account ? 'wrong password' : 'unknown user', ctx);
-    if (account.disabled) throw new MailError('DISABLED', 'account is disabled');
+    if (account.disabled) throw this.refused(username, ctx);
     if (!cached) this.cache.remember(name, password, account.passwordHash);
     return account;
   }
@@ -109,8 +110,18 @@ export class Authenticator {
   /** Called by SCRAM once the proof is checked. */
   async finishScram(username: string, account: AccountRecord | undefined, proofOk: boolean, ctx: LoginContext = {}): Promise<AccountRecord> {
     if (!account || !proofOk) throw await this.fail(username, account ? 'wrong password' : 'unknown user', ctx);
-    if (account.disabled) throw new MailError('DISABLED', 'account is disabled');
+    if (account.disabled) throw this.refused(username, ctx);
     return account;
+  }
+
+  /**
+   * The right password for a disabled account: logged apart from failures
+   * (no guessing here, so no penalty, and a fail2ban filter on auth-failed
+   * does not ban the address of a client that still holds a disabled login).
+   */
+  private refused(username: string, ctx: LoginContext): MailError {
+    this.log?.warn({ event: 'auth-refused', service: ctx.service ?? 'unknown', ip: ctx.ip ?? 'unknown', user: loggedName(username), mechanism: ctx.mechanism ?? 'PLAIN', reason: 'account disabled' });
+    return new MailError('DISABLED', 'account is disabled');
   }
 
   /**
@@ -125,7 +136,7 @@ export class Authenticator {
       event: 'auth-failed',
       service: ctx.service ?? 'unknown',
       ip: ctx.ip ?? 'unknown',
-      user: username.length > MAX_LOGGED_NAME ? `${username.slice(0, MAX_LOGGED_NAME)}...` : username,
+      user: loggedName(username),
       mechanism: ctx.mechanism ?? 'PLAIN',
       reason,
     });

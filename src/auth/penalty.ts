@@ -10,6 +10,10 @@
 //   even a right password: otherwise a client could send a guess, drop the
 //   connection when no answer came quickly, and learn "wrong" for free.
 //
+// A success does not clear an address's count: whoever holds one account
+// could otherwise reset it between guesses at others. The count only sizes
+// the next delay; it never refuses anything.
+//
 // In-memory and per process; every protocol that authenticates shares the
 // one Authenticator (and so the one table) of its process.
 import { isIPv4, isIPv6 } from 'node:net';
@@ -95,7 +99,8 @@ export class AuthPenalty {
   /** How long an attempt from this address must wait before it is checked (0: at once). */
   waitBefore(ip: string | undefined): number {
     const source = this.lookup(penaltySource(ip));
-    return source === undefined ? 0 : Math.max(0, source.until - this.now());
+    // Bounded even if the clock stepped back.
+    return source === undefined ? 0 : Math.min(Math.max(0, source.until - this.now()), this.options.maxDelayMs);
   }
 
   /** Counts a failure; returns how long its reply must wait. */
@@ -109,7 +114,7 @@ export class AuthPenalty {
     this.sources.delete(key);
     this.forgetOld(now);
     this.sources.set(key, { failures, lastFailure: now, until });
-    return until - now;
+    return Math.min(until - now, this.options.maxDelayMs);
   }
 
   /** Failures counted for this address (for tests and diagnostics). */

@@ -95,6 +95,8 @@ describe('the authenticator under a penalty (short delays, real timers)', () => 
     storage = openStorage(scratch.dir);
     storage.directory.addDomain('example.test');
     storage.directory.addAccount({ address: 'alice@example.test', ...(await passwordRecords(PASSWORD)), quota: null });
+    storage.directory.addAccount({ address: 'off@example.test', ...(await passwordRecords(PASSWORD)), quota: null });
+    storage.directory.setDisabled('off@example.test', true);
   });
   after(() => {
     clearInterval(keepAlive);
@@ -178,5 +180,13 @@ describe('the authenticator under a penalty (short delays, real timers)', () => 
         [`${'a'.repeat(256)}...`, 'PLAIN', 'unknown user'],
       ],
     );
+  });
+
+  test('the right password for a disabled account is logged apart (auth-refused) and not penalised', async () => {
+    lines.length = 0;
+    const auth = new Authenticator(storage.directory, { log });
+    await assert.rejects(auth.login('off@example.test', PASSWORD, { ip: '203.0.113.10', service: 'imap' }), { code: 'DISABLED' });
+    assert.deepEqual(lines, [{ event: 'auth-refused', service: 'imap', ip: '203.0.113.10', user: 'off@example.test', mechanism: 'PLAIN', reason: 'account disabled' }]);
+    assert.equal(auth.penalty.failures('203.0.113.10'), 0);
   });
 });
