@@ -5,18 +5,18 @@ import type { ServiceContext, ServiceDefinition } from './postino-server.js';
 import { startLineListener } from './line-listener.js';
 import { ImapSession } from '../protocol/imap/session.js';
 import { StoreImapBackend } from '../services/imap-backend.js';
-import { Authenticator } from '../auth/authenticator.js';
+import { authenticatorFor } from './shared-authenticator.js';
 
 /** Connections from one address; generous because mail clients open several per account. */
 export const IMAP_MAX_CONNECTIONS_PER_IP = 100;
 
-// imap and imaps share one backend (and one login throttle) per storage.
+// imap and imaps share one backend (and, with every protocol, one authenticator) per storage.
 const backends = new WeakMap<object, StoreImapBackend>();
 
 function backendFor(ctx: ServiceContext): StoreImapBackend {
   let b = backends.get(ctx.storage);
   if (!b) {
-    b = new StoreImapBackend({ mail: ctx.storage.mail }, new Authenticator(ctx.storage.directory), ctx.config.limits.messageSize);
+    b = new StoreImapBackend({ mail: ctx.storage.mail }, authenticatorFor(ctx), ctx.config.limits.messageSize);
     backends.set(ctx.storage, b);
   }
   return b;

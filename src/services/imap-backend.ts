@@ -43,12 +43,13 @@ export class StoreImapBackend implements ImapBackend {
   ) {}
 
   async login(username: string, password: string, ip: string): Promise<ImapUser> {
-    const account = await this.auth.login(username, password, { ip });
+    // The LOGIN command is a plain-text password: logged as PLAIN, as Dovecot does.
+    const account = await this.auth.login(username, password, { ip, service: 'imap', mechanism: 'PLAIN' });
     return { accountId: account.id, address: account.address };
   }
 
   startSasl(mechanism: string, ip: string): ImapSaslExchange {
-    const exchange = startSasl(mechanism, this.auth, { ip });
+    const exchange = startSasl(mechanism, this.auth, { ip, service: 'imap' });
     return {
       async step(response: Buffer | undefined): Promise<ImapSaslStep> {
         const s = await exchange.step(response);

@@ -43,6 +43,7 @@ export class ImapSession implements SessionContext {
   private busy = false;
   private closed = false;
   private badInARow = 0;
+  private authFailures = 0;
   private lineWaiter: { resolve(line: Buffer): void; reject(err: Error): void } | undefined;
   private unsubscribe: (() => void) | undefined;
   private idling = false;
@@ -153,6 +154,10 @@ export class ImapSession implements SessionContext {
     this.unsubscribe?.();
     this.unsubscribe = this.backend.subscribe(user, (change) => this.onChange(change));
     this.options.log?.({ event: 'imap-login', user: user.address, ip: this.remoteAddress });
+  }
+
+  authFailed(): boolean {
+    return ++this.authFailures >= IMAP_LIMITS.maxAuthFailures;
   }
 
   select(mailbox: SelectedMailbox | undefined): void {
