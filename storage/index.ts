@@ -1,7 +1,8 @@
 // Opens everything stored under a data directory.
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { openIndex, type IndexDb } from './index/database.js';
+import { describeCause, openIndex, type IndexDb } from './index/database.js';
+import { MailError } from './errors.js';
 import { SqliteDirectory } from './index/directory.js';
 import { MaildirStore, type MessageIndexer } from './store.js';
 import type { ChangeFeed } from './ports.js';
@@ -30,7 +31,11 @@ export interface OpenStorageOptions {
 }
 
 export function openStorage(dataDir: string, options: OpenStorageOptions = {}): Storage {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new MailError('TEMPFAIL', `cannot create the data directory ${dataDir}: ${describeCause(err)}`, { cause: err });
+  }
   const db = openIndex(path.join(dataDir, 'postino.sqlite'));
   const directory = new SqliteDirectory(db);
   const mail = new MaildirStore(db, {

@@ -35,12 +35,28 @@ interface ConnectionLike {
   send(code: number, data?: string | string[], context?: unknown): void;
   handler_RCPT(command: Buffer | string, callback: () => void): void;
   _socket: Socket;
+  // Where the session is (smtp-server internals, read by shutdown only):
+  // a message being received or decided on, a handler not yet called back, an open envelope.
+  _dataStream?: unknown;
+  _handlerPending?: boolean;
+  session?: { envelope?: { mailFrom?: unknown } };
+}
+
+/** What every session still open at shutdown hears (RFC 3463: 4.3.2 system not accepting messages). */
+const SHUTTING_DOWN = '4.3.2 Service shutting down, try again later';
+
+/** A session in the middle of a transaction; an idle one can be told goodbye at once. */
+function inTransaction(c: ConnectionLike): boolean {
+  return Boolean(c._dataStream || c._handlerPending || c.session?.envelope?.mailFrom);
 }
 
 /** smtp-server with the few hooks it lacks: pregreet check, our own enhanced codes, early relay-trick refusal. */
 class PostinoSmtpServer extends SMTPServer {
   greetDelayMs = 0;
   private readonly passedPregreet = new Map<string, number>();
+  /** Sockets held back for the pregreet test: not sessions yet, but open. */
+  private readonly waitingForGreeting = new Set<Socket>();
+  private shuttingDown = false;
 
   override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
     const ip = socket.remoteAddress ?? '';
@@ -51,8 +67,11 @@ class PostinoSmtpServer extends SMTPServer {
       early = true;
     };
     socket.on('data', onData);
+    this.waitingForGreeting.add(socket);
     const timer = setTimeout(() => {
+      this.waitingForGreeting.delete(socket);
       socket.off('data', onData);
+      if (this.shuttingDown) return;
       if (early) {
         socket.end('554 5.5.0 SMTP protocol violation: talked before the greeting\r\n');
         socket.destroySoon?.();
@@ -63,7 +82,53 @@ class PostinoSmtpServer extends SMTPServer {
       this.passedPregreet.set(ip, Date.now() + PREGREET_PASS_MS);
       this.connectNow(socket, socketOptions);
     }, this.greetDelayMs);
-    socket.once('close', () => clearTimeout(timer));
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.waitingForGreeting.delete(socket);
+    });
+  }
+
+  /** Some client is still connected to this instance (a session, or a socket waiting for its greeting). */
+  hasClients(): boolean {
+    return this.connections.size > 0 || this.waitingForGreeting.size > 0;
+  }
+
+  /**
+   * Ends every session, politely and soon: an idle one hears 421 at once, one
+   * in a transaction may finish it for up to drainMs (a message whose DATA is
+   * arriving, or whose delivery runs) and hears 421 then. The listening socket
+   * is the caller's to close.
+   */
+  async shutdown(drainMs: number): Promise<void> {
+    this.shuttingDown = true;
+    for (const socket of this.waitingForGreeting) {
+      socket.end(`421 ${SHUTTING_DOWN}\r\n`);
+      socket.destroySoon?.();
+    }
+    this.waitingForGreeting.clear();
+    const sockets = new Set<Socket>();
+    const deadline = Date.now() + drainMs;
+    for (;;) {
+      const late = Date.now() >= deadline;
+      for (const c of this.connections as Set<ConnectionLike>) {
+        if (!late && inTransaction(c)) continue;
+        sockets.add(c._socket);
+        // A 421 makes smtp-server end the session (and drop it from connections).
+        c.send(421, SHUTTING_DOWN);
+      }
+      if (this.connections.size === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // A client that never closes its side must not keep the process up.
+    const open = [...sockets].filter((socket) => !socket.destroyed);
+    if (open.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(open.map((socket) => new Promise((resolve) => socket.once('close', resolve)))),
+      new Promise((resolve) => (timer = setTimeout(resolve, 1000))),
+    ]);
+    clearTimeout(timer);
+    for (const socket of open) socket.destroy();
   }
 
   private connectNow(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
@@ -275,28 +340,59 @@ function listen(server: PostinoSmtpServer, port: number, host: string): Promise<
   });
 }
 
+/** One listening socket, and the server instances behind it: the newest takes new connections, older ones keep theirs. */
+interface Listener {
+  current: PostinoSmtpServer;
+  instances: Set<PostinoSmtpServer>;
+}
+
 export function smtpServices(): ServiceDefinition[] {
-  let agent: DeliveryAgent | undefined;
-  const running = new Map<Server, PostinoSmtpServer>();
-  const start = async (server: PostinoSmtpServer, port: number, host: string) => {
-    const s = await listen(server, port, host);
-    running.set(s, server);
-    return s;
+  // One agent per configuration, shared by SMTP and LMTP.
+  const agents = new WeakMap<ServiceContext['config'], DeliveryAgent>();
+  const agentFor = (ctx: ServiceContext) => {
+    let agent = agents.get(ctx.config);
+    if (!agent) {
+      agent = new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log);
+      agents.set(ctx.config, agent);
+    }
+    return agent;
   };
-  // smtp-server's close() lets each session finish its transaction, then says 421.
-  const stop = (s: Server) => new Promise<void>((resolve) => (running.get(s) ? running.get(s)!.close(() => resolve()) : s.close(() => resolve())));
-  const agentFor = (ctx: ServiceContext) =>
-    (agent ??= new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log));
+  const listeners = new Map<Server, Listener>();
+
+  const define = (kind: Kind, limitsFor: (ctx: ServiceContext) => SmtpLimits): ServiceDefinition => ({
+    name: kind,
+    async start(ctx, port) {
+      const instance = createSmtpServer(kind, ctx, limitsFor(ctx), agentFor(ctx));
+      const s = await listen(instance, port, ctx.config.listen);
+      listeners.set(s, { current: instance, instances: new Set([instance]) });
+      return s;
+    },
+    // A new configuration or certificate: a new server instance (settings, policy,
+    // agent, TLS context, all built from ctx) takes the connections accepted from
+    // now on; open sessions finish on the instance that accepted them.
+    reload(s, ctx) {
+      const listener = listeners.get(s);
+      if (!listener) return () => {};
+      const next = createSmtpServer(kind, ctx, limitsFor(ctx), agentFor(ctx));
+      return () => {
+        for (const old of listener.instances) if (old !== listener.current && !old.hasClients()) listener.instances.delete(old);
+        s.removeAllListeners('connection');
+        // smtp-server's connection handler is the 'connection' listener of its own net.Server.
+        s.on('connection', (socket: Socket) => next.server.emit('connection', socket));
+        listener.current = next;
+        listener.instances.add(next);
+      };
+    },
+    async stop(s, drainMs) {
+      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+      const instances = [...(listeners.get(s)?.instances ?? [])];
+      await Promise.all(instances.map((instance) => instance.shutdown(drainMs)));
+      await closed;
+      listeners.delete(s);
+    },
+  });
   return [
-    {
-      name: 'smtp',
-      start: (ctx, port) => start(createSmtpServer('smtp', ctx, { ...MX_LIMITS, ...ctx.config.smtp.limits }, agentFor(ctx)), port, ctx.config.listen),
-      stop,
-    },
-    {
-      name: 'lmtp',
-      start: (ctx, port) => start(createSmtpServer('lmtp', ctx, LMTP_LIMITS, agentFor(ctx)), port, ctx.config.listen),
-      stop,
-    },
+    define('smtp', (ctx) => ({ ...MX_LIMITS, ...ctx.config.smtp.limits })),
+    define('lmtp', () => LMTP_LIMITS),
   ];
 }

@@ -2,7 +2,7 @@
 // with an IMAP session per connection over the store-backed IMAP backend.
 import type { Server } from 'node:net';
 import type { ServiceContext, ServiceDefinition } from './postino-server.js';
-import { startLineListener } from './line-listener.js';
+import { startLineListener, updateListenerTls } from './line-listener.js';
 import { ImapSession } from '../protocol/imap/session.js';
 import { StoreImapBackend } from '../services/imap-backend.js';
 import { authenticatorFor } from './shared-authenticator.js';
@@ -56,12 +56,22 @@ export async function startImapListener(ctx: ServiceContext, port: number, optio
   });
 }
 
+/** New connections get the new certificate and limit; ctx.config is read per connection already. */
+function reloadImap(server: Server, ctx: ServiceContext): () => void {
+  return () => {
+    updateListenerTls(server, ctx.tls);
+    backendFor(ctx).appendLimit = ctx.config.limits.messageSize;
+  };
+}
+
 export const imapService: ServiceDefinition = {
   name: 'imap',
   start: (ctx, port) => startImapListener(ctx, port, { implicitTls: false }),
+  reload: reloadImap,
 };
 
 export const imapsService: ServiceDefinition = {
   name: 'imaps',
   start: (ctx, port) => startImapListener(ctx, port, { implicitTls: true }),
+  reload: reloadImap,
 };

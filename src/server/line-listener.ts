@@ -171,9 +171,16 @@ class SocketConnection implements LineConnection {
   }
 }
 
+const tlsUpdaters = new WeakMap<net.Server, (material: { cert: Buffer; key: Buffer }) => void>();
+
+/** Connections accepted from now on use this certificate; open ones keep theirs (SIGHUP after a renewal). */
+export function updateListenerTls(server: net.Server, material: { cert: Buffer; key: Buffer }): void {
+  tlsUpdaters.get(server)?.(material);
+}
+
 /** Starts listening; resolves once bound. server.close() also asks open sessions to end. */
 export async function startLineListener(options: LineListenerOptions): Promise<net.Server> {
-  const context = tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key });
+  let context = tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key });
   const perIp = new Map<string, number>();
   const open = new Set<SocketConnection>();
   const onError = options.onError ?? (() => {});
@@ -218,6 +225,10 @@ export async function startLineListener(options: LineListenerOptions): Promise<n
     s.destroy();
   });
   server.on('error', onError);
+  tlsUpdaters.set(server, (material) => {
+    context = tls.createSecureContext({ cert: material.cert, key: material.key });
+    if (server instanceof tls.Server) server.setSecureContext({ cert: material.cert, key: material.key });
+  });
 
   const close = server.close.bind(server);
   server.close = ((cb?: (err?: Error) => void) => {

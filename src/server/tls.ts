@@ -2,6 +2,8 @@
 // in the data directory (naming the hostname, localhost and 127.0.0.1).
 import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
 import path from 'node:path';
 import { MailError } from '../../storage/errors.js';
 
@@ -41,4 +43,14 @@ export function loadTls(dataDir: string, hostname: string, configured: { cert: s
     }
   }
   return { cert: readFileSync(certFile), key: readFileSync(keyFile), selfSigned: true };
+}
+
+/** Checks the pair as a listener would use it (PEM, key matches) and names the certificate by its SHA-256 fingerprint. */
+export function checkTls(material: TlsMaterial): string {
+  try {
+    tls.createSecureContext({ cert: material.cert, key: material.key });
+    return new X509Certificate(material.cert).fingerprint256;
+  } catch (err) {
+    throw new MailError('BADINPUT', `unusable TLS certificate or key: ${(err as Error).message}`);
+  }
 }

@@ -39,7 +39,8 @@ export class StoreImapBackend implements ImapBackend {
   constructor(
     private readonly stores: ImapBackendStores,
     private readonly auth: Authenticator,
-    readonly appendLimit: number,
+    /** Largest APPEND; a config reload may change it. */
+    public appendLimit: number,
   ) {}
 
   async login(username: string, password: string, ip: string): Promise<ImapUser> {

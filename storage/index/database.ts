@@ -1,6 +1,6 @@
 // Opens the SQLite index with the settings every process must share.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { migrations } from './migrations.js';
 import { MailError } from '../errors.js';
@@ -12,16 +12,46 @@ export interface OpenIndexOptions {
   busyTimeoutMs?: number;
 }
 
+/** An error's own words for a CLI line: `SQLITE_CANTOPEN: unable to open database file`, `EACCES: permission denied, mkdir '/x'`. */
+export function describeCause(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && !message.startsWith(code) ? `${code}: ${message}` : message;
+}
+
+/**
+ * Why SQLite could not open a database file. SQLITE_CANTOPEN does not say why;
+ * the file system does: `... (EACCES: permission denied, access '/x')`.
+ */
+export function describeOpenFailure(file: string, err: unknown): string {
+  const text = describeCause(err);
+  if ((err as { code?: unknown } | undefined)?.code !== 'SQLITE_CANTOPEN') return text;
+  try {
+    if (existsSync(file)) closeSync(openSync(file, 'r+'));
+    else accessSync(path.dirname(file), constants.W_OK | constants.X_OK);
+  } catch (probe) {
+    return `${text} (${describeCause(probe)})`;
+  }
+  return text;
+}
+
 export function openIndex(file: string, options: OpenIndexOptions = {}): IndexDb {
-  mkdirSync(path.dirname(file), { recursive: true });
   let db: IndexDb;
   try {
+    mkdirSync(path.dirname(file), { recursive: true });
     db = new Database(file);
   } catch (err) {
-    throw new MailError('TEMPFAIL', `cannot open the index ${file}`, { cause: err });
+    throw new MailError('TEMPFAIL', `cannot open the index ${file}: ${describeOpenFailure(file, err)}`, { cause: err });
   }
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-  db.pragma('journal_mode = WAL');
+  try {
+    // The first statement that touches the file: a directory, a file that is not SQLite
+    // or one this user may not write fails here rather than in new Database().
+    db.pragma('journal_mode = WAL');
+  } catch (err) {
+    db.close();
+    throw new MailError('TEMPFAIL', `cannot open the index ${file}: ${describeOpenFailure(file, err)}`, { cause: err });
+  }
   // NORMAL in WAL mode: a commit does not fsync, so it never blocks the event
   // loop on the disk. Appends make their rows durable themselves, by an fsync
   // of the WAL file in the thread pool before they report success (see
