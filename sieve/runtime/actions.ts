@@ -90,9 +90,9 @@ export class ActionList {
       }
       case 'redirect': {
         if (this.hasReject) throw new ActionConflictError('redirect action conflicts with earlier reject action');
-        const addr = action.address.toLowerCase();
+        // Addresses come normalised (domain in lower case); the local part is case-sensitive, as in Pigeonhole.
         const existing = this.list.find(
-          (a): a is Extract<SieveAction, { type: 'redirect' }> => a.type === 'redirect' && a.address.toLowerCase() === addr,
+          (a): a is Extract<SieveAction, { type: 'redirect' }> => a.type === 'redirect' && a.address === action.address,
         );
         if (existing) return;
         this.list.push(action);
