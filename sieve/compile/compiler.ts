@@ -162,7 +162,8 @@ function ihaveCaps(test: TestNode, ctx: CompileContext): string[] | 'unavailable
   const a = test.args[0];
   if (!a || test.args.length !== 1 || a.kind === 'tag' || a.kind === 'number') return undefined;
   const names = (a.kind === 'string' ? [a.value] : a.values).map((s) => s.toLowerCase());
-  return names.every((n) => knownCapabilities.has(n)) ? names : 'unavailable';
+  if (!names.every((n) => knownCapabilities.has(n))) return 'unavailable';
+  return names.flatMap((n) => [n, ...(extensionOf.implies.get(n) ?? [])]);
 }
 
 function compileBlock(nodes: CommandNode[], ctx: CompileContext, depth: number): Exec {
