@@ -97,6 +97,8 @@ export interface MailboxDelta {
   highestModseq: number;
   changed: Array<{ uid: number; modseq: number; flags: string[] }>;
   expunged: number[];
+  /** The keywords in use in the mailbox (when anything changed). */
+  keywords?: string[];
 }
 
 export interface MessageRecord {

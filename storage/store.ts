@@ -129,6 +129,16 @@ function summary(row: MailboxRow): MailboxSummary {
   };
 }
 
+/** A mailbox's keyword list as stored (JSON); an unreadable one is empty. */
+function parseKeywords(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((k): k is string => typeof k === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 function toRecord(row: MessageRow): MessageRecord {
   return {
     mailboxId: row.mailbox_id,
@@ -405,13 +415,7 @@ export class MaildirStore implements MailStore {
       const mb = this.sql('SELECT keywords, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
         | { keywords: string; highestmodseq: number }
         | undefined;
-      let keywords: string[] = [];
-      try {
-        keywords = mb ? (JSON.parse(mb.keywords) as string[]) : [];
-      } catch {
-        keywords = [];
-      }
-      return { uids, firstUnseenUid, keywords, highestModseq: mb?.highestmodseq ?? 0 };
+      return { uids, firstUnseenUid, keywords: mb ? parseKeywords(mb.keywords) : [], highestModseq: mb?.highestmodseq ?? 0 };
     });
   }
 
@@ -429,8 +433,11 @@ export class MaildirStore implements MailStore {
 
   changesSince(mailboxId: number, modseq: number): MailboxDelta | undefined {
     return this.readSnapshot(() => {
-      const highest = this.sql('SELECT highestmodseq FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as number | undefined;
-      if (highest === undefined) return undefined;
+      const mb = this.sql('SELECT highestmodseq, keywords FROM mailboxes WHERE id = ?').get(mailboxId) as
+        | { highestmodseq: number; keywords: string }
+        | undefined;
+      if (mb === undefined) return undefined;
+      const highest = mb.highestmodseq;
       if (highest <= modseq) return { highestModseq: highest, changed: [], expunged: [] };
       const rows = this.sql('SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').all(mailboxId, modseq) as Array<{
         uid: number;
@@ -442,6 +449,7 @@ export class MaildirStore implements MailStore {
         highestModseq: highest,
         changed: rows.map((r) => ({ uid: r.uid, modseq: r.modseq, flags: r.flags === '' ? [] : r.flags.split(' ') })),
         expunged,
+        keywords: parseKeywords(mb.keywords),
       };
     });
   }
@@ -507,6 +515,7 @@ export class MaildirStore implements MailStore {
           keywords: [],
           specialUse,
         };
+        if (existing) this.noteUidValidity(accountId, existing.uidValidity);
         meta.specialUse = specialUse ?? meta.specialUse;
         ensureMaildir(path.join(root, dir));
         writeFolderMeta(path.join(root, dir), meta);
@@ -523,12 +532,24 @@ export class MaildirStore implements MailStore {
     return this.info(created);
   }
 
-  /** Later UIDVALIDITY values are larger, so a recreated name never repeats one. */
+  /**
+   * A UIDVALIDITY above every one the account ever had (deleted mailboxes
+   * included), recorded at once: call inside the transaction that uses it.
+   */
   private newUidValidity(accountId: number): number {
-    const max = this.sql('SELECT max(uidvalidity) AS m FROM mailboxes WHERE account_id = ?').get(accountId) as {
-      m: number | null;
-    };
-    return Math.max(Math.floor(Date.now() / 1000), (max.m ?? 0) + 1);
+    const high = this.sql('SELECT value FROM uidvalidity_high WHERE account_id = ?').pluck().get(accountId) as number | undefined;
+    const max = this.sql('SELECT max(uidvalidity) FROM mailboxes WHERE account_id = ?').pluck().get(accountId) as number | null;
+    const value = Math.max(Math.floor(Date.now() / 1000), (high ?? 0) + 1, (max ?? 0) + 1);
+    this.noteUidValidity(accountId, value);
+    return value;
+  }
+
+  /** Records a UIDVALIDITY in use (also one adopted from a folder's meta file). */
+  private noteUidValidity(accountId: number, value: number): void {
+    this.sql(
+      `INSERT INTO uidvalidity_high (account_id, value) VALUES (?, ?)
+       ON CONFLICT (account_id) DO UPDATE SET value = max(value, excluded.value)`,
+    ).run(accountId, value);
   }
 
   deleteMailbox(accountId: number, name: string): void {
@@ -543,6 +564,7 @@ export class MaildirStore implements MailStore {
         };
         this.sql('DELETE FROM messages WHERE mailbox_id = ?').run(row.id);
         this.sql('DELETE FROM expunged WHERE mailbox_id = ?').run(row.id);
+        this.sql('DELETE FROM mailbox_recent WHERE mailbox_id = ?').run(row.id);
         this.sql('DELETE FROM mailboxes WHERE id = ?').run(row.id);
         this.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?').run(sums.s, sums.n, accountId);
         // Rename first (atomic), then remove: a crash leaves a hidden dir, not a half folder.
@@ -1235,6 +1257,7 @@ export class MaildirStore implements MailStore {
     const meta = readFolderMeta(folder);
     const defaults = DEFAULT_FOLDERS.find((f) => f.name === name);
     const uidValidity = meta?.uidValidity ?? this.newUidValidity(accountId);
+    this.noteUidValidity(accountId, uidValidity);
     const info = this.sql(
         `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, keywords)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,

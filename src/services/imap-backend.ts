@@ -5,7 +5,7 @@ import type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord,
 import type { MaildirStore } from '../../storage/store.js';
 import type { MessageIndex } from '../../storage/mime/types.js';
 import { indexMessage, parseMessageIndex } from '../../storage/mime/index.js';
-import { decodeHeader } from '../../storage/mime/decode.js';
+import { decodeHeader, writtenDay } from '../../storage/mime/decode.js';
 import { MailError } from '../../storage/errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { SASL_MECHANISMS, startSasl } from '../auth/sasl.js';
@@ -161,6 +161,10 @@ export class StoreImapBackend implements ImapBackend {
 
   decodeHeader(value: string): string {
     return decodeHeader(value);
+  }
+
+  writtenDay(value: string): number | null {
+    return writtenDay(value);
   }
 
   messageIndex(user: ImapUser, record: MessageRecord): MessageIndex {

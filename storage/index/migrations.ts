@@ -114,3 +114,14 @@ migrations.push(SUBSCRIPTIONS_MIGRATION);
 migrations.push(`
   CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
 `);
+
+// 7: the highest UIDVALIDITY each account has handed out, so a mailbox
+// deleted and created again gets a strictly larger one even within the
+// same second (RFC 3501 2.3.1.1), whatever was deleted in between.
+migrations.push(`
+  CREATE TABLE uidvalidity_high (
+    account_id INTEGER PRIMARY KEY,
+    value INTEGER NOT NULL
+  );
+  INSERT INTO uidvalidity_high (account_id, value) SELECT account_id, max(uidvalidity) FROM mailboxes GROUP BY account_id;
+`);

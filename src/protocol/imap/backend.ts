@@ -84,6 +84,8 @@ export interface ImapBackend {
   expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[];
   /** RFC 2047 encoded words in a raw (latin1 byte string) header value, decoded to text. */
   decodeHeader(value: string): string;
+  /** The day a Date header value names as written (UTC midnight of it), null when unreadable (SEARCH SENT*). */
+  writtenDay(value: string): number | null;
   /** The MIME index of a message (from the store, or made now and cached). */
   messageIndex(user: ImapUser, record: MessageRecord): MessageIndex;
 

@@ -10,7 +10,7 @@
 // order cannot bend its numbering. It also holds what is this session's
 // alone: the messages it sees as \Recent and the saved search ($, RFC 5182).
 import type { MailboxDelta, MailboxRef } from './backend.js';
-import { untagged, type ImapResponse, type ImapValue } from './response.js';
+import { statusResponse, untagged, type ImapResponse, type ImapValue } from './response.js';
 import { firstAtLeast, formatSequenceSet } from './sequence.js';
 
 /**
@@ -67,6 +67,8 @@ const SYSTEM_FLAG = /^\\(answered|flagged|deleted|seen|draft)$/i;
 export interface ViewStart {
   /** Every UID at the moment the view starts, ascending. */
   uids: number[];
+  /** Keywords in use at that moment (FLAGS as SELECT sent it). */
+  keywords: string[];
   /** The MODSEQ of that moment: changes above it are news. */
   highestModseq: number;
 }
@@ -91,6 +93,8 @@ export class SelectedMailbox {
   private recentReported = 0;
   /** IMAP4rev2 has no \Recent: nothing of it is shown. */
   hideRecent = false;
+  /** Keywords this session was told of (FLAGS). */
+  private readonly keywords: string[];
   /** SEARCH RETURN (SAVE): the UIDs "$" stands for (expunged ones are skipped when it is used). */
   savedSearch: number[] = [];
 
@@ -108,6 +112,7 @@ export class SelectedMailbox {
     this.uids = start.uids;
     this.highestModseq = start.highestModseq;
     this.syncedModseq = start.highestModseq;
+    this.keywords = [...start.keywords];
     if (recentSource) {
       const last = start.uids[start.uids.length - 1] ?? 0;
       this.recent.claimTail(recentSource(Math.max(info.uidNext, last + 1)), start.uids);
@@ -171,30 +176,63 @@ export class SelectedMailbox {
   }
 
   /**
+   * Reads what changed since the view's MODSEQ and keeps it pending: gone
+   * messages, new ones (always above every UID the view has), flag changes
+   * and the mailbox's keywords. Nothing is told here.
+   */
+  private catchUp(): void {
+    const delta = this.changes(this.syncedModseq);
+    if (delta === undefined || delta.highestModseq <= this.syncedModseq) return;
+    this.syncedModseq = delta.highestModseq;
+    if (delta.highestModseq > this.highestModseq) this.highestModseq = delta.highestModseq;
+    for (const uid of delta.expunged) if (this.seqOf(uid) !== 0) this.gone.add(uid);
+    const last = this.freshUids.length > 0 ? this.freshUids[this.freshUids.length - 1]!.uid : (this.uids[this.uids.length - 1] ?? 0);
+    for (const c of delta.changed) {
+      if (c.uid > last) this.freshUids.push(c);
+      else if (this.seqOf(c.uid) !== 0) this.changedFlags.set(c.uid, c);
+      else {
+        // New since the last look but not yet announced: keep its newest flags (they travel with it).
+        const f = this.freshUids.find((x) => x.uid === c.uid);
+        if (f) f.modseq = c.modseq;
+      }
+    }
+    for (const uid of delta.expunged) {
+      const at = this.freshUids.findIndex((x) => x.uid === uid);
+      if (at >= 0) this.freshUids.splice(at, 1); // came and went before it was announced
+    }
+    if (delta.keywords) for (const k of delta.keywords) if (!this.keywords.includes(k)) this.newKeywords.push(k);
+  }
+
+  private freshUids: Array<{ uid: number; modseq: number }> = [];
+  private readonly changedFlags = new Map<number, { uid: number; modseq: number; flags: string[] }>();
+  private newKeywords: string[] = [];
+
+  /**
+   * FLAGS and PERMANENTFLAGS when keywords new to this session are in use
+   * (RFC 3501 7.2.6): sent before any FETCH that could name them, so the
+   * session calls it before a command's own responses.
+   */
+  flagsUpdate(): ImapResponse[] {
+    this.catchUp();
+    if (this.newKeywords.length === 0) return [];
+    this.keywords.push(...this.newKeywords);
+    this.newKeywords = [];
+    return flagsResponses(this.keywords, this.readOnly);
+  }
+
+  /**
    * Catches the view up with the store and returns what tells the client:
-   * EXPUNGE (or VANISHED with QRESYNC) when `allowExpunge`, else the
-   * expunged messages keep their numbers until a later call; EXISTS (and
+   * new FLAGS, EXPUNGE (or VANISHED with QRESYNC) when `allowExpunge`, else
+   * the expunged messages keep their numbers until a later call; EXISTS (and
    * RECENT) for new messages; a FETCH of FLAGS for each message whose flags
    * changed since this session last reported them.
    */
-  flush(allowExpunge: boolean, condstore: boolean, qresync = false): ImapResponse[] {
-    const delta = this.changes(this.syncedModseq);
-    const out: ImapResponse[] = [];
-    const fresh: Array<{ uid: number; modseq: number }> = [];
-    const flagged: Array<{ uid: number; modseq: number; flags: string[] }> = [];
-    if (delta !== undefined && delta.highestModseq > this.syncedModseq) {
-      this.syncedModseq = delta.highestModseq;
-      if (delta.highestModseq > this.highestModseq) this.highestModseq = delta.highestModseq;
-      for (const uid of delta.expunged) if (this.seqOf(uid) !== 0) this.gone.add(uid);
-      const last = this.uids[this.uids.length - 1] ?? 0;
-      for (const c of delta.changed) {
-        // The store gives UIDs in commit order: a message this view has not got is above all it has.
-        if (c.uid > last) fresh.push(c);
-        else if (this.seqOf(c.uid) !== 0) flagged.push(c);
-      }
-    }
+  flush(allowExpunge: boolean, condstore: boolean, qresync = false, withUid = qresync): ImapResponse[] {
+    const out = this.flagsUpdate();
     if (allowExpunge && this.gone.size > 0) this.announceExpunges(out, qresync);
+    const fresh = this.freshUids;
     if (fresh.length > 0) {
+      this.freshUids = [];
       const newest = fresh[fresh.length - 1]!.uid;
       const firstRecent = this.recentSource ? this.recentSource(newest + 1) : Infinity;
       for (const c of fresh) {
@@ -205,28 +243,42 @@ export class SelectedMailbox {
       out.push(untagged(this.uids.length, 'EXISTS'));
       this.recentResponse(out);
     }
-    for (const c of flagged) {
+    for (const c of this.changedFlags.values()) {
       if (this.gone.has(c.uid) || (this.reported.get(c.uid) ?? 0) >= c.modseq) continue;
       this.reported.set(c.uid, c.modseq);
-      const items: ImapValue[] = ['UID', c.uid, 'FLAGS', this.flagsOf(c.uid, c.flags)];
+      // UID with QRESYNC (RFC 7162 3.2.4) and in answer to a UID command, as Dovecot.
+      const items: ImapValue[] = withUid ? ['UID', c.uid, 'FLAGS', this.flagsOf(c.uid, c.flags)] : ['FLAGS', this.flagsOf(c.uid, c.flags)];
       if (condstore) items.push('MODSEQ', [c.modseq]);
       out.push(untagged(this.seqOf(c.uid), 'FETCH', items));
     }
+    this.changedFlags.clear();
     return out;
   }
 
-  /** EXPUNGE for each gone message, numbered as the client's view shrinks; or one VANISHED. */
+  /** EXPUNGE for each gone message, highest number first (so none of the others moves); or one VANISHED. */
   private announceExpunges(out: ImapResponse[], qresync: boolean): void {
-    const gone = [...this.gone].sort((x, y) => x - y);
+    const gone = [...this.gone].sort((x, y) => y - x);
     this.gone.clear();
     for (const uid of gone) {
       const seq = this.seqOf(uid);
       this.uids.splice(seq - 1, 1);
       this.reported.delete(uid);
-      // The client drops an expunged message's \Recent with it; no RECENT is owed.
-      if (this.recent.delete(uid)) this.recentReported--;
+      this.changedFlags.delete(uid);
+      // RECENT is sent again only when the count differs from the last one sent (as Dovecot): an expunge alone sends none.
+      this.recent.delete(uid);
       if (!qresync) out.push(untagged(seq, 'EXPUNGE'));
     }
-    if (qresync) out.push(untagged('VANISHED', formatSequenceSet(gone)));
+    if (qresync) out.push(untagged('VANISHED', formatSequenceSet(gone.reverse())));
   }
+}
+
+const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+/** FLAGS and PERMANENTFLAGS for a mailbox with these keywords (SELECT, and when new ones appear). */
+export function flagsResponses(keywords: readonly string[], readOnly: boolean): ImapResponse[] {
+  const flags = [...SYSTEM_FLAGS, ...keywords];
+  return [
+    untagged('FLAGS', flags),
+    statusResponse('OK', readOnly ? 'No permanent flags permitted' : 'Flags permitted', `PERMANENTFLAGS (${readOnly ? '' : [...flags, '\\*'].join(' ')})`),
+  ];
 }

@@ -238,7 +238,7 @@ function fetchOne(ctx: SessionContext, items: FetchItem[], condstore: boolean, r
         values.push(item.label, bytes === null ? { str: '' } : { literal: bytes });
       } else if (item.kind === 'binary') {
         const bytes = getBinary(item.path);
-        values.push(item.label, bytes === null ? { str: '' } : binaryValue(applyPartial(bytes, item.partial)));
+        values.push(item.label, bytes === null ? { str: '' } : binaryValue(applyPartial(bytes, item.partial), bytes.includes(0)));
       } else {
         values.push(item.label, getBinary(item.path)?.length ?? 0);
       }
@@ -257,9 +257,13 @@ function applyPartial(bytes: Buffer, partial: PartialRange | undefined): Buffer 
   return bytes.subarray(start, partial.length === undefined ? bytes.length : Math.min(bytes.length, start + partial.length));
 }
 
-/** A literal8 only when it must be one (RFC 3516: NULs); 8-bit text fits a plain literal. */
-function binaryValue(bytes: Buffer): ImapValue {
-  return bytes.includes(0) ? { literal8: bytes } : { literal: bytes };
+/**
+ * A literal8 only when it must be one (RFC 3516: NULs); 8-bit text fits a
+ * plain literal. A partial of a part with NULs is a literal8 too, as in
+ * Dovecot, whether or not the slice itself holds one.
+ */
+function binaryValue(bytes: Buffer, hasNul: boolean): ImapValue {
+  return hasNul ? { literal8: bytes } : { literal: bytes };
 }
 
 function simpleValue(name: string, rec: MessageRecord, index: () => MessageIndex, sel: SelectedMailbox): ImapValue[] {

@@ -15,6 +15,8 @@ interface ListArgs {
   subscribedOnly: boolean;
   specialUseOnly: boolean;
   returnSubscribed: boolean;
+  returnChildren: boolean;
+  returnSpecialUse: boolean;
   returnStatus: string[] | undefined;
   lsub: boolean;
   recursiveMatch: boolean;
@@ -41,6 +43,8 @@ function parseListArgs(args: Arg[], ctx: SessionContext, lsub: boolean): ListArg
     subscribedOnly: lsub,
     specialUseOnly: false,
     returnSubscribed: false,
+    returnChildren: false,
+    returnSpecialUse: false,
     returnStatus: undefined,
     lsub,
     recursiveMatch: false,
@@ -73,7 +77,9 @@ function parseListArgs(args: Arg[], ctx: SessionContext, lsub: boolean): ListArg
       const v = isAtom(opts[k]) ? (opts[k] as { value: string }).value.toUpperCase() : '';
       if (v === 'SUBSCRIBED') out.returnSubscribed = true;
       else if (v === 'STATUS') out.returnStatus = parseStatusItems(list(opts[++k], 'status items'));
-      else if (v !== 'CHILDREN' && v !== 'SPECIAL-USE' && v !== 'MYRIGHTS') throw new ImapParseError('Unknown LIST return option');
+      else if (v === 'CHILDREN') out.returnChildren = true;
+      else if (v === 'SPECIAL-USE') out.returnSpecialUse = true;
+      else if (v !== 'MYRIGHTS') throw new ImapParseError('Unknown LIST return option');
     }
     i += 2;
   }
@@ -136,6 +142,9 @@ function run(ctx: SessionContext, a: ListArgs): CommandResult {
     for (const n of subscribed) if (!matches(n) && meets(n)) for (const p of ancestors(n)) subscribedBelowSet.add(p);
   }
   const subscribedBelow = (name: string) => subscribedBelowSet.has(name);
+  // The extended form returns child and special-use attributes when asked (RFC 5258 4, RFC 6154 2), as Dovecot; LSUB never.
+  const showChildren = !a.lsub && (!a.extended || a.returnChildren);
+  const showSpecialUse = !a.lsub && (!a.extended || a.returnSpecialUse || a.specialUseOnly);
   for (const name of names) {
     if (!matches(name)) continue;
     const info = byName.get(name);
@@ -148,11 +157,11 @@ function run(ctx: SessionContext, a: ListArgs): CommandResult {
     } else if (info === undefined && !noStar) continue;
     const attrs: string[] = [];
     if (info === undefined || lsubParent) attrs.push(absent);
-    attrs.push(hasChildren.has(name) ? '\\HasChildren' : '\\HasNoChildren');
+    if (showChildren) attrs.push(hasChildren.has(name) ? '\\HasChildren' : '\\HasNoChildren');
     if (a.returnSubscribed && subscribed.has(name)) attrs.push('\\Subscribed');
-    if (info?.specialUse) attrs.push(info.specialUse);
+    if (showSpecialUse && info?.specialUse) attrs.push(info.specialUse);
     const values: ImapValue[] = [word, attrs, { str: '/' }, { str: ctx.encodeMailboxName(name) }];
-    if (childInfo) values.push([{ str: 'CHILDINFO' }, [{ str: 'SUBSCRIBED' }]]);
+    if (childInfo) values.push(['CHILDINFO', [{ str: 'SUBSCRIBED' }]]);
     out.push(untagged(...values));
     if (a.returnStatus && info) {
       out.push(untagged('STATUS', { str: ctx.encodeMailboxName(name) }, statusValues(ctx, info, a.returnStatus) as ImapValue[]));

@@ -22,6 +22,7 @@ export function* matchingMessages(ctx: SessionContext, key: SearchKey): Generato
     maxUid: sel.uids[sel.uids.length - 1] ?? 0,
     now: Date.now(),
     decodeHeader: (v: string) => ctx.backend.decodeHeader(v),
+    writtenDay: (v: string) => ctx.backend.writtenDay(v),
     isRecent: (uid: number) => sel.isRecent(uid),
     saved: new Set(sel.savedUids()),
   };

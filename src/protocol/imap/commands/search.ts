@@ -58,10 +58,12 @@ function run(ctx: SessionContext, a: SearchArgs): CommandResult {
   if (a.search.usesModseq) ctx.enable('CONDSTORE');
   const hits: number[] = [];
   const uids: number[] = [];
+  const modseqs: number[] = [];
   let highestModseq = 0;
   for (const m of matchingMessages(ctx, a.search.key)) {
     hits.push(a.byUid ? m.record.uid : m.seq);
     uids.push(m.record.uid);
+    modseqs.push(m.record.modseq);
     if (m.record.modseq > highestModseq) highestModseq = m.record.modseq;
   }
   // IMAP4rev2 has no SEARCH response: a plain SEARCH is RETURN (ALL).
@@ -86,7 +88,12 @@ function run(ctx: SessionContext, a: SearchArgs): CommandResult {
     if (ret.has('ALL')) values.push('ALL', formatSequenceSet(hits));
   }
   if (ret.has('COUNT')) values.push('COUNT', hits.length);
-  if (a.search.usesModseq && hits.length > 0) values.push('MODSEQ', highestModseq);
+  if (a.search.usesModseq && hits.length > 0) {
+    // The highest MODSEQ of the messages returned (RFC 7162 3.1.5): with only MIN and/or MAX, just those.
+    const onlyEnds = !ret.has('ALL') && !ret.has('COUNT');
+    const returned = onlyEnds ? [ret.has('MIN') ? modseqs[0]! : 0, ret.has('MAX') ? modseqs[modseqs.length - 1]! : 0] : [highestModseq];
+    values.push('MODSEQ', Math.max(...returned));
+  }
   return { untagged: [untagged(...values)] };
 }
 

@@ -5,7 +5,7 @@
 import { defineCommand, AUTHENTICATED, type CommandResult, type SessionContext } from '../command.js';
 import { astring, expectCount, isAtom, list, number, ImapParseError, type Arg } from '../parser.js';
 import { untagged, statusResponse, type ImapResponse } from '../response.js';
-import { SelectedMailbox } from '../selected.js';
+import { SelectedMailbox, flagsResponses } from '../selected.js';
 import { parseSequenceSet, selectFromSorted, formatSequenceSet, type SeqRange } from '../sequence.js';
 
 interface QresyncParams {
@@ -29,7 +29,6 @@ function parseQresync(items: Arg[]): QresyncParams {
   return { uidValidity, modseq, knownUids };
 }
 
-const SYSTEM = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
 function parse(args: Arg[], ctx: SessionContext) {
   expectCount(args, 1, 2);
@@ -71,14 +70,11 @@ function run(readOnly: boolean) {
     };
     const selected = new SelectedMailbox(info, state, readOnly, changes, recentFrom);
     selected.hideRecent = ctx.rev2;
-    const keywords = new Set<string>(['$Forwarded', ...state.keywords]);
     const firstUnseen = state.firstUnseenUid === undefined ? 0 : selected.seqOf(state.firstUnseenUid);
     const highest = state.highestModseq;
-    const flags = [...SYSTEM, ...keywords];
     const out: ImapResponse[] = [
       ...closed,
-      untagged('FLAGS', flags),
-      statusResponse('OK', readOnly ? 'No permanent flags permitted' : 'Flags permitted', `PERMANENTFLAGS (${readOnly ? '' : [...flags, '\\*'].join(' ')})`),
+      ...flagsResponses(state.keywords, readOnly),
       untagged(state.uids.length, 'EXISTS'),
     ];
     if (ctx.rev2) {
