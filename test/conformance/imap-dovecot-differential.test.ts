@@ -242,3 +242,30 @@ test('a new keyword: every session with the mailbox selected hears FLAGS and PER
     ],
   });
 });
+
+test('CATENATE: a message made of literal text and parts of stored messages named by IMAP URLs; BADURL for what names nothing', async () => {
+  const mixed = msg(
+    'From: a@example.test\nSubject: parts\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="zz"',
+    '--zz\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n--zz\r\nContent-Type: text/html\r\n\r\n<p>second</p>\r\n--zz--\r\n',
+  );
+  const lit = (t: string) => `{${Buffer.byteLength(t)}+}\r\n${t}`;
+  await compare({
+    name: 'catenate',
+    steps: [
+      { cmd: 'CREATE Cat', quiet: true },
+      append('Cat', mixed),
+      { cmd: 'SELECT Cat', quiet: true },
+      { cmd: `APPEND Cat CATENATE (URL "/Cat/;UID=1/;SECTION=HEADER" TEXT ${lit('Body written after the copied header.\r\n')})`, pick: [] },
+      { cmd: `APPEND Cat (\\Seen) CATENATE (TEXT ${lit('Subject: wrapped\r\nContent-Type: text/plain\r\n\r\n')} URL "/Cat/;UID=1/;section=1" URL "/Cat/;UID=1/;SECTION=2.MIME")`, pick: [] },
+      { cmd: `APPEND Cat CATENATE (URL "/Cat/;UID=1/;PARTIAL=0.40" TEXT ${lit('\r\n')})`, pick: [] },
+      { cmd: `APPEND Cat CATENATE (URL "/Cat/;UID=1") CATENATE (URL "/Cat/;UID=1/;SECTION=TEXT")`, pick: [] },
+      { cmd: 'APPEND Cat CATENATE (URL "/Cat/;UID=99")' },
+      { cmd: 'APPEND Cat CATENATE (URL "/Missing/;UID=1")' },
+      { cmd: `APPEND Cat CATENATE (URL "/Cat/;UID=1/;SECTION=7" TEXT ${lit('Subject: no part 7\r\n\r\nx\r\n')})`, pick: [] },
+      { cmd: 'APPEND Nowhere CATENATE (URL "/Cat/;UID=1")' },
+      { cmd: 'NOOP', pick: [/EXISTS/] },
+      { cmd: 'FETCH 2:* (FLAGS BODY.PEEK[])' },
+      { cmd: 'DELETE Cat', quiet: true },
+    ],
+  });
+});

@@ -65,3 +65,25 @@ test('a mailbox deleted and created again gets a strictly larger UIDVALIDITY and
   assert.ok(last > seen[seen.length - 1]!);
   c.close();
 });
+
+test('CATENATE refuses with BADURL what names no message of this user, and TOOBIG past APPENDLIMIT', async () => {
+  const c = await h.login();
+  await c.cmd('CREATE CatOwn');
+  await append(c, 'CatOwn', 'source');
+  const validity = Number(/UIDVALIDITY (\d+)/.exec(await c.cmd('STATUS CatOwn (UIDVALIDITY)'))![1]);
+  assert.match(tagged(await c.cmd(`APPEND CatOwn CATENATE (URL "/CatOwn;UIDVALIDITY=${validity}/;UID=1")`)), /OK \[APPENDUID/);
+  for (const url of [`/CatOwn;UIDVALIDITY=${validity + 1}/;UID=1`, 'imap://mallory@localhost/CatOwn/;UID=1', 'nonsense', '/CatOwn/;UID=1/;SECTION=BOGUS']) {
+    assert.equal(tagged(await c.cmd(`APPEND CatOwn CATENATE (URL "${url}")`)).split(' [')[1]?.split(']')[0], `BADURL ${url}`);
+  }
+  // An absolute URL naming this user works.
+  assert.match(tagged(await c.cmd(`APPEND CatOwn CATENATE (URL "imap://${encodeURIComponent('alice@example.test')}@localhost/CatOwn/;UID=1")`)), /OK/);
+  // Ten copies of a 1 MB message in one CATENATE pass the harness's 10 MB limit: TOOBIG, nothing stored.
+  const big = `Subject: big\r\n\r\n${'x'.repeat(1024 * 1024)}\r\n`;
+  assert.match(tagged(await c.cmd(`APPEND CatOwn {${big.length}+}\r\n${big}`)), /OK/);
+  const count = async () => /MESSAGES (\d+)/.exec(await c.cmd('STATUS CatOwn (MESSAGES)'))![1];
+  const before = await count();
+  const urls = Array.from({ length: 11 }, () => 'URL "/CatOwn/;UID=4"').join(' ');
+  assert.match(tagged(await c.cmd(`APPEND CatOwn CATENATE (${urls})`, 20_000)), /NO \[TOOBIG\]/);
+  assert.equal(await count(), before);
+  c.close();
+});

@@ -121,6 +121,7 @@ export class ImapSession implements SessionContext {
       'NAMESPACE',
       'UIDPLUS',
       'MULTIAPPEND',
+      'CATENATE',
       'BINARY',
       'MOVE',
       'UNSELECT',
