@@ -121,12 +121,26 @@ class MessageParser {
   private readonly len: number;
   private readonly boundaries = new BoundaryStack<Part>();
   private totalParts = 1;
+  /** Cache of colonIn(): the position of the next ':' (len when there is none). */
+  private colonAt = -1;
   /** The part the body parser ended in (it climbs up on closing boundaries). */
   private cur!: Part;
   bareLf = false;
 
   constructor(private readonly buf: Buffer) {
     this.len = buf.length;
+  }
+
+  /**
+   * The first ':' in [from, end), or -1. The next colon found is remembered,
+   * so a run of lines without one costs one scan in all, not one per line.
+   */
+  private colonIn(from: number, end: number): number {
+    if (this.colonAt < from) {
+      const c = this.buf.indexOf(0x3a, from);
+      this.colonAt = c === -1 ? this.len : c;
+    }
+    return this.colonAt < end ? this.colonAt : -1;
   }
 
   /** A new child starts where its parent's bytes consumed so far end (Dovecot's message_part_append). */
@@ -291,16 +305,10 @@ class MessageParser {
         break;
       }
 
-      let name: string;
-      let value: string;
-      // Search the colon within this line only (a colon-less line must not
-      // make us scan ahead into the rest of the message).
-      const rel = lineEnd > lineStart ? buf.subarray(lineStart, lineEnd).indexOf(0x3a) : -1;
-      const colon = rel === -1 ? -1 : lineStart + rel;
-      if (colon === -1) {
-        name = latin1(buf, lineStart, lineEnd);
-        value = '';
-      } else {
+      let name = '';
+      let value = '';
+      const colon = this.colonIn(lineStart, lineEnd);
+      if (colon !== -1) {
         let ne = colon;
         while (ne > lineStart && (buf[ne - 1] === 0x20 || buf[ne - 1] === 0x09)) ne--;
         name = latin1(buf, lineStart, ne);
@@ -334,7 +342,7 @@ class MessageParser {
         part.hdr.phys += next - cs;
         part.hdr.virt += next - cs;
         this.pos = next;
-        value += '\n' + latin1(buf, cs, ce);
+        if (colon !== -1) value += '\n' + latin1(buf, cs, ce);
       }
 
       // A line without a colon is no header field: Dovecot ignores it (it

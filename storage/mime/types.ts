@@ -8,7 +8,7 @@
 // Search fields, in contrast, are decoded Unicode text.
 
 /** Bumped when the stored shape or the parsing rules change; old rows are re-indexed. */
-export const MIME_INDEX_VERSION = 1;
+export const MIME_INDEX_VERSION = 2;
 
 /**
  * One address of an ENVELOPE address list, in IMAP order:
