@@ -4,10 +4,11 @@
 // It reproduces Dovecot's lib-mail message-parser state machine (the one that
 // feeds IMAP BODYSTRUCTURE) over a complete in-memory buffer: boundaries are
 // matched as prefixes of lines starting with "--", newest boundary first and
-// longest match winning; the [CR]LF before a boundary line belongs to the
-// boundary; a part's header may be cut short by a boundary; a missing closing
-// boundary runs to the end of the message; sizes are counted with every bare
-// LF as CRLF ("virtual" sizes, which IMAP reports). It never throws on input.
+// longest match winning (boundaries.ts has the details); the [CR]LF before a
+// boundary line belongs to the boundary; a part's header may be cut short by
+// a boundary; a missing closing boundary runs to the end of the message;
+// sizes are counted with every bare LF as CRLF ("virtual" sizes, which IMAP
+// reports). It never throws on input, and its work is linear in the input.
 
 import type { Envelope, MimePart, PartKind } from './types.js';
 import { NUL_REPLACEMENT, Rfc822Parser, parseMimeParams } from './rfc822.js';
