@@ -134,6 +134,7 @@ export class ImapSession implements SessionContext {
       'SEARCHRES',
       'SORT',
       'SORT=DISPLAY',
+      'ESORT',
       'THREAD=ORDEREDSUBJECT',
       'THREAD=REFERENCES',
       'QUOTA',
