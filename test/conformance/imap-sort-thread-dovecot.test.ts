@@ -4,7 +4,8 @@
 // display names and encoded words, Unicode case forms) is APPENDed, with the
 // same INTERNALDATEs, to a scratch Dovecot and to Postino, and every command
 // below must get the same untagged answer and the same tagged status from
-// both. Fails (does not skip) without Dovecot.
+// both; so must four seeded random mailboxes built from small pools of
+// Message-IDs, subjects and dates. Fails (does not skip) without Dovecot.
 //
 // Normalised before comparing: the tagged reply's text (only OK/NO/BAD and
 // the response code's name count), the ESEARCH tag, and trailing spaces —
@@ -24,6 +25,7 @@ import { fixturesDir } from '../support/paths.js';
 import { startDovecotLmtp, type RunningDovecot } from '../support/dovecot-lmtp.js';
 import { startImapHarness, USER, PASSWORD, type ImapHarness } from '../integration/imap-harness.js';
 import { RawImap, tagged } from '../integration/imap-raw-client.js';
+import { prng } from '../support/prng.js';
 
 const DIR = path.join(fixturesDir, 'imap-sort');
 const DUSER = 'oracle@example.test';
@@ -52,12 +54,50 @@ let d: RawImap;
 let p: RawImap;
 let corpus: Fixture[] = [];
 
-async function append(c: RawImap, f: Fixture): Promise<void> {
+async function append(c: RawImap, f: Fixture, mailbox = 'INBOX'): Promise<void> {
   const tag = c.nextTag();
-  c.write(Buffer.concat([Buffer.from(`${tag} APPEND INBOX (\\Seen) "${f.internalDate}" {${f.raw.length}+}\r\n`), f.raw, Buffer.from('\r\n')]));
+  c.write(Buffer.concat([Buffer.from(`${tag} APPEND ${mailbox} (\\Seen) "${f.internalDate}" {${f.raw.length}+}\r\n`), f.raw, Buffer.from('\r\n')]));
   const r = await c.waitFor(new RegExp(`${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n`));
   assert.match(tagged(r), / OK/, `${f.name}: ${r}`);
 }
+
+/**
+ * A seeded mailbox of messages drawn from a small pool of Message-IDs,
+ * subjects and dates, so duplicates, loops, shared and missing parents and
+ * subject collisions are everywhere.
+ */
+function randomMailbox(seed: number, count: number): Fixture[] {
+  const rand = prng(seed);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
+  const leaders = ['', 'Re: ', 'RE: ', 'Fwd: ', 'Fw: ', 'Re[2]: ', '[list] ', '[list] Re: ', 'Re: Re: ', 're:', '[a][b] ', 'Fwd: [x] Re: ', 'Re:', ' '];
+  const bases = ['Lunch', 'Budget', 'plan', 'Plan', '', 'été', '[blob]', 'x'];
+  const trailers = ['', '', ' (fwd)', '  ', ' (FWD) (fwd)'];
+  const ids = Array.from({ length: pick([10, 20, 60]) }, (_, i) => `<id${i}@r.example>`);
+  const zones = ['+0000', '-0500', '+0530', 'GMT', 'EST', ''];
+  const out: Fixture[] = [];
+  for (let i = 1; i <= count; i++) {
+    const h: string[] = [];
+    if (rand() < 0.95) {
+      let sub = pick(leaders) + pick(bases) + pick(trailers);
+      if (rand() < 0.1) sub = `[fwd: ${sub}]`;
+      h.push(`Subject: ${sub}`);
+    }
+    h.push(`From: a${1 + Math.floor(rand() * 5)}@example.com`);
+    if (rand() < 0.9) h.push(`Date: ${1 + Math.floor(rand() * 3)} Mar 2024 0${Math.floor(rand() * 4)}:00:00 ${pick(zones)}`.trimEnd());
+    if (rand() < 0.9) h.push(`Message-ID: ${pick(ids)}`);
+    const refs = pick([0, 0, 1, 2, 3, 5, 8]);
+    if (refs > 0) h.push(`References: ${Array.from({ length: refs }, () => pick([...ids, '<bad>'])).join(' ')}`);
+    if (rand() < 0.4) h.push(`In-Reply-To: ${pick(ids)}`);
+    out.push({
+      name: `random ${seed}/${i}`,
+      raw: Buffer.from(`${h.join('\r\n')}\r\n\r\nbody\r\n`, 'utf8'),
+      internalDate: `0${1 + Math.floor(rand() * 3)}-Mar-2024 0${Math.floor(rand() * 4)}:00:00 +0000`,
+    });
+  }
+  return out;
+}
+
+const RANDOM_SEEDS = [1, 2, 3, 4];
 
 before(async () => {
   corpus = loadCorpus();
@@ -68,6 +108,10 @@ before(async () => {
   p = await RawImap.connect(h.tlsPort, true);
   assert.match(tagged(await p.cmd(`LOGIN "${USER}" "${PASSWORD}"`)), /OK/);
   for (const c of [d, p]) {
+    for (const seed of RANDOM_SEEDS) {
+      assert.match(tagged(await c.cmd(`CREATE Random${seed}`)), /OK/);
+      for (const f of randomMailbox(seed, 120)) await append(c, f, `Random${seed}`);
+    }
     for (const f of corpus) await append(c, f);
     assert.match(await c.cmd('SELECT INBOX'), new RegExp(`\\* ${corpus.length} EXISTS`));
   }
@@ -175,6 +219,25 @@ test('THREAD=REFERENCES and THREAD=ORDEREDSUBJECT agree with Dovecot, on all mes
     commands.push(`UID THREAD ${algorithm} US-ASCII ALL`);
   }
   commands.push('THREAD REFERENCES windows-1252 ALL', 'THREAD BOGUS UTF-8 ALL', 'THREAD REFERENCES X-UNKNOWN ALL');
+  const diffs = await compare(commands);
+  assert.equal(diffs.length, 0, `${diffs.length} of ${commands.length} differ:\n${diffs.join('\n')}`);
+});
+
+test('seeded random mailboxes (duplicate Message-IDs, loops, shared and missing parents) thread and sort as in Dovecot', async () => {
+  const commands: string[] = [];
+  for (const seed of RANDOM_SEEDS) {
+    commands.push(
+      `SELECT Random${seed}`,
+      'THREAD REFERENCES UTF-8 ALL',
+      'THREAD ORDEREDSUBJECT UTF-8 ALL',
+      'THREAD REFERENCES UTF-8 1:60',
+      'UID THREAD REFERENCES UTF-8 NOT FROM a1',
+      'SORT (SUBJECT DATE) UTF-8 ALL',
+      'SORT (REVERSE DATE FROM) UTF-8 ALL',
+      'SORT RETURN (MIN MAX COUNT ALL) (ARRIVAL REVERSE SUBJECT) UTF-8 ALL',
+    );
+  }
+  commands.push('SELECT INBOX');
   const diffs = await compare(commands);
   assert.equal(diffs.length, 0, `${diffs.length} of ${commands.length} differ:\n${diffs.join('\n')}`);
 });
