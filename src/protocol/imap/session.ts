@@ -136,6 +136,7 @@ export class ImapSession implements SessionContext {
       'SEARCHRES',
       'SORT',
       'SORT=DISPLAY',
+      'ESORT',
       'THREAD=ORDEREDSUBJECT',
       'THREAD=REFERENCES',
       'QUOTA',
