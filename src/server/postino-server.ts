@@ -9,6 +9,9 @@ import type { Config, ServiceName } from '../config.js';
 import type { Logger } from '../log.js';
 import { AdminService } from '../services/admin.js';
 import { loadTls, type TlsMaterial } from './tls.js';
+import { DeliveryAgent } from '../delivery/agent.js';
+import { deliveryConfig } from '../delivery/delivery-config.js';
+import { LocalRetryRunner } from '../delivery/local-retry.js';
 
 export const DEMO_DOMAIN = 'example.test';
 export const DEMO_ACCOUNT = `demo@${DEMO_DOMAIN}`;
@@ -32,6 +35,7 @@ export interface ServiceDefinition {
 export class PostinoServer {
   private storage: Storage | undefined;
   private stopWatching: (() => void) | undefined;
+  private localRetry: LocalRetryRunner | undefined;
   private readonly servers: Array<{ service: ServiceDefinition; server: Server }> = [];
 
   constructor(
@@ -62,6 +66,9 @@ export class PostinoServer {
       const port = typeof address === 'object' && address ? address.port : this.config.ports[service.name];
       this.log.info({ event: 'listening', service: service.name, port });
     }
+    // Messages stored for some recipients, the rest kept for a retry here (by SMTP, LMTP or `postino deliver`).
+    this.localRetry = new LocalRetryRunner(storage, new DeliveryAgent(storage, deliveryConfig(this.config), this.log), this.log);
+    this.localRetry.start();
     this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });
   }
 
@@ -83,6 +90,7 @@ export class PostinoServer {
     );
     const timer = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.all(closing), timer]);
+    await this.localRetry?.stop();
     this.stopWatching?.();
     if (this.storage) {
       await this.storage.mail.drain();
