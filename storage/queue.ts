@@ -33,12 +33,19 @@ export class QueueStore {
   /** Durable when it returns. */
   enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra: { data?: unknown; nextAttempt?: number } = {}): QueueEntry {
     if (recipients.length === 0) throw new MailError('BADINPUT', 'no recipients');
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const id = `${Date.now().toString(36).toUpperCase()}${randomBytes(5).toString('hex').toUpperCase()}`;
     const now = Date.now();
     const entry: QueueEntry = { id, sender, recipients, created: now, attempts: 0, nextAttempt: extra.nextAttempt ?? now, lastError: null, reason };
     if (extra.data !== undefined) entry.data = extra.data;
     try {
+      // Directories made now must survive a crash too: each parent's entry for them is fsynced.
+      const made = mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      if (made !== undefined) {
+        for (let d = path.dirname(this.dir); ; d = path.dirname(d)) {
+          fsyncPath(d);
+          if (d === path.dirname(made) || d === path.dirname(d)) break;
+        }
+      }
       writeFileSynced(path.join(this.dir, `${id}.eml`), raw);
       writeFileSynced(path.join(this.dir, `${id}.json`), JSON.stringify(entry));
       fsyncPath(this.dir);

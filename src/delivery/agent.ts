@@ -1,7 +1,10 @@
 // The delivery agent shared by SMTP, LMTP and `postino deliver`: aliases ->
 // per-recipient Sieve -> plan -> apply (stores, queue entries). Fail-safe:
 // a Sieve problem keeps the message in INBOX; a store problem is a
-// temporary failure for that recipient, never a silent loss.
+// temporary failure for that recipient, never a silent loss. A message is
+// delivered as tasks (one per account, forward, DSN); when some are done and
+// others failed temporarily, the rest goes to the local-retry queue rather
+// than back to the sender, whose retry would repeat the done ones.
 import { newQueueId } from '../queue-id.js';
 import type { Storage } from '../../storage/index.js';
 import type { AccountRecord } from '../../storage/ports.js';
@@ -10,7 +13,7 @@ import { compile, evaluate, formatSieveError, type SieveAction, type SieveHost, 
 import { sieveMessageFromBuffer } from './sieve-message.js';
 import { AliasResolver, type DeadTarget, type LocalDestination } from './alias-resolver.js';
 import { tasksToRetryLocally, type AnswerScope, type TaskResult } from './partial-delivery.js';
-import { writeLocalRetry, type DeliveryTask, type LocalRetryData } from './local-retry-entry.js';
+import { describeTask, writeLocalRetry, type DeliveryTask, type LocalRetryData } from './local-retry-entry.js';
 import { prependHeaders, headerValues, applyHeaderEdits, countHeader, type HeaderEdit } from './message-edit.js';
 import { autoReplyRefusal, buildFailureDsn, buildRejectDsn, buildVacationReply } from './auto-replies.js';
 import type { Logger } from '../log.js';
@@ -93,20 +96,6 @@ const NO_SUCH_USER: TaskResult = { kind: 'reject', code: 550, enhanced: '5.1.1',
 /** The DSN fields for an alias target that no longer exists. */
 const NO_SUCH_TARGET = (d: DeadTarget) => ({ code: 550, enhanced: '5.1.1', text: `<${d.target}>: no such user here (a target of the alias <${d.alias}>)` });
 const TEMPORARY: TaskResult = { kind: 'tempfail', code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' };
-
-/** A short description of a task, for logs. */
-export function describeTask(t: DeliveryTask): string {
-  switch (t.kind) {
-    case 'store':
-      return `store ${t.account} (for ${t.recipient})`;
-    case 'forward':
-      return `forward to ${t.to.join(', ')} (for ${t.recipient})`;
-    case 'bounce':
-      return `DSN for ${t.failed}`;
-    case 'expand':
-      return `expand ${t.recipient}`;
-  }
-}
 
 export class DeliveryAgent {
   private readonly aliases: AliasResolver;

@@ -29,6 +29,21 @@ export interface LocalRetryData {
 
 export const LOCAL_RETRY_REASON = 'local-retry';
 
+/** A short description of a task, for logs. */
+export function describeTask(t: DeliveryTask): string {
+  switch (t.kind) {
+    case 'store':
+      return `store ${t.account} (for ${t.recipient})`;
+    case 'forward':
+      return `forward to ${t.to.join(', ')} (for ${t.recipient})`;
+    case 'bounce':
+      return `DSN for ${t.failed}`;
+    case 'expand':
+      return `expand ${t.recipient}`;
+  }
+}
+
+
 /** The recipients an entry still works for, as `queue list` shows them. */
 export function pendingRecipients(tasks: DeliveryTask[]): string[] {
   return [...new Set(tasks.map((t) => (t.kind === 'bounce' ? t.failed : t.recipient)))];

@@ -7,8 +7,8 @@
 import type { Storage } from '../../storage/index.js';
 import type { QueueEntry } from '../../storage/queue.js';
 import type { Logger } from '../log.js';
-import { describeTask, type DeliveryAgent, type InboundMessage } from './agent.js';
-import { localRetryData, pendingRecipients, type DeliveryTask, type LocalRetryData } from './local-retry-entry.js';
+import type { DeliveryAgent, InboundMessage } from './agent.js';
+import { describeTask, localRetryData, pendingRecipients, type DeliveryTask, type LocalRetryData } from './local-retry-entry.js';
 import type { TaskResult } from './partial-delivery.js';
 
 export interface LocalRetrySchedule {
@@ -133,7 +133,12 @@ export class LocalRetryRunner {
     }
 
     if (failed.length === 0) {
-      queue.remove(entry.id);
+      try {
+        queue.remove(entry.id);
+      } catch (err) {
+        // Recorded as done already: a leftover entry has nothing to do and goes at the next pass.
+        this.log.warn({ event: 'local-retry-remove-failed', entry: entry.id, err: (err as Error).message });
+      }
       this.unrecorded.delete(entry.id);
       this.log.info({ event: 'local-retry-done', id: data.queueId, entry: entry.id });
       return;
