@@ -21,6 +21,8 @@ export interface Storage {
   mail: MaildirStore;
   scripts: ScriptStore;
   queue: QueueStore;
+  /** Messages stored for some recipients whose other recipients are retried locally (DIR/queue/local). */
+  localRetry: QueueStore;
   memory: DeliveryMemory;
   close(): void;
 }
@@ -50,6 +52,7 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
     mail,
     scripts: new ScriptStore(db, path.join(dataDir, 'sieve')),
     queue: new QueueStore(path.join(dataDir, 'queue')),
+    localRetry: new QueueStore(path.join(dataDir, 'queue', 'local')),
     memory: new DeliveryMemory(db),
     close: () => {
       mail.stopWriters();

@@ -6,10 +6,9 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPSe
 import type { Server, Socket } from 'node:net';
 import { newQueueId } from '../queue-id.js';
 import type { ServiceContext, ServiceDefinition } from '../server/postino-server.js';
-import { DeliveryAgent, type RecipientOutcome } from '../delivery/agent.js';
+import { DeliveryAgent, type DeliveryOptions, type RecipientOutcome } from '../delivery/agent.js';
 import { RecipientPolicy, looksLikeRelayTrick, RELAY_DENIED } from './recipient-policy.js';
 import { OWN_ENHANCED_CODE, replyError, reject, tempfail } from './verdict.js';
-import { buildFailureDsn } from '../delivery/auto-replies.js';
 import { SenderChecks } from './sender-checks.js';
 import { deliveryConfig } from '../delivery/delivery-config.js';
 
@@ -194,6 +193,8 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
   const { config, storage, log } = ctx;
   const policy = new RecipientPolicy(storage.directory, storage.mail, { overQuota: config.smtp.overQuota });
   const senderChecks = kind === 'smtp' ? new SenderChecks(config, log) : undefined;
+  // LMTP answers each recipient; SMTP gives one reply after DATA for all of them.
+  const answer: DeliveryOptions = kind === 'lmtp' ? { answer: 'recipient' } : { answer: 'message', bounceRefused: true };
   const perIp = new Map<string, number>();
   const counted = new Set<string>();
 
@@ -284,10 +285,10 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
             rejectAtSmtp: kind === 'lmtp' || recipients.length === 1,
             junk,
             ...(session.clientHostname ? { remoteHost: session.clientHostname } : {}),
-          });
+          }, answer);
           log.info({ event: 'message', service: kind, id, ip: session.remoteAddress, from, size: raw.length, outcomes: outcomes.map((o) => `${o.recipient}:${o.kind}`) });
-          if (kind === 'lmtp') return callback(null, outcomes.map((o) => lmtpReply(o, id)) as unknown as string);
-          callback(...smtpReply(outcomes, id, raw, from, config.hostname, storage.queue));
+          if (kind === 'lmtp') return callback(null, outcomes.map(lmtpReply) as unknown as string);
+          callback(...smtpReply(outcomes, id));
         })
         .catch((err: unknown) => {
           log.error({ event: 'data-failed', service: kind, id, err: (err as Error)?.message });
@@ -301,31 +302,25 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
   return server;
 }
 
-function lmtpReply(o: RecipientOutcome, id: string): string | Error {
-  if (o.kind === 'delivered') return `2.0.0 <${o.recipient}> ${id} Saved`;
+function lmtpReply(o: RecipientOutcome): string | Error {
+  if (o.kind === 'delivered') return `2.0.0 <${o.recipient}> ${o.detail}`;
   return replyError({ kind: o.kind === 'tempfail' ? 'tempfail' : 'reject', code: o.code, enhanced: o.enhanced, text: o.text });
 }
 
-/** One SMTP reply for all recipients; recipients that failed for good get a bounce instead. */
-function smtpReply(
-  outcomes: RecipientOutcome[],
-  id: string,
-  raw: Buffer,
-  from: string,
-  hostname: string,
-  queue: { enqueue(sender: string, recipients: string[], raw: Buffer, reason: string): unknown },
-): [Error | null, string?] {
+/**
+ * One SMTP reply for all recipients. The agent has already made it one
+ * answer: a part that failed temporarily after another was stored is kept for
+ * a local retry (delivered), recipients refused for good among accepted ones
+ * got a DSN. What is left: "try again" for all, refused for all, or accepted.
+ */
+function smtpReply(outcomes: RecipientOutcome[], id: string): [Error | null, string?] {
   const temp = outcomes.find((o) => o.kind === 'tempfail');
-  // Any temporary failure: ask for the whole message again (a copy may then arrive twice, never zero times).
+  // Nothing stored (or the rest could not be queued): ask for the whole message again.
   if (temp && temp.kind !== 'delivered') return [replyError({ kind: 'tempfail', code: temp.code, enhanced: temp.enhanced, text: temp.text })];
   const rejected = outcomes.filter((o) => o.kind === 'reject');
   if (rejected.length === outcomes.length && rejected[0] && rejected[0].kind !== 'delivered') {
     const r = rejected[0];
     return [replyError({ kind: 'reject', code: r.code, enhanced: r.enhanced, text: r.text })];
-  }
-  for (const r of rejected) {
-    if (r.kind === 'delivered' || from === '') continue;
-    queue.enqueue('', [from], buildFailureDsn({ recipient: r.recipient, to: from, status: r.enhanced, diagnostic: `${r.code} ${r.enhanced} ${r.text}`, original: raw, hostname }), 'bounce');
   }
   return [null, `2.0.0 Ok: queued as ${id}`];
 }

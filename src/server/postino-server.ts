@@ -12,6 +12,9 @@ import { AdminService } from '../services/admin.js';
 import { checkTls, loadTls, type TlsMaterial } from './tls.js';
 import { explainListenError } from './listen-errors.js';
 import { keepBoundSettings } from './reload.js';
+import { DeliveryAgent } from '../delivery/agent.js';
+import { deliveryConfig } from '../delivery/delivery-config.js';
+import { LocalRetryRunner } from '../delivery/local-retry.js';
 
 export const DEMO_DOMAIN = 'example.test';
 export const DEMO_ACCOUNT = `demo@${DEMO_DOMAIN}`;
@@ -46,6 +49,7 @@ export class PostinoServer {
   private storage: Storage | undefined;
   private stopWatching: (() => void) | undefined;
   private ctx: ServiceContext | undefined;
+  private localRetry: LocalRetryRunner | undefined;
   private readonly servers: Array<{ service: ServiceDefinition; server: Server }> = [];
 
   constructor(
@@ -87,6 +91,9 @@ export class PostinoServer {
       const port = typeof address === 'object' && address ? address.port : this.config.ports[service.name];
       this.log.info({ event: 'listening', service: service.name, port });
     }
+    // Messages stored for some recipients, the rest kept for a retry here (by SMTP, LMTP or `postino deliver`).
+    this.localRetry = new LocalRetryRunner(storage, new DeliveryAgent(storage, deliveryConfig(this.config), this.log), this.log);
+    this.localRetry.start();
     this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });
   }
 
@@ -148,6 +155,7 @@ export class PostinoServer {
     const timer = new Promise<void>((resolve) => setTimeout(resolve, drainMs + 5_000).unref());
     await Promise.race([Promise.all(closing), timer]);
     this.ctx = undefined;
+    await this.localRetry?.stop();
     this.stopWatching?.();
     this.stopWatching = undefined;
     if (this.storage) {

@@ -126,6 +126,25 @@ export class AdminService {
     this.stores.removeScripts?.(account);
   }
 
+  /**
+   * Aliases that name the account as a target (also as user+detail@), with
+   * how many other reachable targets each has: for `user remove` to warn about. Such an
+   * alias keeps working for its other targets, and the senders of its mail
+   * get a DSN for this one once the account is gone.
+   */
+  aliasesTargeting(addressInput: string): Array<{ alias: string; otherTargets: number }> {
+    const address = this.existingAccount(addressInput).address;
+    const at = address.lastIndexOf('@');
+    const names = (t: string) => {
+      const tat = t.lastIndexOf('@');
+      return t === address || (t.slice(tat) === address.slice(at) && splitSubaddress(t.slice(0, tat)).user === address.slice(0, at));
+    };
+    return this.directory
+      .listAliases()
+      .filter((a) => a.targets.some(names))
+      .map((a) => ({ alias: a.address, otherTargets: a.targets.filter((t) => !names(t) && this.targetReachable(t)).length }));
+  }
+
   listUsers(): Array<{ address: string; quota: number | null; disabled: boolean }> {
     return this.directory.listAccounts().map((a) => ({ address: a.address, quota: a.quota, disabled: a.disabled }));
   }
@@ -181,6 +200,11 @@ export class AdminService {
   private isRoleAddress(address: string): boolean {
     const at = address.lastIndexOf('@');
     return (ROLE_LOCALPARTS as readonly string[]).includes(address.slice(0, at)) && this.directory.hasDomain(address.slice(at + 1));
+  }
+
+  /** A remote target, or a local one that exists. */
+  private targetReachable(address: string): boolean {
+    return !this.directory.hasDomain(address.slice(address.lastIndexOf('@') + 1)) || this.localTargetExists(address);
   }
 
   private localTargetExists(address: string): boolean {

@@ -127,7 +127,16 @@ export const adminCommands: CliCommand[] = [
     usage: 'ADDR',
     minArgs: 1,
     maxArgs: 1,
-    run: ([address], _, ctx) => withStorage(ctx, (_s, admin) => admin.removeUser(address!)),
+    run: ([address], _, ctx) =>
+      withStorage(ctx, (_s, admin) => {
+        const aliases = admin.aliasesTargeting(address!);
+        admin.removeUser(address!);
+        // Removed all the same; the administrator decides what the aliases should say now.
+        for (const { alias, otherTargets } of aliases) {
+          const effect = otherTargets > 0 ? 'its other targets still get its mail; senders get a DSN for this one' : 'it has no other target: its mail is refused';
+          ctx.err(`warning: alias ${alias} points to ${address!} (${effect}); change it with postino alias remove ${alias} ${address!}`);
+        }
+      }),
   },
   {
     words: ['alias', 'add'],
