@@ -9,6 +9,7 @@ import type { ChangeFeed } from './ports.js';
 import { ScriptStore } from './scripts.js';
 import { QueueStore } from './queue.js';
 import { DeliveryMemory } from './index/delivery-memory.js';
+import { AccountFiles } from './account-files.js';
 import { indexMessage } from './mime/index.js';
 
 /** The structure cached with every message: ENVELOPE, BODYSTRUCTURE, part offsets, search fields. */
@@ -22,6 +23,8 @@ export interface Storage {
   scripts: ScriptStore;
   queue: QueueStore;
   memory: DeliveryMemory;
+  /** Removed accounts' Maildirs and scripts: set aside under DIR/removed/, or purged. */
+  files: AccountFiles;
   close(): void;
 }
 
@@ -51,6 +54,7 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
     scripts: new ScriptStore(db, path.join(dataDir, 'sieve')),
     queue: new QueueStore(path.join(dataDir, 'queue')),
     memory: new DeliveryMemory(db),
+    files: new AccountFiles({ mail: path.join(dataDir, 'mail'), sieve: path.join(dataDir, 'sieve'), removed: path.join(dataDir, 'removed') }),
     close: () => {
       mail.stopWriters();
       db.close();

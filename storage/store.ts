@@ -322,17 +322,22 @@ export class MaildirStore implements MailStore {
     }
   }
 
+  /**
+   * Forgets the account's mailboxes and messages in the index. The files
+   * stay: once the removal has committed, the caller sets them aside or
+   * deletes them (AccountFiles), so a failure between the two leaves mail
+   * on disk, never rows without their files.
+   */
   deleteAccountMail(accountId: number): void {
-    const root = this.accountDir(accountId);
     this.tx(() => {
-        this.sql('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
-        this.sql('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
-        this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
-        this.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
-        this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
-      });
-    rmSync(root, { recursive: true, force: true });
-    this.accountDirs.delete(accountId);
+      const ofAccount = 'SELECT id FROM mailboxes WHERE account_id = ?';
+      this.sql(`DELETE FROM messages WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      this.sql(`DELETE FROM expunged WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      this.sql(`DELETE FROM mailbox_recent WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
+      this.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
+      this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
+    });
   }
 
   private mailboxRow(accountId: number, name: string): MailboxRow | undefined {
