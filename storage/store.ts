@@ -336,6 +336,7 @@ export class MaildirStore implements MailStore {
       this.sql(`DELETE FROM mailbox_recent WHERE mailbox_id IN (${ofAccount})`).run(accountId);
       this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
       this.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
+      this.sql('DELETE FROM uidvalidity_high WHERE account_id = ?').run(accountId);
       this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
     });
   }
