@@ -9,6 +9,7 @@ import type { ChangeFeed } from './ports.js';
 import { ScriptStore } from './scripts.js';
 import { QueueStore } from './queue.js';
 import { DeliveryMemory } from './index/delivery-memory.js';
+import { AccountFiles } from './account-files.js';
 import { indexMessage } from './mime/index.js';
 
 /** The structure cached with every message: ENVELOPE, BODYSTRUCTURE, part offsets, search fields. */
@@ -24,6 +25,8 @@ export interface Storage {
   /** Messages stored for some recipients whose other recipients are retried locally (DIR/queue/local). */
   localRetry: QueueStore;
   memory: DeliveryMemory;
+  /** Removed accounts' Maildirs and scripts: set aside under DIR/removed/, or purged. */
+  files: AccountFiles;
   close(): void;
 }
 
@@ -54,6 +57,7 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
     queue: new QueueStore(path.join(dataDir, 'queue')),
     localRetry: new QueueStore(path.join(dataDir, 'queue', 'local')),
     memory: new DeliveryMemory(db),
+    files: new AccountFiles({ mail: path.join(dataDir, 'mail'), sieve: path.join(dataDir, 'sieve'), removed: path.join(dataDir, 'removed') }),
     close: () => {
       mail.stopWriters();
       db.close();

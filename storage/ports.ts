@@ -158,7 +158,7 @@ export interface MailStore {
 
   /** Creates the Maildir and the default folders; safe to call again. */
   provisionAccount(accountId: number): void;
-  /** Deletes every mailbox, message and file of the account. */
+  /** Forgets every mailbox and message of the account in the index; the files are the caller's (AccountFiles). */
   deleteAccountMail(accountId: number): void;
 
   listMailboxes(accountId: number): MailboxInfo[];

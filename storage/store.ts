@@ -200,8 +200,7 @@ export class MaildirStore implements MailStore {
   private readonly indexer: MessageIndexer;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
-  private readonly accountDirs = new Map<number, string>();
-  /** Mailbox refs and quota limits (see mailboxRef). */
+  /** Account directories, mailbox refs and quota limits (see mailboxRef). */
   private readonly lookups: LookupCache;
   /** Four writer threads: measured 20-25% faster than the libuv pool's hand-offs (bench/store.ts). */
   private readonly tmpWriter = new TmpWriterPool(4);
@@ -297,15 +296,21 @@ export class MaildirStore implements MailStore {
 
   // ---- accounts and folders ----------------------------------------------
 
+  /**
+   * The account's Maildir, kept like mailbox refs: forgotten at any change
+   * to the index, made here or by another process (the CLI). An id never
+   * stands for two accounts (migration 6), so an entry goes stale only when
+   * its account is removed, and nothing commits through it then: appends
+   * look their mailbox up again inside the transaction.
+   */
   accountDir(accountId: number): string {
-    const cached = this.accountDirs.get(accountId);
-    if (cached) return cached;
-    const row = this.sql('SELECT domain, localpart FROM accounts WHERE id = ?').get(accountId) as
-      | { domain: string; localpart: string }
-      | undefined;
-    if (!row) throw new MailError('NONEXISTENT', 'no such account');
-    const dir = path.join(this.mailRoot, accountSegment(row.domain.toLowerCase()), accountSegment(row.localpart.toLowerCase()));
-    this.accountDirs.set(accountId, dir);
+    const dir = this.lookups.get(`dir ${accountId}`, () => {
+      const row = this.sql('SELECT domain, localpart FROM accounts WHERE id = ?').get(accountId) as
+        | { domain: string; localpart: string }
+        | undefined;
+      return row && path.join(this.mailRoot, accountSegment(row.domain.toLowerCase()), accountSegment(row.localpart.toLowerCase()));
+    });
+    if (dir === undefined) throw new MailError('NONEXISTENT', 'no such account');
     return dir;
   }
 
@@ -317,17 +322,23 @@ export class MaildirStore implements MailStore {
     }
   }
 
+  /**
+   * Forgets the account's mailboxes and messages in the index. The files
+   * stay: once the removal has committed, the caller sets them aside or
+   * deletes them (AccountFiles), so a failure between the two leaves mail
+   * on disk, never rows without their files.
+   */
   deleteAccountMail(accountId: number): void {
-    const root = this.accountDir(accountId);
     this.tx(() => {
-        this.sql('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
-        this.sql('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
-        this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
-        this.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
-        this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
-      });
-    rmSync(root, { recursive: true, force: true });
-    this.accountDirs.delete(accountId);
+      const ofAccount = 'SELECT id FROM mailboxes WHERE account_id = ?';
+      this.sql(`DELETE FROM messages WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      this.sql(`DELETE FROM expunged WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      this.sql(`DELETE FROM mailbox_recent WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
+      this.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
+      this.sql('DELETE FROM uidvalidity_high WHERE account_id = ?').run(accountId);
+      this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
+    });
   }
 
   private mailboxRow(accountId: number, name: string): MailboxRow | undefined {

@@ -137,7 +137,7 @@ export class PostinoServer {
 
   private async createDemo(storage: Storage): Promise<void> {
     const password = randomBytes(12).toString('base64url');
-    const admin = new AdminService({ directory: storage.directory, mail: storage.mail });
+    const admin = new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files });
     await admin.addDomain(DEMO_DOMAIN, DEMO_ACCOUNT, { password, allowWeak: false });
     writeFileSync(path.join(this.dataDir, 'demo-login.txt'), `${DEMO_ACCOUNT}\n${password}\n`, { mode: 0o600 });
     this.log.info(

@@ -75,12 +75,29 @@ function migrate(db: IndexDb): void {
   if (current === migrations.length) return;
   const run = db.transaction(() => {
     // Re-read inside the write transaction: another process may have migrated.
-    for (let v = schemaVersion(db); v < migrations.length; v++) {
+    const from = schemaVersion(db);
+    for (let v = from; v < migrations.length; v++) {
       db.exec(migrations[v]!);
       db.pragma(`user_version = ${v + 1}`);
     }
+    if (from < migrations.length) {
+      const broken = db.pragma('foreign_key_check') as Array<{ table: string; parent: string }>;
+      if (broken.length > 0) {
+        const first = broken[0]!;
+        throw new MailError('INTERNAL', `index migration left ${broken.length} row(s) of ${first.table} without their ${first.parent} row`);
+      }
+    }
   });
-  run.immediate();
+  // A migration that rebuilds a table (SQLite cannot alter a column's
+  // definition) drops it while other tables still point to it. That works
+  // only with enforcement off, which cannot change inside a transaction;
+  // the check above makes sure the result is whole before it commits.
+  db.pragma('foreign_keys = OFF');
+  try {
+    run.immediate();
+  } finally {
+    db.pragma('foreign_keys = ON');
+  }
 }
 
 /** A prepared statement taking any bind parameters. */

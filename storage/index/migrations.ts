@@ -3,6 +3,7 @@
 // Never edit a released migration: append a new one.
 import { RECENT_MIGRATION } from './migration-recent.js';
 import { SUBSCRIPTIONS_MIGRATION } from './migration-subscriptions.js';
+import { IDS_MIGRATION } from './migration-ids.js';
 
 export const migrations: string[] = [
   // 1: domains, accounts, aliases, mailboxes, messages, expunge log, scripts.
@@ -125,3 +126,6 @@ migrations.push(`
   );
   INSERT INTO uidvalidity_high (account_id, value) SELECT account_id, max(uidvalidity) FROM mailboxes GROUP BY account_id;
 `);
+
+// 8: account and mailbox ids never handed out twice (see migration-ids.ts).
+migrations.push(IDS_MIGRATION);
