@@ -94,5 +94,10 @@ export function unfoldHeaderValue(raw: string): string {
   }
   let v = raw;
   if (v.includes('\n')) v = v.replace(/\r?\n[ \t]/g, ' ').replace(/\r?\n/g, '');
-  return v.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
+  // Trimmed by index: /[ \t]+$/ rescans a long inner run of blanks from each of its characters.
+  let a = 0;
+  let b = v.length;
+  while (a < b && (v.charCodeAt(a) === 32 || v.charCodeAt(a) === 9)) a++;
+  while (b > a && (v.charCodeAt(b - 1) === 32 || v.charCodeAt(b - 1) === 9)) b--;
+  return v.slice(a, b);
 }

@@ -20,22 +20,46 @@ interface SortArgs {
   search: ParsedSearch | undefined;
 }
 
-/** RFC 5256 section 2.1 base subject (simplified: no blob-only subjects kept). */
+/** A leader (RFC 5256 subj-leader / subj-blob) at lastIndex: "re:", "fwd [blob]:", "[blob]", and the spaces after it. */
+const LEADER = /(?:(?:re|fwd?) *(?:\[[^[\]]*\])? *:|\[[^[\]]*\]) */iy;
+
+/**
+ * RFC 5256 section 2.1 base subject (simplified: no blob-only subjects kept).
+ * The subject is narrowed by moving two indices, never by rescanning or
+ * copying what is left: linear in the subject however it is made up.
+ */
 export function baseSubject(subject: string): string {
-  let s = subject.replace(/\s+/g, ' ').trim();
+  const s = subject.replace(/\s+/g, ' ');
+  let start = 0;
+  let end = s.length;
+  const trim = () => {
+    while (start < end && s[start] === ' ') start++;
+    while (end > start && s[end - 1] === ' ') end--;
+  };
+  trim();
   for (;;) {
-    const before = s;
-    s = s.replace(/(\s*\(fwd\))+$/i, '').trim();
+    const before = end - start;
+    // (2) trailers: "(fwd)" and spaces.
     for (;;) {
-      const lead = /^((re|fwd?)\s*(\[[^[\]]*\])?\s*:|\[[^[\]]*\])\s*/i.exec(s);
-      if (!lead || lead[0].length === s.length) break;
-      s = s.slice(lead[0].length);
+      if (end > start && s[end - 1] === ' ') end--;
+      else if (end - start >= 5 && s.slice(end - 5, end).toLowerCase() === '(fwd)') end -= 5;
+      else break;
     }
-    const wrapped = /^\[fwd:\s*(.*)\]$/i.exec(s);
-    if (wrapped) s = wrapped[1]!.trim();
-    if (s === before) break;
+    // (3), (4) leaders, as long as something is left after them.
+    for (;;) {
+      LEADER.lastIndex = start;
+      if (!LEADER.test(s) || LEADER.lastIndex >= end) break;
+      start = LEADER.lastIndex;
+    }
+    // (6) "[fwd: ...]" around the rest.
+    if (end - start >= 6 && s.slice(start, start + 5).toLowerCase() === '[fwd:' && s[end - 1] === ']') {
+      start += 5;
+      end -= 1;
+      trim();
+    }
+    if (end - start === before) break;
   }
-  return s.toLowerCase();
+  return s.slice(start, end).toLowerCase();
 }
 
 function firstMailbox(list: MessageIndex['envelope']['from']): string {

@@ -1,0 +1,52 @@
+// IMAP code that runs on what a peer controls (message subjects and bodies,
+// mailbox names) is linear in it: a megabyte of the worst pattern for each
+// former backtracking RegExp finishes at once, with the same answers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { baseSubject } from '../../../src/protocol/imap/commands/sort.js';
+import { withoutTags } from '../../../src/protocol/imap/search.js';
+import { withoutTrailingSeparators } from '../../../src/protocol/imap/commands/create.js';
+
+const MB = 1 << 20;
+
+/** Runs fn and fails when it takes longer than the bound (generous: a loaded machine must not flake). */
+function fast<T>(label: string, fn: () => T, boundMs = 2000): T {
+  const t = performance.now();
+  const out = fn();
+  const took = performance.now() - t;
+  assert.ok(took < boundMs, `${label} took ${took.toFixed(0)} ms`);
+  return out;
+}
+
+test('SORT base subject: trailers, wrappers and leaders by the megabyte', () => {
+  assert.equal(fast('(fwd) trailers', () => baseSubject('x' + '(fwd)'.repeat(MB / 5) + 'y')), ('x' + '(fwd)'.repeat(MB / 5) + 'y').toLowerCase());
+  assert.equal(fast('(fwd) trailers at the end', () => baseSubject('x' + ' (FWD)'.repeat(MB / 6))), 'x');
+  const n = MB / 7;
+  assert.equal(fast('nested [fwd: ...]', () => baseSubject('[fwd: '.repeat(n) + 'x' + ']'.repeat(n))), 'x');
+  assert.equal(fast('nested [fwd: ...] around an open blob', () => baseSubject('[fwd: '.repeat(n) + 're[' + 'a'.repeat(n) + ']'.repeat(n))).slice(0, 3), 're[');
+  assert.equal(fast('re: leaders', () => baseSubject('re: '.repeat(MB / 4) + 'x')), 'x');
+  assert.equal(fast('[blob] leaders', () => baseSubject('[a]'.repeat(MB / 3) + 'x')), 'x');
+  assert.equal(fast('blank runs', () => baseSubject('a' + ' \t'.repeat(MB / 2) + '!')), 'a !');
+  // The same answers as before on ordinary subjects.
+  assert.equal(baseSubject('Re: [list] Fwd: Hello (fwd) (FWD)'), 'hello');
+  assert.equal(baseSubject('[Fwd: [Fwd: Re: Budget] ]'), 'budget');
+  assert.equal(baseSubject('re: '), 're:');
+  assert.equal(baseSubject('[x]'), '[x]');
+});
+
+test('SEARCH TEXT over HTML: tags go, a long run of "<" stays text', () => {
+  assert.equal(withoutTags('<p>Hello <b>world</b></p>'), ' Hello  world  ');
+  assert.equal(withoutTags('a < b and c<d'), 'a < b and c<d');
+  assert.equal(withoutTags('<a<b>c'), ' c');
+  const lt = '<'.repeat(MB);
+  assert.equal(fast('1 MB of "<"', () => withoutTags(lt)), lt);
+  assert.equal(fast('"<a" repeated, one ">" at the end', () => withoutTags('<a'.repeat(MB / 2) + '>')), ' ');
+});
+
+test('CREATE/RENAME: trailing separators stripped without backtracking', () => {
+  assert.equal(withoutTrailingSeparators('a/b//'), 'a/b');
+  assert.equal(withoutTrailingSeparators('a'), 'a');
+  assert.equal(withoutTrailingSeparators('///'), '');
+  assert.equal(fast('slashes then a letter', () => withoutTrailingSeparators('/'.repeat(MB) + 'x')), '/'.repeat(MB) + 'x');
+  assert.equal(fast('slashes at the end', () => withoutTrailingSeparators('x' + '/'.repeat(MB))), 'x');
+});
