@@ -36,9 +36,12 @@ function decodeQ(text: string): Uint8Array {
 }
 
 const decoders = new Map<string, InstanceType<typeof TextDecoder> | null>();
+/** Charset names come from messages: the cache of their decoders must not grow without end. */
+const MAX_DECODERS = 256;
 
 function decoderFor(charset: string): InstanceType<typeof TextDecoder> | null {
-  const key = charset.toLowerCase().replace(/\*.*$/, ''); // drop RFC 2231 language
+  const star = charset.indexOf('*');
+  const key = (star < 0 ? charset : charset.slice(0, star)).toLowerCase(); // drop RFC 2231 language
   let d = decoders.get(key);
   if (d === undefined) {
     try {
@@ -46,6 +49,7 @@ function decoderFor(charset: string): InstanceType<typeof TextDecoder> | null {
     } catch {
       d = null;
     }
+    if (decoders.size >= MAX_DECODERS) decoders.clear();
     decoders.set(key, d);
   }
   return d;

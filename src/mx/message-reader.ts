@@ -21,7 +21,7 @@ export interface ReaderOptions {
 }
 
 /** Bytes read between two collections while a large message streams in. */
-export const COLLECT_EVERY = 8 * 1024 * 1024;
+export const COLLECT_EVERY = 4 * 1024 * 1024;
 
 export type ReadOutcome =
   | { kind: 'message'; raw: Buffer }

@@ -130,22 +130,30 @@ class SocketConnection implements LineConnection {
       for (const b of data) deflate.write(b);
       // Each batch of responses goes out whole: sync-flush, as RFC 4978 asks.
       await new Promise<void>((resolve) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
-      return;
+    } else {
+      for (const b of data) this.socket.write(b);
     }
-    let ok = true;
-    for (const b of data) ok = this.socket.write(b);
-    if (!ok && !this.socket.destroyed) {
-      const socket = this.socket;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          socket.off('drain', done);
-          socket.off('close', done);
-          resolve();
-        };
-        socket.on('drain', done);
-        socket.on('close', done);
-      });
-    }
+    if (this.socket.writableNeedDrain && !this.socket.destroyed) await this.drained();
+  }
+
+  /**
+   * Waits until the client has read what was sent. Meanwhile nothing is read
+   * from it: a client that does not read our answers while it keeps sending
+   * would otherwise pile up its input, and our output, in memory.
+   */
+  private async drained(): Promise<void> {
+    const socket = this.socket;
+    socket.pause();
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+    if (!socket.destroyed) socket.resume();
   }
 
   async startTls(): Promise<void> {

@@ -298,6 +298,8 @@ function decodeCharset(bytes: Buffer, charset: string | undefined): string {
     } catch {
       return bytes.toString('latin1');
     }
+    // Charset names come from messages: the cache must not grow without end.
+    if (decoders.size >= 256) decoders.clear();
     decoders.set(cs, d);
   }
   return d.decode(bytes);

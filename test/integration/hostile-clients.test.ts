@@ -1,7 +1,9 @@
-// A stranger on port 25 must not be able to stall or exhaust `postino serve`:
-// a message with a 1 MB header line full of bare CRs leaves IMAP responsive,
-// a 1 GB DATA is refused with 552 without being held in memory, and a client
-// that hangs up in the middle of DATA is a normal event, not an error.
+// A stranger must not be able to stall or exhaust `postino serve`: a message
+// with a 1 MB header line full of bare CRs leaves IMAP responsive, a 1 GB DATA
+// is refused with 552 without being held in memory, a client that hangs up in
+// the middle of DATA is a normal event, not an error, each service has a cap
+// on its connections, and an IMAP client that sends without reading is not
+// read from either.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -123,7 +125,7 @@ class RawSmtp {
   }
 }
 
-describe('hostile SMTP clients against postino serve', { timeout: 600_000 }, () => {
+describe('hostile clients against postino serve', { timeout: 600_000 }, () => {
   const s = scratchDir();
   let served: Served;
   let dns: DnsFixture;
@@ -318,5 +320,39 @@ describe('hostile SMTP clients against postino serve', { timeout: 600_000 }, () 
     const back = await RawImap.connect(imapsPort, true);
     assert.match(tagged(await back.cmd('NOOP')), /OK/);
     for (const c of [imap[0]!, imap[2]!, back]) c.close();
+  });
+
+  test('an IMAP client that keeps sending and never reads is not read from either: memory stays flat', async (t) => {
+    const pid = served.child.pid!;
+    const socket = net.connect(imapPort, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.pause(); // never read: the answers pile up on the server's side
+    await new Promise((r) => setTimeout(r, 200));
+    const baseline = memoryKb(pid, 'VmRSS');
+    const peakReset = resetPeak(pid);
+    // CAPABILITY is allowed before login and answers ten times what it costs to send.
+    const chunk = Buffer.from('a CAPABILITY\r\n'.repeat(4096));
+    let sent = 0;
+    while (sent < 256 * 1024 * 1024) {
+      if (!socket.write(chunk)) {
+        const drained = await Promise.race([
+          new Promise<boolean>((r) => socket.once('drain', () => r(true))),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+        ]);
+        if (!drained) break; // the server stopped reading
+      }
+      sent += chunk.length;
+    }
+    const peak = peakReset ? memoryKb(pid, 'VmHWM') : memoryKb(pid, 'VmRSS');
+    socket.destroy();
+    const growthMb = (peak - baseline) / 1024;
+    t.diagnostic(`sent ${(sent / 1024 / 1024).toFixed(1)} MB before the server stopped reading; peak memory growth ${growthMb.toFixed(1)} MB`);
+    assert.ok(sent < 256 * 1024 * 1024, 'the server stops reading from a client that does not read');
+    assert.ok(growthMb < 50, `peak memory grew by ${growthMb.toFixed(1)} MB`);
+    // The server is still there for others.
+    const other = await RawImap.connect(imapsPort, true);
+    assert.match(tagged(await other.cmd('NOOP')), /OK/);
+    other.close();
   });
 });
