@@ -2,7 +2,7 @@
 // run the same pipeline: recipient policy at RCPT, then (MX only) sender
 // authentication checks, then the delivery agent; the reply is sent only
 // after every copy is durable.
-import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPServerDataStream } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Server, Socket } from 'node:net';
 import { newQueueId } from '../queue-id.js';
 import type { ServiceContext, ServiceDefinition } from '../server/postino-server.js';
@@ -11,6 +11,9 @@ import { RecipientPolicy, looksLikeRelayTrick, RELAY_DENIED } from './recipient-
 import { OWN_ENHANCED_CODE, replyError, reject, tempfail } from './verdict.js';
 import { SenderChecks } from './sender-checks.js';
 import { deliveryConfig } from '../delivery/delivery-config.js';
+import { ConnectionLimit } from '../net/connection-limit.js';
+import { readMessage } from './message-reader.js';
+import { collectGarbage } from '../garbage-collection.js';
 
 export interface SmtpLimits {
   /** Hold the greeting this long and drop clients that talk first (postscreen's pregreet test). */
@@ -52,12 +55,21 @@ function inTransaction(c: ConnectionLike): boolean {
 /** smtp-server with the few hooks it lacks: pregreet check, our own enhanced codes, early relay-trick refusal. */
 class PostinoSmtpServer extends SMTPServer {
   greetDelayMs = 0;
+  connectionLimit = new ConnectionLimit(Infinity);
   private readonly passedPregreet = new Map<string, number>();
   /** Sockets held back for the pregreet test: not sessions yet, but open. */
   private readonly waitingForGreeting = new Set<Socket>();
   private shuttingDown = false;
 
   override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
+    // The cap on all connections counts from the accept, pregreet wait included.
+    if (!this.connectionLimit.tryOpen()) {
+      socket.on('error', () => {});
+      socket.end(`421 4.7.0 ${this.options.name ?? ''} Too many connections, try again later\r\n`);
+      setTimeout(() => socket.destroy(), 2000).unref();
+      return;
+    }
+    socket.once('close', () => this.connectionLimit.close());
     const ip = socket.remoteAddress ?? '';
     const passed = this.passedPregreet.get(ip);
     if (this.greetDelayMs <= 0 || (passed !== undefined && passed > Date.now())) return this.connectNow(socket, socketOptions);
@@ -170,15 +182,6 @@ class PostinoSmtpServer extends SMTPServer {
   }
 }
 
-function readMessage(stream: SMTPServerDataStream): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('error', reject);
-    stream.on('end', () => resolve(stream.sizeExceeded ? undefined : Buffer.concat(chunks)));
-  });
-}
-
 function receivedHeader(kind: Kind, session: SMTPServerSession, hostname: string, id: string, recipients: string[]): string {
   const helo = session.hostNameAppearsAs || 'unknown';
   const client = session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : 'unknown';
@@ -262,10 +265,23 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
       const id = newQueueId();
       const fail = (code: number, enhanced: string, text: string) => callback(replyError(tempfail(code, enhanced, text)));
-      readMessage(stream)
-        .then(async (received) => {
-          if (!received) return callback(replyError(reject(552, '5.3.4', 'Message size exceeds fixed maximum message size')));
-          let raw = received;
+      readMessage(stream, { messageBytes: config.limits.messageSize, headerBytes: config.limits.headerSize }, { collectGarbage })
+        .then(async (read) => {
+          switch (read.kind) {
+            case 'gone':
+              // Clients hang up mid-message all the time (timeouts, crashes, scanners).
+              log.info({ event: 'smtp-client-gone', service: kind, id, ip: session.remoteAddress, bytes: read.bytes }, 'client disconnected in the middle of DATA');
+              return callback(replyError(tempfail(451, '4.3.0', 'Message incomplete')));
+            case 'failed':
+              throw read.err;
+            case 'too-big':
+              log.info({ event: 'message-too-big', service: kind, id, ip: session.remoteAddress, bytes: read.bytes, limit: config.limits.messageSize });
+              return callback(replyError(reject(552, '5.3.4', 'Message size exceeds fixed maximum message size')));
+            case 'header-too-big':
+              log.info({ event: 'message-too-big', service: kind, id, ip: session.remoteAddress, bytes: read.bytes, headerLimit: config.limits.headerSize });
+              return callback(replyError(reject(552, '5.3.4', 'Message header section exceeds fixed maximum size')));
+          }
+          let raw = read.raw;
           const trace = [receivedHeader(kind, session, config.hostname, id, recipients)];
           let junk = false;
           if (senderChecks) {
@@ -298,6 +314,7 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
   };
   const server = new PostinoSmtpServer(options);
   server.greetDelayMs = limits.greetDelayMs;
+  server.connectionLimit = new ConnectionLimit(config.limits.maxConnections[kind]);
   server.on('error', (err) => log.warn({ event: 'smtp-error', service: kind, err: err.message }));
   return server;
 }

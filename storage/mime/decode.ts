@@ -15,6 +15,8 @@ function decoderFor(charset: string): TextDecoder | null {
     } catch {
       d = null;
     }
+    // Charset names come from messages: the cache must not grow without end.
+    if (decoders.size >= 256) decoders.clear();
     decoders.set(key, d);
   }
   return d;

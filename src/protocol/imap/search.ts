@@ -318,6 +318,8 @@ function decodeCharset(bytes: Buffer, charset: string | undefined): string {
     } catch {
       return bytes.toString('latin1');
     }
+    // Charset names come from messages: the cache must not grow without end.
+    if (decoders.size >= 256) decoders.clear();
     decoders.set(cs, d);
   }
   return d.decode(bytes);
@@ -348,9 +350,26 @@ export function bodyText(raw: Buffer, index: MessageIndex, decodeHeader: (v: str
     const body = raw.subarray(start, start + part.bodyLen);
     const bytes = decodeTransfer(body, part.enc) ?? body;
     let text = decodeCharset(bytes, paramValue(part.params, 'charset'));
-    if ((part.subtype ?? '').toLowerCase() === 'html') text = text.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ');
+    if ((part.subtype ?? '').toLowerCase() === 'html') text = withoutTags(text).replace(/&nbsp;/g, ' ');
     out.push(text);
   };
   walk(index.body, 0);
   return out.join('\n');
+}
+
+/**
+ * HTML tags replaced by a space, as /<[^>]*>/g would, in one pass: that
+ * pattern rescans to the end of the text from every '<' that has no '>'
+ * after it, which makes a long run of '<' quadratic.
+ */
+export function withoutTags(html: string): string {
+  let out = '';
+  let pos = 0;
+  for (let lt = html.indexOf('<'); lt >= 0; lt = html.indexOf('<', pos)) {
+    const gt = html.indexOf('>', lt + 1);
+    if (gt < 0) break;
+    out += html.slice(pos, lt) + ' ';
+    pos = gt + 1;
+  }
+  return out + html.slice(pos);
 }

@@ -9,6 +9,7 @@ import { astring, isAtom, list, ImapParseError, type Arg } from '../parser.js';
 import { untagged, type ImapResponse, type ImapValue } from '../response.js';
 import { parseStatusItems, statusValues } from '../mailbox-status.js';
 import type { MailboxInfo } from '../backend.js';
+import { compileMailboxPattern } from '../mailbox-pattern.js';
 
 interface ListArgs {
   patterns: string[];
@@ -22,18 +23,6 @@ interface ListArgs {
   recursiveMatch: boolean;
   /** Selection options, RETURN or several patterns: the RFC 5258 extended form. */
   extended: boolean;
-}
-
-function patternRegex(pattern: string): RegExp {
-  let re = '';
-  for (const ch of pattern) {
-    if (ch === '*') re += '.*';
-    else if (ch === '%') re += '[^/]*';
-    else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  // INBOX is case-insensitive (RFC 3501 5.1).
-  if (/^inbox/i.test(pattern)) re = '(?:INBOX|inbox|Inbox)' + re.slice(5);
-  return new RegExp(`^${re}$`);
 }
 
 function parseListArgs(args: Arg[], ctx: SessionContext, lsub: boolean): ListArgs {
@@ -113,8 +102,8 @@ function run(ctx: SessionContext, a: ListArgs): CommandResult {
     const cut = n.lastIndexOf('/');
     if (cut > 0) hasChildren.add(n.slice(0, cut));
   }
-  const regexes = a.patterns.filter((p) => p !== '').map(patternRegex);
-  const matches = (name: string) => regexes.some((r) => r.test(name));
+  const matchers = a.patterns.filter((p) => p !== '').map(compileMailboxPattern);
+  const matches = (name: string) => matchers.some((m) => m(name));
   const candidates = new Set([...byName.keys(), ...implied]);
   if (a.subscribedOnly) {
     // Subscribed names without a mailbox, and their parents (LSUB's % rule, CHILDINFO).
