@@ -63,7 +63,8 @@ test('redirect: an address made of the message (variables) cannot blow up the ch
   assert.equal(validRedirectAddress('no-at-sign'), false);
   // "a." 25 times then junk took about ten seconds, each "a." more doubling it.
   assert.equal(fast('dotted local part, bad end', () => validRedirectAddress('a.'.repeat(MB / 2) + '!@')), false);
-  assert.equal(fast('dotted local part, bad domain', () => validRedirectAddress('a.a'.repeat(MB / 3) + '@x!')), false);
+  // Pigeonhole's grammar takes "x!" as a domain (atext), so only the time is checked here.
+  fast('dotted local part, odd domain', () => validRedirectAddress('a.a'.repeat(MB / 3) + '@x!'));
   const r = fast('redirect of a header value', () =>
     run('require "variables"; if header :matches "X-To" "*" { redirect "${1}"; }', `X-To: ${'a.'.repeat(50)}!\r\nSubject: x\r\n\r\nbody\r\n`),
   );
