@@ -137,6 +137,7 @@ export class ImapSession implements SessionContext {
       'SORT',
       'SORT=DISPLAY',
       'ESORT',
+      'PARTIAL',
       'THREAD=ORDEREDSUBJECT',
       'THREAD=REFERENCES',
       'QUOTA',
