@@ -133,6 +133,7 @@ export class ImapSession implements SessionContext {
       'CONDSTORE',
       'QRESYNC',
       'ESEARCH',
+      'CONTEXT=SEARCH',
       'SEARCHRES',
       'SORT',
       'SORT=DISPLAY',

@@ -1,11 +1,13 @@
 // SEARCH and UID SEARCH (RFC 3501 6.4.4), with ESEARCH return options
 // (RFC 4731), SAVE for "$" (RFC 5182), MODSEQ (RFC 7162) and PARTIAL pages
-// (RFC 9394). IMAP4rev2 clients get ESEARCH for every SEARCH (RFC 9051 6.4.4).
+// (RFC 9394), and UPDATE (CONTEXT=SEARCH, RFC 5267: search-updates.ts).
+// IMAP4rev2 clients get ESEARCH for every SEARCH (RFC 9051 6.4.4).
 import { defineCommand, SELECTED, type CommandResult, type SessionContext } from '../command.js';
 import { ImapParseError, isAtom, list, type Arg } from '../parser.js';
 import { untagged, quote, type ImapValue } from '../response.js';
 import { parseSearch, CharsetError, type ParsedSearch } from '../search.js';
 import { matchingMessages } from './matching.js';
+import { searchUpdatesOf } from './search-updates.js';
 import { formatSequenceSet } from '../sequence.js';
 import { formatPartialRange, parsePartialRange, partialSlice, type PartialRange } from '../partial-range.js';
 
@@ -19,7 +21,7 @@ interface SearchArgs {
   charsetError: boolean;
 }
 
-const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
+const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'UPDATE']);
 
 const parser = (byUid: boolean) => (args: Arg[]): SearchArgs => {
   let rest = args;
@@ -38,6 +40,7 @@ const parser = (byUid: boolean) => (args: Arg[]): SearchArgs => {
         continue;
       }
       if (!RETURN_OPTIONS.has(v)) throw new ImapParseError('Unknown SEARCH return option');
+      if (v === 'UPDATE' && ret.has(v)) throw new ImapParseError('UPDATE can be used only once');
       ret.add(v);
     }
     if (partial !== undefined && ret.has('ALL')) throw new ImapParseError('PARTIAL conflicts with ALL');
@@ -70,6 +73,9 @@ function returnedPart<T>(ret: Set<string>, partial: PartialRange | undefined, ma
 function run(ctx: SessionContext, a: SearchArgs): CommandResult {
   const sel = ctx.selected!;
   const saving = a.ret?.has('SAVE') === true;
+  const updating = a.ret?.has('UPDATE') === true;
+  // A tag names one updated search at a time (RFC 5267 4.2).
+  if (updating && searchUpdatesOf(ctx).has(ctx.tag)) throw new ImapParseError('Duplicate search update tag');
   if (a.charsetError || a.search === undefined) {
     if (saving) sel.savedSearch = [];
     return { status: 'NO', code: 'BADCHARSET (UTF-8 US-ASCII)', text: 'Unsupported charset' };
@@ -94,10 +100,17 @@ function run(ctx: SessionContext, a: SearchArgs): CommandResult {
     if (a.search.usesModseq && hits.length > 0) values.push(['MODSEQ', highestModseq]);
     return { untagged: [{ type: 'untagged', values }] };
   }
+  let refused: CommandResult = {};
+  if (updating) {
+    const updates = searchUpdatesOf(ctx);
+    // Past the limit the answer stands but is not followed (RFC 5267 4.2).
+    if (updates.full) refused = { status: 'OK', code: `NOUPDATE ${quote(ctx.tag)}`, text: 'Too many updated searches' };
+    else updates.add(ctx.tag, a.byUid, a.search.key, uids);
+  }
   if (saving) {
     sel.savedSearch = returnedPart(ret, a.partial, uids);
     // SAVE alone asks for no answer but the tagged OK.
-    if (ret.size === 1 && a.partial === undefined) return {};
+    if (ret.size === 1 && a.partial === undefined) return refused;
   }
   const values: ImapValue[] = ['ESEARCH', `(TAG ${quote(ctx.tag)})`];
   if (a.byUid) values.push('UID');
@@ -118,7 +131,7 @@ function run(ctx: SessionContext, a: SearchArgs): CommandResult {
     for (const m of returnedPart(ret, a.partial, modseqs)) if (m > highest) highest = m;
     if (highest > 0) values.push('MODSEQ', highest);
   }
-  return { untagged: [untagged(...values)] };
+  return { ...refused, untagged: [untagged(...values)] };
 }
 
 export const searchCommand = defineCommand({ name: 'SEARCH', states: SELECTED, parse: parser(false), run, allowExpunge: false });
