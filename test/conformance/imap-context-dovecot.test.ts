@@ -1,8 +1,9 @@
 // CONTEXT=SEARCH (RFC 5267) and the SEARCH PARTIAL return option against a
 // scratch Dovecot 2.3: updated searches (ADDTO / REMOVEFROM as messages
 // arrive, change flags and are expunged, in the order Dovecot sends them),
-// CANCELUPDATE, and PARTIAL pages. Where Dovecot 2.3 predates RFC 9394
-// (negative ranges: it answers BAD) Postino follows RFC 9394; that case is
+// CANCELUPDATE, and PARTIAL pages (with SAVE). Where Dovecot 2.3 predates
+// RFC 9394 (it has RFC 5267's PARTIAL only: negative ranges and the UID
+// FETCH PARTIAL modifier get BAD) Postino follows RFC 9394; those cases are
 // checked in test/integration/imap-partial-context.test.ts instead.
 // Dovecot must be installed (dovecot-imapd): its absence is a failure.
 import { test, before, after } from 'node:test';
@@ -141,6 +142,13 @@ test('SEARCH RETURN (PARTIAL m:n): pages, NIL past the end, reversed ends, with 
       { cmd: 'SEARCH RETURN (PARTIAL 1:*) ALL' },
       { cmd: 'SEARCH RETURN (PARTIAL) ALL' },
       { cmd: 'UID SEARCH RETURN (UPDATE PARTIAL 1:1) ALL' },
+      // "$" holds the page (and MIN/MAX beside it), as RFC 9394 3.2 says and Dovecot does.
+      { cmd: 'UID SEARCH RETURN (SAVE PARTIAL 2:3) ALL' },
+      { cmd: 'UID SEARCH UID $' },
+      { cmd: 'UID SEARCH RETURN (SAVE MIN PARTIAL 4:4) SUBJECT a' },
+      { cmd: 'UID SEARCH UID $' },
+      { cmd: 'SEARCH RETURN (PARTIAL 1:4294967296) ALL' },
+      { cmd: 'SEARCH RETURN (UPDATE UPDATE) ALL' },
       { cmd: 'UNSELECT', quiet: true },
       { cmd: 'DELETE Part', quiet: true },
     ],
