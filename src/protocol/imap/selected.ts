@@ -56,6 +56,16 @@ class RecentUids {
   }
 }
 
+/**
+ * Searches that follow the mailbox (SEARCH RETURN (UPDATE), RFC 5267): told
+ * of messages about to be expunged (before their EXPUNGE, while their
+ * numbers still hold) and of new or changed ones (after EXISTS and FETCH).
+ */
+export interface SearchUpdateHook {
+  expunged(uids: readonly number[]): ImapResponse[];
+  changed(uids: readonly number[]): ImapResponse[];
+}
+
 /** Finds the first recent UID below uidNext for this session (claiming them when read-write). */
 export type RecentSource = (uidNext: number) => number;
 
@@ -97,6 +107,8 @@ export class SelectedMailbox {
   private readonly keywords: string[];
   /** SEARCH RETURN (SAVE): the UIDs "$" stands for (expunged ones are skipped when it is used). */
   savedSearch: number[] = [];
+  /** CONTEXT=SEARCH updates of this session, while this mailbox is selected. */
+  searchUpdates: SearchUpdateHook | undefined;
 
   constructor(
     info: MailboxRef,
@@ -251,6 +263,10 @@ export class SelectedMailbox {
       if (condstore) items.push('MODSEQ', [c.modseq]);
       out.push(untagged(this.seqOf(c.uid), 'FETCH', items));
     }
+    if (this.searchUpdates !== undefined) {
+      const touched = [...fresh.map((c) => c.uid), ...this.changedFlags.keys()].filter((uid) => !this.gone.has(uid));
+      if (touched.length > 0) out.push(...this.searchUpdates.changed(touched.sort((x, y) => x - y)));
+    }
     this.changedFlags.clear();
     return out;
   }
@@ -258,6 +274,7 @@ export class SelectedMailbox {
   /** EXPUNGE for each gone message, highest number first (so none of the others moves); or one VANISHED. */
   private announceExpunges(out: ImapResponse[], qresync: boolean): void {
     const gone = [...this.gone].sort((x, y) => y - x);
+    if (this.searchUpdates !== undefined) out.push(...this.searchUpdates.expunged(gone));
     this.gone.clear();
     for (const uid of gone) {
       const seq = this.seqOf(uid);

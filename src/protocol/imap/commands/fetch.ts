@@ -12,6 +12,7 @@ import { binaryContent, UnknownCteError } from '../binary.js';
 import type { MessageIndex, MessageRecord } from '../backend.js';
 import type { SelectedMailbox } from '../selected.js';
 import { errorCode } from '../errors.js';
+import { parsePartialRange, partialSlice, type PartialRange as PageRange } from '../partial-range.js';
 
 interface PartialRange {
   offset: number;
@@ -30,6 +31,8 @@ export interface FetchArgs {
   changedSince: number | undefined;
   /** UID FETCH ... (CHANGEDSINCE n VANISHED): QRESYNC. */
   vanished: boolean;
+  /** (PARTIAL range): only that page of the messages the set names (RFC 9394 3.3). */
+  pageRange?: PageRange;
 }
 
 const MACROS: Record<string, string[]> = {
@@ -117,21 +120,40 @@ const parser = (byUid: boolean) => (args: Arg[]): FetchArgs => {
   const items = parseItems(args[1]);
   let changedSince: number | undefined;
   let vanished = false;
+  let pageRange: PageRange | undefined;
   if (args[2] !== undefined) {
     const mods = list(args[2], 'FETCH modifiers');
     for (let i = 0; i < mods.length; i++) {
       if (isAtom(mods[i], 'CHANGEDSINCE')) changedSince = number(mods[++i], 'mod-sequence');
       else if (byUid && isAtom(mods[i], 'VANISHED')) vanished = true;
+      else if (isAtom(mods[i], 'PARTIAL')) {
+        if (pageRange !== undefined) throw new ImapParseError('PARTIAL can be used only once');
+        pageRange = parsePartialRange(mods[++i]);
+      }
       else throw new ImapParseError('Unknown FETCH modifier');
     }
     if (vanished && changedSince === undefined) throw new ImapParseError('VANISHED needs CHANGEDSINCE');
   }
   if (byUid && !items.some((i) => i.kind === 'simple' && i.name === 'UID')) items.unshift({ kind: 'simple', name: 'UID' });
-  return { set, items, changedSince, vanished };
+  return pageRange === undefined ? { set, items, changedSince, vanished } : { set, items, changedSince, vanished, pageRange };
 };
 
+/**
+ * The page of the set's messages (ascending) that PARTIAL names; with
+ * CHANGEDSINCE it counts only the messages changed since (RFC 9394 3.4).
+ */
+function pageOf(ctx: SessionContext, uids: number[], range: PageRange, changedSince: number | undefined): number[] {
+  if (changedSince === undefined) return partialSlice(uids, range);
+  const changed: number[] = [];
+  for (let at = 0; at < uids.length; at += SLICE) {
+    for (const r of ctx.backend.messages(ctx.user!, ctx.selected!.mailboxId, uids.slice(at, at + SLICE))) if (r.modseq > changedSince) changed.push(r.uid);
+  }
+  return partialSlice(changed, range);
+}
+
 function run(ctx: SessionContext, args: FetchArgs): CommandResult {
-  const uids = resolveMessageSet(ctx.selected!, args.set);
+  let uids = resolveMessageSet(ctx.selected!, args.set);
+  if (args.pageRange !== undefined) uids = pageOf(ctx, uids, args.pageRange, args.changedSince);
   if (args.changedSince !== undefined || args.items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) ctx.enable('CONDSTORE');
   const condstore = ctx.enabled.has('CONDSTORE');
   let items = args.items;

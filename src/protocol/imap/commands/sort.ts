@@ -10,6 +10,7 @@ import { parseSearch, type ParsedSearch } from '../search.js';
 import { matchingMessages } from './matching.js';
 import { quote, untagged, type ImapValue } from '../response.js';
 import { formatUidList } from '../sequence.js';
+import { formatPartialRange, parsePartialRange, partialSlice, type PartialRange } from '../partial-range.js';
 import { searchStringDecoder } from '../search-charset.js';
 import { baseSubject, compareCodePoints, replaceInvalidUtf8, unicodeCasemap } from '../base-subject.js';
 import type { MessageIndex, MessageRecord } from '../backend.js';
@@ -21,14 +22,14 @@ export interface SortKey {
   reverse: boolean;
 }
 
-/** RFC 5267 return options; PARTIAL is a 1-based inclusive range of the sorted result. */
+/** RFC 5267 return options; PARTIAL is a 1-based inclusive range of the sorted result (negative: from its end, RFC 9394). */
 export interface SortReturn {
   min: boolean;
   max: boolean;
   all: boolean;
   count: boolean;
   save: boolean;
-  partial: [number, number] | undefined;
+  partial: PartialRange | undefined;
 }
 
 interface SortArgs {
@@ -139,12 +140,7 @@ export function parseSortReturn(items: Arg[]): SortReturn {
     else if (name === 'SAVE') ret.save = true;
     else if (name === 'PARTIAL') {
       if (ret.partial !== undefined) throw new ImapParseError('PARTIAL can be used only once');
-      const range = items[++i];
-      const m = isAtom(range) ? /^(\d{1,10}):(\d{1,10})$/.exec(range.value) : null;
-      const a = m ? Number(m[1]) : 0;
-      const b = m ? Number(m[2]) : 0;
-      if (a === 0 || b === 0 || a > 0xffffffff || b > 0xffffffff) throw new ImapParseError('PARTIAL range broken');
-      ret.partial = a <= b ? [a, b] : [b, a];
+      ret.partial = parsePartialRange(items[++i]);
     } else throw new ImapParseError('Unknown SORT return option');
   }
   if (ret.partial !== undefined && ret.all) throw new ImapParseError('PARTIAL conflicts with ALL');
@@ -203,9 +199,8 @@ function esearch(ctx: SessionContext, a: SortArgs, ret: SortReturn, rows: Row[],
     if (ret.all) values.push('ALL', formatUidList(all));
   }
   if (ret.partial !== undefined) {
-    const [from, to] = ret.partial;
-    const part = all.slice(from - 1, to);
-    values.push(`PARTIAL (${from}:${to} ${part.length === 0 ? 'NIL' : formatUidList(part)})`);
+    const part = partialSlice(all, ret.partial);
+    values.push(`PARTIAL (${formatPartialRange(ret.partial)} ${part.length === 0 ? 'NIL' : formatUidList(part)})`);
   }
   if (ret.count) values.push('COUNT', all.length);
   const modseq = usesModseq ? highestModseq(chosen) : 0;
