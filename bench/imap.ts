@@ -44,7 +44,7 @@ function rssKb(pid: number): number {
 // ---- data ------------------------------------------------------------------
 {
   const storage = openStorage(dir, { indexer: indexMessageJson });
-  const admin = new AdminService({ directory: storage.directory, mail: storage.mail });
+  const admin = new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files });
   await admin.addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
   const account = storage.directory.getAccount(USER)!;
   storage.mail.createMailbox(account.id, 'Big');
@@ -174,7 +174,7 @@ finally {
 const smallDir = makeScratchDir('postino-bench-imap-idle-');
 {
   const storage = openStorage(smallDir, { indexer: indexMessageJson });
-  await new AdminService({ directory: storage.directory, mail: storage.mail }).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
+  await new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files }).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
   storage.close();
 }
 const fresh = startServe(process.execPath, [cliPath, 'serve', '--data', smallDir], { ...ports, POSTINO_DEMO: '0' });

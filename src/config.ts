@@ -31,6 +31,18 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
   admin: 8080,
 };
 
+/**
+ * Defaults of the limits that protect the server from its clients. The
+ * header section: Exim refuses over 1 MB, Postfix keeps 100 KB; every step
+ * of delivery reads the header whole, so it is kept small. Connections:
+ * each SMTP/LMTP one may hold a message of up to messageSize in memory;
+ * an idle IMAP one costs little (a 1,000-connection bench is normal).
+ */
+export const DEFAULT_LIMITS = {
+  headerSize: 256 * 1024,
+  maxConnections: { smtp: 100, lmtp: 100, imap: 1000 },
+} as const;
+
 const port = z.number().int().min(0).max(65535);
 const hostPort = z
   .string()
@@ -46,6 +58,15 @@ const ConfigSchema = z
       .object({
         messageSize: z.number().int().positive().optional(),
         recipients: z.number().int().positive().optional(),
+        headerSize: z.number().int().positive().optional(),
+        maxConnections: z
+          .object({
+            smtp: z.number().int().positive().optional(),
+            lmtp: z.number().int().positive().optional(),
+            imap: z.number().int().positive().optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
@@ -119,7 +140,14 @@ export interface Config {
   listen: string;
   tls: { cert: string; key: string } | undefined;
   ports: Record<ServiceName, number>;
-  limits: { messageSize: number; recipients: number };
+  limits: {
+    messageSize: number;
+    recipients: number;
+    /** Largest header section of a message received over SMTP or LMTP. */
+    headerSize: number;
+    /** Open connections of each service, all clients together (IMAP counts IMAPS too). */
+    maxConnections: { smtp: number; lmtp: number; imap: number };
+  };
   antivirus: RawConfig['antivirus'];
   spam: RawConfig['spam'];
   relay: RawConfig['relay'];
@@ -193,6 +221,8 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     limits: {
       messageSize: raw.limits?.messageSize ?? 26_214_400,
       recipients: raw.limits?.recipients ?? 100,
+      headerSize: raw.limits?.headerSize ?? DEFAULT_LIMITS.headerSize,
+      maxConnections: { ...DEFAULT_LIMITS.maxConnections, ...raw.limits?.maxConnections },
     },
     antivirus: raw.antivirus,
     spam: raw.spam,

@@ -84,6 +84,21 @@ export interface SelectSummary {
   uids: number[];
   firstUnseenUid: number | undefined;
   keywords: string[];
+  /** The mailbox's HIGHESTMODSEQ in the same snapshot as the UIDs. */
+  highestModseq: number;
+}
+
+/**
+ * What changed in a mailbox after a MODSEQ, read in one snapshot: every
+ * message whose MODSEQ is higher (new ones and flag changes, current flags)
+ * and every UID expunged since, each ascending by UID.
+ */
+export interface MailboxDelta {
+  highestModseq: number;
+  changed: Array<{ uid: number; modseq: number; flags: string[] }>;
+  expunged: number[];
+  /** The keywords in use in the mailbox (when anything changed). */
+  keywords?: string[];
 }
 
 export interface MessageRecord {
@@ -143,7 +158,7 @@ export interface MailStore {
 
   /** Creates the Maildir and the default folders; safe to call again. */
   provisionAccount(accountId: number): void;
-  /** Deletes every mailbox, message and file of the account. */
+  /** Forgets every mailbox and message of the account in the index; the files are the caller's (AccountFiles). */
   deleteAccountMail(accountId: number): void;
 
   listMailboxes(accountId: number): MailboxInfo[];
@@ -157,6 +172,8 @@ export interface MailStore {
   selectSummary(mailboxId: number): SelectSummary;
   /** UIDs expunged with a MODSEQ above `modseq` (QRESYNC VANISHED), ascending. */
   expungedSince(mailboxId: number, modseq: number): number[];
+  /** Changes after `modseq` in one snapshot; undefined when the mailbox is gone. */
+  changesSince(mailboxId: number, modseq: number): MailboxDelta | undefined;
   createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): MailboxInfo;
   deleteMailbox(accountId: number, name: string): void;
   renameMailbox(accountId: number, from: string, to: string): void;
@@ -187,6 +204,12 @@ export interface MailStore {
   expunge(mailboxId: number, uids?: number[]): number[];
   /** Copies into another mailbox of the same account; returns [sourceUid, newUid] pairs. */
   copy(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
+  /**
+   * Moves into another mailbox of the same account as one unit: after a
+   * crash each message is in exactly one of the two. Returns [sourceUid,
+   * newUid] pairs in ascending source order (durable when it resolves).
+   */
+  move(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
 
   quota(accountId: number): Quota;
 }

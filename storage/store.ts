@@ -22,6 +22,7 @@ import type {
   MailStore,
   MessageRecord,
   MailboxSummary,
+  MailboxDelta,
   SelectSummary,
   Quota,
   SpecialUse,
@@ -63,6 +64,8 @@ const MAX_MAILBOX_DEPTH = 16;
 /** Subscribed names per account: the list is read whole by LSUB and LIST (SUBSCRIBED). */
 export const MAX_SUBSCRIPTIONS = 10_000;
 const MAX_BATCH = 512;
+/** Messages read into memory at once by COPY. */
+const COPY_SLICE = 64;
 const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
 /** A deleted folder's directory is renamed to this (plus a unique part) before it is removed. */
 const DELETED_FOLDER_PREFIX = '..deleted.';
@@ -127,6 +130,16 @@ function summary(row: MailboxRow): MailboxSummary {
     highestModseq: row.highestmodseq,
     specialUse: row.special_use as SpecialUse | null,
   };
+}
+
+/** A mailbox's keyword list as stored (JSON); an unreadable one is empty. */
+function parseKeywords(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((k): k is string => typeof k === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 function toRecord(row: MessageRow): MessageRecord {
@@ -239,8 +252,7 @@ export class MaildirStore implements MailStore {
   private readonly indexer: MessageIndexer;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
-  private readonly accountDirs = new Map<number, string>();
-  /** Mailbox refs and quota limits (see mailboxRef). */
+  /** Account directories, mailbox refs and quota limits (see mailboxRef). */
   private readonly lookups: LookupCache;
   /** Four writer threads: measured 20-25% faster than the libuv pool's hand-offs (bench/store.ts). */
   private readonly tmpWriter = new TmpWriterPool(4);
@@ -338,15 +350,21 @@ export class MaildirStore implements MailStore {
 
   // ---- accounts and folders ----------------------------------------------
 
+  /**
+   * The account's Maildir, kept like mailbox refs: forgotten at any change
+   * to the index, made here or by another process (the CLI). An id never
+   * stands for two accounts (migration 6), so an entry goes stale only when
+   * its account is removed, and nothing commits through it then: appends
+   * look their mailbox up again inside the transaction.
+   */
   accountDir(accountId: number): string {
-    const cached = this.accountDirs.get(accountId);
-    if (cached) return cached;
-    const row = this.sql('SELECT domain, localpart FROM accounts WHERE id = ?').get(accountId) as
-      | { domain: string; localpart: string }
-      | undefined;
-    if (!row) throw new MailError('NONEXISTENT', 'no such account');
-    const dir = path.join(this.mailRoot, accountSegment(row.domain.toLowerCase()), accountSegment(row.localpart.toLowerCase()));
-    this.accountDirs.set(accountId, dir);
+    const dir = this.lookups.get(`dir ${accountId}`, () => {
+      const row = this.sql('SELECT domain, localpart FROM accounts WHERE id = ?').get(accountId) as
+        | { domain: string; localpart: string }
+        | undefined;
+      return row && path.join(this.mailRoot, accountSegment(row.domain.toLowerCase()), accountSegment(row.localpart.toLowerCase()));
+    });
+    if (dir === undefined) throw new MailError('NONEXISTENT', 'no such account');
     return dir;
   }
 
@@ -358,17 +376,23 @@ export class MaildirStore implements MailStore {
     }
   }
 
+  /**
+   * Forgets the account's mailboxes and messages in the index. The files
+   * stay: once the removal has committed, the caller sets them aside or
+   * deletes them (AccountFiles), so a failure between the two leaves mail
+   * on disk, never rows without their files.
+   */
   deleteAccountMail(accountId: number): void {
-    const root = this.accountDir(accountId);
     this.tx(() => {
-        this.sql('DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
-        this.sql('DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)').run(accountId);
-        this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
-        this.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
-        this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
-      });
-    rmSync(root, { recursive: true, force: true });
-    this.accountDirs.delete(accountId);
+      const ofAccount = 'SELECT id FROM mailboxes WHERE account_id = ?';
+      this.sql(`DELETE FROM messages WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      this.sql(`DELETE FROM expunged WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      this.sql(`DELETE FROM mailbox_recent WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
+      this.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
+      this.sql('DELETE FROM uidvalidity_high WHERE account_id = ?').run(accountId);
+      this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
+    });
   }
 
   private mailboxRow(accountId: number, name: string): MailboxRow | undefined {
@@ -445,21 +469,54 @@ export class MaildirStore implements MailStore {
   }
 
   selectSummary(mailboxId: number): SelectSummary {
-    // Plucked from the covering index: SELECT must not load rows with their MIME JSON.
-    const uids = this.sql('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailboxId) as number[];
-    const firstUnseenUid = this.sql(
-      "SELECT uid FROM messages WHERE mailbox_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ORDER BY uid LIMIT 1",
-    )
-      .pluck()
-      .get(mailboxId) as number | undefined;
-    const kw = this.sql('SELECT keywords FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as string | undefined;
-    let keywords: string[] = [];
-    try {
-      keywords = kw ? (JSON.parse(kw) as string[]) : [];
-    } catch {
-      keywords = [];
-    }
-    return { uids, firstUnseenUid, keywords };
+    return this.readSnapshot(() => {
+      // Plucked from the covering index: SELECT must not load rows with their MIME JSON.
+      const uids = this.sql('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailboxId) as number[];
+      const firstUnseenUid = this.sql(
+        "SELECT uid FROM messages WHERE mailbox_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ORDER BY uid LIMIT 1",
+      )
+        .pluck()
+        .get(mailboxId) as number | undefined;
+      const mb = this.sql('SELECT keywords, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
+        | { keywords: string; highestmodseq: number }
+        | undefined;
+      return { uids, firstUnseenUid, keywords: mb ? parseKeywords(mb.keywords) : [], highestModseq: mb?.highestmodseq ?? 0 };
+    });
+  }
+
+  /**
+   * Several reads that must agree with each other: one read transaction,
+   * so a commit by another process cannot fall between them.
+   */
+  private readSnapshot<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.runReadCached ??= this.db.transaction((f: () => unknown) => f());
+    return this.runReadCached.deferred(fn) as T;
+  }
+
+  private runReadCached: ((fn: () => unknown) => unknown) & { deferred(fn: () => unknown): unknown } | undefined;
+
+  changesSince(mailboxId: number, modseq: number): MailboxDelta | undefined {
+    return this.readSnapshot(() => {
+      const mb = this.sql('SELECT highestmodseq, keywords FROM mailboxes WHERE id = ?').get(mailboxId) as
+        | { highestmodseq: number; keywords: string }
+        | undefined;
+      if (mb === undefined) return undefined;
+      const highest = mb.highestmodseq;
+      if (highest <= modseq) return { highestModseq: highest, changed: [], expunged: [] };
+      const rows = this.sql('SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').all(mailboxId, modseq) as Array<{
+        uid: number;
+        modseq: number;
+        flags: string;
+      }>;
+      const expunged = this.sql('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').pluck().all(mailboxId, modseq) as number[];
+      return {
+        highestModseq: highest,
+        changed: rows.map((r) => ({ uid: r.uid, modseq: r.modseq, flags: r.flags === '' ? [] : r.flags.split(' ') })),
+        expunged,
+        keywords: parseKeywords(mb.keywords),
+      };
+    });
   }
 
   expungedSince(mailboxId: number, modseq: number): number[] {
@@ -531,6 +588,7 @@ export class MaildirStore implements MailStore {
           keywords: [],
           specialUse,
         };
+        if (existing) this.noteUidValidity(accountId, existing.uidValidity);
         meta.specialUse = specialUse ?? meta.specialUse;
         this.fileChanges().makeMaildir(folder);
         this.saveFolderMeta(folder, meta);
@@ -547,12 +605,24 @@ export class MaildirStore implements MailStore {
     return this.info(created);
   }
 
-  /** Later UIDVALIDITY values are larger, so a recreated name never repeats one. */
+  /**
+   * A UIDVALIDITY above every one the account ever had (deleted mailboxes
+   * included), recorded at once: call inside the transaction that uses it.
+   */
   private newUidValidity(accountId: number): number {
-    const max = this.sql('SELECT max(uidvalidity) AS m FROM mailboxes WHERE account_id = ?').get(accountId) as {
-      m: number | null;
-    };
-    return Math.max(Math.floor(Date.now() / 1000), (max.m ?? 0) + 1);
+    const high = this.sql('SELECT value FROM uidvalidity_high WHERE account_id = ?').pluck().get(accountId) as number | undefined;
+    const max = this.sql('SELECT max(uidvalidity) FROM mailboxes WHERE account_id = ?').pluck().get(accountId) as number | null;
+    const value = Math.max(Math.floor(Date.now() / 1000), (high ?? 0) + 1, (max ?? 0) + 1);
+    this.noteUidValidity(accountId, value);
+    return value;
+  }
+
+  /** Records a UIDVALIDITY in use (also one adopted from a folder's meta file). */
+  private noteUidValidity(accountId: number, value: number): void {
+    this.sql(
+      `INSERT INTO uidvalidity_high (account_id, value) VALUES (?, ?)
+       ON CONFLICT (account_id) DO UPDATE SET value = max(value, excluded.value)`,
+    ).run(accountId, value);
   }
 
   deleteMailbox(accountId: number, name: string): void {
@@ -567,6 +637,7 @@ export class MaildirStore implements MailStore {
         };
         this.sql('DELETE FROM messages WHERE mailbox_id = ?').run(row.id);
         this.sql('DELETE FROM expunged WHERE mailbox_id = ?').run(row.id);
+        this.sql('DELETE FROM mailbox_recent WHERE mailbox_id = ?').run(row.id);
         this.sql('DELETE FROM mailboxes WHERE id = ?').run(row.id);
         this.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?').run(sums.s, sums.n, accountId);
         // Out of sight now (atomic), removed once the rows are gone for good: a
@@ -1172,20 +1243,83 @@ export class MaildirStore implements MailStore {
     return expunged;
   }
 
+  /**
+   * Copies in ascending source UID order, so the copies get ascending UIDs
+   * in the same order (RFC 4315 COPYUID); in slices of COPY_SLICE messages,
+   * each stored as a unit, so a big COPY never holds every message at once.
+   */
   async copy(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
     const target = this.mailboxById(targetMailboxId);
     const source = this.mailboxById(mailboxId);
     if (source.account_id !== target.account_id) throw new MailError('REFUSED', 'copy across accounts');
     const pairs: Array<[number, number]> = [];
-    const jobs = uids.map(async (uid) => {
-      const rec = this.getMessage(mailboxId, uid);
-      if (!rec) return;
-      const raw = this.readMessage(mailboxId, uid);
-      const res = await this.appendTo(target, raw, { flags: rec.flags, internalDate: rec.internalDate });
-      pairs.push([uid, res.uid]);
-    });
-    await Promise.all(jobs);
-    return pairs.sort((a, b) => a[0] - b[0]);
+    const sorted = [...new Set(uids)].sort((x, y) => x - y);
+    for (let at = 0; at < sorted.length; at += COPY_SLICE) {
+      const slice: Array<{ uid: number; raw: Buffer; options: AppendOptions }> = [];
+      for (const uid of sorted.slice(at, at + COPY_SLICE)) {
+        const rec = this.getMessage(mailboxId, uid);
+        if (!rec) continue;
+        slice.push({ uid, raw: this.readMessage(mailboxId, uid), options: { flags: rec.flags, internalDate: rec.internalDate } });
+      }
+      const stored = await this.appendGroup(target, slice);
+      stored.forEach((r, i) => pairs.push([slice[i]!.uid, r.uid]));
+    }
+    return pairs;
+  }
+
+  /**
+   * MOVE as one transaction: each file is renamed into the target folder
+   * under its new UID, and the rows move with it, or (the transaction
+   * failing) every rename is undone. A crash before the commit leaves each
+   * file either still in the source, or in the target under a name that
+   * carries its new UID, which recover() adopts there while dropping the
+   * source row whose file is gone: in exactly one of the two either way.
+   */
+  async move(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
+    const pairs: Array<[number, number]> = [];
+    const changes: MailboxChange[] = [];
+    const touched = new Set<string>();
+    this.tx(() => {
+        const source = this.mailboxById(mailboxId);
+        const target = this.mailboxById(targetMailboxId);
+        if (source.account_id !== target.account_id) throw new MailError('REFUSED', 'move across accounts');
+        if (source.id === target.id) throw new MailError('BADINPUT', 'move into the same mailbox');
+        const from = this.folderPath(source);
+        const to = this.folderPath(target);
+        let uid = target.uidnext;
+        let targetModseq = target.highestmodseq;
+        let sourceModseq = source.highestmodseq;
+        for (const oldUid of [...new Set(uids)].sort((x, y) => x - y)) {
+          const row = this.messageRow(mailboxId, oldUid);
+          if (!row) continue;
+          const flags = row.flags === '' ? [] : row.flags.split(' ');
+          const keywords = this.ensureKeywords(target, flags);
+          const rel = `cur/${messageFileName(baseOfPath(row.path), row.size, uid, flags, keywords)}`;
+          // Undone with the transaction (FileChanges); a file under another name is found by its base.
+          this.moveMessageFile(from, row.path, path.join(to, rel));
+          touched.add(path.join(from, row.path.slice(0, 3)));
+          touched.add(path.join(to, 'cur'));
+          this.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
+            .run(target.id, uid, ++targetModseq, row.flags, row.internal_date, row.size, rel, row.mime);
+          this.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(source.id, oldUid);
+          this.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(source.id, oldUid, ++sourceModseq);
+          changes.push({ kind: 'expunge', accountId: source.account_id, mailboxId: source.id, uid: oldUid, modseq: sourceModseq });
+          changes.push({ kind: 'append', accountId: target.account_id, mailboxId: target.id, uid, modseq: targetModseq, flags });
+          pairs.push([oldUid, uid]);
+          uid++;
+        }
+        if (pairs.length === 0) return;
+        this.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uid, targetModseq, target.id);
+        this.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(sourceModseq, source.id);
+        // The UID floors beside the files, so a rebuilt index reuses neither folder's UIDs.
+        this.saveMeta(this.mailboxById(target.id));
+        this.saveMeta(this.mailboxById(source.id));
+      });
+    for (const c of changes) this.publish(c);
+    if (pairs.length > 0) {
+      await Promise.all([...[...touched].map((d) => this.tmpWriter.sync(d)), this.tmpWriter.sync(`${this.db.name}-wal`, true)]);
+    }
+    return pairs;
   }
 
   quota(accountId: number): Quota {
@@ -1252,6 +1386,7 @@ export class MaildirStore implements MailStore {
     const meta = readFolderMeta(folder);
     const defaults = DEFAULT_FOLDERS.find((f) => f.name === name);
     const uidValidity = meta?.uidValidity ?? this.newUidValidity(accountId);
+    this.noteUidValidity(accountId, uidValidity);
     const info = this.sql(
         `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, keywords)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,

@@ -4,11 +4,70 @@ import type { TestSpec } from '../compile/spec.js';
 import { buildMatcher, matchTags } from './common.js';
 import type { SieveMessageBody } from '../message.js';
 
+const INLINE_TAGS = new Set(['b', 'i', 'u', 'em', 'strong', 'span', 'a', 'font', 'small', 'big', 'code', 'sub', 'sup']);
+
+/** Case-insensitive: does `html` hold the lower-case ASCII `word` at `at`? */
+function hasAt(html: string, at: number, word: string): boolean {
+  return html.length - at >= word.length && html.slice(at, at + word.length).toLowerCase() === word;
+}
+
+const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+
+/**
+ * Where the element that opened with `<name` ends: just after the first
+ * `</name` + white space + `>` at or after `from`; -1 when there is none.
+ */
+function closingTagEnd(html: string, name: string, from: number): number {
+  for (let lt = html.indexOf('</', from); lt >= 0; lt = html.indexOf('</', lt + 2)) {
+    if (!hasAt(html, lt + 2, name)) continue;
+    let i = lt + 2 + name.length;
+    while (isSpace(html[i])) i++;
+    if (html[i] === '>') return i + 1;
+  }
+  return -1;
+}
+
+/** Scripts and style sheets, whole, become a space. */
+function withoutScripts(html: string): string {
+  let out = '';
+  let pos = 0;
+  // Once an element has no closing tag after some point, later ones have none either.
+  const unclosed = new Set<string>();
+  for (let lt = html.indexOf('<', pos); lt >= 0; lt = html.indexOf('<', lt + 1)) {
+    const name = hasAt(html, lt + 1, 'script') ? 'script' : hasAt(html, lt + 1, 'style') ? 'style' : undefined;
+    if (name === undefined || unclosed.has(name)) continue;
+    const end = closingTagEnd(html, name, lt + 1 + name.length);
+    if (end < 0) {
+      unclosed.add(name);
+      continue;
+    }
+    out += html.slice(pos, lt) + ' ';
+    pos = end;
+    lt = end - 1;
+  }
+  return out + html.slice(pos);
+}
+
+/** Inline tags vanish, other tags become a space; a '<' with no '>' after it is text. */
+function withoutTags(html: string): string {
+  let out = '';
+  let pos = 0;
+  for (let lt = html.indexOf('<'); lt >= 0; lt = html.indexOf('<', pos)) {
+    const gt = html.indexOf('>', lt + 1);
+    if (gt < 0) break;
+    const nameStart = html[lt + 1] === '/' ? lt + 2 : lt + 1;
+    let nameEnd = nameStart;
+    while (nameEnd < gt && /[A-Za-z0-9_]/.test(html[nameEnd]!)) nameEnd++;
+    const inline = INLINE_TAGS.has(html.slice(nameStart, nameEnd).toLowerCase());
+    out += html.slice(pos, lt) + (inline ? '' : ' ');
+    pos = gt + 1;
+  }
+  return out + html.slice(pos);
+}
+
+// Linear in the text: no pattern here can backtrack over a long run of '<'.
 function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style)[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<\/?(?:b|i|u|em|strong|span|a|font|small|big|code|sub|sup)\b[^>]*>/gi, '')
-    .replace(/<[^>]*>/g, ' ')
+  return withoutTags(withoutScripts(html))
     .replace(/&nbsp;/gi, ' ')
     .replace(/&lt;/gi, '<')
     .replace(/&gt;/gi, '>')

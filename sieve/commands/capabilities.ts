@@ -8,5 +8,12 @@ export const knownCapabilityNames: ReadonlySet<string> = new Set([
   'comparator-i;octet', 'comparator-i;ascii-casemap', 'comparator-i;ascii-numeric',
 ]);
 
-/** Requiring the key also makes the values available (RFC 5235: spamtestplus includes spamtest). */
-export const impliedCapabilities: ReadonlyMap<string, string[]> = new Map([['spamtestplus', ['spamtest']]]);
+/**
+ * Requiring the key also makes the values available (RFC 5235: spamtestplus
+ * includes spamtest; RFC 6131 3: an implementation of vacation-seconds also
+ * implements vacation, and Pigeonhole lets it stand for both).
+ */
+export const impliedCapabilities: ReadonlyMap<string, string[]> = new Map([
+  ['spamtestplus', ['spamtest']],
+  ['vacation-seconds', ['vacation']],
+]);

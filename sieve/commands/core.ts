@@ -6,6 +6,7 @@ import { FLOW_NEXT, FLOW_STOP, SieveRuntimeError } from '../runtime/runtime.js';
 import { addressPart, addressPartTags, buildMatcher, indexSelector, indexTags, matchTags, selectAddressPart } from './common.js';
 import { flagsTag, storeFlags } from './flags-support.js';
 import { parseAddressList } from '../runtime/address.js';
+import { parseSingleAddress } from '../runtime/single-address.js';
 
 export const stop: CommandSpec = {
   kind: 'command',
@@ -41,12 +42,6 @@ export const discard: CommandSpec = {
   },
 };
 
-/** A mailbox address as redirect accepts it (local@domain, no display name). */
-export function validRedirectAddress(a: string): boolean {
-  return /^[^\s@<>()",;:\\[\]]+(?:\.[^\s@<>()",;:\\[\]]+)*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(a) ||
-    /^"[^"\\]*"@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(a);
-}
-
 export const redirect: CommandSpec = {
   kind: 'command',
   name: 'redirect',
@@ -54,18 +49,26 @@ export const redirect: CommandSpec = {
   args: ['string'],
   compile(p) {
     const addr = p.str(0);
-    if (addr.constant !== undefined && !validRedirectAddress(addr.constant))
-      p.fail(`specified redirect address '${addr.constant}' is invalid`, p.argPos(0));
+    if (addr.constant !== undefined) {
+      const r = parseSingleAddress(addr.constant);
+      if (!r.ok) p.fail(invalidRedirect(addr.constant, r.error), p.argPos(0));
+    }
     const copy = p.has('copy');
     const { line, col } = p.node.pos;
     return (rt) => {
       const a = addr.ev(rt);
-      if (!validRedirectAddress(a)) throw new SieveRuntimeError(`specified redirect address '${a}' is invalid`, line, col);
-      rt.addAction({ type: 'redirect', address: a, copy }, p.node.pos);
+      const r = parseSingleAddress(a);
+      if (!r.ok) throw new SieveRuntimeError(invalidRedirect(a, r.error), line, col);
+      rt.addAction({ type: 'redirect', address: r.address, copy }, p.node.pos);
       return FLOW_NEXT;
     };
   },
 };
+
+function invalidRedirect(text: string, why: string): string {
+  const shown = text.length > 256 ? `${text.slice(0, 256)}...` : text;
+  return `specified redirect address '${shown}' is invalid: ${why}`;
+}
 
 export const exists: TestSpec = {
   kind: 'test',

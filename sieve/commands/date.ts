@@ -16,10 +16,31 @@ interface ZonedTime {
   offset: number;
 }
 
+/**
+ * Comments (nested ones too) replaced by a space, in one pass; an unclosed
+ * comment runs to the end. (/\([^)]*\)/g rescans to the end from every "(".)
+ */
+function withoutComments(value: string): string {
+  if (!value.includes('(')) return value;
+  let out = '';
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\' && depth > 0) i++;
+    else if (c === '(') {
+      if (depth++ === 0) out += value.slice(from, i) + ' ';
+    } else if (c === ')' && depth > 0 && --depth === 0) from = i + 1;
+  }
+  return depth > 0 ? out : out + value.slice(from);
+}
+
 /** Parses an RFC 5322 date-time (tolerating obsolete forms); undefined when it is not one. */
 export function parseRfc5322Date(value: string): ZonedTime | undefined {
-  const s = value.replace(/\([^)]*\)/g, ' ').trim();
-  const m = /^(?:[A-Za-z]{3},?\s*)?(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|[A-Za-z]{1,5})?\s*$/.exec(s);
+  const s = withoutComments(value).trim();
+  // s is trimmed: one \s* before the zone, none after it (two around an
+  // optional group split a run of blanks every possible way).
+  const m = /^(?:[A-Za-z]{3},?\s*)?(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|[A-Za-z]{1,5})?$/.exec(s);
   if (!m) return undefined;
   const day = Number(m[1]);
   const month = MONTHS.indexOf((m[2] ?? '').toLowerCase());

@@ -11,7 +11,8 @@ export type ArgNode =
   | { kind: 'tag'; name: string; pos: Position }
   | { kind: 'number'; value: number; pos: Position }
   | { kind: 'string'; value: string; pos: Position; multiline: boolean }
-  | { kind: 'stringlist'; values: string[]; pos: Position };
+  /** `itemPos[i]` is where `values[i]` starts (errors name the line of the string itself). */
+  | { kind: 'stringlist'; values: string[]; pos: Position; itemPos?: Position[] };
 
 export interface TestNode {
   name: string;

@@ -4,6 +4,7 @@
 import type { ArgNode, CommandNode, ScriptNode, TestNode } from './ast.js';
 import { SieveCompileError } from './errors.js';
 import { Parsed, type ArgKind, type CompileContext, type Spec } from './spec.js';
+import { encodedCharacterErrorText, invalidEncodedCharacter } from './strings.js';
 import { commandSpecs, testSpecs, knownCapabilities, extensionOf } from '../commands/registry.js';
 import { FLOW_NEXT, type Exec, type Flow, type Runtime, type TestFn } from '../runtime/runtime.js';
 import type { SieveLimits } from '../limits.js';
@@ -71,7 +72,22 @@ function parseArgs(spec: Spec, node: TestNode, ctx: CompileContext, what: string
     const k = spec.args[i]!;
     if (!accepts(k, a)) throw new SieveCompileError(a.pos, `the ${spec.name} ${what} expects ${argKindText(k)} as argument ${i + 1}, found ${kindName(a)}`);
   });
+  if (ctx.encodedCharacter) checkEncodedCharacters(args);
   return new Parsed(node, tags, groups, positional, ctx);
+}
+
+/** RFC 5228 2.4.2.4: a ${unicode:...} naming no Unicode character is an error, in any string argument. */
+function checkEncodedCharacters(args: ArgNode[]): void {
+  for (const a of args) {
+    if (a.kind !== 'string' && a.kind !== 'stringlist') continue;
+    const values = a.kind === 'string' ? [a.value] : a.values;
+    values.forEach((v, i) => {
+      const cp = invalidEncodedCharacter(v);
+      if (cp === undefined) return;
+      const pos = a.kind === 'stringlist' ? (a.itemPos?.[i] ?? a.pos) : a.pos;
+      throw new SieveCompileError(pos, encodedCharacterErrorText(cp));
+    });
+  }
 }
 
 function noArgs(node: TestNode, what: string): void {
@@ -162,7 +178,8 @@ function ihaveCaps(test: TestNode, ctx: CompileContext): string[] | 'unavailable
   const a = test.args[0];
   if (!a || test.args.length !== 1 || a.kind === 'tag' || a.kind === 'number') return undefined;
   const names = (a.kind === 'string' ? [a.value] : a.values).map((s) => s.toLowerCase());
-  return names.every((n) => knownCapabilities.has(n)) ? names : 'unavailable';
+  if (!names.every((n) => knownCapabilities.has(n))) return 'unavailable';
+  return names.flatMap((n) => [n, ...(extensionOf.implies.get(n) ?? [])]);
 }
 
 function compileBlock(nodes: CommandNode[], ctx: CompileContext, depth: number): Exec {

@@ -101,8 +101,8 @@ function makeSemantics(table: LineTable) {
       return { name: ident.sourceString.toLowerCase(), pos: pos(ident), ...a } satisfies TestNode;
     },
     StringList_list(_open, list, _close) {
-      const values = list.asIteration().children.map((s) => (s['ast']() as { value: string }).value);
-      return { kind: 'stringlist', values, pos: pos(this) } satisfies ArgNode;
+      const items = list.asIteration().children.map((s) => s['ast']() as { value: string; pos: Position });
+      return { kind: 'stringlist', values: items.map((s) => s.value), pos: pos(this), itemPos: items.map((s) => s.pos) } satisfies ArgNode;
     },
     StringList_single(s) {
       return s['ast']();

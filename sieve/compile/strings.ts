@@ -19,25 +19,58 @@ export interface StringContext {
   encodedCharacter: boolean;
 }
 
-const ENCODED = /\$\{(hex|unicode):([\s0-9A-Fa-f]*)\}/gi;
+const ENCODED = /\$\{(hex|unicode):([ \t\r\n0-9A-Fa-f]*)\}/gi;
 
-/** Replaces ${hex:..} and ${unicode:..}; malformed ones stay as written. */
+/** Hex digits read as Pigeonhole reads them: into 32 bits, higher digits falling off. */
+function hexValue(h: string): number {
+  let v = 0;
+  for (const d of h) v = (v * 16 + parseInt(d, 16)) % 0x100000000;
+  return v;
+}
+
+function validUnicode(cp: number): boolean {
+  return cp <= 0xd7ff || (cp >= 0xe000 && cp <= 0x10ffff);
+}
+
+/**
+ * The first code point of a ${unicode:...} in `s` that is no Unicode scalar
+ * value (a surrogate, or above 10FFFF): RFC 5228 2.4.2.4 makes that an error.
+ */
+export function invalidEncodedCharacter(s: string): number | undefined {
+  if (!s.includes('${')) return undefined;
+  ENCODED.lastIndex = 0;
+  for (let m = ENCODED.exec(s); m; m = ENCODED.exec(s)) {
+    if (m[1]!.toLowerCase() !== 'unicode') continue;
+    for (const h of m[2]!.trim().split(/[ \t\r\n]+/)) if (h !== '' && !validUnicode(hexValue(h))) return hexValue(h);
+  }
+  return undefined;
+}
+
+export function encodedCharacterErrorText(cp: number): string {
+  return `invalid unicode character 0x${cp.toString(16).padStart(8, '0')} in encoded character substitution`;
+}
+
+/**
+ * Replaces ${hex:..} and ${unicode:..}. As in Pigeonhole, an empty one, a hex
+ * item of more than two digits, and bytes that are no UTF-8 stay as written;
+ * the compiler has refused invalid code points already.
+ */
 export function decodeEncodedCharacters(s: string): string {
   if (!s.includes('${')) return s;
   return s.replace(ENCODED, (whole, kind: string, body: string) => {
-    const items = body.trim() === '' ? [] : body.trim().split(/\s+/);
-    if (items.length === 0) return '';
+    const items = body.trim() === '' ? [] : body.trim().split(/[ \t\r\n]+/);
+    if (items.length === 0) return whole;
     if (kind.toLowerCase() === 'hex') {
-      if (!items.every((h) => /^[0-9A-Fa-f]+$/.test(h))) return whole;
-      const bytes = Uint8Array.from(items.map((h) => parseInt(h, 16) & 0xff));
+      if (!items.every((h) => /^[0-9A-Fa-f]{1,2}$/.test(h))) return whole;
+      const bytes = Uint8Array.from(items.map((h) => parseInt(h, 16)));
       try {
         return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
       } catch {
         return whole;
       }
     }
-    const cps = items.map((h) => parseInt(h, 16));
-    if (cps.some((c) => !Number.isFinite(c) || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))) return whole;
+    const cps = items.map(hexValue);
+    if (!cps.every(validUnicode)) return whole;
     return String.fromCodePoint(...cps);
   });
 }

@@ -42,20 +42,13 @@ function storeTarget(a: StoreAction): string {
   return a.type === 'keep' ? 'INBOX' : a.mailbox.toUpperCase() === 'INBOX' ? 'INBOX' : a.mailbox;
 }
 
-function mergeFlags(a: string[] | undefined, b: string[] | undefined): string[] | undefined {
-  if (!b || b.length === 0) return a;
-  if (!a || a.length === 0) return b;
-  const out = [...a];
-  for (const f of b) if (!out.some((x) => x.toLowerCase() === f.toLowerCase())) out.push(f);
-  return out;
-}
-
 export class ActionConflictError extends Error {}
 
 /**
  * Collects actions and applies RFC 5228 section 4 / Pigeonhole rules:
- * identical stores and redirects are merged (first position wins, flags are
- * united), keep == fileinto "INBOX", and reject/ereject cannot be combined
+ * identical stores and redirects are merged (first position wins, the last
+ * one's flags replace the earlier ones), keep == fileinto "INBOX", and
+ * reject/ereject cannot be combined
  * with actions that deliver or answer the message.
  */
 export class ActionList {
@@ -76,10 +69,12 @@ export class ActionList {
           (a): a is StoreAction => (a.type === 'keep' || a.type === 'fileinto') && storeTarget(a) === target,
         );
         if (existing) {
-          // Pigeonhole: a duplicate only adds its flags; the first action decides
-          // :copy, and so whether the implicit keep was cancelled.
-          const flags = mergeFlags(existing.flags, action.flags);
-          if (flags) existing.flags = flags;
+          // Pigeonhole: the first action decides :copy, and so whether the
+          // implicit keep was cancelled; the message is stored once, with the
+          // flags of the last duplicate (RFC 5232 5: each store gets exactly
+          // its own flags, never a union with another store's).
+          if (action.flags && action.flags.length > 0) existing.flags = [...action.flags];
+          else delete existing.flags;
           if (existing.type === 'fileinto' && action.type === 'fileinto') existing.create = existing.create || action.create;
           return;
         }
@@ -90,9 +85,9 @@ export class ActionList {
       }
       case 'redirect': {
         if (this.hasReject) throw new ActionConflictError('redirect action conflicts with earlier reject action');
-        const addr = action.address.toLowerCase();
+        // Addresses come normalised (domain in lower case); the local part is case-sensitive, as in Pigeonhole.
         const existing = this.list.find(
-          (a): a is Extract<SieveAction, { type: 'redirect' }> => a.type === 'redirect' && a.address.toLowerCase() === addr,
+          (a): a is Extract<SieveAction, { type: 'redirect' }> => a.type === 'redirect' && a.address === action.address,
         );
         if (existing) return;
         this.list.push(action);

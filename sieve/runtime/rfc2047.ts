@@ -36,9 +36,12 @@ function decodeQ(text: string): Uint8Array {
 }
 
 const decoders = new Map<string, InstanceType<typeof TextDecoder> | null>();
+/** Charset names come from messages: the cache of their decoders must not grow without end. */
+const MAX_DECODERS = 256;
 
 function decoderFor(charset: string): InstanceType<typeof TextDecoder> | null {
-  const key = charset.toLowerCase().replace(/\*.*$/, ''); // drop RFC 2231 language
+  const star = charset.indexOf('*');
+  const key = (star < 0 ? charset : charset.slice(0, star)).toLowerCase(); // drop RFC 2231 language
   let d = decoders.get(key);
   if (d === undefined) {
     try {
@@ -46,6 +49,7 @@ function decoderFor(charset: string): InstanceType<typeof TextDecoder> | null {
     } catch {
       d = null;
     }
+    if (decoders.size >= MAX_DECODERS) decoders.clear();
     decoders.set(key, d);
   }
   return d;
@@ -94,5 +98,10 @@ export function unfoldHeaderValue(raw: string): string {
   }
   let v = raw;
   if (v.includes('\n')) v = v.replace(/\r?\n[ \t]/g, ' ').replace(/\r?\n/g, '');
-  return v.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
+  // Trimmed by index: /[ \t]+$/ rescans a long inner run of blanks from each of its characters.
+  let a = 0;
+  let b = v.length;
+  while (a < b && (v.charCodeAt(a) === 32 || v.charCodeAt(a) === 9)) a++;
+  while (b > a && (v.charCodeAt(b - 1) === 32 || v.charCodeAt(b - 1) === 9)) b--;
+  return v.slice(a, b);
 }

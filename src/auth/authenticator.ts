@@ -4,14 +4,35 @@ import type { AccountRecord, Directory } from '../../storage/ports.js';
 import { MailError } from '../../storage/errors.js';
 import { createHmac, randomBytes } from 'node:crypto';
 import { verifyPassword, dummyPasswordHash, decodeScram, type ScramCredentials } from './password.js';
-import { LoginThrottle } from './throttle.js';
+import { AuthPenalty } from './penalty.js';
 
 export interface LoginContext {
-  /** The client's IP address, for throttling. */
+  /** The client's IP address: failures slow down this address (see penalty.ts) and are logged with it. */
   ip?: string;
+  /** The protocol asking ("imap", "pop3", "managesieve", "submission"), for the log. */
+  service?: string;
+  /** The SASL mechanism; a protocol's own plain-text login (IMAP LOGIN, POP3 USER/PASS) counts as PLAIN, as in Dovecot. */
+  mechanism?: string;
 }
 
+/** Where failed logins are reported: a pino logger fits. */
+export interface AuthLog {
+  warn(event: Record<string, unknown>): void;
+}
+
+export interface AuthenticatorOptions {
+  penalty?: AuthPenalty;
+  log?: AuthLog;
+}
+
+/** Why a login failed, for the log only: the client always hears "authentication failed". */
+export type FailureReason = 'unknown user' | 'wrong password' | 'malformed' | 'authorization identity differs';
+
 const FAILED = () => new MailError('AUTHFAILED', 'authentication failed');
+
+/** Logged user names are cut here: a client may send kilobytes. */
+const MAX_LOGGED_NAME = 256;
+const loggedName = (name: string) => (name.length > MAX_LOGGED_NAME ? `${name.slice(0, MAX_LOGGED_NAME)}...` : name);
 
 /** How long a verified password is remembered (like Dovecot's auth_cache_ttl). */
 const LOGIN_CACHE_TTL_MS = 10 * 60 * 1000;
@@ -44,26 +65,32 @@ class LoginCache {
 
 export class Authenticator {
   private readonly cache = new LoginCache();
+  readonly penalty: AuthPenalty;
+  private readonly log: AuthLog | undefined;
 
   constructor(
     private readonly directory: Directory,
-    readonly throttle: LoginThrottle = new LoginThrottle(),
-  ) {}
+    options: AuthenticatorOptions = {},
+  ) {
+    this.penalty = options.penalty ?? new AuthPenalty();
+    this.log = options.log;
+  }
 
-  /** Resolves to the account, or throws AUTHFAILED / DISABLED / THROTTLED. */
+  /**
+   * Resolves to the account, or throws AUTHFAILED / DISABLED. An address
+   * that has been failing waits before its attempt is checked, and every
+   * failure waits before it is answered (see penalty.ts); nothing is refused
+   * because of failures from elsewhere.
+   */
   async login(username: string, password: string, ctx: LoginContext = {}): Promise<AccountRecord> {
+    await this.penalty.beforeAttempt(ctx.ip);
     const name = username.trim().toLowerCase();
-    if (this.throttle.isBlocked(name, ctx.ip)) throw new MailError('THROTTLED', 'too many failed logins; try again later');
     const account = name.includes('@') ? this.directory.getAccount(name) : undefined;
     const cached = account !== undefined && this.cache.has(name, password, account.passwordHash);
     // Spend the same time whether or not the account exists.
     const ok = cached || (await verifyPassword(password, account?.passwordHash ?? (await dummyPasswordHash())));
-    if (!account || !ok) {
-      this.throttle.recordFailure(name, ctx.ip);
-      throw FAILED();
-    }
-    if (account.disabled) throw new MailError('DISABLED', 'account is disabled');
-    this.throttle.recordSuccess(name);
+    if (!account || !ok) throw await this.fail(username, account ? 'wrong password' : 'unknown user', ctx);
+    if (account.disabled) throw this.refused(username, ctx);
     if (!cached) this.cache.remember(name, password, account.passwordHash);
     return account;
   }
@@ -71,23 +98,49 @@ export class Authenticator {
   /**
    * For SCRAM: the stored credentials to check a proof against. Unknown
    * users get made-up credentials so the exchange fails only at the proof.
+   * Waits first, like login(), when the address has been failing.
    */
-  scramCredentials(username: string, ctx: LoginContext = {}): { account: AccountRecord | undefined; credentials: ScramCredentials | undefined } {
+  async scramCredentials(username: string, ctx: LoginContext = {}): Promise<{ account: AccountRecord | undefined; credentials: ScramCredentials | undefined }> {
+    await this.penalty.beforeAttempt(ctx.ip);
     const name = username.trim().toLowerCase();
-    if (this.throttle.isBlocked(name, ctx.ip)) throw new MailError('THROTTLED', 'too many failed logins; try again later');
     const account = name.includes('@') ? this.directory.getAccount(name) : undefined;
     return { account, credentials: decodeScram(account?.scramSha256 ?? null) };
   }
 
   /** Called by SCRAM once the proof is checked. */
-  finishScram(username: string, account: AccountRecord | undefined, proofOk: boolean, ctx: LoginContext = {}): AccountRecord {
-    const name = username.trim().toLowerCase();
-    if (!account || !proofOk) {
-      this.throttle.recordFailure(name, ctx.ip);
-      throw FAILED();
-    }
-    if (account.disabled) throw new MailError('DISABLED', 'account is disabled');
-    this.throttle.recordSuccess(name);
+  async finishScram(username: string, account: AccountRecord | undefined, proofOk: boolean, ctx: LoginContext = {}): Promise<AccountRecord> {
+    if (!account || !proofOk) throw await this.fail(username, account ? 'wrong password' : 'unknown user', ctx);
+    if (account.disabled) throw this.refused(username, ctx);
     return account;
+  }
+
+  /**
+   * The right password for a disabled account: logged apart from failures
+   * (no guessing here, so no penalty, and a fail2ban filter on auth-failed
+   * does not ban the address of a client that still holds a disabled login).
+   */
+  private refused(username: string, ctx: LoginContext): MailError {
+    this.log?.warn({ event: 'auth-refused', service: ctx.service ?? 'unknown', ip: ctx.ip ?? 'unknown', user: loggedName(username), mechanism: ctx.mechanism ?? 'PLAIN', reason: 'account disabled' });
+    return new MailError('DISABLED', 'account is disabled');
+  }
+
+  /**
+   * Every failed authentication ends here, from any protocol or mechanism:
+   * it is logged (for fail2ban, see the README), counted against the client
+   * address, and answered only after the penalty delay. Returns the error to
+   * give the client (AUTHFAILED, or `error` when a mechanism has a more exact one).
+   */
+  async fail(username: string, reason: FailureReason, ctx: LoginContext, error: MailError = FAILED()): Promise<MailError> {
+    // Key order matters: the documented fail2ban filter matches event, service, ip in this order.
+    this.log?.warn({
+      event: 'auth-failed',
+      service: ctx.service ?? 'unknown',
+      ip: ctx.ip ?? 'unknown',
+      user: loggedName(username),
+      mechanism: ctx.mechanism ?? 'PLAIN',
+      reason,
+    });
+    await this.penalty.afterFailure(ctx.ip);
+    return error;
   }
 }

@@ -33,13 +33,18 @@ export function isSaslMechanism(name: string): name is SaslMechanism {
 
 export function startSasl(mechanism: string, auth: Authenticator, ctx: LoginContext = {}): SaslExchange {
   const mech = mechanism.toUpperCase();
-  if (mech === 'PLAIN') return new PlainExchange(auth, ctx);
-  if (mech === 'LOGIN') return new LoginExchange(auth, ctx);
-  if (mech === 'SCRAM-SHA-256') return new ScramExchange(auth, ctx);
+  const withMechanism = { ...ctx, mechanism: mech };
+  if (mech === 'PLAIN') return new PlainExchange(auth, withMechanism);
+  if (mech === 'LOGIN') return new LoginExchange(auth, withMechanism);
+  if (mech === 'SCRAM-SHA-256') return new ScramExchange(auth, withMechanism);
   throw new MailError('BADINPUT', `unsupported SASL mechanism ${mechanism}`);
 }
 
-const malformed = (what: string): SaslStep => ({ kind: 'failure', error: new MailError('BADINPUT', `malformed ${what}`) });
+/** A failure other than a checked password: logged and slowed down like one, by the authenticator. */
+async function failed(auth: Authenticator, ctx: LoginContext, user: string, reason: 'malformed' | 'authorization identity differs', what = ''): Promise<SaslStep> {
+  const error = reason === 'malformed' ? new MailError('BADINPUT', `malformed ${what}`) : undefined;
+  return { kind: 'failure', error: await auth.fail(user, reason, ctx, error) };
+}
 
 async function passwordLogin(auth: Authenticator, user: string, pass: string, ctx: LoginContext): Promise<SaslStep> {
   try {
@@ -59,18 +64,16 @@ class PlainExchange implements SaslExchange {
 
   async step(response: Buffer | undefined): Promise<SaslStep> {
     if (response === undefined) {
-      if (this.asked) return malformed('PLAIN response');
+      if (this.asked) return failed(this.auth, this.ctx, '', 'malformed', 'PLAIN response');
       this.asked = true;
       return { kind: 'challenge', data: Buffer.alloc(0) };
     }
     const parts = response.toString('utf8').split('\0');
-    if (parts.length !== 3) return malformed('PLAIN response');
+    if (parts.length !== 3) return failed(this.auth, this.ctx, '', 'malformed', 'PLAIN response');
     const [authz, authc, pass] = parts as [string, string, string];
-    if (authc.length === 0 || authc.length > MAX_FIELD || pass.length > MAX_FIELD) return malformed('PLAIN response');
+    if (authc.length === 0 || authc.length > MAX_FIELD || pass.length > MAX_FIELD) return failed(this.auth, this.ctx, authc, 'malformed', 'PLAIN response');
     // No proxy logins: the authorization identity, if given, must be the user.
-    if (authz !== '' && authz.toLowerCase() !== authc.toLowerCase()) {
-      return { kind: 'failure', error: new MailError('AUTHFAILED', 'authentication failed') };
-    }
+    if (authz !== '' && authz.toLowerCase() !== authc.toLowerCase()) return failed(this.auth, this.ctx, authc, 'authorization identity differs');
     return passwordLogin(this.auth, authc, pass, this.ctx);
   }
 }
@@ -86,9 +89,9 @@ class LoginExchange implements SaslExchange {
   async step(response: Buffer | undefined): Promise<SaslStep> {
     if (response === undefined) return { kind: 'challenge', data: Buffer.from('Username:') };
     const text = response.toString('utf8');
-    if (text.length > MAX_FIELD) return malformed('LOGIN response');
+    if (text.length > MAX_FIELD) return failed(this.auth, this.ctx, this.user ?? '', 'malformed', 'LOGIN response');
     if (this.user === undefined) {
-      if (text === '') return malformed('LOGIN user name');
+      if (text === '') return failed(this.auth, this.ctx, '', 'malformed', 'LOGIN user name');
       this.user = text;
       return { kind: 'challenge', data: Buffer.from('Password:') };
     }
@@ -132,34 +135,41 @@ class ScramExchange implements SaslExchange {
       this.state = 'first';
       if (response === undefined) return { kind: 'challenge', data: Buffer.alloc(0) };
     }
-    if (response === undefined) return malformed('SCRAM message');
+    if (response === undefined) return this.malformed('SCRAM message');
     const text = response.toString('utf8');
-    if (text.length > 4 * MAX_FIELD) return malformed('SCRAM message');
+    if (text.length > 4 * MAX_FIELD) return this.malformed('SCRAM message');
     if (this.state === 'first') return this.first(text);
     if (this.state === 'final') return this.final(text);
-    return malformed('SCRAM message');
+    return this.malformed('SCRAM message');
   }
 
-  private first(text: string): SaslStep {
+  private malformed(what: string): Promise<SaslStep> {
+    this.state = 'done';
+    return failed(this.auth, this.ctx, this.user, 'malformed', what);
+  }
+
+  private async first(text: string): Promise<SaslStep> {
     // gs2-header: "n,," or "y,," (no channel binding; we offer no -PLUS), optional a=authzid.
     const m = /^([ny]),(a=[^,]*)?,(.*)$/s.exec(text);
-    if (!m) return malformed('SCRAM client-first message');
+    if (!m) return this.malformed('SCRAM client-first message');
     this.gs2Header = text.slice(0, text.length - m[3]!.length);
     this.clientFirstBare = m[3]!;
     const attrs = attributes(this.clientFirstBare);
     const user = saslName(attrs.get('n') ?? '');
     const cnonce = attrs.get('r');
-    if (!user || !cnonce || this.clientFirstBare.startsWith('m=')) return malformed('SCRAM client-first message');
+    if (!user || !cnonce || this.clientFirstBare.startsWith('m=')) return this.malformed('SCRAM client-first message');
+    this.user = user;
     const authz = m[2] ? saslName(m[2].slice(2)) : undefined;
     if (authz && authz.toLowerCase() !== user.toLowerCase()) {
-      return { kind: 'failure', error: new MailError('AUTHFAILED', 'authentication failed') };
+      this.state = 'done';
+      return failed(this.auth, this.ctx, user, 'authorization identity differs');
     }
-    this.user = user;
     let found;
     try {
-      found = this.auth.scramCredentials(user, this.ctx);
+      found = await this.auth.scramCredentials(user, this.ctx);
     } catch (err) {
-      return { kind: 'failure', error: err as MailError };
+      this.state = 'done';
+      return { kind: 'failure', error: err instanceof MailError ? err : new MailError('TEMPFAIL', 'authentication unavailable', { cause: err }) };
     }
     this.account = found.account;
     // Unknown users get stable-looking fake credentials; the proof then fails.
@@ -170,10 +180,10 @@ class ScramExchange implements SaslExchange {
     return { kind: 'challenge', data: Buffer.from(this.serverFirst) };
   }
 
-  private final(text: string): SaslStep {
+  private async final(text: string): Promise<SaslStep> {
     this.state = 'done';
     const pIndex = text.lastIndexOf(',p=');
-    if (pIndex < 0) return malformed('SCRAM client-final message');
+    if (pIndex < 0) return this.malformed('SCRAM client-final message');
     const withoutProof = text.slice(0, pIndex);
     const attrs = attributes(text);
     const proof = Buffer.from(attrs.get('p') ?? '', 'base64');
@@ -187,16 +197,16 @@ class ScramExchange implements SaslExchange {
     const clientKey = Buffer.alloc(proof.length);
     for (let i = 0; i < proof.length; i++) clientKey[i] = proof[i]! ^ clientSignature[i]!;
     const ok = timingSafeEqual(sha256(clientKey), creds.storedKey);
-    const step = this.finish(ok);
+    const step = await this.finish(ok);
     if (step.kind === 'success') {
       step.data = Buffer.from(`v=${hmac(creds.serverKey, authMessage).toString('base64')}`);
     }
     return step;
   }
 
-  private finish(ok: boolean): SaslStep {
+  private async finish(ok: boolean): Promise<SaslStep> {
     try {
-      return { kind: 'success', account: this.auth.finishScram(this.user, this.account, ok, this.ctx) };
+      return { kind: 'success', account: await this.auth.finishScram(this.user, this.account, ok, this.ctx) };
     } catch (err) {
       return { kind: 'failure', error: err as MailError };
     }

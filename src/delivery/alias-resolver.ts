@@ -17,9 +17,19 @@ export interface LocalDestination {
   address: string;
 }
 
+/** An alias target in a local domain that names no account or alias (any more). */
+export interface DeadTarget {
+  /** The missing address. */
+  target: string;
+  /** The alias that names it. */
+  alias: string;
+}
+
 export interface Expansion {
   local: LocalDestination[];
   remote: string[];
+  /** Targets that no longer exist: the live ones still get the mail. */
+  dead: DeadTarget[];
 }
 
 export class AliasResolver {
@@ -32,16 +42,20 @@ export class AliasResolver {
 
   /**
    * Expands the address. Throws NONEXISTENT for an unknown address in a local
-   * domain, REFUSED (5.4.6) when aliases only loop back on themselves.
+   * domain or an alias none of whose targets exist any more, REFUSED (5.4.6)
+   * when aliases only loop back on themselves. A missing target beside live
+   * ones is listed in `dead`, not thrown: one removed account must not cost
+   * the others their mail.
    */
   expand(address: string): Expansion {
-    const out: Expansion = { local: [], remote: [] };
+    const out: Expansion = { local: [], remote: [], dead: [] };
     const seenAccounts = new Set<number>();
     const seenRemote = new Set<string>();
+    const seenDead = new Set<string>();
     const visiting = new Set<string>();
     let count = 0;
 
-    const walk = (addr: string, depth: number): void => {
+    const walk = (addr: string, depth: number, via: string | undefined): void => {
       const lower = addr.toLowerCase();
       if (++count > MAX_ALIAS_EXPANSION) throw new MailError('LIMIT', 'alias expansion is too large', { smtpCode: 554, enhanced: '5.4.6' });
       if (depth > MAX_ALIAS_DEPTH) throw new MailError('REFUSED', 'alias nesting is too deep', { smtpCode: 554, enhanced: '5.4.6' });
@@ -58,7 +72,14 @@ export class AliasResolver {
       visiting.add(lower);
       try {
         const hit = this.lookup(lower);
-        if (!hit) throw new MailError('NONEXISTENT', `no such user: ${addr}`, { smtpCode: 550, enhanced: '5.1.1' });
+        if (!hit) {
+          if (via === undefined) throw new MailError('NONEXISTENT', `no such user: ${addr}`, { smtpCode: 550, enhanced: '5.1.1' });
+          if (!seenDead.has(lower)) {
+            seenDead.add(lower);
+            out.dead.push({ target: lower, alias: via });
+          }
+          return;
+        }
         if (hit.kind === 'account') {
           if (!seenAccounts.has(hit.account.id)) {
             seenAccounts.add(hit.account.id);
@@ -66,14 +87,15 @@ export class AliasResolver {
           }
           return;
         }
-        for (const t of hit.targets) walk(t, depth + 1);
+        for (const t of hit.targets) walk(t, depth + 1, lower);
       } finally {
         visiting.delete(lower);
       }
     };
 
-    walk(address, 0);
+    walk(address, 0, undefined);
     if (out.local.length === 0 && out.remote.length === 0) {
+      if (out.dead.length > 0) throw new MailError('NONEXISTENT', `no target of ${address} exists any more`, { smtpCode: 550, enhanced: '5.1.1' });
       throw new MailError('REFUSED', `alias loop at ${address}`, { smtpCode: 554, enhanced: '5.4.6' });
     }
     return out;

@@ -101,7 +101,10 @@ export function buildRejectDsn(n: RejectNotice): Buffer {
 }
 
 export interface FailureNotice {
+  /** The address that failed (Final-Recipient). */
   recipient: string;
+  /** The RCPT TO address it was reached through, when that differs (an alias). */
+  originalRecipient?: string;
   to: string;
   /** RFC 3463 status, e.g. "5.4.6". */
   status: string;
@@ -139,6 +142,7 @@ export function buildFailureDsn(n: FailureNotice): Buffer {
     '',
     `Reporting-MTA: dns; ${n.hostname}`,
     '',
+    ...(n.originalRecipient && n.originalRecipient.toLowerCase() !== n.recipient.toLowerCase() ? [`Original-Recipient: rfc822; ${n.originalRecipient}`] : []),
     `Final-Recipient: rfc822; ${n.recipient}`,
     'Action: failed',
     `Status: ${n.status}`,

@@ -4,8 +4,8 @@
 
 /** Offset where the body starts (after the blank line), or the length if there is none. */
 export function headerBlockEnd(raw: Buffer): number {
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] !== 0x0a) continue;
+  // indexOf, not a loop over every byte: this runs on every message, whole.
+  for (let i = raw.indexOf(0x0a); i >= 0; i = raw.indexOf(0x0a, i + 1)) {
     if (raw[i + 1] === 0x0a) return i + 1;
     if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return i + 1;
   }

@@ -111,6 +111,8 @@ function decodeCharset(bytes: Buffer, charset: string | undefined): string {
     } catch {
       d = null; // unknown charset: read as UTF-8
     }
+    // Charset names come from messages: the cache must not grow without end.
+    if (decoders.size >= 256) decoders.clear();
     decoders.set(cs, d);
   }
   return d ? d.decode(bytes) : bytes.toString('utf8');

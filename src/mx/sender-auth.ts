@@ -11,6 +11,7 @@
 import { arc as arcVerify, dkimVerify, dmarc as dmarcVerify, spf as spfVerify } from 'mailauth';
 import type { ARCResult, DKIMResult, DKIMVerifyResult, DMARCResult, SPFResult } from 'mailauth';
 import { isIP } from 'node:net';
+import { Readable } from 'node:stream';
 import type { DnsResolver } from '../net/dns.js';
 import { headerBlockEnd } from '../delivery/message-edit.js';
 import { TtlCache } from '../ttl-cache.js';
@@ -260,22 +261,76 @@ function fromDomain(headerFrom: string[] | undefined): string | null {
 const SIGNATURE_FIELD = /(?:^|\n)(?:dkim-signature|arc-seal|arc-message-signature)[ \t]*:/i;
 
 /**
+ * Header sections beyond these bounds are not given to the DKIM verifier:
+ * mailauth's header parser takes time quadratic in the number of folded
+ * lines and in runs of CRs, all of it in one turn of the event loop. 1,000
+ * lines parse in a few milliseconds; real mail has a few dozen to a few
+ * hundred. A bare CR is a syntax error in a header (RFC 5322 2.2).
+ */
+export const VERIFIED_HEADER_LIMITS = { bytes: 256 * 1024, lines: 1000 } as const;
+
+/** Why the header section (raw[0, end)) cannot be verified, or undefined when it can. */
+function unverifiableHeader(raw: Buffer, end: number): string | undefined {
+  if (end > VERIFIED_HEADER_LIMITS.bytes) return `header section over ${VERIFIED_HEADER_LIMITS.bytes} bytes`;
+  let lines = 0;
+  for (let i = raw.indexOf(0x0a); i >= 0 && i < end; i = raw.indexOf(0x0a, i + 1)) {
+    if (++lines > VERIFIED_HEADER_LIMITS.lines) return `header section over ${VERIFIED_HEADER_LIMITS.lines} lines`;
+  }
+  for (let i = raw.indexOf(0x0d); i >= 0 && i < end; i = raw.indexOf(0x0d, i + 1)) {
+    if (raw[i + 1] !== 0x0a) return 'bare CR in the header section';
+  }
+  return undefined;
+}
+
+/**
  * The message as DKIM verification needs it: whole when it carries a
  * signature; otherwise just the header section, since without a signature
  * the body is never hashed and only the From field is read.
  */
-function withoutUnsignedBody(raw: Buffer): Buffer {
-  const end = headerBlockEnd(raw);
-  return SIGNATURE_FIELD.test(raw.toString('latin1', 0, end)) ? raw : raw.subarray(0, end);
+function withoutUnsignedBody(raw: Buffer, end: number, signed: boolean): Buffer {
+  return signed ? raw : raw.subarray(0, end);
+}
+
+/**
+ * Only the From fields, for a header that is not verified: DMARC still needs
+ * the From domain. A From field that is itself unverifiable is left out.
+ */
+function fromFieldsOnly(raw: Buffer, end: number): Buffer {
+  const from = headerFields(raw.toString('latin1', 0, end)).filter((f) => /^from[ \t]*:/i.test(f));
+  const head = Buffer.from(from.map((f) => (f.endsWith('\n') ? f : `${f}\r\n`)).join(''), 'latin1');
+  const minimal = Buffer.concat([head, Buffer.from('\r\n')]);
+  return unverifiableHeader(minimal, head.length) ? Buffer.from('\r\n') : minimal;
+}
+
+/**
+ * The message as a stream of small chunks with a turn of the event loop
+ * between them: mailauth works through a Buffer chunk after chunk without
+ * ever yielding, so a large message would stall every other connection.
+ */
+function inSlices(raw: Buffer, size = 16 * 1024): Readable {
+  return Readable.from(
+    (async function* () {
+      for (let pos = 0; pos < raw.length; pos += size) {
+        if (pos > 0) await new Promise((resolve) => setImmediate(resolve));
+        yield raw.subarray(pos, pos + size);
+      }
+    })(),
+    { objectMode: false },
+  );
 }
 
 async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: number): Promise<SenderAuthResult> {
   const minBitLength = input.minBitLength ?? 1024;
 
+  const headerEnd = headerBlockEnd(input.raw);
+  const signed = SIGNATURE_FIELD.test(input.raw.toString('latin1', 0, Math.min(headerEnd, VERIFIED_HEADER_LIMITS.bytes)));
+  const unverifiable = unverifiableHeader(input.raw, headerEnd);
+  const dkimInput = unverifiable ? fromFieldsOnly(input.raw, headerEnd) : withoutUnsignedBody(input.raw, headerEnd, signed);
+
   const [spf, dkimRes] = await Promise.all([
     checkSpf(input, resolver, deadline),
     within<DKIMVerifyResult | null>(
-      dkimVerify(withoutUnsignedBody(input.raw), { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) }),
+      dkimVerify(inSlices(dkimInput), { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) }),
       deadline,
       () => null,
     ),
@@ -287,7 +342,10 @@ async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: numb
   // DKIM
   const dkim: DkimSignatureResult[] = [];
   const passingDkim: Array<{ id?: string; domain: string; aligned?: boolean; underSized?: boolean }> = [];
-  if (!dkimRes) {
+  if (unverifiable && signed) {
+    dkim.push({ result: 'permerror', domain: '', selector: '' });
+    resinfos.push(resinfo('dkim', 'permerror', `not verified: ${unverifiable}`, []));
+  } else if (!dkimRes) {
     dkim.push({ result: 'temperror', domain: '', selector: '' });
     resinfos.push(resinfo('dkim', 'temperror', 'DKIM verification did not complete', []));
   } else {
@@ -442,32 +500,74 @@ export async function checkSender(input: SenderAuthInput): Promise<SenderAuthRes
  * Only the header section is touched; the body is returned byte for byte.
  * Run it after checkSender (which needs the message as received) and before
  * our own field is prepended.
+ *
+ * Linear in the message: the header is split by scanning for LF (a bare CR
+ * is ordinary text inside a line), never by a backtracking pattern.
  */
 export function removeOwnAuthResults(raw: Buffer, authservId: string): Buffer {
   const id = authservId.replace(/\.$/, '').toLowerCase();
-  const text = raw.toString('latin1');
-  const m = /\r?\n\r?\n/.exec(text);
-  const headerEnd = m ? m.index + m[0].length : text.length;
-  const head = text.slice(0, headerEnd);
-  // Split into fields: a field is a line plus its continuation lines.
-  const fields = head.match(/[^\r\n]*(?:\r?\n|$)(?:[ \t][^\r\n]*(?:\r?\n|$))*/g) ?? [];
+  const headerEnd = headerBlockEnd(raw);
+  const head = raw.toString('latin1', 0, headerEnd);
   let changed = false;
-  const kept = fields.filter((field) => {
-    const fm = /^authentication-results[ \t]*:/i.exec(field);
-    if (!fm) return true;
-    // authserv-id: the first token of the value, comments (CFWS) skipped.
-    const value = field
-      .slice(fm[0].length)
-      .replace(/\r?\n[ \t]/g, ' ')
-      .replace(/\((?:[^()\\]|\\.)*\)/g, ' ')
-      .trim();
-    const claimed = (/^"((?:[^"\\]|\\.)*)"/.exec(value)?.[1] ?? /^[^\s;]+/.exec(value)?.[0] ?? '').replace(/\.$/, '').toLowerCase();
-    if (claimed === id) {
-      changed = true;
-      return false;
-    }
-    return true;
-  });
+  const kept: string[] = [];
+  for (const field of headerFields(head)) {
+    if (claimedAuthservId(field) === id) changed = true;
+    else kept.push(field);
+  }
   if (!changed) return raw;
-  return Buffer.concat([Buffer.from(kept.join(''), 'latin1'), raw.subarray(Buffer.byteLength(head, 'latin1'))]);
+  return Buffer.concat([Buffer.from(kept.join(''), 'latin1'), raw.subarray(headerEnd)]);
+}
+
+/** The header section cut into fields: a line (through its LF) plus the continuation lines after it. */
+function headerFields(head: string): string[] {
+  const fields: string[] = [];
+  let start = 0;
+  let pos = 0;
+  while (pos < head.length) {
+    const c = head.charCodeAt(pos);
+    // A line that does not start with SP or HT begins a new field.
+    if (pos > start && c !== 0x20 && c !== 0x09) {
+      fields.push(head.slice(start, pos));
+      start = pos;
+    }
+    const lf = head.indexOf('\n', pos);
+    pos = lf < 0 ? head.length : lf + 1;
+  }
+  if (start < head.length) fields.push(head.slice(start));
+  return fields;
+}
+
+const AUTH_RESULTS_NAME = 'authentication-results';
+
+/**
+ * For an Authentication-Results field, its authserv-id (lower case, without
+ * a trailing dot): the first token or quoted-string of the value, comments
+ * and folding skipped. Undefined for any other field.
+ */
+function claimedAuthservId(field: string): string | undefined {
+  if (field.length <= AUTH_RESULTS_NAME.length || field.slice(0, AUTH_RESULTS_NAME.length).toLowerCase() !== AUTH_RESULTS_NAME) return undefined;
+  let i = AUTH_RESULTS_NAME.length;
+  while (field[i] === ' ' || field[i] === '\t') i++;
+  if (field[i] !== ':') return undefined;
+  i++;
+  // CFWS: white space, line breaks and (nested) comments.
+  for (let depth = 0; i < field.length; i++) {
+    const c = field[i];
+    if (c === '\\' && depth > 0) i++;
+    else if (c === '(') depth++;
+    else if (c === ')' && depth > 0) depth--;
+    else if (depth === 0 && c !== ' ' && c !== '\t' && c !== '\r' && c !== '\n') break;
+  }
+  let value = '';
+  if (field[i] === '"') {
+    for (i++; i < field.length && field[i] !== '"'; i++) {
+      if (field[i] === '\\') i++;
+      if (i < field.length) value += field[i];
+    }
+  } else {
+    const from = i;
+    while (i < field.length && !/[\s;()]/.test(field[i]!)) i++;
+    value = field.slice(from, i);
+  }
+  return value.replace(/\.$/, '').toLowerCase();
 }

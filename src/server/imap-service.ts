@@ -2,21 +2,33 @@
 // with an IMAP session per connection over the store-backed IMAP backend.
 import type { Server } from 'node:net';
 import type { ServiceContext, ServiceDefinition } from './postino-server.js';
-import { startLineListener } from './line-listener.js';
+import { startLineListener, updateListenerTls } from './line-listener.js';
 import { ImapSession } from '../protocol/imap/session.js';
 import { StoreImapBackend } from '../services/imap-backend.js';
-import { Authenticator } from '../auth/authenticator.js';
+import { authenticatorFor } from './shared-authenticator.js';
+import { ConnectionLimit } from '../net/connection-limit.js';
 
 /** Connections from one address; generous because mail clients open several per account. */
 export const IMAP_MAX_CONNECTIONS_PER_IP = 100;
 
-// imap and imaps share one backend (and one login throttle) per storage.
+// imap and imaps share one backend (and, with every protocol, one authenticator)
+// per storage, and one cap on open connections.
 const backends = new WeakMap<object, StoreImapBackend>();
+const connectionLimits = new WeakMap<object, ConnectionLimit>();
+
+function connectionLimitFor(ctx: ServiceContext): ConnectionLimit {
+  let limit = connectionLimits.get(ctx.storage);
+  if (!limit) {
+    limit = new ConnectionLimit(ctx.config.limits.maxConnections.imap);
+    connectionLimits.set(ctx.storage, limit);
+  }
+  return limit;
+}
 
 function backendFor(ctx: ServiceContext): StoreImapBackend {
   let b = backends.get(ctx.storage);
   if (!b) {
-    b = new StoreImapBackend({ mail: ctx.storage.mail }, new Authenticator(ctx.storage.directory), ctx.config.limits.messageSize);
+    b = new StoreImapBackend({ mail: ctx.storage.mail }, authenticatorFor(ctx), ctx.config.limits.messageSize);
     backends.set(ctx.storage, b);
   }
   return b;
@@ -42,6 +54,8 @@ export async function startImapListener(ctx: ServiceContext, port: number, optio
     implicitTls: options.implicitTls,
     maxConnectionsPerIp: options.maxConnectionsPerIp ?? IMAP_MAX_CONNECTIONS_PER_IP,
     tooManyMessage: Buffer.from('* BYE [UNAVAILABLE] Too many connections from your address\r\n'),
+    connectionLimit: connectionLimitFor(ctx),
+    busyMessage: Buffer.from('* BYE [UNAVAILABLE] Too many connections, try again later\r\n'),
     onConnection: (conn) => {
       const session = new ImapSession(conn, backend, {
         hostname: ctx.config.hostname,
@@ -56,12 +70,22 @@ export async function startImapListener(ctx: ServiceContext, port: number, optio
   });
 }
 
+/** New connections get the new certificate and limit; ctx.config is read per connection already. */
+function reloadImap(server: Server, ctx: ServiceContext): () => void {
+  return () => {
+    updateListenerTls(server, ctx.tls);
+    backendFor(ctx).appendLimit = ctx.config.limits.messageSize;
+  };
+}
+
 export const imapService: ServiceDefinition = {
   name: 'imap',
   start: (ctx, port) => startImapListener(ctx, port, { implicitTls: false }),
+  reload: reloadImap,
 };
 
 export const imapsService: ServiceDefinition = {
   name: 'imaps',
   start: (ctx, port) => startImapListener(ctx, port, { implicitTls: true }),
+  reload: reloadImap,
 };

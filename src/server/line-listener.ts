@@ -6,6 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import zlib from 'node:zlib';
+import { ConnectionLimit } from '../net/connection-limit.js';
 
 export interface LineConnection {
   readonly remoteAddress: string;
@@ -39,6 +40,10 @@ export interface LineListenerOptions {
   maxConnectionsPerIp: number;
   /** Sent before closing a connection over the per-IP cap. */
   tooManyMessage?: Buffer;
+  /** All connections of the service together (shared by listeners of one service). */
+  connectionLimit?: ConnectionLimit;
+  /** Sent before closing a connection over connectionLimit. */
+  busyMessage?: Buffer;
   onConnection(conn: LineConnection): ConnectionHandler;
   onError?(err: unknown): void;
 }
@@ -125,22 +130,30 @@ class SocketConnection implements LineConnection {
       for (const b of data) deflate.write(b);
       // Each batch of responses goes out whole: sync-flush, as RFC 4978 asks.
       await new Promise<void>((resolve) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
-      return;
+    } else {
+      for (const b of data) this.socket.write(b);
     }
-    let ok = true;
-    for (const b of data) ok = this.socket.write(b);
-    if (!ok && !this.socket.destroyed) {
-      const socket = this.socket;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          socket.off('drain', done);
-          socket.off('close', done);
-          resolve();
-        };
-        socket.on('drain', done);
-        socket.on('close', done);
-      });
-    }
+    if (this.socket.writableNeedDrain && !this.socket.destroyed) await this.drained();
+  }
+
+  /**
+   * Waits until the client has read what was sent. Meanwhile nothing is read
+   * from it: a client that does not read our answers while it keeps sending
+   * would otherwise pile up its input, and our output, in memory.
+   */
+  private async drained(): Promise<void> {
+    const socket = this.socket;
+    socket.pause();
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+    if (!socket.destroyed) socket.resume();
   }
 
   async startTls(): Promise<void> {
@@ -171,34 +184,58 @@ class SocketConnection implements LineConnection {
   }
 }
 
+const tlsUpdaters = new WeakMap<net.Server, (material: { cert: Buffer; key: Buffer }) => void>();
+
+/** Connections accepted from now on use this certificate; open ones keep theirs (SIGHUP after a renewal). */
+export function updateListenerTls(server: net.Server, material: { cert: Buffer; key: Buffer }): void {
+  tlsUpdaters.get(server)?.(material);
+}
+
 /** Starts listening; resolves once bound. server.close() also asks open sessions to end. */
 export async function startLineListener(options: LineListenerOptions): Promise<net.Server> {
-  const context = tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key });
+  let context = tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key });
   const perIp = new Map<string, number>();
   const open = new Set<SocketConnection>();
   const onError = options.onError ?? (() => {});
 
-  const accept = (socket: net.Socket, secure: boolean) => {
+  const limit = options.connectionLimit ?? new ConnectionLimit(Infinity);
+  /** Sockets refused by the caps: no session for them. */
+  const refused = new WeakSet<net.Socket>();
+
+  // The caps apply from the TCP accept on, before any TLS handshake: a
+  // socket that never completes one holds a descriptor and memory too.
+  const admit = (socket: net.Socket) => {
     const ip = socket.remoteAddress ?? '';
     const count = perIp.get(ip) ?? 0;
-    if (count >= options.maxConnectionsPerIp) {
+    const over = count >= options.maxConnectionsPerIp ? 'address' : !limit.tryOpen() ? 'total' : undefined;
+    if (over) {
+      refused.add(socket);
       socket.on('error', () => {});
-      if (options.tooManyMessage) socket.end(options.tooManyMessage);
+      const message = over === 'address' ? options.tooManyMessage : options.busyMessage;
+      // On an implicit-TLS port a clear-text reply would be noise: just close.
+      if (message && !options.implicitTls) socket.end(message);
       else socket.destroy();
+      // A client that does not read the refusal must not keep the socket.
+      setTimeout(() => socket.destroy(), 2000).unref();
       return;
     }
     perIp.set(ip, count + 1);
+    socket.once('close', () => {
+      limit.close();
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) perIp.delete(ip);
+      else perIp.set(ip, n);
+    });
+  };
+
+  const accept = (socket: net.Socket, secure: boolean) => {
+    if (refused.has(socket)) return;
     socket.setNoDelay(true);
     const conn: SocketConnection = new SocketConnection(
       socket,
       secure,
       context,
-      () => {
-        open.delete(conn);
-        const n = (perIp.get(ip) ?? 1) - 1;
-        if (n <= 0) perIp.delete(ip);
-        else perIp.set(ip, n);
-      },
+      () => open.delete(conn),
       onError,
     );
     open.add(conn);
@@ -218,6 +255,12 @@ export async function startLineListener(options: LineListenerOptions): Promise<n
     s.destroy();
   });
   server.on('error', onError);
+  tlsUpdaters.set(server, (material) => {
+    context = tls.createSecureContext({ cert: material.cert, key: material.key });
+    if (server instanceof tls.Server) server.setSecureContext({ cert: material.cert, key: material.key });
+  });
+  // Before the listener that starts a session (or a TLS handshake) sees the socket.
+  server.prependListener('connection', admit);
 
   const close = server.close.bind(server);
   server.close = ((cb?: (err?: Error) => void) => {

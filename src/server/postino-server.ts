@@ -9,13 +9,19 @@ import { MailError, isNoSpace } from '../../storage/errors.js';
 import type { Config, ServiceName } from '../config.js';
 import type { Logger } from '../log.js';
 import { AdminService } from '../services/admin.js';
-import { loadTls, type TlsMaterial } from './tls.js';
+import { checkTls, loadTls, type TlsMaterial } from './tls.js';
+import { explainListenError } from './listen-errors.js';
+import { keepBoundSettings } from './reload.js';
+import { DeliveryAgent } from '../delivery/agent.js';
+import { deliveryConfig } from '../delivery/delivery-config.js';
+import { LocalRetryRunner } from '../delivery/local-retry.js';
 
 export const DEMO_DOMAIN = 'example.test';
 export const DEMO_ACCOUNT = `demo@${DEMO_DOMAIN}`;
 
 /** What a listener needs from the server. */
 export interface ServiceContext {
+  /** The settings now: a reload replaces config and tls here, so read them per connection (or define reload). */
   config: Config;
   storage: Storage;
   tls: TlsMaterial;
@@ -26,13 +32,24 @@ export interface ServiceContext {
 export interface ServiceDefinition {
   name: ServiceName;
   start(ctx: ServiceContext, port: number): Promise<Server>;
-  /** Stops accepting and ends sessions politely; default: server.close(). */
-  stop?(server: Server): Promise<void>;
+  /** Stops accepting and ends sessions politely: idle ones at once, busy ones within drainMs; default: server.close(). */
+  stop?(server: Server, drainMs: number): Promise<void>;
+  /**
+   * Builds what connections accepted from now on need under ctx (new settings, new
+   * certificate) and returns the step that switches to it. Building may throw; switching
+   * must not, so a reload changes every service or none.
+   */
+  reload?(server: Server, ctx: ServiceContext): () => void;
 }
+
+/** How long stop lets a session finish the transaction it is in (a message arriving or being delivered). */
+export const DRAIN_MS = 5_000;
 
 export class PostinoServer {
   private storage: Storage | undefined;
   private stopWatching: (() => void) | undefined;
+  private ctx: ServiceContext | undefined;
+  private localRetry: LocalRetryRunner | undefined;
   private readonly servers: Array<{ service: ServiceDefinition; server: Server }> = [];
 
   constructor(
@@ -42,12 +59,22 @@ export class PostinoServer {
     private readonly services: ServiceDefinition[] = [],
   ) {}
 
+  /** Starts everything, or stops what it started and throws. */
+  async start(): Promise<void> {
+    try {
+      await this.startAll();
+    } catch (err) {
+      await this.stop(0);
+      throw err;
+    }
+  }
+
   /**
    * On a full disk it starts all the same (serving what is stored, answering
    * deliveries 452 4.3.1 until there is room again): each start-up step that
    * must write and cannot is skipped, undone, and logged.
    */
-  async start(): Promise<void> {
+  private async startAll(): Promise<void> {
     const storage = this.openStorage();
     this.storage = storage;
     for (const account of storage.directory.listAccounts()) {
@@ -66,14 +93,56 @@ export class PostinoServer {
       this.log.warn({ event: 'disk-full', step: 'tls', err: tls.unsaved }, 'cannot save the self-signed certificate: this one lives in memory, the next start makes another');
     }
     const ctx: ServiceContext = { config: this.config, storage, tls, log: this.log };
+    this.ctx = ctx;
     for (const service of this.services) {
-      const server = await service.start(ctx, this.config.ports[service.name]);
+      const server = await this.listen(service, ctx);
       this.servers.push({ service, server });
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : this.config.ports[service.name];
       this.log.info({ event: 'listening', service: service.name, port });
     }
+    // Messages stored for some recipients, the rest kept for a retry here (by SMTP, LMTP or `postino deliver`).
+    this.localRetry = new LocalRetryRunner(storage, new DeliveryAgent(storage, deliveryConfig(this.config), this.log), this.log);
+    this.localRetry.start();
     this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });
+  }
+
+  private async listen(service: ServiceDefinition, ctx: ServiceContext): Promise<Server> {
+    const port = ctx.config.ports[service.name];
+    try {
+      return await service.start(ctx, port);
+    } catch (err) {
+      throw explainListenError(err, service.name, ctx.config.listen, port) ?? err;
+    }
+  }
+
+  /**
+   * SIGHUP: connections accepted from now on use `next` and the certificate as its
+   * files are now; open sessions go on as they are. Settings bound to a listening
+   * socket keep their running value and are logged as needing a restart. Throws,
+   * changing nothing, when the certificate or a service cannot be built from `next`.
+   */
+  reload(next: Config, source: string | undefined): void {
+    const ctx = this.ctx;
+    if (!ctx) throw new MailError('TEMPFAIL', 'the server is not running yet');
+    const { config, needsRestart } = keepBoundSettings(ctx.config, next);
+    const tls = loadTls(this.dataDir, config.hostname, config.tls);
+    const certificate = checkTls(tls);
+    const nextCtx: ServiceContext = { ...ctx, config, tls };
+    const switches = this.servers.map(({ service, server }) => service.reload?.(server, nextCtx));
+    for (const switchOver of switches) switchOver?.();
+    ctx.config = config;
+    ctx.tls = tls;
+    if (needsRestart.length > 0) {
+      this.log.warn(
+        { event: 'reload-needs-restart', settings: needsRestart },
+        `${needsRestart.join(', ')} changed, but only a restart applies that: the running server keeps the old value`,
+      );
+    }
+    this.log.info(
+      { event: 'reloaded', config: source ?? null, certificate, selfSigned: tls.selfSigned, needsRestart },
+      'configuration and TLS certificate reloaded: new connections use them, open sessions go on',
+    );
   }
 
   /** The storage, kept usable on a full disk (see OpenStorageOptions); only an index that cannot be made at all stops the start. */
@@ -109,7 +178,7 @@ export class PostinoServer {
   /** The login file first, then the domain: on a full disk neither is left without the other. */
   private async createDemo(storage: Storage): Promise<void> {
     const password = randomBytes(12).toString('base64url');
-    const admin = new AdminService({ directory: storage.directory, mail: storage.mail });
+    const admin = new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files });
     const loginFile = path.join(this.dataDir, 'demo-login.txt');
     try {
       writeWhole(loginFile, `${DEMO_ACCOUNT}\n${password}\n`);
@@ -130,14 +199,18 @@ export class PostinoServer {
     );
   }
 
-  /** Stops accepting, lets open connections finish (up to graceMs), then closes the store. */
-  async stop(graceMs = 10_000): Promise<void> {
-    const closing = this.servers.map(({ service, server }) =>
-      service.stop ? service.stop(server) : new Promise<void>((resolve) => server.close(() => resolve())),
+  /** Stops accepting, lets sessions finish their transaction (up to drainMs) and ends them, then closes the store. */
+  async stop(drainMs = DRAIN_MS): Promise<void> {
+    const closing = this.servers.splice(0).map(({ service, server }) =>
+      service.stop ? service.stop(server, drainMs) : new Promise<void>((resolve) => server.close(() => resolve())),
     );
-    const timer = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+    // A service that does not keep its bound must not hold up the exit for long.
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, drainMs + 5_000).unref());
     await Promise.race([Promise.all(closing), timer]);
+    this.ctx = undefined;
+    await this.localRetry?.stop();
     this.stopWatching?.();
+    this.stopWatching = undefined;
     if (this.storage) {
       await this.storage.mail.drain();
       this.storage.close();

@@ -3,6 +3,7 @@
 import { readFileSync, mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
+import tls from 'node:tls';
 import path from 'node:path';
 import { MailError } from '../../storage/errors.js';
 
@@ -94,5 +95,15 @@ function saveFile(file: string, content: Buffer): void {
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/** Checks the pair as a listener would use it (PEM, key matches) and names the certificate by its SHA-256 fingerprint. */
+export function checkTls(material: TlsMaterial): string {
+  try {
+    tls.createSecureContext({ cert: material.cert, key: material.key });
+    return new X509Certificate(material.cert).fingerprint256;
+  } catch (err) {
+    throw new MailError('BADINPUT', `unusable TLS certificate or key: ${(err as Error).message}`);
   }
 }

@@ -4,6 +4,7 @@
 // HTTP API both call this; it changes everything of one request or nothing.
 import type { AccountRecord, AliasRecord, Directory } from '../../storage/ports.js';
 import type { MailStore } from '../../storage/ports.js';
+import type { AccountFiles } from '../../storage/account-files.js';
 import { MailError } from '../../storage/errors.js';
 import { formatAddress, normalizeDomain, parseAddress, parseOwnedAddress, splitSubaddress } from '../addresses.js';
 import { checkPassword } from '../auth/password-policy.js';
@@ -15,8 +16,27 @@ export const ROLE_LOCALPARTS = ['postmaster', 'abuse'] as const;
 export interface AdminStores {
   directory: Directory;
   mail: MailStore;
-  /** Removes an account's Sieve scripts from disk (storage's script store). */
-  removeScripts?: (account: AccountRecord) => void;
+  /** Removed accounts' Maildirs and scripts (set aside or purged). */
+  files: AccountFiles;
+}
+
+export interface RemoveOptions {
+  /** Delete the Maildir and scripts at once instead of setting them aside. */
+  purge?: boolean;
+}
+
+/** What became of a removed account's files. */
+export interface RemovedAccount {
+  address: string;
+  /** The directory under DIR/removed/ now holding its mail and scripts; undefined when purged or when it had none. */
+  keptIn: string | undefined;
+  purged: boolean;
+}
+
+export interface AddedAccount {
+  account: AccountRecord;
+  /** Files an earlier account of this address left behind, moved here so the new one starts empty. */
+  oldFilesMovedTo: string | undefined;
 }
 
 export interface NewUser {
@@ -40,7 +60,11 @@ export class AdminService {
    * existing account, a remote address, or (password given) a new account
    * in the new domain.
    */
-  async addDomain(domainInput: string, postmasterInput: string, postmasterPassword?: { password: string; allowWeak: boolean }): Promise<void> {
+  async addDomain(
+    domainInput: string,
+    postmasterInput: string,
+    postmasterPassword?: { password: string; allowWeak: boolean },
+  ): Promise<{ oldFilesMovedTo: string | undefined }> {
     const domain = normalizeDomain(domainInput);
     if (this.directory.hasDomain(domain)) throw new MailError('ALREADYEXISTS', `domain ${domain} exists already`);
     const target = parseAddress(postmasterInput);
@@ -58,22 +82,41 @@ export class AdminService {
     } else if (this.directory.hasDomain(target.domain) && !this.localTargetExists(targetAddr)) {
       throw new MailError('NONEXISTENT', `no such account or alias: ${targetAddr}`);
     }
-    let created: AccountRecord | undefined;
+    let oldFilesMovedTo: string | undefined;
     this.directory.transaction(() => {
       this.directory.addDomain(domain);
-      if (records) created = this.directory.addAccount({ address: targetAddr, ...records, quota: null });
+      const created = records && this.directory.addAccount({ address: targetAddr, ...records, quota: null });
       for (const role of ROLE_LOCALPARTS) {
         const roleAddr = `${role}@${domain}`;
         if (roleAddr !== targetAddr) this.directory.addAliasTargets(roleAddr, [targetAddr]);
       }
-      if (created) this.stores.mail.provisionAccount(created.id);
+      if (created) oldFilesMovedTo = this.provisionNew(created);
     });
+    return { oldFilesMovedTo };
   }
 
-  removeDomain(domainInput: string): void {
+  /**
+   * Removes the domain with its aliases and accounts; each account's files
+   * are set aside (or purged), as `removeUser` does. Refused while an alias
+   * of another domain points into it: once the domain is not local, that
+   * target would become a forward to wherever the domain's MX is.
+   */
+  removeDomain(domainInput: string, options: RemoveOptions = {}): RemovedAccount[] {
     const domain = normalizeDomain(domainInput);
     if (!this.directory.hasDomain(domain)) throw new MailError('NONEXISTENT', `no such domain: ${domain}`);
-    this.directory.transaction(() => this.directory.removeDomain(domain));
+    const inDomain = (address: string) => address.slice(address.lastIndexOf('@') + 1) === domain;
+    const pointing = this.directory.listAliases().filter((a) => !inDomain(a.address) && a.targets.some(inDomain));
+    if (pointing.length > 0) {
+      const first = pointing[0]!;
+      const more = pointing.length > 1 ? ` (and ${pointing.length - 1} more alias(es))` : '';
+      throw new MailError('REFUSED', `${first.address} points to ${first.targets.find(inDomain)}${more}; change or remove it first`);
+    }
+    const accounts = this.directory.listAccounts().filter((a) => a.domain === domain);
+    this.directory.transaction(() => {
+      for (const account of accounts) this.forgetAccount(account);
+      this.directory.removeDomain(domain);
+    });
+    return this.disposeFiles(accounts, options.purge === true);
   }
 
   listDomains(): Array<{ domain: string }> {
@@ -82,7 +125,7 @@ export class AdminService {
 
   // ---- accounts --------------------------------------------------------------
 
-  async addUser(user: NewUser): Promise<AccountRecord> {
+  async addUser(user: NewUser): Promise<AddedAccount> {
     const a = parseOwnedAddress(user.address);
     const address = formatAddress(a);
     if (!this.directory.hasDomain(a.domain)) throw new MailError('NONEXISTENT', `no such domain: ${a.domain}`);
@@ -92,9 +135,15 @@ export class AdminService {
     const records = await passwordRecords(user.password);
     return this.directory.transaction(() => {
       const account = this.directory.addAccount({ address, ...records, quota: user.quota ?? null });
-      this.stores.mail.provisionAccount(account.id);
-      return account;
+      return { account, oldFilesMovedTo: this.provisionNew(account) };
     });
+  }
+
+  /** Makes a new account's Maildir; whatever an earlier account of the address left there is moved aside first. */
+  private provisionNew(account: AccountRecord): string | undefined {
+    const movedTo = this.stores.files.setAside(account);
+    this.stores.mail.provisionAccount(account.id);
+    return movedTo;
   }
 
   async setPassword(addressInput: string, password: string, allowWeak: boolean): Promise<void> {
@@ -112,18 +161,67 @@ export class AdminService {
     this.directory.setQuota(this.existingAccount(addressInput).address, quota);
   }
 
-  removeUser(addressInput: string): void {
+  /**
+   * Removes the account. Its Maildir and Sieve scripts are set aside under
+   * DIR/removed/ (see storage/account-files.ts) unless `purge`; either way
+   * only after the index no longer knows the account, so nothing delivers
+   * into them any more.
+   */
+  removeUser(addressInput: string, options: RemoveOptions = {}): RemovedAccount {
     const account = this.existingAccount(addressInput);
     const orphaned = this.aliasesLeftEmpty(account.address, () => true);
     const role = orphaned.find((a) => this.isRoleAddress(a.address));
     if (role) {
       throw new MailError('REFUSED', `${account.address} is the last target of ${role.address}; point it elsewhere first`);
     }
-    this.directory.transaction(() => {
-      this.stores.mail.deleteAccountMail(account.id);
-      this.directory.removeAccount(account.address);
-    });
-    this.stores.removeScripts?.(account);
+    this.directory.transaction(() => this.forgetAccount(account));
+    return this.disposeFiles([account], options.purge === true)[0]!;
+  }
+
+  /** Inside a transaction: the account and its mail leave the index (the files stay). */
+  private forgetAccount(account: AccountRecord): void {
+    this.stores.mail.deleteAccountMail(account.id);
+    this.directory.removeAccount(account.address);
+  }
+
+  /** After the removal committed: every account's files set aside or purged, as far as possible. */
+  private disposeFiles(accounts: AccountRecord[], purge: boolean): RemovedAccount[] {
+    const done: RemovedAccount[] = [];
+    const failed: string[] = [];
+    for (const account of accounts) {
+      try {
+        let keptIn: string | undefined;
+        if (purge) this.stores.files.purge(account);
+        else keptIn = this.stores.files.setAside(account);
+        done.push({ address: account.address, keptIn, purged: purge });
+      } catch (err) {
+        failed.push(`${account.address}: ${(err as Error).message}`);
+      }
+    }
+    if (failed.length > 0) {
+      const who = failed.length === 1 ? 'the account is' : 'the accounts are';
+      throw new MailError('TEMPFAIL', `${who} removed, but ${failed.join('; ')} (a later user add of the address moves them aside)`);
+    }
+    return done;
+  }
+
+  /**
+   * Aliases that name the account as a target (also as user+detail@), with
+   * how many other reachable targets each has: for `user remove` to warn about. Such an
+   * alias keeps working for its other targets, and the senders of its mail
+   * get a DSN for this one once the account is gone.
+   */
+  aliasesTargeting(addressInput: string): Array<{ alias: string; otherTargets: number }> {
+    const address = this.existingAccount(addressInput).address;
+    const at = address.lastIndexOf('@');
+    const names = (t: string) => {
+      const tat = t.lastIndexOf('@');
+      return t === address || (t.slice(tat) === address.slice(at) && splitSubaddress(t.slice(0, tat)).user === address.slice(0, at));
+    };
+    return this.directory
+      .listAliases()
+      .filter((a) => a.targets.some(names))
+      .map((a) => ({ alias: a.address, otherTargets: a.targets.filter((t) => !names(t) && this.targetReachable(t)).length }));
   }
 
   listUsers(): Array<{ address: string; quota: number | null; disabled: boolean }> {
@@ -181,6 +279,11 @@ export class AdminService {
   private isRoleAddress(address: string): boolean {
     const at = address.lastIndexOf('@');
     return (ROLE_LOCALPARTS as readonly string[]).includes(address.slice(0, at)) && this.directory.hasDomain(address.slice(at + 1));
+  }
+
+  /** A remote target, or a local one that exists. */
+  private targetReachable(address: string): boolean {
+    return !this.directory.hasDomain(address.slice(address.lastIndexOf('@') + 1)) || this.localTargetExists(address);
   }
 
   private localTargetExists(address: string): boolean {

@@ -1,11 +1,11 @@
 // The IMAP backend over the mail store and the authenticator: what
 // src/protocol/imap/backend.ts asks for, answered from storage/.
 import type { ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
-import type { FlagMode, MailboxChange, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
+import type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
 import type { MaildirStore } from '../../storage/store.js';
 import type { MessageIndex } from '../../storage/mime/types.js';
 import { indexMessage, parseMessageIndex } from '../../storage/mime/index.js';
-import { decodeHeader } from '../../storage/mime/decode.js';
+import { decodeHeader, writtenDay } from '../../storage/mime/decode.js';
 import { MailError } from '../../storage/errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { SASL_MECHANISMS, startSasl } from '../auth/sasl.js';
@@ -39,16 +39,18 @@ export class StoreImapBackend implements ImapBackend {
   constructor(
     private readonly stores: ImapBackendStores,
     private readonly auth: Authenticator,
-    readonly appendLimit: number,
+    /** Largest APPEND; a config reload may change it. */
+    public appendLimit: number,
   ) {}
 
   async login(username: string, password: string, ip: string): Promise<ImapUser> {
-    const account = await this.auth.login(username, password, { ip });
+    // The LOGIN command is a plain-text password: logged as PLAIN, as Dovecot does.
+    const account = await this.auth.login(username, password, { ip, service: 'imap', mechanism: 'PLAIN' });
     return { accountId: account.id, address: account.address };
   }
 
   startSasl(mechanism: string, ip: string): ImapSaslExchange {
-    const exchange = startSasl(mechanism, this.auth, { ip });
+    const exchange = startSasl(mechanism, this.auth, { ip, service: 'imap' });
     return {
       async step(response: Buffer | undefined): Promise<ImapSaslStep> {
         const s = await exchange.step(response);
@@ -147,6 +149,11 @@ export class StoreImapBackend implements ImapBackend {
     return this.stores.mail.deletedCount(mailboxId);
   }
 
+  changesSince(user: ImapUser, mailboxId: number, modseq: number): MailboxDelta | undefined {
+    this.own(user, mailboxId);
+    return this.stores.mail.changesSince(mailboxId, modseq);
+  }
+
   expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[] {
     this.own(user, mailboxId);
     return this.stores.mail.expungedSince(mailboxId, modseq);
@@ -154,6 +161,10 @@ export class StoreImapBackend implements ImapBackend {
 
   decodeHeader(value: string): string {
     return decodeHeader(value);
+  }
+
+  writtenDay(value: string): number | null {
+    return writtenDay(value);
   }
 
   messageIndex(user: ImapUser, record: MessageRecord): MessageIndex {
@@ -203,6 +214,12 @@ export class StoreImapBackend implements ImapBackend {
     this.own(user, mailboxId);
     this.own(user, targetMailboxId);
     return this.stores.mail.copy(mailboxId, uids, targetMailboxId);
+  }
+
+  async move(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
+    this.own(user, mailboxId);
+    this.own(user, targetMailboxId);
+    return this.stores.mail.move(mailboxId, uids, targetMailboxId);
   }
 
   quota(user: ImapUser): Quota {

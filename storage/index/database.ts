@@ -1,6 +1,6 @@
 // Opens the SQLite index with the settings every process must share.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { migrations } from './migrations.js';
 import { MailError, isNoSpace } from '../errors.js';
@@ -20,8 +20,30 @@ export interface OpenIndexOptions {
   exclusiveWhenDiskFull?: (err: unknown) => void;
 }
 
+/** An error's own words for a CLI line: `SQLITE_CANTOPEN: unable to open database file`, `EACCES: permission denied, mkdir '/x'`. */
+export function describeCause(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && !message.startsWith(code) ? `${code}: ${message}` : message;
+}
+
+/**
+ * Why SQLite could not open a database file. SQLITE_CANTOPEN does not say why;
+ * the file system does: `... (EACCES: permission denied, access '/x')`.
+ */
+export function describeOpenFailure(file: string, err: unknown): string {
+  const text = describeCause(err);
+  if ((err as { code?: unknown } | undefined)?.code !== 'SQLITE_CANTOPEN') return text;
+  try {
+    if (existsSync(file)) closeSync(openSync(file, 'r+'));
+    else accessSync(path.dirname(file), constants.W_OK | constants.X_OK);
+  } catch (probe) {
+    return `${text} (${describeCause(probe)})`;
+  }
+  return text;
+}
+
 export function openIndex(file: string, options: OpenIndexOptions = {}): IndexDb {
-  mkdirSync(path.dirname(file), { recursive: true });
   try {
     return setUp(file, options, false);
   } catch (err) {
@@ -34,24 +56,31 @@ export function openIndex(file: string, options: OpenIndexOptions = {}): IndexDb
 function setUp(file: string, options: OpenIndexOptions, exclusive: boolean): IndexDb {
   let db: IndexDb;
   try {
+    mkdirSync(path.dirname(file), { recursive: true });
     db = new Database(file);
   } catch (err) {
-    throw new MailError('TEMPFAIL', `cannot open the index ${file}`, { cause: err });
+    throw new MailError('TEMPFAIL', `cannot open the index ${file}: ${describeOpenFailure(file, err)}`, { cause: err });
   }
   try {
-    configure(db, options, exclusive);
+    configure(db, file, options, exclusive);
     return db;
   } catch (err) {
-    db.close(); // its locks would keep a second attempt out
+    if (db.open) db.close(); // its locks would keep a second attempt out
     throw err;
   }
 }
 
-function configure(db: IndexDb, options: OpenIndexOptions, exclusive: boolean): void {
+function configure(db: IndexDb, file: string, options: OpenIndexOptions, exclusive: boolean): void {
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
   // Before the first read: then SQLite never makes the shared-memory file.
   if (exclusive) db.pragma('locking_mode = EXCLUSIVE');
-  db.pragma('journal_mode = WAL');
+  try {
+    // The first statement that touches the file: a directory, a file that is not SQLite
+    // or one this user may not write fails here rather than in new Database().
+    db.pragma('journal_mode = WAL');
+  } catch (err) {
+    throw new MailError('TEMPFAIL', `cannot open the index ${file}: ${describeOpenFailure(file, err)}`, { cause: err });
+  }
   // NORMAL in WAL mode: a commit does not fsync, so it never blocks the event
   // loop on the disk. Appends make their rows durable themselves, by an fsync
   // of the WAL file in the thread pool before they report success (see
@@ -74,12 +103,29 @@ function migrate(db: IndexDb): void {
   if (current === migrations.length) return;
   const run = db.transaction(() => {
     // Re-read inside the write transaction: another process may have migrated.
-    for (let v = schemaVersion(db); v < migrations.length; v++) {
+    const from = schemaVersion(db);
+    for (let v = from; v < migrations.length; v++) {
       db.exec(migrations[v]!);
       db.pragma(`user_version = ${v + 1}`);
     }
+    if (from < migrations.length) {
+      const broken = db.pragma('foreign_key_check') as Array<{ table: string; parent: string }>;
+      if (broken.length > 0) {
+        const first = broken[0]!;
+        throw new MailError('INTERNAL', `index migration left ${broken.length} row(s) of ${first.table} without their ${first.parent} row`);
+      }
+    }
   });
-  run.immediate();
+  // A migration that rebuilds a table (SQLite cannot alter a column's
+  // definition) drops it while other tables still point to it. That works
+  // only with enforcement off, which cannot change inside a transaction;
+  // the check above makes sure the result is whole before it commits.
+  db.pragma('foreign_keys = OFF');
+  try {
+    run.immediate();
+  } finally {
+    db.pragma('foreign_keys = ON');
+  }
 }
 
 /** A prepared statement taking any bind parameters. */

@@ -133,6 +133,9 @@ export class SqliteDirectory implements Directory {
     if (!account) throw new MailError('NONEXISTENT', `no such account: ${address}`);
     this.change(() => {
       this.sql('DELETE FROM sieve_scripts WHERE account_id = ?').run(account.id);
+      // What delivery remembered for it; its id is never handed out again anyway (migration 8).
+      this.sql('DELETE FROM vacation_log WHERE account_id = ?').run(account.id);
+      this.sql('DELETE FROM duplicate_log WHERE account_id = ?').run(account.id);
       this.sql('DELETE FROM accounts WHERE id = ?').run(account.id);
     });
   }

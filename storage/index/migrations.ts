@@ -3,6 +3,7 @@
 // Never edit a released migration: append a new one.
 import { RECENT_MIGRATION } from './migration-recent.js';
 import { SUBSCRIPTIONS_MIGRATION } from './migration-subscriptions.js';
+import { IDS_MIGRATION } from './migration-ids.js';
 
 export const migrations: string[] = [
   // 1: domains, accounts, aliases, mailboxes, messages, expunge log, scripts.
@@ -108,3 +109,23 @@ migrations.push(RECENT_MIGRATION);
 
 // 5: subscriptions apart from mailboxes (see migration-subscriptions.ts).
 migrations.push(SUBSCRIPTIONS_MIGRATION);
+
+// 6: the expunge log by MODSEQ, for what a selected session asks after every
+// command ("what changed since MODSEQ n": QRESYNC and the session views).
+migrations.push(`
+  CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+`);
+
+// 7: the highest UIDVALIDITY each account has handed out, so a mailbox
+// deleted and created again gets a strictly larger one even within the
+// same second (RFC 3501 2.3.1.1), whatever was deleted in between.
+migrations.push(`
+  CREATE TABLE uidvalidity_high (
+    account_id INTEGER PRIMARY KEY,
+    value INTEGER NOT NULL
+  );
+  INSERT INTO uidvalidity_high (account_id, value) SELECT account_id, max(uidvalidity) FROM mailboxes GROUP BY account_id;
+`);
+
+// 8: account and mailbox ids never handed out twice (see migration-ids.ts).
+migrations.push(IDS_MIGRATION);

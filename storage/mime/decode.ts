@@ -15,6 +15,8 @@ function decoderFor(charset: string): TextDecoder | null {
     } catch {
       d = null;
     }
+    // Charset names come from messages: the cache must not grow without end.
+    if (decoders.size >= 256) decoders.clear();
     decoders.set(key, d);
   }
   return d;
@@ -96,8 +98,19 @@ const ZONES: Record<string, number> = {
   ut: 0, utc: 0, gmt: 0, z: 0, est: -300, edt: -240, cst: -360, cdt: -300, mst: -420, mdt: -360, pst: -480, pdt: -420,
 };
 
-/** Parses an RFC 5322 (or obsolete RFC 822) date to epoch ms; null when it cannot. */
-export function parseDate(value: string | undefined): number | null {
+interface DateParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  min: number;
+  sec: number;
+  /** The zone's offset from UTC, in minutes. */
+  offset: number;
+}
+
+/** The fields of an RFC 5322 (or obsolete RFC 822) date as written; null when it cannot be read. */
+function dateParts(value: string | undefined): DateParts | null {
   if (value === undefined) return null;
   const s = value.replace(/\([^()]*\)/g, ' ').replace(/\s+/g, ' ').trim();
   const m = /^(?:[A-Za-z]+,?\s*)?(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s+([+-]\d{4}|[A-Za-z]+))?/.exec(s);
@@ -122,6 +135,25 @@ export function parseDate(value: string | undefined): number | null {
       offset = ZONES[z.toLowerCase()] ?? 0;
     }
   }
-  const t = Date.UTC(year, month, day, hour, min, sec) - offset * 60000;
+  return { year, month, day, hour, min, sec, offset };
+}
+
+/** Parses an RFC 5322 (or obsolete RFC 822) date to epoch ms; null when it cannot. */
+export function parseDate(value: string | undefined): number | null {
+  const p = dateParts(value);
+  if (p === null) return null;
+  const t = Date.UTC(p.year, p.month, p.day, p.hour, p.min, p.sec) - p.offset * 60000;
+  return Number.isFinite(t) ? t : null;
+}
+
+/**
+ * The calendar day a date names as written, whatever its time and zone
+ * (SEARCH SENTON and friends, RFC 3501 6.4.4), as UTC midnight of that day;
+ * null when it cannot be read.
+ */
+export function writtenDay(value: string | undefined): number | null {
+  const p = dateParts(value);
+  if (p === null) return null;
+  const t = Date.UTC(p.year, p.month, p.day);
   return Number.isFinite(t) ? t : null;
 }

@@ -4,19 +4,25 @@
 // It reproduces Dovecot's lib-mail message-parser state machine (the one that
 // feeds IMAP BODYSTRUCTURE) over a complete in-memory buffer: boundaries are
 // matched as prefixes of lines starting with "--", newest boundary first and
-// longest match winning; the [CR]LF before a boundary line belongs to the
-// boundary; a part's header may be cut short by a boundary; a missing closing
-// boundary runs to the end of the message; sizes are counted with every bare
-// LF as CRLF ("virtual" sizes, which IMAP reports). It never throws on input.
+// longest match winning (boundaries.ts has the details); the [CR]LF before a
+// boundary line belongs to the boundary; a part's header may be cut short by
+// a boundary; a missing closing boundary runs to the end of the message;
+// sizes are counted with every bare LF as CRLF ("virtual" sizes, which IMAP
+// reports). It never throws on input, and its work is linear in the input.
 
 import type { Envelope, MimePart, PartKind } from './types.js';
 import { NUL_REPLACEMENT, Rfc822Parser, parseMimeParams } from './rfc822.js';
 import { parseAddressList } from './address.js';
+import { BoundaryStack, type OpenBoundary } from './boundaries.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
 
-// Dovecot's safety limits (message_parser_settings defaults).
+// Dovecot's safety limits (message_parser_settings defaults). A multipart or
+// message/rfc822 part at depth MAX_NESTED_PARTS - 1 (the root is depth 0) is
+// not opened; once MAX_TOTAL_PARTS parts exist (the root counts), no more
+// boundaries are looked for and the rest of the message belongs to the
+// current part. Both keep the work per message bounded.
 const MAX_NESTED_PARTS = 100;
 const MAX_TOTAL_PARTS = 10000;
 // RFC 2046 allows 70; Dovecot keeps 80 characters of a boundary and looks
@@ -73,12 +79,7 @@ interface Part {
   headers: RawHeader[] | null;
 }
 
-interface Boundary {
-  part: Part;
-  boundary: string;
-  bytes: Buffer;
-  epilogue: boolean;
-}
+type Boundary = OpenBoundary<Part>;
 
 export interface ParseResult {
   root: MimePart;
@@ -119,14 +120,28 @@ function cname(name: string): string {
 class MessageParser {
   private pos = 0;
   private readonly len: number;
-  private boundaries: Boundary[] = []; // newest first
+  private readonly boundaries = new BoundaryStack<Part>();
   private totalParts = 1;
+  /** Cache of colonIn(): the position of the next ':' (len when there is none). */
+  private colonAt = -1;
   /** The part the body parser ended in (it climbs up on closing boundaries). */
   private cur!: Part;
   bareLf = false;
 
   constructor(private readonly buf: Buffer) {
     this.len = buf.length;
+  }
+
+  /**
+   * The first ':' in [from, end), or -1. The next colon found is remembered,
+   * so a run of lines without one costs one scan in all, not one per line.
+   */
+  private colonIn(from: number, end: number): number {
+    if (this.colonAt < from) {
+      const c = this.buf.indexOf(0x3a, from);
+      this.colonAt = c === -1 ? this.len : c;
+    }
+    return this.colonAt < end ? this.colonAt : -1;
   }
 
   /** A new child starts where its parent's bytes consumed so far end (Dovecot's message_part_append). */
@@ -163,39 +178,25 @@ class MessageParser {
     part.body.virt += b - a + missing;
   }
 
-  /**
-   * If a "--boundary" line starts at p, the matching boundary: the longest one
-   * that is a prefix of the line (the line without its [CR]LF and without a
-   * trailing "--"), newest first.
-   */
+  /** If a "--boundary" line starts at p, the open boundary it belongs to (see boundaries.ts). */
   private boundaryAt(p: number): Boundary | null {
     const buf = this.buf;
-    if (this.boundaries.length === 0 || p + 2 > this.len) return null;
+    if (this.boundaries.size === 0 || p + 2 > this.len) return null;
     if (buf[p] !== 0x2d || buf[p + 1] !== 0x2d) return null;
+    if (this.totalParts >= MAX_TOTAL_PARTS) return null;
     const start = p + 2;
-    const avail = this.len - start;
+    // A last line without LF is cut to the longest boundary line there can be.
     const lf = buf.indexOf(LF, start);
     let findSize: number;
+    let trailingDashes = false;
     if (lf !== -1) {
       findSize = lf - start;
       if (findSize > 0 && buf[start + findSize - 1] === CR) findSize--;
-      if (findSize > 2 && buf[start + findSize - 1] === 0x2d && buf[start + findSize - 2] === 0x2d) findSize -= 2;
+      trailingDashes = findSize > 2 && buf[start + findSize - 1] === 0x2d && buf[start + findSize - 2] === 0x2d;
     } else {
-      findSize = Math.min(avail, BOUNDARY_END_MAX_LEN);
+      findSize = Math.min(this.len - start, BOUNDARY_END_MAX_LEN);
     }
-    let best: Boundary | null = null;
-    for (const b of this.boundaries) {
-      const bl = b.bytes.length;
-      if (bl <= findSize && (best === null || best.bytes.length < bl) && buf.compare(b.bytes, 0, bl, start, start + bl) === 0) {
-        best = b;
-        if (bl === findSize) break;
-      }
-    }
-    if (best !== null) {
-      const bl = best.bytes.length;
-      best.epilogue = avail >= bl + 2 && buf[start + bl] === 0x2d && buf[start + bl + 1] === 0x2d;
-    }
-    return best;
+    return this.boundaries.match(buf, start, this.len, findSize, trailingDashes);
   }
 
   parse(): Part {
@@ -243,13 +244,15 @@ class MessageParser {
     let lastBoundary: string | null = null;
     let prevNl = 0;
     let multipart = false;
+    // A multipart or message/rfc822 part not opened because of the limits.
+    let overflow = false;
     const parentRfc822 = part.parent !== null && (part.parent.flags & F_RFC822) !== 0;
 
     for (;;) {
       // A boundary line ends the header early (not our own boundary). This is
       // checked after the blank line too: then the blank line's newline is
       // the one before the boundary, and goes with it to the parent's body.
-      if (this.boundaries.length > 0 && this.pos < len) {
+      if (this.boundaries.size > 0 && this.pos < len) {
         const b = this.boundaryAt(this.pos);
         if (b !== null && b.part !== part) {
           if (prevNl > 0) this.giveNewlineToParent(part, prevNl);
@@ -288,27 +291,25 @@ class MessageParser {
         // Dovecot starts the multipart's boundary on seeing the blank line,
         // so a line starting with it right after is not taken as foreign.
         if (lastBoundary !== null && (part.flags & F_IS_MIME) !== 0) {
-          multipart = true;
-          const bytes = Buffer.from(lastBoundary, 'latin1');
-          this.boundaries.unshift({ part, boundary: lastBoundary, bytes, epilogue: false });
+          if (part.depth + 1 >= MAX_NESTED_PARTS) {
+            overflow = true;
+            part.flags &= ~F_MULTIPART;
+          } else {
+            multipart = true;
+            this.boundaries.push(part, Buffer.from(lastBoundary, 'latin1'));
+          }
         }
-        if (this.boundaries.length > 0 && this.pos < len) {
+        if (this.boundaries.size > 0 && this.pos < len) {
           const b = this.boundaryAt(this.pos);
           if (b !== null && b.part !== part) this.giveNewlineToParent(part, prevNl);
         }
         break;
       }
 
-      let name: string;
-      let value: string;
-      // Search the colon within this line only (a colon-less line must not
-      // make us scan ahead into the rest of the message).
-      const rel = lineEnd > lineStart ? buf.subarray(lineStart, lineEnd).indexOf(0x3a) : -1;
-      const colon = rel === -1 ? -1 : lineStart + rel;
-      if (colon === -1) {
-        name = latin1(buf, lineStart, lineEnd);
-        value = '';
-      } else {
+      let name = '';
+      let value = '';
+      const colon = this.colonIn(lineStart, lineEnd);
+      if (colon !== -1) {
         let ne = colon;
         while (ne > lineStart && (buf[ne - 1] === 0x20 || buf[ne - 1] === 0x09)) ne--;
         name = latin1(buf, lineStart, ne);
@@ -342,7 +343,7 @@ class MessageParser {
         part.hdr.phys += next - cs;
         part.hdr.virt += next - cs;
         this.pos = next;
-        value += '\n' + latin1(buf, cs, ce);
+        if (colon !== -1) value += '\n' + latin1(buf, cs, ce);
       }
 
       // A line without a colon is no header field: Dovecot ignores it (it
@@ -396,11 +397,16 @@ class MessageParser {
       if (part.parent !== null && (part.parent.flags & F_DIGEST) !== 0) part.flags |= F_RFC822;
       else part.flags |= F_TEXT;
     }
-    // Too deep or too many parts: keep the rest as an opaque leaf.
-    if ((part.flags & (F_MULTIPART | F_RFC822)) !== 0 && (part.depth >= MAX_NESTED_PARTS || this.totalParts >= MAX_TOTAL_PARTS)) {
-      if (multipart) this.boundaries = this.boundaries.filter((b) => b.part !== part);
-      multipart = false;
-      part.flags &= ~(F_MULTIPART | F_RFC822 | F_DIGEST);
+    // Too deep or too many parts: the embedded message stays unparsed.
+    if ((part.flags & F_RFC822) !== 0 && (part.depth + 1 >= MAX_NESTED_PARTS || this.totalParts >= MAX_TOTAL_PARTS)) {
+      overflow = true;
+      part.flags &= ~F_RFC822;
+    }
+    // Dovecot reports such an unopened part as an opaque attachment (its
+    // Content-Type parameters stay), so clients do not try to parse it.
+    if (overflow) {
+      part.data.type = 'application';
+      part.data.subtype = 'octet-stream';
     }
     if (multipart) return null;
     if ((part.flags & F_RFC822) !== 0) {
@@ -423,7 +429,7 @@ class MessageParser {
       this.cur = part;
       const buf = this.buf;
       const len = this.len;
-      if (this.boundaries.length === 0) {
+      if (this.boundaries.size === 0) {
         this.addBody(part, this.pos, len);
         this.pos = len;
         return null;
@@ -461,8 +467,8 @@ class MessageParser {
         addSize(part.parent!.body, part.hdr);
       }
       this.cur = part;
-      const idx = this.boundaries.indexOf(found);
-      this.boundaries = this.boundaries.slice(found.epilogue ? idx + 1 : idx);
+      // Boundaries opened after this one are forgotten; a closing delimiter closes it too.
+      this.boundaries.popTo(found, !found.epilogue);
       let lineSize = firstLine ? 0 : buf[bstart] === CR ? 2 : 1;
       lineSize += 2 + found.bytes.length + (found.epilogue ? 2 : 0);
       this.addBody(part, bstart, bstart + lineSize);
@@ -476,17 +482,12 @@ class MessageParser {
       }
       this.addBody(part, this.pos, nl + 1);
       this.pos = nl + 1;
-      const top = this.boundaries[0];
+      const top = this.boundaries.top();
       if (top === undefined || top.part !== part) {
         // epilogue of this multipart
         continue;
       }
-      // A new MIME part begins, unless there are too many parts already:
-      // then the rest of this multipart stays in its body.
-      if (this.totalParts >= MAX_TOTAL_PARTS) {
-        this.boundaries = this.boundaries.filter((b) => b.part !== part);
-        continue;
-      }
+      // A new MIME part begins.
       const child = this.newPart(part);
       child.flags |= F_IS_MIME;
       this.totalParts++;

@@ -8,7 +8,7 @@
 // Search fields, in contrast, are decoded Unicode text.
 
 /** Bumped when the stored shape or the parsing rules change; old rows are re-indexed. */
-export const MIME_INDEX_VERSION = 1;
+export const MIME_INDEX_VERSION = 2;
 
 /**
  * One address of an ENVELOPE address list, in IMAP order:
@@ -54,7 +54,12 @@ export type PartKind = 'multipart' | 'message' | 'text' | 'other';
  */
 export interface MimePart {
   kind: PartKind;
-  /** Content-Type type and subtype as written (no case folding); absent = no usable Content-Type. */
+  /**
+   * Content-Type type and subtype as written (no case folding); absent = no
+   * usable Content-Type. A multipart or message/rfc822 part left unparsed at
+   * the parser's limits (nesting depth 99, 10000 parts) says
+   * application/octet-stream, as Dovecot does.
+   */
   type?: string;
   subtype?: string;
   /** Content-Type parameters as flat [name, value, name, value...], RFC 2231 merged like Dovecot. */

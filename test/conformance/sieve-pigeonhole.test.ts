@@ -1,7 +1,8 @@
 // Differential test: every script x message pair of fixtures/sieve/differential
 // runs through Pigeonhole's sieve-test (the oracle) and through `postino sieve
 // test`; both outputs are normalised to one action list and must be equal, in
-// order. sieve-test must be installed (dovecot-sieve): its absence is a failure.
+// order; a script refused by one must be refused by the other, at the same
+// line. sieve-test must be installed (dovecot-sieve): its absence is a failure.
 // Intended differences are listed in sieve/README.md and in `knownDifferences`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,9 +39,17 @@ function normBox(b: string): string {
   return b.toUpperCase() === 'INBOX' ? 'INBOX' : b;
 }
 
-/** Pigeonhole's sieve-test stdout -> normalised action list. */
-export function normalisePigeonhole(status: number | null, stdout: string): string[] {
-  if (status === 89) return ['compile-error'];
+/**
+ * A refused script is compared by the line of its first error: Pigeonhole
+ * says `NAME: line N: error: ...`, we say `N:C: message` (no column there).
+ */
+function compileError(line: string | undefined): string[] {
+  return [line ? `compile-error line ${line}` : 'compile-error'];
+}
+
+/** Pigeonhole's sieve-test stdout (and stderr, for compile errors) -> normalised action list. */
+export function normalisePigeonhole(status: number | null, stdout: string, stderr = ''): string[] {
+  if (status === 89) return compileError(/: line (\d+): error: /.exec(stderr)?.[1]);
   if (status !== 0) return ['runtime-error'];
   const out: string[] = [];
   const lines = stdout.split('\n');
@@ -90,7 +99,7 @@ export function normalisePigeonhole(status: number | null, stdout: string): stri
 
 /** Our `sieve test --json` output -> the same normalised form. */
 export function normalisePostino(code: number, stdout: string, stderr: string): string[] {
-  if (code !== 0) return ['compile-error'];
+  if (code !== 0) return compileError(/^(\d+):\d+: /m.exec(stderr)?.[1]);
   if (/runtime error/.test(stderr)) return ['runtime-error'];
   const { actions } = JSON.parse(stdout) as { actions: Array<Record<string, unknown>> };
   const out: string[] = [];
@@ -206,7 +215,7 @@ if (sieveTest) {
           ['-c', conf, '-x', '+editheader +vacation-seconds +spamtest +spamtestplus +virustest', '-f', ENV_FROM, '-a', RCPT, '-r', RCPT, scriptCopy, path.join(scratch, 'messages', m)],
           { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } },
         );
-        const expected = normalisePigeonhole(r.status, r.stdout);
+        const expected = normalisePigeonhole(r.status, r.stdout, r.stderr);
         const ours = await runPostino(path.join(corpus, 'scripts', s), msgPath);
         const actual = normalisePostino(ours.code, ours.stdout, ours.stderr);
         // sieve-test prints a vacation subject only when the script gives one; ours

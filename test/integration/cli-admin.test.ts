@@ -85,7 +85,7 @@ describe('postino domain/user/alias', () => {
     ['removing the last target of postmaster@', ['alias', 'remove', 'postmaster@example.test'], undefined, /required \(RFC 2142\)/],
     ['removing the last target of abuse@ by target', ['alias', 'remove', 'abuse@example.test', 'admin@example.test'], undefined, /required \(RFC 2142\)/],
     ['removing the account postmaster@ points to', ['user', 'remove', 'admin@example.test'], undefined, /last target of (abuse|postmaster)@example.test/],
-    ['removing a domain with accounts', ['domain', 'remove', 'example.test'], undefined, /still has 2 account/],
+    ['removing a domain another domain\'s aliases point into', ['domain', 'remove', 'example.test'], undefined, /abuse@second.test points to bob@example.test \(and 1 more alias\(es\)\); change or remove it first/],
     ['unknown alias target in a local domain', ['alias', 'add', 'x@example.test', 'ghost@example.test'], undefined, /no such local account or alias: ghost@example.test/],
     ['alias to itself', ['alias', 'add', 'loop@example.test', 'loop@example.test'], undefined, /cannot be its own target/],
     ['unknown user', ['user', 'disable', 'ghost@example.test'], undefined, /no such account: ghost@example.test/],

@@ -93,6 +93,12 @@ out['fetch_meta'] = data[0][0].decode()
 typ, data = m.store('1', '+FLAGS', '(\\\\Seen)')
 out['store'] = data[0].decode()
 out['copy'] = m.copy('1', 'INBOX')[0]
+# CATENATE (RFC 4469): a new message from the stored one's header and body, by IMAP URL.
+typ, data = m._simple_command('APPEND', 'PyFolder', 'CATENATE', '(URL "/PyFolder/;UID=1/;SECTION=HEADER" URL "/PyFolder/;UID=1/;SECTION=TEXT")')
+out['catenate'] = typ
+typ, data = m.uid('FETCH', '2', '(BODY.PEEK[])')
+out['catenated'] = data[0][1].decode()
+m.uid('STORE', '2', '+FLAGS', '(\\Deleted)')
 typ, data = m.uid('SEARCH', None, 'ALL')
 out['uids'] = data[0].decode()
 m.store('1', '+FLAGS', '(\\\\Deleted)')
@@ -124,8 +130,10 @@ test('Python imaplib: a scripted session over STARTTLS', { skip: !have('python3'
   assert.match(String(out.fetch_meta), /INTERNALDATE "14-Nov-2023 22:13:20 \+0000"/);
   assert.match(String(out.store), /FLAGS \(\\Flagged \\Seen \\Recent\)/);
   assert.equal(out.copy, 'OK');
-  assert.equal(out.uids, '1');
-  assert.deepEqual(out.expunge, ['1']);
+  assert.equal(out.catenate, 'OK');
+  assert.equal(out.catenated, 'From: py@remote.test\r\nSubject: from python\r\n\r\nbody text here\r\n');
+  assert.equal(out.uids, '1 2');
+  assert.deepEqual(out.expunge, ['2', '1']);
   assert.ok((out.list as string[]).some((l) => /"PyFolder"$/.test(l)));
   assert.equal(out.close, 'OK');
   assert.equal(out.logout, 'BYE');

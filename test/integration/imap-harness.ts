@@ -39,7 +39,7 @@ export interface HarnessOptions {
 export async function startImapHarness(options: HarnessOptions = {}): Promise<ImapHarness> {
   const s = scratchDir('postino-imap-');
   const storage = openStorage(s.dir, { indexer: options.indexAtAppend === false ? () => null : indexMessageJson });
-  const admin = new AdminService({ directory: storage.directory, mail: storage.mail });
+  const admin = new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files });
   await admin.addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
   if (options.quota !== undefined) storage.directory.setQuota(USER, options.quota);
   const account = storage.directory.getAccount(USER)!;

@@ -12,6 +12,18 @@ test('defaults are the embedded ports of INTERFACE.md', () => {
   assert.equal(c.limits.messageSize, 26214400);
 });
 
+test('limits that protect the server: header size and connections per service, defaults and overrides', () => {
+  const d = resolveConfig({}, {});
+  assert.equal(d.limits.headerSize, 262144);
+  assert.deepEqual(d.limits.maxConnections, { smtp: 100, lmtp: 100, imap: 1000 });
+  const c = resolveConfig(validateConfig({ limits: { headerSize: 65536, maxConnections: { smtp: 20 } } }), {});
+  assert.equal(c.limits.headerSize, 65536);
+  assert.deepEqual(c.limits.maxConnections, { smtp: 20, lmtp: 100, imap: 1000 });
+  assert.throws(() => validateConfig({ limits: { maxConnections: { smtp: 0 } } }), /limits\.maxConnections\.smtp/);
+  assert.throws(() => validateConfig({ limits: { maxConnections: { pop3: 5 } } }), /unknown key limits\.maxConnections\.pop3/);
+  assert.throws(() => validateConfig({ limits: { headerSize: 'big' } }), /limits\.headerSize/);
+});
+
 test('POSTINO_<SERVICE>_PORT overrides the file', () => {
   const c = resolveConfig({ ports: { imap: 143 } }, { POSTINO_IMAP_PORT: '0', POSTINO_SMTP_PORT: '2626' });
   assert.equal(c.ports.imap, 0);

@@ -3,6 +3,7 @@ import type { CliCommand, CliContext, OptionValues } from '../command.js';
 import { stringOption } from '../command.js';
 import { withStorage } from '../storage-context.js';
 import { MailError } from '../../../storage/errors.js';
+import type { RemovedAccount } from '../../services/admin.js';
 
 /** Reads a password from stdin: the whole input minus one trailing newline. */
 async function passwordFromStdin(ctx: CliContext): Promise<string> {
@@ -19,6 +20,19 @@ export function parseByteSize(text: string): number {
   if (!Number.isSafeInteger(n)) throw new MailError('BADINPUT', `size '${text}' is too large`);
   return n;
 }
+
+/** Says where a removed account's mail went: administrators must know what to keep or delete. */
+function removedLine(r: RemovedAccount): string {
+  if (r.purged) return `removed ${r.address}; its mail and Sieve scripts are deleted`;
+  if (r.keptIn === undefined) return `removed ${r.address}; it had no mail on disk`;
+  return `removed ${r.address}; its mail and Sieve scripts are kept in ${r.keptIn} (delete that directory to free the space)`;
+}
+
+function movedLine(address: string, movedTo: string | undefined): string | undefined {
+  return movedTo && `files an earlier ${address} left behind were moved to ${movedTo}; ${address} starts empty`;
+}
+
+const purgeOption = { purge: { type: 'boolean' } } as const;
 
 function printList<T>(ctx: CliContext, rows: T[], line: (row: T) => string): void {
   if (ctx.json) ctx.out(JSON.stringify(rows));
@@ -45,9 +59,11 @@ export const adminCommands: CliCommand[] = [
       const postmaster = stringOption(options, 'postmaster');
       if (!postmaster) throw new MailError('BADINPUT', '--postmaster ADDR is required (RFC 2142: postmaster@ must reach someone)');
       const password = options['password-stdin'] === true ? await passwordFromStdin(ctx) : undefined;
-      await withStorage(ctx, (_, admin) =>
+      const added = await withStorage(ctx, (_, admin) =>
         admin.addDomain(domain!, postmaster, password === undefined ? undefined : { password, allowWeak: options['allow-weak'] === true }),
       );
+      const moved = movedLine(postmaster.toLowerCase(), added.oldFilesMovedTo);
+      if (moved) ctx.out(moved);
     },
   },
   {
@@ -59,10 +75,15 @@ export const adminCommands: CliCommand[] = [
   },
   {
     words: ['domain', 'remove'],
-    usage: 'DOMAIN',
+    usage: 'DOMAIN [--purge]',
+    options: purgeOption,
     minArgs: 1,
     maxArgs: 1,
-    run: ([domain], _, ctx) => withStorage(ctx, (_s, admin) => admin.removeDomain(domain!)),
+    async run([domain], options, ctx) {
+      const removed = await withStorage(ctx, (_s, admin) => admin.removeDomain(domain!, { purge: options.purge === true }));
+      for (const r of removed) ctx.out(removedLine(r));
+      ctx.out(`removed domain ${domain!.toLowerCase()}`);
+    },
   },
   {
     words: ['user', 'add'],
@@ -75,7 +96,9 @@ export const adminCommands: CliCommand[] = [
       const quotaText = stringOption(options, 'quota');
       const quota = quotaText === undefined ? null : parseByteSize(quotaText);
       const password = await passwordFromStdin(ctx);
-      await withStorage(ctx, (_s, admin) => admin.addUser({ address: address!, password, quota, allowWeak: options['allow-weak'] === true }));
+      const added = await withStorage(ctx, (_s, admin) => admin.addUser({ address: address!, password, quota, allowWeak: options['allow-weak'] === true }));
+      const moved = movedLine(added.account.address, added.oldFilesMovedTo);
+      if (moved) ctx.out(moved);
     },
   },
   {
@@ -124,10 +147,22 @@ export const adminCommands: CliCommand[] = [
   },
   {
     words: ['user', 'remove'],
-    usage: 'ADDR',
+    usage: 'ADDR [--purge]',
+    options: purgeOption,
     minArgs: 1,
     maxArgs: 1,
-    run: ([address], _, ctx) => withStorage(ctx, (_s, admin) => admin.removeUser(address!)),
+    async run([address], options, ctx) {
+      const { removed, aliases } = await withStorage(ctx, (_s, admin) => {
+        const aliases = admin.aliasesTargeting(address!);
+        return { removed: admin.removeUser(address!, { purge: options.purge === true }), aliases };
+      });
+      ctx.out(removedLine(removed));
+      // Removed all the same; the administrator decides what the aliases should say now.
+      for (const { alias, otherTargets } of aliases) {
+        const effect = otherTargets > 0 ? 'its other targets still get its mail; senders get a DSN for this one' : 'it has no other target: its mail is refused';
+        ctx.err(`warning: alias ${alias} points to ${address!} (${effect}); change it with postino alias remove ${alias} ${address!}`);
+      }
+    },
   },
   {
     words: ['alias', 'add'],

@@ -1,6 +1,7 @@
 // postino deliver: the LDA for an MTA's mailbox_command. Reads one message
-// on stdin, runs Sieve, stores. Exit codes are sysexits: 0 delivered,
-// 67 unknown user, 75 temporary failure (the MTA retries), 77 refused.
+// on stdin, runs Sieve, stores. Exit codes are sysexits: 0 delivered (or
+// stored in part and the rest queued for `serve` to retry), 67 unknown
+// user, 75 temporary failure with nothing stored (the MTA retries), 77 refused.
 import type { CliCommand } from '../command.js';
 import { listOption, stringOption } from '../command.js';
 import { loadConfig } from '../../config.js';
@@ -43,7 +44,9 @@ export const deliverCommands: CliCommand[] = [
         // Logs go to stderr: stdout belongs to the MTA.
         const log = createLogger(process.env.POSTINO_LOG_LEVEL ?? 'warn', 2);
         const agent = new DeliveryAgent(storage, deliveryConfig(config), log);
-        const outcomes = await agent.deliver({ raw, from: from.replace(/^<|>$/g, ''), recipients, traceHeaders: [], rejectAtSmtp: false });
+        // One exit code answers for every recipient: once a copy is stored, what failed temporarily is
+        // queued for `serve` to retry (exit 0), since a 75 would make the MTA store that copy again.
+        const outcomes = await agent.deliver({ raw, from: from.replace(/^<|>$/g, ''), recipients, traceHeaders: [], rejectAtSmtp: false }, { answer: 'message' });
         let code = 0;
         for (const o of outcomes) {
           if (o.kind === 'delivered') continue;

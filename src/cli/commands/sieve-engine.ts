@@ -97,8 +97,12 @@ function describe(a: SieveAction): string {
 function firstAddress(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const v = decodeHeaderValue(value);
-  const m = /<([^>]*)>/.exec(v) ?? /([^\s<>,;"]+@[^\s<>,;"]+)/.exec(v);
-  return m ? m[1] : undefined;
+  // By index and by token: the patterns this replaces rescanned long runs from every position.
+  const lt = v.indexOf('<');
+  const gt = lt < 0 ? -1 : v.indexOf('>', lt + 1);
+  if (gt >= 0) return v.slice(lt + 1, gt);
+  // The first token with an "@" that has something on both sides of it.
+  return v.split(/[\s<>,;"]/).find((token) => token.slice(1, -1).includes('@'));
 }
 
 const check: CliCommand = {

@@ -3,10 +3,10 @@
 // tests can implement it in memory. Errors are MailError (storage/errors.ts):
 // the session maps their `code` to IMAP response codes and never shows the
 // text of anything else.
-import type { FlagMode, MailboxChange, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../../storage/ports.js';
+import type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../../storage/ports.js';
 import type { MessageIndex } from '../../../storage/mime/types.js';
 
-export type { FlagMode, MailboxChange, MailboxInfo, MessageRecord, Quota, SpecialUse, MessageIndex };
+export type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse, MessageIndex };
 
 /** A mailbox without its counters (which cost a scan of its messages). */
 export type MailboxRef = Pick<MailboxInfo, 'id' | 'accountId' | 'name' | 'uidValidity' | 'uidNext' | 'highestModseq' | 'specialUse'>;
@@ -33,6 +33,8 @@ export interface SelectState {
   firstUnseenUid: number | undefined;
   /** Keywords in use in the mailbox (for FLAGS and PERMANENTFLAGS). */
   keywords: string[];
+  /** HIGHESTMODSEQ as of the same moment as `uids`: where the session's view starts. */
+  highestModseq: number;
 }
 
 export interface ImapBackend {
@@ -72,10 +74,18 @@ export interface ImapBackend {
   unclaimedRecent(user: ImapUser, mailboxId: number): number;
   /** Messages flagged \Deleted (STATUS DELETED). */
   deletedCount(user: ImapUser, mailboxId: number): number;
+  /**
+   * What changed after `modseq` (new messages, flag changes, expunges), from
+   * one snapshot: the session's view catches up from it at the points RFC
+   * 3501 7.4.1 allows. Undefined when the mailbox is gone.
+   */
+  changesSince(user: ImapUser, mailboxId: number, modseq: number): MailboxDelta | undefined;
   /** UIDs expunged from the mailbox with a MODSEQ above `modseq` (QRESYNC), ascending. */
   expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[];
   /** RFC 2047 encoded words in a raw (latin1 byte string) header value, decoded to text. */
   decodeHeader(value: string): string;
+  /** The day a Date header value names as written (UTC midnight of it), null when unreadable (SEARCH SENT*). */
+  writtenDay(value: string): number | null;
   /** The MIME index of a message (from the store, or made now and cached). */
   messageIndex(user: ImapUser, record: MessageRecord): MessageIndex;
 
@@ -89,6 +99,8 @@ export interface ImapBackend {
   setFlags(user: ImapUser, mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[];
   expunge(user: ImapUser, mailboxId: number, uids?: number[]): number[];
   copy(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
+  /** MOVE as one unit (the source copies are expunged in the same step); [sourceUid, newUid] pairs, ascending. */
+  move(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
   quota(user: ImapUser): Quota;
 
   /** Committed changes of the account, until the returned function is called. */

@@ -45,6 +45,8 @@ export interface SessionContext {
   readonly loginDisabled: boolean;
 
   setUser(user: ImapUser): void;
+  /** Counts a failed LOGIN or AUTHENTICATE; true when that was the session's last allowed one. */
+  authFailed(): boolean;
   select(mailbox: SelectedMailbox | undefined): void;
   enable(extension: string): void;
   /** Mailbox name from the wire (modified UTF-7, or UTF-8 with UTF8=ACCEPT) to the stored form. */

@@ -14,6 +14,11 @@ export const IMAP_LIMITS = {
   maxNonSyncLiteralMinus: 4096,
   /** Tagged BAD replies in a row before the session ends (a client that is not speaking IMAP). */
   maxBadCommandsInARow: 10,
+  /**
+   * Failed LOGIN/AUTHENTICATE before the session ends with BYE, as in Dovecot:
+   * a guesser has to reconnect; the growing delays themselves come from src/auth.
+   */
+  maxAuthFailures: 3,
   /** Before login: long enough for a human typing, short enough to shed idle probes. */
   preAuthTimeoutMs: 60_000,
   /** After login, also during IDLE (RFC 3501 asks for at least 30 minutes). */

@@ -19,6 +19,20 @@ export class ImapParseError extends Error {
   }
 }
 
+/** A command that parses but names something that cannot be (an invalid mailbox name): tagged NO, not BAD. */
+export class ImapRefusal extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImapRefusal';
+  }
+}
+
+class UnterminatedSection extends ImapParseError {
+  constructor() {
+    super('Unterminated [');
+  }
+}
+
 export interface ParsedCommand {
   tag: string;
   /** Upper-cased; "UID FETCH" for UID commands. */
@@ -162,7 +176,29 @@ class Tokenizer {
     return m[0].startsWith('~') ? { type: 'string', value, literal: true, binary: true } : { type: 'string', value, literal: true };
   }
 
+  /**
+   * An atom; a "[...]" section may hold spaces (BODY[HEADER.FIELDS (A B)]).
+   * "[" is an ATOM-CHAR too (RFC 3501 9), so a "[" that is never closed is
+   * just a character: the atom is read again without sections.
+   */
   private atom(): Arg {
+    try {
+      return this.atomWithSections();
+    } catch (err) {
+      if (!(err instanceof UnterminatedSection)) throw err;
+    }
+    const s = this.text;
+    let i = this.pos;
+    while (i < s.length && !ATOM_STOP.has(s[i]!)) {
+      if (s.charCodeAt(i) < 0x20 || s[i] === '\x7f') throw new ImapParseError('Control character in atom');
+      i++;
+    }
+    const value = s.slice(this.pos, i);
+    this.pos = i;
+    return { type: 'atom', value };
+  }
+
+  private atomWithSections(): Arg {
     const s = this.text;
     let i = this.pos;
     let bracket = 0;
@@ -183,7 +219,7 @@ class Tokenizer {
       if (ch.charCodeAt(0) < 0x20 || ch === '\x7f') throw new ImapParseError('Control character in atom');
       i++;
     }
-    if (bracket > 0) throw new ImapParseError('Unterminated [');
+    if (bracket > 0) throw new UnterminatedSection();
     if (i === this.pos) throw new ImapParseError('Expected an atom');
     const value = s.slice(this.pos, i);
     this.pos = i;

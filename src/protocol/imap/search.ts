@@ -172,6 +172,8 @@ export interface SearchScope {
   now: number;
   /** RFC 2047 decoding of a raw header value (the backend's: storage owns MIME). */
   decodeHeader(value: string): string;
+  /** The day a Date value names as written (UTC midnight); without it, the UTC day of the parsed date. */
+  writtenDay?(value: string): number | null;
   /** \Recent for this session (none when absent). */
   isRecent?(uid: number): boolean;
   /** The UIDs of "$" (empty when absent). */
@@ -223,16 +225,14 @@ export function matchSearch(key: SearchKey, m: SearchCandidate, scope: SearchSco
     case 'modseq':
       return m.record.modseq >= key.n;
     case 'date': {
-      let t: number | null;
-      if (key.field === 'internal') t = m.record.internalDate;
-      else t = m.index().search.date;
-      if (t === null) return false;
-      const day = Math.floor(t / DAY) * DAY;
+      const day = key.field === 'internal' ? localDay(m.record.internalDate) : sentDay(m, scope);
       if (key.cmp === 'before') return day < key.day;
       if (key.cmp === 'on') return day === key.day;
       return day >= key.day;
     }
     case 'header': {
+      // An empty string matches every message that has the field, whatever its value (RFC 3501 6.4.4).
+      if (key.value === '') return headerValues(m, key.field, cache, scope.decodeHeader) !== undefined;
       const needle = fold(key.value);
       const idx = m.index();
       let hay: string | undefined;
@@ -259,6 +259,26 @@ export function matchSearch(key: SearchKey, m: SearchCandidate, scope: SearchSco
       return fold(body).includes(needle);
     }
   }
+}
+
+/**
+ * BEFORE/ON/SINCE: the internal date's day in the server's timezone, as
+ * Dovecot does (RFC 3501 leaves the zone open), as UTC midnight of that day.
+ */
+function localDay(t: number): number {
+  const d = new Date(t);
+  return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate());
+}
+
+/**
+ * SENTBEFORE/SENTON/SENTSINCE: the day the Date header names as written,
+ * disregarding its time and zone (RFC 3501 6.4.4). A message without a
+ * readable Date counts as sent at the epoch, as in Dovecot.
+ */
+function sentDay(m: SearchCandidate, scope: SearchScope): number {
+  const idx = m.index();
+  if (scope.writtenDay !== undefined) return idx.envelope.date === undefined ? 0 : (scope.writtenDay(idx.envelope.date) ?? 0);
+  return idx.search.date === null ? 0 : Math.floor(idx.search.date / DAY) * DAY;
 }
 
 function cached(cache: Map<string, string>, key: string, make: () => string): string {
@@ -298,6 +318,8 @@ function decodeCharset(bytes: Buffer, charset: string | undefined): string {
     } catch {
       return bytes.toString('latin1');
     }
+    // Charset names come from messages: the cache must not grow without end.
+    if (decoders.size >= 256) decoders.clear();
     decoders.set(cs, d);
   }
   return d.decode(bytes);
@@ -328,9 +350,26 @@ export function bodyText(raw: Buffer, index: MessageIndex, decodeHeader: (v: str
     const body = raw.subarray(start, start + part.bodyLen);
     const bytes = decodeTransfer(body, part.enc) ?? body;
     let text = decodeCharset(bytes, paramValue(part.params, 'charset'));
-    if ((part.subtype ?? '').toLowerCase() === 'html') text = text.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ');
+    if ((part.subtype ?? '').toLowerCase() === 'html') text = withoutTags(text).replace(/&nbsp;/g, ' ');
     out.push(text);
   };
   walk(index.body, 0);
   return out.join('\n');
+}
+
+/**
+ * HTML tags replaced by a space, as /<[^>]*>/g would, in one pass: that
+ * pattern rescans to the end of the text from every '<' that has no '>'
+ * after it, which makes a long run of '<' quadratic.
+ */
+export function withoutTags(html: string): string {
+  let out = '';
+  let pos = 0;
+  for (let lt = html.indexOf('<'); lt >= 0; lt = html.indexOf('<', pos)) {
+    const gt = html.indexOf('>', lt + 1);
+    if (gt < 0) break;
+    out += html.slice(pos, lt) + ' ';
+    pos = gt + 1;
+  }
+  return out + html.slice(pos);
 }

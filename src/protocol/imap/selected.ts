@@ -1,12 +1,16 @@
-// The selected mailbox as this session sees it: the sequence number <-> UID
-// map and the changes other sessions made that it has not been told about.
-// RFC 3501 section 7.4.1: EXPUNGE is never sent while a FETCH, STORE or
-// SEARCH (the sequence-number forms) runs, so the client's numbering cannot
-// shift under it; EXISTS and FETCH may go out at any time. It also holds
-// what is this session's alone: the messages it sees as \Recent and the
-// saved search result ($, RFC 5182).
-import type { MailboxChange, MailboxRef } from './backend.js';
-import { untagged, type ImapResponse, type ImapValue } from './response.js';
+// The selected mailbox as this session sees it: its own sequence number <->
+// UID map, which changes only when this session is told (RFC 3501 5.5,
+// 7.4.1). After a command, and at once during IDLE, the view catches up
+// with the store from one snapshot of what changed since the MODSEQ it last
+// reached (MailboxDelta): expunges (held back while a FETCH, STORE or
+// SEARCH by sequence number would be renumbered), new messages (always
+// above every UID it has, so sequence numbers of known messages never
+// move), and flag changes. The store is the one authority; the change feed
+// only wakes the session, so changes that reach it late, twice or out of
+// order cannot bend its numbering. It also holds what is this session's
+// alone: the messages it sees as \Recent and the saved search ($, RFC 5182).
+import type { MailboxDelta, MailboxRef } from './backend.js';
+import { statusResponse, untagged, type ImapResponse, type ImapValue } from './response.js';
 import { firstAtLeast, formatSequenceSet } from './sequence.js';
 
 /**
@@ -52,46 +56,78 @@ class RecentUids {
   }
 }
 
+/**
+ * Searches that follow the mailbox (SEARCH RETURN (UPDATE), RFC 5267): told
+ * of messages about to be expunged (before their EXPUNGE, while their
+ * numbers still hold) and of new or changed ones (after EXISTS and FETCH).
+ */
+export interface SearchUpdateHook {
+  expunged(uids: readonly number[]): ImapResponse[];
+  changed(uids: readonly number[]): ImapResponse[];
+}
+
 /** Finds the first recent UID below uidNext for this session (claiming them when read-write). */
 export type RecentSource = (uidNext: number) => number;
 
+/** What changed after a MODSEQ, from one snapshot of the store (undefined: the mailbox is gone). */
+export type ChangeSource = (sinceModseq: number) => MailboxDelta | undefined;
+
 const SYSTEM_FLAG = /^\\(answered|flagged|deleted|seen|draft)$/i;
+
+export interface ViewStart {
+  /** Every UID at the moment the view starts, ascending. */
+  uids: number[];
+  /** Keywords in use at that moment (FLAGS as SELECT sent it). */
+  keywords: string[];
+  /** The MODSEQ of that moment: changes above it are news. */
+  highestModseq: number;
+}
 
 export class SelectedMailbox {
   readonly mailboxId: number;
   name: string;
   readonly uidValidity: number;
   readonly readOnly: boolean;
-  /** uids[seq - 1] is the UID of message seq. Ascending. */
-  uids: number[];
+  /** uids[seq - 1] is the UID of message seq. Ascending, never reordered. */
+  readonly uids: number[];
   /** Highest MODSEQ this session has reported or been told of. */
   highestModseq: number;
-  private pending: MailboxChange[] = [];
-  /** The MODSEQ of flag states this session already reported (its own STOREs). */
+  /** The view holds every change up to this MODSEQ (announced or waiting in `gone`). */
+  private syncedModseq: number;
+  /** UIDs expunged in the store that this session has not announced yet: they keep their numbers. */
+  private readonly gone = new Set<number>();
+  /** The MODSEQ of flag states this session already reported (its own STOREs and FETCHes). */
   private readonly reported = new Map<number, number>();
   /** UIDs this session sees as \Recent. */
   private readonly recent = new RecentUids();
   private recentReported = 0;
   /** IMAP4rev2 has no \Recent: nothing of it is shown. */
   hideRecent = false;
+  /** Keywords this session was told of (FLAGS). */
+  private readonly keywords: string[];
   /** SEARCH RETURN (SAVE): the UIDs "$" stands for (expunged ones are skipped when it is used). */
   savedSearch: number[] = [];
+  /** CONTEXT=SEARCH updates of this session, while this mailbox is selected. */
+  searchUpdates: SearchUpdateHook | undefined;
 
   constructor(
     info: MailboxRef,
-    uids: number[],
+    start: ViewStart,
     readOnly: boolean,
+    private readonly changes: ChangeSource,
     private readonly recentSource?: RecentSource,
   ) {
     this.mailboxId = info.id;
     this.name = info.name;
     this.uidValidity = info.uidValidity;
     this.readOnly = readOnly;
-    this.uids = uids;
-    this.highestModseq = info.highestModseq;
+    this.uids = start.uids;
+    this.highestModseq = start.highestModseq;
+    this.syncedModseq = start.highestModseq;
+    this.keywords = [...start.keywords];
     if (recentSource) {
-      const last = uids[uids.length - 1] ?? 0;
-      this.addRecent(recentSource(Math.max(info.uidNext, last + 1)), uids);
+      const last = start.uids[start.uids.length - 1] ?? 0;
+      this.recent.claimTail(recentSource(Math.max(info.uidNext, last + 1)), start.uids);
       this.recentReported = this.recent.size;
     }
   }
@@ -113,10 +149,6 @@ export class SelectedMailbox {
     return [...flags.slice(0, at), '\\Recent', ...flags.slice(at)];
   }
 
-  private addRecent(first: number, uids: readonly number[]): void {
-    this.recent.claimTail(first, uids);
-  }
-
   /** "* n RECENT" when the count changed since the last one sent (rev1 only). */
   private recentResponse(out: ImapResponse[]): void {
     if (this.recent.size === this.recentReported) return;
@@ -126,7 +158,7 @@ export class SelectedMailbox {
 
   /** The UIDs "$" names now: the saved result less what was expunged since. */
   savedUids(): number[] {
-    return this.savedSearch.filter((uid) => this.seqOf(uid) !== 0);
+    return this.savedSearch.filter((uid) => this.seqOf(uid) !== 0 && !this.gone.has(uid));
   }
 
   get exists(): number {
@@ -143,120 +175,127 @@ export class SelectedMailbox {
     return this.uids[seq - 1];
   }
 
-  enqueue(change: MailboxChange): void {
-    if (change.kind === 'mailboxes' || change.mailboxId !== this.mailboxId) return;
-    this.pending.push(change);
+  /** Whether the message was expunged by another session and this one has not announced it yet. */
+  isGone(uid: number): boolean {
+    return this.gone.has(uid);
   }
 
-  get hasPending(): boolean {
-    return this.pending.length > 0;
-  }
-
-  /** This session reported these flags itself; a feed event at or below modseq is not news. */
+  /** This session reported these flags itself; a change at or below modseq is not news. */
   markReported(uid: number, modseq: number): void {
     const prev = this.reported.get(uid) ?? 0;
     if (modseq > prev) this.reported.set(uid, modseq);
     if (modseq > this.highestModseq) this.highestModseq = modseq;
   }
 
-  /** Whether an expunge of this UID is waiting to be announced (the message is gone). */
-  isExpungePending(uid: number): boolean {
-    return this.pending.some((c) => c.kind === 'expunge' && c.uid === uid);
+  /**
+   * Reads what changed since the view's MODSEQ and keeps it pending: gone
+   * messages, new ones (always above every UID the view has), flag changes
+   * and the mailbox's keywords. Nothing is told here.
+   */
+  private catchUp(): void {
+    const delta = this.changes(this.syncedModseq);
+    if (delta === undefined || delta.highestModseq <= this.syncedModseq) return;
+    this.syncedModseq = delta.highestModseq;
+    if (delta.highestModseq > this.highestModseq) this.highestModseq = delta.highestModseq;
+    for (const uid of delta.expunged) if (this.seqOf(uid) !== 0) this.gone.add(uid);
+    const last = this.freshUids.length > 0 ? this.freshUids[this.freshUids.length - 1]!.uid : (this.uids[this.uids.length - 1] ?? 0);
+    for (const c of delta.changed) {
+      if (c.uid > last) this.freshUids.push(c);
+      else if (this.seqOf(c.uid) !== 0) this.changedFlags.set(c.uid, c);
+      else {
+        // New since the last look but not yet announced: keep its newest flags (they travel with it).
+        const f = this.freshUids.find((x) => x.uid === c.uid);
+        if (f) f.modseq = c.modseq;
+      }
+    }
+    for (const uid of delta.expunged) {
+      const at = this.freshUids.findIndex((x) => x.uid === uid);
+      if (at >= 0) this.freshUids.splice(at, 1); // came and went before it was announced
+    }
+    if (delta.keywords) for (const k of delta.keywords) if (!this.keywords.includes(k)) this.newKeywords.push(k);
+  }
+
+  private freshUids: Array<{ uid: number; modseq: number }> = [];
+  private readonly changedFlags = new Map<number, { uid: number; modseq: number; flags: string[] }>();
+  private newKeywords: string[] = [];
+
+  /**
+   * FLAGS and PERMANENTFLAGS when keywords new to this session are in use
+   * (RFC 3501 7.2.6): sent before any FETCH that could name them, so the
+   * session calls it before a command's own responses.
+   */
+  flagsUpdate(): ImapResponse[] {
+    this.catchUp();
+    if (this.newKeywords.length === 0) return [];
+    this.keywords.push(...this.newKeywords);
+    this.newKeywords = [];
+    return flagsResponses(this.keywords, this.readOnly);
   }
 
   /**
-   * Untagged responses for the queued changes. With allowExpunge false,
-   * expunges stay queued (their messages keep their sequence numbers).
-   * `silentExpunge` drops them without telling (CLOSE).
+   * Catches the view up with the store and returns what tells the client:
+   * new FLAGS, EXPUNGE (or VANISHED with QRESYNC) when `allowExpunge`, else
+   * the expunged messages keep their numbers until a later call; EXISTS (and
+   * RECENT) for new messages; a FETCH of FLAGS for each message whose flags
+   * changed since this session last reported them.
    */
-  flush(allowExpunge: boolean, condstore: boolean, qresync = false): ImapResponse[] {
-    if (this.pending.length === 0) return [];
-    const out: ImapResponse[] = [];
-    const keep: MailboxChange[] = [];
-    let existsDirty = false;
-    // With QRESYNC, expunges are reported as VANISHED UID sets (RFC 7162 3.2.10).
-    let vanished: number[] = [];
-    const flushVanished = () => {
-      if (vanished.length > 0) out.push(untagged('VANISHED', formatSequenceSet(vanished)));
-      vanished = [];
-    };
-    const lastFlags = new Map<number, number>();
-    this.pending.forEach((c, i) => {
-      if (c.kind === 'flags') lastFlags.set(c.uid, i);
-    });
-    const deferred = new Set<number>();
-    // New messages: claim them as \Recent before announcing them (one claim for the batch).
-    let firstRecent = Infinity;
-    if (this.recentSource) {
-      const last = this.uids[this.uids.length - 1] ?? 0;
-      const newest = this.pending.reduce((m, c) => (c.kind === 'append' && c.uid > m ? c.uid : m), last);
-      if (newest > last) firstRecent = this.recentSource(newest + 1);
-    }
-    const announceExists = () => {
+  flush(allowExpunge: boolean, condstore: boolean, qresync = false, withUid = qresync): ImapResponse[] {
+    const out = this.flagsUpdate();
+    if (allowExpunge && this.gone.size > 0) this.announceExpunges(out, qresync);
+    const fresh = this.freshUids;
+    if (fresh.length > 0) {
+      this.freshUids = [];
+      const newest = fresh[fresh.length - 1]!.uid;
+      const firstRecent = this.recentSource ? this.recentSource(newest + 1) : Infinity;
+      for (const c of fresh) {
+        this.uids.push(c.uid);
+        this.reported.set(c.uid, c.modseq);
+        if (c.uid >= firstRecent) this.recent.add(c.uid);
+      }
       out.push(untagged(this.uids.length, 'EXISTS'));
       this.recentResponse(out);
-    };
-    this.pending.forEach((c, i) => {
-      if (c.kind === 'mailboxes') return;
-      if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
-      if (c.kind === 'append') {
-        const last = this.uids[this.uids.length - 1] ?? 0;
-        if (c.uid >= firstRecent && !this.recent.has(c.uid)) this.recent.add(c.uid);
-        if (c.uid > last) {
-          this.uids.push(c.uid);
-          existsDirty = true;
-        } else if (this.seqOf(c.uid) === 0) {
-          // out of order (should not happen): insert in place
-          const at = this.uids.findIndex((u) => u > c.uid);
-          this.uids.splice(at, 0, c.uid);
-          existsDirty = true;
-        }
-        return;
-      }
-      if (c.kind === 'expunge') {
-        const seq = this.seqOf(c.uid);
-        if (seq === 0) return;
-        if (!allowExpunge) {
-          keep.push(c);
-          deferred.add(c.uid);
-          return;
-        }
-        if (existsDirty) {
-          flushVanished();
-          announceExists();
-          existsDirty = false;
-        }
-        this.uids.splice(seq - 1, 1);
-        this.reported.delete(c.uid);
-        // The client drops an expunged message's \Recent with it; no RECENT is owed.
-        if (this.recent.delete(c.uid)) this.recentReported--;
-        if (qresync) vanished.push(c.uid);
-        else out.push(untagged(seq, 'EXPUNGE'));
-        return;
-      }
-      // flags
-      if (lastFlags.get(c.uid) !== i || deferred.has(c.uid)) return;
-      const seq = this.seqOf(c.uid);
-      if (seq === 0) return;
-      if ((this.reported.get(c.uid) ?? 0) >= c.modseq) return;
+    }
+    for (const c of this.changedFlags.values()) {
+      if (this.gone.has(c.uid) || (this.reported.get(c.uid) ?? 0) >= c.modseq) continue;
       this.reported.set(c.uid, c.modseq);
-      flushVanished();
-      if (existsDirty) {
-        announceExists();
-        existsDirty = false;
-      }
-      const items: ImapValue[] = ['UID', c.uid, 'FLAGS', this.flagsOf(c.uid, c.flags)];
+      // UID with QRESYNC (RFC 7162 3.2.4) and in answer to a UID command, as Dovecot.
+      const items: ImapValue[] = withUid ? ['UID', c.uid, 'FLAGS', this.flagsOf(c.uid, c.flags)] : ['FLAGS', this.flagsOf(c.uid, c.flags)];
       if (condstore) items.push('MODSEQ', [c.modseq]);
-      out.push(untagged(seq, 'FETCH', items));
-    });
-    flushVanished();
-    if (existsDirty) announceExists();
-    this.pending = keep;
+      out.push(untagged(this.seqOf(c.uid), 'FETCH', items));
+    }
+    if (this.searchUpdates !== undefined) {
+      const touched = [...fresh.map((c) => c.uid), ...this.changedFlags.keys()].filter((uid) => !this.gone.has(uid));
+      if (touched.length > 0) out.push(...this.searchUpdates.changed(touched.sort((x, y) => x - y)));
+    }
+    this.changedFlags.clear();
     return out;
   }
 
-  /** Applies queued expunges without announcing them (CLOSE, UNSELECT, or a reselect). */
-  dropPending(): void {
-    this.pending = [];
+  /** EXPUNGE for each gone message, highest number first (so none of the others moves); or one VANISHED. */
+  private announceExpunges(out: ImapResponse[], qresync: boolean): void {
+    const gone = [...this.gone].sort((x, y) => y - x);
+    if (this.searchUpdates !== undefined) out.push(...this.searchUpdates.expunged(gone));
+    this.gone.clear();
+    for (const uid of gone) {
+      const seq = this.seqOf(uid);
+      this.uids.splice(seq - 1, 1);
+      this.reported.delete(uid);
+      this.changedFlags.delete(uid);
+      // RECENT is sent again only when the count differs from the last one sent (as Dovecot): an expunge alone sends none.
+      this.recent.delete(uid);
+      if (!qresync) out.push(untagged(seq, 'EXPUNGE'));
+    }
+    if (qresync) out.push(untagged('VANISHED', formatSequenceSet(gone.reverse())));
   }
+}
+
+const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+/** FLAGS and PERMANENTFLAGS for a mailbox with these keywords (SELECT, and when new ones appear). */
+export function flagsResponses(keywords: readonly string[], readOnly: boolean): ImapResponse[] {
+  const flags = [...SYSTEM_FLAGS, ...keywords];
+  return [
+    untagged('FLAGS', flags),
+    statusResponse('OK', readOnly ? 'No permanent flags permitted' : 'Flags permitted', `PERMANENTFLAGS (${readOnly ? '' : [...flags, '\\*'].join(' ')})`),
+  ];
 }

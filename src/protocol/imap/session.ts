@@ -3,7 +3,7 @@
 // and delivers mailbox changes at the times RFC 3501 7.4.1 allows (at once
 // during IDLE). The only writer of the connection.
 import { ImapReceiver, type RawCommand, type ReceivedItem } from './receiver.js';
-import { parseCommand, ImapParseError, TaggedParseError } from './parser.js';
+import { parseCommand, ImapParseError, ImapRefusal, TaggedParseError } from './parser.js';
 import { compileResponse, statusResponse, type ImapResponse } from './response.js';
 import { errorResult } from './errors.js';
 import { IMAP_LIMITS } from './limits.js';
@@ -43,11 +43,13 @@ export class ImapSession implements SessionContext {
   private busy = false;
   private closed = false;
   private badInARow = 0;
+  private authFailures = 0;
   private lineWaiter: { resolve(line: Buffer): void; reject(err: Error): void } | undefined;
   private unsubscribe: (() => void) | undefined;
   private idling = false;
   private idleFlushScheduled = false;
   private selectedGone = false;
+  private announceModseq = false;
   private readonly enabledSet = new Set<string>();
   private readonly commands: ReadonlyMap<string, ImapCommand<unknown>>;
 
@@ -119,6 +121,7 @@ export class ImapSession implements SessionContext {
       'NAMESPACE',
       'UIDPLUS',
       'MULTIAPPEND',
+      'CATENATE',
       'BINARY',
       'MOVE',
       'UNSELECT',
@@ -130,9 +133,12 @@ export class ImapSession implements SessionContext {
       'CONDSTORE',
       'QRESYNC',
       'ESEARCH',
+      'CONTEXT=SEARCH',
       'SEARCHRES',
       'SORT',
       'SORT=DISPLAY',
+      'ESORT',
+      'PARTIAL',
       'THREAD=ORDEREDSUBJECT',
       'THREAD=REFERENCES',
       'QUOTA',
@@ -155,15 +161,21 @@ export class ImapSession implements SessionContext {
     this.options.log?.({ event: 'imap-login', user: user.address, ip: this.remoteAddress });
   }
 
+  authFailed(): boolean {
+    return ++this.authFailures >= IMAP_LIMITS.maxAuthFailures;
+  }
+
   select(mailbox: SelectedMailbox | undefined): void {
-    this.selected?.dropPending();
     this.selectedGone = false;
     this.selected = mailbox;
     this.state = mailbox === undefined ? 'auth' : 'selected';
   }
 
   enable(extension: string): void {
-    this.enabledSet.add(extension.toUpperCase());
+    const ext = extension.toUpperCase();
+    // RFC 7162 3.1.2: the first CONDSTORE-enabling command with a mailbox selected hears its HIGHESTMODSEQ.
+    if (ext === 'CONDSTORE' && !this.enabledSet.has(ext) && this.selected) this.announceModseq = true;
+    this.enabledSet.add(ext);
     if (this.selected && this.rev2) this.selected.hideRecent = true;
   }
 
@@ -174,7 +186,7 @@ export class ImapSession implements SessionContext {
       try {
         name = decodeMutf7(wire);
       } catch {
-        throw new ImapParseError('Mailbox name is not valid modified UTF-7');
+        throw new ImapRefusal('Mailbox name is not valid modified UTF-7');
       }
     }
     if (/^inbox(\/|$)/i.test(name)) name = 'INBOX' + name.slice(5);
@@ -333,6 +345,10 @@ export class ImapSession implements SessionContext {
       args = command.parse(parsed.args, this);
     } catch (err) {
       if (err instanceof ImapParseError) return this.bad(parsed.tag, err.message);
+      if (err instanceof ImapRefusal) {
+        this.badInARow = 0;
+        return this.write([statusResponse('NO', err.message, undefined, parsed.tag)]);
+      }
       throw err;
     }
     let result: CommandResult;
@@ -348,9 +364,14 @@ export class ImapSession implements SessionContext {
     const status = result.status ?? 'OK';
     if (status === 'BAD') return this.bad(parsed.tag, result.text ?? 'Bad command');
     this.badInARow = 0;
-    const responses: ImapResponse[] = [...(result.untagged ?? [])];
+    // New keywords are announced before any FETCH in the command's own responses that could name them.
+    const responses: ImapResponse[] = this.selected && result.after !== 'logout' ? this.selected.flagsUpdate() : [];
+    if (this.announceModseq && this.selected) responses.push(statusResponse('OK', 'Highest', `HIGHESTMODSEQ ${this.selected.highestModseq}`));
+    this.announceModseq = false;
+    responses.push(...(result.untagged ?? []));
     if (this.selected && result.after !== 'logout') {
-      responses.push(...this.selected.flush(command.allowExpunge !== false, this.enabledSet.has('CONDSTORE'), this.enabledSet.has('QRESYNC')));
+      const qresync = this.enabledSet.has('QRESYNC');
+      responses.push(...this.selected.flush(command.allowExpunge !== false, this.enabledSet.has('CONDSTORE'), qresync, qresync || parsed.name.startsWith('UID ')));
     }
     responses.push(statusResponse(status, result.text ?? `${parsed.name} completed`, result.code, parsed.tag));
     if (this.selectedGone && this.selected) {
@@ -386,8 +407,8 @@ export class ImapSession implements SessionContext {
       if (this.idling && this.selectedGone) this.dropSession('Selected mailbox was deleted');
       return;
     }
-    this.selected.enqueue(change);
-    if (this.idling) this.scheduleIdleFlush();
+    // The view catches up from the store itself; the change only says when to look.
+    if (change.mailboxId === this.selected.mailboxId && this.idling) this.scheduleIdleFlush();
   }
 
   private scheduleIdleFlush(): void {

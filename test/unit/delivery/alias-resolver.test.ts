@@ -36,3 +36,28 @@ test('aliases expand through chains, subaddresses and loops', () => {
     s.cleanup();
   }
 });
+
+test('a target that no longer exists is listed as dead beside the live ones; only an alias with no live target is unknown', () => {
+  const s = scratchDir();
+  const storage = openStorage(s.dir);
+  try {
+    const d = storage.directory;
+    d.addDomain('example.test');
+    for (const u of ['alice', 'bob']) d.addAccount({ address: `${u}@example.test`, passwordHash: 'x', scramSha256: null, quota: null });
+    d.addAliasTargets('ops@example.test', ['alice@example.test', 'bob@example.test', 'inner@example.test']);
+    d.addAliasTargets('inner@example.test', ['bob@example.test', 'carol@example.test']);
+    d.removeAccount('bob@example.test');
+    const r = new AliasResolver(d);
+    const ops = r.expand('ops@example.test');
+    assert.deepEqual(ops.local.map((l) => l.account.address), ['alice@example.test']);
+    assert.deepEqual(ops.dead, [
+      { target: 'bob@example.test', alias: 'ops@example.test' },
+      { target: 'carol@example.test', alias: 'inner@example.test' },
+    ]);
+    assert.throws(() => r.expand('inner@example.test'), { code: 'NONEXISTENT', enhanced: '5.1.1' });
+    assert.throws(() => r.expand('bob@example.test'), { code: 'NONEXISTENT', enhanced: '5.1.1' });
+  } finally {
+    storage.close();
+    s.cleanup();
+  }
+});

@@ -1,17 +1,51 @@
-// The sequence map and the timing rules of RFC 3501 7.4.1.
+// The session's view of its mailbox and the timing rules of RFC 3501 7.4.1,
+// against a small model of the store's MODSEQ log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SelectedMailbox } from '../../../src/protocol/imap/selected.js';
 import { compileResponse, type ImapResponse } from '../../../src/protocol/imap/response.js';
+import type { MailboxDelta } from '../../../src/protocol/imap/backend.js';
 
 const info = { id: 9, accountId: 1, name: 'INBOX', uidValidity: 77, uidNext: 20, highestModseq: 100, specialUse: null };
 const text = (rs: ImapResponse[]) => rs.map((r) => Buffer.concat(compileResponse(r)).toString('latin1')).join('');
-const append = (uid: number, modseq: number) => ({ kind: 'append' as const, accountId: 1, mailboxId: 9, uid, modseq, flags: [] });
-const expunge = (uid: number, modseq: number) => ({ kind: 'expunge' as const, accountId: 1, mailboxId: 9, uid, modseq });
-const flags = (uid: number, modseq: number, f: string[]) => ({ kind: 'flags' as const, accountId: 1, mailboxId: 9, uid, modseq, flags: f });
+
+/** A mailbox as the store keeps it: messages with their MODSEQ, and the expunge log. */
+class Model {
+  modseq = 100;
+  nextUid: number;
+  readonly messages = new Map<number, { modseq: number; flags: string[] }>();
+  readonly expunged = new Map<number, number>();
+  gone = false;
+  constructor(uids: number[]) {
+    for (const u of uids) this.messages.set(u, { modseq: 100, flags: [] });
+    this.nextUid = Math.max(0, ...uids) + 1;
+  }
+  append(): number {
+    const uid = this.nextUid++;
+    this.messages.set(uid, { modseq: ++this.modseq, flags: [] });
+    return uid;
+  }
+  expunge(uid: number): void {
+    this.messages.delete(uid);
+    this.expunged.set(uid, ++this.modseq);
+  }
+  flag(uid: number, flags: string[]): number {
+    this.messages.set(uid, { modseq: ++this.modseq, flags });
+    return this.modseq;
+  }
+  since = (m: number): MailboxDelta | undefined => {
+    if (this.gone) return undefined;
+    const changed = [...this.messages].filter(([, r]) => r.modseq > m).map(([uid, r]) => ({ uid, modseq: r.modseq, flags: r.flags }));
+    const expunged = [...this.expunged].filter(([, s]) => s > m).map(([uid]) => uid);
+    return { highestModseq: this.modseq, changed: changed.sort((a, b) => a.uid - b.uid), expunged: expunged.sort((a, b) => a - b) };
+  };
+  view(readOnly = false): SelectedMailbox {
+    return new SelectedMailbox(info, { uids: [...this.messages.keys()].sort((a, b) => a - b), highestModseq: this.modseq, keywords: [] }, readOnly, this.since);
+  }
+}
 
 test('seq <-> UID map', () => {
-  const s = new SelectedMailbox(info, [3, 5, 8], false);
+  const s = new Model([3, 5, 8]).view();
   assert.equal(s.exists, 3);
   assert.equal(s.seqOf(5), 2);
   assert.equal(s.seqOf(4), 0);
@@ -19,56 +53,130 @@ test('seq <-> UID map', () => {
 });
 
 test('expunges wait while numbers must not move; EXISTS and flag changes need not', () => {
-  const s = new SelectedMailbox(info, [3, 5, 8], false);
-  s.enqueue(expunge(5, 101));
-  s.enqueue(append(12, 102));
-  s.enqueue(flags(8, 103, ['\\Seen']));
-  assert.equal(text(s.flush(false, false)), '* 4 EXISTS\r\n* 3 FETCH (UID 8 FLAGS (\\Seen))\r\n');
-  assert.deepEqual(s.uids, [3, 5, 8, 12], 'the expunged message keeps its number for now');
-  assert.ok(s.hasPending);
+  const m = new Model([3, 5, 8]);
+  const s = m.view();
+  m.expunge(5);
+  const added = m.append();
+  m.flag(8, ['\\Seen']);
+  assert.equal(text(s.flush(false, false)), '* 4 EXISTS\r\n* 3 FETCH (FLAGS (\\Seen))\r\n');
+  assert.deepEqual(s.uids, [3, 5, 8, added], 'the expunged message keeps its number for now');
+  assert.ok(s.isGone(5));
   assert.equal(text(s.flush(true, false)), '* 2 EXPUNGE\r\n');
-  assert.deepEqual(s.uids, [3, 8, 12]);
-  assert.ok(!s.hasPending);
+  assert.deepEqual(s.uids, [3, 8, added]);
+  assert.ok(!s.isGone(5));
 });
 
-test('EXISTS is sent before an EXPUNGE that follows an append; several expunges renumber as they go', () => {
-  const s = new SelectedMailbox(info, [1, 2, 3, 4], false);
-  s.enqueue(append(5, 101));
-  s.enqueue(expunge(2, 102));
-  s.enqueue(expunge(3, 103));
-  assert.equal(text(s.flush(true, false)), '* 5 EXISTS\r\n* 2 EXPUNGE\r\n* 2 EXPUNGE\r\n');
-  assert.deepEqual(s.uids, [1, 4, 5]);
+test('several expunges go highest number first; a message that came and went is never shown', () => {
+  const m = new Model([1, 2, 3, 4]);
+  const s = m.view();
+  const five = m.append();
+  m.expunge(2);
+  m.expunge(3);
+  const six = m.append();
+  m.expunge(six);
+  assert.equal(text(s.flush(true, false)), '* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 3 EXISTS\r\n');
+  assert.deepEqual(s.uids, [1, 4, five]);
 });
 
-test('only the last flag change of a message is sent; own STOREs are not echoed; other mailboxes ignored', () => {
-  const s = new SelectedMailbox(info, [1, 2], false);
-  s.enqueue(flags(1, 101, ['\\Seen']));
-  s.enqueue(flags(1, 102, ['\\Seen', '\\Flagged']));
-  s.enqueue(flags(2, 103, ['\\Deleted']));
-  s.enqueue({ ...flags(2, 104, ['x']), mailboxId: 10 });
-  s.markReported(2, 103);
-  assert.equal(text(s.flush(true, true)), '* 1 FETCH (UID 1 FLAGS (\\Seen \\Flagged) MODSEQ (102))\r\n');
+test('only the current flags of a message are sent; own STOREs are not echoed', () => {
+  const m = new Model([1, 2]);
+  const s = m.view();
+  m.flag(1, ['\\Seen']);
+  m.flag(1, ['\\Seen', '\\Flagged']);
+  const own = m.flag(2, ['\\Deleted']);
+  s.markReported(2, own);
+  assert.equal(text(s.flush(true, true)), '* 1 FETCH (FLAGS (\\Seen \\Flagged) MODSEQ (102))\r\n');
   assert.equal(s.highestModseq, 103);
+  assert.equal(text(s.flush(true, true)), '', 'nothing twice');
 });
 
-test('a change to an expunged-then-announced message is dropped; duplicate appends are ignored', () => {
-  const s = new SelectedMailbox(info, [1, 2], false);
-  s.enqueue(append(2, 101));
-  s.enqueue(expunge(1, 102));
-  s.enqueue(flags(1, 103, ['\\Seen']));
+test('a flag change to a message waiting to be expunged is not sent', () => {
+  const m = new Model([1, 2]);
+  const s = m.view();
+  m.flag(1, ['\\Seen']);
+  m.expunge(1);
+  assert.equal(text(s.flush(false, false)), '');
   assert.equal(text(s.flush(true, false)), '* 1 EXPUNGE\r\n');
-  s.enqueue(append(3, 104));
-  s.dropPending();
-  assert.equal(text(s.flush(true, false)), '');
   assert.deepEqual(s.uids, [2]);
 });
 
-test('with QRESYNC, expunges are one VANISHED UID set, still after any EXISTS they follow', () => {
-  const s = new SelectedMailbox(info, [1, 2, 3, 4], false);
-  s.enqueue(expunge(2, 101));
-  s.enqueue(expunge(3, 102));
-  s.enqueue(append(5, 103));
-  s.enqueue(expunge(5, 104));
-  assert.equal(text(s.flush(true, true, true)), '* VANISHED 2:3\r\n* 3 EXISTS\r\n* VANISHED 5\r\n');
-  assert.deepEqual(s.uids, [1, 4]);
+test('with QRESYNC, expunges are one VANISHED UID set', () => {
+  const m = new Model([1, 2, 3, 4]);
+  const s = m.view();
+  m.expunge(2);
+  m.expunge(3);
+  m.append();
+  assert.equal(text(s.flush(true, true, true)), '* VANISHED 2:3\r\n* 3 EXISTS\r\n');
+  assert.deepEqual(s.uids, [1, 4, 5]);
+});
+
+test('a gone mailbox changes nothing in the view', () => {
+  const m = new Model([1, 2]);
+  const s = m.view();
+  m.gone = true;
+  assert.equal(text(s.flush(true, false)), '');
+  assert.deepEqual(s.uids, [1, 2]);
+});
+
+test('a random interleaving of changes and flushes keeps the view equal to the store at every expunge-allowed point', () => {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const m = new Model([1, 2, 3]);
+  const s = m.view();
+  /** The client's own picture, updated only from what it is told. */
+  const client = [...s.uids];
+  const apply = (rs: ImapResponse[]) => {
+    for (const line of text(rs).split('\r\n').filter(Boolean)) {
+      const e = /^\* (\d+) EXPUNGE$/.exec(line);
+      if (e) client.splice(Number(e[1]) - 1, 1);
+      const x = /^\* (\d+) EXISTS$/.exec(line);
+      if (x) while (client.length < Number(x[1])) client.push(-1);
+    }
+  };
+  for (let i = 0; i < 2000; i++) {
+    const r = rand();
+    const uids = [...m.messages.keys()];
+    if (r < 0.3) m.append();
+    else if (r < 0.5 && uids.length > 0) m.expunge(uids[Math.floor(rand() * uids.length)]!);
+    else if (r < 0.7 && uids.length > 0) m.flag(uids[Math.floor(rand() * uids.length)]!, ['\\Seen']);
+    else {
+      const allow = rand() < 0.5;
+      apply(s.flush(allow, false));
+      assert.equal(client.length, s.exists, 'EXISTS and EXPUNGE keep the client count equal to the view');
+      for (let k = 0; k < client.length; k++) if (client[k] === -1) client[k] = s.uids[k]!;
+      assert.deepEqual(client, s.uids, 'the client numbering is the view');
+      if (allow) assert.deepEqual(s.uids, [...m.messages.keys()].sort((a, b) => a - b), 'after an expunge-allowed flush the view is the store');
+    }
+  }
+});
+
+test('search updates (CONTEXT=SEARCH) hear of expunges before EXPUNGE, of new and changed messages after EXISTS and FETCH, never of held-back ones', () => {
+  const m = new Model([3, 5, 8]);
+  const s = m.view();
+  const heard: string[] = [];
+  s.searchUpdates = {
+    expunged: (uids) => {
+      heard.push(`expunged ${uids.join(',')} while seq ${uids.map((u) => s.seqOf(u)).join(',')}`);
+      return [{ type: 'untagged', values: ['ESEARCH', 'REMOVEFROM'] }];
+    },
+    changed: (uids) => {
+      heard.push(`changed ${uids.join(',')}`);
+      return [{ type: 'untagged', values: ['ESEARCH', 'ADDTO'] }];
+    },
+  };
+  m.expunge(5);
+  const added = m.append();
+  m.flag(3, ['\\Seen']);
+  // A SEARCH by sequence number: the expunge is held back, so is its update.
+  assert.equal(text(s.flush(false, false)), `* 4 EXISTS\r\n* 1 FETCH (FLAGS (\\Seen))\r\n* ESEARCH ADDTO\r\n`);
+  assert.deepEqual(heard, [`changed 3,${added}`]);
+  // The held-back message changes: not news to the searches until it is announced as gone.
+  m.flag(8, ['\\Flagged']);
+  heard.length = 0;
+  assert.equal(text(s.flush(true, false)), `* ESEARCH REMOVEFROM\r\n* 2 EXPUNGE\r\n* 2 FETCH (FLAGS (\\Flagged))\r\n* ESEARCH ADDTO\r\n`);
+  assert.deepEqual(heard, ['expunged 5 while seq 2', 'changed 8']);
+  // Nothing changed: nothing to hear.
+  heard.length = 0;
+  assert.equal(text(s.flush(true, false)), '');
+  assert.deepEqual(heard, []);
 });

@@ -522,3 +522,95 @@ test('never throws: a resolver that fails in every way gives temperror', async (
   assertWellFormed(garbage.header);
   assert.equal(garbage.spf, 'pass');
 });
+
+// --- hostile header sections ----------------------------------------------------
+
+const MB = 1 << 20;
+
+/** The message with `extra` header text, for the hostile cases below. */
+function withHeader(extra: string): Buffer {
+  return Buffer.from(`From: Alice <alice@pass.example.com>\r\nTo: bob@postino.test\r\nSubject: x\r\n${extra}\r\nbody\r\n`, 'latin1');
+}
+
+/** Longest time the event loop went without a turn while `work` ran. */
+async function longestStall(work: () => Promise<unknown> | unknown): Promise<{ stall: number; took: number }> {
+  let last = performance.now();
+  let stall = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    stall = Math.max(stall, now - last);
+    last = now;
+  }, 1);
+  const t = performance.now();
+  await work();
+  const took = performance.now() - t;
+  await new Promise((r) => setTimeout(r, 5));
+  clearInterval(timer);
+  stall = Math.max(stall, performance.now() - last);
+  return { stall, took };
+}
+
+test('removeOwnAuthResults is linear: a megabyte of bare CRs, long runs ended by one, or folds', () => {
+  const shapes = {
+    'runs ended by a bare CR': `Authentication-Results: ${HOST}; ${('x'.repeat(100_000) + '\r').repeat(10)}\r\n`,
+    'a run of bare CRs': `X-Crs: a${'\r'.repeat(MB)}x\r\n`,
+    'CR-only lines': `X-Crs: a${'\r\r\n'.repeat(MB / 3)}x\r\n`,
+    'folds': `X-Folds: a${'\r\n x'.repeat(MB / 4)}\r\n`,
+    'unclosed comments': `Authentication-Results: ${'(\\'.repeat(MB / 2)}\r\n`,
+  };
+  for (const [label, extra] of Object.entries(shapes)) {
+    const raw = withHeader(extra);
+    const t = performance.now();
+    const out = removeOwnAuthResults(raw, HOST);
+    const took = performance.now() - t;
+    assert.ok(took < 2000, `${label}: ${took.toFixed(0)} ms`);
+    if (label.startsWith('runs')) assert.ok(!out.toString('latin1').includes('Authentication-Results'), 'the forged field is gone');
+    else assert.equal(out, raw, `${label}: nothing to remove`);
+  }
+  // A bare CR is text inside a line: the field it is in is still one field.
+  const raw = withHeader(`Authentication-Results: ${HOST}; dkim=pass\rX-Not-A-Field: y\r\nX-Kept: z\r\n`);
+  assert.equal(removeOwnAuthResults(raw, HOST).toString('latin1'), withHeader('X-Kept: z\r\n').toString('latin1'));
+});
+
+test('checkSender on a hostile header: no long stall, DKIM not run on what mailauth parses in quadratic time', async () => {
+  const shapes = {
+    'a run of bare CRs': `X-Crs: a${'\r'.repeat(MB)}x\r\n`,
+    'runs ended by a bare CR': `X-Hostile: ${('x'.repeat(100_000) + '\r').repeat(10)}\r\n`,
+    'folds': `X-Folds: a${'\r\n x'.repeat(MB / 4)}\r\n`,
+    'many fields': 'X-F: a\r\n'.repeat(MB / 8),
+  };
+  for (const [label, extra] of Object.entries(shapes)) {
+    let r: SenderAuthResult | undefined;
+    const { stall, took } = await longestStall(async () => {
+      r = await check({ raw: withHeader(extra), mailFrom: 'alice@pass.example.com', ip: '192.0.2.10' });
+    });
+    assert.ok(took < 5000, `${label}: took ${took.toFixed(0)} ms`);
+    assert.ok(stall < 1000, `${label}: the event loop stalled ${stall.toFixed(0)} ms`);
+    assert.equal(r!.spf, 'pass');
+    assert.equal(r!.dkim[0]!.result, 'none', label);
+    // DMARC still has the From domain.
+    assert.equal(r!.dmarc.domain, 'pass.example.com', label);
+    assertWellFormed(r!.header);
+  }
+});
+
+test('a signed message with a bare CR in its header: dkim=permerror, not a verification', async () => {
+  const { signed } = await sign(message('alice@signed.example.org', undefined, 'X-Odd: a\rb\r\n'));
+  const r = await check({ raw: signed, mailFrom: 'alice@signed.example.org' });
+  assert.equal(r.dkim[0]!.result, 'permerror');
+  assert.match(unfold(r.header), /dkim=permerror \(not verified: bare CR in the header section\)/);
+  assert.equal(r.dmarc.domain, 'signed.example.org');
+  assert.equal(r.dmarc.result, 'fail');
+  assertWellFormed(r.header);
+});
+
+test('a large signed message is verified in slices: the event loop keeps turning', async () => {
+  const body = ('z'.repeat(76) + '\r\n').repeat(8 * MB / 78);
+  const { signed } = await sign(message('alice@signed.example.org', body));
+  let r: SenderAuthResult | undefined;
+  const { stall } = await longestStall(async () => {
+    r = await check({ raw: signed, mailFrom: 'alice@signed.example.org' });
+  });
+  assert.equal(r!.dkim[0]!.result, 'pass');
+  assert.ok(stall < 1000, `the event loop stalled ${stall.toFixed(0)} ms`);
+});

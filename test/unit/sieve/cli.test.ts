@@ -30,6 +30,17 @@ test('sieve check: exit 0 on a valid script, "line:col: message" and exit 1 on a
   assert.equal(req.stderr.trim(), '2:1: fileinto used without require "fileinto"');
 });
 
+test('sieve check: a redirect address that is no mailbox and an invalid ${unicode:...} are "line:col: message"', () => {
+  const addr = postino('sieve', 'check', file('addr.sieve', 'if true {\n  redirect "a@example.com, b@example.com";\n}\n'));
+  assert.equal(addr.status, 1);
+  assert.equal(addr.stderr.trim(), "2:12: specified redirect address 'a@example.com, b@example.com' is invalid: not a single address (found ',')");
+  const named = postino('sieve', 'check', file('named.sieve', 'redirect "\\"Stephan Bosch\\" <stephan@example.com>";\n'));
+  assert.equal(named.status, 0, named.stderr);
+  const enc = postino('sieve', 'check', file('enc.sieve', 'require ["encoded-character", "fileinto"];\nfileinto "x${unicode: 41 DF01 }";\n'));
+  assert.equal(enc.status, 1);
+  assert.equal(enc.stderr.trim(), '2:10: invalid unicode character 0x0000df01 in encoded character substitution');
+});
+
 test('sieve test --json: actions in order, implicit keep marked, flags resolved', () => {
   const script = file(
     't.sieve',

@@ -98,6 +98,41 @@ I am out for a while.
   assert.equal(r.actions[0]?.type, 'vacation');
 });
 
+test('vacation-seconds alone makes vacation available (RFC 6131 3, as Pigeonhole)', () => {
+  assert.deepEqual(actions('require "vacation-seconds";\nvacation :seconds 90000 "x";'), ['vacation 90000 x', 'implicit-keep']);
+  assert.deepEqual(actions('require "vacation-seconds";\nvacation :days 2 "x";'), ['vacation 172800 x', 'implicit-keep']);
+  assert.deepEqual(actions('require ["ihave"];\nif ihave "vacation-seconds" { vacation :seconds 90000 "x"; }'), ['vacation 90000 x', 'implicit-keep']);
+  // The other way round it does not hold: vacation alone has no :seconds.
+  assert.equal(errorText('require "vacation";\nvacation :seconds 60 "x";'), '2:10: :seconds used without require "vacation-seconds"');
+});
+
+test('imap4flags (RFC 5232 5): :flags gives exactly the listed flags to that copy, never the internal variable as well', () => {
+  const req = 'require ["imap4flags", "fileinto", "copy", "variables"];\n';
+  assert.deepEqual(actions(`${req}setflag "\\\\Seen";\nfileinto :flags "$Work" "A";\nkeep :flags "Junk";\nfileinto "B";`), [
+    'fileinto A [$Work]',
+    'keep [Junk]',
+    'fileinto B [\\Seen]',
+  ]);
+  assert.deepEqual(actions(`${req}addflag ["\\\\Seen", "Two"];\nfileinto :flags ["$Work", "\\\\Flagged"] "A";\nfileinto :flags "" "C";\nkeep;`), [
+    'fileinto A [$Work \\Flagged]',
+    'fileinto C',
+    'keep [\\Seen Two]',
+  ]);
+  // The same mailbox twice is one store, with the flags of the last one (as Pigeonhole), not a union.
+  assert.deepEqual(actions(`${req}setflag "\\\\Seen";\nfileinto :flags "$Work" "A";\nfileinto "A";`), ['fileinto A [\\Seen]']);
+  assert.deepEqual(actions(`${req}setflag "\\\\Seen";\nfileinto "A";\nfileinto :flags "$Work" "A";`), ['fileinto A [$Work]']);
+  assert.deepEqual(actions(`${req}setflag "\\\\Seen";\nkeep;\nkeep :flags "Junk";`), ['keep [Junk]']);
+  assert.deepEqual(actions(`${req}fileinto :flags "X" "A";\nfileinto "A";`), ['fileinto A']);
+  assert.deepEqual(actions(`${req}setflag "X";\nfileinto "A";\nsetflag "Y";\nfileinto "A";`), ['fileinto A [Y]']);
+  assert.deepEqual(actions(`${req}fileinto :copy :flags "K" "A";\nfileinto :flags "L" "A";`), ['fileinto A [L] :copy', 'implicit-keep']);
+  // The implicit keep carries the internal variable at the end; an explicit :flags copy does not change it.
+  assert.deepEqual(actions(`${req}setflag "Y";\nfileinto :copy :flags "K" "INBOX";`), ['fileinto INBOX [K] :copy', 'implicit-keep [Y]']);
+  assert.deepEqual(actions(`${req}set "f" "V W";\nfileinto :flags "\${f}" "A";\naddflag "Z";\nkeep :flags ["\\\\Seen", "\${f}"];`), [
+    'fileinto A [V W]',
+    'keep [\\Seen V W]',
+  ]);
+});
+
 test('imap4flags (RFC 5232) examples', () => {
   const s1 = `require ["imap4flags", "fileinto", "variables"];
 if header :contains "from" "boss@frobnitzm.example.edu" {

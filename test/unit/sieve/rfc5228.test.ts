@@ -2,7 +2,7 @@
 // duplicate actions, comparators and match types.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { actions, matches, run, RFC5228_MESSAGE } from './helpers.js';
+import { actions, errorText, matches, run, RFC5228_MESSAGE } from './helpers.js';
 
 const section9 = `#
 # Example Sieve Filter
@@ -96,7 +96,9 @@ test('RFC 5228 2.10.2 implicit keep: cancelled by keep, fileinto, redirect, disc
 test('RFC 5228 2.10.3 / 4: duplicate actions are done once', () => {
   assert.deepEqual(actions('keep; keep;'), ['keep']);
   assert.deepEqual(actions('require "fileinto"; fileinto "A"; fileinto "A"; keep; fileinto "INBOX";'), ['fileinto A', 'keep']);
-  assert.deepEqual(actions('redirect "a@example.net"; redirect "A@example.net";'), ['redirect a@example.net']);
+  // The same addr-spec is one redirect; the domain is compared without case, the local part with (Pigeonhole).
+  assert.deepEqual(actions('redirect "a@example.net"; redirect "a@EXAMPLE.net";'), ['redirect a@example.net']);
+  assert.deepEqual(actions('redirect "a@example.net"; redirect "A@example.net";'), ['redirect a@example.net', 'redirect A@example.net']);
 });
 
 test('RFC 5228 4.2 redirect: invalid addresses are refused', () => {
@@ -140,4 +142,45 @@ test('RFC 5228 2.4.2.4 encoded-character', () => {
   assert.equal(matches('header :is "subject" "${unicode:40}${UNICODE:263a}"', 'Subject: @☺\n\nx', ['encoded-character']), true);
   assert.equal(matches('header :is "subject" "${hex:40}"', 'Subject: ${hex:40}\n\nx'), true, 'without require it is literal');
   assert.equal(matches('header :is "subject" "${hex:zz}"', 'Subject: ${hex:zz}\n\nx', ['encoded-character']), true, 'malformed stays literal');
+});
+
+test('RFC 5228 2.4.2.4 encoded-character: edges read as Pigeonhole 0.5.19 reads them', () => {
+  const is = (enc: string, subject: string): boolean => matches(`header :is "subject" "${enc}"`, `Subject: ${subject}\n\nx`, ['encoded-character']);
+  assert.equal(is('<${unicode:D7FF}|${unicode:E000}|${unicode:10FFFF}>', '<\uD7FF|\uE000|\u{10FFFF}>'), true, 'the ends of the valid ranges');
+  assert.equal(is('${unicode: 41\t42 }', 'AB'), true, 'whitespace around and between');
+  assert.equal(is('${unicode:0000000000041}', 'A'), true, 'leading zeros');
+  assert.equal(is('${unicode:1000000041}', 'A'), true, 'digits are read into 32 bits, higher ones fall off');
+  assert.equal(is('${unicode:}${hex: }', '${unicode:}${hex: }'), true, 'an empty one stays literal');
+  assert.equal(is('${hex:141}', '${hex:141}'), true, 'a hex item has one or two digits, else it stays literal');
+  assert.equal(is('${unicode:41 zz}', '${unicode:41 zz}'), true, 'a non-hex item keeps it literal');
+  assert.equal(is('${hex:E2 98 BA}', '\u263A'), true);
+});
+
+test('RFC 5228 2.4.2.4 encoded-character: a code point outside 0-D7FF and E000-10FFFF is a positioned compile error', () => {
+  const err = (body: string): string => errorText(`require ["encoded-character", "fileinto"];\nif true {\n  fileinto "x\${unicode:${body}}y";\n}`);
+  assert.equal(err('D800'), '3:12: invalid unicode character 0x0000d800 in encoded character substitution');
+  assert.equal(err('DF01'), '3:12: invalid unicode character 0x0000df01 in encoded character substitution');
+  assert.equal(err('DFFF'), '3:12: invalid unicode character 0x0000dfff in encoded character substitution');
+  assert.equal(err(' 41 DF01 '), '3:12: invalid unicode character 0x0000df01 in encoded character substitution');
+  assert.equal(err('41 DF01 42'), '3:12: invalid unicode character 0x0000df01 in encoded character substitution');
+  assert.equal(err('110000'), '3:12: invalid unicode character 0x00110000 in encoded character substitution');
+  assert.equal(err('7FFFFFFF'), '3:12: invalid unicode character 0x7fffffff in encoded character substitution');
+  assert.equal(err('FFFFFFFF41'), '3:12: invalid unicode character 0xffffff41 in encoded character substitution');
+  // Every string argument is checked: tags, list items (at the item's own line), multi-line strings.
+  assert.equal(
+    errorText('require ["encoded-character", "fileinto"];\nif header :contains "subject" ["x",\n    "${unicode:DC00}"] { keep; }'),
+    '3:5: invalid unicode character 0x0000dc00 in encoded character substitution',
+  );
+  assert.equal(
+    errorText('require ["encoded-character"];\nif header :comparator "i;${UNICODE:d800}" :is "subject" "x" { keep; }'),
+    '2:23: invalid unicode character 0x0000d800 in encoded character substitution',
+  );
+  assert.equal(
+    errorText('require ["encoded-character", "vacation"];\nvacation text:\nline one\n${unicode:110000}\n.\n;'),
+    '2:10: invalid unicode character 0x00110000 in encoded character substitution',
+  );
+  // Without require "encoded-character" it is plain text; a malformed one is text too.
+  assert.deepEqual(actions('require "fileinto"; fileinto "a${unicode:D800}";'), ['fileinto a${unicode:D800}']);
+  assert.deepEqual(actions('require ["encoded-character", "fileinto"]; fileinto "a${unicode:d800";'), ['fileinto a${unicode:d800']);
+  assert.deepEqual(actions('require ["encoded-character", "fileinto"]; fileinto "a$${unicode:41}";'), ['fileinto a$A']);
 });

@@ -138,8 +138,11 @@ test('long submatches and lone surrogates do not break evaluation', () => {
   const r = run('require ["regex", "variables", "body"]; if body :regex "(x+)" { set :length "n" "${1}"; if string :is "${n}" "200000" { discard; } }', `Subject: s\n\n${long}\n`);
   assert.equal(r.errors, undefined);
   assert.deepEqual(summary(r.actions), ['discard']);
-  const s = run('require ["enotify", "variables", "encoded-character"]; set :encodeurl "e" "${unicode:d800}"; keep;');
+  // A lone surrogate cannot be written any more (${unicode:d800} is a compile error), and captures are whole code points.
+  assert.equal(compile('require ["enotify", "variables", "encoded-character"]; set :encodeurl "e" "${unicode:d800}"; keep;').ok, false);
+  const s = run('require ["enotify", "variables", "regex"]; if header :regex "subject" "^(.)" { set :encodeurl "e" "${1}"; if string :is "${e}" "%F0%9F%98%80" { discard; } }', 'Subject: \u{1F600}x\n\nx');
   assert.equal(s.errors, undefined);
+  assert.deepEqual(summary(s.actions), ['discard']);
 });
 
 test('limits: include depth, variables, variable size', () => {

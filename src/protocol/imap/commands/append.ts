@@ -1,16 +1,31 @@
 // APPEND (RFC 3501 6.3.11) with MULTIAPPEND (RFC 3502: several messages,
 // all or none), literal8 data (RFC 3516), UTF8 (~{n}) data once UTF8=ACCEPT
-// is enabled (RFC 6855 4), and UIDPLUS APPENDUID with every new UID.
+// is enabled (RFC 6855 4), CATENATE (RFC 4469: a message made of literal
+// text and parts of messages already stored, named by IMAP URLs), and
+// UIDPLUS APPENDUID with every new UID.
 import { defineCommand, AUTHENTICATED, type CommandResult, type SessionContext } from '../command.js';
 import { astring, flagList, ImapParseError, isAtom, type Arg } from '../parser.js';
 import { parseDateTime } from '../response.js';
 import { errorCode, errorResult } from '../errors.js';
 import { formatUidList } from '../sequence.js';
+import { parseMessageUrl } from '../imap-url.js';
+import { parseSection, sectionBytes } from '../fetch-structure.js';
+
+/** One piece of a CATENATE: literal text, or an IMAP URL of a stored message or part. */
+type CatPart = { kind: 'text'; data: Buffer } | { kind: 'url'; url: string };
 
 interface AppendMessage {
   flags: string[];
   date: number | undefined;
-  data: Buffer;
+  /** The message, or (CATENATE) the pieces it is made of. */
+  data: Buffer | CatPart[];
+}
+
+/** A CATENATE URL that names nothing this user can read (RFC 4469 BADURL). */
+class BadUrl extends Error {
+  constructor(readonly url: string) {
+    super('bad URL');
+  }
 }
 
 const isFlagList = (a: Arg | undefined): boolean => a?.type === 'list' && a.items.every((f) => f.type === 'atom');
@@ -28,6 +43,7 @@ function parseMessage(args: Arg[], i: number, ctx: SessionContext): [AppendMessa
   }
   const a = args[i++];
   if (a?.type === 'string' && a.literal) return [{ flags, date, data: a.value }, i];
+  if (isAtom(a, 'CATENATE')) return [{ flags, date, data: parseCatenate(args[i++]) }, i];
   if (isAtom(a, 'UTF8')) {
     if (!ctx.enabled.has('UTF8=ACCEPT')) throw new ImapParseError('UTF8 data needs ENABLE UTF8=ACCEPT');
     const inner = args[i++];
@@ -36,6 +52,55 @@ function parseMessage(args: Arg[], i: number, ctx: SessionContext): [AppendMessa
     return [{ flags, date, data: lit.value }, i];
   }
   throw new ImapParseError('Expected the message as a literal');
+}
+
+/** "(TEXT literal URL astring ...)": at least one part (RFC 4469 5). */
+function parseCatenate(arg: Arg | undefined): CatPart[] {
+  if (arg?.type !== 'list' || arg.items.length === 0) throw new ImapParseError('CATENATE needs a list of parts');
+  const parts: CatPart[] = [];
+  for (let k = 0; k < arg.items.length; k += 2) {
+    const value = arg.items[k + 1];
+    if (isAtom(arg.items[k], 'TEXT')) {
+      if (value?.type !== 'string' || !value.literal) throw new ImapParseError('CATENATE TEXT must be a literal');
+      parts.push({ kind: 'text', data: value.value });
+    } else if (isAtom(arg.items[k], 'URL')) {
+      parts.push({ kind: 'url', url: astring(value, 'URL') });
+    } else throw new ImapParseError('CATENATE parts are TEXT or URL');
+  }
+  return parts;
+}
+
+/** The bytes a CATENATE URL names: one message or part of this user's, whole or partial. */
+function urlBytes(ctx: SessionContext, url: string): Buffer {
+  const u = parseMessageUrl(url);
+  const user = ctx.user!;
+  if (u === undefined || (u.user !== undefined && u.user.toLowerCase() !== user.address.toLowerCase())) throw new BadUrl(url);
+  let name: string;
+  try {
+    name = ctx.decodeMailboxName(u.mailbox);
+  } catch {
+    throw new BadUrl(url);
+  }
+  const box = ctx.backend.findMailbox(user, name);
+  if (box === undefined || (u.uidValidity !== undefined && u.uidValidity !== box.uidValidity)) throw new BadUrl(url);
+  const rec = ctx.backend.messages(user, box.id, [u.uid])[0];
+  if (rec === undefined) throw new BadUrl(url);
+  if (parseSection(u.section) === null) throw new BadUrl(url);
+  // A part the message does not have is empty, as FETCH answers it (and as Dovecot catenates it).
+  return sectionBytes(ctx.backend.readMessage(user, box.id, u.uid), ctx.backend.messageIndex(user, rec), u.section, u.partial) ?? Buffer.alloc(0);
+}
+
+/** Puts a CATENATE together, stopping as soon as it passes the size limit. */
+function catenate(ctx: SessionContext, parts: CatPart[]): Buffer | 'TOOBIG' {
+  const pieces: Buffer[] = [];
+  let size = 0;
+  for (const p of parts) {
+    const bytes = p.kind === 'text' ? p.data : urlBytes(ctx, p.url);
+    size += bytes.length;
+    if (size > ctx.backend.appendLimit) return 'TOOBIG';
+    pieces.push(bytes);
+  }
+  return Buffer.concat(pieces);
 }
 
 export const appendCommand = defineCommand({
@@ -53,9 +118,23 @@ export const appendCommand = defineCommand({
     return { name, messages };
   },
   run: async (ctx, { name, messages }): Promise<CommandResult> => {
+    const datas: Buffer[] = [];
     for (const m of messages) {
-      if (m.data.length === 0) return { status: 'NO', code: 'CANNOT', text: 'Empty message' };
-      if (m.data.length > ctx.backend.appendLimit) return { status: 'NO', code: 'TOOBIG', text: 'Message too big' };
+      let data: Buffer;
+      if (Buffer.isBuffer(m.data)) data = m.data;
+      else {
+        try {
+          const made = catenate(ctx, m.data);
+          if (made === 'TOOBIG') return { status: 'NO', code: 'TOOBIG', text: 'Message too big' };
+          data = made;
+        } catch (err) {
+          if (err instanceof BadUrl) return { status: 'NO', code: `BADURL ${err.url.replace(/[\]\r\n]/g, '')}`, text: 'CATENATE URL names no message part' };
+          throw err;
+        }
+      }
+      if (data.length === 0) return { status: 'NO', code: 'CANNOT', text: 'Empty message' };
+      if (data.length > ctx.backend.appendLimit) return { status: 'NO', code: 'TOOBIG', text: 'Message too big' };
+      datas.push(data);
     }
     const user = ctx.user!;
     const box = ctx.backend.findMailbox(user, name);
@@ -66,7 +145,7 @@ export const appendCommand = defineCommand({
       appended = await ctx.backend.appendMany(
         user,
         name,
-        messages.map((m) => ({ raw: m.data, flags: m.flags, internalDate: m.date })),
+        messages.map((m, k) => ({ raw: datas[k]!, flags: m.flags, internalDate: m.date })),
       );
     } catch (err) {
       if (errorCode(err) === 'NONEXISTENT') return { status: 'NO', code: 'TRYCREATE', text: 'Mailbox does not exist' };

@@ -3,6 +3,7 @@
 import { defineCommand, NOT_AUTHENTICATED, type CommandResult } from '../command.js';
 import { astring, expectCount, ImapParseError } from '../parser.js';
 import { errorCode, errorResult } from '../errors.js';
+import { authenticationFailed } from './login.js';
 
 function decodeBase64(text: string): Buffer {
   const t = text.trim();
@@ -29,7 +30,7 @@ export const authenticateCommand = defineCommand({
       const step = await exchange.step(response);
       if (step.kind === 'failure') {
         const code = errorCode(step.error);
-        if (code === 'AUTHFAILED' || code === 'BADINPUT') return { status: 'NO', code: 'AUTHENTICATIONFAILED', text: 'Authentication failed' };
+        if (code === 'AUTHFAILED' || code === 'BADINPUT') return authenticationFailed(ctx);
         return errorResult(step.error);
       }
       if (step.kind === 'success') {
@@ -49,6 +50,6 @@ export const authenticateCommand = defineCommand({
         return { status: 'BAD', text: 'Invalid base64 in response' };
       }
     }
-    return { status: 'NO', code: 'AUTHENTICATIONFAILED', text: 'Too many rounds' };
+    return { ...authenticationFailed(ctx), text: 'Too many rounds' };
   },
 });

@@ -23,11 +23,13 @@ const runner = (move: boolean) => async (ctx: SessionContext, { set, target }: C
   const dest = ctx.backend.findMailbox(user, target);
   if (!dest) return { status: 'NO', code: 'TRYCREATE', text: 'Mailbox does not exist' };
   if (uids.length === 0) return { text: move ? 'MOVE completed' : 'COPY completed' };
-  const pairs = await ctx.backend.copy(user, sel.mailboxId, uids, dest.id);
+  // A MOVE between two mailboxes is one step in the store; into the same mailbox it is a copy, then an expunge.
+  const between = move && dest.id !== sel.mailboxId;
+  const pairs = await (between ? ctx.backend.move(user, sel.mailboxId, uids, dest.id) : ctx.backend.copy(user, sel.mailboxId, uids, dest.id));
   if (pairs.length === 0) return { text: 'No messages' };
   const code = `COPYUID ${dest.uidValidity} ${formatUidList(pairs.map((p) => p[0]))} ${formatUidList(pairs.map((p) => p[1]))}`;
   if (!move) return { code, text: 'COPY completed' };
-  if (dest.id !== sel.mailboxId) ctx.backend.expunge(user, sel.mailboxId, pairs.map((p) => p[0]));
+  if (!between) ctx.backend.expunge(user, sel.mailboxId, pairs.map((p) => p[0]));
   return { untagged: [statusResponse('OK', 'Moved', code)], text: 'MOVE completed' };
 };
 

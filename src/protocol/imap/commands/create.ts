@@ -6,12 +6,19 @@ import type { SpecialUse } from '../backend.js';
 
 const USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive', '\\All', '\\Flagged']);
 
+/** The name without trailing hierarchy separators (a loop: /\/+$/ backtracks over a long run of them). */
+export function withoutTrailingSeparators(name: string): string {
+  let end = name.length;
+  while (end > 0 && name[end - 1] === '/') end--;
+  return name.slice(0, end);
+}
+
 export const createCommand = defineCommand({
   name: 'CREATE',
   states: AUTHENTICATED,
   parse: (args, ctx) => {
     expectCount(args, 1, 2);
-    const name = ctx.decodeMailboxName(astring(args[0], 'mailbox name')).replace(/\/+$/, '');
+    const name = withoutTrailingSeparators(ctx.decodeMailboxName(astring(args[0], 'mailbox name')));
     let specialUse: SpecialUse | null = null;
     if (args[1] !== undefined) {
       const params = list(args[1], 'create parameters');

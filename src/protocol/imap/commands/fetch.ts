@@ -12,6 +12,7 @@ import { binaryContent, UnknownCteError } from '../binary.js';
 import type { MessageIndex, MessageRecord } from '../backend.js';
 import type { SelectedMailbox } from '../selected.js';
 import { errorCode } from '../errors.js';
+import { parsePartialRange, partialSlice, type PartialRange as PageRange } from '../partial-range.js';
 
 interface PartialRange {
   offset: number;
@@ -30,6 +31,8 @@ export interface FetchArgs {
   changedSince: number | undefined;
   /** UID FETCH ... (CHANGEDSINCE n VANISHED): QRESYNC. */
   vanished: boolean;
+  /** (PARTIAL range): only that page of the messages the set names (RFC 9394 3.3). */
+  pageRange?: PageRange;
 }
 
 const MACROS: Record<string, string[]> = {
@@ -117,21 +120,40 @@ const parser = (byUid: boolean) => (args: Arg[]): FetchArgs => {
   const items = parseItems(args[1]);
   let changedSince: number | undefined;
   let vanished = false;
+  let pageRange: PageRange | undefined;
   if (args[2] !== undefined) {
     const mods = list(args[2], 'FETCH modifiers');
     for (let i = 0; i < mods.length; i++) {
       if (isAtom(mods[i], 'CHANGEDSINCE')) changedSince = number(mods[++i], 'mod-sequence');
       else if (byUid && isAtom(mods[i], 'VANISHED')) vanished = true;
+      else if (isAtom(mods[i], 'PARTIAL')) {
+        if (pageRange !== undefined) throw new ImapParseError('PARTIAL can be used only once');
+        pageRange = parsePartialRange(mods[++i]);
+      }
       else throw new ImapParseError('Unknown FETCH modifier');
     }
     if (vanished && changedSince === undefined) throw new ImapParseError('VANISHED needs CHANGEDSINCE');
   }
   if (byUid && !items.some((i) => i.kind === 'simple' && i.name === 'UID')) items.unshift({ kind: 'simple', name: 'UID' });
-  return { set, items, changedSince, vanished };
+  return pageRange === undefined ? { set, items, changedSince, vanished } : { set, items, changedSince, vanished, pageRange };
 };
 
+/**
+ * The page of the set's messages (ascending) that PARTIAL names; with
+ * CHANGEDSINCE it counts only the messages changed since (RFC 9394 3.4).
+ */
+function pageOf(ctx: SessionContext, uids: number[], range: PageRange, changedSince: number | undefined): number[] {
+  if (changedSince === undefined) return partialSlice(uids, range);
+  const changed: number[] = [];
+  for (let at = 0; at < uids.length; at += SLICE) {
+    for (const r of ctx.backend.messages(ctx.user!, ctx.selected!.mailboxId, uids.slice(at, at + SLICE))) if (r.modseq > changedSince) changed.push(r.uid);
+  }
+  return partialSlice(changed, range);
+}
+
 function run(ctx: SessionContext, args: FetchArgs): CommandResult {
-  const uids = resolveMessageSet(ctx.selected!, args.set);
+  let uids = resolveMessageSet(ctx.selected!, args.set);
+  if (args.pageRange !== undefined) uids = pageOf(ctx, uids, args.pageRange, args.changedSince);
   if (args.changedSince !== undefined || args.items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) ctx.enable('CONDSTORE');
   const condstore = ctx.enabled.has('CONDSTORE');
   let items = args.items;
@@ -145,14 +167,17 @@ function run(ctx: SessionContext, args: FetchArgs): CommandResult {
     if (gone.length > 0) out.push(untagged('VANISHED', '(EARLIER)', formatSequenceSet(gone)));
   }
   // In slices, so the records of a big FETCH 1:* are not all in memory at once.
+  let missing = 0;
   try {
     for (let at = 0; at < uids.length; at += SLICE) {
-      fetchSlice(ctx, items, condstore, args.changedSince, uids.slice(at, at + SLICE), out);
+      missing += fetchSlice(ctx, items, condstore, args.changedSince, uids.slice(at, at + SLICE), out);
     }
   } catch (err) {
     if (err instanceof UnknownCteError) return { untagged: out, status: 'NO', code: 'UNKNOWN-CTE', text: 'Unknown Content-Transfer-Encoding' };
     throw err;
   }
+  // Messages another session expunged keep their numbers here until EXPUNGE may be sent (RFC 2180 4.1.2, RFC 5530).
+  if (missing > 0) return { untagged: out, status: 'NO', code: 'EXPUNGEISSUED', text: 'Some of the requested messages no longer exist' };
   return { untagged: out };
 }
 
@@ -163,11 +188,18 @@ function fetchSlice(
   changedSince: number | undefined,
   uids: number[],
   out: ImapResponse[],
-): void {
+): number {
   const sel = ctx.selected!;
   const user = ctx.user!;
   const backend = ctx.backend;
   let records = backend.messages(user, sel.mailboxId, uids);
+  let missing = uids.length - records.length;
+  if (missing > 0 && items.every((i) => i.kind === 'simple' && i.name === 'UID')) {
+    // The view still knows each UID it numbers, also of a message expunged meanwhile.
+    const found = new Set(records.map((r) => r.uid));
+    for (const uid of uids) if (!found.has(uid)) out.push(untagged(sel.seqOf(uid), 'FETCH', ['UID', uid]));
+    missing = 0;
+  }
   if (changedSince !== undefined) records = records.filter((r) => r.modseq > changedSince);
 
   // Non-PEEK body fetches set \Seen first, so the FLAGS we send are the new ones.
@@ -189,6 +221,23 @@ function fetchSlice(
   for (const rec of records) {
     const seq = sel.seqOf(rec.uid);
     if (seq === 0) continue;
+    try {
+      out.push(fetchOne(ctx, items, condstore, rec, seq, seenChanged.has(rec.uid)));
+    } catch (err) {
+      // Expunged by another process between the row and the file: like a missing row.
+      if (errorCode(err) !== 'NONEXISTENT') throw err;
+      missing++;
+    }
+  }
+  return missing;
+}
+
+/** The FETCH response of one message. */
+function fetchOne(ctx: SessionContext, items: FetchItem[], condstore: boolean, rec: MessageRecord, seq: number, seenChanged: boolean): ImapResponse {
+  const sel = ctx.selected!;
+  const user = ctx.user!;
+  const backend = ctx.backend;
+  {
     let index: MessageIndex | undefined;
     let raw: Buffer | undefined;
     const getIndex = () => (index ??= backend.messageIndex(user, rec));
@@ -211,16 +260,16 @@ function fetchSlice(
         values.push(item.label, bytes === null ? { str: '' } : { literal: bytes });
       } else if (item.kind === 'binary') {
         const bytes = getBinary(item.path);
-        values.push(item.label, bytes === null ? { str: '' } : binaryValue(applyPartial(bytes, item.partial)));
+        values.push(item.label, bytes === null ? { str: '' } : binaryValue(applyPartial(bytes, item.partial), bytes.includes(0)));
       } else {
         values.push(item.label, getBinary(item.path)?.length ?? 0);
       }
     }
-    if (seenChanged.has(rec.uid) && !flagsSent) values.push('FLAGS', sel.flagsOf(rec.uid, rec.flags));
-    if (condstore && (seenChanged.has(rec.uid) || items.some((i) => i.kind === 'simple' && i.name === 'FLAGS'))) {
+    if (seenChanged && !flagsSent) values.push('FLAGS', sel.flagsOf(rec.uid, rec.flags));
+    if (condstore && (seenChanged || items.some((i) => i.kind === 'simple' && i.name === 'FLAGS'))) {
       if (!items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) values.push('MODSEQ', [rec.modseq]);
     }
-    out.push(untagged(seq, 'FETCH', values));
+    return untagged(seq, 'FETCH', values);
   }
 }
 
@@ -230,9 +279,13 @@ function applyPartial(bytes: Buffer, partial: PartialRange | undefined): Buffer 
   return bytes.subarray(start, partial.length === undefined ? bytes.length : Math.min(bytes.length, start + partial.length));
 }
 
-/** A literal8 only when it must be one (RFC 3516: NULs); 8-bit text fits a plain literal. */
-function binaryValue(bytes: Buffer): ImapValue {
-  return bytes.includes(0) ? { literal8: bytes } : { literal: bytes };
+/**
+ * A literal8 only when it must be one (RFC 3516: NULs); 8-bit text fits a
+ * plain literal. A partial of a part with NULs is a literal8 too, as in
+ * Dovecot, whether or not the slice itself holds one.
+ */
+function binaryValue(bytes: Buffer, hasNul: boolean): ImapValue {
+  return hasNul ? { literal8: bytes } : { literal: bytes };
 }
 
 function simpleValue(name: string, rec: MessageRecord, index: () => MessageIndex, sel: SelectedMailbox): ImapValue[] {

@@ -25,6 +25,7 @@ import { copyCommand, uidCopyCommand, moveCommand, uidMoveCommand } from './copy
 import { fetchCommand, uidFetchCommand } from './fetch.js';
 import { storeCommand, uidStoreCommand } from './store.js';
 import { searchCommand, uidSearchCommand } from './search.js';
+import { cancelUpdateCommand } from './cancelupdate.js';
 import { sortCommand, uidSortCommand } from './sort.js';
 import { threadCommand, uidThreadCommand } from './thread.js';
 import { compressCommand } from './compress.js';
@@ -72,6 +73,7 @@ const all: Array<ImapCommand<unknown>> = [
   erase(uidStoreCommand),
   erase(searchCommand),
   erase(uidSearchCommand),
+  erase(cancelUpdateCommand),
   erase(sortCommand),
   erase(uidSortCommand),
   erase(threadCommand),

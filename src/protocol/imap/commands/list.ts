@@ -9,29 +9,20 @@ import { astring, isAtom, list, ImapParseError, type Arg } from '../parser.js';
 import { untagged, type ImapResponse, type ImapValue } from '../response.js';
 import { parseStatusItems, statusValues } from '../mailbox-status.js';
 import type { MailboxInfo } from '../backend.js';
+import { compileMailboxPattern } from '../mailbox-pattern.js';
 
 interface ListArgs {
   patterns: string[];
   subscribedOnly: boolean;
   specialUseOnly: boolean;
   returnSubscribed: boolean;
+  returnChildren: boolean;
+  returnSpecialUse: boolean;
   returnStatus: string[] | undefined;
   lsub: boolean;
   recursiveMatch: boolean;
   /** Selection options, RETURN or several patterns: the RFC 5258 extended form. */
   extended: boolean;
-}
-
-function patternRegex(pattern: string): RegExp {
-  let re = '';
-  for (const ch of pattern) {
-    if (ch === '*') re += '.*';
-    else if (ch === '%') re += '[^/]*';
-    else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  // INBOX is case-insensitive (RFC 3501 5.1).
-  if (/^inbox/i.test(pattern)) re = '(?:INBOX|inbox|Inbox)' + re.slice(5);
-  return new RegExp(`^${re}$`);
 }
 
 function parseListArgs(args: Arg[], ctx: SessionContext, lsub: boolean): ListArgs {
@@ -41,6 +32,8 @@ function parseListArgs(args: Arg[], ctx: SessionContext, lsub: boolean): ListArg
     subscribedOnly: lsub,
     specialUseOnly: false,
     returnSubscribed: false,
+    returnChildren: false,
+    returnSpecialUse: false,
     returnStatus: undefined,
     lsub,
     recursiveMatch: false,
@@ -73,7 +66,9 @@ function parseListArgs(args: Arg[], ctx: SessionContext, lsub: boolean): ListArg
       const v = isAtom(opts[k]) ? (opts[k] as { value: string }).value.toUpperCase() : '';
       if (v === 'SUBSCRIBED') out.returnSubscribed = true;
       else if (v === 'STATUS') out.returnStatus = parseStatusItems(list(opts[++k], 'status items'));
-      else if (v !== 'CHILDREN' && v !== 'SPECIAL-USE' && v !== 'MYRIGHTS') throw new ImapParseError('Unknown LIST return option');
+      else if (v === 'CHILDREN') out.returnChildren = true;
+      else if (v === 'SPECIAL-USE') out.returnSpecialUse = true;
+      else if (v !== 'MYRIGHTS') throw new ImapParseError('Unknown LIST return option');
     }
     i += 2;
   }
@@ -107,8 +102,8 @@ function run(ctx: SessionContext, a: ListArgs): CommandResult {
     const cut = n.lastIndexOf('/');
     if (cut > 0) hasChildren.add(n.slice(0, cut));
   }
-  const regexes = a.patterns.filter((p) => p !== '').map(patternRegex);
-  const matches = (name: string) => regexes.some((r) => r.test(name));
+  const matchers = a.patterns.filter((p) => p !== '').map(compileMailboxPattern);
+  const matches = (name: string) => matchers.some((m) => m(name));
   const candidates = new Set([...byName.keys(), ...implied]);
   if (a.subscribedOnly) {
     // Subscribed names without a mailbox, and their parents (LSUB's % rule, CHILDINFO).
@@ -136,6 +131,9 @@ function run(ctx: SessionContext, a: ListArgs): CommandResult {
     for (const n of subscribed) if (!matches(n) && meets(n)) for (const p of ancestors(n)) subscribedBelowSet.add(p);
   }
   const subscribedBelow = (name: string) => subscribedBelowSet.has(name);
+  // The extended form returns child and special-use attributes when asked (RFC 5258 4, RFC 6154 2), as Dovecot; LSUB never.
+  const showChildren = !a.lsub && (!a.extended || a.returnChildren);
+  const showSpecialUse = !a.lsub && (!a.extended || a.returnSpecialUse || a.specialUseOnly);
   for (const name of names) {
     if (!matches(name)) continue;
     const info = byName.get(name);
@@ -148,11 +146,11 @@ function run(ctx: SessionContext, a: ListArgs): CommandResult {
     } else if (info === undefined && !noStar) continue;
     const attrs: string[] = [];
     if (info === undefined || lsubParent) attrs.push(absent);
-    attrs.push(hasChildren.has(name) ? '\\HasChildren' : '\\HasNoChildren');
+    if (showChildren) attrs.push(hasChildren.has(name) ? '\\HasChildren' : '\\HasNoChildren');
     if (a.returnSubscribed && subscribed.has(name)) attrs.push('\\Subscribed');
-    if (info?.specialUse) attrs.push(info.specialUse);
+    if (showSpecialUse && info?.specialUse) attrs.push(info.specialUse);
     const values: ImapValue[] = [word, attrs, { str: '/' }, { str: ctx.encodeMailboxName(name) }];
-    if (childInfo) values.push([{ str: 'CHILDINFO' }, [{ str: 'SUBSCRIBED' }]]);
+    if (childInfo) values.push(['CHILDINFO', [{ str: 'SUBSCRIBED' }]]);
     out.push(untagged(...values));
     if (a.returnStatus && info) {
       out.push(untagged('STATUS', { str: ctx.encodeMailboxName(name) }, statusValues(ctx, info, a.returnStatus) as ImapValue[]));

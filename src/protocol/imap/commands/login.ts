@@ -1,6 +1,18 @@
-import { defineCommand, NOT_AUTHENTICATED } from '../command.js';
+import { defineCommand, NOT_AUTHENTICATED, type CommandResult, type SessionContext } from '../command.js';
 import { astring, expectCount } from '../parser.js';
 import { errorCode, errorResult } from '../errors.js';
+import { statusResponse } from '../response.js';
+
+/**
+ * The answer to a failed LOGIN or AUTHENTICATE (the backend has already
+ * waited out the penalty delay); after the last allowed attempt the session
+ * says BYE and closes, so a guesser has to reconnect.
+ */
+export function authenticationFailed(ctx: SessionContext): CommandResult {
+  const result: CommandResult = { status: 'NO', code: 'AUTHENTICATIONFAILED', text: 'Authentication failed' };
+  if (!ctx.authFailed()) return result;
+  return { ...result, untagged: [statusResponse('BYE', 'Too many failed authentication attempts')], after: 'logout' };
+}
 
 export const loginCommand = defineCommand({
   name: 'LOGIN',
@@ -9,12 +21,12 @@ export const loginCommand = defineCommand({
     expectCount(args, 2);
     return { user: astring(args[0], 'user name'), password: astring(args[1], 'password') };
   },
-  run: async (ctx, { user, password }) => {
-    if (ctx.loginDisabled) return { status: 'NO' as const, code: 'PRIVACYREQUIRED', text: 'Use STARTTLS first' };
+  run: async (ctx, { user, password }): Promise<CommandResult> => {
+    if (ctx.loginDisabled) return { status: 'NO', code: 'PRIVACYREQUIRED', text: 'Use STARTTLS first' };
     try {
       ctx.setUser(await ctx.backend.login(user, password, ctx.remoteAddress));
     } catch (err) {
-      if (errorCode(err) === 'AUTHFAILED') return { status: 'NO' as const, code: 'AUTHENTICATIONFAILED', text: 'Authentication failed' };
+      if (errorCode(err) === 'AUTHFAILED') return authenticationFailed(ctx);
       return errorResult(err);
     }
     return { code: `CAPABILITY ${ctx.capabilities().join(' ')}`, text: 'Logged in' };

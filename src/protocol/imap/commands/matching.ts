@@ -14,7 +14,8 @@ export interface MatchingMessage {
   index(): MessageIndex;
 }
 
-export function* matchingMessages(ctx: SessionContext, key: SearchKey): Generator<MatchingMessage> {
+/** `only`: look at just these UIDs (ascending, all in the view), not the whole mailbox. */
+export function* matchingMessages(ctx: SessionContext, key: SearchKey, only?: readonly number[]): Generator<MatchingMessage> {
   const sel = ctx.selected!;
   const user = ctx.user!;
   const scope = {
@@ -22,10 +23,11 @@ export function* matchingMessages(ctx: SessionContext, key: SearchKey): Generato
     maxUid: sel.uids[sel.uids.length - 1] ?? 0,
     now: Date.now(),
     decodeHeader: (v: string) => ctx.backend.decodeHeader(v),
+    writtenDay: (v: string) => ctx.backend.writtenDay(v),
     isRecent: (uid: number) => sel.isRecent(uid),
     saved: new Set(sel.savedUids()),
   };
-  const all = [...sel.uids];
+  const all = only ?? [...sel.uids];
   for (let at = 0; at < all.length; at += SLICE) {
     for (const rec of ctx.backend.messages(user, sel.mailboxId, all.slice(at, at + SLICE))) {
       const seq = sel.seqOf(rec.uid);

@@ -1,5 +1,6 @@
 import { defineCommand, AUTHENTICATED, type CommandResult } from '../command.js';
 import { astring, expectCount } from '../parser.js';
+import { withoutTrailingSeparators } from './create.js';
 
 export const renameCommand = defineCommand({
   name: 'RENAME',
@@ -8,7 +9,7 @@ export const renameCommand = defineCommand({
     expectCount(args, 2);
     return {
       from: ctx.decodeMailboxName(astring(args[0], 'mailbox name')),
-      to: ctx.decodeMailboxName(astring(args[1], 'new mailbox name')).replace(/\/+$/, ''),
+      to: withoutTrailingSeparators(ctx.decodeMailboxName(astring(args[1], 'new mailbox name'))),
     };
   },
   run: (ctx, { from, to }): CommandResult => {

@@ -5,7 +5,7 @@
 import { defineCommand, AUTHENTICATED, type CommandResult, type SessionContext } from '../command.js';
 import { astring, expectCount, isAtom, list, number, ImapParseError, type Arg } from '../parser.js';
 import { untagged, statusResponse, type ImapResponse } from '../response.js';
-import { SelectedMailbox } from '../selected.js';
+import { SelectedMailbox, flagsResponses } from '../selected.js';
 import { parseSequenceSet, selectFromSorted, formatSequenceSet, type SeqRange } from '../sequence.js';
 
 interface QresyncParams {
@@ -29,7 +29,6 @@ function parseQresync(items: Arg[]): QresyncParams {
   return { uidValidity, modseq, knownUids };
 }
 
-const SYSTEM = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
 function parse(args: Arg[], ctx: SessionContext) {
   expectCount(args, 1, 2);
@@ -62,16 +61,20 @@ function run(readOnly: boolean) {
     if (info === undefined) return { untagged: closed, status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
     const state = ctx.backend.selectState(user, info.id);
     const recentFrom = (uidNext: number) => ctx.backend.recentFrom(user, info.id, uidNext, !readOnly);
-    const selected = new SelectedMailbox(info, state.uids, readOnly, recentFrom);
+    const changes = (since: number) => {
+      try {
+        return ctx.backend.changesSince(user, info.id, since);
+      } catch {
+        return undefined; // gone, or the index busy: the next look catches up from the same MODSEQ
+      }
+    };
+    const selected = new SelectedMailbox(info, state, readOnly, changes, recentFrom);
     selected.hideRecent = ctx.rev2;
-    const keywords = new Set<string>(['$Forwarded', ...state.keywords]);
     const firstUnseen = state.firstUnseenUid === undefined ? 0 : selected.seqOf(state.firstUnseenUid);
-    const highest = info.highestModseq;
-    const flags = [...SYSTEM, ...keywords];
+    const highest = state.highestModseq;
     const out: ImapResponse[] = [
       ...closed,
-      untagged('FLAGS', flags),
-      statusResponse('OK', readOnly ? 'No permanent flags permitted' : 'Flags permitted', `PERMANENTFLAGS (${readOnly ? '' : [...flags, '\\*'].join(' ')})`),
+      ...flagsResponses(state.keywords, readOnly),
       untagged(state.uids.length, 'EXISTS'),
     ];
     if (ctx.rev2) {
@@ -83,7 +86,7 @@ function run(readOnly: boolean) {
     }
     out.push(
       statusResponse('OK', 'UIDs valid', `UIDVALIDITY ${info.uidValidity}`),
-      statusResponse('OK', 'Predicted next UID', `UIDNEXT ${info.uidNext}`),
+      statusResponse('OK', 'Predicted next UID', `UIDNEXT ${Math.max(info.uidNext, (state.uids[state.uids.length - 1] ?? 0) + 1)}`),
       statusResponse('OK', 'Highest', `HIGHESTMODSEQ ${highest}`),
     );
     if (args.qresync && args.qresync.uidValidity === info.uidValidity) {

@@ -1,0 +1,36 @@
+// IMAP code that runs on what a peer controls (message subjects and bodies,
+// mailbox names) is linear in it: a megabyte of the worst pattern for each
+// former backtracking RegExp finishes at once, with the same answers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { withoutTags } from '../../../src/protocol/imap/search.js';
+import { withoutTrailingSeparators } from '../../../src/protocol/imap/commands/create.js';
+
+const MB = 1 << 20;
+
+/** Runs fn and fails when it takes longer than the bound (generous: a loaded machine must not flake). */
+function fast<T>(label: string, fn: () => T, boundMs = 2000): T {
+  const t = performance.now();
+  const out = fn();
+  const took = performance.now() - t;
+  assert.ok(took < boundMs, `${label} took ${took.toFixed(0)} ms`);
+  return out;
+}
+
+// SORT's base subject has its own hostile-input tests (test/unit/imap/base-subject.test.ts).
+test('SEARCH TEXT over HTML: tags go, a long run of "<" stays text', () => {
+  assert.equal(withoutTags('<p>Hello <b>world</b></p>'), ' Hello  world  ');
+  assert.equal(withoutTags('a < b and c<d'), 'a < b and c<d');
+  assert.equal(withoutTags('<a<b>c'), ' c');
+  const lt = '<'.repeat(MB);
+  assert.equal(fast('1 MB of "<"', () => withoutTags(lt)), lt);
+  assert.equal(fast('"<a" repeated, one ">" at the end', () => withoutTags('<a'.repeat(MB / 2) + '>')), ' ');
+});
+
+test('CREATE/RENAME: trailing separators stripped without backtracking', () => {
+  assert.equal(withoutTrailingSeparators('a/b//'), 'a/b');
+  assert.equal(withoutTrailingSeparators('a'), 'a');
+  assert.equal(withoutTrailingSeparators('///'), '');
+  assert.equal(fast('slashes then a letter', () => withoutTrailingSeparators('/'.repeat(MB) + 'x')), '/'.repeat(MB) + 'x');
+  assert.equal(fast('slashes at the end', () => withoutTrailingSeparators('x' + '/'.repeat(MB))), 'x');
+});
