@@ -34,6 +34,11 @@ export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
     throw new MailError('TEMPFAIL', `cannot open the lock ${lockFile}: ${describeOpenFailure(lockFile, err)}`, { cause: err });
   }
   try {
+    // A rollback journal in memory: taking the write lock on a new, empty file
+    // makes its first page, and with the journal on disk that needs room, which
+    // a full disk does not have (serve must start there). Nothing is ever
+    // committed here, so nothing needs the journal.
+    db.pragma('journal_mode = MEMORY');
     db.exec('BEGIN EXCLUSIVE');
   } catch (err) {
     db.close();
