@@ -371,7 +371,7 @@ export class ImapSession implements SessionContext {
     responses.push(...(result.untagged ?? []));
     if (this.selected && result.after !== 'logout') {
       const qresync = this.enabledSet.has('QRESYNC');
-      responses.push(...this.selected.flush(command.allowExpunge !== false, this.enabledSet.has('CONDSTORE'), qresync, qresync || parsed.name.startsWith('UID ')));
+      responses.push(...this.selected.flush(command.allowExpunge !== false, this.enabledSet.has('CONDSTORE'), qresync, qresync || parsed.name.startsWith('UID '), true));
     }
     responses.push(statusResponse(status, result.text ?? `${parsed.name} completed`, result.code, parsed.tag));
     if (this.selectedGone && this.selected) {
