@@ -3,6 +3,7 @@
 // Never edit a released migration: append a new one.
 import { RECENT_MIGRATION } from './migration-recent.js';
 import { SUBSCRIPTIONS_MIGRATION } from './migration-subscriptions.js';
+import { METADATA_MIGRATION } from './migration-metadata.js';
 
 export const migrations: string[] = [
   // 1: domains, accounts, aliases, mailboxes, messages, expunge log, scripts.
@@ -125,3 +126,6 @@ migrations.push(`
   );
   INSERT INTO uidvalidity_high (account_id, value) SELECT account_id, max(uidvalidity) FROM mailboxes GROUP BY account_id;
 `);
+
+// 8: IMAP METADATA entries per mailbox and per account (see migration-metadata.ts).
+migrations.push(METADATA_MIGRATION);
