@@ -45,6 +45,7 @@ import { readFolderMeta, writeFolderMeta, type FolderMeta } from './maildir/meta
 import { readSubscriptions, writeSubscriptions } from './maildir/subscriptions.js';
 import { normalizeFlags } from './flags.js';
 import { InProcessChangeFeed } from './change-feed.js';
+import { MailboxMetadata } from './metadata.js';
 
 /** Turns a raw message into the cached structure stored with it (JSON), once, at append. */
 export type MessageIndexer = (raw: Buffer) => string | null;
@@ -204,6 +205,8 @@ export class MaildirStore implements MailStore {
   private readonly lookups: LookupCache;
   /** Four writer threads: measured 20-25% faster than the libuv pool's hand-offs (bench/store.ts). */
   private readonly tmpWriter = new TmpWriterPool(4);
+  /** IMAP METADATA entries (storage/metadata.ts); their rows follow the mailboxes' through the hooks below. */
+  readonly metadata: MailboxMetadata;
 
   constructor(
     private readonly db: IndexDb,
@@ -213,6 +216,7 @@ export class MaildirStore implements MailStore {
     this.lookups = new LookupCache(db);
     this.indexer = options.indexer ?? (() => null);
     this.feed = options.feed ?? new InProcessChangeFeed();
+    this.metadata = new MailboxMetadata(db, (id) => this.accountDir(id));
   }
 
   // ---- change feed ------------------------------------------------------------
@@ -337,6 +341,7 @@ export class MaildirStore implements MailStore {
       this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
       this.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
       this.sql('DELETE FROM uidvalidity_high WHERE account_id = ?').run(accountId);
+      this.metadata.forgetAccount(accountId);
       this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
     });
   }
@@ -576,6 +581,7 @@ export class MaildirStore implements MailStore {
         this.sql('DELETE FROM messages WHERE mailbox_id = ?').run(row.id);
         this.sql('DELETE FROM expunged WHERE mailbox_id = ?').run(row.id);
         this.sql('DELETE FROM mailbox_recent WHERE mailbox_id = ?').run(row.id);
+        this.metadata.forgetMailbox(accountId, row.id);
         this.sql('DELETE FROM mailboxes WHERE id = ?').run(row.id);
         this.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?').run(sums.s, sums.n, accountId);
         // Rename first (atomic), then remove: a crash leaves a hidden dir, not a half folder.
@@ -1257,6 +1263,7 @@ export class MaildirStore implements MailStore {
           dropped += r.dropped;
         }
         this.recoverSubscriptions(accountId, legacySubscribed);
+        this.metadata.recoverAccount(accountId);
         this.recountUsage(accountId);
       });
     this.publish({ kind: 'mailboxes', accountId });

@@ -27,6 +27,14 @@ export interface ImapTransport {
   setIdleTimeout(ms: number): void;
 }
 
+/** SETMETADATA's literals are entry names and values (RFC 5464 4.3): none may be longer than a value. */
+const SETMETADATA_START = /^\S+ SETMETADATA /i;
+const SETMETADATA_LITERAL = {
+  max: IMAP_LIMITS.metadataMaxValueSize,
+  responseCode: `METADATA MAXSIZE ${IMAP_LIMITS.metadataMaxValueSize}`,
+  text: 'Entry value is too long',
+};
+
 export interface SessionOptions {
   hostname: string;
   /** Allow LOGIN/AUTHENTICATE without TLS (tests on loopback only). */
@@ -68,6 +76,7 @@ export class ImapSession implements SessionContext {
       maxLiteral: IMAP_LIMITS.maxPreAuthLiteral,
       // Before login: a user name and a password at most.
       maxCommandLiterals: 2 * IMAP_LIMITS.maxPreAuthLiteral,
+      literalLimitFor: (start) => (SETMETADATA_START.test(start) ? SETMETADATA_LITERAL : undefined),
     });
     this.commands = options.commands ?? COMMANDS;
   }
@@ -143,6 +152,11 @@ export class ImapSession implements SessionContext {
       'THREAD=REFERENCES',
       'QUOTA',
       'QUOTA=RES-STORAGE',
+      // RFC 5464: METADATA covers server and mailbox entries; METADATA-SERVER
+      // (server entries only) is implied by it and announced too, for clients
+      // that look for it. Dovecot 2.3 announces METADATA alone.
+      'METADATA',
+      'METADATA-SERVER',
       'STATUS=SIZE',
       `APPENDLIMIT=${this.backend.appendLimit}`,
       'UTF8=ACCEPT',
@@ -300,7 +314,7 @@ export class ImapSession implements SessionContext {
       case 'error':
         if (item.code === 'TOOBIG') {
           this.badInARow = 0;
-          await this.write([statusResponse('NO', item.text, 'TOOBIG', item.tag)]);
+          await this.write([statusResponse('NO', item.text, item.responseCode ?? 'TOOBIG', item.tag)]);
         } else await this.bad(item.tag, item.text);
         return;
       case 'line':

@@ -29,6 +29,7 @@ import { cancelUpdateCommand } from './cancelupdate.js';
 import { sortCommand, uidSortCommand } from './sort.js';
 import { threadCommand, uidThreadCommand } from './thread.js';
 import { compressCommand } from './compress.js';
+import { getmetadataCommand, setmetadataCommand } from './metadata.js';
 
 // Each command keeps its own argument type; the registry only needs parse's output to reach run.
 const erase = <A>(c: ImapCommand<A>): ImapCommand<unknown> => c as unknown as ImapCommand<unknown>;
@@ -79,6 +80,8 @@ const all: Array<ImapCommand<unknown>> = [
   erase(threadCommand),
   erase(uidThreadCommand),
   erase(compressCommand),
+  erase(getmetadataCommand),
+  erase(setmetadataCommand),
 ];
 
 export const COMMANDS: ReadonlyMap<string, ImapCommand<unknown>> = new Map(all.map((c) => [c.name, c]));
