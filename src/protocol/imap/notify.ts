@@ -1,0 +1,292 @@
+// NOTIFY (RFC 5465): what a session asked to hear about, and the changes it
+// has not been told of yet. The session feeds it every change of its account
+// (onChange) and asks it for responses whenever it may send them. Changes are
+// kept per mailbox (a set of mailbox ids plus a flag for names and
+// subscriptions), so what waits is bounded by the number of mailboxes; a
+// client that stops reading for too long gets NOTIFICATIONOVERFLOW and no
+// more notifications (RFC 5465 5.8), as if it had sent NOTIFY NONE.
+import { ImapParseError, isAtom, list, astring, type Arg } from './parser.js';
+import { untagged, statusResponse, type ImapResponse, type ImapValue } from './response.js';
+import type { ImapBackend, ImapUser, MailboxChange, MailboxInfo } from './backend.js';
+
+export type NotifyEvent = 'MessageNew' | 'MessageExpunge' | 'FlagChange' | 'MailboxName' | 'SubscriptionChange';
+type Filter = 'SELECTED' | 'SELECTED-DELAYED' | 'INBOXES' | 'PERSONAL' | 'SUBSCRIBED' | 'SUBTREE' | 'MAILBOXES';
+
+const SUPPORTED: readonly NotifyEvent[] = ['MessageNew', 'MessageExpunge', 'FlagChange', 'MailboxName', 'SubscriptionChange'];
+/** Events RFC 5465 defines that Postino has no data for (no ANNOTATE, no METADATA). */
+const UNSUPPORTED = new Set(['ANNOTATIONCHANGE', 'MAILBOXMETADATACHANGE', 'SERVERMETADATACHANGE']);
+const FILTERS = new Set<Filter>(['SELECTED', 'SELECTED-DELAYED', 'INBOXES', 'PERSONAL', 'SUBSCRIBED', 'SUBTREE', 'MAILBOXES']);
+
+export const NOTIFY_LIMITS = {
+  /** Event groups in one NOTIFY command. */
+  maxGroups: 64,
+  /** Mailbox names over all groups of one NOTIFY command. */
+  maxNames: 1000,
+  /** Changes that may arrive while the client is not taking notifications, before NOTIFICATIONOVERFLOW. */
+  maxBehind: 5000,
+};
+
+export interface EventGroup {
+  filter: Filter;
+  /** Stored mailbox names (SUBTREE and MAILBOXES). */
+  names: string[];
+  events: Set<NotifyEvent>;
+  /** MessageNew's fetch-att list (selected mailbox only), as given. */
+  fetchAtts: Arg[] | undefined;
+}
+
+export interface NotifySpec {
+  status: boolean;
+  groups: EventGroup[];
+  /** An event Postino cannot report was asked for: the command answers NO [BADEVENT]. */
+  unsupported: boolean;
+}
+
+/** NOTIFY NONE → undefined; NOTIFY SET [STATUS] groups... → the spec. Throws ImapParseError (BAD). */
+export function parseNotify(args: Arg[], decodeName: (wire: string) => string): NotifySpec | undefined {
+  const verb = args[0];
+  if (isAtom(verb, 'NONE')) {
+    if (args.length !== 1) throw new ImapParseError('NOTIFY NONE takes no arguments');
+    return undefined;
+  }
+  if (!isAtom(verb, 'SET')) throw new ImapParseError('NOTIFY SET or NOTIFY NONE');
+  let at = 1;
+  let status = false;
+  if (isAtom(args[at], 'STATUS')) {
+    status = true;
+    at++;
+  }
+  if (at >= args.length) throw new ImapParseError('Missing event groups');
+  if (args.length - at > NOTIFY_LIMITS.maxGroups) throw new ImapParseError('Too many event groups');
+  const groups: EventGroup[] = [];
+  let names = 0;
+  let selected = 0;
+  let unsupported = false;
+  for (; at < args.length; at++) {
+    const { group: g, unsupported: u } = parseGroup(list(args[at], 'event group'), decodeName);
+    unsupported ||= u;
+    names += g.names.length;
+    if (names > NOTIFY_LIMITS.maxNames) throw new ImapParseError('Too many mailbox names');
+    if (g.filter === 'SELECTED' || g.filter === 'SELECTED-DELAYED') selected++;
+    groups.push(g);
+  }
+  if (selected > 1) throw new ImapParseError('SELECTED given more than once');
+  return { status, groups, unsupported };
+}
+
+function parseGroup(items: Arg[], decodeName: (wire: string) => string): { group: EventGroup; unsupported: boolean } {
+  const f = items[0];
+  if (!isAtom(f) || !FILTERS.has(f.value.toUpperCase() as Filter)) throw new ImapParseError('Unknown mailbox filter');
+  const filter = f.value.toUpperCase() as Filter;
+  let at = 1;
+  const names: string[] = [];
+  if (filter === 'SUBTREE' || filter === 'MAILBOXES') {
+    const one = items[at++];
+    const wire = one?.type === 'list' ? one.items : [one];
+    if (wire.length === 0) throw new ImapParseError('Missing mailbox names');
+    if (wire.length > NOTIFY_LIMITS.maxNames) throw new ImapParseError('Too many mailbox names');
+    for (const w of wire) names.push(decodeName(astring(w, 'mailbox name')));
+  }
+  const eventArg = items[at++];
+  if (at !== items.length) throw new ImapParseError('Junk after events');
+  const events = new Set<NotifyEvent>();
+  let fetchAtts: Arg[] | undefined;
+  if (isAtom(eventArg, 'NONE')) return { group: { filter, names, events, fetchAtts }, unsupported: false };
+  const evs = list(eventArg, 'events');
+  if (evs.length === 0) throw new ImapParseError('Empty event list');
+  let unsupported = false;
+  for (let i = 0; i < evs.length; i++) {
+    const e = evs[i];
+    if (!isAtom(e)) throw new ImapParseError('Event name expected');
+    const name = SUPPORTED.find((s) => s.toUpperCase() === e.value.toUpperCase());
+    if (name === undefined) {
+      if (!UNSUPPORTED.has(e.value.toUpperCase())) throw new ImapParseError('Unknown event');
+      unsupported = true;
+      continue;
+    }
+    events.add(name);
+    if (name === 'MessageNew' && evs[i + 1]?.type === 'list') {
+      if (filter !== 'SELECTED' && filter !== 'SELECTED-DELAYED') throw new ImapParseError('fetch-att only for the selected mailbox');
+      fetchAtts = (evs[++i] as { items: Arg[] }).items;
+    }
+  }
+  // RFC 5465 5: MessageNew and MessageExpunge go together; FlagChange needs both.
+  if (events.has('MessageNew') !== events.has('MessageExpunge')) throw new ImapParseError('MessageNew and MessageExpunge go together');
+  if (events.has('FlagChange') && !events.has('MessageNew')) throw new ImapParseError('FlagChange needs MessageNew and MessageExpunge');
+  return { group: { filter, names, events, fetchAtts }, unsupported };
+}
+
+/** The BADEVENT response code: the events this server supports. */
+export const BADEVENT_CODE = `BADEVENT (${SUPPORTED.join(' ')})`;
+
+/** Does a non-selected mailbox fall under the group's filter? */
+function matches(g: EventGroup, name: string, subscribed: () => ReadonlySet<string>): boolean {
+  switch (g.filter) {
+    case 'SELECTED':
+    case 'SELECTED-DELAYED':
+      return false;
+    case 'INBOXES':
+      // Postino delivers only into INBOX (Sieve fileinto aside, as Dovecot counts it).
+      return name === 'INBOX';
+    case 'PERSONAL':
+      return true;
+    case 'SUBSCRIBED':
+      return subscribed().has(name);
+    case 'SUBTREE':
+      return g.names.some((n) => name === n || name.startsWith(n + '/'));
+    case 'MAILBOXES':
+      return g.names.includes(name);
+  }
+}
+
+/** How the session's NOTIFY state reaches the mailboxes and the session's view of things. */
+export interface NotifyHost {
+  readonly backend: ImapBackend;
+  readonly user: ImapUser;
+  /** The selected mailbox's id, if any (its changes go through the view, not here). */
+  selectedId(): number | undefined;
+  encodeName(name: string): string;
+  condstore(): boolean;
+}
+
+export class NotifyState {
+  private readonly dirty = new Set<number>();
+  private namesDirty = false;
+  private behind = 0;
+  private overflowed = false;
+  private names: Map<number, string>;
+  private subscriptions: Set<string>;
+
+  constructor(
+    readonly spec: NotifySpec,
+    private readonly host: NotifyHost,
+  ) {
+    this.names = this.mailboxNames();
+    this.subscriptions = new Set(host.backend.listSubscriptions(host.user));
+  }
+
+  /** The fetch-att list for new messages in the selected mailbox, if asked for. */
+  get selectedFetchAtts(): Arg[] | undefined {
+    return this.spec.groups.find((g) => g.filter === 'SELECTED' || g.filter === 'SELECTED-DELAYED')?.fetchAtts;
+  }
+
+  /** STATUS responses for every mailbox the groups name with message events (NOTIFY SET STATUS). */
+  initialStatus(): ImapResponse[] {
+    const out: ImapResponse[] = [];
+    for (const info of this.host.backend.listMailboxes(this.host.user)) {
+      const r = this.statusFor(info, ['MessageNew', 'MessageExpunge', 'FlagChange']);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** A committed change of the account. Returns true when something may need sending. */
+  onChange(change: MailboxChange): boolean {
+    if (this.overflowed) return false;
+    if (change.kind === 'mailboxes') {
+      if (!this.wants('MailboxName') && !this.wants('SubscriptionChange')) return false;
+      this.namesDirty = true;
+    } else {
+      if (change.mailboxId === this.host.selectedId()) return false;
+      this.dirty.add(change.mailboxId);
+    }
+    this.behind++;
+    return true;
+  }
+
+  /** True once the client fell too far behind: the session sends NOTIFICATIONOVERFLOW and stops notifying. */
+  get overflowing(): boolean {
+    return !this.overflowed && this.behind > NOTIFY_LIMITS.maxBehind;
+  }
+
+  /** What to send now; with overflow, just the overflow notice (once). */
+  take(): ImapResponse[] {
+    if (this.overflowed) return [];
+    if (this.behind > NOTIFY_LIMITS.maxBehind) {
+      this.overflowed = true;
+      this.dirty.clear();
+      this.namesDirty = false;
+      return [statusResponse('OK', 'Too many notifications', 'NOTIFICATIONOVERFLOW')];
+    }
+    this.behind = 0;
+    const out: ImapResponse[] = [];
+    if (this.namesDirty) {
+      this.namesDirty = false;
+      out.push(...this.nameChanges());
+    }
+    const selected = this.host.selectedId();
+    for (const id of this.dirty) {
+      if (id === selected) continue;
+      const info = this.host.backend.getMailboxById(this.host.user, id);
+      if (!info) continue;
+      const r = this.statusFor(info, ['MessageNew', 'MessageExpunge', 'FlagChange']);
+      if (r) out.push(r);
+    }
+    this.dirty.clear();
+    return out;
+  }
+
+  /** Changes wait to be told. */
+  get pending(): boolean {
+    return !this.overflowed && (this.dirty.size > 0 || this.namesDirty);
+  }
+
+  get stopped(): boolean {
+    return this.overflowed;
+  }
+
+  private wants(event: NotifyEvent): boolean {
+    return this.spec.groups.some((g) => g.events.has(event));
+  }
+
+  /** The first group whose filter takes the mailbox decides its events (RFC 5465 6). */
+  private groupFor(name: string): EventGroup | undefined {
+    return this.spec.groups.find((g) => matches(g, name, () => this.subscriptions));
+  }
+
+  private statusFor(info: MailboxInfo, events: NotifyEvent[]): ImapResponse | undefined {
+    if (info.id === this.host.selectedId()) return undefined;
+    const g = this.groupFor(info.name);
+    if (!g || !events.some((e) => g.events.has(e))) return undefined;
+    const values: ImapValue[] = ['MESSAGES', info.messages, 'UIDNEXT', info.uidNext, 'UIDVALIDITY', info.uidValidity, 'UNSEEN', info.unseen];
+    if (this.host.condstore()) values.push('HIGHESTMODSEQ', info.highestModseq);
+    return untagged('STATUS', { str: this.host.encodeName(info.name) }, values);
+  }
+
+  private mailboxNames(): Map<number, string> {
+    const m = new Map<number, string>();
+    for (const info of this.host.backend.listMailboxes(this.host.user)) m.set(info.id, info.name);
+    return m;
+  }
+
+  private list(attrs: string[], name: string, extra?: ImapValue): ImapResponse {
+    const values: ImapValue[] = ['LIST', attrs, { str: '/' }, { str: this.host.encodeName(name) }];
+    if (extra !== undefined) values.push(extra);
+    return untagged(...values);
+  }
+
+  /** LIST responses for created, deleted and renamed mailboxes and (un)subscribed names since the last look. */
+  private nameChanges(): ImapResponse[] {
+    const out: ImapResponse[] = [];
+    const now = this.mailboxNames();
+    const subs = new Set(this.host.backend.listSubscriptions(this.host.user));
+    const tell = (event: NotifyEvent, name: string): boolean => this.groupFor(name)?.events.has(event) === true;
+    for (const [id, name] of now) {
+      const old = this.names.get(id);
+      if (old === undefined) {
+        if (tell('MailboxName', name)) out.push(this.list([], name));
+      } else if (old !== name && (tell('MailboxName', name) || tell('MailboxName', old))) {
+        // RFC 5465 5.4 with RFC 5258's OLDNAME extended data item.
+        out.push(this.list([], name, [{ str: 'OLDNAME' }, [{ str: this.host.encodeName(old) }]]));
+      }
+    }
+    for (const [id, name] of this.names) {
+      if (!now.has(id) && tell('MailboxName', name)) out.push(this.list(['\\NonExistent'], name));
+    }
+    for (const name of subs) if (!this.subscriptions.has(name) && tell('SubscriptionChange', name)) out.push(this.list(['\\Subscribed'], name));
+    for (const name of this.subscriptions) if (!subs.has(name) && tell('SubscriptionChange', name)) out.push(this.list([], name));
+    this.names = now;
+    this.subscriptions = subs;
+    return out;
+  }
+}
