@@ -45,28 +45,24 @@ test('CAPABILITY announces NOTIFY', async () => {
   c.close();
 });
 
-test('NOTIFY SET STATUS (personal ...): initial STATUS, then STATUS on append, flags and expunge in another mailbox, unsolicited between commands', async () => {
+test('NOTIFY SET STATUS (personal ...): initial STATUS, then STATUS on append, flags and expunge in another mailbox (the items Dovecot sends), unsolicited between commands', async () => {
   const a = await h.login();
   const b = await h.login();
   await ok(b, 'CREATE Lists');
   await append(b, 'Lists');
   const r = await ok(a, 'NOTIFY SET STATUS (selected (MessageNew (uid body.peek[header.fields (from to subject)]) MessageExpunge)) (personal (MessageNew MessageExpunge FlagChange))');
-  assert.match(r, /\* STATUS "Lists" \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1\)/);
-  assert.match(r, /\* STATUS "INBOX" \(MESSAGES \d+ UIDNEXT \d+ UIDVALIDITY \d+ UNSEEN \d+\)/);
+  assert.match(r, /\* STATUS "Lists" \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1 HIGHESTMODSEQ \d+\)/);
+  assert.match(r, /\* STATUS "INBOX" \(MESSAGES \d+ UIDNEXT \d+ UIDVALIDITY \d+ UNSEEN \d+ HIGHESTMODSEQ \d+\)/);
   // Not in a command: the notification comes by itself (RFC 5465 5).
   await append(b, 'Lists');
-  assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /MESSAGES 2 UIDNEXT 3 UIDVALIDITY \d+ UNSEEN 2/);
+  assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /MESSAGES 2 UIDNEXT 3 UNSEEN 2 HIGHESTMODSEQ \d+\)/);
   await ok(b, 'SELECT Lists');
   await ok(b, 'STORE 1 +FLAGS (\\Seen)');
-  assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /MESSAGES 2 UIDNEXT 3 UIDVALIDITY \d+ UNSEEN 1/);
+  assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /\(UNSEEN 1 HIGHESTMODSEQ \d+\)/);
   await ok(b, 'STORE 2 +FLAGS (\\Deleted)');
   await a.waitFor(/\* STATUS "Lists"[^\r\n]*\r\n/);
   await ok(b, 'EXPUNGE');
-  assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /MESSAGES 1 UIDNEXT 3 UIDVALIDITY \d+ UNSEEN 0/);
-  // With CONDSTORE enabled, HIGHESTMODSEQ comes too.
-  await ok(a, 'ENABLE CONDSTORE');
-  await append(b, 'Lists');
-  assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /UNSEEN 1 HIGHESTMODSEQ \d+\)/);
+  assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /MESSAGES 1 UIDNEXT 3 UNSEEN 0 HIGHESTMODSEQ \d+\)/);
   await ok(b, 'DELETE Lists');
   a.close();
   b.close();
@@ -107,7 +103,7 @@ test('MailboxName and SubscriptionChange: LIST responses for create, rename (OLD
   await ok(b, 'CREATE Fresh');
   assert.ok((await told()).includes('* LIST () "/" "Fresh"'));
   await ok(b, 'RENAME Fresh Renamed');
-  assert.ok((await told()).includes('* LIST () "/" "Renamed" ("OLDNAME" ("Fresh"))'));
+  assert.ok((await told()).includes('* LIST () "/" "Renamed" ("OLDNAME" (Fresh))'));
   await ok(b, 'SUBSCRIBE Renamed');
   assert.deepEqual(await told(), ['* LIST (\\Subscribed) "/" "Renamed"']);
   await ok(b, 'UNSUBSCRIBE Renamed');
@@ -140,11 +136,12 @@ test('Filters: MAILBOXES, SUBTREE, SUBSCRIBED and INBOXES pick the mailboxes the
   b.close();
 });
 
-test('Bad NOTIFY commands: BADEVENT for AnnotationChange and metadata, BAD for malformed or lopsided event lists', async () => {
+test('Bad NOTIFY commands: BADEVENT for AnnotationChange and metadata, BAD for malformed ones; MessageNew or FlagChange alone accepted as Dovecot does', async () => {
   const a = await h.login();
   for (const ev of ['AnnotationChange', 'MailboxMetadataChange', 'ServerMetadataChange']) {
     const r = await a.cmd(`NOTIFY SET (personal (MessageNew MessageExpunge ${ev}))`);
-    assert.match(tagged(r), /^t\d+ NO \[BADEVENT \(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange\)\]/, ev);
+    // Dovecot 2.3 names the refused event (RFC 5465 would list the supported ones).
+    assert.match(tagged(r), new RegExp(`^t\\d+ NO \\[BADEVENT ${ev}\\]`), ev);
   }
   for (const bad of [
     'NOTIFY',
@@ -153,8 +150,6 @@ test('Bad NOTIFY commands: BADEVENT for AnnotationChange and metadata, BAD for m
     'NOTIFY SET (personal ())',
     'NOTIFY SET (nowhere (MessageNew MessageExpunge))',
     'NOTIFY SET (personal (NoSuchEvent))',
-    'NOTIFY SET (personal (MessageNew))',
-    'NOTIFY SET (personal (FlagChange))',
     'NOTIFY SET (personal (MessageNew (UID) MessageExpunge))',
     'NOTIFY SET (selected (MessageNew (NOSUCHATT) MessageExpunge))',
     'NOTIFY SET (selected NONE) (selected-delayed NONE)',
@@ -164,6 +159,9 @@ test('Bad NOTIFY commands: BADEVENT for AnnotationChange and metadata, BAD for m
     // Not too many BADs in a row (the session would end).
     await ok(a, 'NOOP');
   }
+  // RFC 5465 says BAD; Dovecot 2.3 accepts these, and so do we.
+  await ok(a, 'NOTIFY SET (personal (MessageNew))');
+  await ok(a, 'NOTIFY SET (personal (FlagChange))');
   a.close();
 });
 
@@ -330,7 +328,7 @@ test('Python imaplib: NOTIFY SET STATUS, STATUS and LIST notifications, BADEVENT
   assert.ok((out.caps as string[]).includes('NOTIFY'));
   assert.equal(out.notify, 'OK');
   assert.ok((out.initial as string[]).some((s) => /^"PyBox" \(MESSAGES 0 /.test(s)), JSON.stringify(out.initial));
-  assert.ok((out.status as string[]).some((s) => /^"PyBox" \(MESSAGES 1 UIDNEXT 2 /.test(s)), JSON.stringify(out.status));
+  assert.ok((out.status as string[]).some((s) => /^"PyBox" \(MESSAGES 1 UIDNEXT 2 UNSEEN 1 HIGHESTMODSEQ \d+\)/.test(s)), JSON.stringify(out.status));
   assert.ok((out.list as string[]).some((s) => /\(\) "\/" "PyOther"/.test(s)), JSON.stringify(out.list));
   assert.equal(out.badevent, 'NO');
   assert.equal(out.none, 'OK');

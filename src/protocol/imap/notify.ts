@@ -38,8 +38,8 @@ export interface EventGroup {
 export interface NotifySpec {
   status: boolean;
   groups: EventGroup[];
-  /** An event Postino cannot report was asked for: the command answers NO [BADEVENT]. */
-  unsupported: boolean;
+  /** The first event asked for that Postino cannot report: the command answers NO [BADEVENT ...]. */
+  unsupported: string | undefined;
 }
 
 /** NOTIFY NONE → undefined; NOTIFY SET [STATUS] groups... → the spec. Throws ImapParseError (BAD). */
@@ -61,10 +61,10 @@ export function parseNotify(args: Arg[], decodeName: (wire: string) => string): 
   const groups: EventGroup[] = [];
   let names = 0;
   let selected = 0;
-  let unsupported = false;
+  let unsupported: string | undefined;
   for (; at < args.length; at++) {
     const { group: g, unsupported: u } = parseGroup(list(args[at], 'event group'), decodeName);
-    unsupported ||= u;
+    unsupported ??= u;
     names += g.names.length;
     if (names > NOTIFY_LIMITS.maxNames) throw new ImapParseError('Too many mailbox names');
     if (g.filter === 'SELECTED' || g.filter === 'SELECTED-DELAYED') selected++;
@@ -74,7 +74,7 @@ export function parseNotify(args: Arg[], decodeName: (wire: string) => string): 
   return { status, groups, unsupported };
 }
 
-function parseGroup(items: Arg[], decodeName: (wire: string) => string): { group: EventGroup; unsupported: boolean } {
+function parseGroup(items: Arg[], decodeName: (wire: string) => string): { group: EventGroup; unsupported: string | undefined } {
   const f = items[0];
   if (!isAtom(f) || !FILTERS.has(f.value.toUpperCase() as Filter)) throw new ImapParseError('Unknown mailbox filter');
   const filter = f.value.toUpperCase() as Filter;
@@ -91,17 +91,17 @@ function parseGroup(items: Arg[], decodeName: (wire: string) => string): { group
   if (at !== items.length) throw new ImapParseError('Junk after events');
   const events = new Set<NotifyEvent>();
   let fetchAtts: Arg[] | undefined;
-  if (isAtom(eventArg, 'NONE')) return { group: { filter, names, events, fetchAtts }, unsupported: false };
+  if (isAtom(eventArg, 'NONE')) return { group: { filter, names, events, fetchAtts }, unsupported: undefined };
   const evs = list(eventArg, 'events');
   if (evs.length === 0) throw new ImapParseError('Empty event list');
-  let unsupported = false;
+  let unsupported: string | undefined;
   for (let i = 0; i < evs.length; i++) {
     const e = evs[i];
     if (!isAtom(e)) throw new ImapParseError('Event name expected');
     const name = SUPPORTED.find((s) => s.toUpperCase() === e.value.toUpperCase());
     if (name === undefined) {
       if (!UNSUPPORTED.has(e.value.toUpperCase())) throw new ImapParseError('Unknown event');
-      unsupported = true;
+      unsupported ??= e.value;
       continue;
     }
     events.add(name);
@@ -110,14 +110,22 @@ function parseGroup(items: Arg[], decodeName: (wire: string) => string): { group
       fetchAtts = (evs[++i] as { items: Arg[] }).items;
     }
   }
-  // RFC 5465 5: MessageNew and MessageExpunge go together; FlagChange needs both.
-  if (events.has('MessageNew') !== events.has('MessageExpunge')) throw new ImapParseError('MessageNew and MessageExpunge go together');
-  if (events.has('FlagChange') && !events.has('MessageNew')) throw new ImapParseError('FlagChange needs MessageNew and MessageExpunge');
+  // RFC 5465 5 wants MessageNew and MessageExpunge together and FlagChange
+  // only with both (else BAD); Dovecot 2.3 accepts each alone, and so do we.
   return { group: { filter, names, events, fetchAtts }, unsupported };
 }
 
-/** The BADEVENT response code: the events this server supports. */
-export const BADEVENT_CODE = `BADEVENT (${SUPPORTED.join(' ')})`;
+/**
+ * The BADEVENT response code. RFC 5465 5.9 lists the supported events in
+ * parentheses; Dovecot 2.3 names the refused event instead
+ * ("[BADEVENT AnnotationChange]"), and we answer as Dovecot does.
+ */
+export const badEventCode = (event: string): string => `BADEVENT ${event}`;
+
+/** An astring as Dovecot writes one: an atom when it can be, else a quoted string or literal. */
+function astringValue(s: string): ImapValue {
+  return /^[!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|~\]]+$/.test(s) && s.toUpperCase() !== 'NIL' ? s : { str: s };
+}
 
 /** Does a non-selected mailbox fall under the group's filter? */
 function matches(g: EventGroup, name: string, subscribed: () => ReadonlySet<string>): boolean {
@@ -146,11 +154,13 @@ export interface NotifyHost {
   /** The selected mailbox's id, if any (its changes go through the view, not here). */
   selectedId(): number | undefined;
   encodeName(name: string): string;
-  condstore(): boolean;
 }
 
 export class NotifyState {
-  private readonly dirty = new Set<number>();
+  /** Mailboxes with changes not told yet: true when messages came or went, false for flags only. */
+  private readonly dirty = new Map<number, boolean>();
+  /** UNSEEN as last told, per mailbox: a flag change tells it only when it moved (as Dovecot). */
+  private readonly toldUnseen = new Map<number, number>();
   private namesDirty = false;
   private behind = 0;
   private overflowed = false;
@@ -174,7 +184,7 @@ export class NotifyState {
   initialStatus(): ImapResponse[] {
     const out: ImapResponse[] = [];
     for (const info of this.host.backend.listMailboxes(this.host.user)) {
-      const r = this.statusFor(info, ['MessageNew', 'MessageExpunge', 'FlagChange']);
+      const r = this.statusFor(info, ['MessageNew', 'MessageExpunge', 'FlagChange'], 'initial');
       if (r) out.push(r);
     }
     return out;
@@ -188,7 +198,7 @@ export class NotifyState {
       this.namesDirty = true;
     } else {
       if (change.mailboxId === this.host.selectedId()) return false;
-      this.dirty.add(change.mailboxId);
+      this.dirty.set(change.mailboxId, this.dirty.get(change.mailboxId) === true || change.kind !== 'flags');
     }
     this.behind++;
     return true;
@@ -215,11 +225,11 @@ export class NotifyState {
       out.push(...this.nameChanges());
     }
     const selected = this.host.selectedId();
-    for (const id of this.dirty) {
+    for (const [id, messages] of this.dirty) {
       if (id === selected) continue;
       const info = this.host.backend.getMailboxById(this.host.user, id);
       if (!info) continue;
-      const r = this.statusFor(info, ['MessageNew', 'MessageExpunge', 'FlagChange']);
+      const r = messages ? this.statusFor(info, ['MessageNew', 'MessageExpunge'], 'messages') : this.statusFor(info, ['FlagChange'], 'flags');
       if (r) out.push(r);
     }
     this.dirty.clear();
@@ -244,12 +254,22 @@ export class NotifyState {
     return this.spec.groups.find((g) => matches(g, name, () => this.subscriptions));
   }
 
-  private statusFor(info: MailboxInfo, events: NotifyEvent[]): ImapResponse | undefined {
+  /**
+   * The STATUS a change calls for, with the items Dovecot 2.3 sends: all of
+   * them at NOTIFY SET STATUS, MESSAGES UIDNEXT UNSEEN when messages came or
+   * went, UNSEEN when only flags changed and it moved since last told;
+   * HIGHESTMODSEQ always (Dovecot sends it whether or not CONDSTORE is enabled).
+   */
+  private statusFor(info: MailboxInfo, events: NotifyEvent[], why: 'initial' | 'messages' | 'flags'): ImapResponse | undefined {
     if (info.id === this.host.selectedId()) return undefined;
     const g = this.groupFor(info.name);
     if (!g || !events.some((e) => g.events.has(e))) return undefined;
-    const values: ImapValue[] = ['MESSAGES', info.messages, 'UIDNEXT', info.uidNext, 'UIDVALIDITY', info.uidValidity, 'UNSEEN', info.unseen];
-    if (this.host.condstore()) values.push('HIGHESTMODSEQ', info.highestModseq);
+    const values: ImapValue[] = [];
+    if (why !== 'flags') values.push('MESSAGES', info.messages, 'UIDNEXT', info.uidNext);
+    if (why === 'initial') values.push('UIDVALIDITY', info.uidValidity);
+    if (why !== 'flags' || this.toldUnseen.get(info.id) !== info.unseen) values.push('UNSEEN', info.unseen);
+    values.push('HIGHESTMODSEQ', info.highestModseq);
+    this.toldUnseen.set(info.id, info.unseen);
     return untagged('STATUS', { str: this.host.encodeName(info.name) }, values);
   }
 
@@ -277,13 +297,15 @@ export class NotifyState {
         if (tell('MailboxName', name)) out.push(this.list([], name));
       } else if (old !== name && (tell('MailboxName', name) || tell('MailboxName', old))) {
         // RFC 5465 5.4 with RFC 5258's OLDNAME extended data item.
-        out.push(this.list([], name, [{ str: 'OLDNAME' }, [{ str: this.host.encodeName(old) }]]));
+        out.push(this.list([], name, [{ str: 'OLDNAME' }, [astringValue(this.host.encodeName(old))]]));
       }
     }
     for (const [id, name] of this.names) {
       if (!now.has(id) && tell('MailboxName', name)) out.push(this.list(['\\NonExistent'], name));
     }
-    for (const name of subs) if (!this.subscriptions.has(name) && tell('SubscriptionChange', name)) out.push(this.list(['\\Subscribed'], name));
+    // CREATE subscribes the new name too; Dovecot tells only of the mailbox then.
+    const created = new Set([...now].filter(([id]) => !this.names.has(id)).map(([, name]) => name));
+    for (const name of subs) if (!this.subscriptions.has(name) && !created.has(name) && tell('SubscriptionChange', name)) out.push(this.list(['\\Subscribed'], name));
     for (const name of this.subscriptions) if (!subs.has(name) && tell('SubscriptionChange', name)) out.push(this.list([], name));
     this.names = now;
     this.subscriptions = subs;

@@ -232,7 +232,6 @@ export class ImapSession implements SessionContext {
       user,
       selectedId: () => this.selected?.mailboxId,
       encodeName: (name) => this.encodeMailboxName(name),
-      condstore: () => this.enabledSet.has('CONDSTORE'),
     });
     return spec.status ? this.notify.initialStatus() : [];
   }

@@ -2,7 +2,7 @@
 // The session keeps the resulting state (notify.ts) and sends what it
 // produces; SET STATUS answers with the current STATUS of the mailboxes.
 import { defineCommand, AUTHENTICATED, type CommandResult, type SessionContext } from '../command.js';
-import { BADEVENT_CODE, parseNotify, type NotifySpec } from '../notify.js';
+import { badEventCode, parseNotify, type NotifySpec } from '../notify.js';
 import type { Arg } from '../parser.js';
 import { uidFetchCommand } from './fetch.js';
 
@@ -17,7 +17,7 @@ export const notifyCommand = defineCommand({
     return spec;
   },
   run: (ctx, spec): CommandResult => {
-    if (spec?.unsupported) return { status: 'NO', code: BADEVENT_CODE, text: 'Unsupported notify event' };
+    if (spec?.unsupported) return { status: 'NO', code: badEventCode(spec.unsupported), text: 'Unsupported notify event' };
     return { untagged: ctx.setNotify(spec), text: 'NOTIFY completed' };
   },
 });
