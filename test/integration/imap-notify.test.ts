@@ -26,8 +26,8 @@ after(async () => {
   await h?.close();
 });
 
-const ok = async (c: RawImap, command: string): Promise<string> => {
-  const r = await c.cmd(command);
+const ok = async (c: RawImap, command: string, timeoutMs = 5000): Promise<string> => {
+  const r = await c.cmd(command, timeoutMs);
   assert.match(tagged(r), /^t\d+ OK/, `${command}: ${r}`);
   return r;
 };
@@ -253,7 +253,7 @@ test('A flood of changes to a client that does not read: bounded, then NOTIFICAT
   await append(b, 'Flood');
   await ok(b, 'SELECT Flood');
   // Double the mailbox until more changes happened than a session may fall behind.
-  for (let n = 1; n <= NOTIFY_LIMITS.maxBehind; n *= 2) await ok(b, 'COPY 1:* Flood');
+  for (let n = 1; n <= NOTIFY_LIMITS.maxBehind; n *= 2) await ok(b, 'COPY 1:* Flood', 120_000);
   // Now read: the FETCHes complete, then the overflow notice, once.
   a.sock.resume();
   await a.until(/^f3 OK/);
@@ -268,8 +268,8 @@ test('A flood of changes to a client that does not read: bounded, then NOTIFICAT
   a.sock.write('n2 NOOP\r\n');
   await a.until(/^n2 OK/);
   assert.equal(a.statuses(), before, 'no STATUS after NOTIFICATIONOVERFLOW');
-  await ok(b, 'CLOSE');
-  await ok(b, 'DELETE Flood');
+  await ok(b, 'CLOSE', 60_000);
+  await ok(b, 'DELETE Flood', 60_000);
   await ok(b, 'DELETE Big');
   a.sock.destroy();
   b.close();
