@@ -106,3 +106,68 @@ test('NOTIFY MailboxName and SubscriptionChange: LIST notifications', async () =
     ],
   });
 });
+
+test('NOTIFY filters: SUBTREE, MAILBOXES, SUBSCRIBED, INBOXES NONE, and which group decides for a mailbox two of them take', async () => {
+  await compare({
+    name: 'filters',
+    sessions: 2,
+    steps: [
+      ...['Tree', 'Tree/Leaf', 'Single', 'Subbed', 'Ignored'].map((m): Step => ({ s: 1, cmd: `CREATE ${m}`, quiet: true })),
+      { s: 1, cmd: 'SUBSCRIBE Subbed', quiet: true },
+      { s: 1, cmd: 'UNSUBSCRIBE Ignored', quiet: true },
+      { s: 1, cmd: 'UNSUBSCRIBE Tree/Leaf', quiet: true },
+      { s: 0, cmd: 'NOTIFY SET (inboxes NONE) (subtree Tree (MessageNew MessageExpunge)) (mailboxes Single (MessageNew MessageExpunge)) (subscribed (MessageNew MessageExpunge))' },
+      ...['Tree/Leaf', 'Single', 'Subbed', 'Ignored', 'INBOX'].map((m) => append(m)),
+      collect(),
+      ...['Tree/Leaf', 'Tree', 'Single', 'Subbed', 'Ignored'].map((m): Step => ({ s: 1, cmd: `DELETE ${m}`, quiet: true })),
+      { s: 1, cmd: 'UNSUBSCRIBE Subbed', quiet: true },
+    ],
+  });
+});
+
+test('NOTIFY SELECTED with a fetch-att list: the new message of the selected mailbox comes with EXISTS and FETCH', async () => {
+  await compare({
+    name: 'selected',
+    sessions: 2,
+    steps: [
+      { s: 1, cmd: 'CREATE Chosen', quiet: true },
+      { s: 0, cmd: 'SELECT Chosen', quiet: true },
+      { s: 0, cmd: 'NOTIFY SET (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)]) MessageExpunge))' },
+      append('Chosen'),
+      { s: 0, cmd: 'NOOP', pick: [/^\* \d+ (EXISTS|FETCH)/], delayMs: 1500 },
+      { s: 0, cmd: 'CLOSE', quiet: true },
+      { s: 1, cmd: 'DELETE Chosen', quiet: true },
+    ],
+  });
+});
+
+test('NOTIFY STATUS items: all at first, then what moved; HIGHESTMODSEQ with CONDSTORE, which NOTIFY SET STATUS turns on', async () => {
+  for (const [name, pre] of [
+    ['condstore', [{ s: 0, cmd: 'ENABLE CONDSTORE' }]],
+    ['plain', []],
+    ['status', []],
+  ] as Array<[string, Step[]]>) {
+    await compare({
+      name: `items ${name}`,
+      sessions: 2,
+      steps: [
+        { s: 1, cmd: `CREATE Items${name}`, quiet: true },
+        // Not empty: Dovecot gives an empty new Maildir folder a new UIDVALIDITY at its first message.
+        append(`Items${name}`),
+        ...pre,
+        { s: 0, cmd: `NOTIFY SET ${name === 'status' ? 'STATUS ' : ''}(mailboxes Items${name} (MessageNew MessageExpunge FlagChange))` },
+        append(`Items${name}`),
+        collect(),
+        append(`Items${name}`),
+        collect(),
+        { s: 1, cmd: `SELECT Items${name}`, quiet: true },
+        { s: 1, cmd: 'STORE 1 +FLAGS (\\Flagged)', quiet: true },
+        collect(),
+        { s: 1, cmd: 'STORE 1 +FLAGS (\\Seen)', quiet: true },
+        collect(),
+        { s: 1, cmd: 'CLOSE', quiet: true },
+        { s: 1, cmd: `DELETE Items${name}`, quiet: true },
+      ],
+    });
+  }
+});

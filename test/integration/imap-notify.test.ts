@@ -55,14 +55,14 @@ test('NOTIFY SET STATUS (personal ...): initial STATUS, then STATUS on append, f
   assert.match(r, /\* STATUS "INBOX" \(MESSAGES \d+ UIDNEXT \d+ UIDVALIDITY \d+ UNSEEN \d+ HIGHESTMODSEQ \d+\)/);
   // Not in a command: the notification comes by itself (RFC 5465 5).
   await append(b, 'Lists');
-  assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /MESSAGES 2 UIDNEXT 3 UNSEEN 2 HIGHESTMODSEQ \d+\)/);
+  assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /\(MESSAGES 2 UIDNEXT 3 UNSEEN 2 HIGHESTMODSEQ \d+\)/);
   await ok(b, 'SELECT Lists');
   await ok(b, 'STORE 1 +FLAGS (\\Seen)');
   assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /\(UNSEEN 1 HIGHESTMODSEQ \d+\)/);
   await ok(b, 'STORE 2 +FLAGS (\\Deleted)');
   await a.waitFor(/\* STATUS "Lists"[^\r\n]*\r\n/);
   await ok(b, 'EXPUNGE');
-  assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /MESSAGES 1 UIDNEXT 3 UNSEEN 0 HIGHESTMODSEQ \d+\)/);
+  assert.match(await a.waitFor(/\* STATUS "Lists" \([^)]*\)\r\n/), /\(MESSAGES 1 UIDNEXT 3 UNSEEN 0 HIGHESTMODSEQ \d+\)/);
   await ok(b, 'DELETE Lists');
   a.close();
   b.close();

@@ -154,13 +154,15 @@ export interface NotifyHost {
   /** The selected mailbox's id, if any (its changes go through the view, not here). */
   selectedId(): number | undefined;
   encodeName(name: string): string;
+  /** CONDSTORE is on: STATUS notifications carry HIGHESTMODSEQ. */
+  condstore(): boolean;
 }
 
 export class NotifyState {
   /** Mailboxes with changes not told yet: true when messages came or went, false for flags only. */
   private readonly dirty = new Map<number, boolean>();
-  /** UNSEEN as last told, per mailbox: a flag change tells it only when it moved (as Dovecot). */
-  private readonly toldUnseen = new Map<number, number>();
+  /** The STATUS items last told per mailbox (bounded by the account's mailboxes). */
+  private readonly told = new Map<number, Map<string, number>>();
   private namesDirty = false;
   private behind = 0;
   private overflowed = false;
@@ -255,21 +257,32 @@ export class NotifyState {
   }
 
   /**
-   * The STATUS a change calls for, with the items Dovecot 2.3 sends: all of
-   * them at NOTIFY SET STATUS, MESSAGES UIDNEXT UNSEEN when messages came or
-   * went, UNSEEN when only flags changed and it moved since last told;
-   * HIGHESTMODSEQ always (Dovecot sends it whether or not CONDSTORE is enabled).
+   * The STATUS a change calls for, as Dovecot 2.3 sends it: of MESSAGES
+   * UIDNEXT UIDVALIDITY UNSEEN (and HIGHESTMODSEQ with CONDSTORE), all at
+   * the first notification about a mailbox; after that, when messages came
+   * or went, all but an unchanged UIDVALIDITY, and when only flags changed,
+   * just the items that moved (nothing at all when none did). NOTIFY SET
+   * STATUS sends every item, and counts as told.
    */
   private statusFor(info: MailboxInfo, events: NotifyEvent[], why: 'initial' | 'messages' | 'flags'): ImapResponse | undefined {
     if (info.id === this.host.selectedId()) return undefined;
     const g = this.groupFor(info.name);
     if (!g || !events.some((e) => g.events.has(e))) return undefined;
+    const items: Array<[string, number]> = [
+      ['MESSAGES', info.messages],
+      ['UIDNEXT', info.uidNext],
+      ['UIDVALIDITY', info.uidValidity],
+      ['UNSEEN', info.unseen],
+    ];
+    if (this.host.condstore()) items.push(['HIGHESTMODSEQ', info.highestModseq]);
+    const told = this.told.get(info.id);
     const values: ImapValue[] = [];
-    if (why !== 'flags') values.push('MESSAGES', info.messages, 'UIDNEXT', info.uidNext);
-    if (why === 'initial') values.push('UIDVALIDITY', info.uidValidity);
-    if (why !== 'flags' || this.toldUnseen.get(info.id) !== info.unseen) values.push('UNSEEN', info.unseen);
-    values.push('HIGHESTMODSEQ', info.highestModseq);
-    this.toldUnseen.set(info.id, info.unseen);
+    for (const [item, value] of items) {
+      const always = why === 'messages' && item !== 'UIDVALIDITY';
+      if (always || told?.get(item) !== value) values.push(item, value);
+    }
+    this.told.set(info.id, new Map(items));
+    if (values.length === 0) return undefined;
     return untagged('STATUS', { str: this.host.encodeName(info.name) }, values);
   }
 

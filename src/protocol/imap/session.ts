@@ -232,7 +232,10 @@ export class ImapSession implements SessionContext {
       user,
       selectedId: () => this.selected?.mailboxId,
       encodeName: (name) => this.encodeMailboxName(name),
+      condstore: () => this.enabledSet.has('CONDSTORE'),
     });
+    // STATUS with HIGHESTMODSEQ enables CONDSTORE (RFC 7162 3.1); Dovecot's NOTIFY SET STATUS does so.
+    if (spec.status) this.enable('CONDSTORE');
     return spec.status ? this.notify.initialStatus() : [];
   }
 
