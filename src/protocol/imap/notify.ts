@@ -122,6 +122,18 @@ function parseGroup(items: Arg[], decodeName: (wire: string) => string): { group
  */
 export const badEventCode = (event: string): string => `BADEVENT ${event}`;
 
+/** The STATUS items a notification may carry, in the order Dovecot writes them. */
+function statusItems(info: MailboxInfo, condstore: boolean): Array<[string, number]> {
+  const items: Array<[string, number]> = [
+    ['MESSAGES', info.messages],
+    ['UIDNEXT', info.uidNext],
+    ['UIDVALIDITY', info.uidValidity],
+    ['UNSEEN', info.unseen],
+  ];
+  if (condstore) items.push(['HIGHESTMODSEQ', info.highestModseq]);
+  return items;
+}
+
 /** An astring as Dovecot writes one: an atom when it can be, else a quoted string or literal. */
 function astringValue(s: string): ImapValue {
   return /^[!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|~\]]+$/.test(s) && s.toUpperCase() !== 'NIL' ? s : { str: s };
@@ -173,7 +185,10 @@ export class NotifyState {
     readonly spec: NotifySpec,
     private readonly host: NotifyHost,
   ) {
-    this.names = this.mailboxNames();
+    const infos = host.backend.listMailboxes(host.user);
+    this.names = new Map(infos.map((i) => [i.id, i.name]));
+    // Changes are told against the mailboxes as they are now (Dovecot omits an unchanged UIDVALIDITY from the first one too).
+    for (const info of infos) this.told.set(info.id, new Map(statusItems(info, true)));
     this.subscriptions = new Set(host.backend.listSubscriptions(host.user));
   }
 
@@ -230,7 +245,10 @@ export class NotifyState {
     for (const [id, messages] of this.dirty) {
       if (id === selected) continue;
       const info = this.host.backend.getMailboxById(this.host.user, id);
-      if (!info) continue;
+      if (!info) {
+        this.told.delete(id);
+        continue;
+      }
       const r = messages ? this.statusFor(info, ['MessageNew', 'MessageExpunge'], 'messages') : this.statusFor(info, ['FlagChange'], 'flags');
       if (r) out.push(r);
     }
@@ -258,27 +276,20 @@ export class NotifyState {
 
   /**
    * The STATUS a change calls for, as Dovecot 2.3 sends it: of MESSAGES
-   * UIDNEXT UIDVALIDITY UNSEEN (and HIGHESTMODSEQ with CONDSTORE), all at
-   * the first notification about a mailbox; after that, when messages came
-   * or went, all but an unchanged UIDVALIDITY, and when only flags changed,
-   * just the items that moved (nothing at all when none did). NOTIFY SET
-   * STATUS sends every item, and counts as told.
+   * UIDNEXT UIDVALIDITY UNSEEN (and HIGHESTMODSEQ with CONDSTORE), every
+   * one for NOTIFY SET STATUS; when messages came or went, all but an
+   * unchanged UIDVALIDITY; when only flags changed, just the items that
+   * moved since last told (nothing at all when none did).
    */
   private statusFor(info: MailboxInfo, events: NotifyEvent[], why: 'initial' | 'messages' | 'flags'): ImapResponse | undefined {
     if (info.id === this.host.selectedId()) return undefined;
     const g = this.groupFor(info.name);
     if (!g || !events.some((e) => g.events.has(e))) return undefined;
-    const items: Array<[string, number]> = [
-      ['MESSAGES', info.messages],
-      ['UIDNEXT', info.uidNext],
-      ['UIDVALIDITY', info.uidValidity],
-      ['UNSEEN', info.unseen],
-    ];
-    if (this.host.condstore()) items.push(['HIGHESTMODSEQ', info.highestModseq]);
+    const items = statusItems(info, this.host.condstore());
     const told = this.told.get(info.id);
     const values: ImapValue[] = [];
     for (const [item, value] of items) {
-      const always = why === 'messages' && item !== 'UIDVALIDITY';
+      const always = why === 'initial' || (why === 'messages' && item !== 'UIDVALIDITY');
       if (always || told?.get(item) !== value) values.push(item, value);
     }
     this.told.set(info.id, new Map(items));
@@ -287,6 +298,7 @@ export class NotifyState {
   }
 
   private mailboxNames(): Map<number, string> {
+    // (LIST notifications only: a look at names, the counters are not kept.)
     const m = new Map<number, string>();
     for (const info of this.host.backend.listMailboxes(this.host.user)) m.set(info.id, info.name);
     return m;
