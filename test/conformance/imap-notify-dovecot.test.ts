@@ -116,6 +116,8 @@ test('NOTIFY filters: SUBTREE, MAILBOXES, SUBSCRIBED, INBOXES NONE, and which gr
       { s: 1, cmd: 'SUBSCRIBE Subbed', quiet: true },
       { s: 1, cmd: 'UNSUBSCRIBE Ignored', quiet: true },
       { s: 1, cmd: 'UNSUBSCRIBE Tree/Leaf', quiet: true },
+      // Not empty: Dovecot gives an empty new Maildir folder a new UIDVALIDITY at its first message.
+      ...['Tree/Leaf', 'Single', 'Subbed', 'Ignored'].map((m) => append(m)),
       { s: 0, cmd: 'NOTIFY SET (inboxes NONE) (subtree Tree (MessageNew MessageExpunge)) (mailboxes Single (MessageNew MessageExpunge)) (subscribed (MessageNew MessageExpunge))' },
       ...['Tree/Leaf', 'Single', 'Subbed', 'Ignored', 'INBOX'].map((m) => append(m)),
       collect(),
