@@ -221,17 +221,17 @@ export class NotifyState {
     return true;
   }
 
-  /** True once the client fell too far behind: the session sends NOTIFICATIONOVERFLOW and stops notifying. */
-  get overflowing(): boolean {
-    return !this.overflowed && this.behind > NOTIFY_LIMITS.maxBehind;
-  }
-
-  /** What to send now; with overflow, just the overflow notice (once). */
+  /**
+   * What to send now. A client that let more than maxBehind changes pile up
+   * (it did not read, or sat in one long command) gets the overflow notice
+   * once instead, and no notifications after it (RFC 5465 5.8).
+   */
   take(): ImapResponse[] {
     if (this.overflowed) return [];
     if (this.behind > NOTIFY_LIMITS.maxBehind) {
       this.overflowed = true;
       this.dirty.clear();
+      this.told.clear();
       this.namesDirty = false;
       return [statusResponse('OK', 'Too many notifications', 'NOTIFICATIONOVERFLOW')];
     }
@@ -261,15 +261,11 @@ export class NotifyState {
     return !this.overflowed && (this.dirty.size > 0 || this.namesDirty);
   }
 
-  get stopped(): boolean {
-    return this.overflowed;
-  }
-
   private wants(event: NotifyEvent): boolean {
     return this.spec.groups.some((g) => g.events.has(event));
   }
 
-  /** The first group whose filter takes the mailbox decides its events (RFC 5465 6). */
+  /** The first group whose filter takes the mailbox decides its events (the differential shows Dovecot agreeing). */
   private groupFor(name: string): EventGroup | undefined {
     return this.spec.groups.find((g) => matches(g, name, () => this.subscriptions));
   }

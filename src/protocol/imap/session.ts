@@ -395,7 +395,7 @@ export class ImapSession implements SessionContext {
       const qresync = this.enabledSet.has('QRESYNC');
       const lastUid = this.selected.uids[this.selected.uids.length - 1] ?? 0;
       responses.push(...this.selected.flush(command.allowExpunge !== false, this.enabledSet.has('CONDSTORE'), qresync, qresync || parsed.name.startsWith('UID ')));
-      responses.push(...(await this.notifyFetch(lastUid)));
+      if (this.notify) responses.push(...(await this.notifyFetch(lastUid)));
     }
     responses.push(statusResponse(status, result.text ?? `${parsed.name} completed`, result.code, parsed.tag));
     if (this.selectedGone && this.selected) {
@@ -444,7 +444,8 @@ export class ImapSession implements SessionContext {
       if (!this.idling || !this.selected || this.closed) return;
       const lastUid = this.selected.uids[this.selected.uids.length - 1] ?? 0;
       const responses = this.selected.flush(true, this.enabledSet.has('CONDSTORE'), this.enabledSet.has('QRESYNC'));
-      void this.notifyFetch(lastUid).then((fetched) => this.write([...responses, ...fetched]));
+      if (this.notify?.selectedFetchAtts) void this.notifyFetch(lastUid).then((fetched) => this.write([...responses, ...fetched]));
+      else if (responses.length > 0) void this.write(responses);
     });
   }
 
