@@ -3,6 +3,9 @@
 // the same answers from both (tagged status and response codes, STATUS and
 // LIST notifications). Dovecot notifies other sessions asynchronously, so
 // the notified session waits a moment before the NOOP that collects them.
+// Where Dovecot departs from RFC 5465 we follow Dovecot: BADEVENT names the
+// refused event instead of listing the supported ones, MessageNew without
+// MessageExpunge (and FlagChange alone) is accepted, not BAD.
 // Dovecot must be installed (dovecot-imapd): its absence is a failure.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
