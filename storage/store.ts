@@ -668,12 +668,15 @@ export class MaildirStore implements MailStore {
       }
       this.changeSubscription(accountId, canonical, true);
     });
+    // NOTIFY SubscriptionChange (RFC 5465) listens for this.
+    this.publish({ kind: 'mailboxes', accountId });
   }
 
   /** Takes a name off the list; a name not on it is no error (as Dovecot). */
   removeSubscription(accountId: number, name: string): void {
     const canonical = validateMailboxName(name);
     this.tx(() => this.changeSubscription(accountId, canonical, false));
+    this.publish({ kind: 'mailboxes', accountId });
   }
 
   /** Subscribed names, sorted; some may name no mailbox. */
