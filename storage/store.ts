@@ -46,6 +46,7 @@ import { META_FILE, folderMetaText, readFolderMeta, type FolderMeta } from './ma
 import { SUBSCRIPTIONS_FILE, readSubscriptions, subscriptionsText } from './maildir/subscriptions.js';
 import { normalizeFlags } from './flags.js';
 import { InProcessChangeFeed } from './change-feed.js';
+import { MailboxMetadata } from './metadata.js';
 
 /** Turns a raw message into the cached structure stored with it (JSON), once, at append. */
 export type MessageIndexer = (raw: Buffer) => string | null;
@@ -257,6 +258,8 @@ export class MaildirStore implements MailStore {
   /** Four writer threads: measured 20-25% faster than the libuv pool's hand-offs (bench/store.ts). */
   private readonly tmpWriter = new TmpWriterPool(4);
   private readonly onDiskFull: ((full: boolean) => void) | undefined;
+  /** IMAP METADATA entries (storage/metadata.ts); their rows follow the mailboxes' through the hooks below. */
+  readonly metadata: MailboxMetadata;
 
   constructor(
     private readonly db: IndexDb,
@@ -267,6 +270,7 @@ export class MaildirStore implements MailStore {
     this.indexer = options.indexer ?? (() => null);
     this.feed = options.feed ?? new InProcessChangeFeed();
     this.onDiskFull = options.onDiskFull;
+    this.metadata = new MailboxMetadata(db, (id) => this.accountDir(id));
   }
 
   // ---- change feed ------------------------------------------------------------
@@ -391,6 +395,7 @@ export class MaildirStore implements MailStore {
       this.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
       this.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
       this.sql('DELETE FROM uidvalidity_high WHERE account_id = ?').run(accountId);
+      this.metadata.forgetAccount(accountId);
       this.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
     });
   }
@@ -638,6 +643,7 @@ export class MaildirStore implements MailStore {
         this.sql('DELETE FROM messages WHERE mailbox_id = ?').run(row.id);
         this.sql('DELETE FROM expunged WHERE mailbox_id = ?').run(row.id);
         this.sql('DELETE FROM mailbox_recent WHERE mailbox_id = ?').run(row.id);
+        this.metadata.forgetMailbox(accountId, row.id);
         this.sql('DELETE FROM mailboxes WHERE id = ?').run(row.id);
         this.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?').run(sums.s, sums.n, accountId);
         // Out of sight now (atomic), removed once the rows are gone for good: a
@@ -724,12 +730,15 @@ export class MaildirStore implements MailStore {
       }
       this.changeSubscription(accountId, canonical, true);
     });
+    // NOTIFY SubscriptionChange (RFC 5465) listens for this.
+    this.publish({ kind: 'mailboxes', accountId });
   }
 
   /** Takes a name off the list; a name not on it is no error (as Dovecot). */
   removeSubscription(accountId: number, name: string): void {
     const canonical = validateMailboxName(name);
     this.tx(() => this.changeSubscription(accountId, canonical, false));
+    this.publish({ kind: 'mailboxes', accountId });
   }
 
   /** Subscribed names, sorted; some may name no mailbox. */
@@ -1375,6 +1384,7 @@ export class MaildirStore implements MailStore {
           dropped += r.dropped;
         }
         this.recoverSubscriptions(accountId, legacySubscribed);
+        this.metadata.recoverAccount(accountId);
         this.recountUsage(accountId);
       });
     this.publish({ kind: 'mailboxes', accountId });

@@ -4,6 +4,7 @@ import type { ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef,
 import type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
 import type { MaildirStore } from '../../storage/store.js';
 import type { MessageIndex } from '../../storage/mime/types.js';
+import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../storage/metadata.js';
 import { indexMessage, parseMessageIndex } from '../../storage/mime/index.js';
 import { decodeHeader, writtenDay } from '../../storage/mime/decode.js';
 import { MailError } from '../../storage/errors.js';
@@ -224,6 +225,16 @@ export class StoreImapBackend implements ImapBackend {
 
   quota(user: ImapUser): Quota {
     return this.stores.mail.quota(user.accountId);
+  }
+
+  readMetadata(user: ImapUser, mailboxId: number | null, entry: string, descendants: boolean): MetadataEntry[] {
+    if (mailboxId !== null) this.own(user, mailboxId);
+    return this.stores.mail.metadata.read(user.accountId, mailboxId, entry, descendants);
+  }
+
+  setMetadata(user: ImapUser, mailboxId: number | null, changes: readonly MetadataChange[], limits: MetadataLimits): MetadataSetResult {
+    if (mailboxId !== null) this.own(user, mailboxId);
+    return this.stores.mail.metadata.set(user.accountId, mailboxId, changes, limits);
   }
 
   subscribe(user: ImapUser, listener: (change: MailboxChange) => void): () => void {

@@ -4,6 +4,7 @@
 import { RECENT_MIGRATION } from './migration-recent.js';
 import { SUBSCRIPTIONS_MIGRATION } from './migration-subscriptions.js';
 import { IDS_MIGRATION } from './migration-ids.js';
+import { METADATA_MIGRATION } from './migration-metadata.js';
 
 export const migrations: string[] = [
   // 1: domains, accounts, aliases, mailboxes, messages, expunge log, scripts.
@@ -129,3 +130,6 @@ migrations.push(`
 
 // 8: account and mailbox ids never handed out twice (see migration-ids.ts).
 migrations.push(IDS_MIGRATION);
+
+// 9: IMAP METADATA entries per mailbox and per account (see migration-metadata.ts).
+migrations.push(METADATA_MIGRATION);

@@ -46,6 +46,8 @@ const SEEDS = [
   'ID ("name" "fuzzer")',
   'ENABLE CONDSTORE UTF8=ACCEPT',
   'GETQUOTAROOT INBOX',
+  'NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge)) (subtree (Archive "fuzz") (MessageNew MessageExpunge FlagChange)) (personal (MailboxName SubscriptionChange))',
+  'NOTIFY NONE',
   'IDLE',
   'AUTHENTICATE PLAIN',
   'LOGIN a b',

@@ -96,6 +96,15 @@ export class RawImap {
     this.listen(secure);
   }
 
+  /** Stops reading from the socket (a slow client): the server's writes back up. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   close(): void {
     this.socket.destroy();
   }

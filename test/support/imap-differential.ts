@@ -19,6 +19,8 @@ export interface Step {
   pick?: RegExp[];
   /** Not compared (setup). */
   quiet?: boolean;
+  /** Wait this long before sending (a peer that notifies other sessions asynchronously, NOTIFY). */
+  delayMs?: number;
 }
 
 export interface Scenario {
@@ -98,6 +100,7 @@ export async function runScenario(ep: Endpoint, sc: Scenario): Promise<string[]>
     const out: string[] = [];
     for (const step of sc.steps) {
       const c = sessions[step.s ?? 0]!;
+      if (step.delayMs) await new Promise((r) => setTimeout(r, step.delayMs));
       let reply: string;
       if (step.literal !== undefined) {
         const tag = c.nextTag();

@@ -5,8 +5,10 @@
 // text of anything else.
 import type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../../storage/ports.js';
 import type { MessageIndex } from '../../../storage/mime/types.js';
+import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../../storage/metadata.js';
 
 export type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse, MessageIndex };
+export type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult };
 
 /** A mailbox without its counters (which cost a scan of its messages). */
 export type MailboxRef = Pick<MailboxInfo, 'id' | 'accountId' | 'name' | 'uidValidity' | 'uidNext' | 'highestModseq' | 'specialUse'>;
@@ -102,6 +104,15 @@ export interface ImapBackend {
   /** MOVE as one unit (the source copies are expunged in the same step); [sourceUid, newUid] pairs, ascending. */
   move(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
   quota(user: ImapUser): Quota;
+
+  /**
+   * METADATA (RFC 5464): the entry (when it has a value) and, with
+   * `descendants`, every entry below it, by name. `mailboxId` null: the
+   * server's entries (the "" mailbox). Names are lower-cased.
+   */
+  readMetadata(user: ImapUser, mailboxId: number | null, entry: string, descendants: boolean): MetadataEntry[];
+  /** SETMETADATA: every change (a value, or null to remove) or none of them, within `limits`. */
+  setMetadata(user: ImapUser, mailboxId: number | null, changes: readonly MetadataChange[], limits: MetadataLimits): MetadataSetResult;
 
   /** Committed changes of the account, until the returned function is called. */
   subscribe(user: ImapUser, listener: (change: MailboxChange) => void): () => void;

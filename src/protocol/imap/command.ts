@@ -5,6 +5,7 @@ import type { Arg } from './parser.js';
 import type { ImapBackend, ImapUser } from './backend.js';
 import type { ImapResponse } from './response.js';
 import type { SelectedMailbox } from './selected.js';
+import type { NotifySpec } from './notify.js';
 
 export type SessionState = 'notauth' | 'auth' | 'selected' | 'logout';
 
@@ -60,6 +61,8 @@ export interface SessionContext {
   /** During IDLE: deliver mailbox changes as they happen until stop() is called. */
   startIdle(): void;
   stopIdle(): void;
+  /** NOTIFY SET (a spec) or NOTIFY NONE (undefined); returns the initial STATUS responses when asked for. */
+  setNotify(spec: NotifySpec | undefined): ImapResponse[];
 }
 
 export interface ImapCommand<A = unknown> {

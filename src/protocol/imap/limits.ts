@@ -29,6 +29,25 @@ export const IMAP_LIMITS = {
   maxArguments: 10_000,
   /** Messages whose MIME index is kept in memory per session store. */
   indexCacheEntries: 2000,
+  // METADATA (RFC 5464). Dovecot 2.3 sets no bounds of its own (its file dict
+  // took a 20 MB value in a test); these are bounds in the spirit of its
+  // quota-less design, large for what clients keep there (Thunderbird and
+  // Roundcube store short settings strings) and small enough that one
+  // GETMETADATA answer and one entries file stay a few MB at most.
+  /** Octets of one value; a longer one gets NO [METADATA MAXSIZE n] and changes nothing. */
+  metadataMaxValueSize: 64 * 1024,
+  /** Entries of one mailbox (or of the server): past it NO [METADATA TOOMANY]. */
+  metadataMaxEntriesPerMailbox: 256,
+  /** Octets of one mailbox's names and values together (what one GETMETADATA DEPTH infinity can return): past it NO [METADATA TOOMANY]. */
+  metadataMaxBytesPerMailbox: 1024 * 1024,
+  /** Entries of one account, every mailbox and the server together: past it NO [METADATA TOOMANY]. */
+  metadataMaxEntriesPerAccount: 4096,
+  /** Octets of one account's names and values together: past it NO [METADATA TOOMANY]. */
+  metadataMaxBytesPerAccount: 16 * 1024 * 1024,
+  /** Longest entry name, in octets ("/private/..." included): past it NO [LIMIT]. */
+  metadataMaxEntryNameLength: 1024,
+  /** Most levels of an entry name below /private or /shared: past it NO [LIMIT]. */
+  metadataMaxEntryDepth: 32,
 } as const;
 
 export type ImapLimits = typeof IMAP_LIMITS;

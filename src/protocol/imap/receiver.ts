@@ -17,7 +17,7 @@ export type ReceivedItem =
   /** The client waits for "+" before sending a synchronising literal. */
   | { kind: 'continue' }
   /** A framing error: answer BAD/NO with the tag (if one was read); the command is dropped. */
-  | { kind: 'error'; tag: string | undefined; code: 'TOOBIG' | 'LINE' ; text: string }
+  | { kind: 'error'; tag: string | undefined; code: 'TOOBIG' | 'LINE' ; text: string; responseCode?: string }
   /** A raw line (AUTHENTICATE responses, IDLE's DONE), without its CRLF. */
   | { kind: 'line'; line: Buffer };
 
@@ -27,6 +27,19 @@ export interface ReceiverOptions {
   maxLiteral: number;
   /** All the literals of one command together (MULTIAPPEND); default unlimited. */
   maxCommandLiterals?: number;
+  /**
+   * A lower literal limit for some commands, told by the command's text before
+   * its first literal ("TAG NAME ..."), with the response code and text of
+   * the refusal (SETMETADATA: [METADATA MAXSIZE n], RFC 5464 4.3), so a
+   * synchronising literal is refused before the client sends it.
+   */
+  literalLimitFor?: (commandStart: string) => LiteralLimit | undefined;
+}
+
+export interface LiteralLimit {
+  max: number;
+  responseCode: string;
+  text: string;
 }
 
 const LITERAL_MARKER = /\{(\d{1,20})(\+|-)?\}$/;
@@ -159,15 +172,21 @@ export class ImapReceiver {
       const nonSync = m[2] === '+' || m[2] === '-';
       const tag = this.tagOf(this.segments[0] ?? text);
       const total = this.literalTotal + size;
-      if (!Number.isSafeInteger(size) || size > this.options.maxLiteral || total > (this.options.maxCommandLiterals ?? Infinity)) {
+      const special = this.options.literalLimitFor?.(this.segments[0] ?? text);
+      const max = Math.min(this.options.maxLiteral, special?.max ?? Infinity);
+      if (!Number.isSafeInteger(size) || size > max || total > (this.options.maxCommandLiterals ?? Infinity)) {
         this.abandon();
+        const refusal: ReceivedItem =
+          special !== undefined && size > special.max
+            ? { kind: 'error', tag, code: 'TOOBIG', text: special.text, responseCode: special.responseCode }
+            : { kind: 'error', tag, code: 'TOOBIG', text: 'Literal too big' };
         if (nonSync) {
           // The bytes are on their way: let them pass, then the rest of the line.
           this.skipBytes = Number.isSafeInteger(size) ? size : Number.MAX_SAFE_INTEGER;
-          this.pendingError = { kind: 'error', tag, code: 'TOOBIG', text: 'Literal too big' };
+          this.pendingError = refusal;
           continue;
         }
-        return { kind: 'error', tag, code: 'TOOBIG', text: 'Literal too big' };
+        return refusal;
       }
       this.segments.push(text);
       this.literalTotal = total;

@@ -224,8 +224,8 @@ export class SelectedMailbox {
    * (RFC 3501 7.2.6): sent before any FETCH that could name them, so the
    * session calls it before a command's own responses.
    */
-  flagsUpdate(): ImapResponse[] {
-    this.catchUp();
+  flagsUpdate(caughtUp = false): ImapResponse[] {
+    if (!caughtUp) this.catchUp();
     if (this.newKeywords.length === 0) return [];
     this.keywords.push(...this.newKeywords);
     this.newKeywords = [];
@@ -237,10 +237,12 @@ export class SelectedMailbox {
    * new FLAGS, EXPUNGE (or VANISHED with QRESYNC) when `allowExpunge`, else
    * the expunged messages keep their numbers until a later call; EXISTS (and
    * RECENT) for new messages; a FETCH of FLAGS for each message whose flags
-   * changed since this session last reported them.
+   * changed since this session last reported them. `caughtUp`: a
+   * flagsUpdate() just looked at the store, in the same synchronous stretch
+   * (nothing of this process can have committed since), so it is not asked again.
    */
-  flush(allowExpunge: boolean, condstore: boolean, qresync = false, withUid = qresync): ImapResponse[] {
-    const out = this.flagsUpdate();
+  flush(allowExpunge: boolean, condstore: boolean, qresync = false, withUid = qresync, caughtUp = false): ImapResponse[] {
+    const out = this.flagsUpdate(caughtUp);
     if (allowExpunge && this.gone.size > 0) this.announceExpunges(out, qresync);
     const fresh = this.freshUids;
     if (fresh.length > 0) {

@@ -12,6 +12,8 @@ import type { CommandResult, ImapCommand, SessionContext, SessionState } from '.
 import type { SelectedMailbox } from './selected.js';
 import { decodeMutf7, encodeMutf7 } from './mutf7.js';
 import { COMMANDS } from './commands/index.js';
+import { uidFetchCommand } from './commands/fetch.js';
+import { NotifyState, type NotifySpec } from './notify.js';
 
 /** The connection as the session sees it (implemented by src/server/line-listener.ts). */
 export interface ImapTransport {
@@ -26,6 +28,14 @@ export interface ImapTransport {
   readonly remoteAddress: string;
   setIdleTimeout(ms: number): void;
 }
+
+/** SETMETADATA's literals are entry names and values (RFC 5464 4.3): none may be longer than a value. */
+const SETMETADATA_START = /^\S+ SETMETADATA /i;
+const SETMETADATA_LITERAL = {
+  max: IMAP_LIMITS.metadataMaxValueSize,
+  responseCode: `METADATA MAXSIZE ${IMAP_LIMITS.metadataMaxValueSize}`,
+  text: 'Entry value is too long',
+};
 
 export interface SessionOptions {
   hostname: string;
@@ -52,6 +62,10 @@ export class ImapSession implements SessionContext {
   private announceModseq = false;
   private readonly enabledSet = new Set<string>();
   private readonly commands: ReadonlyMap<string, ImapCommand<unknown>>;
+  /** NOTIFY (RFC 5465) state; undefined without NOTIFY SET. */
+  private notify: NotifyState | undefined;
+  private notifyScheduled = false;
+  private notifyWriting = false;
 
   tag = '*';
   state: SessionState = 'notauth';
@@ -68,6 +82,7 @@ export class ImapSession implements SessionContext {
       maxLiteral: IMAP_LIMITS.maxPreAuthLiteral,
       // Before login: a user name and a password at most.
       maxCommandLiterals: 2 * IMAP_LIMITS.maxPreAuthLiteral,
+      literalLimitFor: (start) => (SETMETADATA_START.test(start) ? SETMETADATA_LITERAL : undefined),
     });
     this.commands = options.commands ?? COMMANDS;
   }
@@ -143,9 +158,15 @@ export class ImapSession implements SessionContext {
       'THREAD=REFERENCES',
       'QUOTA',
       'QUOTA=RES-STORAGE',
+      // RFC 5464: METADATA covers server and mailbox entries; METADATA-SERVER
+      // (server entries only) is implied by it and announced too, for clients
+      // that look for it. Dovecot 2.3 announces METADATA alone.
+      'METADATA',
+      'METADATA-SERVER',
       'STATUS=SIZE',
       `APPENDLIMIT=${this.backend.appendLimit}`,
       'UTF8=ACCEPT',
+      'NOTIFY',
     );
     if (this.transport.startCompression && !this.transport.compressed) caps.push('COMPRESS=DEFLATE');
     return caps;
@@ -216,6 +237,22 @@ export class ImapSession implements SessionContext {
 
   stopIdle(): void {
     this.idling = false;
+  }
+
+  setNotify(spec: NotifySpec | undefined): ImapResponse[] {
+    this.notify = undefined;
+    if (!spec || !this.user) return [];
+    const user = this.user;
+    this.notify = new NotifyState(spec, {
+      backend: this.backend,
+      user,
+      selectedId: () => this.selected?.mailboxId,
+      encodeName: (name) => this.encodeMailboxName(name),
+      condstore: () => this.enabledSet.has('CONDSTORE'),
+    });
+    // STATUS with HIGHESTMODSEQ enables CONDSTORE (RFC 7162 3.1); Dovecot's NOTIFY SET STATUS does so.
+    if (spec.status) this.enable('CONDSTORE');
+    return spec.status ? this.notify.initialStatus() : [];
   }
 
   // ---- connection events ------------------------------------------------
@@ -300,7 +337,7 @@ export class ImapSession implements SessionContext {
       case 'error':
         if (item.code === 'TOOBIG') {
           this.badInARow = 0;
-          await this.write([statusResponse('NO', item.text, 'TOOBIG', item.tag)]);
+          await this.write([statusResponse('NO', item.text, item.responseCode ?? 'TOOBIG', item.tag)]);
         } else await this.bad(item.tag, item.text);
         return;
       case 'line':
@@ -369,9 +406,12 @@ export class ImapSession implements SessionContext {
     if (this.announceModseq && this.selected) responses.push(statusResponse('OK', 'Highest', `HIGHESTMODSEQ ${this.selected.highestModseq}`));
     this.announceModseq = false;
     responses.push(...(result.untagged ?? []));
+    if (this.notify && result.after !== 'logout') responses.push(...this.notify.take());
     if (this.selected && result.after !== 'logout') {
       const qresync = this.enabledSet.has('QRESYNC');
-      responses.push(...this.selected.flush(command.allowExpunge !== false, this.enabledSet.has('CONDSTORE'), qresync, qresync || parsed.name.startsWith('UID ')));
+      const lastUid = this.selected.uids[this.selected.uids.length - 1] ?? 0;
+      responses.push(...this.selected.flush(command.allowExpunge !== false, this.enabledSet.has('CONDSTORE'), qresync, qresync || parsed.name.startsWith('UID '), true));
+      if (this.notify) responses.push(...(await this.notifyFetch(lastUid)));
     }
     responses.push(statusResponse(status, result.text ?? `${parsed.name} completed`, result.code, parsed.tag));
     if (this.selectedGone && this.selected) {
@@ -400,6 +440,7 @@ export class ImapSession implements SessionContext {
   // ---- mailbox changes --------------------------------------------------
 
   private onChange(change: MailboxChange): void {
+    if (this.notify?.onChange(change)) this.scheduleNotify();
     if (!this.selected) return;
     if (change.kind === 'mailboxes') {
       // Mailboxes were created, renamed or deleted: is ours still there?
@@ -417,9 +458,49 @@ export class ImapSession implements SessionContext {
     queueMicrotask(() => {
       this.idleFlushScheduled = false;
       if (!this.idling || !this.selected || this.closed) return;
+      const lastUid = this.selected.uids[this.selected.uids.length - 1] ?? 0;
       const responses = this.selected.flush(true, this.enabledSet.has('CONDSTORE'), this.enabledSet.has('QRESYNC'));
-      if (responses.length > 0) void this.write(responses);
+      if (this.notify?.selectedFetchAtts) void this.notifyFetch(lastUid).then((fetched) => this.write([...responses, ...fetched]));
+      else if (responses.length > 0) void this.write(responses);
     });
+  }
+
+  /**
+   * NOTIFY events of other mailboxes may be sent at any time (RFC 5465 5),
+   * except in the middle of a command: then execute() adds them before the
+   * tagged reply. One write at a time, so a client that does not read keeps
+   * at most one batch here; the rest waits, coalesced per mailbox.
+   */
+  private scheduleNotify(): void {
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    queueMicrotask(() => {
+      this.notifyScheduled = false;
+      const notify = this.notify;
+      if (!notify || this.closed || this.notifyWriting || (this.busy && !this.idling)) return;
+      const responses = notify.take();
+      if (responses.length === 0) return;
+      this.notifyWriting = true;
+      void this.write(responses).finally(() => {
+        this.notifyWriting = false;
+        if (this.notify?.pending) this.scheduleNotify();
+      });
+    });
+  }
+
+  /** NOTIFY MessageNew with a fetch-att list: the new messages of the selected mailbox, fetched as asked (RFC 5465 5.2). */
+  private async notifyFetch(afterUid: number): Promise<ImapResponse[]> {
+    const atts = this.notify?.selectedFetchAtts;
+    const sel = this.selected;
+    if (!atts || !sel) return [];
+    const fresh = sel.uids.filter((u) => u > afterUid);
+    if (fresh.length === 0) return [];
+    try {
+      const args = uidFetchCommand.parse([{ type: 'atom', value: `${fresh[0]}:${fresh[fresh.length - 1]}` }, { type: 'list', items: atts }], this);
+      return (await uidFetchCommand.run(this, args)).untagged ?? [];
+    } catch {
+      return [];
+    }
   }
 
   private async write(responses: ImapResponse[]): Promise<void> {

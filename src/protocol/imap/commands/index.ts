@@ -29,6 +29,8 @@ import { cancelUpdateCommand } from './cancelupdate.js';
 import { sortCommand, uidSortCommand } from './sort.js';
 import { threadCommand, uidThreadCommand } from './thread.js';
 import { compressCommand } from './compress.js';
+import { getmetadataCommand, setmetadataCommand } from './metadata.js';
+import { notifyCommand } from './notify.js';
 
 // Each command keeps its own argument type; the registry only needs parse's output to reach run.
 const erase = <A>(c: ImapCommand<A>): ImapCommand<unknown> => c as unknown as ImapCommand<unknown>;
@@ -63,6 +65,7 @@ const all: Array<ImapCommand<unknown>> = [
   erase(expungeCommand),
   erase(uidExpungeCommand),
   erase(idleCommand),
+  erase(notifyCommand),
   erase(copyCommand),
   erase(uidCopyCommand),
   erase(moveCommand),
@@ -79,6 +82,8 @@ const all: Array<ImapCommand<unknown>> = [
   erase(threadCommand),
   erase(uidThreadCommand),
   erase(compressCommand),
+  erase(getmetadataCommand),
+  erase(setmetadataCommand),
 ];
 
 export const COMMANDS: ReadonlyMap<string, ImapCommand<unknown>> = new Map(all.map((c) => [c.name, c]));
