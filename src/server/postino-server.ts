@@ -9,7 +9,7 @@ import { MailError, isNoSpace } from '../../storage/errors.js';
 import type { Config, ServiceName } from '../config.js';
 import type { Logger } from '../log.js';
 import { AdminService } from '../services/admin.js';
-import { checkTls, loadTls, type TlsMaterial } from './tls.js';
+import { checkTls, loadTls, writeWholeFile, type TlsMaterial } from './tls.js';
 import { explainListenError } from './listen-errors.js';
 import { keepBoundSettings } from './reload.js';
 import { DeliveryAgent } from '../delivery/agent.js';
@@ -181,7 +181,7 @@ export class PostinoServer {
     const admin = new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files });
     const loginFile = path.join(this.dataDir, 'demo-login.txt');
     try {
-      writeWhole(loginFile, `${DEMO_ACCOUNT}\n${password}\n`);
+      writeWholeFile(loginFile, `${DEMO_ACCOUNT}\n${password}\n`);
       try {
         await admin.addDomain(DEMO_DOMAIN, DEMO_ACCOUNT, { password, allowWeak: false });
       } catch (err) {
@@ -220,14 +220,3 @@ export class PostinoServer {
   }
 }
 
-/** tmp + rename: a full disk leaves no half-written file. */
-function writeWhole(file: string, content: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, content, { mode: 0o600 });
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}

@@ -34,8 +34,8 @@ export function loadTls(dataDir: string, hostname: string, configured: { cert: s
   const made = makeSelfSigned(hostname);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    saveFile(keyFile, made.key);
-    saveFile(certFile, made.cert);
+    writeWholeFile(keyFile, made.key);
+    writeWholeFile(certFile, made.cert);
   } catch (err) {
     return { ...made, selfSigned: true, unsaved: (err as Error).message };
   }
@@ -87,7 +87,7 @@ function pemBlock(text: string, label: string): string | undefined {
 }
 
 /** Written whole or not at all (tmp + rename), so a full disk never leaves half a file. */
-function saveFile(file: string, content: Buffer): void {
+export function writeWholeFile(file: string, content: Buffer | string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, content, { mode: 0o600 });

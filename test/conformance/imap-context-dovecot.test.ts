@@ -6,44 +6,21 @@
 // FETCH PARTIAL modifier get BAD) Postino follows RFC 9394; those cases are
 // checked in test/integration/imap-partial-context.test.ts instead.
 // Dovecot must be installed (dovecot-imapd): its absence is a failure.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startImapHarness, USER, PASSWORD, type ImapHarness } from '../integration/imap-harness.js';
-import { startDovecotLmtp, type RunningDovecot } from '../support/dovecot-lmtp.js';
-import { runScenario, type Scenario, type Step } from '../support/imap-differential.js';
+import { differentialPeers, runScenario, type Scenario, type Step } from '../support/imap-differential.js';
 
-let postino: ImapHarness;
-let dovecot: RunningDovecot;
-
-before(async () => {
-  postino = await startImapHarness();
-  dovecot = await startDovecotLmtp({ users: [USER], password: PASSWORD, extraConf: 'namespace inbox {\n  inbox = yes\n  separator = /\n}\n' });
-});
-
-after(async () => {
-  await postino?.close();
-  await dovecot?.stop();
-});
+const { compare, endpoints } = differentialPeers();
 
 const msg = (subject: string): string => `From: a@example.test\r\nSubject: ${subject}\r\n\r\nbody of ${subject}\r\n`;
 const append = (box: string, subject: string, s = 0): Step => ({ s, cmd: `APPEND ${box}`, literal: msg(subject), quiet: true });
 /** What the updates are seen by: ESEARCH lines, and where they fall among EXPUNGE and EXISTS. */
 const UPDATES = [/^\* ESEARCH /, /^\* \d+ (EXPUNGE|EXISTS)$/];
 
-async function compare(sc: Scenario): Promise<string[]> {
-  const ours = await runScenario({ port: postino.tlsPort, secure: true, user: USER, password: PASSWORD }, sc);
-  const theirs = await runScenario({ port: dovecot.imapPort, secure: false, user: USER, password: PASSWORD }, sc);
-  assert.deepEqual(ours, theirs, `${sc.name}: Postino (actual) and Dovecot (expected) differ`);
-  return ours;
-}
-
 test('CAPABILITY: both announce CONTEXT=SEARCH and ESEARCH', async () => {
   const sc: Scenario = { name: 'capability', steps: [{ cmd: 'CAPABILITY', pick: [/^\* CAPABILITY /] }] };
-  for (const ep of [
-    { port: postino.tlsPort, secure: true },
-    { port: dovecot.imapPort, secure: false },
-  ]) {
-    const [line] = await runScenario({ ...ep, user: USER, password: PASSWORD }, sc);
+  for (const ep of endpoints()) {
+    const [line] = await runScenario(ep, sc);
     for (const cap of ['CONTEXT=SEARCH', 'ESEARCH']) assert.ok(line!.split(/[ |]/).includes(cap), `${cap} in ${line}`);
   }
 });

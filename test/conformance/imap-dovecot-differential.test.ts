@@ -4,37 +4,16 @@
 // into the selected mailbox, COPY order and new keywords, both must answer
 // alike (status, response codes, and the untagged lines each step picks).
 // Dovecot must be installed (dovecot-imapd): its absence is a failure.
-import { test, before, after } from 'node:test';
-import assert from 'node:assert/strict';
-import { startImapHarness, USER, PASSWORD, type ImapHarness } from '../integration/imap-harness.js';
-import { startDovecotLmtp, type RunningDovecot } from '../support/dovecot-lmtp.js';
-import { runScenario, type Scenario, type Step } from '../support/imap-differential.js';
+import { test } from 'node:test';
+import { differentialPeers, type Step } from '../support/imap-differential.js';
 
-let postino: ImapHarness;
-let dovecot: RunningDovecot;
-
-before(async () => {
-  postino = await startImapHarness();
-  // Postino's hierarchy separator is "/"; Dovecot's Maildir++ default is ".".
-  dovecot = await startDovecotLmtp({ users: [USER], password: PASSWORD, extraConf: 'namespace inbox {\n  inbox = yes\n  separator = /\n}\n' });
-});
-
-after(async () => {
-  await postino?.close();
-  await dovecot?.stop();
-});
+const { compare } = differentialPeers();
 
 function msg(headers: string, body = 'Hello.\r\n'): string {
   return `${headers.trim().split('\n').map((l) => l.trim()).join('\r\n')}\r\n\r\n${body}`;
 }
 
 const append = (box: string, text: string, extra = ''): Step => ({ cmd: `APPEND ${box}${extra ? ' ' + extra : ''}`, literal: text, quiet: true });
-
-async function compare(sc: Scenario): Promise<void> {
-  const ours = await runScenario({ port: postino.tlsPort, secure: true, user: USER, password: PASSWORD }, sc);
-  const theirs = await runScenario({ port: dovecot.imapPort, secure: false, user: USER, password: PASSWORD }, sc);
-  assert.deepEqual(ours, theirs, `${sc.name}: Postino (actual) and Dovecot (expected) differ`);
-}
 
 test('SEARCH SENT* compares the Date header as written; BEFORE/ON/SINCE the internal date', async () => {
   await compare({

@@ -7,35 +7,16 @@
 // refused event instead of listing the supported ones, MessageNew without
 // MessageExpunge (and FlagChange alone) is accepted, not BAD.
 // Dovecot must be installed (dovecot-imapd): its absence is a failure.
-import { test, before, after } from 'node:test';
-import assert from 'node:assert/strict';
-import { startImapHarness, USER, PASSWORD, type ImapHarness } from '../integration/imap-harness.js';
-import { startDovecotLmtp, type RunningDovecot } from '../support/dovecot-lmtp.js';
-import { runScenario, type Scenario, type Step } from '../support/imap-differential.js';
+import { test } from 'node:test';
+import { differentialPeers, type Step } from '../support/imap-differential.js';
 
-let postino: ImapHarness;
-let dovecot: RunningDovecot;
-
-before(async () => {
-  postino = await startImapHarness();
-  dovecot = await startDovecotLmtp({ users: [USER], password: PASSWORD, extraConf: 'namespace inbox {\n  inbox = yes\n  separator = /\n}\n' });
-});
-
-after(async () => {
-  await postino?.close();
-  await dovecot?.stop();
-});
+const { compare } = differentialPeers();
 
 const MSG = 'Subject: notify me\r\n\r\nHello.\r\n';
 const append = (box: string, s = 1): Step => ({ s, cmd: `APPEND ${box}`, literal: MSG, quiet: true });
 /** The notified session collects what it was told. */
 const collect = (pick: RegExp[] = [/^\* (STATUS|LIST|OK \[NOTIFICATIONOVERFLOW)/]): Step => ({ s: 0, cmd: 'NOOP', pick, delayMs: 1500 });
 
-async function compare(sc: Scenario): Promise<void> {
-  const ours = await runScenario({ port: postino.tlsPort, secure: true, user: USER, password: PASSWORD }, sc);
-  const theirs = await runScenario({ port: dovecot.imapPort, secure: false, user: USER, password: PASSWORD }, sc);
-  assert.deepEqual(ours, theirs, `${sc.name}: Postino (actual) and Dovecot (expected) differ`);
-}
 
 test('NOTIFY syntax: BADEVENT for AnnotationChange, BAD for malformed commands, OK for NONE', async () => {
   await compare({

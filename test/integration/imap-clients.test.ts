@@ -2,10 +2,10 @@
 // running a short scripted session (STARTTLS and implicit TLS).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startImapHarness, USER, PASSWORD, type ImapHarness } from './imap-harness.js';
+import { have, runClient } from '../support/client-process.js';
 
 let h: ImapHarness;
 
@@ -17,28 +17,8 @@ after(async () => {
   await h.close();
 });
 
-function have(cmd: string): boolean {
-  return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
-/** Runs a client without blocking the event loop (the server is in this process). */
-function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
-
 function curl(args: string[]) {
-  return run('curl', ['-sS', '--insecure', '-u', `${USER}:${PASSWORD}`, '--max-time', '20', ...args]);
+  return runClient('curl', ['-sS', '--insecure', '-u', `${USER}:${PASSWORD}`, '--max-time', '20', ...args]);
 }
 
 test('curl: list, append, search, fetch over STARTTLS and IMAPS', { skip: !have('curl') }, async () => {
@@ -114,7 +94,7 @@ print(json.dumps(out))
 test('Python imaplib: a scripted session over STARTTLS', { skip: !have('python3') }, async () => {
   const script = path.join(h.dir, 'session.py');
   writeFileSync(script, PYTHON_SESSION);
-  const r = await run('python3', [script, String(h.port), USER, PASSWORD]);
+  const r = await runClient('python3', [script, String(h.port), USER, PASSWORD]);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.ok((out.caps_before as string[]).includes('STARTTLS'));

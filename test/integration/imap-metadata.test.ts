@@ -6,12 +6,12 @@
 // same commands against Dovecot: test/conformance/imap-metadata-dovecot.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startImapHarness, USER, PASSWORD, type ImapHarness } from './imap-harness.js';
 import { RawImap, tagged } from './imap-raw-client.js';
 import { IMAP_LIMITS } from '../../src/protocol/imap/limits.js';
+import { have, runClient } from '../support/client-process.js';
 
 let h: ImapHarness;
 
@@ -247,21 +247,6 @@ test(`hostile: many entries: ${IMAP_LIMITS.metadataMaxEntriesPerMailbox} per mai
   c.close();
 });
 
-/** Runs a client without blocking the event loop (the server is in this process). */
-function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 // imaplib knows no METADATA commands: they are registered, then sent with
 // _simple_command; the METADATA responses come back in untagged_responses
@@ -310,7 +295,7 @@ print(json.dumps(out))
 test('Python imaplib: SETMETADATA and GETMETADATA in a scripted session', async () => {
   const script = path.join(h.dir, 'metadata.py');
   writeFileSync(script, PYTHON_SESSION);
-  const r = await run('python3', [script, String(h.tlsPort), USER, PASSWORD]);
+  const r = await runClient('python3', [script, String(h.tlsPort), USER, PASSWORD]);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.ok((out.caps as string[]).includes('METADATA'));

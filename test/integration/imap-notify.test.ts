@@ -8,13 +8,13 @@
 // NOTIFICATIONOVERFLOW; and Python's imaplib drives NOTIFY as a client would.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { startImapHarness, USER, PASSWORD, type ImapHarness } from './imap-harness.js';
 import { tagged, type RawImap } from './imap-raw-client.js';
 import { NOTIFY_LIMITS } from '../../src/protocol/imap/notify.js';
+import { have, runClient } from '../support/client-process.js';
 
 let h: ImapHarness;
 
@@ -304,25 +304,10 @@ a.logout(); b.logout()
 print(json.dumps(out))
 `;
 
-function have(cmd: string): boolean {
-  return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
 test('Python imaplib: NOTIFY SET STATUS, STATUS and LIST notifications, BADEVENT, NOTIFY NONE', { skip: !have('python3') }, async () => {
   const script = path.join(h.dir, 'notify.py');
   writeFileSync(script, PYTHON_NOTIFY);
-  const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn('python3', [script, String(h.tlsPort), USER, PASSWORD], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+  const r = await runClient('python3', [script, String(h.tlsPort), USER, PASSWORD]);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.ok((out.caps as string[]).includes('NOTIFY'));

@@ -5,11 +5,11 @@
 // compared in test/conformance/imap-context-dovecot.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startImapHarness, USER, PASSWORD, type ImapHarness } from './imap-harness.js';
 import { RawImap, tagged } from './imap-raw-client.js';
+import { have, runClient } from '../support/client-process.js';
 
 let h: ImapHarness;
 let c: RawImap;
@@ -242,25 +242,11 @@ other.logout()
 print(json.dumps(out))
 `;
 
-function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
-test('Python imaplib: PARTIAL pages, the FETCH modifier, an updated search and CANCELUPDATE', { skip: spawnSync('python3', ['--version']).status !== 0 }, async () => {
+test('Python imaplib: PARTIAL pages, the FETCH modifier, an updated search and CANCELUPDATE', { skip: !have('python3') }, async () => {
   const script = path.join(h.dir, 'partial_context.py');
   writeFileSync(script, PYTHON_SESSION);
-  const r = await run('python3', [script, String(h.tlsPort), USER, PASSWORD]);
+  const r = await runClient('python3', [script, String(h.tlsPort), USER, PASSWORD]);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.deepEqual(out.caps, ['CONTEXT=SEARCH', 'PARTIAL']);

@@ -4,11 +4,11 @@
 // test/conformance/imap-sort-thread-dovecot.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startImapHarness, USER, PASSWORD, type ImapHarness } from './imap-harness.js';
 import { RawImap, tagged } from './imap-raw-client.js';
+import { have, runClient } from '../support/client-process.js';
 
 let h: ImapHarness;
 let c: RawImap;
@@ -206,24 +206,7 @@ test('THREAD=REFERENCES: References before In-Reply-To, a dummy root takes the o
   assert.equal(await answer('THREAD ORDEREDSUBJECT UTF-8 ALL'), '* THREAD (1 (3)(2))(4 5)');
 });
 
-function have(cmd: string): boolean {
-  return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
-}
 
-function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 const PYTHON_SESSION = `
 import imaplib, json, ssl, sys
@@ -250,7 +233,7 @@ print(json.dumps(out))
 test('Python imaplib: sort(), thread() and an ESORT command in a real client session', { skip: !have('python3') }, async () => {
   const script = path.join(h.dir, 'sort-session.py');
   writeFileSync(script, PYTHON_SESSION);
-  const r = await run('python3', [script, String(h.tlsPort), USER, PASSWORD]);
+  const r = await runClient('python3', [script, String(h.tlsPort), USER, PASSWORD]);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.ok((out.caps as string[]).includes('ESORT'));

@@ -4,7 +4,11 @@
 // reading. A scenario is a list of steps, each a command in one of several
 // sessions; a step compares the untagged lines its `pick` patterns select
 // and the tagged status with its response code (not the human text).
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { RawImap } from '../integration/imap-raw-client.js';
+import { startImapHarness, USER, PASSWORD, type ImapHarness } from '../integration/imap-harness.js';
+import { startDovecotLmtp, type RunningDovecot } from './dovecot-lmtp.js';
 
 export interface Step {
   /** Which session sends it (default 0). */
@@ -133,4 +137,38 @@ export async function runScenario(ep: Endpoint, sc: Scenario): Promise<string[]>
       c.close();
     }
   }
+}
+
+/** Dovecot's Maildir++ separator is "."; Postino's is "/": the differential runs Dovecot with "/". */
+export const SLASH_NAMESPACE = 'namespace inbox {\n  inbox = yes\n  separator = /\n}\n';
+
+/**
+ * Postino (the in-process IMAP harness) and a scratch Dovecot, started before
+ * the calling test file's tests and stopped after them; `compare` runs a
+ * scenario on both and asserts the answers agree (Dovecot is the expected).
+ */
+export function differentialPeers(extraConf = ''): { compare(sc: Scenario): Promise<string[]>; endpoints(): Endpoint[] } {
+  let postino: ImapHarness | undefined;
+  let dovecot: RunningDovecot | undefined;
+  before(async () => {
+    postino = await startImapHarness();
+    dovecot = await startDovecotLmtp({ users: [USER], password: PASSWORD, extraConf: SLASH_NAMESPACE + extraConf });
+  });
+  after(async () => {
+    await postino?.close();
+    await dovecot?.stop();
+  });
+  return {
+    /** Postino's, then Dovecot's. */
+    endpoints: () => [
+      { port: postino!.tlsPort, secure: true, user: USER, password: PASSWORD },
+      { port: dovecot!.imapPort, secure: false, user: USER, password: PASSWORD },
+    ],
+    async compare(sc: Scenario): Promise<string[]> {
+      const ours = await runScenario({ port: postino!.tlsPort, secure: true, user: USER, password: PASSWORD }, sc);
+      const theirs = await runScenario({ port: dovecot!.imapPort, secure: false, user: USER, password: PASSWORD }, sc);
+      assert.deepEqual(ours, theirs, `${sc.name}: Postino (actual) and Dovecot (expected) differ`);
+      return ours;
+    },
+  };
 }
