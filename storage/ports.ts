@@ -172,8 +172,8 @@ export interface MailStore {
   selectSummary(mailboxId: number): SelectSummary;
   /** UIDs expunged with a MODSEQ above `modseq` (QRESYNC VANISHED), ascending. */
   expungedSince(mailboxId: number, modseq: number): number[];
-  /** Changes after `modseq` in one snapshot; undefined when the mailbox is gone. */
-  changesSince(mailboxId: number, modseq: number): MailboxDelta | undefined;
+  /** Changes after `modseq` in one snapshot; undefined when the mailbox is gone (or is not `accountId`'s). */
+  changesSince(mailboxId: number, modseq: number, accountId?: number): MailboxDelta | undefined;
   createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): MailboxInfo;
   deleteMailbox(accountId: number, name: string): void;
   renameMailbox(accountId: number, from: string, to: string): void;

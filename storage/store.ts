@@ -501,7 +501,14 @@ export class MaildirStore implements MailStore {
 
   private runReadCached: ((fn: () => unknown) => unknown) & { deferred(fn: () => unknown): unknown } | undefined;
 
-  changesSince(mailboxId: number, modseq: number): MailboxDelta | undefined {
+  changesSince(mailboxId: number, modseq: number, accountId?: number): MailboxDelta | undefined {
+    // Asked after every IMAP command: the common answer (nothing new, a mailbox of
+    // this account) comes from one row, without a read transaction.
+    const head = this.sql('SELECT highestmodseq, account_id FROM mailboxes WHERE id = ?').get(mailboxId) as
+      | { highestmodseq: number; account_id: number }
+      | undefined;
+    if (head === undefined || (accountId !== undefined && head.account_id !== accountId)) return undefined;
+    if (head.highestmodseq <= modseq) return { highestModseq: head.highestmodseq, changed: [], expunged: [] };
     return this.readSnapshot(() => {
       const mb = this.sql('SELECT highestmodseq, keywords FROM mailboxes WHERE id = ?').get(mailboxId) as
         | { highestmodseq: number; keywords: string }

@@ -151,8 +151,8 @@ export class StoreImapBackend implements ImapBackend {
   }
 
   changesSince(user: ImapUser, mailboxId: number, modseq: number): MailboxDelta | undefined {
-    this.own(user, mailboxId);
-    return this.stores.mail.changesSince(mailboxId, modseq);
+    // The store checks the owner on the same row it reads (this runs after every command).
+    return this.stores.mail.changesSince(mailboxId, modseq, user.accountId);
   }
 
   expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[] {
