@@ -3,7 +3,7 @@
 // IDLE notification latency, and the server's RSS with 1,000 idle
 // authenticated connections.
 // usage: npm run bench:imap [-- BIG_COUNT [IDLE_CONNECTIONS]]
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openStorage } from '../storage/index.js';
 import { indexMessageJson } from '../storage/mime/index.js';
@@ -177,6 +177,8 @@ const smallDir = makeScratchDir('postino-bench-imap-idle-');
   await new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files }).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
   storage.close();
 }
+// The default cap on open IMAP connections is 1,000; the bench opens that many and a few more.
+writeFileSync(path.join(smallDir, 'postino.json'), JSON.stringify({ limits: { maxConnections: { imap: idleConnections + 100 } } }));
 const fresh = startServe(process.execPath, [cliPath, 'serve', '--data', smallDir], { ...ports, POSTINO_DEMO: '0' });
 try {
   imaps = Number((await fresh.waitFor((e) => e.event === 'listening' && e.service === 'imaps')).port);
