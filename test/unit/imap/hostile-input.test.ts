@@ -5,17 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withoutTags } from '../../../src/protocol/imap/search.js';
 import { withoutTrailingSeparators } from '../../../src/protocol/imap/commands/create.js';
-
-const MB = 1 << 20;
-
-/** Runs fn and fails when it takes longer than the bound (generous: a loaded machine must not flake). */
-function fast<T>(label: string, fn: () => T, boundMs = 2000): T {
-  const t = performance.now();
-  const out = fn();
-  const took = performance.now() - t;
-  assert.ok(took < boundMs, `${label} took ${took.toFixed(0)} ms`);
-  return out;
-}
+import { fast, MB } from '../../support/hostile.js';
 
 // SORT's base subject has its own hostile-input tests (test/unit/imap/base-subject.test.ts).
 test('SEARCH TEXT over HTML: tags go, a long run of "<" stays text', () => {

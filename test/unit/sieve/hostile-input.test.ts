@@ -6,19 +6,10 @@ import assert from 'node:assert/strict';
 import { run, summary } from './helpers.js';
 import { parseRfc5322Date } from '../../../sieve/commands/date.js';
 import { parseSingleAddress } from '../../../sieve/runtime/single-address.js';
+import { unfoldHeaderValue } from '../../../sieve/runtime/rfc2047.js';
+import { fast, MB } from '../../support/hostile.js';
 
 const validRedirectAddress = (a: string): boolean => parseSingleAddress(a).ok;
-import { unfoldHeaderValue } from '../../../sieve/runtime/rfc2047.js';
-
-const MB = 1 << 20;
-
-function fast<T>(label: string, fn: () => T, boundMs = 2000): T {
-  const t = performance.now();
-  const out = fn();
-  const took = performance.now() - t;
-  assert.ok(took < boundMs, `${label} took ${took.toFixed(0)} ms`);
-  return out;
-}
 
 const html = (body: string) => `From: a@b.example\r\nSubject: h\r\nContent-Type: text/html\r\n\r\n${body}\r\n`;
 const bodyText = (script: string, body: string) => summary(run(`require ["body", "fileinto"]; ${script}`, html(body)).actions);
