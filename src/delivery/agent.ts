@@ -9,12 +9,11 @@ import { newQueueId } from '../queue-id.js';
 import type { Storage } from '../../storage/index.js';
 import type { AccountRecord } from '../../storage/ports.js';
 import { isMailError, isNoSpace } from '../../storage/errors.js';
-import { compile, evaluate, formatSieveError, type SieveAction, type SieveHost, type SieveProgram } from '../../sieve/index.js';
-import { sieveMessageFromBuffer } from './sieve-message.js';
+import { compile, evaluate, formatSieveError, sieveMessage, type SieveAction, type SieveHost, type SieveMessage, type SieveProgram } from '../../sieve/index.js';
+import { parseMessage, prependFields, type HeaderEdit, type ParsedMessage } from '../../mime/index.js';
 import { AliasResolver, type DeadTarget, type LocalDestination } from './alias-resolver.js';
 import { tasksToRetryLocally, type AnswerScope, type TaskResult } from './partial-delivery.js';
 import { describeTask, writeLocalRetry, type DeliveryTask, type LocalRetryData } from './local-retry-entry.js';
-import { prependHeaders, headerValues, applyHeaderEdits, countHeader, type HeaderEdit } from './message-edit.js';
 import { autoReplyRefusal, buildFailureDsn, buildRejectDsn, buildVacationReply } from './auto-replies.js';
 import type { Logger } from '../log.js';
 
@@ -38,6 +37,8 @@ export interface InboundMessage {
   /** The id the entry point reports (SMTP "queued as"); one is made when absent. */
   id?: string;
   raw: Buffer;
+  /** raw, parsed where it arrived (made from raw when absent). */
+  parsed?: ParsedMessage;
   /** Envelope sender, "" for the null sender. */
   from: string;
   /** RCPT TO addresses in order (one outcome each). */
@@ -109,6 +110,17 @@ export class DeliveryAgent {
     this.aliases = new AliasResolver(storage.directory);
   }
 
+  /** The message model of msg.raw, parsed once per message. */
+  private readonly parsedMessages = new WeakMap<InboundMessage, ParsedMessage>();
+  private parsed(msg: InboundMessage): ParsedMessage {
+    let p = msg.parsed?.raw === msg.raw ? msg.parsed : this.parsedMessages.get(msg);
+    if (p === undefined) {
+      p = parseMessage(msg.raw);
+      this.parsedMessages.set(msg, p);
+    }
+    return p;
+  }
+
   /**
    * One outcome per recipient, in order. Resolves only after every store is
    * durable. When part of the message is stored and another part failed
@@ -117,7 +129,7 @@ export class DeliveryAgent {
    * that no sender's retry stores a copy twice (see DeliveryOptions.answer).
    */
   async deliver(msg: InboundMessage, options: DeliveryOptions = { answer: 'recipient' }): Promise<RecipientOutcome[]> {
-    if (countHeader(msg.raw, 'received') > MAX_RECEIVED_HEADERS) {
+    if (this.parsed(msg).header.all('received').length > MAX_RECEIVED_HEADERS) {
       return msg.recipients.map((r) => ({ recipient: r, kind: 'reject', code: 554, enhanced: '5.4.6', text: 'Too many hops: mail loop?' }));
     }
     const queueId = msg.id ?? newQueueId();
@@ -268,7 +280,7 @@ export class DeliveryAgent {
         }
         case 'forward':
           // Alias targets elsewhere: forward through the outbound queue, sender unchanged.
-          this.storage.queue.enqueue(msg.from, task.to, prependHeaders(msg.raw, msg.traceHeaders), 'alias');
+          this.storage.queue.enqueue(msg.from, task.to, prependFields(msg.raw, msg.traceHeaders), 'alias');
           return OK;
         case 'bounce':
           if (msg.from === '') return OK; // RFC 3464: never a DSN to the null sender
@@ -281,7 +293,7 @@ export class DeliveryAgent {
               to: msg.from,
               status: task.enhanced,
               diagnostic: `${task.code} ${task.enhanced} ${task.text}`,
-              original: msg.raw,
+              original: this.parsed(msg),
               hostname: this.config.hostname,
             }),
             'bounce',
@@ -327,14 +339,14 @@ export class DeliveryAgent {
 
   private async deliverToAccount(msg: InboundMessage, recipient: string, dest: LocalDestination, queueId: string): Promise<TaskResult> {
     const account = dest.account;
-    if (headerValues(msg.raw, 'delivered-to').some((v) => v.toLowerCase() === account.address)) {
+    if (this.parsed(msg).header.values('delivered-to').some((v) => v.toLowerCase() === account.address)) {
       return { kind: 'reject', code: 554, enhanced: '5.4.6', text: `Mail loop: already delivered to ${account.address}` };
     }
     if (account.disabled) {
       // A disabled account cannot log in but still receives (like a locked mailbox in Dovecot).
       this.log.info({ event: 'deliver-disabled', account: account.address });
     }
-    const base = prependHeaders(msg.raw, [`Return-Path: <${msg.from}>`, `Delivered-To: ${account.address}`, ...msg.traceHeaders]);
+    const base = this.parsed(msg).prepend([`Return-Path: <${msg.from}>`, `Delivered-To: ${account.address}`, ...msg.traceHeaders]);
     const actions = this.runSieve(msg, recipient, dest, base);
 
     const stores: PlannedStore[] = [];
@@ -364,7 +376,7 @@ export class DeliveryAgent {
       }
     }
 
-    const copy = applyHeaderEdits(base, edits);
+    const copy = base.edit(edits).raw;
     try {
       await Promise.all(stores.map((s) => this.store(account, s, copy)));
     } catch (err) {
@@ -378,7 +390,7 @@ export class DeliveryAgent {
       }
       if (msg.from !== '') {
         try {
-          this.storage.queue.enqueue('', [msg.from], buildRejectDsn({ recipient, to: msg.from, reason, original: msg.raw, hostname: this.config.hostname }), 'bounce');
+          this.storage.queue.enqueue('', [msg.from], buildRejectDsn({ recipient, to: msg.from, reason, original: this.parsed(msg), hostname: this.config.hostname }), 'bounce');
         } catch (err) {
           // Nothing stored: try the whole thing again. Something stored: a retry would store it twice.
           if (stores.length === 0) return this.errorResult(err);
@@ -412,7 +424,7 @@ export class DeliveryAgent {
     await this.storage.mail.append(account.id, mailbox, raw, s.flags.length > 0 ? { flags: s.flags } : {});
   }
 
-  private runSieve(msg: InboundMessage, recipient: string, dest: LocalDestination, raw: Buffer): SieveAction[] {
+  private runSieve(msg: InboundMessage, recipient: string, dest: LocalDestination, parsed: ParsedMessage): SieveAction[] {
     const texts: Array<{ name: string; text: string }> = [];
     for (const [i, t] of (this.config.sieveBefore ?? []).entries()) texts.push({ name: `before-${i}`, text: t });
     let userScript;
@@ -425,7 +437,7 @@ export class DeliveryAgent {
     for (const [i, t] of (this.config.sieveAfter ?? []).entries()) texts.push({ name: `after-${i}`, text: t });
     if (texts.length === 0) return [{ type: 'keep', implicit: true }];
 
-    const message = sieveMessageFromBuffer(raw);
+    const message = sieveMessage(parsed);
     const host = this.sieveHost(msg, dest);
     const collected: SieveAction[] = [];
     for (const { name, text } of texts) {
@@ -445,7 +457,7 @@ export class DeliveryAgent {
 
   private evaluateSafely(
     program: SieveProgram,
-    message: ReturnType<typeof sieveMessageFromBuffer>,
+    message: SieveMessage,
     from: string,
     dest: LocalDestination,
     recipient: string,
@@ -497,11 +509,11 @@ export class DeliveryAgent {
     try {
       if (a.type === 'redirect') {
         // The copy keeps our trace fields (and Delivered-To) so a loop back here is caught.
-        const copy = prependHeaders(msg.raw, [`Delivered-To: ${account.address}`, ...msg.traceHeaders]);
+        const copy = prependFields(msg.raw, [`Delivered-To: ${account.address}`, ...msg.traceHeaders]);
         this.storage.queue.enqueue(msg.from, [a.address], copy, 'redirect');
       } else if (a.type === 'vacation') {
         const own = [account.address, recipient.toLowerCase(), ...a.addresses.map((x) => x.toLowerCase())];
-        const refusal = autoReplyRefusal(msg.raw, msg.from, own);
+        const refusal = autoReplyRefusal(this.parsed(msg), msg.from, own);
         if (refusal) {
           this.log.info({ event: 'vacation-skipped', account: account.address, why: refusal });
           return;
@@ -511,14 +523,14 @@ export class DeliveryAgent {
           this.log.info({ event: 'vacation-skipped', account: account.address, why: 'already replied in this period' });
           return;
         }
-        const subject = a.subject ?? `Auto: ${headerValues(msg.raw, 'subject')[0] ?? ''}`.trim();
+        const subject = a.subject ?? `Auto: ${this.parsed(msg).header.first('subject') ?? ''}`.trim();
         const reply = buildVacationReply({
           from: a.from ?? `<${account.address}>`,
           to: msg.from,
           subject,
           reason: a.reason,
           mime: a.mime,
-          original: msg.raw,
+          original: this.parsed(msg),
           hostname: this.config.hostname,
         });
         this.storage.queue.enqueue('', [msg.from], reply, 'vacation');
@@ -526,7 +538,7 @@ export class DeliveryAgent {
       } else if (a.type === 'notify') {
         const to = /^mailto:([^?]+)/i.exec(a.method)?.[1];
         if (!to) return;
-        const text = a.message ?? `New message for ${account.address}: ${headerValues(msg.raw, 'subject')[0] ?? ''}`;
+        const text = a.message ?? `New message for ${account.address}: ${this.parsed(msg).header.first('subject') ?? ''}`;
         const body = Buffer.from(
           [
             `From: <postmaster@${this.config.hostname}>`,

@@ -10,6 +10,7 @@ import { DeliveryAgent, type DeliveryOptions, type RecipientOutcome } from '../d
 import { RecipientPolicy, looksLikeRelayTrick, RELAY_DENIED } from './recipient-policy.js';
 import { OWN_ENHANCED_CODE, replyError, reject, tempfail } from './verdict.js';
 import { SenderChecks } from './sender-checks.js';
+import { parseMessage } from '../../mime/index.js';
 import { deliveryConfig } from '../delivery/delivery-config.js';
 import { ConnectionLimit } from '../net/connection-limit.js';
 import { readMessage } from './message-reader.js';
@@ -281,19 +282,21 @@ export function createSmtpServer(kind: Kind, ctx: ServiceContext, limits: SmtpLi
               log.info({ event: 'message-too-big', service: kind, id, ip: session.remoteAddress, bytes: read.bytes, headerLimit: config.limits.headerSize });
               return callback(replyError(reject(552, '5.3.4', 'Message header section exceeds fixed maximum size')));
           }
-          let raw = read.raw;
+          let message = parseMessage(read.raw);
           const trace = [receivedHeader(kind, session, config.hostname, id, recipients)];
           let junk = false;
           if (senderChecks) {
-            const auth = await senderChecks.check({ raw, ip: session.remoteAddress, helo: session.hostNameAppearsAs || '', mailFrom: from });
+            const auth = await senderChecks.check({ message, ip: session.remoteAddress, helo: session.hostNameAppearsAs || '', mailFrom: from });
             if (auth.refuse) return callback(replyError(auth.refuse));
             trace.push(...auth.headers);
             junk = auth.junk;
-            raw = auth.raw;
+            message = auth.message;
           }
+          const raw = message.raw;
           const outcomes = await agent.deliver({
             id,
             raw,
+            parsed: message,
             from,
             recipients,
             traceHeaders: trace,

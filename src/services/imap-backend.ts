@@ -3,10 +3,10 @@
 import type { ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
 import type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
 import type { MaildirStore } from '../../storage/store.js';
-import type { MessageIndex } from '../../storage/mime/types.js';
+import type { MessageIndex } from '../../mime/types.js';
 import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../storage/metadata.js';
-import { indexMessage, parseMessageIndex } from '../../storage/mime/index.js';
-import { decodeHeader, writtenDay } from '../../storage/mime/decode.js';
+import { indexMessage, parseMessageIndex } from '../../mime/index.js';
+import { decodeHeader, writtenDay } from '../../mime/decode.js';
 import { MailError } from '../../storage/errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { SASL_MECHANISMS, startSasl } from '../auth/sasl.js';

@@ -5,8 +5,8 @@ import path from 'node:path';
 import type { CliCommand } from '../command.js';
 import { stringOption } from '../command.js';
 import { MailError } from '../../../storage/errors.js';
-import { compile, evaluate, formatSieveError, type SieveAction, type SieveHost } from '../../../sieve/index.js';
-import { sieveMessageFromBuffer } from '../../delivery/sieve-message.js';
+import { compile, evaluate, formatSieveError, sieveMessage, type SieveAction, type SieveHost } from '../../../sieve/index.js';
+import { parseMessage } from '../../../mime/index.js';
 import { decodeHeaderValue } from '../../../sieve/index.js';
 
 function readText(file: string, what: string): Buffer {
@@ -135,7 +135,7 @@ const test: CliCommand = {
       return 1;
     }
     const raw = readText(messageFile!, 'message');
-    const message = sieveMessageFromBuffer(raw);
+    const message = sieveMessage(parseMessage(raw));
     const header = (n: string): string | undefined => message.headers.find((h) => h.name.toLowerCase() === n)?.value;
     const from = stringOption(options, 'from') ?? firstAddress(header('return-path')) ?? firstAddress(header('from')) ?? '';
     const to = stringOption(options, 'to') ?? firstAddress(header('delivered-to')) ?? firstAddress(header('to')) ?? 'recipient@localhost';

@@ -4,7 +4,7 @@
 // the session maps their `code` to IMAP response codes and never shows the
 // text of anything else.
 import type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../../storage/ports.js';
-import type { MessageIndex } from '../../../storage/mime/types.js';
+import type { MessageIndex } from '../../../mime/types.js';
 import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../../storage/metadata.js';
 
 export type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse, MessageIndex };

@@ -5,9 +5,9 @@
 // the result is still a well-formed MIME entity. An encoding that cannot be
 // undone anywhere in the section makes the whole FETCH fail with UNKNOWN-CTE.
 import { findPart, toCrlf } from './fetch-structure.js';
-import { decodeTransfer, transferEncoding } from './transfer-encoding.js';
+import { decodeTransfer, transferEncoding } from '../../../mime/transfer-encoding.js';
 import type { MessageIndex } from './backend.js';
-import type { MimePart } from '../../../storage/mime/types.js';
+import type { MimePart } from '../../../mime/types.js';
 
 export class UnknownCteError extends Error {
   constructor() {

@@ -7,7 +7,9 @@ import { compileRegex, regexSearch } from '../../../sieve/runtime/regex.js';
 import { decodeHeaderValue, unfoldHeaderValue } from '../../../sieve/runtime/rfc2047.js';
 import { parseAddressList } from '../../../sieve/runtime/address.js';
 import { compile, evaluate } from '../../../sieve/index.js';
-import { sieveMessageFromBuffer } from '../../../src/delivery/sieve-message.js';
+import { parseMessage } from '../../../mime/index.js';
+import { sieveMessage } from '../../../sieve/index.js';
+const sieveMessageFromBuffer = (raw: Buffer) => sieveMessage(parseMessage(raw));
 import { message, run, summary } from './helpers.js';
 
 const free = { charge() {} };

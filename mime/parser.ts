@@ -641,7 +641,7 @@ function toMimePart(p: Part): MimePart {
   return m;
 }
 
-export function parseMessage(raw: Buffer): ParseResult {
+export function parseStructure(raw: Buffer): ParseResult {
   const parser = new MessageParser(raw);
   const root = parser.parse();
   return {

@@ -1,0 +1,65 @@
+// One message, parsed once where it arrives (end of SMTP DATA, LMTP, the
+// delivery command, IMAP APPEND) and handed down: sender checks, Sieve,
+// auto-replies, the index. The header view is made at once (it is small and
+// everyone needs it); the MIME structure and the text parts only when
+// someone asks, and then once.
+//
+// A header edit gives a new ParsedMessage over the new bytes; only its
+// header section is split again.
+
+import { MessageHeader, applyHeaderEdits, prependFields, withoutFields, type HeaderEdit, type HeaderField } from './header.js';
+import { indexRaw } from './index.js';
+import { textParts, type TextPart } from './text.js';
+import type { MessageIndex } from './types.js';
+
+export class ParsedMessage {
+  readonly header: MessageHeader;
+  private structure: MessageIndex | undefined;
+  private parts: TextPart[] | undefined;
+
+  constructor(readonly raw: Buffer) {
+    this.header = new MessageHeader(raw);
+  }
+
+  get size(): number {
+    return this.raw.length;
+  }
+
+  /** The body: everything after the empty line that ends the header. */
+  body(): Buffer {
+    return this.raw.subarray(this.header.bodyStart);
+  }
+
+  /** The MIME index (ENVELOPE, BODYSTRUCTURE, search fields), made on first use. */
+  index(): MessageIndex {
+    this.structure ??= indexRaw(this.raw);
+    return this.structure;
+  }
+
+  /** Every part's decoded text (the Sieve body test), made on first use. */
+  textParts(): TextPart[] {
+    this.parts ??= textParts(this.raw, this.index().body);
+    return this.parts;
+  }
+
+  /** With header fields ("Name: value", no line ending) put on top. */
+  prepend(fields: readonly string[]): ParsedMessage {
+    return fields.length === 0 ? this : new ParsedMessage(prependFields(this.raw, fields));
+  }
+
+  /** With editheader edits applied (RFC 5293). */
+  edit(edits: readonly HeaderEdit[]): ParsedMessage {
+    return edits.length === 0 ? this : new ParsedMessage(applyHeaderEdits(this.header, edits));
+  }
+
+  /** Without the header fields `drop` picks. */
+  without(drop: (f: HeaderField) => boolean): ParsedMessage {
+    const raw = withoutFields(this.header, drop);
+    return raw === this.raw ? this : new ParsedMessage(raw);
+  }
+}
+
+/** Parses raw message bytes (CRLF or bare LF line ends) once. Never throws. */
+export function parseMessage(raw: Buffer): ParsedMessage {
+  return new ParsedMessage(raw);
+}

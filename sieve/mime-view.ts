@@ -1,0 +1,23 @@
+// The engine's view of a message, made from the one parsed message model
+// (mime/): header fields in order with their raw folded values, the size,
+// and, only when a body test asks, the body parts decoded.
+import type { ParsedMessage } from '../mime/index.js';
+import type { SieveHeaderField, SieveMessage, SieveMessageBody } from './message.js';
+
+export function sieveMessage(msg: ParsedMessage): SieveMessage {
+  const h = msg.header;
+  const headers: SieveHeaderField[] = [];
+  for (const f of h.fields) {
+    // Folding is kept, with CRLF line ends whatever the message uses.
+    headers.push({ name: f.name, value: h.rawValue(f).toString('utf8').replace(/\r?\n/g, '\r\n') });
+  }
+  let body: SieveMessageBody | undefined;
+  return {
+    headers,
+    size: msg.size,
+    body() {
+      body ??= { raw: msg.body().toString('utf8'), parts: msg.textParts().map((p) => ({ contentType: p.contentType, text: p.text })) };
+      return body;
+    },
+  };
+}
