@@ -5,7 +5,8 @@
 import type { EnvelopeAddress } from './types.js';
 import { NUL_REPLACEMENT, Rfc822Parser } from './rfc822.js';
 
-interface Addr {
+/** One entry of an address list as parsed, with Dovecot's placeholders for what was missing. */
+export interface ParsedAddress {
   name: string | null;
   route: string | null;
   mailbox: string | null;
@@ -14,13 +15,13 @@ interface Addr {
 }
 
 
-function emptyAddr(): Addr {
+function emptyAddr(): ParsedAddress {
   return { name: null, route: null, mailbox: null, domain: null, invalid: false };
 }
 
 class AddressParser {
-  readonly out: Addr[] = [];
-  addr: Addr = emptyAddr();
+  readonly out: ParsedAddress[] = [];
+  addr: ParsedAddress = emptyAddr();
   readonly p: Rfc822Parser;
   /** Dovecot's shared scratch string: what the last local-part parse produced. */
   str = { v: '' };
@@ -241,9 +242,45 @@ class AddressParser {
   }
 }
 
-/** Parses an address header value (byte string) into ENVELOPE addresses; [] when none. */
-export function parseAddressList(value: string): EnvelopeAddress[] {
+/**
+ * Parses an address header value (byte string) into its entries, groups as
+ * a start entry (domain null, mailbox the group name) and an end entry (all
+ * null); `invalid` marks an entry that was broken or had parts missing.
+ */
+export function parseAddresses(value: string): ParsedAddress[] {
   const parser = new AddressParser(value);
   parser.parseList();
-  return parser.out.map((a) => [a.name, a.route, a.mailbox, a.domain]);
+  return parser.out;
+}
+
+/** Parses an address header value (byte string) into ENVELOPE addresses; [] when none. */
+export function parseAddressList(value: string): EnvelopeAddress[] {
+  return parseAddresses(value).map((a) => [a.name, a.route, a.mailbox, a.domain]);
+}
+
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\uffff-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\uffff-]+)*$/;
+
+/** A local part as written in an address: as is when a dot-atom, else quoted. */
+function quoteLocal(local: string): string {
+  return DOT_ATOM.test(local) ? local : `"${local.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * The addr-specs of an address-list value given as Unicode text, as
+ * "local@domain" strings in order. Entries that are broken or have their
+ * local part or domain missing give nothing, and the list ends where
+ * something follows an address or a group without a comma (Pigeonhole's
+ * address test reads headers the same way).
+ */
+export function addrSpecs(value: string): string[] {
+  // The parser works on bytes (one char each): UTF-8 in, UTF-8 out.
+  const bytes = Buffer.from(value, 'utf8').toString('latin1');
+  const out: string[] = [];
+  for (const a of parseAddresses(bytes)) {
+    if (a.invalid || a.domain === null || a.mailbox === null || a.mailbox === '') continue;
+    const local = Buffer.from(a.mailbox, 'latin1').toString('utf8');
+    const domain = Buffer.from(a.domain, 'latin1').toString('utf8');
+    out.push(`${quoteLocal(local)}@${domain}`);
+  }
+  return out;
 }

@@ -8,7 +8,8 @@
 
 import type { MessageIndex, SearchFields } from './types.js';
 import { MIME_INDEX_VERSION } from './types.js';
-import { parseStructure, type RawHeader } from './parser.js';
+import { parseStructure } from './parser.js';
+import { MessageHeader } from './header.js';
 import { addressesToText, decodeHeader, messageIds, parseDate } from './decode.js';
 
 export type * from './types.js';
@@ -17,16 +18,14 @@ export { ParsedMessage, parseMessage } from './message.js';
 export { MessageHeader, splitHeader, unfold, applyHeaderEdits, prependFields, withoutFields } from './header.js';
 export type { HeaderField, HeaderLayout, HeaderEdit } from './header.js';
 export { bytesToText, decodeHeader, decodeWords, decodeCharset, parseDate, writtenDay } from './decode.js';
-export { parseAddressList } from './address.js';
+export { addrSpecs, parseAddressList, parseAddresses, type ParsedAddress } from './address.js';
 export { decodeTransfer, transferEncoding, type TransferEncoding } from './transfer-encoding.js';
 export { searchableText, textParts, withoutTags, type TextPart } from './text.js';
 
-function lastHeader(headers: RawHeader[], lname: string): string | undefined {
-  for (let i = headers.length - 1; i >= 0; i--) {
-    const h = headers[i]!;
-    if (h.name.toLowerCase() === lname) return h.value;
-  }
-  return undefined;
+/** The last field of that name in the message's own header, raw (latin1), as Dovecot keeps the last one. */
+function lastValue(header: MessageHeader, name: string): string | undefined {
+  const f = header.all(name).at(-1);
+  return f === undefined ? undefined : header.raw.toString('latin1', f.valueStart, f.valueEnd);
 }
 
 function firstId(value: string | undefined): string | null {
@@ -49,9 +48,9 @@ export function indexMessage(input: Buffer | { index(): MessageIndex }): Message
 }
 
 /** indexMessage over bytes (what ParsedMessage.index runs once). */
-export function indexRaw(raw: Buffer): MessageIndex {
+export function indexRaw(raw: Buffer, header?: MessageHeader): MessageIndex {
   try {
-    return indexParsed(raw);
+    return indexParsed(raw, header ?? new MessageHeader(raw));
   } catch {
     return fallbackIndex(raw);
   }
@@ -75,10 +74,9 @@ function fallbackIndex(raw: Buffer): MessageIndex {
   };
 }
 
-function indexParsed(raw: Buffer): MessageIndex {
+function indexParsed(raw: Buffer, header: MessageHeader): MessageIndex {
   const parsed = parseStructure(raw);
   const env = parsed.envelope;
-  const headers = parsed.headers;
   const search: SearchFields = {
     subject: env.subject === undefined ? '' : decodeHeader(env.subject).replace(/\s+/g, ' ').trim(),
     from: addressesToText(env.from),
@@ -88,7 +86,7 @@ function indexParsed(raw: Buffer): MessageIndex {
     date: parseDate(env.date),
     messageId: firstId(env.messageId),
     inReplyTo: firstId(env.inReplyTo),
-    references: messageIds(lastHeader(headers, 'references')),
+    references: messageIds(lastValue(header, 'references')),
   };
   return {
     v: MIME_INDEX_VERSION,

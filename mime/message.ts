@@ -32,7 +32,7 @@ export class ParsedMessage {
 
   /** The MIME index (ENVELOPE, BODYSTRUCTURE, search fields), made on first use. */
   index(): MessageIndex {
-    this.structure ??= indexRaw(this.raw);
+    this.structure ??= indexRaw(this.raw, this.header);
     return this.structure;
   }
 

@@ -58,13 +58,6 @@ interface PartData {
   loc?: string;
 }
 
-export interface RawHeader {
-  /** Field name as a byte string, trailing whitespace before ':' removed. */
-  name: string;
-  /** Value with leading whitespace skipped, continuation lines joined with "\n" (CRs dropped). */
-  value: string;
-}
-
 interface Part {
   parent: Part | null;
   children: Part[];
@@ -75,8 +68,6 @@ interface Part {
   depth: number;
   data: PartData;
   env: Envelope | null;
-  /** Only collected for the root: all header fields, for search. */
-  headers: RawHeader[] | null;
 }
 
 type Boundary = OpenBoundary<Part>;
@@ -84,7 +75,6 @@ type Boundary = OpenBoundary<Part>;
 export interface ParseResult {
   root: MimePart;
   envelope: Envelope;
-  headers: RawHeader[];
   size: number;
   vsize: number;
   bareLf: boolean;
@@ -156,7 +146,6 @@ class MessageParser {
       depth: parent === null ? 0 : parent.depth + 1,
       data: {},
       env: null,
-      headers: parent === null ? [] : null,
     };
   }
 
@@ -385,7 +374,6 @@ class MessageParser {
         if (part.env === null) part.env = {};
         parseEnvelopeHeader(part.env, lname, value);
       }
-      if (part.headers !== null) part.headers.push({ name, value });
     }
 
     if ((part.flags & F_IS_MIME) === 0) {
@@ -647,7 +635,6 @@ export function parseStructure(raw: Buffer): ParseResult {
   return {
     root: toMimePart(root),
     envelope: root.env ?? {},
-    headers: root.headers ?? [],
     size: raw.length,
     vsize: root.hdr.virt + root.body.virt,
     bareLf: parser.bareLf,
