@@ -44,19 +44,7 @@ interface Size {
 }
 
 /** Content-* data of a part (Dovecot's message_part_data). Byte strings. */
-interface PartData {
-  type?: string;
-  subtype?: string;
-  params?: string[];
-  id?: string;
-  desc?: string;
-  enc?: string;
-  md5?: string;
-  disp?: string;
-  dispParams?: string[];
-  lang?: string[];
-  loc?: string;
-}
+type PartData = Pick<MimePart, 'type' | 'subtype' | 'params' | 'id' | 'desc' | 'enc' | 'md5' | 'disp' | 'dispParams' | 'lang' | 'loc'>;
 
 interface Part {
   parent: Part | null;
