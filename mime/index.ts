@@ -14,7 +14,7 @@ import { addressesToText, decodeHeader, messageIds, parseDate } from './decode.j
 
 export type * from './types.js';
 export { MIME_INDEX_VERSION } from './types.js';
-export { ParsedMessage, parseMessage } from './message.js';
+export { ParsedMessage, parseMessage, parsedMessageOf } from './message.js';
 export { MessageHeader, splitHeader, unfold, applyHeaderEdits, prependFields, withoutFields } from './header.js';
 export type { HeaderField, HeaderLayout, HeaderEdit } from './header.js';
 export { bytesToText, decodeHeader, decodeWords, decodeCharset, parseDate, writtenDay } from './decode.js';

@@ -12,6 +12,14 @@ import { indexRaw } from './index.js';
 import { textParts, type TextPart } from './text.js';
 import type { MessageIndex } from './types.js';
 
+/**
+ * The model made for a Buffer, while that Buffer lives. Storage's indexer
+ * is handed bytes (its port takes a Buffer); through this it finds the
+ * model made for exactly those bytes and reuses the index already made
+ * (for the Sieve body test, or for the first of several stores).
+ */
+const byBytes = new WeakMap<Buffer, ParsedMessage>();
+
 export class ParsedMessage {
   readonly header: MessageHeader;
   private structure: MessageIndex | undefined;
@@ -19,6 +27,7 @@ export class ParsedMessage {
 
   constructor(readonly raw: Buffer) {
     this.header = new MessageHeader(raw);
+    byBytes.set(raw, this);
   }
 
   get size(): number {
@@ -61,5 +70,10 @@ export class ParsedMessage {
 
 /** Parses raw message bytes (CRLF or bare LF line ends) once. Never throws. */
 export function parseMessage(raw: Buffer): ParsedMessage {
-  return new ParsedMessage(raw);
+  return byBytes.get(raw) ?? new ParsedMessage(raw);
+}
+
+/** The model already made for exactly this Buffer, if any. */
+export function parsedMessageOf(raw: Buffer): ParsedMessage | undefined {
+  return byBytes.get(raw);
 }

@@ -11,6 +11,7 @@ import {
   decodeHeader,
   decodeWords,
   parseMessage,
+  parsedMessageOf,
   prependFields,
   splitHeader,
   unfold,
@@ -181,6 +182,10 @@ test('ParsedMessage: parsed once, the index made on first use, edits give a new 
   assert.equal(e.header.has('subject'), false);
   assert.equal(m.header.first('subject'), 'hi', 'the original is unchanged');
   assert.deepEqual(e.body(), m.body());
+  // The same bytes give the same model: storage's indexer reuses the index made here.
+  assert.equal(parseMessage(m.raw), m);
+  assert.equal(parsedMessageOf(m.raw), m);
+  assert.equal(parsedMessageOf(Buffer.from(m.raw)), undefined, 'a copy of the bytes is another Buffer');
 });
 
 test('text parts: multipart containers carry prologue and epilogue, leaves their decoded text', () => {
