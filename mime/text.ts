@@ -127,7 +127,11 @@ function prologueAndEpilogue(raw: Buffer, part: MimePart): string {
   return prologue + epilogue;
 }
 
-/** Every part in document order, containers before their children; an embedded message is one leaf. */
+/**
+ * Every part in document order, containers before their children. An
+ * embedded message (message/rfc822) is a container too, as in Pigeonhole:
+ * its text is the embedded header, its child the embedded message's body.
+ */
 export function textParts(raw: Buffer, root: MimePart): TextPart[] {
   const out: TextPart[] = [];
   const walk = (part: MimePart, depth: number): void => {
@@ -135,6 +139,12 @@ export function textParts(raw: Buffer, root: MimePart): TextPart[] {
     if (part.kind === 'multipart' && depth < MAX_DEPTH) {
       out.push({ contentType, text: prologueAndEpilogue(raw, part) });
       for (const p of part.parts ?? []) walk(p, depth + 1);
+      return;
+    }
+    const embedded = part.kind === 'message' ? part.parts?.[0] : undefined;
+    if (embedded !== undefined && depth < MAX_DEPTH) {
+      out.push({ contentType, text: raw.toString('utf8', embedded.hdrOff, embedded.hdrOff + embedded.hdrLen) });
+      walk(embedded, depth + 1);
       return;
     }
     const content = partContent(raw, part);
