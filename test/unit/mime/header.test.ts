@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   MessageHeader,
+  addrSpecs,
   applyHeaderEdits,
   decodeHeader,
   decodeWords,
@@ -242,4 +243,24 @@ test('hostile input: the header view, edits and decoders stay linear', () => {
   fast('RFC 2047: "=?" repeated', () => decodeHeader('=?'.repeat(MB / 2)));
   fast('RFC 2047: words with long runs of blanks between', () => decodeHeader(`=?a?q?x?=${' '.repeat(MB / 4)}`.repeat(4)));
   fast('RFC 2047: many encoded words', () => decodeHeader('=?utf-8?q?a?= '.repeat(MB / 16)));
+  for (const [label, value] of Object.entries({
+    'open angles': '<'.repeat(MB),
+    'open quotes and escapes': '"\\'.repeat(MB / 2),
+    'open comments': '('.repeat(MB),
+    'at signs': 'a@'.repeat(MB / 2),
+    'group starts': 'g:'.repeat(MB / 2),
+    'many addresses': 'a@b.example, '.repeat(MB / 13),
+    'routes': '<@a,'.repeat(MB / 4),
+  })) {
+    fast(`address list: ${label}`, () => addrSpecs(value));
+  }
+});
+
+test('address lists: the addr-specs in order, quoted local parts kept quoted, groups opened', () => {
+  assert.deepEqual(addrSpecs('"Doe, John" <john@example.com>, jane@example.com (Jane)'), ['john@example.com', 'jane@example.com']);
+  assert.deepEqual(addrSpecs('friends: a@x.example, b@y.example;, c@z.example'), ['a@x.example', 'b@y.example', 'c@z.example']);
+  assert.deepEqual(addrSpecs('"quoted local"@example.test, "plain"@example.test'), ['"quoted local"@example.test', 'plain@example.test']);
+  assert.deepEqual(addrSpecs('Jäger <jäger@example.org>'), ['jäger@example.org']);
+  assert.deepEqual(addrSpecs('=?utf-8?q?J=C3=A4ger?= <j@example.org>'), ['j@example.org']);
+  assert.deepEqual(addrSpecs('undisclosed-recipients:;'), []);
 });
