@@ -268,13 +268,19 @@ export class MemoryMailStore implements MailStore {
     if (!src) throw new MailError('NONEXISTENT', `no such mailbox: ${from}`);
     const target = validateMailboxName(to);
     if (this.byName(accountId, target)) throw new MailError('ALREADYEXISTS', `mailbox ${target} exists already`);
+    const changes: MailboxChange[] = [];
     if (src.name === 'INBOX') {
       // RFC 3501: the messages move to a new mailbox (new UIDVALIDITY,
-      // unsubscribed) and INBOX stays, empty; its children stay too.
+      // unsubscribed) and INBOX stays, empty; its children stay too. Each
+      // message that left is an expunge of INBOX (RFC 7162 VANISHED); the
+      // SQLite store logs none (a known gap, see test/contract/backends.ts).
       const dst = this.addMailbox(accountId, target, null);
       for (const m of src.messages.values()) {
         const uid = dst.uidNext++;
         dst.messages.set(uid, { ...m, flags: [...m.flags], uid, modseq: ++dst.highestModseq });
+        const gone = ++src.highestModseq;
+        src.expunged.set(m.uid, gone);
+        changes.push({ kind: 'expunge', accountId, mailboxId: src.id, uid: m.uid, modseq: gone });
       }
       src.messages.clear();
       src.highestModseq += 1;
@@ -286,6 +292,7 @@ export class MemoryMailStore implements MailStore {
       }
       for (const r of renamed) r.m.name = r.name;
     }
+    for (const c of changes) this.publish(c);
     this.publish({ kind: 'mailboxes', accountId });
   }
 

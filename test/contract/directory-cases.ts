@@ -91,6 +91,14 @@ export function directoryCases(fx: Fixture): void {
     await failsWith('NONEXISTENT', () => d.removeAliasTargets('sales@example.test'));
   });
 
+  test('removeAccount while its mail is still indexed fails and changes nothing', async () => {
+    const { directory: d, mail } = fx.s;
+    await mail.append(fx.bob, 'INBOX', msg('b'));
+    await assert.rejects(async () => d.removeAccount('bob@example.test'));
+    assert.equal((await d.getAccount('bob@example.test'))?.id, fx.bob);
+    assert.equal((await mail.getMailbox(fx.bob, 'INBOX'))?.messages, 1);
+  });
+
   test('transaction: returns what its body returns; a body that throws leaves nothing behind', async () => {
     const d = fx.s.directory;
     assert.equal(await d.transaction(() => 42), 42);

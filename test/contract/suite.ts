@@ -18,11 +18,16 @@ export interface Fixture {
   s: ContractStorage;
   alice: number;
   bob: number;
+  /** The backend's reason for a case it is known to fail (that case runs as a todo), else undefined. */
+  gap(id: GapId): string | undefined;
 }
+
+/** Cases a backend may be excused from, each with the reason in the backend's entry (see backends.ts). */
+export type GapId = 'feed-order' | 'inbox-rename-expunges';
 
 export function defineContract(backend: Backend): void {
   describe(`storage contract: ${backend.name}`, () => {
-    const fx = {} as Fixture;
+    const fx = { gap: (id: GapId) => backend.knownGaps?.[id] } as Fixture;
     beforeEach(async () => {
       fx.s = await backend.open();
       await fx.s.directory.addDomain('example.test');
