@@ -24,6 +24,7 @@ import { MailError } from '../errors.js';
 import { normalizeFlags } from '../flags.js';
 import { InProcessChangeFeed } from '../change-feed.js';
 import type { MemMailbox, MemMessage, MemoryState } from './state.js';
+import { MemoryMetadata } from './metadata.js';
 import { MAX_KEYWORDS, MAX_SUBSCRIPTIONS, byteOrder, canonicalMailboxName, validateMailboxName } from './names.js';
 
 export const DEFAULT_FOLDERS: Array<{ name: string; specialUse: SpecialUse | null }> = [
@@ -69,6 +70,8 @@ interface Prepared {
 
 export class MemoryMailStore implements MailStore {
   readonly feed: ChangeFeed;
+  /** IMAP METADATA entries; they go with their mailbox. */
+  readonly metadata: MemoryMetadata;
   private readonly indexer: MessageIndexer;
 
   constructor(
@@ -77,6 +80,7 @@ export class MemoryMailStore implements MailStore {
   ) {
     this.feed = options.feed ?? new InProcessChangeFeed();
     this.indexer = options.indexer ?? (() => null);
+    this.metadata = new MemoryMetadata(state);
   }
 
   // ---- accounts and mailboxes -----------------------------------------------
@@ -119,6 +123,7 @@ export class MemoryMailStore implements MailStore {
 
   deleteAccountMail(accountId: number): void {
     for (const mb of this.mailboxesOf(accountId)) this.state.mailboxes.delete(mb.id);
+    this.metadata.forgetAccount(accountId);
     this.state.subscriptions.delete(accountId);
     this.state.uidValidityHigh.delete(accountId);
   }
@@ -259,6 +264,7 @@ export class MemoryMailStore implements MailStore {
     const mb = this.byName(accountId, name);
     if (!mb) throw new MailError('NONEXISTENT', `no such mailbox: ${name}`);
     if (mb.name === 'INBOX') throw new MailError('REFUSED', 'INBOX cannot be deleted');
+    this.metadata.forgetMailbox(accountId, mb.id);
     this.state.mailboxes.delete(mb.id);
     this.publish({ kind: 'mailboxes', accountId });
   }

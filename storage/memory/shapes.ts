@@ -5,6 +5,7 @@
 import type { ScriptStore } from '../scripts.js';
 import type { QueueStore } from '../queue.js';
 import type { DeliveryMemory } from '../index/delivery-memory.js';
+import type { MailboxMetadata } from '../metadata.js';
 import type { MailStore } from '../ports.js';
 
 export type ScriptStorePort = Pick<ScriptStore, 'list' | 'get' | 'exists' | 'active' | 'put' | 'activate' | 'remove' | 'rename' | 'removeAll'>;
@@ -25,4 +26,8 @@ export interface RecentPort {
   deletedCount(mailboxId: number): number;
 }
 
-export type MailStoreWithRecent = MailStore & RecentPort;
+/** IMAP METADATA (RFC 5464) entries, reached today as MaildirStore.metadata. */
+export type MetadataPort = Pick<MailboxMetadata, 'read' | 'set'>;
+
+/** The mail store as its users reach it today: the port, \Recent and counters, and METADATA. */
+export type MailStoreWithRecent = MailStore & RecentPort & { readonly metadata: MetadataPort };

@@ -66,6 +66,8 @@ export interface MemoryState {
   vacations: Map<string, number>;
   /** `${accountId}\0${handle}\0${id}` -> expiry (ms). */
   duplicates: Map<string, number>;
+  /** IMAP METADATA: `${accountId}\0${mailboxId or 0 for the server}` -> entry -> value. */
+  metadata: Map<string, Map<string, Buffer>>;
 }
 
 export function emptyState(): MemoryState {
@@ -81,6 +83,7 @@ export function emptyState(): MemoryState {
     scripts: new Map(),
     vacations: new Map(),
     duplicates: new Map(),
+    metadata: new Map(),
   };
 }
 

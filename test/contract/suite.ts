@@ -2,7 +2,7 @@
 // must pass (SQLite + Maildir, memory, and later ones). Expectations come
 // from RFC 3501/9051 (UIDs, UIDVALIDITY, mailboxes, subscriptions), RFC
 // 7162 (MODSEQ, UNCHANGEDSINCE, the expunge log), RFC 9208 (quota), RFC
-// 5804 (scripts) and what the SQLite backend does, which is the reference.
+// 5804 (scripts), RFC 5464 (metadata) and what the SQLite backend does, which is the reference.
 // Every port call is awaited: the ports are becoming asynchronous.
 import { describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import { directoryCases } from './directory-cases.js';
 import { mailboxCases } from './mailbox-cases.js';
 import { messageCases } from './message-cases.js';
 import { scriptQueueCases } from './script-queue-cases.js';
+import { metadataCases } from './metadata-cases.js';
 
 /** A fresh storage per test, with example.test, alice and bob (provisioned). */
 export interface Fixture {
@@ -42,6 +43,7 @@ export function defineContract(backend: Backend): void {
     directoryCases(fx);
     mailboxCases(fx);
     messageCases(fx);
+    metadataCases(fx);
     scriptQueueCases(fx);
   });
 }
