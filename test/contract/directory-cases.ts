@@ -99,7 +99,7 @@ export function directoryCases(fx: Fixture): void {
     assert.equal((await mail.getMailbox(fx.bob, 'INBOX'))?.messages, 1);
   });
 
-  test('transaction: returns what its body returns; a body that throws leaves nothing behind', async () => {
+  test('transaction: returns what its body returns; a body that throws leaves nothing behind (directory, scripts, delivery memory)', async () => {
     const d = fx.s.directory;
     assert.equal(await d.transaction(() => 42), 42);
     await assert.rejects(async () =>
@@ -108,6 +108,8 @@ export function directoryCases(fx: Fixture): void {
         d.addAccount({ address: 'u@t.test', passwordHash: 'h', scramSha256: null, quota: null });
         d.addAliasTargets('v@t.test', ['u@t.test']);
         d.setQuota('alice@example.test', 1);
+        fx.s.scripts.put(fx.alice, 'rolled-back', 'keep;');
+        fx.s.memory.recordVacation(fx.alice, 'x@remote.test', 'h', 60_000);
         throw new Error('boom');
       }),
     /boom/);
@@ -115,6 +117,8 @@ export function directoryCases(fx: Fixture): void {
     assert.equal(await d.getAccount('u@t.test'), undefined);
     assert.equal(await d.getAlias('v@t.test'), undefined);
     assert.equal((await d.getAccount('alice@example.test'))?.quota, null);
+    assert.deepEqual(await fx.s.scripts.list(fx.alice), [], 'the script store is part of the unit');
+    assert.equal(await fx.s.memory.vacationSentRecently(fx.alice, 'x@remote.test', 'h'), false, 'so is delivery memory');
   });
 
   test('transaction: a nested one that throws undoes only itself', async () => {

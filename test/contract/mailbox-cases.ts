@@ -66,6 +66,20 @@ export function mailboxCases(fx: Fixture): void {
     assert.ok((await mail.listSubscriptions(fx.alice)).includes('a/b/c'), 'a new mailbox is subscribed');
   });
 
+  test('mailboxes, subscriptions and scripts are listed in the order of their UTF-8 bytes', async () => {
+    const { mail, scripts } = fx.s;
+    const names = ['Zeta', 'alpha', 'Äpfel', '\u{1F600} smile', '\uFF21 wide'];
+    for (const n of names) await mail.createMailbox(fx.bob, n);
+    for (const n of names) await scripts.put(fx.bob, n, 'keep;');
+    const utf8 = (list: string[]) => [...list].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const boxes = (await mail.listMailboxes(fx.bob)).map((b) => b.name);
+    assert.deepEqual(boxes, utf8(boxes));
+    assert.ok(boxes.indexOf('\uFF21 wide') < boxes.indexOf('\u{1F600} smile'), 'U+FF21 sorts before U+1F600 in UTF-8 (not in UTF-16)');
+    const subs = await mail.listSubscriptions(fx.bob);
+    assert.deepEqual(subs, utf8(subs));
+    assert.deepEqual((await scripts.list(fx.bob)).map((s) => s.name), utf8(names));
+  });
+
   test('delete: INBOX refused, children and subscriptions stay, delete + create gives a larger UIDVALIDITY and UIDs from 1', async () => {
     const { mail } = fx.s;
     await failsWith('REFUSED', () => mail.deleteMailbox(fx.alice, 'INBOX'));
