@@ -25,16 +25,8 @@ import { normalizeFlags } from '../flags.js';
 import { InProcessChangeFeed } from '../change-feed.js';
 import type { MemMailbox, MemMessage, MemoryState } from './state.js';
 import { MemoryMetadata } from './metadata.js';
+import { DEFAULT_FOLDERS, summary, toRecord } from './records.js';
 import { MAX_KEYWORDS, MAX_SUBSCRIPTIONS, byteOrder, canonicalMailboxName, validateMailboxName } from './names.js';
-
-export const DEFAULT_FOLDERS: Array<{ name: string; specialUse: SpecialUse | null }> = [
-  { name: 'INBOX', specialUse: null },
-  { name: 'Sent', specialUse: '\\Sent' },
-  { name: 'Drafts', specialUse: '\\Drafts' },
-  { name: 'Trash', specialUse: '\\Trash' },
-  { name: 'Junk', specialUse: '\\Junk' },
-  { name: 'Archive', specialUse: '\\Archive' },
-];
 
 /** Turns a raw message into the structure cached with it (JSON), as the SQLite store's indexer. */
 export type MessageIndexer = (raw: Buffer) => string | null;
@@ -42,22 +34,6 @@ export type MessageIndexer = (raw: Buffer) => string | null;
 export interface MemoryMailStoreOptions {
   indexer?: MessageIndexer;
   feed?: ChangeFeed;
-}
-
-function summary(mb: MemMailbox): MailboxSummary {
-  return {
-    id: mb.id,
-    accountId: mb.accountId,
-    name: mb.name,
-    uidValidity: mb.uidValidity,
-    uidNext: mb.uidNext,
-    highestModseq: mb.highestModseq,
-    specialUse: mb.specialUse,
-  };
-}
-
-function toRecord(mailboxId: number, m: MemMessage): MessageRecord {
-  return { mailboxId, uid: m.uid, modseq: m.modseq, flags: [...m.flags], internalDate: m.internalDate, size: m.size, mime: m.mime };
 }
 
 interface Prepared {
