@@ -73,3 +73,13 @@ test('lower layers never import the server, the CLI or main', () => {
   const bad = all.filter((i) => !i.typeOnly && lower.some((l) => i.file.startsWith(l)) && upper.some((u) => i.target?.startsWith(u)));
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });
+
+test('storage/memory/ touches no disk and no SQLite: at run time it imports only itself and the shared storage modules', () => {
+  const shared = ['storage/errors', 'storage/flags', 'storage/change-feed', 'storage/ports'].map((m) => `${m}.js`);
+  const bad = all.filter((i) => {
+    if (!i.file.startsWith('storage/memory/') || i.typeOnly) return false;
+    if (i.target === undefined) return i.spec !== 'node:crypto';
+    return !(i.target.startsWith('storage/memory/') || shared.includes(i.target));
+  });
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
