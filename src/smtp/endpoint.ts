@@ -94,16 +94,30 @@ function receiverSession(s: SMTPServerSession): ReceiverSession {
   };
 }
 
+/** What the endpoint adds to smtp-server's own options. */
+interface EndpointExtras {
+  greetDelayMs: number;
+  connectionLimit: ConnectionLimit;
+  /** The answer for a RCPT path the library would call a syntax error, if it is a relay attempt. */
+  rawPathRefusal(path: string): SmtpReply | undefined;
+}
+
 /** smtp-server with the few hooks it lacks. */
 export class SmtpEndpoint extends SMTPServer {
-  greetDelayMs = 0;
-  connectionLimit = new ConnectionLimit(Infinity);
+  private readonly greetDelayMs: number;
+  private readonly connectionLimit: ConnectionLimit;
+  private readonly rawPathRefusal: EndpointExtras['rawPathRefusal'];
   private readonly passedPregreet = new Map<string, number>();
   /** Sockets held back for the pregreet test: not sessions yet, but open. */
   private readonly waitingForGreeting = new Set<Socket>();
   private shuttingDown = false;
-  /** Set before listening (the constructor's options close over the receiver instead). */
-  rawPathRefusal: (path: string) => SmtpReply | undefined = () => undefined;
+
+  constructor(options: SMTPServerOptions, extras: EndpointExtras) {
+    super(options);
+    this.greetDelayMs = extras.greetDelayMs;
+    this.connectionLimit = extras.connectionLimit;
+    this.rawPathRefusal = extras.rawPathRefusal;
+  }
 
   override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
     // The cap on all connections counts from the accept, pregreet wait included.
@@ -307,10 +321,11 @@ export function createEndpoint(o: EndpointOptions): SmtpEndpoint {
       }, failed(callback));
     },
   };
-  const endpoint = new SmtpEndpoint(options);
-  endpoint.greetDelayMs = limits.greetDelayMs;
-  endpoint.connectionLimit = new ConnectionLimit(o.maxConnections);
-  endpoint.rawPathRefusal = (path) => receiver.refuseRawPath(path);
+  const endpoint = new SmtpEndpoint(options, {
+    greetDelayMs: limits.greetDelayMs,
+    connectionLimit: new ConnectionLimit(o.maxConnections),
+    rawPathRefusal: (path) => receiver.refuseRawPath(path),
+  });
   endpoint.on('error', o.onError);
   return endpoint;
 }

@@ -21,6 +21,14 @@ test('smtp-server is pinned to the version the endpoint was checked against', ()
   assert.equal(installed.version, PINNED, 'the installed smtp-server is not the pinned one: re-check src/smtp/endpoint.ts and this test');
 });
 
+test('the members SmtpEndpoint adds do not shadow smtp-server ones', () => {
+  const server = new SMTPServer({ logger: false });
+  for (const name of ['greetDelayMs', 'connectionLimit', 'rawPathRefusal', 'passedPregreet', 'waitingForGreeting', 'shuttingDown', 'hasClients', 'shutdown', 'listening', 'connectNow']) {
+    assert.ok(!(name in server), `smtp-server now has its own ${name}`);
+  }
+  assert.equal(typeof SMTPServer.prototype.connect, 'function');
+});
+
 interface Connection {
   send(code: number, data?: string, context?: unknown): void;
   handler_RCPT(command: Buffer | string, callback: () => void): void;
