@@ -69,7 +69,7 @@ export function errorVerdict(err: unknown, otherwise: Refusal = LOCAL_PROBLEM): 
   return otherwise;
 }
 
-/** The reply for a DATA that did not yield a whole message within the limits; undefined for a message. */
+/** The reply for a DATA that did not yield a whole message within the limits. */
 export function readFailureReply(read: Exclude<ReadOutcome, { kind: 'message' | 'failed' }>): SmtpReply {
   switch (read.kind) {
     case 'gone':
