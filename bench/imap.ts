@@ -13,6 +13,7 @@ import { makeMessage } from '../test/support/messages.js';
 import { startServe } from '../test/support/serve.js';
 import { cliPath } from '../test/support/paths.js';
 import { RawImap } from '../test/integration/imap-raw-client.js';
+import { mixedLoad } from './imap-load.js';
 import { dovecotInstalled, startDovecotLmtp } from '../test/support/dovecot-lmtp.js';
 import { makeScratchDir, removeScratch, waitForQuietDisk } from './scratch.js';
 
@@ -58,40 +59,6 @@ function rssKb(pid: number): number {
   console.log(`imap bench: stored 10000 messages of 4 KB in Ten (${(ms(t0) / 1000).toFixed(1)} s)`);
   await storage.mail.drain();
   storage.close();
-}
-
-/**
- * 10 clients, each looping SELECT, APPEND, FETCH (flags + header of the
- * newest), STORE \\Deleted, EXPUNGE on the shared INBOX; commands per second.
- */
-async function load(port: number, secure: boolean, user: string, password: string, seconds = 15, clients = 10): Promise<number> {
-  const conns = await Promise.all(
-    Array.from({ length: clients }, async () => {
-      const c = await RawImap.connect(port, secure);
-      const r = await c.cmd(`LOGIN "${user}" "${password}"`, 30_000);
-      if (!/ OK /.test(r)) throw new Error(`login failed: ${r}`);
-      return c;
-    }),
-  );
-  const body = makeMessage('load', 2048).toString('latin1');
-  let commands = 0;
-  const deadline = Date.now() + seconds * 1000;
-  await Promise.all(
-    conns.map(async (c) => {
-      while (Date.now() < deadline) {
-        await c.cmd('SELECT INBOX');
-        const tag = c.nextTag();
-        c.write(`${tag} APPEND INBOX {${body.length}+}\r\n${body}\r\n`);
-        await c.waitFor(new RegExp(`${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n`));
-        await c.cmd('FETCH * (FLAGS BODY.PEEK[HEADER])');
-        await c.cmd('STORE * +FLAGS.SILENT (\\Deleted)');
-        await c.cmd('EXPUNGE');
-        commands += 5;
-      }
-    }),
-  );
-  for (const c of conns) c.close();
-  return commands / seconds;
 }
 
 // ---- server ------------------------------------------------------------------
@@ -148,14 +115,14 @@ try {
   watcher.close();
   c.close();
 
-  const ours = await load(imaps, true, USER, PASSWORD);
+  const ours = await mixedLoad(imaps, true, USER, PASSWORD);
   let line = `imap bench: 10 clients doing select/append/fetch/store/expunge: ${ours.toFixed(0)} commands/s (IMAPS)`;
   if (dovecotInstalled()) {
     // Over TLS too, with the certificate Postino made, so both pay the same.
     const tls = { certFile: path.join(dir, 'tls', 'selfsigned.crt'), keyFile: path.join(dir, 'tls', 'selfsigned.key') };
     const dovecot = await startDovecotLmtp({ users: [USER], password: PASSWORD, tls, scratchRoot: makeScratchDir('postino-bench-dovecot-'), keep: true });
     try {
-      const theirs = await load(dovecot.imapsPort, true, USER, PASSWORD);
+      const theirs = await mixedLoad(dovecot.imapsPort, true, USER, PASSWORD);
       line += `; Dovecot ${theirs.toFixed(0)} commands/s (IMAPS): ratio ${(ours / theirs).toFixed(2)}`;
     } finally {
       await dovecot.stop();

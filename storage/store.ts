@@ -64,6 +64,9 @@ const MAX_MAILBOX_NAME = 255;
 const MAX_MAILBOX_DEPTH = 16;
 /** Subscribed names per account: the list is read whole by LSUB and LIST (SUBSCRIBED). */
 export const MAX_SUBSCRIPTIONS = 10_000;
+
+/** The \\Deleted messages of a mailbox, ascending (read from the messages_summary index). */
+const DELETED_UIDS = "SELECT uid FROM messages INDEXED BY messages_summary WHERE mailbox_id = ? AND (' ' || flags || ' ') LIKE '% \\Deleted %' ORDER BY uid";
 const MAX_BATCH = 512;
 /** Messages read into memory at once by COPY. */
 const COPY_SLICE = 64;
@@ -1227,16 +1230,14 @@ export class MaildirStore implements MailStore {
     this.tx(() => {
         const mb = this.mailboxById(mailboxId);
         const folder = this.folderPath(mb);
-        const rows = (
-          uids === undefined
-            ? this.sql('SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid').all(mailboxId)
-            : uids.map((u) => this.messageRow(mailboxId, u)).filter((r) => r !== undefined)
-        ) as MessageRow[];
+        // Without UIDs, only the \\Deleted ones, found in the covering index
+        // (a scan of the rows themselves would read every message's MIME index).
+        const wanted = uids ?? (this.sql(DELETED_UIDS).pluck().all(mailboxId) as number[]);
+        const rows = wanted.map((u) => this.messageRow(mailboxId, u)).filter((r) => r !== undefined);
         let modseq = mb.highestmodseq;
         let bytes = 0;
         const touched = new Set<string>();
         for (const row of rows) {
-          if (uids === undefined && !row.flags.split(' ').includes('\\Deleted')) continue;
           // Into tmp/ now, deleted after the commit: a failed commit puts it back.
           const removed = this.removeMessageFile(folder, row.path);
           touched.add(path.join(folder, (removed ?? row.path).slice(0, 3)));

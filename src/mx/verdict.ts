@@ -1,13 +1,28 @@
-// Policy steps decide; this is the one place that turns a decision into an
-// SMTP reply (smtp-server sends err.responseCode and err.message).
+// What a policy step decides. Steps only decide; smtp-reply.ts is the one
+// place that turns a decision (or an error) into an SMTP reply.
+import type { ParsedMessage } from '../../mime/index.js';
 
-export type Verdict =
-  | { kind: 'accept' }
-  | { kind: 'reject' | 'tempfail' | 'disconnect'; code: number; enhanced: string; text: string };
+/** Accepted; a data-stage hook may also hand on what it found (trace fields, a Junk filing, a cleaned copy). */
+export interface Accept {
+  kind: 'accept';
+  /** Header fields to add (no line ends). */
+  headers?: string[];
+  /** File into Junk. */
+  junk?: boolean;
+  /** The message as the next steps must see it (e.g. without forged fields). */
+  message?: ParsedMessage;
+}
 
-export type Refusal = Exclude<Verdict, { kind: 'accept' }>;
+export interface Refusal {
+  kind: 'reject' | 'tempfail' | 'disconnect';
+  code: number;
+  enhanced: string;
+  text: string;
+}
 
-export const ACCEPT: Verdict = { kind: 'accept' };
+export type Verdict = Accept | Refusal;
+
+export const ACCEPT: Accept = { kind: 'accept' };
 
 export function reject(code: number, enhanced: string, text: string): Refusal {
   return { kind: 'reject', code, enhanced, text };
@@ -17,16 +32,6 @@ export function tempfail(code: number, enhanced: string, text: string): Refusal 
   return { kind: 'tempfail', code, enhanced, text };
 }
 
-export interface SmtpReplyError extends Error {
-  responseCode: number;
+export function disconnect(enhanced: string, text: string): Refusal {
+  return { kind: 'disconnect', code: 421, enhanced, text };
 }
-
-/** The error smtp-server turns into the reply "<code> <enhanced> <text>". */
-export function replyError(v: Refusal): SmtpReplyError {
-  const err = new Error(`${v.enhanced} ${v.text}`) as SmtpReplyError;
-  err.responseCode = v.kind === 'disconnect' ? 421 : v.code;
-  return err;
-}
-
-/** Our reply texts carry their own enhanced code; the library must not add another. */
-export const OWN_ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;

@@ -1,6 +1,6 @@
 // The listeners `serve` starts, in order. Each protocol adds itself here.
 import type { ServiceDefinition } from './postino-server.js';
-import { smtpServices } from '../mx/smtp-service.js';
+import { smtpServices } from '../smtp/services.js';
 import { imapService, imapsService } from './imap-service.js';
 
 export const allServices: ServiceDefinition[] = [...smtpServices(), imapService, imapsService];

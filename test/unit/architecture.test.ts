@@ -79,7 +79,33 @@ test('protocol code imports only its own folder and mime/, plus types', () => {
 
 test('lower layers never import the server, the CLI or main', () => {
   const upper = ['src/server/', 'src/cli/'];
-  const lower = ['src/protocol/', 'src/services/', 'src/mx/', 'src/delivery/', 'src/auth/', 'src/scan/', 'src/outbound/', 'src/net/'];
+  const lower = ['src/protocol/', 'src/services/', 'src/smtp/', 'src/mx/', 'src/delivery/', 'src/auth/', 'src/scan/', 'src/outbound/', 'src/net/'];
   const bad = all.filter((i) => !i.typeOnly && lower.some((l) => i.file.startsWith(l)) && upper.some((u) => i.target?.startsWith(u)));
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
+test('storage/memory/ touches no disk and no SQLite: at run time it imports only itself and the shared storage modules', () => {
+  const shared = ['storage/errors', 'storage/flags', 'storage/change-feed', 'storage/ports'].map((m) => `${m}.js`);
+  const bad = all.filter((i) => {
+    if (!i.file.startsWith('storage/memory/') || i.typeOnly) return false;
+    if (i.target === undefined) return i.spec !== 'node:crypto';
+    return !(i.target.startsWith('storage/memory/') || shared.includes(i.target));
+  });
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
+test('only src/smtp/ imports smtp-server', () => {
+  const users = all.filter((i) => i.spec === 'smtp-server' || i.spec.startsWith('smtp-server/'));
+  assert.ok(users.length > 0, 'the check sees the import it guards');
+  const bad = users.filter((i) => !i.file.startsWith('src/smtp/'));
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
+test('smtp -> mx -> delivery: delivery imports neither mx nor smtp, mx does not import smtp', () => {
+  const bad = all.filter(
+    (i) =>
+      (i.file.startsWith('src/delivery/') && (i.target?.startsWith('src/mx/') || i.target?.startsWith('src/smtp/'))) ||
+      (i.file.startsWith('src/mx/') && i.target?.startsWith('src/smtp/')),
+  );
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });

@@ -1,0 +1,121 @@
+// The policy chain of an endpoint: an ordered list of hooks, each deciding at
+// one stage of the SMTP dialogue (Haraka's hooks, maddy's checks). The first
+// refusal wins. A hook that throws, or gives no verdict within its time,
+// yields a temporary failure: never an accept, never a crash.
+import type { Logger } from '../log.js';
+import { LOCAL_PROBLEM } from './smtp-reply.js';
+import type { Accept, Verdict } from './verdict.js';
+import type { ParsedMessage } from '../../mime/index.js';
+
+/** What every stage knows about the session. */
+export interface SessionInfo {
+  /** smtp-server's session id, for the log. */
+  id: string;
+  remoteAddress: string;
+  /** The name the client gave in HELO/EHLO/LHLO ('' before it). */
+  helo: string;
+  /** A user who authenticated (submission, later); undefined on MX and LMTP. */
+  user?: string;
+}
+
+export interface ConnectContext {
+  session: SessionInfo;
+}
+
+export interface MailContext {
+  session: SessionInfo;
+  /** The reverse path ('' for the null sender). */
+  from: string;
+}
+
+export interface RcptContext {
+  session: SessionInfo;
+  from: string;
+  recipient: string;
+}
+
+export interface DataContext {
+  session: SessionInfo;
+  from: string;
+  recipients: readonly string[];
+  /** The message as received (parsed once at the end of DATA), or as the hooks before this one left it. */
+  message: ParsedMessage;
+}
+
+export interface StageContexts {
+  connect: ConnectContext;
+  mail: MailContext;
+  rcpt: RcptContext;
+  data: DataContext;
+}
+
+export type Stage = keyof StageContexts;
+
+export interface HookOf<S extends Stage> {
+  name: string;
+  stage: S;
+  /** Time allowed for one verdict; past it the stage fails temporarily. */
+  timeoutMs: number;
+  run(ctx: StageContexts[S]): Promise<Verdict>;
+}
+
+export type Hook = { [S in Stage]: HookOf<S> }[Stage];
+
+/** What a stage's accepting hooks handed on, merged in order. */
+export interface Accepted extends Accept {
+  headers: string[];
+  junk: boolean;
+}
+
+export class HookChain {
+  constructor(
+    private readonly hooks: readonly Hook[],
+    private readonly log: Logger,
+  ) {}
+
+  /** The hooks of one stage in their order; the first refusal is the answer. */
+  async run<S extends Stage>(stage: S, ctx: StageContexts[S]): Promise<Accepted | Exclude<Verdict, Accept>> {
+    const accepted: Accepted = { kind: 'accept', headers: [], junk: false };
+    let current = ctx;
+    for (const hook of this.hooks) {
+      if (hook.stage !== stage) continue;
+      const verdict = await this.runOne(hook as HookOf<S>, current);
+      if (verdict.kind !== 'accept') return verdict;
+      if (verdict.headers) accepted.headers.push(...verdict.headers);
+      if (verdict.junk) accepted.junk = true;
+      if (verdict.message && 'message' in current) {
+        accepted.message = verdict.message;
+        current = { ...current, message: verdict.message };
+      }
+    }
+    return accepted;
+  }
+
+  private async runOne<S extends Stage>(hook: HookOf<S>, ctx: StageContexts[S]): Promise<Verdict> {
+    const failed = (err: string) => {
+      this.log.error({ event: 'hook-failed', hook: hook.name, stage: hook.stage, session: ctx.session.id, ip: ctx.session.remoteAddress, err });
+      return LOCAL_PROBLEM;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), hook.timeoutMs)));
+    try {
+      // A hook that throws before returning its promise fails the same way as one that rejects.
+      const verdict = await Promise.race([Promise.resolve().then(() => hook.run(ctx)), timedOut]);
+      if (verdict === undefined) return failed(`no verdict within ${hook.timeoutMs} ms`);
+      if (!isVerdict(verdict)) return failed('not a verdict');
+      return verdict;
+    } catch (err) {
+      return failed(err instanceof Error ? err.message : String(err));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function isVerdict(v: unknown): v is Verdict {
+  const kind = (v as { kind?: unknown } | null)?.kind;
+  if (kind === 'accept') return true;
+  if (kind !== 'reject' && kind !== 'tempfail' && kind !== 'disconnect') return false;
+  const r = v as { code?: unknown; enhanced?: unknown; text?: unknown };
+  return typeof r.code === 'number' && r.code >= 400 && r.code < 600 && typeof r.enhanced === 'string' && typeof r.text === 'string';
+}

@@ -1,0 +1,103 @@
+// The one place that turns policy verdicts, errors and delivery outcomes into
+// SMTP (and LMTP) replies. Policy steps and the delivery agent decide; this
+// module words the answer. The transport (src/smtp/) only sends what it gets.
+import { isMailError } from '../../storage/errors.js';
+import type { RecipientOutcome } from '../delivery/agent.js';
+import type { ReadOutcome } from './message-reader.js';
+import { disconnect, reject, tempfail, type Refusal } from './verdict.js';
+
+/** One reply line: "<code> <enhanced> <text>". */
+export interface SmtpReply {
+  code: number;
+  enhanced: string;
+  text: string;
+  /** The server ends the session after sending it (421). */
+  close?: boolean;
+}
+
+export function formatReply(r: SmtpReply): string {
+  return `${r.code} ${r.enhanced} ${r.text}`;
+}
+
+export function refusalReply(v: Refusal): SmtpReply {
+  if (v.kind === 'disconnect') return { code: 421, enhanced: v.enhanced, text: v.text, close: true };
+  return { code: v.code, enhanced: v.enhanced, text: v.text };
+}
+
+/** Something failed on our side (a store, a lookup, a hook that threw or timed out): try again later, never accept. */
+export const LOCAL_PROBLEM = tempfail(451, '4.3.0', 'Temporary local problem, try again later');
+export const LOOKUP_FAILURE = tempfail(451, '4.3.0', 'Temporary lookup failure');
+
+// Anti-relay and recipient decisions (INTERFACE.md: relay 554 5.7.1, unknown user 550 5.1.1).
+export const RELAY_DENIED = reject(554, '5.7.1', 'Relay access denied');
+export const BAD_RECIPIENT_SYNTAX = reject(550, '5.1.3', 'Bad recipient address syntax');
+export const USER_UNKNOWN = reject(550, '5.1.1', 'User unknown in local recipient table');
+export const NO_LOCAL_DOMAIN = tempfail(451, '4.3.0', 'No local domain configured');
+export const UNQUALIFIED_SENDER = reject(553, '5.1.7', 'Sender address must be fully qualified');
+
+export function mailboxFull(overQuota: 'tempfail' | 'reject'): Refusal {
+  return overQuota === 'reject' ? reject(552, '5.2.2', 'Mailbox full') : tempfail(452, '4.2.2', 'Mailbox full, try again later');
+}
+
+export function dmarcRejects(domain: string | null | undefined): Refusal {
+  return reject(550, '5.7.1', `DMARC policy of ${domain ?? 'the sender domain'} rejects this message`);
+}
+
+// Connection limits and session state.
+export const TOO_MANY_FROM_ADDRESS = disconnect('4.7.0', 'Too many connections from your address');
+export const TOO_MANY_MESSAGES = disconnect('4.7.0', 'Too many messages in one connection');
+/** RFC 3463 4.3.2: system not accepting messages. */
+export const SHUTTING_DOWN = disconnect('4.3.2', 'Service shutting down, try again later');
+
+export function tooManyConnections(hostname: string): SmtpReply {
+  return { code: 421, enhanced: '4.7.0', text: `${hostname} Too many connections, try again later`, close: true };
+}
+
+/** postscreen's pregreet test: the client talked before the greeting. */
+export const TALKED_FIRST: SmtpReply = { code: 554, enhanced: '5.5.0', text: 'SMTP protocol violation: talked before the greeting', close: true };
+
+/**
+ * An error met while deciding on a recipient: a MailError that names its own
+ * reply keeps it, an unknown user is 550 5.1.1, anything else is a temporary
+ * failure worded as `otherwise` (never the error's own text: it may say too much).
+ */
+export function errorVerdict(err: unknown, otherwise: Refusal = LOCAL_PROBLEM): Refusal {
+  if (isMailError(err, 'NONEXISTENT')) return USER_UNKNOWN;
+  if (isMailError(err) && err.smtpCode && err.enhanced) {
+    return err.smtpCode >= 500 ? reject(err.smtpCode, err.enhanced, err.message) : tempfail(err.smtpCode, err.enhanced, err.message);
+  }
+  return otherwise;
+}
+
+/** The reply for a DATA that did not yield a whole message within the limits. */
+export function readFailureReply(read: Exclude<ReadOutcome, { kind: 'message' | 'failed' }>): SmtpReply {
+  switch (read.kind) {
+    case 'gone':
+      return refusalReply(tempfail(451, '4.3.0', 'Message incomplete'));
+    case 'too-big':
+      return refusalReply(reject(552, '5.3.4', 'Message size exceeds fixed maximum message size'));
+    case 'header-too-big':
+      return refusalReply(reject(552, '5.3.4', 'Message header section exceeds fixed maximum size'));
+  }
+}
+
+/**
+ * One SMTP reply for all recipients. The agent has already made it one
+ * answer: a part that failed temporarily after another was stored is kept for
+ * a local retry (delivered), recipients refused for good among accepted ones
+ * got a DSN. What is left: "try again" for all, refused for all, or accepted.
+ */
+export function messageReply(outcomes: RecipientOutcome[], id: string): SmtpReply {
+  // Nothing stored (or the rest could not be queued): ask for the whole message again.
+  for (const o of outcomes) if (o.kind === 'tempfail') return { code: o.code, enhanced: o.enhanced, text: o.text };
+  const first = outcomes[0];
+  if (first && first.kind === 'reject' && outcomes.every((o) => o.kind === 'reject')) return { code: first.code, enhanced: first.enhanced, text: first.text };
+  return { code: 250, enhanced: '2.0.0', text: `Ok: queued as ${id}` };
+}
+
+/** LMTP: one reply per recipient, in RCPT order. */
+export function recipientReplies(outcomes: RecipientOutcome[]): SmtpReply[] {
+  return outcomes.map((o) =>
+    o.kind === 'delivered' ? { code: 250, enhanced: '2.0.0', text: `<${o.recipient}> ${o.detail}` } : { code: o.code, enhanced: o.enhanced, text: o.text },
+  );
+}
