@@ -110,15 +110,9 @@ export class DeliveryAgent {
     this.aliases = new AliasResolver(storage.directory);
   }
 
-  /** The message model of msg.raw, parsed once per message. */
-  private readonly parsedMessages = new WeakMap<InboundMessage, ParsedMessage>();
+  /** The message model of msg.raw: the one made where it arrived (parseMessage gives the same model for the same bytes). */
   private parsed(msg: InboundMessage): ParsedMessage {
-    let p = msg.parsed?.raw === msg.raw ? msg.parsed : this.parsedMessages.get(msg);
-    if (p === undefined) {
-      p = parseMessage(msg.raw);
-      this.parsedMessages.set(msg, p);
-    }
-    return p;
+    return msg.parsed?.raw === msg.raw ? msg.parsed : parseMessage(msg.raw);
   }
 
   /**
