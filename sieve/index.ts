@@ -3,6 +3,11 @@
 //   const r = compile(text);                 // parse + validate + lower, cached by text
 //   if (!r.ok) show(r.errors);               // [{line, col, message}]
 //   const { actions, errors } = evaluate(r.program, message, envelope, host);
+//   const same = await evaluateAsync(r.program, message, envelope, asyncHost);
+//
+// evaluateAsync takes a host whose mailboxexists, duplicate and include
+// answers may be promises (runtime/questions.ts says how); with a host that
+// answers at once it is evaluate plus one await.
 //
 // `actions` is the ordered action list; the implicit keep, when in force, is
 // the last entry ({type:'keep', implicit:true}). If evaluation fails (script
@@ -16,10 +21,12 @@ import { Runtime, SieveRuntimeError } from './runtime/runtime.js';
 import { ActionConflictError, type SieveAction } from './runtime/actions.js';
 import type { IncludeLocation, SieveHost } from './runtime/host.js';
 import type { SieveEnvelope, SieveMessage } from './message.js';
+import { AnswerBook, QuestionPending, roundHost, type AsyncSieveHost } from './runtime/questions.js';
 import { knownCapabilityNames } from './commands/capabilities.js';
 
 export type { SieveAction, VacationAction, NotifyAction } from './runtime/actions.js';
 export type { SieveHost, IncludeLocation } from './runtime/host.js';
+export type { AsyncSieveHost, Answer } from './runtime/questions.js';
 export type { SieveMessage, SieveEnvelope, SieveHeaderField, SieveBodyPart, SieveMessageBody } from './message.js';
 export type { SieveError } from './compile/errors.js';
 export type { SieveLimits } from './limits.js';
@@ -102,6 +109,7 @@ export function evaluate(program: SieveProgram, message: SieveMessage, envelope:
     program.compiled.run(rt);
     return { actions: rt.actions.finish(rt.flags) };
   } catch (e) {
+    if (e instanceof QuestionPending) throw e; // evaluateAsync's round ends here
     let err: SieveError;
     if (e instanceof SieveRuntimeError) err = { line: e.line ?? 0, col: e.col ?? 0, message: e.message };
     else if (e instanceof ActionConflictError) err = { line: 0, col: 0, message: e.message };
@@ -109,5 +117,31 @@ export function evaluate(program: SieveProgram, message: SieveMessage, envelope:
     // Anything else is a bug in the engine; still, the message must be kept.
     else err = { line: 0, col: 0, message: `internal error in the Sieve engine: ${(e as Error)?.message ?? String(e)}` };
     return { actions: [{ type: 'keep', implicit: true }], errors: [err] };
+  }
+}
+
+/**
+ * evaluate() against a host that may answer later: rounds until one needs no
+ * new answer (see runtime/questions.ts). Never rejects: a host error or too
+ * many rounds is an evaluation error, and the result is the implicit keep.
+ */
+export async function evaluateAsync(program: SieveProgram, message: SieveMessage, envelope: SieveEnvelope, host: AsyncSieveHost = {}): Promise<EvaluateResult> {
+  const book = new AnswerBook();
+  const now = host.now?.();
+  const sync = roundHost(host, book, now);
+  for (let round = 1; ; round++) {
+    book.startRound();
+    let result: EvaluateResult | undefined;
+    try {
+      result = evaluate(program, message, envelope, sync);
+    } catch (e) {
+      if (!(e instanceof QuestionPending)) throw e;
+    }
+    if (book.waiting.length === 0 && result) return result;
+    if (round >= program.limits.maxHostRounds) {
+      const message = `the host was asked questions in more than ${program.limits.maxHostRounds} rounds`;
+      return { actions: [{ type: 'keep', implicit: true }], errors: [{ line: 0, col: 0, message }] };
+    }
+    await Promise.all(book.waiting);
   }
 }

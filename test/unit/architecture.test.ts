@@ -1,5 +1,6 @@
 // DESIGN.md's import rules, checked over the import lines of the source:
 // sieve/ is pure (ohm-js and itself), storage/ never reaches into src/,
+// the delivery plan is pure (it imports types only),
 // protocol code imports only its own folder (plus types), and nothing
 // imports upwards from the layers below the server.
 import { test } from 'node:test';
@@ -71,5 +72,10 @@ test('lower layers never import the server, the CLI or main', () => {
   const upper = ['src/server/', 'src/cli/'];
   const lower = ['src/protocol/', 'src/services/', 'src/mx/', 'src/delivery/', 'src/auth/', 'src/scan/', 'src/outbound/', 'src/net/'];
   const bad = all.filter((i) => !i.typeOnly && lower.some((l) => i.file.startsWith(l)) && upper.some((u) => i.target?.startsWith(u)));
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
+test('the delivery plan is pure: src/delivery/plan.ts imports types only (no storage, no fs, no clock)', () => {
+  const bad = all.filter((i) => i.file === 'src/delivery/plan.ts' && !i.typeOnly);
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });
