@@ -125,23 +125,32 @@ export function evaluate(program: SieveProgram, message: SieveMessage, envelope:
  * new answer (see runtime/questions.ts). Never rejects: a host error or too
  * many rounds is an evaluation error, and the result is the implicit keep.
  */
-export async function evaluateAsync(program: SieveProgram, message: SieveMessage, envelope: SieveEnvelope, host: AsyncSieveHost = {}): Promise<EvaluateResult> {
+export function evaluateAsync(program: SieveProgram, message: SieveMessage, envelope: SieveEnvelope, host: AsyncSieveHost = {}): Promise<EvaluateResult> {
   const book = new AnswerBook();
-  const now = host.now?.();
-  const sync = roundHost(host, book, now);
-  for (let round = 1; ; round++) {
-    book.startRound();
-    let result: EvaluateResult | undefined;
-    try {
-      result = evaluate(program, message, envelope, sync);
-    } catch (e) {
-      if (!(e instanceof QuestionPending)) throw e;
-    }
-    if (book.waiting.length === 0 && result) return result;
-    if (round >= program.limits.maxHostRounds) {
-      const message = `the host was asked questions in more than ${program.limits.maxHostRounds} rounds`;
-      return { actions: [{ type: 'keep', implicit: true }], errors: [{ line: 0, col: 0, message }] };
-    }
-    await Promise.all(book.waiting);
+  const sync = roundHost(host, book, host.now?.());
+  // The first round runs at once: with a host that answers at once it is the only one.
+  const first = runRound(program, message, envelope, sync, book);
+  return first ? Promise.resolve(first) : moreRounds(program, message, envelope, sync, book);
+}
+
+/** One round: the result, or undefined when it waits for answers. */
+function runRound(program: SieveProgram, message: SieveMessage, envelope: SieveEnvelope, host: SieveHost, book: AnswerBook): EvaluateResult | undefined {
+  book.startRound();
+  let result: EvaluateResult | undefined;
+  try {
+    result = evaluate(program, message, envelope, host);
+  } catch (e) {
+    if (!(e instanceof QuestionPending)) throw e;
   }
+  return book.waiting.length === 0 ? result : undefined;
+}
+
+async function moreRounds(program: SieveProgram, message: SieveMessage, envelope: SieveEnvelope, host: SieveHost, book: AnswerBook): Promise<EvaluateResult> {
+  for (let round = 1; round < program.limits.maxHostRounds; round++) {
+    await Promise.all(book.waiting);
+    const result = runRound(program, message, envelope, host, book);
+    if (result) return result;
+  }
+  const why = `the host was asked questions in more than ${program.limits.maxHostRounds} rounds`;
+  return { actions: [{ type: 'keep', implicit: true }], errors: [{ line: 0, col: 0, message: why }] };
 }

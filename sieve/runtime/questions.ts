@@ -83,13 +83,23 @@ function isThenable<T>(a: Answer<T>): a is PromiseLike<T> {
 
 /** The synchronous host one round runs against: `host`'s questions go through the book; the clock is read once per evaluation. */
 export function roundHost(host: AsyncSieveHost, book: AnswerBook, now: Date | undefined): SieveHost {
-  const { mailboxExists, duplicate, includeScript, now: _clock, ...rest } = host;
-  const out: SieveHost = { ...rest };
-  if (now) out.now = () => now;
-  if (mailboxExists) out.mailboxExists = (name) => book.ask(`m\0${name}`, () => mailboxExists.call(host, name), { value: false });
-  if (duplicate)
-    out.duplicate = (id, o) => book.ask(`d\0${o.handle}\0${id}\0${o.seconds}\0${o.last ? 1 : 0}`, () => duplicate.call(host, id, o));
-  if (includeScript)
-    out.includeScript = (name, location) => book.ask<string | undefined>(`i\0${location}\0${name}`, () => includeScript.call(host, name, location), { value: '' });
-  return out;
+  const { mailboxExists, duplicate, includeScript } = host;
+  // One literal (one shape) rather than a spread copy: the engine reads these
+  // often. Every member is listed (a new SieveHost member fails to compile here).
+  const round: SieveHost & Record<keyof SieveHost, unknown> = {
+    now: now ? () => now : undefined,
+    mailboxExists: mailboxExists && ((name) => book.ask(`m\0${name}`, () => mailboxExists.call(host, name), GUESS_FALSE)),
+    duplicate: duplicate && ((id, o) => book.ask(`d\0${o.handle}\0${id}\0${o.seconds}\0${o.last ? 1 : 0}`, () => duplicate.call(host, id, o))),
+    includeScript:
+      includeScript && ((name, location) => book.ask<string | undefined>(`i\0${location}\0${name}`, () => includeScript.call(host, name, location), GUESS_EMPTY)),
+    environment: host.environment,
+    spamtest: host.spamtest,
+    virustest: host.virustest,
+    subaddressSeparator: host.subaddressSeparator,
+    vacation: host.vacation,
+  };
+  return round;
 }
+
+const GUESS_FALSE = { value: false };
+const GUESS_EMPTY = { value: '' };
