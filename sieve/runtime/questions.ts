@@ -16,6 +16,10 @@
 // guesses take; questions of sibling tests and includes are asked together.
 // duplicate has a side effect (the host records the id), so it is asked only
 // on a round that has guessed nothing yet, i.e. on the real path.
+//
+// Cost: each round is a full run with its own step budget, so a script
+// against a host that answers later does at most maxHostRounds times the
+// work of one evaluation (a host answering at once: exactly one round).
 import type { IncludeLocation, SieveHost } from './host.js';
 
 /** An answer now, or later. */

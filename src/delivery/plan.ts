@@ -168,7 +168,8 @@ export function planDelivery(facts: PlanFacts, actions: readonly SieveAction[]):
 }
 
 function store(facts: PlanFacts, plan: DeliveryPlan, mailbox: string, flags: string[], create: boolean): PlannedStore {
-  if (isInbox(mailbox) || facts.existingMailboxes.has(mailbox)) return { mailbox, flags, create: false };
+  if (isInbox(mailbox)) return { mailbox: 'INBOX', flags, create: false };
+  if (facts.existingMailboxes.has(mailbox)) return { mailbox, flags, create: false };
   if (create) return { mailbox, flags, create: true };
   plan.notes.push({ level: 'warn', event: 'fileinto-missing-mailbox', fields: { account: facts.account, mailbox } });
   return { mailbox: 'INBOX', flags, create: false };
