@@ -351,7 +351,7 @@ export class DeliveryAgent {
       actions,
     );
     const ctx = { storage: this.storage, hostname: this.config.hostname, log: this.log, errorResult: (err: unknown) => this.errorResult(err) };
-    return applyPlan(ctx, plan, account, msg, queueId);
+    return applyPlan(ctx, plan, account, { raw: msg.raw, from: msg.from, withHeaders: base }, queueId);
   }
 
   private errorResult(err: unknown): TaskResult {

@@ -24,6 +24,8 @@ export interface ApplyContext {
 export interface AppliedMessage {
   raw: Buffer;
   from: string;
+  /** `raw` with the plan's headers on top, when the caller has made it already (it saves a copy of a large message). */
+  withHeaders?: Buffer;
 }
 
 const OK: TaskResult = { kind: 'ok' };
@@ -32,7 +34,7 @@ const OK: TaskResult = { kind: 'ok' };
 export async function applyPlan(ctx: ApplyContext, plan: DeliveryPlan, account: AccountRecord, msg: AppliedMessage, queueId: string): Promise<TaskResult> {
   for (const n of plan.notes) ctx.log[n.level]({ event: n.event, ...n.fields });
   if (plan.stores.length > 0) {
-    const copy = applyHeaderEdits(prependHeaders(msg.raw, plan.headers), plan.edits);
+    const copy = applyHeaderEdits(msg.withHeaders ?? prependHeaders(msg.raw, plan.headers), plan.edits);
     try {
       await Promise.all(plan.stores.map((s) => store(ctx, account, s, copy)));
     } catch (err) {
