@@ -1,5 +1,6 @@
 // DESIGN.md's import rules, checked over the import lines of the source:
 // sieve/ is pure (ohm-js and itself), storage/ never reaches into src/,
+// the delivery plan is pure (it imports types only),
 // protocol code imports only its own folder (plus types), and nothing
 // imports upwards from the layers below the server.
 import { test } from 'node:test';
@@ -97,5 +98,10 @@ test('smtp -> mx -> delivery: delivery imports neither mx nor smtp, mx does not 
       (i.file.startsWith('src/delivery/') && (i.target?.startsWith('src/mx/') || i.target?.startsWith('src/smtp/'))) ||
       (i.file.startsWith('src/mx/') && i.target?.startsWith('src/smtp/')),
   );
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
+test('the delivery plan is pure: src/delivery/plan.ts imports types only (no storage, no fs, no clock)', () => {
+  const bad = all.filter((i) => i.file === 'src/delivery/plan.ts' && !i.typeOnly);
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });
