@@ -5,9 +5,15 @@
 //   npm run build && node dist/bench/sieve.js
 // Figures are the best of 3 passes; "per core" divides by the CPU time the
 // process used, wall-clock rate is shown too.
-import { compile, evaluate, type SieveProgram } from '../sieve/index.js';
+//
+// Then the host questions (mailboxexists, duplicate, include), the same
+// scripts four ways in one run: evaluate() with a synchronous host (what
+// delivery did before evaluateAsync), evaluateAsync() with a host answering
+// at once (what delivery does over SQLite), with promises resolved at once
+// (a store that answers from a cache), and with answers a turn of the event
+// loop later (setImmediate: a networked store, minus the network).
+import { compile, evaluate, evaluateAsync, sieveMessage, type AsyncSieveHost, type SieveHost, type SieveProgram } from '../sieve/index.js';
 import { ParsedMessage } from '../mime/index.js';
-import { sieveMessage } from '../sieve/index.js';
 
 // A new model each time (parseMessage would hand back the one made for the same Buffer in an earlier round).
 const sieveMessageFromBuffer = (raw: Buffer) => sieveMessage(new ParsedMessage(raw));
@@ -135,3 +141,78 @@ const headerOnly = build(headerRules);
 const withBody = build([...headerRules.slice(0, headerRules.length - bodyRules.length), ...bodyRules].map((r, i) => (i === 0 ? r.replace('"imap4flags"]', '"imap4flags", "body"]') : r)));
 measure('header-only', headerOnly, msgs, headerRules.length - 1);
 measure('with body  ', withBody, msgs, headerRules.length - 1);
+
+// --- host questions: sync host vs async host, same scripts, same messages ---
+
+const included: Record<string, string> = {
+  lists: 'require ["fileinto", "mailbox", "variables", "regex"]; if header :regex "list-id" "<([a-z]+)\\\\." { if mailboxexists "Lists/${1}" { fileinto "Lists/${1}"; } }',
+  junk: 'require ["fileinto", "relational", "comparator-i;ascii-numeric"]; if header :value "ge" :comparator "i;ascii-numeric" "x-spam-score" "8" { fileinto "Junk"; }',
+};
+const questionScripts: Array<[string, string]> = [
+  ['header-only (no questions)', headerRules.join('\n')],
+  [
+    'mailboxexists x3',
+    'require ["fileinto", "mailbox"]; if mailboxexists "Budget" { if header :contains "subject" "budget" { fileinto "Budget"; } } if mailboxexists "Travel" { if header :contains "subject" "travel" { fileinto "Travel"; } } if mailboxexists "Nope" { discard; }',
+  ],
+  ['duplicate', 'require ["duplicate", "fileinto"]; if duplicate :seconds 3600 { fileinto "Dups"; }'],
+  ['include x2 (nested questions)', 'require ["include"]; include "lists"; include "junk";'],
+];
+
+function questionHost(mode: 'sync' | 'resolved' | 'next-turn'): AsyncSieveHost {
+  const boxes = new Set(['Budget', 'Travel', 'Lists/dev', 'Junk']);
+  const seen = new Set<string>();
+  const answer = <T>(v: T): T | Promise<T> =>
+    mode === 'sync' ? v : mode === 'resolved' ? Promise.resolve(v) : new Promise<T>((resolve) => setImmediate(() => resolve(v)));
+  return {
+    now: () => new Date('2026-03-01T12:00:00Z'),
+    mailboxExists: (name) => answer(boxes.has(name)),
+    duplicate: (id) => {
+      const dup = seen.has(id);
+      seen.add(id);
+      return answer(dup);
+    },
+    includeScript: (name) => answer(included[name]),
+  };
+}
+
+/** CPU seconds of one pass over the messages. */
+async function pass(once: (m: Buffer) => Promise<number>): Promise<number> {
+  const cpu0 = process.cpuUsage();
+  for (const m of msgs) await once(m);
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / 1e6;
+}
+
+/** Evaluations/s per core of each variant: passes interleaved (so a change in the machine's load hits all alike), best of PASSES. */
+async function compareAsync(variants: Array<[string, (m: Buffer) => Promise<number>]>): Promise<number[]> {
+  const PASSES = 5;
+  for (const [, once] of variants) for (let i = 0; i < 1000; i++) await once(msgs[i % msgs.length]!);
+  const best = variants.map(() => Infinity);
+  for (let p = 0; p < PASSES; p++) for (const [i, [, once]] of variants.entries()) best[i] = Math.min(best[i]!, await pass(once));
+  return best.map((secs) => msgs.length / secs);
+}
+
+const ENV = { from: 'a@example.com', to: 'rcpt+x@example.test' };
+console.log('\nhost questions (sync host before, async host after; same messages):');
+for (const [name, text] of questionScripts) {
+  const program = build([text]);
+  console.log(`${name}:`);
+  const syncHost = questionHost('sync') as SieveHost;
+  const check = evaluate(program, sieveMessageFromBuffer(msgs[0]!), ENV, syncHost);
+  if (check.errors) throw new Error(`${name}: ${check.errors[0]!.message}`);
+  // Both sides are async functions, as the delivery that calls them is.
+  const variants: Array<[string, (m: Buffer) => Promise<number>]> = [
+    // eslint-disable-next-line @typescript-eslint/require-await
+    ['evaluate, sync host', async (m) => evaluate(program, sieveMessageFromBuffer(m), ENV, syncHost).actions.length],
+  ];
+  for (const mode of ['sync', 'resolved', 'next-turn'] as const) {
+    const h = questionHost(mode);
+    const label = `evaluateAsync, ${mode === 'sync' ? 'host answers at once' : mode === 'resolved' ? 'resolved promises' : 'answers next turn'}`;
+    variants.push([label, async (m) => (await evaluateAsync(program, sieveMessageFromBuffer(m), ENV, h)).actions.length]);
+  }
+  const rates = await compareAsync(variants);
+  for (const [i, [label]] of variants.entries()) {
+    const vs = i === 0 ? '' : `  ${((rates[i]! / rates[0]! - 1) * 100).toFixed(1).padStart(6)} % vs evaluate`;
+    console.log(`  ${label.padEnd(34)} ${Math.round(rates[i]!).toLocaleString('en-US').padStart(8)} evaluations/s per core${vs}`);
+  }
+}

@@ -3,6 +3,11 @@
 //   const r = compile(text);                 // parse + validate + lower, cached by text
 //   if (!r.ok) show(r.errors);               // [{line, col, message}]
 //   const { actions, errors } = evaluate(r.program, message, envelope, host);
+//   const same = await evaluateAsync(r.program, message, envelope, asyncHost);
+//
+// evaluateAsync takes a host whose mailboxexists, duplicate and include
+// answers may be promises (runtime/questions.ts says how); with a host that
+// answers at once it is evaluate plus one await.
 //
 // `actions` is the ordered action list; the implicit keep, when in force, is
 // the last entry ({type:'keep', implicit:true}). If evaluation fails (script
@@ -16,10 +21,12 @@ import { Runtime, SieveRuntimeError } from './runtime/runtime.js';
 import { ActionConflictError, type SieveAction } from './runtime/actions.js';
 import type { IncludeLocation, SieveHost } from './runtime/host.js';
 import type { SieveEnvelope, SieveMessage } from './message.js';
+import { AnswerBook, QuestionPending, roundHost, type AsyncSieveHost } from './runtime/questions.js';
 import { knownCapabilityNames } from './commands/capabilities.js';
 
 export type { SieveAction, VacationAction, NotifyAction } from './runtime/actions.js';
 export type { SieveHost, IncludeLocation } from './runtime/host.js';
+export type { AsyncSieveHost, Answer } from './runtime/questions.js';
 export type { SieveMessage, SieveEnvelope, SieveHeaderField, SieveBodyPart, SieveMessageBody } from './message.js';
 export type { SieveError } from './compile/errors.js';
 export type { SieveLimits } from './limits.js';
@@ -103,6 +110,7 @@ export function evaluate(program: SieveProgram, message: SieveMessage, envelope:
     program.compiled.run(rt);
     return { actions: rt.actions.finish(rt.flags) };
   } catch (e) {
+    if (e instanceof QuestionPending) throw e; // evaluateAsync's round ends here
     let err: SieveError;
     if (e instanceof SieveRuntimeError) err = { line: e.line ?? 0, col: e.col ?? 0, message: e.message };
     else if (e instanceof ActionConflictError) err = { line: 0, col: 0, message: e.message };
@@ -111,4 +119,39 @@ export function evaluate(program: SieveProgram, message: SieveMessage, envelope:
     else err = { line: 0, col: 0, message: `internal error in the Sieve engine: ${(e as Error)?.message ?? String(e)}` };
     return { actions: [{ type: 'keep', implicit: true }], errors: [err] };
   }
+}
+
+/**
+ * evaluate() against a host that may answer later: rounds until one needs no
+ * new answer (see runtime/questions.ts). Never rejects: a host error or too
+ * many rounds is an evaluation error, and the result is the implicit keep.
+ */
+export function evaluateAsync(program: SieveProgram, message: SieveMessage, envelope: SieveEnvelope, host: AsyncSieveHost = {}): Promise<EvaluateResult> {
+  const book = new AnswerBook();
+  const sync = roundHost(host, book, host.now?.());
+  // The first round runs at once: with a host that answers at once it is the only one.
+  const first = runRound(program, message, envelope, sync, book);
+  return first ? Promise.resolve(first) : moreRounds(program, message, envelope, sync, book);
+}
+
+/** One round: the result, or undefined when it waits for answers. */
+function runRound(program: SieveProgram, message: SieveMessage, envelope: SieveEnvelope, host: SieveHost, book: AnswerBook): EvaluateResult | undefined {
+  book.startRound();
+  let result: EvaluateResult | undefined;
+  try {
+    result = evaluate(program, message, envelope, host);
+  } catch (e) {
+    if (!(e instanceof QuestionPending)) throw e;
+  }
+  return book.waiting.length === 0 ? result : undefined;
+}
+
+async function moreRounds(program: SieveProgram, message: SieveMessage, envelope: SieveEnvelope, host: SieveHost, book: AnswerBook): Promise<EvaluateResult> {
+  for (let round = 1; round < program.limits.maxHostRounds; round++) {
+    await Promise.all(book.waiting);
+    const result = runRound(program, message, envelope, host, book);
+    if (result) return result;
+  }
+  const why = `the host was asked questions in more than ${program.limits.maxHostRounds} rounds`;
+  return { actions: [{ type: 'keep', implicit: true }], errors: [{ line: 0, col: 0, message: why }] };
 }

@@ -21,6 +21,8 @@ export interface SieveLimits {
   maxVariables: number;
   /** Bytes in a variable value (RFC 5229 says at least 4000). */
   maxVariableSize: number;
+  /** Rounds of an evaluation against an asynchronous host (runtime/questions.ts): each round waits for the host's answers once. */
+  maxHostRounds: number;
 }
 
 export const defaultLimits: SieveLimits = {
@@ -33,4 +35,5 @@ export const defaultLimits: SieveLimits = {
   maxIncludes: 255,
   maxVariables: 255,
   maxVariableSize: 4096,
+  maxHostRounds: 64,
 };

@@ -12,6 +12,7 @@ import { readFileSync, rmSync, existsSync, readdirSync, statSync } from 'node:fs
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
 import { LookupCache, changingIndex } from './index/lookup-cache.js';
+import { IS_DELETED, IS_UNSEEN } from './index/migrations.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -65,8 +66,8 @@ const MAX_MAILBOX_DEPTH = 16;
 /** Subscribed names per account: the list is read whole by LSUB and LIST (SUBSCRIBED). */
 export const MAX_SUBSCRIPTIONS = 10_000;
 
-/** The \\Deleted messages of a mailbox, ascending (read from the messages_summary index). */
-const DELETED_UIDS = "SELECT uid FROM messages INDEXED BY messages_summary WHERE mailbox_id = ? AND (' ' || flags || ' ') LIKE '% \\Deleted %' ORDER BY uid";
+/** The \\Deleted messages of a mailbox, ascending (from their partial index). */
+const DELETED_UIDS = `SELECT uid FROM messages INDEXED BY messages_deleted WHERE mailbox_id = ? AND ${IS_DELETED} ORDER BY uid`;
 const MAX_BATCH = 512;
 /** Messages read into memory at once by COPY. */
 const COPY_SLICE = 64;
@@ -480,9 +481,7 @@ export class MaildirStore implements MailStore {
     return this.readSnapshot(() => {
       // Plucked from the covering index: SELECT must not load rows with their MIME JSON.
       const uids = this.sql('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailboxId) as number[];
-      const firstUnseenUid = this.sql(
-        "SELECT uid FROM messages WHERE mailbox_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ORDER BY uid LIMIT 1",
-      )
+      const firstUnseenUid = this.sql(`SELECT uid FROM messages INDEXED BY messages_unseen WHERE mailbox_id = ? AND ${IS_UNSEEN} ORDER BY uid LIMIT 1`)
         .pluck()
         .get(mailboxId) as number | undefined;
       const mb = this.sql('SELECT keywords, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
@@ -519,7 +518,8 @@ export class MaildirStore implements MailStore {
       if (mb === undefined) return undefined;
       const highest = mb.highestmodseq;
       if (highest <= modseq) return { highestModseq: highest, changed: [], expunged: [] };
-      const rows = this.sql('SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').all(mailboxId, modseq) as Array<{
+      // By MODSEQ: the covering index by UID would walk the whole mailbox for a few changes.
+      const rows = this.sql('SELECT uid, modseq, flags FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').all(mailboxId, modseq) as Array<{
         uid: number;
         modseq: number;
         flags: string;
@@ -582,7 +582,7 @@ export class MaildirStore implements MailStore {
 
   /** Messages flagged \Deleted (STATUS DELETED, RFC 9051). */
   deletedCount(mailboxId: number): number {
-    return this.sql("SELECT count(*) FROM messages WHERE mailbox_id = ? AND (' ' || flags || ' ') LIKE '% \\Deleted %'").pluck().get(mailboxId) as number;
+    return this.sql(`SELECT count(*) FROM messages INDEXED BY messages_deleted WHERE mailbox_id = ? AND ${IS_DELETED}`).pluck().get(mailboxId) as number;
   }
 
   getMailboxById(id: number): MailboxInfo {

@@ -1,5 +1,6 @@
 // The delivery agent shared by SMTP, LMTP and `postino deliver`: aliases ->
-// per-recipient Sieve -> plan -> apply (stores, queue entries). Fail-safe:
+// per-account Sieve (sieve-host.ts) -> a DeliveryPlan (plan.ts, pure) ->
+// apply (apply.ts: stores, queue entries). Fail-safe:
 // a Sieve problem keeps the message in INBOX; a store problem is a
 // temporary failure for that recipient, never a silent loss. A message is
 // delivered as tasks (one per account, forward, DSN); when some are done and
@@ -9,12 +10,15 @@ import { newQueueId } from '../queue-id.js';
 import type { Storage } from '../../storage/index.js';
 import type { AccountRecord } from '../../storage/ports.js';
 import { isMailError, isNoSpace } from '../../storage/errors.js';
-import { compile, evaluate, formatSieveError, sieveMessage, type SieveAction, type SieveHost, type SieveMessage, type SieveProgram } from '../../sieve/index.js';
-import { parseMessage, prependFields, type HeaderEdit, type ParsedMessage } from '../../mime/index.js';
 import { AliasResolver, type DeadTarget, type LocalDestination } from './alias-resolver.js';
 import { tasksToRetryLocally, type AnswerScope, type TaskResult } from './partial-delivery.js';
 import { describeTask, writeLocalRetry, type DeliveryTask, type LocalRetryData } from './local-retry-entry.js';
-import { autoReplyRefusal, buildFailureDsn, buildRejectDsn, buildVacationReply } from './auto-replies.js';
+import { parseMessage, type ParsedMessage } from '../../mime/index.js';
+import { sieveMessage } from '../../sieve/index.js';
+import { autoReplyRefusal } from './auto-replies.js';
+import { mailLoop, mailboxesToCheck, planDelivery, storedHeaders } from './plan.js';
+import { applyPlan, enqueueBounce, enqueueForward, type AppliedMessage } from './apply.js';
+import { deliverySieveHost, runDeliveryScripts } from './sieve-host.js';
 import type { Logger } from '../log.js';
 
 /** Postfix's hopcount_limit: more Received fields than this is a loop. */
@@ -72,12 +76,6 @@ export interface DeliveryOptions {
 /** The first local retry of a message stored in part: soon, but not in the same breath as the failure. */
 export const LOCAL_RETRY_FIRST_MS = 60_000;
 
-interface PlannedStore {
-  mailbox: string;
-  flags: string[];
-  create: boolean;
-}
-
 /** A task of this delivery: for a store, the account it was resolved to; for a recipient whose aliases could not be read, why. */
 interface Planned {
   task: DeliveryTask;
@@ -108,11 +106,6 @@ export class DeliveryAgent {
     private readonly now: () => Date = () => new Date(),
   ) {
     this.aliases = new AliasResolver(storage.directory);
-  }
-
-  /** The message model of msg.raw: the one made where it arrived (parseMessage gives the same model for the same bytes). */
-  private parsed(msg: InboundMessage): ParsedMessage {
-    return msg.parsed?.raw === msg.raw ? msg.parsed : parseMessage(msg.raw);
   }
 
   /**
@@ -273,26 +266,13 @@ export class DeliveryAgent {
           return await this.deliverToAccount(msg, task.recipient, { account: found, detail: task.detail, address: task.address }, queueId);
         }
         case 'forward':
-          // Alias targets elsewhere: forward through the outbound queue, sender unchanged.
-          this.storage.queue.enqueue(msg.from, task.to, prependFields(msg.raw, msg.traceHeaders), 'alias');
+          await enqueueForward(this.storage, this.applied(msg), task.to, msg.traceHeaders);
           return OK;
         case 'bounce':
-          if (msg.from === '') return OK; // RFC 3464: never a DSN to the null sender
-          this.storage.queue.enqueue(
-            '',
-            [msg.from],
-            buildFailureDsn({
-              recipient: task.failed,
-              originalRecipient: task.recipient,
-              to: msg.from,
-              status: task.enhanced,
-              diagnostic: `${task.code} ${task.enhanced} ${task.text}`,
-              original: this.parsed(msg),
-              hostname: this.config.hostname,
-            }),
-            'bounce',
-          );
-          this.log.info({ event: 'dsn-queued', id: queueId, to: msg.from, failed: task.failed, status: task.enhanced });
+          // RFC 3464: never a DSN to the null sender.
+          if (await enqueueBounce(this.storage, this.config.hostname, this.applied(msg), task)) {
+            this.log.info({ event: 'dsn-queued', id: queueId, to: msg.from, failed: task.failed, status: task.enhanced });
+          }
           return OK;
         case 'expand':
           // Expanded by the caller (expandTask); reaching here is a bug, and a bug is retried, not lost.
@@ -331,227 +311,58 @@ export class DeliveryAgent {
     return { tasks };
   }
 
+  /** One account's copy: Sieve -> plan -> apply. */
   private async deliverToAccount(msg: InboundMessage, recipient: string, dest: LocalDestination, queueId: string): Promise<TaskResult> {
     const account = dest.account;
-    if (this.parsed(msg).header.values('delivered-to').some((v) => v.toLowerCase() === account.address)) {
-      return { kind: 'reject', code: 554, enhanced: '5.4.6', text: `Mail loop: already delivered to ${account.address}` };
-    }
+    const loop = mailLoop(account.address, this.parsed(msg).header.values('delivered-to'));
+    if (loop) return loop;
     if (account.disabled) {
       // A disabled account cannot log in but still receives (like a locked mailbox in Dovecot).
       this.log.info({ event: 'deliver-disabled', account: account.address });
     }
-    const base = this.parsed(msg).prepend([`Return-Path: <${msg.from}>`, `Delivered-To: ${account.address}`, ...msg.traceHeaders]);
-    const actions = this.runSieve(msg, recipient, dest, base);
+    const base = this.parsed(msg).prepend(storedHeaders(msg.from, account.address, msg.traceHeaders));
+    const actions = await runDeliveryScripts({
+      storage: this.storage,
+      config: this.config,
+      log: this.log,
+      account,
+      message: () => sieveMessage(base),
+      envelope: { from: msg.from, to: recipient.toLowerCase() === dest.address ? recipient : dest.address },
+      host: deliverySieveHost(this.storage, this.config, msg, account.id, this.now),
+    });
 
-    const stores: PlannedStore[] = [];
-    const edits: HeaderEdit[] = [];
-    const sideEffects: SieveAction[] = [];
-    let reject: Extract<SieveAction, { type: 'reject' | 'ereject' }> | undefined;
-    for (const a of actions) {
-      switch (a.type) {
-        case 'keep':
-          stores.push({ mailbox: a.implicit && msg.junk ? 'Junk' : 'INBOX', flags: a.flags ?? [], create: false });
-          break;
-        case 'fileinto':
-          stores.push({ mailbox: a.mailbox, flags: a.flags ?? [], create: a.create });
-          break;
-        case 'addheader':
-        case 'deleteheader':
-          edits.push(a);
-          break;
-        case 'reject':
-        case 'ereject':
-          reject = a;
-          break;
-        case 'discard':
-          break;
-        default:
-          sideEffects.push(a);
-      }
-    }
-
-    const copy = base.edit(edits).raw;
+    const junk = msg.junk === true;
+    const existingMailboxes = new Set<string>();
     try {
-      await Promise.all(stores.map((s) => this.store(account, s, copy)));
+      for (const name of mailboxesToCheck(actions, junk)) if (await this.storage.mail.hasMailbox(account.id, name)) existingMailboxes.add(name);
     } catch (err) {
       return this.errorResult(err);
     }
-
-    if (reject) {
-      const reason = reject.reason || 'Message rejected';
-      if (msg.rejectAtSmtp || reject.type === 'ereject') {
-        return { kind: 'reject', code: 550, enhanced: '5.7.1', text: reason.replace(/\s+/g, ' ').slice(0, 400) };
-      }
-      if (msg.from !== '') {
-        try {
-          this.storage.queue.enqueue('', [msg.from], buildRejectDsn({ recipient, to: msg.from, reason, original: this.parsed(msg), hostname: this.config.hostname }), 'bounce');
-        } catch (err) {
-          // Nothing stored: try the whole thing again. Something stored: a retry would store it twice.
-          if (stores.length === 0) return this.errorResult(err);
-          this.log.error({ event: 'reject-dsn-failed', account: account.address, err: (err as Error).message });
-        }
-      }
-    }
-    for (const a of sideEffects) this.sideEffect(a, msg, account, recipient);
-    this.log.info({ event: 'delivered', id: queueId, to: account.address, rcpt: recipient, stores: stores.map((s) => s.mailbox) });
-    return { kind: 'ok' };
-  }
-
-  private async store(account: AccountRecord, s: PlannedStore, raw: Buffer): Promise<void> {
-    let mailbox = s.mailbox;
-    if (!this.storage.mail.hasMailbox(account.id, mailbox)) {
-      if (s.create) {
-        try {
-          this.storage.mail.createMailbox(account.id, mailbox);
-        } catch (err) {
-          if (!isMailError(err, 'ALREADYEXISTS')) {
-            this.log.warn({ event: 'fileinto-create-failed', account: account.address, mailbox, err: (err as Error).message });
-            mailbox = 'INBOX';
-          }
-        }
-      } else {
-        // Like Pigeonhole with lda_mailbox_autocreate=no: keep it in INBOX rather than lose it.
-        this.log.warn({ event: 'fileinto-missing-mailbox', account: account.address, mailbox });
-        mailbox = 'INBOX';
-      }
-    }
-    await this.storage.mail.append(account.id, mailbox, raw, s.flags.length > 0 ? { flags: s.flags } : {});
-  }
-
-  private runSieve(msg: InboundMessage, recipient: string, dest: LocalDestination, parsed: ParsedMessage): SieveAction[] {
-    const texts: Array<{ name: string; text: string }> = [];
-    for (const [i, t] of (this.config.sieveBefore ?? []).entries()) texts.push({ name: `before-${i}`, text: t });
-    let userScript;
-    try {
-      userScript = this.storage.scripts.active(dest.account.id);
-    } catch (err) {
-      this.log.error({ event: 'sieve-unreadable', account: dest.account.address, err: (err as Error).message });
-    }
-    if (userScript) texts.push(userScript);
-    for (const [i, t] of (this.config.sieveAfter ?? []).entries()) texts.push({ name: `after-${i}`, text: t });
-    if (texts.length === 0) return [{ type: 'keep', implicit: true }];
-
-    const message = sieveMessage(parsed);
-    const host = this.sieveHost(msg, dest);
-    const collected: SieveAction[] = [];
-    for (const { name, text } of texts) {
-      const compiled = compile(text);
-      if (!compiled.ok) {
-        this.log.error({ event: 'sieve-invalid', account: dest.account.address, script: name, errors: compiled.errors.map(formatSieveError) });
-        continue;
-      }
-      const result = this.evaluateSafely(compiled.program, message, msg.from, dest, recipient, host, name);
-      const implicit = result.find((a) => a.type === 'keep' && a.implicit);
-      collected.push(...result.filter((a) => a !== implicit));
-      // The message's fate is decided once a script cancels the implicit keep.
-      if (!implicit) return collected;
-    }
-    return [...collected, { type: 'keep', implicit: true }];
-  }
-
-  private evaluateSafely(
-    program: SieveProgram,
-    message: SieveMessage,
-    from: string,
-    dest: LocalDestination,
-    recipient: string,
-    host: SieveHost,
-    scriptName: string,
-  ): SieveAction[] {
-    try {
-      const r = evaluate(program, message, { from, to: recipient.toLowerCase() === dest.address ? recipient : dest.address }, host);
-      if (r.errors && r.errors.length > 0) {
-        this.log.error({ event: 'sieve-runtime-error', account: dest.account.address, script: scriptName, errors: r.errors.map(formatSieveError) });
-      }
-      return r.actions;
-    } catch (err) {
-      this.log.error({ event: 'sieve-crash', account: dest.account.address, script: scriptName, err: (err as Error).message });
-      return [{ type: 'keep', implicit: true }];
-    }
-  }
-
-  private sieveHost(msg: InboundMessage, dest: LocalDestination): SieveHost {
-    const accountId = dest.account.id;
-    const memory = this.storage.memory;
-    return {
-      now: this.now,
-      mailboxExists: (name) => this.storage.mail.hasMailbox(accountId, name),
-      duplicate: (id, o) => memory.checkDuplicate(accountId, o.handle, id, o.seconds * 1000, o.last),
-      includeScript: (name, location) => {
-        if (location === 'global') return this.config.globalScript?.(name);
-        try {
-          return this.storage.scripts.exists(accountId, name) ? this.storage.scripts.get(accountId, name) : undefined;
-        } catch {
-          return undefined;
-        }
+    const plan = planDelivery(
+      {
+        account: account.address,
+        recipient,
+        from: msg.from,
+        traceHeaders: msg.traceHeaders,
+        subject: this.parsed(msg).header.first('subject'),
+        junk,
+        rejectAtSmtp: msg.rejectAtSmtp,
+        existingMailboxes,
+        autoReplyRefusal: (own) => autoReplyRefusal(this.parsed(msg), msg.from, own),
       },
-      environment: {
-        domain: this.config.hostname.split('.').slice(1).join('.') || this.config.hostname,
-        host: this.config.hostname,
-        name: 'Postino',
-        version: '0.1.0',
-        phase: 'during',
-        'location': 'MDA',
-        ...(msg.remoteHost ? { 'remote-host': msg.remoteHost } : {}),
-        ...(msg.remoteIp ? { 'remote-ip': msg.remoteIp } : {}),
-      },
-      ...(this.config.spamScoreHeader ? { spamtest: this.config.spamScoreHeader } : {}),
-    };
+      actions,
+    );
+    const ctx = { storage: this.storage, hostname: this.config.hostname, log: this.log, errorResult: (err: unknown) => this.errorResult(err) };
+    return applyPlan(ctx, plan, account, { ...this.applied(msg), withHeaders: base }, queueId);
   }
 
-  private sideEffect(a: SieveAction, msg: InboundMessage, account: AccountRecord, recipient: string): void {
-    try {
-      if (a.type === 'redirect') {
-        // The copy keeps our trace fields (and Delivered-To) so a loop back here is caught.
-        const copy = prependFields(msg.raw, [`Delivered-To: ${account.address}`, ...msg.traceHeaders]);
-        this.storage.queue.enqueue(msg.from, [a.address], copy, 'redirect');
-      } else if (a.type === 'vacation') {
-        const own = [account.address, recipient.toLowerCase(), ...a.addresses.map((x) => x.toLowerCase())];
-        const refusal = autoReplyRefusal(this.parsed(msg), msg.from, own);
-        if (refusal) {
-          this.log.info({ event: 'vacation-skipped', account: account.address, why: refusal });
-          return;
-        }
-        const handle = a.handle;
-        if (this.storage.memory.vacationSentRecently(account.id, msg.from, handle)) {
-          this.log.info({ event: 'vacation-skipped', account: account.address, why: 'already replied in this period' });
-          return;
-        }
-        const subject = a.subject ?? `Auto: ${this.parsed(msg).header.first('subject') ?? ''}`.trim();
-        const reply = buildVacationReply({
-          from: a.from ?? `<${account.address}>`,
-          to: msg.from,
-          subject,
-          reason: a.reason,
-          mime: a.mime,
-          original: this.parsed(msg),
-          hostname: this.config.hostname,
-        });
-        this.storage.queue.enqueue('', [msg.from], reply, 'vacation');
-        this.storage.memory.recordVacation(account.id, msg.from, handle, a.seconds * 1000);
-      } else if (a.type === 'notify') {
-        const to = /^mailto:([^?]+)/i.exec(a.method)?.[1];
-        if (!to) return;
-        const text = a.message ?? `New message for ${account.address}: ${this.parsed(msg).header.first('subject') ?? ''}`;
-        const body = Buffer.from(
-          [
-            `From: <postmaster@${this.config.hostname}>`,
-            `To: <${decodeURIComponent(to)}>`,
-            `Subject: ${text.replace(/[\r\n]+/g, ' ').slice(0, 200)}`,
-            'Auto-Submitted: auto-notified',
-            'MIME-Version: 1.0',
-            'Content-Type: text/plain; charset=utf-8',
-            '',
-            text,
-            '',
-          ].join('\r\n'),
-        );
-        this.storage.queue.enqueue('', [decodeURIComponent(to)], body, 'notify');
-      }
-    } catch (err) {
-      // The message is stored; a failed side effect is logged, not fatal.
-      this.log.error({ event: 'sieve-side-effect-failed', account: account.address, action: a.type, err: (err as Error).message });
-    }
+  /** The message model of msg.raw: the one made where it arrived (parseMessage gives the same model for the same bytes). */
+  private parsed(msg: InboundMessage): ParsedMessage {
+    return msg.parsed?.raw === msg.raw ? msg.parsed : parseMessage(msg.raw);
+  }
+
+  private applied(msg: InboundMessage): AppliedMessage {
+    return { message: this.parsed(msg), from: msg.from };
   }
 
   private errorResult(err: unknown): TaskResult {

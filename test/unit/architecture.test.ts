@@ -1,8 +1,9 @@
 // DESIGN.md's import rules, checked over the import lines of the source:
 // mime/ is pure (its decoding libraries and itself), sieve/ is pure (ohm-js,
-// mime/ and itself), storage/ never reaches into src/ or sieve/, protocol
-// code imports only its own folder, mime/ (plus types), and nothing imports
-// upwards from the layers below the server.
+// mime/ and itself), storage/ never reaches into src/ or sieve/, the
+// delivery plan is pure (it imports types only), protocol code imports only
+// its own folder and mime/ (plus types), and nothing imports upwards from
+// the layers below the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -107,5 +108,10 @@ test('smtp -> mx -> delivery: delivery imports neither mx nor smtp, mx does not 
       (i.file.startsWith('src/delivery/') && (i.target?.startsWith('src/mx/') || i.target?.startsWith('src/smtp/'))) ||
       (i.file.startsWith('src/mx/') && i.target?.startsWith('src/smtp/')),
   );
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
+test('the delivery plan is pure: src/delivery/plan.ts imports types only (no storage, no fs, no clock)', () => {
+  const bad = all.filter((i) => i.file === 'src/delivery/plan.ts' && !i.typeOnly);
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });

@@ -1,0 +1,140 @@
+// Carries out a DeliveryPlan against storage: appends (durable when the
+// promise resolves), then queue entries for the reject DSN, redirects and
+// automatic replies. A failed store is the copy's failure (the caller turns
+// it into a temporary failure or a reject); once something is stored a
+// failed reply is logged, not fatal, since a retry would store it twice.
+import type { Storage } from '../../storage/index.js';
+import type { AccountRecord } from '../../storage/ports.js';
+import { isMailError } from '../../storage/errors.js';
+import type { Logger } from '../log.js';
+import { prependFields, type ParsedMessage } from '../../mime/index.js';
+import { buildFailureDsn, buildRejectDsn, buildVacationReply } from './auto-replies.js';
+import type { DeliveryPlan, PlannedReply, PlannedStore } from './plan.js';
+import type { TaskResult } from './partial-delivery.js';
+
+export interface ApplyContext {
+  storage: Storage;
+  hostname: string;
+  log: Logger;
+  /** How a storage error ends the copy (tempfail or reject; the agent's mapping). */
+  errorResult(err: unknown): TaskResult;
+}
+
+/** The message as it arrived (parsed where it arrived) and its envelope sender. */
+export interface AppliedMessage {
+  message: ParsedMessage;
+  from: string;
+  /** `message` with the plan's headers on top, when the caller has made it already (it saves a copy of a large message). */
+  withHeaders?: ParsedMessage;
+}
+
+const OK: TaskResult = { kind: 'ok' };
+
+/** Applies one account's plan. Never throws; resolves once every store is durable. */
+export async function applyPlan(ctx: ApplyContext, plan: DeliveryPlan, account: AccountRecord, msg: AppliedMessage, queueId: string): Promise<TaskResult> {
+  for (const n of plan.notes) ctx.log[n.level]({ event: n.event, ...n.fields });
+  if (plan.stores.length > 0) {
+    const copy = (msg.withHeaders ?? msg.message.prepend(plan.headers)).edit(plan.edits).raw;
+    try {
+      await Promise.all(plan.stores.map((s) => store(ctx, account, s, copy)));
+    } catch (err) {
+      return ctx.errorResult(err);
+    }
+  }
+  if (plan.refusal) return plan.refusal;
+  for (const r of plan.replies) {
+    try {
+      await sendReply(ctx, r, account, msg);
+    } catch (err) {
+      // Nothing stored: try the whole thing again. Something stored: a retry would store it twice.
+      if (r.kind === 'reject-dsn' && r.required) return ctx.errorResult(err);
+      const event = r.kind === 'reject-dsn' ? 'reject-dsn-failed' : 'sieve-side-effect-failed';
+      ctx.log.error({ event, account: account.address, action: r.kind, err: (err as Error).message });
+    }
+  }
+  ctx.log.info({ event: 'delivered', id: queueId, to: account.address, rcpt: plan.recipient, stores: plan.stores.map((s) => s.mailbox) });
+  return OK;
+}
+
+async function store(ctx: ApplyContext, account: AccountRecord, s: PlannedStore, raw: Buffer): Promise<void> {
+  let mailbox = s.mailbox;
+  if (s.create && !(await ctx.storage.mail.hasMailbox(account.id, mailbox))) {
+    try {
+      await ctx.storage.mail.createMailbox(account.id, mailbox);
+    } catch (err) {
+      if (!isMailError(err, 'ALREADYEXISTS')) {
+        ctx.log.warn({ event: 'fileinto-create-failed', account: account.address, mailbox, err: (err as Error).message });
+        mailbox = 'INBOX';
+      }
+    }
+  }
+  await ctx.storage.mail.append(account.id, mailbox, raw, s.flags.length > 0 ? { flags: s.flags } : {});
+}
+
+async function sendReply(ctx: ApplyContext, r: PlannedReply, account: AccountRecord, msg: AppliedMessage): Promise<void> {
+  const queue = ctx.storage.queue;
+  switch (r.kind) {
+    case 'reject-dsn':
+      await queue.enqueue('', [r.to], buildRejectDsn({ recipient: r.recipient, to: r.to, reason: r.reason, original: msg.message, hostname: ctx.hostname }), 'bounce');
+      return;
+    case 'redirect':
+      await queue.enqueue(msg.from, [r.to], prependFields(msg.message.raw, r.headers), 'redirect');
+      return;
+    case 'vacation': {
+      const memory = ctx.storage.memory;
+      if (await memory.vacationSentRecently(account.id, r.to, r.handle)) {
+        ctx.log.info({ event: 'vacation-skipped', account: account.address, why: 'already replied in this period' });
+        return;
+      }
+      const reply = buildVacationReply({ from: r.from, to: r.to, subject: r.subject, reason: r.reason, mime: r.mime, original: msg.message, hostname: ctx.hostname });
+      await queue.enqueue('', [r.to], reply, 'vacation');
+      await memory.recordVacation(account.id, r.to, r.handle, r.seconds * 1000);
+      return;
+    }
+    case 'notify':
+      await queue.enqueue('', [r.to], notifyMessage(ctx.hostname, r.to, r.text), 'notify');
+      return;
+  }
+}
+
+function notifyMessage(hostname: string, to: string, text: string): Buffer {
+  return Buffer.from(
+    [
+      `From: <postmaster@${hostname}>`,
+      `To: <${to}>`,
+      `Subject: ${text.replace(/[\r\n]+/g, ' ').slice(0, 200)}`,
+      'Auto-Submitted: auto-notified',
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      text,
+      '',
+    ].join('\r\n'),
+  );
+}
+
+/** Alias targets elsewhere: through the outbound queue, sender unchanged, with our trace fields on top. */
+export async function enqueueForward(storage: Storage, msg: AppliedMessage, to: string[], traceHeaders: string[]): Promise<void> {
+  await storage.queue.enqueue(msg.from, to, prependFields(msg.message.raw, traceHeaders), 'alias');
+}
+
+/** A DSN (RFC 3464) to the envelope sender: `failed` (reached through `recipient`) will not get the message. Never to the null sender. */
+export async function enqueueBounce(
+  storage: Storage,
+  hostname: string,
+  msg: AppliedMessage,
+  b: { recipient: string; failed: string; code: number; enhanced: string; text: string },
+): Promise<boolean> {
+  if (msg.from === '') return false;
+  const dsn = buildFailureDsn({
+    recipient: b.failed,
+    originalRecipient: b.recipient,
+    to: msg.from,
+    status: b.enhanced,
+    diagnostic: `${b.code} ${b.enhanced} ${b.text}`,
+    original: msg.message,
+    hostname,
+  });
+  await storage.queue.enqueue('', [msg.from], dsn, 'bounce');
+  return true;
+}

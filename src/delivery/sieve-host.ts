@@ -1,0 +1,128 @@
+// The Sieve side of a delivery: the host that answers the engine's questions
+// for one account (mailbox exists? duplicate seen? the text of an included
+// script?) and the run of the global and personal scripts in turn. The host
+// may answer with promises (evaluateAsync waits for them), so a storage
+// backend whose reads are asynchronous can stand behind it unchanged.
+// Fail-safe: a script that cannot be read, compiled or run leaves the
+// implicit keep in force; it is logged, never fatal.
+import type { Storage } from '../../storage/index.js';
+import type { AccountRecord } from '../../storage/ports.js';
+import { compile, evaluateAsync, formatSieveError, type Answer, type AsyncSieveHost, type SieveAction, type SieveMessage } from '../../sieve/index.js';
+import type { Logger } from '../log.js';
+import { finishScriptActions, mergeScriptActions } from './plan.js';
+
+/** What the host needs from the delivery configuration. */
+export interface SieveHostConfig {
+  hostname: string;
+  /** Global scripts run before and after the user's (texts, already read). */
+  sieveBefore?: string[];
+  sieveAfter?: string[];
+  /** Global scripts for include :global, by name. */
+  globalScript?: (name: string) => string | undefined;
+  /** Where spamtest/virustest read their scores. */
+  spamScoreHeader?: { header: string; max: number };
+}
+
+/** The SMTP client, for the environment extension. */
+export interface SieveRemote {
+  remoteIp?: string;
+  remoteHost?: string;
+}
+
+/**
+ * Answers are passed on as storage gives them: a value when it answers at
+ * once (the engine then runs in one round), a promise when it cannot.
+ */
+export function deliverySieveHost(storage: Storage, config: SieveHostConfig, remote: SieveRemote, accountId: number, now: () => Date): AsyncSieveHost {
+  return {
+    now,
+    mailboxExists: (name) => storage.mail.hasMailbox(accountId, name),
+    duplicate: (id, o) => storage.memory.checkDuplicate(accountId, o.handle, id, o.seconds * 1000, o.last),
+    includeScript: (name, location) => {
+      if (location === 'global') return config.globalScript?.(name);
+      // An unreadable script is a missing one (include fails, or is skipped when :optional).
+      return orElse(() => andThen(storage.scripts.exists(accountId, name), (has) => (has ? storage.scripts.get(accountId, name) : undefined)), undefined);
+    },
+    environment: {
+      domain: config.hostname.split('.').slice(1).join('.') || config.hostname,
+      host: config.hostname,
+      name: 'Postino',
+      version: '0.1.0',
+      phase: 'during',
+      location: 'MDA',
+      ...(remote.remoteHost ? { 'remote-host': remote.remoteHost } : {}),
+      ...(remote.remoteIp ? { 'remote-ip': remote.remoteIp } : {}),
+    },
+    ...(config.spamScoreHeader ? { spamtest: config.spamScoreHeader } : {}),
+  };
+}
+
+function isPromiseLike<T>(a: Answer<T>): a is PromiseLike<T> {
+  return typeof a === 'object' && a !== null && typeof (a as PromiseLike<T>).then === 'function';
+}
+
+/** f(answer), synchronously when the answer is a value. */
+function andThen<T, U>(a: Answer<T>, f: (v: T) => Answer<U>): Answer<U> {
+  return isPromiseLike(a) ? Promise.resolve(a).then(f) : f(a);
+}
+
+/** The answer, or `fallback` when getting it throws or rejects. */
+function orElse<T>(get: () => Answer<T>, fallback: T): Answer<T> {
+  try {
+    const a = get();
+    return isPromiseLike(a) ? Promise.resolve(a).catch(() => fallback) : a;
+  } catch {
+    return fallback;
+  }
+}
+
+export interface ScriptRun {
+  storage: Storage;
+  config: SieveHostConfig;
+  log: Logger;
+  account: AccountRecord;
+  /** The message view, built only when a script is to run. */
+  message: () => SieveMessage;
+  envelope: { from: string; to: string };
+  host: AsyncSieveHost;
+}
+
+/** The actions of the global-before, personal and global-after scripts; just the implicit keep when there are none. */
+export async function runDeliveryScripts(run: ScriptRun): Promise<SieveAction[]> {
+  const { config, log, account } = run;
+  const texts: Array<{ name: string; text: string }> = [];
+  for (const [i, t] of (config.sieveBefore ?? []).entries()) texts.push({ name: `before-${i}`, text: t });
+  try {
+    const userScript = await run.storage.scripts.active(account.id);
+    if (userScript) texts.push(userScript);
+  } catch (err) {
+    log.error({ event: 'sieve-unreadable', account: account.address, err: (err as Error).message });
+  }
+  for (const [i, t] of (config.sieveAfter ?? []).entries()) texts.push({ name: `after-${i}`, text: t });
+  if (texts.length === 0) return [{ type: 'keep', implicit: true }];
+
+  const message = run.message();
+  let merged = { actions: [] as SieveAction[], more: true };
+  for (const { name, text } of texts) {
+    const compiled = compile(text);
+    if (!compiled.ok) {
+      log.error({ event: 'sieve-invalid', account: account.address, script: name, errors: compiled.errors.map(formatSieveError) });
+      continue;
+    }
+    let actions: SieveAction[];
+    try {
+      const r = await evaluateAsync(compiled.program, message, run.envelope, run.host);
+      if (r.errors && r.errors.length > 0) {
+        log.error({ event: 'sieve-runtime-error', account: account.address, script: name, errors: r.errors.map(formatSieveError) });
+      }
+      actions = r.actions;
+    } catch (err) {
+      log.error({ event: 'sieve-crash', account: account.address, script: name, err: (err as Error).message });
+      actions = [{ type: 'keep', implicit: true }];
+    }
+    merged = mergeScriptActions(merged.actions, actions);
+    // The message's fate is decided once a script cancels the implicit keep.
+    if (!merged.more) break;
+  }
+  return finishScriptActions(merged);
+}
