@@ -1,6 +1,7 @@
 // The messages of the mail index: rows in UID order, bodies read from the
 // blob store (asynchronously), and the changes that rename or remove bodies
 // with their rows in one transaction: flags, expunge, copy and move.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { AppendOptions, FlagMode, MailboxChange, MessageRecord } from '../ports.js';
 import { MailError } from '../errors.js';
@@ -10,7 +11,6 @@ import { normalizeFlags } from '../flags.js';
 import { splitFlags, toRecord, type MessageRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 import type { AppendBatcher } from './append-batcher.js';
-import { existsSync } from 'node:fs';
 
 /** Messages read into memory at once by COPY. */
 const COPY_SLICE = 64;
@@ -168,12 +168,14 @@ export class Messages {
     const pairs: Array<[number, number]> = [];
     const sorted = [...new Set(uids)].sort((x, y) => x - y);
     for (let at = 0; at < sorted.length; at += COPY_SLICE) {
-      const slice: Array<{ uid: number; raw: Buffer; options: AppendOptions }> = [];
-      for (const uid of sorted.slice(at, at + COPY_SLICE)) {
-        const rec = this.get(mailboxId, uid);
-        if (!rec) continue;
-        slice.push({ uid, raw: await this.read(mailboxId, uid), options: { flags: rec.flags, internalDate: rec.internalDate } });
-      }
+      const records = sorted.slice(at, at + COPY_SLICE).map((uid) => this.get(mailboxId, uid)).filter((r) => r !== undefined);
+      // Read together: the blob store reads them in batches.
+      const raws = await Promise.all(records.map((rec) => this.read(mailboxId, rec.uid)));
+      const slice: Array<{ uid: number; raw: Buffer; options: AppendOptions }> = records.map((rec, i) => ({
+        uid: rec.uid,
+        raw: raws[i]!,
+        options: { flags: rec.flags, internalDate: rec.internalDate },
+      }));
       const stored = await this.batcher.appendGroup(target, slice);
       stored.forEach((r, i) => pairs.push([slice[i]!.uid, r.uid]));
     }

@@ -13,7 +13,7 @@ import type { MessageIndex, MessageRecord } from '../backend.js';
 import type { SelectedMailbox } from '../selected.js';
 import { errorCode } from '../errors.js';
 import { parsePartialRange, partialSlice, type PartialRange as PageRange } from '../partial-range.js';
-import { BODY_NEEDED, bodyNeeded, inOrder, READ_AHEAD } from '../read-ahead.js';
+import { BODY_NEEDED, bodyNeeded, inOrder } from '../read-ahead.js';
 
 interface PartialRange {
   offset: number;
@@ -249,7 +249,7 @@ async function fetchSlice(
     return missing;
   }
   // Bodies: a few read at once, the responses in order.
-  for await (const response of inOrder(numbered, READ_AHEAD, withBody)) {
+  for await (const response of inOrder(numbered, withBody, (m) => m.rec.size)) {
     if (response === null) missing++;
     else out.push(response);
   }

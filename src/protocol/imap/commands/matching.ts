@@ -7,7 +7,7 @@
 import type { SessionContext } from '../command.js';
 import type { MessageIndex, MessageRecord } from '../backend.js';
 import { matchSearch, type SearchKey, type SearchScope } from '../search.js';
-import { BODY_NEEDED, bodyNeeded, inOrder, READ_AHEAD } from '../read-ahead.js';
+import { BODY_NEEDED, bodyNeeded, inOrder } from '../read-ahead.js';
 
 const SLICE = 1000;
 
@@ -79,14 +79,14 @@ export async function* matchingMessages(ctx: SessionContext, key: SearchKey, opt
       decided.push({ c, hit: decide(c) });
     }
     const waiting = decided.filter((d) => d.hit === BODY_NEEDED).map((d) => d.c);
-    const read = inOrder(waiting, READ_AHEAD, async (c) => {
+    const read = inOrder(waiting, async (c) => {
       c.body = await backend.readMessage(user, sel.mailboxId, c.record.uid);
       const hit = decide(c);
       // The index while the body is at hand (cached by the backend); the body itself is not kept.
       if (hit === true && options.withIndex) c.index();
       c.body = undefined;
       return hit === true;
-    });
+    }, (c) => c.record.size);
     for (const d of decided) {
       const hit = d.hit === BODY_NEEDED ? (await read.next()).value === true : d.hit;
       if (hit) yield { seq: d.c.seq, record: d.c.record, index: () => d.c.index() };
