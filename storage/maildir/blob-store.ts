@@ -18,8 +18,8 @@ import { baseOfPath, messageFileName, newFileName } from './names.js';
 /** Files per hand-off to a reader thread. */
 const READ_BATCH = 16;
 
-/** A ref: one file name (no separators, not "." or "..") in new/ or cur/. */
-const REF = /^(?:new|cur)\/(?!\.\.?$)[^/\\\0]+$/;
+/** A ref: one file name (no "/", not "." or "..") in new/ or cur/. */
+const REF = /^(?:new|cur)\/(?!\.\.?$)[^/\0]+$/;
 
 export class MaildirBlobStore implements BlobStore {
   /** Four writer threads: measured 20-25% faster than the libuv pool's hand-offs (bench/store.ts). */

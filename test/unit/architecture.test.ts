@@ -73,3 +73,12 @@ test('lower layers never import the server, the CLI or main', () => {
   const bad = all.filter((i) => !i.typeOnly && lower.some((l) => i.file.startsWith(l)) && upper.some((u) => i.target?.startsWith(u)));
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });
+
+test('outside storage/, nothing imports the backend (SQLite index, Maildir, the mail store parts, better-sqlite3), types included', () => {
+  // The composition root opens storage through storage/index.ts (openStorage); everything else uses ports.ts.
+  const backend = ['storage/index/', 'storage/maildir/', 'storage/mail/', 'storage/store'];
+  const bad = all.filter(
+    (i) => !i.file.startsWith('storage/') && (i.spec === 'better-sqlite3' || backend.some((b) => i.target?.startsWith(b))),
+  );
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
