@@ -195,10 +195,6 @@ export class MaildirStore implements MailStore, MailboxCounters, MailMaintenance
   messagePath(mailboxId: number, uid: number): string {
     return this.messages.path(mailboxId, uid);
   }
-  /** Appends to a mailbox by id (tests filling a mailbox from fixture files). */
-  appendToMailbox(mailboxId: number, raw: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
-    return this.batcher.appendGroup(this.core.mailboxById(mailboxId), [{ raw, options }]).then((r) => r[0]!);
-  }
   /** Stops the writer threads (the store is being closed). */
   stopWriters(): void {
     this.core.blobs.close();
