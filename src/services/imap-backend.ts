@@ -173,7 +173,6 @@ export class StoreImapBackend implements ImapBackend {
     const key = `${record.mailboxId}:${record.uid}`;
     let idx = this.indexes.get(key);
     if (!idx && raw !== undefined) {
-      this.own(user, record.mailboxId);
       idx = indexMessage(raw);
       this.indexes.set(key, idx);
     }
