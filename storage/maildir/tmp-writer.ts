@@ -1,6 +1,8 @@
 // A few threads that write message files into tmp/ and fsync directories and
-// the WAL (see tmp-writer-worker.ts). Several run at once so that their
-// fsyncs overlap; each request goes to the thread with the fewest in hand.
+// the WAL, or read message files in batches (see tmp-writer-worker.ts; the
+// blob store keeps one pool for writes and one for reads). Several run at
+// once so that their fsyncs overlap; each request goes to the thread with
+// the fewest in hand.
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { uniqueBaseName } from './names.js';
