@@ -281,7 +281,7 @@ export class MailCore {
     ).run(accountId, value);
   }
 
-  /** Makes the index's last commit durable (a missing WAL: a checkpoint moved it into the synced database file). */
+  /** The index's WAL, fsynced after a commit that must be durable (when missing, a checkpoint moved it into the database file, which SQLite synced). */
   get walPath(): string {
     return `${this.db.name}-wal`;
   }
