@@ -197,7 +197,8 @@ export interface MailStore {
   /** Messages with uid in [fromUid, toUid], in UID order. */
   listMessages(mailboxId: number, fromUid?: number, toUid?: number): MessageRecord[];
   getMessage(mailboxId: number, uid: number): MessageRecord | undefined;
-  readMessage(mailboxId: number, uid: number): Buffer;
+  /** The stored message, read without blocking the event loop (from the BlobStore). */
+  readMessage(mailboxId: number, uid: number): Promise<Buffer>;
   /** Returns the records that changed, with their new modseq. */
   setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[];
   /** Removes the messages (all \Deleted ones when uids is undefined); returns the expunged UIDs. */
@@ -212,4 +213,66 @@ export interface MailStore {
   move(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
 
   quota(accountId: number): Quota;
+}
+
+/**
+ * \Recent (RFC 3501 2.3.2) and the counts STATUS asks for beyond
+ * MailboxInfo. Apart from MailStore so a backend can add them on its own.
+ */
+export interface MailboxCounters {
+  /** The mailbox with its counters; NONEXISTENT when there is none. */
+  getMailboxById(id: number): MailboxInfo;
+  /** UIDs at or above this have not been claimed by a read-write SELECT (1 when never claimed). */
+  firstRecentUid(mailboxId: number): number;
+  /** Claims the messages below uidNext no session has claimed; returns the first claimed (uidNext when none). */
+  claimRecent(mailboxId: number, uidNext: number): number;
+  /** Messages with a UID at or above `uid` (the unclaimed recent ones, for STATUS RECENT). */
+  countFromUid(mailboxId: number, uid: number): number;
+  /** Messages flagged \Deleted (STATUS DELETED, RFC 9051). */
+  deletedCount(mailboxId: number): number;
+}
+
+/** What the server and the CLI do to a store besides serving it: recovery, the cross-process feed, shutdown. */
+export interface MailMaintenance {
+  /**
+   * Makes the index agree with the stored bodies for one account (after a
+   * crash); with `rebuild`, rebuilds the index from them.
+   */
+  recoverAccount(accountId: number, options?: { rebuild?: boolean }): { adopted: number; dropped: number };
+  /** Publishes to `feed` what other processes commit; returns a function that stops watching. */
+  watchExternalChanges(intervalMs?: number): () => void;
+  /** Resolves once every append handed to the store has committed or failed. */
+  drain(): Promise<void>;
+}
+
+/**
+ * Message bodies, apart from the index (as maddy keeps its blob store beside
+ * its index). A `location` is where one mailbox's bodies live, an opaque key
+ * the index derives (the Maildir folder under the mail root); a `ref` is the
+ * name of one body there, which the index keeps in its row. Neither can
+ * reach outside the store: a location or ref that would is refused.
+ */
+export interface BlobStore {
+  /** Stores a body under a new name; durable (bytes and name) when the promise resolves. Returns its ref. */
+  put(location: string, raw: Buffer, options?: { internalDate?: number }): Promise<string>;
+  /**
+   * The first half of put, for a writer that names the body inside its own
+   * unit of work (the index's group commit): the bytes are durable but in no
+   * mailbox yet. Give it a name in the unit of work, or discard it.
+   */
+  stage(location: string, raw: Buffer, options?: { internalDate?: number }): Promise<StagedBlob>;
+  /** Drops a staged body that will never be named (its unit of work failed). */
+  discard(staged: StagedBlob): void;
+  /** The body, or undefined when there is none under that ref. */
+  read(location: string, ref: string): Promise<Buffer | undefined>;
+  /** Removes a body; one already gone is no error. */
+  remove(location: string, ref: string): Promise<void>;
+}
+
+export interface StagedBlob {
+  location: string;
+  /** A unique part of the name, kept by every later name of the body (a Maildir file's base). */
+  base: string;
+  /** Where the staged bytes are (the Maildir tmp/ file). */
+  staged: string;
 }

@@ -1,10 +1,9 @@
 // The IMAP backend over the mail store and the authenticator: what
 // src/protocol/imap/backend.ts asks for, answered from storage/.
 import type { ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
-import type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
-import type { MaildirStore } from '../../storage/store.js';
+import type { FlagMode, MailboxChange, MailboxCounters, MailboxDelta, MailboxInfo, MailStore, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
 import type { MessageIndex } from '../../mime/types.js';
-import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../storage/metadata.js';
+import type { MailboxMetadata, MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../storage/metadata.js';
 import { indexMessage, parseMessageIndex } from '../../mime/index.js';
 import { decodeHeader, writtenDay } from '../../mime/decode.js';
 import { MailError } from '../../storage/errors.js';
@@ -12,7 +11,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { SASL_MECHANISMS, startSasl } from '../auth/sasl.js';
 
 export interface ImapBackendStores {
-  mail: MaildirStore;
+  mail: MailStore & MailboxCounters & { readonly metadata: Pick<MailboxMetadata, 'read' | 'set'> };
 }
 
 /** Indexes made on the fly for messages stored without one, most recent last. */
@@ -129,7 +128,7 @@ export class StoreImapBackend implements ImapBackend {
     return this.stores.mail.listMessages(mailboxId, uids[0], uids[uids.length - 1]).filter((r) => wanted.has(r.uid));
   }
 
-  readMessage(user: ImapUser, mailboxId: number, uid: number): Buffer {
+  readMessage(user: ImapUser, mailboxId: number, uid: number): Promise<Buffer> {
     this.own(user, mailboxId);
     return this.stores.mail.readMessage(mailboxId, uid);
   }
@@ -168,13 +167,13 @@ export class StoreImapBackend implements ImapBackend {
     return writtenDay(value);
   }
 
-  messageIndex(user: ImapUser, record: MessageRecord): MessageIndex {
+  messageIndex(user: ImapUser, record: MessageRecord, raw?: Buffer): MessageIndex | undefined {
     const stored = parseMessageIndex(record.mime);
     if (stored) return stored;
     const key = `${record.mailboxId}:${record.uid}`;
     let idx = this.indexes.get(key);
-    if (!idx) {
-      idx = indexMessage(this.readMessage(user, record.mailboxId, record.uid));
+    if (!idx && raw !== undefined) {
+      idx = indexMessage(raw);
       this.indexes.set(key, idx);
     }
     return idx;

@@ -84,7 +84,7 @@ function configure(db: IndexDb, file: string, options: OpenIndexOptions, exclusi
   // NORMAL in WAL mode: a commit does not fsync, so it never blocks the event
   // loop on the disk. Appends make their rows durable themselves, by an fsync
   // of the WAL file in the thread pool before they report success (see
-  // MaildirStore.flush); the Maildir (fsynced files with the UID in their
+  // AppendBatcher.flush in storage/mail/append-batcher.ts); the Maildir (fsynced files with the UID in their
   // names) stays the source of truth that recover() rebuilds from.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');

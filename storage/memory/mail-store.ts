@@ -386,7 +386,7 @@ export class MemoryMailStore implements MailStore {
     return m && toRecord(mailboxId, m);
   }
 
-  readMessage(mailboxId: number, uid: number): Buffer {
+  async readMessage(mailboxId: number, uid: number): Promise<Buffer> {
     const m = this.byId(mailboxId).messages.get(uid);
     if (!m) throw new MailError('NONEXISTENT', 'no such message');
     return Buffer.from(m.raw);

@@ -64,7 +64,7 @@ test(`a storing process killed with SIGKILL at random points (${TRIALS} trials) 
       const inbox = storage.mail.getMailbox(account.id, 'INBOX')!;
       const present = new Set<string>();
       for (const rec of storage.mail.listMessages(inbox.id)) {
-        const raw = storage.mail.readMessage(inbox.id, rec.uid);
+        const raw = await storage.mail.readMessage(inbox.id, rec.uid);
         const id = messageId(raw);
         assert.ok(id, `trial ${trial}: uid ${rec.uid} is one of ours`);
         assert.deepEqual(raw, makeMessage(id, expectedSize(id)), `trial ${trial}: ${id} is whole`);

@@ -89,7 +89,7 @@ test(`serve killed with SIGKILL during MOVEs (${TRIALS} trials) leaves every mes
         for (const name of ['INBOX', 'Archive']) {
           const box = storage.mail.getMailbox(account.id, name)!;
           for (const rec of storage.mail.listMessages(box.id)) {
-            const raw = storage.mail.readMessage(box.id, rec.uid);
+            const raw = await storage.mail.readMessage(box.id, rec.uid);
             const id = messageId(raw);
             assert.ok(id, `trial ${trial}: ${name} uid ${rec.uid} is one of ours`);
             assert.deepEqual(raw, makeMessage(id, 1500), `trial ${trial}: ${id} is whole`);

@@ -324,7 +324,7 @@ test('FETCH BODYSTRUCTURE over the wire equals the golden of every fixture messa
   const mb = h.storage.mail.createMailbox(h.accountId, 'Fixtures');
   const uids = new Map<number, string>();
   for (const f of withGolden) {
-    const r = await h.storage.mail.appendToMailbox(mb.id, fs.readFileSync(path.join(dir, f)));
+    const r = await h.storage.mail.append(h.accountId, mb.name, fs.readFileSync(path.join(dir, f)));
     uids.set(r.uid, f);
   }
   const c = await loggedIn();

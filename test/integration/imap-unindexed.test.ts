@@ -23,6 +23,12 @@ test('unindexed bare-LF message: ENVELOPE, BODYSTRUCTURE, SEARCH, and RFC822.SIZ
     assert.match(r, /BODYSTRUCTURE \("text" "plain"/);
     assert.match(await c.cmd('SEARCH SUBJECT "bare lf" BODY "line two"'), /\* SEARCH 1\r\n/);
     assert.match(await c.cmd(`SEARCH LARGER ${size - 1} SMALLER ${size + 1}`), /\* SEARCH 1\r\n/);
+    // Structure alone (no body item) of messages whose index was never made: each body is read to make it.
+    for (const n of [2, 3]) await h.storage.mail.append(h.accountId, 'INBOX', Buffer.from(`Subject: later ${n}\n\nbody ${n}\n`));
+    await c.cmd('NOOP');
+    const later = await c.cmd('FETCH 2:3 (UID ENVELOPE)');
+    assert.match(later, /\* 2 FETCH \(UID 2 ENVELOPE \(NIL "later 2"[^]*\* 3 FETCH \(UID 3 ENVELOPE \(NIL "later 3"/);
+    assert.match(await c.cmd('SORT (SUBJECT) UTF-8 ALL'), /\* SORT 1 2 3\r\n/);
     c.close();
   } finally {
     await h.close();

@@ -115,3 +115,12 @@ test('the delivery plan is pure: src/delivery/plan.ts imports types only (no sto
   const bad = all.filter((i) => i.file === 'src/delivery/plan.ts' && !i.typeOnly);
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });
+
+test('outside storage/, nothing imports the backend (SQLite index, Maildir, the mail store parts, better-sqlite3), types included', () => {
+  // The composition root opens storage through storage/index.ts (openStorage); everything else uses ports.ts.
+  const backend = ['storage/index/', 'storage/maildir/', 'storage/mail/', 'storage/store'];
+  const bad = all.filter(
+    (i) => !i.file.startsWith('storage/') && (i.spec === 'better-sqlite3' || backend.some((b) => i.target?.startsWith(b))),
+  );
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});

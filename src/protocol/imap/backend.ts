@@ -65,7 +65,8 @@ export interface ImapBackend {
   selectState(user: ImapUser, mailboxId: number): SelectState;
   /** Records for the given UIDs (missing ones skipped), in UID order. */
   messages(user: ImapUser, mailboxId: number, uids: readonly number[]): MessageRecord[];
-  readMessage(user: ImapUser, mailboxId: number, uid: number): Buffer;
+  /** The raw message, read without blocking the event loop. */
+  readMessage(user: ImapUser, mailboxId: number, uid: number): Promise<Buffer>;
   /**
    * \Recent (RFC 3501 2.3.2): with `claim`, takes the messages below uidNext
    * that no read-write session has seen yet, for this session alone;
@@ -88,8 +89,13 @@ export interface ImapBackend {
   decodeHeader(value: string): string;
   /** The day a Date header value names as written (UTC midnight of it), null when unreadable (SEARCH SENT*). */
   writtenDay(value: string): number | null;
-  /** The MIME index of a message (from the store, or made now and cached). */
-  messageIndex(user: ImapUser, record: MessageRecord): MessageIndex;
+  /**
+   * The MIME index of a message: the stored one, or one made from `raw` (the
+   * message, for a record stored without an index) and cached. Undefined
+   * when the record has none stored or cached and `raw` is not given: read
+   * the message and ask again.
+   */
+  messageIndex(user: ImapUser, record: MessageRecord, raw?: Buffer): MessageIndex | undefined;
 
   append(user: ImapUser, mailbox: string, raw: Buffer, flags: string[], internalDate: number | undefined): Promise<{ uidValidity: number; uid: number }>;
   /** MULTIAPPEND: all the messages, in order, or none of them. */

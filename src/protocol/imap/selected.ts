@@ -63,7 +63,8 @@ class RecentUids {
  */
 export interface SearchUpdateHook {
   expunged(uids: readonly number[]): ImapResponse[];
-  changed(uids: readonly number[]): ImapResponse[];
+  /** Asynchronous: matching may read message bodies (see searchUpdatesDue). */
+  changed(uids: readonly number[]): ImapResponse[] | Promise<ImapResponse[]>;
 }
 
 /** Finds the first recent UID below uidNext for this session (claiming them when read-write). */
@@ -109,6 +110,8 @@ export class SelectedMailbox {
   savedSearch: number[] = [];
   /** CONTEXT=SEARCH updates of this session, while this mailbox is selected. */
   searchUpdates: SearchUpdateHook | undefined;
+  /** New or changed UIDs flush() announced, for the search updates that follow them (searchUpdatesDue). */
+  private searchTouched: number[] = [];
 
   constructor(
     info: MailboxRef,
@@ -267,10 +270,27 @@ export class SelectedMailbox {
     }
     if (this.searchUpdates !== undefined) {
       const touched = [...fresh.map((c) => c.uid), ...this.changedFlags.keys()].filter((uid) => !this.gone.has(uid));
-      if (touched.length > 0) out.push(...this.searchUpdates.changed(touched.sort((x, y) => x - y)));
+      this.searchTouched.push(...touched);
     }
     this.changedFlags.clear();
     return out;
+  }
+
+  /**
+   * The search updates (ADDTO, REMOVEFROM) for the new and changed messages
+   * the last flush() announced: sent right after its responses. Apart from
+   * flush() because matching may read message bodies, which is asynchronous.
+   */
+  async searchUpdatesDue(): Promise<ImapResponse[]> {
+    const touched = this.searchTouched;
+    this.searchTouched = [];
+    if (this.searchUpdates === undefined || touched.length === 0) return [];
+    return this.searchUpdates.changed(touched.sort((x, y) => x - y));
+  }
+
+  /** Whether searchUpdatesDue() has anything to look at. */
+  get searchUpdatesPending(): boolean {
+    return this.searchUpdates !== undefined && this.searchTouched.length > 0;
   }
 
   /** EXPUNGE for each gone message, highest number first (so none of the others moves); or one VANISHED. */

@@ -411,6 +411,7 @@ export class ImapSession implements SessionContext {
       const qresync = this.enabledSet.has('QRESYNC');
       const lastUid = this.selected.uids[this.selected.uids.length - 1] ?? 0;
       responses.push(...this.selected.flush(command.allowExpunge !== false, this.enabledSet.has('CONDSTORE'), qresync, qresync || parsed.name.startsWith('UID '), true));
+      responses.push(...(await this.searchUpdatesDue(this.selected)));
       if (this.notify) responses.push(...(await this.notifyFetch(lastUid)));
     }
     responses.push(statusResponse(status, result.text ?? `${parsed.name} completed`, result.code, parsed.tag));
@@ -459,10 +460,26 @@ export class ImapSession implements SessionContext {
       this.idleFlushScheduled = false;
       if (!this.idling || !this.selected || this.closed) return;
       const lastUid = this.selected.uids[this.selected.uids.length - 1] ?? 0;
-      const responses = this.selected.flush(true, this.enabledSet.has('CONDSTORE'), this.enabledSet.has('QRESYNC'));
-      if (this.notify?.selectedFetchAtts) void this.notifyFetch(lastUid).then((fetched) => this.write([...responses, ...fetched]));
-      else if (responses.length > 0) void this.write(responses);
+      const sel = this.selected;
+      const responses = sel.flush(true, this.enabledSet.has('CONDSTORE'), this.enabledSet.has('QRESYNC'));
+      if (sel.searchUpdatesPending || this.notify?.selectedFetchAtts) {
+        void (async () => {
+          const updates = await this.searchUpdatesDue(sel);
+          const fetched = this.notify?.selectedFetchAtts ? await this.notifyFetch(lastUid) : [];
+          await this.write([...responses, ...updates, ...fetched]);
+        })();
+      } else if (responses.length > 0) void this.write(responses);
     });
+  }
+
+  /** The selected view's search updates after a flush; a message that cannot be read leaves them out (as a failed notifyFetch does). */
+  private async searchUpdatesDue(sel: SelectedMailbox): Promise<ImapResponse[]> {
+    try {
+      return await sel.searchUpdatesDue();
+    } catch (err) {
+      this.options.log?.({ event: 'imap-error', command: 'search update', err: err instanceof Error ? err.stack : String(err) });
+      return [];
+    }
   }
 
   /**

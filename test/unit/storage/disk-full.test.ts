@@ -57,11 +57,11 @@ describe('MaildirStore when a write fails', () => {
     restore();
     assert.ok(existsSync(before), 'the rename was undone');
     assert.equal(storage.mail.messagePath(inbox, uid), before);
-    assert.deepEqual(storage.mail.readMessage(inbox, uid), makeMessage('f1'));
+    assert.deepEqual(await storage.mail.readMessage(inbox, uid), makeMessage('f1'));
     // And the next change goes through as usual.
     storage.mail.setFlags(inbox, [uid], 'add', ['\\Flagged']);
     assert.match(storage.mail.messagePath(inbox, uid), /:2,F$/);
-    assert.deepEqual(storage.mail.readMessage(inbox, uid), makeMessage('f1'));
+    assert.deepEqual(await storage.mail.readMessage(inbox, uid), makeMessage('f1'));
   });
 
   test('a message whose file carries another name than the index says is still read, changed and expunged', async () => {
@@ -70,10 +70,10 @@ describe('MaildirStore when a write fails', () => {
     // What a rename whose index change was lost leaves: the same base, other flags.
     const moved = indexed.replace(/:2,S$/, ':2,FS');
     renameSync(indexed, moved);
-    assert.deepEqual(storage.mail.readMessage(inbox, uid), makeMessage('f2'));
+    assert.deepEqual(await storage.mail.readMessage(inbox, uid), makeMessage('f2'));
     assert.equal(storage.mail.messagePath(inbox, uid), moved);
     storage.mail.setFlags(inbox, [uid], 'add', ['\\Answered']);
-    assert.deepEqual(storage.mail.readMessage(inbox, uid), makeMessage('f2'));
+    assert.deepEqual(await storage.mail.readMessage(inbox, uid), makeMessage('f2'));
     renameSync(storage.mail.messagePath(inbox, uid), moved);
     assert.deepEqual(storage.mail.expunge(inbox, [uid]), [uid]);
     // Left under its other name, recover() would bring the expunged message back.
@@ -90,7 +90,7 @@ describe('MaildirStore when a write fails', () => {
     restore();
     assert.equal(listMessageFiles(root).length, 2);
     assert.deepEqual(tmpFiles(), []);
-    assert.deepEqual(storage.mail.readMessage(inbox, uids[1]!), makeMessage('e2'));
+    assert.deepEqual(await storage.mail.readMessage(inbox, uids[1]!), makeMessage('e2'));
     assert.deepEqual(storage.mail.expunge(inbox, uids), uids);
     assert.deepEqual(listMessageFiles(root), []);
     assert.deepEqual(tmpFiles(), []);
@@ -126,7 +126,7 @@ describe('MaildirStore when a write fails', () => {
     const restore = failing('DELETE', 'messages');
     assert.throws(() => storage.mail.renameMailbox(accountId, 'INBOX', 'Old'), MailError);
     restore();
-    assert.deepEqual(storage.mail.readMessage(inbox, uid), makeMessage('r1'));
+    assert.deepEqual(await storage.mail.readMessage(inbox, uid), makeMessage('r1'));
     assert.ok(!existsSync(path.join(root, '.Old')));
     assert.deepEqual(storage.mail.recoverAccount(accountId), { adopted: 0, dropped: 0 });
   });

@@ -50,7 +50,7 @@ describe('MaildirStore', () => {
     const parsed = parseFileName(files[0]!);
     assert.equal(parsed.uid, 1);
     assert.equal(parsed.size, raw.length);
-    assert.deepEqual(storage.mail.readMessage(r.mailboxId, 1), raw);
+    assert.deepEqual(await storage.mail.readMessage(r.mailboxId, 1), raw);
     const box = storage.mail.getMailbox(accountId, 'inbox')!;
     assert.equal(box.uidNext, 2);
     assert.equal(box.messages, 1);

@@ -71,7 +71,7 @@ function parseCatenate(arg: Arg | undefined): CatPart[] {
 }
 
 /** The bytes a CATENATE URL names: one message or part of this user's, whole or partial. */
-function urlBytes(ctx: SessionContext, url: string): Buffer {
+async function urlBytes(ctx: SessionContext, url: string): Promise<Buffer> {
   const u = parseMessageUrl(url);
   const user = ctx.user!;
   if (u === undefined || (u.user !== undefined && u.user.toLowerCase() !== user.address.toLowerCase())) throw new BadUrl(url);
@@ -87,15 +87,16 @@ function urlBytes(ctx: SessionContext, url: string): Buffer {
   if (rec === undefined) throw new BadUrl(url);
   if (parseSection(u.section) === null) throw new BadUrl(url);
   // A part the message does not have is empty, as FETCH answers it (and as Dovecot catenates it).
-  return sectionBytes(ctx.backend.readMessage(user, box.id, u.uid), ctx.backend.messageIndex(user, rec), u.section, u.partial) ?? Buffer.alloc(0);
+  const raw = await ctx.backend.readMessage(user, box.id, u.uid);
+  return sectionBytes(raw, ctx.backend.messageIndex(user, rec, raw)!, u.section, u.partial) ?? Buffer.alloc(0);
 }
 
 /** Puts a CATENATE together, stopping as soon as it passes the size limit. */
-function catenate(ctx: SessionContext, parts: CatPart[]): Buffer | 'TOOBIG' {
+async function catenate(ctx: SessionContext, parts: CatPart[]): Promise<Buffer | 'TOOBIG'> {
   const pieces: Buffer[] = [];
   let size = 0;
   for (const p of parts) {
-    const bytes = p.kind === 'text' ? p.data : urlBytes(ctx, p.url);
+    const bytes = p.kind === 'text' ? p.data : await urlBytes(ctx, p.url);
     size += bytes.length;
     if (size > ctx.backend.appendLimit) return 'TOOBIG';
     pieces.push(bytes);
@@ -124,7 +125,7 @@ export const appendCommand = defineCommand({
       if (Buffer.isBuffer(m.data)) data = m.data;
       else {
         try {
-          const made = catenate(ctx, m.data);
+          const made = await catenate(ctx, m.data);
           if (made === 'TOOBIG') return { status: 'NO', code: 'TOOBIG', text: 'Message too big' };
           data = made;
         } catch (err) {

@@ -13,6 +13,7 @@ import type { MessageIndex, MessageRecord } from '../backend.js';
 import type { SelectedMailbox } from '../selected.js';
 import { errorCode } from '../errors.js';
 import { parsePartialRange, partialSlice, type PartialRange as PageRange } from '../partial-range.js';
+import { BODY_NEEDED, bodyNeeded, inOrder } from '../read-ahead.js';
 
 interface PartialRange {
   offset: number;
@@ -151,7 +152,7 @@ function pageOf(ctx: SessionContext, uids: number[], range: PageRange, changedSi
   return partialSlice(changed, range);
 }
 
-function run(ctx: SessionContext, args: FetchArgs): CommandResult {
+async function run(ctx: SessionContext, args: FetchArgs): Promise<CommandResult> {
   let uids = resolveMessageSet(ctx.selected!, args.set);
   if (args.pageRange !== undefined) uids = pageOf(ctx, uids, args.pageRange, args.changedSince);
   if (args.changedSince !== undefined || args.items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) ctx.enable('CONDSTORE');
@@ -170,7 +171,7 @@ function run(ctx: SessionContext, args: FetchArgs): CommandResult {
   let missing = 0;
   try {
     for (let at = 0; at < uids.length; at += SLICE) {
-      missing += fetchSlice(ctx, items, condstore, args.changedSince, uids.slice(at, at + SLICE), out);
+      missing += await fetchSlice(ctx, items, condstore, args.changedSince, uids.slice(at, at + SLICE), out);
     }
   } catch (err) {
     if (err instanceof UnknownCteError) return { untagged: out, status: 'NO', code: 'UNKNOWN-CTE', text: 'Unknown Content-Transfer-Encoding' };
@@ -181,14 +182,14 @@ function run(ctx: SessionContext, args: FetchArgs): CommandResult {
   return { untagged: out };
 }
 
-function fetchSlice(
+async function fetchSlice(
   ctx: SessionContext,
   items: FetchItem[],
   condstore: boolean,
   changedSince: number | undefined,
   uids: number[],
   out: ImapResponse[],
-): number {
+): Promise<number> {
   const sel = ctx.selected!;
   const user = ctx.user!;
   const backend = ctx.backend;
@@ -218,30 +219,63 @@ function fetchSlice(
     }
   }
 
-  for (const rec of records) {
-    const seq = sel.seqOf(rec.uid);
-    if (seq === 0) continue;
+  const numbered = records.map((rec) => ({ rec, seq: sel.seqOf(rec.uid) })).filter((m) => m.seq !== 0);
+  const one = (m: { rec: MessageRecord; seq: number }, raw: Buffer | undefined) => fetchOne(ctx, items, condstore, m.rec, m.seq, seenChanged.has(m.rec.uid), raw);
+  /** One message's response with its body read; null when it is gone. */
+  const withBody = async (m: { rec: MessageRecord; seq: number }): Promise<ImapResponse | null> => {
     try {
-      out.push(fetchOne(ctx, items, condstore, rec, seq, seenChanged.has(rec.uid)));
+      return one(m, await backend.readMessage(user, sel.mailboxId, m.rec.uid));
     } catch (err) {
       // Expunged by another process between the row and the file: like a missing row.
       if (errorCode(err) !== 'NONEXISTENT') throw err;
-      missing++;
+      return null;
     }
+  };
+  if (!items.some((i) => i.kind !== 'simple')) {
+    // Flags and structure only: from the index, without waiting, unless a
+    // message was stored without one (then its body is read to make it).
+    for (const m of numbered) {
+      let response: ImapResponse | null;
+      try {
+        response = one(m, undefined);
+      } catch (err) {
+        if (err === BODY_NEEDED) response = await withBody(m);
+        else if (errorCode(err) === 'NONEXISTENT') response = null;
+        else throw err;
+      }
+      if (response === null) missing++;
+      else out.push(response);
+    }
+    return missing;
+  }
+  // Bodies: a few read at once, the responses in order.
+  for await (const response of inOrder(numbered, withBody, (m) => m.rec.size)) {
+    if (response === null) missing++;
+    else out.push(response);
   }
   return missing;
 }
 
-/** The FETCH response of one message. */
-function fetchOne(ctx: SessionContext, items: FetchItem[], condstore: boolean, rec: MessageRecord, seq: number, seenChanged: boolean): ImapResponse {
+/**
+ * The FETCH response of one message, from its record, index and `raw` body;
+ * BODY_NEEDED when that is not given and the items need it.
+ */
+function fetchOne(
+  ctx: SessionContext,
+  items: FetchItem[],
+  condstore: boolean,
+  rec: MessageRecord,
+  seq: number,
+  seenChanged: boolean,
+  raw: Buffer | undefined,
+): ImapResponse {
   const sel = ctx.selected!;
   const user = ctx.user!;
   const backend = ctx.backend;
   {
     let index: MessageIndex | undefined;
-    let raw: Buffer | undefined;
-    const getIndex = () => (index ??= backend.messageIndex(user, rec));
-    const getRaw = () => (raw ??= backend.readMessage(user, sel.mailboxId, rec.uid));
+    const getIndex = () => (index ??= backend.messageIndex(user, rec, raw) ?? bodyNeeded());
+    const getRaw = () => raw ?? bodyNeeded();
     const values: ImapValue[] = [];
     let flagsSent = false;
     // Every BINARY item of a message decodes the same few sections: once each.

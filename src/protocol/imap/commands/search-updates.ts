@@ -1,5 +1,6 @@
 // CONTEXT=SEARCH (RFC 5267 4): searches made with RETURN (UPDATE) follow
-// the selected mailbox. When the view catches up (selected.ts flush), each
+// the selected mailbox. When the view catches up (selected.ts flush and
+// searchUpdatesDue), each
 // one is told which of its messages were expunged (REMOVEFROM, before the
 // EXPUNGE) and which new or changed messages now match or stop matching
 // (ADDTO / REMOVEFROM, after EXISTS and FETCH), as Dovecot 2.3 sends them:
@@ -58,11 +59,11 @@ export class SearchUpdates implements SearchUpdateHook {
     return out;
   }
 
-  changed(uids: readonly number[]): ImapResponse[] {
+  async changed(uids: readonly number[]): Promise<ImapResponse[]> {
     const out: ImapResponse[] = [];
     for (const [tag, s] of this.searches) {
       const now = new Set<number>();
-      for (const m of matchingMessages(this.ctx, s.key, uids)) now.add(m.record.uid);
+      for await (const m of matchingMessages(this.ctx, s.key, { only: uids })) now.add(m.record.uid);
       const removed = uids.filter((uid) => s.matched.has(uid) && !now.has(uid));
       const added = uids.filter((uid) => !s.matched.has(uid) && now.has(uid));
       for (const uid of removed) s.matched.delete(uid);

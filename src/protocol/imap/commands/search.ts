@@ -70,7 +70,7 @@ function returnedPart<T>(ret: Set<string>, partial: PartialRange | undefined, ma
   return [...keep].sort((x, y) => x - y).map((i) => matches[i]!);
 }
 
-function run(ctx: SessionContext, a: SearchArgs): CommandResult {
+async function run(ctx: SessionContext, a: SearchArgs): Promise<CommandResult> {
   const sel = ctx.selected!;
   const saving = a.ret?.has('SAVE') === true;
   const updating = a.ret?.has('UPDATE') === true;
@@ -85,7 +85,7 @@ function run(ctx: SessionContext, a: SearchArgs): CommandResult {
   const uids: number[] = [];
   const modseqs: number[] = [];
   let highestModseq = 0;
-  for (const m of matchingMessages(ctx, a.search.key)) {
+  for await (const m of matchingMessages(ctx, a.search.key)) {
     hits.push(a.byUid ? m.record.uid : m.seq);
     uids.push(m.record.uid);
     modseqs.push(m.record.modseq);

@@ -208,7 +208,7 @@ function esearch(ctx: SessionContext, a: SortArgs, ret: SortReturn, rows: Row[],
   return { untagged: [untagged(...values)] };
 }
 
-function run(ctx: SessionContext, a: SortArgs): CommandResult {
+async function run(ctx: SessionContext, a: SortArgs): Promise<CommandResult> {
   if (a.search === undefined) {
     if (a.ret?.save) ctx.selected!.savedSearch = [];
     return { status: 'NO', code: 'BADCHARSET (UTF-8 US-ASCII)', text: 'Unknown charset' };
@@ -217,7 +217,7 @@ function run(ctx: SessionContext, a: SortArgs): CommandResult {
   // 8-bit text that is not UTF-8 reads as U+FFFD, as in Dovecot.
   const decode = (v: string) => ctx.backend.decodeHeader(replaceInvalidUtf8(v));
   const rows: Row[] = [];
-  for (const m of matchingMessages(ctx, a.search.key)) {
+  for await (const m of matchingMessages(ctx, a.search.key, { withIndex: a.keys.some((k) => k.key !== 'ARRIVAL') })) {
     const rec = m.record;
     const index = a.keys.some((k) => k.key !== 'ARRIVAL') ? m.index() : undefined;
     rows.push({

@@ -24,12 +24,12 @@ const parser = (byUid: boolean) => (args: Arg[]): ThreadArgs => {
   return { byUid, algorithm, search: parseSearch(args.slice(2), decodeString) };
 };
 
-function run(ctx: SessionContext, a: ThreadArgs): CommandResult {
+async function run(ctx: SessionContext, a: ThreadArgs): Promise<CommandResult> {
   if (a.search === undefined) return { status: 'NO', code: 'BADCHARSET (UTF-8 US-ASCII)', text: 'Unknown charset' };
   // 8-bit text that is not UTF-8 reads as U+FFFD, as in Dovecot.
   const decode = (v: string) => ctx.backend.decodeHeader(replaceInvalidUtf8(v));
   const messages: ThreadMessage[] = [];
-  for (const m of matchingMessages(ctx, a.search.key)) {
+  for await (const m of matchingMessages(ctx, a.search.key, { withIndex: true })) {
     const rec = m.record;
     const index = m.index();
     const env = index.envelope;

@@ -1,0 +1,106 @@
+// The rows of the mail index (mailboxes, messages) as SQLite returns them,
+// how they become port records, and the rules for mailbox names.
+import type { MailboxSummary, MessageRecord, SpecialUse } from '../ports.js';
+import { MailError } from '../errors.js';
+
+/** Turns a raw message into the cached structure stored with it (JSON), once, at append. */
+export type MessageIndexer = (raw: Buffer) => string | null;
+
+export const DEFAULT_FOLDERS: Array<{ name: string; specialUse: SpecialUse | null }> = [
+  { name: 'INBOX', specialUse: null },
+  { name: 'Sent', specialUse: '\\Sent' },
+  { name: 'Drafts', specialUse: '\\Drafts' },
+  { name: 'Trash', specialUse: '\\Trash' },
+  { name: 'Junk', specialUse: '\\Junk' },
+  { name: 'Archive', specialUse: '\\Archive' },
+];
+
+const MAX_MAILBOX_NAME = 255;
+const MAX_MAILBOX_DEPTH = 16;
+/** Subscribed names per account: the list is read whole by LSUB and LIST (SUBSCRIBED). */
+export const MAX_SUBSCRIPTIONS = 10_000;
+
+export interface MailboxRow {
+  id: number;
+  account_id: number;
+  name: string;
+  dir: string;
+  uidvalidity: number;
+  uidnext: number;
+  highestmodseq: number;
+  special_use: string | null;
+  keywords: string;
+}
+
+/** What a delivery needs of a mailbox to write into it. */
+export type MailboxRef = Pick<MailboxRow, 'id' | 'account_id' | 'dir'>;
+
+export interface MessageRow {
+  mailbox_id: number;
+  uid: number;
+  modseq: number;
+  flags: string;
+  internal_date: number;
+  size: number;
+  /** The body's ref in the BlobStore: the Maildir file relative to its folder ("cur/<name>"). */
+  path: string;
+  mime: string | null;
+}
+
+export function summary(row: MailboxRow): MailboxSummary {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    uidValidity: row.uidvalidity,
+    uidNext: row.uidnext,
+    highestModseq: row.highestmodseq,
+    specialUse: row.special_use as SpecialUse | null,
+  };
+}
+
+/** A mailbox's keyword list as stored (JSON); an unreadable one is empty. */
+export function parseKeywords(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((k): k is string => typeof k === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A message's flags as stored (space separated). */
+export function splitFlags(flags: string): string[] {
+  return flags === '' ? [] : flags.split(' ');
+}
+
+export function toRecord(row: MessageRow): MessageRecord {
+  return {
+    mailboxId: row.mailbox_id,
+    uid: row.uid,
+    modseq: row.modseq,
+    flags: splitFlags(row.flags),
+    internalDate: row.internal_date,
+    size: row.size,
+    mime: row.mime,
+  };
+}
+
+export function validateMailboxName(name: string): string {
+  if (name.length === 0) throw new MailError('BADINPUT', 'mailbox name is empty');
+  if (name.length > MAX_MAILBOX_NAME) throw new MailError('BADINPUT', 'mailbox name is too long');
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(name)) throw new MailError('BADINPUT', 'mailbox name has control characters');
+  const parts = name.split('/');
+  if (parts.some((p) => p === '')) throw new MailError('BADINPUT', 'mailbox name has an empty level');
+  if (parts.length > MAX_MAILBOX_DEPTH) throw new MailError('BADINPUT', 'mailbox name is nested too deeply');
+  if (parts[0]!.toUpperCase() === 'INBOX') parts[0] = 'INBOX';
+  return parts.join('/');
+}
+
+/** The name as stored: a first level of any case that spells INBOX is INBOX. */
+export function canonicalInbox(name: string): string {
+  const slash = name.indexOf('/');
+  const first = slash < 0 ? name : name.slice(0, slash);
+  return first.toUpperCase() === 'INBOX' ? 'INBOX' + name.slice(first.length) : name;
+}

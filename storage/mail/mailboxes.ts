@@ -1,0 +1,256 @@
+// The mailboxes of the mail index: an account's folders (a row each, and a
+// Maildir++ folder with its meta file), their counters, the snapshots SELECT
+// and the per-command catch-up read, and create, delete and rename.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { MailboxDelta, MailboxInfo, MailboxSummary, SelectSummary, SpecialUse } from '../ports.js';
+import { MailError } from '../errors.js';
+import { ensureMaildir, fsyncPath } from '../maildir/files.js';
+import { baseOfPath, folderDir, messageFileName } from '../maildir/names.js';
+import { readFolderMeta, type FolderMeta } from '../maildir/meta.js';
+import {
+  DEFAULT_FOLDERS,
+  MAX_SUBSCRIPTIONS,
+  parseKeywords,
+  splitFlags,
+  summary,
+  validateMailboxName,
+  type MailboxRow,
+  type MessageRow,
+} from '../index/mail-rows.js';
+import type { MailCore } from './core.js';
+import { IS_UNSEEN } from '../index/migrations.js';
+import type { Subscriptions } from './subscriptions.js';
+
+/** A deleted folder's directory is renamed to this (plus a unique part) before it is removed. */
+export const DELETED_FOLDER_PREFIX = '..deleted.';
+
+export class Mailboxes {
+  constructor(
+    private readonly core: MailCore,
+    private readonly subscriptions: Subscriptions,
+  ) {}
+
+  /** Creates the Maildir and the default folders; safe to call again. */
+  provisionAccount(accountId: number): void {
+    ensureMaildir(this.core.accountDir(accountId));
+    for (const f of DEFAULT_FOLDERS) {
+      if (!this.core.mailboxRow(accountId, f.name)) this.create(accountId, f.name, f.specialUse);
+    }
+  }
+
+  /**
+   * Forgets the account's mailboxes and messages in the index. The files
+   * stay: once the removal has committed, the caller sets them aside or
+   * deletes them (AccountFiles), so a failure between the two leaves mail
+   * on disk, never rows without their files.
+   */
+  deleteAccountMail(accountId: number): void {
+    const { core } = this;
+    core.tx(() => {
+      const ofAccount = 'SELECT id FROM mailboxes WHERE account_id = ?';
+      core.sql(`DELETE FROM messages WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      core.sql(`DELETE FROM expunged WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      core.sql(`DELETE FROM mailbox_recent WHERE mailbox_id IN (${ofAccount})`).run(accountId);
+      core.sql('DELETE FROM mailboxes WHERE account_id = ?').run(accountId);
+      core.sql('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
+      core.sql('DELETE FROM uidvalidity_high WHERE account_id = ?').run(accountId);
+      core.metadata.forgetAccount(accountId);
+      core.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
+    });
+  }
+
+  list(accountId: number): MailboxInfo[] {
+    const rows = this.core.sql('SELECT * FROM mailboxes WHERE account_id = ? ORDER BY name').all(accountId) as MailboxRow[];
+    return rows.map((r) => this.core.info(r));
+  }
+
+  get(accountId: number, name: string): MailboxInfo | undefined {
+    const row = this.core.mailboxRow(accountId, name);
+    return row && this.core.info(row);
+  }
+
+  getById(id: number): MailboxInfo {
+    return this.core.info(this.core.mailboxById(id));
+  }
+
+  has(accountId: number, name: string): boolean {
+    return this.core.mailboxRef(accountId, name) !== undefined;
+  }
+
+  find(accountId: number, name: string): MailboxSummary | undefined {
+    const row = this.core.mailboxRow(accountId, name);
+    return row && summary(row);
+  }
+
+  owner(mailboxId: number): number | undefined {
+    return (this.core.sql('SELECT account_id FROM mailboxes WHERE id = ?').get(mailboxId) as { account_id: number } | undefined)?.account_id;
+  }
+
+  selectSummary(mailboxId: number): SelectSummary {
+    const { core } = this;
+    return core.readSnapshot(() => {
+      // Plucked from the covering index: SELECT must not load rows with their MIME JSON.
+      const uids = core.sql('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailboxId) as number[];
+      const firstUnseenUid = core.sql(`SELECT uid FROM messages INDEXED BY messages_unseen WHERE mailbox_id = ? AND ${IS_UNSEEN} ORDER BY uid LIMIT 1`)
+        .pluck()
+        .get(mailboxId) as number | undefined;
+      const mb = core.sql('SELECT keywords, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
+        | { keywords: string; highestmodseq: number }
+        | undefined;
+      return { uids, firstUnseenUid, keywords: mb ? parseKeywords(mb.keywords) : [], highestModseq: mb?.highestmodseq ?? 0 };
+    });
+  }
+
+  changesSince(mailboxId: number, modseq: number, accountId?: number): MailboxDelta | undefined {
+    const { core } = this;
+    // Asked after every IMAP command: the common answer (nothing new, a mailbox of
+    // this account) comes from one row, without a read transaction.
+    const head = core.sql('SELECT highestmodseq, account_id FROM mailboxes WHERE id = ?').get(mailboxId) as
+      | { highestmodseq: number; account_id: number }
+      | undefined;
+    if (head === undefined || (accountId !== undefined && head.account_id !== accountId)) return undefined;
+    if (head.highestmodseq <= modseq) return { highestModseq: head.highestmodseq, changed: [], expunged: [] };
+    return core.readSnapshot(() => {
+      const mb = core.sql('SELECT highestmodseq, keywords FROM mailboxes WHERE id = ?').get(mailboxId) as
+        | { highestmodseq: number; keywords: string }
+        | undefined;
+      if (mb === undefined) return undefined;
+      const highest = mb.highestmodseq;
+      if (highest <= modseq) return { highestModseq: highest, changed: [], expunged: [] };
+      // By MODSEQ: the covering index by UID would walk the whole mailbox for a few changes.
+      const rows = core.sql('SELECT uid, modseq, flags FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').all(mailboxId, modseq) as Array<{
+        uid: number;
+        modseq: number;
+        flags: string;
+      }>;
+      const expunged = core.sql('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').pluck().all(mailboxId, modseq) as number[];
+      return {
+        highestModseq: highest,
+        changed: rows.map((r) => ({ uid: r.uid, modseq: r.modseq, flags: splitFlags(r.flags) })),
+        expunged,
+        keywords: parseKeywords(mb.keywords),
+      };
+    });
+  }
+
+  expungedSince(mailboxId: number, modseq: number): number[] {
+    return this.core.sql('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').pluck().all(mailboxId, modseq) as number[];
+  }
+
+  create(accountId: number, name: string, specialUse: SpecialUse | null = null): MailboxInfo {
+    const { core } = this;
+    const canonical = validateMailboxName(name);
+    const dir = folderDir(canonical);
+    const root = core.accountDir(accountId);
+    const created = core.tx(() => {
+      if (core.mailboxRow(accountId, canonical)) throw new MailError('ALREADYEXISTS', `mailbox ${canonical} exists already`);
+      const folder = path.join(root, dir);
+      const existing = readFolderMeta(folder);
+      const meta: FolderMeta = existing ?? {
+        uidValidity: core.newUidValidity(accountId),
+        uidNext: 1,
+        keywords: [],
+        specialUse,
+      };
+      if (existing) core.noteUidValidity(accountId, existing.uidValidity);
+      meta.specialUse = specialUse ?? meta.specialUse;
+      core.fileChanges().makeMaildir(folder);
+      core.saveFolderMeta(folder, meta);
+      const info = core.sql(
+          `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, keywords)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(accountId, canonical, dir, meta.uidValidity, meta.uidNext, meta.specialUse, JSON.stringify(meta.keywords));
+      // A new mailbox is subscribed, as before; past the cap it is created unsubscribed.
+      if (this.subscriptions.count(accountId) < MAX_SUBSCRIPTIONS) this.subscriptions.change(accountId, canonical, true);
+      return core.mailboxById(Number(info.lastInsertRowid));
+    });
+    core.publish({ kind: 'mailboxes', accountId });
+    return core.info(created);
+  }
+
+  delete(accountId: number, name: string): void {
+    const { core } = this;
+    const row = core.mailboxRow(accountId, name);
+    if (!row) throw new MailError('NONEXISTENT', `no such mailbox: ${name}`);
+    if (row.name === 'INBOX') throw new MailError('REFUSED', 'INBOX cannot be deleted');
+    const folder = core.folderPath(row);
+    core.tx(() => {
+      const sums = core.sql('SELECT count(*) AS n, coalesce(sum(size),0) AS s FROM messages WHERE mailbox_id = ?').get(row.id) as {
+        n: number;
+        s: number;
+      };
+      core.sql('DELETE FROM messages WHERE mailbox_id = ?').run(row.id);
+      core.sql('DELETE FROM expunged WHERE mailbox_id = ?').run(row.id);
+      core.sql('DELETE FROM mailbox_recent WHERE mailbox_id = ?').run(row.id);
+      core.metadata.forgetMailbox(accountId, row.id);
+      core.sql('DELETE FROM mailboxes WHERE id = ?').run(row.id);
+      core.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?').run(sums.s, sums.n, accountId);
+      // Out of sight now (atomic), removed once the rows are gone for good: a
+      // crash leaves a hidden dir (recover() removes it), not a half folder.
+      const trash = path.join(path.dirname(folder), `${DELETED_FOLDER_PREFIX}${process.pid}.${Date.now()}`);
+      if (existsSync(folder)) core.fileChanges().removeTree(folder, trash);
+    });
+    core.publish({ kind: 'mailboxes', accountId });
+  }
+
+  rename(accountId: number, from: string, to: string): void {
+    const { core } = this;
+    const src = core.mailboxRow(accountId, from);
+    if (!src) throw new MailError('NONEXISTENT', `no such mailbox: ${from}`);
+    const target = validateMailboxName(to);
+    if (core.mailboxRow(accountId, target)) throw new MailError('ALREADYEXISTS', `mailbox ${target} exists already`);
+    const root = core.accountDir(accountId);
+    core.tx(() => {
+      if (src.name === 'INBOX') {
+        // RFC 3501: renaming INBOX moves its messages to the new name and leaves INBOX empty.
+        const dst = this.createRowOnly(accountId, target);
+        this.moveAllMessages(src, dst);
+        return;
+      }
+      const children = core.sql("SELECT * FROM mailboxes WHERE account_id = ? AND (name = ? OR name LIKE ? ESCAPE '\\')")
+        .all(accountId, src.name, src.name.replace(/[\\%_]/g, '\\$&') + '/%') as MailboxRow[];
+      // Deepest first is not needed: Maildir++ folders are siblings on disk.
+      for (const child of children) {
+        const newName = target + child.name.slice(src.name.length);
+        const newDir = folderDir(newName);
+        if (existsSync(path.join(root, newDir))) throw new MailError('ALREADYEXISTS', `mailbox ${newName} exists on disk`);
+        core.fileChanges().rename(path.join(root, child.dir), path.join(root, newDir));
+        core.sql('UPDATE mailboxes SET name = ?, dir = ? WHERE id = ?').run(newName, newDir, child.id);
+      }
+    });
+    core.publish({ kind: 'mailboxes', accountId });
+  }
+
+  private createRowOnly(accountId: number, name: string): MailboxRow {
+    const { core } = this;
+    const dir = folderDir(name);
+    const root = core.accountDir(accountId);
+    const meta: FolderMeta = { uidValidity: core.newUidValidity(accountId), uidNext: 1, keywords: [], specialUse: null };
+    core.fileChanges().makeMaildir(path.join(root, dir));
+    core.saveFolderMeta(path.join(root, dir), meta);
+    const info = core.sql('INSERT INTO mailboxes (account_id, name, dir, uidvalidity) VALUES (?, ?, ?, ?)')
+      .run(accountId, name, dir, meta.uidValidity);
+    return core.mailboxById(Number(info.lastInsertRowid));
+  }
+
+  private moveAllMessages(src: MailboxRow, dst: MailboxRow): void {
+    const { core } = this;
+    const rows = core.sql('SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid').all(src.id) as MessageRow[];
+    let uid = dst.uidnext;
+    let modseq = dst.highestmodseq;
+    const dstKeywords = JSON.parse(dst.keywords) as string[];
+    for (const r of rows) {
+      const name = messageFileName(baseOfPath(r.path), r.size, uid, splitFlags(r.flags), dstKeywords);
+      core.blobs.move(core.fileChanges(), core.folderPath(src), r.path, path.join(core.folderPath(dst), 'cur', name));
+      core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
+        .run(dst.id, uid, ++modseq, r.flags, r.internal_date, r.size, `cur/${name}`, r.mime);
+      uid++;
+    }
+    core.sql('DELETE FROM messages WHERE mailbox_id = ?').run(src.id);
+    core.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uid, modseq, dst.id);
+    core.sql('UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?').run(src.id);
+    fsyncPath(path.join(core.folderPath(dst), 'cur'));
+  }
+}

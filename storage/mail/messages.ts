@@ -1,0 +1,240 @@
+// The messages of the mail index: rows in UID order, bodies read from the
+// blob store (asynchronously), and the changes that rename or remove bodies
+// with their rows in one transaction: flags, expunge, copy and move.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { AppendOptions, FlagMode, MailboxChange, MessageRecord } from '../ports.js';
+import { MailError } from '../errors.js';
+import { fsyncPath, findMessageFile } from '../maildir/files.js';
+import { baseOfPath, flagSuffix, messageFileName } from '../maildir/names.js';
+import { normalizeFlags } from '../flags.js';
+import { splitFlags, toRecord, type MessageRow } from '../index/mail-rows.js';
+import type { MailCore } from './core.js';
+import type { AppendBatcher } from './append-batcher.js';
+import { IS_DELETED } from '../index/migrations.js';
+
+/** The \Deleted messages of a mailbox, ascending. */
+const DELETED_UIDS = `SELECT uid FROM messages INDEXED BY messages_deleted WHERE mailbox_id = ? AND ${IS_DELETED} ORDER BY uid`;
+
+/** Messages read into memory at once by COPY. */
+const COPY_SLICE = 64;
+
+export class Messages {
+  constructor(
+    private readonly core: MailCore,
+    private readonly batcher: AppendBatcher,
+  ) {}
+
+  list(mailboxId: number, fromUid = 1, toUid = Number.MAX_SAFE_INTEGER): MessageRecord[] {
+    const rows = this.core.sql('SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid')
+      .all(mailboxId, fromUid, toUid) as MessageRow[];
+    return rows.map(toRecord);
+  }
+
+  get(mailboxId: number, uid: number): MessageRecord | undefined {
+    const row = this.core.messageRow(mailboxId, uid);
+    return row && toRecord(row);
+  }
+
+  /** The body's ref as the index has it now (not the whole row: its MIME JSON is large). */
+  private ref(mailboxId: number, uid: number): string | undefined {
+    return this.core.sql('SELECT path FROM messages WHERE mailbox_id = ? AND uid = ?').pluck().get(mailboxId, uid) as string | undefined;
+  }
+
+  async read(mailboxId: number, uid: number): Promise<Buffer> {
+    const { core } = this;
+    const location = core.location(core.mailboxById(mailboxId));
+    // Another process may rename the file (flag change) between our read of
+    // the row and of the file: look the row up again once; then look for the
+    // file by its base name (a rename whose index change failed left it
+    // under another name).
+    let cause: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const ref = this.ref(mailboxId, uid);
+      if (ref === undefined) throw new MailError('NONEXISTENT', 'no such message');
+      const at = attempt < 2 ? ref : await core.blobs.find(location, ref);
+      if (at === undefined) break;
+      try {
+        const raw = await core.blobs.read(location, at);
+        if (raw !== undefined) return raw;
+      } catch (err) {
+        cause = err;
+        break;
+      }
+    }
+    throw new MailError('TEMPFAIL', 'cannot read the message', { cause });
+  }
+
+  /** The message file's absolute path (tests look at the file's name). */
+  path(mailboxId: number, uid: number): string {
+    const { core } = this;
+    const row = core.messageRow(mailboxId, uid);
+    if (!row) throw new MailError('NONEXISTENT', 'no such message');
+    const folder = core.folderPath(core.mailboxById(mailboxId));
+    if (existsSync(path.join(folder, row.path))) return path.join(folder, row.path);
+    const found = findMessageFile(folder, row.path);
+    return path.join(folder, found ?? row.path);
+  }
+
+  setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[] {
+    const { core } = this;
+    const wanted = normalizeFlags(flags);
+    const changed: MessageRecord[] = [];
+    const changes: MailboxChange[] = [];
+    core.tx(() => {
+      const mb = core.mailboxById(mailboxId);
+      const keywords = core.ensureKeywords(mb, wanted);
+      const folder = core.folderPath(mb);
+      let modseq = mb.highestmodseq;
+      const touched = new Set<string>();
+      for (const uid of uids) {
+        const row = core.messageRow(mailboxId, uid);
+        if (!row) continue;
+        if (unchangedSince !== undefined && row.modseq > unchangedSince) continue;
+        const current = splitFlags(row.flags);
+        let next: string[];
+        if (mode === 'replace') next = wanted;
+        else if (mode === 'add') next = normalizeFlags([...current, ...wanted]);
+        else next = current.filter((f) => !wanted.includes(f));
+        if (next.length === current.length && next.every((f) => current.includes(f))) continue;
+        modseq += 1;
+        let newPath = row.path;
+        const oldName = row.path.slice(row.path.indexOf('/') + 1);
+        const oldSuffix = oldName.includes(':2,') ? oldName.slice(oldName.indexOf(':2,') + 3) : '';
+        const suffix = flagSuffix(next, keywords);
+        if (suffix !== oldSuffix || row.path.startsWith('new/')) {
+          const mainPart = oldName.includes(':2,') ? oldName.slice(0, oldName.indexOf(':2,')) : oldName;
+          newPath = `cur/${mainPart}:2,${suffix}`;
+          // Undone if the transaction fails (a full disk at COMMIT): the row keeps naming the file.
+          core.blobs.move(core.fileChanges(), folder, row.path, path.join(folder, newPath));
+          touched.add(path.join(folder, 'cur'));
+        }
+        core.sql('UPDATE messages SET flags = ?, modseq = ?, path = ? WHERE mailbox_id = ? AND uid = ?')
+          .run(next.join(' '), modseq, newPath, mailboxId, uid);
+        changed.push(toRecord({ ...row, flags: next.join(' '), modseq, path: newPath }));
+        changes.push({ kind: 'flags', accountId: mb.account_id, mailboxId, uid, modseq, flags: next });
+      }
+      core.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
+      for (const d of touched) fsyncPath(d);
+    });
+    for (const c of changes) core.publish(c);
+    return changed;
+  }
+
+  expunge(mailboxId: number, uids?: number[]): number[] {
+    const { core } = this;
+    const expunged: number[] = [];
+    const changes: MailboxChange[] = [];
+    core.tx(() => {
+      const mb = core.mailboxById(mailboxId);
+      const folder = core.folderPath(mb);
+      // Without UIDs, the \Deleted ones from their partial index (a scan of
+      // the rows would read every message's MIME index).
+      const wanted = uids ?? (core.sql(DELETED_UIDS).pluck().all(mailboxId) as number[]);
+      const rows = wanted.map((u) => core.messageRow(mailboxId, u)).filter((r) => r !== undefined);
+      let modseq = mb.highestmodseq;
+      let bytes = 0;
+      const touched = new Set<string>();
+      for (const row of rows) {
+        // Into tmp/ now, deleted after the commit: a failed commit puts it back.
+        const removed = core.blobs.take(core.fileChanges(), folder, row.path);
+        touched.add(path.join(folder, (removed ?? row.path).slice(0, 3)));
+        modseq += 1;
+        core.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(mailboxId, row.uid);
+        core.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(mailboxId, row.uid, modseq);
+        bytes += row.size;
+        expunged.push(row.uid);
+        changes.push({ kind: 'expunge', accountId: mb.account_id, mailboxId, uid: row.uid, modseq });
+      }
+      if (expunged.length === 0) return;
+      core.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
+      core.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?')
+        .run(bytes, expunged.length, mb.account_id);
+      for (const d of touched) fsyncPath(d);
+      // Record the UID floor beside the files, so a rebuilt index never reuses an expunged UID.
+      core.saveMeta(core.mailboxById(mailboxId));
+    });
+    for (const c of changes) core.publish(c);
+    return expunged;
+  }
+
+  /**
+   * Copies in ascending source UID order, so the copies get ascending UIDs
+   * in the same order (RFC 4315 COPYUID); in slices of COPY_SLICE messages,
+   * each stored as a unit, so a big COPY never holds every message at once.
+   */
+  async copy(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
+    const target = this.core.mailboxById(targetMailboxId);
+    const source = this.core.mailboxById(mailboxId);
+    if (source.account_id !== target.account_id) throw new MailError('REFUSED', 'copy across accounts');
+    const pairs: Array<[number, number]> = [];
+    const sorted = [...new Set(uids)].sort((x, y) => x - y);
+    for (let at = 0; at < sorted.length; at += COPY_SLICE) {
+      const records = sorted.slice(at, at + COPY_SLICE).map((uid) => this.get(mailboxId, uid)).filter((r) => r !== undefined);
+      // Read together: the blob store reads them in batches.
+      const raws = await Promise.all(records.map((rec) => this.read(mailboxId, rec.uid)));
+      const slice: Array<{ uid: number; raw: Buffer; options: AppendOptions }> = records.map((rec, i) => ({
+        uid: rec.uid,
+        raw: raws[i]!,
+        options: { flags: rec.flags, internalDate: rec.internalDate },
+      }));
+      const stored = await this.batcher.appendGroup(target, slice);
+      stored.forEach((r, i) => pairs.push([slice[i]!.uid, r.uid]));
+    }
+    return pairs;
+  }
+
+  /**
+   * MOVE as one transaction: each file is renamed into the target folder
+   * under its new UID, and the rows move with it, or (the transaction
+   * failing) every rename is undone. A crash before the commit leaves each
+   * file either still in the source, or in the target under a name that
+   * carries its new UID, which recovery adopts there while dropping the
+   * source row whose file is gone: in exactly one of the two either way.
+   */
+  async move(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
+    const { core } = this;
+    const pairs: Array<[number, number]> = [];
+    const changes: MailboxChange[] = [];
+    const touched = new Set<string>();
+    core.tx(() => {
+      const source = core.mailboxById(mailboxId);
+      const target = core.mailboxById(targetMailboxId);
+      if (source.account_id !== target.account_id) throw new MailError('REFUSED', 'move across accounts');
+      if (source.id === target.id) throw new MailError('BADINPUT', 'move into the same mailbox');
+      const from = core.folderPath(source);
+      const to = core.folderPath(target);
+      let uid = target.uidnext;
+      let targetModseq = target.highestmodseq;
+      let sourceModseq = source.highestmodseq;
+      for (const oldUid of [...new Set(uids)].sort((x, y) => x - y)) {
+        const row = core.messageRow(mailboxId, oldUid);
+        if (!row) continue;
+        const flags = splitFlags(row.flags);
+        const keywords = core.ensureKeywords(target, flags);
+        const rel = `cur/${messageFileName(baseOfPath(row.path), row.size, uid, flags, keywords)}`;
+        // Undone with the transaction (FileChanges); a file under another name is found by its base.
+        core.blobs.move(core.fileChanges(), from, row.path, path.join(to, rel));
+        touched.add(path.join(from, row.path.slice(0, 3)));
+        touched.add(path.join(to, 'cur'));
+        core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
+          .run(target.id, uid, ++targetModseq, row.flags, row.internal_date, row.size, rel, row.mime);
+        core.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(source.id, oldUid);
+        core.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(source.id, oldUid, ++sourceModseq);
+        changes.push({ kind: 'expunge', accountId: source.account_id, mailboxId: source.id, uid: oldUid, modseq: sourceModseq });
+        changes.push({ kind: 'append', accountId: target.account_id, mailboxId: target.id, uid, modseq: targetModseq, flags });
+        pairs.push([oldUid, uid]);
+        uid++;
+      }
+      if (pairs.length === 0) return;
+      core.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uid, targetModseq, target.id);
+      core.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(sourceModseq, source.id);
+      // The UID floors beside the files, so a rebuilt index reuses neither folder's UIDs.
+      core.saveMeta(core.mailboxById(target.id));
+      core.saveMeta(core.mailboxById(source.id));
+    });
+    for (const c of changes) core.publish(c);
+    if (pairs.length > 0) await core.blobs.sync(touched, [core.walPath]);
+    return pairs;
+  }
+}

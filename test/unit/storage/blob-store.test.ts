@@ -1,0 +1,82 @@
+// The Maildir blob store behind the BlobStore port: bodies stored, read and
+// removed by location and ref, on disk when put resolves, and no location or
+// ref reaching outside the mail root.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { MaildirBlobStore } from '../../../storage/maildir/blob-store.js';
+import { ensureMaildir } from '../../../storage/maildir/files.js';
+import { isMailError } from '../../../storage/errors.js';
+import { scratchDir } from '../../support/tmp.js';
+
+describe('MaildirBlobStore', () => {
+  let s: ReturnType<typeof scratchDir>;
+  let root: string;
+  let blobs: MaildirBlobStore;
+  const location = path.join('example.test', 'alice', '.Sent');
+
+  before(() => {
+    s = scratchDir();
+    root = path.join(s.dir, 'mail');
+    ensureMaildir(path.join(root, location));
+    blobs = new MaildirBlobStore(root);
+  });
+  after(() => {
+    blobs.close();
+    s.cleanup();
+  });
+
+  test('put stores the body under a new ref, whole and visible when it resolves, with nothing left in tmp/', async () => {
+    const raw = Buffer.from('Subject: one\r\n\r\nbody\r\n');
+    const when = Date.UTC(2025, 0, 2, 3, 4, 5);
+    const ref = await blobs.put(location, raw, { internalDate: when });
+    assert.match(ref, new RegExp(`^new/[^/]+,S=${raw.length}$`));
+    const file = path.join(root, location, ref);
+    assert.deepEqual(readFileSync(file), raw);
+    assert.equal(statSync(file).mtimeMs, when);
+    assert.deepEqual(readdirSync(path.join(root, location, 'tmp')), []);
+    assert.deepEqual(await blobs.read(location, ref), raw);
+    const other = await blobs.put(location, Buffer.from('two'));
+    assert.notEqual(other, ref);
+  });
+
+  test('remove takes the body away; reading it then gives undefined, removing it again is no error', async () => {
+    const ref = await blobs.put(location, Buffer.from('gone soon'));
+    await blobs.remove(location, ref);
+    assert.equal(existsSync(path.join(root, location, ref)), false);
+    assert.equal(await blobs.read(location, ref), undefined);
+    await blobs.remove(location, ref);
+  });
+
+  test('a staged body is in no mailbox until named; discard drops it', async () => {
+    const staged = await blobs.stage(location, Buffer.from('staged'));
+    assert.equal(path.dirname(staged.staged), path.join(path.resolve(root), location, 'tmp'));
+    assert.equal(readFileSync(staged.staged, 'utf8'), 'staged');
+    assert.equal(await blobs.find(location, `new/${staged.base}`), undefined);
+    blobs.discard(staged);
+    assert.equal(existsSync(staged.staged), false);
+  });
+
+  test('find follows a body renamed under another name (a flag change)', async () => {
+    const ref = await blobs.put(location, Buffer.from('flagged'));
+    const moved = `cur/${path.basename(ref)}:2,F`;
+    renameSync(path.join(root, location, ref), path.join(root, location, moved));
+    assert.equal(await blobs.read(location, ref), undefined);
+    assert.equal(await blobs.find(location, ref), moved);
+  });
+
+  test('no location or ref reaches outside the mail root or its folder', async () => {
+    writeFileSync(path.join(s.dir, 'secret'), 'not mail');
+    const refused = (err: unknown) => isMailError(err, 'BADINPUT');
+    for (const bad of ['..', '../..', path.join('..', 'x'), '/etc', s.dir, '']) {
+      await assert.rejects(blobs.read(bad, 'new/x'), refused, `location ${JSON.stringify(bad)}`);
+      await assert.rejects(blobs.put(bad, Buffer.from('x')), refused, `put to ${JSON.stringify(bad)}`);
+    }
+    for (const bad of ['../../../../secret', 'new/../../../../secret', 'cur/..', 'new/.', 'tmp/x', 'new/a/b', 'x', '/etc/passwd', 'new\\..\\x', 'new/a\0b']) {
+      await assert.rejects(blobs.read(location, bad), refused, `ref ${JSON.stringify(bad)}`);
+      await assert.rejects(blobs.remove(location, bad), refused, `remove ${JSON.stringify(bad)}`);
+    }
+    assert.equal(readFileSync(path.join(s.dir, 'secret'), 'utf8'), 'not mail');
+  });
+});
