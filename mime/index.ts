@@ -14,18 +14,18 @@ import { addressesToText, decodeHeader, messageIds, parseDate } from './decode.j
 
 export type * from './types.js';
 export { MIME_INDEX_VERSION } from './types.js';
-export { ParsedMessage, parseMessage, parsedMessageOf } from './message.js';
+export { ParsedMessage, parseMessage } from './message.js';
 export { MessageHeader, splitHeader, unfold, applyHeaderEdits, prependFields, withoutFields } from './header.js';
 export type { HeaderField, HeaderLayout, HeaderEdit } from './header.js';
 export { bytesToText, decodeHeader, decodeWords, decodeCharset, parseDate, writtenDay } from './decode.js';
-export { addrSpecs, parseAddressList, parseAddresses, type ParsedAddress } from './address.js';
+export { addrSpecs, parseAddressList, parseAddresses, parsedAddrSpecs, simpleAddrSpecs, type ParsedAddress } from './address.js';
 export { decodeTransfer, transferEncoding, type TransferEncoding } from './transfer-encoding.js';
 export { searchableText, textParts, withoutTags, type TextPart } from './text.js';
 
 /** The last field of that name in the message's own header, raw (latin1), as Dovecot keeps the last one. */
 function lastValue(header: MessageHeader, name: string): string | undefined {
   const f = header.all(name).at(-1);
-  return f === undefined ? undefined : header.raw.toString('latin1', f.valueStart, f.valueEnd);
+  return f === undefined ? undefined : header.rawText(f);
 }
 
 function firstId(value: string | undefined): string | null {

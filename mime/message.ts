@@ -1,8 +1,10 @@
-// One message, parsed once where it arrives (end of SMTP DATA, LMTP, the
-// delivery command, IMAP APPEND) and handed down: sender checks, Sieve,
-// auto-replies, the index. The header view is made at once (it is small and
-// everyone needs it); the MIME structure and the text parts only when
-// someone asks, and then once.
+// One message, parsed once where it arrives (the end of SMTP or LMTP DATA;
+// the delivery agent when `postino deliver` or a local retry hands it bytes)
+// and handed down: the DATA hooks (sender checks), Sieve, auto-replies and
+// DSNs, the delivery plan's header edits. The header view is made at once
+// (it is small and everyone needs it); the MIME structure and the text parts
+// only when someone asks, and then once (indexMessage takes the model too).
+// A stored copy carries our fields on top, so storage indexes its own bytes.
 //
 // A header edit gives a new ParsedMessage over the new bytes; only its
 // header section is split again.
@@ -12,14 +14,6 @@ import { indexRaw } from './index.js';
 import { textParts, type TextPart } from './text.js';
 import type { MessageIndex } from './types.js';
 
-/**
- * The model made for a Buffer, while that Buffer lives. Storage's indexer
- * is handed bytes (its port takes a Buffer); through this it finds the
- * model made for exactly those bytes and reuses the index already made
- * (for the Sieve body test, or for the first of several stores).
- */
-const byBytes = new WeakMap<Buffer, ParsedMessage>();
-
 export class ParsedMessage {
   readonly header: MessageHeader;
   private structure: MessageIndex | undefined;
@@ -27,7 +21,6 @@ export class ParsedMessage {
 
   constructor(readonly raw: Buffer) {
     this.header = new MessageHeader(raw);
-    byBytes.set(raw, this);
   }
 
   get size(): number {
@@ -70,10 +63,5 @@ export class ParsedMessage {
 
 /** Parses raw message bytes (CRLF or bare LF line ends) once. Never throws. */
 export function parseMessage(raw: Buffer): ParsedMessage {
-  return byBytes.get(raw) ?? new ParsedMessage(raw);
-}
-
-/** The model already made for exactly this Buffer, if any. */
-export function parsedMessageOf(raw: Buffer): ParsedMessage | undefined {
-  return byBytes.get(raw);
+  return new ParsedMessage(raw);
 }

@@ -9,7 +9,11 @@ export function sieveMessage(msg: ParsedMessage): SieveMessage {
   const headers: SieveHeaderField[] = [];
   for (const f of h.fields) {
     // Folding is kept, with CRLF line ends whatever the message uses.
-    headers.push({ name: f.name, value: h.rawValue(f).toString('utf8').replace(/\r?\n/g, '\r\n') });
+    let value = h.rawText(f);
+    // eslint-disable-next-line no-control-regex
+    if (/[\x80-\xff]/.test(value)) value = Buffer.from(value, 'latin1').toString('utf8');
+    if (value.includes('\n')) value = value.replace(/\r?\n/g, '\r\n');
+    headers.push({ name: f.name, value });
   }
   let body: SieveMessageBody | undefined;
   return {

@@ -10,10 +10,10 @@ import { ScriptStore } from './scripts.js';
 import { QueueStore } from './queue.js';
 import { DeliveryMemory } from './index/delivery-memory.js';
 import { AccountFiles } from './account-files.js';
-import { indexMessage, parsedMessageOf } from '../mime/index.js';
+import { indexMessage } from '../mime/index.js';
 
 /** The structure cached with every message: ENVELOPE, BODYSTRUCTURE, part offsets, search fields. */
-export const defaultIndexer: MessageIndexer = (raw) => JSON.stringify(indexMessage(parsedMessageOf(raw) ?? raw));
+export const defaultIndexer: MessageIndexer = (raw) => JSON.stringify(indexMessage(raw));
 
 export interface Storage {
   dataDir: string;

@@ -116,6 +116,7 @@ export class DeliveryAgent {
    * that no sender's retry stores a copy twice (see DeliveryOptions.answer).
    */
   async deliver(msg: InboundMessage, options: DeliveryOptions = { answer: 'recipient' }): Promise<RecipientOutcome[]> {
+    if (msg.parsed?.raw !== msg.raw) msg = { ...msg, parsed: parseMessage(msg.raw) };
     if (this.parsed(msg).header.all('received').length > MAX_RECEIVED_HEADERS) {
       return msg.recipients.map((r) => ({ recipient: r, kind: 'reject', code: 554, enhanced: '5.4.6', text: 'Too many hops: mail loop?' }));
     }
@@ -356,7 +357,7 @@ export class DeliveryAgent {
     return applyPlan(ctx, plan, account, { ...this.applied(msg), withHeaders: base }, queueId);
   }
 
-  /** The message model of msg.raw: the one made where it arrived (parseMessage gives the same model for the same bytes). */
+  /** The message model of msg.raw: the one made where it arrived (deliver() makes it when the caller did not). */
   private parsed(msg: InboundMessage): ParsedMessage {
     return msg.parsed?.raw === msg.raw ? msg.parsed : parseMessage(msg.raw);
   }

@@ -299,5 +299,5 @@ function headerValues(m: SearchCandidate, field: string, cache: SearchCache, dec
   });
   const fields = header.all(field);
   if (fields.length === 0) return undefined;
-  return fields.map((f) => decodeHeader(unfold(header.raw.toString('latin1', f.valueStart, f.valueEnd))));
+  return fields.map((f) => decodeHeader(unfold(header.rawText(f))));
 }
