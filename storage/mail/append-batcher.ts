@@ -165,9 +165,10 @@ export class AppendBatcher {
     // The renames (directory fsync) and the index rows (WAL fsync) reach the
     // disk, in the writer threads, before anyone is told the message is stored.
     this.settling++;
+    const tell = core.holdPlace();
     core.blobs.sync(touchedDirs, [core.walPath]).then(
-      () => this.settle(outcomes),
-      (err: unknown) => this.settle(outcomes.map((o) => (o.result ? { item: o.item, error: new MailError('TEMPFAIL', 'cannot sync the mailbox', { cause: err }) } : o))),
+      () => this.settle(outcomes, tell),
+      (err: unknown) => this.settle(outcomes.map((o) => (o.result ? { item: o.item, error: new MailError('TEMPFAIL', 'cannot sync the mailbox', { cause: err }) } : o)), tell),
     );
   }
 
@@ -263,16 +264,18 @@ export class AppendBatcher {
     }
   }
 
-  private settle(outcomes: Outcome[]): void {
+  private settle(outcomes: Outcome[], tell: (changes: MailboxChange[]) => void): void {
     this.settling--;
+    const changes: MailboxChange[] = [];
     for (const o of outcomes) {
       if (o.result) {
         o.item.resolve(o.result);
-        if (o.change) this.core.publish(o.change);
+        if (o.change) changes.push(o.change);
       } else {
         this.core.blobs.discard(o.item.staged);
         o.item.reject(o.error instanceof MailError ? o.error : new MailError('TEMPFAIL', 'cannot store the message', { cause: o.error }));
       }
     }
+    tell(changes);
   }
 }

@@ -59,8 +59,32 @@ export class MailCore {
     return prepared(this.db, text);
   }
 
+  /**
+   * Committed changes not yet told, in commit order. An append batch holds
+   * its place from its commit until its files are synced; changes committed
+   * after it wait behind it, so the feed always hears a mailbox's changes in
+   * the order they were committed (MODSEQ order).
+   */
+  private readonly held: Array<{ changes: MailboxChange[]; ready: boolean }> = [];
+
+  /** A change just committed: told now, or after the held changes before it. */
   publish(change: MailboxChange): void {
-    this.publisher.publish(change);
+    if (this.held.length === 0) return this.publisher.publish(change);
+    this.held.push({ changes: [change], ready: true });
+  }
+
+  /**
+   * Keeps a place in commit order for changes told later (call right after
+   * the commit); the function returned tells them, once, when they may be.
+   */
+  holdPlace(): (changes: MailboxChange[]) => void {
+    const slot = { changes: [] as MailboxChange[], ready: false };
+    this.held.push(slot);
+    return (changes) => {
+      slot.changes = changes;
+      slot.ready = true;
+      while (this.held[0]?.ready) for (const c of this.held.shift()!.changes) this.publisher.publish(c);
+    };
   }
 
   // ---- transactions ------------------------------------------------------------

@@ -3,7 +3,7 @@
 // and the per-command catch-up read, and create, delete and rename.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { MailboxDelta, MailboxInfo, MailboxSummary, SelectSummary, SpecialUse } from '../ports.js';
+import type { MailboxChange, MailboxDelta, MailboxInfo, MailboxSummary, SelectSummary, SpecialUse } from '../ports.js';
 import { MailError } from '../errors.js';
 import { ensureMaildir, fsyncPath } from '../maildir/files.js';
 import { baseOfPath, folderDir, messageFileName } from '../maildir/names.js';
@@ -202,11 +202,12 @@ export class Mailboxes {
     const target = validateMailboxName(to);
     if (core.mailboxRow(accountId, target)) throw new MailError('ALREADYEXISTS', `mailbox ${target} exists already`);
     const root = core.accountDir(accountId);
+    let gone: MailboxChange[] = [];
     core.tx(() => {
       if (src.name === 'INBOX') {
         // RFC 3501: renaming INBOX moves its messages to the new name and leaves INBOX empty.
         const dst = this.createRowOnly(accountId, target);
-        this.moveAllMessages(src, dst);
+        gone = this.moveAllMessages(src, dst);
         return;
       }
       const children = core.sql("SELECT * FROM mailboxes WHERE account_id = ? AND (name = ? OR name LIKE ? ESCAPE '\\')")
@@ -220,6 +221,7 @@ export class Mailboxes {
         core.sql('UPDATE mailboxes SET name = ?, dir = ? WHERE id = ?').run(newName, newDir, child.id);
       }
     });
+    for (const change of gone) core.publish(change);
     core.publish({ kind: 'mailboxes', accountId });
   }
 
@@ -235,9 +237,16 @@ export class Mailboxes {
     return core.mailboxById(Number(info.lastInsertRowid));
   }
 
-  private moveAllMessages(src: MailboxRow, dst: MailboxRow): void {
+  /**
+   * Moves every message of src (INBOX) to dst. For src they are expunges,
+   * logged like any other (RFC 7162 3.2.5.2: QRESYNC and the sessions with
+   * INBOX selected must hear that they left); returns those changes.
+   */
+  private moveAllMessages(src: MailboxRow, dst: MailboxRow): MailboxChange[] {
     const { core } = this;
     const rows = core.sql('SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid').all(src.id) as MessageRow[];
+    const gone: MailboxChange[] = [];
+    let srcModseq = src.highestmodseq;
     let uid = dst.uidnext;
     let modseq = dst.highestmodseq;
     const dstKeywords = JSON.parse(dst.keywords) as string[];
@@ -247,10 +256,13 @@ export class Mailboxes {
       core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
         .run(dst.id, uid, ++modseq, r.flags, r.internal_date, r.size, `cur/${name}`, r.mime);
       uid++;
+      core.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(src.id, r.uid, ++srcModseq);
+      gone.push({ kind: 'expunge', accountId: src.account_id, mailboxId: src.id, uid: r.uid, modseq: srcModseq });
     }
     core.sql('DELETE FROM messages WHERE mailbox_id = ?').run(src.id);
     core.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uid, modseq, dst.id);
-    core.sql('UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?').run(src.id);
+    core.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(Math.max(srcModseq, src.highestmodseq + 1), src.id);
     fsyncPath(path.join(core.folderPath(dst), 'cur'));
+    return gone;
   }
 }

@@ -31,13 +31,6 @@ export interface Backend {
 /** The embedded default: SQLite index, Maildir++ bodies, files for scripts and the queue. */
 export const sqliteMaildir: Backend = {
   name: 'SQLite + Maildir',
-  knownGaps: {
-    // MaildirStore.flush publishes a batch's appends when its fsyncs are done;
-    // a later batch's may finish first, and setFlags/expunge publish at once.
-    'feed-order': 'appends are published when their batch is synced, not in commit order (storage/store.ts flush/settle)',
-    // MaildirStore.moveAllMessages deletes INBOX's rows without an expunge log entry or a feed change.
-    'inbox-rename-expunges': 'renaming INBOX logs no expunges: changesSince/QRESYNC and the feed never report the messages gone (RFC 7162 3.2.5.2)',
-  },
   async open() {
     const scratch = scratchDir('postino-contract-');
     const storage = openStorage(scratch.dir);
