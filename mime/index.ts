@@ -8,7 +8,7 @@
 
 import type { MessageIndex, SearchFields } from './types.js';
 import { MIME_INDEX_VERSION } from './types.js';
-import { parseStructure } from './parser.js';
+import { parseStructure, type ParseResult } from './parser.js';
 import { MessageHeader } from './header.js';
 import { addressesToText, decodeHeader, messageIds, parseDate } from './decode.js';
 
@@ -47,10 +47,13 @@ export function indexMessage(input: Buffer | { index(): MessageIndex }): Message
   return indexRaw(input);
 }
 
-/** indexMessage over bytes (what ParsedMessage.index runs once). */
-export function indexRaw(raw: Buffer, header?: MessageHeader): MessageIndex {
+/**
+ * indexMessage over bytes (what ParsedMessage.index runs once), from the
+ * structure already parsed when there is one.
+ */
+export function indexRaw(raw: Buffer, header?: MessageHeader, structure?: ParseResult): MessageIndex {
   try {
-    return indexParsed(raw, header ?? new MessageHeader(raw));
+    return indexParsed(structure ?? parseStructure(raw), header ?? new MessageHeader(raw));
   } catch {
     return fallbackIndex(raw);
   }
@@ -74,8 +77,7 @@ function fallbackIndex(raw: Buffer): MessageIndex {
   };
 }
 
-function indexParsed(raw: Buffer, header: MessageHeader): MessageIndex {
-  const parsed = parseStructure(raw);
+function indexParsed(parsed: ParseResult, header: MessageHeader): MessageIndex {
   const env = parsed.envelope;
   const search: SearchFields = {
     subject: env.subject === undefined ? '' : decodeHeader(env.subject).replace(/\s+/g, ' ').trim(),

@@ -11,12 +11,14 @@
 
 import { MessageHeader, applyHeaderEdits, prependFields, withoutFields, type HeaderEdit, type HeaderField } from './header.js';
 import { indexRaw } from './index.js';
+import { parseStructure, type ParseResult } from './parser.js';
 import { textParts, type TextPart } from './text.js';
-import type { MessageIndex } from './types.js';
+import type { MessageIndex, MimePart } from './types.js';
 
 export class ParsedMessage {
   readonly header: MessageHeader;
-  private structure: MessageIndex | undefined;
+  private structure: ParseResult | null | undefined;
+  private indexed: MessageIndex | undefined;
   private parts: TextPart[] | undefined;
 
   constructor(readonly raw: Buffer) {
@@ -34,13 +36,26 @@ export class ParsedMessage {
 
   /** The MIME index (ENVELOPE, BODYSTRUCTURE, search fields), made on first use. */
   index(): MessageIndex {
-    this.structure ??= indexRaw(this.raw, this.header);
-    return this.structure;
+    this.indexed ??= indexRaw(this.raw, this.header, this.structure ?? undefined);
+    return this.indexed;
+  }
+
+  /** The part tree, from the structure parse alone (the search fields are not needed for it). */
+  private root(): MimePart {
+    if (this.indexed !== undefined) return this.indexed.body;
+    if (this.structure === undefined) {
+      try {
+        this.structure = parseStructure(this.raw);
+      } catch {
+        this.structure = null; // the index says what it can (one text part)
+      }
+    }
+    return this.structure?.root ?? this.index().body;
   }
 
   /** Every part's decoded text (the Sieve body test), made on first use. */
   textParts(): TextPart[] {
-    this.parts ??= textParts(this.raw, this.index().body);
+    this.parts ??= textParts(this.raw, this.root());
     return this.parts;
   }
 
