@@ -1,13 +1,11 @@
 // A few threads that write message files into tmp/ and fsync directories and
-// the WAL, or read message files in batches (see tmp-writer-worker.ts; the
-// blob store keeps one pool for writes and one for reads). Several run at
-// once so that their fsyncs overlap; each request goes to the thread with
-// the fewest in hand.
+// the WAL (see tmp-writer-worker.ts). Several run at once so that their
+// fsyncs overlap; each request goes to the thread with the fewest in hand.
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { uniqueBaseName } from './names.js';
 import type { TmpFile } from './files.js';
-import type { ReadResult, TmpWriteReply, TmpWriteRequest } from './tmp-writer-worker.js';
+import type { TmpWriteReply, TmpWriteRequest } from './tmp-writer-worker.js';
 
 interface Lane {
   worker: Worker;
@@ -16,7 +14,7 @@ interface Lane {
 
 export class TmpWriterPool {
   private readonly lanes: Lane[] = [];
-  private readonly waiting = new Map<number, { resolve: (reply: TmpWriteReply) => void; reject: (e: Error) => void; lane: Lane }>();
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void; lane: Lane }>();
   private nextId = 1;
 
   constructor(private readonly size: number) {}
@@ -40,7 +38,7 @@ export class TmpWriterPool {
     if (!w) return;
     this.waiting.delete(reply.id);
     if (--w.lane.busy === 0) w.lane.worker.unref();
-    if (!reply.error) return w.resolve(reply);
+    if (!reply.error) return w.resolve();
     const err = new Error(reply.error.message) as NodeJS.ErrnoException;
     if (reply.error.code) err.code = reply.error.code;
     w.reject(err);
@@ -67,20 +65,15 @@ export class TmpWriterPool {
   }
 
   /** fsyncs a file or directory; with allowMissing, one that is not there is no error. */
-  async sync(target: string, allowMissing = false): Promise<void> {
-    await this.run({ id: 0, kind: 'sync', path: target, allowMissing });
+  sync(target: string, allowMissing = false): Promise<void> {
+    return this.run({ id: 0, kind: 'sync', path: target, allowMissing });
   }
 
-  /** Reads files whole, in one hand-off: each file's bytes, null when it is not there, or its error. */
-  async read(paths: string[]): Promise<ReadResult[]> {
-    return (await this.run({ id: 0, kind: 'read', paths })).read ?? [];
-  }
-
-  private run(req: TmpWriteRequest): Promise<TmpWriteReply> {
+  private run(req: TmpWriteRequest): Promise<void> {
     const lane = this.lane();
     req.id = this.nextId++;
     if (lane.busy++ === 0) lane.worker.ref();
-    return new Promise<TmpWriteReply>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       this.waiting.set(req.id, { resolve, reject, lane });
       lane.worker.postMessage(req);
     });
