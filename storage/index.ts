@@ -21,7 +21,7 @@ import type {
 import { ScriptStore as SqliteScriptStore } from './scripts.js';
 import { QueueStore as FileQueueStore } from './queue.js';
 import { DeliveryMemory as SqliteDeliveryMemory } from './index/delivery-memory.js';
-import { UnitGate, asyncPort } from './unit-of-work.js';
+import { UnitGate, asyncPort, type SynchronousMailPort } from './unit-of-work.js';
 import { AccountFiles } from './account-files.js';
 import { indexMessage } from './mime/index.js';
 
@@ -39,6 +39,11 @@ export interface SqliteStorageParts {
 }
 
 const parts = new WeakMap<Storage, SqliteStorageParts>();
+
+/** The mail store answering synchronously: see SynchronousMailPort (transitional). */
+export function synchronousMail(storage: Storage): SynchronousMailPort {
+  return sqliteParts(storage).mail;
+}
 
 /** The concrete parts of a storage openStorage opened (tests; the transitional IMAP wiring). */
 export function sqliteParts(storage: Storage): SqliteStorageParts {

@@ -11,6 +11,7 @@
 // run directly. Units run one at a time. When no unit is open, a port call
 // costs one check and the promise it returns: no timer, no extra turn.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { MailboxCounters, MailStore, MetadataStore } from './ports.js';
 
 /** A port implemented synchronously (or partly): each method may return its value or a promise of it. */
 export type Either<T> = {
@@ -113,3 +114,21 @@ export function asyncPort<P>(
   }
   return port as P;
 }
+
+/**
+ * A port as a synchronous implementation answers it: each method returns
+ * its value, except those the implementation itself made asynchronous
+ * (`AsyncKeys`). Transitional: for the IMAP backend until it awaits the
+ * ports (its calls do not wait for an open unit of work).
+ */
+export type Synchronous<T, AsyncKeys extends keyof T = never> = {
+  [K in keyof T]: K extends AsyncKeys ? T[K] : T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : T[K];
+};
+
+/**
+ * The mail store answering synchronously, for the IMAP backend until it
+ * awaits the ports. Transitional: its calls do not wait for an open unit of
+ * work (serve opens one only for the demo domain at start-up).
+ */
+export type SynchronousMailPort = Synchronous<MailStore, 'append' | 'appendMany' | 'readMessage' | 'copy' | 'move'> &
+  Synchronous<MailboxCounters> & { readonly metadata: Synchronous<MetadataStore> };
