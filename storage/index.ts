@@ -35,17 +35,28 @@ export interface SqliteStorageParts {
   directory: SqliteDirectory;
   mail: MaildirStore;
   scripts: SqliteScriptStore;
+  queue: FileQueueStore;
+  localRetry: FileQueueStore;
   memory: SqliteDeliveryMemory;
+  files: AccountFiles;
+  /** The storage these are the parts of (its ports and units of work). */
+  ports: Storage;
+  close(): void;
 }
 
 const parts = new WeakMap<Storage, SqliteStorageParts>();
 
 /** The mail store answering synchronously: see SynchronousMailPort (transitional). */
+/** Opens a storage and hands out its concrete parts (tests of this backend). */
+export function openSqliteParts(dataDir: string, options: OpenStorageOptions = {}): SqliteStorageParts {
+  return sqliteParts(openStorage(dataDir, options));
+}
+
 export function synchronousMail(storage: Storage): SynchronousMailPort {
   return sqliteParts(storage).mail;
 }
 
-/** The concrete parts of a storage openStorage opened (tests; the transitional IMAP wiring). */
+/** The concrete parts of a storage openStorage opened (tests of this backend; the transitional IMAP wiring). */
 export function sqliteParts(storage: Storage): SqliteStorageParts {
   const p = parts.get(storage);
   if (!p) throw new Error('not a SQLite + Maildir storage');
@@ -128,7 +139,7 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
       db.close();
     },
   };
-  parts.set(storage, { dataDir, db, directory, mail, scripts, memory });
+  parts.set(storage, { dataDir, db, directory, mail, scripts, queue, localRetry, memory, files, ports: storage, close: storage.close });
   return storage;
 }
 
