@@ -386,7 +386,9 @@ export interface Storage extends StoragePorts {
    * directory, the mail index, scripts, delivery memory, and the files the
    * backend keeps beside them) land when it resolves, or none do when it
    * throws. Units run one at a time; calls from outside a unit wait while
-   * one is open, so they never see its uncommitted changes.
+   * one is open, so they never see its uncommitted changes. Not yet part of
+   * a unit in the SQLite + Maildir backend: queue entries (files written
+   * durably at once) and a removed script's file (deleted at once).
    */
   transaction<T>(body: (tx: UnitOfWork) => Promise<T>): Promise<T>;
   close(): void;
