@@ -58,6 +58,8 @@ export class UnitGate {
     } finally {
       this.held = undefined;
       this.holder = undefined;
+      // Off between units: an enabled AsyncLocalStorage costs every promise of the process a hook.
+      this.inside.disable();
       release();
     }
   }
