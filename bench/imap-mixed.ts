@@ -6,7 +6,7 @@
 // BENCH_PROFILE=DIR writes a V8 CPU profile of the server there.
 import path from 'node:path';
 import { openStorage } from '../storage/index.js';
-import { indexMessageJson } from '../storage/mime/index.js';
+import { indexMessageJson } from '../mime/index.js';
 import { AdminService } from '../src/services/admin.js';
 import { SERVICES } from '../src/config.js';
 import { makeMessage } from '../test/support/messages.js';

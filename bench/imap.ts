@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openStorage } from '../storage/index.js';
-import { indexMessageJson } from '../storage/mime/index.js';
+import { indexMessageJson } from '../mime/index.js';
 import { AdminService } from '../src/services/admin.js';
 import { SERVICES } from '../src/config.js';
 import { makeMessage } from '../test/support/messages.js';

@@ -12,8 +12,10 @@
 // at once (what delivery does over SQLite), with promises resolved at once
 // (a store that answers from a cache), and with answers a turn of the event
 // loop later (setImmediate: a networked store, minus the network).
-import { compile, evaluate, evaluateAsync, type AsyncSieveHost, type SieveHost, type SieveProgram } from '../sieve/index.js';
-import { sieveMessageFromBuffer } from '../src/delivery/sieve-message.js';
+import { compile, evaluate, evaluateAsync, sieveMessage, type AsyncSieveHost, type SieveHost, type SieveProgram } from '../sieve/index.js';
+import { parseMessage } from '../mime/index.js';
+
+const sieveMessageFromBuffer = (raw: Buffer) => sieveMessage(parseMessage(raw));
 import { prng } from '../test/support/prng.js';
 
 const N = 10_000;

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=dist/.build-stamp
-sources=(src sieve storage test bench bin tsconfig.json package.json package-lock.json)
+sources=(src mime sieve storage test bench bin tsconfig.json package.json package-lock.json)
 if [ "${1:-}" != "--force" ] && [ -f "$stamp" ] \
   && [ -z "$(find "${sources[@]}" -newer "$stamp" -print -quit 2>/dev/null)" ]; then
   exit 0

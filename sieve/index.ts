@@ -32,6 +32,7 @@ export type { SieveError } from './compile/errors.js';
 export type { SieveLimits } from './limits.js';
 export { defaultLimits, formatSieveError };
 export { decodeHeaderValue } from './runtime/rfc2047.js';
+export { sieveMessage } from './mime-view.js';
 
 /** A compiled script: opaque, immutable, safe to share between evaluations. */
 export interface SieveProgram {

@@ -1,5 +1,5 @@
 // What the engine sees of a message. The host builds it once per delivery
-// (src/delivery/sieve-message.ts does so from raw RFC 5322 bytes).
+// (mime-view.ts makes it from the parsed message model, mime/).
 
 /** One header field as it appears in the message, in order. */
 export interface SieveHeaderField {

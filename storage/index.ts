@@ -23,7 +23,7 @@ import { QueueStore as FileQueueStore } from './queue.js';
 import { DeliveryMemory as SqliteDeliveryMemory } from './index/delivery-memory.js';
 import { UnitGate, asyncPort, type SynchronousMailPort } from './unit-of-work.js';
 import { AccountFiles } from './account-files.js';
-import { indexMessage } from './mime/index.js';
+import { indexMessage } from '../mime/index.js';
 
 /** The structure cached with every message: ENVELOPE, BODYSTRUCTURE, part offsets, search fields. */
 export const defaultIndexer: MessageIndexer = (raw) => JSON.stringify(indexMessage(raw));

@@ -1,89 +1,12 @@
-// Header value decoding for comparison: RFC 2047 encoded words (B and Q, any
-// charset TextDecoder knows), raw UTF-8 is already text. Whitespace between
-// adjacent encoded words is dropped, as RFC 2047 section 6.2 says.
-
-const ENCODED_WORD = /=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g;
-
-function decodeBase64(text: string): Uint8Array {
-  const clean = text.replace(/[^A-Za-z0-9+/]/g, '');
-  const out: number[] = [];
-  let buf = 0;
-  let bits = 0;
-  for (let i = 0; i < clean.length; i++) {
-    const c = clean.charCodeAt(i);
-    const v = c >= 65 && c <= 90 ? c - 65 : c >= 97 && c <= 122 ? c - 71 : c >= 48 && c <= 57 ? c + 4 : c === 43 ? 62 : 63;
-    buf = (buf << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push((buf >> bits) & 0xff);
-    }
-  }
-  return Uint8Array.from(out);
-}
-
-function decodeQ(text: string): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '_') out.push(0x20);
-    else if (ch === '=' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
-      out.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else out.push(text.charCodeAt(i) & 0xff);
-  }
-  return Uint8Array.from(out);
-}
-
-const decoders = new Map<string, InstanceType<typeof TextDecoder> | null>();
-/** Charset names come from messages: the cache of their decoders must not grow without end. */
-const MAX_DECODERS = 256;
-
-function decoderFor(charset: string): InstanceType<typeof TextDecoder> | null {
-  const star = charset.indexOf('*');
-  const key = (star < 0 ? charset : charset.slice(0, star)).toLowerCase(); // drop RFC 2231 language
-  let d = decoders.get(key);
-  if (d === undefined) {
-    try {
-      d = new TextDecoder(key);
-    } catch {
-      d = null;
-    }
-    if (decoders.size >= MAX_DECODERS) decoders.clear();
-    decoders.set(key, d);
-  }
-  return d;
-}
-
-function decodeWord(charset: string, enc: string, text: string): string | undefined {
-  // Unknown charsets are read as UTF-8 (what Pigeonhole does) rather than left encoded.
-  const dec = decoderFor(charset) ?? decoderFor('utf-8');
-  if (!dec) return undefined;
-  const bytes = enc === 'B' || enc === 'b' ? decodeBase64(text) : decodeQ(text);
-  return dec.decode(bytes);
-}
+// Header values as Sieve compares them: unfolded and trimmed, and RFC 2047
+// decoded by the message model's one decoder (mime/, libmime underneath:
+// B and Q words, any charset, an unknown one read as UTF-8, whitespace
+// between adjacent words dropped as RFC 2047 section 6.2 says).
+import { decodeWords } from '../../mime/index.js';
 
 /** Decodes RFC 2047 encoded words in an (unfolded) header value. */
 export function decodeHeaderValue(value: string): string {
-  if (!value.includes('=?')) return value;
-  let out = '';
-  let last = 0;
-  let prevWasWord = false;
-  ENCODED_WORD.lastIndex = 0;
-  for (let m = ENCODED_WORD.exec(value); m; m = ENCODED_WORD.exec(value)) {
-    const between = value.slice(last, m.index);
-    const decoded = decodeWord(m[1] ?? '', m[2] ?? 'B', m[3] ?? '');
-    if (decoded === undefined) {
-      out += between + m[0];
-      prevWasWord = false;
-    } else {
-      if (!(prevWasWord && /^[ \t\r\n]*$/.test(between))) out += between;
-      out += decoded;
-      prevWasWord = true;
-    }
-    last = m.index + m[0].length;
-  }
-  return out + value.slice(last);
+  return decodeWords(value);
 }
 
 /** Unfolds and trims a raw header value the way Sieve compares it. */

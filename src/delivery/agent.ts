@@ -10,14 +10,14 @@ import { newQueueId } from '../queue-id.js';
 import type { Storage } from '../../storage/ports.js';
 import type { AccountRecord } from '../../storage/ports.js';
 import { isMailError, isNoSpace } from '../../storage/errors.js';
-import { sieveMessageFromBuffer } from './sieve-message.js';
 import { AliasResolver, type DeadTarget, type LocalDestination } from './alias-resolver.js';
 import { tasksToRetryLocally, type AnswerScope, type TaskResult } from './partial-delivery.js';
 import { describeTask, writeLocalRetry, type DeliveryTask, type LocalRetryData } from './local-retry-entry.js';
-import { prependHeaders, headerValues, countHeader } from './message-edit.js';
+import { parseMessage, type ParsedMessage } from '../../mime/index.js';
+import { sieveMessage } from '../../sieve/index.js';
 import { autoReplyRefusal } from './auto-replies.js';
 import { mailLoop, mailboxesToCheck, planDelivery, storedHeaders } from './plan.js';
-import { applyPlan, enqueueBounce, enqueueForward } from './apply.js';
+import { applyPlan, enqueueBounce, enqueueForward, type AppliedMessage } from './apply.js';
 import { deliverySieveHost, runDeliveryScripts } from './sieve-host.js';
 import type { Logger } from '../log.js';
 
@@ -41,6 +41,8 @@ export interface InboundMessage {
   /** The id the entry point reports (SMTP "queued as"); one is made when absent. */
   id?: string;
   raw: Buffer;
+  /** raw, parsed where it arrived (made from raw when absent). */
+  parsed?: ParsedMessage;
   /** Envelope sender, "" for the null sender. */
   from: string;
   /** RCPT TO addresses in order (one outcome each). */
@@ -114,7 +116,8 @@ export class DeliveryAgent {
    * that no sender's retry stores a copy twice (see DeliveryOptions.answer).
    */
   async deliver(msg: InboundMessage, options: DeliveryOptions = { answer: 'recipient' }): Promise<RecipientOutcome[]> {
-    if (countHeader(msg.raw, 'received') > MAX_RECEIVED_HEADERS) {
+    if (msg.parsed?.raw !== msg.raw) msg = { ...msg, parsed: parseMessage(msg.raw) };
+    if (this.parsed(msg).header.all('received').length > MAX_RECEIVED_HEADERS) {
       return msg.recipients.map((r) => ({ recipient: r, kind: 'reject', code: 554, enhanced: '5.4.6', text: 'Too many hops: mail loop?' }));
     }
     const queueId = msg.id ?? newQueueId();
@@ -264,11 +267,11 @@ export class DeliveryAgent {
           return await this.deliverToAccount(msg, task.recipient, { account: found, detail: task.detail, address: task.address }, queueId);
         }
         case 'forward':
-          await enqueueForward(this.storage, msg, task.to, msg.traceHeaders);
+          await enqueueForward(this.storage, this.applied(msg), task.to, msg.traceHeaders);
           return OK;
         case 'bounce':
           // RFC 3464: never a DSN to the null sender.
-          if (await enqueueBounce(this.storage, this.config.hostname, msg, task)) {
+          if (await enqueueBounce(this.storage, this.config.hostname, this.applied(msg), task)) {
             this.log.info({ event: 'dsn-queued', id: queueId, to: msg.from, failed: task.failed, status: task.enhanced });
           }
           return OK;
@@ -312,19 +315,19 @@ export class DeliveryAgent {
   /** One account's copy: Sieve -> plan -> apply. */
   private async deliverToAccount(msg: InboundMessage, recipient: string, dest: LocalDestination, queueId: string): Promise<TaskResult> {
     const account = dest.account;
-    const loop = mailLoop(account.address, headerValues(msg.raw, 'delivered-to'));
+    const loop = mailLoop(account.address, this.parsed(msg).header.values('delivered-to'));
     if (loop) return loop;
     if (account.disabled) {
       // A disabled account cannot log in but still receives (like a locked mailbox in Dovecot).
       this.log.info({ event: 'deliver-disabled', account: account.address });
     }
-    const base = prependHeaders(msg.raw, storedHeaders(msg.from, account.address, msg.traceHeaders));
+    const base = this.parsed(msg).prepend(storedHeaders(msg.from, account.address, msg.traceHeaders));
     const actions = await runDeliveryScripts({
       storage: this.storage,
       config: this.config,
       log: this.log,
       account,
-      message: () => sieveMessageFromBuffer(base),
+      message: () => sieveMessage(base),
       envelope: { from: msg.from, to: recipient.toLowerCase() === dest.address ? recipient : dest.address },
       host: deliverySieveHost(this.storage, this.config, msg, account.id, this.now),
     });
@@ -342,16 +345,25 @@ export class DeliveryAgent {
         recipient,
         from: msg.from,
         traceHeaders: msg.traceHeaders,
-        subject: headerValues(msg.raw, 'subject')[0],
+        subject: this.parsed(msg).header.first('subject'),
         junk,
         rejectAtSmtp: msg.rejectAtSmtp,
         existingMailboxes,
-        autoReplyRefusal: (own) => autoReplyRefusal(msg.raw, msg.from, own),
+        autoReplyRefusal: (own) => autoReplyRefusal(this.parsed(msg), msg.from, own),
       },
       actions,
     );
     const ctx = { storage: this.storage, hostname: this.config.hostname, log: this.log, errorResult: (err: unknown) => this.errorResult(err) };
-    return applyPlan(ctx, plan, account, { raw: msg.raw, from: msg.from, withHeaders: base }, queueId);
+    return applyPlan(ctx, plan, account, { ...this.applied(msg), withHeaders: base }, queueId);
+  }
+
+  /** The message model of msg.raw: the one made where it arrived (deliver() makes it when the caller did not). */
+  private parsed(msg: InboundMessage): ParsedMessage {
+    return msg.parsed?.raw === msg.raw ? msg.parsed : parseMessage(msg.raw);
+  }
+
+  private applied(msg: InboundMessage): AppliedMessage {
+    return { message: this.parsed(msg), from: msg.from };
   }
 
   private errorResult(err: unknown): TaskResult {

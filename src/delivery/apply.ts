@@ -7,7 +7,7 @@ import type { Storage } from '../../storage/ports.js';
 import type { AccountRecord } from '../../storage/ports.js';
 import { isMailError } from '../../storage/errors.js';
 import type { Logger } from '../log.js';
-import { applyHeaderEdits, prependHeaders } from './message-edit.js';
+import { prependFields, type ParsedMessage } from '../../mime/index.js';
 import { buildFailureDsn, buildRejectDsn, buildVacationReply } from './auto-replies.js';
 import type { DeliveryPlan, PlannedReply, PlannedStore } from './plan.js';
 import type { TaskResult } from './partial-delivery.js';
@@ -20,12 +20,12 @@ export interface ApplyContext {
   errorResult(err: unknown): TaskResult;
 }
 
-/** The message as it arrived: the original bytes and its envelope sender. */
+/** The message as it arrived (parsed where it arrived) and its envelope sender. */
 export interface AppliedMessage {
-  raw: Buffer;
+  message: ParsedMessage;
   from: string;
-  /** `raw` with the plan's headers on top, when the caller has made it already (it saves a copy of a large message). */
-  withHeaders?: Buffer;
+  /** `message` with the plan's headers on top, when the caller has made it already (it saves a copy of a large message). */
+  withHeaders?: ParsedMessage;
 }
 
 const OK: TaskResult = { kind: 'ok' };
@@ -34,7 +34,7 @@ const OK: TaskResult = { kind: 'ok' };
 export async function applyPlan(ctx: ApplyContext, plan: DeliveryPlan, account: AccountRecord, msg: AppliedMessage, queueId: string): Promise<TaskResult> {
   for (const n of plan.notes) ctx.log[n.level]({ event: n.event, ...n.fields });
   if (plan.stores.length > 0) {
-    const copy = applyHeaderEdits(msg.withHeaders ?? prependHeaders(msg.raw, plan.headers), plan.edits);
+    const copy = (msg.withHeaders ?? msg.message.prepend(plan.headers)).edit(plan.edits).raw;
     try {
       await Promise.all(plan.stores.map((s) => store(ctx, account, s, copy)));
     } catch (err) {
@@ -75,10 +75,10 @@ async function sendReply(ctx: ApplyContext, r: PlannedReply, account: AccountRec
   const queue = ctx.storage.queue;
   switch (r.kind) {
     case 'reject-dsn':
-      await queue.enqueue('', [r.to], buildRejectDsn({ recipient: r.recipient, to: r.to, reason: r.reason, original: msg.raw, hostname: ctx.hostname }), 'bounce');
+      await queue.enqueue('', [r.to], buildRejectDsn({ recipient: r.recipient, to: r.to, reason: r.reason, original: msg.message, hostname: ctx.hostname }), 'bounce');
       return;
     case 'redirect':
-      await queue.enqueue(msg.from, [r.to], prependHeaders(msg.raw, r.headers), 'redirect');
+      await queue.enqueue(msg.from, [r.to], prependFields(msg.message.raw, r.headers), 'redirect');
       return;
     case 'vacation': {
       const memory = ctx.storage.memory;
@@ -86,7 +86,7 @@ async function sendReply(ctx: ApplyContext, r: PlannedReply, account: AccountRec
         ctx.log.info({ event: 'vacation-skipped', account: account.address, why: 'already replied in this period' });
         return;
       }
-      const reply = buildVacationReply({ from: r.from, to: r.to, subject: r.subject, reason: r.reason, mime: r.mime, original: msg.raw, hostname: ctx.hostname });
+      const reply = buildVacationReply({ from: r.from, to: r.to, subject: r.subject, reason: r.reason, mime: r.mime, original: msg.message, hostname: ctx.hostname });
       await queue.enqueue('', [r.to], reply, 'vacation');
       await memory.recordVacation(account.id, r.to, r.handle, r.seconds * 1000);
       return;
@@ -115,7 +115,7 @@ function notifyMessage(hostname: string, to: string, text: string): Buffer {
 
 /** Alias targets elsewhere: through the outbound queue, sender unchanged, with our trace fields on top. */
 export async function enqueueForward(storage: Storage, msg: AppliedMessage, to: string[], traceHeaders: string[]): Promise<void> {
-  await storage.queue.enqueue(msg.from, to, prependHeaders(msg.raw, traceHeaders), 'alias');
+  await storage.queue.enqueue(msg.from, to, prependFields(msg.message.raw, traceHeaders), 'alias');
 }
 
 /** A DSN (RFC 3464) to the envelope sender: `failed` (reached through `recipient`) will not get the message. Never to the null sender. */
@@ -132,7 +132,7 @@ export async function enqueueBounce(
     to: msg.from,
     status: b.enhanced,
     diagnostic: `${b.code} ${b.enhanced} ${b.text}`,
-    original: msg.raw,
+    original: msg.message,
     hostname,
   });
   await storage.queue.enqueue('', [msg.from], dsn, 'bounce');

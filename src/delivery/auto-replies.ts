@@ -1,7 +1,7 @@
 // Messages Postino writes itself: vacation replies (RFC 5230, RFC 3834)
 // and delivery status notifications for Sieve rejects (RFC 3464).
 import { randomBytes } from 'node:crypto';
-import { headerValues } from './message-edit.js';
+import type { ParsedMessage } from '../../mime/index.js';
 
 function encodeWord(text: string): string {
   // eslint-disable-next-line no-control-regex
@@ -20,7 +20,8 @@ function rfc5322Date(d = new Date()): string {
  * RFC 3834 section 2 and RFC 5230 section 4.5: whether an automatic reply
  * to this message is allowed at all. Returns the reason not to, or undefined.
  */
-export function autoReplyRefusal(raw: Buffer, envelopeFrom: string, recipientAddresses: string[]): string | undefined {
+export function autoReplyRefusal(msg: ParsedMessage, envelopeFrom: string, recipientAddresses: string[]): string | undefined {
+  const header = msg.header;
   const from = envelopeFrom.toLowerCase();
   if (from === '') return 'null sender';
   const local = from.slice(0, from.lastIndexOf('@'));
@@ -28,17 +29,17 @@ export function autoReplyRefusal(raw: Buffer, envelopeFrom: string, recipientAdd
     return 'sender is an automaton';
   }
   if (recipientAddresses.some((a) => a.toLowerCase() === from)) return 'sender is the recipient';
-  const auto = headerValues(raw, 'auto-submitted')[0];
+  const auto = header.first('auto-submitted');
   if (auto !== undefined && auto.toLowerCase().split(';')[0]!.trim() !== 'no') return 'message is auto-submitted';
-  const precedence = headerValues(raw, 'precedence')[0]?.toLowerCase();
+  const precedence = header.first('precedence')?.toLowerCase();
   if (precedence && ['bulk', 'list', 'junk'].includes(precedence)) return `precedence ${precedence}`;
   for (const h of ['list-id', 'list-help', 'list-unsubscribe', 'list-subscribe', 'list-post', 'list-owner', 'list-archive']) {
-    if (headerValues(raw, h).length > 0) return 'message is from a mailing list';
+    if (header.has(h)) return 'message is from a mailing list';
   }
-  if (headerValues(raw, 'x-auto-response-suppress').some((v) => /all|oof|autoreply/i.test(v))) return 'auto replies suppressed';
+  if (header.values('x-auto-response-suppress').some((v) => /all|oof|autoreply/i.test(v))) return 'auto replies suppressed';
   // RFC 5230 4.5: only when one of the user's addresses is an explicit recipient.
   const explicit = ['to', 'cc', 'bcc', 'resent-to', 'resent-cc', 'resent-bcc']
-    .flatMap((h) => headerValues(raw, h))
+    .flatMap((h) => header.values(h))
     .join(',')
     .toLowerCase();
   if (!recipientAddresses.some((a) => explicit.includes(a.toLowerCase()))) return 'recipient is not in To/Cc';
@@ -51,13 +52,13 @@ export interface VacationReply {
   subject: string;
   reason: string;
   mime: boolean;
-  original: Buffer;
+  original: ParsedMessage;
   hostname: string;
 }
 
 export function buildVacationReply(v: VacationReply): Buffer {
-  const origId = headerValues(v.original, 'message-id')[0];
-  const refs = headerValues(v.original, 'references')[0];
+  const origId = v.original.header.first('message-id');
+  const refs = v.original.header.first('references');
   const headers = [
     `From: ${v.from}`,
     `To: <${v.to}>`,
@@ -83,7 +84,7 @@ export interface RejectNotice {
   /** Who gets the notice (the envelope sender). */
   to: string;
   reason: string;
-  original: Buffer;
+  original: ParsedMessage;
   hostname: string;
 }
 
@@ -111,15 +112,15 @@ export interface FailureNotice {
   /** The SMTP-style diagnostic, e.g. "554 5.4.6 Mail loop". */
   diagnostic: string;
   text?: string;
-  original: Buffer;
+  original: ParsedMessage;
   hostname: string;
 }
 
 /** An RFC 3464 DSN for one failed recipient. */
 export function buildFailureDsn(n: FailureNotice): Buffer {
   const boundary = `=_postino_${randomBytes(8).toString('hex')}`;
-  const headerEnd = n.original.indexOf('\r\n\r\n');
-  const originalHeaders = (headerEnd >= 0 ? n.original.subarray(0, headerEnd + 2) : n.original).toString('utf8');
+  // The header section with CRLF line ends, whatever the message used (text/rfc822-headers).
+  const originalHeaders = n.original.header.section().toString('utf8').replace(/\r?\n/g, '\r\n');
   const text = n.text ?? `Your message could not be delivered to <${n.recipient}>:\r\n\r\n${n.diagnostic}`;
   const parts = [
     `From: Mail Delivery System <MAILER-DAEMON@${n.hostname}>`,

@@ -5,6 +5,7 @@
 import type { Logger } from '../log.js';
 import { LOCAL_PROBLEM } from './smtp-reply.js';
 import type { Accept, Verdict } from './verdict.js';
+import type { ParsedMessage } from '../../mime/index.js';
 
 /** What every stage knows about the session. */
 export interface SessionInfo {
@@ -37,8 +38,8 @@ export interface DataContext {
   session: SessionInfo;
   from: string;
   recipients: readonly string[];
-  /** The message as received, or as the hooks before this one left it. */
-  raw: Buffer;
+  /** The message as received (parsed once at the end of DATA), or as the hooks before this one left it. */
+  message: ParsedMessage;
 }
 
 export interface StageContexts {
@@ -82,9 +83,9 @@ export class HookChain {
       if (verdict.kind !== 'accept') return verdict;
       if (verdict.headers) accepted.headers.push(...verdict.headers);
       if (verdict.junk) accepted.junk = true;
-      if (verdict.raw && 'raw' in current) {
-        accepted.raw = verdict.raw;
-        current = { ...current, raw: verdict.raw };
+      if (verdict.message && 'message' in current) {
+        accepted.message = verdict.message;
+        current = { ...current, message: verdict.message };
       }
     }
     return accepted;

@@ -12,6 +12,7 @@ import { collectGarbage } from '../garbage-collection.js';
 import type { DeliveryAgent, DeliveryOptions } from '../delivery/agent.js';
 import { HookChain, type Hook, type SessionInfo } from './chain.js';
 import { readMessage } from './message-reader.js';
+import { parseMessage } from '../../mime/index.js';
 import { bareAddressPostmaster, looksLikeRelayTrick } from './hooks/relay.js';
 import {
   LOCAL_PROBLEM,
@@ -109,16 +110,20 @@ export class MailReceiver {
         }
         return readFailureReply(read);
       }
-      const checked = await this.chain.run('data', { session, from, recipients, raw: read.raw });
+      // Parsed once here; the hooks and the delivery agent get the model.
+      const message = parseMessage(read.raw);
+      const checked = await this.chain.run('data', { session, from, recipients, message });
       if (checked.kind !== 'accept') {
         log.info({ event: 'message-refused', service: kind, id, ip: session.remoteAddress, from, code: checked.code });
         return refusalReply(checked);
       }
-      const raw = checked.raw ?? read.raw;
+      const parsed = checked.message ?? message;
+      const raw = parsed.raw;
       const outcomes = await agent.deliver(
         {
           id,
           raw,
+          parsed,
           from,
           recipients: [...recipients],
           traceHeaders: [receivedHeader(kind, session, config.hostname, id, recipients), ...checked.headers],

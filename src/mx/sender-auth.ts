@@ -13,7 +13,7 @@ import type { ARCResult, DKIMResult, DKIMVerifyResult, DMARCResult, SPFResult } 
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import type { DnsResolver } from '../net/dns.js';
-import { headerBlockEnd } from '../delivery/message-edit.js';
+import type { HeaderField, ParsedMessage } from '../../mime/index.js';
 import { TtlCache } from '../ttl-cache.js';
 
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror';
@@ -49,7 +49,8 @@ export interface SenderAuthResult {
 }
 
 export interface SenderAuthInput {
-  raw: Buffer;
+  /** The message as received, parsed once at the end of DATA. */
+  message: ParsedMessage;
   /** The SMTP client's address (IPv4-mapped IPv6 is accepted). */
   ip: string;
   /** The EHLO/HELO argument as given. */
@@ -257,8 +258,13 @@ function fromDomain(headerFrom: string[] | undefined): string | null {
   return domain || null;
 }
 
-/** A header field that makes the body matter to DKIM or ARC verification. */
-const SIGNATURE_FIELD = /(?:^|\n)(?:dkim-signature|arc-seal|arc-message-signature)[ \t]*:/i;
+/** Header fields that make the body matter to DKIM or ARC verification. */
+const SIGNATURE_FIELDS = new Set(['dkim-signature', 'arc-seal', 'arc-message-signature']);
+
+/** Whether a signature field starts within the part of the header that can be verified. */
+function isSigned(message: ParsedMessage): boolean {
+  return message.header.fields.some((f) => f.start < VERIFIED_HEADER_LIMITS.bytes && SIGNATURE_FIELDS.has(f.key));
+}
 
 /**
  * Header sections beyond these bounds are not given to the DKIM verifier:
@@ -295,9 +301,14 @@ function withoutUnsignedBody(raw: Buffer, end: number, signed: boolean): Buffer 
  * Only the From fields, for a header that is not verified: DMARC still needs
  * the From domain. A From field that is itself unverifiable is left out.
  */
-function fromFieldsOnly(raw: Buffer, end: number): Buffer {
-  const from = headerFields(raw.toString('latin1', 0, end)).filter((f) => /^from[ \t]*:/i.test(f));
-  const head = Buffer.from(from.map((f) => (f.endsWith('\n') ? f : `${f}\r\n`)).join(''), 'latin1');
+function fromFieldsOnly(message: ParsedMessage): Buffer {
+  const header = message.header;
+  const head = Buffer.concat(
+    header.all('from').map((f) => {
+      const bytes = header.bytes(f);
+      return bytes[bytes.length - 1] === 0x0a ? bytes : Buffer.concat([bytes, Buffer.from('\r\n')]);
+    }),
+  );
   const minimal = Buffer.concat([head, Buffer.from('\r\n')]);
   return unverifiableHeader(minimal, head.length) ? Buffer.from('\r\n') : minimal;
 }
@@ -322,10 +333,11 @@ function inSlices(raw: Buffer, size = 16 * 1024): Readable {
 async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: number): Promise<SenderAuthResult> {
   const minBitLength = input.minBitLength ?? 1024;
 
-  const headerEnd = headerBlockEnd(input.raw);
-  const signed = SIGNATURE_FIELD.test(input.raw.toString('latin1', 0, Math.min(headerEnd, VERIFIED_HEADER_LIMITS.bytes)));
-  const unverifiable = unverifiableHeader(input.raw, headerEnd);
-  const dkimInput = unverifiable ? fromFieldsOnly(input.raw, headerEnd) : withoutUnsignedBody(input.raw, headerEnd, signed);
+  const raw = input.message.raw;
+  const headerEnd = input.message.header.headerEnd;
+  const signed = isSigned(input.message);
+  const unverifiable = unverifiableHeader(raw, headerEnd);
+  const dkimInput = unverifiable ? fromFieldsOnly(input.message) : withoutUnsignedBody(raw, headerEnd, signed);
 
   const [spf, dkimRes] = await Promise.all([
     checkSpf(input, resolver, deadline),
@@ -501,40 +513,13 @@ export async function checkSender(input: SenderAuthInput): Promise<SenderAuthRes
  * Run it after checkSender (which needs the message as received) and before
  * our own field is prepended.
  *
- * Linear in the message: the header is split by scanning for LF (a bare CR
- * is ordinary text inside a line), never by a backtracking pattern.
+ * Linear in the message: the header view (mime/) splits it at LFs (a bare
+ * CR is ordinary text inside a line), never by a backtracking pattern.
  */
-export function removeOwnAuthResults(raw: Buffer, authservId: string): Buffer {
+export function removeOwnAuthResults(message: ParsedMessage, authservId: string): ParsedMessage {
   const id = authservId.replace(/\.$/, '').toLowerCase();
-  const headerEnd = headerBlockEnd(raw);
-  const head = raw.toString('latin1', 0, headerEnd);
-  let changed = false;
-  const kept: string[] = [];
-  for (const field of headerFields(head)) {
-    if (claimedAuthservId(field) === id) changed = true;
-    else kept.push(field);
-  }
-  if (!changed) return raw;
-  return Buffer.concat([Buffer.from(kept.join(''), 'latin1'), raw.subarray(headerEnd)]);
-}
-
-/** The header section cut into fields: a line (through its LF) plus the continuation lines after it. */
-function headerFields(head: string): string[] {
-  const fields: string[] = [];
-  let start = 0;
-  let pos = 0;
-  while (pos < head.length) {
-    const c = head.charCodeAt(pos);
-    // A line that does not start with SP or HT begins a new field.
-    if (pos > start && c !== 0x20 && c !== 0x09) {
-      fields.push(head.slice(start, pos));
-      start = pos;
-    }
-    const lf = head.indexOf('\n', pos);
-    pos = lf < 0 ? head.length : lf + 1;
-  }
-  if (start < head.length) fields.push(head.slice(start));
-  return fields;
+  const header = message.header;
+  return message.without((f) => claimedAuthservId(header.raw, f) === id);
 }
 
 const AUTH_RESULTS_NAME = 'authentication-results';
@@ -544,12 +529,10 @@ const AUTH_RESULTS_NAME = 'authentication-results';
  * a trailing dot): the first token or quoted-string of the value, comments
  * and folding skipped. Undefined for any other field.
  */
-function claimedAuthservId(field: string): string | undefined {
-  if (field.length <= AUTH_RESULTS_NAME.length || field.slice(0, AUTH_RESULTS_NAME.length).toLowerCase() !== AUTH_RESULTS_NAME) return undefined;
-  let i = AUTH_RESULTS_NAME.length;
-  while (field[i] === ' ' || field[i] === '\t') i++;
-  if (field[i] !== ':') return undefined;
-  i++;
+function claimedAuthservId(raw: Buffer, f: HeaderField): string | undefined {
+  if (f.key !== AUTH_RESULTS_NAME) return undefined;
+  const field = raw.toString('latin1', f.valueStart, f.end);
+  let i = 0;
   // CFWS: white space, line breaks and (nested) comments.
   for (let depth = 0; i < field.length; i++) {
     const c = field[i];

@@ -1,5 +1,6 @@
 // What a policy step decides. Steps only decide; smtp-reply.ts is the one
 // place that turns a decision (or an error) into an SMTP reply.
+import type { ParsedMessage } from '../../mime/index.js';
 
 /** Accepted; a data-stage hook may also hand on what it found (trace fields, a Junk filing, a cleaned copy). */
 export interface Accept {
@@ -9,7 +10,7 @@ export interface Accept {
   /** File into Junk. */
   junk?: boolean;
   /** The message as the next steps must see it (e.g. without forged fields). */
-  raw?: Buffer;
+  message?: ParsedMessage;
 }
 
 export interface Refusal {

@@ -2,11 +2,11 @@
 // src/protocol/imap/backend.ts asks for, answered from storage/.
 import type { ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
 import type { FlagMode, MailboxChange, MailboxCounters, MailboxDelta, MailboxInfo, MailStore, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
-import type { MessageIndex } from '../../storage/mime/types.js';
+import type { MessageIndex } from '../../mime/types.js';
 import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../storage/metadata.js';
 import type { SynchronousMailPort } from '../../storage/unit-of-work.js';
-import { indexMessage, parseMessageIndex } from '../../storage/mime/index.js';
-import { decodeHeader, writtenDay } from '../../storage/mime/decode.js';
+import { indexMessage, parseMessageIndex } from '../../mime/index.js';
+import { decodeHeader, writtenDay } from '../../mime/decode.js';
 import { MailError } from '../../storage/errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { SASL_MECHANISMS, startSasl } from '../auth/sasl.js';
@@ -63,101 +63,101 @@ export class StoreImapBackend implements ImapBackend {
   }
 
   /** Mailbox ids come from the session's own lookups; this keeps a bug from crossing accounts. */
-  private own(user: ImapUser, mailboxId: number): void {
-    if (this.stores.mail.mailboxOwner(mailboxId) !== user.accountId) throw new MailError('NONEXISTENT', 'no such mailbox');
+  private async own(user: ImapUser, mailboxId: number): Promise<void> {
+    if ((await this.stores.mail.mailboxOwner(mailboxId)) !== user.accountId) throw new MailError('NONEXISTENT', 'no such mailbox');
   }
 
-  listMailboxes(user: ImapUser): MailboxInfo[] {
-    return this.stores.mail.listMailboxes(user.accountId);
+  async listMailboxes(user: ImapUser): Promise<MailboxInfo[]> {
+    return await this.stores.mail.listMailboxes(user.accountId);
   }
 
-  getMailbox(user: ImapUser, name: string): MailboxInfo | undefined {
-    return this.stores.mail.getMailbox(user.accountId, name);
+  async getMailbox(user: ImapUser, name: string): Promise<MailboxInfo | undefined> {
+    return await this.stores.mail.getMailbox(user.accountId, name);
   }
 
-  getMailboxById(user: ImapUser, id: number): MailboxInfo | undefined {
+  async getMailboxById(user: ImapUser, id: number): Promise<MailboxInfo | undefined> {
     try {
-      const info = this.stores.mail.getMailboxById(id);
+      const info = await this.stores.mail.getMailboxById(id);
       return info.accountId === user.accountId ? info : undefined;
     } catch {
       return undefined;
     }
   }
 
-  findMailbox(user: ImapUser, name: string): MailboxRef | undefined {
-    return this.stores.mail.findMailbox(user.accountId, name);
+  async findMailbox(user: ImapUser, name: string): Promise<MailboxRef | undefined> {
+    return await this.stores.mail.findMailbox(user.accountId, name);
   }
 
-  createMailbox(user: ImapUser, name: string, specialUse: SpecialUse | null = null): MailboxInfo {
-    return this.stores.mail.createMailbox(user.accountId, name, specialUse);
+  async createMailbox(user: ImapUser, name: string, specialUse: SpecialUse | null = null): Promise<MailboxInfo> {
+    return await this.stores.mail.createMailbox(user.accountId, name, specialUse);
   }
 
-  deleteMailbox(user: ImapUser, name: string): void {
-    this.stores.mail.deleteMailbox(user.accountId, name);
+  async deleteMailbox(user: ImapUser, name: string): Promise<void> {
+    await this.stores.mail.deleteMailbox(user.accountId, name);
   }
 
-  renameMailbox(user: ImapUser, from: string, to: string): void {
-    this.stores.mail.renameMailbox(user.accountId, from, to);
+  async renameMailbox(user: ImapUser, from: string, to: string): Promise<void> {
+    await this.stores.mail.renameMailbox(user.accountId, from, to);
   }
 
-  setSubscribed(user: ImapUser, name: string, subscribed: boolean): void {
-    if (subscribed) this.stores.mail.addSubscription(user.accountId, name);
-    else this.stores.mail.removeSubscription(user.accountId, name);
+  async setSubscribed(user: ImapUser, name: string, subscribed: boolean): Promise<void> {
+    if (subscribed) await this.stores.mail.addSubscription(user.accountId, name);
+    else await this.stores.mail.removeSubscription(user.accountId, name);
   }
 
-  listSubscriptions(user: ImapUser): string[] {
-    return this.stores.mail.listSubscriptions(user.accountId);
+  async listSubscriptions(user: ImapUser): Promise<string[]> {
+    return await this.stores.mail.listSubscriptions(user.accountId);
   }
 
-  selectState(user: ImapUser, mailboxId: number): SelectState {
-    this.own(user, mailboxId);
-    return this.stores.mail.selectSummary(mailboxId);
+  async selectState(user: ImapUser, mailboxId: number): Promise<SelectState> {
+    await this.own(user, mailboxId);
+    return await this.stores.mail.selectSummary(mailboxId);
   }
 
-  messages(user: ImapUser, mailboxId: number, uids: readonly number[]): MessageRecord[] {
-    this.own(user, mailboxId);
+  async messages(user: ImapUser, mailboxId: number, uids: readonly number[]): Promise<MessageRecord[]> {
+    await this.own(user, mailboxId);
     if (uids.length === 0) return [];
     if (uids.length <= 64) {
       const out: MessageRecord[] = [];
       for (const uid of uids) {
-        const r = this.stores.mail.getMessage(mailboxId, uid);
+        const r = await this.stores.mail.getMessage(mailboxId, uid);
         if (r) out.push(r);
       }
       return out;
     }
     const wanted = new Set(uids);
-    return this.stores.mail.listMessages(mailboxId, uids[0], uids[uids.length - 1]).filter((r) => wanted.has(r.uid));
+    return (await this.stores.mail.listMessages(mailboxId, uids[0], uids[uids.length - 1])).filter((r) => wanted.has(r.uid));
   }
 
-  readMessage(user: ImapUser, mailboxId: number, uid: number): Promise<Buffer> {
-    this.own(user, mailboxId);
-    return this.stores.mail.readMessage(mailboxId, uid);
+  async readMessage(user: ImapUser, mailboxId: number, uid: number): Promise<Buffer> {
+    await this.own(user, mailboxId);
+    return await this.stores.mail.readMessage(mailboxId, uid);
   }
 
-  recentFrom(user: ImapUser, mailboxId: number, uidNext: number, claim: boolean): number {
-    this.own(user, mailboxId);
+  async recentFrom(user: ImapUser, mailboxId: number, uidNext: number, claim: boolean): Promise<number> {
+    await this.own(user, mailboxId);
     const mail = this.stores.mail;
-    return claim ? mail.claimRecent(mailboxId, uidNext) : Math.min(mail.firstRecentUid(mailboxId), uidNext);
+    return claim ? await mail.claimRecent(mailboxId, uidNext) : Math.min(await mail.firstRecentUid(mailboxId), uidNext);
   }
 
-  unclaimedRecent(user: ImapUser, mailboxId: number): number {
-    this.own(user, mailboxId);
-    return this.stores.mail.countFromUid(mailboxId, this.stores.mail.firstRecentUid(mailboxId));
+  async unclaimedRecent(user: ImapUser, mailboxId: number): Promise<number> {
+    await this.own(user, mailboxId);
+    return await this.stores.mail.countFromUid(mailboxId, await this.stores.mail.firstRecentUid(mailboxId));
   }
 
-  deletedCount(user: ImapUser, mailboxId: number): number {
-    this.own(user, mailboxId);
-    return this.stores.mail.deletedCount(mailboxId);
+  async deletedCount(user: ImapUser, mailboxId: number): Promise<number> {
+    await this.own(user, mailboxId);
+    return await this.stores.mail.deletedCount(mailboxId);
   }
 
-  changesSince(user: ImapUser, mailboxId: number, modseq: number): MailboxDelta | undefined {
+  async changesSince(user: ImapUser, mailboxId: number, modseq: number): Promise<MailboxDelta | undefined> {
     // The store checks the owner on the same row it reads (this runs after every command).
-    return this.stores.mail.changesSince(mailboxId, modseq, user.accountId);
+    return await this.stores.mail.changesSince(mailboxId, modseq, user.accountId);
   }
 
-  expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[] {
-    this.own(user, mailboxId);
-    return this.stores.mail.expungedSince(mailboxId, modseq);
+  async expungedSince(user: ImapUser, mailboxId: number, modseq: number): Promise<number[]> {
+    await this.own(user, mailboxId);
+    return await this.stores.mail.expungedSince(mailboxId, modseq);
   }
 
   decodeHeader(value: string): string {
@@ -201,40 +201,40 @@ export class StoreImapBackend implements ImapBackend {
     return { uidValidity: results[0]?.uidValidity ?? 0, uids: results.map((r) => r.uid) };
   }
 
-  setFlags(user: ImapUser, mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[] {
-    this.own(user, mailboxId);
-    return this.stores.mail.setFlags(mailboxId, uids, mode, flags, unchangedSince);
+  async setFlags(user: ImapUser, mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]> {
+    await this.own(user, mailboxId);
+    return await this.stores.mail.setFlags(mailboxId, uids, mode, flags, unchangedSince);
   }
 
-  expunge(user: ImapUser, mailboxId: number, uids?: number[]): number[] {
-    this.own(user, mailboxId);
-    return this.stores.mail.expunge(mailboxId, uids);
+  async expunge(user: ImapUser, mailboxId: number, uids?: number[]): Promise<number[]> {
+    await this.own(user, mailboxId);
+    return await this.stores.mail.expunge(mailboxId, uids);
   }
 
   async copy(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
-    this.own(user, mailboxId);
-    this.own(user, targetMailboxId);
-    return this.stores.mail.copy(mailboxId, uids, targetMailboxId);
+    await this.own(user, mailboxId);
+    await this.own(user, targetMailboxId);
+    return await this.stores.mail.copy(mailboxId, uids, targetMailboxId);
   }
 
   async move(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
-    this.own(user, mailboxId);
-    this.own(user, targetMailboxId);
-    return this.stores.mail.move(mailboxId, uids, targetMailboxId);
+    await this.own(user, mailboxId);
+    await this.own(user, targetMailboxId);
+    return await this.stores.mail.move(mailboxId, uids, targetMailboxId);
   }
 
-  quota(user: ImapUser): Quota {
-    return this.stores.mail.quota(user.accountId);
+  async quota(user: ImapUser): Promise<Quota> {
+    return await this.stores.mail.quota(user.accountId);
   }
 
-  readMetadata(user: ImapUser, mailboxId: number | null, entry: string, descendants: boolean): MetadataEntry[] {
-    if (mailboxId !== null) this.own(user, mailboxId);
-    return this.stores.mail.metadata.read(user.accountId, mailboxId, entry, descendants);
+  async readMetadata(user: ImapUser, mailboxId: number | null, entry: string, descendants: boolean): Promise<MetadataEntry[]> {
+    if (mailboxId !== null) await this.own(user, mailboxId);
+    return await this.stores.mail.metadata.read(user.accountId, mailboxId, entry, descendants);
   }
 
-  setMetadata(user: ImapUser, mailboxId: number | null, changes: readonly MetadataChange[], limits: MetadataLimits): MetadataSetResult {
-    if (mailboxId !== null) this.own(user, mailboxId);
-    return this.stores.mail.metadata.set(user.accountId, mailboxId, changes, limits);
+  async setMetadata(user: ImapUser, mailboxId: number | null, changes: readonly MetadataChange[], limits: MetadataLimits): Promise<MetadataSetResult> {
+    if (mailboxId !== null) await this.own(user, mailboxId);
+    return await this.stores.mail.metadata.set(user.accountId, mailboxId, changes, limits);
   }
 
   subscribe(user: ImapUser, listener: (change: MailboxChange) => void): () => void {

@@ -16,8 +16,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fixturesDir } from '../support/paths.js';
 import { startDovecotLmtp, type RunningDovecot } from '../support/dovecot-lmtp.js';
-import { indexMessage } from '../../storage/mime/index.js';
-import type { MessageIndex, MimePart } from '../../storage/mime/types.js';
+import { indexMessage } from '../../mime/index.js';
+import type { MessageIndex, MimePart } from '../../mime/types.js';
 import { renderBody, renderBodyStructure, renderEnvelope, sectionBytes } from '../../src/protocol/imap/fetch-structure.js';
 
 // POSTINO_IMAP_FIXTURES points the comparison at another directory of .eml

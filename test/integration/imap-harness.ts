@@ -2,7 +2,7 @@
 // account, for the IMAP integration tests.
 import type { Server, AddressInfo } from 'node:net';
 import { openSqliteParts, type SqliteStorageParts } from '../../storage/index.js';
-import { indexMessageJson } from '../../storage/mime/index.js';
+import { indexMessageJson } from '../../mime/index.js';
 import { AdminService } from '../../src/services/admin.js';
 import { resolveConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';

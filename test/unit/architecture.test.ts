@@ -1,8 +1,9 @@
 // DESIGN.md's import rules, checked over the import lines of the source:
-// sieve/ is pure (ohm-js and itself), storage/ never reaches into src/,
-// the delivery plan is pure (it imports types only),
-// protocol code imports only its own folder (plus types), and nothing
-// imports upwards from the layers below the server.
+// mime/ is pure (its decoding libraries and itself), sieve/ is pure (ohm-js,
+// mime/ and itself), storage/ never reaches into src/ or sieve/, the
+// delivery plan is pure (it imports types only), protocol code imports only
+// its own folder and mime/ (plus types), and nothing imports upwards from
+// the layers below the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -46,10 +47,18 @@ function importsOf(file: string): Import[] {
   return out;
 }
 
-const all = ['sieve', 'storage', 'src'].flatMap((d) => sourceFiles(path.join(repoRoot, d))).flatMap(importsOf);
+const all = ['mime', 'sieve', 'storage', 'src'].flatMap((d) => sourceFiles(path.join(repoRoot, d))).flatMap(importsOf);
 
-test('sieve/ is pure: it imports ohm-js and itself only', () => {
-  const bad = all.filter((i) => i.file.startsWith('sieve/') && !(i.spec === 'ohm-js' || i.target?.startsWith('sieve/')));
+test('mime/ is pure: it imports its decoding libraries and itself only', () => {
+  const libraries = ['libmime', 'libmime/lib/charset.js', 'libbase64'];
+  const bad = all.filter((i) => i.file.startsWith('mime/') && !(libraries.includes(i.spec) || i.target?.startsWith('mime/')));
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
+test('sieve/ is pure: it imports ohm-js, mime/ and itself only', () => {
+  const bad = all.filter(
+    (i) => i.file.startsWith('sieve/') && !(i.spec === 'ohm-js' || i.target?.startsWith('sieve/') || i.target?.startsWith('mime/')),
+  );
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });
 
@@ -58,12 +67,13 @@ test('storage/ imports nothing from src/ or sieve/', () => {
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });
 
-test('protocol code imports only its own folder, plus types', () => {
+test('protocol code imports only its own folder and mime/, plus types', () => {
   const bad = all.filter((i) => {
     const m = /^src\/protocol\/([^/]+)\//.exec(i.file);
     if (!m || i.typeOnly) return false;
     if (i.target === undefined) return !i.spec.startsWith('node:');
-    return !i.target.startsWith(`src/protocol/${m[1]}/`);
+    // mime/ is pure and below everything: the message model, like types.
+    return !i.target.startsWith(`src/protocol/${m[1]}/`) && !i.target.startsWith('mime/');
   });
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });

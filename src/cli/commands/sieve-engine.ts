@@ -5,9 +5,8 @@ import path from 'node:path';
 import type { CliCommand } from '../command.js';
 import { stringOption } from '../command.js';
 import { MailError } from '../../../storage/errors.js';
-import { compile, evaluate, formatSieveError, type SieveAction, type SieveHost } from '../../../sieve/index.js';
-import { sieveMessageFromBuffer } from '../../delivery/sieve-message.js';
-import { decodeHeaderValue } from '../../../sieve/index.js';
+import { compile, evaluate, formatSieveError, sieveMessage, type SieveAction, type SieveHost } from '../../../sieve/index.js';
+import { addrSpecs, parseMessage, type ParsedMessage } from '../../../mime/index.js';
 
 function readText(file: string, what: string): Buffer {
   try {
@@ -94,15 +93,12 @@ function describe(a: SieveAction): string {
   }
 }
 
-function firstAddress(value: string | undefined): string | undefined {
+/** The first address in the first field of that name; '' for the null path "<>". */
+function firstAddress(parsed: ParsedMessage, name: string): string | undefined {
+  const value = parsed.header.first(name);
   if (value === undefined) return undefined;
-  const v = decodeHeaderValue(value);
-  // By index and by token: the patterns this replaces rescanned long runs from every position.
-  const lt = v.indexOf('<');
-  const gt = lt < 0 ? -1 : v.indexOf('>', lt + 1);
-  if (gt >= 0) return v.slice(lt + 1, gt);
-  // The first token with an "@" that has something on both sides of it.
-  return v.split(/[\s<>,;"]/).find((token) => token.slice(1, -1).includes('@'));
+  if (value.replace(/\s+/g, '') === '<>') return '';
+  return addrSpecs(value)[0];
 }
 
 const check: CliCommand = {
@@ -135,10 +131,10 @@ const test: CliCommand = {
       return 1;
     }
     const raw = readText(messageFile!, 'message');
-    const message = sieveMessageFromBuffer(raw);
-    const header = (n: string): string | undefined => message.headers.find((h) => h.name.toLowerCase() === n)?.value;
-    const from = stringOption(options, 'from') ?? firstAddress(header('return-path')) ?? firstAddress(header('from')) ?? '';
-    const to = stringOption(options, 'to') ?? firstAddress(header('delivered-to')) ?? firstAddress(header('to')) ?? 'recipient@localhost';
+    const parsed = parseMessage(raw);
+    const message = sieveMessage(parsed);
+    const from = stringOption(options, 'from') ?? firstAddress(parsed, 'return-path') ?? firstAddress(parsed, 'from') ?? '';
+    const to = stringOption(options, 'to') ?? firstAddress(parsed, 'delivered-to') ?? firstAddress(parsed, 'to') ?? 'recipient@localhost';
     // include: personal scripts beside the script (or --personal DIR), global ones in --global DIR.
     const dirs = { personal: stringOption(options, 'personal') ?? path.dirname(scriptFile!), global: stringOption(options, 'global') };
     const host: SieveHost = {
@@ -157,8 +153,7 @@ const test: CliCommand = {
     };
     const result = evaluate(r.program, message, { from, to }, host);
     for (const e of result.errors ?? []) ctx.err(`runtime error: ${formatSieveError(e)} (falling back to implicit keep)`);
-    const subject = header('subject');
-    const defaults: VacationDefaults = { subject: `Auto: ${subject === undefined ? '' : decodeHeaderValue(subject.replace(/\r?\n[ \t]/g, ' ').trim())}`, from: to };
+    const defaults: VacationDefaults = { subject: `Auto: ${parsed.header.decoded('subject')[0] ?? ''}`, from: to };
     if (ctx.json) ctx.out(JSON.stringify({ actions: result.actions.map((a) => actionToJson(a, defaults)) }));
     else {
       const lines = result.actions.map((a, i) => `${i + 1}. ${describe(a)}`);

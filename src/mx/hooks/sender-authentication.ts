@@ -19,15 +19,15 @@ export function senderAuthenticationHook(config: Config, resolver: DnsResolver =
     name: 'sender-authentication',
     stage: 'data',
     timeoutMs: SENDER_AUTHENTICATION_TIMEOUT_MS,
-    async run({ raw, session, from }) {
-      const r = await checkSender({ raw, ip: session.remoteAddress, helo: session.helo, mailFrom: from, hostname: config.hostname, resolver, cache });
+    async run({ message, session, from }) {
+      const r = await checkSender({ message, ip: session.remoteAddress, helo: session.helo, mailFrom: from, hostname: config.hostname, resolver, cache });
       if (r.dmarc.result === 'fail' && r.dmarc.policy === 'reject' && config.smtp.dmarcReject) return dmarcRejects(r.dmarc.domain);
       const failedPolicy = r.dmarc.result === 'fail' && (r.dmarc.policy === 'reject' || r.dmarc.policy === 'quarantine');
       return {
         kind: 'accept',
         headers: [r.header.replace(/\r?\n$/, '')],
         junk: failedPolicy,
-        raw: removeOwnAuthResults(raw, config.hostname),
+        message: removeOwnAuthResults(message, config.hostname),
       };
     },
   };

@@ -2,9 +2,12 @@
 // src/services/imap-backend.ts over the mail store and the authenticator;
 // tests can implement it in memory. Errors are MailError (storage/errors.ts):
 // the session maps their `code` to IMAP response codes and never shows the
-// text of anything else.
+// text of anything else. Everything that reaches storage returns a promise
+// (a networked backend must await it); the pure helpers (decodeHeader,
+// writtenDay, messageIndex: a function of the record and the raw bytes
+// alone) stay synchronous, as the SEARCH matcher calls them per message.
 import type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../../storage/ports.js';
-import type { MessageIndex } from '../../../storage/mime/types.js';
+import type { MessageIndex } from '../../../mime/types.js';
 import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../../storage/metadata.js';
 
 export type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse, MessageIndex };
@@ -48,23 +51,23 @@ export interface ImapBackend {
   login(username: string, password: string, ip: string): Promise<ImapUser>;
   startSasl(mechanism: string, ip: string): ImapSaslExchange;
 
-  listMailboxes(user: ImapUser): MailboxInfo[];
-  getMailbox(user: ImapUser, name: string): MailboxInfo | undefined;
-  getMailboxById(user: ImapUser, id: number): MailboxInfo | undefined;
+  listMailboxes(user: ImapUser): Promise<MailboxInfo[]>;
+  getMailbox(user: ImapUser, name: string): Promise<MailboxInfo | undefined>;
+  getMailboxById(user: ImapUser, id: number): Promise<MailboxInfo | undefined>;
   /** Like getMailbox, without MESSAGES/UNSEEN/SIZE: what SELECT, APPEND and COPY need. */
-  findMailbox(user: ImapUser, name: string): MailboxRef | undefined;
-  createMailbox(user: ImapUser, name: string, specialUse?: SpecialUse | null): MailboxInfo;
-  deleteMailbox(user: ImapUser, name: string): void;
-  renameMailbox(user: ImapUser, from: string, to: string): void;
+  findMailbox(user: ImapUser, name: string): Promise<MailboxRef | undefined>;
+  createMailbox(user: ImapUser, name: string, specialUse?: SpecialUse | null): Promise<MailboxInfo>;
+  deleteMailbox(user: ImapUser, name: string): Promise<void>;
+  renameMailbox(user: ImapUser, from: string, to: string): Promise<void>;
   /** SUBSCRIBE / UNSUBSCRIBE: the name need not exist as a mailbox, but must be a valid name. */
-  setSubscribed(user: ImapUser, name: string, subscribed: boolean): void;
+  setSubscribed(user: ImapUser, name: string, subscribed: boolean): Promise<void>;
   /** Subscribed names (LSUB, LIST (SUBSCRIBED), RETURN (SUBSCRIBED)); some may name no mailbox. */
-  listSubscriptions(user: ImapUser): string[];
+  listSubscriptions(user: ImapUser): Promise<string[]>;
 
   /** The UID list and first unseen message (SELECT); must stay fast for 100,000 messages. */
-  selectState(user: ImapUser, mailboxId: number): SelectState;
+  selectState(user: ImapUser, mailboxId: number): Promise<SelectState>;
   /** Records for the given UIDs (missing ones skipped), in UID order. */
-  messages(user: ImapUser, mailboxId: number, uids: readonly number[]): MessageRecord[];
+  messages(user: ImapUser, mailboxId: number, uids: readonly number[]): Promise<MessageRecord[]>;
   /** The raw message, read without blocking the event loop. */
   readMessage(user: ImapUser, mailboxId: number, uid: number): Promise<Buffer>;
   /**
@@ -72,19 +75,19 @@ export interface ImapBackend {
    * that no read-write session has seen yet, for this session alone;
    * without, only looks. Returns the first recent UID (uidNext when none).
    */
-  recentFrom(user: ImapUser, mailboxId: number, uidNext: number, claim: boolean): number;
+  recentFrom(user: ImapUser, mailboxId: number, uidNext: number, claim: boolean): Promise<number>;
   /** Messages no read-write session has seen yet (STATUS RECENT). */
-  unclaimedRecent(user: ImapUser, mailboxId: number): number;
+  unclaimedRecent(user: ImapUser, mailboxId: number): Promise<number>;
   /** Messages flagged \Deleted (STATUS DELETED). */
-  deletedCount(user: ImapUser, mailboxId: number): number;
+  deletedCount(user: ImapUser, mailboxId: number): Promise<number>;
   /**
    * What changed after `modseq` (new messages, flag changes, expunges), from
    * one snapshot: the session's view catches up from it at the points RFC
    * 3501 7.4.1 allows. Undefined when the mailbox is gone.
    */
-  changesSince(user: ImapUser, mailboxId: number, modseq: number): MailboxDelta | undefined;
+  changesSince(user: ImapUser, mailboxId: number, modseq: number): Promise<MailboxDelta | undefined>;
   /** UIDs expunged from the mailbox with a MODSEQ above `modseq` (QRESYNC), ascending. */
-  expungedSince(user: ImapUser, mailboxId: number, modseq: number): number[];
+  expungedSince(user: ImapUser, mailboxId: number, modseq: number): Promise<number[]>;
   /** RFC 2047 encoded words in a raw (latin1 byte string) header value, decoded to text. */
   decodeHeader(value: string): string;
   /** The day a Date header value names as written (UTC midnight of it), null when unreadable (SEARCH SENT*). */
@@ -104,21 +107,21 @@ export interface ImapBackend {
     mailbox: string,
     messages: Array<{ raw: Buffer; flags: string[]; internalDate: number | undefined }>,
   ): Promise<{ uidValidity: number; uids: number[] }>;
-  setFlags(user: ImapUser, mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[];
-  expunge(user: ImapUser, mailboxId: number, uids?: number[]): number[];
+  setFlags(user: ImapUser, mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]>;
+  expunge(user: ImapUser, mailboxId: number, uids?: number[]): Promise<number[]>;
   copy(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
   /** MOVE as one unit (the source copies are expunged in the same step); [sourceUid, newUid] pairs, ascending. */
   move(user: ImapUser, mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
-  quota(user: ImapUser): Quota;
+  quota(user: ImapUser): Promise<Quota>;
 
   /**
    * METADATA (RFC 5464): the entry (when it has a value) and, with
    * `descendants`, every entry below it, by name. `mailboxId` null: the
    * server's entries (the "" mailbox). Names are lower-cased.
    */
-  readMetadata(user: ImapUser, mailboxId: number | null, entry: string, descendants: boolean): MetadataEntry[];
+  readMetadata(user: ImapUser, mailboxId: number | null, entry: string, descendants: boolean): Promise<MetadataEntry[]>;
   /** SETMETADATA: every change (a value, or null to remove) or none of them, within `limits`. */
-  setMetadata(user: ImapUser, mailboxId: number | null, changes: readonly MetadataChange[], limits: MetadataLimits): MetadataSetResult;
+  setMetadata(user: ImapUser, mailboxId: number | null, changes: readonly MetadataChange[], limits: MetadataLimits): Promise<MetadataSetResult>;
 
   /** Committed changes of the account, until the returned function is called. */
   subscribe(user: ImapUser, listener: (change: MailboxChange) => void): () => void;

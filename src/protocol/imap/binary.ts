@@ -5,9 +5,10 @@
 // the result is still a well-formed MIME entity. An encoding that cannot be
 // undone anywhere in the section makes the whole FETCH fail with UNKNOWN-CTE.
 import { findPart, toCrlf } from './fetch-structure.js';
-import { decodeTransfer, transferEncoding } from './transfer-encoding.js';
+import { decodeTransfer, transferEncoding } from '../../../mime/transfer-encoding.js';
 import type { MessageIndex } from './backend.js';
-import type { MimePart } from '../../../storage/mime/types.js';
+import type { MimePart } from '../../../mime/types.js';
+import { MessageHeader } from '../../../mime/index.js';
 
 export class UnknownCteError extends Error {
   constructor() {
@@ -44,28 +45,12 @@ class Converter {
    */
   private cte(part: MimePart): string | undefined {
     if (part.enc !== undefined) return part.enc;
-    let value: string | undefined;
-    this.eachField(part, (name, start, end) => {
-      if (name === 'content-transfer-encoding') value = this.raw.toString('latin1', start, end).replace(/^[^:]*:/, '').trim();
-    });
-    return value;
+    return this.headerOf(part).values('content-transfer-encoding').at(-1);
   }
 
-  /** Calls fn for each header field (lower-cased name, [start, end) with its continuation lines). */
-  private eachField(part: MimePart, fn: (name: string, start: number, end: number) => void): void {
-    const end = Math.min(part.hdrOff + part.hdrLen, this.raw.length);
-    let pos = part.hdrOff;
-    while (pos < end) {
-      let next = pos;
-      do {
-        const nl = this.raw.indexOf(0x0a, next);
-        next = nl === -1 || nl >= end ? end : nl + 1;
-      } while (next < end && (this.raw[next] === 0x20 || this.raw[next] === 0x09));
-      const colon = this.raw.indexOf(0x3a, pos);
-      const name = colon === -1 || colon >= next ? '' : this.raw.toString('latin1', pos, colon).trim().toLowerCase();
-      fn(name, pos, next);
-      pos = next;
-    }
+  /** The header view of a part's header section (offsets relative to part.hdrOff). */
+  private headerOf(part: MimePart): MessageHeader {
+    return new MessageHeader(this.raw.subarray(part.hdrOff, Math.min(part.hdrOff + part.hdrLen, this.raw.length)));
   }
 
   /** A part with its header; a decoded leaf gets "Content-Transfer-Encoding: binary". */
@@ -105,10 +90,14 @@ class Converter {
 
   /** The header with its Content-Transfer-Encoding field (and continuation lines) replaced. */
   private header(part: MimePart): void {
-    this.eachField(part, (name, start, end) => {
-      if (name === 'content-transfer-encoding') this.out.push(BINARY_CTE);
-      else this.copy(start, end);
-    });
+    const h = this.headerOf(part);
+    let at = part.hdrOff;
+    for (const f of h.all('content-transfer-encoding')) {
+      this.copy(at, part.hdrOff + f.start);
+      this.out.push(BINARY_CTE);
+      at = part.hdrOff + f.end;
+    }
+    this.copy(at, part.hdrOff + h.raw.length);
   }
 }
 

@@ -62,7 +62,7 @@ export interface SessionContext {
   startIdle(): void;
   stopIdle(): void;
   /** NOTIFY SET (a spec) or NOTIFY NONE (undefined); returns the initial STATUS responses when asked for. */
-  setNotify(spec: NotifySpec | undefined): ImapResponse[];
+  setNotify(spec: NotifySpec | undefined): Promise<ImapResponse[]>;
 }
 
 export interface ImapCommand<A = unknown> {

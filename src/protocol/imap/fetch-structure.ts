@@ -8,7 +8,8 @@
 // CR/LF/8-bit or more than four quote-specials, NIL for absent values, and
 // Dovecot's "for humans" cleanup of subjects and display names.
 
-import type { Envelope, EnvelopeAddress, MessageIndex, MimePart } from '../../../storage/mime/types.js';
+import type { Envelope, EnvelopeAddress, MessageIndex, MimePart } from '../../../mime/types.js';
+import { MessageHeader } from '../../../mime/index.js';
 
 const DEFAULT_CHARSET = '"charset" "us-ascii"';
 const EMPTY_BODY = '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0)';
@@ -375,37 +376,17 @@ export function toCrlf(b: Buffer): Buffer {
  */
 function filterHeader(header: Buffer, fields: string[], not: boolean, alwaysEoh: boolean): Buffer {
   const wanted = new Set(fields);
+  const view = new MessageHeader(header);
   const chunks: Buffer[] = [];
   let pos = 0;
-  let keep = false;
-  let sawBlank = false;
-  let first = true;
-  while (pos < header.length) {
-    const nl = header.indexOf(0x0a, pos);
-    const end = nl === -1 ? header.length : nl + 1;
-    let lineEnd = nl === -1 ? header.length : nl;
-    if (lineEnd > pos && header[lineEnd - 1] === 0x0d) lineEnd--;
-    const c = header[pos];
-    if (!first && (c === 0x20 || c === 0x09)) {
-      if (keep) chunks.push(header.subarray(pos, end));
-    } else if (lineEnd === pos && nl !== -1) {
-      sawBlank = true;
-      break;
-    } else {
-      const rel = header.subarray(pos, lineEnd).indexOf(0x3a);
-      if (rel === -1) {
-        // Not a field (no colon): never matches a name, so only .NOT keeps it.
-        keep = not;
-      } else {
-        let ne = pos + rel;
-        while (ne > pos && (header[ne - 1] === 0x20 || header[ne - 1] === 0x09)) ne--;
-        keep = wanted.has(header.toString('latin1', pos, ne).toUpperCase()) !== not;
-      }
-      if (keep) chunks.push(header.subarray(pos, end));
-    }
-    first = false;
-    pos = end;
+  for (const f of view.fields) {
+    // Bytes between fields are no field (no colon): they never match a name, so only .NOT keeps them.
+    if (f.start > pos && not) chunks.push(header.subarray(pos, f.start));
+    if (wanted.has(f.name.toUpperCase()) !== not) chunks.push(view.bytes(f));
+    pos = f.end;
   }
+  if (view.headerEnd > pos && not) chunks.push(header.subarray(pos, view.headerEnd));
+  const sawBlank = view.bodyStart > view.headerEnd;
   // Dovecot builds HEADER.FIELDS from its header cache: every line ends in
   // CRLF and the blank line is always there. .NOT filters the raw header,
   // so the blank line is only there when the header had one.

@@ -17,25 +17,25 @@ export function parseStatusItems(items: Arg[]): string[] {
   });
 }
 
-function recent(ctx: SessionContext, info: MailboxInfo): number {
+async function recent(ctx: SessionContext, info: MailboxInfo): Promise<number> {
   if (ctx.rev2) return 0;
   if (ctx.selected?.mailboxId === info.id) return ctx.selected.recentCount;
-  return ctx.backend.unclaimedRecent(ctx.user!, info.id);
+  return await ctx.backend.unclaimedRecent(ctx.user!, info.id);
 }
 
-export function statusValues(ctx: SessionContext, info: MailboxInfo, items: string[]): ImapValue[] {
+export async function statusValues(ctx: SessionContext, info: MailboxInfo, items: string[]): Promise<ImapValue[]> {
   const out: ImapValue[] = [];
   for (const item of items) {
     let v: number;
     switch (item) {
       case 'MESSAGES': v = info.messages; break;
-      case 'RECENT': v = recent(ctx, info); break;
+      case 'RECENT': v = await recent(ctx, info); break;
       case 'UIDNEXT': v = info.uidNext; break;
       case 'UIDVALIDITY': v = info.uidValidity; break;
       case 'UNSEEN': v = info.unseen; break;
       case 'HIGHESTMODSEQ': v = info.highestModseq; break;
       case 'SIZE': v = info.size; break;
-      case 'DELETED': v = ctx.backend.deletedCount(ctx.user!, info.id); break;
+      case 'DELETED': v = await ctx.backend.deletedCount(ctx.user!, info.id); break;
       default: v = ctx.backend.appendLimit;
     }
     out.push(item, v);

@@ -180,16 +180,26 @@ export class NotifyState {
   private overflowed = false;
   private names: Map<number, string>;
   private subscriptions: Set<string>;
+  /** The take() in progress: the next one waits for it (each reads and updates what was told). */
+  private taking: Promise<ImapResponse[]> | undefined;
 
-  constructor(
+  /** The state for a NOTIFY SET, starting from the account's mailboxes as they are now. */
+  static async open(spec: NotifySpec, host: NotifyHost): Promise<NotifyState> {
+    const infos = await host.backend.listMailboxes(host.user);
+    const subscriptions = await host.backend.listSubscriptions(host.user);
+    return new NotifyState(spec, host, infos, subscriptions);
+  }
+
+  private constructor(
     readonly spec: NotifySpec,
     private readonly host: NotifyHost,
+    infos: MailboxInfo[],
+    subscriptions: string[],
   ) {
-    const infos = host.backend.listMailboxes(host.user);
     this.names = new Map(infos.map((i) => [i.id, i.name]));
     // Changes are told against the mailboxes as they are now (Dovecot omits an unchanged UIDVALIDITY from the first one too).
     for (const info of infos) this.told.set(info.id, new Map(statusItems(info, true)));
-    this.subscriptions = new Set(host.backend.listSubscriptions(host.user));
+    this.subscriptions = new Set(subscriptions);
   }
 
   /** The fetch-att list for new messages in the selected mailbox, if asked for. */
@@ -198,9 +208,9 @@ export class NotifyState {
   }
 
   /** STATUS responses for every mailbox the groups name with message events (NOTIFY SET STATUS). */
-  initialStatus(): ImapResponse[] {
+  async initialStatus(): Promise<ImapResponse[]> {
     const out: ImapResponse[] = [];
-    for (const info of this.host.backend.listMailboxes(this.host.user)) {
+    for (const info of await this.host.backend.listMailboxes(this.host.user)) {
       const r = this.statusFor(info, ['MessageNew', 'MessageExpunge', 'FlagChange'], 'initial');
       if (r) out.push(r);
     }
@@ -224,9 +234,20 @@ export class NotifyState {
   /**
    * What to send now. A client that let more than maxBehind changes pile up
    * (it did not read, or sat in one long command) gets the overflow notice
-   * once instead, and no notifications after it (RFC 5465 5.8).
+   * once instead, and no notifications after it (RFC 5465 5.8). One at a
+   * time: a second caller waits for the first and gets what came after it.
    */
-  take(): ImapResponse[] {
+  take(): Promise<ImapResponse[]> {
+    const prev = this.taking;
+    const next = () => this.takeOnce();
+    const run = prev === undefined ? next() : prev.then(next, next);
+    this.taking = run;
+    return run.finally(() => {
+      if (this.taking === run) this.taking = undefined;
+    });
+  }
+
+  private async takeOnce(): Promise<ImapResponse[]> {
     if (this.overflowed) return [];
     if (this.behind > NOTIFY_LIMITS.maxBehind) {
       this.overflowed = true;
@@ -237,14 +258,16 @@ export class NotifyState {
     }
     this.behind = 0;
     const out: ImapResponse[] = [];
+    // What is due now is taken at once: changes that come while the lookups below wait are the next take's.
+    const due = [...this.dirty];
+    this.dirty.clear();
     if (this.namesDirty) {
       this.namesDirty = false;
-      out.push(...this.nameChanges());
+      out.push(...(await this.nameChanges()));
     }
-    const selected = this.host.selectedId();
-    for (const [id, messages] of this.dirty) {
-      if (id === selected) continue;
-      const info = this.host.backend.getMailboxById(this.host.user, id);
+    for (const [id, messages] of due) {
+      if (id === this.host.selectedId()) continue;
+      const info = await this.host.backend.getMailboxById(this.host.user, id);
       if (!info) {
         this.told.delete(id);
         continue;
@@ -252,7 +275,6 @@ export class NotifyState {
       const r = messages ? this.statusFor(info, ['MessageNew', 'MessageExpunge'], 'messages') : this.statusFor(info, ['FlagChange'], 'flags');
       if (r) out.push(r);
     }
-    this.dirty.clear();
     return out;
   }
 
@@ -293,10 +315,10 @@ export class NotifyState {
     return untagged('STATUS', { str: this.host.encodeName(info.name) }, values);
   }
 
-  private mailboxNames(): Map<number, string> {
+  private async mailboxNames(): Promise<Map<number, string>> {
     // (LIST notifications only: a look at names, the counters are not kept.)
     const m = new Map<number, string>();
-    for (const info of this.host.backend.listMailboxes(this.host.user)) m.set(info.id, info.name);
+    for (const info of await this.host.backend.listMailboxes(this.host.user)) m.set(info.id, info.name);
     return m;
   }
 
@@ -307,10 +329,10 @@ export class NotifyState {
   }
 
   /** LIST responses for created, deleted and renamed mailboxes and (un)subscribed names since the last look. */
-  private nameChanges(): ImapResponse[] {
+  private async nameChanges(): Promise<ImapResponse[]> {
     const out: ImapResponse[] = [];
-    const now = this.mailboxNames();
-    const subs = new Set(this.host.backend.listSubscriptions(this.host.user));
+    const now = await this.mailboxNames();
+    const subs = new Set(await this.host.backend.listSubscriptions(this.host.user));
     const tell = (event: NotifyEvent, name: string): boolean => this.groupFor(name)?.events.has(event) === true;
     for (const [id, name] of now) {
       const old = this.names.get(id);

@@ -1,15 +1,13 @@
 // SEARCH criteria (RFC 3501 6.4.4, plus MODSEQ from RFC 7162 and
 // OLDER/YOUNGER from RFC 5032): parsed into a tree, then evaluated per
 // message. Cheap keys (flags, UID, sizes, dates) come from the index record;
-// header keys from the stored MIME index; BODY/TEXT read the message and
-// decode its text parts (transfer encoding and charset).
-import { TextDecoder } from 'node:util';
+// header keys from the stored MIME index and the message model's header
+// view (mime/); BODY/TEXT read the message and decode its text parts there.
 import { ImapParseError, isAtom, astring, number, type Arg } from './parser.js';
 import { parseSequenceSet, inSequenceSet, type SeqRange } from './sequence.js';
 import { parseDate } from './response.js';
-import { decodeTransfer } from './transfer-encoding.js';
 import type { MessageIndex, MessageRecord } from './backend.js';
-import type { MimePart } from '../../../storage/mime/types.js';
+import { MessageHeader, searchableText, unfold } from '../../../mime/index.js';
 
 export type SearchKey =
   | { op: 'all' }
@@ -186,7 +184,7 @@ function fold(s: string): string {
   return s.toLowerCase();
 }
 
-export function matchSearch(key: SearchKey, m: SearchCandidate, scope: SearchScope, cache: Map<string, string> = new Map()): boolean {
+export function matchSearch(key: SearchKey, m: SearchCandidate, scope: SearchScope, cache: SearchCache = new Map()): boolean {
   switch (key.op) {
     case 'all':
       return true;
@@ -255,7 +253,7 @@ export function matchSearch(key: SearchKey, m: SearchCandidate, scope: SearchSco
         });
         if (fold(header).includes(needle)) return true;
       }
-      const body = cached(cache, 'body', () => bodyText(m.raw(), m.index(), scope.decodeHeader));
+      const body = cached(cache, 'body', () => searchableText(m.raw(), m.index().body));
       return fold(body).includes(needle);
     }
   }
@@ -281,8 +279,11 @@ function sentDay(m: SearchCandidate, scope: SearchScope): number {
   return idx.search.date === null ? 0 : Math.floor(idx.search.date / DAY) * DAY;
 }
 
-function cached(cache: Map<string, string>, key: string, make: () => string): string {
-  let v = cache.get(key);
+/** What one message's evaluation computed once: header text, body text, the header view. */
+type SearchCache = Map<string, string | MessageHeader>;
+
+function cached<T extends string | MessageHeader>(cache: SearchCache, key: string, make: () => T): T {
+  let v = cache.get(key) as T | undefined;
   if (v === undefined) {
     v = make();
     cache.set(key, v);
@@ -291,85 +292,12 @@ function cached(cache: Map<string, string>, key: string, make: () => string): st
 }
 
 /** Values of a header field (unfolded, encoded words decoded), or undefined when absent. */
-function headerValues(m: SearchCandidate, field: string, cache: Map<string, string>, decodeHeader: (v: string) => string): string[] | undefined {
-  const text = cached(cache, 'rawheader', () => {
+function headerValues(m: SearchCandidate, field: string, cache: SearchCache, decodeHeader: (v: string) => string): string[] | undefined {
+  const header = cached(cache, 'headerview', () => {
     const idx = m.index();
-    return m.raw().toString('latin1', idx.body.hdrOff, idx.body.hdrOff + idx.body.hdrLen);
+    return new MessageHeader(m.raw().subarray(idx.body.hdrOff, idx.body.hdrOff + idx.body.hdrLen));
   });
-  const out: string[] = [];
-  const lines = text.replace(/\r?\n[ \t]/g, ' ').split(/\r?\n/);
-  for (const line of lines) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    if (line.slice(0, colon).trim().toUpperCase() === field) out.push(decodeHeader(line.slice(colon + 1).trim()));
-  }
-  return out.length > 0 ? out : undefined;
-}
-
-const decoders = new Map<string, TextDecoder>();
-
-function decodeCharset(bytes: Buffer, charset: string | undefined): string {
-  const cs = (charset ?? 'us-ascii').toLowerCase();
-  if (cs === 'us-ascii' || cs === 'utf-8' || cs === 'utf8' || cs === 'ascii') return bytes.toString('utf8');
-  let d = decoders.get(cs);
-  if (d === undefined) {
-    try {
-      d = new TextDecoder(cs);
-    } catch {
-      return bytes.toString('latin1');
-    }
-    // Charset names come from messages: the cache must not grow without end.
-    if (decoders.size >= 256) decoders.clear();
-    decoders.set(cs, d);
-  }
-  return d.decode(bytes);
-}
-
-function paramValue(params: string[] | undefined, name: string): string | undefined {
-  if (!params) return undefined;
-  for (let i = 0; i + 1 < params.length; i += 2) if (params[i]!.toLowerCase() === name) return params[i + 1];
-  return undefined;
-}
-
-/** The decoded text of every text/* part (and message/rfc822 inside), joined. */
-export function bodyText(raw: Buffer, index: MessageIndex, decodeHeader: (v: string) => string = (v) => v): string {
-  const out: string[] = [];
-  const walk = (part: MimePart, depth: number) => {
-    if (depth > 50) return;
-    if (part.parts && part.parts.length > 0) {
-      if (part.kind === 'message') {
-        const child = part.parts[0]!;
-        out.push(decodeHeader(raw.toString('latin1', child.hdrOff, child.hdrOff + child.hdrLen)));
-      }
-      for (const p of part.parts) walk(p, depth + 1);
-      return;
-    }
-    const type = (part.type ?? 'text').toLowerCase();
-    if (type !== 'text' && part.kind !== 'text') return;
-    const start = part.hdrOff + part.hdrLen;
-    const body = raw.subarray(start, start + part.bodyLen);
-    const bytes = decodeTransfer(body, part.enc) ?? body;
-    let text = decodeCharset(bytes, paramValue(part.params, 'charset'));
-    if ((part.subtype ?? '').toLowerCase() === 'html') text = withoutTags(text).replace(/&nbsp;/g, ' ');
-    out.push(text);
-  };
-  walk(index.body, 0);
-  return out.join('\n');
-}
-
-/**
- * HTML tags replaced by a space, as /<[^>]*>/g would, in one pass: that
- * pattern rescans to the end of the text from every '<' that has no '>'
- * after it, which makes a long run of '<' quadratic.
- */
-export function withoutTags(html: string): string {
-  let out = '';
-  let pos = 0;
-  for (let lt = html.indexOf('<'); lt >= 0; lt = html.indexOf('<', pos)) {
-    const gt = html.indexOf('>', lt + 1);
-    if (gt < 0) break;
-    out += html.slice(pos, lt) + ' ';
-    pos = gt + 1;
-  }
-  return out + html.slice(pos);
+  const fields = header.all(field);
+  if (fields.length === 0) return undefined;
+  return fields.map((f) => decodeHeader(unfold(header.rawText(f))));
 }

@@ -7,7 +7,10 @@
 // above every UID it has, so sequence numbers of known messages never
 // move), and flag changes. The store is the one authority; the change feed
 // only wakes the session, so changes that reach it late, twice or out of
-// order cannot bend its numbering. It also holds what is this session's
+// order cannot bend its numbering. Reading the store is asynchronous
+// (catchUp, one at a time); telling the client (flagsUpdate, flush) is not,
+// so a caller that caught up reports exactly what it read, in one stretch.
+// It also holds what is this session's
 // alone: the messages it sees as \Recent and the saved search ($, RFC 5182).
 import type { MailboxDelta, MailboxRef } from './backend.js';
 import { statusResponse, untagged, type ImapResponse, type ImapValue } from './response.js';
@@ -68,10 +71,10 @@ export interface SearchUpdateHook {
 }
 
 /** Finds the first recent UID below uidNext for this session (claiming them when read-write). */
-export type RecentSource = (uidNext: number) => number;
+export type RecentSource = (uidNext: number) => Promise<number>;
 
 /** What changed after a MODSEQ, from one snapshot of the store (undefined: the mailbox is gone). */
-export type ChangeSource = (sinceModseq: number) => MailboxDelta | undefined;
+export type ChangeSource = (sinceModseq: number) => Promise<MailboxDelta | undefined>;
 
 const SYSTEM_FLAG = /^\\(answered|flagged|deleted|seen|draft)$/i;
 
@@ -82,6 +85,8 @@ export interface ViewStart {
   keywords: string[];
   /** The MODSEQ of that moment: changes above it are news. */
   highestModseq: number;
+  /** With a RecentSource: the first UID of `uids` that is \Recent to this session (claimed before the view starts). */
+  firstRecent?: number;
 }
 
 export class SelectedMailbox {
@@ -128,9 +133,8 @@ export class SelectedMailbox {
     this.highestModseq = start.highestModseq;
     this.syncedModseq = start.highestModseq;
     this.keywords = [...start.keywords];
-    if (recentSource) {
-      const last = start.uids[start.uids.length - 1] ?? 0;
-      this.recent.claimTail(recentSource(Math.max(info.uidNext, last + 1)), start.uids);
+    if (recentSource && start.firstRecent !== undefined) {
+      this.recent.claimTail(start.firstRecent, start.uids);
       this.recentReported = this.recent.size;
     }
   }
@@ -192,18 +196,44 @@ export class SelectedMailbox {
 
   /**
    * Reads what changed since the view's MODSEQ and keeps it pending: gone
-   * messages, new ones (always above every UID the view has), flag changes
-   * and the mailbox's keywords. Nothing is told here.
+   * messages, new ones (always above every UID the view has, \Recent to this
+   * session when it claims them), flag changes and the mailbox's keywords.
+   * Nothing is told here. One at a time: a second caller (a command's end
+   * and an IDLE wake-up) waits for the first, then reads on from where it got.
    */
-  private catchUp(): void {
-    const delta = this.changes(this.syncedModseq);
-    if (delta === undefined || delta.highestModseq <= this.syncedModseq) return;
+  catchUp(): Promise<void> {
+    const prev = this.catching;
+    const next = () => this.catchUpOnce();
+    const run = prev === undefined ? next() : prev.then(next, next);
+    this.catching = run;
+    return run.finally(() => {
+      if (this.catching === run) this.catching = undefined;
+    });
+  }
+
+  private catching: Promise<void> | undefined;
+
+  private async catchUpOnce(): Promise<void> {
+    const since = this.syncedModseq;
+    const delta = await this.changes(since);
+    if (delta === undefined || delta.highestModseq <= since) return;
+    // New messages are claimed as \Recent before the view changes, so what is applied below is applied at once.
+    let firstRecent = Infinity;
+    let newest = 0;
+    for (const c of delta.changed) if (c.uid > newest) newest = c.uid;
+    if (this.recentSource && newest > this.newestKnownUid()) {
+      try {
+        firstRecent = await this.recentSource(newest + 1);
+      } catch {
+        firstRecent = Infinity; // the mailbox went away meanwhile: nothing is recent
+      }
+    }
     this.syncedModseq = delta.highestModseq;
     if (delta.highestModseq > this.highestModseq) this.highestModseq = delta.highestModseq;
     for (const uid of delta.expunged) if (this.seqOf(uid) !== 0) this.gone.add(uid);
-    const last = this.freshUids.length > 0 ? this.freshUids[this.freshUids.length - 1]!.uid : (this.uids[this.uids.length - 1] ?? 0);
+    const last = this.newestKnownUid();
     for (const c of delta.changed) {
-      if (c.uid > last) this.freshUids.push(c);
+      if (c.uid > last) this.freshUids.push({ uid: c.uid, modseq: c.modseq, recent: c.uid >= firstRecent });
       else if (this.seqOf(c.uid) !== 0) this.changedFlags.set(c.uid, c);
       else {
         // New since the last look but not yet announced: keep its newest flags (they travel with it).
@@ -218,17 +248,22 @@ export class SelectedMailbox {
     if (delta.keywords) for (const k of delta.keywords) if (!this.keywords.includes(k)) this.newKeywords.push(k);
   }
 
-  private freshUids: Array<{ uid: number; modseq: number }> = [];
+  /** The highest UID the view has or will announce. */
+  private newestKnownUid(): number {
+    return this.freshUids.length > 0 ? this.freshUids[this.freshUids.length - 1]!.uid : (this.uids[this.uids.length - 1] ?? 0);
+  }
+
+  private freshUids: Array<{ uid: number; modseq: number; recent: boolean }> = [];
   private readonly changedFlags = new Map<number, { uid: number; modseq: number; flags: string[] }>();
   private newKeywords: string[] = [];
 
   /**
    * FLAGS and PERMANENTFLAGS when keywords new to this session are in use
    * (RFC 3501 7.2.6): sent before any FETCH that could name them, so the
-   * session calls it before a command's own responses.
+   * session calls it before a command's own responses. From what the last
+   * catchUp() read.
    */
-  flagsUpdate(caughtUp = false): ImapResponse[] {
-    if (!caughtUp) this.catchUp();
+  flagsUpdate(): ImapResponse[] {
     if (this.newKeywords.length === 0) return [];
     this.keywords.push(...this.newKeywords);
     this.newKeywords = [];
@@ -236,26 +271,22 @@ export class SelectedMailbox {
   }
 
   /**
-   * Catches the view up with the store and returns what tells the client:
-   * new FLAGS, EXPUNGE (or VANISHED with QRESYNC) when `allowExpunge`, else
-   * the expunged messages keep their numbers until a later call; EXISTS (and
-   * RECENT) for new messages; a FETCH of FLAGS for each message whose flags
-   * changed since this session last reported them. `caughtUp`: a
-   * flagsUpdate() just looked at the store, in the same synchronous stretch
-   * (nothing of this process can have committed since), so it is not asked again.
+   * Moves the view to what the last catchUp() read and returns what tells
+   * the client: new FLAGS, EXPUNGE (or VANISHED with QRESYNC) when
+   * `allowExpunge`, else the expunged messages keep their numbers until a
+   * later call; EXISTS (and RECENT) for new messages; a FETCH of FLAGS for
+   * each message whose flags changed since this session last reported them.
    */
-  flush(allowExpunge: boolean, condstore: boolean, qresync = false, withUid = qresync, caughtUp = false): ImapResponse[] {
-    const out = this.flagsUpdate(caughtUp);
+  flush(allowExpunge: boolean, condstore: boolean, qresync = false, withUid = qresync): ImapResponse[] {
+    const out = this.flagsUpdate();
     if (allowExpunge && this.gone.size > 0) this.announceExpunges(out, qresync);
     const fresh = this.freshUids;
     if (fresh.length > 0) {
       this.freshUids = [];
-      const newest = fresh[fresh.length - 1]!.uid;
-      const firstRecent = this.recentSource ? this.recentSource(newest + 1) : Infinity;
       for (const c of fresh) {
         this.uids.push(c.uid);
         this.reported.set(c.uid, c.modseq);
-        if (c.uid >= firstRecent) this.recent.add(c.uid);
+        if (c.recent) this.recent.add(c.uid);
       }
       out.push(untagged(this.uids.length, 'EXISTS'));
       this.recentResponse(out);

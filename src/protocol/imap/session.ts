@@ -66,6 +66,14 @@ export class ImapSession implements SessionContext {
   private notify: NotifyState | undefined;
   private notifyScheduled = false;
   private notifyWriting = false;
+  /**
+   * Work that started outside a command and writes on its own (an IDLE
+   * wake-up, NOTIFY events, the look whether the selected mailbox is still
+   * there): a command's end waits for it, so its responses come after.
+   */
+  private idleFlushing: Promise<void> | undefined;
+  private notifyWrite: Promise<void> | undefined;
+  private goneCheck: Promise<void> | undefined;
 
   tag = '*';
   state: SessionState = 'notauth';
@@ -239,20 +247,21 @@ export class ImapSession implements SessionContext {
     this.idling = false;
   }
 
-  setNotify(spec: NotifySpec | undefined): ImapResponse[] {
+  async setNotify(spec: NotifySpec | undefined): Promise<ImapResponse[]> {
     this.notify = undefined;
     if (!spec || !this.user) return [];
     const user = this.user;
-    this.notify = new NotifyState(spec, {
+    const notify = await NotifyState.open(spec, {
       backend: this.backend,
       user,
       selectedId: () => this.selected?.mailboxId,
       encodeName: (name) => this.encodeMailboxName(name),
       condstore: () => this.enabledSet.has('CONDSTORE'),
     });
+    this.notify = notify;
     // STATUS with HIGHESTMODSEQ enables CONDSTORE (RFC 7162 3.1); Dovecot's NOTIFY SET STATUS does so.
     if (spec.status) this.enable('CONDSTORE');
-    return spec.status ? this.notify.initialStatus() : [];
+    return spec.status ? notify.initialStatus() : [];
   }
 
   // ---- connection events ------------------------------------------------
@@ -401,19 +410,26 @@ export class ImapSession implements SessionContext {
     const status = result.status ?? 'OK';
     if (status === 'BAD') return this.bad(parsed.tag, result.text ?? 'Bad command');
     this.badInARow = 0;
+    // What an IDLE wake-up or a NOTIFY event is writing goes out first; then the view reads the store once.
+    await this.backgroundSettled();
+    const sel = result.after !== 'logout' ? this.selected : undefined;
+    if (sel) await sel.catchUp();
+    if (this.closed) return;
     // New keywords are announced before any FETCH in the command's own responses that could name them.
-    const responses: ImapResponse[] = this.selected && result.after !== 'logout' ? this.selected.flagsUpdate() : [];
+    const responses: ImapResponse[] = sel ? sel.flagsUpdate() : [];
     if (this.announceModseq && this.selected) responses.push(statusResponse('OK', 'Highest', `HIGHESTMODSEQ ${this.selected.highestModseq}`));
     this.announceModseq = false;
     responses.push(...(result.untagged ?? []));
-    if (this.notify && result.after !== 'logout') responses.push(...this.notify.take());
-    if (this.selected && result.after !== 'logout') {
+    if (this.notify && result.after !== 'logout') responses.push(...(await this.notify.take()));
+    if (sel) {
       const qresync = this.enabledSet.has('QRESYNC');
-      const lastUid = this.selected.uids[this.selected.uids.length - 1] ?? 0;
-      responses.push(...this.selected.flush(command.allowExpunge !== false, this.enabledSet.has('CONDSTORE'), qresync, qresync || parsed.name.startsWith('UID '), true));
-      responses.push(...(await this.searchUpdatesDue(this.selected)));
+      const lastUid = sel.uids[sel.uids.length - 1] ?? 0;
+      responses.push(...sel.flush(command.allowExpunge !== false, this.enabledSet.has('CONDSTORE'), qresync, qresync || parsed.name.startsWith('UID ')));
+      responses.push(...(await this.searchUpdatesDue(sel)));
       if (this.notify) responses.push(...(await this.notifyFetch(lastUid)));
     }
+    if (this.goneCheck) await this.goneCheck;
+    if (this.closed) return;
     responses.push(statusResponse(status, result.text ?? `${parsed.name} completed`, result.code, parsed.tag));
     if (this.selectedGone && this.selected) {
       // Another session deleted the selected mailbox: its numbering means nothing now.
@@ -445,12 +461,41 @@ export class ImapSession implements SessionContext {
     if (!this.selected) return;
     if (change.kind === 'mailboxes') {
       // Mailboxes were created, renamed or deleted: is ours still there?
-      if (this.user && !this.backend.getMailboxById(this.user, this.selected.mailboxId)) this.selectedGone = true;
-      if (this.idling && this.selectedGone) this.dropSession('Selected mailbox was deleted');
+      this.checkSelectedExists(this.selected);
       return;
     }
     // The view catches up from the store itself; the change only says when to look.
     if (change.mailboxId === this.selected.mailboxId && this.idling) this.scheduleIdleFlush();
+  }
+
+  private checkSelectedExists(sel: SelectedMailbox): void {
+    const user = this.user;
+    if (!user) return;
+    const check = (async () => {
+      let exists: boolean;
+      try {
+        exists = (await this.backend.getMailboxById(user, sel.mailboxId)) !== undefined;
+      } catch {
+        return; // unknown now: the next change asks again
+      }
+      // A SELECT of another mailbox meanwhile makes the answer moot.
+      if (exists || this.selected !== sel || this.closed) return;
+      this.selectedGone = true;
+      if (this.idling) this.dropSession('Selected mailbox was deleted');
+    })();
+    const run = this.goneCheck ? Promise.all([this.goneCheck, check]).then(() => {}) : check;
+    this.goneCheck = run;
+    void run.finally(() => {
+      if (this.goneCheck === run) this.goneCheck = undefined;
+    });
+  }
+
+  /** Waits for what writes outside a command (IDLE wake-ups, NOTIFY events, the check above) to be done. */
+  private async backgroundSettled(): Promise<void> {
+    while (this.idleFlushing || this.notifyWrite) {
+      await this.idleFlushing;
+      await this.notifyWrite;
+    }
   }
 
   private scheduleIdleFlush(): void {
@@ -459,17 +504,32 @@ export class ImapSession implements SessionContext {
     queueMicrotask(() => {
       this.idleFlushScheduled = false;
       if (!this.idling || !this.selected || this.closed) return;
-      const lastUid = this.selected.uids[this.selected.uids.length - 1] ?? 0;
-      const sel = this.selected;
-      const responses = sel.flush(true, this.enabledSet.has('CONDSTORE'), this.enabledSet.has('QRESYNC'));
-      if (sel.searchUpdatesPending || this.notify?.selectedFetchAtts) {
-        void (async () => {
-          const updates = await this.searchUpdatesDue(sel);
-          const fetched = this.notify?.selectedFetchAtts ? await this.notifyFetch(lastUid) : [];
-          await this.write([...responses, ...updates, ...fetched]);
-        })();
-      } else if (responses.length > 0) void this.write(responses);
+      // One wake-up at a time, in order: the next one waits for this one's write.
+      const prev = this.idleFlushing;
+      const run = (prev ? prev.then(() => this.idleFlush()) : this.idleFlush()).catch((err: unknown) => {
+        this.options.log?.({ event: 'imap-error', command: 'idle update', err: err instanceof Error ? err.stack : String(err) });
+      });
+      this.idleFlushing = run;
+      void run.finally(() => {
+        if (this.idleFlushing === run) this.idleFlushing = undefined;
+      });
     });
+  }
+
+  /** During IDLE: catches the view up and tells at once. */
+  private async idleFlush(): Promise<void> {
+    const sel = this.selected;
+    if (!this.idling || !sel || this.closed) return;
+    await sel.catchUp();
+    // DONE came while the store was read: what was read waits for the IDLE command's own end, which tells it in order.
+    if (!this.idling || this.selected !== sel || this.closed) return;
+    const lastUid = sel.uids[sel.uids.length - 1] ?? 0;
+    const responses = sel.flush(true, this.enabledSet.has('CONDSTORE'), this.enabledSet.has('QRESYNC'));
+    if (sel.searchUpdatesPending || this.notify?.selectedFetchAtts) {
+      responses.push(...(await this.searchUpdatesDue(sel)));
+      if (this.notify?.selectedFetchAtts) responses.push(...(await this.notifyFetch(lastUid)));
+    }
+    await this.write(responses);
   }
 
   /** The selected view's search updates after a flush; a message that cannot be read leaves them out (as a failed notifyFetch does). */
@@ -495,12 +555,20 @@ export class ImapSession implements SessionContext {
       this.notifyScheduled = false;
       const notify = this.notify;
       if (!notify || this.closed || this.notifyWriting || (this.busy && !this.idling)) return;
-      const responses = notify.take();
-      if (responses.length === 0) return;
       this.notifyWriting = true;
-      void this.write(responses).finally(() => {
-        this.notifyWriting = false;
-        if (this.notify?.pending) this.scheduleNotify();
+      const run = (async () => {
+        try {
+          await this.write(await notify.take());
+        } catch (err) {
+          this.options.log?.({ event: 'imap-error', command: 'notify', err: err instanceof Error ? err.stack : String(err) });
+        } finally {
+          this.notifyWriting = false;
+          if (this.notify?.pending) this.scheduleNotify();
+        }
+      })();
+      this.notifyWrite = run;
+      void run.finally(() => {
+        if (this.notifyWrite === run) this.notifyWrite = undefined;
       });
     });
   }

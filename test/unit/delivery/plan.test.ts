@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compile, evaluate, type SieveAction, type SieveHost } from '../../../sieve/index.js';
-import { sieveMessageFromBuffer } from '../../../src/delivery/sieve-message.js';
-import { applyHeaderEdits, prependHeaders } from '../../../src/delivery/message-edit.js';
+import { sieveMessage } from '../../../sieve/index.js';
+import { parseMessage } from '../../../mime/index.js';
 import {
   finishScriptActions,
   mailLoop,
@@ -38,7 +38,7 @@ function facts(over: Partial<PlanFacts> = {}): PlanFacts {
 function actionsOf(script: string, host: SieveHost = {}): SieveAction[] {
   const r = compile(script);
   if (!r.ok) assert.fail(r.errors.map((e) => e.message).join('; '));
-  return evaluate(r.program, sieveMessageFromBuffer(RAW), { from: 'coyote@desert.example.org', to: 'roadrunner@acme.example.com' }, host).actions;
+  return evaluate(r.program, sieveMessage(parseMessage(RAW)), { from: 'coyote@desert.example.org', to: 'roadrunner@acme.example.com' }, host).actions;
 }
 
 function decide(script: string, over: Partial<PlanFacts> = {}, host: SieveHost = {}): DeliveryPlan {
@@ -190,8 +190,8 @@ test('RFC 5293 editheader: edits kept in script order; applied on top of our fie
     p.edits.map((e) => (e.type === 'addheader' ? `+${e.name}${e.last ? ' last' : ''}` : `-${e.name}#${e.occurrence}`)),
     ['+X-A', '+X-B last', '-Subject#1', '+X-C', '-X-A#1'],
   );
-  const names = applyHeaderEdits(prependHeaders(RAW, p.headers), p.edits)
-    .toString('utf8')
+  const names = parseMessage(RAW).prepend(p.headers).edit(p.edits)
+    .raw.toString('utf8')
     .split('\r\n\r\n')[0]!
     .split('\r\n')
     .map((l) => l.slice(0, l.indexOf(':')));

@@ -3,9 +3,9 @@
 // against dovecot-imapd; see test/integration/imap-binary-dovecot.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { indexMessage } from '../../../storage/mime/index.js';
+import { indexMessage } from '../../../mime/index.js';
 import { binaryContent, UnknownCteError } from '../../../src/protocol/imap/binary.js';
-import { decodeQuotedPrintable, decodeTransfer, transferEncoding } from '../../../src/protocol/imap/transfer-encoding.js';
+import { decodeQuotedPrintable, decodeTransfer, transferEncoding } from '../../../mime/transfer-encoding.js';
 import { compileResponse, untagged } from '../../../src/protocol/imap/response.js';
 import { parseFetchItem } from '../../../src/protocol/imap/commands/fetch.js';
 import { ImapParseError } from '../../../src/protocol/imap/parser.js';

@@ -3,7 +3,7 @@
 // former backtracking RegExp finishes at once, with the same answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withoutTags } from '../../../src/protocol/imap/search.js';
+import { withoutTags } from '../../../mime/index.js';
 import { withoutTrailingSeparators } from '../../../src/protocol/imap/commands/create.js';
 import { fast, MB } from '../../support/hostile.js';
 

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSearch, matchSearch, bodyText, CharsetError, type SearchCandidate } from '../../../src/protocol/imap/search.js';
+import { parseSearch, matchSearch, CharsetError, type SearchCandidate } from '../../../src/protocol/imap/search.js';
+import { searchableText } from '../../../mime/index.js';
 import { parseCommand } from '../../../src/protocol/imap/parser.js';
 import { ImapParseError } from '../../../src/protocol/imap/parser.js';
-import { indexMessage } from '../../../storage/mime/index.js';
-import { decodeHeader } from '../../../storage/mime/decode.js';
+import { indexMessage } from '../../../mime/index.js';
+import { decodeHeader } from '../../../mime/decode.js';
 
 const RAW = Buffer.from(
   [
@@ -89,7 +90,7 @@ test('BODY and TEXT search decoded text of every text part', () => {
   assert.ok(matches('BODY bold'));
   assert.ok(!matches('BODY Subject'));
   assert.ok(matches('TEXT "X-Priority"'));
-  assert.match(bodyText(RAW, index, decodeHeader), /Grüße aus Köln/);
+  assert.match(searchableText(RAW, index.body), /Grüße aus Köln/);
 });
 
 test('MODSEQ and CHARSET', () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImapSession, type ImapTransport } from '../../../src/protocol/imap/session.js';
-import type { ImapBackend } from '../../../src/protocol/imap/backend.js';
+import type { ImapBackend, MailboxChange, MailboxDelta } from '../../../src/protocol/imap/backend.js';
 import { IMAP_LIMITS } from '../../../src/protocol/imap/limits.js';
 import { MailError } from '../../../storage/errors.js';
 
@@ -125,4 +125,104 @@ test('before login, literals are small; after login they may reach APPENDLIMIT',
   await settle();
   assert.match(t.text(), /a2 OK/);
   assert.match(t.text(), /\+ Ready for literal data\r\n$/);
+});
+
+/**
+ * A one-mailbox backend whose change reads wait on a gate the test opens:
+ * the asynchronous storage a networked backend would be.
+ */
+function slowMailbox() {
+  const uids = [1, 2];
+  let modseq = 10;
+  let listener: ((c: MailboxChange) => void) | undefined;
+  let gate: Promise<void> = Promise.resolve();
+  let open: () => void = () => {};
+  let reads = 0;
+  const info = { id: 9, accountId: 1, name: 'INBOX', uidValidity: 5, uidNext: 3, highestModseq: 10, specialUse: null, messages: 2, unseen: 0, size: 0 };
+  const backend = stubBackend({
+    subscribe: (_user, l) => {
+      listener = l;
+      return () => {};
+    },
+    findMailbox: async () => info,
+    getMailboxById: async () => info,
+    selectState: async () => ({ uids: [...uids], firstUnseenUid: undefined, keywords: [], highestModseq: modseq }),
+    recentFrom: async (_u, _m, uidNext) => uidNext,
+    changesSince: async (_u, _m, since): Promise<MailboxDelta> => {
+      reads++;
+      const upTo = modseq;
+      await gate;
+      const changed = uids.filter((u) => 10 + u - 2 > since && 10 + u - 2 <= upTo).map((uid) => ({ uid, modseq: 10 + uid - 2, flags: [] }));
+      return { highestModseq: upTo, changed, expunged: [] };
+    },
+  });
+  return {
+    backend,
+    get reads() {
+      return reads;
+    },
+    /** A new message arrives (modseq 10 + uid - 2) and the feed says so. */
+    arrive(): void {
+      const uid = uids[uids.length - 1]! + 1;
+      uids.push(uid);
+      modseq = 10 + uid - 2;
+      listener?.({ kind: 'append', accountId: 1, mailboxId: 9, uid, modseq, flags: [] });
+    },
+    hold(): void {
+      gate = new Promise((r) => (open = r));
+    },
+    release(): void {
+      open();
+    },
+  };
+}
+
+test('IDLE: DONE while a wake-up still reads the store: the new message is told once, before the tagged OK', async () => {
+  const box = slowMailbox();
+  const { t, s } = open({ secure: true, backend: box.backend });
+  s.onData(Buffer.from('a1 LOGIN u@x.test secret\r\na2 SELECT INBOX\r\na3 IDLE\r\n'));
+  await settle();
+  assert.match(t.text(), /a2 OK \[READ-WRITE\][^\r]*\r\n\+ idling\r\n$/);
+  box.hold();
+  box.arrive();
+  await settle();
+  s.onData(Buffer.from('DONE\r\n'));
+  await settle();
+  assert.doesNotMatch(t.text(), /a3 OK/, 'the command waits for the wake-up');
+  box.release();
+  await settle();
+  const after = t.text().split('+ idling\r\n')[1]!;
+  assert.equal(after, '* 3 EXISTS\r\na3 OK IDLE terminated\r\n');
+});
+
+test('pipelined commands answer in order while each one waits for the store', async () => {
+  const box = slowMailbox();
+  const { t, s } = open({ secure: true, backend: box.backend });
+  s.onData(Buffer.from('a1 LOGIN u@x.test secret\r\na2 SELECT INBOX\r\n'));
+  await settle();
+  box.hold();
+  s.onData(Buffer.from('a3 NOOP\r\na4 NOOP\r\n'));
+  await settle();
+  box.arrive();
+  box.release();
+  await settle();
+  const after = t.text().split('a2 OK')[1]!.replace(/^[^\n]*\n/, '');
+  assert.match(after, /^(\* 3 EXISTS\r\n)?a3 OK NOOP completed\r\n(\* 3 EXISTS\r\n)?a4 OK NOOP completed\r\n$/);
+  assert.equal((after.match(/EXISTS/g) ?? []).length, 1);
+});
+
+test('a session closed while a command waits for the store writes nothing more and does not crash', async () => {
+  const box = slowMailbox();
+  const { t, s } = open({ secure: true, backend: box.backend });
+  s.onData(Buffer.from('a1 LOGIN u@x.test secret\r\na2 SELECT INBOX\r\n'));
+  await settle();
+  box.hold();
+  s.onData(Buffer.from('a3 NOOP\r\n'));
+  await settle();
+  const before = t.text();
+  s.onClose();
+  box.arrive();
+  box.release();
+  await settle();
+  assert.equal(t.text(), before);
 });

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSortProgram, parseSortReturn, sortValue } from '../../../src/protocol/imap/commands/sort.js';
 import { ImapParseError, type Arg } from '../../../src/protocol/imap/parser.js';
-import { indexMessage } from '../../../storage/mime/index.js';
-import { decodeHeader } from '../../../storage/mime/decode.js';
+import { indexMessage } from '../../../mime/index.js';
+import { decodeHeader } from '../../../mime/decode.js';
 import type { MessageRecord } from '../../../src/protocol/imap/backend.js';
 
 const atoms = (...v: string[]): Arg[] => v.map((value) => ({ type: 'atom', value }));

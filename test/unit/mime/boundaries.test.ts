@@ -1,9 +1,9 @@
-// Unit tests of the open-boundary set (storage/mime/boundaries.ts): which
+// Unit tests of the open-boundary set (mime/boundaries.ts): which
 // open boundary a "--" line belongs to, and forgetting boundaries.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BoundaryStack } from '../../../storage/mime/boundaries.js';
+import { BoundaryStack } from '../../../mime/boundaries.js';
 
 /** Matches a whole line (without "--" and line end) the way the parser does. */
 function lineMatch(stack: BoundaryStack<string>, line: string): string | null {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixturesDir } from '../../support/paths.js';
-import { indexMessage } from '../../../storage/mime/index.js';
+import { indexMessage } from '../../../mime/index.js';
 import {
   imapNstring,
   imapNstringNoLf,

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixturesDir } from '../../support/paths.js';
-import { indexMessage } from '../../../storage/mime/index.js';
+import { indexMessage } from '../../../mime/index.js';
 import { renderBodyStructure, toWire } from '../../../src/protocol/imap/fetch-structure.js';
 
 const dir = path.join(fixturesDir, 'imap');

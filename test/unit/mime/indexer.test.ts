@@ -1,4 +1,4 @@
-// Unit tests of the MIME indexer (storage/mime): structure, offsets, sizes,
+// Unit tests of the MIME indexer (mime/): structure, offsets, sizes,
 // envelope data, RFC 2231, search fields, robustness on broken input.
 
 import { test } from 'node:test';
@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixturesDir } from '../../support/paths.js';
-import { indexMessage, indexMessageJson, parseMessageIndex, MIME_INDEX_VERSION } from '../../../storage/mime/index.js';
-import type { MimePart } from '../../../storage/mime/types.js';
-import { parseAddressList } from '../../../storage/mime/address.js';
-import { Rfc822Parser, parseMimeParams } from '../../../storage/mime/rfc822.js';
-import { decodeHeader, parseDate } from '../../../storage/mime/decode.js';
+import { indexMessage, indexMessageJson, parseMessageIndex, MIME_INDEX_VERSION } from '../../../mime/index.js';
+import type { MimePart } from '../../../mime/types.js';
+import { parseAddressList } from '../../../mime/address.js';
+import { Rfc822Parser, parseMimeParams } from '../../../mime/rfc822.js';
+import { decodeHeader, parseDate } from '../../../mime/decode.js';
 
 const crlf = (s: string): Buffer => Buffer.from(s.replace(/\n/g, '\r\n'), 'latin1');
 const fixture = (n: string): Buffer => fs.readFileSync(path.join(fixturesDir, 'imap', `${n}.eml`));

@@ -1,5 +1,5 @@
 // Multipart boundaries as RFC 2046 5.1.1 defines them, resolved the way
-// Dovecot 2.3 does (storage/mime/parser.ts, storage/mime/boundaries.ts):
+// Dovecot 2.3 does (mime/parser.ts, mime/boundaries.ts):
 // boundaries that contain or end with "--", transport padding, nested
 // boundaries that are prefixes of each other, multipart/digest defaults,
 // boundary lengths, missing delimiters, the parser's limits, and hostile
@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixturesDir } from '../../support/paths.js';
-import { indexMessage } from '../../../storage/mime/index.js';
-import type { MimePart } from '../../../storage/mime/types.js';
+import { indexMessage } from '../../../mime/index.js';
+import type { MimePart } from '../../../mime/types.js';
 import { renderBodyStructure, sectionBytes } from '../../../src/protocol/imap/fetch-structure.js';
 
 const crlf = (s: string): Buffer => Buffer.from(s.replace(/\n/g, '\r\n'), 'latin1');

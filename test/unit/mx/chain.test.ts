@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { HookChain, type Hook, type HookOf, type SessionInfo } from '../../../src/mx/chain.js';
 import { ACCEPT, reject, tempfail, type Verdict } from '../../../src/mx/verdict.js';
+import { parseMessage } from '../../../mime/index.js';
 
 const session: SessionInfo = { id: 's1', remoteAddress: '192.0.2.7', helo: 'client.test' };
 
@@ -85,7 +86,7 @@ test('a hook that never answers gives 451 once its time is up', async () => {
   const { log, lines } = capturingLogger();
   const never: HookOf<'data'> = { name: 'never', stage: 'data', timeoutMs: 50, run: () => new Promise<Verdict>(() => {}) };
   const started = Date.now();
-  const v = await new HookChain([never], log).run('data', { session, from: '', recipients: ['b@local.test'], raw: Buffer.from('x') });
+  const v = await new HookChain([never], log).run('data', { session, from: '', recipients: ['b@local.test'], message: parseMessage(Buffer.from('x')) });
   assert.equal(v.kind, 'tempfail');
   assert.equal(v.kind === 'tempfail' && v.code, 451);
   assert.ok(Date.now() - started >= 40, 'waited for the hook its time');
@@ -104,19 +105,19 @@ test('data hooks hand on headers, Junk and the cleaned message to the next hook'
     name: 'clean',
     stage: 'data',
     timeoutMs: 1000,
-    run: async ({ raw }) => (seen.push(raw.toString()), { kind: 'accept', headers: ['A: 1'], raw: Buffer.from('cleaned') }),
+    run: async ({ message }) => (seen.push(message.raw.toString()), { kind: 'accept', headers: ['A: 1'], message: parseMessage(Buffer.from('cleaned')) }),
   };
   const junk: HookOf<'data'> = {
     name: 'junk',
     stage: 'data',
     timeoutMs: 1000,
-    run: async ({ raw }) => (seen.push(raw.toString()), { kind: 'accept', headers: ['B: 2'], junk: true }),
+    run: async ({ message }) => (seen.push(message.raw.toString()), { kind: 'accept', headers: ['B: 2'], junk: true }),
   };
-  const v = await new HookChain([clean, junk], capturingLogger().log).run('data', { session, from: '', recipients: [], raw: Buffer.from('original') });
+  const v = await new HookChain([clean, junk], capturingLogger().log).run('data', { session, from: '', recipients: [], message: parseMessage(Buffer.from('original')) });
   assert.deepEqual(seen, ['original', 'cleaned']);
   assert.equal(v.kind, 'accept');
   if (v.kind !== 'accept') return;
   assert.deepEqual(v.headers, ['A: 1', 'B: 2']);
   assert.equal(v.junk, true);
-  assert.equal(v.raw?.toString(), 'cleaned');
+  assert.equal(v.message?.raw.toString(), 'cleaned');
 });

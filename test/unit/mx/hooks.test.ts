@@ -14,6 +14,7 @@ import { recipientHook } from '../../../src/mx/hooks/recipient.js';
 import { senderAuthenticationHook } from '../../../src/mx/hooks/sender-authentication.js';
 import { createDnsResolver } from '../../../src/net/dns.js';
 import { scratchDir } from '../../support/tmp.js';
+import type { ParsedMessage } from '../../../mime/index.js';
 
 const session: SessionInfo = { id: 's', remoteAddress: '192.0.2.1', helo: 'client.test' };
 const quiet = pino({ level: 'silent' });
@@ -53,7 +54,7 @@ test('a sender check that throws yields 451 4.3.0 and no verdict, never a delive
   const config = resolveConfig({ hostname: 'mx.example.test', demo: false }, {});
   // A resolver nobody answers (nothing listens on port 9 here); the check throws before asking it.
   const hook = senderAuthenticationHook(config, createDnsResolver(['127.0.0.1:9']));
-  const v = await new HookChain([hook], quiet).run('data', { session, from: 'a@remote.test', recipients: ['bob@example.test'], raw: null as unknown as Buffer });
+  const v = await new HookChain([hook], quiet).run('data', { session, from: 'a@remote.test', recipients: ['bob@example.test'], message: null as unknown as ParsedMessage });
   assert.deepEqual(v, { kind: 'tempfail', code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' });
 });
 

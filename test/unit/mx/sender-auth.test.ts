@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { dkimSign, sealMessage, type DKIMSignOptions } from 'mailauth';
 import { createDnsResolver, type DnsResolver } from '../../../src/net/dns.js';
-import { checkSender, removeOwnAuthResults, VerdictCache, type SenderAuthInput, type SenderAuthResult } from '../../../src/mx/sender-auth.js';
+import { checkSender, removeOwnAuthResults as removeOwn, VerdictCache, type SenderAuthInput, type SenderAuthResult } from '../../../src/mx/sender-auth.js';
+import { parseMessage } from '../../../mime/index.js';
+
+const removeOwnAuthResults = (raw: Buffer, id: string): Buffer => removeOwn(parseMessage(raw), id).raw;
 import { startDnsFixture, loadZone, type DnsFixture } from '../../support/dns-fixture.js';
 
 const HOST = 'mx.postino.test';
@@ -82,7 +85,8 @@ function quoteB(b8: string): string {
 }
 
 function check(over: Partial<SenderAuthInput> & { raw: Buffer; mailFrom: string }): Promise<SenderAuthResult> {
-  return checkSender({ ip: CLIENT_IP, helo: HELO, hostname: HOST, resolver, ...over });
+  const { raw, ...rest } = over;
+  return checkSender({ ip: CLIENT_IP, helo: HELO, hostname: HOST, resolver, ...rest, message: parseMessage(raw) });
 }
 
 /** The header as written: CRLF line ends, folded lines start with a space. */

@@ -1,7 +1,8 @@
 // Small helpers for the Sieve unit tests: compile-or-fail, run, message builder.
 import assert from 'node:assert/strict';
 import { compile, evaluate, type EvaluateResult, type SieveAction, type SieveHost, type SieveError } from '../../../sieve/index.js';
-import { sieveMessageFromBuffer } from '../../../src/delivery/sieve-message.js';
+import { parseMessage } from '../../../mime/index.js';
+import { sieveMessage } from '../../../sieve/index.js';
 
 export const RFC5228_MESSAGE = [
   'Date: Tue, 1 Apr 1997 09:06:31 -0800 (PST)',
@@ -22,7 +23,7 @@ export const RFC5228_MESSAGE = [
 ].join('\r\n');
 
 export function message(text: string) {
-  return sieveMessageFromBuffer(Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'utf8'));
+  return sieveMessage(parseMessage(Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'utf8')));
 }
 
 export interface RunOptions {

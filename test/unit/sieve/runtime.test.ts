@@ -7,7 +7,9 @@ import { compileRegex, regexSearch } from '../../../sieve/runtime/regex.js';
 import { decodeHeaderValue, unfoldHeaderValue } from '../../../sieve/runtime/rfc2047.js';
 import { parseAddressList } from '../../../sieve/runtime/address.js';
 import { compile, evaluate } from '../../../sieve/index.js';
-import { sieveMessageFromBuffer } from '../../../src/delivery/sieve-message.js';
+import { parseMessage } from '../../../mime/index.js';
+import { sieveMessage } from '../../../sieve/index.js';
+const sieveMessageFromBuffer = (raw: Buffer) => sieveMessage(parseMessage(raw));
 import { message, run, summary } from './helpers.js';
 
 const free = { charge() {} };
@@ -71,7 +73,14 @@ test('RFC 2047: B and Q words, charsets, adjacent words joined, bad ones kept', 
 
 test('address lists: display names, comments, groups, quoted local parts, routes', () => {
   assert.deepEqual(parseAddressList('"Doe, John" <john@example.com>, jane@example.com (Jane)'), ['john@example.com', 'jane@example.com']);
-  assert.deepEqual(parseAddressList('friends: a@x.example, b@y.example; c@z.example'), ['a@x.example', 'b@y.example', 'c@z.example']);
+  assert.deepEqual(parseAddressList('friends: a@x.example, b@y.example, c@z.example;'), ['a@x.example', 'b@y.example', 'c@z.example']);
+  // As in Pigeonhole 0.5 (sieve-test checked): the list ends at what cannot follow a group
+  // or an address (no comma), and an entry without its domain is no address.
+  assert.deepEqual(parseAddressList('friends: a@x.example, b@y.example; c@z.example'), ['a@x.example', 'b@y.example']);
+  assert.deepEqual(parseAddressList('a@b.example, c'), ['a@b.example']);
+  assert.deepEqual(parseAddressList('a@b.example c@d.example'), ['a@b.example']);
+  assert.deepEqual(parseAddressList('user'), []);
+  assert.deepEqual(parseAddressList('"x y" <a b@c.example>'), []);
   assert.deepEqual(parseAddressList('<@route.example:user@host.example>'), ['user@host.example']);
   assert.deepEqual(parseAddressList('"quoted local"@example.test'), ['"quoted local"@example.test']);
   assert.deepEqual(parseAddressList('"plain"@example.test'), ['plain@example.test']);

@@ -81,9 +81,9 @@ async function urlBytes(ctx: SessionContext, url: string): Promise<Buffer> {
   } catch {
     throw new BadUrl(url);
   }
-  const box = ctx.backend.findMailbox(user, name);
+  const box = await ctx.backend.findMailbox(user, name);
   if (box === undefined || (u.uidValidity !== undefined && u.uidValidity !== box.uidValidity)) throw new BadUrl(url);
-  const rec = ctx.backend.messages(user, box.id, [u.uid])[0];
+  const rec = (await ctx.backend.messages(user, box.id, [u.uid]))[0];
   if (rec === undefined) throw new BadUrl(url);
   if (parseSection(u.section) === null) throw new BadUrl(url);
   // A part the message does not have is empty, as FETCH answers it (and as Dovecot catenates it).
@@ -138,7 +138,7 @@ export const appendCommand = defineCommand({
       datas.push(data);
     }
     const user = ctx.user!;
-    const box = ctx.backend.findMailbox(user, name);
+    const box = await ctx.backend.findMailbox(user, name);
     if (!box) return { status: 'NO', code: 'TRYCREATE', text: 'Mailbox does not exist' };
     // One unit: all the messages with ascending UIDs in their order, or none (RFC 3502 6).
     let appended;

@@ -6,9 +6,9 @@ export const closeCommand = defineCommand({
   name: 'CLOSE',
   states: SELECTED,
   parse: (args) => expectEnd(args, 0),
-  run: (ctx): CommandResult => {
+  run: async (ctx): Promise<CommandResult> => {
     const sel = ctx.selected!;
-    if (!sel.readOnly) ctx.backend.expunge(ctx.user!, sel.mailboxId);
+    if (!sel.readOnly) await ctx.backend.expunge(ctx.user!, sel.mailboxId);
     ctx.select(undefined);
     return {};
   },

@@ -20,7 +20,7 @@ const runner = (move: boolean) => async (ctx: SessionContext, { set, target }: C
   const user = ctx.user!;
   if (move && sel.readOnly) return { status: 'NO', code: 'READ-ONLY', text: 'Mailbox is read-only' };
   const uids = resolveMessageSet(sel, set);
-  const dest = ctx.backend.findMailbox(user, target);
+  const dest = await ctx.backend.findMailbox(user, target);
   if (!dest) return { status: 'NO', code: 'TRYCREATE', text: 'Mailbox does not exist' };
   if (uids.length === 0) return { text: move ? 'MOVE completed' : 'COPY completed' };
   // A MOVE between two mailboxes is one step in the store; into the same mailbox it is a copy, then an expunge.
@@ -29,7 +29,7 @@ const runner = (move: boolean) => async (ctx: SessionContext, { set, target }: C
   if (pairs.length === 0) return { text: 'No messages' };
   const code = `COPYUID ${dest.uidValidity} ${formatUidList(pairs.map((p) => p[0]))} ${formatUidList(pairs.map((p) => p[1]))}`;
   if (!move) return { code, text: 'COPY completed' };
-  if (!between) ctx.backend.expunge(user, sel.mailboxId, pairs.map((p) => p[0]));
+  if (!between) await ctx.backend.expunge(user, sel.mailboxId, pairs.map((p) => p[0]));
   return { untagged: [statusResponse('OK', 'Moved', code)], text: 'MOVE completed' };
 };
 

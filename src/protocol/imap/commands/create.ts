@@ -32,17 +32,17 @@ export const createCommand = defineCommand({
     }
     return { name, specialUse };
   },
-  run: (ctx, { name, specialUse }): CommandResult => {
+  run: async (ctx, { name, specialUse }): Promise<CommandResult> => {
     const user = ctx.user!;
     if (name === '' ) return { status: 'NO', code: 'CANNOT', text: 'Empty mailbox name' };
     if (name === 'INBOX') return { status: 'NO', code: 'ALREADYEXISTS', text: 'INBOX always exists' };
-    if (ctx.backend.getMailbox(user, name)) return { status: 'NO', code: 'ALREADYEXISTS', text: 'Mailbox exists already' };
+    if (await ctx.backend.getMailbox(user, name)) return { status: 'NO', code: 'ALREADYEXISTS', text: 'Mailbox exists already' };
     const levels = name.split('/');
     for (let i = 1; i < levels.length; i++) {
       const parent = levels.slice(0, i).join('/');
-      if (!ctx.backend.getMailbox(user, parent)) ctx.backend.createMailbox(user, parent);
+      if (!(await ctx.backend.getMailbox(user, parent))) await ctx.backend.createMailbox(user, parent);
     }
-    ctx.backend.createMailbox(user, name, specialUse);
+    await ctx.backend.createMailbox(user, name, specialUse);
     return { text: 'CREATE completed' };
   },
 });

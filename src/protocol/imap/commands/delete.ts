@@ -8,13 +8,13 @@ export const deleteCommand = defineCommand({
     expectCount(args, 1);
     return ctx.decodeMailboxName(astring(args[0], 'mailbox name'));
   },
-  run: (ctx, name): CommandResult => {
+  run: async (ctx, name): Promise<CommandResult> => {
     if (name === 'INBOX') return { status: 'NO', code: 'CANNOT', text: 'INBOX cannot be deleted' };
     const user = ctx.user!;
-    const info = ctx.backend.getMailbox(user, name);
+    const info = await ctx.backend.getMailbox(user, name);
     if (!info) return { status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
     if (ctx.selected?.mailboxId === info.id) ctx.select(undefined);
-    ctx.backend.deleteMailbox(user, name);
+    await ctx.backend.deleteMailbox(user, name);
     return { text: 'DELETE completed' };
   },
 });

@@ -8,10 +8,10 @@ export const expungeCommand = defineCommand({
   name: 'EXPUNGE',
   states: SELECTED,
   parse: (args) => expectEnd(args, 0),
-  run: (ctx): CommandResult => {
+  run: async (ctx): Promise<CommandResult> => {
     const sel = ctx.selected!;
     if (sel.readOnly) return { status: 'NO', code: 'READ-ONLY', text: 'Mailbox is read-only' };
-    ctx.backend.expunge(ctx.user!, sel.mailboxId);
+    await ctx.backend.expunge(ctx.user!, sel.mailboxId);
     return {};
   },
 });
@@ -23,15 +23,14 @@ export const uidExpungeCommand = defineCommand({
     expectCount(args, 1);
     return parseMessageSet(args[0], true);
   },
-  run: (ctx, set): CommandResult => {
+  run: async (ctx, set): Promise<CommandResult> => {
     const sel = ctx.selected!;
     if (sel.readOnly) return { status: 'NO', code: 'READ-ONLY', text: 'Mailbox is read-only' };
     const uids = resolveMessageSet(sel, set);
-    const deleted = ctx.backend
-      .messages(ctx.user!, sel.mailboxId, uids)
+    const deleted = (await ctx.backend.messages(ctx.user!, sel.mailboxId, uids))
       .filter((r) => r.flags.includes('\\Deleted'))
       .map((r) => r.uid);
-    if (deleted.length > 0) ctx.backend.expunge(ctx.user!, sel.mailboxId, deleted);
+    if (deleted.length > 0) await ctx.backend.expunge(ctx.user!, sel.mailboxId, deleted);
     return {};
   },
 });

@@ -143,18 +143,18 @@ const parser = (byUid: boolean) => (args: Arg[]): FetchArgs => {
  * The page of the set's messages (ascending) that PARTIAL names; with
  * CHANGEDSINCE it counts only the messages changed since (RFC 9394 3.4).
  */
-function pageOf(ctx: SessionContext, uids: number[], range: PageRange, changedSince: number | undefined): number[] {
+async function pageOf(ctx: SessionContext, uids: number[], range: PageRange, changedSince: number | undefined): Promise<number[]> {
   if (changedSince === undefined) return partialSlice(uids, range);
   const changed: number[] = [];
   for (let at = 0; at < uids.length; at += SLICE) {
-    for (const r of ctx.backend.messages(ctx.user!, ctx.selected!.mailboxId, uids.slice(at, at + SLICE))) if (r.modseq > changedSince) changed.push(r.uid);
+    for (const r of await ctx.backend.messages(ctx.user!, ctx.selected!.mailboxId, uids.slice(at, at + SLICE))) if (r.modseq > changedSince) changed.push(r.uid);
   }
   return partialSlice(changed, range);
 }
 
 async function run(ctx: SessionContext, args: FetchArgs): Promise<CommandResult> {
   let uids = resolveMessageSet(ctx.selected!, args.set);
-  if (args.pageRange !== undefined) uids = pageOf(ctx, uids, args.pageRange, args.changedSince);
+  if (args.pageRange !== undefined) uids = await pageOf(ctx, uids, args.pageRange, args.changedSince);
   if (args.changedSince !== undefined || args.items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) ctx.enable('CONDSTORE');
   const condstore = ctx.enabled.has('CONDSTORE');
   let items = args.items;
@@ -164,7 +164,7 @@ async function run(ctx: SessionContext, args: FetchArgs): Promise<CommandResult>
   const out: ImapResponse[] = [];
   if (args.vanished) {
     if (!ctx.enabled.has('QRESYNC')) throw new ImapParseError('ENABLE QRESYNC first');
-    const gone = selectFromSorted(args.set.ranges, ctx.backend.expungedSince(ctx.user!, ctx.selected!.mailboxId, args.changedSince!));
+    const gone = selectFromSorted(args.set.ranges, await ctx.backend.expungedSince(ctx.user!, ctx.selected!.mailboxId, args.changedSince!));
     if (gone.length > 0) out.push(untagged('VANISHED', '(EARLIER)', formatSequenceSet(gone)));
   }
   // In slices, so the records of a big FETCH 1:* are not all in memory at once.
@@ -193,7 +193,7 @@ async function fetchSlice(
   const sel = ctx.selected!;
   const user = ctx.user!;
   const backend = ctx.backend;
-  let records = backend.messages(user, sel.mailboxId, uids);
+  let records = await backend.messages(user, sel.mailboxId, uids);
   let missing = uids.length - records.length;
   if (missing > 0 && items.every((i) => i.kind === 'simple' && i.name === 'UID')) {
     // The view still knows each UID it numbers, also of a message expunged meanwhile.
@@ -209,7 +209,7 @@ async function fetchSlice(
   if (setsSeen) {
     const unseen = records.filter((r) => !r.flags.includes('\\Seen')).map((r) => r.uid);
     if (unseen.length > 0) {
-      const changed = markSeen(backend, user, sel.mailboxId, unseen);
+      const changed = await markSeen(backend, user, sel.mailboxId, unseen);
       const byUid = new Map(changed.map((c) => [c.uid, c]));
       records = records.map((r) => byUid.get(r.uid) ?? r);
       for (const c of changed) {
@@ -353,9 +353,9 @@ export const uidFetchCommand = defineCommand({ name: 'UID FETCH', states: SELECT
  * disk), the messages are still sent, without it: reading mail must not
  * depend on room to write.
  */
-function markSeen(backend: SessionContext['backend'], user: NonNullable<SessionContext['user']>, mailboxId: number, uids: number[]): MessageRecord[] {
+async function markSeen(backend: SessionContext['backend'], user: NonNullable<SessionContext['user']>, mailboxId: number, uids: number[]): Promise<MessageRecord[]> {
   try {
-    return backend.setFlags(user, mailboxId, uids, 'add', ['\\Seen']);
+    return await backend.setFlags(user, mailboxId, uids, 'add', ['\\Seen']);
   } catch (err) {
     const code = errorCode(err);
     if (code === 'NOSPACE' || code === 'TEMPFAIL') return [];

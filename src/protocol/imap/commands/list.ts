@@ -84,16 +84,16 @@ function ancestors(name: string): string[] {
   return out;
 }
 
-function run(ctx: SessionContext, a: ListArgs): CommandResult {
+async function run(ctx: SessionContext, a: ListArgs): Promise<CommandResult> {
   const word = a.lsub ? 'LSUB' : 'LIST';
   if (a.patterns.length === 1 && a.patterns[0] === '') {
     return { untagged: [untagged(word, ['\\Noselect'], { str: '/' }, { str: '' })] };
   }
   const user = ctx.user!;
-  const boxes = ctx.backend.listMailboxes(user);
+  const boxes = await ctx.backend.listMailboxes(user);
   const byName = new Map<string, MailboxInfo>(boxes.map((b) => [b.name, b]));
   // Subscriptions are names, not mailboxes: some name no mailbox (RFC 9051 6.3.7).
-  const subscribed = new Set(a.subscribedOnly || a.returnSubscribed ? ctx.backend.listSubscriptions(user) : []);
+  const subscribed = new Set(a.subscribedOnly || a.returnSubscribed ? await ctx.backend.listSubscriptions(user) : []);
   // Names that exist only as the parent of another (shown \Noselect when % reaches them).
   const implied = new Set<string>();
   for (const b of boxes) for (const p of ancestors(b.name)) if (!byName.has(p)) implied.add(p);
@@ -153,7 +153,7 @@ function run(ctx: SessionContext, a: ListArgs): CommandResult {
     if (childInfo) values.push(['CHILDINFO', [{ str: 'SUBSCRIBED' }]]);
     out.push(untagged(...values));
     if (a.returnStatus && info) {
-      out.push(untagged('STATUS', { str: ctx.encodeMailboxName(name) }, statusValues(ctx, info, a.returnStatus) as ImapValue[]));
+      out.push(untagged('STATUS', { str: ctx.encodeMailboxName(name) }, (await statusValues(ctx, info, a.returnStatus)) as ImapValue[]));
     }
   }
   return { untagged: out };

@@ -72,7 +72,7 @@ export async function* matchingMessages(ctx: SessionContext, key: SearchKey, opt
   const all = options.only ?? [...sel.uids];
   for (let at = 0; at < all.length; at += SLICE) {
     const decided: Array<{ c: Candidate; hit: boolean | typeof BODY_NEEDED }> = [];
-    for (const rec of backend.messages(user, sel.mailboxId, all.slice(at, at + SLICE))) {
+    for (const rec of await backend.messages(user, sel.mailboxId, all.slice(at, at + SLICE))) {
       const seq = sel.seqOf(rec.uid);
       if (seq === 0) continue;
       const c = candidate(seq, rec);

@@ -109,9 +109,9 @@ function mailboxArg(arg: Arg | undefined, ctx: SessionContext): string {
 }
 
 /** The mailbox id (null: the server, mailbox ""), or the NO for a missing mailbox. */
-function resolve(ctx: SessionContext, mailbox: string): { id: number | null; wire: ImapValue } | CommandResult {
+async function resolve(ctx: SessionContext, mailbox: string): Promise<{ id: number | null; wire: ImapValue } | CommandResult> {
   if (mailbox === '') return { id: null, wire: { str: '' } };
-  const ref = ctx.backend.findMailbox(ctx.user!, mailbox);
+  const ref = await ctx.backend.findMailbox(ctx.user!, mailbox);
   if (!ref) return { status: 'NO', code: 'NONEXISTENT', text: `Mailbox doesn't exist: ${mailbox}` };
   return { id: ref.id, wire: astringValue(ctx.encodeMailboxName(ref.name)) };
 }
@@ -132,8 +132,8 @@ export const getmetadataCommand = defineCommand<GetArgs>({
     const entries = [...new Set(raw.map((a) => names.check(a)))];
     return { mailbox, entries, ...options, overLimit: names.overLimit };
   },
-  run: (ctx, a): CommandResult => {
-    const target = resolve(ctx, a.mailbox);
+  run: async (ctx, a): Promise<CommandResult> => {
+    const target = await resolve(ctx, a.mailbox);
     if (!('id' in target)) return target;
     if (a.overLimit !== undefined) return { status: 'NO', code: 'LIMIT', text: a.overLimit };
     const seen = new Set<string>();
@@ -151,11 +151,11 @@ export const getmetadataCommand = defineCommand<GetArgs>({
     };
     for (const entry of a.entries) {
       if (a.depth === '0') {
-        const [row] = ctx.backend.readMetadata(ctx.user!, target.id, entry, false);
+        const [row] = await ctx.backend.readMetadata(ctx.user!, target.id, entry, false);
         add(entry, row ? row.value : null);
         continue;
       }
-      for (const row of ctx.backend.readMetadata(ctx.user!, target.id, entry, true)) {
+      for (const row of await ctx.backend.readMetadata(ctx.user!, target.id, entry, true)) {
         if (row.entry === entry || isBelow(entry, row.entry, a.depth === 'infinity')) add(row.entry, row.value);
       }
     }
@@ -189,8 +189,8 @@ export const setmetadataCommand = defineCommand<SetArgs>({
     }
     return { mailbox, changes, overLimit: names.overLimit };
   },
-  run: (ctx, a): CommandResult => {
-    const target = resolve(ctx, a.mailbox);
+  run: async (ctx, a): Promise<CommandResult> => {
+    const target = await resolve(ctx, a.mailbox);
     if (!('id' in target)) return target;
     if (a.overLimit !== undefined) return { status: 'NO', code: 'LIMIT', text: a.overLimit };
     for (const c of a.changes) {
@@ -199,7 +199,7 @@ export const setmetadataCommand = defineCommand<SetArgs>({
       }
       if (c.value !== null && c.value.includes(0)) return { status: 'NO', code: 'CANNOT', text: 'Entry value has NULs' };
     }
-    const r = ctx.backend.setMetadata(ctx.user!, target.id, a.changes, LIMITS);
+    const r = await ctx.backend.setMetadata(ctx.user!, target.id, a.changes, LIMITS);
     if (r.ok) return { text: 'SETMETADATA completed' };
     if (r.reason === 'maxsize') return { status: 'NO', code: `METADATA MAXSIZE ${r.maxSize}`, text: 'Entry value is too long' };
     return { status: 'NO', code: 'METADATA TOOMANY', text: 'Too many entries, or too much data, in this mailbox or account' };

@@ -16,8 +16,8 @@ export const notifyCommand = defineCommand({
     if (atts) uidFetchCommand.parse([{ type: 'atom', value: '1' }, { type: 'list', items: atts }], ctx);
     return spec;
   },
-  run: (ctx, spec): CommandResult => {
+  run: async (ctx, spec): Promise<CommandResult> => {
     if (spec?.unsupported) return { status: 'NO', code: badEventCode(spec.unsupported), text: 'Unsupported notify event' };
-    return { untagged: ctx.setNotify(spec), text: 'NOTIFY completed' };
+    return { untagged: await ctx.setNotify(spec), text: 'NOTIFY completed' };
   },
 });

@@ -3,8 +3,8 @@ import { defineCommand, AUTHENTICATED, type CommandResult, type SessionContext }
 import { astring, expectCount } from '../parser.js';
 import { untagged, type ImapResponse } from '../response.js';
 
-function quotaResponse(ctx: SessionContext): ImapResponse | undefined {
-  const q = ctx.backend.quota(ctx.user!);
+async function quotaResponse(ctx: SessionContext): Promise<ImapResponse | undefined> {
+  const q = await ctx.backend.quota(ctx.user!);
   if (q.limit === null) return undefined;
   return untagged('QUOTA', { str: '' }, ['STORAGE', Math.ceil(q.usedBytes / 1024), Math.floor(q.limit / 1024)]);
 }
@@ -16,10 +16,10 @@ export const getquotarootCommand = defineCommand({
     expectCount(args, 1);
     return ctx.decodeMailboxName(astring(args[0], 'mailbox name'));
   },
-  run: (ctx, name): CommandResult => {
-    const info = ctx.backend.getMailbox(ctx.user!, name);
+  run: async (ctx, name): Promise<CommandResult> => {
+    const info = await ctx.backend.getMailbox(ctx.user!, name);
     if (!info) return { status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
-    const q = quotaResponse(ctx);
+    const q = await quotaResponse(ctx);
     const wire = { str: ctx.encodeMailboxName(info.name) };
     return { untagged: q ? [untagged('QUOTAROOT', wire, { str: '' }), q] : [untagged('QUOTAROOT', wire)] };
   },
@@ -32,8 +32,8 @@ export const getquotaCommand = defineCommand({
     expectCount(args, 1);
     return astring(args[0], 'quota root');
   },
-  run: (ctx, root): CommandResult => {
-    const q = root === '' ? quotaResponse(ctx) : undefined;
+  run: async (ctx, root): Promise<CommandResult> => {
+    const q = root === '' ? await quotaResponse(ctx) : undefined;
     if (!q) return { status: 'NO', code: 'NONEXISTENT', text: 'No such quota root' };
     return { untagged: [q] };
   },

@@ -12,17 +12,17 @@ export const renameCommand = defineCommand({
       to: withoutTrailingSeparators(ctx.decodeMailboxName(astring(args[1], 'new mailbox name'))),
     };
   },
-  run: (ctx, { from, to }): CommandResult => {
+  run: async (ctx, { from, to }): Promise<CommandResult> => {
     const user = ctx.user!;
     if (to === 'INBOX') return { status: 'NO', code: 'ALREADYEXISTS', text: 'INBOX exists' };
-    if (!ctx.backend.getMailbox(user, from)) return { status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
-    if (ctx.backend.getMailbox(user, to)) return { status: 'NO', code: 'ALREADYEXISTS', text: 'Target mailbox exists already' };
+    if (!(await ctx.backend.getMailbox(user, from))) return { status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
+    if (await ctx.backend.getMailbox(user, to)) return { status: 'NO', code: 'ALREADYEXISTS', text: 'Target mailbox exists already' };
     const levels = to.split('/');
     for (let i = 1; i < levels.length; i++) {
       const parent = levels.slice(0, i).join('/');
-      if (parent !== from && !ctx.backend.getMailbox(user, parent)) ctx.backend.createMailbox(user, parent);
+      if (parent !== from && !(await ctx.backend.getMailbox(user, parent))) await ctx.backend.createMailbox(user, parent);
     }
-    ctx.backend.renameMailbox(user, from, to);
+    await ctx.backend.renameMailbox(user, from, to);
     const sel = ctx.selected;
     if (sel && from !== 'INBOX' && (sel.name === from || sel.name.startsWith(from + '/'))) sel.name = to + sel.name.slice(from.length);
     return { text: 'RENAME completed' };

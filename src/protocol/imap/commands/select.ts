@@ -50,25 +50,28 @@ function parse(args: Arg[], ctx: SessionContext) {
 }
 
 function run(readOnly: boolean) {
-  return (ctx: SessionContext, args: SelectArgs): CommandResult => {
+  return async (ctx: SessionContext, args: SelectArgs): Promise<CommandResult> => {
     // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1); QRESYNC and IMAP4rev2 clients hear [CLOSED].
     const announceClose = ctx.enabled.has('QRESYNC') || ctx.rev2;
     const closed = ctx.selected !== undefined && announceClose ? [statusResponse('OK', 'Previous mailbox closed', 'CLOSED')] : [];
     ctx.select(undefined);
     if (args.condstore) ctx.enable('CONDSTORE');
     const user = ctx.user!;
-    const info = ctx.backend.findMailbox(user, args.name);
+    const info = await ctx.backend.findMailbox(user, args.name);
     if (info === undefined) return { untagged: closed, status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
-    const state = ctx.backend.selectState(user, info.id);
+    const state = await ctx.backend.selectState(user, info.id);
     const recentFrom = (uidNext: number) => ctx.backend.recentFrom(user, info.id, uidNext, !readOnly);
-    const changes = (since: number) => {
+    const changes = async (since: number) => {
       try {
-        return ctx.backend.changesSince(user, info.id, since);
+        return await ctx.backend.changesSince(user, info.id, since);
       } catch {
         return undefined; // gone, or the index busy: the next look catches up from the same MODSEQ
       }
     };
-    const selected = new SelectedMailbox(info, state, readOnly, changes, recentFrom);
+    // The \Recent tail is claimed before the view starts (all of a new mailbox's messages, at most one call).
+    const last = state.uids[state.uids.length - 1] ?? 0;
+    const firstRecent = await recentFrom(Math.max(info.uidNext, last + 1));
+    const selected = new SelectedMailbox(info, { ...state, firstRecent }, readOnly, changes, recentFrom);
     selected.hideRecent = ctx.rev2;
     const firstUnseen = state.firstUnseenUid === undefined ? 0 : selected.seqOf(state.firstUnseenUid);
     const highest = state.highestModseq;
@@ -91,10 +94,10 @@ function run(readOnly: boolean) {
     );
     if (args.qresync && args.qresync.uidValidity === info.uidValidity) {
       // What changed since the client's MODSEQ: expunged UIDs, then changed messages.
-      let gone = ctx.backend.expungedSince(user, info.id, args.qresync.modseq);
+      let gone = await ctx.backend.expungedSince(user, info.id, args.qresync.modseq);
       if (args.qresync.knownUids) gone = selectFromSorted(args.qresync.knownUids, gone);
       if (gone.length > 0) out.push(untagged('VANISHED', '(EARLIER)', formatSequenceSet(gone)));
-      const changed = ctx.backend.messages(user, info.id, state.uids).filter((r) => r.modseq > args.qresync!.modseq);
+      const changed = (await ctx.backend.messages(user, info.id, state.uids)).filter((r) => r.modseq > args.qresync!.modseq);
       for (const r of changed) out.push(untagged(selected.seqOf(r.uid), 'FETCH', ['UID', r.uid, 'FLAGS', r.flags, 'MODSEQ', [r.modseq]]));
     }
     ctx.select(selected);

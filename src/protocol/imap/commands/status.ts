@@ -10,9 +10,9 @@ export const statusCommand = defineCommand({
     expectCount(args, 2);
     return { name: ctx.decodeMailboxName(astring(args[0], 'mailbox name')), items: parseStatusItems(list(args[1], 'status items')) };
   },
-  run: (ctx, { name, items }): CommandResult => {
-    const info = ctx.backend.getMailbox(ctx.user!, name);
+  run: async (ctx, { name, items }): Promise<CommandResult> => {
+    const info = await ctx.backend.getMailbox(ctx.user!, name);
     if (!info) return { status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
-    return { untagged: [untagged('STATUS', { str: ctx.encodeMailboxName(info.name) }, statusValues(ctx, info, items))] };
+    return { untagged: [untagged('STATUS', { str: ctx.encodeMailboxName(info.name) }, await statusValues(ctx, info, items))] };
   },
 });

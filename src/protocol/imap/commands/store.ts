@@ -41,10 +41,18 @@ async function run(ctx: SessionContext, a: StoreArgs): Promise<CommandResult> {
   if (a.unchangedSince !== undefined) ctx.enable('CONDSTORE');
   const condstore = ctx.enabled.has('CONDSTORE');
   const uids = resolveMessageSet(sel, a.set);
-  const before = ctx.backend.messages(user, sel.mailboxId, uids);
-  const failed = a.unchangedSince === undefined ? [] : before.filter((r) => r.modseq > a.unchangedSince!).map((r) => r.uid);
-  const changed = ctx.backend.setFlags(user, sel.mailboxId, uids, a.mode, a.flags, a.unchangedSince);
+  const before = await ctx.backend.messages(user, sel.mailboxId, uids);
+  const changed = await ctx.backend.setFlags(user, sel.mailboxId, uids, a.mode, a.flags, a.unchangedSince);
   const changedByUid = new Map(changed.map((c) => [c.uid, c]));
+  // UNCHANGEDSINCE: the store decided under its lock; another session may have changed a message after
+  // `before` was read, so what failed is read again from the ones left unchanged (RFC 7162 3.1.3).
+  let failed: number[] = [];
+  if (a.unchangedSince !== undefined) {
+    const since = a.unchangedSince;
+    const left = before.filter((r) => !changedByUid.has(r.uid)).map((r) => r.uid);
+    const now = left.length === 0 ? [] : await ctx.backend.messages(user, sel.mailboxId, left);
+    failed = now.filter((r) => r.modseq > since).map((r) => r.uid);
+  }
   for (const c of changed) sel.markReported(c.uid, c.modseq);
   const out: ImapResponse[] = [];
   const byUid = a.set.byUid;

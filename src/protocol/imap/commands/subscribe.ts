@@ -6,8 +6,8 @@ const parse = (args: Arg[], ctx: SessionContext) => {
   return ctx.decodeMailboxName(astring(args[0], 'mailbox name'));
 };
 
-const run = (subscribed: boolean) => (ctx: SessionContext, name: string): CommandResult => {
-  ctx.backend.setSubscribed(ctx.user!, name, subscribed);
+const run = (subscribed: boolean) => async (ctx: SessionContext, name: string): Promise<CommandResult> => {
+  await ctx.backend.setSubscribed(ctx.user!, name, subscribed);
   return {};
 };
 

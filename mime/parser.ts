@@ -44,26 +44,7 @@ interface Size {
 }
 
 /** Content-* data of a part (Dovecot's message_part_data). Byte strings. */
-interface PartData {
-  type?: string;
-  subtype?: string;
-  params?: string[];
-  id?: string;
-  desc?: string;
-  enc?: string;
-  md5?: string;
-  disp?: string;
-  dispParams?: string[];
-  lang?: string[];
-  loc?: string;
-}
-
-export interface RawHeader {
-  /** Field name as a byte string, trailing whitespace before ':' removed. */
-  name: string;
-  /** Value with leading whitespace skipped, continuation lines joined with "\n" (CRs dropped). */
-  value: string;
-}
+type PartData = Pick<MimePart, 'type' | 'subtype' | 'params' | 'id' | 'desc' | 'enc' | 'md5' | 'disp' | 'dispParams' | 'lang' | 'loc'>;
 
 interface Part {
   parent: Part | null;
@@ -75,8 +56,6 @@ interface Part {
   depth: number;
   data: PartData;
   env: Envelope | null;
-  /** Only collected for the root: all header fields, for search. */
-  headers: RawHeader[] | null;
 }
 
 type Boundary = OpenBoundary<Part>;
@@ -84,7 +63,6 @@ type Boundary = OpenBoundary<Part>;
 export interface ParseResult {
   root: MimePart;
   envelope: Envelope;
-  headers: RawHeader[];
   size: number;
   vsize: number;
   bareLf: boolean;
@@ -156,7 +134,6 @@ class MessageParser {
       depth: parent === null ? 0 : parent.depth + 1,
       data: {},
       env: null,
-      headers: parent === null ? [] : null,
     };
   }
 
@@ -385,7 +362,6 @@ class MessageParser {
         if (part.env === null) part.env = {};
         parseEnvelopeHeader(part.env, lname, value);
       }
-      if (part.headers !== null) part.headers.push({ name, value });
     }
 
     if ((part.flags & F_IS_MIME) === 0) {
@@ -641,13 +617,12 @@ function toMimePart(p: Part): MimePart {
   return m;
 }
 
-export function parseMessage(raw: Buffer): ParseResult {
+export function parseStructure(raw: Buffer): ParseResult {
   const parser = new MessageParser(raw);
   const root = parser.parse();
   return {
     root: toMimePart(root),
     envelope: root.env ?? {},
-    headers: root.headers ?? [],
     size: raw.length,
     vsize: root.hdr.virt + root.body.virt,
     bareLf: parser.bareLf,

@@ -1,22 +1,31 @@
-// The MIME indexer: runs once per message at delivery/append and produces the
-// JSON-serialisable MessageIndex kept in the SQLite index (ENVELOPE and
-// BODYSTRUCTURE data, byte offsets of every part, search fields). Pure: no
-// I/O. Never throws on malformed mail; it describes what Dovecot would.
+// mime/: the message model, pure (no I/O, nothing from src/, storage/ or
+// sieve/). parseMessage (message.ts) parses a message once where it arrives;
+// its header view (header.ts) keeps offsets and raw bytes, and makes header
+// edits. The MIME indexer below runs once per message at delivery/append and
+// produces the JSON-serialisable MessageIndex kept in the index (ENVELOPE and
+// BODYSTRUCTURE data, byte offsets of every part, search fields); it never
+// throws on malformed mail and describes what Dovecot would.
 
 import type { MessageIndex, SearchFields } from './types.js';
 import { MIME_INDEX_VERSION } from './types.js';
-import { parseMessage, type RawHeader } from './parser.js';
+import { parseStructure, type ParseResult } from './parser.js';
+import { MessageHeader } from './header.js';
 import { addressesToText, decodeHeader, messageIds, parseDate } from './decode.js';
 
 export type * from './types.js';
 export { MIME_INDEX_VERSION } from './types.js';
+export { ParsedMessage, parseMessage } from './message.js';
+export { MessageHeader, splitHeader, unfold, applyHeaderEdits, prependFields, withoutFields } from './header.js';
+export type { HeaderField, HeaderLayout, HeaderEdit } from './header.js';
+export { bytesToText, decodeHeader, decodeWords, decodeCharset, parseDate, writtenDay } from './decode.js';
+export { addrSpecs, parseAddressList, parseAddresses, parsedAddrSpecs, simpleAddrSpecs, type ParsedAddress } from './address.js';
+export { decodeTransfer, transferEncoding, type TransferEncoding } from './transfer-encoding.js';
+export { searchableText, textParts, withoutTags, type TextPart } from './text.js';
 
-function lastHeader(headers: RawHeader[], lname: string): string | undefined {
-  for (let i = headers.length - 1; i >= 0; i--) {
-    const h = headers[i]!;
-    if (h.name.toLowerCase() === lname) return h.value;
-  }
-  return undefined;
+/** The last field of that name in the message's own header, raw (latin1), as Dovecot keeps the last one. */
+function lastValue(header: MessageHeader, name: string): string | undefined {
+  const f = header.all(name).at(-1);
+  return f === undefined ? undefined : header.rawText(f);
 }
 
 function firstId(value: string | undefined): string | null {
@@ -28,13 +37,23 @@ function firstId(value: string | undefined): string | null {
 }
 
 /**
- * Indexes a raw message (as stored: CRLF or bare LF line ends). Pure and
+ * Indexes a message (as stored: CRLF or bare LF line ends), raw or parsed
+ * (a ParsedMessage keeps the index it made). Pure and
  * synchronous; never throws (a parser bug degrades to a one-part text/plain
  * description of the whole message rather than losing the delivery).
  */
-export function indexMessage(raw: Buffer): MessageIndex {
+export function indexMessage(input: Buffer | { index(): MessageIndex }): MessageIndex {
+  if (!Buffer.isBuffer(input)) return input.index();
+  return indexRaw(input);
+}
+
+/**
+ * indexMessage over bytes (what ParsedMessage.index runs once), from the
+ * structure already parsed when there is one.
+ */
+export function indexRaw(raw: Buffer, header?: MessageHeader, structure?: ParseResult): MessageIndex {
   try {
-    return indexParsed(raw);
+    return indexParsed(structure ?? parseStructure(raw), header ?? new MessageHeader(raw));
   } catch {
     return fallbackIndex(raw);
   }
@@ -58,10 +77,8 @@ function fallbackIndex(raw: Buffer): MessageIndex {
   };
 }
 
-function indexParsed(raw: Buffer): MessageIndex {
-  const parsed = parseMessage(raw);
+function indexParsed(parsed: ParseResult, header: MessageHeader): MessageIndex {
   const env = parsed.envelope;
-  const headers = parsed.headers;
   const search: SearchFields = {
     subject: env.subject === undefined ? '' : decodeHeader(env.subject).replace(/\s+/g, ' ').trim(),
     from: addressesToText(env.from),
@@ -71,7 +88,7 @@ function indexParsed(raw: Buffer): MessageIndex {
     date: parseDate(env.date),
     messageId: firstId(env.messageId),
     inReplyTo: firstId(env.inReplyTo),
-    references: messageIds(lastHeader(headers, 'references')),
+    references: messageIds(lastValue(header, 'references')),
   };
   return {
     v: MIME_INDEX_VERSION,

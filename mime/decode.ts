@@ -1,73 +1,37 @@
-// Decoding for search fields: RFC 2047 encoded words, header unfolding,
-// RFC 5322 dates. Only header values are decoded here, never bodies.
+// Decoding of header values: RFC 2047 encoded words and charsets (through
+// libmime), address lists as text, message ids, RFC 5322 dates.
 
-import { TextDecoder } from 'node:util';
+import libmime from 'libmime';
+import libcharset from 'libmime/lib/charset.js';
 import type { EnvelopeAddress } from './types.js';
-
-const decoders = new Map<string, TextDecoder | null>();
-
-function decoderFor(charset: string): TextDecoder | null {
-  const key = charset.toLowerCase();
-  let d = decoders.get(key);
-  if (d === undefined) {
-    try {
-      d = new TextDecoder(key === 'us-ascii' || key === 'ascii' ? 'utf-8' : key, { fatal: false });
-    } catch {
-      d = null;
-    }
-    // Charset names come from messages: the cache must not grow without end.
-    if (decoders.size >= 256) decoders.clear();
-    decoders.set(key, d);
-  }
-  return d;
-}
 
 /** Byte string (latin1) -> text: valid UTF-8 is decoded as such, anything else kept as latin1. */
 export function bytesToText(s: string): string {
   // eslint-disable-next-line no-control-regex
   if (!/[\x80-\xff]/.test(s)) return s;
-  const b = Buffer.from(s, 'latin1');
-  const utf8 = b.toString('utf8');
+  const utf8 = Buffer.from(s, 'latin1').toString('utf8');
   return utf8.includes('\ufffd') ? s : utf8;
 }
 
-function decodeQ(text: string): Buffer {
-  const out: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '_') out.push(0x20);
-    else if (c === '=' && i + 2 < text.length + 0 && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
-      out.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else out.push(text.charCodeAt(i) & 0xff);
-  }
-  return Buffer.from(out);
+/**
+ * Decodes the RFC 2047 encoded words of a header value (a latin1 byte
+ * string, possibly folded) to Unicode text. libmime does the words (B and
+ * Q, charsets through iconv-lite, an unknown charset read as UTF-8, the
+ * whitespace between adjacent words dropped as RFC 2047 6.2 says); raw
+ * 8-bit bytes around them are read as UTF-8 when they are valid UTF-8.
+ */
+export function decodeHeader(value: string): string {
+  return decodeWords(bytesToText(value.replace(/\r?\n/g, '')));
 }
 
-const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
+/** RFC 2047 encoded words in text that is already Unicode (e.g. an unfolded Sieve header value). */
+export function decodeWords(text: string): string {
+  return text.includes('=?') ? libmime.decodeWords(text) : text;
+}
 
-/** Decodes RFC 2047 encoded words in a header value (byte string) to Unicode text, unfolded. */
-export function decodeHeader(value: string): string {
-  const unfolded = value.replace(/\r?\n/g, '');
-  if (!unfolded.includes('=?')) return bytesToText(unfolded);
-  let out = '';
-  let last = 0;
-  let prevWasWord = false;
-  ENCODED_WORD.lastIndex = 0;
-  for (let m = ENCODED_WORD.exec(unfolded); m !== null; m = ENCODED_WORD.exec(unfolded)) {
-    const between = unfolded.slice(last, m.index);
-    // Whitespace between two encoded words is dropped (RFC 2047 section 6.2).
-    if (!(prevWasWord && /^[ \t]*$/.test(between))) out += bytesToText(between);
-    const charset = m[1]!.split('*')[0]!;
-    const enc = m[2]!.toUpperCase();
-    const bytes = enc === 'B' ? Buffer.from(m[3]!, 'base64') : decodeQ(m[3]!);
-    const d = decoderFor(charset);
-    out += d === null ? bytes.toString('latin1') : d.decode(bytes);
-    last = m.index + m[0].length;
-    prevWasWord = true;
-  }
-  out += bytesToText(unfolded.slice(last));
-  return out;
+/** Bytes in a named charset (a MIME charset parameter) to text; unknown charsets are read as UTF-8. */
+export function decodeCharset(bytes: Buffer, charset: string | undefined): string {
+  return libcharset.decode(bytes, charset === undefined || charset === '' ? 'utf-8' : charset);
 }
 
 /** An address list as search text: "Name <mailbox@domain>, group: ...;". */

@@ -5,7 +5,8 @@
 import type { EnvelopeAddress } from './types.js';
 import { NUL_REPLACEMENT, Rfc822Parser } from './rfc822.js';
 
-interface Addr {
+/** One entry of an address list as parsed, with Dovecot's placeholders for what was missing. */
+export interface ParsedAddress {
   name: string | null;
   route: string | null;
   mailbox: string | null;
@@ -14,13 +15,13 @@ interface Addr {
 }
 
 
-function emptyAddr(): Addr {
+function emptyAddr(): ParsedAddress {
   return { name: null, route: null, mailbox: null, domain: null, invalid: false };
 }
 
 class AddressParser {
-  readonly out: Addr[] = [];
-  addr: Addr = emptyAddr();
+  readonly out: ParsedAddress[] = [];
+  addr: ParsedAddress = emptyAddr();
   readonly p: Rfc822Parser;
   /** Dovecot's shared scratch string: what the last local-part parse produced. */
   str = { v: '' };
@@ -241,9 +242,77 @@ class AddressParser {
   }
 }
 
-/** Parses an address header value (byte string) into ENVELOPE addresses; [] when none. */
-export function parseAddressList(value: string): EnvelopeAddress[] {
+/**
+ * Parses an address header value (byte string) into its entries, groups as
+ * a start entry (domain null, mailbox the group name) and an end entry (all
+ * null); `invalid` marks an entry that was broken or had parts missing.
+ */
+export function parseAddresses(value: string): ParsedAddress[] {
   const parser = new AddressParser(value);
   parser.parseList();
-  return parser.out.map((a) => [a.name, a.route, a.mailbox, a.domain]);
+  return parser.out;
+}
+
+/** Parses an address header value (byte string) into ENVELOPE addresses; [] when none. */
+export function parseAddressList(value: string): EnvelopeAddress[] {
+  return parseAddresses(value).map((a) => [a.name, a.route, a.mailbox, a.domain]);
+}
+
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\uffff-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\uffff-]+)*$/;
+
+/** A local part as written in an address: as is when a dot-atom, else quoted. */
+function quoteLocal(local: string): string {
+  return DOT_ATOM.test(local) ? local : `"${local.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * The addr-specs of an address-list value given as Unicode text, as
+ * "local@domain" strings in order. Entries that are broken or have their
+ * local part or domain missing give nothing, and the list ends where
+ * something follows an address or a group without a comma (Pigeonhole's
+ * address test reads headers the same way).
+ */
+export function addrSpecs(value: string): string[] {
+  return simpleAddrSpecs(value) ?? parsedAddrSpecs(value);
+}
+
+const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
+const ADDR_SPEC = `${ATOM}(?:\\.${ATOM})*@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*`;
+/**
+ * One mailbox in the shape most mail has: a plain ASCII addr-spec, or a
+ * phrase of atoms then one in angle brackets. No character class overlaps
+ * the one next to it, so the pattern cannot backtrack.
+ */
+const SIMPLE_MAILBOX = new RegExp(`^[ \\t]*(?:(${ADDR_SPEC})|(?:${ATOM}(?:[ \\t]+${ATOM})*[ \\t]*)?<(${ADDR_SPEC})>)[ \\t]*$`);
+
+/**
+ * The common case without the parser: a list of simple mailboxes, which the
+ * parser would read the same way (the unit tests compare the two). Undefined
+ * for anything else (quotes, comments, groups, routes, 8-bit text, empty
+ * entries), which the parser reads.
+ */
+export function simpleAddrSpecs(value: string): string[] | undefined {
+  const out: string[] = [];
+  for (const part of value.split(',')) {
+    const m = SIMPLE_MAILBOX.exec(part);
+    if (m === null) return undefined;
+    out.push(m[1] ?? m[2]!);
+  }
+  return out;
+}
+
+/** addrSpecs through the parser (Dovecot's rules). */
+export function parsedAddrSpecs(value: string): string[] {
+  // The parser works on bytes (one char each): UTF-8 in, UTF-8 out.
+  // eslint-disable-next-line no-control-regex
+  const ascii = !/[^\x00-\x7f]/.test(value);
+  const bytes = ascii ? value : Buffer.from(value, 'utf8').toString('latin1');
+  const out: string[] = [];
+  for (const a of parseAddresses(bytes)) {
+    if (a.invalid || a.domain === null || a.mailbox === null || a.mailbox === '') continue;
+    const local = ascii ? a.mailbox : Buffer.from(a.mailbox, 'latin1').toString('utf8');
+    const domain = ascii ? a.domain : Buffer.from(a.domain, 'latin1').toString('utf8');
+    out.push(`${quoteLocal(local)}@${domain}`);
+  }
+  return out;
 }
