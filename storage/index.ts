@@ -46,12 +46,12 @@ export interface SqliteStorageParts {
 
 const parts = new WeakMap<Storage, SqliteStorageParts>();
 
-/** The mail store answering synchronously: see SynchronousMailPort (transitional). */
 /** Opens a storage and hands out its concrete parts (tests of this backend). */
 export function openSqliteParts(dataDir: string, options: OpenStorageOptions = {}): SqliteStorageParts {
   return sqliteParts(openStorage(dataDir, options));
 }
 
+/** The mail store answering synchronously: see SynchronousMailPort (transitional, bypasses the gate). */
 export function synchronousMail(storage: Storage): SynchronousMailPort {
   return sqliteParts(storage).mail;
 }
@@ -96,7 +96,8 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
 
   // Appending and copying go through the group commit, which a unit of work must not take in (see unit-of-work.ts).
   const notInUnit = 'appending and copying are not part of a unit of work';
-  const refusedInUnit = { append: notInUnit, appendMany: notInUnit, copy: notInUnit, recoverAccount: notInUnit, drain: notInUnit };
+  const maintenance = 'recovery and draining are not part of a unit of work';
+  const refusedInUnit = { append: notInUnit, appendMany: notInUnit, copy: notInUnit, recoverAccount: maintenance, drain: maintenance };
   const portsOver = (access: { gate: UnitGate } | { live: () => boolean }, refused: Record<string, string>): StoragePorts => ({
     directory: asyncPort<Directory>(directory, access),
     mail: Object.assign(asyncPort<MailPort & MailMaintenance>(mail, access, refused), {
