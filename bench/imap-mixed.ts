@@ -28,8 +28,8 @@ await waitForQuietDisk();
 const dir = makeScratchDir('postino-bench-mixed-');
 {
   const storage = openStorage(dir, { indexer: indexMessageJson });
-  await new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files }).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
-  const account = storage.directory.getAccount(USER)!;
+  await new AdminService(storage).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
+  const account = (await storage.directory.getAccount(USER))!;
   const msg = makeMessage('fill', 2048);
   for (let i = 0; i < inboxFill; i += 500) {
     await Promise.all(Array.from({ length: Math.min(500, inboxFill - i) }, () => storage.mail.append(account.id, 'INBOX', msg)));

@@ -45,11 +45,11 @@ function rssKb(pid: number): number {
 // ---- data ------------------------------------------------------------------
 {
   const storage = openStorage(dir, { indexer: indexMessageJson });
-  const admin = new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files });
+  const admin = new AdminService(storage);
   await admin.addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
-  const account = storage.directory.getAccount(USER)!;
-  storage.mail.createMailbox(account.id, 'Big');
-  storage.mail.createMailbox(account.id, 'Ten');
+  const account = (await storage.directory.getAccount(USER))!;
+  await storage.mail.createMailbox(account.id, 'Big');
+  await storage.mail.createMailbox(account.id, 'Ten');
   const small = [0, 1, 2, 3].map((i) => makeMessage(`big-${i}`, 600));
   let t0 = process.hrtime.bigint();
   await fill(storage, account.id, 'Big', bigCount, (i) => small[i % small.length]!);
@@ -141,7 +141,7 @@ finally {
 const smallDir = makeScratchDir('postino-bench-imap-idle-');
 {
   const storage = openStorage(smallDir, { indexer: indexMessageJson });
-  await new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files }).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
+  await new AdminService(storage).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
   storage.close();
 }
 // The default cap on open IMAP connections is 1,000; the bench opens that many and a few more.

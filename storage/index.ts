@@ -5,29 +5,62 @@ import { describeCause, openIndex, type IndexDb } from './index/database.js';
 import { MailError } from './errors.js';
 import { SqliteDirectory } from './index/directory.js';
 import { MaildirStore, type MessageIndexer } from './store.js';
-import type { ChangeFeed } from './ports.js';
-import { ScriptStore } from './scripts.js';
-import { QueueStore } from './queue.js';
-import { DeliveryMemory } from './index/delivery-memory.js';
+import type {
+  ChangeFeed,
+  DeliveryMemory,
+  Directory,
+  MailMaintenance,
+  MailPort,
+  MetadataStore,
+  QueueStore,
+  ScriptStore,
+  Storage,
+  StoragePorts,
+  UnitOfWork,
+} from './ports.js';
+import { ScriptStore as SqliteScriptStore } from './scripts.js';
+import { QueueStore as FileQueueStore } from './queue.js';
+import { DeliveryMemory as SqliteDeliveryMemory } from './index/delivery-memory.js';
+import { UnitGate, asyncPort, type SynchronousMailPort } from './unit-of-work.js';
 import { AccountFiles } from './account-files.js';
 import { indexMessage } from '../mime/index.js';
 
 /** The structure cached with every message: ENVELOPE, BODYSTRUCTURE, part offsets, search fields. */
 export const defaultIndexer: MessageIndexer = (raw) => JSON.stringify(indexMessage(raw));
 
-export interface Storage {
+/** The concrete parts behind a SQLite + Maildir storage: for tests, and the IMAP backend until it awaits the ports. */
+export interface SqliteStorageParts {
   dataDir: string;
   db: IndexDb;
   directory: SqliteDirectory;
   mail: MaildirStore;
-  scripts: ScriptStore;
-  queue: QueueStore;
-  /** Messages stored for some recipients whose other recipients are retried locally (DIR/queue/local). */
-  localRetry: QueueStore;
-  memory: DeliveryMemory;
-  /** Removed accounts' Maildirs and scripts: set aside under DIR/removed/, or purged. */
+  scripts: SqliteScriptStore;
+  queue: FileQueueStore;
+  localRetry: FileQueueStore;
+  memory: SqliteDeliveryMemory;
   files: AccountFiles;
+  /** The storage these are the parts of (its ports and units of work). */
+  ports: Storage;
   close(): void;
+}
+
+const parts = new WeakMap<Storage, SqliteStorageParts>();
+
+/** Opens a storage and hands out its concrete parts (tests of this backend). */
+export function openSqliteParts(dataDir: string, options: OpenStorageOptions = {}): SqliteStorageParts {
+  return sqliteParts(openStorage(dataDir, options));
+}
+
+/** The mail store answering synchronously: see SynchronousMailPort (transitional, bypasses the gate). */
+export function synchronousMail(storage: Storage): SynchronousMailPort {
+  return sqliteParts(storage).mail;
+}
+
+/** The concrete parts of a storage openStorage opened (tests of this backend; the transitional IMAP wiring). */
+export function sqliteParts(storage: Storage): SqliteStorageParts {
+  const p = parts.get(storage);
+  if (!p) throw new Error('not a SQLite + Maildir storage');
+  return p;
 }
 
 export interface OpenStorageOptions {
@@ -46,28 +79,69 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
     throw new MailError('TEMPFAIL', `cannot create the data directory ${dataDir}: ${describeCause(err)}`, { cause: err });
   }
   const db = openIndex(path.join(dataDir, 'postino.sqlite'), options.exclusiveWhenDiskFull ? { exclusiveWhenDiskFull: options.exclusiveWhenDiskFull } : {});
+  const gate = new UnitGate();
   const directory = new SqliteDirectory(db);
   const mail = new MaildirStore(db, {
     mailRoot: path.join(dataDir, 'mail'),
     indexer: options.indexer ?? defaultIndexer,
+    gate,
     ...(options.feed ? { feed: options.feed } : {}),
     ...(options.onDiskFull ? { onDiskFull: options.onDiskFull } : {}),
   });
-  return {
-    dataDir,
-    db,
-    directory,
-    mail,
-    scripts: new ScriptStore(db, path.join(dataDir, 'sieve')),
-    queue: new QueueStore(path.join(dataDir, 'queue')),
-    localRetry: new QueueStore(path.join(dataDir, 'queue', 'local')),
-    memory: new DeliveryMemory(db),
-    files: new AccountFiles({ mail: path.join(dataDir, 'mail'), sieve: path.join(dataDir, 'sieve'), removed: path.join(dataDir, 'removed') }),
+  const scripts = new SqliteScriptStore(db, path.join(dataDir, 'sieve'), (fn) => mail.withFileChanges(fn));
+  const queue = new FileQueueStore(path.join(dataDir, 'queue'));
+  const localRetry = new FileQueueStore(path.join(dataDir, 'queue', 'local'));
+  const memory = new SqliteDeliveryMemory(db);
+  const files = new AccountFiles({ mail: path.join(dataDir, 'mail'), sieve: path.join(dataDir, 'sieve'), removed: path.join(dataDir, 'removed') });
+
+  // Appending and copying go through the group commit, which a unit of work must not take in (see unit-of-work.ts).
+  const notInUnit = 'appending and copying are not part of a unit of work';
+  const maintenance = 'recovery and draining are not part of a unit of work';
+  const refusedInUnit = { append: notInUnit, appendMany: notInUnit, copy: notInUnit, recoverAccount: maintenance, drain: maintenance };
+  const portsOver = (access: { gate: UnitGate } | { live: () => boolean }, refused: Record<string, string>): StoragePorts => ({
+    directory: asyncPort<Directory>(directory, access),
+    mail: Object.assign(asyncPort<MailPort & MailMaintenance>(mail, access, refused), {
+      feed: mail.feed,
+      metadata: asyncPort<MetadataStore>(mail.metadata, access),
+    }),
+    scripts: asyncPort<ScriptStore>(scripts, access),
+    queue: asyncPort<QueueStore>(queue, access),
+    localRetry: asyncPort<QueueStore>(localRetry, access),
+    memory: asyncPort<DeliveryMemory>(memory, access),
+  });
+  const outside = portsOver({ gate }, {});
+
+  const unitOfWork = (live: () => boolean): UnitOfWork => ({
+    ...portsOver({ live }, refusedInUnit),
+    transaction: (body) => {
+      if (!live()) return Promise.reject(new Error('this unit of work has ended'));
+      let open = true;
+      const tx = unitOfWork(() => open && live());
+      return mail.unit(() => body(tx)).finally(() => (open = false));
+    },
+  });
+
+  const storage: Storage = {
+    ...outside,
+    // Starting the watch is not a storage call: it answers at once.
+    mail: Object.assign(outside.mail as MailPort & MailMaintenance, { watchExternalChanges: (ms?: number) => mail.watchExternalChanges(ms) }),
+    files: {
+      setAside: async (account) => files.setAside(account),
+      purge: async (account) => files.purge(account),
+    },
+    transaction: (body) =>
+      gate.hold(() => {
+        let open = true;
+        const tx = unitOfWork(() => open);
+        return mail.unit(() => body(tx)).finally(() => (open = false));
+      }),
     close: () => {
       mail.stopWriters();
       db.close();
     },
   };
+  parts.set(storage, { dataDir, db, directory, mail, scripts, queue, localRetry, memory, files, ports: storage, close: storage.close });
+  return storage;
 }
 
-export type { MessageIndexer };
+export type { MessageIndexer, Storage };

@@ -62,6 +62,18 @@ export class MailboxMetadata {
     private readonly db: IndexDb,
     /** The account's Maildir root (MaildirStore.accountDir). */
     private readonly accountRoot: (accountId: number) => string,
+    /** Runs fn with the file changes of the transaction (or unit of work) it is part of: undone with it. */
+    private readonly withFiles: <T>(fn: (files: FileChanges) => T) => T = (fn) => {
+      const files = new FileChanges();
+      try {
+        const result = fn(files);
+        files.commit();
+        return result;
+      } catch (err) {
+        files.rollback();
+        throw storageFailure(err);
+      }
+    },
   ) {}
 
   private sql(text: string): Statement {
@@ -99,36 +111,35 @@ export class MailboxMetadata {
     }
     const id = mailboxId ?? SERVER;
     // The file is put back if the transaction fails (a full disk at COMMIT), so file and rows agree.
-    const files = new FileChanges();
     try {
-      this.db
-        .transaction(() => {
-          const dir = this.folderDir(accountId, id);
-          const before = { mailbox: this.usage(accountId, id), account: this.usage(accountId) };
-          const put = this.sql('INSERT OR REPLACE INTO mailbox_metadata (account_id, mailbox_id, entry, value) VALUES (?, ?, ?, ?)');
-          const remove = this.sql('DELETE FROM mailbox_metadata WHERE account_id = ? AND mailbox_id = ? AND entry = ?');
-          for (const c of changes) {
-            if (c.value === null) remove.run(accountId, id, c.entry);
-            else put.run(accountId, id, c.entry, c.value);
-          }
-          // A change that does not grow what is over a limit (a removal, a shorter value) is always allowed.
-          const grew = (was: Usage, now: Usage, maxEntries: number, maxBytes: number) =>
-            (now.entries > maxEntries && now.entries > was.entries) || (now.bytes > maxBytes && now.bytes > was.bytes);
-          if (
-            grew(before.mailbox, this.usage(accountId, id), limits.maxEntriesPerMailbox, limits.maxBytesPerMailbox) ||
-            grew(before.account, this.usage(accountId), limits.maxEntriesPerAccount, limits.maxBytesPerAccount)
-          ) {
-            throw new LimitReached();
-          }
-          this.save(accountId, id, dir, files);
-        })
-        .immediate();
+      this.withFiles((files) =>
+        this.db
+          .transaction(() => {
+            const dir = this.folderDir(accountId, id);
+            const before = { mailbox: this.usage(accountId, id), account: this.usage(accountId) };
+            const put = this.sql('INSERT OR REPLACE INTO mailbox_metadata (account_id, mailbox_id, entry, value) VALUES (?, ?, ?, ?)');
+            const remove = this.sql('DELETE FROM mailbox_metadata WHERE account_id = ? AND mailbox_id = ? AND entry = ?');
+            for (const c of changes) {
+              if (c.value === null) remove.run(accountId, id, c.entry);
+              else put.run(accountId, id, c.entry, c.value);
+            }
+            // A change that does not grow what is over a limit (a removal, a shorter value) is always allowed.
+            const grew = (was: Usage, now: Usage, maxEntries: number, maxBytes: number) =>
+              (now.entries > maxEntries && now.entries > was.entries) || (now.bytes > maxBytes && now.bytes > was.bytes);
+            if (
+              grew(before.mailbox, this.usage(accountId, id), limits.maxEntriesPerMailbox, limits.maxBytesPerMailbox) ||
+              grew(before.account, this.usage(accountId), limits.maxEntriesPerAccount, limits.maxBytesPerAccount)
+            ) {
+              throw new LimitReached();
+            }
+            this.save(accountId, id, dir, files);
+          })
+          .immediate(),
+      );
     } catch (err) {
-      files.rollback();
       if (err instanceof LimitReached) return { ok: false, reason: 'toomany' };
-      throw storageFailure(err);
+      throw err;
     }
-    files.commit();
     return { ok: true };
   }
 

@@ -35,31 +35,32 @@ export interface AliasRecord {
   targets: string[];
 }
 
-/** Domains, accounts and aliases. Every method validates nothing about syntax: callers do. */
+/**
+ * Domains, accounts and aliases. Every method validates nothing about syntax:
+ * callers do. Changes that must land together go through a unit of work
+ * (Storage.transaction).
+ */
 export interface Directory {
-  addDomain(name: string): void;
-  removeDomain(name: string): void;
-  hasDomain(name: string): boolean;
-  listDomains(): DomainRecord[];
+  addDomain(name: string): Promise<void>;
+  removeDomain(name: string): Promise<void>;
+  hasDomain(name: string): Promise<boolean>;
+  listDomains(): Promise<DomainRecord[]>;
 
-  addAccount(account: NewAccount): AccountRecord;
-  getAccount(address: string): AccountRecord | undefined;
-  getAccountById(id: number): AccountRecord | undefined;
-  listAccounts(): AccountRecord[];
-  setPassword(address: string, passwordHash: string, scramSha256: string | null): void;
-  setDisabled(address: string, disabled: boolean): void;
-  setQuota(address: string, quota: number | null): void;
-  removeAccount(address: string): void;
+  addAccount(account: NewAccount): Promise<AccountRecord>;
+  getAccount(address: string): Promise<AccountRecord | undefined>;
+  getAccountById(id: number): Promise<AccountRecord | undefined>;
+  listAccounts(): Promise<AccountRecord[]>;
+  setPassword(address: string, passwordHash: string, scramSha256: string | null): Promise<void>;
+  setDisabled(address: string, disabled: boolean): Promise<void>;
+  setQuota(address: string, quota: number | null): Promise<void>;
+  removeAccount(address: string): Promise<void>;
 
   /** Adds targets to an alias, creating it if needed. */
-  addAliasTargets(address: string, targets: string[]): void;
+  addAliasTargets(address: string, targets: string[]): Promise<void>;
   /** Removes the given targets, or the whole alias when targets is undefined. */
-  removeAliasTargets(address: string, targets?: string[]): void;
-  getAlias(address: string): AliasRecord | undefined;
-  listAliases(): AliasRecord[];
-
-  /** Runs fn in one transaction: all its changes land or none do. */
-  transaction<T>(fn: () => T): T;
+  removeAliasTargets(address: string, targets?: string[]): Promise<void>;
+  getAlias(address: string): Promise<AliasRecord | undefined>;
+  listAliases(): Promise<AliasRecord[]>;
 }
 
 export interface MailboxInfo {
@@ -157,36 +158,36 @@ export interface MailStore {
   readonly feed: ChangeFeed;
 
   /** Creates the Maildir and the default folders; safe to call again. */
-  provisionAccount(accountId: number): void;
+  provisionAccount(accountId: number): Promise<void>;
   /** Forgets every mailbox and message of the account in the index; the files are the caller's (AccountFiles). */
-  deleteAccountMail(accountId: number): void;
+  deleteAccountMail(accountId: number): Promise<void>;
 
-  listMailboxes(accountId: number): MailboxInfo[];
-  getMailbox(accountId: number, name: string): MailboxInfo | undefined;
+  listMailboxes(accountId: number): Promise<MailboxInfo[]>;
+  getMailbox(accountId: number, name: string): Promise<MailboxInfo | undefined>;
   /** Cheap existence check (getMailbox also counts messages). */
-  hasMailbox(accountId: number, name: string): boolean;
+  hasMailbox(accountId: number, name: string): Promise<boolean>;
   /** The mailbox without counters. */
-  findMailbox(accountId: number, name: string): MailboxSummary | undefined;
+  findMailbox(accountId: number, name: string): Promise<MailboxSummary | undefined>;
   /** The account owning a mailbox id, if the mailbox exists. */
-  mailboxOwner(mailboxId: number): number | undefined;
-  selectSummary(mailboxId: number): SelectSummary;
+  mailboxOwner(mailboxId: number): Promise<number | undefined>;
+  selectSummary(mailboxId: number): Promise<SelectSummary>;
   /** UIDs expunged with a MODSEQ above `modseq` (QRESYNC VANISHED), ascending. */
-  expungedSince(mailboxId: number, modseq: number): number[];
+  expungedSince(mailboxId: number, modseq: number): Promise<number[]>;
   /** Changes after `modseq` in one snapshot; undefined when the mailbox is gone (or is not `accountId`'s). */
-  changesSince(mailboxId: number, modseq: number, accountId?: number): MailboxDelta | undefined;
-  createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): MailboxInfo;
-  deleteMailbox(accountId: number, name: string): void;
-  renameMailbox(accountId: number, from: string, to: string): void;
+  changesSince(mailboxId: number, modseq: number, accountId?: number): Promise<MailboxDelta | undefined>;
+  createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): Promise<MailboxInfo>;
+  deleteMailbox(accountId: number, name: string): Promise<void>;
+  renameMailbox(accountId: number, from: string, to: string): Promise<void>;
   /**
    * IMAP subscriptions: names, kept apart from the mailboxes (RFC 9051
    * 6.3.7). Subscribing a name no mailbox has is allowed; DELETE and RENAME
    * leave the list alone. BADINPUT for an invalid name, LIMIT past the cap.
    */
-  addSubscription(accountId: number, name: string): void;
+  addSubscription(accountId: number, name: string): Promise<void>;
   /** No error when the name is not subscribed. */
-  removeSubscription(accountId: number, name: string): void;
+  removeSubscription(accountId: number, name: string): Promise<void>;
   /** Sorted; may include names with no mailbox. */
-  listSubscriptions(accountId: number): string[];
+  listSubscriptions(accountId: number): Promise<string[]>;
 
   /** Durable (file and index) when the promise resolves. */
   append(accountId: number, mailbox: string, raw: Buffer, options?: AppendOptions): Promise<AppendResult>;
@@ -195,14 +196,14 @@ export interface MailStore {
   appendMany(accountId: number, mailbox: string, messages: Array<{ raw: Buffer; options?: AppendOptions }>): Promise<AppendResult[]>;
 
   /** Messages with uid in [fromUid, toUid], in UID order. */
-  listMessages(mailboxId: number, fromUid?: number, toUid?: number): MessageRecord[];
-  getMessage(mailboxId: number, uid: number): MessageRecord | undefined;
+  listMessages(mailboxId: number, fromUid?: number, toUid?: number): Promise<MessageRecord[]>;
+  getMessage(mailboxId: number, uid: number): Promise<MessageRecord | undefined>;
   /** The stored message, read without blocking the event loop (from the BlobStore). */
   readMessage(mailboxId: number, uid: number): Promise<Buffer>;
   /** Returns the records that changed, with their new modseq. */
-  setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[];
+  setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]>;
   /** Removes the messages (all \Deleted ones when uids is undefined); returns the expunged UIDs. */
-  expunge(mailboxId: number, uids?: number[]): number[];
+  expunge(mailboxId: number, uids?: number[]): Promise<number[]>;
   /** Copies into another mailbox of the same account; returns [sourceUid, newUid] pairs. */
   copy(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
   /**
@@ -212,7 +213,7 @@ export interface MailStore {
    */
   move(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
 
-  quota(accountId: number): Quota;
+  quota(accountId: number): Promise<Quota>;
 }
 
 /**
@@ -221,15 +222,15 @@ export interface MailStore {
  */
 export interface MailboxCounters {
   /** The mailbox with its counters; NONEXISTENT when there is none. */
-  getMailboxById(id: number): MailboxInfo;
+  getMailboxById(id: number): Promise<MailboxInfo>;
   /** UIDs at or above this have not been claimed by a read-write SELECT (1 when never claimed). */
-  firstRecentUid(mailboxId: number): number;
+  firstRecentUid(mailboxId: number): Promise<number>;
   /** Claims the messages below uidNext no session has claimed; returns the first claimed (uidNext when none). */
-  claimRecent(mailboxId: number, uidNext: number): number;
+  claimRecent(mailboxId: number, uidNext: number): Promise<number>;
   /** Messages with a UID at or above `uid` (the unclaimed recent ones, for STATUS RECENT). */
-  countFromUid(mailboxId: number, uid: number): number;
+  countFromUid(mailboxId: number, uid: number): Promise<number>;
   /** Messages flagged \Deleted (STATUS DELETED, RFC 9051). */
-  deletedCount(mailboxId: number): number;
+  deletedCount(mailboxId: number): Promise<number>;
 }
 
 /** What the server and the CLI do to a store besides serving it: recovery, the cross-process feed, shutdown. */
@@ -238,7 +239,7 @@ export interface MailMaintenance {
    * Makes the index agree with the stored bodies for one account (after a
    * crash); with `rebuild`, rebuilds the index from them.
    */
-  recoverAccount(accountId: number, options?: { rebuild?: boolean }): { adopted: number; dropped: number };
+  recoverAccount(accountId: number, options?: { rebuild?: boolean }): Promise<{ adopted: number; dropped: number }>;
   /** Publishes to `feed` what other processes commit; returns a function that stops watching. */
   watchExternalChanges(intervalMs?: number): () => void;
   /** Resolves once every append handed to the store has committed or failed. */
@@ -275,4 +276,120 @@ export interface StagedBlob {
   base: string;
   /** Where the staged bytes are (the Maildir tmp/ file). */
   staged: string;
+}
+
+// ---- the other ports ---------------------------------------------------------------
+
+export type { ScriptInfo } from './scripts.js';
+export type { QueueEntry } from './queue.js';
+export type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';
+import type { ScriptInfo } from './scripts.js';
+import type { QueueEntry } from './queue.js';
+import type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';
+
+/** Sieve scripts of an account, one of them (at most) active. The caller validates script text. */
+export interface ScriptStore {
+  list(accountId: number): Promise<ScriptInfo[]>;
+  /** The script's text; NONEXISTENT when there is none. */
+  get(accountId: number, name: string): Promise<string>;
+  exists(accountId: number, name: string): Promise<boolean>;
+  /** The active script's name and text, if one is active (asked once per delivery). */
+  active(accountId: number): Promise<{ name: string; text: string } | undefined>;
+  /** Stores (creates or replaces) a script, durably. */
+  put(accountId: number, name: string, text: string): Promise<void>;
+  /** Makes `name` the one active script, or deactivates all when name is undefined. */
+  activate(accountId: number, name: string | undefined): Promise<void>;
+  remove(accountId: number, name: string): Promise<void>;
+  rename(accountId: number, from: string, to: string): Promise<void>;
+  /** Removes every script of an account (account deletion). */
+  removeAll(accountId: number): Promise<void>;
+}
+
+/** Messages waiting to be sent (or, for the local-retry queue, delivered again). */
+export interface QueueStore {
+  /** Durable when it resolves. */
+  enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra?: { data?: unknown; nextAttempt?: number }): Promise<QueueEntry>;
+  /** Oldest first. */
+  list(): Promise<QueueEntry[]>;
+  get(id: string): Promise<QueueEntry | undefined>;
+  /** The queued message; NONEXISTENT when the entry is gone. */
+  message(id: string): Promise<Buffer>;
+  /** Durable when it resolves: a crash afterwards finds this state, not the one before. */
+  update(entry: QueueEntry): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** Asks whoever runs this queue (another process) to try every entry now. */
+  requestFlush(): Promise<void>;
+  /** Whether a flush was asked for since the last call (and forgets it). */
+  takeFlushRequest(): Promise<boolean>;
+  /** Forgets what a crash mid-enqueue left behind. */
+  cleanOrphans(now?: number): Promise<void>;
+}
+
+/** What delivery remembers between messages, per account: vacation replies sent (RFC 5230) and duplicate ids (RFC 7352). */
+export interface DeliveryMemory {
+  /** True if a vacation reply to `sender` under `handle` was sent and has not expired. */
+  vacationSentRecently(accountId: number, sender: string, handle: string, now?: number): Promise<boolean>;
+  recordVacation(accountId: number, sender: string, handle: string, periodMs: number, now?: number): Promise<void>;
+  /** duplicate: was `id` seen under `handle` within its period? Records it (refreshing with `last`). */
+  checkDuplicate(accountId: number, handle: string, id: string, periodMs: number, last: boolean, now?: number): Promise<boolean>;
+  /** Forgets expired entries. */
+  prune(now?: number): Promise<void>;
+}
+
+/** IMAP METADATA (RFC 5464) entries of an account: per mailbox, and (mailboxId null) the server's. */
+export interface MetadataStore {
+  /** The entry itself (when it has a value) and, with `descendants`, every entry below it, by name. */
+  read(accountId: number, mailboxId: number | null, entry: string, descendants: boolean): Promise<MetadataEntry[]>;
+  /** Every change or none (RFC 5464 4.3), within `limits`. */
+  set(accountId: number, mailboxId: number | null, changes: readonly MetadataChange[], limits: MetadataLimits): Promise<MetadataSetResult>;
+}
+
+/** The mail index as its users reach it: messages and mailboxes, \Recent and counters, METADATA. */
+export type MailPort = MailStore & MailboxCounters & { readonly metadata: MetadataStore };
+
+/** Where a removed account's bodies and scripts go: set aside (for an administrator to look at) or purged. */
+export interface AccountFileStore {
+  /** Moves the account's files out of the way; returns where they went (undefined: it had none). */
+  setAside(account: { domain: string; localpart: string }): Promise<string | undefined>;
+  purge(account: { domain: string; localpart: string }): Promise<void>;
+}
+
+/** Every port of one storage, as a unit of work sees them. */
+export interface StoragePorts {
+  directory: Directory;
+  mail: MailPort;
+  scripts: ScriptStore;
+  queue: QueueStore;
+  /** Messages stored for some recipients whose other recipients are retried locally. */
+  localRetry: QueueStore;
+  memory: DeliveryMemory;
+}
+
+/**
+ * The ports bound to one unit of work: calls through them run inside it,
+ * and see its changes before they land. Use these, never the storage's own
+ * ports, inside the body (those wait for the unit to end). Appending and
+ * copying (mail.append, appendMany, copy) are not part of a unit of work.
+ */
+export interface UnitOfWork extends StoragePorts {
+  /** A unit inside this one: when it throws, only its own changes are undone. */
+  transaction<T>(body: (tx: UnitOfWork) => Promise<T>): Promise<T>;
+}
+
+/** What a backend opens: its ports, units of work over them, and what the server does besides serving. */
+export interface Storage extends StoragePorts {
+  mail: MailPort & MailMaintenance;
+  /** Removed accounts' files (see AccountFileStore). */
+  files: AccountFileStore;
+  /**
+   * Runs body as one unit of work over every port: all its changes (the
+   * directory, the mail index, scripts, delivery memory, and the files the
+   * backend keeps beside them) land when it resolves, or none do when it
+   * throws. Units run one at a time; calls from outside a unit wait while
+   * one is open, so they never see its uncommitted changes. Not yet part of
+   * a unit in the SQLite + Maildir backend: queue entries (files written
+   * durably at once) and a removed script's file (deleted at once).
+   */
+  transaction<T>(body: (tx: UnitOfWork) => Promise<T>): Promise<T>;
+  close(): void;
 }

@@ -43,6 +43,22 @@ export class ScriptStore {
   constructor(
     private readonly db: IndexDb,
     private readonly root: string,
+    /**
+     * Runs fn with the file changes of the transaction (or unit of work) it
+     * is part of: undone when that fails, finished when it commits. Alone,
+     * each change is its own.
+     */
+    private readonly withFiles: <T>(fn: (files: FileChanges) => T) => T = (fn) => {
+      const files = new FileChanges();
+      try {
+        const result = fn(files);
+        files.commit();
+        return result;
+      } catch (err) {
+        files.rollback();
+        throw storageFailure(err);
+      }
+    },
   ) {
     this.activeRows = new LookupCache(db);
   }
@@ -53,17 +69,7 @@ export class ScriptStore {
    * so a script's file and its row change together.
    */
   private change<T>(fn: (files: FileChanges) => T): T {
-    return changingIndex(this.db, () => {
-      const files = new FileChanges();
-      try {
-        const result = fn(files);
-        files.commit();
-        return result;
-      } catch (err) {
-        files.rollback();
-        throw storageFailure(err);
-      }
-    });
+    return changingIndex(this.db, () => this.withFiles(fn));
   }
 
   private dirOf(accountId: number): string {

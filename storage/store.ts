@@ -37,12 +37,14 @@ import { Messages } from './mail/messages.js';
 import { AppendBatcher } from './mail/append-batcher.js';
 import { Recovery } from './mail/recovery.js';
 import type { MailboxRef } from './index/mail-rows.js';
+import type { FileChanges } from './maildir/file-changes.js';
+import type { Either } from './unit-of-work.js';
 
 export { DEFAULT_FOLDERS, MAX_SUBSCRIPTIONS, validateMailboxName, type MessageIndexer } from './index/mail-rows.js';
 
 export type MaildirStoreOptions = MailCoreOptions;
 
-export class MaildirStore implements MailStore, MailboxCounters, MailMaintenance {
+export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>, Either<MailMaintenance> {
   readonly feed: ChangeFeed;
   /** IMAP METADATA entries (storage/metadata.ts); their rows follow the mailboxes'. */
   readonly metadata: MailboxMetadata;
@@ -194,6 +196,14 @@ export class MaildirStore implements MailStore, MailboxCounters, MailMaintenance
   /** The message file's absolute path (tests look at its name). */
   messagePath(mailboxId: number, uid: number): string {
     return this.messages.path(mailboxId, uid);
+  }
+  /** A unit of work over the index and the files beside it (see MailCore.unit); hold the gate around it. */
+  unit<T>(body: () => Promise<T>): Promise<T> {
+    return this.core.unit(body);
+  }
+  /** Runs fn with the file changes of the transaction or unit of work open now (or its own), undone with it. */
+  withFileChanges<T>(fn: (files: FileChanges) => T): T {
+    return this.core.withFileChanges(() => fn(this.core.fileChanges()));
   }
   /** Stops the writer threads (the store is being closed). */
   stopWriters(): void {

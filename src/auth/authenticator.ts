@@ -85,7 +85,7 @@ export class Authenticator {
   async login(username: string, password: string, ctx: LoginContext = {}): Promise<AccountRecord> {
     await this.penalty.beforeAttempt(ctx.ip);
     const name = username.trim().toLowerCase();
-    const account = name.includes('@') ? this.directory.getAccount(name) : undefined;
+    const account = name.includes('@') ? await this.directory.getAccount(name) : undefined;
     const cached = account !== undefined && this.cache.has(name, password, account.passwordHash);
     // Spend the same time whether or not the account exists.
     const ok = cached || (await verifyPassword(password, account?.passwordHash ?? (await dummyPasswordHash())));
@@ -103,7 +103,7 @@ export class Authenticator {
   async scramCredentials(username: string, ctx: LoginContext = {}): Promise<{ account: AccountRecord | undefined; credentials: ScramCredentials | undefined }> {
     await this.penalty.beforeAttempt(ctx.ip);
     const name = username.trim().toLowerCase();
-    const account = name.includes('@') ? this.directory.getAccount(name) : undefined;
+    const account = name.includes('@') ? await this.directory.getAccount(name) : undefined;
     return { account, credentials: decodeScram(account?.scramSha256 ?? null) };
   }
 

@@ -6,7 +6,7 @@ import type { CliContext } from './command.js';
 export async function withStorage<T>(ctx: CliContext, fn: (storage: Storage, admin: AdminService) => Promise<T> | T): Promise<T> {
   const storage = openStorage(ctx.dataDir);
   try {
-    const admin = new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files });
+    const admin = new AdminService(storage);
     return await fn(storage, admin);
   } finally {
     await storage.mail.drain();

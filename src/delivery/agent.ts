@@ -7,7 +7,7 @@
 // others failed temporarily, the rest goes to the local-retry queue rather
 // than back to the sender, whose retry would repeat the done ones.
 import { newQueueId } from '../queue-id.js';
-import type { Storage } from '../../storage/index.js';
+import type { Storage } from '../../storage/ports.js';
 import type { AccountRecord } from '../../storage/ports.js';
 import { isMailError, isNoSpace } from '../../storage/errors.js';
 import { AliasResolver, type DeadTarget, type LocalDestination } from './alias-resolver.js';
@@ -121,7 +121,7 @@ export class DeliveryAgent {
       return msg.recipients.map((r) => ({ recipient: r, kind: 'reject', code: 554, enhanced: '5.4.6', text: 'Too many hops: mail loop?' }));
     }
     const queueId = msg.id ?? newQueueId();
-    const plan = this.plan(msg.recipients);
+    const plan = await this.plan(msg.recipients);
     const results = await Promise.all(
       plan.tasks.map((p) => (p.failure ? Promise.resolve(p.failure) : this.runTask(msg, p.task, queueId, p.account))),
     );
@@ -141,7 +141,7 @@ export class DeliveryAgent {
     });
     if (toKeep.length === 0) return outcomes;
     const why = results.find((r, t) => kept.has(t) && r.kind !== 'ok') ?? noticeResults.find((r) => r.kind !== 'ok');
-    if (this.keepForRetry(msg, queueId, plan, toKeep, why)) return outcomes;
+    if (await this.keepForRetry(msg, queueId, plan, toKeep, why)) return outcomes;
     // Without the entry the rest can only be asked for again: a copy may then arrive twice, never zero times.
     return outcomes.map((o, r): RecipientOutcome =>
       owners.has(r) ? { recipient: o.recipient, kind: 'tempfail', code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' } : o,
@@ -149,14 +149,14 @@ export class DeliveryAgent {
   }
 
   /** The message's tasks: one per account (however many recipients reach it), one per forward; which recipient needs which. */
-  private plan(recipients: string[]): Plan {
+  private async plan(recipients: string[]): Promise<Plan> {
     const plan: Plan = { tasks: [], tasksOf: [], deadOf: [] };
     const byAccount = new Map<number, number>();
     for (const recipient of recipients) {
       const tasks: number[] = [];
       let dead: DeadTarget[] = [];
       try {
-        const expansion = this.aliases.expand(recipient);
+        const expansion = await this.aliases.expand(recipient);
         dead = expansion.dead;
         for (const dest of expansion.local) {
           let t = byAccount.get(dest.account.id);
@@ -221,7 +221,7 @@ export class DeliveryAgent {
   }
 
   /** Writes the local-retry entry for the tasks left; false when it cannot be written. */
-  private keepForRetry(msg: InboundMessage, queueId: string, plan: Plan, tasks: DeliveryTask[], why: TaskResult | undefined): boolean {
+  private async keepForRetry(msg: InboundMessage, queueId: string, plan: Plan, tasks: DeliveryTask[], why: TaskResult | undefined): Promise<boolean> {
     // Every account this message reaches has or will get its copy through a task here.
     const served = plan.tasks.flatMap((p) => (p.task.kind === 'store' ? [p.task.account] : []));
     const data: LocalRetryData = { queueId, traceHeaders: msg.traceHeaders, served, tasks };
@@ -229,7 +229,7 @@ export class DeliveryAgent {
     if (msg.remoteHost !== undefined) data.remoteHost = msg.remoteHost;
     if (msg.junk) data.junk = true;
     try {
-      const entry = writeLocalRetry(this.storage.localRetry, msg.from, msg.raw, data, Date.now() + LOCAL_RETRY_FIRST_MS);
+      const entry = await writeLocalRetry(this.storage.localRetry, msg.from, msg.raw, data, Date.now() + LOCAL_RETRY_FIRST_MS);
       this.log.warn({
         event: 'local-retry-queued',
         id: queueId,
@@ -262,7 +262,7 @@ export class DeliveryAgent {
     try {
       switch (task.kind) {
         case 'store': {
-          const found = account ?? this.storage.directory.getAccount(task.account);
+          const found = account ?? (await this.storage.directory.getAccount(task.account));
           if (!found) return NO_SUCH_USER;
           return await this.deliverToAccount(msg, task.recipient, { account: found, detail: task.detail, address: task.address }, queueId);
         }
@@ -289,10 +289,10 @@ export class DeliveryAgent {
    * now, leaving out accounts in `served` (they have their copy) and adding
    * them there.
    */
-  expandTask(msg: InboundMessage, recipient: string, served: Set<string>, queueId: string): { tasks: DeliveryTask[] } | { failure: TaskResult } {
+  async expandTask(msg: InboundMessage, recipient: string, served: Set<string>, queueId: string): Promise<{ tasks: DeliveryTask[] } | { failure: TaskResult }> {
     let expansion;
     try {
-      expansion = this.aliases.expand(recipient);
+      expansion = await this.aliases.expand(recipient);
     } catch (err) {
       return { failure: this.errorResult(err) };
     }

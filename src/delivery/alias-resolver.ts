@@ -36,7 +36,7 @@ export class AliasResolver {
   constructor(private readonly directory: Directory) {}
 
   /** Whether the address is ours at all (an account, an alias, or a subaddress of one). */
-  isLocalDomain(domain: string): boolean {
+  isLocalDomain(domain: string): Promise<boolean> {
     return this.directory.hasDomain(domain.toLowerCase());
   }
 
@@ -47,7 +47,7 @@ export class AliasResolver {
    * ones is listed in `dead`, not thrown: one removed account must not cost
    * the others their mail.
    */
-  expand(address: string): Expansion {
+  async expand(address: string): Promise<Expansion> {
     const out: Expansion = { local: [], remote: [], dead: [] };
     const seenAccounts = new Set<number>();
     const seenRemote = new Set<string>();
@@ -55,14 +55,14 @@ export class AliasResolver {
     const visiting = new Set<string>();
     let count = 0;
 
-    const walk = (addr: string, depth: number, via: string | undefined): void => {
+    const walk = async (addr: string, depth: number, via: string | undefined): Promise<void> => {
       const lower = addr.toLowerCase();
       if (++count > MAX_ALIAS_EXPANSION) throw new MailError('LIMIT', 'alias expansion is too large', { smtpCode: 554, enhanced: '5.4.6' });
       if (depth > MAX_ALIAS_DEPTH) throw new MailError('REFUSED', 'alias nesting is too deep', { smtpCode: 554, enhanced: '5.4.6' });
       if (visiting.has(lower)) return; // a loop: this branch adds nothing new
       const at = lower.lastIndexOf('@');
       const domain = lower.slice(at + 1);
-      if (!this.directory.hasDomain(domain)) {
+      if (!(await this.directory.hasDomain(domain))) {
         if (!seenRemote.has(lower)) {
           seenRemote.add(lower);
           out.remote.push(addr);
@@ -71,7 +71,7 @@ export class AliasResolver {
       }
       visiting.add(lower);
       try {
-        const hit = this.lookup(lower);
+        const hit = await this.lookup(lower);
         if (!hit) {
           if (via === undefined) throw new MailError('NONEXISTENT', `no such user: ${addr}`, { smtpCode: 550, enhanced: '5.1.1' });
           if (!seenDead.has(lower)) {
@@ -87,13 +87,13 @@ export class AliasResolver {
           }
           return;
         }
-        for (const t of hit.targets) walk(t, depth + 1, lower);
+        for (const t of hit.targets) await walk(t, depth + 1, lower);
       } finally {
         visiting.delete(lower);
       }
     };
 
-    walk(address, 0, undefined);
+    await walk(address, 0, undefined);
     if (out.local.length === 0 && out.remote.length === 0) {
       if (out.dead.length > 0) throw new MailError('NONEXISTENT', `no target of ${address} exists any more`, { smtpCode: 550, enhanced: '5.1.1' });
       throw new MailError('REFUSED', `alias loop at ${address}`, { smtpCode: 554, enhanced: '5.4.6' });
@@ -101,23 +101,23 @@ export class AliasResolver {
     return out;
   }
 
-  private lookup(
+  private async lookup(
     address: string,
-  ): { kind: 'account'; account: AccountRecord; detail: string | undefined } | { kind: 'alias'; targets: string[] } | undefined {
-    const exact = this.exact(address);
-    if (exact) return { ...exact, ...(exact.kind === 'account' ? { detail: undefined } : {}) } as ReturnType<AliasResolver['lookup']>;
+  ): Promise<{ kind: 'account'; account: AccountRecord; detail: string | undefined } | { kind: 'alias'; targets: string[] } | undefined> {
+    const exact = await this.exact(address);
+    if (exact) return { ...exact, ...(exact.kind === 'account' ? { detail: undefined } : {}) } as Awaited<ReturnType<AliasResolver['lookup']>>;
     const at = address.lastIndexOf('@');
     const { user, detail } = splitSubaddress(address.slice(0, at));
     if (detail === undefined) return undefined;
-    const base = this.exact(`${user}${address.slice(at)}`);
+    const base = await this.exact(`${user}${address.slice(at)}`);
     if (!base) return undefined;
     return base.kind === 'account' ? { kind: 'account', account: base.account, detail } : base;
   }
 
-  private exact(address: string): { kind: 'account'; account: AccountRecord } | { kind: 'alias'; targets: string[] } | undefined {
-    const account = this.directory.getAccount(address);
+  private async exact(address: string): Promise<{ kind: 'account'; account: AccountRecord } | { kind: 'alias'; targets: string[] } | undefined> {
+    const account = await this.directory.getAccount(address);
     if (account) return { kind: 'account', account };
-    const alias = this.directory.getAlias(address);
+    const alias = await this.directory.getAlias(address);
     return alias ? { kind: 'alias', targets: alias.targets } : undefined;
   }
 }

@@ -3,7 +3,7 @@
 // automatic replies. A failed store is the copy's failure (the caller turns
 // it into a temporary failure or a reject); once something is stored a
 // failed reply is logged, not fatal, since a retry would store it twice.
-import type { Storage } from '../../storage/index.js';
+import type { Storage } from '../../storage/ports.js';
 import type { AccountRecord } from '../../storage/ports.js';
 import { isMailError } from '../../storage/errors.js';
 import type { Logger } from '../log.js';

@@ -2,7 +2,7 @@
 // message in <id>.eml): the parts of one message's delivery still to do.
 // A task is removed from the entry, durably, as soon as it is done, so a
 // retry never repeats one.
-import type { QueueEntry, QueueStore } from '../../storage/queue.js';
+import type { QueueEntry, QueueStore } from '../../storage/ports.js';
 
 /** One part of a message's delivery. */
 export type DeliveryTask =
@@ -50,7 +50,7 @@ export function pendingRecipients(tasks: DeliveryTask[]): string[] {
 }
 
 /** Durable when it returns; throws (TEMPFAIL) when it cannot be written. */
-export function writeLocalRetry(queue: QueueStore, sender: string, raw: Buffer, data: LocalRetryData, firstAttempt: number): QueueEntry {
+export function writeLocalRetry(queue: QueueStore, sender: string, raw: Buffer, data: LocalRetryData, firstAttempt: number): Promise<QueueEntry> {
   return queue.enqueue(sender, pendingRecipients(data.tasks), raw, LOCAL_RETRY_REASON, { data, nextAttempt: firstAttempt });
 }
 

@@ -4,8 +4,8 @@
 // done is removed from its entry durably before the next one starts, so a
 // retry never repeats a store; only a crash in the instant between a store
 // and that write could.
-import type { Storage } from '../../storage/index.js';
-import type { QueueEntry } from '../../storage/queue.js';
+import type { Storage } from '../../storage/ports.js';
+import type { QueueEntry } from '../../storage/ports.js';
 import type { Logger } from '../log.js';
 import type { DeliveryAgent, InboundMessage } from './agent.js';
 import { describeTask, localRetryData, pendingRecipients, type DeliveryTask, type LocalRetryData } from './local-retry-entry.js';
@@ -70,8 +70,8 @@ export class LocalRetryRunner {
 
   private async pass(): Promise<void> {
     const queue = this.storage.localRetry;
-    const flush = queue.takeFlushRequest();
-    for (const entry of queue.list()) {
+    const flush = await queue.takeFlushRequest();
+    for (const entry of await queue.list()) {
       if (this.stopped) return;
       if (!flush && entry.nextAttempt > this.now()) continue;
       await this.retry(entry);
@@ -83,7 +83,7 @@ export class LocalRetryRunner {
     const data = this.unrecorded.get(entry.id) ?? localRetryData(entry);
     let raw: Buffer | undefined;
     try {
-      raw = data && queue.message(entry.id);
+      raw = data && (await queue.message(entry.id));
     } catch {
       raw = undefined;
     }
@@ -119,7 +119,7 @@ export class LocalRetryRunner {
         }
         work = [...next, ...work];
         // Durable before the next task: from here on a crash must not do this one again.
-        if (!this.record(entry, { ...data, served: [...served], tasks: [...failed, ...work] })) return;
+        if (!(await this.record(entry, { ...data, served: [...served], tasks: [...failed, ...work] }))) return;
       }
       // Too long in the queue: what is left becomes DSNs, sent in a second round.
       if (round > 0 || !lastFailure || this.now() - entry.created < this.schedule.giveUpMs) break;
@@ -129,12 +129,12 @@ export class LocalRetryRunner {
       work = entry.sender === '' ? [] : giveUp.flatMap((t) => bounceFor(t, why));
       this.log.error({ event: 'local-retry-expired', id: data.queueId, entry: entry.id, tasks: giveUp.map(describeTask), dsn: entry.sender !== '' });
       failed.splice(0, failed.length, ...failed.filter((t) => t.kind === 'bounce'));
-      if (!this.record(entry, { ...data, served: [...served], tasks: [...failed, ...work] })) return;
+      if (!(await this.record(entry, { ...data, served: [...served], tasks: [...failed, ...work] }))) return;
     }
 
     if (failed.length === 0) {
       try {
-        queue.remove(entry.id);
+        await queue.remove(entry.id);
       } catch (err) {
         // Recorded as done already: a leftover entry has nothing to do and goes at the next pass.
         this.log.warn({ event: 'local-retry-remove-failed', entry: entry.id, err: (err as Error).message });
@@ -148,7 +148,7 @@ export class LocalRetryRunner {
     entry.nextAttempt = this.now() + retryDelay(entry.attempts, this.schedule);
     entry.lastError = lastFailure ? `${lastFailure.code} ${lastFailure.enhanced} ${lastFailure.text}` : null;
     this.log.warn({ event: 'local-retry-deferred', id: data.queueId, entry: entry.id, tasks: failed.map(describeTask), err: entry.lastError, next: new Date(entry.nextAttempt).toISOString() });
-    this.record(entry, updated);
+    await this.record(entry, updated);
   }
 
   /** One task; `next` are the tasks that take its place (a DSN for a refusal, an expanded recipient's parts). */
@@ -156,7 +156,7 @@ export class LocalRetryRunner {
     let result: TaskResult;
     let next: DeliveryTask[] = [];
     if (task.kind === 'expand') {
-      const r = this.agent.expandTask(msg, task.recipient, served, queueId);
+      const r = await this.agent.expandTask(msg, task.recipient, served, queueId);
       if ('failure' in r) result = r.failure;
       else {
         result = { kind: 'ok' };
@@ -175,12 +175,12 @@ export class LocalRetryRunner {
   }
 
   /** Writes the entry's new state; false (and the state kept in memory) when it cannot. */
-  private record(entry: QueueEntry, data: LocalRetryData): boolean {
+  private async record(entry: QueueEntry, data: LocalRetryData): Promise<boolean> {
     entry.data = data;
     entry.recipients = pendingRecipients(data.tasks);
     try {
       // Also with nothing left: the caller removes the entry next, and a crash before that must find nothing to do.
-      this.storage.localRetry.update(entry);
+      await this.storage.localRetry.update(entry);
       this.unrecorded.delete(entry.id);
       return true;
     } catch (err) {

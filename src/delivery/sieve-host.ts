@@ -5,7 +5,7 @@
 // backend whose reads are asynchronous can stand behind it unchanged.
 // Fail-safe: a script that cannot be read, compiled or run leaves the
 // implicit keep in force; it is logged, never fatal.
-import type { Storage } from '../../storage/index.js';
+import type { Storage } from '../../storage/ports.js';
 import type { AccountRecord } from '../../storage/ports.js';
 import { compile, evaluateAsync, formatSieveError, type Answer, type AsyncSieveHost, type SieveAction, type SieveMessage } from '../../sieve/index.js';
 import type { Logger } from '../log.js';

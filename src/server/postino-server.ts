@@ -4,7 +4,8 @@ import type { Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { openStorage, type Storage } from '../../storage/index.js';
+import { openStorage } from '../../storage/index.js';
+import type { Storage } from '../../storage/ports.js';
 import { MailError, isNoSpace } from '../../storage/errors.js';
 import type { Config, ServiceName } from '../config.js';
 import type { Logger } from '../log.js';
@@ -77,14 +78,14 @@ export class PostinoServer {
   private async startAll(): Promise<void> {
     const storage = this.openStorage();
     this.storage = storage;
-    for (const account of storage.directory.listAccounts()) {
-      this.unlessDiskFull(`recover ${account.address}`, () => {
-        const r = storage.mail.recoverAccount(account.id);
-        storage.mail.provisionAccount(account.id);
+    for (const account of await storage.directory.listAccounts()) {
+      await this.unlessDiskFull(`recover ${account.address}`, async () => {
+        const r = await storage.mail.recoverAccount(account.id);
+        await storage.mail.provisionAccount(account.id);
         if (r.adopted + r.dropped > 0) this.log.warn({ event: 'recovered', account: account.address, ...r });
       });
     }
-    if (this.config.demo && storage.directory.listDomains().length === 0) await this.createDemo(storage);
+    if (this.config.demo && (await storage.directory.listDomains()).length === 0) await this.createDemo(storage);
     // Deliveries by `postino deliver` and changes by the CLI reach IMAP sessions too.
     this.stopWatching = storage.mail.watchExternalChanges();
     if (!this.config.antivirus) this.log.warn({ event: 'no-antivirus' }, 'no antivirus configured: messages are not scanned for viruses');
@@ -166,9 +167,9 @@ export class PostinoServer {
   }
 
   /** Runs a start-up step; on a full disk the step (undone by the store) is skipped and logged, for a later start. */
-  private unlessDiskFull(step: string, run: () => void): void {
+  private async unlessDiskFull(step: string, run: () => Promise<void>): Promise<void> {
     try {
-      run();
+      await run();
     } catch (err) {
       if (!isNoSpace(err)) throw err;
       this.log.warn({ event: 'disk-full', step, err: (err as Error).message }, `the disk is full: skipped ${step} (done at the next start with room)`);
@@ -178,7 +179,7 @@ export class PostinoServer {
   /** The login file first, then the domain: on a full disk neither is left without the other. */
   private async createDemo(storage: Storage): Promise<void> {
     const password = randomBytes(12).toString('base64url');
-    const admin = new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files });
+    const admin = new AdminService(storage);
     const loginFile = path.join(this.dataDir, 'demo-login.txt');
     try {
       writeWholeFile(loginFile, `${DEMO_ACCOUNT}\n${password}\n`);

@@ -2,9 +2,7 @@
 // that keep a mail system sane (RFC 2142 postmaster@ and abuse@, no alias
 // shadowing an account, no dangling local targets). The CLI and the admin
 // HTTP API both call this; it changes everything of one request or nothing.
-import type { AccountRecord, AliasRecord, Directory } from '../../storage/ports.js';
-import type { MailStore } from '../../storage/ports.js';
-import type { AccountFiles } from '../../storage/account-files.js';
+import type { AccountFileStore, AccountRecord, AliasRecord, Directory, Storage, UnitOfWork } from '../../storage/ports.js';
 import { MailError } from '../../storage/errors.js';
 import { formatAddress, normalizeDomain, parseAddress, parseOwnedAddress, splitSubaddress } from '../addresses.js';
 import { checkPassword } from '../auth/password-policy.js';
@@ -13,12 +11,8 @@ import { passwordRecords } from '../auth/password.js';
 /** RFC 2142 addresses every domain must have. */
 export const ROLE_LOCALPARTS = ['postmaster', 'abuse'] as const;
 
-export interface AdminStores {
-  directory: Directory;
-  mail: MailStore;
-  /** Removed accounts' Maildirs and scripts (set aside or purged). */
-  files: AccountFiles;
-}
+/** The storage the service changes: its ports, removed accounts' files, and units of work over them. */
+export type AdminStores = Pick<Storage, 'directory' | 'files' | 'transaction'>;
 
 export interface RemoveOptions {
   /** Delete the Maildir and scripts at once instead of setting them aside. */
@@ -53,6 +47,10 @@ export class AdminService {
     return this.stores.directory;
   }
 
+  private get files(): AccountFileStore {
+    return this.stores.files;
+  }
+
   // ---- domains -------------------------------------------------------------
 
   /**
@@ -66,7 +64,7 @@ export class AdminService {
     postmasterPassword?: { password: string; allowWeak: boolean },
   ): Promise<{ oldFilesMovedTo: string | undefined }> {
     const domain = normalizeDomain(domainInput);
-    if (this.directory.hasDomain(domain)) throw new MailError('ALREADYEXISTS', `domain ${domain} exists already`);
+    if (await this.directory.hasDomain(domain)) throw new MailError('ALREADYEXISTS', `domain ${domain} exists already`);
     const target = parseAddress(postmasterInput);
     const targetAddr = formatAddress({ local: target.local.toLowerCase(), domain: target.domain });
     let records: { passwordHash: string; scramSha256: string } | undefined;
@@ -79,18 +77,18 @@ export class AdminService {
       records = await passwordRecords(postmasterPassword.password);
     } else if (target.domain === domain) {
       throw new MailError('NONEXISTENT', `${targetAddr} does not exist yet; give --password-stdin to create it`);
-    } else if (this.directory.hasDomain(target.domain) && !this.localTargetExists(targetAddr)) {
+    } else if ((await this.directory.hasDomain(target.domain)) && !(await this.localTargetExists(targetAddr))) {
       throw new MailError('NONEXISTENT', `no such account or alias: ${targetAddr}`);
     }
     let oldFilesMovedTo: string | undefined;
-    this.directory.transaction(() => {
-      this.directory.addDomain(domain);
-      const created = records && this.directory.addAccount({ address: targetAddr, ...records, quota: null });
+    await this.stores.transaction(async (tx) => {
+      await tx.directory.addDomain(domain);
+      const created = records && (await tx.directory.addAccount({ address: targetAddr, ...records, quota: null }));
       for (const role of ROLE_LOCALPARTS) {
         const roleAddr = `${role}@${domain}`;
-        if (roleAddr !== targetAddr) this.directory.addAliasTargets(roleAddr, [targetAddr]);
+        if (roleAddr !== targetAddr) await tx.directory.addAliasTargets(roleAddr, [targetAddr]);
       }
-      if (created) oldFilesMovedTo = this.provisionNew(created);
+      if (created) oldFilesMovedTo = await this.provisionNew(tx, created);
     });
     return { oldFilesMovedTo };
   }
@@ -101,26 +99,26 @@ export class AdminService {
    * of another domain points into it: once the domain is not local, that
    * target would become a forward to wherever the domain's MX is.
    */
-  removeDomain(domainInput: string, options: RemoveOptions = {}): RemovedAccount[] {
+  async removeDomain(domainInput: string, options: RemoveOptions = {}): Promise<RemovedAccount[]> {
     const domain = normalizeDomain(domainInput);
-    if (!this.directory.hasDomain(domain)) throw new MailError('NONEXISTENT', `no such domain: ${domain}`);
+    if (!(await this.directory.hasDomain(domain))) throw new MailError('NONEXISTENT', `no such domain: ${domain}`);
     const inDomain = (address: string) => address.slice(address.lastIndexOf('@') + 1) === domain;
-    const pointing = this.directory.listAliases().filter((a) => !inDomain(a.address) && a.targets.some(inDomain));
+    const pointing = (await this.directory.listAliases()).filter((a) => !inDomain(a.address) && a.targets.some(inDomain));
     if (pointing.length > 0) {
       const first = pointing[0]!;
       const more = pointing.length > 1 ? ` (and ${pointing.length - 1} more alias(es))` : '';
       throw new MailError('REFUSED', `${first.address} points to ${first.targets.find(inDomain)}${more}; change or remove it first`);
     }
-    const accounts = this.directory.listAccounts().filter((a) => a.domain === domain);
-    this.directory.transaction(() => {
-      for (const account of accounts) this.forgetAccount(account);
-      this.directory.removeDomain(domain);
+    const accounts = (await this.directory.listAccounts()).filter((a) => a.domain === domain);
+    await this.stores.transaction(async (tx) => {
+      for (const account of accounts) await this.forgetAccount(tx, account);
+      await tx.directory.removeDomain(domain);
     });
     return this.disposeFiles(accounts, options.purge === true);
   }
 
-  listDomains(): Array<{ domain: string }> {
-    return this.directory.listDomains().map((d) => ({ domain: d.name }));
+  async listDomains(): Promise<Array<{ domain: string }>> {
+    return (await this.directory.listDomains()).map((d) => ({ domain: d.name }));
   }
 
   // ---- accounts --------------------------------------------------------------
@@ -128,37 +126,37 @@ export class AdminService {
   async addUser(user: NewUser): Promise<AddedAccount> {
     const a = parseOwnedAddress(user.address);
     const address = formatAddress(a);
-    if (!this.directory.hasDomain(a.domain)) throw new MailError('NONEXISTENT', `no such domain: ${a.domain}`);
-    if (this.directory.getAccount(address)) throw new MailError('ALREADYEXISTS', `account ${address} exists already`);
-    if (this.directory.getAlias(address)) throw new MailError('ALREADYEXISTS', `${address} is an alias already`);
+    if (!(await this.directory.hasDomain(a.domain))) throw new MailError('NONEXISTENT', `no such domain: ${a.domain}`);
+    if (await this.directory.getAccount(address)) throw new MailError('ALREADYEXISTS', `account ${address} exists already`);
+    if (await this.directory.getAlias(address)) throw new MailError('ALREADYEXISTS', `${address} is an alias already`);
     checkPassword(user.password, address, user.allowWeak === true);
     const records = await passwordRecords(user.password);
-    return this.directory.transaction(() => {
-      const account = this.directory.addAccount({ address, ...records, quota: user.quota ?? null });
-      return { account, oldFilesMovedTo: this.provisionNew(account) };
+    return this.stores.transaction(async (tx) => {
+      const account = await tx.directory.addAccount({ address, ...records, quota: user.quota ?? null });
+      return { account, oldFilesMovedTo: await this.provisionNew(tx, account) };
     });
   }
 
   /** Makes a new account's Maildir; whatever an earlier account of the address left there is moved aside first. */
-  private provisionNew(account: AccountRecord): string | undefined {
-    const movedTo = this.stores.files.setAside(account);
-    this.stores.mail.provisionAccount(account.id);
+  private async provisionNew(tx: UnitOfWork, account: AccountRecord): Promise<string | undefined> {
+    const movedTo = await this.files.setAside(account);
+    await tx.mail.provisionAccount(account.id);
     return movedTo;
   }
 
   async setPassword(addressInput: string, password: string, allowWeak: boolean): Promise<void> {
-    const address = this.existingAccount(addressInput).address;
+    const address = (await this.existingAccount(addressInput)).address;
     checkPassword(password, address, allowWeak);
     const records = await passwordRecords(password);
-    this.directory.setPassword(address, records.passwordHash, records.scramSha256);
+    await this.directory.setPassword(address, records.passwordHash, records.scramSha256);
   }
 
-  setDisabled(addressInput: string, disabled: boolean): void {
-    this.directory.setDisabled(this.existingAccount(addressInput).address, disabled);
+  async setDisabled(addressInput: string, disabled: boolean): Promise<void> {
+    await this.directory.setDisabled((await this.existingAccount(addressInput)).address, disabled);
   }
 
-  setQuota(addressInput: string, quota: number | null): void {
-    this.directory.setQuota(this.existingAccount(addressInput).address, quota);
+  async setQuota(addressInput: string, quota: number | null): Promise<void> {
+    await this.directory.setQuota((await this.existingAccount(addressInput)).address, quota);
   }
 
   /**
@@ -167,32 +165,33 @@ export class AdminService {
    * only after the index no longer knows the account, so nothing delivers
    * into them any more.
    */
-  removeUser(addressInput: string, options: RemoveOptions = {}): RemovedAccount {
-    const account = this.existingAccount(addressInput);
-    const orphaned = this.aliasesLeftEmpty(account.address, () => true);
-    const role = orphaned.find((a) => this.isRoleAddress(a.address));
+  async removeUser(addressInput: string, options: RemoveOptions = {}): Promise<RemovedAccount> {
+    const account = await this.existingAccount(addressInput);
+    const orphaned = await this.aliasesLeftEmpty(account.address, () => true);
+    let role: AliasRecord | undefined;
+    for (const a of orphaned) if (!role && (await this.isRoleAddress(a.address))) role = a;
     if (role) {
       throw new MailError('REFUSED', `${account.address} is the last target of ${role.address}; point it elsewhere first`);
     }
-    this.directory.transaction(() => this.forgetAccount(account));
-    return this.disposeFiles([account], options.purge === true)[0]!;
+    await this.stores.transaction((tx) => this.forgetAccount(tx, account));
+    return (await this.disposeFiles([account], options.purge === true))[0]!;
   }
 
-  /** Inside a transaction: the account and its mail leave the index (the files stay). */
-  private forgetAccount(account: AccountRecord): void {
-    this.stores.mail.deleteAccountMail(account.id);
-    this.directory.removeAccount(account.address);
+  /** Inside a unit of work: the account and its mail leave the index (the files stay). */
+  private async forgetAccount(tx: UnitOfWork, account: AccountRecord): Promise<void> {
+    await tx.mail.deleteAccountMail(account.id);
+    await tx.directory.removeAccount(account.address);
   }
 
   /** After the removal committed: every account's files set aside or purged, as far as possible. */
-  private disposeFiles(accounts: AccountRecord[], purge: boolean): RemovedAccount[] {
+  private async disposeFiles(accounts: AccountRecord[], purge: boolean): Promise<RemovedAccount[]> {
     const done: RemovedAccount[] = [];
     const failed: string[] = [];
     for (const account of accounts) {
       try {
         let keptIn: string | undefined;
-        if (purge) this.stores.files.purge(account);
-        else keptIn = this.stores.files.setAside(account);
+        if (purge) await this.files.purge(account);
+        else keptIn = await this.files.setAside(account);
         done.push({ address: account.address, keptIn, purged: purge });
       } catch (err) {
         failed.push(`${account.address}: ${(err as Error).message}`);
@@ -211,92 +210,97 @@ export class AdminService {
    * alias keeps working for its other targets, and the senders of its mail
    * get a DSN for this one once the account is gone.
    */
-  aliasesTargeting(addressInput: string): Array<{ alias: string; otherTargets: number }> {
-    const address = this.existingAccount(addressInput).address;
+  async aliasesTargeting(addressInput: string): Promise<Array<{ alias: string; otherTargets: number }>> {
+    const address = (await this.existingAccount(addressInput)).address;
     const at = address.lastIndexOf('@');
     const names = (t: string) => {
       const tat = t.lastIndexOf('@');
       return t === address || (t.slice(tat) === address.slice(at) && splitSubaddress(t.slice(0, tat)).user === address.slice(0, at));
     };
-    return this.directory
-      .listAliases()
-      .filter((a) => a.targets.some(names))
-      .map((a) => ({ alias: a.address, otherTargets: a.targets.filter((t) => !names(t) && this.targetReachable(t)).length }));
+    const out: Array<{ alias: string; otherTargets: number }> = [];
+    for (const a of await this.directory.listAliases()) {
+      if (!a.targets.some(names)) continue;
+      let otherTargets = 0;
+      for (const t of a.targets) if (!names(t) && (await this.targetReachable(t))) otherTargets++;
+      out.push({ alias: a.address, otherTargets });
+    }
+    return out;
   }
 
-  listUsers(): Array<{ address: string; quota: number | null; disabled: boolean }> {
-    return this.directory.listAccounts().map((a) => ({ address: a.address, quota: a.quota, disabled: a.disabled }));
+  async listUsers(): Promise<Array<{ address: string; quota: number | null; disabled: boolean }>> {
+    return (await this.directory.listAccounts()).map((a) => ({ address: a.address, quota: a.quota, disabled: a.disabled }));
   }
 
-  private existingAccount(addressInput: string): AccountRecord {
+  private async existingAccount(addressInput: string): Promise<AccountRecord> {
     const a = parseAddress(addressInput);
     const address = formatAddress({ local: a.local.toLowerCase(), domain: a.domain });
-    const account = this.directory.getAccount(address);
+    const account = await this.directory.getAccount(address);
     if (!account) throw new MailError('NONEXISTENT', `no such account: ${address}`);
     return account;
   }
 
   // ---- aliases -----------------------------------------------------------------
 
-  addAlias(addressInput: string, targetInputs: string[]): void {
+  async addAlias(addressInput: string, targetInputs: string[]): Promise<void> {
     if (targetInputs.length === 0) throw new MailError('BADINPUT', 'an alias needs at least one target');
     const a = parseOwnedAddress(addressInput);
     const address = formatAddress(a);
-    if (!this.directory.hasDomain(a.domain)) throw new MailError('NONEXISTENT', `no such domain: ${a.domain}`);
-    if (this.directory.getAccount(address)) throw new MailError('ALREADYEXISTS', `${address} is an account; an alias cannot shadow it`);
-    const targets = targetInputs.map((t) => {
+    if (!(await this.directory.hasDomain(a.domain))) throw new MailError('NONEXISTENT', `no such domain: ${a.domain}`);
+    if (await this.directory.getAccount(address)) throw new MailError('ALREADYEXISTS', `${address} is an account; an alias cannot shadow it`);
+    const targets: string[] = [];
+    for (const t of targetInputs) {
       const p = parseAddress(t);
       const target = formatAddress({ local: p.local.toLowerCase(), domain: p.domain });
       if (target === address) throw new MailError('BADINPUT', `${address} cannot be its own target`);
-      if (this.directory.hasDomain(p.domain) && !this.localTargetExists(target)) {
+      if ((await this.directory.hasDomain(p.domain)) && !(await this.localTargetExists(target))) {
         throw new MailError('NONEXISTENT', `no such local account or alias: ${target}`);
       }
-      return target;
-    });
-    this.directory.transaction(() => this.directory.addAliasTargets(address, targets));
+      targets.push(target);
+    }
+    await this.stores.transaction((tx) => tx.directory.addAliasTargets(address, targets));
   }
 
   /** Removes the alias, or only the given targets; never leaves postmaster@/abuse@ without one. */
-  removeAlias(addressInput: string, targetInputs: string[] = []): void {
+  async removeAlias(addressInput: string, targetInputs: string[] = []): Promise<void> {
     const a = parseAddress(addressInput);
     const address = formatAddress({ local: a.local.toLowerCase(), domain: a.domain });
-    const alias = this.directory.getAlias(address);
+    const alias = await this.directory.getAlias(address);
     if (!alias) throw new MailError('NONEXISTENT', `no such alias: ${address}`);
     const targets = targetInputs.map((t) => t.toLowerCase());
     const remaining = targets.length === 0 ? [] : alias.targets.filter((t) => !targets.includes(t));
-    if (remaining.length === 0 && this.isRoleAddress(address)) {
+    if (remaining.length === 0 && (await this.isRoleAddress(address))) {
       throw new MailError('REFUSED', `${address} is required (RFC 2142) and must keep at least one target`);
     }
-    this.directory.transaction(() => this.directory.removeAliasTargets(address, targets.length === 0 ? undefined : targets));
+    await this.stores.transaction((tx) => tx.directory.removeAliasTargets(address, targets.length === 0 ? undefined : targets));
   }
 
-  listAliases(): Array<{ address: string; targets: string[] }> {
-    return this.directory.listAliases().map((a) => ({ address: a.address, targets: a.targets }));
+  async listAliases(): Promise<Array<{ address: string; targets: string[] }>> {
+    return (await this.directory.listAliases()).map((a) => ({ address: a.address, targets: a.targets }));
   }
 
   // ---- rules -----------------------------------------------------------------------
 
-  private isRoleAddress(address: string): boolean {
+  private async isRoleAddress(address: string): Promise<boolean> {
     const at = address.lastIndexOf('@');
-    return (ROLE_LOCALPARTS as readonly string[]).includes(address.slice(0, at)) && this.directory.hasDomain(address.slice(at + 1));
+    return (ROLE_LOCALPARTS as readonly string[]).includes(address.slice(0, at)) && (await this.directory.hasDomain(address.slice(at + 1)));
   }
 
   /** A remote target, or a local one that exists. */
-  private targetReachable(address: string): boolean {
-    return !this.directory.hasDomain(address.slice(address.lastIndexOf('@') + 1)) || this.localTargetExists(address);
+  private async targetReachable(address: string): Promise<boolean> {
+    return !(await this.directory.hasDomain(address.slice(address.lastIndexOf('@') + 1))) || (await this.localTargetExists(address));
   }
 
-  private localTargetExists(address: string): boolean {
-    if (this.directory.getAccount(address) || this.directory.getAlias(address)) return true;
+  private async localTargetExists(address: string): Promise<boolean> {
+    if ((await this.directory.getAccount(address)) || (await this.directory.getAlias(address))) return true;
     const at = address.lastIndexOf('@');
     const { user, detail } = splitSubaddress(address.slice(0, at));
     if (detail === undefined) return false;
     const base = `${user}${address.slice(at)}`;
-    return this.directory.getAccount(base) !== undefined || this.directory.getAlias(base) !== undefined;
+    return (await this.directory.getAccount(base)) !== undefined || (await this.directory.getAlias(base)) !== undefined;
   }
 
   /** Aliases that would have no target left if targets matching `gone` disappeared. */
-  private aliasesLeftEmpty(target: string, gone: (t: string) => boolean): AliasRecord[] {
-    return this.directory.listAliases().filter((a) => a.targets.includes(target) && a.targets.every((t) => t === target && gone(t)));
+  private async aliasesLeftEmpty(target: string, gone: (t: string) => boolean): Promise<AliasRecord[]> {
+    return (await this.directory.listAliases()).filter((a) => a.targets.includes(target) && a.targets.every((t) => t === target && gone(t)));
   }
 }

@@ -1,8 +1,6 @@
 // An account's Sieve scripts, as ManageSieve and the CLI manage them:
 // every script is validated by the engine before it is stored.
-import type { Storage } from '../../storage/index.js';
-import type { AccountRecord } from '../../storage/ports.js';
-import type { ScriptInfo } from '../../storage/scripts.js';
+import type { AccountRecord, ScriptInfo, Storage } from '../../storage/ports.js';
 import { MailError } from '../../storage/errors.js';
 import { compile, formatSieveError } from '../../sieve/index.js';
 import { formatAddress, parseAddress } from '../addresses.js';
@@ -18,35 +16,39 @@ export function validateScript(text: string): void {
 }
 
 export class SieveScriptService {
-  constructor(private readonly storage: Storage) {}
+  constructor(private readonly storage: Pick<Storage, 'directory' | 'scripts' | 'transaction'>) {}
 
-  account(addressInput: string): AccountRecord {
+  async account(addressInput: string): Promise<AccountRecord> {
     const a = parseAddress(addressInput);
     const address = formatAddress({ local: a.local.toLowerCase(), domain: a.domain });
-    const account = this.storage.directory.getAccount(address);
+    const account = await this.storage.directory.getAccount(address);
     if (!account) throw new MailError('NONEXISTENT', `no such account: ${address}`);
     return account;
   }
 
-  put(account: AccountRecord, name: string, text: string, activate = false): void {
+  /** Stores the script (and makes it the active one): both or neither. */
+  async put(account: AccountRecord, name: string, text: string, activate = false): Promise<void> {
     validateScript(text);
-    this.storage.scripts.put(account.id, name, text);
-    if (activate) this.storage.scripts.activate(account.id, name);
+    if (!activate) return this.storage.scripts.put(account.id, name, text);
+    await this.storage.transaction(async (tx) => {
+      await tx.scripts.put(account.id, name, text);
+      await tx.scripts.activate(account.id, name);
+    });
   }
 
-  list(account: AccountRecord): ScriptInfo[] {
+  list(account: AccountRecord): Promise<ScriptInfo[]> {
     return this.storage.scripts.list(account.id);
   }
 
-  get(account: AccountRecord, name: string): string {
+  get(account: AccountRecord, name: string): Promise<string> {
     return this.storage.scripts.get(account.id, name);
   }
 
-  activate(account: AccountRecord, name: string | undefined): void {
-    this.storage.scripts.activate(account.id, name);
+  activate(account: AccountRecord, name: string | undefined): Promise<void> {
+    return this.storage.scripts.activate(account.id, name);
   }
 
-  remove(account: AccountRecord, name: string): void {
-    this.storage.scripts.remove(account.id, name);
+  remove(account: AccountRecord, name: string): Promise<void> {
+    return this.storage.scripts.remove(account.id, name);
   }
 }

@@ -3,6 +3,7 @@ import { prepared, type IndexDb, type Statement } from './database.js';
 import type { AccountRecord, AliasRecord, Directory, DomainRecord, NewAccount } from '../ports.js';
 import { MailError } from '../errors.js';
 import { LookupCache, changingIndex } from './lookup-cache.js';
+import type { Either } from '../unit-of-work.js';
 
 interface AccountRow {
   id: number;
@@ -32,7 +33,7 @@ function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
 }
 
-export class SqliteDirectory implements Directory {
+export class SqliteDirectory implements Either<Directory> {
   private readonly cache: LookupCache;
 
   private sql(text: string): Statement {
@@ -46,10 +47,6 @@ export class SqliteDirectory implements Directory {
   /** Runs a change; whatever it did (or undid, when it throws) is no longer cached. */
   private change<T>(fn: () => T): T {
     return changingIndex(this.db, fn);
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.change(() => this.db.transaction(fn).immediate());
   }
 
   addDomain(name: string): void {

@@ -27,7 +27,7 @@ function watchOf(db: IndexDb): VersionWatch {
 }
 
 /** Says that something cached may have changed through this connection: every LookupCache on `db` starts over. */
-function indexChanged(db: IndexDb): void {
+export function indexChanged(db: IndexDb): void {
   watchOf(db).epoch++;
 }
 

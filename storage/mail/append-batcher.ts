@@ -110,11 +110,19 @@ export class AppendBatcher {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-      if (this.pending.length > 0) this.scheduleFlush();
-    });
+    setImmediate(() => this.flushWhenFree());
+  }
+
+  /** Flushes, unless a unit of work holds the index: then after it (its transaction must not take the batch in). */
+  private flushWhenFree(): void {
+    const unitEnd = this.core.gate.unitEnd;
+    if (unitEnd) {
+      void unitEnd.then(() => this.flushWhenFree());
+      return;
+    }
+    this.flushScheduled = false;
+    this.flush();
+    if (this.pending.length > 0) this.scheduleFlush();
   }
 
   /** Commits a batch of written tmp files in one transaction. */

@@ -5,7 +5,8 @@
 // subscriptions, \Recent, messages, the append batcher, recovery) holds one.
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from '../index/database.js';
-import { LookupCache, changingIndex } from '../index/lookup-cache.js';
+import { LookupCache, changingIndex, indexChanged } from '../index/lookup-cache.js';
+import { UnitGate } from '../unit-of-work.js';
 import type { ChangeFeed, MailboxChange, MailboxInfo, Quota } from '../ports.js';
 import { MailError, isMailError, storageFailure } from '../errors.js';
 import { FileChanges } from '../maildir/file-changes.js';
@@ -24,6 +25,8 @@ export interface MailCoreOptions {
   feed?: ChangeFeed;
   /** Told when storing mail starts failing because the disk is full (true), and when a message is stored again (false). */
   onDiskFull?: (full: boolean) => void;
+  /** The gate units of work hold (see storage/unit-of-work.ts); the append batcher waits for it. */
+  gate?: UnitGate;
 }
 
 export class MailCore {
@@ -32,6 +35,7 @@ export class MailCore {
   readonly indexer: MessageIndexer;
   /** IMAP METADATA entries (storage/metadata.ts); their rows follow the mailboxes'. */
   readonly metadata: MailboxMetadata;
+  readonly gate: UnitGate;
   private readonly mailRoot: string;
   /** Account directories, mailbox refs and quota limits (see mailboxRef). */
   private readonly lookups: LookupCache;
@@ -52,7 +56,8 @@ export class MailCore {
     this.publisher = new ChangePublisher(db, options.feed ?? new InProcessChangeFeed());
     this.onDiskFull = options.onDiskFull;
     this.blobs = new MaildirBlobStore(options.mailRoot);
-    this.metadata = new MailboxMetadata(db, (id) => this.accountDir(id));
+    this.gate = options.gate ?? new UnitGate();
+    this.metadata = new MailboxMetadata(db, (id) => this.accountDir(id), (fn) => this.withFileChanges(() => fn(this.fileChanges())));
   }
 
   sql(text: string): Statement {
@@ -118,6 +123,43 @@ export class MailCore {
       throw this.failure(err);
     } finally {
       this.files = outer;
+    }
+  }
+
+  /** Savepoint names of the units of work open now (0: none). */
+  private unitDepth = 0;
+
+  /**
+   * A unit of work (hold the gate around it): BEGIN IMMEDIATE, the body,
+   * COMMIT; or a savepoint when one is open already. The file changes made
+   * inside (every port's, through withFileChanges) are finished at the
+   * outermost COMMIT or undone with the rollback. A body's own error comes
+   * out as it is; a failing COMMIT as a storage error.
+   */
+  async unit<T>(body: () => Promise<T>): Promise<T> {
+    const nested = this.unitDepth > 0;
+    const savepoint = `unit_of_work_${this.unitDepth}`;
+    const files = nested ? this.fileChanges() : new FileChanges();
+    const mark = files.mark();
+    this.db.exec(nested ? `SAVEPOINT ${savepoint}` : 'BEGIN IMMEDIATE');
+    this.files = files;
+    this.unitDepth++;
+    let ran = false;
+    try {
+      const result = await body();
+      ran = true;
+      this.db.exec(nested ? `RELEASE ${savepoint}` : 'COMMIT');
+      if (!nested) files.commit();
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec(nested ? `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}` : 'ROLLBACK');
+      files.rollback(mark);
+      throw ran ? this.failure(err) : err;
+    } finally {
+      this.unitDepth--;
+      if (!nested) this.files = undefined;
+      // Lookups made inside may hold what was rolled back.
+      indexChanged(this.db);
     }
   }
 

@@ -3,7 +3,8 @@
 // account ids never reused, records handed out frozen.
 import type { AccountRecord, AliasRecord, Directory, DomainRecord, NewAccount } from '../ports.js';
 import { MailError } from '../errors.js';
-import { inTransaction, type MemAccount, type MemoryState } from './state.js';
+import type { MemAccount, MemoryState } from './state.js';
+import type { Either } from '../unit-of-work.js';
 import { byteOrder, foldCase } from './names.js';
 
 function domainOf(address: string): string {
@@ -14,12 +15,8 @@ function record(a: MemAccount): AccountRecord {
   return Object.freeze({ ...a });
 }
 
-export class MemoryDirectory implements Directory {
+export class MemoryDirectory implements Either<Directory> {
   constructor(private readonly state: MemoryState) {}
-
-  transaction<T>(fn: () => T): T {
-    return inTransaction(this.state, fn);
-  }
 
   addDomain(name: string): void {
     if (this.hasDomain(name)) throw new MailError('ALREADYEXISTS', `domain ${name} exists already`);

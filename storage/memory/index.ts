@@ -1,38 +1,83 @@
 // The in-memory backend: every storage port over one shared state, for unit
 // tests and as the reference the contract suite (test/contract/) holds
-// every backend to. Nothing here touches the disk.
-import type { ChangeFeed } from '../ports.js';
-import { emptyState, type MemoryState } from './state.js';
+// every backend to. Nothing here touches the disk. The classes answer
+// synchronously; the ports in front of them (storage/unit-of-work.ts) are
+// asynchronous and keep outside calls out of an open unit of work, which
+// snapshots the whole state and puts it back when it throws.
+import type {
+  ChangeFeed,
+  DeliveryMemory,
+  Directory,
+  MailMaintenance,
+  MailPort,
+  MetadataStore,
+  QueueStore,
+  ScriptStore,
+  Storage,
+  StoragePorts,
+  UnitOfWork,
+} from '../ports.js';
+import { UnitGate, asyncPort } from '../unit-of-work.js';
+import { emptyState, inTransaction, type MemoryState } from './state.js';
 import { MemoryDirectory } from './directory.js';
 import { MemoryMailStore, type MessageIndexer } from './mail-store.js';
 import { MemoryScriptStore } from './scripts.js';
 import { MemoryQueue } from './queue.js';
 import { MemoryDeliveryMemory } from './delivery-memory.js';
 
-export interface MemoryStorage {
-  directory: MemoryDirectory;
-  mail: MemoryMailStore;
-  scripts: MemoryScriptStore;
-  queue: MemoryQueue;
-  localRetry: MemoryQueue;
-  memory: MemoryDeliveryMemory;
-  close(): void;
-}
-
 export interface OpenMemoryStorageOptions {
   indexer?: MessageIndexer;
   feed?: ChangeFeed;
 }
 
-export function openMemoryStorage(options: OpenMemoryStorageOptions = {}): MemoryStorage {
+/** Nothing to recover and no other process: the maintenance a memory store needs. */
+const maintenance = {
+  recoverAccount: () => ({ adopted: 0, dropped: 0 }),
+  watchExternalChanges: () => () => {},
+  drain: () => Promise.resolve(),
+};
+
+export function openMemoryStorage(options: OpenMemoryStorageOptions = {}): Storage {
   const state: MemoryState = emptyState();
+  const gate = new UnitGate();
+  const directory = new MemoryDirectory(state);
+  const mail = new MemoryMailStore(state, { ...options, gate });
+  const scripts = new MemoryScriptStore(state);
+  const queue = new MemoryQueue();
+  const localRetry = new MemoryQueue();
+  const memory = new MemoryDeliveryMemory(state);
+
+  // As the SQLite backend: appends and copies are not part of a unit of work.
+  const notInUnit = 'appending and copying are not part of a unit of work';
+  const refusedInUnit = { append: notInUnit, appendMany: notInUnit, copy: notInUnit };
+  const portsOver = (access: { gate: UnitGate } | { live: () => boolean }, refused: Record<string, string>): StoragePorts => ({
+    directory: asyncPort<Directory>(directory, access),
+    mail: Object.assign(asyncPort<MailPort>(mail, access, refused), { feed: mail.feed, metadata: asyncPort<MetadataStore>(mail.metadata, access) }),
+    scripts: asyncPort<ScriptStore>(scripts, access),
+    queue: asyncPort<QueueStore>(queue, access),
+    localRetry: asyncPort<QueueStore>(localRetry, access),
+    memory: asyncPort<DeliveryMemory>(memory, access),
+  });
+  const unitOfWork = (live: () => boolean): UnitOfWork => ({
+    ...portsOver({ live }, refusedInUnit),
+    transaction: (body) => {
+      if (!live()) return Promise.reject(new Error('this unit of work has ended'));
+      let open = true;
+      const tx = unitOfWork(() => open && live());
+      return inTransaction(state, () => body(tx)).finally(() => (open = false));
+    },
+  });
+  const outside = portsOver({ gate }, {});
   return {
-    directory: new MemoryDirectory(state),
-    mail: new MemoryMailStore(state, options),
-    scripts: new MemoryScriptStore(state),
-    queue: new MemoryQueue(),
-    localRetry: new MemoryQueue(),
-    memory: new MemoryDeliveryMemory(state),
+    ...outside,
+    mail: Object.assign(outside.mail, asyncPort<MailMaintenance>(maintenance, { gate }), { watchExternalChanges: maintenance.watchExternalChanges }),
+    files: { setAside: async () => undefined, purge: async () => {} },
+    transaction: (body) =>
+      gate.hold(() => {
+        let open = true;
+        const tx = unitOfWork(() => open);
+        return inTransaction(state, () => body(tx)).finally(() => (open = false));
+      }),
     close: () => {},
   };
 }

@@ -25,6 +25,8 @@ import { normalizeFlags } from '../flags.js';
 import { InProcessChangeFeed } from '../change-feed.js';
 import type { MemMailbox, MemMessage, MemoryState } from './state.js';
 import { MemoryMetadata } from './metadata.js';
+import type { MailStorePort } from './shapes.js';
+import type { UnitGate } from '../unit-of-work.js';
 import { DEFAULT_FOLDERS, summary, toRecord } from './records.js';
 import { MAX_KEYWORDS, MAX_SUBSCRIPTIONS, byteOrder, canonicalMailboxName, validateMailboxName } from './names.js';
 
@@ -34,6 +36,8 @@ export type MessageIndexer = (raw: Buffer) => string | null;
 export interface MemoryMailStoreOptions {
   indexer?: MessageIndexer;
   feed?: ChangeFeed;
+  /** The gate units of work hold: an append commits only while none is open (as the SQLite group commit). */
+  gate?: UnitGate;
 }
 
 interface Prepared {
@@ -44,11 +48,12 @@ interface Prepared {
   ignoreQuota: boolean;
 }
 
-export class MemoryMailStore implements MailStore {
+export class MemoryMailStore implements MailStorePort {
   readonly feed: ChangeFeed;
   /** IMAP METADATA entries; they go with their mailbox. */
   readonly metadata: MemoryMetadata;
   private readonly indexer: MessageIndexer;
+  private readonly gate: UnitGate | undefined;
 
   constructor(
     private readonly state: MemoryState,
@@ -57,6 +62,7 @@ export class MemoryMailStore implements MailStore {
     this.feed = options.feed ?? new InProcessChangeFeed();
     this.indexer = options.indexer ?? (() => null);
     this.metadata = new MemoryMetadata(state);
+    this.gate = options.gate;
   }
 
   // ---- accounts and mailboxes -----------------------------------------------
@@ -348,6 +354,7 @@ export class MemoryMailStore implements MailStore {
     this.checkQuota(accountId, sized);
     // Others may commit meanwhile (a real store writes the bodies here).
     await new Promise((resolve) => setImmediate(resolve));
+    while (this.gate?.unitEnd) await this.gate.unitEnd;
     // The commit: the mailbox may be gone, and the quota is checked again, exactly.
     const mb = this.byId(mailboxId);
     this.checkQuota(accountId, sized);

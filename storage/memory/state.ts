@@ -1,5 +1,5 @@
 // What the in-memory backend holds: one plain object shared by every port
-// of one storage, so a unit of work (Directory.transaction) can put all of
+// of one storage, so a unit of work (Storage.transaction) can put all of
 // it back, directory and mail alike, when it throws. Message bodies are
 // never changed once stored, so a snapshot shares them instead of copying.
 import type { SpecialUse } from '../ports.js';
@@ -99,15 +99,14 @@ function copy<T>(value: T): T {
 }
 
 /**
- * Runs fn as one unit over the whole state: when it throws, everything it
- * changed is put back. Nested calls undo only their own part (as savepoints).
+ * Runs body as one unit over the whole state: when it throws, everything it
+ * changed is put back. Nested units undo only their own part (as savepoints).
+ * The caller keeps everyone else out meanwhile (storage/unit-of-work.ts).
  */
-export function inTransaction<T>(state: MemoryState, fn: () => T): T {
+export async function inTransaction<T>(state: MemoryState, body: () => Promise<T>): Promise<T> {
   const saved = copy(state);
   try {
-    const result = fn();
-    if (result instanceof Promise) throw new Error('a transaction body must be synchronous');
-    return result;
+    return await body();
   } catch (err) {
     Object.assign(state, saved);
     throw err;

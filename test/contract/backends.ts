@@ -1,21 +1,13 @@
 // The backends the contract suite runs against, each opened empty in a
 // scratch place of its own and closed (and removed) after each test.
-import type { Directory } from '../../storage/ports.js';
-import type { DeliveryMemoryPort, MailStoreWithRecent, QueuePort, ScriptStorePort } from '../../storage/memory/shapes.js';
+import type { Storage } from '../../storage/ports.js';
 import { openStorage } from '../../storage/index.js';
 import { openMemoryStorage } from '../../storage/memory/index.js';
 import { scratchDir } from '../support/tmp.js';
 import type { GapId } from './suite.js';
 
-/** What the contract drives: every port of one storage. */
-export interface ContractStorage {
-  directory: Directory;
-  mail: MailStoreWithRecent;
-  scripts: ScriptStorePort;
-  queue: QueuePort;
-  memory: DeliveryMemoryPort;
-  close(): void | Promise<void>;
-}
+/** What the contract drives: every port of one storage, and its units of work. */
+export type ContractStorage = Omit<Storage, 'close'> & { close(): void | Promise<void> };
 
 export interface Backend {
   name: string;
@@ -35,11 +27,7 @@ export const sqliteMaildir: Backend = {
     const scratch = scratchDir('postino-contract-');
     const storage = openStorage(scratch.dir);
     return {
-      directory: storage.directory,
-      mail: storage.mail,
-      scripts: storage.scripts,
-      queue: storage.queue,
-      memory: storage.memory,
+      ...storage,
       close: async () => {
         await storage.mail.drain();
         storage.close();

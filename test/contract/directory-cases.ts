@@ -1,5 +1,4 @@
-// The Directory port: domains, accounts, aliases, unique addresses, and
-// transactions that land or roll back as a whole (mail index included).
+// The Directory port: domains, accounts, aliases, unique addresses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { failsWith, msg, type Fixture } from './suite.js';
@@ -97,81 +96,5 @@ export function directoryCases(fx: Fixture): void {
     await assert.rejects(async () => d.removeAccount('bob@example.test'));
     assert.equal((await d.getAccount('bob@example.test'))?.id, fx.bob);
     assert.equal((await mail.getMailbox(fx.bob, 'INBOX'))?.messages, 1);
-  });
-
-  test('transaction: returns what its body returns; a body that throws leaves nothing behind (directory, scripts, delivery memory)', async () => {
-    const d = fx.s.directory;
-    assert.equal(await d.transaction(() => 42), 42);
-    await assert.rejects(async () =>
-      d.transaction(() => {
-        d.addDomain('t.test');
-        d.addAccount({ address: 'u@t.test', passwordHash: 'h', scramSha256: null, quota: null });
-        d.addAliasTargets('v@t.test', ['u@t.test']);
-        d.setQuota('alice@example.test', 1);
-        fx.s.scripts.put(fx.alice, 'rolled-back', 'keep;');
-        fx.s.memory.recordVacation(fx.alice, 'x@remote.test', 'h', 60_000);
-        throw new Error('boom');
-      }),
-    /boom/);
-    assert.equal(await d.hasDomain('t.test'), false);
-    assert.equal(await d.getAccount('u@t.test'), undefined);
-    assert.equal(await d.getAlias('v@t.test'), undefined);
-    assert.equal((await d.getAccount('alice@example.test'))?.quota, null);
-    assert.deepEqual(await fx.s.scripts.list(fx.alice), [], 'the script store is part of the unit');
-    assert.equal(await fx.s.memory.vacationSentRecently(fx.alice, 'x@remote.test', 'h'), false, 'so is delivery memory');
-  });
-
-  test('transaction: a nested one that throws undoes only itself', async () => {
-    const d = fx.s.directory;
-    await d.transaction(() => {
-      d.addDomain('outer.test');
-      try {
-        d.transaction(() => {
-          d.addDomain('inner.test');
-          throw new Error('inner');
-        });
-      } catch {
-        // the outer one goes on
-      }
-    });
-    assert.equal(await d.hasDomain('outer.test'), true);
-    assert.equal(await d.hasDomain('inner.test'), false);
-  });
-
-  test('transaction: spans the directory and the mail index (account, mailboxes, messages)', async () => {
-    const { directory: d, mail } = fx.s;
-    let carolId = 0;
-    await assert.rejects(async () =>
-      d.transaction(() => {
-        carolId = d.addAccount({ address: 'carol@example.test', passwordHash: 'h', scramSha256: null, quota: null }).id;
-        mail.provisionAccount(carolId);
-        throw new Error('boom');
-      }),
-    /boom/);
-    assert.equal(await d.getAccount('carol@example.test'), undefined);
-    assert.deepEqual(await mail.listMailboxes(carolId), []);
-
-    await mail.append(fx.alice, 'INBOX', msg('keep'));
-    await assert.rejects(async () =>
-      d.transaction(() => {
-        mail.deleteAccountMail(fx.alice);
-        d.removeAccount('alice@example.test');
-        throw new Error('boom');
-      }),
-    /boom/);
-    assert.ok(await d.getAccount('alice@example.test'));
-    const inbox = (await mail.getMailbox(fx.alice, 'INBOX'))!;
-    assert.equal(inbox.messages, 1);
-    assert.deepEqual(await mail.readMessage(inbox.id, 1), msg('keep'));
-    assert.equal((await mail.quota(fx.alice)).usedMessages, 1);
-    assert.ok((await mail.listSubscriptions(fx.alice)).includes('INBOX'));
-
-    await d.transaction(() => {
-      mail.deleteAccountMail(fx.alice);
-      d.removeAccount('alice@example.test');
-    });
-    assert.equal(await d.getAccount('alice@example.test'), undefined);
-    assert.deepEqual(await mail.listMailboxes(fx.alice), []);
-    assert.deepEqual(await mail.listSubscriptions(fx.alice), []);
   });
 }

@@ -13,6 +13,7 @@ import { mailboxCases } from './mailbox-cases.js';
 import { messageCases } from './message-cases.js';
 import { scriptQueueCases } from './script-queue-cases.js';
 import { metadataCases } from './metadata-cases.js';
+import { unitOfWorkCases } from './unit-of-work-cases.js';
 
 /** A fresh storage per test, with example.test, alice and bob (provisioned). */
 export interface Fixture {
@@ -45,6 +46,7 @@ export function defineContract(backend: Backend): void {
     messageCases(fx);
     metadataCases(fx);
     scriptQueueCases(fx);
+    unitOfWorkCases(fx);
   });
 }
 

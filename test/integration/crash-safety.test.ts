@@ -25,9 +25,9 @@ test(`a storing process killed with SIGKILL at random points (${TRIALS} trials) 
   const random = prng(20261123);
   try {
     const setup = openStorage(scratch.dir);
-    setup.directory.addDomain('example.test');
-    const account = setup.directory.addAccount({ address: 'crash@example.test', passwordHash: 'x', scramSha256: null, quota: null });
-    setup.mail.provisionAccount(account.id);
+    await setup.directory.addDomain('example.test');
+    const account = await setup.directory.addAccount({ address: 'crash@example.test', passwordHash: 'x', scramSha256: null, quota: null });
+    await setup.mail.provisionAccount(account.id);
     setup.close();
     const root = path.join(scratch.dir, 'mail', 'example.test', 'crash');
     const reportedEver = new Set<string>();
@@ -60,10 +60,10 @@ test(`a storing process killed with SIGKILL at random points (${TRIALS} trials) 
 
       // What a restarting server does: reconcile the index with the Maildir.
       const storage = openStorage(scratch.dir);
-      storage.mail.recoverAccount(account.id);
-      const inbox = storage.mail.getMailbox(account.id, 'INBOX')!;
+      await storage.mail.recoverAccount(account.id);
+      const inbox = (await storage.mail.getMailbox(account.id, 'INBOX'))!;
       const present = new Set<string>();
-      for (const rec of storage.mail.listMessages(inbox.id)) {
+      for (const rec of await storage.mail.listMessages(inbox.id)) {
         const raw = await storage.mail.readMessage(inbox.id, rec.uid);
         const id = messageId(raw);
         assert.ok(id, `trial ${trial}: uid ${rec.uid} is one of ours`);
@@ -81,7 +81,7 @@ test(`a storing process killed with SIGKILL at random points (${TRIALS} trials) 
         assert.deepEqual(raw, makeMessage(id, expectedSize(id)));
       }
       // Start the next trial from an empty mailbox so each check stays small.
-      storage.mail.expunge(inbox.id, storage.mail.listMessages(inbox.id).map((r) => r.uid));
+      await storage.mail.expunge(inbox.id, (await storage.mail.listMessages(inbox.id)).map((r) => r.uid));
       storage.close();
     }
     assert.ok(killedMidway >= TRIALS / 2, `most kills hit a process that was storing (${killedMidway}/${TRIALS})`);

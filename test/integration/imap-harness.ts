@@ -1,7 +1,7 @@
 // An in-process IMAP server on free ports over a scratch data dir, with one
 // account, for the IMAP integration tests.
 import type { Server, AddressInfo } from 'node:net';
-import { openStorage, type Storage } from '../../storage/index.js';
+import { openSqliteParts, type SqliteStorageParts } from '../../storage/index.js';
 import { indexMessageJson } from '../../mime/index.js';
 import { AdminService } from '../../src/services/admin.js';
 import { resolveConfig } from '../../src/config.js';
@@ -17,7 +17,8 @@ export const PASSWORD = 'correct horse battery staple 42';
 
 export interface ImapHarness {
   dir: string;
-  storage: Storage;
+  /** The SQLite + Maildir backend's own parts, answering synchronously (ctx.storage has its ports). */
+  storage: SqliteStorageParts;
   ctx: ServiceContext;
   /** STARTTLS port */
   port: number;
@@ -38,13 +39,13 @@ export interface HarnessOptions {
 
 export async function startImapHarness(options: HarnessOptions = {}): Promise<ImapHarness> {
   const s = scratchDir('postino-imap-');
-  const storage = openStorage(s.dir, { indexer: options.indexAtAppend === false ? () => null : indexMessageJson });
-  const admin = new AdminService({ directory: storage.directory, mail: storage.mail, files: storage.files });
+  const storage = openSqliteParts(s.dir, { indexer: options.indexAtAppend === false ? () => null : indexMessageJson });
+  const admin = new AdminService(storage.ports);
   await admin.addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
-  if (options.quota !== undefined) storage.directory.setQuota(USER, options.quota);
-  const account = storage.directory.getAccount(USER)!;
+  if (options.quota !== undefined) await storage.ports.directory.setQuota(USER, options.quota);
+  const account = (await storage.ports.directory.getAccount(USER))!;
   const config = resolveConfig({ limits: { messageSize: options.messageSize ?? 10 * 1024 * 1024 } }, {});
-  const ctx: ServiceContext = { config, storage, tls: loadTls(s.dir, 'localhost', undefined), log: createLogger('silent') };
+  const ctx: ServiceContext = { config, storage: storage.ports, tls: loadTls(s.dir, 'localhost', undefined), log: createLogger('silent') };
   const servers: Server[] = [
     await startImapListener(ctx, 0, { implicitTls: false, ...(options.maxConnectionsPerIp ? { maxConnectionsPerIp: options.maxConnectionsPerIp } : {}) }),
     await startImapListener(ctx, 0, { implicitTls: true }),

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { openStorage } from '../../storage/index.js';
+import { openSqliteParts as openStorage } from '../../storage/index.js';
 import { scratchDir } from '../support/tmp.js';
 import { startServe } from '../support/serve.js';
 import { postino } from '../support/cli.js';

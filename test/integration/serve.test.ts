@@ -28,7 +28,7 @@ test('serve on an empty data dir makes a demo account one can log in with, and e
     const storage = openStorage(s.dir);
     const account = await new Authenticator(storage.directory).login('demo@example.test', String(demo.password));
     assert.equal(account.address, 'demo@example.test');
-    assert.deepEqual(storage.directory.getAlias('postmaster@example.test')?.targets, ['demo@example.test']);
+    assert.deepEqual((await storage.directory.getAlias('postmaster@example.test'))?.targets, ['demo@example.test']);
     storage.close();
     assert.equal(readFileSync(path.join(s.dir, 'demo-login.txt'), 'utf8').split('\n')[0], 'demo@example.test');
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { openStorage } from '../../storage/index.js';
+// The SQLite + Maildir backend's own parts: this test looks at its files and index directly.
+import { openSqliteParts as openStorage } from '../../storage/index.js';
 import { parseFileName } from '../../storage/maildir/names.js';
 import { scratchDir } from '../support/tmp.js';
 import { messageId, makeMessage } from '../support/messages.js';

@@ -8,7 +8,7 @@ import { makeMessage } from './messages.js';
 
 const [dataDir, address, countText, prefix, inFlightText] = process.argv.slice(2);
 const storage = openStorage(dataDir!);
-const account = storage.directory.getAccount(address!);
+const account = await storage.directory.getAccount(address!);
 if (!account) {
   process.stderr.write(`no account ${address}\n`);
   process.exit(2);

@@ -71,7 +71,7 @@ export const adminCommands: CliCommand[] = [
     usage: '[--json]',
     minArgs: 0,
     maxArgs: 0,
-    run: (_, __, ctx) => withStorage(ctx, (_s, admin) => printList(ctx, admin.listDomains(), (d) => d.domain)),
+    run: (_, __, ctx) => withStorage(ctx, async (_s, admin) => printList(ctx, await admin.listDomains(), (d) => d.domain)),
   },
   {
     words: ['domain', 'remove'],
@@ -107,8 +107,8 @@ export const adminCommands: CliCommand[] = [
     minArgs: 0,
     maxArgs: 0,
     run: (_, __, ctx) =>
-      withStorage(ctx, (_s, admin) =>
-        printList(ctx, admin.listUsers(), (u) => `${u.address}${u.quota === null ? '' : ` quota=${u.quota}`}${u.disabled ? ' disabled' : ''}`),
+      withStorage(ctx, async (_s, admin) =>
+        printList(ctx, await admin.listUsers(), (u) => `${u.address}${u.quota === null ? '' : ` quota=${u.quota}`}${u.disabled ? ' disabled' : ''}`),
       ),
   },
   {
@@ -152,9 +152,9 @@ export const adminCommands: CliCommand[] = [
     minArgs: 1,
     maxArgs: 1,
     async run([address], options, ctx) {
-      const { removed, aliases } = await withStorage(ctx, (_s, admin) => {
-        const aliases = admin.aliasesTargeting(address!);
-        return { removed: admin.removeUser(address!, { purge: options.purge === true }), aliases };
+      const { removed, aliases } = await withStorage(ctx, async (_s, admin) => {
+        const aliases = await admin.aliasesTargeting(address!);
+        return { removed: await admin.removeUser(address!, { purge: options.purge === true }), aliases };
       });
       ctx.out(removedLine(removed));
       // Removed all the same; the administrator decides what the aliases should say now.
@@ -176,7 +176,7 @@ export const adminCommands: CliCommand[] = [
     usage: '[--json]',
     minArgs: 0,
     maxArgs: 0,
-    run: (_, __, ctx) => withStorage(ctx, (_s, admin) => printList(ctx, admin.listAliases(), (a) => `${a.address} -> ${a.targets.join(', ')}`)),
+    run: (_, __, ctx) => withStorage(ctx, async (_s, admin) => printList(ctx, await admin.listAliases(), (a) => `${a.address} -> ${a.targets.join(', ')}`)),
   },
   {
     words: ['alias', 'remove'],

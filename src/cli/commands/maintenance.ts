@@ -12,12 +12,12 @@ export const maintenanceCommands: CliCommand[] = [
     minArgs: 0,
     maxArgs: 1,
     async run([addressInput], options, ctx) {
-      await withStorage(ctx, (storage) => {
-        let accounts = storage.directory.listAccounts();
+      await withStorage(ctx, async (storage) => {
+        let accounts = await storage.directory.listAccounts();
         if (addressInput !== undefined) {
           const a = parseAddress(addressInput);
           const address = formatAddress({ local: a.local.toLowerCase(), domain: a.domain });
-          const account = storage.directory.getAccount(address);
+          const account = await storage.directory.getAccount(address);
           if (!account) throw new MailError('NONEXISTENT', `no such account: ${address}`);
           accounts = [account];
         }
@@ -25,9 +25,9 @@ export const maintenanceCommands: CliCommand[] = [
         for (const account of accounts) {
           // --check only reconciles (adopts unknown files, drops rows without one);
           // the default forgets the account's index and rebuilds it from the files.
-          const r = storage.mail.recoverAccount(account.id, { rebuild: options.check !== true });
-          storage.mail.provisionAccount(account.id);
-          const folders = storage.mail.listMailboxes(account.id);
+          const r = await storage.mail.recoverAccount(account.id, { rebuild: options.check !== true });
+          await storage.mail.provisionAccount(account.id);
+          const folders = await storage.mail.listMailboxes(account.id);
           rows.push({
             address: account.address,
             messages: folders.reduce((n, f) => n + f.messages, 0),

@@ -12,9 +12,9 @@ export const queueCommands: CliCommand[] = [
     minArgs: 0,
     maxArgs: 0,
     run: (_, __, ctx) =>
-      withStorage(ctx, (storage) => {
+      withStorage(ctx, async (storage) => {
         const now = Date.now();
-        const rows = [...storage.queue.list(), ...storage.localRetry.list()].map((e) => ({
+        const rows = [...(await storage.queue.list()), ...(await storage.localRetry.list())].map((e) => ({
           id: e.id,
           sender: e.sender,
           recipients: e.recipients,
@@ -42,9 +42,9 @@ export const queueCommands: CliCommand[] = [
     minArgs: 1,
     maxArgs: 1,
     run: ([id], _, ctx) =>
-      withStorage(ctx, (storage) => {
-        if (storage.queue.get(id!)) return storage.queue.remove(id!);
-        if (storage.localRetry.get(id!)) return storage.localRetry.remove(id!);
+      withStorage(ctx, async (storage) => {
+        if (await storage.queue.get(id!)) return storage.queue.remove(id!);
+        if (await storage.localRetry.get(id!)) return storage.localRetry.remove(id!);
         throw new MailError('NONEXISTENT', `no such queue entry: ${id!}`);
       }),
   },

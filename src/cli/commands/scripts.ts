@@ -15,10 +15,10 @@ function readScriptFile(file: string): string {
 }
 
 /** Runs fn with the script service and the named account. */
-function withAccountScripts<T>(ctx: CliContext, address: string, fn: (service: SieveScriptService, account: AccountRecord) => T): Promise<T> {
-  return withStorage(ctx, (storage) => {
+function withAccountScripts<T>(ctx: CliContext, address: string, fn: (service: SieveScriptService, account: AccountRecord) => T | Promise<T>): Promise<T> {
+  return withStorage(ctx, async (storage) => {
     const service = new SieveScriptService(storage);
-    return fn(service, service.account(address));
+    return fn(service, await service.account(address));
   });
 }
 
@@ -40,8 +40,8 @@ export const scriptCommands: CliCommand[] = [
     minArgs: 1,
     maxArgs: 1,
     run: ([address], _, ctx) =>
-      withAccountScripts(ctx, address!, (service, account) => {
-        const scripts = service.list(account);
+      withAccountScripts(ctx, address!, async (service, account) => {
+        const scripts = await service.list(account);
         if (ctx.json) ctx.out(JSON.stringify(scripts));
         else if (scripts.length > 0) ctx.out(scripts.map((s) => `${s.name}${s.active ? ' ACTIVE' : ''}`).join('\n'));
       }),
@@ -66,8 +66,8 @@ export const scriptCommands: CliCommand[] = [
     minArgs: 2,
     maxArgs: 2,
     run: ([address, name], _, ctx) =>
-      withAccountScripts(ctx, address!, (service, account) => {
-        process.stdout.write(service.get(account, name!));
+      withAccountScripts(ctx, address!, async (service, account) => {
+        process.stdout.write(await service.get(account, name!));
       }),
   },
   {

@@ -63,10 +63,10 @@ describe('SASL and the authenticator', () => {
 
   before(async () => {
     storage = openStorage(scratch.dir);
-    storage.directory.addDomain('example.test');
-    storage.directory.addAccount({ address: 'alice@example.test', ...(await passwordRecords(PASSWORD)), quota: null });
-    storage.directory.addAccount({ address: 'off@example.test', ...(await passwordRecords(PASSWORD)), quota: null });
-    storage.directory.setDisabled('off@example.test', true);
+    await storage.directory.addDomain('example.test');
+    await storage.directory.addAccount({ address: 'alice@example.test', ...(await passwordRecords(PASSWORD)), quota: null });
+    await storage.directory.addAccount({ address: 'off@example.test', ...(await passwordRecords(PASSWORD)), quota: null });
+    await storage.directory.setDisabled('off@example.test', true);
     // No delays here: penalty.test.ts covers them.
     auth = new Authenticator(storage.directory, { penalty: new AuthPenalty({ firstDelayMs: 0, maxDelayMs: 0 }) });
   });

@@ -93,10 +93,10 @@ describe('the authenticator under a penalty (short delays, real timers)', () => 
 
   before(async () => {
     storage = openStorage(scratch.dir);
-    storage.directory.addDomain('example.test');
-    storage.directory.addAccount({ address: 'alice@example.test', ...(await passwordRecords(PASSWORD)), quota: null });
-    storage.directory.addAccount({ address: 'off@example.test', ...(await passwordRecords(PASSWORD)), quota: null });
-    storage.directory.setDisabled('off@example.test', true);
+    await storage.directory.addDomain('example.test');
+    await storage.directory.addAccount({ address: 'alice@example.test', ...(await passwordRecords(PASSWORD)), quota: null });
+    await storage.directory.addAccount({ address: 'off@example.test', ...(await passwordRecords(PASSWORD)), quota: null });
+    await storage.directory.setDisabled('off@example.test', true);
   });
   after(() => {
     clearInterval(keepAlive);

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { openStorage, type Storage } from '../../../storage/index.js';
+import { openStorage } from '../../../storage/index.js';
+import type { Storage } from '../../../storage/ports.js';
 import { DeliveryAgent } from '../../../src/delivery/agent.js';
 import { scratchDir } from '../../support/tmp.js';
 
@@ -17,7 +18,7 @@ const later = <T>(v: () => T): Promise<T> => new Promise((resolve, reject) => se
   }
 }));
 
-/** The same storage, with the reads Sieve's host makes answered later (typed as today's synchronous ports, which is what a cast is for). */
+/** The same storage, with the reads Sieve's host makes answered later (a turn later than the ports answer by themselves). */
 function slowReads(storage: Storage, broken: { scripts?: boolean } = {}): Storage {
   const mail = Object.create(storage.mail) as Storage['mail'];
   mail.hasMailbox = ((id: number, name: string) => later(() => storage.mail.hasMailbox(id, name))) as unknown as Storage['mail']['hasMailbox'];
@@ -45,13 +46,13 @@ async function scenario(slow: boolean, broken: { scripts?: boolean } = {}): Prom
   const s = scratchDir();
   const real = openStorage(s.dir);
   try {
-    real.directory.addDomain('example.test');
-    const account = real.directory.addAccount({ address: 'bob@example.test', passwordHash: 'x', scramSha256: null, quota: null });
-    real.mail.provisionAccount(account.id);
-    for (const m of ['Lists.dev', 'Other', 'Dups']) real.mail.createMailbox(account.id, m);
-    real.scripts.put(account.id, 'lists', LISTS);
-    real.scripts.put(account.id, 'main', MAIN);
-    real.scripts.activate(account.id, 'main');
+    await real.directory.addDomain('example.test');
+    const account = await real.directory.addAccount({ address: 'bob@example.test', passwordHash: 'x', scramSha256: null, quota: null });
+    await real.mail.provisionAccount(account.id);
+    for (const m of ['Lists.dev', 'Other', 'Dups']) await real.mail.createMailbox(account.id, m);
+    await real.scripts.put(account.id, 'lists', LISTS);
+    await real.scripts.put(account.id, 'main', MAIN);
+    await real.scripts.activate(account.id, 'main');
     const storage = slow ? slowReads(real, broken) : real;
     const agent = new DeliveryAgent(storage, { hostname: 'mx.example.test', overQuota: 'reject' }, pino({ level: 'silent' }));
     const msg = (id: string, list: string) => ({
@@ -65,7 +66,9 @@ async function scenario(slow: boolean, broken: { scripts?: boolean } = {}): Prom
       const [o] = await agent.deliver(m);
       assert.equal(o!.kind, 'delivered');
     }
-    return Object.fromEntries(['INBOX', 'Lists.dev', 'Other', 'Dups'].map((m) => [m, real.mail.getMailbox(account.id, m)!.messages]));
+    const counts: Record<string, number> = {};
+    for (const m of ['INBOX', 'Lists.dev', 'Other', 'Dups']) counts[m] = (await real.mail.getMailbox(account.id, m))!.messages;
+    return counts;
   } finally {
     real.close();
     s.cleanup();

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { openStorage } from '../../../storage/index.js';
+import { openStorage, sqliteParts } from '../../../storage/index.js';
 import { DeliveryAgent } from '../../../src/delivery/agent.js';
 import { scratchDir } from '../../support/tmp.js';
 
@@ -11,21 +11,22 @@ test('a full disk defers the delivery with 452 4.3.1 and stores nothing; with ro
   const s = scratchDir();
   const storage = openStorage(s.dir);
   try {
-    storage.directory.addDomain('example.test');
-    const account = storage.directory.addAccount({ address: 'bob@example.test', passwordHash: 'x', scramSha256: null, quota: null });
-    storage.mail.provisionAccount(account.id);
+    const { db } = sqliteParts(storage);
+    await storage.directory.addDomain('example.test');
+    const account = await storage.directory.addAccount({ address: 'bob@example.test', passwordHash: 'x', scramSha256: null, quota: null });
+    await storage.mail.provisionAccount(account.id);
     const agent = new DeliveryAgent(storage, { hostname: 'mx.example.test', overQuota: 'reject' }, pino({ level: 'silent' }));
     // Large header fields: the index row needs new pages, which max_page_count refuses as SQLite does on a full disk.
     const raw = Buffer.from(`From: <a@remote.test>\r\nSubject: ${'y'.repeat(20_000)}\r\nMessage-ID: <full@remote.test>\r\n\r\nhello\r\n`);
     const message = { raw, from: 'a@remote.test', recipients: ['bob@example.test'], traceHeaders: [], rejectAtSmtp: true };
-    storage.db.pragma(`max_page_count = ${storage.db.pragma('page_count', { simple: true }) as number}`);
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
     const [deferred] = await agent.deliver(message);
     assert.deepEqual(deferred, { recipient: 'bob@example.test', kind: 'tempfail', code: 452, enhanced: '4.3.1', text: 'Insufficient system storage' });
-    assert.equal(storage.mail.getMailbox(account.id, 'INBOX')!.messages, 0);
-    storage.db.pragma('max_page_count = 1073741823');
+    assert.equal((await storage.mail.getMailbox(account.id, 'INBOX'))!.messages, 0);
+    db.pragma('max_page_count = 1073741823');
     const [delivered] = await agent.deliver(message);
     assert.equal(delivered!.kind, 'delivered');
-    assert.equal(storage.mail.getMailbox(account.id, 'INBOX')!.messages, 1);
+    assert.equal((await storage.mail.getMailbox(account.id, 'INBOX'))!.messages, 1);
   } finally {
     storage.close();
     s.cleanup();

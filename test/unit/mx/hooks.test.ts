@@ -24,9 +24,9 @@ test('relay and recipient hooks: relay tricks and foreign domains 554 5.7.1, unk
   const storage = openStorage(s.dir);
   try {
     const d = storage.directory;
-    d.addDomain('example.test');
-    d.addAccount({ address: 'bob@example.test', passwordHash: 'x', scramSha256: null, quota: null });
-    d.addAccount({ address: 'full@example.test', passwordHash: 'x', scramSha256: null, quota: 0 });
+    await d.addDomain('example.test');
+    await d.addAccount({ address: 'bob@example.test', passwordHash: 'x', scramSha256: null, quota: null });
+    await d.addAccount({ address: 'full@example.test', passwordHash: 'x', scramSha256: null, quota: 0 });
     const aliases = new AliasResolver(d);
     const chain = new HookChain([relayHook(aliases), recipientHook(aliases, storage.mail, { overQuota: 'tempfail' })], quiet);
     const at = async (recipient: string, user?: string) => {

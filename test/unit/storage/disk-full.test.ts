@@ -8,7 +8,8 @@ import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { openStorage, type Storage } from '../../../storage/index.js';
+// The SQLite + Maildir backend itself, answering synchronously (its ports are driven by test/contract/).
+import { openSqliteParts as openStorage, type SqliteStorageParts as Storage } from '../../../storage/index.js';
 import { MailError, isNoSpace, storageFailure } from '../../../storage/errors.js';
 import { listMessageFiles } from '../../../storage/maildir/files.js';
 import { errorResult } from '../../../src/protocol/imap/errors.js';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openStorage } from '../../../storage/index.js';
+// The SQLite + Maildir backend itself, answering synchronously (its ports are driven by test/contract/).
+import { openSqliteParts as openStorage } from '../../../storage/index.js';
 import type { MailboxChange } from '../../../storage/ports.js';
 import { scratchDir } from '../../support/tmp.js';
 import { makeMessage } from '../../support/messages.js';

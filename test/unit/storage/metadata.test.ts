@@ -5,7 +5,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { openStorage, type Storage } from '../../../storage/index.js';
+// The SQLite + Maildir backend itself, answering synchronously (its ports are driven by test/contract/).
+import { openSqliteParts as openStorage, type SqliteStorageParts as Storage } from '../../../storage/index.js';
 import { isStorableEntryName, type MetadataLimits } from '../../../storage/metadata.js';
 import { MAILBOX_METADATA_FILE, SERVER_METADATA_FILE } from '../../../storage/maildir/metadata-file.js';
 import { MailError } from '../../../storage/errors.js';

@@ -6,7 +6,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openIndex, schemaVersion } from '../../../storage/index/database.js';
 import { migrations } from '../../../storage/index/migrations.js';
-import { openStorage } from '../../../storage/index.js';
+// The SQLite + Maildir backend itself, answering synchronously (its ports are driven by test/contract/).
+import { openSqliteParts as openStorage } from '../../../storage/index.js';
 import { scratchDir } from '../../support/tmp.js';
 
 /** A database as Postino left it at schema v5, with the history that made ids reusable. */
@@ -80,7 +81,7 @@ test('a v5 database migrates keeping every row, and later ids go above every id 
   }
 });
 
-test('ids stay unused after removal across processes and restarts', () => {
+test('ids stay unused after removal across processes and restarts', async () => {
   const s = scratchDir();
   try {
     const a = openStorage(s.dir);
@@ -92,10 +93,10 @@ test('ids stay unused after removal across processes and restarts', () => {
       return account.id;
     };
     const remove = (storage: typeof a, local: string) =>
-      storage.directory.transaction(() => {
-        const account = storage.directory.getAccount(`${local}@example.test`)!;
-        storage.mail.deleteAccountMail(account.id);
-        storage.directory.removeAccount(account.address);
+      storage.ports.transaction(async (tx) => {
+        const account = (await tx.directory.getAccount(`${local}@example.test`))!;
+        await tx.mail.deleteAccountMail(account.id);
+        await tx.directory.removeAccount(account.address);
       });
     const seenAccounts = new Set<number>();
     const seenMailboxes = new Set<number>();
@@ -108,9 +109,9 @@ test('ids stay unused after removal across processes and restarts', () => {
       }
     };
     note(a, add(a, 'old'));
-    remove(b, 'old');
+    await remove(b, 'old');
     note(b, add(b, 'new'));
-    remove(a, 'new');
+    await remove(a, 'new');
     a.close();
     b.close();
     const c = openStorage(s.dir);

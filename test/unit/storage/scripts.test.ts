@@ -1,6 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openStorage, type Storage } from '../../../storage/index.js';
+// The SQLite + Maildir backend itself, answering synchronously (its ports are driven by test/contract/).
+import { openSqliteParts as openStorage, type SqliteStorageParts as Storage } from '../../../storage/index.js';
 import { scratchDir } from '../../support/tmp.js';
 
 describe('ScriptStore.active', () => {
@@ -63,4 +64,30 @@ describe('ScriptStore.active', () => {
       other.close();
     }
   });
+});
+
+test('a unit of work that fails puts a replaced script file back with its row, and leaves no new one', async () => {
+  const scratch = scratchDir();
+  const storage = openStorage(scratch.dir);
+  try {
+    storage.directory.addDomain('example.test');
+    const id = storage.directory.addAccount({ address: 'bob@example.test', passwordHash: 'x', scramSha256: null, quota: null }).id;
+    storage.scripts.put(id, 'main', 'keep;');
+    storage.scripts.activate(id, 'main');
+    await assert.rejects(
+      storage.ports.transaction(async (tx) => {
+        await tx.scripts.put(id, 'main', 'discard;');
+        await tx.scripts.put(id, 'extra', 'stop;');
+        assert.deepEqual(await tx.scripts.active(id), { name: 'main', text: 'discard;' }, 'the unit sees its own change');
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.deepEqual(storage.scripts.active(id), { name: 'main', text: 'keep;' });
+    assert.equal(storage.scripts.get(id, 'main'), 'keep;');
+    assert.deepEqual(storage.scripts.filesOnDisk(id), ['main.sieve']);
+  } finally {
+    storage.close();
+    scratch.cleanup();
+  }
 });

@@ -2,7 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { openStorage, type Storage } from '../../../storage/index.js';
+// The SQLite + Maildir backend itself, answering synchronously (its ports are driven by test/contract/).
+import { openSqliteParts as openStorage, type SqliteStorageParts as Storage } from '../../../storage/index.js';
 import { folderDir, folderNameFromDir, parseFileName } from '../../../storage/maildir/names.js';
 import type { MailboxChange } from '../../../storage/ports.js';
 import { scratchDir } from '../../support/tmp.js';

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openStorage, type Storage } from '../../../storage/index.js';
+// The SQLite + Maildir backend itself, answering synchronously (its ports are driven by test/contract/).
+import { openSqliteParts as openStorage, type SqliteStorageParts as Storage } from '../../../storage/index.js';
 import { MAX_SUBSCRIPTIONS } from '../../../storage/store.js';
 import { migrations } from '../../../storage/index/migrations.js';
 import { SUBSCRIPTIONS_FILE } from '../../../storage/maildir/subscriptions.js';

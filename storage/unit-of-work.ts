@@ -1,0 +1,136 @@
+// Units of work over synchronous backends (SQLite through better-sqlite3,
+// and the in-memory one), and the asynchronous ports in front of them.
+//
+// Why a gate: better-sqlite3 is synchronous and the process shares one
+// connection, so while a unit of work is open across awaits (BEGIN ...
+// COMMIT), any other caller's SQL would run inside it: its writes would
+// land or vanish with the unit, and its reads would see what the unit has
+// not committed. So a unit holds the gate from its start to its end; every
+// port call from outside (reads too, and the append batcher's group commit)
+// waits while the gate is held, and calls through the unit's own ports (tx)
+// run directly. Units run one at a time. When no unit is open, a port call
+// costs one check and the promise it returns: no timer, no extra turn.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { MailboxCounters, MailStore, MetadataStore } from './ports.js';
+
+/** A port implemented synchronously (or partly): each method may return its value or a promise of it. */
+export type Either<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R | Promise<R> : T[K];
+};
+
+export class UnitGate {
+  /** Settles when the unit holding the gate ends; undefined while none does. */
+  private held: Promise<void> | undefined;
+  /** The unit holding the gate, and the one a call is made from: a call from inside the holder's body would wait for itself. */
+  private holder: object | undefined;
+  private readonly inside = new AsyncLocalStorage<object>();
+
+  get isHeld(): boolean {
+    return this.held !== undefined;
+  }
+
+  /** Settles when the unit holding the gate ends (undefined when none does); check again then. */
+  get unitEnd(): Promise<void> | undefined {
+    return this.held;
+  }
+
+  /** Runs fn now when the gate is free, else as soon as it is (checked again each time a unit ends). */
+  async whenFree<T>(fn: () => T): Promise<Awaited<T>> {
+    if (this.held && this.inside.getStore() === this.holder) {
+      throw new Error('a storage call from inside a unit of work must go through its own ports (tx), not the storage ones');
+    }
+    while (this.held) await this.held;
+    return await fn();
+  }
+
+  /** Runs a unit of work holding the gate; units wait for each other. */
+  async hold<T>(unit: () => Promise<T>): Promise<T> {
+    if (this.held && this.inside.getStore() === this.holder) {
+      throw new Error('a unit of work inside another must be opened through tx.transaction');
+    }
+    while (this.held) await this.held;
+    let release!: () => void;
+    this.held = new Promise((resolve) => (release = resolve));
+    const holder = {};
+    this.holder = holder;
+    try {
+      return await this.inside.run(holder, unit);
+    } finally {
+      this.held = undefined;
+      this.holder = undefined;
+      // Off between units: an enabled AsyncLocalStorage costs every promise of the process a hook.
+      this.inside.disable();
+      release();
+    }
+  }
+}
+
+type AnyFunction = (...args: unknown[]) => unknown;
+
+/** The methods of an object and of its prototypes (a class instance's or a plain object's). */
+function methodNames(target: object): string[] {
+  const names = new Set<string>();
+  for (let o: object | null = target; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (name === 'constructor') continue;
+      const d = Object.getOwnPropertyDescriptor(o, name);
+      if (d && typeof d.value === 'function') names.add(name);
+    }
+  }
+  return [...names];
+}
+
+function settle(fn: AnyFunction, self: object, args: unknown[]): Promise<unknown> {
+  try {
+    return Promise.resolve(fn.apply(self, args));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * The port P over a synchronous implementation: every method returns a
+ * promise. With a gate, calls wait while a unit of work holds it (the
+ * storage's own ports); with `live` (a unit's ports), calls run directly
+ * and fail once the unit has ended. `refused` methods fail at once.
+ */
+export function asyncPort<P>(
+  /** Checked against Either<P> where it is declared (its `implements` clause). */
+  target: object,
+  access: { gate: UnitGate } | { live: () => boolean },
+  refused: Record<string, string> = {},
+): P {
+  const port: Record<string, unknown> = {};
+  for (const name of methodNames(target)) {
+    const fn = (target as unknown as Record<string, AnyFunction>)[name]!;
+    if (refused[name] !== undefined) {
+      const why = refused[name];
+      port[name] = () => Promise.reject(new Error(why));
+    } else if ('gate' in access) {
+      const { gate } = access;
+      port[name] = (...args: unknown[]) => (gate.isHeld ? gate.whenFree(() => settle(fn, target, args)) : settle(fn, target, args));
+    } else {
+      const { live } = access;
+      port[name] = (...args: unknown[]) => (live() ? settle(fn, target, args) : Promise.reject(new Error('this unit of work has ended')));
+    }
+  }
+  return port as P;
+}
+
+/**
+ * A port as a synchronous implementation answers it: each method returns
+ * its value, except those the implementation itself made asynchronous
+ * (`AsyncKeys`). Transitional: for the IMAP backend until it awaits the
+ * ports (its calls do not wait for an open unit of work).
+ */
+export type Synchronous<T, AsyncKeys extends keyof T = never> = {
+  [K in keyof T]: K extends AsyncKeys ? T[K] : T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : T[K];
+};
+
+/**
+ * The mail store answering synchronously, for the IMAP backend until it
+ * awaits the ports. Transitional: its calls do not wait for an open unit of
+ * work (serve opens one only for the demo domain at start-up).
+ */
+export type SynchronousMailPort = Synchronous<MailStore, 'append' | 'appendMany' | 'readMessage' | 'copy' | 'move'> &
+  Synchronous<MailboxCounters> & { readonly metadata: Synchronous<MetadataStore> };
