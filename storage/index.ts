@@ -21,7 +21,7 @@ import type {
 import { ScriptStore as SqliteScriptStore } from './scripts.js';
 import { QueueStore as FileQueueStore } from './queue.js';
 import { DeliveryMemory as SqliteDeliveryMemory } from './index/delivery-memory.js';
-import { UnitGate, asyncPort, type SynchronousMailPort } from './unit-of-work.js';
+import { UnitGate, asyncPort } from './unit-of-work.js';
 import { AccountFiles } from './account-files.js';
 import { indexMessage } from '../mime/index.js';
 
@@ -51,12 +51,7 @@ export function openSqliteParts(dataDir: string, options: OpenStorageOptions = {
   return sqliteParts(openStorage(dataDir, options));
 }
 
-/** The mail store answering synchronously: see SynchronousMailPort (transitional, bypasses the gate). */
-export function synchronousMail(storage: Storage): SynchronousMailPort {
-  return sqliteParts(storage).mail;
-}
-
-/** The concrete parts of a storage openStorage opened (tests of this backend; the transitional IMAP wiring). */
+/** The concrete parts of a storage openStorage opened (tests of this backend). */
 export function sqliteParts(storage: Storage): SqliteStorageParts {
   const p = parts.get(storage);
   if (!p) throw new Error('not a SQLite + Maildir storage');

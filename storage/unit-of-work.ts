@@ -117,20 +117,3 @@ export function asyncPort<P>(
   return port as P;
 }
 
-/**
- * A port as a synchronous implementation answers it: each method returns
- * its value, except those the implementation itself made asynchronous
- * (`AsyncKeys`). Transitional: for the IMAP backend until it awaits the
- * ports (its calls do not wait for an open unit of work).
- */
-export type Synchronous<T, AsyncKeys extends keyof T = never> = {
-  [K in keyof T]: K extends AsyncKeys ? T[K] : T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : T[K];
-};
-
-/**
- * The mail store answering synchronously, for the IMAP backend until it
- * awaits the ports. Transitional: its calls do not wait for an open unit of
- * work (serve opens one only for the demo domain at start-up).
- */
-export type SynchronousMailPort = Synchronous<MailStore, 'append' | 'appendMany' | 'readMessage' | 'copy' | 'move'> &
-  Synchronous<MailboxCounters> & { readonly metadata: Synchronous<MetadataStore> };

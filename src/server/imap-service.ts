@@ -5,7 +5,6 @@ import type { ServiceContext, ServiceDefinition } from './postino-server.js';
 import { startLineListener, updateListenerTls } from './line-listener.js';
 import { ImapSession } from '../protocol/imap/session.js';
 import { StoreImapBackend } from '../services/imap-backend.js';
-import { synchronousMail } from '../../storage/index.js';
 import { authenticatorFor } from './shared-authenticator.js';
 import { ConnectionLimit } from '../net/connection-limit.js';
 
@@ -29,7 +28,7 @@ function connectionLimitFor(ctx: ServiceContext): ConnectionLimit {
 function backendFor(ctx: ServiceContext): StoreImapBackend {
   let b = backends.get(ctx.storage);
   if (!b) {
-    b = new StoreImapBackend({ mail: synchronousMail(ctx.storage) }, authenticatorFor(ctx), ctx.config.limits.messageSize);
+    b = new StoreImapBackend({ mail: ctx.storage.mail }, authenticatorFor(ctx), ctx.config.limits.messageSize);
     backends.set(ctx.storage, b);
   }
   return b;

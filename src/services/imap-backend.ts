@@ -1,10 +1,9 @@
 // The IMAP backend over the mail store and the authenticator: what
 // src/protocol/imap/backend.ts asks for, answered from storage/.
 import type { ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
-import type { FlagMode, MailboxChange, MailboxCounters, MailboxDelta, MailboxInfo, MailStore, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
+import type { FlagMode, MailboxChange, MailboxCounters, MailboxDelta, MailboxInfo, MailPort, MailStore, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
 import type { MessageIndex } from '../../mime/types.js';
 import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../storage/metadata.js';
-import type { SynchronousMailPort } from '../../storage/unit-of-work.js';
 import { indexMessage, parseMessageIndex } from '../../mime/index.js';
 import { decodeHeader, writtenDay } from '../../mime/decode.js';
 import { MailError } from '../../storage/errors.js';
@@ -12,7 +11,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { SASL_MECHANISMS, startSasl } from '../auth/sasl.js';
 
 export interface ImapBackendStores {
-  mail: SynchronousMailPort;
+  mail: MailPort;
 }
 
 /** Indexes made on the fly for messages stored without one, most recent last. */

@@ -123,7 +123,7 @@ test('fuzz: 10,000 random and mutated commands never crash the server or leak er
     for (let i = 0; i < 5; i++) {
       await h.storage.mail.append(h.accountId, 'INBOX', Buffer.from(`From: x@y.test\r\nSubject: seed ${i}\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nhello ${i}\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nbody\r\n--b--\r\n`));
     }
-    const backend = new StoreImapBackend({ mail: h.storage.mail }, new Authenticator(h.storage.ports.directory), 64 * 1024);
+    const backend = new StoreImapBackend({ mail: h.storage.ports.mail }, new Authenticator(h.storage.ports.directory), 64 * 1024);
     const account = h.storage.directory.getAccount(USER)!;
     const seed = Number(process.env['POSTINO_FUZZ_SEED'] ?? 12345);
     const r = prng(seed);
