@@ -3,7 +3,6 @@
 
 import libmime from 'libmime';
 import libcharset from 'libmime/lib/charset.js';
-import { isAscii } from 'node:buffer';
 import type { EnvelopeAddress } from './types.js';
 
 /** Byte string (latin1) -> text: valid UTF-8 is decoded as such, anything else kept as latin1. */
@@ -35,9 +34,15 @@ export function decodeCharset(bytes: Buffer, charset: string | undefined): strin
   // Most text is plain ASCII, which reads the same in every ASCII-compatible
   // charset: done natively, not byte by byte through iconv-lite (SEARCH BODY
   // decodes every message it looks at).
-  if (isAscii(bytes) && (charset === undefined || ASCII_COMPATIBLE.test(charset))) return bytes.toString('latin1');
+  if (charset === undefined || ASCII_COMPATIBLE.test(charset)) {
+    const text = bytes.toString('latin1');
+    if (!NON_ASCII.test(text)) return text;
+  }
   return libcharset.decode(bytes, charset === undefined || charset === '' ? 'utf-8' : charset);
 }
+
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[\x80-\xff]/;
 
 /** Charsets in which the bytes 0x00-0x7F are ASCII (not UTF-16/32, UTF-7, EBCDIC, nor ISO-2022, whose escapes are ASCII bytes). */
 const ASCII_COMPATIBLE = /^(?:|(?:us-)?ascii|utf-?8|iso[-_]?8859[-_]?\d{1,2}|(?:windows|cp)-?125\d|latin-?\d|koi8-[ru]|gb2312|gbk|gb18030|big5|shift_jis|euc-(?:jp|kr))$/i;

@@ -10,8 +10,9 @@ import { accountSegment } from './maildir/names.js';
 import { removeQuietly } from './maildir/files.js';
 import { FileChanges } from './maildir/file-changes.js';
 
-export const MAX_SCRIPT_NAME = 128;
-export const MAX_SCRIPTS_PER_ACCOUNT = 64;
+import { MAX_SCRIPTS_PER_ACCOUNT, validateScriptName } from './names.js';
+
+export { MAX_SCRIPT_NAME, MAX_SCRIPTS_PER_ACCOUNT, validateScriptName } from './names.js';
 /** Active scripts whose text is kept in memory (one per recently delivered-to account). */
 const ACTIVE_CACHE_MAX = 1000;
 
@@ -20,13 +21,6 @@ export interface ScriptInfo {
   active: boolean;
 }
 
-/** Script names are Unicode text without controls, "/", "\" or a leading "."; they map to one file. */
-export function validateScriptName(name: string): string {
-  if (name.length === 0 || name.length > MAX_SCRIPT_NAME) throw new MailError('BADINPUT', 'invalid script name: empty or too long');
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f/\\]/.test(name) || name.startsWith('.')) throw new MailError('BADINPUT', `invalid script name '${name}'`);
-  return name.normalize('NFC');
-}
 
 function encodeFileName(name: string): string {
   return name.replace(/[%:*?"<>|]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()) + '.sieve';

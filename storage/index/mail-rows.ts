@@ -6,19 +6,7 @@ import { MailError } from '../errors.js';
 /** Turns a raw message into the cached structure stored with it (JSON), once, at append. */
 export type MessageIndexer = (raw: Buffer) => string | null;
 
-export const DEFAULT_FOLDERS: Array<{ name: string; specialUse: SpecialUse | null }> = [
-  { name: 'INBOX', specialUse: null },
-  { name: 'Sent', specialUse: '\\Sent' },
-  { name: 'Drafts', specialUse: '\\Drafts' },
-  { name: 'Trash', specialUse: '\\Trash' },
-  { name: 'Junk', specialUse: '\\Junk' },
-  { name: 'Archive', specialUse: '\\Archive' },
-];
-
-const MAX_MAILBOX_NAME = 255;
-const MAX_MAILBOX_DEPTH = 16;
-/** Subscribed names per account: the list is read whole by LSUB and LIST (SUBSCRIBED). */
-export const MAX_SUBSCRIPTIONS = 10_000;
+export { DEFAULT_FOLDERS, MAX_SUBSCRIPTIONS, validateMailboxName } from '../names.js';
 
 export interface MailboxRow {
   id: number;
@@ -84,18 +72,6 @@ export function toRecord(row: MessageRow): MessageRecord {
     size: row.size,
     mime: row.mime,
   };
-}
-
-export function validateMailboxName(name: string): string {
-  if (name.length === 0) throw new MailError('BADINPUT', 'mailbox name is empty');
-  if (name.length > MAX_MAILBOX_NAME) throw new MailError('BADINPUT', 'mailbox name is too long');
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(name)) throw new MailError('BADINPUT', 'mailbox name has control characters');
-  const parts = name.split('/');
-  if (parts.some((p) => p === '')) throw new MailError('BADINPUT', 'mailbox name has an empty level');
-  if (parts.length > MAX_MAILBOX_DEPTH) throw new MailError('BADINPUT', 'mailbox name is nested too deeply');
-  if (parts[0]!.toUpperCase() === 'INBOX') parts[0] = 'INBOX';
-  return parts.join('/');
 }
 
 /** The name as stored: a first level of any case that spells INBOX is INBOX. */

@@ -294,3 +294,16 @@ test('address lists: the addr-specs in order, quoted local parts kept quoted, gr
   assert.deepEqual(addrSpecs('=?utf-8?q?J=C3=A4ger?= <j@example.org>'), ['j@example.org']);
   assert.deepEqual(addrSpecs('undisclosed-recipients:;'), []);
 });
+
+test('decodeCharset: plain ASCII reads the same through the native path as through libmime, in every ASCII-compatible charset', async () => {
+  const { decodeCharset } = await import('../../../mime/decode.js');
+  const { default: libcharset } = await import('libmime/lib/charset.js');
+  const ascii = Buffer.from('Plain text, tabs\tand CRLF\r\n~!@#$%^&*()_+{}|:"<>?`-=[]\\;\',./');
+  for (const cs of ['us-ascii', 'UTF-8', 'iso-8859-1', 'ISO-8859-15', 'windows-1252', 'koi8-r', 'gb2312', 'shift_jis']) {
+    assert.equal(decodeCharset(ascii, cs), libcharset.decode(ascii, cs), cs);
+  }
+  // Not ASCII, or a charset whose ASCII bytes mean something else: libmime decides.
+  const latin = Buffer.from([0x63, 0x61, 0x66, 0xe9]);
+  assert.equal(decodeCharset(latin, 'iso-8859-1'), 'café');
+  assert.equal(decodeCharset(Buffer.from('+AOk-'), 'utf-7'), 'é');
+});

@@ -41,6 +41,17 @@ describe('MaildirBlobStore', () => {
     assert.notEqual(other, ref);
   });
 
+  test('read trusts the size in the name only when the file has it: a longer or shorter file is read whole', async () => {
+    for (const [named, actual] of [[5, 'exactly five'], [40, 'shorter than forty'], [0, 'not empty']] as const) {
+      const ref = `cur/1700000000.M1P1.size${named}-${actual.length},S=${named}:2,S`;
+      writeFileSync(path.join(root, location, ref), actual);
+      assert.equal((await blobs.read(location, ref))?.toString(), actual);
+    }
+    const plain = 'cur/1700000000.M2P1.noname:2,';
+    writeFileSync(path.join(root, location, plain), 'no size in the name');
+    assert.equal((await blobs.read(location, plain))?.toString(), 'no size in the name');
+  });
+
   test('remove takes the body away; reading it then gives undefined, removing it again is no error', async () => {
     const ref = await blobs.put(location, Buffer.from('gone soon'));
     await blobs.remove(location, ref);
