@@ -5,23 +5,11 @@ import { describeCause, openIndex, type IndexDb } from './index/database.js';
 import { MailError } from './errors.js';
 import { SqliteDirectory } from './index/directory.js';
 import { MaildirStore, type MessageIndexer } from './store.js';
-import type {
-  ChangeFeed,
-  DeliveryMemory,
-  Directory,
-  MailMaintenance,
-  MailPort,
-  MetadataStore,
-  QueueStore,
-  ScriptStore,
-  Storage,
-  StoragePorts,
-  UnitOfWork,
-} from './ports.js';
+import type { ChangeFeed, MailMaintenance, MailPort, Storage } from './ports.js';
 import { ScriptStore as SqliteScriptStore } from './scripts.js';
 import { QueueStore as FileQueueStore } from './queue.js';
 import { DeliveryMemory as SqliteDeliveryMemory } from './index/delivery-memory.js';
-import { UnitGate, asyncPort } from './unit-of-work.js';
+import { UnitGate, portsWithUnits } from './unit-of-work.js';
 import { AccountFiles } from './account-files.js';
 import { indexMessage } from '../mime/index.js';
 
@@ -93,28 +81,7 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
   const notInUnit = 'appending and copying are not part of a unit of work';
   const maintenance = 'recovery and draining are not part of a unit of work';
   const refusedInUnit = { append: notInUnit, appendMany: notInUnit, copy: notInUnit, recoverAccount: maintenance, drain: maintenance };
-  const portsOver = (access: { gate: UnitGate } | { live: () => boolean }, refused: Record<string, string>): StoragePorts => ({
-    directory: asyncPort<Directory>(directory, access),
-    mail: Object.assign(asyncPort<MailPort & MailMaintenance>(mail, access, refused), {
-      feed: mail.feed,
-      metadata: asyncPort<MetadataStore>(mail.metadata, access),
-    }),
-    scripts: asyncPort<ScriptStore>(scripts, access),
-    queue: asyncPort<QueueStore>(queue, access),
-    localRetry: asyncPort<QueueStore>(localRetry, access),
-    memory: asyncPort<DeliveryMemory>(memory, access),
-  });
-  const outside = portsOver({ gate }, {});
-
-  const unitOfWork = (live: () => boolean): UnitOfWork => ({
-    ...portsOver({ live }, refusedInUnit),
-    transaction: (body) => {
-      if (!live()) return Promise.reject(new Error('this unit of work has ended'));
-      let open = true;
-      const tx = unitOfWork(() => open && live());
-      return mail.unit(() => body(tx)).finally(() => (open = false));
-    },
-  });
+  const { outside, transaction } = portsWithUnits({ directory, mail, scripts, queue, localRetry, memory }, gate, (body) => mail.unit(body), refusedInUnit);
 
   const storage: Storage = {
     ...outside,
@@ -124,12 +91,7 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
       setAside: async (account) => files.setAside(account),
       purge: async (account) => files.purge(account),
     },
-    transaction: (body) =>
-      gate.hold(() => {
-        let open = true;
-        const tx = unitOfWork(() => open);
-        return mail.unit(() => body(tx)).finally(() => (open = false));
-      }),
+    transaction,
     close: () => {
       mail.stopWriters();
       db.close();

@@ -11,7 +11,18 @@
 // run directly. Units run one at a time. When no unit is open, a port call
 // costs one check and the promise it returns: no timer, no extra turn.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { MailboxCounters, MailStore, MetadataStore } from './ports.js';
+import type {
+  ChangeFeed,
+  DeliveryMemory,
+  Directory,
+  MailPort,
+  MetadataStore,
+  QueueStore,
+  ScriptStore,
+  Storage,
+  StoragePorts,
+  UnitOfWork,
+} from './ports.js';
 
 /** A port implemented synchronously (or partly): each method may return its value or a promise of it. */
 export type Either<T> = {
@@ -117,3 +128,53 @@ export function asyncPort<P>(
   return port as P;
 }
 
+/** The synchronous implementations a backend puts its ports in front of. */
+export interface PortTargets {
+  directory: object;
+  mail: { feed: ChangeFeed; metadata: object };
+  scripts: object;
+  queue: object;
+  localRetry: object;
+  memory: object;
+}
+
+/**
+ * A backend's ports and its units of work over them, the same for every
+ * synchronous backend: `outside` waits while a unit holds the gate;
+ * `transaction` runs a body as one unit, where `runUnit` is the backend's
+ * own all-or-nothing (SQLite's BEGIN..COMMIT, the memory state's snapshot).
+ * Inside a unit, `refusedInUnit` methods fail at once, and a nested
+ * transaction undoes only its own part.
+ */
+export function portsWithUnits(
+  targets: PortTargets,
+  gate: UnitGate,
+  runUnit: <T>(body: () => Promise<T>) => Promise<T>,
+  refusedInUnit: Record<string, string>,
+): { outside: StoragePorts; transaction: Storage['transaction'] } {
+  const portsOver = (access: { gate: UnitGate } | { live: () => boolean }, refused: Record<string, string>): StoragePorts => ({
+    directory: asyncPort<Directory>(targets.directory, access),
+    mail: Object.assign(asyncPort<MailPort>(targets.mail, access, refused), {
+      feed: targets.mail.feed,
+      metadata: asyncPort<MetadataStore>(targets.mail.metadata, access),
+    }),
+    scripts: asyncPort<ScriptStore>(targets.scripts, access),
+    queue: asyncPort<QueueStore>(targets.queue, access),
+    localRetry: asyncPort<QueueStore>(targets.localRetry, access),
+    memory: asyncPort<DeliveryMemory>(targets.memory, access),
+  });
+  /** One unit: its ports live while it is open (and its enclosing units are). */
+  const runIn = <T>(live: () => boolean, body: (tx: UnitOfWork) => Promise<T>): Promise<T> => {
+    let open = true;
+    const tx = unitOfWork(() => open && live());
+    return runUnit(() => body(tx)).finally(() => (open = false));
+  };
+  const unitOfWork = (live: () => boolean): UnitOfWork => ({
+    ...portsOver({ live }, refusedInUnit),
+    transaction: (body) => (live() ? runIn(live, body) : Promise.reject(new Error('this unit of work has ended'))),
+  });
+  return {
+    outside: portsOver({ gate }, {}),
+    transaction: (body) => gate.hold(() => runIn(() => true, body)),
+  };
+}

@@ -4,20 +4,8 @@
 // synchronously; the ports in front of them (storage/unit-of-work.ts) are
 // asynchronous and keep outside calls out of an open unit of work, which
 // snapshots the whole state and puts it back when it throws.
-import type {
-  ChangeFeed,
-  DeliveryMemory,
-  Directory,
-  MailMaintenance,
-  MailPort,
-  MetadataStore,
-  QueueStore,
-  ScriptStore,
-  Storage,
-  StoragePorts,
-  UnitOfWork,
-} from '../ports.js';
-import { UnitGate, asyncPort } from '../unit-of-work.js';
+import type { ChangeFeed, MailMaintenance, Storage } from '../ports.js';
+import { UnitGate, asyncPort, portsWithUnits } from '../unit-of-work.js';
 import { emptyState, inTransaction, type MemoryState } from './state.js';
 import { MemoryDirectory } from './directory.js';
 import { MemoryMailStore, type MessageIndexer } from './mail-store.js';
@@ -50,34 +38,17 @@ export function openMemoryStorage(options: OpenMemoryStorageOptions = {}): Stora
   // As the SQLite backend: appends and copies are not part of a unit of work.
   const notInUnit = 'appending and copying are not part of a unit of work';
   const refusedInUnit = { append: notInUnit, appendMany: notInUnit, copy: notInUnit };
-  const portsOver = (access: { gate: UnitGate } | { live: () => boolean }, refused: Record<string, string>): StoragePorts => ({
-    directory: asyncPort<Directory>(directory, access),
-    mail: Object.assign(asyncPort<MailPort>(mail, access, refused), { feed: mail.feed, metadata: asyncPort<MetadataStore>(mail.metadata, access) }),
-    scripts: asyncPort<ScriptStore>(scripts, access),
-    queue: asyncPort<QueueStore>(queue, access),
-    localRetry: asyncPort<QueueStore>(localRetry, access),
-    memory: asyncPort<DeliveryMemory>(memory, access),
-  });
-  const unitOfWork = (live: () => boolean): UnitOfWork => ({
-    ...portsOver({ live }, refusedInUnit),
-    transaction: (body) => {
-      if (!live()) return Promise.reject(new Error('this unit of work has ended'));
-      let open = true;
-      const tx = unitOfWork(() => open && live());
-      return inTransaction(state, () => body(tx)).finally(() => (open = false));
-    },
-  });
-  const outside = portsOver({ gate }, {});
+  const { outside, transaction } = portsWithUnits(
+    { directory, mail, scripts, queue, localRetry, memory },
+    gate,
+    (body) => inTransaction(state, body),
+    refusedInUnit,
+  );
   return {
     ...outside,
     mail: Object.assign(outside.mail, asyncPort<MailMaintenance>(maintenance, { gate }), { watchExternalChanges: maintenance.watchExternalChanges }),
     files: { setAside: async () => undefined, purge: async () => {} },
-    transaction: (body) =>
-      gate.hold(() => {
-        let open = true;
-        const tx = unitOfWork(() => open);
-        return inTransaction(state, () => body(tx)).finally(() => (open = false));
-      }),
+    transaction,
     close: () => {},
   };
 }
