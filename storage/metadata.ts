@@ -6,10 +6,10 @@
 // module checks only what keeps the store sane (the prefix, the characters,
 // the limits it is given), so an edited file cannot put anything else in.
 import { prepared, type IndexDb, type Statement } from './index/database.js';
-import { MailError, storageFailure } from './errors.js';
+import { MailError } from './errors.js';
 import { ensureMaildir } from './maildir/files.js';
 import { metadataFilePath, metadataFileText, readMetadataFile, type StoredEntry } from './maildir/metadata-file.js';
-import { FileChanges } from './maildir/file-changes.js';
+import type { FileChanges } from './maildir/file-changes.js';
 
 export type { StoredEntry as MetadataEntry };
 
@@ -63,17 +63,7 @@ export class MailboxMetadata {
     /** The account's Maildir root (MaildirStore.accountDir). */
     private readonly accountRoot: (accountId: number) => string,
     /** Runs fn with the file changes of the transaction (or unit of work) it is part of: undone with it. */
-    private readonly withFiles: <T>(fn: (files: FileChanges) => T) => T = (fn) => {
-      const files = new FileChanges();
-      try {
-        const result = fn(files);
-        files.commit();
-        return result;
-      } catch (err) {
-        files.rollback();
-        throw storageFailure(err);
-      }
-    },
+    private readonly withFiles: <T>(fn: (files: FileChanges) => T) => T,
   ) {}
 
   private sql(text: string): Statement {

@@ -5,10 +5,10 @@ import { readFileSync, statSync, mkdirSync, rmSync, readdirSync } from 'node:fs'
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
 import { LookupCache, changingIndex } from './index/lookup-cache.js';
-import { MailError, storageFailure } from './errors.js';
+import { MailError } from './errors.js';
 import { accountSegment } from './maildir/names.js';
 import { removeQuietly } from './maildir/files.js';
-import { FileChanges } from './maildir/file-changes.js';
+import type { FileChanges } from './maildir/file-changes.js';
 
 import { MAX_SCRIPTS_PER_ACCOUNT, validateScriptName } from './names.js';
 
@@ -39,20 +39,9 @@ export class ScriptStore {
     private readonly root: string,
     /**
      * Runs fn with the file changes of the transaction (or unit of work) it
-     * is part of: undone when that fails, finished when it commits. Alone,
-     * each change is its own.
+     * is part of: undone when that fails, finished when it commits.
      */
-    private readonly withFiles: <T>(fn: (files: FileChanges) => T) => T = (fn) => {
-      const files = new FileChanges();
-      try {
-        const result = fn(files);
-        files.commit();
-        return result;
-      } catch (err) {
-        files.rollback();
-        throw storageFailure(err);
-      }
-    },
+    private readonly withFiles: <T>(fn: (files: FileChanges) => T) => T,
   ) {
     this.activeRows = new LookupCache(db);
   }
