@@ -2,18 +2,10 @@
 // of one storage, so a unit of work (Storage.transaction) can put all of
 // it back, directory and mail alike, when it throws. Message bodies are
 // never changed once stored, so a snapshot shares them instead of copying.
-import type { SpecialUse } from '../ports.js';
+import type { AccountRecord, SpecialUse } from '../ports.js';
 
-export interface MemAccount {
-  id: number;
-  address: string;
-  domain: string;
-  localpart: string;
-  passwordHash: string;
-  scramSha256: string | null;
-  quota: number | null;
-  disabled: boolean;
-}
+/** Held as the port hands it out (callers get copies). */
+export type MemAccount = AccountRecord;
 
 export interface MemMessage {
   uid: number;
