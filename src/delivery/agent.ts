@@ -18,23 +18,15 @@ import { sieveMessage } from '../../sieve/index.js';
 import { autoReplyRefusal } from './auto-replies.js';
 import { mailLoop, mailboxesToCheck, planDelivery, storedHeaders } from './plan.js';
 import { applyPlan, enqueueBounce, enqueueForward, type AppliedMessage } from './apply.js';
-import { deliverySieveHost, runDeliveryScripts } from './sieve-host.js';
+import { deliverySieveHost, runDeliveryScripts, type SieveHostConfig } from './sieve-host.js';
 import type { Logger } from '../log.js';
 
 /** Postfix's hopcount_limit: more Received fields than this is a loop. */
 export const MAX_RECEIVED_HEADERS = 50;
 
-export interface DeliveryConfig {
-  hostname: string;
+export interface DeliveryConfig extends SieveHostConfig {
   /** What to answer when a mailbox is full: 452 4.2.2 (retry later) or 552 5.2.2. */
   overQuota: 'tempfail' | 'reject';
-  /** Global scripts run before and after the user's (texts, already read). */
-  sieveBefore?: string[];
-  sieveAfter?: string[];
-  /** Global scripts for include :global, by name. */
-  globalScript?: (name: string) => string | undefined;
-  /** Where spamtest/virustest read their scores. */
-  spamScoreHeader?: { header: string; max: number };
 }
 
 export interface InboundMessage {

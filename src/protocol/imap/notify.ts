@@ -5,6 +5,7 @@
 // subscriptions), so what waits is bounded by the number of mailboxes; a
 // client that stops reading for too long gets NOTIFICATIONOVERFLOW and no
 // more notifications (RFC 5465 5.8), as if it had sent NOTIFY NONE.
+import { OneAtATime } from './one-at-a-time.js';
 import { ImapParseError, isAtom, list, astring, type Arg } from './parser.js';
 import { untagged, statusResponse, type ImapResponse, type ImapValue } from './response.js';
 import type { ImapBackend, ImapUser, MailboxChange, MailboxInfo } from './backend.js';
@@ -181,7 +182,7 @@ export class NotifyState {
   private names: Map<number, string>;
   private subscriptions: Set<string>;
   /** The take() in progress: the next one waits for it (each reads and updates what was told). */
-  private taking: Promise<ImapResponse[]> | undefined;
+  private readonly taking = new OneAtATime();
 
   /** The state for a NOTIFY SET, starting from the account's mailboxes as they are now. */
   static async open(spec: NotifySpec, host: NotifyHost): Promise<NotifyState> {
@@ -238,13 +239,7 @@ export class NotifyState {
    * time: a second caller waits for the first and gets what came after it.
    */
   take(): Promise<ImapResponse[]> {
-    const prev = this.taking;
-    const next = () => this.takeOnce();
-    const run = prev === undefined ? next() : prev.then(next, next);
-    this.taking = run;
-    return run.finally(() => {
-      if (this.taking === run) this.taking = undefined;
-    });
+    return this.taking.run(() => this.takeOnce());
   }
 
   private async takeOnce(): Promise<ImapResponse[]> {

@@ -12,6 +12,7 @@
 // so a caller that caught up reports exactly what it read, in one stretch.
 // It also holds what is this session's
 // alone: the messages it sees as \Recent and the saved search ($, RFC 5182).
+import { OneAtATime } from './one-at-a-time.js';
 import type { MailboxDelta, MailboxRef } from './backend.js';
 import { statusResponse, untagged, type ImapResponse, type ImapValue } from './response.js';
 import { firstAtLeast, formatSequenceSet } from './sequence.js';
@@ -202,16 +203,10 @@ export class SelectedMailbox {
    * and an IDLE wake-up) waits for the first, then reads on from where it got.
    */
   catchUp(): Promise<void> {
-    const prev = this.catching;
-    const next = () => this.catchUpOnce();
-    const run = prev === undefined ? next() : prev.then(next, next);
-    this.catching = run;
-    return run.finally(() => {
-      if (this.catching === run) this.catching = undefined;
-    });
+    return this.catching.run(() => this.catchUpOnce());
   }
 
-  private catching: Promise<void> | undefined;
+  private readonly catching = new OneAtATime();
 
   private async catchUpOnce(): Promise<void> {
     const since = this.syncedModseq;
