@@ -307,3 +307,13 @@ test('decodeCharset: plain ASCII reads the same through the native path as throu
   assert.equal(decodeCharset(latin, 'iso-8859-1'), 'café');
   assert.equal(decodeCharset(Buffer.from('+AOk-'), 'utf-7'), 'é');
 });
+
+test('decodeCharset on hostile input: a megabyte charset name, megabytes of high bytes, stay linear', async () => {
+  const { decodeCharset } = await import('../../../mime/decode.js');
+  const body = Buffer.alloc(4 * MB, 0xe9);
+  assert.equal(fast('4 MB of é as latin1', () => decodeCharset(body, 'iso-8859-1')).length, 4 * MB);
+  const ascii = Buffer.alloc(4 * MB, 0x61);
+  assert.equal(fast('4 MB of ASCII', () => decodeCharset(ascii, 'utf-8')).length, 4 * MB);
+  fast('a 1 MB charset name', () => decodeCharset(Buffer.from('text'), 'iso-8859-' + '1'.repeat(MB)));
+  fast('a 1 MB near-miss charset name', () => decodeCharset(Buffer.from('text'), 'windows-125' + 'x'.repeat(MB)));
+});
