@@ -40,8 +40,11 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
  */
 export const DEFAULT_LIMITS = {
   headerSize: 256 * 1024,
-  maxConnections: { smtp: 100, lmtp: 100, imap: 1000 },
+  maxConnections: { smtp: 100, lmtp: 100, imap: 1000, submission: 100 },
 } as const;
+
+/** Per-user sending limits of submission (a stolen password sends little). */
+export const DEFAULT_SUBMISSION_LIMITS = { messagesPerHour: 200, recipientsPerMessage: 100, recipientsPerDay: 1000 } as const;
 
 const port = z.number().int().min(0).max(65535);
 const hostPort = z
@@ -64,6 +67,7 @@ const ConfigSchema = z
             smtp: z.number().int().positive().optional(),
             lmtp: z.number().int().positive().optional(),
             imap: z.number().int().positive().optional(),
+            submission: z.number().int().positive().optional(),
           })
           .strict()
           .optional(),
@@ -98,7 +102,42 @@ const ConfigSchema = z
             tls: z.enum(['starttls', 'implicit', 'opportunistic']).optional(),
             username: z.string().optional(),
             password: z.string().optional(),
+            /** A file holding the password (first line), readable only by its owner. */
+            passwordFile: z.string().optional(),
             ca: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        /** Port of recipients' MX hosts: 25; changed only by tests. */
+        mxPort: port.optional(),
+        /** Connections open at once to one destination (MX host or smarthost). */
+        maxConnectionsPerDestination: z.number().int().positive().optional(),
+        /** The retry schedule (tests shorten it). */
+        schedule: z
+          .object({
+            /** Delays before each retry, in seconds; the last repeats. */
+            retrySeconds: z.array(z.number().positive()).min(1).optional(),
+            /** A delay warning to the sender after this long. */
+            warnAfterSeconds: z.number().positive().optional(),
+            /** Given up on, and bounced, after this long. */
+            expireAfterSeconds: z.number().positive().optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    submission: z
+      .object({
+        /** The From header must name an address the user owns (as MAIL FROM must). */
+        checkFrom: z.boolean().optional(),
+        /** Store a copy of each submitted message in the sender's Sent folder. */
+        saveSent: z.boolean().optional(),
+        limits: z
+          .object({
+            messagesPerHour: z.number().int().positive().optional(),
+            recipientsPerMessage: z.number().int().positive().optional(),
+            recipientsPerDay: z.number().int().positive().optional(),
           })
           .strict()
           .optional(),
@@ -146,11 +185,16 @@ export interface Config {
     /** Largest header section of a message received over SMTP or LMTP. */
     headerSize: number;
     /** Open connections of each service, all clients together (IMAP counts IMAPS too). */
-    maxConnections: { smtp: number; lmtp: number; imap: number };
+    maxConnections: { smtp: number; lmtp: number; imap: number; submission: number };
   };
   antivirus: RawConfig['antivirus'];
   spam: RawConfig['spam'];
   relay: RawConfig['relay'];
+  submission: {
+    checkFrom: boolean;
+    saveSent: boolean;
+    limits: { messagesPerHour: number; recipientsPerMessage: number; recipientsPerDay: number };
+  };
   dns: { servers: string[] };
   smtp: {
     overQuota: 'tempfail' | 'reject';
@@ -227,6 +271,15 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     antivirus: raw.antivirus,
     spam: raw.spam,
     relay: raw.relay,
+    submission: {
+      checkFrom: raw.submission?.checkFrom ?? true,
+      saveSent: raw.submission?.saveSent ?? false,
+      limits: {
+        messagesPerHour: raw.submission?.limits?.messagesPerHour ?? DEFAULT_SUBMISSION_LIMITS.messagesPerHour,
+        recipientsPerMessage: raw.submission?.limits?.recipientsPerMessage ?? DEFAULT_SUBMISSION_LIMITS.recipientsPerMessage,
+        recipientsPerDay: raw.submission?.limits?.recipientsPerDay ?? DEFAULT_SUBMISSION_LIMITS.recipientsPerDay,
+      },
+    },
     dns: { servers: raw.dns?.servers ?? [] },
     smtp: {
       overQuota: raw.smtp?.overQuota ?? 'tempfail',
