@@ -7,6 +7,7 @@ import { sieveEngineCommands } from './sieve-engine.js';
 import { scriptCommands } from './scripts.js';
 import { deliverCommands } from './deliver.js';
 import { queueCommands } from './queue.js';
+import { dnsCommands } from './dns.js';
 
 export const allCommands: CliCommand[] = [
   ...sieveEngineCommands,
@@ -14,6 +15,7 @@ export const allCommands: CliCommand[] = [
   ...adminCommands,
   ...deliverCommands,
   ...queueCommands,
+  ...dnsCommands,
   ...maintenanceCommands,
   ...serveCommands,
 ];
