@@ -72,7 +72,9 @@ export function formatReport(report: DnsReport): string {
     return `${c.status.padEnd(8)} ${label}: ${c.detail}${publish}`;
   });
   const bad = report.checks.filter((c) => c.status !== 'ok' && c.status !== 'warning').length;
-  lines.push(report.ok ? `${report.domain}: all right` : `${report.domain}: ${bad} of ${report.checks.length} checks need attention`);
+  const warnings = report.checks.filter((c) => c.status === 'warning').length;
+  const note = warnings > 0 ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : '';
+  lines.push(report.ok ? `${report.domain}: all right${note}` : `${report.domain}: ${bad} of ${report.checks.length} checks need attention${note}`);
   return lines.join('\n');
 }
 
@@ -185,7 +187,8 @@ async function checkSpf(ctx: Context): Promise<DnsCheck> {
   // Who must be authorized: the smarthost when mail leaves through one, this server otherwise.
   const senders: Lookup<string> = relay ? await lookupAddresses(input.resolver, relay) : ctx.serverAddresses;
   const senderTerms = senders.kind === 'found' ? senders.records.map(spfTerm) : [`a:${host}`];
-  const suggested = txtLine(domain, `v=spf1 ${relay ? `a:${relay}` : senderTerms.join(' ')} -all`);
+  // Through a smarthost, the provider's own SPF include is what to add: only its operator knows the name.
+  const suggested = txtLine(domain, `v=spf1 ${relay ? "include:<your mail provider's SPF domain>" : senderTerms.join(' ')} -all`);
 
   const spf = await analyseSpf(input.resolver, domain);
   const root = spf.root;
@@ -219,11 +222,13 @@ async function checkSpf(ctx: Context): Promise<DnsCheck> {
   }
 
   const fixedAll = all === '+' ? text.replace(/(^| )\+?all( |$)/i, '$1-all$2') : text;
+  // With +all gone, this server needs terms of its own: all of its addresses then (a duplicate costs nothing).
   const missingTerms =
-    senders.kind === 'found'
-      ? senders.records.filter((ip) => notCovered.some((n) => n.startsWith(`${ip} `))).map(spfTerm)
-      : [];
-  const fixed = txtLine(domain, withTerms(fixedAll, relay ? [] : missingTerms));
+    senders.kind !== 'found' || relay
+      ? []
+      : senders.records.filter((ip) => all === '+' || notCovered.some((n) => n.startsWith(`${ip} `))).map(spfTerm);
+  const changed = missingTerms.length > 0 || all === '+';
+  const fixed = txtLine(domain, withTerms(fixedAll, missingTerms));
 
   if (notCovered.length > 0 && relay && problems.length === 0) {
     return {
@@ -235,13 +240,8 @@ async function checkSpf(ctx: Context): Promise<DnsCheck> {
   }
   if (notCovered.length > 0) problems.unshift(`does not authorize this server: ${notCovered.join(', ')}`);
   if (problems.length > 0) {
-    const tooMany = spf.lookups > SPF_LOOKUP_LIMIT;
-    return {
-      name: 'spf',
-      status: 'wrong',
-      detail: `"${shorten(text, 200)}": ${problems.slice(0, 4).join('; ')}`,
-      publish: tooMany && missingTerms.length === 0 && all !== '+' ? null : fixed,
-    };
+    // Loops, lookup counts and broken includes have no one right record: the detail says what to change.
+    return { name: 'spf', status: 'wrong', detail: `"${shorten(text, 200)}": ${problems.slice(0, 4).join('; ')}`, publish: changed ? fixed : null };
   }
   if (temp.length > 0) return tempfail('spf', temp.slice(0, 3).join(', '));
   const warnings: string[] = [];
