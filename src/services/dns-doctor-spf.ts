@@ -335,9 +335,20 @@ async function matchAddresses(resolver: DnsResolver, name: string, ip: string, m
   return r.records.some((addr) => inNetwork(ip, addr, prefix)) ? 'match' : 'no';
 }
 
-async function matchMechanism(resolver: DnsResolver, node: SpfNode, index: number, ip: string): Promise<Match> {
+/** DNS-querying terms evaluated so far for one address: past the limit, check_host() is a permerror (RFC 7208 4.6.4). */
+interface Budget {
+  used: number;
+}
+
+function spend(budget: Budget): boolean {
+  budget.used++;
+  return budget.used <= SPF_LOOKUP_LIMIT;
+}
+
+async function matchMechanism(resolver: DnsResolver, node: SpfNode, index: number, ip: string, budget: Budget): Promise<Match> {
   const mech = node.record.mechanisms[index]!;
   const target = mech.domain ?? node.domain;
+  if (QUERYING.has(mech.name) && !spend(budget)) return 'permerror';
   switch (mech.name) {
     case 'all':
       return 'match';
@@ -365,7 +376,7 @@ async function matchMechanism(resolver: DnsResolver, node: SpfNode, index: numbe
     case 'include': {
       const child = node.includes.get(index);
       if (!child) return 'unknown';
-      const r = await evaluateTarget(resolver, child, ip);
+      const r = await evaluateTarget(resolver, child, ip, budget);
       if (r === 'pass') return 'match';
       if (r === 'fail' || r === 'softfail' || r === 'neutral') return 'no';
       if (r === 'temperror' || r === 'unknown') return r;
@@ -377,7 +388,7 @@ async function matchMechanism(resolver: DnsResolver, node: SpfNode, index: numbe
   }
 }
 
-async function evaluateTarget(resolver: DnsResolver, target: SpfTarget, ip: string): Promise<SpfResult> {
+async function evaluateTarget(resolver: DnsResolver, target: SpfTarget, ip: string, budget: Budget): Promise<SpfResult> {
   switch (target.kind) {
     case 'none':
       return 'none';
@@ -386,18 +397,19 @@ async function evaluateTarget(resolver: DnsResolver, target: SpfTarget, ip: stri
     case 'broken':
       return 'permerror';
     case 'record':
-      return evaluateNode(resolver, target.node, ip);
+      return evaluateNode(resolver, target.node, ip, budget);
   }
 }
 
-async function evaluateNode(resolver: DnsResolver, node: SpfNode, ip: string): Promise<SpfResult> {
+async function evaluateNode(resolver: DnsResolver, node: SpfNode, ip: string, budget: Budget): Promise<SpfResult> {
   for (let i = 0; i < node.record.mechanisms.length; i++) {
-    const m = await matchMechanism(resolver, node, i, ip);
+    const m = await matchMechanism(resolver, node, i, ip, budget);
     if (m === 'match') return QUALIFIER_RESULT[node.record.mechanisms[i]!.qualifier];
     if (m === 'temperror' || m === 'permerror' || m === 'unknown') return m;
   }
   if (node.redirect) {
-    const r = await evaluateTarget(resolver, node.redirect, ip);
+    if (!spend(budget)) return 'permerror';
+    const r = await evaluateTarget(resolver, node.redirect, ip, budget);
     return r === 'none' ? 'permerror' : r;
   }
   if (node.record.redirect !== undefined && !node.record.mechanisms.some((m) => m.name === 'all')) return 'unknown';
@@ -406,7 +418,7 @@ async function evaluateNode(resolver: DnsResolver, node: SpfNode, ip: string): P
 
 /** check_host() for one address over the loaded tree (RFC 7208 4), or "unknown" where this checker cannot tell. */
 export function evaluateSpf(resolver: DnsResolver, analysis: SpfAnalysis, ip: string): Promise<SpfResult> {
-  return evaluateTarget(resolver, analysis.root, ip);
+  return evaluateTarget(resolver, analysis.root, ip, { used: 0 });
 }
 
 /** The qualifier of the "all" that ends the record (following redirects), or undefined when none does. */

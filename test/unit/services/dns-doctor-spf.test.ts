@@ -43,6 +43,8 @@ before(async () => {
     // A hundred includes wide, each one lookup: counting stops early.
     'wide.spf.test': { TXT: [`v=spf1 ${Array.from({ length: 100 }, (_, i) => `include:w${i}.spf.test`).join(' ')} -all`] },
     ...Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`w${i}.spf.test`, { TXT: ['v=spf1 -all'] }])),
+    // 200 a: terms in one record under the length cap: evaluation stops after 10, as a receiver's does.
+    'many-a.spf.test': { TXT: [`v=spf1 ${Array.from({ length: 200 }, (_, i) => `a:h${i}.spf.test`).join(' ')} ip4:192.0.2.25 -all`] },
   });
 });
 
@@ -131,6 +133,15 @@ test('depth and width are bounded: a 12-deep chain stops at the depth limit, 100
   const wide = await analyseSpf(resolver(), 'wide.spf.test');
   assert.equal(wide.lookups, 100); // every term counted (no DNS needed to count)...
   assert.ok(dns.queries.length - before <= 40, `asked ${dns.queries.length - before} questions`); // ...but few followed
+});
+
+test('evaluation stops at the 11th DNS-querying term: permerror after at most 10 questions', async () => {
+  const r = resolver();
+  const a = await analyseSpf(r, 'many-a.spf.test');
+  assert.equal(a.lookups, 200);
+  const before = dns.queries.length;
+  assert.equal(await evaluateSpf(r, a, '192.0.2.25'), 'permerror');
+  assert.ok(dns.queries.length - before <= 10, `asked ${dns.queries.length - before} questions`);
 });
 
 test('void lookups, several records, temporary failures and unevaluable terms', async () => {
