@@ -1,6 +1,7 @@
 // The DKIM keys Postino has for a domain, as `postino dkim keygen` leaves them:
-// DIR/dkim/DOMAIN/SELECTOR.key (a PEM private key, RSA or Ed25519). Only the
-// public half is taken from each: the value of p= its DNS record must carry.
+// DIR/dkim/DOMAIN/SELECTOR.key (a PEM private key, RSA or Ed25519) and
+// DIR/dkim/DOMAIN/active (the selector that signs). Only the public half is
+// taken from each key: the value of p= its DNS record must carry.
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,8 @@ export interface DkimKeyInfo {
   bits: number;
   /** The p= value: base64 SubjectPublicKeyInfo for RSA, the raw 32-byte key for Ed25519 (RFC 8463). */
   publicKey: string;
+  /** Whether this selector signs now (a new one waits for its record before it is activated). */
+  active: boolean;
 }
 
 export type DkimKeyEntry = DkimKeyInfo | { selector: string; error: string };
@@ -41,6 +44,12 @@ export function readDkimKeys(dataDir: string, domain: string): DkimKeyEntry[] {
   } catch {
     return [];
   }
+  let active: string | undefined;
+  try {
+    active = readFileSync(path.join(dir, 'active'), 'utf8').slice(0, 300).trim();
+  } catch {
+    active = undefined;
+  }
   const out: DkimKeyEntry[] = [];
   for (const name of names.sort()) {
     if (!name.endsWith('.key')) continue;
@@ -53,7 +62,7 @@ export function readDkimKeys(dataDir: string, domain: string): DkimKeyEntry[] {
       const type = pub.asymmetricKeyType;
       if (type !== 'rsa' && type !== 'ed25519') throw new Error(`unsupported key type ${String(type)}`);
       const bits = type === 'rsa' ? (pub.asymmetricKeyDetails?.modulusLength ?? 0) : 256;
-      out.push({ selector, type, bits, publicKey: dkimPublicValue(pub) });
+      out.push({ selector, type, bits, publicKey: dkimPublicValue(pub), active: selector === active });
     } catch (err) {
       out.push({ selector, error: `cannot read ${path.join(dir, name)}: ${(err as Error).message}` });
     }

@@ -275,6 +275,7 @@ async function checkDkim(ctx: Context): Promise<DnsCheck[]> {
       const base = { name: 'dkim' as const, selector: key.selector };
       if ('error' in key) return { ...base, status: 'wrong', detail: key.error, publish: null };
       const owner = `${key.selector}._domainkey.${domain}`;
+      const role = key.active ? ' (the active key)' : '';
       const publish = txtLine(owner, `v=DKIM1; k=${key.type}; p=${key.publicKey}`);
       const weak =
         key.type === 'rsa' && key.bits < 2048
@@ -284,7 +285,12 @@ async function checkDkim(ctx: Context): Promise<DnsCheck[]> {
 
       const r = await lookupTxt(input.resolver, owner);
       if (r.kind === 'tempfail') return { ...tempfail('dkim', `TXT ${owner}`, r.code), selector: key.selector };
-      if (r.kind === 'none') return weak ? weakCheck(`no record at ${owner}`) : { ...base, status: 'missing', detail: `no TXT record at ${owner}`, publish };
+      if (r.kind === 'none') {
+        if (weak) return weakCheck(`no record at ${owner}`);
+        // A key not signing yet is a rotation in progress: its record is the step before `postino dkim activate`.
+        const next = key.active ? '' : `; publish it, then "postino dkim activate ${domain} ${key.selector}"`;
+        return { ...base, status: 'missing', detail: `no TXT record at ${owner}${role}${next}`, publish };
+      }
       const candidates = r.records.filter((t) => /^\s*v\s*=\s*DKIM1\s*(;|$)/i.test(t.slice(0, 32)) || /(^|;)\s*p\s*=/i.test(t.slice(0, 8192)));
       if (candidates.length === 0) {
         return { ...base, status: 'missing', detail: `the TXT at ${owner} is not a DKIM key record`, publish };
@@ -319,7 +325,7 @@ async function checkDkim(ctx: Context): Promise<DnsCheck[]> {
       if (/(^|:)\s*y\s*(:|$)/i.test(tags.get('t')?.slice(0, 64) ?? '')) {
         return { ...base, status: 'warning', detail: `${owner} has t=y (testing): verifiers may ignore failures`, publish };
       }
-      return { ...base, status: 'ok', detail: `${owner} publishes the ${key.type === 'rsa' ? `${key.bits}-bit RSA` : 'Ed25519'} key`, publish: null };
+      return { ...base, status: 'ok', detail: `${owner} publishes the ${key.type === 'rsa' ? `${key.bits}-bit RSA` : 'Ed25519'} key${role}`, publish: null };
     }),
   );
 }

@@ -46,6 +46,10 @@ before(async () => {
   const domains = ['plusall', 'neutral', 'relay', 'backup', 'revoked', 'ktype', 'pkcs1', 'testing', 'twodkim', 'twodmarc', 'nop', 'ed', 'v6'];
   for (const d of domains) saveKey(`${d}.unit.test`, 's1', rsa);
   saveKey('ed.unit.test', 'e1', ed);
+  // A rotation under way: s1 signs, s2 is made and waits for its record (dkim keygen's layout, with its "active" file).
+  saveKey('rotate.unit.test', 's1', rsa);
+  saveKey('rotate.unit.test', 's2', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+  writeFileSync(path.join(s.dir, 'dkim', 'rotate.unit.test', 'active'), 's1\n');
   dns = await startDnsFixture({
     [HOST]: { A: [V4], AAAA: [V6] },
     [reverseName(V4)]: { PTR: [HOST] },
@@ -66,6 +70,7 @@ before(async () => {
     ...domainZone('nop.unit.test', { '_dmarc.nop.unit.test': { TXT: ['v=DMARC1; rua=mailto:x@nop.unit.test'] } }),
     ...domainZone('ed.unit.test', { 'e1._domainkey.ed.unit.test': { TXT: [`v=DKIM1; k=ed25519; p=${dkimPublicValue(createPublicKey(ed))}`] } }),
     ...domainZone('v6.unit.test'),
+    ...domainZone('rotate.unit.test'),
   });
 });
 
@@ -127,6 +132,17 @@ test('DKIM record variants: revoked, wrong k=, bare RSAPublicKey, t=y, two recor
   assert.equal(status(ed, 'dkim', 'e1').status, 'ok');
   assert.equal(status(ed, 'dkim', 's1').status, 'ok');
   assert.match(status(ed, 'dkim', 'e1').detail, /Ed25519/);
+});
+
+test('a rotation under way: the active key is ok, the new one missing with the step after publishing', async () => {
+  const r = await run('rotate.unit.test');
+  assert.equal(status(r, 'dkim', 's1').status, 'ok');
+  assert.match(status(r, 'dkim', 's1').detail, /\(the active key\)$/);
+  const next = status(r, 'dkim', 's2');
+  assert.equal(next.status, 'missing');
+  assert.match(next.detail, /then "postino dkim activate rotate\.unit\.test s2"/);
+  assert.match(next.publish!, /^s2\._domainkey\.rotate\.unit\.test\. IN TXT "v=DKIM1; k=rsa; p=/);
+  assert.equal(exitCodeOf(r), 2);
 });
 
 test('DMARC: two records or no p= are wrong', async () => {
