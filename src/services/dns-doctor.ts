@@ -212,7 +212,7 @@ async function checkSpf(ctx: Context): Promise<DnsCheck> {
   const unsure: string[] = [];
   const temp: string[] = [...spf.tempfails];
   if (senders.kind === 'tempfail') temp.push(`A/AAAA ${relay ?? host}: ${senders.code}`);
-  else if (senders.kind === 'none') problems.push(`cannot tell this server's address: ${host} has no A or AAAA record`);
+  else if (senders.kind === 'none') problems.push(`cannot tell the sending address: ${relay ?? host} has no A or AAAA record`);
   else {
     const results: Array<[string, SpfResult]> = [];
     for (const ip of senders.records) results.push([ip, await evaluateSpf(input.resolver, spf, ip)]);
@@ -238,7 +238,7 @@ async function checkSpf(ctx: Context): Promise<DnsCheck> {
       publish: null,
     };
   }
-  if (notCovered.length > 0) problems.unshift(`does not authorize this server: ${notCovered.join(', ')}`);
+  if (notCovered.length > 0) problems.unshift(`does not authorize ${relay ? `the smarthost ${relay}` : 'this server'}: ${notCovered.join(', ')}`);
   if (problems.length > 0) {
     // Loops, lookup counts and broken includes have no one right record: the detail says what to change.
     return { name: 'spf', status: 'wrong', detail: `"${shorten(text, 200)}": ${problems.slice(0, 4).join('; ')}`, publish: changed ? fixed : null };
