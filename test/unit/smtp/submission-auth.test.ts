@@ -145,6 +145,20 @@ describe('AUTH on a submission endpoint', () => {
     }
   });
 
+  test('a megabyte line (past smtp-server\'s 16 KiB command limit), as AUTH or as a continuation, ends the session with 421', async () => {
+    for (const first of [undefined, 'AUTH LOGIN']) {
+      const c = await session();
+      try {
+        if (first) assert.equal(await c.send(first), '334 VXNlcm5hbWU6');
+        const prefix = first ? '' : 'AUTH PLAIN ';
+        assert.equal(await c.send(`${prefix}${'QUFB'.repeat(256 * 1024)}`), '421 4.4.2 Error: Command line too long');
+        assert.equal(await c.send('NOOP'), '(connection closed)');
+      } finally {
+        c.close();
+      }
+    }
+  });
+
   test('PLAIN, LOGIN and SCRAM-SHA-256 succeed; a second AUTH is refused; a wrong password is 535 5.7.8', async () => {
     let c = await session();
     assert.match(await c.send(`AUTH PLAIN ${plainResponse(USER, 'wrong-password')}`), /^535 5\.7\.8 /);
