@@ -107,7 +107,8 @@ export function installSubmissionAuth(connection: AuthConnectionInternals, o: Su
     const succeed = () => {
       connection.session.user = user;
       connection.session.transmissionType = connection._transmissionType();
-      o.log.info({ event: 'login', service: o.service, ip: connection.session.remoteAddress, user, mechanism: exchange.mechanism });
+      // Like imap-login: successes stay at debug; failures are the authenticator's warn lines.
+      o.log.debug({ event: 'submission-login', service: o.service, ip: connection.session.remoteAddress, user, mechanism: exchange.mechanism });
       reply(AUTH_SUCCEEDED);
     };
     if (!step.data) return succeed();
