@@ -15,7 +15,7 @@ import { ConnectionLimit } from '../net/connection-limit.js';
 import { SASL_MECHANISMS } from '../auth/sasl.js';
 import { hideAuthBeforeTls, installSubmissionAuth, type AuthConnectionInternals, type SubmissionAuthOptions } from './submission-auth.js';
 import type { MailReceiver, ReceiverSession } from '../mx/receiver.js';
-import { LOCAL_PROBLEM, SHUTTING_DOWN, TALKED_FIRST, TOO_MANY_FROM_ADDRESS, TOO_MANY_MESSAGES, formatReply, refusalReply, tooManyConnections, type SmtpReply } from '../mx/smtp-reply.js';
+import { AUTH_REQUIRED, LOCAL_PROBLEM, SHUTTING_DOWN, TALKED_FIRST, TOO_MANY_FROM_ADDRESS, TOO_MANY_MESSAGES, formatReply, refusalReply, tooManyConnections, type SmtpReply } from '../mx/smtp-reply.js';
 
 export interface SmtpLimits {
   /** Hold the greeting this long and drop clients that talk first (postscreen's pregreet test). */
@@ -343,7 +343,8 @@ export function createEndpoint(o: EndpointOptions): SmtpEndpoint {
       authMethods: [...SASL_MECHANISMS],
       authOptional: false,
       allowInsecureAuth: false,
-      authRequiredMessage: '5.7.0 Authentication required',
+      // smtp-server's own check answers MAIL/RCPT/DATA before AUTH; the text carries our enhanced code.
+      authRequiredMessage: `${AUTH_REQUIRED.enhanced} ${AUTH_REQUIRED.text}`,
     } satisfies Partial<SMTPServerOptions>);
   }
   const endpoint = new SmtpEndpoint(options, {
