@@ -110,7 +110,7 @@ test('submission on 587 and 465: TLS before AUTH, AUTH before mail, own addresse
     });
 
     // A remote recipient: queued, durable before the 250, listed by `postino queue list`.
-    const remote = await alice.sendMail({ from: 'Alice <alice@example.test>', to: 'friend@remote.test', subject: 'to a friend', text: 'hello out there' });
+    const remote = await alice.sendMail({ from: 'Alice <alice@example.test>', to: ['friend@remote.test', 'carol@example.test'], subject: 'to a friend', text: 'hello out there' });
     assert.match(remote.response, /^250 2\.0\.0 /);
     alice.close();
     const list = postino(dir, ['queue', 'list', '--json']);
@@ -118,6 +118,14 @@ test('submission on 587 and 465: TLS before AUTH, AUTH before mail, own addresse
     const entries = JSON.parse(list.stdout) as Array<{ sender: string; recipients: unknown[] }>;
     const queued = entries.filter((e) => e.sender === 'alice@example.test' && JSON.stringify(e.recipients).includes('friend@remote.test'));
     assert.equal(queued.length, 1, list.stdout);
+    assert.ok(!list.stdout.includes('carol@example.test'), 'the local recipient is not queued');
+    // ...and the local recipient of the same message has it already.
+    imap = new ImapFlow({ host: '127.0.0.1', port: ports.imaps, secure: true, auth: { user: 'carol@example.test', pass: BOB_PASSWORD }, tls: { rejectUnauthorized: false }, logger: false });
+    await imap.connect();
+    const carolInbox = await imap.status('INBOX', { messages: true });
+    assert.equal(carolInbox && carolInbox.messages, 1);
+    await imap.logout();
+    imap = undefined;
 
     // 465, implicit TLS: a message to a local user lands in their INBOX, through their delivery.
     const implicit = transport(ports.submissions, 'alice@example.test', PASSWORD, true);
