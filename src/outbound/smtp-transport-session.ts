@@ -10,7 +10,7 @@
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { TLSSocket } from 'node:tls';
 import type { RecipientOutcome } from './transport.js';
-import { deferralOfError, deferredByError, describeError, oneLine, outcomeOfReply } from './smtp-transport-replies.js';
+import { deferralOfError, deferredByError, describeError, oneLine, outcomeOfReply, replyCode } from './smtp-transport-replies.js';
 
 export type TlsPolicy =
   /** TLS from the first byte (port 465). */
@@ -133,9 +133,13 @@ export class SmtpSession {
     });
     this.conn.on('end', () => {
       this.dead = true;
-      const err = new Error('connection closed') as NodemailerError;
-      err.code = 'ECONNECTION';
-      this.failCurrent?.(err);
+      // nodemailer ends the connection first and calls back with the reply
+      // that ended it (a 421) right after: let that callback win.
+      setImmediate(() => {
+        const err = new Error('connection closed') as NodemailerError;
+        err.code = 'ECONNECTION';
+        this.failCurrent?.(err);
+      });
     });
   }
 
@@ -293,12 +297,14 @@ export class SmtpSession {
     // The connection failed mid-way. A 5xx already given at RCPT stands; the
     // rest is tried again later (a message whose end-of-data reply was lost
     // may arrive twice: RFC 5321 6.1 prefers that to losing it).
+    // A 4xx that ended the session (421 "shutting down") is kept as the reply.
+    const closing = err.response && replyCode(oneLine(err.response))?.toString().startsWith('4') ? oneLine(err.response) : undefined;
     const deferral = deferralOfError(err);
     const detail = describeError(err);
     return recipients.map((a) => {
       const o = rcptStage(a);
       if (o && o.status === 'failed' && !accepted.has(a)) return o;
-      return deferredByError(a, deferral, detail);
+      return closing ? outcomeOfReply(a, closing, 'MAIL') : deferredByError(a, deferral, detail);
     });
   }
 

@@ -9,32 +9,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
-import type { Logger } from '../../src/log.js';
 import { createTransport, type TransportConfig } from '../../src/outbound/smtp-transport.js';
-import type { OutboundMessage } from '../../src/outbound/transport.js';
 import { createDnsResolver } from '../../src/net/dns.js';
 import { isMailError } from '../../storage/errors.js';
 import { startSink } from '../support/sink-smtp.js';
 import { scratchDir } from '../support/tmp.js';
+import { captureLog, message } from './outbound-transport-harness.js';
 
 const USER = 'relay-user@provider.test';
 const PASSWORD = 'relay-secret-1';
-
-/** A logger whose lines a test can read. */
-export function captureLog(): { log: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const log: Logger = pino({ level: 'info', base: undefined }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-  return { log, lines };
-}
-
-function message(id: string, recipients: string[], sender = 'alice@example.test'): OutboundMessage {
-  const raw = Buffer.from(
-    `From: <${sender || 'mailer-daemon@example.test'}>\r\nTo: ${recipients.map((r) => `<${r}>`).join(', ')}\r\n` +
-      `Subject: ${id}\r\nMessage-ID: <${id}@example.test>\r\n\r\nBody of ${id}.\r\n`,
-  );
-  return { queueId: id, sender, recipients, raw };
-}
 
 // The system resolver is never asked: the smarthost is an IP address.
 const resolver = createDnsResolver(['127.0.0.1:1'], { timeoutMs: 500 });

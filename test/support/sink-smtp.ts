@@ -203,7 +203,10 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
           user: typeof session.user === 'string' ? session.user : undefined,
         });
         for (const wake of waiters.splice(0)) wake();
-        callback();
+        // smtp-server answers "250 " + the text given here.
+        const text = reply ? /^2\d\d[ -](.+)$/s.exec(reply)?.[1] : undefined;
+        if (text) callback(null, text);
+        else callback();
       });
     },
   });
