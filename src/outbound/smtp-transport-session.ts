@@ -94,6 +94,9 @@ function hasEightBit(raw: Buffer): boolean {
   return false;
 }
 
+/** A session used this recently, cleanly, is reused without an RSET first (ms). */
+const FRESH_MS = 2000;
+
 export class SmtpSession {
   private readonly conn: SMTPConnection;
   private dead = false;
@@ -101,6 +104,10 @@ export class SmtpSession {
   private failCurrent: ((err: Error) => void) | undefined;
   /** Messages carried so far (the pool retires a session after a number). */
   messages = 0;
+  /** Set when a transaction did not end cleanly (the server may hold a half-done one). */
+  private dirty = false;
+  /** When the last transaction ended. */
+  private lastUsed = Date.now();
 
   private constructor(readonly options: SessionOptions) {
     const t = options.timeouts;
@@ -228,11 +235,18 @@ export class SmtpSession {
     });
   }
 
-  /** RSET: ends any half-done transaction and shows the session still works before it is reused. */
+  /**
+   * RSET before reuse: ends a half-done transaction and shows the session
+   * still works. Skipped right after a clean transaction (the common case
+   * under load): a server that closed the session since is noticed by the
+   * close event, and a close in flight only defers that message.
+   */
   async reset(): Promise<void> {
+    if (!this.dirty && Date.now() - this.lastUsed < FRESH_MS) return;
     await this.run<boolean>(Math.min(this.options.timeouts.operationMs, this.options.timeouts.idleSocketMs), (done) =>
       this.conn.reset((err, ok) => done(err, ok)),
     );
+    this.dirty = false;
   }
 
   /**
@@ -261,9 +275,12 @@ export class SmtpSession {
         if (reply !== undefined) return decorate(outcomeOfReply(address, reply, 'RCPT'));
         return decorate(outcomeOfReply(address, info.response || '250 2.0.0 accepted', 'DATA'));
       });
+      this.lastUsed = Date.now();
       return { outcomes, reusable: this.alive };
     } catch (caught) {
       const err = caught as NodemailerError;
+      this.dirty = true;
+      this.lastUsed = Date.now();
       return { outcomes: this.outcomesOfFailure(err, recipients).map(decorate), reusable: this.alive };
     }
   }
