@@ -18,7 +18,9 @@ export type TlsPolicy =
   /** STARTTLS or nothing: a server without it is deferred with class 'tls'. */
   | 'starttls'
   /** STARTTLS when the server offers it; plain otherwise (and if the upgrade is refused). */
-  | 'opportunistic';
+  | 'opportunistic'
+  /** Plain even when STARTTLS is offered: the retry after a failed handshake at the "may" level. */
+  | 'none';
 
 export interface SessionTimeouts {
   /** TCP connect plus the whole setup (greeting, EHLO, STARTTLS). */
@@ -117,7 +119,7 @@ export class SmtpSession {
       secure: options.tls === 'implicit',
       requireTLS: options.tls === 'starttls',
       opportunisticTLS: options.tls === 'opportunistic',
-      ignoreTLS: false,
+      ignoreTLS: options.tls === 'none',
       name: options.heloName,
       connectionTimeout: t.connectMs,
       greetingTimeout: t.greetingMs,

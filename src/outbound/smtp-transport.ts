@@ -2,7 +2,8 @@
 // over SMTP (nodemailer's SMTPConnection), either through the configured
 // smarthost (relay.smarthost: TLS as configured, AUTH with the credentials)
 // or directly to each recipient domain's MX (STARTTLS whenever offered,
-// certificate not checked, as Postfix's default "may" level). Recipients are
+// certificate not checked, and plain again when the handshake fails: Postfix's
+// "may" level). Recipients are
 // grouped so one transaction carries all recipients of a destination;
 // sessions are pooled per destination and reused. It never decides about
 // retries or bounces: it answers one outcome per recipient.
@@ -111,6 +112,8 @@ function validAddress(address: string): boolean {
 interface Endpoint {
   key: string;
   session: SessionOptions;
+  /** Tried at the same address when the TLS handshake fails (MX delivery: plain, as Postfix does at "may"). */
+  afterTlsFailure?: Endpoint;
 }
 
 /** Why every endpoint of a destination failed (the last failure decides the class). */
@@ -151,7 +154,8 @@ class SessionCarrier {
     raw: Buffer,
   ): Promise<{ outcomes: RecipientOutcome[] } | { failure: Failure }> {
     let failure: Failure | undefined;
-    for (const endpoint of endpoints) {
+    const queue = [...endpoints];
+    for (let endpoint = queue.shift(); endpoint; endpoint = queue.shift()) {
       let acquired: { session: SmtpSession; reused: boolean };
       try {
         acquired = await this.pool.acquire(endpoint.key, () => SmtpSession.open(endpoint.session));
@@ -162,6 +166,7 @@ class SessionCarrier {
         this.log.info({ event: 'relay-connect-failed', queueId, destination: where, deferral, error: oneLine((err as Error).message) });
         // Wrong credentials are wrong at every address of the smarthost.
         if (err instanceof SessionError && err.stage === 'auth') break;
+        if (deferral === 'tls' && endpoint.afterTlsFailure) queue.unshift(endpoint.afterTlsFailure);
         continue;
       }
       const { session, reused } = acquired;
@@ -305,12 +310,12 @@ export class MxTransport implements OutboundTransport {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   }
 
-  private sessionOptions(host: string, address: string): SessionOptions {
+  private sessionOptions(host: string, address: string, tls: TlsPolicy): SessionOptions {
     return {
       address,
       port: this.mxPort,
       ...(isIP(host) ? {} : { servername: host }),
-      tls: 'opportunistic',
+      tls,
       verifyCertificate: false,
       heloName: this.heloName,
       timeouts: this.timeouts,
@@ -333,10 +338,13 @@ export class MxTransport implements OutboundTransport {
         unresolved++;
         continue;
       }
-      const endpoints = found.addresses.slice(0, MAX_CONNECT_ATTEMPTS - attempts).map((address) => ({
-        key: `mx ${host} ${address} ${this.mxPort}`,
-        session: this.sessionOptions(host, address),
-      }));
+      const endpoints = found.addresses.slice(0, MAX_CONNECT_ATTEMPTS - attempts).map(
+        (address): Endpoint => ({
+          key: `mx ${host} ${address} ${this.mxPort}`,
+          session: this.sessionOptions(host, address, 'opportunistic'),
+          afterTlsFailure: { key: `mx ${host} ${address} ${this.mxPort} plain`, session: this.sessionOptions(host, address, 'none') },
+        }),
+      );
       attempts += endpoints.length;
       const r = await this.carrier.transact(queueId, endpoints, sender, recipients, raw);
       if ('outcomes' in r) return r.outcomes;
