@@ -25,7 +25,7 @@ export type TransportConfig = Pick<Config, 'hostname' | 'relay'>;
 /** Knobs for tests and benches; the defaults suit production. */
 export interface TransportOptions {
   timeouts?: Partial<SessionTimeouts>;
-  /** An idle pooled session is closed after this long (ms). Default 30 s. */
+  /** An idle pooled session is closed after this long (ms). Default 10 s. */
   idleMs?: number;
   /** A session is closed after carrying this many messages. Default 200. */
   maxMessagesPerSession?: number;
@@ -36,6 +36,8 @@ export interface TransportOptions {
 export const DEFAULT_MAX_CONNECTIONS_PER_DESTINATION = 4;
 /** Addresses tried for one destination per attempt (Postfix's smtp_mx_address_limit). */
 const MAX_CONNECT_ATTEMPTS = 5;
+/** Destinations of one message delivered to at once. */
+const DESTINATIONS_AT_ONCE = 8;
 
 export interface SmarthostSettings {
   host: string;
@@ -134,7 +136,7 @@ class SessionCarrier {
   ) {
     this.pool = new DestinationPool<SmtpSession>({
       maxPerDestination,
-      idleMs: options.idleMs ?? 30_000,
+      idleMs: options.idleMs ?? 10_000,
       maxMessagesPerSession: options.maxMessagesPerSession ?? 200,
       waitMs: options.waitMs ?? 600_000,
     });
@@ -369,6 +371,7 @@ export class MxTransport implements OutboundTransport {
       }
       const destinations = new Map<string, { hosts: string[]; recipients: string[] }>();
       await Promise.all(
+        // The resolver shares identical questions and bounds each; a message has at most a few hundred recipients.
         [...byDomain].map(async ([domain, recipients]) => {
           const literal = domainLiteral(domain);
           const route: MxRoute = literal ? { kind: 'hosts', hosts: [literal], implicit: true } : await lookupMx(domain, this.resolver);
@@ -392,12 +395,15 @@ export class MxTransport implements OutboundTransport {
           }
         }),
       );
-      await Promise.all(
-        [...destinations.values()].map(async (dest) => {
+      // A message to many domains: a few destinations at a time, not one connection per domain at once.
+      const pending = [...destinations.values()];
+      const worker = async (): Promise<void> => {
+        for (let dest = pending.shift(); dest; dest = pending.shift()) {
           const outcomes = await this.deliver(message.queueId, dest.hosts, message.sender, dest.recipients, message.raw);
           for (const o of outcomes) settled.set(o.address, o);
-        }),
-      );
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(DESTINATIONS_AT_ONCE, pending.length) }, worker));
     } catch (err) {
       const left = good.filter((a) => !settled.has(a));
       for (const o of deferAll(left, { deferral: 'local', detail: oneLine(`relay failed: ${(err as Error).message}`) })) settled.set(o.address, o);

@@ -270,3 +270,19 @@ test('addresses that cannot go on the wire fail at once; a domain literal goes t
   assert.equal(badSender[0]?.status, 'failed');
   assert.equal(w.sink.messages.length, 1);
 });
+
+test('a message to twenty domains with twenty MX hosts: every recipient answered, in order', async (t) => {
+  const w = await world(t);
+  const zone: Record<string, { MX?: Array<{ exchange: string; priority: number }>; A?: string[] }> = {};
+  const recipients: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    zone[`d${i}.test`] = { MX: [{ exchange: `mx.d${i}.test`, priority: 10 }] };
+    zone[`mx.d${i}.test`] = { A: ['127.0.0.1'] };
+    recipients.push(`user${i}@d${i}.test`);
+  }
+  w.dns.load(zone);
+  const outcomes = await w.transport.send(message('wide1', recipients));
+  assert.deepEqual(outcomes.map((o) => o.address), recipients);
+  assert.ok(outcomes.every((o) => o.status === 'sent'), JSON.stringify(outcomes.filter((o) => o.status !== 'sent')));
+  assert.equal(w.sink.messages.length, 20, 'one transaction per MX host');
+});
