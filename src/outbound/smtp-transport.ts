@@ -79,9 +79,12 @@ function readPasswordFile(file: string): string {
 
 /** Checks and completes the smarthost config; throws BADINPUT with a clear message (at start, not at the first message). */
 export function loadSmarthost(raw: SmarthostConfig): SmarthostSettings {
-  const tls: TlsPolicy = raw.tls ?? 'starttls';
+  // Port 465 without a tls setting means implicit TLS, as everywhere else.
+  const tls: TlsPolicy = raw.tls ?? (raw.port === 465 ? 'implicit' : 'starttls');
   const port = raw.port ?? (tls === 'implicit' ? 465 : 587);
-  if (raw.host.trim().length === 0) throw configError('host is empty');
+  // "[relay.example.net]" (Postfix's relayhost form: no MX lookup) is the same host here: the smarthost is never MX-resolved.
+  const host = raw.host.trim().replace(/^\[(.*)\]$/, '$1').trim();
+  if (host.length === 0) throw configError('host is empty');
   if (raw.password !== undefined && raw.passwordFile !== undefined) throw configError('give password or passwordFile, not both');
   let auth: SmarthostSettings['auth'];
   const password = raw.passwordFile !== undefined ? readPasswordFile(raw.passwordFile) : raw.password;
@@ -99,7 +102,7 @@ export function loadSmarthost(raw: SmarthostConfig): SmarthostSettings {
       throw configError(`cannot read ca ${raw.ca}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
-  return { host: raw.host.trim(), port, tls, auth, ca };
+  return { host, port, tls, auth, ca };
 }
 
 /** Envelope addresses nodemailer would refuse or a server could misread. */

@@ -24,6 +24,8 @@ test('smarthost defaults: STARTTLS on 587; implicit TLS on 465; the password fil
   assert.deepEqual(loadSmarthost({ host: ' relay.test ' }), { host: 'relay.test', port: 587, tls: 'starttls', auth: undefined, ca: undefined });
   assert.equal(loadSmarthost({ host: 'relay.test', tls: 'implicit' }).port, 465);
   assert.equal(loadSmarthost({ host: 'relay.test', tls: 'opportunistic', port: 25 }).port, 25);
+  assert.equal(loadSmarthost({ host: 'relay.test', port: 465 }).tls, 'implicit', 'port 465 means implicit TLS');
+  assert.equal(loadSmarthost({ host: '[relay.test]' }).host, 'relay.test', "Postfix's bracketed relayhost form");
   const scratch = scratchDir();
   try {
     const file = path.join(scratch.dir, 'pw');
