@@ -96,6 +96,12 @@ function hasEightBit(raw: Buffer): boolean {
   return false;
 }
 
+/** "mx.example.net[192.0.2.1]:25" (or "192.0.2.1:25" without a name), as Postfix names a next hop. */
+export function endpointName(s: Pick<SessionOptions, 'address' | 'port' | 'servername'>): string {
+  const ip = s.address.includes(':') ? `[${s.address}]` : s.address;
+  return s.servername && s.servername !== s.address ? `${s.servername}[${ip}]:${s.port}` : `${ip}:${s.port}`;
+}
+
 /** A session used this recently, cleanly, is reused without an RSET first (ms). */
 const FRESH_MS = 2000;
 
@@ -154,9 +160,7 @@ export class SmtpSession {
 
   /** "host[ip]:port" style name of the other end, for outcomes and logs. */
   get endpoint(): string {
-    const host = this.options.servername ?? '';
-    const ip = this.options.address.includes(':') ? `[${this.options.address}]` : this.options.address;
-    return host && host !== this.options.address ? `${host}[${ip}]:${this.options.port}` : `${ip}:${this.options.port}`;
+    return endpointName(this.options);
   }
 
   get alive(): boolean {

@@ -16,7 +16,7 @@ import { MailError } from '../../storage/errors.js';
 import { DestinationPool } from './destination-pool.js';
 import { domainLiteral, domainOf, lookupAddresses, lookupMx, type MxRoute } from './mx-resolver.js';
 import { deferralOfError, deferredByError, oneLine } from './smtp-transport-replies.js';
-import { DEFAULT_TIMEOUTS, SessionError, SmtpSession, type SessionOptions, type SessionTimeouts, type TlsPolicy } from './smtp-transport-session.js';
+import { DEFAULT_TIMEOUTS, SessionError, SmtpSession, endpointName, type SessionOptions, type SessionTimeouts, type TlsPolicy } from './smtp-transport-session.js';
 import type { DeferralClass, OutboundMessage, OutboundTransport, RecipientOutcome } from './transport.js';
 
 /** The parts of the config the transport reads. */
@@ -148,8 +148,8 @@ class SessionCarrier {
   /**
    * Tries the endpoints in order until one takes the transaction. A failure
    * to connect or set up TLS moves on to the next; once a transaction has
-   * begun its replies are the answer. Returns undefined with `failure` set
-   * when no endpoint could be used.
+   * begun its replies are the answer. Gives `failure` (the last one) when no
+   * endpoint could be used.
    */
   async transact(
     queueId: string,
@@ -165,7 +165,7 @@ class SessionCarrier {
       try {
         acquired = await this.pool.acquire(endpoint.key, () => SmtpSession.open(endpoint.session));
       } catch (err) {
-        const where = describeEndpoint(endpoint.session);
+        const where = endpointName(endpoint.session);
         const deferral = deferralOfError(err);
         failure = { deferral, detail: `${where}: ${(err as Error).message}`, destination: where };
         this.log.info({ event: 'relay-connect-failed', queueId, destination: where, deferral, error: oneLine((err as Error).message) });
@@ -198,11 +198,6 @@ class SessionCarrier {
   close(): void {
     this.pool.close();
   }
-}
-
-function describeEndpoint(s: SessionOptions): string {
-  const ip = s.address.includes(':') ? `[${s.address}]` : s.address;
-  return s.servername && s.servername !== s.address ? `${s.servername}[${ip}]:${s.port}` : `${ip}:${s.port}`;
 }
 
 function deferAll(recipients: string[], f: Failure): RecipientOutcome[] {
