@@ -11,6 +11,7 @@ import { DeliveryAgent } from '../delivery/agent.js';
 import { deliveryConfig } from '../delivery/delivery-config.js';
 import type { Hook } from '../mx/chain.js';
 import { endpointHooks } from '../mx/hooks/index.js';
+import { srsAliases } from '../mx/hooks/srs-recipient.js';
 import { MailReceiver, type ReceiverKind } from '../mx/receiver.js';
 import { createEndpoint, LMTP_LIMITS, MX_LIMITS, SUBMISSION_LIMITS, type SmtpEndpoint, type SmtpLimits } from './endpoint.js';
 
@@ -31,13 +32,13 @@ interface Listener {
 }
 
 export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDefinition[] {
-  const hooksFor = serviceOptions.hooks ?? ((kind, ctx) => endpointHooks(kind, ctx.config, ctx.storage));
+  const hooksFor = serviceOptions.hooks ?? ((kind, ctx) => endpointHooks(kind, ctx.config, ctx.storage, ctx.srs));
   // One agent per configuration, shared by SMTP and LMTP.
   const agents = new WeakMap<ServiceContext['config'], DeliveryAgent>();
   const agentFor = (ctx: ServiceContext) => {
     let agent = agents.get(ctx.config);
     if (!agent) {
-      agent = new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log);
+      agent = new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log, undefined, ctx.srs && srsAliases(ctx.srs));
       agents.set(ctx.config, agent);
     }
     return agent;

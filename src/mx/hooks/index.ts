@@ -11,6 +11,7 @@ import { senderAuthenticationHook } from './sender-authentication.js';
 import { submissionSenderHook } from './submission-sender.js';
 import { submissionFromHeaderHook } from './submission-from-header.js';
 import { SendingCounter, submissionLimitHooks } from './submission-limits.js';
+import { srsAliases, srsRecipientHook, type SrsReverser } from './srs-recipient.js';
 
 export interface PolicyStores {
   directory: Directory;
@@ -40,10 +41,15 @@ function submissionHooks(config: Config, stores: PolicyStores, aliases: AliasRes
   return hooks;
 }
 
-export function endpointHooks(kind: ReceiverKind, config: Config, stores: PolicyStores): Hook[] {
-  const aliases = new AliasResolver(stores.directory);
-  if (kind === 'submission') return submissionHooks(config, stores, aliases);
-  const rcpt = [relayHook(aliases), recipientHook(aliases, stores.mail, { overQuota: config.smtp.overQuota })];
+/**
+ * srs: the SRS verifier (outbound/srs.ts), when the server has its secret; the MX and LMTP then take
+ * bounces to SRS addresses (never submission: an SRS address is nobody's own). Without it they are unknown users.
+ */
+export function endpointHooks(kind: ReceiverKind, config: Config, stores: PolicyStores, srs?: SrsReverser): Hook[] {
+  if (kind === 'submission') return submissionHooks(config, stores, new AliasResolver(stores.directory));
+  const aliases = new AliasResolver(stores.directory, srs && srsAliases(srs));
+  const srsHooks = srs ? [srsRecipientHook(srs, (d) => aliases.isLocalDomain(d))] : [];
+  const rcpt = [relayHook(aliases), ...srsHooks, recipientHook(aliases, stores.mail, { overQuota: config.smtp.overQuota })];
   // LMTP's peer (the MTA in front) has checked the sender already.
   return kind === 'smtp' ? [...rcpt, senderAuthenticationHook(config)] : rcpt;
 }
