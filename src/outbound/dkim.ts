@@ -14,6 +14,7 @@ import relaxed from 'mailauth/lib/dkim/header/relaxed.js';
 import body from 'mailauth/lib/dkim/body/index.js';
 import { addrSpecs, parseMessage, prependFields, type ParsedMessage } from '../../mime/index.js';
 import { TtlCache } from '../ttl-cache.js';
+import { MailError } from '../../storage/errors.js';
 import type { MessageSigner } from './transport.js';
 import type { ActiveDkimKey, DkimKeyStore } from './dkim-keys.js';
 
@@ -123,10 +124,20 @@ export class DkimSigner implements MessageSigner {
     return prependFields(raw, [dkimSignature(message, key, this.now())]);
   }
 
+  /**
+   * A key that is there but cannot be read (a damaged file, wrong owner) is a
+   * temporary failure, not a reason to send unsigned mail that DMARC may
+   * reject: the runner defers the message and the log says why.
+   */
   private activeKey(domain: string): ActiveDkimKey | undefined {
     const cached = this.cache.get(domain);
     if (cached !== undefined) return cached ?? undefined;
-    const key = this.keys.activeKey(domain);
+    let key;
+    try {
+      key = this.keys.activeKey(domain);
+    } catch (err) {
+      throw new MailError('TEMPFAIL', `the DKIM key of ${domain} cannot be read: ${(err as Error).message}`, { cause: err });
+    }
     this.cache.set(domain, key ?? null);
     return key;
   }

@@ -5,7 +5,7 @@
 // Hostile messages are signed in bounded time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { dkimVerify } from 'mailauth';
 import { createPublicKey } from 'node:crypto';
@@ -192,6 +192,22 @@ test('hostile messages: thousands of signed fields, a huge From, no body: signed
       const signed = await signer.sign(Buffer.from(text));
       assert.equal((await verify(signed, keys, 'example.test'))[0]!.status, 'pass', JSON.stringify(text));
     }
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('a damaged active key is a temporary failure (the runner defers), never unsigned mail', async () => {
+  const s = scratchDir();
+  try {
+    const keys = new DkimKeyStore(s.dir);
+    keys.generate('example.test', 'k', 'rsa');
+    writeFileSync(path.join(s.dir, 'dkim', 'example.test', 'k.key'), '-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n');
+    const signer = new DkimSigner(keys, async () => true);
+    await assert.rejects(signer.sign(Buffer.from(MESSAGE)), (e) => errorCode(e) === 'TEMPFAIL' && /DKIM key of example\.test cannot be read/.test((e as Error).message));
+    // A garbled "active" file names no key: unsigned, as for a domain without one.
+    writeFileSync(path.join(s.dir, 'dkim', 'example.test', 'active'), '../../etc/passwd\n');
+    assert.equal(keys.activeKey('example.test'), undefined);
   } finally {
     s.cleanup();
   }
