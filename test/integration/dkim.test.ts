@@ -119,6 +119,15 @@ test('rotation: a second key (Ed25519) waits; activate refuses until its record 
   const text = postino(s.dir, ['dkim', 'list']);
   assert.match(text.stdout, new RegExp(`^example.test ${selector} ed25519 active \\S+\\n  ${selector}\\._domainkey`, 'm'));
 
+  // `postino dns check` reads the same files and agrees: both published records carry their keys.
+  const check = await runClient(process.execPath, [cliPath, 'dns', 'check', 'example.test', '--json', '--address', '192.0.2.1', '--data', s.dir]);
+  const report = JSON.parse(check.stdout) as { checks: Array<{ name: string; selector?: string; status: string; detail: string }> };
+  const dkimChecks = report.checks.filter((c) => c.name === 'dkim').map((c) => [c.selector, c.status]);
+  assert.deepEqual(dkimChecks, [
+    [selector, 'ok'],
+    ['rsa2026', 'ok'],
+  ].sort((a, b) => a[0]!.localeCompare(b[0]!)), check.stdout);
+
   // --force skips the DNS check (the operator knows better, or DNS is not reachable from here).
   const forced = await activate('rsa2026', '--force');
   assert.equal(forced.code, 0, forced.stderr);
