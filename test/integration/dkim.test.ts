@@ -2,7 +2,7 @@
 // the TXT record keygen printed: a message signed by the signer verifies
 // with mailauth's dkimVerify asking that DNS server (RSA, then Ed25519
 // after a rotation that `dkim activate` allows only once the record
-// resolves and matches).
+// resolves and matches). Perl's Mail::DKIM verifies the RSA signature too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -47,6 +47,31 @@ function publish(line: string): string {
 /** `postino dkim activate` asks the DNS fixture, which answers from this process: run it without blocking. */
 const activate = (...args: string[]) => runClient(process.execPath, [cliPath, 'dkim', 'activate', 'example.test', ...args, '--data', s.dir]);
 
+/**
+ * A second, independent verifier: Perl's Mail::DKIM (SpamAssassin's), asking
+ * the same DNS fixture. It has no Ed25519 without CryptX, so RSA only.
+ */
+const MAIL_DKIM = `
+use strict; use Mail::DKIM::Verifier; use Mail::DKIM::DNS; use Net::DNS;
+my ($port, $file) = @ARGV;
+Mail::DKIM::DNS::resolver(Net::DNS::Resolver->new(nameservers => ['127.0.0.1'], port => $port, recurse => 1, tcp_timeout => 10, udp_timeout => 10));
+my $v = Mail::DKIM::Verifier->new;
+open(my $fh, '<', $file) or die; binmode $fh;
+while (<$fh>) { s/\\r?\\n\\z/\\r\\n/; $v->PRINT($_); }
+$v->CLOSE;
+print $v->result, "\n";
+print join(' ', $_->result, lc($_->headerlist)), "\n" for $v->signatures;
+`;
+
+async function signed(): Promise<Buffer> {
+  const storage = openStorage(s.dir);
+  try {
+    return await new DkimSigner(new DkimKeyStore(s.dir), (d) => storage.directory.hasDomain(d)).sign(Buffer.from(MESSAGE));
+  } finally {
+    storage.close();
+  }
+}
+
 async function signAndVerify(): Promise<Array<{ result: string; selector: string | undefined; domain: string }>> {
   const storage = openStorage(s.dir);
   try {
@@ -68,6 +93,18 @@ test('dkim keygen prints the record; the signer signs with it and mailauth verif
   assert.notEqual((await signAndVerify())[0]!.result, 'pass');
   publish(r.stdout);
   assert.deepEqual(await signAndVerify(), [{ result: 'pass', selector: 'rsa2026', domain: 'example.test' }]);
+
+  const file = path.join(s.dir, 'signed.eml');
+  writeFileSync(file, await signed());
+  const perl = await runClient('perl', ['-e', MAIL_DKIM, String(dns.port), file]);
+  assert.equal(perl.code, 0, perl.stderr);
+  const [overall, signature] = perl.stdout.trim().split('\n');
+  assert.equal(overall, 'pass', perl.stdout);
+  assert.match(signature!, /^pass from:.*:from$/, 'Mail::DKIM reads the oversigned From in h= too');
+  // It does check: a From added on top fails there as well.
+  writeFileSync(file, Buffer.concat([Buffer.from('From: Mallory <alice@example.test>\r\n'), await signed()]));
+  const forged = await runClient('perl', ['-e', MAIL_DKIM, String(dns.port), file]);
+  assert.equal(forged.stdout.trim().split('\n')[0], 'fail', forged.stdout);
 });
 
 test('dkim keygen refuses a domain that is not local, and a selector in use, with one line and a non-zero exit', () => {
