@@ -190,7 +190,11 @@ export class DkimKeyStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
-    return createPrivateKey(pem);
+    try {
+      return createPrivateKey(pem);
+    } catch (err) {
+      throw new MailError('BADINPUT', `${this.keyFile(domain, selector)} is not a private key (${(err as Error).message})`, { cause: err });
+    }
   }
 }
 
