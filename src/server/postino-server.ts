@@ -15,6 +15,7 @@ import { explainListenError } from './listen-errors.js';
 import { keepBoundSettings } from './reload.js';
 import { DeliveryAgent } from '../delivery/agent.js';
 import { deliveryConfig } from '../delivery/delivery-config.js';
+import { failureReply } from '../mx/smtp-reply.js';
 import { LocalRetryRunner } from '../delivery/local-retry.js';
 
 export const DEMO_DOMAIN = 'example.test';
@@ -103,7 +104,7 @@ export class PostinoServer {
       this.log.info({ event: 'listening', service: service.name, port });
     }
     // Messages stored for some recipients, the rest kept for a retry here (by SMTP, LMTP or `postino deliver`).
-    this.localRetry = new LocalRetryRunner(storage, new DeliveryAgent(storage, deliveryConfig(this.config), this.log), this.log);
+    this.localRetry = new LocalRetryRunner(storage, new DeliveryAgent(storage, deliveryConfig(this.config), this.log, failureReply), this.log);
     this.localRetry.start();
     this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });
   }

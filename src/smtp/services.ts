@@ -9,6 +9,7 @@ import { deliveryConfig } from '../delivery/delivery-config.js';
 import type { Hook } from '../mx/chain.js';
 import { endpointHooks } from '../mx/hooks/index.js';
 import { MailReceiver, type ReceiverKind } from '../mx/receiver.js';
+import { failureReply } from '../mx/smtp-reply.js';
 import { createEndpoint, LMTP_LIMITS, MX_LIMITS, type SmtpEndpoint, type SmtpLimits } from './endpoint.js';
 
 export interface SmtpServiceOptions {
@@ -29,7 +30,7 @@ export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDe
   const agentFor = (ctx: ServiceContext) => {
     let agent = agents.get(ctx.config);
     if (!agent) {
-      agent = new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log);
+      agent = new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log, failureReply);
       agents.set(ctx.config, agent);
     }
     return agent;
