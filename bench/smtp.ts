@@ -26,6 +26,9 @@
 // Latency is from MAIL FROM to the final reply to the end of data. For the
 // Postfix targets that reply means "queued", so their rate is measured end to
 // end instead: from the first MAIL to the last message found in the Maildir.
+//
+// Single runs on a shared machine differ by 10-20%: to compare two builds (or
+// Postino with Dovecot) use bench/smtp-ab.ts, which alternates rounds.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
