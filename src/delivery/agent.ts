@@ -9,9 +9,9 @@
 import { newQueueId } from '../queue-id.js';
 import type { Storage } from '../../storage/ports.js';
 import type { AccountRecord } from '../../storage/ports.js';
-import { isMailError, isNoSpace } from '../../storage/errors.js';
 import { AliasResolver, type DeadTarget, type LocalDestination, type VirtualAlias } from './alias-resolver.js';
 import { tasksToRetryLocally, type AnswerScope, type TaskResult } from './partial-delivery.js';
+import { knownFailure, LOCAL_PROBLEM, NO_SUCH_USER, type DeliveryFailure, type FailureWords } from './outcome.js';
 import { describeTask, writeLocalRetry, type DeliveryTask, type LocalRetryData } from './local-retry-entry.js';
 import { parseMessage, type ParsedMessage } from '../../mime/index.js';
 import { sieveMessage } from '../../sieve/index.js';
@@ -50,9 +50,8 @@ export interface InboundMessage {
   junk?: boolean;
 }
 
-export type RecipientOutcome =
-  | { recipient: string; kind: 'delivered'; detail: string }
-  | { recipient: string; kind: 'tempfail' | 'reject'; code: number; enhanced: string; text: string };
+/** A recipient's answer: delivered (stored, or `queued` for a local retry under `queueId`), or why not. */
+export type RecipientOutcome = { recipient: string; kind: 'delivered'; queueId: string; queued: boolean } | ({ recipient: string } & DeliveryFailure);
 
 export interface DeliveryOptions {
   /**
@@ -83,18 +82,21 @@ interface Plan {
 }
 
 const OK: TaskResult = { kind: 'ok' };
-const NO_SUCH_USER: TaskResult = { kind: 'reject', code: 550, enhanced: '5.1.1', text: 'No such user here' };
-/** The DSN fields for an alias target that no longer exists. */
-const NO_SUCH_TARGET = (d: DeadTarget) => ({ code: 550, enhanced: '5.1.1', text: `<${d.target}>: no such user here (a target of the alias <${d.alias}>)` });
-const TEMPORARY: TaskResult = { kind: 'tempfail', code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' };
+const TOO_MANY_HOPS: DeliveryFailure = { kind: 'reject', why: 'too-many-hops' };
+const targetGone = (d: DeadTarget): DeliveryFailure => ({ kind: 'reject', why: 'alias-target-gone', target: d.target, alias: d.alias });
 
 export class DeliveryAgent {
   private readonly aliases: AliasResolver;
 
+  /**
+   * `words` says how a failure reads in a DSN: mx/smtp-reply.ts's
+   * failureReply, passed in by whoever builds the agent (delivery words nothing).
+   */
   constructor(
     private readonly storage: Storage,
     private readonly config: DeliveryConfig,
     private readonly log: Logger,
+    readonly words: FailureWords,
     private readonly now: () => Date = () => new Date(),
     /** Addresses routed like aliases without a directory entry (SRS addresses: see AliasResolver). */
     virtualAliases?: VirtualAlias,
@@ -112,7 +114,7 @@ export class DeliveryAgent {
   async deliver(msg: InboundMessage, options: DeliveryOptions = { answer: 'recipient' }): Promise<RecipientOutcome[]> {
     if (msg.parsed?.raw !== msg.raw) msg = { ...msg, parsed: parseMessage(msg.raw) };
     if (this.parsed(msg).header.all('received').length > MAX_RECEIVED_HEADERS) {
-      return msg.recipients.map((r) => ({ recipient: r, kind: 'reject', code: 554, enhanced: '5.4.6', text: 'Too many hops: mail loop?' }));
+      return msg.recipients.map((recipient) => ({ recipient, ...TOO_MANY_HOPS }));
     }
     const queueId = msg.id ?? newQueueId();
     const plan = await this.plan(msg.recipients);
@@ -137,9 +139,7 @@ export class DeliveryAgent {
     const why = results.find((r, t) => kept.has(t) && r.kind !== 'ok') ?? noticeResults.find((r) => r.kind !== 'ok');
     if (await this.keepForRetry(msg, queueId, plan, toKeep, why)) return outcomes;
     // Without the entry the rest can only be asked for again: a copy may then arrive twice, never zero times.
-    return outcomes.map((o, r): RecipientOutcome =>
-      owners.has(r) ? { recipient: o.recipient, kind: 'tempfail', code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' } : o,
-    );
+    return outcomes.map((o, r): RecipientOutcome => (owners.has(r) ? { recipient: o.recipient, ...LOCAL_PROBLEM } : o));
   }
 
   /** The message's tasks: one per account (however many recipients reach it), one per forward; which recipient needs which. */
@@ -165,7 +165,7 @@ export class DeliveryAgent {
         if (expansion.remote.length > 0) tasks.push(plan.tasks.push({ task: { kind: 'forward', recipient, to: expansion.remote } }) - 1);
       } catch (err) {
         // Kept as a task of its own, so that a local retry can expand it again.
-        tasks.push(plan.tasks.push({ task: { kind: 'expand', recipient }, failure: this.errorResult(err) }) - 1);
+        tasks.push(plan.tasks.push({ task: { kind: 'expand', recipient }, failure: this.failureOf(err) }) - 1);
       }
       plan.tasksOf.push(tasks);
       plan.deadOf.push(dead);
@@ -195,7 +195,7 @@ export class DeliveryAgent {
       const dsn = o.kind === 'delivered' && msg.from !== '';
       for (const d of plan.deadOf[r]!) {
         this.log.warn({ event: 'alias-target-missing', id: queueId, rcpt: o.recipient, alias: d.alias, target: d.target, dsn });
-        if (dsn) notices.push({ owner: r, task: { kind: 'bounce', recipient: o.recipient, failed: d.target, ...NO_SUCH_TARGET(d) } });
+        if (dsn) notices.push({ owner: r, task: this.bounce(o.recipient, d.target, targetGone(d)) });
       }
       if (dsn) {
         for (const t of plan.tasksOf[r]!) {
@@ -203,12 +203,11 @@ export class DeliveryAgent {
           const task = plan.tasks[t]!.task;
           if (res.kind !== 'reject' || bounced.has(t)) continue;
           bounced.add(t);
-          const failed = task.kind === 'store' ? task.address : o.recipient;
-          notices.push({ owner: r, task: { kind: 'bounce', recipient: o.recipient, failed, code: res.code, enhanced: res.enhanced, text: res.text } });
+          notices.push({ owner: r, task: this.bounce(o.recipient, task.kind === 'store' ? task.address : o.recipient, res) });
         }
       }
       if (o.kind === 'reject' && options.bounceRefused && accepted && msg.from !== '') {
-        notices.push({ owner: r, task: { kind: 'bounce', recipient: o.recipient, failed: o.recipient, code: o.code, enhanced: o.enhanced, text: o.text } });
+        notices.push({ owner: r, task: this.bounce(o.recipient, o.recipient, o) });
       }
     });
     return notices;
@@ -229,7 +228,7 @@ export class DeliveryAgent {
         id: queueId,
         entry: entry.id,
         tasks: tasks.map(describeTask),
-        ...(why && why.kind !== 'ok' ? { why: `${why.code} ${why.enhanced} ${why.text}` } : {}),
+        ...(why && why.kind !== 'ok' ? { why: this.wordsOf(why) } : {}),
       });
       return true;
     } catch (err) {
@@ -241,14 +240,13 @@ export class DeliveryAgent {
   /** A recipient's answer from its tasks' results: "try again" only for a failure not kept for a local retry. */
   private outcome(recipient: string, tasks: number[], results: TaskResult[], kept: Set<number>, queueId: string): RecipientOutcome {
     const temp = tasks.map((t) => (kept.has(t) ? OK : results[t]!)).find((r) => r.kind === 'tempfail');
-    if (temp && temp.kind !== 'ok') return { recipient, kind: 'tempfail', code: temp.code, enhanced: temp.enhanced, text: temp.text };
+    if (temp && temp.kind !== 'ok') return { recipient, ...temp };
     const rejects = tasks.map((t) => results[t]!).filter((r) => r.kind === 'reject');
     if (rejects.length > 0 && rejects.length === tasks.length) {
       const r = rejects[0]!;
-      if (r.kind !== 'ok') return { recipient, kind: 'reject', code: r.code, enhanced: r.enhanced, text: r.text };
+      if (r.kind !== 'ok') return { recipient, ...r };
     }
-    const queued = tasks.some((t) => kept.has(t));
-    return { recipient, kind: 'delivered', detail: queued ? `${queueId} Queued for local delivery` : `${queueId} Saved` };
+    return { recipient, kind: 'delivered', queueId, queued: tasks.some((t) => kept.has(t)) };
   }
 
   /** Does one task. Never throws: a failure is a result. */
@@ -271,10 +269,10 @@ export class DeliveryAgent {
           return OK;
         case 'expand':
           // Expanded by the caller (expandTask); reaching here is a bug, and a bug is retried, not lost.
-          return TEMPORARY;
+          return LOCAL_PROBLEM;
       }
     } catch (err) {
-      return this.errorResult(err);
+      return this.failureOf(err);
     }
   }
 
@@ -283,12 +281,12 @@ export class DeliveryAgent {
    * now, leaving out accounts in `served` (they have their copy) and adding
    * them there.
    */
-  async expandTask(msg: InboundMessage, recipient: string, served: Set<string>, queueId: string): Promise<{ tasks: DeliveryTask[] } | { failure: TaskResult }> {
+  async expandTask(msg: InboundMessage, recipient: string, served: Set<string>, queueId: string): Promise<{ tasks: DeliveryTask[] } | { failure: DeliveryFailure }> {
     let expansion;
     try {
       expansion = await this.aliases.expand(recipient);
     } catch (err) {
-      return { failure: this.errorResult(err) };
+      return { failure: this.failureOf(err) };
     }
     const tasks: DeliveryTask[] = [];
     for (const dest of expansion.local) {
@@ -301,7 +299,7 @@ export class DeliveryAgent {
     if (expansion.remote.length > 0) tasks.push({ kind: 'forward', recipient, to: expansion.remote });
     for (const d of expansion.dead) {
       this.log.warn({ event: 'alias-target-missing', id: queueId, rcpt: recipient, alias: d.alias, target: d.target, dsn: msg.from !== '' });
-      if (msg.from !== '') tasks.push({ kind: 'bounce', recipient, failed: d.target, ...NO_SUCH_TARGET(d) });
+      if (msg.from !== '') tasks.push(this.bounce(recipient, d.target, targetGone(d)));
     }
     return { tasks };
   }
@@ -331,7 +329,7 @@ export class DeliveryAgent {
     try {
       for (const name of mailboxesToCheck(actions, junk)) if (await this.storage.mail.hasMailbox(account.id, name)) existingMailboxes.add(name);
     } catch (err) {
-      return this.errorResult(err);
+      return this.failureOf(err);
     }
     const plan = planDelivery(
       {
@@ -347,7 +345,7 @@ export class DeliveryAgent {
       },
       actions,
     );
-    const ctx = { storage: this.storage, hostname: this.config.hostname, log: this.log, errorResult: (err: unknown) => this.errorResult(err) };
+    const ctx = { storage: this.storage, hostname: this.config.hostname, log: this.log, failureOf: (err: unknown) => this.failureOf(err) };
     return applyPlan(ctx, plan, account, { ...this.applied(msg), withHeaders: base }, queueId);
   }
 
@@ -360,24 +358,23 @@ export class DeliveryAgent {
     return { message: this.parsed(msg), from: msg.from };
   }
 
-  private errorResult(err: unknown): TaskResult {
-    if (isNoSpace(err)) {
-      // Not the account's quota: the server's disk. Postfix says the same; the sender retries.
-      this.log.warn({ event: 'delivery-deferred', why: 'disk full', err: (err as Error)?.message });
-      return { kind: 'tempfail', code: 452, enhanced: '4.3.1', text: 'Insufficient system storage' };
-    }
-    if (isMailError(err)) {
-      if (err.code === 'OVERQUOTA') {
-        return this.config.overQuota === 'reject'
-          ? { kind: 'reject', code: 552, enhanced: '5.2.2', text: 'Mailbox full' }
-          : { kind: 'tempfail', code: 452, enhanced: '4.2.2', text: 'Mailbox full, try again later' };
-      }
-      if (err.code === 'NONEXISTENT') return { kind: 'reject', code: 550, enhanced: '5.1.1', text: 'No such user here' };
-      if (err.smtpCode && err.enhanced && err.smtpCode >= 500) {
-        return { kind: 'reject', code: err.smtpCode, enhanced: err.enhanced, text: err.message };
-      }
-    }
+  /** A DSN task: `failed` (reached through `recipient`) will not get the message, for this reason. */
+  bounce(recipient: string, failed: string, why: DeliveryFailure): Extract<DeliveryTask, { kind: 'bounce' }> {
+    const w = this.words(why);
+    return { kind: 'bounce', recipient, failed, code: w.code, enhanced: w.enhanced, text: w.text };
+  }
+
+  /** A failure as one line for the log and the queue ("452 4.2.2 Mailbox full, try again later"). */
+  wordsOf(why: DeliveryFailure): string {
+    const w = this.words(why);
+    return `${w.code} ${w.enhanced} ${w.text}`;
+  }
+
+  private failureOf(err: unknown): DeliveryFailure {
+    const known = knownFailure(err, this.config.overQuota);
+    if (known?.why === 'no-space') this.log.warn({ event: 'delivery-deferred', why: 'disk full', err: (err as Error)?.message });
+    if (known) return known;
     this.log.error({ event: 'delivery-failed', err: (err as Error)?.message, cause: ((err as Error)?.cause as Error | undefined)?.message });
-    return { kind: 'tempfail', code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' };
+    return LOCAL_PROBLEM;
   }
 }

@@ -11,13 +11,14 @@ import { prependFields, type ParsedMessage } from '../../mime/index.js';
 import { buildFailureDsn, buildRejectDsn, buildVacationReply } from './auto-replies.js';
 import type { DeliveryPlan, PlannedReply, PlannedStore } from './plan.js';
 import type { TaskResult } from './partial-delivery.js';
+import type { DeliveryFailure } from './outcome.js';
 
 export interface ApplyContext {
   storage: Storage;
   hostname: string;
   log: Logger;
-  /** How a storage error ends the copy (tempfail or reject; the agent's mapping). */
-  errorResult(err: unknown): TaskResult;
+  /** What a storage error means for the copy (the agent's mapping). */
+  failureOf(err: unknown): DeliveryFailure;
 }
 
 /** The message as it arrived (parsed where it arrived) and its envelope sender. */
@@ -38,7 +39,7 @@ export async function applyPlan(ctx: ApplyContext, plan: DeliveryPlan, account: 
     try {
       await Promise.all(plan.stores.map((s) => store(ctx, account, s, copy)));
     } catch (err) {
-      return ctx.errorResult(err);
+      return ctx.failureOf(err);
     }
   }
   if (plan.refusal) return plan.refusal;
@@ -47,7 +48,7 @@ export async function applyPlan(ctx: ApplyContext, plan: DeliveryPlan, account: 
       await sendReply(ctx, r, account, msg);
     } catch (err) {
       // Nothing stored: try the whole thing again. Something stored: a retry would store it twice.
-      if (r.kind === 'reject-dsn' && r.required) return ctx.errorResult(err);
+      if (r.kind === 'reject-dsn' && r.required) return ctx.failureOf(err);
       const event = r.kind === 'reject-dsn' ? 'reject-dsn-failed' : 'sieve-side-effect-failed';
       ctx.log.error({ event, account: account.address, action: r.kind, err: (err as Error).message });
     }

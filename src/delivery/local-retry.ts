@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { DeliveryAgent, InboundMessage } from './agent.js';
 import { describeTask, localRetryData, pendingRecipients, type DeliveryTask, type LocalRetryData } from './local-retry-entry.js';
 import type { TaskResult } from './partial-delivery.js';
+import type { DeliveryFailure } from './outcome.js';
 
 export interface LocalRetrySchedule {
   /** How often the queue is looked at: entries written by other processes (the LDA) and flush requests show up within this. */
@@ -105,7 +106,7 @@ export class LocalRetryRunner {
     };
     const served = new Set(data.served);
     const failed: DeliveryTask[] = [];
-    let lastFailure: Extract<TaskResult, { code: number }> | undefined;
+    let lastFailure: DeliveryFailure | undefined;
     let work = [...data.tasks];
     for (let round = 0; round < 2; round++) {
       while (work.length > 0) {
@@ -125,8 +126,8 @@ export class LocalRetryRunner {
       if (round > 0 || !lastFailure || this.now() - entry.created < this.schedule.giveUpMs) break;
       const days = Math.round((this.now() - entry.created) / 86_400_000);
       const giveUp = failed.filter((t) => t.kind !== 'bounce');
-      const why = { ...lastFailure, text: `${lastFailure.text} (gave up after ${days} days)` };
-      work = entry.sender === '' ? [] : giveUp.flatMap((t) => bounceFor(t, why));
+      const why = lastFailure;
+      work = entry.sender === '' ? [] : giveUp.flatMap((t) => bounceFor(this.agent, t, why, ` (gave up after ${days} days)`));
       this.log.error({ event: 'local-retry-expired', id: data.queueId, entry: entry.id, tasks: giveUp.map(describeTask), dsn: entry.sender !== '' });
       failed.splice(0, failed.length, ...failed.filter((t) => t.kind === 'bounce'));
       if (!(await this.record(entry, { ...data, served: [...served], tasks: [...failed, ...work] }))) return;
@@ -146,7 +147,7 @@ export class LocalRetryRunner {
     const updated = { ...data, served: [...served], tasks: failed };
     entry.attempts += 1;
     entry.nextAttempt = this.now() + retryDelay(entry.attempts, this.schedule);
-    entry.lastError = lastFailure ? `${lastFailure.code} ${lastFailure.enhanced} ${lastFailure.text}` : null;
+    entry.lastError = lastFailure ? this.agent.wordsOf(lastFailure) : null;
     this.log.warn({ event: 'local-retry-deferred', id: data.queueId, entry: entry.id, tasks: failed.map(describeTask), err: entry.lastError, next: new Date(entry.nextAttempt).toISOString() });
     await this.record(entry, updated);
   }
@@ -166,8 +167,8 @@ export class LocalRetryRunner {
       result = await this.agent.runTask(msg, task, queueId);
     }
     if (result.kind === 'reject') {
-      this.log.warn({ event: 'local-retry-refused', id: queueId, task: describeTask(task), err: `${result.code} ${result.enhanced} ${result.text}`, dsn: msg.from !== '' });
-      if (msg.from !== '') next = bounceFor(task, result);
+      this.log.warn({ event: 'local-retry-refused', id: queueId, task: describeTask(task), err: this.agent.wordsOf(result), dsn: msg.from !== '' });
+      if (msg.from !== '') next = bounceFor(this.agent, task, result);
     } else if (result.kind === 'ok' && task.kind !== 'expand') {
       this.log.info({ event: 'local-retry-delivered', id: queueId, task: describeTask(task) });
     }
@@ -192,7 +193,10 @@ export class LocalRetryRunner {
 }
 
 /** The DSN tasks for a task that failed for good (or for too long): one per address that will not get the message. */
-function bounceFor(task: DeliveryTask, r: Extract<TaskResult, { code: number }>): DeliveryTask[] {
+function bounceFor(agent: DeliveryAgent, task: DeliveryTask, why: DeliveryFailure, note = ''): DeliveryTask[] {
   const failed = task.kind === 'store' ? [task.address] : task.kind === 'forward' ? task.to : task.kind === 'bounce' ? [] : [task.recipient];
-  return failed.map((f) => ({ kind: 'bounce', recipient: task.recipient, failed: f, code: r.code, enhanced: r.enhanced, text: r.text }));
+  return failed.map((f) => {
+    const b = agent.bounce(task.recipient, f, why);
+    return note ? { ...b, text: `${b.text}${note}` } : b;
+  });
 }

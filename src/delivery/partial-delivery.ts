@@ -2,9 +2,10 @@
 // Asking the sender to try again would store the done part twice; so the
 // failed part is kept for a local retry and the sender hears success. PURE:
 // it decides, the agent acts.
+import type { DeliveryFailure } from './outcome.js';
 
 /** How a delivery task ended (a store in one account, a forward, a notice). */
-export type TaskResult = { kind: 'ok' } | { kind: 'tempfail' | 'reject'; code: number; enhanced: string; text: string };
+export type TaskResult = { kind: 'ok' } | DeliveryFailure;
 
 /** Who answers for what: 'message' when one reply covers every recipient (SMTP after DATA, the LDA's exit code), 'recipient' when each gets its own (LMTP). */
 export type AnswerScope = 'message' | 'recipient';

@@ -7,10 +7,10 @@
 // fileinto to a mailbox that does not exist lands in INBOX (like Pigeonhole
 // with lda_mailbox_autocreate=no), and a script that cannot run keeps.
 import type { SieveAction } from '../../sieve/index.js';
-import type { TaskResult } from './partial-delivery.js';
+import type { DeliveryFailure } from './outcome.js';
 
-/** A copy refused for good (a TaskResult of kind 'reject'). */
-export type Refusal = Extract<TaskResult, { kind: 'tempfail' | 'reject' }> & { kind: 'reject' };
+/** A copy refused for good (a Sieve reject, a mail loop). */
+export type Refusal = Extract<DeliveryFailure, { why: 'sieve-reject' | 'mail-loop' }>;
 
 /** editheader edits, applied in script order (RFC 5293). */
 export type PlannedHeaderEdit = Extract<SieveAction, { type: 'addheader' | 'deleteheader' }>;
@@ -84,7 +84,7 @@ export function storedHeaders(from: string, account: string, traceHeaders: strin
 /** A copy of this message was delivered to this account before: refusing it breaks the loop. */
 export function mailLoop(account: string, deliveredTo: string[]): Refusal | undefined {
   if (!deliveredTo.some((v) => v.toLowerCase() === account)) return undefined;
-  return { kind: 'reject', code: 554, enhanced: '5.4.6', text: `Mail loop: already delivered to ${account}` };
+  return { kind: 'reject', why: 'mail-loop', account };
 }
 
 /** Where the implicit keep goes. */
@@ -154,7 +154,7 @@ export function planDelivery(facts: PlanFacts, actions: readonly SieveAction[]):
     const reason = reject.reason || 'Message rejected';
     if (facts.rejectAtSmtp || reject.type === 'ereject') {
       // The refusal is the answer: nothing else of the script is done (RFC 5429 forbids the combinations anyway).
-      plan.refusal = { kind: 'reject', code: 550, enhanced: '5.7.1', text: reason.replace(/\s+/g, ' ').slice(0, 400) };
+      plan.refusal = { kind: 'reject', why: 'sieve-reject', reason };
       plan.replies = [];
       return plan;
     }

@@ -70,17 +70,25 @@ export interface Accepted extends Accept {
 }
 
 export class HookChain {
+  /** Each stage's hooks, in order (looked up once, not per message). */
+  private readonly byStage = new Map<Stage, Hook[]>();
+
   constructor(
-    private readonly hooks: readonly Hook[],
+    hooks: readonly Hook[],
     private readonly log: Logger,
-  ) {}
+  ) {
+    for (const hook of hooks) {
+      const list = this.byStage.get(hook.stage) ?? [];
+      list.push(hook);
+      this.byStage.set(hook.stage, list);
+    }
+  }
 
   /** The hooks of one stage in their order; the first refusal is the answer. */
   async run<S extends Stage>(stage: S, ctx: StageContexts[S]): Promise<Accepted | Exclude<Verdict, Accept>> {
     const accepted: Accepted = { kind: 'accept', headers: [], junk: false };
     let current = ctx;
-    for (const hook of this.hooks) {
-      if (hook.stage !== stage) continue;
+    for (const hook of this.byStage.get(stage) ?? []) {
       const verdict = await this.runOne(hook as HookOf<S>, current);
       if (verdict.kind !== 'accept') return verdict;
       if (verdict.headers) accepted.headers.push(...verdict.headers);
@@ -93,26 +101,36 @@ export class HookChain {
     return accepted;
   }
 
-  private async runOne<S extends Stage>(hook: HookOf<S>, ctx: StageContexts[S]): Promise<Verdict> {
-    const failed = (err: string) => {
-      this.log.error({ event: 'hook-failed', hook: hook.name, stage: hook.stage, session: ctx.session.id, ip: ctx.session.remoteAddress, err });
-      return LOCAL_PROBLEM;
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), hook.timeoutMs)));
-    try {
-      // A hook that throws before returning its promise fails the same way as one that rejects.
-      const verdict = await Promise.race([Promise.resolve().then(() => hook.run(ctx)), timedOut]);
-      if (verdict === undefined) return failed(`no verdict within ${hook.timeoutMs} ms`);
-      if (!isVerdict(verdict)) return failed('not a verdict');
-      return verdict;
-    } catch (err) {
-      return failed(err instanceof Error ? err.message : String(err));
-    } finally {
-      clearTimeout(timer);
-    }
+  /** One hook's verdict, or LOCAL_PROBLEM when it throws, rejects, answers nonsense or runs out of time. */
+  private runOne<S extends Stage>(hook: HookOf<S>, ctx: StageContexts[S]): Promise<Verdict> {
+    // One promise and one timer per hook (no race of two promises): this runs for every recipient and message.
+    return new Promise<Verdict>((resolve) => {
+      let settled = false;
+      const settle = (verdict: Verdict | undefined, err?: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (verdict) return resolve(verdict);
+        this.log.error({ event: 'hook-failed', hook: hook.name, stage: hook.stage, session: ctx.session.id, ip: ctx.session.remoteAddress, err });
+        resolve(LOCAL_PROBLEM);
+      };
+      const timer = setTimeout(() => settle(undefined, `no verdict within ${hook.timeoutMs} ms`), hook.timeoutMs);
+      let answer: Promise<Verdict>;
+      try {
+        answer = hook.run(ctx);
+      } catch (err) {
+        // A hook that throws before returning its promise fails the same way as one that rejects.
+        return settle(undefined, message(err));
+      }
+      Promise.resolve(answer).then(
+        (v: unknown) => (isVerdict(v) ? settle(v) : settle(undefined, 'not a verdict')),
+        (err: unknown) => settle(undefined, message(err)),
+      );
+    });
   }
 }
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 function isVerdict(v: unknown): v is Verdict {
   const kind = (v as { kind?: unknown } | null)?.kind;

@@ -3,6 +3,7 @@
 // module words the answer. The transport (src/smtp/) only sends what it gets.
 import { isMailError } from '../../storage/errors.js';
 import type { RecipientOutcome } from '../delivery/agent.js';
+import type { DeliveryFailure } from '../delivery/outcome.js';
 import type { ReadOutcome } from './message-reader.js';
 import { disconnect, reject, tempfail, type Refusal } from './verdict.js';
 
@@ -82,6 +83,34 @@ export function readFailureReply(read: Exclude<ReadOutcome, { kind: 'message' | 
 }
 
 /**
+ * Why a delivery failed, as a reply (and as the DSN's Status and
+ * Diagnostic-Code: the delivery agent is given this function).
+ */
+export function failureReply(f: DeliveryFailure): SmtpReply {
+  switch (f.why) {
+    case 'no-space':
+      return { code: 452, enhanced: '4.3.1', text: 'Insufficient system storage' };
+    case 'over-quota':
+      return refusalReply(mailboxFull(f.kind === 'reject' ? 'reject' : 'tempfail'));
+    case 'no-such-user':
+      return { code: 550, enhanced: '5.1.1', text: 'No such user here' };
+    case 'alias-target-gone':
+      return { code: 550, enhanced: '5.1.1', text: `<${f.target}>: no such user here (a target of the alias <${f.alias}>)` };
+    case 'too-many-hops':
+      return { code: 554, enhanced: '5.4.6', text: 'Too many hops: mail loop?' };
+    case 'mail-loop':
+      return { code: 554, enhanced: '5.4.6', text: `Mail loop: already delivered to ${f.account}` };
+    case 'sieve-reject':
+      // The script's words, on one line and not too long for a reply.
+      return { code: 550, enhanced: '5.7.1', text: f.reason.replace(/\s+/g, ' ').slice(0, 400) };
+    case 'refused':
+      return { code: f.code, enhanced: f.enhanced, text: f.text };
+    case 'local-problem':
+      return refusalReply(LOCAL_PROBLEM);
+  }
+}
+
+/**
  * One SMTP reply for all recipients. The agent has already made it one
  * answer: a part that failed temporarily after another was stored is kept for
  * a local retry (delivered), recipients refused for good among accepted ones
@@ -89,16 +118,18 @@ export function readFailureReply(read: Exclude<ReadOutcome, { kind: 'message' | 
  */
 export function messageReply(outcomes: RecipientOutcome[], id: string): SmtpReply {
   // Nothing stored (or the rest could not be queued): ask for the whole message again.
-  for (const o of outcomes) if (o.kind === 'tempfail') return { code: o.code, enhanced: o.enhanced, text: o.text };
+  for (const o of outcomes) if (o.kind === 'tempfail') return failureReply(o);
   const first = outcomes[0];
-  if (first && first.kind === 'reject' && outcomes.every((o) => o.kind === 'reject')) return { code: first.code, enhanced: first.enhanced, text: first.text };
+  if (first && first.kind === 'reject' && outcomes.every((o) => o.kind === 'reject')) return failureReply(first);
   return { code: 250, enhanced: '2.0.0', text: `Ok: queued as ${id}` };
 }
 
 /** LMTP: one reply per recipient, in RCPT order. */
 export function recipientReplies(outcomes: RecipientOutcome[]): SmtpReply[] {
   return outcomes.map((o) =>
-    o.kind === 'delivered' ? { code: 250, enhanced: '2.0.0', text: `<${o.recipient}> ${o.detail}` } : { code: o.code, enhanced: o.enhanced, text: o.text },
+    o.kind === 'delivered'
+      ? { code: 250, enhanced: '2.0.0', text: `<${o.recipient}> ${o.queueId} ${o.queued ? 'Queued for local delivery' : 'Saved'}` }
+      : failureReply(o),
   );
 }
 

@@ -15,6 +15,7 @@ import { explainListenError } from './listen-errors.js';
 import { keepBoundSettings } from './reload.js';
 import { DeliveryAgent } from '../delivery/agent.js';
 import { deliveryConfig } from '../delivery/delivery-config.js';
+import { failureReply } from '../mx/smtp-reply.js';
 import { LocalRetryRunner } from '../delivery/local-retry.js';
 import { loadOrCreateSrsSecret, SrsCodec } from '../outbound/srs.js';
 import { srsAliases } from '../mx/hooks/srs-recipient.js';
@@ -108,7 +109,7 @@ export class PostinoServer {
       this.log.info({ event: 'listening', service: service.name, port });
     }
     // Messages stored for some recipients, the rest kept for a retry here (by SMTP, LMTP or `postino deliver`).
-    const agent = new DeliveryAgent(storage, deliveryConfig(this.config), this.log, undefined, srs && srsAliases(srs));
+    const agent = new DeliveryAgent(storage, deliveryConfig(this.config), this.log, failureReply, undefined, srs && srsAliases(srs));
     this.localRetry = new LocalRetryRunner(storage, agent, this.log);
     this.localRetry.start();
     this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });

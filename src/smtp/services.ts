@@ -13,6 +13,7 @@ import type { Hook } from '../mx/chain.js';
 import { endpointHooks } from '../mx/hooks/index.js';
 import { srsAliases } from '../mx/hooks/srs-recipient.js';
 import { MailReceiver, type ReceiverKind } from '../mx/receiver.js';
+import { failureReply } from '../mx/smtp-reply.js';
 import { createEndpoint, LMTP_LIMITS, MX_LIMITS, SUBMISSION_LIMITS, type SmtpEndpoint, type SmtpLimits } from './endpoint.js';
 
 export interface SmtpServiceOptions {
@@ -38,7 +39,7 @@ export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDe
   const agentFor = (ctx: ServiceContext) => {
     let agent = agents.get(ctx.config);
     if (!agent) {
-      agent = new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log, undefined, ctx.srs && srsAliases(ctx.srs));
+      agent = new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log, failureReply, undefined, ctx.srs && srsAliases(ctx.srs));
       agents.set(ctx.config, agent);
     }
     return agent;

@@ -10,10 +10,19 @@ import { openStorage } from '../../../storage/index.js';
 import { DeliveryAgent } from '../../delivery/agent.js';
 import { deliveryConfig } from '../../delivery/delivery-config.js';
 import { MailError } from '../../../storage/errors.js';
+import type { DeliveryFailure } from '../../delivery/outcome.js';
+import { failureReply, formatReply } from '../../mx/smtp-reply.js';
 
 const EX_NOUSER = 67;
 const EX_TEMPFAIL = 75;
 const EX_NOPERM = 77;
+
+/** The exit code for a recipient that did not get the message. */
+function exitCode(f: DeliveryFailure): number {
+  if (f.kind === 'tempfail') return EX_TEMPFAIL;
+  if (f.why === 'no-such-user' || (f.why === 'refused' && f.enhanced === '5.1.1')) return EX_NOUSER;
+  return EX_NOPERM;
+}
 
 export const deliverCommands: CliCommand[] = [
   {
@@ -43,15 +52,16 @@ export const deliverCommands: CliCommand[] = [
       try {
         // Logs go to stderr: stdout belongs to the MTA.
         const log = createLogger(process.env.POSTINO_LOG_LEVEL ?? 'warn', 2);
-        const agent = new DeliveryAgent(storage, deliveryConfig(config), log);
+        const agent = new DeliveryAgent(storage, deliveryConfig(config), log, failureReply);
         // One exit code answers for every recipient: once a copy is stored, what failed temporarily is
         // queued for `serve` to retry (exit 0), since a 75 would make the MTA store that copy again.
         const outcomes = await agent.deliver({ raw, from: from.replace(/^<|>$/g, ''), recipients, traceHeaders: [], rejectAtSmtp: false }, { answer: 'message' });
         let code = 0;
         for (const o of outcomes) {
           if (o.kind === 'delivered') continue;
-          ctx.err(`postino deliver: <${o.recipient}>: ${o.code} ${o.enhanced} ${o.text}`);
-          const c = o.kind === 'tempfail' ? EX_TEMPFAIL : o.enhanced === '5.1.1' ? EX_NOUSER : EX_NOPERM;
+          // The MTA quotes this line in its bounce: the words of the SMTP reply it stands for.
+          ctx.err(`postino deliver: <${o.recipient}>: ${formatReply(failureReply(o))}`);
+          const c = exitCode(o);
           // A temporary failure wins: the MTA must retry rather than bounce.
           if (code !== EX_TEMPFAIL) code = c;
         }

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { openStorage } from '../../../storage/index.js';
 import type { Storage } from '../../../storage/ports.js';
 import { DeliveryAgent } from '../../../src/delivery/agent.js';
+import { failureReply } from '../../../src/mx/smtp-reply.js';
 import { scratchDir } from '../../support/tmp.js';
 
 const later = <T>(v: () => T): Promise<T> => new Promise((resolve, reject) => setImmediate(() => {
@@ -54,7 +55,7 @@ async function scenario(slow: boolean, broken: { scripts?: boolean } = {}): Prom
     await real.scripts.put(account.id, 'main', MAIN);
     await real.scripts.activate(account.id, 'main');
     const storage = slow ? slowReads(real, broken) : real;
-    const agent = new DeliveryAgent(storage, { hostname: 'mx.example.test', overQuota: 'reject' }, pino({ level: 'silent' }));
+    const agent = new DeliveryAgent(storage, { hostname: 'mx.example.test', overQuota: 'reject' }, pino({ level: 'silent' }), failureReply);
     const msg = (id: string, list: string) => ({
       raw: Buffer.from(`From: <a@remote.test>\r\nTo: bob@example.test\r\nList-Id: <${list}.example.org>\r\nMessage-ID: <${id}@remote.test>\r\nSubject: hi\r\n\r\nhello\r\n`),
       from: 'a@remote.test',

@@ -12,6 +12,7 @@ import { openStorage } from '../../../storage/index.js';
 import type { QueueStore, Storage } from '../../../storage/ports.js';
 import { MailError } from '../../../storage/errors.js';
 import { DeliveryAgent, type InboundMessage } from '../../../src/delivery/agent.js';
+import { failureReply } from '../../../src/mx/smtp-reply.js';
 import { LocalRetryRunner, LOCAL_RETRY_SCHEDULE, retryDelay } from '../../../src/delivery/local-retry.js';
 import { localRetryData } from '../../../src/delivery/local-retry-entry.js';
 import { scratchDir } from '../../support/tmp.js';
@@ -33,7 +34,7 @@ async function setup(): Promise<{ storage: Storage; dataDir: string; agent: Deli
     const a = await d.addAccount({ address: `${u}@example.test`, passwordHash: 'x', scramSha256: null, quota: null });
     await storage.mail.provisionAccount(a.id);
   }
-  const agent = new DeliveryAgent(storage, { hostname: 'mx.example.test', overQuota: 'tempfail' }, log);
+  const agent = new DeliveryAgent(storage, { hostname: 'mx.example.test', overQuota: 'tempfail' }, log, failureReply);
   return {
     storage,
     dataDir: s.dir,
@@ -164,7 +165,7 @@ test('an alias with a removed target: the live target gets it, a DSN names the d
 
     await removeAccount(storage, 'alice@example.test');
     const none = await agent.deliver(message('ops none', 'sender@remote.test', ['ops@example.test']), { answer: 'message' });
-    assert.deepEqual(none.map((o) => (o.kind === 'delivered' ? o.kind : `${o.code} ${o.enhanced}`)), ['550 5.1.1']);
+    assert.deepEqual(none.map((o) => (o.kind === 'delivered' ? o.kind : o.why)), ['no-such-user']);
   } finally {
     cleanup();
   }

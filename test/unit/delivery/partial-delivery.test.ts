@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { tasksToRetryLocally, type TaskResult } from '../../../src/delivery/partial-delivery.js';
 
 const ok: TaskResult = { kind: 'ok' };
-const temp: TaskResult = { kind: 'tempfail', code: 452, enhanced: '4.2.2', text: 'full' };
-const no: TaskResult = { kind: 'reject', code: 550, enhanced: '5.1.1', text: 'gone' };
+const temp: TaskResult = { kind: 'tempfail', why: 'over-quota' };
+const no: TaskResult = { kind: 'reject', why: 'no-such-user' };
 const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
 
 test('one answer for the message: once anything succeeded, every temporary failure is kept; otherwise none', () => {

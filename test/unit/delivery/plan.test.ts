@@ -106,7 +106,7 @@ test('RFC 5228 4.2 redirect: a queue entry with our trace fields and Delivered-T
 
 test('RFC 5429 reject: the SMTP answer when the session has one recipient, else a DSN; ereject is always the answer', () => {
   const atSmtp = decide('require "reject"; reject "Go  away\r\n now";', { rejectAtSmtp: true });
-  assert.deepEqual(atSmtp.refusal, { kind: 'reject', code: 550, enhanced: '5.7.1', text: 'Go away now' });
+  assert.deepEqual(atSmtp.refusal, { kind: 'reject', why: 'sieve-reject', reason: 'Go  away\r\n now' });
   assert.deepEqual(atSmtp.stores, []);
   assert.deepEqual(atSmtp.replies, []);
 
@@ -116,10 +116,10 @@ test('RFC 5429 reject: the SMTP answer when the session has one recipient, else 
   // Never a DSN to the null sender.
   assert.deepEqual(decide('require "reject"; reject "Go away";', { from: '' }).replies, []);
   // An empty reason still says something.
-  assert.equal(decide('require "reject"; reject "";', { rejectAtSmtp: true }).refusal?.text, 'Message rejected');
+  assert.deepEqual(decide('require "reject"; reject "";', { rejectAtSmtp: true }).refusal, { kind: 'reject', why: 'sieve-reject', reason: 'Message rejected' });
 
   const e = decide('require "ereject"; ereject "Not here";');
-  assert.deepEqual(e.refusal, { kind: 'reject', code: 550, enhanced: '5.7.1', text: 'Not here' });
+  assert.deepEqual(e.refusal, { kind: 'reject', why: 'sieve-reject', reason: 'Not here' });
 });
 
 test('RFC 5230 vacation: a reply with the default subject and from; not when the message must not be answered', () => {
@@ -214,9 +214,8 @@ test('several scripts: the first that cancels the implicit keep decides, the oth
 test('a copy already delivered to this account is a mail loop, refused before Sieve', () => {
   assert.deepEqual(mailLoop('roadrunner@acme.example.com', ['other@acme.example.com', 'RoadRunner@acme.example.com']), {
     kind: 'reject',
-    code: 554,
-    enhanced: '5.4.6',
-    text: 'Mail loop: already delivered to roadrunner@acme.example.com',
+    why: 'mail-loop',
+    account: 'roadrunner@acme.example.com',
   });
   assert.equal(mailLoop('roadrunner@acme.example.com', []), undefined);
 });

@@ -6,6 +6,7 @@ import { MailError } from '../../../storage/errors.js';
 import type { RecipientOutcome } from '../../../src/delivery/agent.js';
 import {
   errorVerdict,
+  failureReply,
   formatReply,
   LOOKUP_FAILURE,
   messageReply,
@@ -17,9 +18,9 @@ import {
   TOO_MANY_MESSAGES,
 } from '../../../src/mx/smtp-reply.js';
 
-const delivered = (recipient: string): RecipientOutcome => ({ recipient, kind: 'delivered', detail: 'Ok' });
-const temp = (recipient: string): RecipientOutcome => ({ recipient, kind: 'tempfail', code: 452, enhanced: '4.2.2', text: 'Mailbox full, try again later' });
-const no = (recipient: string): RecipientOutcome => ({ recipient, kind: 'reject', code: 550, enhanced: '5.1.1', text: 'No such user here' });
+const delivered = (recipient: string, queued = false): RecipientOutcome => ({ recipient, kind: 'delivered', queueId: 'Q1', queued });
+const temp = (recipient: string): RecipientOutcome => ({ recipient, kind: 'tempfail', why: 'over-quota' });
+const no = (recipient: string): RecipientOutcome => ({ recipient, kind: 'reject', why: 'no-such-user' });
 
 test('verdicts become replies; a disconnect is a 421 that ends the session', () => {
   assert.equal(formatReply(refusalReply(RELAY_DENIED)), '554 5.7.1 Relay access denied');
@@ -54,8 +55,30 @@ test('SMTP: one reply for all recipients; any temporary failure asks for the who
 
 test('LMTP: one reply per recipient, in order', () => {
   assert.deepEqual(recipientReplies([delivered('a@x.test'), temp('b@x.test'), no('c@x.test')]).map(formatReply), [
-    '250 2.0.0 <a@x.test> Ok',
+    '250 2.0.0 <a@x.test> Q1 Saved',
     '452 4.2.2 Mailbox full, try again later',
     '550 5.1.1 No such user here',
   ]);
+});
+
+test('LMTP: a recipient kept for a local retry is answered as queued', () => {
+  assert.equal(formatReply(recipientReplies([delivered('a@x.test', true)])[0]!), '250 2.0.0 <a@x.test> Q1 Queued for local delivery');
+});
+
+test('delivery failures, worded (the words the DSNs carry too)', () => {
+  const words = (f: Parameters<typeof failureReply>[0]) => formatReply(failureReply(f));
+  assert.equal(words({ kind: 'tempfail', why: 'no-space' }), '452 4.3.1 Insufficient system storage');
+  assert.equal(words({ kind: 'tempfail', why: 'over-quota' }), '452 4.2.2 Mailbox full, try again later');
+  assert.equal(words({ kind: 'reject', why: 'over-quota' }), '552 5.2.2 Mailbox full');
+  assert.equal(words({ kind: 'reject', why: 'no-such-user' }), '550 5.1.1 No such user here');
+  assert.equal(
+    words({ kind: 'reject', why: 'alias-target-gone', target: 'bob@x.test', alias: 'ops@x.test' }),
+    '550 5.1.1 <bob@x.test>: no such user here (a target of the alias <ops@x.test>)',
+  );
+  assert.equal(words({ kind: 'reject', why: 'too-many-hops' }), '554 5.4.6 Too many hops: mail loop?');
+  assert.equal(words({ kind: 'reject', why: 'mail-loop', account: 'bob@x.test' }), '554 5.4.6 Mail loop: already delivered to bob@x.test');
+  assert.equal(words({ kind: 'reject', why: 'sieve-reject', reason: 'Go  away\r\n now' }), '550 5.7.1 Go away now');
+  assert.equal(failureReply({ kind: 'reject', why: 'sieve-reject', reason: 'x'.repeat(1000) }).text.length, 400);
+  assert.equal(words({ kind: 'reject', why: 'refused', code: 554, enhanced: '5.4.6', text: 'alias loop at a@x.test' }), '554 5.4.6 alias loop at a@x.test');
+  assert.equal(words({ kind: 'tempfail', why: 'local-problem' }), '451 4.3.0 Temporary local problem, try again later');
 });

@@ -15,6 +15,7 @@ import { AuthPenalty } from '../../../src/auth/penalty.js';
 import { passwordRecords } from '../../../src/auth/password.js';
 import { resolveConfig } from '../../../src/config.js';
 import { DeliveryAgent } from '../../../src/delivery/agent.js';
+import { failureReply } from '../../../src/mx/smtp-reply.js';
 import { MailReceiver } from '../../../src/mx/receiver.js';
 import { createEndpoint, SUBMISSION_LIMITS, type SmtpEndpoint } from '../../../src/smtp/endpoint.js';
 import { decodeSaslResponse, MAX_SASL_LINE } from '../../../src/smtp/submission-auth.js';
@@ -71,7 +72,7 @@ describe('AUTH on a submission endpoint', () => {
     auth = new Authenticator(storage.directory, { penalty: new AuthPenalty({ firstDelayMs: 0, maxDelayMs: 0 }), log: { warn: (e) => failures.push(e) } });
     const log = pino({ level: 'silent' });
     const config = resolveConfig({ hostname: 'mx.example.test' }, {});
-    const agent = new DeliveryAgent(storage, { hostname: config.hostname, overQuota: 'reject' }, log);
+    const agent = new DeliveryAgent(storage, { hostname: config.hostname, overQuota: 'reject' }, log, failureReply);
     const receiver = new MailReceiver({ kind: 'submission', config, directory: storage.directory, agent, log, hooks: [] });
     const material = loadTls(scratch.dir, 'mx.example.test', undefined);
     endpoint = createEndpoint({
