@@ -275,7 +275,7 @@ export class OutboundRunner {
       const failed = states.filter((r) => r.status === 'failed' && !r.notified);
       if (failed.length > 0) {
         const dsn = buildBounce(entry, raw, failed, { hostname: this.o.hostname, now });
-        const bounce = await this.queue.enqueue('', [entry.sender], dsn, 'bounce', entry.smtpId !== undefined ? { smtpId: entry.smtpId } : {});
+        const bounce = await this.queue.enqueue('', [entry.sender], dsn, 'bounce', this.noticeExtra(entry, now));
         for (const r of failed) r.notified = true;
         changed = true;
         this.o.log.info({ event: 'outbound-bounce', queueId: entry.id, smtpId: entry.smtpId ?? null, to: entry.sender, bounceId: bounce.id, recipients: failed.map((r) => r.address) });
@@ -284,7 +284,7 @@ export class OutboundRunner {
       if (!entry.warned && delayed.length > 0 && isDueForWarning(entry.created, now, this.schedule)) {
         const until = entry.created + this.schedule.expireAfterMs;
         const warning = buildDelayWarning(entry, raw, delayed, until, { hostname: this.o.hostname, now });
-        const queued = await this.queue.enqueue('', [entry.sender], warning, 'delay-warning', entry.smtpId !== undefined ? { smtpId: entry.smtpId } : {});
+        const queued = await this.queue.enqueue('', [entry.sender], warning, 'delay-warning', this.noticeExtra(entry, now));
         entry.warned = true;
         changed = true;
         this.o.log.info({ event: 'outbound-delay-warning', queueId: entry.id, smtpId: entry.smtpId ?? null, to: entry.sender, warningId: queued.id, recipients: delayed.map((r) => r.address) });
@@ -296,6 +296,11 @@ export class OutboundRunner {
     } else if (changed) {
       await this.record(entry, false);
     }
+  }
+
+  /** A notice is due at once and carries the SMTP id of the message it is about. */
+  private noticeExtra(entry: QueueEntry, now: number): { nextAttempt: number; smtpId?: string } {
+    return entry.smtpId !== undefined ? { nextAttempt: now, smtpId: entry.smtpId } : { nextAttempt: now };
   }
 
   private logAttempt(entry: QueueEntry, r: RecipientState, o: RecipientOutcome | undefined): void {

@@ -16,6 +16,7 @@ import { keepBoundSettings } from './reload.js';
 import { DeliveryAgent } from '../delivery/agent.js';
 import { deliveryConfig } from '../delivery/delivery-config.js';
 import { LocalRetryRunner } from '../delivery/local-retry.js';
+import { OutboundService, defaultOutbound, type OutboundFactory } from './outbound.js';
 
 export const DEMO_DOMAIN = 'example.test';
 export const DEMO_ACCOUNT = `demo@${DEMO_DOMAIN}`;
@@ -51,6 +52,7 @@ export class PostinoServer {
   private stopWatching: (() => void) | undefined;
   private ctx: ServiceContext | undefined;
   private localRetry: LocalRetryRunner | undefined;
+  private readonly outbound = new OutboundService();
   private readonly servers: Array<{ service: ServiceDefinition; server: Server }> = [];
 
   constructor(
@@ -58,6 +60,7 @@ export class PostinoServer {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly services: ServiceDefinition[] = [],
+    private readonly outboundFactory: OutboundFactory = defaultOutbound,
   ) {}
 
   /** Starts everything, or stops what it started and throws. */
@@ -105,6 +108,8 @@ export class PostinoServer {
     // Messages stored for some recipients, the rest kept for a retry here (by SMTP, LMTP or `postino deliver`).
     this.localRetry = new LocalRetryRunner(storage, new DeliveryAgent(storage, deliveryConfig(this.config), this.log), this.log);
     this.localRetry.start();
+    // The outbound queue: what was queued before (also before a crash) is sent now.
+    await this.outbound.start(storage, this.config, this.dataDir, this.log, this.outboundFactory);
     this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });
   }
 
@@ -210,6 +215,7 @@ export class PostinoServer {
     await Promise.race([Promise.all(closing), timer]);
     this.ctx = undefined;
     await this.localRetry?.stop();
+    await this.outbound.stop(drainMs);
     this.stopWatching?.();
     this.stopWatching = undefined;
     if (this.storage) {

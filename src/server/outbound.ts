@@ -1,0 +1,55 @@
+// The outbound queue's runner as a service of `serve`: the transport that
+// carries messages on (the smarthost when relay.smarthost is set, else each
+// recipient domain's MX), the optional signer (DKIM) and sender rewriter
+// (SRS) applied before sending, and the retry schedule of the config.
+import type { Storage } from '../../storage/ports.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { OutboundRunner } from '../outbound/runner.js';
+import { scheduleFromConfig } from '../outbound/schedule.js';
+import type { MessageSigner, OutboundTransport, SenderRewriter } from '../outbound/transport.js';
+
+/** What the runner sends through. */
+export interface OutboundParts {
+  transport: OutboundTransport;
+  signer?: MessageSigner | undefined;
+  rewriter?: SenderRewriter | undefined;
+}
+
+/** Builds the outbound parts for a config (the composition root's choice; tests pass their own). */
+export type OutboundFactory = (config: Config, dataDir: string, log: Logger) => OutboundParts | Promise<OutboundParts>;
+
+/** Until a transport is configured: every attempt is deferred (the entry is kept, and says why). */
+export const noTransport: OutboundTransport = {
+  send: async (m) => m.recipients.map((address) => ({ address, status: 'deferred', reply: 'no outbound transport in this build', deferral: 'local' })),
+  close: async () => {},
+};
+
+export const defaultOutbound: OutboundFactory = () => ({ transport: noTransport });
+
+export class OutboundService {
+  private runner: OutboundRunner | undefined;
+  private parts: OutboundParts | undefined;
+
+  async start(storage: Storage, config: Config, dataDir: string, log: Logger, factory: OutboundFactory): Promise<void> {
+    this.parts = await factory(config, dataDir, log);
+    this.runner = new OutboundRunner({
+      queue: storage.queue,
+      transport: this.parts.transport,
+      signer: this.parts.signer,
+      rewriter: this.parts.rewriter,
+      log,
+      hostname: config.hostname,
+      schedule: scheduleFromConfig(config.relay?.schedule),
+    });
+    this.runner.start();
+  }
+
+  /** Stops starting attempts, lets those in flight finish (up to drainMs), then closes the transport's connections. */
+  async stop(drainMs: number): Promise<void> {
+    await this.runner?.stop(drainMs);
+    this.runner = undefined;
+    await this.parts?.transport.close();
+    this.parts = undefined;
+  }
+}
