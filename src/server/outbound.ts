@@ -8,6 +8,8 @@ import type { Logger } from '../log.js';
 import { OutboundRunner } from '../outbound/runner.js';
 import { scheduleFromConfig } from '../outbound/schedule.js';
 import type { MessageSigner, OutboundTransport, SenderRewriter } from '../outbound/transport.js';
+import { createTransport } from '../outbound/smtp-transport.js';
+import { createDnsResolver } from '../net/dns.js';
 
 /** What the runner sends through. */
 export interface OutboundParts {
@@ -19,13 +21,10 @@ export interface OutboundParts {
 /** Builds the outbound parts for a config (the composition root's choice; tests pass their own). */
 export type OutboundFactory = (config: Config, dataDir: string, log: Logger) => OutboundParts | Promise<OutboundParts>;
 
-/** Until a transport is configured: every attempt is deferred (the entry is kept, and says why). */
-export const noTransport: OutboundTransport = {
-  send: async (m) => m.recipients.map((address) => ({ address, status: 'deferred', reply: 'no outbound transport in this build', deferral: 'local' })),
-  close: async () => {},
-};
-
-export const defaultOutbound: OutboundFactory = () => ({ transport: noTransport });
+/** The smarthost when relay.smarthost is set, else each recipient domain's MX (through the configured DNS servers). */
+export const defaultOutbound: OutboundFactory = (config, _dataDir, log) => ({
+  transport: createTransport(config, createDnsResolver(config.dns.servers), log),
+});
 
 export class OutboundService {
   private runner: OutboundRunner | undefined;
