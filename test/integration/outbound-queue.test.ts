@@ -146,8 +146,9 @@ describe('outbound queue through a sink smarthost: retries, bounces, queue tools
   });
 
   test('451 then 250: deferred (greylisting), delivered on the retry over STARTTLS with AUTH, once; each attempt logged', async () => {
-    await send(smtpPort, 'sender@remote.test', 'grey-fwd@example.test', 'greylisted one');
+    const accepted = await send(smtpPort, 'sender@remote.test', 'grey-fwd@example.test', 'greylisted one');
     const first = await waitAttempt('grey@remote.test', 1);
+    assert.equal(first.smtpId, /queued as (\S+)/.exec(accepted)?.[1], 'the attempt links back to the SMTP transaction');
     assert.deepEqual([first.status, first.deferral, first.reply], ['deferred', 'greylist', '451 4.7.1 greylisted, try again later']);
     assert.equal(typeof first.queueId, 'string');
     assert.match(String(first.destination), /127\.0\.0\.1/);
