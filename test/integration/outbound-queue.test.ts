@@ -8,7 +8,8 @@
 // - SIGKILL of serve with 100 messages queued, restart: each delivered exactly once.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { scratchDir } from '../support/tmp.js';
 import { postino } from '../support/cli.js';
@@ -83,6 +84,33 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A TCP proxy to 127.0.0.1:target that delays what the target says by delayMs (order kept). */
+async function slowProxy(target: number, delayMs: number): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target, '127.0.0.1');
+    for (const sock of [client, upstream]) {
+      sockets.add(sock);
+      sock.on('error', () => {});
+      sock.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.on('data', (d: Buffer) => setTimeout(() => client.writable && client.write(d), delayMs));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const sock of sockets) sock.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 const subjectOf = (raw: Buffer) => /\r\nSubject: ([^\r\n]*)/.exec(`\r\n${raw.toString('latin1')}`)?.[1];
@@ -251,11 +279,13 @@ describe('outbound queue: SIGKILL with 100 messages queued, restart: each delive
   let dns: DnsFixture;
   let sink: Sink | undefined;
   let served: Served | undefined;
+  let proxy: { port: number; close(): Promise<void> } | undefined;
 
   after(async () => {
     try {
       if (served) await served.stop();
     } finally {
+      await proxy?.close();
       await sink?.stop();
       await dns?.close();
       s.cleanup();
@@ -297,5 +327,48 @@ describe('outbound queue: SIGKILL with 100 messages queued, restart: each delive
     assert.deepEqual(got, subjects, 'each of the 100 exactly once');
     const left = JSON.parse(postino(s.dir, ['queue', 'list', '--json']).stdout) as QueueRow[];
     assert.deepEqual(left, []);
+  });
+
+  test('killed again in the middle of sending: nothing lost, and only a message whose 250 was not yet recorded may come twice', async (t) => {
+    assert.ok(sink && served);
+    assert.equal(await served.stop(), 0);
+    sink.messages.splice(0);
+    // The smarthost answers slowly (a busy peer, behind a proxy delaying its replies) so that the kill lands mid-flow.
+    const slow = await slowProxy(sink.port, 60);
+    const config = JSON.parse(readFileSync(path.join(s.dir, 'postino.json'), 'utf8')) as { relay: { smarthost: { port: number } } };
+    config.relay.smarthost.port = slow.port;
+    writeFileSync(path.join(s.dir, 'postino.json'), JSON.stringify(config));
+    proxy = slow;
+    const smtpPort = await smtpPortOf((served = serve(s.dir)));
+    const subjects = Array.from({ length: 100 }, (_, i) => `again ${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < subjects.length; i += 10) {
+      await Promise.all(subjects.slice(i, i + 10).map((subject) => send(smtpPort, 'sender@remote.test', 'bulk-fwd@example.test', subject)));
+    }
+    const killed = served;
+    const sink1 = sink;
+    await until(() => sink1.messages.length >= 20 || killed.events.filter((e) => e.event === 'outbound-done').length >= 100, 60_000, 'some messages sent');
+    killed.child.kill('SIGKILL');
+    await new Promise((resolve) => killed.child.once('exit', resolve));
+    const recorded = new Set(killed.events.filter((e) => e.event === 'outbound-attempt' && e.status === 'sent').map((e) => e.smtpId));
+    const atKill = sink1.messages.length;
+    served = serve(s.dir);
+    await smtpPortOf(served);
+    const smtpIdOf = (raw: Buffer) => /with E?SMTPS? id (\S+?);?\r\n/.exec(raw.toString('latin1'))?.[1];
+    await until(() => new Set(sink1.messages.map((m) => subjectOf(m.raw))).size === 100, 120_000, 'all 100 at the smarthost');
+    const restarted = served;
+    await until(() => JSON.parse(postino(s.dir, ['queue', 'list', '--json']).stdout).length === 0, 60_000, 'an empty queue');
+    void restarted;
+    const count = new Map<string, number>();
+    for (const m of sink1.messages) count.set(subjectOf(m.raw)!, (count.get(subjectOf(m.raw)!) ?? 0) + 1);
+    assert.deepEqual([...count.keys()].sort(), subjects, 'none lost');
+    const twice = sink1.messages.filter((m) => count.get(subjectOf(m.raw)!)! > 1);
+    for (const m of twice) {
+      const id = smtpIdOf(m.raw);
+      assert.ok(id, 'the Received field names the SMTP id');
+      assert.ok(!recorded.has(id), `${subjectOf(m.raw)} came twice although its 250 was recorded before the kill`);
+    }
+    t.diagnostic(`at the kill: ${atKill} at the smarthost, ${recorded.size} recorded as sent; repeated after the restart: ${twice.length / 2}`);
+    // At most the messages in flight at the kill (16 entries at once) can repeat.
+    assert.ok(new Set(twice.map((m) => subjectOf(m.raw))).size <= 16, `${twice.length} repeated`);
   });
 });
