@@ -10,7 +10,7 @@ import { newQueueId } from '../queue-id.js';
 import type { Storage } from '../../storage/ports.js';
 import type { AccountRecord } from '../../storage/ports.js';
 import { isMailError, isNoSpace } from '../../storage/errors.js';
-import { AliasResolver, type DeadTarget, type LocalDestination } from './alias-resolver.js';
+import { AliasResolver, type DeadTarget, type LocalDestination, type VirtualAlias } from './alias-resolver.js';
 import { tasksToRetryLocally, type AnswerScope, type TaskResult } from './partial-delivery.js';
 import { describeTask, writeLocalRetry, type DeliveryTask, type LocalRetryData } from './local-retry-entry.js';
 import { parseMessage, type ParsedMessage } from '../../mime/index.js';
@@ -96,8 +96,10 @@ export class DeliveryAgent {
     private readonly config: DeliveryConfig,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
+    /** Addresses routed like aliases without a directory entry (SRS addresses: see AliasResolver). */
+    virtualAliases?: VirtualAlias,
   ) {
-    this.aliases = new AliasResolver(storage.directory);
+    this.aliases = new AliasResolver(storage.directory, virtualAliases);
   }
 
   /**

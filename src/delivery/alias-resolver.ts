@@ -32,8 +32,18 @@ export interface Expansion {
   dead: DeadTarget[];
 }
 
+/**
+ * Addresses in a local domain that stand for another address without a
+ * directory entry: a valid SRS address stands for the sender it was made
+ * from (mx/hooks/srs-recipient.ts). Undefined for any other address.
+ */
+export type VirtualAlias = (address: string) => string | undefined;
+
 export class AliasResolver {
-  constructor(private readonly directory: Directory) {}
+  constructor(
+    private readonly directory: Directory,
+    private readonly virtual?: VirtualAlias,
+  ) {}
 
   /** Whether the address is ours at all (an account, an alias, or a subaddress of one). */
   isLocalDomain(domain: string): Promise<boolean> {
@@ -71,7 +81,7 @@ export class AliasResolver {
       }
       visiting.add(lower);
       try {
-        const hit = await this.lookup(lower);
+        const hit = (await this.lookup(lower)) ?? this.virtualAlias(addr);
         if (!hit) {
           if (via === undefined) throw new MailError('NONEXISTENT', `no such user: ${addr}`, { smtpCode: 550, enhanced: '5.1.1' });
           if (!seenDead.has(lower)) {
@@ -99,6 +109,11 @@ export class AliasResolver {
       throw new MailError('REFUSED', `alias loop at ${address}`, { smtpCode: 554, enhanced: '5.4.6' });
     }
     return out;
+  }
+
+  private virtualAlias(address: string): { kind: 'alias'; targets: string[] } | undefined {
+    const target = this.virtual?.(address);
+    return target === undefined ? undefined : { kind: 'alias', targets: [target] };
   }
 
   private async lookup(

@@ -32,6 +32,8 @@ export interface RcptContext {
   session: SessionInfo;
   from: string;
   recipient: string;
+  /** Recipients already accepted in this transaction (for per-message limits); absent where not known. */
+  accepted?: readonly string[];
 }
 
 export interface DataContext {

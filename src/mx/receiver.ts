@@ -7,12 +7,13 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Directory } from '../../storage/ports.js';
+import { submitMessage, type SubmissionStores } from './submission.js';
 import { newQueueId } from '../queue-id.js';
 import { collectGarbage } from '../garbage-collection.js';
 import type { DeliveryAgent, DeliveryOptions } from '../delivery/agent.js';
 import { HookChain, type Hook, type SessionInfo } from './chain.js';
 import { readMessage } from './message-reader.js';
-import { parseMessage } from '../../mime/index.js';
+import { parseMessage, type ParsedMessage } from '../../mime/index.js';
 import { bareAddressPostmaster, looksLikeRelayTrick } from './hooks/relay.js';
 import {
   LOCAL_PROBLEM,
@@ -26,7 +27,8 @@ import {
   type SmtpReply,
 } from './smtp-reply.js';
 
-export type ReceiverKind = 'smtp' | 'lmtp';
+/** 'submission' serves both the STARTTLS (587) and the implicit TLS (465) listener. */
+export type ReceiverKind = 'smtp' | 'lmtp' | 'submission';
 
 /** The session as the receiver needs it (the transport fills it in). */
 export interface ReceiverSession extends SessionInfo {
@@ -45,6 +47,8 @@ export interface ReceiverOptions {
   log: Logger;
   /** The endpoint's policy, in order. */
   hooks: readonly Hook[];
+  /** Submission only: where remote recipients are queued and Sent copies kept. */
+  submission?: SubmissionStores;
 }
 
 export class MailReceiver {
@@ -77,7 +81,7 @@ export class MailReceiver {
   }
 
   /** The recipient to record (the bare postmaster named in full), or the refusal. */
-  async rcptTo(session: ReceiverSession, from: string, address: string): Promise<{ recipient: string } | { reply: SmtpReply }> {
+  async rcptTo(session: ReceiverSession, from: string, address: string, accepted: readonly string[] = []): Promise<{ recipient: string } | { reply: SmtpReply }> {
     const { kind, config, log, directory } = this.options;
     let recipient = address;
     if (recipient.toLowerCase() === 'postmaster') {
@@ -85,7 +89,7 @@ export class MailReceiver {
       if (!pm) return { reply: refusalReply(NO_LOCAL_DOMAIN) };
       recipient = pm;
     }
-    const verdict = await this.chain.run('rcpt', { session, from, recipient });
+    const verdict = await this.chain.run('rcpt', { session, from, recipient, accepted });
     if (verdict.kind !== 'accept') {
       log.info({ event: 'rcpt-refused', service: kind, ip: session.remoteAddress, from, to: recipient, code: verdict.code });
       return { reply: refusalReply(verdict) };
@@ -119,6 +123,7 @@ export class MailReceiver {
       }
       const parsed = checked.message ?? message;
       const raw = parsed.raw;
+      if (kind === 'submission') return await this.submit(id, session, from, recipients, parsed, checked.headers);
       const outcomes = await agent.deliver(
         {
           id,
@@ -140,6 +145,15 @@ export class MailReceiver {
       log.error({ event: 'data-failed', service: kind, id, err: (err as Error)?.message });
       return refusalReply(LOCAL_PROBLEM);
     }
+  }
+
+  /** Submission: local recipients delivered now, remote ones queued (submission.ts). */
+  private async submit(id: string, session: ReceiverSession, from: string, recipients: readonly string[], parsed: ParsedMessage, headers: string[]): Promise<SmtpReply> {
+    const { config, log, agent, submission } = this.options;
+    if (!submission) throw new Error('a submission receiver needs its stores');
+    const reply = await submitMessage({ id, session, from, recipients, parsed, headers }, { hostname: config.hostname, saveSent: config.submission.saveSent, agent, stores: submission, log });
+    log.info({ event: 'message', service: 'submission', id, ip: session.remoteAddress, user: session.user, from, size: parsed.raw.length, to: recipients, code: reply.code });
+    return reply;
   }
 }
 

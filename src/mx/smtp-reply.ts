@@ -101,3 +101,32 @@ export function recipientReplies(outcomes: RecipientOutcome[]): SmtpReply[] {
     o.kind === 'delivered' ? { code: 250, enhanced: '2.0.0', text: `<${o.recipient}> ${o.detail}` } : { code: o.code, enhanced: o.enhanced, text: o.text },
   );
 }
+
+// Submission (RFC 6409, RFC 4954): authentication and what an authenticated
+// user may send. Wording after Postfix's submission service.
+/** Postfix with smtpd_tls_security_level=encrypt answers every command but EHLO/STARTTLS/QUIT so before TLS. */
+export const STARTTLS_FIRST = reject(530, '5.7.0', 'Must issue a STARTTLS command first');
+export const AUTH_REQUIRED = reject(530, '5.7.0', 'Authentication required');
+export const AUTH_SUCCEEDED: SmtpReply = { code: 235, enhanced: '2.7.0', text: 'Authentication successful' };
+export const AUTH_FAILED = reject(535, '5.7.8', 'Error: authentication failed');
+export const AUTH_UNAVAILABLE = tempfail(454, '4.7.0', 'Temporary authentication failure');
+export const AUTH_ABORTED = reject(501, '5.7.0', 'Authentication aborted');
+export const AUTH_SYNTAX = reject(501, '5.5.4', 'Syntax: AUTH mechanism');
+export const AUTH_BAD_BASE64 = reject(501, '5.5.2', 'Invalid base64 data in response');
+export const AUTH_TOO_LONG = reject(500, '5.5.6', 'SASL response limit exceeded');
+export const AUTH_UNKNOWN_MECHANISM = reject(504, '5.5.4', 'Unrecognized authentication mechanism');
+export const AUTH_ALREADY = reject(503, '5.5.1', 'Error: already authenticated');
+export const AUTH_TOO_MANY_FAILURES = disconnect('4.7.0', 'Too many authentication failures');
+
+/** MAIL FROM (or the From header) names an address the user does not own. */
+export function senderNotOwned(address: string, user: string, what: 'Sender address' | 'From header address'): Refusal {
+  return reject(553, '5.7.1', `<${address}>: ${what} rejected: not owned by user ${user}`);
+}
+
+/** A From field that names no address at all. */
+export const FROM_WITHOUT_ADDRESS = reject(553, '5.7.1', 'From header rejected: it names no address');
+
+/** A per-user sending limit of submission. */
+export function sendingLimitReached(what: string): Refusal {
+  return tempfail(451, '4.7.1', `Sending limit reached (${what}), try again later`);
+}

@@ -18,7 +18,9 @@ export type TlsPolicy =
   /** STARTTLS or nothing: a server without it is deferred with class 'tls'. */
   | 'starttls'
   /** STARTTLS when the server offers it; plain otherwise (and if the upgrade is refused). */
-  | 'opportunistic';
+  | 'opportunistic'
+  /** Plain even when STARTTLS is offered: the retry after a failed handshake at the "may" level. */
+  | 'none';
 
 export interface SessionTimeouts {
   /** TCP connect plus the whole setup (greeting, EHLO, STARTTLS). */
@@ -94,6 +96,15 @@ function hasEightBit(raw: Buffer): boolean {
   return false;
 }
 
+/** "mx.example.net[192.0.2.1]:25" (or "192.0.2.1:25" without a name), as Postfix names a next hop. */
+export function endpointName(s: Pick<SessionOptions, 'address' | 'port' | 'servername'>): string {
+  const ip = s.address.includes(':') ? `[${s.address}]` : s.address;
+  return s.servername && s.servername !== s.address ? `${s.servername}[${ip}]:${s.port}` : `${ip}:${s.port}`;
+}
+
+/** A session used this recently, cleanly, is reused without an RSET first (ms). */
+const FRESH_MS = 2000;
+
 export class SmtpSession {
   private readonly conn: SMTPConnection;
   private dead = false;
@@ -101,6 +112,10 @@ export class SmtpSession {
   private failCurrent: ((err: Error) => void) | undefined;
   /** Messages carried so far (the pool retires a session after a number). */
   messages = 0;
+  /** Set when a transaction did not end cleanly (the server may hold a half-done one). */
+  private dirty = false;
+  /** When the last transaction ended. */
+  private lastUsed = Date.now();
 
   private constructor(readonly options: SessionOptions) {
     const t = options.timeouts;
@@ -110,7 +125,7 @@ export class SmtpSession {
       secure: options.tls === 'implicit',
       requireTLS: options.tls === 'starttls',
       opportunisticTLS: options.tls === 'opportunistic',
-      ignoreTLS: false,
+      ignoreTLS: options.tls === 'none',
       name: options.heloName,
       connectionTimeout: t.connectMs,
       greetingTimeout: t.greetingMs,
@@ -145,9 +160,7 @@ export class SmtpSession {
 
   /** "host[ip]:port" style name of the other end, for outcomes and logs. */
   get endpoint(): string {
-    const host = this.options.servername ?? '';
-    const ip = this.options.address.includes(':') ? `[${this.options.address}]` : this.options.address;
-    return host && host !== this.options.address ? `${host}[${ip}]:${this.options.port}` : `${ip}:${this.options.port}`;
+    return endpointName(this.options);
   }
 
   get alive(): boolean {
@@ -228,11 +241,18 @@ export class SmtpSession {
     });
   }
 
-  /** RSET: ends any half-done transaction and shows the session still works before it is reused. */
+  /**
+   * RSET before reuse: ends a half-done transaction and shows the session
+   * still works. Skipped right after a clean transaction (the common case
+   * under load): a server that closed the session since is noticed by the
+   * close event, and a close in flight only defers that message.
+   */
   async reset(): Promise<void> {
+    if (!this.dirty && Date.now() - this.lastUsed < FRESH_MS) return;
     await this.run<boolean>(Math.min(this.options.timeouts.operationMs, this.options.timeouts.idleSocketMs), (done) =>
       this.conn.reset((err, ok) => done(err, ok)),
     );
+    this.dirty = false;
   }
 
   /**
@@ -261,9 +281,12 @@ export class SmtpSession {
         if (reply !== undefined) return decorate(outcomeOfReply(address, reply, 'RCPT'));
         return decorate(outcomeOfReply(address, info.response || '250 2.0.0 accepted', 'DATA'));
       });
+      this.lastUsed = Date.now();
       return { outcomes, reusable: this.alive };
     } catch (caught) {
       const err = caught as NodemailerError;
+      this.dirty = true;
+      this.lastUsed = Date.now();
       return { outcomes: this.outcomesOfFailure(err, recipients).map(decorate), reusable: this.alive };
     }
   }

@@ -2,7 +2,8 @@
 // over SMTP (nodemailer's SMTPConnection), either through the configured
 // smarthost (relay.smarthost: TLS as configured, AUTH with the credentials)
 // or directly to each recipient domain's MX (STARTTLS whenever offered,
-// certificate not checked, as Postfix's default "may" level). Recipients are
+// certificate not checked, and plain again when the handshake fails: Postfix's
+// "may" level). Recipients are
 // grouped so one transaction carries all recipients of a destination;
 // sessions are pooled per destination and reused. It never decides about
 // retries or bounces: it answers one outcome per recipient.
@@ -15,7 +16,7 @@ import { MailError } from '../../storage/errors.js';
 import { DestinationPool } from './destination-pool.js';
 import { domainLiteral, domainOf, lookupAddresses, lookupMx, type MxRoute } from './mx-resolver.js';
 import { deferralOfError, deferredByError, oneLine } from './smtp-transport-replies.js';
-import { DEFAULT_TIMEOUTS, SessionError, SmtpSession, type SessionOptions, type SessionTimeouts, type TlsPolicy } from './smtp-transport-session.js';
+import { DEFAULT_TIMEOUTS, SessionError, SmtpSession, endpointName, type SessionOptions, type SessionTimeouts, type TlsPolicy } from './smtp-transport-session.js';
 import type { DeferralClass, OutboundMessage, OutboundTransport, RecipientOutcome } from './transport.js';
 
 /** The parts of the config the transport reads. */
@@ -24,7 +25,7 @@ export type TransportConfig = Pick<Config, 'hostname' | 'relay'>;
 /** Knobs for tests and benches; the defaults suit production. */
 export interface TransportOptions {
   timeouts?: Partial<SessionTimeouts>;
-  /** An idle pooled session is closed after this long (ms). Default 30 s. */
+  /** An idle pooled session is closed after this long (ms). Default 10 s. */
   idleMs?: number;
   /** A session is closed after carrying this many messages. Default 200. */
   maxMessagesPerSession?: number;
@@ -35,6 +36,8 @@ export interface TransportOptions {
 export const DEFAULT_MAX_CONNECTIONS_PER_DESTINATION = 4;
 /** Addresses tried for one destination per attempt (Postfix's smtp_mx_address_limit). */
 const MAX_CONNECT_ATTEMPTS = 5;
+/** Destinations of one message delivered to at once. */
+const DESTINATIONS_AT_ONCE = 8;
 
 export interface SmarthostSettings {
   host: string;
@@ -76,9 +79,12 @@ function readPasswordFile(file: string): string {
 
 /** Checks and completes the smarthost config; throws BADINPUT with a clear message (at start, not at the first message). */
 export function loadSmarthost(raw: SmarthostConfig): SmarthostSettings {
-  const tls: TlsPolicy = raw.tls ?? 'starttls';
+  // Port 465 without a tls setting means implicit TLS, as everywhere else.
+  const tls: TlsPolicy = raw.tls ?? (raw.port === 465 ? 'implicit' : 'starttls');
   const port = raw.port ?? (tls === 'implicit' ? 465 : 587);
-  if (raw.host.trim().length === 0) throw configError('host is empty');
+  // "[relay.example.net]" (Postfix's relayhost form: no MX lookup) is the same host here: the smarthost is never MX-resolved.
+  const host = raw.host.trim().replace(/^\[(.*)\]$/, '$1').trim();
+  if (host.length === 0) throw configError('host is empty');
   if (raw.password !== undefined && raw.passwordFile !== undefined) throw configError('give password or passwordFile, not both');
   let auth: SmarthostSettings['auth'];
   const password = raw.passwordFile !== undefined ? readPasswordFile(raw.passwordFile) : raw.password;
@@ -96,7 +102,7 @@ export function loadSmarthost(raw: SmarthostConfig): SmarthostSettings {
       throw configError(`cannot read ca ${raw.ca}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
-  return { host: raw.host.trim(), port, tls, auth, ca };
+  return { host, port, tls, auth, ca };
 }
 
 /** Envelope addresses nodemailer would refuse or a server could misread. */
@@ -111,6 +117,8 @@ function validAddress(address: string): boolean {
 interface Endpoint {
   key: string;
   session: SessionOptions;
+  /** Tried at the same address when the TLS handshake fails (MX delivery: plain, as Postfix does at "may"). */
+  afterTlsFailure?: Endpoint;
 }
 
 /** Why every endpoint of a destination failed (the last failure decides the class). */
@@ -131,7 +139,7 @@ class SessionCarrier {
   ) {
     this.pool = new DestinationPool<SmtpSession>({
       maxPerDestination,
-      idleMs: options.idleMs ?? 30_000,
+      idleMs: options.idleMs ?? 10_000,
       maxMessagesPerSession: options.maxMessagesPerSession ?? 200,
       waitMs: options.waitMs ?? 600_000,
     });
@@ -140,8 +148,8 @@ class SessionCarrier {
   /**
    * Tries the endpoints in order until one takes the transaction. A failure
    * to connect or set up TLS moves on to the next; once a transaction has
-   * begun its replies are the answer. Returns undefined with `failure` set
-   * when no endpoint could be used.
+   * begun its replies are the answer. Gives `failure` (the last one) when no
+   * endpoint could be used.
    */
   async transact(
     queueId: string,
@@ -151,17 +159,19 @@ class SessionCarrier {
     raw: Buffer,
   ): Promise<{ outcomes: RecipientOutcome[] } | { failure: Failure }> {
     let failure: Failure | undefined;
-    for (const endpoint of endpoints) {
+    const queue = [...endpoints];
+    for (let endpoint = queue.shift(); endpoint; endpoint = queue.shift()) {
       let acquired: { session: SmtpSession; reused: boolean };
       try {
         acquired = await this.pool.acquire(endpoint.key, () => SmtpSession.open(endpoint.session));
       } catch (err) {
-        const where = describeEndpoint(endpoint.session);
+        const where = endpointName(endpoint.session);
         const deferral = deferralOfError(err);
         failure = { deferral, detail: `${where}: ${(err as Error).message}`, destination: where };
         this.log.info({ event: 'relay-connect-failed', queueId, destination: where, deferral, error: oneLine((err as Error).message) });
         // Wrong credentials are wrong at every address of the smarthost.
         if (err instanceof SessionError && err.stage === 'auth') break;
+        if (deferral === 'tls' && endpoint.afterTlsFailure) queue.unshift(endpoint.afterTlsFailure);
         continue;
       }
       const { session, reused } = acquired;
@@ -188,11 +198,6 @@ class SessionCarrier {
   close(): void {
     this.pool.close();
   }
-}
-
-function describeEndpoint(s: SessionOptions): string {
-  const ip = s.address.includes(':') ? `[${s.address}]` : s.address;
-  return s.servername && s.servername !== s.address ? `${s.servername}[${ip}]:${s.port}` : `${ip}:${s.port}`;
 }
 
 function deferAll(recipients: string[], f: Failure): RecipientOutcome[] {
@@ -305,12 +310,12 @@ export class MxTransport implements OutboundTransport {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   }
 
-  private sessionOptions(host: string, address: string): SessionOptions {
+  private sessionOptions(host: string, address: string, tls: TlsPolicy): SessionOptions {
     return {
       address,
       port: this.mxPort,
       ...(isIP(host) ? {} : { servername: host }),
-      tls: 'opportunistic',
+      tls,
       verifyCertificate: false,
       heloName: this.heloName,
       timeouts: this.timeouts,
@@ -333,10 +338,13 @@ export class MxTransport implements OutboundTransport {
         unresolved++;
         continue;
       }
-      const endpoints = found.addresses.slice(0, MAX_CONNECT_ATTEMPTS - attempts).map((address) => ({
-        key: `mx ${host} ${address} ${this.mxPort}`,
-        session: this.sessionOptions(host, address),
-      }));
+      const endpoints = found.addresses.slice(0, MAX_CONNECT_ATTEMPTS - attempts).map(
+        (address): Endpoint => ({
+          key: `mx ${host} ${address} ${this.mxPort}`,
+          session: this.sessionOptions(host, address, 'opportunistic'),
+          afterTlsFailure: { key: `mx ${host} ${address} ${this.mxPort} plain`, session: this.sessionOptions(host, address, 'none') },
+        }),
+      );
       attempts += endpoints.length;
       const r = await this.carrier.transact(queueId, endpoints, sender, recipients, raw);
       if ('outcomes' in r) return r.outcomes;
@@ -361,6 +369,7 @@ export class MxTransport implements OutboundTransport {
       }
       const destinations = new Map<string, { hosts: string[]; recipients: string[] }>();
       await Promise.all(
+        // The resolver shares identical questions and bounds each; a message has at most a few hundred recipients.
         [...byDomain].map(async ([domain, recipients]) => {
           const literal = domainLiteral(domain);
           const route: MxRoute = literal ? { kind: 'hosts', hosts: [literal], implicit: true } : await lookupMx(domain, this.resolver);
@@ -384,12 +393,15 @@ export class MxTransport implements OutboundTransport {
           }
         }),
       );
-      await Promise.all(
-        [...destinations.values()].map(async (dest) => {
+      // A message to many domains: a few destinations at a time, not one connection per domain at once.
+      const pending = [...destinations.values()];
+      const worker = async (): Promise<void> => {
+        for (let dest = pending.shift(); dest; dest = pending.shift()) {
           const outcomes = await this.deliver(message.queueId, dest.hosts, message.sender, dest.recipients, message.raw);
           for (const o of outcomes) settled.set(o.address, o);
-        }),
-      );
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(DESTINATIONS_AT_ONCE, pending.length) }, worker));
     } catch (err) {
       const left = good.filter((a) => !settled.has(a));
       for (const o of deferAll(left, { deferral: 'local', detail: oneLine(`relay failed: ${(err as Error).message}`) })) settled.set(o.address, o);

@@ -10,6 +10,9 @@ import { scheduleFromConfig } from '../outbound/schedule.js';
 import type { MessageSigner, OutboundTransport, SenderRewriter } from '../outbound/transport.js';
 import { createTransport } from '../outbound/smtp-transport.js';
 import { createDnsResolver } from '../net/dns.js';
+import { DkimSigner } from '../outbound/dkim.js';
+import { DkimKeyStore } from '../outbound/dkim-keys.js';
+import { SrsRewriter, type SrsCodec } from '../outbound/srs.js';
 
 /** What the runner sends through. */
 export interface OutboundParts {
@@ -18,20 +21,37 @@ export interface OutboundParts {
   rewriter?: SenderRewriter | undefined;
 }
 
-/** Builds the outbound parts for a config (the composition root's choice; tests pass their own). */
-export type OutboundFactory = (config: Config, dataDir: string, log: Logger) => OutboundParts | Promise<OutboundParts>;
+/** What the outbound parts are made from. */
+export interface OutboundContext {
+  config: Config;
+  dataDir: string;
+  log: Logger;
+  storage: Storage;
+  /** The SRS codec of this data dir; absent when its key could not be made (forwarded mail keeps its sender). */
+  srs?: SrsCodec | undefined;
+}
 
-/** The smarthost when relay.smarthost is set, else each recipient domain's MX (through the configured DNS servers). */
-export const defaultOutbound: OutboundFactory = (config, _dataDir, log) => ({
+/** Builds the outbound parts (the composition root's choice; tests pass their own). */
+export type OutboundFactory = (ctx: OutboundContext) => OutboundParts | Promise<OutboundParts>;
+
+/**
+ * The smarthost when relay.smarthost is set, else each recipient domain's MX
+ * (through the configured DNS servers); DKIM for local From domains with a
+ * key; SRS for forwarded mail.
+ */
+export const defaultOutbound: OutboundFactory = ({ config, dataDir, log, storage, srs }) => ({
   transport: createTransport(config, createDnsResolver(config.dns.servers), log),
+  signer: new DkimSigner(new DkimKeyStore(dataDir), (domain) => storage.directory.hasDomain(domain)),
+  rewriter: srs ? new SrsRewriter(srs, storage.directory, config.hostname) : undefined,
 });
 
 export class OutboundService {
   private runner: OutboundRunner | undefined;
   private parts: OutboundParts | undefined;
 
-  async start(storage: Storage, config: Config, dataDir: string, log: Logger, factory: OutboundFactory): Promise<void> {
-    this.parts = await factory(config, dataDir, log);
+  async start(ctx: OutboundContext, factory: OutboundFactory): Promise<void> {
+    const { storage, config, log } = ctx;
+    this.parts = await factory(ctx);
     this.runner = new OutboundRunner({
       queue: storage.queue,
       transport: this.parts.transport,

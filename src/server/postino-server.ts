@@ -17,6 +17,8 @@ import { DeliveryAgent } from '../delivery/agent.js';
 import { deliveryConfig } from '../delivery/delivery-config.js';
 import { LocalRetryRunner } from '../delivery/local-retry.js';
 import { OutboundService, defaultOutbound, type OutboundFactory } from './outbound.js';
+import { loadOrCreateSrsSecret, SrsCodec } from '../outbound/srs.js';
+import { srsAliases } from '../mx/hooks/srs-recipient.js';
 
 export const DEMO_DOMAIN = 'example.test';
 export const DEMO_ACCOUNT = `demo@${DEMO_DOMAIN}`;
@@ -28,6 +30,8 @@ export interface ServiceContext {
   storage: Storage;
   tls: TlsMaterial;
   log: Logger;
+  /** The SRS codec (made from DIR/srs.key); absent only when the key could not be made (a full disk at first start). */
+  srs?: SrsCodec;
 }
 
 /** One protocol listener; later protocols register here. */
@@ -96,7 +100,8 @@ export class PostinoServer {
     if (tls.unsaved !== undefined) {
       this.log.warn({ event: 'disk-full', step: 'tls', err: tls.unsaved }, 'cannot save the self-signed certificate: this one lives in memory, the next start makes another');
     }
-    const ctx: ServiceContext = { config: this.config, storage, tls, log: this.log };
+    const srs = this.loadSrs();
+    const ctx: ServiceContext = { config: this.config, storage, tls, log: this.log, ...(srs ? { srs } : {}) };
     this.ctx = ctx;
     for (const service of this.services) {
       const server = await this.listen(service, ctx);
@@ -106,10 +111,11 @@ export class PostinoServer {
       this.log.info({ event: 'listening', service: service.name, port });
     }
     // Messages stored for some recipients, the rest kept for a retry here (by SMTP, LMTP or `postino deliver`).
-    this.localRetry = new LocalRetryRunner(storage, new DeliveryAgent(storage, deliveryConfig(this.config), this.log), this.log);
+    const agent = new DeliveryAgent(storage, deliveryConfig(this.config), this.log, undefined, srs && srsAliases(srs));
+    this.localRetry = new LocalRetryRunner(storage, agent, this.log);
     this.localRetry.start();
     // The outbound queue: what was queued before (also before a crash) is sent now.
-    await this.outbound.start(storage, this.config, this.dataDir, this.log, this.outboundFactory);
+    await this.outbound.start({ config: this.config, dataDir: this.dataDir, log: this.log, storage, srs }, this.outboundFactory);
     this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });
   }
 
@@ -168,6 +174,17 @@ export class PostinoServer {
     } catch (err) {
       if (!isNoSpace(err)) throw err;
       throw new MailError('NOSPACE', `the disk is full: cannot set up the index in ${this.dataDir}; free some space and start again`, { cause: err });
+    }
+  }
+
+  /** The SRS codec over the data dir's secret, made at the first start; on a full disk none (SRS addresses are then unknown users) until a start with room. */
+  private loadSrs(): SrsCodec | undefined {
+    try {
+      return new SrsCodec(loadOrCreateSrsSecret(this.dataDir));
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      this.log.warn({ event: 'disk-full', step: 'srs-key', err: (err as Error).message }, 'the disk is full: no SRS key made (forwarding keeps the original sender until a start with room)');
+      return undefined;
     }
   }
 

@@ -2,5 +2,6 @@
 import type { ServiceDefinition } from './postino-server.js';
 import { smtpServices } from '../smtp/services.js';
 import { imapService, imapsService } from './imap-service.js';
+import { authenticatorFor } from './shared-authenticator.js';
 
-export const allServices: ServiceDefinition[] = [...smtpServices(), imapService, imapsService];
+export const allServices: ServiceDefinition[] = [...smtpServices({ authenticator: authenticatorFor }), imapService, imapsService];

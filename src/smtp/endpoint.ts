@@ -8,11 +8,14 @@
 // smtp-server is pinned in package.json: the private members used here
 // (connect, connections, and a connection's send, handler_RCPT, _socket,
 // _dataStream, _handlerPending) are checked by test/unit/smtp/internals.test.ts.
+// A submission endpoint also replaces AUTH (submission-auth.ts).
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Server, Socket } from 'node:net';
 import { ConnectionLimit } from '../net/connection-limit.js';
+import { SASL_MECHANISMS } from '../auth/sasl.js';
+import { hideAuthBeforeTls, installSubmissionAuth, type AuthConnectionInternals, type SubmissionAuthOptions } from './submission-auth.js';
 import type { MailReceiver, ReceiverSession } from '../mx/receiver.js';
-import { LOCAL_PROBLEM, SHUTTING_DOWN, TALKED_FIRST, TOO_MANY_FROM_ADDRESS, TOO_MANY_MESSAGES, formatReply, refusalReply, tooManyConnections, type SmtpReply } from '../mx/smtp-reply.js';
+import { AUTH_REQUIRED, LOCAL_PROBLEM, SHUTTING_DOWN, TALKED_FIRST, TOO_MANY_FROM_ADDRESS, TOO_MANY_MESSAGES, formatReply, refusalReply, tooManyConnections, type SmtpReply } from '../mx/smtp-reply.js';
 
 export interface SmtpLimits {
   /** Hold the greeting this long and drop clients that talk first (postscreen's pregreet test). */
@@ -25,6 +28,8 @@ export interface SmtpLimits {
 
 export const MX_LIMITS: SmtpLimits = { greetDelayMs: 300, maxConnectionsPerIp: 20, maxMessagesPerConnection: 1000, commandTimeoutMs: 300_000 };
 export const LMTP_LIMITS: SmtpLimits = { greetDelayMs: 0, maxConnectionsPerIp: 100, maxMessagesPerConnection: 10_000, commandTimeoutMs: 300_000 };
+/** Submission clients are our users' mail programs: no pregreet test; several connections per address (an office behind one NAT). */
+export const SUBMISSION_LIMITS: SmtpLimits = { greetDelayMs: 0, maxConnectionsPerIp: 50, maxMessagesPerConnection: 1000, commandTimeoutMs: 300_000 };
 
 /** A client that waited for the greeting once is trusted to for this long (postscreen's cache). */
 const PREGREET_PASS_MS = 24 * 3600 * 1000;
@@ -43,6 +48,8 @@ export interface EndpointOptions {
   limits: SmtpLimits;
   receiver: MailReceiver;
   onError(err: Error): void;
+  /** A submission endpoint: AUTH required (after TLS), over the shared SASL server. */
+  submission?: SubmissionAuthOptions & { implicitTls: boolean };
 }
 
 /** The members of smtp-server's (untyped) connection object used here. */
@@ -100,6 +107,8 @@ interface EndpointExtras {
   connectionLimit: ConnectionLimit;
   /** The answer for a RCPT path the library would call a syntax error, if it is a relay attempt. */
   rawPathRefusal(path: string): SmtpReply | undefined;
+  /** Called with each new session's connection, after the endpoint's own wrapping (submission's AUTH). */
+  onSession?(connection: ConnectionInternals & AuthConnectionInternals): void;
 }
 
 /** smtp-server with the few hooks it lacks. */
@@ -107,6 +116,7 @@ export class SmtpEndpoint extends SMTPServer {
   private readonly greetDelayMs: number;
   private readonly connectionLimit: ConnectionLimit;
   private readonly rawPathRefusal: EndpointExtras['rawPathRefusal'];
+  private readonly onSession: EndpointExtras['onSession'];
   private readonly passedPregreet = new Map<string, number>();
   /** Sockets held back for the pregreet test: not sessions yet, but open. */
   private readonly waitingForGreeting = new Set<Socket>();
@@ -117,6 +127,7 @@ export class SmtpEndpoint extends SMTPServer {
     this.greetDelayMs = extras.greetDelayMs;
     this.connectionLimit = extras.connectionLimit;
     this.rawPathRefusal = extras.rawPathRefusal;
+    this.onSession = extras.onSession;
   }
 
   override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
@@ -249,6 +260,7 @@ export class SmtpEndpoint extends SMTPServer {
       }
       rcpt(command, callback);
     };
+    this.onSession?.(connection as ConnectionInternals & AuthConnectionInternals);
   }
 }
 
@@ -304,7 +316,8 @@ export function createEndpoint(o: EndpointOptions): SmtpEndpoint {
     },
     onRcptTo(address, session, callback) {
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-      receiver.rcptTo(receiverSession(session), from, address.address).then((r) => {
+      const accepted = session.envelope.rcptTo.map((r) => r.address);
+      receiver.rcptTo(receiverSession(session), from, address.address, accepted).then((r) => {
         if ('reply' in r) return callback(replyError(r.reply));
         address.address = r.recipient;
         callback();
@@ -321,10 +334,31 @@ export function createEndpoint(o: EndpointOptions): SmtpEndpoint {
       }, failed(callback));
     },
   };
+  const submission = o.submission;
+  if (submission) {
+    Object.assign(options, {
+      // 465: TLS from the first byte; 587: STARTTLS, and AUTH only after it.
+      secure: submission.implicitTls,
+      disabledCommands: submission.implicitTls ? ['STARTTLS'] : [],
+      authMethods: [...SASL_MECHANISMS],
+      authOptional: false,
+      allowInsecureAuth: false,
+      // smtp-server's own check answers MAIL/RCPT/DATA before AUTH; the text carries our enhanced code.
+      authRequiredMessage: `${AUTH_REQUIRED.enhanced} ${AUTH_REQUIRED.text}`,
+    } satisfies Partial<SMTPServerOptions>);
+  }
   const endpoint = new SmtpEndpoint(options, {
     greetDelayMs: limits.greetDelayMs,
     connectionLimit: new ConnectionLimit(o.maxConnections),
     rawPathRefusal: (path) => receiver.refuseRawPath(path),
+    ...(submission
+      ? {
+          onSession: (connection: ConnectionInternals & AuthConnectionInternals) => {
+            hideAuthBeforeTls(connection);
+            installSubmissionAuth(connection, submission);
+          },
+        }
+      : {}),
   });
   endpoint.on('error', o.onError);
   return endpoint;

@@ -1,19 +1,28 @@
-// The MX-facing SMTP listener and the LMTP listener as services of `serve`:
+// The MX-facing SMTP listener, the LMTP listener and the submission
+// listeners (587 STARTTLS, 465 implicit TLS) as services of `serve`:
 // each an endpoint (endpoint.ts) driving a MailReceiver with its hook chain;
 // a reload starts a new endpoint for new connections while open sessions
 // finish on theirs.
 import type { Server, Socket } from 'node:net';
 import type { ServiceContext, ServiceDefinition } from '../server/postino-server.js';
+import type { ServiceName } from '../config.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import { DeliveryAgent } from '../delivery/agent.js';
 import { deliveryConfig } from '../delivery/delivery-config.js';
 import type { Hook } from '../mx/chain.js';
 import { endpointHooks } from '../mx/hooks/index.js';
+import { srsAliases } from '../mx/hooks/srs-recipient.js';
 import { MailReceiver, type ReceiverKind } from '../mx/receiver.js';
-import { createEndpoint, LMTP_LIMITS, MX_LIMITS, type SmtpEndpoint, type SmtpLimits } from './endpoint.js';
+import { createEndpoint, LMTP_LIMITS, MX_LIMITS, SUBMISSION_LIMITS, type SmtpEndpoint, type SmtpLimits } from './endpoint.js';
 
 export interface SmtpServiceOptions {
   /** Each endpoint's hooks; default: endpointHooks (tests add failing ones). */
   hooks?: (kind: ReceiverKind, ctx: ServiceContext) => Hook[];
+  /**
+   * The authenticator shared with the other protocols (src/server/shared-authenticator.ts);
+   * without it there are no submission services.
+   */
+  authenticator?: (ctx: ServiceContext) => Authenticator;
 }
 
 /** One listening socket, and the endpoints behind it: the newest takes new connections, older ones keep theirs. */
@@ -23,22 +32,25 @@ interface Listener {
 }
 
 export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDefinition[] {
-  const hooksFor = serviceOptions.hooks ?? ((kind, ctx) => endpointHooks(kind, ctx.config, ctx.storage));
+  const hooksFor = serviceOptions.hooks ?? ((kind, ctx) => endpointHooks(kind, ctx.config, ctx.storage, ctx.srs));
   // One agent per configuration, shared by SMTP and LMTP.
   const agents = new WeakMap<ServiceContext['config'], DeliveryAgent>();
   const agentFor = (ctx: ServiceContext) => {
     let agent = agents.get(ctx.config);
     if (!agent) {
-      agent = new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log);
+      agent = new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log, undefined, ctx.srs && srsAliases(ctx.srs));
       agents.set(ctx.config, agent);
     }
     return agent;
   };
   const listeners = new Map<Server, Listener>();
 
-  const endpointFor = (kind: ReceiverKind, ctx: ServiceContext, limits: SmtpLimits): SmtpEndpoint => {
+  const endpointFor = (name: ServiceName, kind: ReceiverKind, ctx: ServiceContext, limits: SmtpLimits): SmtpEndpoint => {
     const { config, log } = ctx;
-    const receiver = new MailReceiver({ kind, config, directory: ctx.storage.directory, agent: agentFor(ctx), log, hooks: hooksFor(kind, ctx) });
+    const submissionStores = kind === 'submission' ? { submission: { directory: ctx.storage.directory, queue: ctx.storage.queue, mail: ctx.storage.mail } } : {};
+    const receiver = new MailReceiver({ kind, config, directory: ctx.storage.directory, agent: agentFor(ctx), log, hooks: hooksFor(kind, ctx), ...submissionStores });
+    const authenticator = serviceOptions.authenticator;
+    const submission = kind === 'submission' && authenticator ? { submission: { implicitTls: name === 'submissions', authenticator: authenticator(ctx), log, service: name } } : {};
     return createEndpoint({
       lmtp: kind === 'lmtp',
       hostname: config.hostname,
@@ -48,14 +60,15 @@ export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDe
       maxConnections: config.limits.maxConnections[kind],
       limits,
       receiver,
-      onError: (err) => log.warn({ event: 'smtp-error', service: kind, err: err.message }),
+      onError: (err) => log.warn({ event: 'smtp-error', service: name, err: err.message }),
+      ...submission,
     });
   };
 
-  const define = (kind: ReceiverKind, limitsFor: (ctx: ServiceContext) => SmtpLimits): ServiceDefinition => ({
-    name: kind,
+  const define = (name: ServiceName, kind: ReceiverKind, limitsFor: (ctx: ServiceContext) => SmtpLimits): ServiceDefinition => ({
+    name,
     async start(ctx, port) {
-      const endpoint = endpointFor(kind, ctx, limitsFor(ctx));
+      const endpoint = endpointFor(name, kind, ctx, limitsFor(ctx));
       const s = await endpoint.listening(port, ctx.config.listen);
       listeners.set(s, { current: endpoint, instances: new Set([endpoint]) });
       return s;
@@ -66,7 +79,7 @@ export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDe
     reload(s, ctx) {
       const listener = listeners.get(s);
       if (!listener) return () => {};
-      const next = endpointFor(kind, ctx, limitsFor(ctx));
+      const next = endpointFor(name, kind, ctx, limitsFor(ctx));
       return () => {
         for (const old of listener.instances) if (old !== listener.current && !old.hasClients()) listener.instances.delete(old);
         s.removeAllListeners('connection');
@@ -84,5 +97,7 @@ export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDe
       listeners.delete(s);
     },
   });
-  return [define('smtp', (ctx) => ({ ...MX_LIMITS, ...ctx.config.smtp.limits })), define('lmtp', () => LMTP_LIMITS)];
+  const services = [define('smtp', 'smtp', (ctx) => ({ ...MX_LIMITS, ...ctx.config.smtp.limits })), define('lmtp', 'lmtp', () => LMTP_LIMITS)];
+  if (serviceOptions.authenticator) services.push(define('submission', 'submission', () => SUBMISSION_LIMITS), define('submissions', 'submission', () => SUBMISSION_LIMITS));
+  return services;
 }

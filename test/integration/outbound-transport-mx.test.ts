@@ -205,6 +205,17 @@ test('STARTTLS whenever offered (certificate not checked); plain when the MX off
   assert.equal(plain.messages[0]?.secure, false);
 });
 
+test('an MX whose TLS handshake fails: delivered in the clear on a second connection (Postfix "may")', async (t) => {
+  const w = await world(t, { tls: 'starttls', tlsMaxVersion: 'TLSv1.1' });
+  w.dns.load({ 'oldtls.test': { MX: [{ exchange: 'mx.oldtls.test', priority: 10 }] }, 'mx.oldtls.test': { A: ['127.0.0.1'] } });
+  const outcomes = await w.transport.send(message('old1', ['a@oldtls.test']));
+  assert.equal(outcomes[0]?.status, 'sent', outcomes[0]?.reply);
+  assert.equal(outcomes[0]?.tls, undefined);
+  assert.equal(w.sink.connections, 2, 'one failed handshake, one plain session');
+  assert.equal(w.sink.messages[0]?.secure, false);
+  assert.ok(w.lines.some((l) => l.event === 'relay-connect-failed' && l.deferral === 'tls'));
+});
+
 test('one connection carries several messages; at most maxConnectionsPerDestination at once', async (t) => {
   const w = await world(t, {}, 2);
   w.dns.load({ 'reuse.test': { MX: [{ exchange: 'mx.reuse.test', priority: 10 }] }, 'mx.reuse.test': { A: ['127.0.0.1'] } });
@@ -258,4 +269,20 @@ test('addresses that cannot go on the wire fail at once; a domain literal goes t
   const badSender = await w.transport.send(message('bad2', ['lit@[127.0.0.1]'], 'x\r\nRCPT TO:<evil@x>'));
   assert.equal(badSender[0]?.status, 'failed');
   assert.equal(w.sink.messages.length, 1);
+});
+
+test('a message to twenty domains with twenty MX hosts: every recipient answered, in order', async (t) => {
+  const w = await world(t);
+  const zone: Record<string, { MX?: Array<{ exchange: string; priority: number }>; A?: string[] }> = {};
+  const recipients: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    zone[`d${i}.test`] = { MX: [{ exchange: `mx.d${i}.test`, priority: 10 }] };
+    zone[`mx.d${i}.test`] = { A: ['127.0.0.1'] };
+    recipients.push(`user${i}@d${i}.test`);
+  }
+  w.dns.load(zone);
+  const outcomes = await w.transport.send(message('wide1', recipients));
+  assert.deepEqual(outcomes.map((o) => o.address), recipients);
+  assert.ok(outcomes.every((o) => o.status === 'sent'), JSON.stringify(outcomes.filter((o) => o.status !== 'sent')));
+  assert.equal(w.sink.messages.length, 20, 'one transaction per MX host');
 });

@@ -13,6 +13,7 @@ import { createTransport, type TransportConfig } from '../../src/outbound/smtp-t
 import { createDnsResolver } from '../../src/net/dns.js';
 import { isMailError } from '../../storage/errors.js';
 import { startSink } from '../support/sink-smtp.js';
+import { startDnsFixture } from '../support/dns-fixture.js';
 import { scratchDir } from '../support/tmp.js';
 import { captureLog, message } from './outbound-transport-harness.js';
 
@@ -202,4 +203,48 @@ test('smarthost down: deferred with class connection; a smarthost config that ca
   assert.throws(() => start({ host: '127.0.0.1', port, username: USER }), /no password/);
   assert.throws(() => start({ host: '127.0.0.1', port, password: PASSWORD }), /no username/);
   assert.throws(() => start({ host: '127.0.0.1', port, ca: path.join(scratch.dir, 'missing.pem') }), /cannot read ca/);
+});
+
+test('a smarthost named by a host name: looked up through the DNS resolver; "localhost" verified by name', async (t) => {
+  const sink = await startSink({ tls: 'starttls' });
+  const dns = await startDnsFixture({ 'smarthost.provider.test': { A: ['127.0.0.1'] } });
+  const scratch = scratchDir();
+  t.after(async () => {
+    await sink.stop();
+    await dns.close();
+    scratch.cleanup();
+  });
+  const named = createTransport(
+    { hostname: 'out.example.test', relay: { smarthost: { host: 'smarthost.provider.test', port: sink.port, tls: 'opportunistic' } } },
+    createDnsResolver(dns.servers, { timeoutMs: 1500 }),
+    captureLog().log,
+  );
+  t.after(() => named.close());
+  const viaName = await named.send(message('name1', ['x@remote.test']));
+  assert.equal(viaName[0]?.status, 'sent', viaName[0]?.reply);
+  assert.equal(viaName[0]?.destination, `smarthost.provider.test[127.0.0.1]:${sink.port}`);
+  assert.match(viaName[0]?.tls ?? '', /^TLSv1/, 'opportunistic TLS took the offered STARTTLS');
+
+  const caFile = path.join(scratch.dir, 'ca.pem');
+  writeFileSync(caFile, sink.cert);
+  const local = createTransport(
+    { hostname: 'out.example.test', relay: { smarthost: { host: 'localhost', port: sink.port, tls: 'starttls', ca: caFile } } },
+    resolver,
+    captureLog().log,
+  );
+  t.after(() => local.close());
+  const viaLocalhost = await local.send(message('name2', ['x@remote.test']));
+  assert.equal(viaLocalhost[0]?.status, 'sent', viaLocalhost[0]?.reply);
+  assert.equal(sink.messages.length, 2);
+
+  dns.set('smarthost.provider.test', { SERVFAIL: true });
+  const broken = createTransport(
+    { hostname: 'out.example.test', relay: { smarthost: { host: 'smarthost.provider.test', port: sink.port, tls: 'opportunistic' } } },
+    createDnsResolver(dns.servers, { timeoutMs: 1500, cacheTtlMs: 0 }),
+    captureLog().log,
+  );
+  t.after(() => broken.close());
+  const dnsDown = await broken.send(message('name3', ['x@remote.test']));
+  assert.equal(dnsDown[0]?.status, 'deferred');
+  assert.equal(dnsDown[0]?.deferral, 'dns');
 });

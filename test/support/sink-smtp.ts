@@ -43,6 +43,8 @@ export interface SinkOptions {
   listenHost?: string;
   /** Port (default 0: a free one). */
   port?: number;
+  /** Highest TLS version offered: 'TLSv1.1' makes a server whose STARTTLS no current client can complete. */
+  tlsMaxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 }
 
 export interface SinkMessage {
@@ -147,6 +149,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     allowInsecureAuth: tls === 'none',
     authMethods: ['PLAIN', 'LOGIN'],
     ...(options.size ? { size: options.size } : {}),
+    ...(options.tlsMaxVersion ? { minVersion: 'TLSv1' as const, maxVersion: options.tlsMaxVersion } : {}),
     socketTimeout: 30_000,
     closeTimeout: 200,
     onConnect(session: SMTPServerSession, callback: (err?: Error) => void) {

@@ -15,10 +15,10 @@ test('defaults are the embedded ports of INTERFACE.md', () => {
 test('limits that protect the server: header size and connections per service, defaults and overrides', () => {
   const d = resolveConfig({}, {});
   assert.equal(d.limits.headerSize, 262144);
-  assert.deepEqual(d.limits.maxConnections, { smtp: 100, lmtp: 100, imap: 1000 });
+  assert.deepEqual(d.limits.maxConnections, { smtp: 100, lmtp: 100, imap: 1000, submission: 100 });
   const c = resolveConfig(validateConfig({ limits: { headerSize: 65536, maxConnections: { smtp: 20 } } }), {});
   assert.equal(c.limits.headerSize, 65536);
-  assert.deepEqual(c.limits.maxConnections, { smtp: 20, lmtp: 100, imap: 1000 });
+  assert.deepEqual(c.limits.maxConnections, { smtp: 20, lmtp: 100, imap: 1000, submission: 100 });
   assert.throws(() => validateConfig({ limits: { maxConnections: { smtp: 0 } } }), /limits\.maxConnections\.smtp/);
   assert.throws(() => validateConfig({ limits: { maxConnections: { pop3: 5 } } }), /unknown key limits\.maxConnections\.pop3/);
   assert.throws(() => validateConfig({ limits: { headerSize: 'big' } }), /limits\.headerSize/);

@@ -7,6 +7,8 @@ import { sieveEngineCommands } from './sieve-engine.js';
 import { scriptCommands } from './scripts.js';
 import { deliverCommands } from './deliver.js';
 import { queueCommands } from './queue.js';
+import { dnsCommands } from './dns.js';
+import { dkimCommands } from './dkim.js';
 
 export const allCommands: CliCommand[] = [
   ...sieveEngineCommands,
@@ -14,6 +16,8 @@ export const allCommands: CliCommand[] = [
   ...adminCommands,
   ...deliverCommands,
   ...queueCommands,
+  ...dnsCommands,
+  ...dkimCommands,
   ...maintenanceCommands,
   ...serveCommands,
 ];

@@ -8,8 +8,11 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import tls from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { repoRoot } from '../../support/paths.js';
+import { scratchDir } from '../../support/tmp.js';
+import { loadTls } from '../../../src/server/tls.js';
 
 const PINNED = '3.21.6';
 
@@ -23,7 +26,7 @@ test('smtp-server is pinned to the version the endpoint was checked against', ()
 
 test('the members SmtpEndpoint adds do not shadow smtp-server ones', () => {
   const server = new SMTPServer({ logger: false });
-  for (const name of ['greetDelayMs', 'connectionLimit', 'rawPathRefusal', 'passedPregreet', 'waitingForGreeting', 'shuttingDown', 'hasClients', 'shutdown', 'listening', 'connectNow']) {
+  for (const name of ['greetDelayMs', 'connectionLimit', 'rawPathRefusal', 'onSession', 'passedPregreet', 'waitingForGreeting', 'shuttingDown', 'hasClients', 'shutdown', 'listening', 'connectNow']) {
     assert.ok(!(name in server), `smtp-server now has its own ${name}`);
   }
   assert.equal(typeof SMTPServer.prototype.connect, 'function');
@@ -171,5 +174,121 @@ test('the connection internals the endpoint uses exist and behave as assumed', a
   } finally {
     c.socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+/** The members src/smtp/submission-auth.ts uses on a connection. */
+interface AuthConnection {
+  secure: boolean;
+  session: { user?: unknown; transmissionType?: string };
+  send(code: number, data?: string | string[], context?: unknown): void;
+  handler_AUTH(command: Buffer | string, callback: () => void): void;
+  _nextHandler: ((command: Buffer | string, callback: () => void) => void) | false;
+  _transmissionType(): string;
+}
+
+test('the AUTH internals the submission endpoint uses exist and behave as assumed', async () => {
+  const scratch = scratchDir();
+  const material = loadTls(scratch.dir, 'localhost', undefined);
+  const server = new SMTPServer({
+    logger: false,
+    key: material.key,
+    cert: material.cert,
+    hideENHANCEDSTATUSCODES: false,
+    authMethods: ['PLAIN', 'LOGIN', 'SCRAM-SHA-256'],
+    authOptional: false,
+    allowInsecureAuth: false,
+    authRequiredMessage: '5.7.0 Authentication required',
+    onData(stream, _session, callback) {
+      stream.resume();
+      stream.on('end', () => callback());
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.server.address() as net.AddressInfo).port;
+  const c = client(port);
+  let secured: tls.TLSSocket | undefined;
+  try {
+    assert.match(await c.reply(), /^220 /);
+    const conn = [...server.connections].pop() as unknown as AuthConnection;
+    assert.equal(conn.secure, false, 'secure: false before STARTTLS');
+    assert.equal(conn._nextHandler, false, 'no continuation pending');
+    assert.equal(typeof conn._transmissionType, 'function');
+
+    // EHLO goes out through the instance's send, as one array: how AUTH is hidden before TLS.
+    const send = conn.send.bind(conn);
+    let ehlo: string[] | undefined;
+    conn.send = (code, data, context) => {
+      if (code === 250 && Array.isArray(data)) ehlo = [...data];
+      send(code, data, context);
+    };
+    c.write('EHLO probe.test');
+    assert.match(await c.reply(), /^250 /);
+    assert.ok(ehlo?.includes('AUTH PLAIN LOGIN SCRAM-SHA-256'), `EHLO lists AUTH as one array entry: ${JSON.stringify(ehlo)}`);
+    assert.ok(ehlo?.includes('STARTTLS'));
+
+    // MAIL before AUTH: 530 with the configured text.
+    c.write('MAIL FROM:<a@probe.test>');
+    assert.match(await c.reply(), /^530 .*5\.7\.0 Authentication required$/);
+
+    // STARTTLS makes secure true.
+    c.write('STARTTLS');
+    assert.match(await c.reply(), /^220 /);
+    secured = tls.connect({ socket: c.socket, rejectUnauthorized: false, servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => secured!.once('secureConnect', () => resolve()).once('error', reject));
+    const lines: string[] = [];
+    let wake: (() => void) | undefined;
+    let buffer = '';
+    secured.on('data', (d: Buffer) => {
+      buffer += d.toString('latin1');
+      let nl;
+      while ((nl = buffer.indexOf('\r\n')) >= 0) {
+        lines.push(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 2);
+      }
+      wake?.();
+    });
+    const reply = async (): Promise<string> => {
+      for (;;) {
+        const i = lines.findIndex((l) => /^\d{3}(?: |$)/.test(l));
+        if (i >= 0) return lines.splice(0, i + 1).pop()!;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    };
+    const write = (line: string) => secured!.write(line + '\r\n');
+    write('EHLO probe.test');
+    assert.match(await reply(), /^250 /);
+    assert.equal(conn.secure, true, 'secure: true after STARTTLS');
+
+    // An instance's handler_AUTH replaces the library's; _nextHandler takes the next line.
+    let continued = '';
+    conn.handler_AUTH = (command, callback) => {
+      assert.equal(command.toString(), 'AUTH SCRAM-SHA-256');
+      conn._nextHandler = (line, next) => {
+        continued = line.toString();
+        conn.session.user = 'someone@probe.test';
+        conn.session.transmissionType = conn._transmissionType();
+        conn.send(235, '2.7.0 ok', false);
+        next();
+      };
+      conn.send(334, '', false);
+      callback();
+    };
+    write('AUTH SCRAM-SHA-256');
+    assert.match(await reply(), /^334/);
+    write('bixuPXVzZXIscj1ub25jZQ==');
+    assert.equal(await reply(), '235 2.7.0 ok');
+    assert.equal(continued, 'bixuPXVzZXIscj1ub25jZQ==', 'the continuation line reached _nextHandler as sent');
+    assert.equal(conn._nextHandler, false, 'the continuation is used once');
+    assert.equal(conn.session.transmissionType, 'ESMTPSA');
+
+    // With session.user set, MAIL is accepted.
+    write('MAIL FROM:<someone@probe.test>');
+    assert.match(await reply(), /^250 /);
+  } finally {
+    secured?.destroy();
+    c.socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    scratch.cleanup();
   }
 });
