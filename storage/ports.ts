@@ -281,10 +281,10 @@ export interface StagedBlob {
 // ---- the other ports ---------------------------------------------------------------
 
 export type { ScriptInfo } from './scripts.js';
-export type { QueueEntry } from './queue.js';
+export type { QueueEntry, QueueHead, EnqueueExtra, RecipientState, RecipientStatus } from './queue.js';
 export type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';
 import type { ScriptInfo } from './scripts.js';
-import type { QueueEntry } from './queue.js';
+import type { QueueEntry, QueueHead, EnqueueExtra } from './queue.js';
 import type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';
 
 /** Sieve scripts of an account, one of them (at most) active. The caller validates script text. */
@@ -307,20 +307,27 @@ export interface ScriptStore {
 
 /** Messages waiting to be sent (or, for the local-retry queue, delivered again). */
 export interface QueueStore {
-  /** Durable when it resolves. */
-  enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra?: { data?: unknown; nextAttempt?: number }): Promise<QueueEntry>;
-  /** Oldest first. */
+  /** Durable when it resolves. Inside a unit of work the entry appears when the unit commits, and never if it is undone. */
+  enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra?: EnqueueExtra): Promise<QueueEntry>;
+  /** Oldest first, each with `held` when on hold. */
   list(): Promise<QueueEntry[]>;
+  /** The entries' ids, oldest first, and whether each is on hold, without reading them (the runner's frequent look). */
+  listIds(): Promise<QueueHead[]>;
   get(id: string): Promise<QueueEntry | undefined>;
   /** The queued message; NONEXISTENT when the entry is gone. */
   message(id: string): Promise<Buffer>;
-  /** Durable when it resolves: a crash afterwards finds this state, not the one before. */
+  /** Durable when it resolves: a crash afterwards finds this state, not the one before. NONEXISTENT when the entry was deleted meanwhile. */
   update(entry: QueueEntry): Promise<void>;
   remove(id: string): Promise<void>;
-  /** Asks whoever runs this queue (another process) to try every entry now. */
-  requestFlush(): Promise<void>;
-  /** Whether a flush was asked for since the last call (and forgets it). */
+  /** On hold (like postsuper -h): listed with `held`, not tried until released. NONEXISTENT for an unknown id. */
+  hold(id: string): Promise<void>;
+  release(id: string): Promise<void>;
+  /** Asks whoever runs this queue (another process) to try every entry now, or only `id` (NONEXISTENT when unknown). */
+  requestFlush(id?: string): Promise<void>;
+  /** Whether a flush of every entry was asked for since the last call (and forgets it). */
   takeFlushRequest(): Promise<boolean>;
+  /** The ids a flush of one entry was asked for since the last call (and forgets them). */
+  takeFlushedIds(): Promise<string[]>;
   /** Forgets what a crash mid-enqueue left behind. */
   cleanOrphans(now?: number): Promise<void>;
 }
@@ -386,9 +393,11 @@ export interface Storage extends StoragePorts {
    * directory, the mail index, scripts, delivery memory, and the files the
    * backend keeps beside them) land when it resolves, or none do when it
    * throws. Units run one at a time; calls from outside a unit wait while
-   * one is open, so they never see its uncommitted changes. Not yet part of
-   * a unit in the SQLite + Maildir backend: queue entries (files written
-   * durably at once) and a removed script's file (deleted at once).
+   * one is open, so they never see its uncommitted changes. Queue entries
+   * enqueued inside appear when the outermost unit commits (their messages
+   * are written at once, the entries right after the commit). Not yet part
+   * of a unit in the SQLite + Maildir backend: a removed script's file
+   * (deleted at once).
    */
   transaction<T>(body: (tx: UnitOfWork) => Promise<T>): Promise<T>;
   close(): void;

@@ -1,140 +1,382 @@
 // The outbound queue on disk: DIR/queue/<id>.eml (the message) and
-// <id>.json (envelope and state). The .json is written last, so a crash
-// leaves either a whole entry or an orphan .eml that is ignored and cleaned.
+// <id>.json (envelope and per-recipient state). The .eml is written first
+// and the .json last, so a crash leaves either a whole entry or an orphan
+// .eml that is ignored and cleaned. An entry is whole only with both files:
+// `queue delete` removes the .eml first, so a .json the runner rewrites at
+// the same moment is no entry (and the runner removes it again).
+//
+// What other processes ask for (the CLI while `serve` runs the queue) never
+// rewrites an entry, so it cannot race the runner's own writes: a hold is a
+// marker file beside it (<id>.hold), a flush a marker file (flush-requested,
+// or flush-<id> for one entry).
+//
+// All I/O goes through fs/promises: `serve` runs this queue on its event loop.
 // The same class keeps the local-retry queue (DIR/queue/local: messages
 // stored for some recipients, the rest retried here).
-import { readFileSync, readdirSync, unlinkSync, mkdirSync, statSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MailError } from './errors.js';
-import { fsyncPath, removeQuietly, writeFileSynced } from './maildir/files.js';
+
+/** Where one recipient of an entry stands. */
+export type RecipientStatus = 'pending' | 'sent' | 'failed' | 'deferred';
+
+export interface RecipientState {
+  address: string;
+  status: RecipientStatus;
+  /** Delivery attempts made for this recipient. */
+  attempts: number;
+  /** The last remote reply (or description of a local failure); null before the first attempt. */
+  reply: string | null;
+  /** Why it was last deferred ("connection", "greylist", ...: the transport's DeferralClass); null unless deferred. */
+  deferral: string | null;
+  /** When this recipient is tried next (ms since the epoch); meaningless once sent or failed. */
+  nextAttempt: number;
+  /** Where it went or was last tried ("mx.example.net[192.0.2.1]:25"). */
+  destination?: string;
+  /** Failed, and the sender has been sent a DSN for it (or none is due: the null sender). */
+  notified?: boolean;
+}
 
 export interface QueueEntry {
   id: string;
   /** Envelope sender; "" for the null sender (bounces, vacation replies). */
   sender: string;
+  /** Every recipient the entry was made for (the local-retry queue: those still to do). */
   recipients: string[];
   created: number;
   attempts: number;
+  /** The earliest next attempt of any recipient still to do. */
   nextAttempt: number;
   lastError: string | null;
-  /** Why it was queued: "redirect", "vacation", "bounce", "notify", "submission", "local-retry". */
+  /** Why it was queued: "submission", "redirect", "alias", "vacation", "bounce", "notify", "local-retry". */
   reason: string;
   /** What the queue's user keeps beside the envelope (the local-retry queue: the tasks left). */
   data?: unknown;
+  /** The SMTP id ("queued as ...") of the transaction that made the entry, for logs. */
+  smtpId?: string;
+  /** Per recipient, in the order of `recipients`; absent until the runner first touches the entry (see recipientStates). */
+  states?: RecipientState[];
+  /** A delay warning (RFC 3464 Action: delayed) has been sent. */
+  warned?: boolean;
+  /** On hold (`queue hold`): not tried until released. Read from the marker, never stored in the .json. */
+  held?: true;
 }
 
-/** A file whose presence asks the process running the queue to try every entry now. */
-const FLUSH_REQUEST = 'flush-requested';
+/** What enqueue takes beside the envelope. */
+export interface EnqueueExtra {
+  data?: unknown;
+  nextAttempt?: number;
+  /** The SMTP id of the transaction that made the entry (for logs). */
+  smtpId?: string;
+}
+
+/** An entry's id and whether it is on hold: what a look at the directory tells without reading entries. */
+export interface QueueHead {
+  id: string;
+  held: boolean;
+}
+
+/** The recipients' states: the stored ones, or every recipient pending (an entry not yet tried). */
+export function recipientStates(entry: QueueEntry): RecipientState[] {
+  if (entry.states && entry.states.length === entry.recipients.length) return entry.states;
+  return entry.recipients.map((address) => ({ address, status: 'pending', attempts: 0, reply: null, deferral: null, nextAttempt: entry.nextAttempt }));
+}
+
+/** A new entry's id: time-ordered, with 40 random bits (unique across processes writing the same queue). */
+export function newEntryId(now = Date.now()): string {
+  return `${now.toString(36).toUpperCase()}${randomBytes(5).toString('hex').toUpperCase()}`;
+}
+
+export function newEntry(sender: string, recipients: string[], reason: string, extra: EnqueueExtra): QueueEntry {
+  if (recipients.length === 0) throw new MailError('BADINPUT', 'no recipients');
+  const now = Date.now();
+  const entry: QueueEntry = { id: newEntryId(now), sender, recipients: [...recipients], created: now, attempts: 0, nextAttempt: extra.nextAttempt ?? now, lastError: null, reason };
+  if (extra.data !== undefined) entry.data = extra.data;
+  if (extra.smtpId !== undefined) entry.smtpId = extra.smtpId;
+  return entry;
+}
+
+/** Ids are ours (newEntryId): anything else (a path, say) names no entry. */
+export function isEntryId(id: string): boolean {
+  return id.length <= 40 && /^[A-Z0-9]+$/.test(id);
+}
+
+const FLUSH_ALL = 'flush-requested';
+const FLUSH_ONE = 'flush-';
+const HOLD = '.hold';
+const TMP = '.tmp';
+
+async function syncFile(file: string): Promise<void> {
+  const h = await open(file, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+async function writeSynced(file: string, content: Buffer | string): Promise<void> {
+  const h = await open(file, 'w', 0o600);
+  try {
+    await h.writeFile(content);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+async function unlinkQuietly(file: string): Promise<boolean> {
+  try {
+    await unlink(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let tmpCounter = 0;
 
 export class QueueStore {
   constructor(private readonly dir: string) {}
 
-  /** Durable when it returns. */
-  enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra: { data?: unknown; nextAttempt?: number } = {}): QueueEntry {
-    if (recipients.length === 0) throw new MailError('BADINPUT', 'no recipients');
-    const id = `${Date.now().toString(36).toUpperCase()}${randomBytes(5).toString('hex').toUpperCase()}`;
-    const now = Date.now();
-    const entry: QueueEntry = { id, sender, recipients, created: now, attempts: 0, nextAttempt: extra.nextAttempt ?? now, lastError: null, reason };
-    if (extra.data !== undefined) entry.data = extra.data;
+  private file(id: string, suffix: string): string {
+    return path.join(this.dir, `${id}${suffix}`);
+  }
+
+  /** The queue directory, made (and its parents' entries for it fsynced) when missing. */
+  private async ensureDir(): Promise<void> {
+    const made = await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    if (made === undefined) return;
+    // Directories made now must survive a crash too: each parent's entry for them is fsynced.
+    for (let d = path.dirname(this.dir); ; d = path.dirname(d)) {
+      await syncFile(d);
+      if (d === path.dirname(made) || d === path.dirname(d)) break;
+    }
+  }
+
+  /** Writes the .json through a tmp file and a rename (fsynced first); the directory's fsync is the caller's. */
+  private async writeEntry(entry: QueueEntry): Promise<void> {
+    const { held: _held, ...stored } = entry;
+    const target = this.file(entry.id, '.json');
+    const tmp = path.join(this.dir, `.${entry.id}.${process.pid}.${++tmpCounter}${TMP}`);
     try {
-      // Directories made now must survive a crash too: each parent's entry for them is fsynced.
-      const made = mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      if (made !== undefined) {
-        for (let d = path.dirname(this.dir); ; d = path.dirname(d)) {
-          fsyncPath(d);
-          if (d === path.dirname(made) || d === path.dirname(d)) break;
-        }
-      }
-      writeFileSynced(path.join(this.dir, `${id}.eml`), raw);
-      writeFileSynced(path.join(this.dir, `${id}.json`), JSON.stringify(entry));
-      fsyncPath(this.dir);
+      await writeSynced(tmp, JSON.stringify(stored));
+      await rename(tmp, target);
+    } catch (err) {
+      await unlinkQuietly(tmp); // a full disk leaves a partial file behind
+      throw err;
+    }
+  }
+
+  /** Durable when it resolves. */
+  async enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra: EnqueueExtra = {}): Promise<QueueEntry> {
+    const entry = await this.stage(sender, recipients, raw, reason, extra);
+    try {
+      await this.writeEntry(entry);
+      await syncFile(this.dir);
     } catch (err) {
       throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
     }
     return entry;
   }
 
-  list(): QueueEntry[] {
+  /**
+   * The first half of an enqueue, for a unit of work: the message is written
+   * (fsynced) but the entry is not there until publish, so nothing sends it
+   * before the unit commits; discard takes it back.
+   */
+  async stage(sender: string, recipients: string[], raw: Buffer, reason: string, extra: EnqueueExtra = {}): Promise<QueueEntry> {
+    const entry = newEntry(sender, recipients, reason, extra);
+    try {
+      await this.ensureDir();
+      await writeSynced(this.file(entry.id, '.eml'), raw);
+    } catch (err) {
+      await unlinkQuietly(this.file(entry.id, '.eml'));
+      throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
+    }
+    return entry;
+  }
+
+  /** Makes staged entries whole, durably (one directory fsync for all). */
+  async publish(entries: QueueEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      for (const e of entries) await this.writeEntry(e);
+      await syncFile(this.dir);
+    } catch (err) {
+      throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
+    }
+  }
+
+  /** Takes back staged entries (their unit of work was undone). */
+  async discard(ids: string[]): Promise<void> {
+    for (const id of ids) await unlinkQuietly(this.file(id, '.eml'));
+  }
+
+  /** The whole entries, on hold or not, oldest first; cheap: one look at the directory. */
+  async listIds(): Promise<QueueHead[]> {
     let names: string[];
     try {
-      names = readdirSync(this.dir);
+      names = await readdir(this.dir);
     } catch {
       return [];
     }
-    const out: QueueEntry[] = [];
+    const all = new Set(names);
+    const heads: QueueHead[] = [];
     for (const n of names) {
       if (!n.endsWith('.json')) continue;
-      try {
-        out.push(JSON.parse(readFileSync(path.join(this.dir, n), 'utf8')) as QueueEntry);
-      } catch {
-        // a half-written entry is not an entry
-      }
+      const id = n.slice(0, -5);
+      if (!isEntryId(id) || !all.has(`${id}.eml`)) continue;
+      heads.push({ id, held: all.has(`${id}${HOLD}`) });
+    }
+    // Ids start with the creation time in base 36, fixed width for centuries: they sort by age.
+    return heads.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Oldest first. */
+  async list(): Promise<QueueEntry[]> {
+    const out: QueueEntry[] = [];
+    for (const head of await this.listIds()) {
+      const entry = await this.read(head.id, head.held);
+      if (entry) out.push(entry);
     }
     return out.sort((a, b) => a.created - b.created);
   }
 
-  get(id: string): QueueEntry | undefined {
-    if (!/^[A-Z0-9]+$/.test(id)) return undefined;
+  private async read(id: string, held: boolean): Promise<QueueEntry | undefined> {
     try {
-      return JSON.parse(readFileSync(path.join(this.dir, `${id}.json`), 'utf8')) as QueueEntry;
+      const entry = JSON.parse(await readFile(this.file(id, '.json'), 'utf8')) as QueueEntry;
+      if (typeof entry !== 'object' || entry === null || entry.id !== id) return undefined;
+      if (held) entry.held = true;
+      return entry;
     } catch {
-      return undefined;
+      return undefined; // gone meanwhile, or not an entry
     }
   }
 
-  message(id: string): Buffer {
-    if (!this.get(id)) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
-    return readFileSync(path.join(this.dir, `${id}.eml`));
+  async get(id: string): Promise<QueueEntry | undefined> {
+    if (!isEntryId(id) || !(await exists(this.file(id, '.eml')))) return undefined;
+    return this.read(id, await exists(this.file(id, HOLD)));
   }
 
-  /** Durable when it returns: a crash afterwards finds this state, not the one before. */
-  update(entry: QueueEntry): void {
-    writeFileSynced(path.join(this.dir, `${entry.id}.json`), JSON.stringify(entry));
-    fsyncPath(this.dir);
+  async message(id: string): Promise<Buffer> {
+    if (!(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    try {
+      return await readFile(this.file(id, '.eml'));
+    } catch {
+      throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    }
   }
 
-  remove(id: string): void {
-    if (!this.get(id)) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
-    unlinkSync(path.join(this.dir, `${id}.json`));
-    removeQuietly(path.join(this.dir, `${id}.eml`));
-    fsyncPath(this.dir);
+  /**
+   * Durable when it resolves: a crash afterwards finds this state, not the
+   * one before. An entry deleted meanwhile stays deleted (NONEXISTENT).
+   */
+  async update(entry: QueueEntry): Promise<void> {
+    if (!isEntryId(entry.id)) throw new MailError('NONEXISTENT', `no such queue entry: ${entry.id}`);
+    const message = this.file(entry.id, '.eml');
+    if (!(await exists(message))) throw new MailError('NONEXISTENT', `no such queue entry: ${entry.id}`);
+    await this.writeEntry(entry);
+    // `queue delete` may have removed the message between the check and the rename: then this .json goes too.
+    if (!(await exists(message))) {
+      await unlinkQuietly(this.file(entry.id, '.json'));
+      throw new MailError('NONEXISTENT', `no such queue entry: ${entry.id}`);
+    }
+    await syncFile(this.dir);
+  }
+
+  /** The message first: from then on the entry is gone, whoever rewrites its .json. */
+  async remove(id: string): Promise<void> {
+    if (!(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    await unlinkQuietly(this.file(id, '.eml'));
+    await unlinkQuietly(this.file(id, '.json'));
+    await unlinkQuietly(this.file(id, HOLD));
+    await syncFile(this.dir);
+  }
+
+  /** Puts an entry on hold (like postsuper -h): the runner leaves it alone until released. */
+  async hold(id: string): Promise<void> {
+    if (!(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    await writeFile(this.file(id, HOLD), '', { mode: 0o600 });
+    await syncFile(this.dir);
+    // Deleted meanwhile: no marker for a gone entry.
+    if (!(await exists(this.file(id, '.eml')))) await unlinkQuietly(this.file(id, HOLD));
+  }
+
+  /** Releases an entry from hold (like postsuper -H); one not on hold is left as it is. */
+  async release(id: string): Promise<void> {
+    if (!(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    if (await unlinkQuietly(this.file(id, HOLD))) await syncFile(this.dir);
   }
 
   /**
    * Asks whoever runs this queue (another process, e.g. `serve` for a CLI
-   * flush) to try every entry now. A marker file rather than a rewrite of
-   * each entry: the runner may be updating an entry at the same moment.
+   * flush) to try every entry now, or only `id`. A marker file rather than a
+   * rewrite of each entry: the runner may be updating an entry at the same moment.
    */
-  requestFlush(): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    writeFileSynced(path.join(this.dir, FLUSH_REQUEST), '');
+  async requestFlush(id?: string): Promise<void> {
+    if (id !== undefined && !(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    await this.ensureDir();
+    await writeFile(path.join(this.dir, id === undefined ? FLUSH_ALL : `${FLUSH_ONE}${id}`), '', { mode: 0o600 });
   }
 
-  /** Whether a flush was asked for since the last call (and forgets it). */
-  takeFlushRequest(): boolean {
-    try {
-      unlinkSync(path.join(this.dir, FLUSH_REQUEST));
-      return true;
-    } catch {
-      return false;
-    }
+  /** Whether a flush of every entry was asked for since the last call (and forgets it). */
+  async takeFlushRequest(): Promise<boolean> {
+    return unlinkQuietly(path.join(this.dir, FLUSH_ALL));
   }
 
-  /** Removes .eml files that never got their .json (a crash mid-enqueue) and are older than an hour. */
-  cleanOrphans(now = Date.now()): void {
+  /** The entries a flush was asked for one by one since the last call (and forgets them). */
+  async takeFlushedIds(): Promise<string[]> {
     let names: string[];
     try {
-      names = readdirSync(this.dir);
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const ids: string[] = [];
+    for (const n of names) {
+      if (!n.startsWith(FLUSH_ONE) || n === FLUSH_ALL) continue;
+      const id = n.slice(FLUSH_ONE.length);
+      if ((await unlinkQuietly(path.join(this.dir, n))) && isEntryId(id)) ids.push(id);
+    }
+    return ids;
+  }
+
+  /**
+   * Removes what crashes leave: an .eml that never got its .json (a crash
+   * mid-enqueue, or a unit of work never finished), a .json whose message
+   * was deleted, hold and flush markers of gone entries, tmp files; each
+   * only when older than an hour (an enqueue may be writing it now).
+   */
+  async cleanOrphans(now = Date.now()): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
     } catch {
       return;
     }
-    const entries = new Set(names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
+    const all = new Set(names);
     for (const n of names) {
-      if (!n.endsWith('.eml') || entries.has(n.slice(0, -4))) continue;
+      let orphan = false;
+      if (n.endsWith('.eml')) orphan = !all.has(`${n.slice(0, -4)}.json`);
+      else if (n.endsWith('.json')) orphan = !all.has(`${n.slice(0, -5)}.eml`);
+      else if (n.endsWith(HOLD)) orphan = !all.has(`${n.slice(0, -HOLD.length)}.eml`);
+      else if (n.startsWith(FLUSH_ONE) && n !== FLUSH_ALL) orphan = !all.has(`${n.slice(FLUSH_ONE.length)}.eml`);
+      else if (n.endsWith(TMP)) orphan = true;
+      if (!orphan) continue;
       const p = path.join(this.dir, n);
       try {
-        if (now - statSync(p).mtimeMs > 3600_000) unlinkSync(p);
+        if (now - (await stat(p)).mtimeMs > 3600_000) await unlink(p);
       } catch {
         // gone
       }

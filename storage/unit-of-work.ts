@@ -17,6 +17,7 @@ import type {
   Directory,
   MailPort,
   MetadataStore,
+  QueueEntry,
   QueueStore,
   ScriptStore,
   Storage,
@@ -138,6 +139,62 @@ export interface PortTargets {
   memory: object;
 }
 
+// ---- queue entries in a unit of work ------------------------------------------
+// An entry enqueued inside a unit must not be sent before the unit commits,
+// nor at all when it is undone: its message is written (staged) at once,
+// the entry itself only after the outermost commit (published); an undone
+// unit discards what it staged. A crash between the commit and the publish
+// loses the entry, but the caller had no answer yet (an SMTP client retries).
+
+/** What a queue implementation offers a unit of work besides its port (storage/queue.ts, storage/memory/queue.ts). */
+interface StagingQueue {
+  stage(...args: Parameters<QueueStore['enqueue']>): QueueEntry | Promise<QueueEntry>;
+  publish(entries: QueueEntry[]): void | Promise<void>;
+  discard(ids: string[]): void | Promise<void>;
+}
+
+/** The entries one unit staged, per queue. */
+class StagedEntries {
+  private readonly byQueue = new Map<StagingQueue, QueueEntry[]>();
+
+  add(queue: StagingQueue, entry: QueueEntry): void {
+    const list = this.byQueue.get(queue) ?? [];
+    list.push(entry);
+    this.byQueue.set(queue, list);
+  }
+
+  /** A nested unit committed: its entries are its parent's now. */
+  moveTo(parent: StagedEntries): void {
+    for (const [queue, entries] of this.byQueue) for (const e of entries) parent.add(queue, e);
+    this.byQueue.clear();
+  }
+
+  async publish(): Promise<void> {
+    for (const [queue, entries] of this.byQueue) await queue.publish(entries);
+    this.byQueue.clear();
+  }
+
+  async discard(): Promise<void> {
+    for (const [queue, entries] of this.byQueue) await queue.discard(entries.map((e) => e.id));
+    this.byQueue.clear();
+  }
+}
+
+/** A unit's queue port: enqueue stages (see above); everything else is the port's. */
+function stagingQueue(port: QueueStore, target: object, staged: StagedEntries, live: () => boolean): QueueStore {
+  const queue = target as StagingQueue;
+  return {
+    ...port,
+    enqueue: async (...args) => {
+      if (!live()) throw new Error('this unit of work has ended');
+      const entry = await queue.stage(...args);
+      staged.add(queue, entry);
+      return structuredClone(entry);
+    },
+  };
+}
+// ---- end of queue entries in a unit of work ------------------------------------
+
 /**
  * A backend's ports and its units of work over them, the same for every
  * synchronous backend: `outside` waits while a unit holds the gate;
@@ -163,18 +220,35 @@ export function portsWithUnits(
     localRetry: asyncPort<QueueStore>(targets.localRetry, access),
     memory: asyncPort<DeliveryMemory>(targets.memory, access),
   });
-  /** One unit: its ports live while it is open (and its enclosing units are). */
-  const runIn = <T>(live: () => boolean, body: (tx: UnitOfWork) => Promise<T>): Promise<T> => {
+  /** One unit: its ports live while it is open (and its enclosing units are); `parent` is the enclosing unit's staged entries. */
+  const runIn = async <T>(live: () => boolean, parent: StagedEntries | undefined, body: (tx: UnitOfWork) => Promise<T>): Promise<T> => {
     let open = true;
-    const tx = unitOfWork(() => open && live());
-    return runUnit(() => body(tx)).finally(() => (open = false));
+    const staged = new StagedEntries();
+    const tx = unitOfWork(() => open && live(), staged);
+    let result: T;
+    try {
+      result = await runUnit(() => body(tx));
+    } catch (err) {
+      open = false;
+      await staged.discard();
+      throw err;
+    }
+    open = false;
+    if (parent) staged.moveTo(parent);
+    else await staged.publish();
+    return result;
   };
-  const unitOfWork = (live: () => boolean): UnitOfWork => ({
-    ...portsOver({ live }, refusedInUnit),
-    transaction: (body) => (live() ? runIn(live, body) : Promise.reject(new Error('this unit of work has ended'))),
-  });
+  const unitOfWork = (live: () => boolean, staged: StagedEntries): UnitOfWork => {
+    const ports = portsOver({ live }, refusedInUnit);
+    return {
+      ...ports,
+      queue: stagingQueue(ports.queue, targets.queue, staged, live),
+      localRetry: stagingQueue(ports.localRetry, targets.localRetry, staged, live),
+      transaction: (body) => (live() ? runIn(live, staged, body) : Promise.reject(new Error('this unit of work has ended'))),
+    };
+  };
   return {
     outside: portsOver({ gate }, {}),
-    transaction: (body) => gate.hold(() => runIn(() => true, body)),
+    transaction: (body) => gate.hold(() => runIn(() => true, undefined, body)),
   };
 }

@@ -259,11 +259,11 @@ export class DeliveryAgent {
           return await this.deliverToAccount(msg, task.recipient, { account: found, detail: task.detail, address: task.address }, queueId);
         }
         case 'forward':
-          await enqueueForward(this.storage, this.applied(msg), task.to, msg.traceHeaders);
+          await enqueueForward(this.storage, { ...this.applied(msg), smtpId: queueId }, task.to, msg.traceHeaders);
           return OK;
         case 'bounce':
           // RFC 3464: never a DSN to the null sender.
-          if (await enqueueBounce(this.storage, this.config.hostname, this.applied(msg), task)) {
+          if (await enqueueBounce(this.storage, this.config.hostname, { ...this.applied(msg), smtpId: queueId }, task)) {
             this.log.info({ event: 'dsn-queued', id: queueId, to: msg.from, failed: task.failed, status: task.enhanced });
           }
           return OK;
@@ -346,7 +346,7 @@ export class DeliveryAgent {
       actions,
     );
     const ctx = { storage: this.storage, hostname: this.config.hostname, log: this.log, failureOf: (err: unknown) => this.failureOf(err) };
-    return applyPlan(ctx, plan, account, { ...this.applied(msg), withHeaders: base }, queueId);
+    return applyPlan(ctx, plan, account, { ...this.applied(msg), withHeaders: base, smtpId: queueId }, queueId);
   }
 
   /** The message model of msg.raw: the one made where it arrived (deliver() makes it when the caller did not). */

@@ -27,6 +27,13 @@ export interface AppliedMessage {
   from: string;
   /** `message` with the plan's headers on top, when the caller has made it already (it saves a copy of a large message). */
   withHeaders?: ParsedMessage;
+  /** The SMTP id ("queued as") of the transaction that brought it: kept on the queue entries it makes, for logs. */
+  smtpId?: string;
+}
+
+/** What a queue entry made for msg keeps of it. */
+function made(msg: AppliedMessage): { smtpId?: string } {
+  return msg.smtpId !== undefined ? { smtpId: msg.smtpId } : {};
 }
 
 const OK: TaskResult = { kind: 'ok' };
@@ -76,10 +83,10 @@ async function sendReply(ctx: ApplyContext, r: PlannedReply, account: AccountRec
   const queue = ctx.storage.queue;
   switch (r.kind) {
     case 'reject-dsn':
-      await queue.enqueue('', [r.to], buildRejectDsn({ recipient: r.recipient, to: r.to, reason: r.reason, original: msg.message, hostname: ctx.hostname }), 'bounce');
+      await queue.enqueue('', [r.to], buildRejectDsn({ recipient: r.recipient, to: r.to, reason: r.reason, original: msg.message, hostname: ctx.hostname }), 'bounce', made(msg));
       return;
     case 'redirect':
-      await queue.enqueue(msg.from, [r.to], prependFields(msg.message.raw, r.headers), 'redirect');
+      await queue.enqueue(msg.from, [r.to], prependFields(msg.message.raw, r.headers), 'redirect', made(msg));
       return;
     case 'vacation': {
       const memory = ctx.storage.memory;
@@ -88,12 +95,12 @@ async function sendReply(ctx: ApplyContext, r: PlannedReply, account: AccountRec
         return;
       }
       const reply = buildVacationReply({ from: r.from, to: r.to, subject: r.subject, reason: r.reason, mime: r.mime, original: msg.message, hostname: ctx.hostname });
-      await queue.enqueue('', [r.to], reply, 'vacation');
+      await queue.enqueue('', [r.to], reply, 'vacation', made(msg));
       await memory.recordVacation(account.id, r.to, r.handle, r.seconds * 1000);
       return;
     }
     case 'notify':
-      await queue.enqueue('', [r.to], notifyMessage(ctx.hostname, r.to, r.text), 'notify');
+      await queue.enqueue('', [r.to], notifyMessage(ctx.hostname, r.to, r.text), 'notify', made(msg));
       return;
   }
 }
@@ -116,7 +123,7 @@ function notifyMessage(hostname: string, to: string, text: string): Buffer {
 
 /** Alias targets elsewhere: through the outbound queue, sender unchanged, with our trace fields on top. */
 export async function enqueueForward(storage: Storage, msg: AppliedMessage, to: string[], traceHeaders: string[]): Promise<void> {
-  await storage.queue.enqueue(msg.from, to, prependFields(msg.message.raw, traceHeaders), 'alias');
+  await storage.queue.enqueue(msg.from, to, prependFields(msg.message.raw, traceHeaders), 'alias', made(msg));
 }
 
 /** A DSN (RFC 3464) to the envelope sender: `failed` (reached through `recipient`) will not get the message. Never to the null sender. */
@@ -136,6 +143,6 @@ export async function enqueueBounce(
     original: msg.message,
     hostname,
   });
-  await storage.queue.enqueue('', [msg.from], dsn, 'bounce');
+  await storage.queue.enqueue('', [msg.from], dsn, 'bounce', made(msg));
   return true;
 }

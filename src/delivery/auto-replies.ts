@@ -2,6 +2,7 @@
 // and delivery status notifications for Sieve rejects (RFC 3464).
 import { randomBytes } from 'node:crypto';
 import type { ParsedMessage } from '../../mime/index.js';
+import { buildDeliveryReport, rfc5322Date as formatDate } from '../../mime/dsn.js';
 
 function encodeWord(text: string): string {
   // eslint-disable-next-line no-control-regex
@@ -13,7 +14,7 @@ function messageId(hostname: string): string {
 }
 
 function rfc5322Date(d = new Date()): string {
-  return d.toUTCString().replace(/GMT$/, '+0000');
+  return formatDate(d);
 }
 
 /**
@@ -118,44 +119,23 @@ export interface FailureNotice {
 
 /** An RFC 3464 DSN for one failed recipient. */
 export function buildFailureDsn(n: FailureNotice): Buffer {
-  const boundary = `=_postino_${randomBytes(8).toString('hex')}`;
-  // The header section with CRLF line ends, whatever the message used (text/rfc822-headers).
-  const originalHeaders = n.original.header.section().toString('utf8').replace(/\r?\n/g, '\r\n');
-  const text = n.text ?? `Your message could not be delivered to <${n.recipient}>:\r\n\r\n${n.diagnostic}`;
-  const parts = [
-    `From: Mail Delivery System <MAILER-DAEMON@${n.hostname}>`,
-    `To: <${n.to}>`,
-    'Subject: Undelivered Mail Returned to Sender',
-    `Date: ${rfc5322Date()}`,
-    `Message-ID: ${messageId(n.hostname)}`,
-    'Auto-Submitted: auto-replied',
-    'MIME-Version: 1.0',
-    `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
-    '',
-    `--${boundary}`,
-    'Content-Type: text/plain; charset=utf-8',
-    'Content-Transfer-Encoding: 8bit',
-    '',
-    text,
-    '',
-    `--${boundary}`,
-    'Content-Type: message/delivery-status',
-    '',
-    `Reporting-MTA: dns; ${n.hostname}`,
-    '',
-    ...(n.originalRecipient && n.originalRecipient.toLowerCase() !== n.recipient.toLowerCase() ? [`Original-Recipient: rfc822; ${n.originalRecipient}`] : []),
-    `Final-Recipient: rfc822; ${n.recipient}`,
-    'Action: failed',
-    `Status: ${n.status}`,
-    `Diagnostic-Code: smtp; ${n.diagnostic}`,
-    '',
-    `--${boundary}`,
-    'Content-Type: text/rfc822-headers',
-    '',
-    originalHeaders.replace(/\r?\n$/, ''),
-    '',
-    `--${boundary}--`,
-    '',
-  ];
-  return Buffer.from(parts.join('\r\n'), 'utf8');
+  return buildDeliveryReport({
+    hostname: n.hostname,
+    to: n.to,
+    subject: 'Undelivered Mail Returned to Sender',
+    text: n.text ?? `Your message could not be delivered to <${n.recipient}>:\r\n\r\n${n.diagnostic}`,
+    recipients: [
+      {
+        finalRecipient: n.recipient,
+        ...(n.originalRecipient !== undefined ? { originalRecipient: n.originalRecipient } : {}),
+        action: 'failed',
+        status: n.status,
+        diagnostic: n.diagnostic,
+      },
+    ],
+    originalHeaders: n.original.header.section(),
+    date: rfc5322Date(),
+    messageId: messageId(n.hostname),
+    boundary: `=_postino_${randomBytes(8).toString('hex')}`,
+  });
 }

@@ -74,7 +74,7 @@ export class LocalRetryRunner {
     const flush = await queue.takeFlushRequest();
     for (const entry of await queue.list()) {
       if (this.stopped) return;
-      if (!flush && entry.nextAttempt > this.now()) continue;
+      if (entry.held || (!flush && entry.nextAttempt > this.now())) continue;
       await this.retry(entry);
     }
   }

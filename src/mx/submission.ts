@@ -69,7 +69,7 @@ export async function submitMessage(msg: SubmittedMessage, o: SubmitOptions): Pr
   }
   if (remote.length > 0) {
     try {
-      const entry = await stores.queue.enqueue(msg.from, remote, prependFields(msg.parsed.raw, traceHeaders), 'submission');
+      const entry = await stores.queue.enqueue(msg.from, remote, prependFields(msg.parsed.raw, traceHeaders), 'submission', { smtpId: msg.id });
       log.info({ event: 'submission-queued', id: msg.id, queueId: entry.id, user: msg.session.user, from: msg.from, to: remote });
     } catch (err) {
       log.error({ event: 'submission-queue-failed', id: msg.id, err: (err as Error)?.message });

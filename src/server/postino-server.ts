@@ -17,6 +17,7 @@ import { DeliveryAgent } from '../delivery/agent.js';
 import { deliveryConfig } from '../delivery/delivery-config.js';
 import { failureReply } from '../mx/smtp-reply.js';
 import { LocalRetryRunner } from '../delivery/local-retry.js';
+import { OutboundService, defaultOutbound, type OutboundFactory } from './outbound.js';
 import { loadOrCreateSrsSecret, SrsCodec } from '../outbound/srs.js';
 import { srsAliases } from '../mx/hooks/srs-recipient.js';
 
@@ -56,6 +57,7 @@ export class PostinoServer {
   private stopWatching: (() => void) | undefined;
   private ctx: ServiceContext | undefined;
   private localRetry: LocalRetryRunner | undefined;
+  private readonly outbound = new OutboundService();
   private readonly servers: Array<{ service: ServiceDefinition; server: Server }> = [];
 
   constructor(
@@ -63,6 +65,7 @@ export class PostinoServer {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly services: ServiceDefinition[] = [],
+    private readonly outboundFactory: OutboundFactory = defaultOutbound,
   ) {}
 
   /** Starts everything, or stops what it started and throws. */
@@ -112,6 +115,8 @@ export class PostinoServer {
     const agent = new DeliveryAgent(storage, deliveryConfig(this.config), this.log, failureReply, undefined, srs && srsAliases(srs));
     this.localRetry = new LocalRetryRunner(storage, agent, this.log);
     this.localRetry.start();
+    // The outbound queue: what was queued before (also before a crash) is sent now.
+    await this.outbound.start({ config: this.config, dataDir: this.dataDir, log: this.log, storage, srs }, this.outboundFactory);
     this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });
   }
 
@@ -228,6 +233,7 @@ export class PostinoServer {
     await Promise.race([Promise.all(closing), timer]);
     this.ctx = undefined;
     await this.localRetry?.stop();
+    await this.outbound.stop(drainMs);
     this.stopWatching?.();
     this.stopWatching = undefined;
     if (this.storage) {

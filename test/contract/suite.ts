@@ -14,6 +14,7 @@ import { messageCases } from './message-cases.js';
 import { scriptQueueCases } from './script-queue-cases.js';
 import { metadataCases } from './metadata-cases.js';
 import { unitOfWorkCases } from './unit-of-work-cases.js';
+import { queueCases } from './queue-cases.js';
 
 /** A fresh storage per test, with example.test, alice and bob (provisioned). */
 export interface Fixture {
@@ -47,6 +48,7 @@ export function defineContract(backend: Backend): void {
     metadataCases(fx);
     scriptQueueCases(fx);
     unitOfWorkCases(fx);
+    queueCases(fx);
   });
 }
 

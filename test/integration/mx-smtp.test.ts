@@ -64,7 +64,9 @@ describe('MX SMTP listener', { timeout: 300_000 }, () => {
     });
     writeFileSync(
       path.join(s.dir, 'postino.json'),
-      JSON.stringify({ hostname: 'mx.example.test', smtp: { greetDelayMs: 200, maxConnectionsPerIp: 8, maxMessagesPerConnection: 3 }, limits: { messageSize: 100_000, recipients: 5 }, dns: { servers: dns.servers } }),
+      JSON.stringify({ hostname: 'mx.example.test', smtp: { greetDelayMs: 200, maxConnectionsPerIp: 8, maxMessagesPerConnection: 3 }, limits: { messageSize: 100_000, recipients: 5 }, dns: { servers: dns.servers },
+        // Remote mail (the redirects and replies checked here) waits in the outbound queue: nothing listens at the smarthost's port.
+        relay: { smarthost: { host: '127.0.0.1', port: 1, tls: 'opportunistic' } } }),
     );
     cli(['domain', 'add', 'example.test', '--postmaster', 'alice@example.test', '--password-stdin'], PASSWORD);
     cli(['user', 'add', 'bob@example.test', '--password-stdin'], PASSWORD);

@@ -95,7 +95,9 @@ describe('alias targets removed, messages stored in part: real serve', { timeout
 
   before(async () => {
     dns = await startDnsFixture({ 'remote.test': { TXT: ['v=spf1 ip4:127.0.0.1 -all'] } });
-    writeFileSync(path.join(s.dir, 'postino.json'), JSON.stringify({ hostname: 'mx.example.test', smtp: { greetDelayMs: 0 }, dns: { servers: dns.servers } }));
+    // Remote mail (the DSNs checked here) waits in the outbound queue: nothing listens at the smarthost's port.
+    const relay = { smarthost: { host: '127.0.0.1', port: 1, tls: 'opportunistic' } };
+    writeFileSync(path.join(s.dir, 'postino.json'), JSON.stringify({ hostname: 'mx.example.test', smtp: { greetDelayMs: 0 }, dns: { servers: dns.servers }, relay }));
     cli(['domain', 'add', 'example.test', '--postmaster', 'alice@example.test', '--password-stdin'], `${PASSWORD}\n`);
     for (const u of ['bob', 'carol', 'erin', 'frank', 'gina']) cli(['user', 'add', `${u}@example.test`, '--password-stdin'], `${PASSWORD}\n`);
     // dave's mailbox takes no message: RCPT passes (nothing used yet), the store fails with 452 4.2.2.

@@ -1,0 +1,334 @@
+// Sends what the outbound queue holds: looks at the queue often (new
+// entries, flush requests, holds), tries each due entry through the
+// transport, records every recipient's outcome durably, and tells the
+// sender about failures (a bounce) and long delays (a warning), never the
+// null sender. `serve` runs it.
+//
+// Exactly once, as far as SMTP allows: a recipient's 'sent' is recorded
+// (fsynced) as soon as the transport returns the message's outcomes, before
+// anything else happens to the entry, and an entry fully sent is removed in
+// one step (its unlink fsynced). A crash between the remote 250 and that
+// record sends the message again after restart (at-least-once, the SMTP
+// norm); a crash anywhere else neither loses nor repeats it.
+import type { QueueEntry, QueueStore, RecipientState } from '../../storage/ports.js';
+import { isMailError } from '../../storage/errors.js';
+import { recipientStates } from '../../storage/queue.js';
+import type { Logger } from '../log.js';
+import type { MessageSigner, OutboundTransport, RecipientOutcome, SenderRewriter } from './transport.js';
+import { DEFAULT_SCHEDULE, dueRecipients, isDueForWarning, isExpired, isOpen, nextAttemptOf, retryDelay, type RetrySchedule } from './schedule.js';
+import { buildBounce, buildDelayWarning } from './dsn.js';
+
+export interface OutboundRunnerOptions {
+  queue: QueueStore;
+  transport: OutboundTransport;
+  /** Applied to each message before it is sent (DKIM). */
+  signer?: MessageSigner | undefined;
+  /** Gives the envelope sender of forwarded mail (reasons 'redirect' and 'alias'): SRS. */
+  rewriter?: SenderRewriter | undefined;
+  log: Logger;
+  /** This server's name, in the notices it sends. */
+  hostname: string;
+  schedule?: RetrySchedule;
+  /** How often the queue is looked at: new entries (other processes' too), flushes and holds show up within this. */
+  scanMs?: number;
+  /** Entries being sent at once. */
+  maxInFlight?: number;
+  now?: () => number;
+}
+
+/** Reasons whose entries carry someone else's message onwards: they leave with a rewritten sender (SRS). */
+const FORWARDED = new Set(['redirect', 'alias']);
+
+/** After a local failure (the entry unreadable, its state not writable), the entry waits this long. */
+const LOCAL_BACKOFF_MS = 60_000;
+
+export class OutboundRunner {
+  private readonly queue: QueueStore;
+  private readonly schedule: RetrySchedule;
+  private readonly scanMs: number;
+  private readonly maxInFlight: number;
+  private readonly now: () => number;
+  /** Entries seen, as this process last wrote or read them (nobody else changes an entry's state). */
+  private readonly known = new Map<string, QueueEntry>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Entries a flush asked for, tried at the next free slot whatever their schedule. */
+  private readonly flushing = new Set<string>();
+  /** Entries left alone until then after a local failure. */
+  private readonly backoff = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private scanning: Promise<void> | undefined;
+  private rescan = false;
+  private stopped = false;
+
+  constructor(private readonly o: OutboundRunnerOptions) {
+    this.queue = o.queue;
+    this.schedule = o.schedule ?? DEFAULT_SCHEDULE;
+    this.scanMs = o.scanMs ?? 250;
+    this.maxInFlight = o.maxInFlight ?? 16;
+    this.now = o.now ?? (() => Date.now());
+  }
+
+  start(): void {
+    void this.queue.cleanOrphans().catch((err: unknown) => this.o.log.warn({ event: 'queue-clean-failed', err: (err as Error).message }));
+    this.timer = setInterval(() => void this.kick(), this.scanMs);
+    this.timer.unref();
+    void this.kick();
+  }
+
+  /** Stops starting attempts; waits up to `drainMs` for those in flight (one cut short is sent again after the restart). */
+  async stop(drainMs = 5_000): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.scanning;
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
+    await Promise.race([Promise.all(this.inFlight.values()), timer]);
+  }
+
+  /** One look at the queue, starting the due entries' attempts (for tests: then `idle`). */
+  kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.scanning) {
+      this.rescan = true;
+      return this.scanning;
+    }
+    this.scanning = this.scan()
+      .catch((err: unknown) => this.o.log.error({ event: 'queue-scan-failed', err: (err as Error).message }))
+      .finally(() => {
+        this.scanning = undefined;
+        if (this.rescan) {
+          this.rescan = false;
+          void this.kick();
+        }
+      });
+    return this.scanning;
+  }
+
+  /** Settles when no attempt is in flight and no look at the queue is running (tests). */
+  async idle(): Promise<void> {
+    while (this.scanning || this.inFlight.size > 0) {
+      await this.scanning;
+      await Promise.all(this.inFlight.values());
+    }
+  }
+
+  private async scan(): Promise<void> {
+    if (await this.queue.takeFlushRequest()) {
+      for (const h of await this.queue.listIds()) this.flushing.add(h.id);
+      this.backoff.clear();
+    }
+    for (const id of await this.queue.takeFlushedIds()) {
+      this.flushing.add(id);
+      this.backoff.delete(id);
+    }
+    const heads = await this.queue.listIds();
+    const present = new Set(heads.map((h) => h.id));
+    for (const id of this.known.keys()) if (!present.has(id) && !this.inFlight.has(id)) this.known.delete(id);
+    for (const id of this.flushing) if (!present.has(id)) this.flushing.delete(id);
+    const now = this.now();
+    for (const head of heads) {
+      if (this.stopped || this.inFlight.size >= this.maxInFlight) return;
+      // Held entries are not flushed either (postsuper -h): the flush is forgotten.
+      if (head.held) this.flushing.delete(head.id);
+      if (head.held || this.inFlight.has(head.id)) continue;
+      const until = this.backoff.get(head.id);
+      if (until !== undefined && until > now) continue;
+      this.backoff.delete(head.id);
+      let entry = this.known.get(head.id);
+      if (!entry) {
+        entry = await this.queue.get(head.id);
+        if (!entry) continue;
+        this.known.set(head.id, entry);
+      }
+      const flush = this.flushing.delete(head.id);
+      if (!flush && entry.nextAttempt > now) continue;
+      const attempt = this.attempt(entry, flush)
+        .catch((err: unknown) => {
+          this.o.log.error({ event: 'outbound-failed', queueId: head.id, err: (err as Error).message });
+          this.backoff.set(head.id, this.now() + LOCAL_BACKOFF_MS);
+        })
+        .finally(() => {
+          this.inFlight.delete(head.id);
+          void this.kick();
+        });
+      this.inFlight.set(head.id, attempt);
+    }
+  }
+
+  /** One attempt at an entry: its due recipients (all open ones when flushed), then what follows from their outcomes. */
+  private async attempt(stored: QueueEntry, flush: boolean): Promise<void> {
+    const entry: QueueEntry = structuredClone(stored);
+    const states = recipientStates(entry).map((r) => ({ ...r }));
+    let raw: Buffer;
+    try {
+      raw = await this.queue.message(entry.id);
+    } catch (err) {
+      if (isMailError(err, 'NONEXISTENT')) {
+        this.known.delete(entry.id);
+        return;
+      }
+      throw err;
+    }
+    const due = dueRecipients(states, this.now(), flush);
+    if (due.length > 0) {
+      const outcomes = await this.send(entry, raw, due);
+      const now = this.now();
+      entry.attempts += 1;
+      due.forEach((r, i) => this.apply(r, outcomes[i], entry, now));
+      const expired = isExpired(entry.created, now, this.schedule) ? states.filter(isOpen) : [];
+      for (const r of expired) {
+        r.status = 'failed';
+        r.deferral = null;
+        r.notified = entry.sender === '';
+        r.reply = `${r.reply ?? 'not delivered'} (gave up after ${Math.round((now - entry.created) / 86_400_000)} days in the queue)`;
+      }
+      entry.states = states;
+      entry.nextAttempt = nextAttemptOf(states) ?? now;
+      const last = outcomes.filter((o) => o.status !== 'sent').pop();
+      if (last) entry.lastError = last.reply;
+      // Durable first: from here on a crash must not send to these recipients again.
+      const recorded = await this.record(entry, this.needsNotice(entry, states, now));
+      due.forEach((r, i) => this.logAttempt(entry, r, outcomes[i]));
+      if (expired.length > 0) this.o.log.warn({ event: 'outbound-expired', queueId: entry.id, smtpId: entry.smtpId ?? null, recipients: expired.map((r) => r.address) });
+      if (recorded === 'removed') this.logDone(entry, states);
+      if (recorded !== 'updated') return;
+    }
+    await this.notify(entry, raw, states);
+  }
+
+  /** The transport's outcomes for `due`, one each; a failure of our own (signing, SRS) defers them all. */
+  private async send(entry: QueueEntry, raw: Buffer, due: RecipientState[]): Promise<RecipientOutcome[]> {
+    const recipients = due.map((r) => r.address);
+    try {
+      let sender = entry.sender;
+      if (sender !== '' && FORWARDED.has(entry.reason) && this.o.rewriter) sender = await this.o.rewriter.forwardSender(sender);
+      const signed = this.o.signer ? await this.o.signer.sign(raw) : raw;
+      const outcomes = await this.o.transport.send({ queueId: entry.id, sender, recipients, raw: signed });
+      return recipients.map(
+        (address, i) => outcomes[i] ?? { address, status: 'deferred', reply: 'local error: the transport gave no outcome for this recipient', deferral: 'local' },
+      );
+    } catch (err) {
+      const reply = `local error: ${(err as Error).message}`;
+      return recipients.map((address) => ({ address, status: 'deferred', reply, deferral: 'local' }));
+    }
+  }
+
+  private apply(r: RecipientState, o: RecipientOutcome | undefined, entry: QueueEntry, now: number): void {
+    if (!o) return;
+    r.attempts += 1;
+    r.reply = o.reply;
+    if (o.destination !== undefined) r.destination = o.destination;
+    r.deferral = null;
+    if (o.status === 'sent') r.status = 'sent';
+    else if (o.status === 'failed') {
+      r.status = 'failed';
+      // No DSN to the null sender: nothing to tell, nothing to wait for.
+      r.notified = entry.sender === '';
+    } else {
+      r.status = 'deferred';
+      r.deferral = o.deferral ?? 'remote-4xx';
+      r.nextAttempt = now + retryDelay(r.attempts, this.schedule);
+    }
+  }
+
+  /** Whether a bounce or a delay warning is due for the entry. */
+  private needsNotice(entry: QueueEntry, states: RecipientState[], now: number): boolean {
+    if (entry.sender === '') return false;
+    if (states.some((r) => r.status === 'failed' && !r.notified)) return true;
+    return !entry.warned && states.some((r) => r.status === 'deferred') && isDueForWarning(entry.created, now, this.schedule);
+  }
+
+  /**
+   * Writes the entry's state; an entry with nothing left to do (every
+   * recipient sent or failed, no notice due) is removed instead: one fsync.
+   * False when the state could not be written (kept in memory meanwhile).
+   */
+  private async record(entry: QueueEntry, noticeDue: boolean): Promise<'removed' | 'updated' | false> {
+    const states = entry.states ?? [];
+    this.known.set(entry.id, entry);
+    try {
+      if (!noticeDue && !states.some(isOpen)) {
+        await this.queue.remove(entry.id);
+        this.known.delete(entry.id);
+        return 'removed';
+      }
+      await this.queue.update(entry);
+      return 'updated';
+    } catch (err) {
+      if (isMailError(err, 'NONEXISTENT')) {
+        // `queue delete` took it meanwhile.
+        this.known.delete(entry.id);
+        this.o.log.info({ event: 'outbound-deleted', queueId: entry.id, smtpId: entry.smtpId ?? null });
+        return false;
+      }
+      this.o.log.error({ event: 'outbound-record-failed', queueId: entry.id, err: (err as Error).message });
+      this.backoff.set(entry.id, this.now() + LOCAL_BACKOFF_MS);
+      return false;
+    }
+  }
+
+  /** Bounces failed recipients and warns about long delays (never the null sender); removes the entry when nothing is left. */
+  private async notify(entry: QueueEntry, raw: Buffer, states: RecipientState[]): Promise<void> {
+    if (!this.known.has(entry.id)) return; // removed (or deleted) already
+    const now = this.now();
+    let changed = false;
+    if (entry.sender !== '') {
+      const failed = states.filter((r) => r.status === 'failed' && !r.notified);
+      if (failed.length > 0) {
+        const dsn = buildBounce(entry, raw, failed, { hostname: this.o.hostname, now });
+        const bounce = await this.queue.enqueue('', [entry.sender], dsn, 'bounce', this.noticeExtra(entry, now));
+        for (const r of failed) r.notified = true;
+        changed = true;
+        this.o.log.info({ event: 'outbound-bounce', queueId: entry.id, smtpId: entry.smtpId ?? null, to: entry.sender, bounceId: bounce.id, recipients: failed.map((r) => r.address) });
+      }
+      const delayed = states.filter((r) => r.status === 'deferred');
+      if (!entry.warned && delayed.length > 0 && isDueForWarning(entry.created, now, this.schedule)) {
+        const until = entry.created + this.schedule.expireAfterMs;
+        const warning = buildDelayWarning(entry, raw, delayed, until, { hostname: this.o.hostname, now });
+        const queued = await this.queue.enqueue('', [entry.sender], warning, 'delay-warning', this.noticeExtra(entry, now));
+        entry.warned = true;
+        changed = true;
+        this.o.log.info({ event: 'outbound-delay-warning', queueId: entry.id, smtpId: entry.smtpId ?? null, to: entry.sender, warningId: queued.id, recipients: delayed.map((r) => r.address) });
+      }
+    }
+    entry.states = states;
+    if (!states.some(isOpen)) {
+      if ((await this.record(entry, false)) === 'removed') this.logDone(entry, states);
+    } else if (changed) {
+      await this.record(entry, false);
+    }
+  }
+
+  /** A notice is due at once and carries the SMTP id of the message it is about. */
+  private noticeExtra(entry: QueueEntry, now: number): { nextAttempt: number; smtpId?: string } {
+    return entry.smtpId !== undefined ? { nextAttempt: now, smtpId: entry.smtpId } : { nextAttempt: now };
+  }
+
+  private logAttempt(entry: QueueEntry, r: RecipientState, o: RecipientOutcome | undefined): void {
+    const line = {
+      event: 'outbound-attempt',
+      queueId: entry.id,
+      smtpId: entry.smtpId ?? null,
+      recipient: r.address,
+      status: r.status,
+      destination: o?.destination ?? null,
+      reply: o?.reply ?? null,
+      tls: o?.tls ?? null,
+      attempt: r.attempts,
+      ...(r.status === 'deferred' ? { deferral: r.deferral, nextAttempt: new Date(r.nextAttempt).toISOString() } : {}),
+    };
+    if (r.status === 'sent') this.o.log.info(line);
+    else this.o.log.warn(line);
+  }
+
+  private logDone(entry: QueueEntry, states: RecipientState[]): void {
+    this.o.log.info({
+      event: 'outbound-done',
+      queueId: entry.id,
+      smtpId: entry.smtpId ?? null,
+      sender: entry.sender,
+      sent: states.filter((r) => r.status === 'sent').map((r) => r.address),
+      failed: states.filter((r) => r.status === 'failed').map((r) => r.address),
+      ageSeconds: Math.round((this.now() - entry.created) / 1000),
+    });
+  }
+}

@@ -1,0 +1,74 @@
+// The outbound queue's runner as a service of `serve`: the transport that
+// carries messages on (the smarthost when relay.smarthost is set, else each
+// recipient domain's MX), the optional signer (DKIM) and sender rewriter
+// (SRS) applied before sending, and the retry schedule of the config.
+import type { Storage } from '../../storage/ports.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { OutboundRunner } from '../outbound/runner.js';
+import { scheduleFromConfig } from '../outbound/schedule.js';
+import type { MessageSigner, OutboundTransport, SenderRewriter } from '../outbound/transport.js';
+import { createTransport } from '../outbound/smtp-transport.js';
+import { createDnsResolver } from '../net/dns.js';
+import { DkimSigner } from '../outbound/dkim.js';
+import { DkimKeyStore } from '../outbound/dkim-keys.js';
+import { SrsRewriter, type SrsCodec } from '../outbound/srs.js';
+
+/** What the runner sends through. */
+export interface OutboundParts {
+  transport: OutboundTransport;
+  signer?: MessageSigner | undefined;
+  rewriter?: SenderRewriter | undefined;
+}
+
+/** What the outbound parts are made from. */
+export interface OutboundContext {
+  config: Config;
+  dataDir: string;
+  log: Logger;
+  storage: Storage;
+  /** The SRS codec of this data dir; absent when its key could not be made (forwarded mail keeps its sender). */
+  srs?: SrsCodec | undefined;
+}
+
+/** Builds the outbound parts (the composition root's choice; tests pass their own). */
+export type OutboundFactory = (ctx: OutboundContext) => OutboundParts | Promise<OutboundParts>;
+
+/**
+ * The smarthost when relay.smarthost is set, else each recipient domain's MX
+ * (through the configured DNS servers); DKIM for local From domains with a
+ * key; SRS for forwarded mail.
+ */
+export const defaultOutbound: OutboundFactory = ({ config, dataDir, log, storage, srs }) => ({
+  transport: createTransport(config, createDnsResolver(config.dns.servers), log),
+  signer: new DkimSigner(new DkimKeyStore(dataDir), (domain) => storage.directory.hasDomain(domain)),
+  rewriter: srs ? new SrsRewriter(srs, storage.directory, config.hostname) : undefined,
+});
+
+export class OutboundService {
+  private runner: OutboundRunner | undefined;
+  private parts: OutboundParts | undefined;
+
+  async start(ctx: OutboundContext, factory: OutboundFactory): Promise<void> {
+    const { storage, config, log } = ctx;
+    this.parts = await factory(ctx);
+    this.runner = new OutboundRunner({
+      queue: storage.queue,
+      transport: this.parts.transport,
+      signer: this.parts.signer,
+      rewriter: this.parts.rewriter,
+      log,
+      hostname: config.hostname,
+      schedule: scheduleFromConfig(config.relay?.schedule),
+    });
+    this.runner.start();
+  }
+
+  /** Stops starting attempts, lets those in flight finish (up to drainMs), then closes the transport's connections. */
+  async stop(drainMs: number): Promise<void> {
+    await this.runner?.stop(drainMs);
+    this.runner = undefined;
+    await this.parts?.transport.close();
+    this.parts = undefined;
+  }
+}
