@@ -227,6 +227,21 @@ test('ManageSieve: every command and every error reply over real TCP', { timeout
           assert.deepEqual((await c.cmd('LISTSCRIPTS')).lines, ['"zwei"']);
         });
 
+        await t.test('a literal announced far beyond any script ends the session with BYE', async () => {
+          const other = await SieveClient.connect(port);
+          const r = await other.cmd('PUTSCRIPT "x" {4000000000+}');
+          assert.equal(r.status, 'BYE');
+          await other.waitClosed();
+          const early = await SieveClient.connect(port);
+          early.send('AUTHENTICATE "PLAIN" {100000+}\r\n');
+          early.send(Buffer.alloc(100_000, 0x41));
+          early.send('\r\nNOOP\r\n');
+          const refused = await early.read();
+          assert.equal(refused.status, 'NO', 'before login, literals are small (SASL responses only)');
+          assert.equal((await early.read()).status, 'OK', 'and the session goes on');
+          early.close();
+        });
+
         await t.test('LOGOUT', async () => {
           assert.equal((await c.cmd('LOGOUT')).status, 'OK');
         });

@@ -176,6 +176,26 @@ export class SieveClient {
     return c;
   }
 
+  /**
+   * Everything up to and including `marker` (as latin1), dropped from the
+   * buffer; undefined when the connection ends first. For fuzzing, where
+   * replies are not parsed one by one.
+   */
+  async until(marker: string, timeoutMs = RESPONSE_TIMEOUT_MS): Promise<string | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.buffer.indexOf(marker, 0, 'latin1');
+      if (at >= 0) {
+        const text = this.buffer.subarray(0, at + marker.length).toString('latin1');
+        this.buffer = this.buffer.subarray(at + marker.length);
+        return text;
+      }
+      if (this.ended) return undefined;
+      if (Date.now() > deadline) throw new Error(`no ${marker} within ${timeoutMs} ms`);
+      await this.more();
+    }
+  }
+
   /** Resolves once the server has closed the connection (fails after 30 s). */
   async waitClosed(): Promise<void> {
     while (!this.ended) await this.more();

@@ -28,8 +28,8 @@ export const MANAGESIEVE_LIMITS = {
   /** Over-limit literals up to this size are skipped and refused; larger ones end the connection. */
   maxSkippedLiteral: 64 * 1024 * 1024,
   maxTokens: 8,
-  /** Input waiting while a command runs (a pipelining client); more ends the connection. */
-  maxBacklogSlack: 64 * 1024,
+  /** Input waiting while a command runs (a pipelining client), beyond two literals; more ends the connection. */
+  maxBacklogSlack: 256 * 1024,
   idleBeforeAuthMs: 3 * 60_000,
   idleAfterAuthMs: 30 * 60_000,
 } as const;
@@ -119,7 +119,7 @@ export class ManageSieveSession {
       if (item === undefined) return;
       if (item.kind === 'fatal') return this.bye(item.text);
       if (item.kind === 'error') {
-        await this.send([statusLine({ status: 'NO', code: item.tooBig ? 'QUOTA/MAXSIZE' : undefined, text: item.text })]);
+        await this.send([statusLine({ status: 'NO', code: item.tooBig && this.state === 'auth' ? 'QUOTA/MAXSIZE' : undefined, text: item.text })]);
         continue;
       }
       const result = await this.execute(item.tokens);
