@@ -167,6 +167,8 @@ export class ManageSieveSession {
       challenge: async (data) => {
         await this.send([dataLine(data.toString('base64'))]);
         const item = await this.nextItem();
+        // Input that ends the session ends it here too; a refused line is a bad response.
+        if (item?.kind === 'fatal') await this.bye(item.text);
         return item?.kind === 'line' ? item.tokens : undefined;
       },
       setUser: (user) => {
