@@ -114,6 +114,11 @@ export class SieveClient {
     }
   }
 
+  /** One line (a SASL challenge), literals inlined; undefined when the connection ended. */
+  async readLine(): Promise<string | undefined> {
+    return (await this.logicalLine())?.text;
+  }
+
   /** Reads one response: data lines up to OK, NO or BYE. */
   async read(): Promise<SieveResponse> {
     const lines: string[] = [];
