@@ -242,12 +242,25 @@ test('ManageSieve: every command and every error reply over real TCP', { timeout
           early.close();
         });
 
+        await t.test('a STARTTLS answered with garbage, or abandoned, ends only that session', async () => {
+          const garbage = await SieveClient.connect(port);
+          assert.equal((await garbage.cmd('STARTTLS')).status, 'OK');
+          garbage.send('this is not a TLS ClientHello\r\n'.repeat(20));
+          await garbage.waitClosed();
+          const abandoned = await SieveClient.connect(port);
+          assert.equal((await abandoned.cmd('STARTTLS')).status, 'OK');
+          abandoned.close();
+          assert.equal((await c.cmd('NOOP')).status, 'OK');
+        });
+
         await t.test('LOGOUT', async () => {
           assert.equal((await c.cmd('LOGOUT')).status, 'OK');
         });
       } finally {
         c.close();
       }
+      const internal = served.events.filter((e) => e.event === 'managesieve-error' || e.event === 'managesieve-session-error');
+      assert.deepEqual(internal, [], 'nothing above was an internal error');
     } finally {
       assert.equal(await served.stop(), 0);
     }

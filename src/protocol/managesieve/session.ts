@@ -44,6 +44,9 @@ export class ManageSieveSession {
   private readonly receiver: ManageSieveReceiver;
   private closed = false;
   private wake: (() => void) | undefined;
+  private markGone!: (value: false) => void;
+  /** Resolves (false) once the connection is closed, by either side. */
+  private readonly gone = new Promise<false>((resolve) => (this.markGone = resolve));
   private authFailures = 0;
   private readonly log: (event: Record<string, unknown>) => void;
 
@@ -85,6 +88,7 @@ export class ManageSieveSession {
 
   onClose(): void {
     this.closed = true;
+    this.markGone(false);
     this.wakeUp();
   }
 
@@ -128,7 +132,9 @@ export class ManageSieveSession {
       if (result.then === 'starttls') {
         // Anything sent in the clear after STARTTLS must not be used (RFC 5804 2.2).
         this.receiver.reset();
-        await this.conn.startTls();
+        // A failed or abandoned handshake is routine: the session just ends.
+        const secured = await Promise.race([this.conn.startTls().then(() => true, () => false), this.gone]);
+        if (!secured) return this.end();
         await this.send([...this.capabilityLines(), statusLine({ status: 'OK', text: 'TLS negotiation successful' })]);
       }
       if (result.then === 'unauthenticate') {
@@ -215,6 +221,7 @@ export class ManageSieveSession {
     if (this.closed) return;
     this.closed = true;
     this.conn.close();
+    this.markGone(false);
     this.wakeUp();
   }
 }
