@@ -47,11 +47,11 @@ export const DEFAULT_LIMITS = {
 /**
  * Sieve script quotas, one limit for ManageSieve and `postino sieve put`
  * alike (HAVESPACE answers from them). Pigeonhole's defaults are no count
- * limit and 1 MiB per script; these keep what the store has always taken
- * (its hard cap of scripts per account, and 256 KiB), so nothing stored
- * before is refused now. A real filter is a few KiB.
+ * limit and 1 MiB per script; here the count is the store's own hard cap and
+ * the size 64 KiB: a real filter is a few KiB, and every delivery compiles
+ * the active script, which costs the engine some 20-40 ms per KiB.
  */
-export const DEFAULT_SIEVE_QUOTAS = { maxScripts: MAX_SCRIPTS_PER_ACCOUNT, maxScriptSize: 256 * 1024 } as const;
+export const DEFAULT_SIEVE_QUOTAS = { maxScripts: MAX_SCRIPTS_PER_ACCOUNT, maxScriptSize: 64 * 1024 } as const;
 /** The largest script size the config may allow: a script is read whole at every delivery. */
 export const MAX_SIEVE_SCRIPT_SIZE = 8 * 1024 * 1024;
 
