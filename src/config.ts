@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MailError } from '../storage/errors.js';
+import { MAX_SCRIPTS_PER_ACCOUNT } from '../storage/names.js';
 
 export const SERVICES = [
   'smtp',
@@ -42,6 +43,17 @@ export const DEFAULT_LIMITS = {
   headerSize: 256 * 1024,
   maxConnections: { smtp: 100, lmtp: 100, imap: 1000, submission: 100 },
 } as const;
+
+/**
+ * Sieve script quotas, one limit for ManageSieve and `postino sieve put`
+ * alike (HAVESPACE answers from them). Pigeonhole's defaults are no count
+ * limit and 1 MiB per script; here the count is the store's own hard cap and
+ * the size 64 KiB: a real filter is a few KiB, and every delivery compiles
+ * the active script, which costs the engine some 20-40 ms per KiB.
+ */
+export const DEFAULT_SIEVE_QUOTAS = { maxScripts: MAX_SCRIPTS_PER_ACCOUNT, maxScriptSize: 64 * 1024 } as const;
+/** The largest script size the config may allow: a script is read whole at every delivery. */
+export const MAX_SIEVE_SCRIPT_SIZE = 8 * 1024 * 1024;
 
 /** Per-user sending limits of submission (a stolen password sends little). */
 export const DEFAULT_SUBMISSION_LIMITS = { messagesPerHour: 200, recipientsPerMessage: 100, recipientsPerDay: 1000 } as const;
@@ -164,6 +176,9 @@ const ConfigSchema = z
         after: z.array(z.string()).optional(),
         /** Directory of scripts for include :global. */
         globalDir: z.string().optional(),
+        // Quotas (ManageSieve and the CLI): scripts per account, bytes per script.
+        maxScripts: z.number().int().positive().max(MAX_SCRIPTS_PER_ACCOUNT).optional(),
+        maxScriptSize: z.number().int().positive().max(MAX_SIEVE_SCRIPT_SIZE).optional(),
       })
       .strict()
       .optional(),
@@ -201,7 +216,15 @@ export interface Config {
     dmarcReject: boolean;
     limits: { greetDelayMs?: number; maxConnectionsPerIp?: number; maxMessagesPerConnection?: number };
   };
-  sieve: { before: string[]; after: string[]; globalDir: string | undefined };
+  sieve: {
+    before: string[];
+    after: string[];
+    globalDir: string | undefined;
+    /** Scripts per account (ManageSieve QUOTA/MAXSCRIPTS, `sieve put`). */
+    maxScripts: number;
+    /** Bytes per script (ManageSieve QUOTA/MAXSIZE, `sieve put`). */
+    maxScriptSize: number;
+  };
   /** Create a demo domain and account on first start with an empty data dir. */
   demo: boolean;
 }
@@ -290,7 +313,13 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
         ...(raw.smtp?.maxMessagesPerConnection !== undefined ? { maxMessagesPerConnection: raw.smtp.maxMessagesPerConnection } : {}),
       },
     },
-    sieve: { before: raw.sieve?.before ?? [], after: raw.sieve?.after ?? [], globalDir: raw.sieve?.globalDir },
+    sieve: {
+      before: raw.sieve?.before ?? [],
+      after: raw.sieve?.after ?? [],
+      globalDir: raw.sieve?.globalDir,
+      maxScripts: raw.sieve?.maxScripts ?? DEFAULT_SIEVE_QUOTAS.maxScripts,
+      maxScriptSize: raw.sieve?.maxScriptSize ?? DEFAULT_SIEVE_QUOTAS.maxScriptSize,
+    },
     demo: env.POSTINO_DEMO === '0' ? false : (raw.demo ?? true),
   };
 }

@@ -39,10 +39,16 @@ export function canonicalMailboxName(name: string): string {
   return first.toUpperCase() === 'INBOX' ? 'INBOX' + name.slice(first.length) : name;
 }
 
-/** Script names are Unicode text without controls, "/", "\" or a leading "."; they map to one file; NFC. */
+/** Half of a UTF-16 pair without its other half: not a character at all. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Script names are Unicode text without controls, "/", "\" or a leading "."; they map to one file; NFC.
+ * Net-Unicode (RFC 5198, as ManageSieve asks): no C0 or C1 controls, no line or paragraph separators.
+ */
 export function validateScriptName(name: string): string {
   if (name.length === 0 || name.length > MAX_SCRIPT_NAME) throw new MailError('BADINPUT', 'invalid script name: empty or too long');
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f/\\]/.test(name) || name.startsWith('.')) throw new MailError('BADINPUT', `invalid script name '${name}'`);
+  if (/[\x00-\x1f\x7f-\x9f/\\\u2028\u2029]/.test(name) || name.startsWith('.') || LONE_SURROGATE.test(name)) throw new MailError('BADINPUT', `invalid script name '${name}'`);
   return name.normalize('NFC');
 }

@@ -5,6 +5,7 @@ import type { AccountRecord } from '../../../storage/ports.js';
 import { withStorage } from '../storage-context.js';
 import { SieveScriptService } from '../../services/sieve-scripts.js';
 import { MailError } from '../../../storage/errors.js';
+import { loadConfig } from '../../config.js';
 
 function readScriptFile(file: string): string {
   try {
@@ -17,7 +18,9 @@ function readScriptFile(file: string): string {
 /** Runs fn with the script service and the named account. */
 function withAccountScripts<T>(ctx: CliContext, address: string, fn: (service: SieveScriptService, account: AccountRecord) => T | Promise<T>): Promise<T> {
   return withStorage(ctx, async (storage) => {
-    const service = new SieveScriptService(storage);
+    // The same quotas as ManageSieve: the config's sieve.maxScripts and sieve.maxScriptSize.
+    const { maxScripts, maxScriptSize } = loadConfig(ctx.configPath).sieve;
+    const service = new SieveScriptService(storage, { maxScripts, maxScriptSize });
     return fn(service, await service.account(address));
   });
 }
