@@ -31,7 +31,7 @@ interface Listener {
 }
 
 export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDefinition[] {
-  const hooksFor = serviceOptions.hooks ?? ((kind, ctx) => endpointHooks(kind, ctx.config, ctx.storage));
+  const hooksFor = serviceOptions.hooks ?? ((kind, ctx) => endpointHooks(kind, ctx.config, ctx.storage, ctx.log));
   // One agent per configuration, shared by SMTP and LMTP.
   const agents = new WeakMap<ServiceContext['config'], DeliveryAgent>();
   const agentFor = (ctx: ServiceContext) => {

@@ -8,6 +8,7 @@ import { scriptCommands } from './scripts.js';
 import { deliverCommands } from './deliver.js';
 import { queueCommands } from './queue.js';
 import { dnsCommands } from './dns.js';
+import { scanCommands } from './scan.js';
 
 export const allCommands: CliCommand[] = [
   ...sieveEngineCommands,
@@ -16,6 +17,7 @@ export const allCommands: CliCommand[] = [
   ...deliverCommands,
   ...queueCommands,
   ...dnsCommands,
+  ...scanCommands,
   ...maintenanceCommands,
   ...serveCommands,
 ];
