@@ -4,7 +4,8 @@
 // database) on; printing messages/s for each, clamd's own time per 4 KB
 // message (INSTREAM straight to clamd, same concurrency), and what the
 // scanning stage adds per message beyond it (the issue's bound: clamd's own
-// time plus 5 ms). The spam engines join as more rows later.
+// time plus 5 ms). The rows take turns over three rounds, each keeping its
+// best. The spam engines join as more rows later.
 //
 // usage: node dist/bench/scan.js [COUNT [CONNECTIONS]]   (500 and 4 by default)
 import { startClamd, startMx, type ServedMx } from '../test/support/clamd.js';
@@ -59,9 +60,11 @@ async function clamdRate(port: number, count: number): Promise<number> {
   return count / ((Date.now() - started) / 1000);
 }
 
+const ROUNDS = 3;
 const dns = await startDnsFixture({});
 const clamd = await startClamd();
 const rows: Array<[string, number]> = [];
+const servers: Array<[string, ServedMx]> = [];
 try {
   for (const [name, antivirus] of [
     ['antivirus off', undefined],
@@ -69,21 +72,26 @@ try {
     ['clamd (unix socket)', { socket: clamd.socket, selfTestMinutes: 0 }],
   ] as const) {
     const mx = await startMx(antivirus, dns.servers);
-    try {
-      await smtpRate(mx, WARMUP);
-      rows.push([`smtp, ${name}`, await smtpRate(mx, COUNT)]);
-    } finally {
-      await mx.stop();
-    }
+    servers.push([`smtp, ${name}`, mx]);
+    await smtpRate(mx, WARMUP);
   }
   await clamdRate(clamd.port, WARMUP);
-  rows.push(['clamd INSTREAM alone (TCP)', await clamdRate(clamd.port, COUNT)]);
+  // On a shared machine the load comes and goes: the rows take turns, ROUNDS
+  // times, and each keeps its best round.
+  const best = new Map<string, number>();
+  const keep = (name: string, rate: number) => best.set(name, Math.max(best.get(name) ?? 0, rate));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, mx] of servers) keep(name, await smtpRate(mx, COUNT));
+    keep('clamd INSTREAM alone (TCP)', await clamdRate(clamd.port, COUNT));
+  }
+  rows.push(...best);
 } finally {
+  for (const [, mx] of servers) await mx.stop();
   await clamd.cleanup();
   await dns.close();
 }
 
-console.log(`${COUNT} messages of 4 KB, ${CONNECTIONS} connections`);
+console.log(`${COUNT} messages of 4 KB, ${CONNECTIONS} connections, best of ${ROUNDS} rounds`);
 for (const [name, rate] of rows) console.log(`${name.padEnd(32)} ${rate.toFixed(0).padStart(6)} msg/s  ${((1000 * CONNECTIONS) / rate).toFixed(2).padStart(7)} ms/msg per connection`);
 const perMsg = (name: string) => (1000 * CONNECTIONS) / rows.find(([n]) => n === name)![1];
 const added = perMsg('smtp, clamd (TCP)') - perMsg('smtp, antivirus off');
