@@ -109,11 +109,11 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
   renameMailbox(accountId: number, from: string, to: string): void {
     this.mailboxes.rename(accountId, from, to);
   }
-  addSubscription(accountId: number, name: string): void {
-    this.subscriptions.add(accountId, name);
+  addSubscription(accountId: number, name: string): Promise<void> {
+    return this.subscriptions.add(accountId, name);
   }
-  removeSubscription(accountId: number, name: string): void {
-    this.subscriptions.remove(accountId, name);
+  removeSubscription(accountId: number, name: string): Promise<void> {
+    return this.subscriptions.remove(accountId, name);
   }
   listSubscriptions(accountId: number): string[] {
     return this.subscriptions.list(accountId);

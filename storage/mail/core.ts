@@ -57,7 +57,7 @@ export class MailCore {
     this.onDiskFull = options.onDiskFull;
     this.blobs = new MaildirBlobStore(options.mailRoot);
     this.gate = options.gate ?? new UnitGate();
-    this.metadata = new MailboxMetadata(db, (id) => this.accountDir(id), (fn) => this.withFileChanges(() => fn(this.fileChanges())));
+    this.metadata = new MailboxMetadata(db, (id) => this.accountDir(id), (fn) => this.withFileChanges(() => fn(this.fileChanges())), this.gate);
   }
 
   sql(text: string): Statement {

@@ -4,11 +4,14 @@
 // subscription would remove the old name unilaterally), and only UNSUBSCRIBE
 // takes a name off. The table answers reads; the file at the account's
 // Maildir root, rewritten in the same transaction, lets reindex rebuild the
-// list.
+// list. SUBSCRIBE and UNSUBSCRIBE write it off the event loop (staged and
+// fsynced before the transaction that renames it into place: changeWithFile);
+// CREATE and recovery rewrite it inside their own (synchronous) transactions.
 import path from 'node:path';
 import { MailError } from '../errors.js';
 import { ensureMaildir } from '../maildir/files.js';
 import { SUBSCRIPTIONS_FILE, readSubscriptions, subscriptionsText } from '../maildir/subscriptions.js';
+import { changeWithFile } from '../maildir/staged-file.js';
 import { MAX_SUBSCRIPTIONS, validateMailboxName } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 
@@ -16,24 +19,39 @@ export class Subscriptions {
   constructor(private readonly core: MailCore) {}
 
   /** Subscribes a name, whether or not a mailbox has it; the name must be a valid mailbox name. */
-  add(accountId: number, name: string): void {
+  async add(accountId: number, name: string): Promise<void> {
     const canonical = validateMailboxName(name);
-    this.core.tx(() => {
-      if (this.isSubscribed(accountId, canonical)) return;
+    await this.changeWithFile(accountId, () => {
+      if (this.isSubscribed(accountId, canonical)) return false;
       if (this.count(accountId) >= MAX_SUBSCRIPTIONS) {
         throw new MailError('LIMIT', `too many subscriptions (at most ${MAX_SUBSCRIPTIONS})`);
       }
-      this.change(accountId, canonical, true);
+      return this.changeRow(accountId, canonical, true);
     });
     // NOTIFY SubscriptionChange (RFC 5465) listens for this.
     this.core.publish({ kind: 'mailboxes', accountId });
   }
 
   /** Takes a name off the list; a name not on it is no error (as Dovecot). */
-  remove(accountId: number, name: string): void {
+  async remove(accountId: number, name: string): Promise<void> {
     const canonical = validateMailboxName(name);
-    this.core.tx(() => this.change(accountId, canonical, false));
+    await this.changeWithFile(accountId, () => this.changeRow(accountId, canonical, false));
     this.core.publish({ kind: 'mailboxes', accountId });
+  }
+
+  /** Runs `changeRows` (true: the list changed) with the file rewritten to match, durably and off the event loop. */
+  private changeWithFile(accountId: number, changeRows: () => boolean): Promise<boolean> {
+    return changeWithFile({
+      gate: this.core.gate,
+      dryRun: (fn) => this.core.db.transaction(fn).immediate(),
+      transaction: (fn) => this.core.tx(() => fn(this.core.fileChanges())),
+      change: () => {
+        const changed = changeRows();
+        if (!changed) return { result: false };
+        const file = path.join(this.core.accountDir(accountId), SUBSCRIPTIONS_FILE);
+        return { result: true, file: { path: file, content: subscriptionsText(this.list(accountId)) } };
+      },
+    });
   }
 
   /** Subscribed names, sorted; some may name no mailbox. */
@@ -49,12 +67,17 @@ export class Subscriptions {
     return this.core.sql('SELECT count(*) FROM subscriptions WHERE account_id = ?').pluck().get(accountId) as number;
   }
 
-  /** Inside a transaction: changes one row and, when it changed, rewrites the file. */
+  /** Inside a transaction: changes one row and, when it changed, rewrites the file (here, synchronously: for CREATE). */
   change(accountId: number, name: string, subscribed: boolean): void {
+    if (this.changeRow(accountId, name, subscribed)) this.save(accountId);
+  }
+
+  /** Inside a transaction: changes one row; true when it changed. */
+  private changeRow(accountId: number, name: string, subscribed: boolean): boolean {
     const changed = subscribed
       ? this.core.sql('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)').run(accountId, name).changes
       : this.core.sql('DELETE FROM subscriptions WHERE account_id = ? AND name = ?').run(accountId, name).changes;
-    if (changed > 0) this.save(accountId);
+    return changed > 0;
   }
 
   /** A failed write throws and rolls the transaction back (the file too), so table and file agree. */

@@ -2,9 +2,13 @@
 // durable: the content goes to a staged name beside the file and is fsynced
 // (stageFile); a transaction then renames it into place (FileChanges
 // putInPlace), and the directory is fsynced after the rename (syncDir).
-// For what a serving process writes (scripts, subscriptions, METADATA).
-import { open, rm } from 'node:fs/promises';
+// For what a serving process writes (scripts, subscriptions, METADATA);
+// changeWithFile ties such a file to the index change it follows from.
+import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { MailError } from '../errors.js';
+import type { UnitGate } from '../unit-of-work.js';
+import type { FileChanges } from './file-changes.js';
 
 let staged = 0;
 
@@ -38,5 +42,86 @@ export async function syncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** The file an index change leaves behind it, and what it returns. */
+export interface ChangeWithFile<R> {
+  result: R;
+  /** The file to rewrite and its new content; absent when the change leaves the file as it is. */
+  file?: { path: string; content: string };
+}
+
+/** Tries before a writer that keeps changing the same file under this one's feet is told to try again later. */
+const STAGE_ATTEMPTS = 5;
+
+class DryRun {
+  constructor(readonly outcome: ChangeWithFile<unknown>) {}
+}
+
+/**
+ * An index change that rewrites a small file kept beside the index (the
+ * subscription list, METADATA entries), made without file I/O in the
+ * transaction and in the order that keeps the file durable:
+ *   1. `change` runs in a transaction that is rolled back (`dryRun`), to learn
+ *      the file's new content;
+ *   2. that content is written under a staged name and fsynced, off the event loop;
+ *   3. `change` runs for real (`transaction`, in its turn at the gate), and when
+ *      the content is still the same the staged file is renamed into place
+ *      in that transaction (undone with it); when another writer changed
+ *      things meanwhile, from 1 again;
+ *   4. the directory is fsynced.
+ * Errors of `change` (a limit, no such mailbox) come out of the dry run,
+ * having changed nothing.
+ */
+export async function changeWithFile<R>(options: {
+  gate: UnitGate;
+  /** Runs fn in a transaction that is rolled back when fn throws (nested: a savepoint). */
+  dryRun: (fn: () => void) => void;
+  /** Runs fn in a write transaction with its file changes: undone when it throws, finished when it commits. */
+  transaction: <T>(fn: (files: FileChanges) => T) => T;
+  change: () => ChangeWithFile<R>;
+}): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    let planned: ChangeWithFile<unknown> | undefined;
+    try {
+      options.dryRun(() => {
+        throw new DryRun(options.change());
+      });
+    } catch (err) {
+      if (!(err instanceof DryRun)) throw err;
+      planned = err.outcome;
+    }
+    const file = planned?.file;
+    let staged: string | undefined;
+    if (file) {
+      await mkdir(path.dirname(file.path), { recursive: true, mode: 0o700 });
+      staged = await stageFile(file.path, file.content);
+    }
+    let moved = false;
+    let stale = false;
+    try {
+      const result = await options.gate.inTurn(() =>
+        options.transaction((files) => {
+          const now = options.change();
+          if (now.file?.path !== file?.path || now.file?.content !== file?.content) {
+            stale = true; // another writer changed things since the dry run
+            throw new Error('changed meanwhile');
+          }
+          if (file && staged) {
+            files.putInPlace(staged, file.path);
+            moved = true;
+          }
+          return now.result;
+        }),
+      );
+      if (file && moved) await syncDir(path.dirname(file.path));
+      return result;
+    } catch (err) {
+      if (!stale) throw err;
+      if (attempt >= STAGE_ATTEMPTS) throw new MailError('TEMPFAIL', 'the file kept changing; try again', { cause: err });
+    } finally {
+      if (staged && !moved) await dropStaged(staged);
+    }
   }
 }
