@@ -52,8 +52,8 @@ export interface ChangeWithFile<R> {
   file?: { path: string; content: string };
 }
 
-/** Tries before a writer that keeps changing the same file under this one's feet is told to try again later. */
-const STAGE_ATTEMPTS = 5;
+/** Tries before a writer that keeps losing the race for the same file to others (each round one of them wins) is told to try again later. */
+const STAGE_ATTEMPTS = 20;
 
 class DryRun {
   constructor(readonly outcome: ChangeWithFile<unknown>) {}
