@@ -100,7 +100,7 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
   changesSince(mailboxId: number, modseq: number, accountId?: number): MailboxDelta | undefined {
     return this.mailboxes.changesSince(mailboxId, modseq, accountId);
   }
-  createMailbox(accountId: number, name: string, specialUse: SpecialUse | null = null): MailboxInfo {
+  createMailbox(accountId: number, name: string, specialUse: SpecialUse | null = null): Promise<MailboxInfo> {
     return this.mailboxes.create(accountId, name, specialUse);
   }
   deleteMailbox(accountId: number, name: string): void {

@@ -4,9 +4,10 @@
 // subscription would remove the old name unilaterally), and only UNSUBSCRIBE
 // takes a name off. The table answers reads; the file at the account's
 // Maildir root, rewritten in the same transaction, lets reindex rebuild the
-// list. SUBSCRIBE and UNSUBSCRIBE write it off the event loop (staged and
-// fsynced before the transaction that renames it into place: changeWithFile);
-// CREATE and recovery rewrite it inside their own (synchronous) transactions.
+// list. SUBSCRIBE, UNSUBSCRIBE and CREATE write it off the event loop (staged
+// and fsynced before the transaction that renames it into place:
+// changeWithFile); provisioning an account and recovery (admin and start-up
+// work) rewrite it inside their own synchronous transactions.
 import path from 'node:path';
 import { MailError } from '../errors.js';
 import { ensureMaildir } from '../maildir/files.js';
@@ -45,12 +46,7 @@ export class Subscriptions {
       gate: this.core.gate,
       dryRun: (fn) => this.core.db.transaction(fn).immediate(),
       transaction: (fn) => this.core.tx(() => fn(this.core.fileChanges())),
-      change: () => {
-        const changed = changeRows();
-        if (!changed) return { result: false };
-        const file = path.join(this.core.accountDir(accountId), SUBSCRIPTIONS_FILE);
-        return { result: true, file: { path: file, content: subscriptionsText(this.list(accountId)) } };
-      },
+      change: () => (changeRows() ? { result: true, file: this.file(accountId) } : { result: false }),
     });
   }
 
@@ -67,13 +63,13 @@ export class Subscriptions {
     return this.core.sql('SELECT count(*) FROM subscriptions WHERE account_id = ?').pluck().get(accountId) as number;
   }
 
-  /** Inside a transaction: changes one row and, when it changed, rewrites the file (here, synchronously: for CREATE). */
-  change(accountId: number, name: string, subscribed: boolean): void {
-    if (this.changeRow(accountId, name, subscribed)) this.save(accountId);
+  /** The list's file as the table is now: where, and what it holds. */
+  file(accountId: number): { path: string; content: string } {
+    return { path: path.join(this.core.accountDir(accountId), SUBSCRIPTIONS_FILE), content: subscriptionsText(this.list(accountId)) };
   }
 
-  /** Inside a transaction: changes one row; true when it changed. */
-  private changeRow(accountId: number, name: string, subscribed: boolean): boolean {
+  /** Inside a transaction: changes one row; true when it changed (the caller rewrites the file). */
+  changeRow(accountId: number, name: string, subscribed: boolean): boolean {
     const changed = subscribed
       ? this.core.sql('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)').run(accountId, name).changes
       : this.core.sql('DELETE FROM subscriptions WHERE account_id = ? AND name = ?').run(accountId, name).changes;

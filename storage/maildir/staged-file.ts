@@ -55,9 +55,7 @@ export interface ChangeWithFile<R> {
 /** Tries before a writer that keeps losing the race for the same file to others (each round one of them wins) is told to try again later. */
 const STAGE_ATTEMPTS = 20;
 
-class DryRun {
-  constructor(readonly outcome: ChangeWithFile<unknown>) {}
-}
+class DryRun extends Error {}
 
 /**
  * An index change that rewrites a small file kept beside the index (the
@@ -86,11 +84,12 @@ export async function changeWithFile<R>(options: {
     let planned: ChangeWithFile<unknown> | undefined;
     try {
       options.dryRun(() => {
-        throw new DryRun(options.change());
+        planned = options.change();
+        throw new DryRun(); // roll the change back
       });
     } catch (err) {
-      if (!(err instanceof DryRun)) throw err;
-      planned = err.outcome;
+      // Whatever the transaction made of the DryRun: `planned` says the change itself went through.
+      if (planned === undefined) throw err;
     }
     const file = planned?.file;
     let staged: string | undefined;

@@ -149,8 +149,8 @@ describe('mailbox metadata', () => {
   });
 
   test('RENAME keeps the entries (they are keyed by id; the file moves with the folder), children included', async () => {
-    storage.mail.createMailbox(accountId, 'Proj');
-    storage.mail.createMailbox(accountId, 'Proj/Sub');
+    await storage.mail.createMailbox(accountId, 'Proj');
+    await storage.mail.createMailbox(accountId, 'Proj/Sub');
     await md().set(accountId, boxId('Proj'), [{ entry: '/private/comment', value: b('parent') }], LIMITS);
     await md().set(accountId, boxId('Proj/Sub'), [{ entry: '/shared/comment', value: b('child') }], LIMITS);
     storage.mail.renameMailbox(accountId, 'Proj', 'Work');
@@ -166,12 +166,12 @@ describe('mailbox metadata', () => {
   });
 
   test('DELETE takes the entries with it: a new mailbox of the same name (and maybe the same id) starts empty', async () => {
-    storage.mail.createMailbox(accountId, 'Gone');
+    await storage.mail.createMailbox(accountId, 'Gone');
     const id = boxId('Gone');
     await md().set(accountId, id, [{ entry: '/private/comment', value: b('bye') }], LIMITS);
     storage.mail.deleteMailbox(accountId, 'Gone');
     assert.equal(storage.db.prepare('SELECT count(*) FROM mailbox_metadata WHERE mailbox_id = ?').pluck().get(id), 0);
-    storage.mail.createMailbox(accountId, 'Gone');
+    await storage.mail.createMailbox(accountId, 'Gone');
     assert.deepEqual(all(boxId('Gone')), []);
   });
 

@@ -36,7 +36,7 @@ describe('subscriptions', () => {
   });
 
   test('default folders and created mailboxes start subscribed; the file at the Maildir root agrees', async () => {
-    storage.mail.createMailbox(accountId, 'Work/Reports');
+    await storage.mail.createMailbox(accountId, 'Work/Reports');
     const names = storage.mail.listSubscriptions(accountId);
     assert.deepEqual(names, ['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash', 'Work/Reports']);
     assert.deepEqual(fileNames(), names);
@@ -61,9 +61,9 @@ describe('subscriptions', () => {
   });
 
   test('DELETE keeps the subscription; RENAME leaves subscriptions where they were (as Dovecot)', async () => {
-    storage.mail.createMailbox(accountId, 'Old');
-    storage.mail.createMailbox(accountId, 'Old/Child');
-    storage.mail.createMailbox(accountId, 'Gone');
+    await storage.mail.createMailbox(accountId, 'Old');
+    await storage.mail.createMailbox(accountId, 'Old/Child');
+    await storage.mail.createMailbox(accountId, 'Gone');
     storage.mail.deleteMailbox(accountId, 'Gone');
     storage.mail.renameMailbox(accountId, 'Old', 'New');
     const names = storage.mail.listSubscriptions(accountId);
@@ -89,7 +89,7 @@ describe('subscriptions', () => {
     })();
     await assert.rejects(async () => storage.mail.addSubscription(accountId, 'One/Too/Many'), code('LIMIT'));
     await storage.mail.addSubscription(accountId, 'bulk/' + have); // already there: no error
-    storage.mail.createMailbox(accountId, 'Past/The/Cap');
+    await storage.mail.createMailbox(accountId, 'Past/The/Cap');
     assert.ok(storage.mail.hasMailbox(accountId, 'Past/The/Cap'));
     assert.ok(!storage.mail.listSubscriptions(accountId).includes('Past/The/Cap'));
     storage.mail.deleteMailbox(accountId, 'Past/The/Cap');
