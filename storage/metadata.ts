@@ -7,6 +7,7 @@
 // Entry names come here checked and lower-cased by the protocol layer; this
 // module checks only what keeps the store sane (the prefix, the characters,
 // the limits it is given), so an edited file cannot put anything else in.
+import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
 import { MailError } from './errors.js';
 import { metadataFilePath, metadataFileText, readMetadataFile, type StoredEntry } from './maildir/metadata-file.js';
@@ -111,6 +112,8 @@ export class MailboxMetadata {
         gate: this.gate,
         dryRun: (fn) => this.db.transaction(fn).immediate(),
         transaction: (fn) => this.withFiles((files) => this.db.transaction(() => fn(files)).immediate()),
+        // The Maildir's tmp/ (of the folder, or of the account root for the server's entries): recovery cleans what a crash leaves there.
+        stageDir: (file) => path.join(path.dirname(file), 'tmp'),
         change: () => {
           const dir = this.folderDir(accountId, id);
           const before = { mailbox: this.usage(accountId, id), account: this.usage(accountId) };

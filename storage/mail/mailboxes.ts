@@ -151,6 +151,8 @@ export class Mailboxes {
       gate: core.gate,
       dryRun: (fn) => core.tx(fn),
       transaction: (fn) => core.tx(() => fn(core.fileChanges())),
+      // The account Maildir's tmp/: recovery cleans what a crash leaves there.
+      stageDir: (file) => path.join(path.dirname(file), 'tmp'),
       change: () => {
         const row = this.insert(accountId, canonical, specialUse);
         const file = this.subscribeNew(accountId, canonical);

@@ -46,6 +46,8 @@ export class Subscriptions {
       gate: this.core.gate,
       dryRun: (fn) => this.core.db.transaction(fn).immediate(),
       transaction: (fn) => this.core.tx(() => fn(this.core.fileChanges())),
+      // The account Maildir's tmp/: recovery cleans what a crash leaves there.
+      stageDir: (file) => path.join(path.dirname(file), 'tmp'),
       change: () => (changeRows() ? { result: true, file: this.file(accountId) } : { result: false }),
     });
   }

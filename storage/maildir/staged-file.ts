@@ -12,9 +12,14 @@ import type { FileChanges } from './file-changes.js';
 
 let staged = 0;
 
-/** Writes `content` to a new file beside `file` and fsyncs it; returns its path (not yet in place). */
-export async function stageFile(file: string, content: string | Buffer): Promise<string> {
-  const tmp = path.join(path.dirname(file), `${path.basename(file)}.${process.pid}.${++staged}.new`);
+/**
+ * Writes `content` to a new file for `file` and fsyncs it; returns its path
+ * (not yet in place). It is made in `dir`, beside the file unless told
+ * otherwise (a Maildir's tmp/, where what a crash leaves is cleaned up);
+ * `dir` must be on the same filesystem.
+ */
+export async function stageFile(file: string, content: string | Buffer, dir = path.dirname(file)): Promise<string> {
+  const tmp = path.join(dir, `${path.basename(file)}.${process.pid}.${++staged}.new`);
   try {
     const fh = await open(tmp, 'wx', 0o600);
     try {
@@ -79,6 +84,8 @@ export async function changeWithFile<R>(options: {
   /** Runs fn in a write transaction with its file changes: undone when it throws, finished when it commits. */
   transaction: <T>(fn: (files: FileChanges) => T) => T;
   change: () => ChangeWithFile<R>;
+  /** Where the staged file is written (default: beside the file). */
+  stageDir?: (file: string) => string;
 }): Promise<R> {
   for (let attempt = 1; ; attempt++) {
     let planned: ChangeWithFile<unknown> | undefined;
@@ -94,8 +101,9 @@ export async function changeWithFile<R>(options: {
     const file = planned?.file;
     let staged: string | undefined;
     if (file) {
-      await mkdir(path.dirname(file.path), { recursive: true, mode: 0o700 });
-      staged = await stageFile(file.path, file.content);
+      const dir = options.stageDir?.(file.path) ?? path.dirname(file.path);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      staged = await stageFile(file.path, file.content, dir);
     }
     let moved = false;
     let stale = false;

@@ -11,8 +11,8 @@ import { scratchDir } from '../../support/tmp.js';
 
 const LIMITS = { maxValueSize: 1000, maxEntriesPerMailbox: 100, maxBytesPerMailbox: 100_000, maxEntriesPerAccount: 200, maxBytesPerAccount: 200_000 };
 
-/** Staged (.new) or kept-for-undo (.old) files left in a directory. */
-const leftovers = (dir: string) => readdirSync(dir).filter((n) => /\.(new|old|tmp)$/.test(n));
+/** Staged (.new) or kept-for-undo (.old) files left in a Maildir root or its tmp/ (where files are staged). */
+const leftovers = (dir: string) => [...readdirSync(dir), ...readdirSync(path.join(dir, 'tmp'))].filter((n) => /\.(new|old|tmp)$/.test(n));
 
 function open() {
   const scratch = scratchDir();
