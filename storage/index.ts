@@ -71,7 +71,7 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
     ...(options.feed ? { feed: options.feed } : {}),
     ...(options.onDiskFull ? { onDiskFull: options.onDiskFull } : {}),
   });
-  const scripts = new SqliteScriptStore(db, path.join(dataDir, 'sieve'), (fn) => mail.withFileChanges(fn));
+  const scripts = new SqliteScriptStore(db, path.join(dataDir, 'sieve'), (fn) => mail.withFileChanges(fn), gate);
   const queue = new FileQueueStore(path.join(dataDir, 'queue'));
   const localRetry = new FileQueueStore(path.join(dataDir, 'queue', 'local'));
   const memory = new SqliteDeliveryMemory(db);

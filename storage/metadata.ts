@@ -1,15 +1,19 @@
 // IMAP METADATA (RFC 5464) entries of an account: per mailbox, and for the
 // server as a whole (mailbox id 0). The table answers reads; a file per
-// mailbox (maildir/metadata-file.ts), rewritten inside the same transaction,
-// is what `postino reindex` and start-up recovery rebuild the table from.
+// mailbox (maildir/metadata-file.ts), put in place inside the same
+// transaction (written and fsynced before it, off the event loop: see
+// changeWithFile), is what `postino reindex` and start-up recovery rebuild
+// the table from.
 // Entry names come here checked and lower-cased by the protocol layer; this
 // module checks only what keeps the store sane (the prefix, the characters,
 // the limits it is given), so an edited file cannot put anything else in.
+import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
 import { MailError } from './errors.js';
-import { ensureMaildir } from './maildir/files.js';
 import { metadataFilePath, metadataFileText, readMetadataFile, type StoredEntry } from './maildir/metadata-file.js';
 import type { FileChanges } from './maildir/file-changes.js';
+import { changeWithFile } from './maildir/staged-file.js';
+import type { UnitGate } from './unit-of-work.js';
 
 export type { StoredEntry as MetadataEntry };
 
@@ -64,6 +68,8 @@ export class MailboxMetadata {
     private readonly accountRoot: (accountId: number) => string,
     /** Runs fn with the file changes of the transaction (or unit of work) it is part of: undone with it. */
     private readonly withFiles: <T>(fn: (files: FileChanges) => T) => T,
+    /** The gate units of work hold (a change made after file I/O waits for its turn). */
+    private readonly gate: UnitGate,
   ) {}
 
   private sql(text: string): Statement {
@@ -94,7 +100,7 @@ export class MailboxMetadata {
    * or a mailbox or account that would grow past its limits, leaves
    * everything as it was. Changes to one entry apply in order (the last wins).
    */
-  set(accountId: number, mailboxId: number | null, changes: readonly MetadataChange[], limits: MetadataLimits): MetadataSetResult {
+  async set(accountId: number, mailboxId: number | null, changes: readonly MetadataChange[], limits: MetadataLimits): Promise<MetadataSetResult> {
     for (const c of changes) {
       if (!isStorableEntryName(c.entry)) throw new MailError('BADINPUT', `invalid entry name ${c.entry}`);
       if (c.value !== null && c.value.length > limits.maxValueSize) return { ok: false, reason: 'maxsize', maxSize: limits.maxValueSize };
@@ -102,30 +108,33 @@ export class MailboxMetadata {
     const id = mailboxId ?? SERVER;
     // The file is put back if the transaction fails (a full disk at COMMIT), so file and rows agree.
     try {
-      this.withFiles((files) =>
-        this.db
-          .transaction(() => {
-            const dir = this.folderDir(accountId, id);
-            const before = { mailbox: this.usage(accountId, id), account: this.usage(accountId) };
-            const put = this.sql('INSERT OR REPLACE INTO mailbox_metadata (account_id, mailbox_id, entry, value) VALUES (?, ?, ?, ?)');
-            const remove = this.sql('DELETE FROM mailbox_metadata WHERE account_id = ? AND mailbox_id = ? AND entry = ?');
-            for (const c of changes) {
-              if (c.value === null) remove.run(accountId, id, c.entry);
-              else put.run(accountId, id, c.entry, c.value);
-            }
-            // A change that does not grow what is over a limit (a removal, a shorter value) is always allowed.
-            const grew = (was: Usage, now: Usage, maxEntries: number, maxBytes: number) =>
-              (now.entries > maxEntries && now.entries > was.entries) || (now.bytes > maxBytes && now.bytes > was.bytes);
-            if (
-              grew(before.mailbox, this.usage(accountId, id), limits.maxEntriesPerMailbox, limits.maxBytesPerMailbox) ||
-              grew(before.account, this.usage(accountId), limits.maxEntriesPerAccount, limits.maxBytesPerAccount)
-            ) {
-              throw new LimitReached();
-            }
-            this.save(accountId, id, dir, files);
-          })
-          .immediate(),
-      );
+      await changeWithFile({
+        gate: this.gate,
+        dryRun: (fn) => this.db.transaction(fn).immediate(),
+        transaction: (fn) => this.withFiles((files) => this.db.transaction(() => fn(files)).immediate()),
+        // The Maildir's tmp/ (of the folder, or of the account root for the server's entries): recovery cleans what a crash leaves there.
+        stageDir: (file) => path.join(path.dirname(file), 'tmp'),
+        change: () => {
+          const dir = this.folderDir(accountId, id);
+          const before = { mailbox: this.usage(accountId, id), account: this.usage(accountId) };
+          const put = this.sql('INSERT OR REPLACE INTO mailbox_metadata (account_id, mailbox_id, entry, value) VALUES (?, ?, ?, ?)');
+          const remove = this.sql('DELETE FROM mailbox_metadata WHERE account_id = ? AND mailbox_id = ? AND entry = ?');
+          for (const c of changes) {
+            if (c.value === null) remove.run(accountId, id, c.entry);
+            else put.run(accountId, id, c.entry, c.value);
+          }
+          // A change that does not grow what is over a limit (a removal, a shorter value) is always allowed.
+          const grew = (was: Usage, now: Usage, maxEntries: number, maxBytes: number) =>
+            (now.entries > maxEntries && now.entries > was.entries) || (now.bytes > maxBytes && now.bytes > was.bytes);
+          if (
+            grew(before.mailbox, this.usage(accountId, id), limits.maxEntriesPerMailbox, limits.maxBytesPerMailbox) ||
+            grew(before.account, this.usage(accountId), limits.maxEntriesPerAccount, limits.maxBytesPerAccount)
+          ) {
+            throw new LimitReached();
+          }
+          return { result: undefined, file: this.fileOf(accountId, id, dir) };
+        },
+      });
     } catch (err) {
       if (err instanceof LimitReached) return { ok: false, reason: 'toomany' };
       throw err;
@@ -189,12 +198,10 @@ export class MailboxMetadata {
     return row;
   }
 
-  /** Rewrites the mailbox's file from its rows; a failed write throws and rolls the transaction back (and the file). */
-  private save(accountId: number, id: number, dir: string | undefined, files: FileChanges): void {
-    const root = this.accountRoot(accountId);
-    if (dir === undefined) ensureMaildir(root);
+  /** The mailbox's file as its rows are now. */
+  private fileOf(accountId: number, id: number, dir: string | undefined): { path: string; content: string } {
     const rows = this.sql('SELECT entry, value FROM mailbox_metadata WHERE account_id = ? AND mailbox_id = ? ORDER BY entry').all(accountId, id) as StoredEntry[];
-    files.replace(metadataFilePath(root, dir), metadataFileText(rows), true);
+    return { path: metadataFilePath(this.accountRoot(accountId), dir), content: metadataFileText(rows) };
   }
 }
 

@@ -377,6 +377,8 @@ export interface StoragePorts {
  * and see its changes before they land. Use these, never the storage's own
  * ports, inside the body (those wait for the unit to end). Appending and
  * copying (mail.append, appendMany, copy) are not part of a unit of work.
+ * The changes a unit makes reach the change feed (mail.feed) once the
+ * outermost unit commits, and never when it rolls back.
  */
 export interface UnitOfWork extends StoragePorts {
   /** A unit inside this one: when it throws, only its own changes are undone. */
@@ -395,9 +397,7 @@ export interface Storage extends StoragePorts {
    * throws. Units run one at a time; calls from outside a unit wait while
    * one is open, so they never see its uncommitted changes. Queue entries
    * enqueued inside appear when the outermost unit commits (their messages
-   * are written at once, the entries right after the commit). Not yet part
-   * of a unit in the SQLite + Maildir backend: a removed script's file
-   * (deleted at once).
+   * are written at once, the entries right after the commit).
    */
   transaction<T>(body: (tx: UnitOfWork) => Promise<T>): Promise<T>;
   close(): void;

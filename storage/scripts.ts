@@ -1,14 +1,22 @@
 // Sieve scripts on disk: DIR/sieve/DOMAIN/LOCALPART/NAME.sieve, with the
 // active one recorded in the index. The caller validates script text; this
 // store only keeps names safe and writes atomically.
-import { readFileSync, statSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
+//
+// File I/O never blocks the event loop (scripts are read at every delivery):
+// a new text is written and fsynced under a staged name first, then renamed
+// into place with the index change, and the directory fsynced. Every file
+// change (a put's rename, a removal into a hidden name) is made through the
+// transaction's FileChanges, so a unit of work that fails puts the files
+// back with the rows; a removed file is deleted only after the commit.
+import { readFile, stat, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from './index/database.js';
 import { LookupCache, changingIndex } from './index/lookup-cache.js';
 import { MailError } from './errors.js';
 import { accountSegment } from './maildir/names.js';
-import { removeQuietly } from './maildir/files.js';
 import type { FileChanges } from './maildir/file-changes.js';
+import type { UnitGate } from './unit-of-work.js';
+import { dropStaged, stageFile, syncDir } from './maildir/staged-file.js';
 
 import { MAX_SCRIPTS_PER_ACCOUNT, validateScriptName } from './names.js';
 
@@ -21,6 +29,13 @@ export interface ScriptInfo {
   active: boolean;
 }
 
+
+let hiddenCount = 0;
+
+/** A name for a file or directory taken out of sight until its removal commits: a leading dot, which no script or account segment has. */
+function hiddenName(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${++hiddenCount}.removed`);
+}
 
 function encodeFileName(name: string): string {
   return name.replace(/[%:*?"<>|]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()) + '.sieve';
@@ -42,6 +57,8 @@ export class ScriptStore {
      * is part of: undone when that fails, finished when it commits.
      */
     private readonly withFiles: <T>(fn: (files: FileChanges) => T) => T,
+    /** The gate units of work hold: a change made after awaiting file I/O waits for its turn (see UnitGate.inTurn). */
+    private readonly gate: UnitGate,
   ) {
     this.activeRows = new LookupCache(db);
   }
@@ -70,11 +87,11 @@ export class ScriptStore {
     }>).map((r) => ({ name: r.name, active: r.active !== 0 }));
   }
 
-  get(accountId: number, name: string): string {
+  async get(accountId: number, name: string): Promise<string> {
     const n = validateScriptName(name);
     if (!this.exists(accountId, n)) throw new MailError('NONEXISTENT', `no such script: ${n}`);
     try {
-      return readFileSync(path.join(this.dirOf(accountId), encodeFileName(n)), 'utf8');
+      return await readFile(path.join(this.dirOf(accountId), encodeFileName(n)), 'utf8');
     } catch (err) {
       throw new MailError('TEMPFAIL', 'cannot read the script', { cause: err });
     }
@@ -90,7 +107,7 @@ export class ScriptStore {
    * moves the row's `updated` forward every time, and stat catches a file
    * edited behind the store's back.
    */
-  active(accountId: number): { name: string; text: string } | undefined {
+  async active(accountId: number): Promise<{ name: string; text: string } | undefined> {
     const row = this.activeRows.get(`${accountId}`, () =>
       this.sql(
         'SELECT s.name, s.updated, a.domain, a.localpart FROM sieve_scripts s JOIN accounts a ON a.id = s.account_id WHERE s.account_id = ? AND s.active = 1',
@@ -99,11 +116,11 @@ export class ScriptStore {
     if (!row) return undefined;
     const file = path.join(this.root, accountSegment(row.domain), accountSegment(row.localpart), encodeFileName(row.name));
     try {
-      const st = statSync(file);
+      const st = await stat(file);
       const identity = `${row.updated}:${st.ino}:${st.size}:${st.mtimeMs}`;
       const hit = this.activeCache.get(file);
       if (hit?.identity === identity) return { name: row.name, text: hit.text };
-      const text = readFileSync(file, 'utf8');
+      const text = await readFile(file, 'utf8');
       if (this.activeCache.size >= ACTIVE_CACHE_MAX) this.activeCache.delete(this.activeCache.keys().next().value as string);
       this.activeCache.set(file, { identity, text });
       return { name: row.name, text };
@@ -114,21 +131,33 @@ export class ScriptStore {
 
   private readonly activeCache = new Map<string, { identity: string; text: string }>();
 
-  /** Stores (creates or replaces) a script, durably. */
-  put(accountId: number, name: string, text: string): void {
-    this.change((files) => {
-      const n = validateScriptName(name);
-      const count = (this.sql('SELECT count(*) AS c FROM sieve_scripts WHERE account_id = ?').get(accountId) as { c: number }).c;
-      if (!this.exists(accountId, n) && count >= MAX_SCRIPTS_PER_ACCOUNT) {
-        throw new MailError('LIMIT', `too many scripts (limit ${MAX_SCRIPTS_PER_ACCOUNT})`);
-      }
-      const dir = this.dirOf(accountId);
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      files.replace(path.join(dir, encodeFileName(n)), text, true);
-      this.db
-        .prepare('INSERT INTO sieve_scripts (account_id, name, updated) VALUES (?, ?, ?) ON CONFLICT (account_id, name) DO UPDATE SET updated = max(excluded.updated, sieve_scripts.updated + 1)')
-        .run(accountId, n, Date.now());
-    });
+  /**
+   * Stores (creates or replaces) a script, durably: the text is written and
+   * fsynced under a staged name, renamed into place with the row change,
+   * and the directory fsynced before this resolves.
+   */
+  async put(accountId: number, name: string, text: string): Promise<void> {
+    const n = validateScriptName(name);
+    const dir = this.dirOf(accountId);
+    const file = path.join(dir, encodeFileName(n));
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const staged = await stageFile(file, text);
+    try {
+      await this.gate.inTurn(() => this.change((files) => {
+        const count = (this.sql('SELECT count(*) AS c FROM sieve_scripts WHERE account_id = ?').get(accountId) as { c: number }).c;
+        if (!this.exists(accountId, n) && count >= MAX_SCRIPTS_PER_ACCOUNT) {
+          throw new MailError('LIMIT', `too many scripts (limit ${MAX_SCRIPTS_PER_ACCOUNT})`);
+        }
+        files.putInPlace(staged, file);
+        this.sql(
+          'INSERT INTO sieve_scripts (account_id, name, updated) VALUES (?, ?, ?) ON CONFLICT (account_id, name) DO UPDATE SET updated = max(excluded.updated, sieve_scripts.updated + 1)',
+        ).run(accountId, n, Date.now());
+      }));
+    } catch (err) {
+      await dropStaged(staged);
+      throw err;
+    }
+    await syncDir(dir);
   }
 
   /** Makes `name` the one active script, or deactivates all when name is undefined. */
@@ -144,7 +173,7 @@ export class ScriptStore {
   }
 
   remove(accountId: number, name: string): void {
-    this.change(() => {
+    this.change((files) => {
       const n = validateScriptName(name);
       const row = this.sql('SELECT active FROM sieve_scripts WHERE account_id = ? AND name = ?').get(accountId, n) as
         | { active: number }
@@ -152,8 +181,14 @@ export class ScriptStore {
       if (!row) throw new MailError('NONEXISTENT', `no such script: ${n}`);
       if (row.active) throw new MailError('REFUSED', `script ${n} is active; deactivate it first`);
       this.sql('DELETE FROM sieve_scripts WHERE account_id = ? AND name = ?').run(accountId, n);
-      // The index no longer names it; a stray file would be harmless.
-      removeQuietly(path.join(this.dirOf(accountId), encodeFileName(n)));
+      // Out of sight now, deleted after the commit, back in place when the unit of work fails.
+      const file = path.join(this.dirOf(accountId), encodeFileName(n));
+      try {
+        files.removeFile(file, hiddenName(file));
+      } catch (err) {
+        // The index no longer names it; a stray (or already missing) file is harmless.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
     });
   }
 
@@ -171,17 +206,21 @@ export class ScriptStore {
 
   /** Removes every script of an account (account deletion). */
   removeAll(accountId: number): void {
-    this.change(() => {
+    this.change((files) => {
       const dir = this.dirOf(accountId);
       this.sql('DELETE FROM sieve_scripts WHERE account_id = ?').run(accountId);
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        files.removeTree(dir, hiddenName(dir));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // no script was ever stored
+      }
     });
   }
 
-  /** Names of files on disk (for diagnostics). */
-  filesOnDisk(accountId: number): string[] {
+  /** Names of files on disk (for diagnostics), sorted. */
+  async filesOnDisk(accountId: number): Promise<string[]> {
     try {
-      return readdirSync(this.dirOf(accountId));
+      return (await readdir(this.dirOf(accountId))).sort();
     } catch {
       return [];
     }

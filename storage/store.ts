@@ -100,7 +100,7 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
   changesSince(mailboxId: number, modseq: number, accountId?: number): MailboxDelta | undefined {
     return this.mailboxes.changesSince(mailboxId, modseq, accountId);
   }
-  createMailbox(accountId: number, name: string, specialUse: SpecialUse | null = null): MailboxInfo {
+  createMailbox(accountId: number, name: string, specialUse: SpecialUse | null = null): Promise<MailboxInfo> {
     return this.mailboxes.create(accountId, name, specialUse);
   }
   deleteMailbox(accountId: number, name: string): void {
@@ -109,11 +109,11 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
   renameMailbox(accountId: number, from: string, to: string): void {
     this.mailboxes.rename(accountId, from, to);
   }
-  addSubscription(accountId: number, name: string): void {
-    this.subscriptions.add(accountId, name);
+  addSubscription(accountId: number, name: string): Promise<void> {
+    return this.subscriptions.add(accountId, name);
   }
-  removeSubscription(accountId: number, name: string): void {
-    this.subscriptions.remove(accountId, name);
+  removeSubscription(accountId: number, name: string): Promise<void> {
+    return this.subscriptions.remove(accountId, name);
   }
   listSubscriptions(accountId: number): string[] {
     return this.subscriptions.list(accountId);

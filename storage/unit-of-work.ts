@@ -55,6 +55,18 @@ export class UnitGate {
     return await fn();
   }
 
+  /**
+   * For a port method that awaits (file I/O) before its synchronous index
+   * change: runs fn at once when the caller is inside the unit holding the
+   * gate (the change is part of it) or no unit holds it, else once none
+   * does. fn runs in the same turn as the check, so no unit can start in
+   * between and take the change in.
+   */
+  async inTurn<T>(fn: () => T): Promise<T> {
+    while (this.held && this.inside.getStore() !== this.holder) await this.held;
+    return fn();
+  }
+
   /** Runs a unit of work holding the gate; units wait for each other. */
   async hold<T>(unit: () => Promise<T>): Promise<T> {
     if (this.held && this.inside.getStore() === this.holder) {
@@ -75,6 +87,64 @@ export class UnitGate {
       release();
     }
   }
+}
+
+// ---- change notices held until the unit commits ------------------------------
+//
+// A change a unit of work makes is told (the change feed) only once the
+// outermost unit has committed, and never when it rolls back: a session
+// must not wake for, or see, a change that did not happen. Each unit keeps
+// the notices its body gave, found through the async context of the call
+// (the port calls of a body run in it); a nested unit hands its notices to
+// the enclosing one when it ends well and drops them when it throws.
+
+class HeldNotices {
+  readonly tells: Array<() => void> = [];
+  /** False once the unit has ended: a late notice (a timer started inside) is told at once. */
+  open = true;
+}
+
+const heldNotices = new AsyncLocalStorage<HeldNotices>();
+
+/**
+ * Runs `tell` (publishing a committed change) now, or, when called from
+ * inside a unit of work, after the outermost unit commits; never when the
+ * unit (or the nested one it is called from) rolls back.
+ */
+export function afterCommit(tell: () => void): void {
+  const held = heldNotices.getStore();
+  if (held?.open) held.tells.push(tell);
+  else tell();
+}
+
+/** Runs one unit (`run`: the backend's all-or-nothing) holding back the notices its body gives. */
+async function holdingNotices<T>(run: () => Promise<T>): Promise<T> {
+  const outer = heldNotices.getStore();
+  const enclosing = outer?.open ? outer : undefined;
+  const held = new HeldNotices();
+  let result: T;
+  try {
+    result = await heldNotices.run(held, run);
+  } catch (err) {
+    held.open = false;
+    held.tells.length = 0;
+    if (!enclosing) heldNotices.disable(); // off between units, as the gate's (see UnitGate.hold)
+    throw err;
+  }
+  held.open = false;
+  if (enclosing) {
+    enclosing.tells.push(...held.tells);
+    return result;
+  }
+  heldNotices.disable();
+  for (const tell of held.tells) {
+    try {
+      tell();
+    } catch {
+      // a notice that fails must not undo a committed unit, nor stop the others
+    }
+  }
+  return result;
 }
 
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -227,7 +297,7 @@ export function portsWithUnits(
     const tx = unitOfWork(() => open && live(), staged);
     let result: T;
     try {
-      result = await runUnit(() => body(tx));
+      result = await holdingNotices(() => runUnit(() => body(tx)));
     } catch (err) {
       open = false;
       await staged.discard();

@@ -1,11 +1,18 @@
-// The delivery agent's settings, read from the server config (global Sieve
-// scripts are read once here, at start).
-import { readFileSync, existsSync } from 'node:fs';
+// The delivery agent's settings, read from the server config. Every global
+// Sieve script (sieve.before, sieve.after, and the scripts of
+// sieve.globalDir for include :global) is read here, once per
+// configuration: at start and at each reload (SIGHUP), never per delivery.
+// These reads are synchronous on purpose: they happen while a configuration
+// is being taken into use, not while a message is being delivered.
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import type { DeliveryConfig } from './agent.js';
 import { MailError } from '../../storage/errors.js';
 import { validateScriptName } from '../../storage/scripts.js';
+
+/** Scripts read from sieve.globalDir; past this many the rest are left out (a directory that is not a script directory). */
+export const MAX_GLOBAL_SCRIPTS = 1000;
 
 function readScript(file: string): string {
   try {
@@ -15,20 +22,47 @@ function readScript(file: string): string {
   }
 }
 
+/**
+ * The scripts in `dir` (NAME.sieve) by name. A directory that cannot be
+ * read, a file that cannot be read and a name that is not a script name
+ * are left out: include :global of them finds no script, as before.
+ */
+export function readGlobalScripts(dir: string): Map<string, string> {
+  const scripts = new Map<string, string>();
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return scripts;
+  }
+  for (const file of files.sort()) {
+    if (scripts.size >= MAX_GLOBAL_SCRIPTS) break;
+    if (!file.endsWith('.sieve')) continue;
+    let name: string;
+    try {
+      name = validateScriptName(file.slice(0, -'.sieve'.length));
+      scripts.set(name, readFileSync(path.join(dir, file), 'utf8'));
+    } catch {
+      continue; // not a script name, a directory, or unreadable
+    }
+  }
+  return scripts;
+}
+
 export function deliveryConfig(config: Config): DeliveryConfig {
   const globalDir = config.sieve.globalDir;
+  const globalScripts = globalDir ? readGlobalScripts(globalDir) : undefined;
   return {
     hostname: config.hostname,
     overQuota: config.smtp.overQuota,
     sieveBefore: config.sieve.before.map(readScript),
     sieveAfter: config.sieve.after.map(readScript),
     spamScoreHeader: { header: 'X-Spam-Score', max: config.spam?.rejectScore ?? 15 },
-    ...(globalDir
+    ...(globalScripts
       ? {
           globalScript: (name: string) => {
             try {
-              const file = path.join(globalDir, `${validateScriptName(name)}.sieve`);
-              return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+              return globalScripts.get(validateScriptName(name));
             } catch {
               return undefined;
             }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from '../index/database.js';
 import { LookupCache, changingIndex, indexChanged } from '../index/lookup-cache.js';
-import { UnitGate } from '../unit-of-work.js';
+import { UnitGate, afterCommit } from '../unit-of-work.js';
 import type { ChangeFeed, MailboxChange, MailboxInfo, Quota } from '../ports.js';
 import { MailError, isMailError, storageFailure } from '../errors.js';
 import { FileChanges } from '../maildir/file-changes.js';
@@ -57,7 +57,7 @@ export class MailCore {
     this.onDiskFull = options.onDiskFull;
     this.blobs = new MaildirBlobStore(options.mailRoot);
     this.gate = options.gate ?? new UnitGate();
-    this.metadata = new MailboxMetadata(db, (id) => this.accountDir(id), (fn) => this.withFileChanges(() => fn(this.fileChanges())));
+    this.metadata = new MailboxMetadata(db, (id) => this.accountDir(id), (fn) => this.withFileChanges(() => fn(this.fileChanges())), this.gate);
   }
 
   sql(text: string): Statement {
@@ -72,10 +72,16 @@ export class MailCore {
    */
   private readonly held: Array<{ changes: MailboxChange[]; ready: boolean }> = [];
 
-  /** A change just committed: told now, or after the held changes before it. */
+  /**
+   * A change just committed: told now, or after the held changes before it.
+   * Inside a unit of work, it waits for the unit's commit (nothing is told
+   * when it rolls back): see afterCommit.
+   */
   publish(change: MailboxChange): void {
-    if (this.held.length === 0) return this.publisher.publish(change);
-    this.held.push({ changes: [change], ready: true });
+    afterCommit(() => {
+      if (this.held.length === 0) return this.publisher.publish(change);
+      this.held.push({ changes: [change], ready: true });
+    });
   }
 
   /**

@@ -21,6 +21,7 @@ import {
 import type { MailCore } from './core.js';
 import { IS_UNSEEN } from '../index/migrations.js';
 import type { Subscriptions } from './subscriptions.js';
+import { changeWithFile } from '../maildir/staged-file.js';
 
 /** A deleted folder's directory is renamed to this (plus a unique part) before it is removed. */
 export const DELETED_FOLDER_PREFIX = '..deleted.';
@@ -35,7 +36,7 @@ export class Mailboxes {
   provisionAccount(accountId: number): void {
     ensureMaildir(this.core.accountDir(accountId));
     for (const f of DEFAULT_FOLDERS) {
-      if (!this.core.mailboxRow(accountId, f.name)) this.create(accountId, f.name, f.specialUse);
+      if (!this.core.mailboxRow(accountId, f.name)) this.createNow(accountId, f.name, f.specialUse);
     }
   }
 
@@ -138,36 +139,74 @@ export class Mailboxes {
     return this.core.sql('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').pluck().all(mailboxId, modseq) as number[];
   }
 
-  create(accountId: number, name: string, specialUse: SpecialUse | null = null): MailboxInfo {
+  /**
+   * CREATE: the subscription list's file (the new mailbox is subscribed) is
+   * written off the event loop, before the transaction that renames it into
+   * place (changeWithFile).
+   */
+  async create(accountId: number, name: string, specialUse: SpecialUse | null = null): Promise<MailboxInfo> {
     const { core } = this;
     const canonical = validateMailboxName(name);
-    const dir = folderDir(canonical);
-    const root = core.accountDir(accountId);
-    const created = core.tx(() => {
-      if (core.mailboxRow(accountId, canonical)) throw new MailError('ALREADYEXISTS', `mailbox ${canonical} exists already`);
-      const folder = path.join(root, dir);
-      const existing = readFolderMeta(folder);
-      const meta: FolderMeta = existing ?? {
-        uidValidity: core.newUidValidity(accountId),
-        uidNext: 1,
-        keywords: [],
-        specialUse,
-      };
-      if (existing) core.noteUidValidity(accountId, existing.uidValidity);
-      meta.specialUse = specialUse ?? meta.specialUse;
-      core.fileChanges().makeMaildir(folder);
-      core.saveFolderMeta(folder, meta);
-      const info = core.sql(
-          `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, keywords)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(accountId, canonical, dir, meta.uidValidity, meta.uidNext, meta.specialUse, JSON.stringify(meta.keywords));
-      // A new mailbox is subscribed, as before; past the cap it is created unsubscribed.
-      if (this.subscriptions.count(accountId) < MAX_SUBSCRIPTIONS) this.subscriptions.change(accountId, canonical, true);
-      return core.mailboxById(Number(info.lastInsertRowid));
+    const created = await changeWithFile({
+      gate: core.gate,
+      dryRun: (fn) => core.tx(fn),
+      transaction: (fn) => core.tx(() => fn(core.fileChanges())),
+      // The account Maildir's tmp/: recovery cleans what a crash leaves there.
+      stageDir: (file) => path.join(path.dirname(file), 'tmp'),
+      change: () => {
+        const row = this.insert(accountId, canonical, specialUse);
+        const file = this.subscribeNew(accountId, canonical);
+        return file ? { result: row, file } : { result: row };
+      },
     });
     core.publish({ kind: 'mailboxes', accountId });
     return core.info(created);
+  }
+
+  /** As create, with every file written in the transaction: for provisioning an account (the CLI and the admin service), not for IMAP. */
+  private createNow(accountId: number, name: string, specialUse: SpecialUse | null): MailboxInfo {
+    const { core } = this;
+    const canonical = validateMailboxName(name);
+    const created = core.tx(() => {
+      const row = this.insert(accountId, canonical, specialUse);
+      const file = this.subscribeNew(accountId, canonical);
+      if (file) core.fileChanges().replace(file.path, file.content, true);
+      return row;
+    });
+    core.publish({ kind: 'mailboxes', accountId });
+    return core.info(created);
+  }
+
+  /** A new mailbox is subscribed, as before; past the cap it is created unsubscribed. Returns the list's file when it changed. */
+  private subscribeNew(accountId: number, canonical: string): { path: string; content: string } | undefined {
+    if (this.subscriptions.count(accountId) >= MAX_SUBSCRIPTIONS) return undefined;
+    return this.subscriptions.changeRow(accountId, canonical, true) ? this.subscriptions.file(accountId) : undefined;
+  }
+
+  /** Inside a transaction: the folder (with its meta file) and its row. */
+  private insert(accountId: number, canonical: string, specialUse: SpecialUse | null): MailboxRow {
+    const { core } = this;
+    const dir = folderDir(canonical);
+    const root = core.accountDir(accountId);
+    if (core.mailboxRow(accountId, canonical)) throw new MailError('ALREADYEXISTS', `mailbox ${canonical} exists already`);
+    const folder = path.join(root, dir);
+    const existing = readFolderMeta(folder);
+    const meta: FolderMeta = existing ?? {
+      uidValidity: core.newUidValidity(accountId),
+      uidNext: 1,
+      keywords: [],
+      specialUse,
+    };
+    if (existing) core.noteUidValidity(accountId, existing.uidValidity);
+    meta.specialUse = specialUse ?? meta.specialUse;
+    core.fileChanges().makeMaildir(folder);
+    core.saveFolderMeta(folder, meta);
+    const info = core.sql(
+        `INSERT INTO mailboxes (account_id, name, dir, uidvalidity, uidnext, special_use, keywords)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(accountId, canonical, dir, meta.uidValidity, meta.uidNext, meta.specialUse, JSON.stringify(meta.keywords));
+    return core.mailboxById(Number(info.lastInsertRowid));
   }
 
   delete(accountId: number, name: string): void {

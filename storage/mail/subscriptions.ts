@@ -4,11 +4,15 @@
 // subscription would remove the old name unilaterally), and only UNSUBSCRIBE
 // takes a name off. The table answers reads; the file at the account's
 // Maildir root, rewritten in the same transaction, lets reindex rebuild the
-// list.
+// list. SUBSCRIBE, UNSUBSCRIBE and CREATE write it off the event loop (staged
+// and fsynced before the transaction that renames it into place:
+// changeWithFile); provisioning an account and recovery (admin and start-up
+// work) rewrite it inside their own synchronous transactions.
 import path from 'node:path';
 import { MailError } from '../errors.js';
 import { ensureMaildir } from '../maildir/files.js';
 import { SUBSCRIPTIONS_FILE, readSubscriptions, subscriptionsText } from '../maildir/subscriptions.js';
+import { changeWithFile } from '../maildir/staged-file.js';
 import { MAX_SUBSCRIPTIONS, validateMailboxName } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 
@@ -16,24 +20,36 @@ export class Subscriptions {
   constructor(private readonly core: MailCore) {}
 
   /** Subscribes a name, whether or not a mailbox has it; the name must be a valid mailbox name. */
-  add(accountId: number, name: string): void {
+  async add(accountId: number, name: string): Promise<void> {
     const canonical = validateMailboxName(name);
-    this.core.tx(() => {
-      if (this.isSubscribed(accountId, canonical)) return;
+    await this.changeWithFile(accountId, () => {
+      if (this.isSubscribed(accountId, canonical)) return false;
       if (this.count(accountId) >= MAX_SUBSCRIPTIONS) {
         throw new MailError('LIMIT', `too many subscriptions (at most ${MAX_SUBSCRIPTIONS})`);
       }
-      this.change(accountId, canonical, true);
+      return this.changeRow(accountId, canonical, true);
     });
     // NOTIFY SubscriptionChange (RFC 5465) listens for this.
     this.core.publish({ kind: 'mailboxes', accountId });
   }
 
   /** Takes a name off the list; a name not on it is no error (as Dovecot). */
-  remove(accountId: number, name: string): void {
+  async remove(accountId: number, name: string): Promise<void> {
     const canonical = validateMailboxName(name);
-    this.core.tx(() => this.change(accountId, canonical, false));
+    await this.changeWithFile(accountId, () => this.changeRow(accountId, canonical, false));
     this.core.publish({ kind: 'mailboxes', accountId });
+  }
+
+  /** Runs `changeRows` (true: the list changed) with the file rewritten to match, durably and off the event loop. */
+  private changeWithFile(accountId: number, changeRows: () => boolean): Promise<boolean> {
+    return changeWithFile({
+      gate: this.core.gate,
+      dryRun: (fn) => this.core.db.transaction(fn).immediate(),
+      transaction: (fn) => this.core.tx(() => fn(this.core.fileChanges())),
+      // The account Maildir's tmp/: recovery cleans what a crash leaves there.
+      stageDir: (file) => path.join(path.dirname(file), 'tmp'),
+      change: () => (changeRows() ? { result: true, file: this.file(accountId) } : { result: false }),
+    });
   }
 
   /** Subscribed names, sorted; some may name no mailbox. */
@@ -49,12 +65,17 @@ export class Subscriptions {
     return this.core.sql('SELECT count(*) FROM subscriptions WHERE account_id = ?').pluck().get(accountId) as number;
   }
 
-  /** Inside a transaction: changes one row and, when it changed, rewrites the file. */
-  change(accountId: number, name: string, subscribed: boolean): void {
+  /** The list's file as the table is now: where, and what it holds. */
+  file(accountId: number): { path: string; content: string } {
+    return { path: path.join(this.core.accountDir(accountId), SUBSCRIPTIONS_FILE), content: subscriptionsText(this.list(accountId)) };
+  }
+
+  /** Inside a transaction: changes one row; true when it changed (the caller rewrites the file). */
+  changeRow(accountId: number, name: string, subscribed: boolean): boolean {
     const changed = subscribed
       ? this.core.sql('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)').run(accountId, name).changes
       : this.core.sql('DELETE FROM subscriptions WHERE account_id = ? AND name = ?').run(accountId, name).changes;
-    if (changed > 0) this.save(accountId);
+    return changed > 0;
   }
 
   /** A failed write throws and rolls the transaction back (the file too), so table and file agree. */

@@ -70,6 +70,37 @@ export class FileChanges {
     this.changes.push(hadOld ? { undo: () => renameSync(old, file), done: () => removeQuietly(old) } : { undo: () => removeQuietly(file) });
   }
 
+  /**
+   * Puts `staged` (a file in the same directory, written and fsynced by
+   * the caller) in place of `file` by one rename, so readers see the old
+   * file or the new one. The old file keeps a second name until the commit,
+   * so undo puts it back without writing anything. The caller fsyncs the
+   * directory afterwards.
+   */
+  putInPlace(staged: string, file: string): void {
+    const old = `${file}.${process.pid}.${++kept}.old`;
+    let hadOld = true;
+    try {
+      linkSync(file, old);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      hadOld = false;
+    }
+    try {
+      renameSync(staged, file);
+    } catch (err) {
+      if (hadOld) removeQuietly(old);
+      throw err;
+    }
+    this.changes.push(hadOld ? { undo: () => renameSync(old, file), done: () => removeQuietly(old) } : { undo: () => removeQuietly(file) });
+  }
+
+  /** Takes a file out of sight now (renamed to `hidden`); deleted after the commit, put back on undo. */
+  removeFile(file: string, hidden: string): void {
+    renameSync(file, hidden);
+    this.changes.push({ undo: () => renameSync(hidden, file), done: () => removeQuietly(hidden) });
+  }
+
   /** A point to undo back to (a savepoint's changes). */
   mark(): number {
     return this.changes.length;

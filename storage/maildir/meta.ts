@@ -1,7 +1,7 @@
 // What a folder keeps beside its messages so the index can be rebuilt from
 // the Maildir alone: UIDVALIDITY, the UIDNEXT floor, the keyword letters.
 import path from 'node:path';
-import { readFileIfExists, writeFileAtomic } from './files.js';
+import { readFileIfExists } from './files.js';
 
 export const META_FILE = 'postino-folder.json';
 
@@ -20,6 +20,12 @@ export interface FolderMeta {
   legacySubscribed?: boolean;
 }
 
+/**
+ * Read synchronously: by recovery and reindex (start-up and CLI work), and
+ * by CREATE inside its transaction when the folder is on disk already.
+ * The file is written inside the transactions that change the folder's row
+ * (MailCore.saveFolderMeta, through FileChanges).
+ */
 export function readFolderMeta(folderPath: string): FolderMeta | undefined {
   const text = readFileIfExists(path.join(folderPath, META_FILE));
   if (text === undefined) return undefined;
@@ -36,10 +42,6 @@ export function readFolderMeta(folderPath: string): FolderMeta | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function writeFolderMeta(folderPath: string, meta: FolderMeta): void {
-  writeFileAtomic(path.join(folderPath, META_FILE), folderMetaText(meta));
 }
 
 /** The file's content for `meta`. */

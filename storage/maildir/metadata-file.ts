@@ -6,7 +6,7 @@
 // account's Maildir root, under another name than INBOX's (INBOX's folder is
 // that root). Values are octets: kept in base64.
 import path from 'node:path';
-import { readFileIfExists, writeFileDurable } from './files.js';
+import { readFileIfExists } from './files.js';
 
 export const MAILBOX_METADATA_FILE = 'postino-metadata.json';
 export const SERVER_METADATA_FILE = 'postino-server-metadata.json';
@@ -16,7 +16,12 @@ export interface StoredEntry {
   value: Buffer;
 }
 
-/** The entries in a file, or [] when there is none or it cannot be read (names are checked by the caller). */
+/**
+ * The entries in a file, or [] when there is none or it cannot be read
+ * (names are checked by the caller). Read synchronously, by recovery and
+ * reindex only (start-up and CLI work); the file is written by
+ * storage/metadata.ts (staged, fsynced, renamed into place with the rows).
+ */
 export function readMetadataFile(file: string): StoredEntry[] {
   const text = readFileIfExists(file);
   if (text === undefined) return [];
@@ -31,11 +36,6 @@ export function readMetadataFile(file: string): StoredEntry[] {
   } catch {
     return [];
   }
-}
-
-/** Replaces the file (fsynced, renamed into place): readers see the old entries or the new ones. */
-export function writeMetadataFile(file: string, entries: readonly StoredEntry[]): void {
-  writeFileDurable(file, metadataFileText(entries));
 }
 
 /** The file's content for these entries. */

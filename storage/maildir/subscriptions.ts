@@ -5,11 +5,16 @@
 // Dovecot keeps Dovecot's file untouched. The file holds names only: no path
 // is ever made from them.
 import path from 'node:path';
-import { readFileIfExists, writeFileDurable } from './files.js';
+import { readFileIfExists } from './files.js';
 
 export const SUBSCRIPTIONS_FILE = 'postino-subscriptions.json';
 
-/** The names in the file, or undefined when there is no readable file. */
+/**
+ * The names in the file, or undefined when there is no readable file. Read
+ * synchronously, by recovery and reindex only (start-up and CLI work); the
+ * file is written by mail/subscriptions.ts (staged, fsynced, renamed into
+ * place with the table's change).
+ */
 export function readSubscriptions(accountRoot: string): string[] | undefined {
   const text = readFileIfExists(path.join(accountRoot, SUBSCRIPTIONS_FILE));
   if (text === undefined) return undefined;
@@ -20,11 +25,6 @@ export function readSubscriptions(accountRoot: string): string[] | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Replaces the file (fsynced, renamed into place): readers see the old list or the new one. */
-export function writeSubscriptions(accountRoot: string, names: readonly string[]): void {
-  writeFileDurable(path.join(accountRoot, SUBSCRIPTIONS_FILE), subscriptionsText(names));
 }
 
 /** The file's content for these names. */

@@ -26,7 +26,7 @@ import { InProcessChangeFeed } from '../change-feed.js';
 import type { MemMailbox, MemMessage, MemoryState } from './state.js';
 import { MemoryMetadata } from './metadata.js';
 import type { MailStorePort } from './shapes.js';
-import type { UnitGate } from '../unit-of-work.js';
+import { afterCommit, type UnitGate } from '../unit-of-work.js';
 import { DEFAULT_FOLDERS, summary, toRecord } from './records.js';
 import { MAX_KEYWORDS, MAX_SUBSCRIPTIONS, byteOrder, canonicalMailboxName, validateMailboxName } from './names.js';
 
@@ -493,6 +493,7 @@ export class MemoryMailStore implements MailStorePort {
   }
 
   private publish(change: MailboxChange): void {
-    this.feed.publish(change);
+    // Inside a unit of work: once it commits, never when it rolls back.
+    afterCommit(() => this.feed.publish(change));
   }
 }

@@ -3,7 +3,8 @@
 // and units run one after another.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { msg, type Fixture } from './suite.js';
+import { failsWith, msg, type Fixture } from './suite.js';
+import type { MailboxChange } from '../../storage/ports.js';
 
 export function unitOfWorkCases(fx: Fixture): void {
   test('transaction: returns what its body returns; a body that throws leaves nothing behind (directory, mail, scripts, delivery memory)', async () => {
@@ -178,5 +179,109 @@ export function unitOfWorkCases(fx: Fixture): void {
       await assert.rejects(s.directory.hasDomain('example.test'), /tx/);
     });
     await assert.rejects(kept!.directory.hasDomain('example.test'), /ended/);
+  });
+
+  test('transaction: a unit that removes scripts and then throws leaves them readable (and one that commits removes them)', async () => {
+    const s = fx.s;
+    await s.scripts.put(fx.alice, 'old', 'keep;');
+    await s.scripts.put(fx.alice, 'other', 'discard;');
+    await s.scripts.put(fx.bob, 'bobs', 'stop;');
+    await assert.rejects(
+      s.transaction(async (tx) => {
+        await tx.scripts.remove(fx.alice, 'old');
+        await tx.scripts.put(fx.alice, 'other', 'replaced;');
+        await tx.scripts.removeAll(fx.bob);
+        assert.equal(await tx.scripts.exists(fx.alice, 'old'), false, 'the unit sees its own removal');
+        await failsWith('NONEXISTENT', () => tx.scripts.get(fx.alice, 'old'));
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.equal(await s.scripts.get(fx.alice, 'old'), 'keep;');
+    assert.equal(await s.scripts.get(fx.alice, 'other'), 'discard;');
+    assert.equal(await s.scripts.get(fx.bob, 'bobs'), 'stop;');
+    assert.deepEqual((await s.scripts.list(fx.alice)).map((i) => i.name), ['old', 'other']);
+    // The active script: deactivated and removed in a unit that fails, it is still the active one.
+    await s.scripts.activate(fx.alice, 'old');
+    await assert.rejects(
+      s.transaction(async (tx) => {
+        await tx.scripts.activate(fx.alice, undefined);
+        await tx.scripts.remove(fx.alice, 'old');
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.deepEqual(await s.scripts.active(fx.alice), { name: 'old', text: 'keep;' });
+
+    await s.transaction(async (tx) => {
+      await tx.scripts.activate(fx.alice, undefined);
+      await tx.scripts.remove(fx.alice, 'old');
+      await tx.scripts.removeAll(fx.bob);
+    });
+    await failsWith('NONEXISTENT', () => s.scripts.get(fx.alice, 'old'));
+    assert.deepEqual(await s.scripts.list(fx.bob), []);
+    assert.equal(await s.scripts.active(fx.alice), undefined);
+    // The name is free again.
+    await s.scripts.put(fx.alice, 'old', 'new;');
+    assert.equal(await s.scripts.get(fx.alice, 'old'), 'new;');
+  });
+
+  test('transaction: change notices wait for the commit; a unit that throws (or a nested one) sends none', async () => {
+    const s = fx.s;
+    const heard: MailboxChange[] = [];
+    const stop = s.mail.feed.subscribe(fx.alice, (c) => heard.push(c));
+    const turns = async () => {
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    };
+    try {
+      await s.mail.append(fx.alice, 'INBOX', msg('one'));
+      await s.mail.append(fx.alice, 'INBOX', msg('two'));
+      await turns();
+      assert.ok(heard.some((c) => c.kind === 'append'), 'an append outside a unit is told');
+      heard.length = 0;
+      const inbox = (await s.mail.getMailbox(fx.alice, 'INBOX'))!;
+
+      await assert.rejects(
+        s.transaction(async (tx) => {
+          await tx.mail.setFlags(inbox.id, [1], 'add', ['\\Seen']);
+          await tx.mail.setFlags(inbox.id, [2], 'add', ['\\Deleted']);
+          await tx.mail.expunge(inbox.id);
+          await tx.mail.createMailbox(fx.alice, 'Never');
+          await tx.mail.addSubscription(fx.alice, 'Never');
+          await assert.rejects(tx.mail.append(fx.alice, 'INBOX', msg('refused')));
+          await turns();
+          assert.equal(heard.length, 0, 'nothing is told while the unit is open');
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      await turns();
+      assert.equal(heard.length, 0, 'nothing is told of a unit that rolled back');
+      assert.equal((await s.mail.getMailbox(fx.alice, 'INBOX'))?.messages, 2);
+
+      await s.transaction(async (tx) => {
+        await tx.mail.setFlags(inbox.id, [1], 'add', ['\\Seen']);
+        await assert.rejects(
+          tx.transaction(async (inner) => {
+            await inner.mail.setFlags(inbox.id, [2], 'add', ['\\Flagged']);
+            throw new Error('inner');
+          }),
+          /inner/,
+        );
+        await turns();
+        assert.equal(heard.length, 0, 'nothing is told before the commit');
+      });
+      await turns();
+      const flags = heard.filter((c) => c.kind === 'flags');
+      assert.deepEqual(
+        flags.map((c) => (c.kind === 'flags' ? [c.uid, c.flags] : [])),
+        [[1, ['\\Seen']]],
+        'the committed change is told once, the nested rolled-back one never',
+      );
+      const modseq = (await s.mail.getMessage(inbox.id, 1))!.modseq;
+      assert.equal(flags[0]?.kind === 'flags' ? flags[0].modseq : 0, modseq);
+    } finally {
+      stop();
+    }
   });
 }

@@ -321,7 +321,7 @@ test('FETCH BODYSTRUCTURE over the wire equals the golden of every fixture messa
   const emls = fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
   const withGolden = emls.filter((f) => fs.existsSync(path.join(dir, f.replace(/\.eml$/, '.bodystructure'))));
   assert.ok(withGolden.length >= 40);
-  const mb = h.storage.mail.createMailbox(h.accountId, 'Fixtures');
+  const mb = await h.storage.mail.createMailbox(h.accountId, 'Fixtures');
   const uids = new Map<number, string>();
   for (const f of withGolden) {
     const r = await h.storage.mail.append(h.accountId, mb.name, fs.readFileSync(path.join(dir, f)));

@@ -97,14 +97,14 @@ describe('MaildirStore when a write fails', () => {
     assert.deepEqual(tmpFiles(), []);
   });
 
-  test('CREATE, RENAME and DELETE whose transaction fails leave the folders as they were', () => {
+  test('CREATE, RENAME and DELETE whose transaction fails leave the folders as they were', async () => {
     let restore = failing('INSERT', 'mailboxes');
-    assert.throws(() => storage.mail.createMailbox(accountId, 'Projects'), MailError);
+    await assert.rejects(async () => storage.mail.createMailbox(accountId, 'Projects'), MailError);
     restore();
     assert.ok(!existsSync(path.join(root, '.Projects')), 'no folder without its row');
     assert.equal(storage.mail.findMailbox(accountId, 'Projects'), undefined);
 
-    storage.mail.createMailbox(accountId, 'Projects');
+    await storage.mail.createMailbox(accountId, 'Projects');
     const meta = path.join(root, '.Projects', 'postino-folder.json');
     assert.ok(existsSync(meta));
     restore = failing('UPDATE OF name', 'mailboxes');

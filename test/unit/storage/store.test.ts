@@ -25,7 +25,7 @@ describe('MaildirStore', () => {
     scratch.cleanup();
   });
 
-  test('provisions the default folders with SPECIAL-USE', () => {
+  test('provisions the default folders with SPECIAL-USE', async () => {
     const boxes = storage.mail.listMailboxes(accountId);
     assert.deepEqual(
       boxes.map((b) => [b.name, b.specialUse]).sort(),
@@ -107,7 +107,7 @@ describe('MaildirStore', () => {
   });
 
   test('deliveries never write into a mailbox renamed or deleted, here or by another process', async () => {
-    storage.mail.createMailbox(accountId, 'Lists');
+    await storage.mail.createMailbox(accountId, 'Lists');
     assert.equal(storage.mail.hasMailbox(accountId, 'Lists'), true);
     await storage.mail.append(accountId, 'Lists', makeMessage('l1', 100));
     storage.mail.renameMailbox(accountId, 'Lists', 'Lists-old');
@@ -129,9 +129,9 @@ describe('MaildirStore', () => {
   });
 
   test('folders: create nested, rename with children, delete; names cannot escape', async () => {
-    storage.mail.createMailbox(accountId, 'Work/Projects');
-    storage.mail.createMailbox(accountId, 'Work/Projects/2026');
-    assert.throws(() => storage.mail.createMailbox(accountId, 'Work/Projects'), { code: 'ALREADYEXISTS' });
+    await storage.mail.createMailbox(accountId, 'Work/Projects');
+    await storage.mail.createMailbox(accountId, 'Work/Projects/2026');
+    await assert.rejects(async () => storage.mail.createMailbox(accountId, 'Work/Projects'), { code: 'ALREADYEXISTS' });
     await storage.mail.append(accountId, 'Work/Projects/2026', makeMessage('w1'));
     storage.mail.renameMailbox(accountId, 'Work/Projects', 'Done');
     assert.ok(storage.mail.getMailbox(accountId, 'Done/2026'));
@@ -143,12 +143,12 @@ describe('MaildirStore', () => {
       const dir = folderDir(evil.replace(/\/\.\.?(?=\/|$)/g, '/x'));
       assert.ok(!dir.includes('/'), `${evil} -> ${dir}`);
     }
-    const made = storage.mail.createMailbox(accountId, '../evil');
+    const made = await storage.mail.createMailbox(accountId, '../evil');
     assert.equal(made.name, '../evil');
     assert.equal(folderDir('../evil'), '.%2E%2E%2Fevil'.replace('%2F', '.'));
     assert.equal(folderNameFromDir(folderDir('a.b/c')), 'a.b/c');
-    assert.throws(() => storage.mail.createMailbox(accountId, 'a//b'), { code: 'BADINPUT' });
-    assert.throws(() => storage.mail.createMailbox(accountId, ''), { code: 'BADINPUT' });
+    await assert.rejects(async () => storage.mail.createMailbox(accountId, 'a//b'), { code: 'BADINPUT' });
+    await assert.rejects(async () => storage.mail.createMailbox(accountId, ''), { code: 'BADINPUT' });
     assert.throws(() => storage.mail.deleteMailbox(accountId, 'INBOX'), { code: 'REFUSED' });
   });
 

@@ -35,8 +35,8 @@ describe('subscriptions', () => {
     scratch.cleanup();
   });
 
-  test('default folders and created mailboxes start subscribed; the file at the Maildir root agrees', () => {
-    storage.mail.createMailbox(accountId, 'Work/Reports');
+  test('default folders and created mailboxes start subscribed; the file at the Maildir root agrees', async () => {
+    await storage.mail.createMailbox(accountId, 'Work/Reports');
     const names = storage.mail.listSubscriptions(accountId);
     assert.deepEqual(names, ['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash', 'Work/Reports']);
     assert.deepEqual(fileNames(), names);
@@ -44,26 +44,26 @@ describe('subscriptions', () => {
     assert.ok(!('subscribed' in JSON.parse(readFileSync(path.join(root, '.Sent', META_FILE), 'utf8'))));
   });
 
-  test('a name with no mailbox can be subscribed; INBOX is case-insensitive; invalid names are refused', () => {
-    storage.mail.addSubscription(accountId, 'Ghost/Kid');
-    storage.mail.addSubscription(accountId, 'inbox');
-    storage.mail.addSubscription(accountId, 'Ghost/Kid'); // twice is once
+  test('a name with no mailbox can be subscribed; INBOX is case-insensitive; invalid names are refused', async () => {
+    await storage.mail.addSubscription(accountId, 'Ghost/Kid');
+    await storage.mail.addSubscription(accountId, 'inbox');
+    await storage.mail.addSubscription(accountId, 'Ghost/Kid'); // twice is once
     assert.ok(!storage.mail.hasMailbox(accountId, 'Ghost/Kid'));
     assert.equal(storage.mail.listSubscriptions(accountId).filter((n) => n === 'Ghost/Kid' || n === 'INBOX').length, 2);
     for (const bad of ['', 'a//b', '/x', 'x/', 'a\nb', 'x'.repeat(300), Array(20).fill('d').join('/')]) {
-      assert.throws(() => storage.mail.addSubscription(accountId, bad), code('BADINPUT'), JSON.stringify(bad));
+      await assert.rejects(async () => storage.mail.addSubscription(accountId, bad), code('BADINPUT'), JSON.stringify(bad));
     }
     // '..' is a name like any other here: subscriptions never become paths
-    storage.mail.addSubscription(accountId, '../etc');
+    await storage.mail.addSubscription(accountId, '../etc');
     assert.ok(storage.mail.listSubscriptions(accountId).includes('../etc'));
     assert.ok(!existsSync(path.join(root, '..', 'etc')));
-    storage.mail.removeSubscription(accountId, '../etc');
+    await storage.mail.removeSubscription(accountId, '../etc');
   });
 
-  test('DELETE keeps the subscription; RENAME leaves subscriptions where they were (as Dovecot)', () => {
-    storage.mail.createMailbox(accountId, 'Old');
-    storage.mail.createMailbox(accountId, 'Old/Child');
-    storage.mail.createMailbox(accountId, 'Gone');
+  test('DELETE keeps the subscription; RENAME leaves subscriptions where they were (as Dovecot)', async () => {
+    await storage.mail.createMailbox(accountId, 'Old');
+    await storage.mail.createMailbox(accountId, 'Old/Child');
+    await storage.mail.createMailbox(accountId, 'Gone');
     storage.mail.deleteMailbox(accountId, 'Gone');
     storage.mail.renameMailbox(accountId, 'Old', 'New');
     const names = storage.mail.listSubscriptions(accountId);
@@ -73,32 +73,32 @@ describe('subscriptions', () => {
     assert.deepEqual(fileNames(), names);
   });
 
-  test('UNSUBSCRIBE of a name not on the list is no error', () => {
-    storage.mail.removeSubscription(accountId, 'Gone');
-    storage.mail.removeSubscription(accountId, 'Gone');
-    storage.mail.removeSubscription(accountId, 'Never/There');
+  test('UNSUBSCRIBE of a name not on the list is no error', async () => {
+    await storage.mail.removeSubscription(accountId, 'Gone');
+    await storage.mail.removeSubscription(accountId, 'Gone');
+    await storage.mail.removeSubscription(accountId, 'Never/There');
     assert.ok(!storage.mail.listSubscriptions(accountId).includes('Gone'));
     assert.ok(!fileNames().includes('Gone'));
   });
 
-  test(`at most ${MAX_SUBSCRIPTIONS} subscriptions per account: LIMIT, nothing changed; CREATE still works`, () => {
+  test(`at most ${MAX_SUBSCRIPTIONS} subscriptions per account: LIMIT, nothing changed; CREATE still works`, async () => {
     const have = storage.mail.listSubscriptions(accountId).length;
     const insert = storage.db.prepare('INSERT INTO subscriptions (account_id, name) VALUES (?, ?)');
     storage.db.transaction(() => {
       for (let i = have; i < MAX_SUBSCRIPTIONS; i++) insert.run(accountId, `bulk/${i}`);
     })();
-    assert.throws(() => storage.mail.addSubscription(accountId, 'One/Too/Many'), code('LIMIT'));
-    storage.mail.addSubscription(accountId, 'bulk/' + have); // already there: no error
-    storage.mail.createMailbox(accountId, 'Past/The/Cap');
+    await assert.rejects(async () => storage.mail.addSubscription(accountId, 'One/Too/Many'), code('LIMIT'));
+    await storage.mail.addSubscription(accountId, 'bulk/' + have); // already there: no error
+    await storage.mail.createMailbox(accountId, 'Past/The/Cap');
     assert.ok(storage.mail.hasMailbox(accountId, 'Past/The/Cap'));
     assert.ok(!storage.mail.listSubscriptions(accountId).includes('Past/The/Cap'));
     storage.mail.deleteMailbox(accountId, 'Past/The/Cap');
     storage.db.prepare("DELETE FROM subscriptions WHERE account_id = ? AND name LIKE 'bulk/%'").run(accountId);
-    storage.mail.removeSubscription(accountId, 'Old'); // rewrites the file without the bulk rows
+    await storage.mail.removeSubscription(accountId, 'Old'); // rewrites the file without the bulk rows
     assert.ok(!fileNames().some((n) => n.startsWith('bulk/')));
   });
 
-  test('a rebuild takes the list from the file, also when the index lost every row', () => {
+  test('a rebuild takes the list from the file, also when the index lost every row', async () => {
     const before = storage.mail.listSubscriptions(accountId);
     storage.db.exec('DELETE FROM subscriptions; DELETE FROM messages; DELETE FROM expunged; DELETE FROM mailboxes;');
     storage.mail.recoverAccount(accountId, { rebuild: true });
@@ -113,7 +113,7 @@ describe('subscriptions', () => {
     assert.deepEqual(storage.mail.listSubscriptions(accountId), ['Fine', 'INBOX']);
   });
 
-  test('without a file, the table and the flags older versions left in folder meta files make the list', () => {
+  test('without a file, the table and the flags older versions left in folder meta files make the list', async () => {
     rmSync(path.join(root, SUBSCRIPTIONS_FILE));
     const metaPath = path.join(root, '.Archive', META_FILE);
     const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Record<string, unknown>;
