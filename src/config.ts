@@ -167,6 +167,15 @@ const ConfigSchema = z
       })
       .strict()
       .optional(),
+    pop3: z
+      .object({
+        /** USER/PASS and AUTH on the plain port before STLS (tests, or a trusted network only). */
+        allowPlaintextAuth: z.boolean().optional(),
+        /** Open POP3 and POP3S connections, all clients together. */
+        maxConnections: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
     demo: z.boolean().optional(),
   })
   .strict();
@@ -202,6 +211,7 @@ export interface Config {
     limits: { greetDelayMs?: number; maxConnectionsPerIp?: number; maxMessagesPerConnection?: number };
   };
   sieve: { before: string[]; after: string[]; globalDir: string | undefined };
+  pop3: { allowPlaintextAuth: boolean; maxConnections: number };
   /** Create a demo domain and account on first start with an empty data dir. */
   demo: boolean;
 }
@@ -291,6 +301,7 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
       },
     },
     sieve: { before: raw.sieve?.before ?? [], after: raw.sieve?.after ?? [], globalDir: raw.sieve?.globalDir },
+    pop3: { allowPlaintextAuth: raw.pop3?.allowPlaintextAuth ?? false, maxConnections: raw.pop3?.maxConnections ?? 1000 },
     demo: env.POSTINO_DEMO === '0' ? false : (raw.demo ?? true),
   };
 }

@@ -3,5 +3,6 @@ import type { ServiceDefinition } from './postino-server.js';
 import { smtpServices } from '../smtp/services.js';
 import { imapService, imapsService } from './imap-service.js';
 import { authenticatorFor } from './shared-authenticator.js';
+import { pop3Service, pop3sService } from './pop3-service.js';
 
-export const allServices: ServiceDefinition[] = [...smtpServices({ authenticator: authenticatorFor }), imapService, imapsService];
+export const allServices: ServiceDefinition[] = [...smtpServices({ authenticator: authenticatorFor }), imapService, imapsService, pop3Service, pop3sService];
