@@ -83,14 +83,14 @@ export class StorePop3Backend implements Pop3Backend {
     if ((await this.mail.mailboxOwner(drop.mailboxId)) !== user.accountId) throw new MailError('NONEXISTENT', 'no such mailbox');
   }
 
-  async read(user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<Buffer> {
-    await this.own(user, drop);
+  async read(_user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<Buffer> {
+    // No owner check per read: open() made the maildrop from this user's own INBOX, and RETR is the hot path.
     return await this.mail.readMessage(drop.mailboxId, uid);
   }
 
-  async markSeen(user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<void> {
+  async markSeen(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void> {
     await this.own(user, drop);
-    await this.mail.setFlags(drop.mailboxId, [uid], 'add', ['\\Seen']);
+    await this.mail.setFlags(drop.mailboxId, uids, 'add', ['\\Seen']);
   }
 
   async remove(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void> {

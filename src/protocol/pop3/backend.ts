@@ -48,8 +48,8 @@ export interface Pop3Backend {
   open(user: Pop3User): Promise<Pop3Maildrop>;
   /** A message's stored bytes; NONEXISTENT when it has gone since login. */
   read(user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<Buffer>;
-  /** Adds \Seen (RETR). */
-  markSeen(user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<void>;
+  /** Adds \Seen to these messages (RETR, applied in batches); ones gone are no error. */
+  markSeen(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void>;
   /** Expunges these messages (the UPDATE state); ones already gone are no error. */
   remove(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void>;
 }

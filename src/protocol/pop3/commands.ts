@@ -36,6 +36,8 @@ export interface Pop3Context {
   readonly deleted: Set<number>;
   /** RETR's \Seen: marks once per session and message. */
   markSeen(n: number): Promise<void>;
+  /** Message n's bytes (perhaps read ahead already). */
+  readMessage(n: number): Promise<Buffer>;
 }
 
 export interface Pop3Command {
@@ -204,7 +206,7 @@ export const COMMANDS: readonly Pop3Command[] = [
       if (typeof n !== 'number') return n;
       const m = ctx.drop!.messages[n - 1]!;
       try {
-        const raw = await ctx.backend.read(ctx.user!, ctx.drop!, m.uid);
+        const raw = await ctx.readMessage(n);
         await ctx.markSeen(n);
         return { kind: 'message', text: `${m.size} octets`, raw };
       } catch (e) {
@@ -223,7 +225,7 @@ export const COMMANDS: readonly Pop3Command[] = [
       if (!COUNT.test(lines!)) return err('Invalid line count');
       const m = ctx.drop!.messages[n - 1]!;
       try {
-        const raw = await ctx.backend.read(ctx.user!, ctx.drop!, m.uid);
+        const raw = await ctx.readMessage(n);
         return { kind: 'message', text: '', raw, bodyLines: Math.min(Number(lines), MAX_TOP_LINES) };
       } catch (e) {
         return errorReply(e);

@@ -16,3 +16,12 @@ export const MAX_QUEUED_LINES = 4096;
 export const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 /** The largest line count TOP takes; more is the whole body. */
 export const MAX_TOP_LINES = 1_000_000_000;
+/**
+ * RETR's \Seen flags are stored in batches of this many (and at QUIT or the
+ * end of the connection): one durable write per message would cost more
+ * than sending it.
+ */
+export const SEEN_BATCH = 256;
+/** Pipelined RETRs whose messages are read ahead while the current one is sent, at most this many and bytes. */
+export const READ_AHEAD_MESSAGES = 16;
+export const READ_AHEAD_BYTES = 4 * 1024 * 1024;

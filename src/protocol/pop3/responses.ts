@@ -4,6 +4,7 @@
 const CRLF = Buffer.from('\r\n');
 const END = Buffer.from('.\r\n');
 const DOT = Buffer.from('.');
+const SMALL_MESSAGE = 256 * 1024;
 
 /** RFC 2449 8 response codes (and RFC 3206's SYS/TEMP, SYS/PERM, AUTH). */
 export type Pop3Code = 'IN-USE' | 'AUTH' | 'SYS/TEMP' | 'SYS/PERM' | 'LOGIN-DELAY';
@@ -36,8 +37,11 @@ export function compileReply(reply: Pop3Reply): Buffer[] {
       const body = reply.lines.map((l) => (l.startsWith('.') ? '.' : '') + clean(l) + '\r\n').join('');
       return [Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n${body}.\r\n`)];
     }
-    case 'message':
-      return [Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n`), ...messageBody(reply.raw, reply.bodyLines), END];
+    case 'message': {
+      const parts = [Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n`), ...messageBody(reply.raw, reply.bodyLines), END];
+      // A small message goes out in one write (one packet, one syscall); a big one as slices, not copied.
+      return reply.raw.length <= SMALL_MESSAGE ? [Buffer.concat(parts)] : parts;
+    }
   }
 }
 

@@ -14,6 +14,9 @@ import {
   MAX_COMMANDS_PER_SESSION,
   MAX_QUEUED_LINES,
   MAX_SASL_LINE,
+  READ_AHEAD_BYTES,
+  READ_AHEAD_MESSAGES,
+  SEEN_BATCH,
 } from './limits.js';
 import type { Pop3Backend, Pop3Maildrop, Pop3SaslExchange, Pop3User } from './backend.js';
 
@@ -48,6 +51,8 @@ export class Pop3Session implements Pop3Context {
   private sasl: { exchange: Pop3SaslExchange; mechanism: string; finishing: boolean } | undefined;
   /** Message numbers RETR has marked \Seen already. */
   private readonly seen = new Set<number>();
+  /** UIDs of those not stored yet (see SEEN_BATCH). */
+  private seenPending: number[] = [];
 
   state: Pop3State = 'authorization';
   pendingUser: string | undefined;
@@ -99,9 +104,8 @@ export class Pop3Session implements Pop3Context {
   onClose(): void {
     this.closed = true;
     this.queue.length = 0;
-    // Nothing is deleted: only QUIT in TRANSACTION deletes.
-    this.release?.();
-    this.release = undefined;
+    // Nothing is deleted: only QUIT in TRANSACTION deletes. What was sent is \Seen, though.
+    void this.finish();
   }
 
   shutdown(): void {
@@ -144,11 +148,58 @@ export class Pop3Session implements Pop3Context {
   async markSeen(n: number): Promise<void> {
     if (this.seen.has(n)) return;
     this.seen.add(n);
+    this.seenPending.push(this.drop!.messages[n - 1]!.uid);
+    if (this.seenPending.length >= SEEN_BATCH) await this.flushSeen();
+  }
+
+  /** Stores the pending \Seen flags. A message went out either way: a flag that could not be set is only logged. */
+  private async flushSeen(): Promise<void> {
+    if (this.seenPending.length === 0 || !this.user || !this.drop) return;
+    const uids = this.seenPending;
+    this.seenPending = [];
     try {
-      await this.backend.markSeen(this.user!, this.drop!, this.drop!.messages[n - 1]!.uid);
+      await this.backend.markSeen(this.user, this.drop, uids);
     } catch (e) {
-      // The message went out; a flag that could not be set is no reason to withhold it.
       this.logError(e, 'seen');
+    }
+  }
+
+  /** Reads started ahead for pipelined RETRs, by message number. */
+  private readonly readAhead = new Map<number, { size: number; bytes: Promise<Buffer> }>();
+
+  readMessage(n: number): Promise<Buffer> {
+    const ahead = this.readAhead.get(n);
+    this.readAhead.delete(n);
+    const bytes = ahead ? ahead.bytes : this.backend.read(this.user!, this.drop!, this.drop!.messages[n - 1]!.uid);
+    this.startReadAhead();
+    return bytes;
+  }
+
+  /**
+   * A client that pipelines RETRs (fetchmail, mass downloads) gets the next
+   * messages read while this one is sent, within READ_AHEAD_* bounds; only
+   * the first few queued lines are looked at.
+   */
+  private startReadAhead(): void {
+    const drop = this.drop;
+    if (!drop) return;
+    let bytes = 0;
+    for (const r of this.readAhead.values()) bytes += r.size;
+    const look = Math.min(this.queue.length, READ_AHEAD_MESSAGES * 2);
+    for (let i = 0; i < look && this.readAhead.size < READ_AHEAD_MESSAGES; i++) {
+      const item = this.queue[i]!;
+      if (item.kind !== 'line') continue;
+      const m = /^RETR ([1-9][0-9]{0,9})$/i.exec(item.text);
+      if (!m) continue;
+      const n = Number(m[1]);
+      const message = drop.messages[n - 1];
+      if (!message || this.deleted.has(n) || this.readAhead.has(n)) continue;
+      if (bytes + message.size > READ_AHEAD_BYTES) break;
+      bytes += message.size;
+      const read = this.backend.read(this.user!, drop, message.uid);
+      // Its error, if any, is the RETR's to report when it comes.
+      read.catch(() => {});
+      this.readAhead.set(n, { size: message.size, bytes: read });
     }
   }
 
@@ -221,6 +272,7 @@ export class Pop3Session implements Pop3Context {
 
   private async quit(): Promise<void> {
     if (this.state === 'transaction' && this.drop) {
+      await this.flushSeen();
       // UPDATE state: the marked messages are expunged now, through the store, so IMAP sessions see them go.
       const uids = [...this.deleted].sort((a, b) => a - b).map((n) => this.drop!.messages[n - 1]!.uid);
       if (uids.length > 0) {
@@ -331,9 +383,16 @@ export class Pop3Session implements Pop3Context {
     await this.send(reply);
     this.closed = true;
     this.queue.length = 0;
+    this.transport.close();
+    await this.finish();
+  }
+
+  /** The session is over: pending \Seen flags stored, then the maildrop let go. */
+  private async finish(): Promise<void> {
+    this.readAhead.clear();
+    await this.flushSeen();
     this.release?.();
     this.release = undefined;
-    this.transport.close();
   }
 
   private log(event: Record<string, unknown>): void {
