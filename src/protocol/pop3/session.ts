@@ -184,7 +184,11 @@ export class Pop3Session implements Pop3Context {
     const drop = this.drop;
     if (!drop) return;
     let bytes = 0;
-    for (const r of this.readAhead.values()) bytes += r.size;
+    for (const [n, r] of this.readAhead) {
+      // Read for a RETR that a DELE before it made moot: forget it.
+      if (this.deleted.has(n)) this.readAhead.delete(n);
+      else bytes += r.size;
+    }
     const look = Math.min(this.queue.length, READ_AHEAD_MESSAGES * 2);
     for (let i = 0; i < look && this.readAhead.size < READ_AHEAD_MESSAGES; i++) {
       const item = this.queue[i]!;
