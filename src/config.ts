@@ -191,6 +191,15 @@ const ConfigSchema = z
       })
       .strict()
       .optional(),
+    pop3: z
+      .object({
+        /** USER/PASS and AUTH on the plain port before STLS (tests, or a trusted network only). */
+        allowPlaintextAuth: z.boolean().optional(),
+        /** Open POP3 and POP3S connections, all clients together. */
+        maxConnections: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
     demo: z.boolean().optional(),
   })
   .strict();
@@ -234,6 +243,7 @@ export interface Config {
     /** Bytes per script (ManageSieve QUOTA/MAXSIZE, `sieve put`). */
     maxScriptSize: number;
   };
+  pop3: { allowPlaintextAuth: boolean; maxConnections: number };
   /** Create a demo domain and account on first start with an empty data dir. */
   demo: boolean;
 }
@@ -329,6 +339,7 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
       maxScripts: raw.sieve?.maxScripts ?? DEFAULT_SIEVE_QUOTAS.maxScripts,
       maxScriptSize: raw.sieve?.maxScriptSize ?? DEFAULT_SIEVE_QUOTAS.maxScriptSize,
     },
+    pop3: { allowPlaintextAuth: raw.pop3?.allowPlaintextAuth ?? false, maxConnections: raw.pop3?.maxConnections ?? 1000 },
     demo: env.POSTINO_DEMO === '0' ? false : (raw.demo ?? true),
   };
 }

@@ -112,6 +112,12 @@ export interface MessageRecord {
   size: number;
   /** The stored indexer output (ENVELOPE, BODYSTRUCTURE, search fields), as JSON text. */
   mime: string | null;
+  /**
+   * A name of the stored body that stays the same for its whole life: across
+   * flag changes, MOVE, restarts and a rebuilt index (the Maildir base file
+   * name). POP3's UIDL comes from it. Absent when a backend keeps none.
+   */
+  bodyId?: string;
 }
 
 export interface AppendOptions {

@@ -2,6 +2,7 @@
 // how they become port records, and the rules for mailbox names.
 import type { MailboxSummary, MessageRecord, SpecialUse } from '../ports.js';
 import { MailError } from '../errors.js';
+import { baseOfPath } from '../maildir/names.js';
 
 /** Turns a raw message into the cached structure stored with it (JSON), once, at append. */
 export type MessageIndexer = (raw: Buffer) => string | null;
@@ -71,6 +72,7 @@ export function toRecord(row: MessageRow): MessageRecord {
     internalDate: row.internal_date,
     size: row.size,
     mime: row.mime,
+    bodyId: baseOfPath(row.path),
   };
 }
 

@@ -66,8 +66,8 @@ export function messageCases(fx: Fixture): void {
     const r = await mail.append(fx.alice, 'inbox', raw, { flags: ['\\seen', '$Important', '\\Recent', '\\SEEN'], internalDate: 1_700_000_000_000 });
     const rec = (await mail.getMessage(r.mailboxId, r.uid))!;
     assert.deepEqual(
-      { ...rec, mime: undefined },
-      { mailboxId: r.mailboxId, uid: 1, modseq: r.modseq, flags: ['\\Seen', '$Important'], internalDate: 1_700_000_000_000, size: raw.length, mime: undefined },
+      { ...rec, mime: undefined, bodyId: undefined },
+      { mailboxId: r.mailboxId, uid: 1, modseq: r.modseq, flags: ['\\Seen', '$Important'], internalDate: 1_700_000_000_000, size: raw.length, mime: undefined, bodyId: undefined },
     );
     assert.deepEqual(await mail.readMessage(r.mailboxId, r.uid), raw);
     assert.deepEqual((await mail.selectSummary(r.mailboxId)).keywords, ['$Important']);
@@ -275,6 +275,25 @@ export function messageCases(fx: Fixture): void {
     const bobInbox = (await mail.getMailbox(fx.bob, 'INBOX'))!.id;
     await failsWith('REFUSED', () => mail.move(inbox, [1], bobInbox));
     assert.deepEqual(await mail.move(inbox, [99], trash), []);
+  });
+
+  test('bodyId (where a backend keeps one): unique, the same after flag changes and MOVE out and back; a copy gets its own', async () => {
+    const { mail } = fx.s;
+    const a = await mail.append(fx.alice, 'INBOX', msg('body-a'));
+    const b = await mail.append(fx.alice, 'INBOX', msg('body-b'));
+    const idOf = async (mailboxId: number, uid: number) => (await mail.getMessage(mailboxId, uid))!.bodyId;
+    const first = await idOf(a.mailboxId, a.uid);
+    if (first === undefined) return; // this backend keeps none (POP3 UIDLs then fall back to UIDVALIDITY.UID)
+    assert.notEqual(first, await idOf(b.mailboxId, b.uid));
+    await mail.setFlags(a.mailboxId, [a.uid], 'add', ['\\Seen', '$Label']);
+    assert.equal(await idOf(a.mailboxId, a.uid), first);
+    const trash = (await mail.getMailbox(fx.alice, 'Trash'))!.id;
+    const [[, inTrash]] = (await mail.move(a.mailboxId, [a.uid], trash)) as [[number, number]];
+    assert.equal(await idOf(trash, inTrash), first);
+    const [[, back]] = (await mail.move(trash, [inTrash], a.mailboxId)) as [[number, number]];
+    assert.equal(await idOf(a.mailboxId, back), first);
+    const [[, copy]] = (await mail.copy(a.mailboxId, [back], trash)) as [[number, number]];
+    assert.notEqual(await idOf(trash, copy), first);
   });
 
   test('change feed: a subscriber hears the appends, flag changes, expunges and mailbox changes of its account only', async () => {

@@ -1,0 +1,27 @@
+// Every bound a POP3 session keeps, in one place.
+
+/** A command line, CRLF included (RFC 2449 4: 255 octets). */
+export const MAX_COMMAND_LINE = 255;
+/** A SASL response line during AUTH (RFC 5034 4 lifts the command limit for these); SCRAM needs a few KB at most. */
+export const MAX_SASL_LINE = 8192 + 2;
+/** Commands in one session: enough for RETR and DELE of a very large maildrop, and an end for a client that loops. */
+export const MAX_COMMANDS_PER_SESSION = 250_000;
+/** Commands before a successful login: a client that only guesses or babbles is let go. */
+export const MAX_COMMANDS_BEFORE_AUTH = 100;
+/** Failed logins in one session before it is closed (as IMAP, Dovecot: 3). */
+export const MAX_AUTH_FAILURES = 3;
+/** Lines received but not yet handled (pipelining); more closes the session. */
+export const MAX_QUEUED_LINES = 4096;
+/** Inactivity before the session ends (RFC 1939 3: at least 10 minutes). */
+export const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+/** The largest line count TOP takes; more is the whole body. */
+export const MAX_TOP_LINES = 1_000_000_000;
+/**
+ * RETR's \Seen flags are stored in batches of this many (and at QUIT or the
+ * end of the connection): one durable write per message would cost more
+ * than sending it.
+ */
+export const SEEN_BATCH = 256;
+/** Pipelined RETRs whose messages are read ahead while the current one is sent, at most this many and bytes. */
+export const READ_AHEAD_MESSAGES = 16;
+export const READ_AHEAD_BYTES = 4 * 1024 * 1024;

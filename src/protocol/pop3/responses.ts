@@ -1,0 +1,85 @@
+// Every byte the POP3 server sends is made here: status lines, multi-line
+// lists, and message bodies (CRLF line ends, dot-stuffed, ended by ".").
+
+const CRLF = Buffer.from('\r\n');
+const END = Buffer.from('.\r\n');
+const DOT = Buffer.from('.');
+const SMALL_MESSAGE = 256 * 1024;
+
+/** RFC 2449 8 response codes (and RFC 3206's SYS/TEMP, SYS/PERM, AUTH). */
+export type Pop3Code = 'IN-USE' | 'AUTH' | 'SYS/TEMP' | 'SYS/PERM' | 'LOGIN-DELAY';
+
+export type Pop3Reply =
+  | { kind: 'ok'; text: string }
+  | { kind: 'err'; text: string; code?: Pop3Code }
+  | { kind: 'multi'; text: string; lines: string[] }
+  | { kind: 'message'; text: string; raw: Buffer; bodyLines?: number }
+  /** A SASL challenge (base64 payload, possibly empty). */
+  | { kind: 'continue'; data: Buffer };
+
+export const ok = (text: string): Pop3Reply => ({ kind: 'ok', text });
+export const err = (text: string, code?: Pop3Code): Pop3Reply => (code ? { kind: 'err', text, code } : { kind: 'err', text });
+
+/** Text we put on a status line can never break the line. */
+function clean(text: string): string {
+  return text.replace(/[\r\n\0]/g, ' ');
+}
+
+export function compileReply(reply: Pop3Reply): Buffer[] {
+  switch (reply.kind) {
+    case 'ok':
+      return [Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n`)];
+    case 'err':
+      return [Buffer.from(`-ERR ${reply.code ? `[${reply.code}] ` : ''}${clean(reply.text)}\r\n`)];
+    case 'continue':
+      return [Buffer.from(`+ ${reply.data.toString('base64')}\r\n`)];
+    case 'multi': {
+      const body = reply.lines.map((l) => (l.startsWith('.') ? '.' : '') + clean(l) + '\r\n').join('');
+      return [Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n${body}.\r\n`)];
+    }
+    case 'message': {
+      const parts = [Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n`), ...messageBody(reply.raw, reply.bodyLines), END];
+      // A small message goes out in one write (one packet, one syscall); a big one as slices, not copied.
+      return reply.raw.length <= SMALL_MESSAGE ? [Buffer.concat(parts)] : parts;
+    }
+  }
+}
+
+/**
+ * A stored message as POP3 sends it: each line ended by CRLF (a bare LF
+ * becomes CRLF), a line starting with "." gets another one (RFC 1939 3).
+ * With `bodyLines` (TOP), the header and that many body lines only. The
+ * pieces are slices of `raw` plus the few bytes added: no copy of the message.
+ */
+export function messageBody(raw: Buffer, bodyLines?: number): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  let inHeader = true;
+  let bodyLeft = bodyLines ?? Infinity;
+  // A run of lines sent as one slice: from runStart to the current line's start.
+  let runStart = 0;
+  while (start < raw.length) {
+    if (!inHeader && bodyLeft <= 0) break;
+    const lf = raw.indexOf(0x0a, start);
+    const end = lf < 0 ? raw.length : lf;
+    const crlf = lf > start && raw[lf - 1] === 0x0d;
+    const contentEnd = crlf ? end - 1 : end;
+    if (raw[start] === 0x2e) {
+      if (start > runStart) out.push(raw.subarray(runStart, start));
+      out.push(DOT);
+      runStart = start;
+    }
+    if (!crlf) {
+      // A bare LF (or no line end at all): send the content, then CRLF.
+      if (contentEnd > runStart) out.push(raw.subarray(runStart, contentEnd));
+      out.push(CRLF);
+      runStart = lf < 0 ? raw.length : lf + 1;
+    }
+    if (inHeader) {
+      if (contentEnd === start) inHeader = false;
+    } else bodyLeft--;
+    start = lf < 0 ? raw.length : lf + 1;
+  }
+  if (start > runStart) out.push(raw.subarray(runStart, start));
+  return out;
+}

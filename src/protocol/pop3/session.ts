@@ -1,0 +1,420 @@
+// One POP3 session (RFC 1939, 2449, 2595, 5034) over a connection: bytes
+// in through the receiver, one command at a time through the command
+// table, replies compiled by responses.ts. Deletions happen only at QUIT in
+// the TRANSACTION state; a connection that ends any other way deletes nothing.
+import { Pop3Receiver } from './receiver.js';
+import { compileReply, err, ok, type Pop3Reply } from './responses.js';
+import { authErrorReply, errorReply, isUnexpected } from './errors.js';
+import { COMMAND_TABLE, type Pop3Context, type Pop3State } from './commands.js';
+import {
+  IDLE_TIMEOUT_MS,
+  MAX_AUTH_FAILURES,
+  MAX_COMMAND_LINE,
+  MAX_COMMANDS_BEFORE_AUTH,
+  MAX_COMMANDS_PER_SESSION,
+  MAX_QUEUED_LINES,
+  MAX_SASL_LINE,
+  READ_AHEAD_BYTES,
+  READ_AHEAD_MESSAGES,
+  SEEN_BATCH,
+} from './limits.js';
+import type { Pop3Backend, Pop3Maildrop, Pop3SaslExchange, Pop3User } from './backend.js';
+
+/** The connection as the session sees it (server/line-listener's LineConnection fits). */
+export interface Pop3Transport {
+  readonly remoteAddress: string;
+  readonly secure: boolean;
+  write(data: Buffer[]): Promise<void>;
+  startTls(): Promise<void>;
+  setIdleTimeout(ms: number): void;
+  close(): void;
+}
+
+export interface Pop3SessionOptions {
+  hostname: string;
+  /** USER/PASS and AUTH without TLS (pop3.allowPlaintextAuth). */
+  allowPlaintextAuth: boolean;
+  startTlsAvailable: boolean;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+type Line = { kind: 'line'; text: string } | { kind: 'too-long' };
+
+export class Pop3Session implements Pop3Context {
+  private readonly receiver = new Pop3Receiver(MAX_COMMAND_LINE);
+  private readonly queue: Line[] = [];
+  private busy = false;
+  private closed = false;
+  private commands = 0;
+  private authFailures = 0;
+  private release: (() => void) | undefined;
+  private sasl: { exchange: Pop3SaslExchange; mechanism: string; finishing: boolean } | undefined;
+  /** Message numbers RETR has marked \Seen already. */
+  private readonly seen = new Set<number>();
+  /** UIDs of those not stored yet (see SEEN_BATCH). */
+  private seenPending: number[] = [];
+
+  state: Pop3State = 'authorization';
+  pendingUser: string | undefined;
+  user: Pop3User | undefined;
+  drop: Pop3Maildrop | undefined;
+  readonly deleted = new Set<number>();
+
+  constructor(
+    private readonly transport: Pop3Transport,
+    readonly backend: Pop3Backend,
+    private readonly options: Pop3SessionOptions,
+  ) {}
+
+  get ip(): string {
+    return this.transport.remoteAddress;
+  }
+  get secure(): boolean {
+    return this.transport.secure;
+  }
+  get authAllowed(): boolean {
+    return this.transport.secure || this.options.allowPlaintextAuth;
+  }
+  get startTlsAvailable(): boolean {
+    return this.options.startTlsAvailable;
+  }
+
+  start(): void {
+    this.transport.setIdleTimeout(IDLE_TIMEOUT_MS);
+    void this.send(ok(`${this.options.hostname} POP3 ready`));
+  }
+
+  // ---- ConnectionHandler ------------------------------------------------------
+
+  onData(data: Buffer): void {
+    if (this.closed) return;
+    for (const item of this.receiver.feed(data)) this.queue.push(item);
+    if (this.queue.length > MAX_QUEUED_LINES) {
+      this.queue.length = 0;
+      void this.end(err('Too many pipelined commands', 'SYS/PERM'));
+      return;
+    }
+    void this.pump();
+  }
+
+  onTimeout(): void {
+    void this.end(err('Disconnected for inactivity', 'SYS/TEMP'));
+  }
+
+  onClose(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    // Nothing is deleted: only QUIT in TRANSACTION deletes. What was sent is \Seen, though.
+    void this.finish();
+  }
+
+  shutdown(): void {
+    void this.end(err('Server shutting down', 'SYS/TEMP'));
+  }
+
+  // ---- Pop3Context --------------------------------------------------------------
+
+  async enter(user: Pop3User): Promise<Pop3Reply> {
+    const release = this.backend.lock(user);
+    if (!release) {
+      this.log({ event: 'pop3-in-use', ip: this.ip, user: user.address });
+      return err('Mailbox is locked by another POP3 session', 'IN-USE');
+    }
+    try {
+      this.drop = await this.backend.open(user);
+    } catch (e) {
+      release();
+      this.logError(e, 'open');
+      return errorReply(e);
+    }
+    if (this.closed) {
+      release();
+      return err('Connection closed');
+    }
+    this.release = release;
+    this.user = user;
+    this.state = 'transaction';
+    this.receiver.maxLine = MAX_COMMAND_LINE;
+    this.log({ event: 'pop3-login', ip: this.ip, user: user.address, messages: this.drop.messages.length });
+    const size = this.drop.messages.reduce((s, m) => s + m.size, 0);
+    return ok(`Logged in, ${this.drop.messages.length} messages (${size} octets)`);
+  }
+
+  authFailed(reply: Pop3Reply): Pop3Reply {
+    this.authFailures++;
+    return reply;
+  }
+
+  async markSeen(n: number): Promise<void> {
+    if (this.seen.has(n)) return;
+    this.seen.add(n);
+    this.seenPending.push(this.drop!.messages[n - 1]!.uid);
+    if (this.seenPending.length >= SEEN_BATCH) await this.flushSeen();
+  }
+
+  /** Stores the pending \Seen flags. A message went out either way: a flag that could not be set is only logged. */
+  private async flushSeen(): Promise<void> {
+    if (this.seenPending.length === 0 || !this.user || !this.drop) return;
+    const uids = this.seenPending;
+    this.seenPending = [];
+    try {
+      await this.backend.markSeen(this.user, this.drop, uids);
+    } catch (e) {
+      this.logError(e, 'seen');
+    }
+  }
+
+  /** Reads started ahead for pipelined RETRs, by message number. */
+  private readonly readAhead = new Map<number, { size: number; bytes: Promise<Buffer> }>();
+
+  readMessage(n: number): Promise<Buffer> {
+    const ahead = this.readAhead.get(n);
+    this.readAhead.delete(n);
+    const bytes = ahead ? ahead.bytes : this.backend.read(this.user!, this.drop!, this.drop!.messages[n - 1]!.uid);
+    this.startReadAhead();
+    return bytes;
+  }
+
+  /**
+   * A client that pipelines RETRs (fetchmail, mass downloads) gets the next
+   * messages read while this one is sent, within READ_AHEAD_* bounds; only
+   * the first few queued lines are looked at.
+   */
+  private startReadAhead(): void {
+    const drop = this.drop;
+    if (!drop) return;
+    let bytes = 0;
+    for (const [n, r] of this.readAhead) {
+      // Read for a RETR that a DELE before it made moot: forget it.
+      if (this.deleted.has(n)) this.readAhead.delete(n);
+      else bytes += r.size;
+    }
+    const look = Math.min(this.queue.length, READ_AHEAD_MESSAGES * 2);
+    for (let i = 0; i < look && this.readAhead.size < READ_AHEAD_MESSAGES; i++) {
+      const item = this.queue[i]!;
+      if (item.kind !== 'line') continue;
+      const m = /^RETR ([1-9][0-9]{0,9})$/i.exec(item.text);
+      if (!m) continue;
+      const n = Number(m[1]);
+      const message = drop.messages[n - 1];
+      if (!message || this.deleted.has(n) || this.readAhead.has(n)) continue;
+      if (bytes + message.size > READ_AHEAD_BYTES) break;
+      bytes += message.size;
+      const read = this.backend.read(this.user!, drop, message.uid);
+      // Its error, if any, is the RETR's to report when it comes.
+      read.catch(() => {});
+      this.readAhead.set(n, { size: message.size, bytes: read });
+    }
+  }
+
+  // ---- the command loop -----------------------------------------------------------
+
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (!this.closed && this.queue.length > 0) {
+        const item = this.queue.shift()!;
+        if (this.sasl) await this.saslResponse(item);
+        else await this.command(item);
+      }
+    } catch (e) {
+      this.logError(e, 'session');
+      await this.end(err('Internal error', 'SYS/TEMP'));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async command(item: Line): Promise<void> {
+    this.commands++;
+    if (this.commands > MAX_COMMANDS_PER_SESSION || (this.state === 'authorization' && this.commands > MAX_COMMANDS_BEFORE_AUTH)) {
+      return this.end(err('Too many commands', 'SYS/PERM'));
+    }
+    if (item.kind === 'too-long') return this.send(err('Line too long'));
+    const text = item.text;
+    const space = text.indexOf(' ');
+    const name = (space < 0 ? text : text.slice(0, space)).toUpperCase();
+    const command = COMMAND_TABLE.get(name);
+    if (!command) return this.send(err('Unknown command'));
+    if (!command.states.includes(this.state)) {
+      return this.send(err(this.state === 'authorization' ? 'Log in first' : 'Not allowed after login'));
+    }
+    const rest = space < 0 ? '' : text.slice(space + 1);
+    let args: string[];
+    if (command.restOfLine) args = rest === '' ? [] : [rest];
+    else args = rest === '' ? [] : rest.split(' ');
+    // Control characters have no place in a command (NULs, bare CRs): refused before any handler sees them.
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(rest) && !command.restOfLine) return this.send(err('Invalid characters in command'));
+    if (args.some((a) => a === '') || args.length < command.minArgs || args.length > command.maxArgs) {
+      return this.send(err(`Wrong arguments for ${name}`));
+    }
+    const result = await command.run(this, args);
+    if (result.kind === 'stls') return this.startTls();
+    if (result.kind === 'quit') return this.quit();
+    if (result.kind === 'sasl') return this.startSasl(result.mechanism, result.initial);
+    await this.send(result);
+    if (this.authFailures >= MAX_AUTH_FAILURES) await this.end(err('Too many authentication failures', 'AUTH'));
+  }
+
+  private async startTls(): Promise<void> {
+    await this.send(ok('Begin TLS negotiation'));
+    // Anything the client sent after STLS in the clear is dropped (RFC 2595 / CVE-2011-0411 style injection).
+    this.queue.length = 0;
+    this.receiver.reset();
+    try {
+      await this.transport.startTls();
+    } catch (e) {
+      this.log({ event: 'pop3-tls-failed', ip: this.ip, err: String(e) });
+      this.transport.close();
+      return;
+    }
+    // RFC 2595 4: the client forgets what it knew; so do we.
+    this.pendingUser = undefined;
+  }
+
+  private async quit(): Promise<void> {
+    if (this.state === 'transaction' && this.drop) {
+      await this.flushSeen();
+      // UPDATE state: the marked messages are expunged now, through the store, so IMAP sessions see them go.
+      const uids = [...this.deleted].sort((a, b) => a - b).map((n) => this.drop!.messages[n - 1]!.uid);
+      if (uids.length > 0) {
+        try {
+          await this.backend.remove(this.user!, this.drop, uids);
+        } catch (e) {
+          this.logError(e, 'remove');
+          return this.end(err('Some deleted messages not removed', 'SYS/TEMP'));
+        }
+      }
+      this.log({ event: 'pop3-logout', ip: this.ip, user: this.user?.address, deleted: uids.length });
+      return this.end(ok(`Logging out, ${uids.length} messages deleted`));
+    }
+    return this.end(ok('Logging out'));
+  }
+
+  // ---- AUTH (RFC 5034) ---------------------------------------------------------------
+
+  private async startSasl(mechanism: string, initial: string | undefined): Promise<void> {
+    const exchange = this.backend.startSasl(mechanism, this.ip);
+    this.sasl = { exchange, mechanism, finishing: false };
+    this.receiver.maxLine = MAX_SASL_LINE;
+    if (initial === undefined) return this.saslStep(undefined);
+    const decoded = decodeResponse(initial, true);
+    if (decoded === 'abort') return this.saslAbort();
+    if (decoded === 'bad') return this.saslBad();
+    return this.saslStep(decoded);
+  }
+
+  private async saslResponse(item: Line): Promise<void> {
+    if (item.kind === 'too-long') return this.saslBad();
+    const decoded = decodeResponse(item.text, false);
+    if (decoded === 'abort') return this.saslAbort();
+    if (decoded === 'bad') return this.saslBad();
+    if (this.sasl!.finishing) {
+      // SCRAM: the server-final message was sent as a challenge; an empty answer completes the login.
+      if (decoded.length !== 0) return this.saslBad();
+      const user = this.finishedUser!;
+      this.endSasl();
+      return this.send(await this.enter(user));
+    }
+    return this.saslStep(decoded);
+  }
+
+  private finishedUser: Pop3User | undefined;
+
+  private async saslStep(response: Buffer | undefined): Promise<void> {
+    let step;
+    try {
+      step = await this.sasl!.exchange.step(response);
+    } catch (e) {
+      this.endSasl();
+      return this.failAuth(authErrorReply(e));
+    }
+    if (this.closed) return;
+    if (step.kind === 'challenge') return this.send({ kind: 'continue', data: step.data });
+    if (step.kind === 'failure') {
+      this.endSasl();
+      return this.failAuth(authErrorReply(step.error));
+    }
+    if (step.data) {
+      this.sasl!.finishing = true;
+      this.finishedUser = step.user;
+      return this.send({ kind: 'continue', data: step.data });
+    }
+    this.endSasl();
+    return this.send(await this.enter(step.user));
+  }
+
+  private async failAuth(reply: Pop3Reply): Promise<void> {
+    this.authFailures++;
+    await this.send(reply);
+    if (this.authFailures >= MAX_AUTH_FAILURES) await this.end(err('Too many authentication failures', 'AUTH'));
+  }
+
+  private saslAbort(): Promise<void> {
+    this.endSasl();
+    return this.send(err('Authentication aborted'));
+  }
+
+  /** A response the mechanism never sees (not base64, too long): a failed login, logged and slowed as in IMAP and submission. */
+  private async saslBad(): Promise<void> {
+    const mechanism = this.sasl?.mechanism ?? 'PLAIN';
+    this.endSasl();
+    try {
+      await this.backend.malformed(mechanism, this.ip);
+    } catch (e) {
+      this.logError(e, 'auth');
+    }
+    return this.failAuth(err('Malformed authentication data', 'AUTH'));
+  }
+
+  private endSasl(): void {
+    this.sasl = undefined;
+    this.finishedUser = undefined;
+    this.receiver.maxLine = MAX_COMMAND_LINE;
+  }
+
+  // ---- output ------------------------------------------------------------------------
+
+  private async send(reply: Pop3Reply): Promise<void> {
+    if (this.closed) return;
+    await this.transport.write(compileReply(reply));
+  }
+
+  private async end(reply: Pop3Reply): Promise<void> {
+    if (this.closed) return;
+    await this.send(reply);
+    this.closed = true;
+    this.queue.length = 0;
+    this.transport.close();
+    await this.finish();
+  }
+
+  /** The session is over: pending \Seen flags stored, then the maildrop let go. */
+  private async finish(): Promise<void> {
+    this.readAhead.clear();
+    await this.flushSeen();
+    this.release?.();
+    this.release = undefined;
+  }
+
+  private log(event: Record<string, unknown>): void {
+    this.options.log?.(event);
+  }
+
+  private logError(e: unknown, during: string): void {
+    if (isUnexpected(e)) this.log({ event: 'pop3-error', during, ip: this.ip, err: String(e) });
+  }
+}
+
+/** Strict base64 (RFC 4648, padded): linear, no backtracking. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** One client SASL response: "*" aborts; "=" as the initial response is an empty one (RFC 5034 4). */
+function decodeResponse(text: string, initial: boolean): Buffer | 'abort' | 'bad' {
+  if (text === '*') return 'abort';
+  if (initial && text === '=') return Buffer.alloc(0);
+  if (!BASE64.test(text)) return 'bad';
+  return Buffer.from(text, 'base64');
+}

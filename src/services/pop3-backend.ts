@@ -1,0 +1,100 @@
+// The POP3 backend over the mail store and the shared authenticator: what
+// src/protocol/pop3/backend.ts asks for, answered from storage/. INBOX only.
+import { createHash } from 'node:crypto';
+import type { Pop3Backend, Pop3Maildrop, Pop3SaslExchange, Pop3SaslStep, Pop3User } from '../protocol/pop3/backend.js';
+import type { MailPort, MessageRecord } from '../../storage/ports.js';
+import { MailError } from '../../storage/errors.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { SASL_MECHANISMS, startSasl } from '../auth/sasl.js';
+
+const SERVICE = 'pop3';
+
+/**
+ * The UIDL of a message: a digest of the stored body's lasting name (the
+ * Maildir base name), so it survives flag changes, MOVE out and back,
+ * restarts and `postino reindex`; 32 hex digits fit RFC 1939's 70 printable
+ * characters whatever the host name in the base is. A backend without body
+ * names falls back to UIDVALIDITY and UID (stable until a move).
+ */
+export function uidlOf(record: MessageRecord, uidValidity: number): string {
+  if (record.bodyId) return createHash('sha256').update(record.bodyId).digest('hex').slice(0, 32);
+  return `${uidValidity}.${record.uid}`;
+}
+
+export class StorePop3Backend implements Pop3Backend {
+  readonly saslMechanisms: readonly string[] = SASL_MECHANISMS;
+  /**
+   * Accounts with a POP3 session, in this process. `serve` holds the data
+   * directory's lock, so one process serves an account: this is enough for
+   * one POP3 session per account (a multi-node backend would keep it in the store).
+   */
+  private readonly locked = new Set<number>();
+
+  constructor(
+    private readonly mail: MailPort,
+    private readonly auth: Authenticator,
+  ) {}
+
+  async login(username: string, password: string, ip: string): Promise<Pop3User> {
+    // USER/PASS is a plain-text password: logged as PLAIN, as Dovecot does.
+    const account = await this.auth.login(username, password, { ip, service: SERVICE, mechanism: 'PLAIN' });
+    return { accountId: account.id, address: account.address };
+  }
+
+  startSasl(mechanism: string, ip: string): Pop3SaslExchange {
+    const exchange = startSasl(mechanism, this.auth, { ip, service: SERVICE });
+    return {
+      async step(response: Buffer | undefined): Promise<Pop3SaslStep> {
+        const s = await exchange.step(response);
+        if (s.kind === 'success') return { kind: 'success', user: { accountId: s.account.id, address: s.account.address }, data: s.data };
+        if (s.kind === 'failure') return { kind: 'failure', error: s.error };
+        return s;
+      },
+    };
+  }
+
+  async malformed(mechanism: string, ip: string): Promise<void> {
+    await this.auth.fail('', 'malformed', { ip, service: SERVICE, mechanism });
+  }
+
+  lock(user: Pop3User): (() => void) | undefined {
+    if (this.locked.has(user.accountId)) return undefined;
+    this.locked.add(user.accountId);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.locked.delete(user.accountId);
+    };
+  }
+
+  async open(user: Pop3User): Promise<Pop3Maildrop> {
+    const inbox = await this.mail.findMailbox(user.accountId, 'INBOX');
+    if (!inbox) throw new MailError('NONEXISTENT', 'no INBOX');
+    const records = await this.mail.listMessages(inbox.id);
+    return {
+      mailboxId: inbox.id,
+      messages: records.map((r) => ({ uid: r.uid, size: r.size, uidl: uidlOf(r, inbox.uidValidity) })),
+    };
+  }
+
+  /** The maildrop was the user's own INBOX at login; this keeps a bug from crossing accounts. */
+  private async own(user: Pop3User, drop: Pop3Maildrop): Promise<void> {
+    if ((await this.mail.mailboxOwner(drop.mailboxId)) !== user.accountId) throw new MailError('NONEXISTENT', 'no such mailbox');
+  }
+
+  async read(_user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<Buffer> {
+    // No owner check per read: open() made the maildrop from this user's own INBOX, and RETR is the hot path.
+    return await this.mail.readMessage(drop.mailboxId, uid);
+  }
+
+  async markSeen(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void> {
+    await this.own(user, drop);
+    await this.mail.setFlags(drop.mailboxId, uids, 'add', ['\\Seen']);
+  }
+
+  async remove(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void> {
+    await this.own(user, drop);
+    await this.mail.expunge(drop.mailboxId, uids);
+  }
+}

@@ -1,0 +1,40 @@
+// Replies as bytes: status lines, multi-line lists, and message bodies with
+// dot-stuffing, CRLF normalisation and TOP's line count.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileReply, messageBody } from '../../../src/protocol/pop3/responses.js';
+
+const text = (bufs: Buffer[]) => Buffer.concat(bufs).toString('latin1');
+
+test('status lines never break, whatever text they carry', () => {
+  assert.equal(text(compileReply({ kind: 'ok', text: 'fine' })), '+OK fine\r\n');
+  assert.equal(text(compileReply({ kind: 'err', text: 'bad\r\nInjected', code: 'IN-USE' })), '-ERR [IN-USE] bad  Injected\r\n');
+  assert.equal(text(compileReply({ kind: 'multi', text: '', lines: ['1 a', '.x'] })), '+OK\r\n1 a\r\n..x\r\n.\r\n');
+  assert.equal(text(compileReply({ kind: 'continue', data: Buffer.alloc(0) })), '+ \r\n');
+});
+
+test('a message body: dots stuffed, bare LF made CRLF, a missing last line end added, terminator after', () => {
+  const raw = Buffer.from('A: b\r\n\r\n.one\r\n..two\n.\r\nno end');
+  assert.equal(text(compileReply({ kind: 'message', text: '', raw })), '+OK\r\nA: b\r\n\r\n..one\r\n...two\r\n..\r\nno end\r\n.\r\n');
+});
+
+test('CRLF messages without leading dots go out as one slice of the stored buffer', () => {
+  const raw = Buffer.from('A: b\r\n\r\nline\r\nline\r\n');
+  const out = messageBody(raw);
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.buffer, raw.buffer);
+});
+
+test('TOP: the header, the blank line and n body lines', () => {
+  const raw = Buffer.from('A: b\r\nC: d\r\n\r\n1\r\n2\n.3\r\n4\r\n');
+  assert.equal(text(messageBody(raw, 0)), 'A: b\r\nC: d\r\n\r\n');
+  assert.equal(text(messageBody(raw, 3)), 'A: b\r\nC: d\r\n\r\n1\r\n2\r\n..3\r\n');
+  assert.equal(text(messageBody(raw, 99)), 'A: b\r\nC: d\r\n\r\n1\r\n2\r\n..3\r\n4\r\n');
+  // No blank line at all: the whole message is header.
+  assert.equal(text(messageBody(Buffer.from('A: b\nC: d'), 0)), 'A: b\r\nC: d\r\n');
+});
+
+test('bare CRs are left alone; an empty message is empty', () => {
+  assert.equal(text(messageBody(Buffer.from('A\rB\r\n'))), 'A\rB\r\n');
+  assert.equal(text(messageBody(Buffer.alloc(0))), '');
+});
