@@ -133,6 +133,13 @@ export class StoreImapBackend implements ImapBackend {
     return await this.stores.mail.readMessage(mailboxId, uid);
   }
 
+  async bodyReader(user: ImapUser, mailboxId: number): Promise<(uid: number) => Promise<Buffer>> {
+    await this.own(user, mailboxId);
+    // A mailbox never changes owner (nor does its id name another one later: ids are never reused).
+    const mail = this.stores.mail;
+    return (uid) => mail.readMessage(mailboxId, uid);
+  }
+
   async recentFrom(user: ImapUser, mailboxId: number, uidNext: number, claim: boolean): Promise<number> {
     await this.own(user, mailboxId);
     const mail = this.stores.mail;

@@ -43,7 +43,7 @@ export class Messages {
 
   async read(mailboxId: number, uid: number): Promise<Buffer> {
     const { core } = this;
-    const location = core.location(core.mailboxById(mailboxId));
+    const location = core.locationById(mailboxId);
     // Another process may rename the file (flag change) between our read of
     // the row and of the file: look the row up again once; then look for the
     // file by its base name (a rename whose index change failed left it

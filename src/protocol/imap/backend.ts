@@ -71,6 +71,11 @@ export interface ImapBackend {
   /** The raw message, read without blocking the event loop. */
   readMessage(user: ImapUser, mailboxId: number, uid: number): Promise<Buffer>;
   /**
+   * For a command that reads many bodies of one mailbox (FETCH, SEARCH):
+   * the owner checked once, then readMessage without asking again.
+   */
+  bodyReader(user: ImapUser, mailboxId: number): Promise<(uid: number) => Promise<Buffer>>;
+  /**
    * \Recent (RFC 3501 2.3.2): with `claim`, takes the messages below uidNext
    * that no read-write session has seen yet, for this session alone;
    * without, only looks. Returns the first recent UID (uidNext when none).

@@ -13,7 +13,7 @@ import type { MessageIndex, MessageRecord } from '../backend.js';
 import type { SelectedMailbox } from '../selected.js';
 import { errorCode } from '../errors.js';
 import { parsePartialRange, partialSlice, type PartialRange as PageRange } from '../partial-range.js';
-import { BODY_NEEDED, bodyNeeded, inOrder } from '../read-ahead.js';
+import { BODY_NEEDED, bodyNeeded, inOrderChunks } from '../read-ahead.js';
 
 interface PartialRange {
   offset: number;
@@ -220,11 +220,14 @@ async function fetchSlice(
   }
 
   const numbered = records.map((rec) => ({ rec, seq: sel.seqOf(rec.uid) })).filter((m) => m.seq !== 0);
+  // The owner checked once for the slice's reads, not once per message.
+  let reader: Promise<(uid: number) => Promise<Buffer>> | undefined;
   const one = (m: { rec: MessageRecord; seq: number }, raw: Buffer | undefined) => fetchOne(ctx, items, condstore, m.rec, m.seq, seenChanged.has(m.rec.uid), raw);
   /** One message's response with its body read; null when it is gone. */
   const withBody = async (m: { rec: MessageRecord; seq: number }): Promise<ImapResponse | null> => {
     try {
-      return one(m, await backend.readMessage(user, sel.mailboxId, m.rec.uid));
+      reader ??= backend.bodyReader(user, sel.mailboxId);
+      return one(m, await (await reader)(m.rec.uid));
     } catch (err) {
       // Expunged by another process between the row and the file: like a missing row.
       if (errorCode(err) !== 'NONEXISTENT') throw err;
@@ -249,9 +252,12 @@ async function fetchSlice(
     return missing;
   }
   // Bodies: a few read at once, the responses in order.
-  for await (const response of inOrder(numbered, withBody, (m) => m.rec.size)) {
-    if (response === null) missing++;
-    else out.push(response);
+  for await (const chunk of inOrderChunks(numbered, withBody, (m) => m.rec.size)) {
+    for (const settled of chunk) {
+      if (!settled.ok) throw settled.error;
+      if (settled.value === null) missing++;
+      else out.push(settled.value);
+    }
   }
   return missing;
 }
