@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { AppendOptions, FlagMode, MailboxChange, MessageRecord } from '../ports.js';
 import { MailError } from '../errors.js';
-import { fsyncPath, findMessageFile } from '../maildir/files.js';
+import { findMessageFile } from '../maildir/files.js';
 import { baseOfPath, flagSuffix, messageFileName } from '../maildir/names.js';
 import { normalizeFlags } from '../flags.js';
 import { splitFlags, toRecord, type MessageRow } from '../index/mail-rows.js';
@@ -76,17 +76,25 @@ export class Messages {
     return path.join(folder, found ?? row.path);
   }
 
-  setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[] {
+  /**
+   * Flags are in the file names (Maildir is the source of truth): the
+   * renames are made durable by an fsync of their directories, in the writer
+   * threads after the commit (not on the event loop inside it), and the
+   * promise resolves only then, so the reply to STORE follows a durable
+   * rename. A crash before that fsync leaves the file under either name;
+   * recovery finds it by its base name either way.
+   */
+  async setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]> {
     const { core } = this;
     const wanted = normalizeFlags(flags);
     const changed: MessageRecord[] = [];
     const changes: MailboxChange[] = [];
+    const touched = new Set<string>();
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const keywords = core.ensureKeywords(mb, wanted);
       const folder = core.folderPath(mb);
       let modseq = mb.highestmodseq;
-      const touched = new Set<string>();
       for (const uid of uids) {
         const row = core.messageRow(mailboxId, uid);
         if (!row) continue;
@@ -115,16 +123,40 @@ export class Messages {
         changes.push({ kind: 'flags', accountId: mb.account_id, mailboxId, uid, modseq, flags: next });
       }
       core.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
-      for (const d of touched) fsyncPath(d);
     });
-    for (const c of changes) core.publish(c);
+    await this.madeDurable(touched, changes);
     return changed;
   }
 
-  expunge(mailboxId: number, uids?: number[]): number[] {
+  /**
+   * After a commit that renamed or removed message files: their directories
+   * fsynced in the writer threads, then the changes told. Inside a unit of
+   * work this runs before the unit's COMMIT.
+   */
+  private async madeDurable(dirs: Set<string>, changes: MailboxChange[]): Promise<void> {
+    const { core } = this;
+    // Told in commit order whatever the fsyncs' order (see MailCore.holdPlace).
+    const tell = changes.length > 0 ? core.holdPlace() : undefined;
+    try {
+      if (dirs.size > 0) await core.blobs.sync(dirs);
+    } finally {
+      // Told even when the fsync failed: the index has the change already.
+      tell?.(changes);
+    }
+  }
+
+  /**
+   * The files go to tmp/ inside the transaction and are deleted after it;
+   * the removal from new/ and cur/ is made durable by fsyncs of those
+   * directories in the writer threads after the commit, before the promise
+   * resolves (so before the reply to EXPUNGE). A crash before those fsyncs
+   * may bring a file back, which recovery adopts again: never lost.
+   */
+  async expunge(mailboxId: number, uids?: number[]): Promise<number[]> {
     const { core } = this;
     const expunged: number[] = [];
     const changes: MailboxChange[] = [];
+    const touched = new Set<string>();
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const folder = core.folderPath(mb);
@@ -134,7 +166,6 @@ export class Messages {
       const rows = wanted.map((u) => core.messageRow(mailboxId, u)).filter((r) => r !== undefined);
       let modseq = mb.highestmodseq;
       let bytes = 0;
-      const touched = new Set<string>();
       for (const row of rows) {
         // Into tmp/ now, deleted after the commit: a failed commit puts it back.
         const removed = core.blobs.take(core.fileChanges(), folder, row.path);
@@ -150,11 +181,11 @@ export class Messages {
       core.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
       core.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?')
         .run(bytes, expunged.length, mb.account_id);
-      for (const d of touched) fsyncPath(d);
       // Record the UID floor beside the files, so a rebuilt index never reuses an expunged UID.
       core.saveMeta(core.mailboxById(mailboxId));
     });
-    for (const c of changes) core.publish(c);
+    if (expunged.length === 0) return expunged;
+    await this.madeDurable(touched, changes);
     return expunged;
   }
 
