@@ -120,6 +120,18 @@ export interface AppendOptions {
   internalDate?: number;
   /** Skip the quota check (e.g. for a mailbox the account cannot fill on its own). */
   ignoreQuota?: boolean;
+  /**
+   * The message as parsed where it arrived (mime/'s ParsedMessage), over
+   * exactly the bytes appended: the index is made from it instead of a
+   * second parse. Ignored when its bytes are not the ones appended.
+   */
+  message?: ParsedForIndex;
+}
+
+/** What the store needs of the one message model (mime/ParsedMessage) to index a message. */
+export interface ParsedForIndex {
+  readonly raw: Buffer;
+  index(): MessageIndex;
 }
 
 export interface AppendResult {
@@ -283,6 +295,7 @@ export interface StagedBlob {
 export type { ScriptInfo } from './scripts.js';
 export type { QueueEntry } from './queue.js';
 export type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';
+import type { MessageIndex } from '../mime/types.js';
 import type { ScriptInfo } from './scripts.js';
 import type { QueueEntry } from './queue.js';
 import type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';

@@ -4,6 +4,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 // The SQLite + Maildir backend itself, answering synchronously (its ports are driven by test/contract/).
 import { openSqliteParts as openStorage, type SqliteStorageParts as Storage } from '../../../storage/index.js';
+import { indexMessage, parseMessage } from '../../../mime/index.js';
 import { MaildirBlobStore } from '../../../storage/maildir/blob-store.js';
 import { folderDir, folderNameFromDir, parseFileName } from '../../../storage/maildir/names.js';
 import type { MailboxChange } from '../../../storage/ports.js';
@@ -105,6 +106,19 @@ describe('MaildirStore', () => {
     );
     const modseqs = seen.map((c) => ('modseq' in c ? c.modseq : 0));
     assert.ok(modseqs[0]! < modseqs[1]! && modseqs[1]! < modseqs[2]!);
+  });
+
+  test('append indexes from the parsed model it is given (IMAP APPEND), and from the bytes when the model is of other bytes', async () => {
+    const raw = makeMessage('model');
+    const parsed = parseMessage(raw);
+    let asked = 0;
+    const message = { raw, index: () => (asked++, parsed.index()) };
+    const r = await storage.mail.append(accountId, 'INBOX', raw, { message });
+    assert.equal(asked, 1);
+    assert.equal(storage.mail.getMessage(r.mailboxId, r.uid)!.mime, JSON.stringify(indexMessage(raw)));
+    const other = { raw: makeMessage('other'), index: () => assert.fail('a model of other bytes is not used') };
+    const r2 = await storage.mail.append(accountId, 'INBOX', raw, { message: other });
+    assert.equal(storage.mail.getMessage(r2.mailboxId, r2.uid)!.mime, JSON.stringify(indexMessage(raw)));
   });
 
   test('STORE and EXPUNGE resolve only once the renamed directories are fsynced (in the writer threads, after the commit)', async () => {
