@@ -210,8 +210,13 @@ export interface MailStore {
   /** Messages with uid in [fromUid, toUid], in UID order. */
   listMessages(mailboxId: number, fromUid?: number, toUid?: number): Promise<MessageRecord[]>;
   getMessage(mailboxId: number, uid: number): Promise<MessageRecord | undefined>;
-  /** The stored message, read without blocking the event loop (from the BlobStore). */
-  readMessage(mailboxId: number, uid: number): Promise<Buffer>;
+  /**
+   * The stored message, read without blocking the event loop (from the
+   * BlobStore). With `maxBytes`, only that much from its start is needed (a
+   * FETCH of headers, whose length the index gives): a backend may give
+   * more, the whole message included, but never less of what is there.
+   */
+  readMessage(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer>;
   /** Returns the records that changed, with their new modseq. */
   setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]>;
   /** Removes the messages (all \Deleted ones when uids is undefined); returns the expunged UIDs. */
@@ -277,7 +282,7 @@ export interface BlobStore {
   /** Drops a staged body that will never be named (its unit of work failed). */
   discard(staged: StagedBlob): void;
   /** The body, or undefined when there is none under that ref. */
-  read(location: string, ref: string): Promise<Buffer | undefined>;
+  read(location: string, ref: string, maxBytes?: number): Promise<Buffer | undefined>;
   /** Removes a body; one already gone is no error. */
   remove(location: string, ref: string): Promise<void>;
 }

@@ -1,6 +1,6 @@
 // The IMAP backend over the mail store and the authenticator: what
 // src/protocol/imap/backend.ts asks for, answered from storage/.
-import type { ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
+import type { BodyReader, ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
 import type { FlagMode, MailboxChange, MailboxCounters, MailboxDelta, MailboxInfo, MailPort, MailStore, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
 import type { MessageIndex } from '../../mime/types.js';
 import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../storage/metadata.js';
@@ -133,11 +133,11 @@ export class StoreImapBackend implements ImapBackend {
     return await this.stores.mail.readMessage(mailboxId, uid);
   }
 
-  async bodyReader(user: ImapUser, mailboxId: number): Promise<(uid: number) => Promise<Buffer>> {
+  async bodyReader(user: ImapUser, mailboxId: number): Promise<BodyReader> {
     await this.own(user, mailboxId);
     // A mailbox never changes owner (nor does its id name another one later: ids are never reused).
     const mail = this.stores.mail;
-    return (uid) => mail.readMessage(mailboxId, uid);
+    return (uid, maxBytes) => mail.readMessage(mailboxId, uid, maxBytes);
   }
 
   async recentFrom(user: ImapUser, mailboxId: number, uidNext: number, claim: boolean): Promise<number> {

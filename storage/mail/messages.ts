@@ -16,6 +16,9 @@ import { IS_DELETED } from '../index/migrations.js';
 /** The \Deleted messages of a mailbox, ascending. */
 const DELETED_UIDS = `SELECT uid FROM messages INDEXED BY messages_deleted WHERE mailbox_id = ? AND ${IS_DELETED} ORDER BY uid`;
 
+/** Looks at the row again this many times when the file moved away before it was read. */
+const READ_ATTEMPTS = 5;
+
 /** Messages read into memory at once by COPY. */
 const COPY_SLICE = 64;
 
@@ -41,28 +44,29 @@ export class Messages {
     return this.core.sql('SELECT path FROM messages WHERE mailbox_id = ? AND uid = ?').pluck().get(mailboxId, uid) as string | undefined;
   }
 
-  async read(mailboxId: number, uid: number): Promise<Buffer> {
+  /** The body; with maxBytes, its first maxBytes bytes (or all of it, when shorter). */
+  async read(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
     const { core } = this;
     const location = core.locationById(mailboxId);
-    // Another process may rename the file (flag change) between our read of
-    // the row and of the file: look the row up again once; then look for the
-    // file by its base name (a rename whose index change failed left it
-    // under another name).
-    let cause: unknown;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    // A flag change (here or in another process) renames the file, and may
+    // do so between our look at the row and the read: then the file is
+    // looked for by its base name (which also finds one a rename whose index
+    // change failed left under another name), and if it moved again
+    // meanwhile, the row is asked again. Gone from the row: expunged.
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
       const ref = this.ref(mailboxId, uid);
       if (ref === undefined) throw new MailError('NONEXISTENT', 'no such message');
-      const at = attempt < 2 ? ref : await core.blobs.find(location, ref);
-      if (at === undefined) break;
       try {
-        const raw = await core.blobs.read(location, at);
+        const raw = await core.blobs.read(location, ref, maxBytes);
         if (raw !== undefined) return raw;
+        const at = await core.blobs.find(location, ref);
+        const found = at === undefined ? undefined : await core.blobs.read(location, at, maxBytes);
+        if (found !== undefined) return found;
       } catch (err) {
-        cause = err;
-        break;
+        throw new MailError('TEMPFAIL', 'cannot read the message', { cause: err });
       }
     }
-    throw new MailError('TEMPFAIL', 'cannot read the message', { cause });
+    throw new MailError('TEMPFAIL', 'cannot read the message: it keeps moving');
   }
 
   /** The message file's absolute path (tests look at the file's name). */

@@ -12,6 +12,8 @@ export interface BlobReadRequest {
   files: string[];
   /** The size each file's name gives, -1 when it gives none. */
   sizes: number[];
+  /** How much of each file is wanted from its start, -1 for all of it. */
+  limits: number[];
 }
 
 /** Per file: [offset, length] in `data`, null when there is no such file, or why it could not be read. */
@@ -41,6 +43,8 @@ function readAll(fd: number, into: Uint8Array, at: number, want: number): number
 function readBatch(req: BlobReadRequest): { reply: BlobReadReply; transfer: ArrayBuffer[] } {
   const fds: Array<number | BlobReadResult> = [];
   const sizes: number[] = [];
+  /** Whether each read is cut short by its limit (then the file's size is not checked). */
+  const cut: boolean[] = [];
   let total = 0;
   req.files.forEach((file, i) => {
     try {
@@ -56,12 +60,16 @@ function readBatch(req: BlobReadRequest): { reply: BlobReadReply; transfer: Arra
           size = 0;
         }
       }
+      const limit = req.limits[i]!;
+      cut.push(limit >= 0 && limit < size);
+      if (limit >= 0 && limit < size) size = limit;
       sizes.push(size);
       // One byte more than the size, to see a file that is not the size its name claims.
       total += size + 1;
     } catch (err) {
       fds.push((err as NodeJS.ErrnoException).code === 'ENOENT' ? null : failure(err));
       sizes.push(0);
+      cut.push(false);
     }
   });
   const data = new Uint8Array(new ArrayBuffer(total));
@@ -71,7 +79,7 @@ function readBatch(req: BlobReadRequest): { reply: BlobReadReply; transfer: Arra
     if (typeof fd !== 'number') return results.push(fd);
     const size = sizes[i]!;
     try {
-      const n = readAll(fd, data, at, size + 1);
+      const n = readAll(fd, data, at, cut[i] ? size : size + 1);
       if (n === size) results.push([at, n]);
       else results.push({ message: 'the file is not the size its name says', code: 'ESIZE' });
     } catch (err) {

@@ -14,7 +14,7 @@ const BATCH_BYTES = 512 * 1024;
 const THREADS = 2;
 
 /** What a read gives: the bytes, undefined when there is no such file, or an error (ESIZE: not the size its name says). */
-type Pending = { file: string; size: number; resolve(raw: Buffer | undefined): void; reject(err: unknown): void };
+type Pending = { file: string; size: number; limit: number; resolve(raw: Buffer | undefined): void; reject(err: unknown): void };
 
 interface Lane {
   worker: Worker;
@@ -28,10 +28,10 @@ export class BlobReaderPool {
   private scheduled = false;
   private nextId = 1;
 
-  /** The file's bytes; `size` is what its name says (-1: unknown). */
-  read(file: string, size: number): Promise<Buffer | undefined> {
+  /** The file's bytes (with `maxBytes`, its first maxBytes); `size` is what its name says (-1: unknown). */
+  read(file: string, size: number, maxBytes?: number): Promise<Buffer | undefined> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ file, size, resolve, reject });
+      this.queue.push({ file, size, limit: maxBytes ?? -1, resolve, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       // After the current turn's reads have all been asked for.
@@ -46,7 +46,7 @@ export class BlobReaderPool {
     let batch: Pending[] = [];
     let bytes = 0;
     for (const p of queue) {
-      const b = Math.max(p.size, 0);
+      const b = p.limit >= 0 && p.limit < p.size ? p.limit : Math.max(p.size, 0);
       if (batch.length > 0 && (batch.length >= BATCH_FILES || bytes + b > BATCH_BYTES)) {
         this.post(batch);
         batch = [];
@@ -77,7 +77,7 @@ export class BlobReaderPool {
     const id = this.nextId++;
     if (lane.busy++ === 0) lane.worker.ref();
     this.waiting.set(id, { batch, lane });
-    const req: BlobReadRequest = { id, files: batch.map((p) => p.file), sizes: batch.map((p) => p.size) };
+    const req: BlobReadRequest = { id, files: batch.map((p) => p.file), sizes: batch.map((p) => p.size), limits: batch.map((p) => p.limit) };
     lane.worker.postMessage(req);
   }
 

@@ -90,19 +90,20 @@ export class MaildirBlobStore implements BlobStore {
    * (see blob-reader.ts). A Maildir++ name carries the file's size
    * (",S=<size>"): one read of that size; a file that is not the size its
    * name says (Maildir files never change) is read again the slow, exact way.
+   * With maxBytes, only the first maxBytes bytes are read (a header).
    */
-  read(location: string, ref: string): Promise<Buffer | undefined> {
+  read(location: string, ref: string, maxBytes?: number): Promise<Buffer | undefined> {
     let file: string;
     try {
       file = this.file(location, ref);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.readers.read(file, sizeInName(ref) ?? -1).catch((err: NodeJS.ErrnoException) => {
+    return this.readers.read(file, sizeInName(ref) ?? -1, maxBytes).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ESIZE') throw err;
       return new Promise<Buffer | undefined>((resolve, reject) =>
         readFile(file, (e, raw) => {
-          if (!e) resolve(raw);
+          if (!e) resolve(maxBytes === undefined ? raw : raw.subarray(0, maxBytes));
           else if (e.code === 'ENOENT') resolve(undefined);
           else reject(e);
         }),

@@ -69,6 +69,19 @@ describe('MaildirBlobStore', () => {
     assert.deepEqual(await blobs.read(location, refs[7]!), bodies[7]);
   });
 
+  test('read with maxBytes gives the first maxBytes bytes (a header), or the whole body when it is shorter', async () => {
+    const raw = Buffer.from('Subject: head\r\n\r\n' + 'body '.repeat(5000));
+    const ref = await blobs.put(location, raw);
+    assert.deepEqual(await blobs.read(location, ref, 17), raw.subarray(0, 17));
+    assert.deepEqual(await blobs.read(location, ref, raw.length + 10), raw);
+    assert.deepEqual(await blobs.read(location, ref, 0), Buffer.alloc(0));
+    // A name that says more than the file has: the bytes that are there.
+    const short = 'cur/1700000000.M6P1.short,S=999:2,';
+    writeFileSync(path.join(root, location, short), 'only this');
+    assert.equal((await blobs.read(location, short, 500))?.toString(), 'only this');
+    assert.equal((await blobs.read(location, short, 4))?.toString(), 'only');
+  });
+
   test('remove takes the body away; reading it then gives undefined, removing it again is no error', async () => {
     const ref = await blobs.put(location, Buffer.from('gone soon'));
     await blobs.remove(location, ref);
