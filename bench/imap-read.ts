@@ -6,11 +6,15 @@
 // first one). The figures are bench/imap.ts's: FETCH of 1,000 full headers
 // from Big, SEARCH BODY over the 10,000 messages of Ten.
 // usage: node dist/bench/imap-read.js ROUNDS LABEL=CLI_JS:DIR [LABEL=CLI_JS:DIR ...]
-// With IMAP_READ_PROF=DIR the servers run with --cpu-prof into DIR.
+// With IMAP_READ_PROF=DIR the servers run with --cpu-prof into DIR. With
+// IMAP_READ_MIXED=SECONDS, rounds of bench/imap-load.ts's mixed load (10
+// clients: SELECT, APPEND, FETCH, STORE, EXPUNGE on INBOX) follow, taking
+// turns too (IMAP_READ_MIXED_ROUNDS of them, 4 by default).
 import { readFileSync } from 'node:fs';
 import { SERVICES } from '../src/config.js';
 import { startServe, type Served } from '../test/support/serve.js';
 import { RawImap } from '../test/integration/imap-raw-client.js';
+import { mixedLoad } from './imap-load.js';
 
 const USER = 'bench@example.test';
 const PASSWORD = 'correct horse staple 1234';
@@ -37,6 +41,7 @@ const prof = process.env.IMAP_READ_PROF;
 interface Target {
   label: string;
   server: Served;
+  port: number;
   fetch: RawImap;
   search: RawImap;
   fetchMs: number[];
@@ -57,7 +62,7 @@ try {
       if (!/ OK /.test(await c.cmd(`EXAMINE ${box}`, 60_000))) throw new Error(`EXAMINE ${box} failed`);
       return c;
     };
-    targets.push({ label: s.label, server, fetch: await login('Big'), search: await login('Ten'), fetchMs: [], searchMs: [], fetchCpu: [], searchCpu: [] });
+    targets.push({ label: s.label, server, port, fetch: await login('Big'), search: await login('Ten'), fetchMs: [], searchMs: [], fetchCpu: [], searchCpu: [] });
   }
   for (let round = 0; round <= rounds; round++) {
     // Round 0 warms each server up (page cache, JIT) and is not counted.
@@ -92,6 +97,19 @@ try {
         `SEARCH BODY 10k median ${s.toFixed(1)} ms (x${(s / median(base.searchMs)).toFixed(2)}) over ${rounds} rounds; ` +
         `server CPU: FETCH ${median(t.fetchCpu).toFixed(0)} ms, SEARCH ${median(t.searchCpu).toFixed(0)} ms`,
     );
+  }
+  const mixedSeconds = Number(process.env.IMAP_READ_MIXED ?? 0);
+  if (mixedSeconds > 0) {
+    const mixedRounds = Number(process.env.IMAP_READ_MIXED_ROUNDS ?? 4);
+    const rates = new Map<Target, number[]>(targets.map((t) => [t, []]));
+    for (let round = 0; round < mixedRounds; round++) {
+      for (const t of round % 2 ? [...targets].reverse() : targets) rates.get(t)!.push(await mixedLoad(t.port, true, USER, PASSWORD, mixedSeconds));
+    }
+    for (const t of targets) {
+      const r = rates.get(t)!;
+      const ratio = median(r.map((x, i) => x / rates.get(base)![i]!));
+      console.log(`${t.label}: mixed load median ${median(r).toFixed(0)} commands/s (per-round ratio to ${base.label} ${ratio.toFixed(2)}) over ${mixedRounds} rounds of ${mixedSeconds} s`);
+    }
   }
   // Per-round ratios to the first server: robust against a round slowed by other load.
   for (const t of targets.slice(1)) {
