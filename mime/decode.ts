@@ -36,13 +36,12 @@ export function decodeCharset(bytes: Buffer, charset: string | undefined): strin
   // decodes every message it looks at).
   if (charset === undefined || ASCII_COMPATIBLE.test(charset)) {
     const text = bytes.toString('latin1');
-    if (!NON_ASCII.test(text)) return text;
+    // All ASCII when no character takes two bytes in UTF-8: a native count,
+    // several times faster than a regular expression over every character.
+    if (Buffer.byteLength(text, 'utf8') === text.length) return text;
   }
   return libcharset.decode(bytes, charset === undefined || charset === '' ? 'utf-8' : charset);
 }
-
-// eslint-disable-next-line no-control-regex
-const NON_ASCII = /[\x80-\xff]/;
 
 /** Charsets in which the bytes 0x00-0x7F are ASCII (not UTF-16/32, UTF-7, EBCDIC, nor ISO-2022, whose escapes are ASCII bytes). */
 const ASCII_COMPATIBLE = /^(?:|(?:us-)?ascii|utf-?8|iso[-_]?8859[-_]?\d{1,2}|(?:windows|cp)-?125\d|latin-?\d|koi8-[ru]|gb2312|gbk|gb18030|big5|shift_jis|euc-(?:jp|kr))$/i;

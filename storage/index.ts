@@ -14,7 +14,7 @@ import { AccountFiles } from './account-files.js';
 import { indexMessage } from '../mime/index.js';
 
 /** The structure cached with every message: ENVELOPE, BODYSTRUCTURE, part offsets, search fields. */
-export const defaultIndexer: MessageIndexer = (raw) => JSON.stringify(indexMessage(raw));
+export const defaultIndexer: MessageIndexer = (raw, parsed) => JSON.stringify(indexMessage(parsed?.raw === raw ? parsed : raw));
 
 /** The concrete parts behind a SQLite + Maildir storage: for tests, and the IMAP backend until it awaits the ports. */
 export interface SqliteStorageParts {

@@ -126,6 +126,18 @@ export interface AppendOptions {
   internalDate?: number;
   /** Skip the quota check (e.g. for a mailbox the account cannot fill on its own). */
   ignoreQuota?: boolean;
+  /**
+   * The message as parsed where it arrived (mime/'s ParsedMessage), over
+   * exactly the bytes appended: the index is made from it instead of a
+   * second parse. Ignored when its bytes are not the ones appended.
+   */
+  message?: ParsedForIndex;
+}
+
+/** What the store needs of the one message model (mime/ParsedMessage) to index a message. */
+export interface ParsedForIndex {
+  readonly raw: Buffer;
+  index(): MessageIndex;
 }
 
 export interface AppendResult {
@@ -204,8 +216,13 @@ export interface MailStore {
   /** Messages with uid in [fromUid, toUid], in UID order. */
   listMessages(mailboxId: number, fromUid?: number, toUid?: number): Promise<MessageRecord[]>;
   getMessage(mailboxId: number, uid: number): Promise<MessageRecord | undefined>;
-  /** The stored message, read without blocking the event loop (from the BlobStore). */
-  readMessage(mailboxId: number, uid: number): Promise<Buffer>;
+  /**
+   * The stored message, read without blocking the event loop (from the
+   * BlobStore). With `maxBytes`, only that much from its start is needed (a
+   * FETCH of headers, whose length the index gives): a backend may give
+   * more, the whole message included, but never less of what is there.
+   */
+  readMessage(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer>;
   /** Returns the records that changed, with their new modseq. */
   setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]>;
   /** Removes the messages (all \Deleted ones when uids is undefined); returns the expunged UIDs. */
@@ -271,7 +288,7 @@ export interface BlobStore {
   /** Drops a staged body that will never be named (its unit of work failed). */
   discard(staged: StagedBlob): void;
   /** The body, or undefined when there is none under that ref. */
-  read(location: string, ref: string): Promise<Buffer | undefined>;
+  read(location: string, ref: string, maxBytes?: number): Promise<Buffer | undefined>;
   /** Removes a body; one already gone is no error. */
   remove(location: string, ref: string): Promise<void>;
 }
@@ -289,6 +306,7 @@ export interface StagedBlob {
 export type { ScriptInfo } from './scripts.js';
 export type { QueueEntry, QueueHead, EnqueueExtra, RecipientState, RecipientStatus } from './queue.js';
 export type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';
+import type { MessageIndex } from '../mime/types.js';
 import type { ScriptInfo } from './scripts.js';
 import type { QueueEntry, QueueHead, EnqueueExtra } from './queue.js';
 import type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';

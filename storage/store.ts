@@ -138,13 +138,13 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
   getMessage(mailboxId: number, uid: number): MessageRecord | undefined {
     return this.messages.get(mailboxId, uid);
   }
-  readMessage(mailboxId: number, uid: number): Promise<Buffer> {
-    return this.messages.read(mailboxId, uid);
+  readMessage(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
+    return this.messages.read(mailboxId, uid, maxBytes);
   }
-  setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[] {
+  setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]> {
     return this.messages.setFlags(mailboxId, uids, mode, flags, unchangedSince);
   }
-  expunge(mailboxId: number, uids?: number[]): number[] {
+  expunge(mailboxId: number, uids?: number[]): Promise<number[]> {
     return this.messages.expunge(mailboxId, uids);
   }
   copy(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {

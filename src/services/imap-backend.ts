@@ -1,10 +1,10 @@
 // The IMAP backend over the mail store and the authenticator: what
 // src/protocol/imap/backend.ts asks for, answered from storage/.
-import type { ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
+import type { BodyReader, ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
 import type { FlagMode, MailboxChange, MailboxCounters, MailboxDelta, MailboxInfo, MailPort, MailStore, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
 import type { MessageIndex } from '../../mime/types.js';
 import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../storage/metadata.js';
-import { indexMessage, parseMessageIndex } from '../../mime/index.js';
+import { indexMessage, parseMessage, parseMessageIndex } from '../../mime/index.js';
 import { decodeHeader, writtenDay } from '../../mime/decode.js';
 import { MailError } from '../../storage/errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -133,6 +133,13 @@ export class StoreImapBackend implements ImapBackend {
     return await this.stores.mail.readMessage(mailboxId, uid);
   }
 
+  async bodyReader(user: ImapUser, mailboxId: number): Promise<BodyReader> {
+    await this.own(user, mailboxId);
+    // A mailbox never changes owner (nor does its id name another one later: ids are never reused).
+    const mail = this.stores.mail;
+    return (uid, maxBytes) => mail.readMessage(mailboxId, uid, maxBytes);
+  }
+
   async recentFrom(user: ImapUser, mailboxId: number, uidNext: number, claim: boolean): Promise<number> {
     await this.own(user, mailboxId);
     const mail = this.stores.mail;
@@ -180,9 +187,12 @@ export class StoreImapBackend implements ImapBackend {
   }
 
   async append(user: ImapUser, mailbox: string, raw: Buffer, flags: string[], internalDate: number | undefined): Promise<{ uidValidity: number; uid: number }> {
+    // Parsed once here, with the one message model (as a delivery parses at
+    // the end of DATA), and indexed from that model by the store.
     const r = await this.stores.mail.append(user.accountId, mailbox, raw, {
       flags,
       ...(internalDate === undefined ? {} : { internalDate }),
+      message: parseMessage(raw),
     });
     return { uidValidity: r.uidValidity, uid: r.uid };
   }
@@ -195,7 +205,10 @@ export class StoreImapBackend implements ImapBackend {
     const results = await this.stores.mail.appendMany(
       user.accountId,
       mailbox,
-      messages.map((m) => ({ raw: m.raw, options: { flags: m.flags, ...(m.internalDate === undefined ? {} : { internalDate: m.internalDate }) } })),
+      messages.map((m) => ({
+        raw: m.raw,
+        options: { flags: m.flags, ...(m.internalDate === undefined ? {} : { internalDate: m.internalDate }), message: parseMessage(m.raw) },
+      })),
     );
     return { uidValidity: results[0]?.uidValidity ?? 0, uids: results.map((r) => r.uid) };
   }

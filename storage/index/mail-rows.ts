@@ -1,11 +1,15 @@
 // The rows of the mail index (mailboxes, messages) as SQLite returns them,
 // how they become port records, and the rules for mailbox names.
-import type { MailboxSummary, MessageRecord, SpecialUse } from '../ports.js';
+import type { MailboxSummary, MessageRecord, ParsedForIndex, SpecialUse } from '../ports.js';
 import { MailError } from '../errors.js';
 import { baseOfPath } from '../maildir/names.js';
 
-/** Turns a raw message into the cached structure stored with it (JSON), once, at append. */
-export type MessageIndexer = (raw: Buffer) => string | null;
+/**
+ * Turns a message into the cached structure stored with it (JSON), once, at
+ * append: from its model when the caller parsed it already (IMAP APPEND),
+ * else from the raw bytes.
+ */
+export type MessageIndexer = (raw: Buffer, parsed?: ParsedForIndex) => string | null;
 
 export { DEFAULT_FOLDERS, MAX_SUBSCRIPTIONS, validateMailboxName } from '../names.js';
 

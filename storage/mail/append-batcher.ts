@@ -62,7 +62,7 @@ export class AppendBatcher {
       // Index before writing: a message that cannot be indexed is still stored (mime = null).
       let mime: string | null = null;
       try {
-        mime = core.indexer(raw);
+        mime = core.indexer(raw, options.message);
       } catch {
         mime = null;
       }

@@ -238,6 +238,16 @@ export class MailCore {
     return path.join(this.accountLocation(row.account_id), row.dir);
   }
 
+  /**
+   * The location of a mailbox by id, for body reads (every FETCH BODY and
+   * SEARCH BODY message asks). Kept like mailbox refs, so never past a
+   * change to the index: a rename or delete (here or by another process)
+   * forgets it; and ids are never reused (AUTOINCREMENT).
+   */
+  locationById(mailboxId: number): string {
+    return this.lookups.get(`location ${mailboxId}`, () => this.location(this.mailboxById(mailboxId)));
+  }
+
   /** The mailbox's Maildir folder. */
   folderPath(row: MailboxRef): string {
     return path.join(this.accountDir(row.account_id), row.dir);

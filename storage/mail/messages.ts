@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { AppendOptions, FlagMode, MailboxChange, MessageRecord } from '../ports.js';
 import { MailError } from '../errors.js';
-import { fsyncPath, findMessageFile } from '../maildir/files.js';
+import { findMessageFile } from '../maildir/files.js';
 import { baseOfPath, flagSuffix, messageFileName } from '../maildir/names.js';
 import { normalizeFlags } from '../flags.js';
 import { splitFlags, toRecord, type MessageRow } from '../index/mail-rows.js';
@@ -15,6 +15,9 @@ import { IS_DELETED } from '../index/migrations.js';
 
 /** The \Deleted messages of a mailbox, ascending. */
 const DELETED_UIDS = `SELECT uid FROM messages INDEXED BY messages_deleted WHERE mailbox_id = ? AND ${IS_DELETED} ORDER BY uid`;
+
+/** Looks at the row again this many times when the file moved away before it was read. */
+const READ_ATTEMPTS = 5;
 
 /** Messages read into memory at once by COPY. */
 const COPY_SLICE = 64;
@@ -41,28 +44,29 @@ export class Messages {
     return this.core.sql('SELECT path FROM messages WHERE mailbox_id = ? AND uid = ?').pluck().get(mailboxId, uid) as string | undefined;
   }
 
-  async read(mailboxId: number, uid: number): Promise<Buffer> {
+  /** The body; with maxBytes, its first maxBytes bytes (or all of it, when shorter). */
+  async read(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
     const { core } = this;
-    const location = core.location(core.mailboxById(mailboxId));
-    // Another process may rename the file (flag change) between our read of
-    // the row and of the file: look the row up again once; then look for the
-    // file by its base name (a rename whose index change failed left it
-    // under another name).
-    let cause: unknown;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    const location = core.locationById(mailboxId);
+    // A flag change (here or in another process) renames the file, and may
+    // do so between our look at the row and the read: then the file is
+    // looked for by its base name (which also finds one a rename whose index
+    // change failed left under another name), and if it moved again
+    // meanwhile, the row is asked again. Gone from the row: expunged.
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
       const ref = this.ref(mailboxId, uid);
       if (ref === undefined) throw new MailError('NONEXISTENT', 'no such message');
-      const at = attempt < 2 ? ref : await core.blobs.find(location, ref);
-      if (at === undefined) break;
       try {
-        const raw = await core.blobs.read(location, at);
+        const raw = await core.blobs.read(location, ref, maxBytes);
         if (raw !== undefined) return raw;
+        const at = await core.blobs.find(location, ref);
+        const found = at === undefined ? undefined : await core.blobs.read(location, at, maxBytes);
+        if (found !== undefined) return found;
       } catch (err) {
-        cause = err;
-        break;
+        throw new MailError('TEMPFAIL', 'cannot read the message', { cause: err });
       }
     }
-    throw new MailError('TEMPFAIL', 'cannot read the message', { cause });
+    throw new MailError('TEMPFAIL', 'cannot read the message: it keeps moving');
   }
 
   /** The message file's absolute path (tests look at the file's name). */
@@ -76,17 +80,25 @@ export class Messages {
     return path.join(folder, found ?? row.path);
   }
 
-  setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[] {
+  /**
+   * Flags are in the file names (Maildir is the source of truth): the
+   * renames are made durable by an fsync of their directories, in the writer
+   * threads after the commit (not on the event loop inside it), and the
+   * promise resolves only then, so the reply to STORE follows a durable
+   * rename. A crash before that fsync leaves the file under either name;
+   * recovery finds it by its base name either way.
+   */
+  async setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]> {
     const { core } = this;
     const wanted = normalizeFlags(flags);
     const changed: MessageRecord[] = [];
     const changes: MailboxChange[] = [];
+    const touched = new Set<string>();
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const keywords = core.ensureKeywords(mb, wanted);
       const folder = core.folderPath(mb);
       let modseq = mb.highestmodseq;
-      const touched = new Set<string>();
       for (const uid of uids) {
         const row = core.messageRow(mailboxId, uid);
         if (!row) continue;
@@ -115,16 +127,40 @@ export class Messages {
         changes.push({ kind: 'flags', accountId: mb.account_id, mailboxId, uid, modseq, flags: next });
       }
       core.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
-      for (const d of touched) fsyncPath(d);
     });
-    for (const c of changes) core.publish(c);
+    await this.madeDurable(touched, changes);
     return changed;
   }
 
-  expunge(mailboxId: number, uids?: number[]): number[] {
+  /**
+   * After a commit that renamed or removed message files: their directories
+   * fsynced in the writer threads, then the changes told. Inside a unit of
+   * work this runs before the unit's COMMIT.
+   */
+  private async madeDurable(dirs: Set<string>, changes: MailboxChange[]): Promise<void> {
+    const { core } = this;
+    // Told in commit order whatever the fsyncs' order (see MailCore.holdPlace).
+    const tell = changes.length > 0 ? core.holdPlace() : undefined;
+    try {
+      if (dirs.size > 0) await core.blobs.sync(dirs);
+    } finally {
+      // Told even when the fsync failed: the index has the change already.
+      tell?.(changes);
+    }
+  }
+
+  /**
+   * The files go to tmp/ inside the transaction and are deleted after it;
+   * the removal from new/ and cur/ is made durable by fsyncs of those
+   * directories in the writer threads after the commit, before the promise
+   * resolves (so before the reply to EXPUNGE). A crash before those fsyncs
+   * may bring a file back, which recovery adopts again: never lost.
+   */
+  async expunge(mailboxId: number, uids?: number[]): Promise<number[]> {
     const { core } = this;
     const expunged: number[] = [];
     const changes: MailboxChange[] = [];
+    const touched = new Set<string>();
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const folder = core.folderPath(mb);
@@ -134,7 +170,6 @@ export class Messages {
       const rows = wanted.map((u) => core.messageRow(mailboxId, u)).filter((r) => r !== undefined);
       let modseq = mb.highestmodseq;
       let bytes = 0;
-      const touched = new Set<string>();
       for (const row of rows) {
         // Into tmp/ now, deleted after the commit: a failed commit puts it back.
         const removed = core.blobs.take(core.fileChanges(), folder, row.path);
@@ -150,11 +185,11 @@ export class Messages {
       core.sql('UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mailboxId);
       core.sql('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?')
         .run(bytes, expunged.length, mb.account_id);
-      for (const d of touched) fsyncPath(d);
       // Record the UID floor beside the files, so a rebuilt index never reuses an expunged UID.
       core.saveMeta(core.mailboxById(mailboxId));
     });
-    for (const c of changes) core.publish(c);
+    if (expunged.length === 0) return expunged;
+    await this.madeDurable(touched, changes);
     return expunged;
   }
 

@@ -72,9 +72,9 @@ test('8 concurrent writer processes, 1,000 deliveries: Maildir and index agree; 
     assert.equal(storage.mail.quota(account.id).usedMessages, 1000);
 
     // Change some flags, remember every (uid, flags), then lose the index.
-    storage.mail.setFlags(inbox.id, [1, 2, 3, 500], 'add', ['\\Answered', '$Custom']);
-    storage.mail.setFlags(inbox.id, [4, 5], 'replace', []);
-    storage.mail.expunge(inbox.id, [999, 1000]);
+    await storage.mail.setFlags(inbox.id, [1, 2, 3, 500], 'add', ['\\Answered', '$Custom']);
+    await storage.mail.setFlags(inbox.id, [4, 5], 'replace', []);
+    await storage.mail.expunge(inbox.id, [999, 1000]);
     const beforeRebuild = storage.mail.listMessages(inbox.id).map((r) => [r.uid, [...r.flags].sort()]);
     const uidValidity = inbox.uidValidity;
     storage.db.exec('DELETE FROM messages; DELETE FROM expunged; DELETE FROM mailboxes;');

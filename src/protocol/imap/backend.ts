@@ -42,6 +42,9 @@ export interface SelectState {
   highestModseq: number;
 }
 
+/** Reads one message of a mailbox: whole, or (maxBytes) at least its first maxBytes bytes. */
+export type BodyReader = (uid: number, maxBytes?: number) => Promise<Buffer>;
+
 export interface ImapBackend {
   /** SASL mechanisms offered (upper case). */
   readonly saslMechanisms: readonly string[];
@@ -70,6 +73,12 @@ export interface ImapBackend {
   messages(user: ImapUser, mailboxId: number, uids: readonly number[]): Promise<MessageRecord[]>;
   /** The raw message, read without blocking the event loop. */
   readMessage(user: ImapUser, mailboxId: number, uid: number): Promise<Buffer>;
+  /**
+   * For a command that reads many bodies of one mailbox (FETCH, SEARCH):
+   * the owner checked once, then readMessage without asking again. With
+   * maxBytes, only that much from the start is needed (it may give more).
+   */
+  bodyReader(user: ImapUser, mailboxId: number): Promise<BodyReader>;
   /**
    * \Recent (RFC 3501 2.3.2): with `claim`, takes the messages below uidNext
    * that no read-write session has seen yet, for this session alone;

@@ -1,11 +1,12 @@
 // Message bodies are read asynchronously (the event loop never waits on the
 // disk). A command that needs many of them (FETCH BODY[], SEARCH BODY) keeps
 // several reads in flight and uses the results in the messages' order, so the
-// responses come out as they would one by one. Reads are started by halves,
-// so that the store gets them together and can read them in batches.
+// responses come out as they would one by one. Reads are started by chunks
+// (half the bounds each), so that the store gets them together and can read
+// them in batches.
 
 /** How many message reads one command keeps in flight at most. */
-export const READ_AHEAD = 64;
+export const READ_AHEAD = 256;
 /** How many bytes of messages one command reads ahead at most (one message always). */
 export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
@@ -21,12 +22,49 @@ export function bodyNeeded(): never {
   throw BODY_NEEDED;
 }
 
+export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
 /**
- * fn over items, results yielded in the items' order, with at most `width`
- * items (and `maxBytes` of their `size`, but always one) in flight; once
- * half of that is used, the next ones start together. A failure is thrown
- * when its turn comes; the reads started after it finish on their own (each
- * is settled, so none is left unhandled).
+ * fn over items, the results yielded in the items' order a chunk at a time
+ * (a chunk: up to half of `width` items and of `maxBytes` of their `size`,
+ * but always one), with at most two chunks in flight: the next one's reads
+ * run while the caller works through the last. A chunk's reads start
+ * together, so the store gets them in one go and can batch them. Per chunk,
+ * not per item, so a SEARCH over many small messages pays one await per
+ * chunk. Every read is settled (none left unhandled when the caller stops).
+ */
+export async function* inOrderChunks<T, R>(
+  items: readonly T[],
+  fn: (item: T) => Promise<R>,
+  size: (item: T) => number = () => 0,
+  width = READ_AHEAD,
+  maxBytes = READ_AHEAD_BYTES,
+): AsyncGenerator<Array<Settled<R>>> {
+  const perChunk = Math.max(1, Math.floor(width / 2));
+  let next = 0;
+  const start = (): Promise<Array<Settled<R>>> | undefined => {
+    if (next >= items.length) return undefined;
+    const reads: Array<Promise<Settled<R>>> = [];
+    let bytes = 0;
+    while (next < items.length && reads.length < perChunk) {
+      const b = size(items[next]!);
+      if (reads.length > 0 && bytes + b > maxBytes / 2) break;
+      bytes += b;
+      reads.push(fn(items[next++]!).then((value): Settled<R> => ({ ok: true, value }), (error: unknown): Settled<R> => ({ ok: false, error })));
+    }
+    return Promise.all(reads);
+  };
+  let current = start();
+  while (current !== undefined) {
+    const following = start();
+    yield await current;
+    current = following;
+  }
+}
+
+/**
+ * inOrderChunks one result at a time: a failure is thrown when its turn
+ * comes, after the results before it.
  */
 export async function* inOrder<T, R>(
   items: readonly T[],
@@ -35,28 +73,10 @@ export async function* inOrder<T, R>(
   width = READ_AHEAD,
   maxBytes = READ_AHEAD_BYTES,
 ): AsyncGenerator<R> {
-  type Settled = { ok: true; value: R } | { ok: false; error: unknown };
-  const running: Array<{ bytes: number; done: Promise<Settled> }> = [];
-  let bytes = 0;
-  let next = 0;
-  const fill = () => {
-    while (next < items.length && running.length < width) {
-      const item = items[next]!;
-      const b = size(item);
-      if (running.length > 0 && bytes + b > maxBytes) break;
-      next++;
-      bytes += b;
-      const done = fn(item).then((value): Settled => ({ ok: true, value }), (error: unknown): Settled => ({ ok: false, error }));
-      running.push({ bytes: b, done });
+  for await (const chunk of inOrderChunks(items, fn, size, width, maxBytes)) {
+    for (const settled of chunk) {
+      if (!settled.ok) throw settled.error;
+      yield settled.value;
     }
-  };
-  fill();
-  while (running.length > 0) {
-    const head = running.shift()!;
-    const settled = await head.done;
-    bytes -= head.bytes;
-    if (running.length <= width / 2 && bytes <= maxBytes / 2) fill();
-    if (!settled.ok) throw settled.error;
-    yield settled.value;
   }
 }

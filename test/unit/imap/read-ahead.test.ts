@@ -2,7 +2,7 @@
 // in the messages' order, bounded in count and bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { inOrder } from '../../../src/protocol/imap/read-ahead.js';
+import { inOrder, inOrderChunks } from '../../../src/protocol/imap/read-ahead.js';
 
 /** A read that finishes after `ms`, noting how many were in flight. */
 function reads() {
@@ -55,4 +55,17 @@ test('a failed read is thrown at its turn, after the results before it; the othe
   } finally {
     process.off('unhandledRejection', onUnhandled);
   }
+});
+
+test('inOrderChunks: the results a chunk at a time, in order, each settled; at most two chunks in flight', async () => {
+  const items = Array.from({ length: 21 }, (_, i) => i);
+  const r = reads();
+  const chunks: number[][] = [];
+  const fn = (n: number) => (n === 9 ? Promise.reject(new Error('nine')) : r.fn(n));
+  for await (const chunk of inOrderChunks(items, fn, () => 0, 8)) {
+    chunks.push(chunk.map((s) => (s.ok ? s.value : -1)));
+  }
+  assert.deepEqual(chunks.flat(), items.map((n) => (n === 9 ? -1 : n * 10)));
+  assert.ok(chunks.every((c) => c.length <= 4), JSON.stringify(chunks));
+  assert.ok(r.most() <= 8, `in flight at most: ${r.most()}`);
 });

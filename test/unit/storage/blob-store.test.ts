@@ -3,7 +3,7 @@
 // ref reaching outside the mail root.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MaildirBlobStore } from '../../../storage/maildir/blob-store.js';
 import { ensureMaildir } from '../../../storage/maildir/files.js';
@@ -50,6 +50,36 @@ describe('MaildirBlobStore', () => {
     const plain = 'cur/1700000000.M2P1.noname:2,';
     writeFileSync(path.join(root, location, plain), 'no size in the name');
     assert.equal((await blobs.read(location, plain))?.toString(), 'no size in the name');
+  });
+
+  test('reads asked for together (one batch to a reader thread) each get their own bytes: present, missing, mis-sized, a directory', async () => {
+    const bodies = Array.from({ length: 300 }, (_, i) => Buffer.from(`Subject: batch ${i}\r\n\r\n${'x'.repeat(i * 37)}\r\n`));
+    const refs = await Promise.all(bodies.map((b) => blobs.put(location, b)));
+    const liar = 'cur/1700000000.M3P1.liar,S=3:2,';
+    writeFileSync(path.join(root, location, liar), 'longer than three');
+    const dirRef = 'cur/1700000000.M4P1.dir,S=10:2,';
+    mkdirSync(path.join(root, location, dirRef));
+    const asked = [...refs, 'cur/1700000000.M5P1.missing,S=9:2,', liar, dirRef];
+    const got = await Promise.allSettled(asked.map((r) => blobs.read(location, r)));
+    bodies.forEach((b, i) => assert.deepEqual(got[i], { status: 'fulfilled', value: b }, `body ${i}`));
+    assert.deepEqual(got[300], { status: 'fulfilled', value: undefined });
+    assert.deepEqual(got[301], { status: 'fulfilled', value: Buffer.from('longer than three') });
+    assert.equal(got[302]!.status, 'rejected');
+    // The reads after a failure still work.
+    assert.deepEqual(await blobs.read(location, refs[7]!), bodies[7]);
+  });
+
+  test('read with maxBytes gives the first maxBytes bytes (a header), or the whole body when it is shorter', async () => {
+    const raw = Buffer.from('Subject: head\r\n\r\n' + 'body '.repeat(5000));
+    const ref = await blobs.put(location, raw);
+    assert.deepEqual(await blobs.read(location, ref, 17), raw.subarray(0, 17));
+    assert.deepEqual(await blobs.read(location, ref, raw.length + 10), raw);
+    assert.deepEqual(await blobs.read(location, ref, 0), Buffer.alloc(0));
+    // A name that says more than the file has: the bytes that are there.
+    const short = 'cur/1700000000.M6P1.short,S=999:2,';
+    writeFileSync(path.join(root, location, short), 'only this');
+    assert.equal((await blobs.read(location, short, 500))?.toString(), 'only this');
+    assert.equal((await blobs.read(location, short, 4))?.toString(), 'only');
   });
 
   test('remove takes the body away; reading it then gives undefined, removing it again is no error', async () => {

@@ -54,13 +54,13 @@ describe('MaildirStore when a write fails', () => {
     const { uid } = await storage.mail.append(accountId, 'INBOX', makeMessage('f1'));
     const before = storage.mail.messagePath(inbox, uid);
     const restore = failing('UPDATE', 'messages');
-    assert.throws(() => storage.mail.setFlags(inbox, [uid], 'add', ['\\Flagged', 'kw1']), (err) => err instanceof MailError && err.code === 'TEMPFAIL');
+    await assert.rejects(() => storage.mail.setFlags(inbox, [uid], 'add', ['\\Flagged', 'kw1']), (err) => err instanceof MailError && err.code === 'TEMPFAIL');
     restore();
     assert.ok(existsSync(before), 'the rename was undone');
     assert.equal(storage.mail.messagePath(inbox, uid), before);
     assert.deepEqual(await storage.mail.readMessage(inbox, uid), makeMessage('f1'));
     // And the next change goes through as usual.
-    storage.mail.setFlags(inbox, [uid], 'add', ['\\Flagged']);
+    await storage.mail.setFlags(inbox, [uid], 'add', ['\\Flagged']);
     assert.match(storage.mail.messagePath(inbox, uid), /:2,F$/);
     assert.deepEqual(await storage.mail.readMessage(inbox, uid), makeMessage('f1'));
   });
@@ -73,10 +73,10 @@ describe('MaildirStore when a write fails', () => {
     renameSync(indexed, moved);
     assert.deepEqual(await storage.mail.readMessage(inbox, uid), makeMessage('f2'));
     assert.equal(storage.mail.messagePath(inbox, uid), moved);
-    storage.mail.setFlags(inbox, [uid], 'add', ['\\Answered']);
+    await storage.mail.setFlags(inbox, [uid], 'add', ['\\Answered']);
     assert.deepEqual(await storage.mail.readMessage(inbox, uid), makeMessage('f2'));
     renameSync(storage.mail.messagePath(inbox, uid), moved);
-    assert.deepEqual(storage.mail.expunge(inbox, [uid]), [uid]);
+    assert.deepEqual(await storage.mail.expunge(inbox, [uid]), [uid]);
     // Left under its other name, recover() would bring the expunged message back.
     assert.deepEqual(listMessageFiles(root), []);
     assert.deepEqual(storage.mail.recoverAccount(accountId), { adopted: 0, dropped: 0 });
@@ -87,12 +87,12 @@ describe('MaildirStore when a write fails', () => {
     const uids: number[] = [];
     for (const id of ['e1', 'e2']) uids.push((await storage.mail.append(accountId, 'INBOX', makeMessage(id))).uid);
     const restore = failing('INSERT', 'expunged');
-    assert.throws(() => storage.mail.expunge(inbox, uids), (err) => err instanceof MailError && err.code === 'TEMPFAIL');
+    await assert.rejects(() => storage.mail.expunge(inbox, uids), (err) => err instanceof MailError && err.code === 'TEMPFAIL');
     restore();
     assert.equal(listMessageFiles(root).length, 2);
     assert.deepEqual(tmpFiles(), []);
     assert.deepEqual(await storage.mail.readMessage(inbox, uids[1]!), makeMessage('e2'));
-    assert.deepEqual(storage.mail.expunge(inbox, uids), uids);
+    assert.deepEqual(await storage.mail.expunge(inbox, uids), uids);
     assert.deepEqual(listMessageFiles(root), []);
     assert.deepEqual(tmpFiles(), []);
   });

@@ -21,11 +21,11 @@ test('changes committed by another process reach this process feed once, in MODS
     const b = openStorage(s.dir); // another connection, as the LDA would have
     const r1 = await b.mail.append(id, 'INBOX', makeMessage('ext1'));
     const r2 = await b.mail.append(id, 'INBOX', makeMessage('ext2'));
-    b.mail.setFlags(r1.mailboxId, [r1.uid], 'add', ['\\Seen']);
-    b.mail.expunge(r2.mailboxId, [r2.uid]);
+    await b.mail.setFlags(r1.mailboxId, [r1.uid], 'add', ['\\Seen']);
+    await b.mail.expunge(r2.mailboxId, [r2.uid]);
     await sleep(200);
     // An expunge of a message the feed did announce is published.
-    b.mail.expunge(r1.mailboxId, [r1.uid]);
+    await b.mail.expunge(r1.mailboxId, [r1.uid]);
     b.close();
     await sleep(200);
 

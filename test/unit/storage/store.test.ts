@@ -4,6 +4,8 @@ import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 // The SQLite + Maildir backend itself, answering synchronously (its ports are driven by test/contract/).
 import { openSqliteParts as openStorage, type SqliteStorageParts as Storage } from '../../../storage/index.js';
+import { indexMessage, parseMessage } from '../../../mime/index.js';
+import { MaildirBlobStore } from '../../../storage/maildir/blob-store.js';
 import { folderDir, folderNameFromDir, parseFileName } from '../../../storage/maildir/names.js';
 import type { MailboxChange } from '../../../storage/ports.js';
 import { scratchDir } from '../../support/tmp.js';
@@ -69,22 +71,22 @@ describe('MaildirStore', () => {
     const r = await storage.mail.append(accountId, 'INBOX', makeMessage('f1'), { flags: ['\\seen', '$Important'] });
     const rec = storage.mail.getMessage(r.mailboxId, r.uid)!;
     assert.deepEqual(rec.flags, ['\\Seen', '$Important']);
-    const changed = storage.mail.setFlags(r.mailboxId, [r.uid], 'add', ['\\Flagged', '\\Deleted']);
+    const changed = await storage.mail.setFlags(r.mailboxId, [r.uid], 'add', ['\\Flagged', '\\Deleted']);
     assert.equal(changed.length, 1);
     assert.ok(changed[0]!.modseq > rec.modseq);
     const cur = readdirSync(path.join(scratch.dir, 'mail', 'example.test', 'alice', 'cur'));
     const file = cur.find((f) => parseFileName(f).uid === r.uid)!;
     assert.match(file, /:2,FSTa$/);
     // unchanged flags do not bump MODSEQ
-    assert.equal(storage.mail.setFlags(r.mailboxId, [r.uid], 'add', ['\\Seen']).length, 0);
+    assert.equal((await storage.mail.setFlags(r.mailboxId, [r.uid], 'add', ['\\Seen'])).length, 0);
     // UNCHANGEDSINCE below the current modseq skips the message
-    assert.equal(storage.mail.setFlags(r.mailboxId, [r.uid], 'remove', ['\\Seen'], 1).length, 0);
+    assert.equal((await storage.mail.setFlags(r.mailboxId, [r.uid], 'remove', ['\\Seen'], 1)).length, 0);
   });
 
   test('expunge removes \\Deleted messages from disk and index, and updates quota', async () => {
     const inbox = storage.mail.getMailbox(accountId, 'INBOX')!;
     const before = storage.mail.quota(accountId);
-    const gone = storage.mail.expunge(inbox.id);
+    const gone = await storage.mail.expunge(inbox.id);
     assert.equal(gone.length, 1);
     const after = storage.mail.quota(accountId);
     assert.equal(after.usedMessages, before.usedMessages - 1);
@@ -95,8 +97,8 @@ describe('MaildirStore', () => {
     const seen: MailboxChange[] = [];
     const off = storage.mail.feed.subscribe(accountId, (c) => seen.push(c));
     const r = await storage.mail.append(accountId, 'INBOX', makeMessage('feed'));
-    storage.mail.setFlags(r.mailboxId, [r.uid], 'add', ['\\Deleted']);
-    storage.mail.expunge(r.mailboxId, [r.uid]);
+    await storage.mail.setFlags(r.mailboxId, [r.uid], 'add', ['\\Deleted']);
+    await storage.mail.expunge(r.mailboxId, [r.uid]);
     off();
     assert.deepEqual(
       seen.map((c) => c.kind),
@@ -104,6 +106,49 @@ describe('MaildirStore', () => {
     );
     const modseqs = seen.map((c) => ('modseq' in c ? c.modseq : 0));
     assert.ok(modseqs[0]! < modseqs[1]! && modseqs[1]! < modseqs[2]!);
+  });
+
+  test('append indexes from the parsed model it is given (IMAP APPEND), and from the bytes when the model is of other bytes', async () => {
+    const raw = makeMessage('model');
+    const parsed = parseMessage(raw);
+    let asked = 0;
+    const message = { raw, index: () => (asked++, parsed.index()) };
+    const r = await storage.mail.append(accountId, 'INBOX', raw, { message });
+    assert.equal(asked, 1);
+    assert.equal(storage.mail.getMessage(r.mailboxId, r.uid)!.mime, JSON.stringify(indexMessage(raw)));
+    const other = { raw: makeMessage('other'), index: () => assert.fail('a model of other bytes is not used') };
+    const r2 = await storage.mail.append(accountId, 'INBOX', raw, { message: other });
+    assert.equal(storage.mail.getMessage(r2.mailboxId, r2.uid)!.mime, JSON.stringify(indexMessage(raw)));
+  });
+
+  test('STORE and EXPUNGE resolve only once the renamed directories are fsynced (in the writer threads, after the commit)', async () => {
+    const synced: string[][] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const r = await storage.mail.append(accountId, 'INBOX', makeMessage('durable'));
+    const original = MaildirBlobStore.prototype.sync;
+    MaildirBlobStore.prototype.sync = function (this: MaildirBlobStore, dirs: Iterable<string>, also?: string[]) {
+      synced.push([...dirs]);
+      return held.then(() => original.call(this, dirs, also));
+    };
+    try {
+      const inbox = path.join(scratch.dir, 'mail', 'example.test', 'alice');
+      let done = false;
+      const store = storage.mail.setFlags(r.mailboxId, [r.uid], 'add', ['\\Flagged']).then(() => (done = true));
+      // Committed and renamed at once; not reported until the fsync of cur/ is done.
+      assert.match(storage.mail.messagePath(r.mailboxId, r.uid), /:2,F$/);
+      // A timer keeps the loop alive meanwhile (the writer threads do not).
+      await new Promise((res) => setTimeout(res, 20));
+      assert.equal(done, false);
+      assert.deepEqual(synced.at(-1), [path.join(inbox, 'cur')]);
+      release();
+      await store;
+      const gone = await storage.mail.expunge(r.mailboxId, [r.uid]);
+      assert.deepEqual(gone, [r.uid]);
+      assert.deepEqual(synced.at(-1), [path.join(inbox, 'cur')]);
+    } finally {
+      MaildirBlobStore.prototype.sync = original;
+    }
   });
 
   test('deliveries never write into a mailbox renamed or deleted, here or by another process', async () => {

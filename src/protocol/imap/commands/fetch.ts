@@ -9,11 +9,11 @@ import { parseMessageSet, resolveMessageSet, type MessageSetArg } from '../messa
 import { selectFromSorted, formatSequenceSet } from '../sequence.js';
 import { parseSection, renderBody, renderBodyStructure, renderEnvelope, sectionBytes, type SectionSpec } from '../fetch-structure.js';
 import { binaryContent, UnknownCteError } from '../binary.js';
-import type { MessageIndex, MessageRecord } from '../backend.js';
+import type { BodyReader, MessageIndex, MessageRecord } from '../backend.js';
 import type { SelectedMailbox } from '../selected.js';
 import { errorCode } from '../errors.js';
 import { parsePartialRange, partialSlice, type PartialRange as PageRange } from '../partial-range.js';
-import { BODY_NEEDED, bodyNeeded, inOrder } from '../read-ahead.js';
+import { BODY_NEEDED, bodyNeeded, inOrderChunks } from '../read-ahead.js';
 
 interface PartialRange {
   offset: number;
@@ -219,12 +219,19 @@ async function fetchSlice(
     }
   }
 
-  const numbered = records.map((rec) => ({ rec, seq: sel.seqOf(rec.uid) })).filter((m) => m.seq !== 0);
-  const one = (m: { rec: MessageRecord; seq: number }, raw: Buffer | undefined) => fetchOne(ctx, items, condstore, m.rec, m.seq, seenChanged.has(m.rec.uid), raw);
+  const numbered: Numbered[] = records.map((rec) => ({ rec, seq: sel.seqOf(rec.uid) })).filter((m) => m.seq !== 0);
+  // The owner checked once for the slice's reads, not once per message.
+  let reader: Promise<BodyReader> | undefined;
+  const headersOnly = items.every(isHeaderOnly);
+  const one = (m: Numbered, raw: Buffer | undefined) => fetchOne(ctx, items, condstore, m.rec, m.seq, seenChanged.has(m.rec.uid), raw, m.index);
   /** One message's response with its body read; null when it is gone. */
-  const withBody = async (m: { rec: MessageRecord; seq: number }): Promise<ImapResponse | null> => {
+  const withBody = async (m: Numbered): Promise<ImapResponse | null> => {
     try {
-      return one(m, await backend.readMessage(user, sel.mailboxId, m.rec.uid));
+      reader ??= backend.bodyReader(user, sel.mailboxId);
+      // Only the header is read when that is all the items need and the stored index says how long it is.
+      if (headersOnly) m.index ??= backend.messageIndex(user, m.rec);
+      const headerEnd = m.index === undefined ? undefined : m.index.body.hdrOff + m.index.body.hdrLen;
+      return one(m, await (await reader)(m.rec.uid, headerEnd));
     } catch (err) {
       // Expunged by another process between the row and the file: like a missing row.
       if (errorCode(err) !== 'NONEXISTENT') throw err;
@@ -249,11 +256,28 @@ async function fetchSlice(
     return missing;
   }
   // Bodies: a few read at once, the responses in order.
-  for await (const response of inOrder(numbered, withBody, (m) => m.rec.size)) {
-    if (response === null) missing++;
-    else out.push(response);
+  for await (const chunk of inOrderChunks(numbered, withBody, (m) => m.rec.size)) {
+    for (const settled of chunk) {
+      if (!settled.ok) throw settled.error;
+      if (settled.value === null) missing++;
+      else out.push(settled.value);
+    }
   }
   return missing;
+}
+
+interface Numbered {
+  rec: MessageRecord;
+  seq: number;
+  /** Its stored index, once looked at. */
+  index?: MessageIndex | undefined;
+}
+
+/** A FETCH item answered from the record, the index and at most the message's own header. */
+function isHeaderOnly(item: FetchItem): boolean {
+  if (item.kind === 'simple') return true;
+  if (item.kind !== 'section' || item.spec.path.length > 0 || item.partial !== undefined) return false;
+  return item.spec.kind === 'HEADER' || item.spec.kind === 'HEADER.FIELDS' || item.spec.kind === 'HEADER.FIELDS.NOT';
 }
 
 /**
@@ -268,12 +292,13 @@ function fetchOne(
   seq: number,
   seenChanged: boolean,
   raw: Buffer | undefined,
+  knownIndex?: MessageIndex,
 ): ImapResponse {
   const sel = ctx.selected!;
   const user = ctx.user!;
   const backend = ctx.backend;
   {
-    let index: MessageIndex | undefined;
+    let index: MessageIndex | undefined = knownIndex;
     const getIndex = () => (index ??= backend.messageIndex(user, rec, raw) ?? bodyNeeded());
     const getRaw = () => raw ?? bodyNeeded();
     const values: ImapValue[] = [];

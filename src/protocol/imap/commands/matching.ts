@@ -7,7 +7,7 @@
 import type { SessionContext } from '../command.js';
 import type { MessageIndex, MessageRecord } from '../backend.js';
 import { matchSearch, type SearchKey, type SearchScope } from '../search.js';
-import { BODY_NEEDED, bodyNeeded, inOrder } from '../read-ahead.js';
+import { BODY_NEEDED, bodyNeeded, inOrderChunks, type Settled } from '../read-ahead.js';
 
 const SLICE = 1000;
 
@@ -79,16 +79,28 @@ export async function* matchingMessages(ctx: SessionContext, key: SearchKey, opt
       decided.push({ c, hit: decide(c) });
     }
     const waiting = decided.filter((d) => d.hit === BODY_NEEDED).map((d) => d.c);
-    const read = inOrder(waiting, async (c) => {
-      c.body = await backend.readMessage(user, sel.mailboxId, c.record.uid);
+    const readBody = waiting.length === 0 ? undefined : await backend.bodyReader(user, sel.mailboxId);
+    const reads = inOrderChunks(waiting, async (c) => {
+      c.body = await readBody!(c.record.uid);
       const hit = decide(c);
       // The index while the body is at hand (cached by the backend); the body itself is not kept.
       if (hit === true && options.withIndex) c.index();
       c.body = undefined;
       return hit === true;
     }, (c) => c.record.size);
+    let chunk: Array<Settled<boolean>> = [];
+    let inChunk = 0;
     for (const d of decided) {
-      const hit = d.hit === BODY_NEEDED ? (await read.next()).value === true : d.hit;
+      let hit = d.hit;
+      if (hit === BODY_NEEDED) {
+        if (inChunk === chunk.length) {
+          chunk = (await reads.next()).value as Array<Settled<boolean>>;
+          inChunk = 0;
+        }
+        const settled = chunk[inChunk++]!;
+        if (!settled.ok) throw settled.error;
+        hit = settled.value;
+      }
       if (hit) yield { seq: d.c.seq, record: d.c.record, index: () => d.c.index() };
     }
   }

@@ -1,0 +1,114 @@
+// Reads of message files, off the event loop and in batches: the reads asked
+// for in one turn of the event loop (a FETCH's or a SEARCH's read-ahead asks
+// for dozens at once) go to a reader thread together (blob-reader-worker.ts),
+// up to BATCH_FILES files or BATCH_BYTES bytes per hand-off, and come back
+// in one buffer. Two threads at most, apart from the writer threads so that a
+// read never waits behind an fsync.
+import { Worker } from 'node:worker_threads';
+import type { BlobReadReply, BlobReadRequest } from './blob-reader-worker.js';
+
+/** Files per hand-off to a reader thread. */
+const BATCH_FILES = 128;
+/** Bytes per hand-off (one file always goes); a body kept by a caller keeps its batch's buffer alive, so not more. */
+const BATCH_BYTES = 512 * 1024;
+const THREADS = 2;
+
+/** What a read gives: the bytes, undefined when there is no such file, or an error (ESIZE: not the size its name says). */
+type Pending = { file: string; size: number; limit: number; resolve(raw: Buffer | undefined): void; reject(err: unknown): void };
+
+interface Lane {
+  worker: Worker;
+  busy: number;
+}
+
+export class BlobReaderPool {
+  private readonly lanes: Lane[] = [];
+  private readonly waiting = new Map<number, { batch: Pending[]; lane: Lane }>();
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private nextId = 1;
+
+  /** The file's bytes (with `maxBytes`, its first maxBytes); `size` is what its name says (-1: unknown). */
+  read(file: string, size: number, maxBytes?: number): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ file, size, limit: maxBytes ?? -1, resolve, reject });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      // After the current turn's reads have all been asked for.
+      setImmediate(() => this.send());
+    });
+  }
+
+  private send(): void {
+    this.scheduled = false;
+    const queue = this.queue;
+    this.queue = [];
+    let batch: Pending[] = [];
+    let bytes = 0;
+    for (const p of queue) {
+      const b = p.limit >= 0 && p.limit < p.size ? p.limit : Math.max(p.size, 0);
+      if (batch.length > 0 && (batch.length >= BATCH_FILES || bytes + b > BATCH_BYTES)) {
+        this.post(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(p);
+      bytes += b;
+    }
+    if (batch.length > 0) this.post(batch);
+  }
+
+  private lane(): Lane {
+    let best: Lane | undefined;
+    for (const l of this.lanes) if (!best || l.busy < best.busy) best = l;
+    if (best && (best.busy === 0 || this.lanes.length >= THREADS)) return best;
+    const worker = new Worker(new URL('./blob-reader-worker.js', import.meta.url));
+    worker.unref();
+    const lane: Lane = { worker, busy: 0 };
+    worker.on('message', (reply: BlobReadReply) => this.settle(reply));
+    worker.on('error', (err) => this.fail(lane, err));
+    worker.on('exit', () => this.fail(lane, new Error('blob reader thread exited')));
+    this.lanes.push(lane);
+    return lane;
+  }
+
+  private post(batch: Pending[]): void {
+    const lane = this.lane();
+    const id = this.nextId++;
+    if (lane.busy++ === 0) lane.worker.ref();
+    this.waiting.set(id, { batch, lane });
+    const req: BlobReadRequest = { id, files: batch.map((p) => p.file), sizes: batch.map((p) => p.size), limits: batch.map((p) => p.limit) };
+    lane.worker.postMessage(req);
+  }
+
+  private settle(reply: BlobReadReply): void {
+    const w = this.waiting.get(reply.id);
+    if (!w) return;
+    this.waiting.delete(reply.id);
+    if (--w.lane.busy === 0) w.lane.worker.unref();
+    w.batch.forEach((p, i) => {
+      const r = reply.results[i];
+      if (r === null) p.resolve(undefined);
+      else if (Array.isArray(r)) p.resolve(Buffer.from(reply.data, r[0], r[1]));
+      else {
+        const err = new Error(r?.message ?? 'no answer from the reader thread') as NodeJS.ErrnoException;
+        if (r?.code) err.code = r.code;
+        p.reject(err);
+      }
+    });
+  }
+
+  private fail(lane: Lane, err: Error): void {
+    const i = this.lanes.indexOf(lane);
+    if (i >= 0) this.lanes.splice(i, 1);
+    for (const [id, w] of this.waiting) {
+      if (w.lane !== lane) continue;
+      this.waiting.delete(id);
+      for (const p of w.batch) p.reject(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.lanes.splice(0).map((l) => l.worker.terminate()));
+  }
+}
