@@ -117,6 +117,19 @@ export function afterCommit(tell: () => void): void {
   else tell();
 }
 
+/**
+ * afterCommit bound to the caller's unit now, for a notice told later from
+ * another context (after an fsync in a writer thread): held for that unit's
+ * commit while it is open, told at once otherwise.
+ */
+export function commitTeller(): (tell: () => void) => void {
+  const held = heldNotices.getStore();
+  return (tell) => {
+    if (held?.open) held.tells.push(tell);
+    else tell();
+  };
+}
+
 /** Runs one unit (`run`: the backend's all-or-nothing) holding back the notices its body gives. */
 async function holdingNotices<T>(run: () => Promise<T>): Promise<T> {
   const outer = heldNotices.getStore();

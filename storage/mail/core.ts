@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { prepared, type IndexDb, type Statement } from '../index/database.js';
 import { LookupCache, changingIndex, indexChanged } from '../index/lookup-cache.js';
-import { UnitGate, afterCommit } from '../unit-of-work.js';
+import { UnitGate, afterCommit, commitTeller } from '../unit-of-work.js';
 import type { ChangeFeed, MailboxChange, MailboxInfo, Quota } from '../ports.js';
 import { MailError, isMailError, storageFailure } from '../errors.js';
 import { FileChanges } from '../maildir/file-changes.js';
@@ -70,7 +70,7 @@ export class MailCore {
    * after it wait behind it, so the feed always hears a mailbox's changes in
    * the order they were committed (MODSEQ order).
    */
-  private readonly held: Array<{ changes: MailboxChange[]; ready: boolean }> = [];
+  private readonly held: Array<{ changes: MailboxChange[]; ready: boolean; tell: (tell: () => void) => void }> = [];
 
   /**
    * A change just committed: told now, or after the held changes before it.
@@ -80,7 +80,7 @@ export class MailCore {
   publish(change: MailboxChange): void {
     afterCommit(() => {
       if (this.held.length === 0) return this.publisher.publish(change);
-      this.held.push({ changes: [change], ready: true });
+      this.held.push({ changes: [change], ready: true, tell: (t) => t() });
     });
   }
 
@@ -89,12 +89,18 @@ export class MailCore {
    * the commit); the function returned tells them, once, when they may be.
    */
   holdPlace(): (changes: MailboxChange[]) => void {
-    const slot = { changes: [] as MailboxChange[], ready: false };
+    // Inside a unit of work, the changes wait for its commit (see afterCommit).
+    const slot = { changes: [] as MailboxChange[], ready: false, tell: commitTeller() };
     this.held.push(slot);
     return (changes) => {
       slot.changes = changes;
       slot.ready = true;
-      while (this.held[0]?.ready) for (const c of this.held.shift()!.changes) this.publisher.publish(c);
+      while (this.held[0]?.ready) {
+        const done = this.held.shift()!;
+        done.tell(() => {
+          for (const c of done.changes) this.publisher.publish(c);
+        });
+      }
     };
   }
 

@@ -38,9 +38,10 @@ describe('the antivirus self-test', { timeout: 180_000 }, () => {
   });
 
   test('clamd that stops detecting EICAR: a clear error, and 451 4.7.1 for new mail until it detects again', async () => {
+    // Counted before the restart: the self-test may miss while clamd is starting.
+    const from = mx.served.events.length;
     await clamd.stop();
     await clamd.start('other');
-    const from = mx.served.events.length;
     const failed = await selfTest('missed', from);
     assert.match(String(failed.msg), /no longer detects the EICAR test file/);
     assert.deepEqual(
@@ -54,9 +55,10 @@ describe('the antivirus self-test', { timeout: 180_000 }, () => {
     assert.match(lmtp.mail, /^451 4\.7\.1 /);
     assert.equal(mx.stored().length, stored);
 
+    const before = mx.served.events.length;
     await clamd.stop();
     await clamd.start('eicar');
-    await selfTest('passed', mx.served.events.length);
+    await selfTest('passed', before);
     assert.match((await sendTo(mx.smtp, message('after'))).end[0]!, /^250 /);
   });
 });
