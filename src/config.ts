@@ -79,7 +79,16 @@ const ConfigSchema = z
         host: z.string().optional(),
         port: port.optional(),
         socket: z.string().optional(),
+        /** Accept (marked `X-Virus-Scanned: unscanned (REASON)`) when clamd cannot answer, instead of 451. */
         failOpen: z.boolean().optional(),
+        /** Scan `postino deliver` too. */
+        scanLocal: z.boolean().optional(),
+        /** Time budget of one message (waiting for a scanner slot included). */
+        timeoutMs: z.number().int().positive().max(600_000).optional(),
+        /** Scans at once; more messages wait (bounded), then 451. */
+        maxConcurrent: z.number().int().positive().max(1000).optional(),
+        /** The EICAR self-test every N minutes; 0 turns it off. */
+        selfTestMinutes: z.number().min(0).optional(),
       })
       .strict()
       .optional(),

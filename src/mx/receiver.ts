@@ -118,7 +118,7 @@ export class MailReceiver {
       const message = parseMessage(read.raw);
       const checked = await this.chain.run('data', { session, from, recipients, message });
       if (checked.kind !== 'accept') {
-        log.info({ event: 'message-refused', service: kind, id, ip: session.remoteAddress, from, code: checked.code });
+        log.info({ event: 'message-refused', service: kind, id, ip: session.remoteAddress, from, code: checked.code, text: checked.text });
         return refusalReply(checked);
       }
       const parsed = checked.message ?? message;

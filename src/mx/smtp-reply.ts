@@ -130,3 +130,13 @@ export const FROM_WITHOUT_ADDRESS = reject(553, '5.7.1', 'From header rejected: 
 export function sendingLimitReached(what: string): Refusal {
   return tempfail(451, '4.7.1', `Sending limit reached (${what}), try again later`);
 }
+
+// Content scanning (INTERFACE.md: virus found 554 5.7.1 at end of DATA; scanner unavailable 451).
+export function virusFound(signature: string): Refusal {
+  return reject(554, '5.7.1', `Message rejected: virus found: ${signature}`);
+}
+
+/** clamd unreachable, erroring, too slow, busy, or failing its self-test: never accept unscanned (unless failOpen). */
+export function virusScannerUnavailable(reason: string): Refusal {
+  return tempfail(451, '4.7.1', `Virus scanner unavailable (${reason}), try again later`);
+}

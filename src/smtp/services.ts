@@ -32,7 +32,7 @@ interface Listener {
 }
 
 export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDefinition[] {
-  const hooksFor = serviceOptions.hooks ?? ((kind, ctx) => endpointHooks(kind, ctx.config, ctx.storage, ctx.srs));
+  const hooksFor = serviceOptions.hooks ?? ((kind, ctx) => endpointHooks(kind, ctx.config, ctx.storage, ctx.srs, ctx.log));
   // One agent per configuration, shared by SMTP and LMTP.
   const agents = new WeakMap<ServiceContext['config'], DeliveryAgent>();
   const agentFor = (ctx: ServiceContext) => {

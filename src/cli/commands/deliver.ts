@@ -10,6 +10,8 @@ import { openStorage } from '../../../storage/index.js';
 import { DeliveryAgent } from '../../delivery/agent.js';
 import { deliveryConfig } from '../../delivery/delivery-config.js';
 import { MailError } from '../../../storage/errors.js';
+import { parseMessage } from '../../../mime/index.js';
+import { Antivirus } from '../../scan/antivirus.js';
 
 const EX_NOUSER = 67;
 const EX_TEMPFAIL = 75;
@@ -28,10 +30,25 @@ export const deliverCommands: CliCommand[] = [
       if (from === undefined) throw new MailError('BADINPUT', '--from ADDR is required (use --from "" for the null sender)');
       if (recipients.length === 0) throw new MailError('BADINPUT', '--to ADDR is required');
       const config = loadConfig(ctx.configPath);
-      const raw = await ctx.readStdin();
+      let raw = await ctx.readStdin();
       if (raw.length > config.limits.messageSize) {
         ctx.err(`postino deliver: message is larger than ${config.limits.messageSize} bytes`);
         return EX_NOPERM;
+      }
+      // antivirus.scanLocal: the same scan as the MX (before anything is stored).
+      const traceHeaders: string[] = [];
+      if (config.antivirus?.scanLocal) {
+        const outcome = await new Antivirus(config.antivirus).check(raw);
+        if (outcome.action === 'refuse') {
+          ctx.err(`postino deliver: 554 5.7.1 virus found: ${outcome.signature}`);
+          return EX_NOPERM;
+        }
+        if (outcome.action === 'tempfail') {
+          ctx.err(`postino deliver: 451 4.7.1 virus scanner unavailable (${outcome.reason})`);
+          return EX_TEMPFAIL;
+        }
+        raw = parseMessage(raw).without((f) => f.key === 'x-virus-scanned').raw;
+        traceHeaders.push(`X-Virus-Scanned: ${outcome.header}`);
       }
       let storage;
       try {
@@ -46,7 +63,7 @@ export const deliverCommands: CliCommand[] = [
         const agent = new DeliveryAgent(storage, deliveryConfig(config), log);
         // One exit code answers for every recipient: once a copy is stored, what failed temporarily is
         // queued for `serve` to retry (exit 0), since a 75 would make the MTA store that copy again.
-        const outcomes = await agent.deliver({ raw, from: from.replace(/^<|>$/g, ''), recipients, traceHeaders: [], rejectAtSmtp: false }, { answer: 'message' });
+        const outcomes = await agent.deliver({ raw, from: from.replace(/^<|>$/g, ''), recipients, traceHeaders, rejectAtSmtp: false }, { answer: 'message' });
         let code = 0;
         for (const o of outcomes) {
           if (o.kind === 'delivered') continue;

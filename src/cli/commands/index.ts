@@ -9,6 +9,7 @@ import { deliverCommands } from './deliver.js';
 import { queueCommands } from './queue.js';
 import { dnsCommands } from './dns.js';
 import { dkimCommands } from './dkim.js';
+import { scanCommands } from './scan.js';
 
 export const allCommands: CliCommand[] = [
   ...sieveEngineCommands,
@@ -18,6 +19,7 @@ export const allCommands: CliCommand[] = [
   ...queueCommands,
   ...dnsCommands,
   ...dkimCommands,
+  ...scanCommands,
   ...maintenanceCommands,
   ...serveCommands,
 ];

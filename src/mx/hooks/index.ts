@@ -1,6 +1,9 @@
 // Each endpoint's policy, in order. Content scanning and the submission
 // rules join these lists as hooks of their own.
 import type { Config } from '../../config.js';
+import type { Logger } from '../../log.js';
+import { sharedAntivirus } from '../../scan/antivirus.js';
+import { antivirusHook, antivirusReadyHook } from './antivirus.js';
 import type { Directory, MailStore } from '../../../storage/ports.js';
 import { AliasResolver } from '../../delivery/alias-resolver.js';
 import type { Hook } from '../chain.js';
@@ -45,11 +48,18 @@ function submissionHooks(config: Config, stores: PolicyStores, aliases: AliasRes
  * srs: the SRS verifier (outbound/srs.ts), when the server has its secret; the MX and LMTP then take
  * bounces to SRS addresses (never submission: an SRS address is nobody's own). Without it they are unknown users.
  */
-export function endpointHooks(kind: ReceiverKind, config: Config, stores: PolicyStores, srs?: SrsReverser): Hook[] {
+export function endpointHooks(kind: ReceiverKind, config: Config, stores: PolicyStores, srs?: SrsReverser, log?: Logger): Hook[] {
   if (kind === 'submission') return submissionHooks(config, stores, new AliasResolver(stores.directory));
   const aliases = new AliasResolver(stores.directory, srs && srsAliases(srs));
   const srsHooks = srs ? [srsRecipientHook(srs, (d) => aliases.isLocalDomain(d))] : [];
   const rcpt = [relayHook(aliases), ...srsHooks, recipientHook(aliases, stores.mail, { overQuota: config.smtp.overQuota })];
   // LMTP's peer (the MTA in front) has checked the sender already.
-  return kind === 'smtp' ? [...rcpt, senderAuthenticationHook(config)] : rcpt;
+  const hooks: Hook[] = kind === 'smtp' ? [...rcpt, senderAuthenticationHook(config)] : rcpt;
+  // Content scanning: last of the data stage, on the message the other checks accepted.
+  if (config.antivirus) {
+    const av = sharedAntivirus(config.antivirus, log);
+    hooks.unshift(antivirusReadyHook(av));
+    hooks.push(antivirusHook(av, log));
+  }
+  return hooks;
 }
