@@ -12,6 +12,7 @@ import path from 'node:path';
 import { sendTo } from '../support/clamd.js';
 import { startDnsFixture, type DnsFixture } from '../support/dns-fixture.js';
 import { startSpamd, startSpamMx, type Spamd, type SpamMx } from '../support/spamd.js';
+import { startRspamd, type Rspamd } from '../support/rspamd.js';
 import { postino } from '../support/cli.js';
 import { fixturesDir } from '../support/paths.js';
 
@@ -166,5 +167,60 @@ describe('spam scoring with a real spamd (SpamAssassin)', { timeout: 180_000 }, 
     const r = await sendTo(mx.smtp, ham('while spamd is down'));
     assert.match(r.end[0]!, /^451 4\.7\.1 Spam check unavailable \(spamd ECONNREFUSED\)/);
     assert.equal(mx.stored().length, before);
+  });
+});
+
+describe('spam scoring with a real rspamd, its action honoured', { timeout: 300_000 }, () => {
+  let dns: DnsFixture;
+  let rspamd: Rspamd;
+  let mx: SpamMx;
+
+  before(async () => {
+    dns = await startDnsFixture({});
+    // The junkish fixture scores about 1 with rspamd's rules: over this greylist threshold.
+    rspamd = await startRspamd({ actions: { reject: 15, add_header: 6, greylist: 0.9 } });
+    mx = await startSpamMx({ engine: 'rspamd', host: '127.0.0.1', port: rspamd.port, timeoutMs: 30_000 }, dns.servers);
+  });
+
+  after(async () => {
+    await mx?.stop();
+    await rspamd?.stop();
+    await dns?.close();
+  });
+
+  test('GTUBE: rspamd says reject: 550 5.7.1, nothing stored', async () => {
+    const r = await sendTo(mx.smtp, gtube());
+    assert.match(r.end[0]!, /^550 5\.7\.1 Message rejected as spam \(score \d+\.\d\)$/);
+    assert.deepEqual(mx.stored(), []);
+    const line = await mx.served.waitFor((e) => e.event === 'spam-rejected', 10_000);
+    assert.ok((line.tests as string[]).includes('GTUBE'), JSON.stringify(line));
+  });
+
+  test('ham: no action, delivered to the INBOX under the junk threshold with rspamd\'s symbols', async () => {
+    const r = await sendTo(mx.smtp, ham('ham for rspamd'));
+    assert.match(r.end[0]!, /^250 /);
+    const stored = mx.messages('INBOX').find((m) => m.includes('ham for rspamd'));
+    assert.ok(stored, 'in the INBOX');
+    const m = /^X-Spam-Status: No, score=(-?\d+\.\d) required=5\.0 tests=([A-Z0-9_,]+)\r$/m.exec(stored);
+    assert.ok(m, stored);
+    assert.ok(Number(m[1]) < 5);
+  });
+
+  test('rspamd says greylist: 451 4.7.1, nothing stored', async () => {
+    const before = mx.stored().length;
+    const r = await sendTo(mx.smtp, junkish('greylisted'));
+    assert.match(r.end[0]!, /^451 4\.7\.1 Spam check unavailable \(greylist\)/);
+    assert.equal(mx.stored().length, before);
+  });
+
+  test('postino scan prints rspamd\'s symbols for GTUBE and for ham', () => {
+    const g = path.join(mx.dir, 'gtube.eml');
+    writeFileSync(g, gtube());
+    const text = postino(mx.dir, ['scan', g]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^rspamd: score \d+(\.\d+)? \/ 15 tests=.*GTUBE=0.* \[rspamd, \d+ ms\]/m);
+    const h = path.join(mx.dir, 'ham.eml');
+    writeFileSync(h, ham());
+    assert.match(postino(mx.dir, ['scan', h]).stdout, /^rspamd: score -?\d+(\.\d+)? \/ 15 tests=/m);
   });
 });
