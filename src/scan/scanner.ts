@@ -54,8 +54,3 @@ export interface Scanner {
   readonly kind: 'antivirus' | 'spam';
   scan(input: ScanInput, budget: ScanBudget): Promise<ScanResult>;
 }
-
-/** Header-safe text from a peer: printable ASCII, bounded. */
-export function headerSafe(text: string, max = 100): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, max).trim();
-}

@@ -132,7 +132,7 @@ export interface ServedMx {
   stop(): Promise<void>;
 }
 
-export async function startMx(antivirus: Record<string, unknown>, dnsServers: string[]): Promise<ServedMx> {
+export async function startMx(antivirus: Record<string, unknown> | undefined, dnsServers: string[]): Promise<ServedMx> {
   const scratch = scratchDir('postino-av-');
   const dir = scratch.dir;
   const cli = (args: string[], stdin?: string) => {
