@@ -8,7 +8,6 @@ import { BuiltinSpamScanner, type BuiltinInput } from './builtin/index.js';
 import { ScanPool } from './pool.js';
 import { RspamdScanner } from './rspamd.js';
 import type { ScanResult, Scanner, SpamTest } from './scanner.js';
-import { headerSafe } from './scanner.js';
 import { SpamdScanner } from './spamd.js';
 
 /** The `spam` block of the config, as given. */
@@ -36,6 +35,11 @@ export type SpamOutcome =
 /** The fields a message arrives with that only we may write. */
 export function isSpamField(key: string): boolean {
   return key === 'x-spam-score' || key === 'x-spam-status' || key === 'x-spam-flag' || key === 'x-spam-level';
+}
+
+/** A rule name from a peer (spamd, rspamd), fit for a header: printable ASCII, bounded. */
+function headerSafe(text: string, max: number): string {
+  return text.replace(/[^\x21-\x7e]/g, '?').slice(0, max);
 }
 
 function fixed1(n: number): string {
