@@ -72,6 +72,12 @@ describe('spam scoring with the builtin rules', { timeout: 120_000 }, () => {
     assert.match(stored, /^X-Spam-Flag: YES\r$/m);
   });
 
+  test('LMTP scores too: GTUBE refused 550 5.7.1, ham delivered marked', async () => {
+    assert.deepEqual((await sendTo(mx.lmtp, gtube(), true)).end, ['550 5.7.1 Message rejected as spam (score 1000.0)']);
+    assert.match((await sendTo(mx.lmtp, ham('ham over lmtp'), true)).end[0]!, /^250 /);
+    assert.match(mx.messages('INBOX').find((m) => m.includes('ham over lmtp')) ?? '', /^X-Spam-Status: No, score=0\.0 /m);
+  });
+
   test('X-Spam-* fields the sender wrote are replaced by ours', async () => {
     const forged = ham('forged flags').replace(/^Subject:/m, 'X-Spam-Flag: YES\r\nX-Spam-Score: 99\r\nX-Spam-Status: Yes, score=99\r\nSubject:');
     assert.match((await sendTo(mx.smtp, forged)).end[0]!, /^250 /);

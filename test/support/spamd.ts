@@ -85,6 +85,7 @@ export interface SpamMx {
   served: Served;
   dir: string;
   smtp: number;
+  lmtp: number;
   /** Files of bob's mailbox NAME ('INBOX' or a folder such as 'Junk'). */
   messages(mailbox?: string): string[];
   /** Every stored file of bob's (all folders) and the local-retry queue. */
@@ -110,6 +111,7 @@ export async function startSpamMx(spam: Record<string, unknown>, dnsServers: str
   const ports = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
   const served = startServe(process.execPath, [cliPath, 'serve', '--data', dir], ports);
   const smtp = Number((await served.waitFor((e) => e.event === 'listening' && e.service === 'smtp')).port);
+  const lmtp = Number((await served.waitFor((e) => e.event === 'listening' && e.service === 'lmtp')).port);
   const maildir = path.join(dir, 'mail', 'example.test', 'bob');
   const filesOf = (d: string) => (existsSync(d) ? readdirSync(d).map((f) => path.join(d, f)) : []);
   const folder = (mailbox: string) => (mailbox === 'INBOX' ? maildir : path.join(maildir, `.${mailbox}`));
@@ -117,6 +119,7 @@ export async function startSpamMx(spam: Record<string, unknown>, dnsServers: str
     served,
     dir,
     smtp,
+    lmtp,
     messages: (mailbox = 'INBOX') => ['new', 'cur'].flatMap((d) => filesOf(path.join(folder(mailbox), d))).map((f) => readFileSync(f, 'latin1')),
     stored: () => {
       const folders = existsSync(maildir) ? readdirSync(maildir).filter((f) => f.startsWith('.')).map((f) => path.join(maildir, f)) : [];
