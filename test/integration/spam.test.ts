@@ -230,3 +230,27 @@ describe('spam scoring with a real rspamd, its action honoured', { timeout: 300_
     assert.match(postino(mx.dir, ['scan', h]).stdout, /^rspamd: score -?\d+(\.\d+)? \/ 15 tests=/m);
   });
 });
+
+describe('the builtin rules read the sender checks the MX already ran', { timeout: 60_000 }, () => {
+  let dns: DnsFixture;
+  let mx: SpamMx;
+
+  before(async () => {
+    // remote.test allows no client (-all) and publishes DMARC p=none: SPF and DMARC fail, nothing refused on that alone.
+    dns = await startDnsFixture({ 'remote.test': { TXT: ['v=spf1 -all'] }, '_dmarc.remote.test': { TXT: ['v=DMARC1; p=none'] } });
+    mx = await startSpamMx({ engine: 'builtin' }, dns.servers);
+  });
+
+  after(async () => {
+    await mx?.stop();
+    await dns?.close();
+  });
+
+  test('SPF and DMARC failing: SPF_FAIL and DMARC_FAIL in tests=, over the junk threshold, filed into Junk', async () => {
+    assert.match((await sendTo(mx.smtp, ham('spf fails'))).end[0]!, /^250 /);
+    const [stored] = mx.messages('Junk').filter((m) => m.includes('spf fails'));
+    assert.ok(stored, 'in Junk');
+    assert.match(stored, /^Authentication-Results: mx\.example\.test;\r\n spf=fail /m);
+    assert.match(stored, /^X-Spam-Status: Yes, score=6\.0 required=5\.0 tests=SPF_FAIL,DMARC_FAIL\r$/m);
+  });
+});
