@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Postino's tests need when it is missing: Debian packages for
-# the real peers (Dovecot, Postfix, ClamAV, SpamAssassin, clients), then npm ci.
+# the real peers (Dovecot, Postfix, ClamAV, SpamAssassin, rspamd, clients), then npm ci.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(
   swaks sieve-connect curl isync fetchmail
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve dovecot-managesieved
-  postfix clamav-daemon clamav-testfiles spamassassin spamc
+  postfix clamav-daemon clamav-testfiles spamassassin spamc rspamd
 )
 
 missing=()

@@ -111,6 +111,10 @@ const ConfigSchema = z
         port: port.optional(),
         junkScore: z.number().optional(),
         rejectScore: z.number().optional(),
+        /** Time budget of one message's spam check (waiting for a slot included); past it 451. */
+        timeoutMs: z.number().int().positive().max(600_000).optional(),
+        /** Checks at once; more messages wait (bounded), then 451. */
+        maxConcurrent: z.number().int().positive().max(1000).optional(),
       })
       .strict()
       .optional(),

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import type { DeliveryConfig } from './agent.js';
 import { MailError } from '../../storage/errors.js';
 import { validateScriptName } from '../../storage/scripts.js';
+import { JUNK_SCRIPT } from '../scan/junk-script.js';
 
 /** Scripts read from sieve.globalDir; past this many the rest are left out (a directory that is not a script directory). */
 export const MAX_GLOBAL_SCRIPTS = 1000;
@@ -56,8 +57,10 @@ export function deliveryConfig(config: Config): DeliveryConfig {
     hostname: config.hostname,
     overQuota: config.smtp.overQuota,
     sieveBefore: config.sieve.before.map(readScript),
-    sieveAfter: config.sieve.after.map(readScript),
-    spamScoreHeader: { header: 'X-Spam-Score', max: config.spam?.rejectScore ?? 15 },
+    // With spam scoring on and no sieve.after of the admin's, the shipped Junk script (src/scan/junk-script.ts).
+    sieveAfter: config.sieve.after.length > 0 ? config.sieve.after.map(readScript) : config.spam ? [JUNK_SCRIPT] : [],
+    // As Dovecot's documented SpamAssassin setup: the junk threshold (X-Spam-Status required=) is spamtest's 10.
+    spamScoreHeader: { header: 'X-Spam-Score', max: config.spam?.junkScore ?? 5 },
     ...(globalScripts
       ? {
           globalScript: (name: string) => {

@@ -42,6 +42,8 @@ export interface DataContext {
   recipients: readonly string[];
   /** The message as received (parsed once at the end of DATA), or as the hooks before this one left it. */
   message: ParsedMessage;
+  /** Header fields the hooks before this one added (e.g. our Authentication-Results, for spam rules). */
+  added?: readonly string[];
 }
 
 export interface StageContexts {
@@ -97,6 +99,7 @@ export class HookChain {
         accepted.message = verdict.message;
         current = { ...current, message: verdict.message };
       }
+      if (verdict.headers?.length && 'message' in current) current = { ...current, added: [...accepted.headers] };
     }
     return accepted;
   }

@@ -171,3 +171,12 @@ export function virusFound(signature: string): Refusal {
 export function virusScannerUnavailable(reason: string): Refusal {
   return tempfail(451, '4.7.1', `Virus scanner unavailable (${reason}), try again later`);
 }
+
+// Spam scoring (INTERFACE.md: over spam.rejectScore 550 5.7.1; engine unavailable or asking to retry 451).
+export function spamRejected(score: string): Refusal {
+  return reject(550, '5.7.1', `Message rejected as spam (score ${score})`);
+}
+
+export function spamTryLater(reason: string): Refusal {
+  return tempfail(451, '4.7.1', `Spam check unavailable (${reason}), try again later`);
+}

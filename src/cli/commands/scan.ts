@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import type { CliCommand } from '../command.js';
 import { loadConfig } from '../../config.js';
 import { Antivirus } from '../../scan/antivirus.js';
+import { SpamCheck } from '../../scan/spam.js';
+import { parseMessage } from '../../../mime/index.js';
 import type { ScanResult } from '../../scan/scanner.js';
 import { MailError } from '../../../storage/errors.js';
 
@@ -41,6 +43,12 @@ export const scanCommands: CliCommand[] = [
       }
       const results: ScanResult[] = [];
       if (config.antivirus) results.push(await new Antivirus(config.antivirus).scan(raw));
+      if (config.spam) {
+        // The Authentication-Results this server wrote when it received the message count as the MX's sender checks.
+        const message = parseMessage(raw);
+        const own = message.header.values('authentication-results').filter((v) => v.trim().toLowerCase().startsWith(config.hostname.toLowerCase()));
+        results.push(await new SpamCheck(config.spam, config.hostname).scan({ raw, message, authResults: own }));
+      }
       if (ctx.json) ctx.out(JSON.stringify({ results }));
       else ctx.out(results.length ? results.map(describe).join('\n') : 'no scanner configured (see antivirus and spam in the config)');
       if (results.some((r) => r.verdict.kind === 'infected')) return EX_FOUND;

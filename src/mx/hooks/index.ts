@@ -4,6 +4,8 @@ import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { sharedAntivirus } from '../../scan/antivirus.js';
 import { antivirusHook, antivirusReadyHook } from './antivirus.js';
+import { sharedSpamCheck } from '../../scan/spam.js';
+import { spamHook } from './spam.js';
 import type { Directory, MailStore } from '../../../storage/ports.js';
 import { AliasResolver } from '../../delivery/alias-resolver.js';
 import type { Hook } from '../chain.js';
@@ -61,5 +63,7 @@ export function endpointHooks(kind: ReceiverKind, config: Config, stores: Policy
     hooks.unshift(antivirusReadyHook(av));
     hooks.push(antivirusHook(av, log));
   }
+  // Spam scoring after the virus scan (an infected message is refused before it costs a spam check).
+  if (config.spam) hooks.push(spamHook(sharedSpamCheck(config.spam, config.hostname), log));
   return hooks;
 }
