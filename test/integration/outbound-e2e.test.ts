@@ -6,7 +6,8 @@
 //   `postino dkim keygen` printed;
 // - direct MX delivery (the DNS fixture names a sink as remote.test's MX):
 //   451 then 250 delivered on the retry, once; 550 one bounce quoting the
-//   remote reply, itself delivered; the null sender gets no bounce; a null MX
+//   remote reply, itself delivered (to a local sender: into their INBOX,
+//   not out through the MX); the null sender gets no bounce; a null MX
 //   (RFC 7505) bounces at once;
 // - forwarding with SRS: an alias and a Sieve redirect to remote addresses
 //   leave with an SRS0 envelope sender; a bounce to it comes back through the
@@ -14,7 +15,7 @@
 // - a scratch Postfix as the MX receives what serve delivered directly.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { dkimVerify } from 'mailauth';
@@ -184,6 +185,12 @@ describe('direct MX delivery and SRS forwarding through serve (sink as remote.te
   const attempts = (address: string) => events((e) => e.event === 'outbound-attempt' && e.recipient === address);
   const received = (address: string) => sink.messages.filter((m) => m.to.some((t) => t.toLowerCase() === address.toLowerCase()));
   const bySubject = (subject: string) => (m: SinkMessage) => subjectOf(m.raw) === subject;
+  /** The messages in a local user's INBOX (Maildir new/ and cur/), as text. */
+  const inbox = (user: string) =>
+    ['new', 'cur'].flatMap((sub) => {
+      const dir = path.join(s.dir, 'mail', 'example.test', user, sub);
+      return existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(path.join(dir, f), 'utf8')) : [];
+    });
 
   before(async () => {
     sink = await startSink({
@@ -197,8 +204,6 @@ describe('direct MX delivery and SRS forwarding through serve (sink as remote.te
     dns = await startDnsFixture({
       'remote.test': { MX: [{ exchange: 'mx.remote.test', priority: 10 }], TXT: ['v=spf1 ip4:127.0.0.1 -all'] },
       'mx.remote.test': { A: ['127.0.0.1'] },
-      // Bounces to local senders leave like any mail, through example.test's MX: here the sink too.
-      'example.test': { MX: [{ exchange: 'mx.remote.test', priority: 10 }] },
       'nullmx.test': { MX: [{ exchange: '.', priority: 0 }] },
     });
     const cli = prepare(s.dir, {
@@ -242,16 +247,19 @@ describe('direct MX delivery and SRS forwarding through serve (sink as remote.te
     assert.equal(received('grey@remote.test').length, 1, 'one copy');
   });
 
-  test('550: exactly one bounce to the (local) sender quoting the remote reply, and the bounce is delivered', async () => {
+  test('550: exactly one bounce to the (local) sender quoting the remote reply, delivered into their INBOX', async () => {
     await submit(run!.submission, false, 'nobody@remote.test', 'to nobody');
     const failed = await run!.served.waitFor((e) => e.event === 'outbound-attempt' && e.recipient === 'nobody@remote.test', 30_000);
     assert.equal(failed.status, 'failed');
     const bounce = await run!.served.waitFor((e) => e.event === 'outbound-bounce' && e.queueId === failed.queueId, 30_000);
     assert.equal(bounce.to, 'alice@example.test');
     await run!.served.waitFor((e) => e.event === 'outbound-done' && e.queueId === bounce.bounceId, 30_000);
-    const dsns = received('alice@example.test').filter((m) => m.from === '');
-    assert.equal(dsns.length, 1, 'one bounce');
-    const dsn = dsns[0]!.raw.toString('utf8');
+    const sentLocally = run!.served.events.find((e) => e.event === 'outbound-attempt' && e.queueId === bounce.bounceId);
+    assert.deepEqual([sentLocally?.recipient, sentLocally?.status, sentLocally?.destination], ['alice@example.test', 'sent', 'local']);
+    const dsns = inbox('alice').filter((m) => m.includes('nobody@remote.test'));
+    assert.equal(dsns.length, 1, 'one bounce, in the sender\'s INBOX');
+    const dsn = dsns[0]!;
+    assert.match(dsn, /^Return-Path: <>\r?$/m);
     assert.match(dsn, /report-type=delivery-status/);
     assert.match(dsn, /Final-Recipient: rfc822; nobody@remote\.test\r\nAction: failed\r\nStatus: 5\.1\.1/);
     assert.match(dsn, /Diagnostic-Code: smtp; 550 5\.1\.1 <nobody@remote\.test>: Recipient address rejected: User unknown/);
@@ -277,12 +285,9 @@ describe('direct MX delivery and SRS forwarding through serve (sink as remote.te
     assert.match(String(failed.reply), /^556 5\.1\.10 /);
     const bounce = await run!.served.waitFor((e) => e.event === 'outbound-bounce' && e.queueId === failed.queueId, 30_000);
     await run!.served.waitFor((e) => e.event === 'outbound-done' && e.queueId === bounce.bounceId, 30_000);
-    const dsn = await waitFor(
-      () => received('alice@example.test').find((m) => m.from === '' && m.raw.includes('someone@nullmx.test')),
-      30_000,
-      'the null-MX bounce',
-    );
-    assert.match(dsn.raw.toString('utf8'), /Diagnostic-Code: smtp; 556 5\.1\.10 nullmx\.test does not accept mail \(null MX\)/);
+    const dsns = inbox('alice').filter((m) => m.includes('someone@nullmx.test'));
+    assert.equal(dsns.length, 1, 'one bounce, in the sender\'s INBOX');
+    assert.match(dsns[0]!, /Diagnostic-Code: smtp; 556 5\.1\.10 nullmx\.test does not accept mail \(null MX\)/);
     assert.equal(attempts('someone@nullmx.test').length, 1, 'bounced at once, not retried');
     assert.ok(sink.rcptLog.every((l) => !l.includes('@nullmx.test')), 'nothing tried at the null MX domain');
   });
