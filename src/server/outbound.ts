@@ -13,6 +13,8 @@ import { createDnsResolver } from '../net/dns.js';
 import { DkimSigner } from '../outbound/dkim.js';
 import { DkimKeyStore } from '../outbound/dkim-keys.js';
 import { SrsRewriter, type SrsCodec } from '../outbound/srs.js';
+import type { DeliveryAgent } from '../delivery/agent.js';
+import { LocalFirstTransport } from './local-outbound.js';
 
 /** What the runner sends through. */
 export interface OutboundParts {
@@ -29,6 +31,8 @@ export interface OutboundContext {
   storage: Storage;
   /** The SRS codec of this data dir; absent when its key could not be made (forwarded mail keeps its sender). */
   srs?: SrsCodec | undefined;
+  /** Delivers entries' recipients in local domains (bounces to local senders); without it they go out like the rest. */
+  agent?: DeliveryAgent | undefined;
 }
 
 /** Builds the outbound parts (the composition root's choice; tests pass their own). */
@@ -52,6 +56,7 @@ export class OutboundService {
   async start(ctx: OutboundContext, factory: OutboundFactory): Promise<void> {
     const { storage, config, log } = ctx;
     this.parts = await factory(ctx);
+    if (ctx.agent) this.parts = { ...this.parts, transport: new LocalFirstTransport(this.parts.transport, ctx.agent, (d) => storage.directory.hasDomain(d)) };
     this.runner = new OutboundRunner({
       queue: storage.queue,
       transport: this.parts.transport,

@@ -116,7 +116,7 @@ export class PostinoServer {
     this.localRetry = new LocalRetryRunner(storage, agent, this.log);
     this.localRetry.start();
     // The outbound queue: what was queued before (also before a crash) is sent now.
-    await this.outbound.start({ config: this.config, dataDir: this.dataDir, log: this.log, storage, srs }, this.outboundFactory);
+    await this.outbound.start({ config: this.config, dataDir: this.dataDir, log: this.log, storage, srs, agent }, this.outboundFactory);
     this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });
   }
 
