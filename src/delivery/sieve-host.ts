@@ -19,8 +19,9 @@ export interface SieveHostConfig {
   sieveAfter?: string[];
   /** Global scripts for include :global, by name. */
   globalScript?: (name: string) => string | undefined;
-  /** Where spamtest/virustest read their scores. */
+  /** Where spamtest and virustest read their scores. */
   spamScoreHeader?: { header: string; max: number };
+  virusScoreHeader?: { header: string; max: number };
 }
 
 /** The SMTP client, for the environment extension. */
@@ -54,6 +55,7 @@ export function deliverySieveHost(storage: Storage, config: SieveHostConfig, rem
       ...(remote.remoteIp ? { 'remote-ip': remote.remoteIp } : {}),
     },
     ...(config.spamScoreHeader ? { spamtest: config.spamScoreHeader } : {}),
+    ...(config.virusScoreHeader ? { virustest: config.virusScoreHeader } : {}),
   };
 }
 
