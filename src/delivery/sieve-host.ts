@@ -104,7 +104,7 @@ export async function runDeliveryScripts(run: ScriptRun): Promise<SieveAction[]>
   if (texts.length === 0) return [{ type: 'keep', implicit: true }];
 
   const message = run.message();
-  let merged = { actions: [] as SieveAction[], more: true };
+  let merged: ReturnType<typeof mergeScriptActions> = { actions: [], more: true, keep: [] };
   for (const { name, text } of texts) {
     const compiled = compile(text);
     if (!compiled.ok) {
@@ -123,7 +123,7 @@ export async function runDeliveryScripts(run: ScriptRun): Promise<SieveAction[]>
       actions = [{ type: 'keep', implicit: true }];
     }
     merged = mergeScriptActions(merged.actions, actions);
-    // The message's fate is decided once a script cancels the implicit keep.
+    // The message's fate is decided once a script ends with no keep in force.
     if (!merged.more) break;
   }
   return finishScriptActions(merged);
