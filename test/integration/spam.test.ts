@@ -3,7 +3,8 @@
 // threshold is refused 550 5.7.1 and never stored; a ham fixture is delivered
 // to the INBOX marked X-Spam-Status: No; a message just over the junk
 // threshold lands in Junk through the shipped Junk script; a user's own
-// script (spamtest, RFC 5235) decides first; X-Spam-* fields a sender wrote
+// script (spamtest, RFC 5235) decides first and can keep flagged mail out of
+// Junk with fileinto "INBOX" (a plain keep cannot); X-Spam-* fields a sender wrote
 // are replaced by ours; `postino scan` prints the rule hits.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -97,6 +98,20 @@ describe('spam scoring with the builtin rules', { timeout: 120_000 }, () => {
     // Ham (score 0, spamtest "1") stays where the script leaves it: the INBOX.
     assert.match((await sendTo(mx.smtp, ham('ham with a script'))).end[0]!, /^250 /);
     assert.equal(mx.messages('INBOX').filter((m) => m.includes('ham with a script')).length, 1);
+  });
+
+  test('override: a user script that files flagged mail into the INBOX keeps it out of Junk; an explicit keep does not (Pigeonhole\'s sequence)', async () => {
+    const file = path.join(mx.dir, 'mine.sieve');
+    writeFileSync(file, 'require "fileinto";\nif address :is "from" "boss@remote.test" { fileinto "INBOX"; }\nelse { keep; }\n');
+    mx.cli(['sieve', 'put', 'bob@example.test', 'mine', file, '--activate']);
+    const fromBoss = junkish('junkish from the boss').replace(/^From: [^\r]*/m, 'From: <boss@remote.test>');
+    assert.match((await sendTo(mx.smtp, fromBoss)).end[0]!, /^250 /);
+    assert.equal(mx.messages('INBOX').filter((m) => m.includes('junkish from the boss')).length, 1);
+    assert.equal(mx.messages('Junk').filter((m) => m.includes('junkish from the boss')).length, 0);
+    // keep only lets the next script run (the shipped Junk script, in the after slot): Junk, once.
+    assert.match((await sendTo(mx.smtp, junkish('junkish kept'))).end[0]!, /^250 /);
+    assert.equal(mx.messages('Junk').filter((m) => m.includes('junkish kept')).length, 1);
+    assert.equal(mx.messages('INBOX').filter((m) => m.includes('junkish kept')).length, 0);
   });
 
   test('postino scan prints the rule hits for GTUBE and for ham', () => {
