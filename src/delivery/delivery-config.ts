@@ -11,6 +11,7 @@ import type { DeliveryConfig } from './agent.js';
 import { MailError } from '../../storage/errors.js';
 import { validateScriptName } from '../../storage/scripts.js';
 import { JUNK_SCRIPT } from '../scan/junk-script.js';
+import { VIRUS_SCORE_HEADER, VIRUSTEST_MAX } from '../scan/antivirus.js';
 
 /** Scripts read from sieve.globalDir; past this many the rest are left out (a directory that is not a script directory). */
 export const MAX_GLOBAL_SCRIPTS = 1000;
@@ -61,6 +62,8 @@ export function deliveryConfig(config: Config): DeliveryConfig {
     sieveAfter: config.sieve.after.length > 0 ? config.sieve.after.map(readScript) : config.spam ? [JUNK_SCRIPT] : [],
     // As Dovecot's documented SpamAssassin setup: the junk threshold (X-Spam-Status required=) is spamtest's 10.
     spamScoreHeader: { header: 'X-Spam-Score', max: config.spam?.junkScore ?? 5 },
+    // The antivirus stage's score (src/scan/antivirus.ts): 0 = clean, virustest "1".
+    virusScoreHeader: { header: VIRUS_SCORE_HEADER, max: VIRUSTEST_MAX },
     ...(globalScripts
       ? {
           globalScript: (name: string) => {

@@ -108,18 +108,23 @@ export function mailboxesToCheck(actions: readonly SieveAction[], junk: boolean)
 
 /**
  * The actions of several scripts run in turn (global before, the user's,
- * global after): each script's implicit keep is dropped, and a script that
- * cancels it decides the message's fate, so the scripts after it are not
- * run. Returns the actions so far and whether to run the next script.
+ * global after), as Pigeonhole runs sieve_before/sieve_after: the next script
+ * runs only while a keep (implicit or explicit) is in force, and a keep only
+ * says so: storing into the INBOX is the last script's keep. A script that
+ * cancels the keep (fileinto, discard...) decides the message's fate; the
+ * scripts after it are not run. The other actions accumulate.
+ * Returns the actions so far, whether to run the next script, and the keep of
+ * the script just run.
  */
-export function mergeScriptActions(sofar: SieveAction[], script: readonly SieveAction[]): { actions: SieveAction[]; more: boolean } {
-  const implicit = script.find((a) => a.type === 'keep' && a.implicit);
-  return { actions: [...sofar, ...script.filter((a) => a !== implicit)], more: implicit !== undefined };
+export function mergeScriptActions(sofar: SieveAction[], script: readonly SieveAction[]): { actions: SieveAction[]; more: boolean; keep: SieveAction[] } {
+  const keep = script.filter((a) => a.type === 'keep');
+  return { actions: [...sofar, ...script.filter((a) => a.type !== 'keep')], more: keep.length > 0, keep };
 }
 
-/** The actions after the last script: the implicit keep is added when every script left it in force. */
-export function finishScriptActions(merged: { actions: SieveAction[]; more: boolean }): SieveAction[] {
-  return merged.more ? [...merged.actions, { type: 'keep', implicit: true }] : merged.actions;
+/** The actions after the last script: its keep (the implicit one, or an explicit keep with its flags) is done. */
+export function finishScriptActions(merged: { actions: SieveAction[]; more: boolean; keep?: SieveAction[] }): SieveAction[] {
+  if (!merged.more) return merged.actions;
+  return [...merged.actions, ...(merged.keep && merged.keep.length > 0 ? merged.keep : [{ type: 'keep', implicit: true } as const])];
 }
 
 /** The plan for one account's copy, from the Sieve actions (the implicit keep included when in force). */

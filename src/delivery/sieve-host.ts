@@ -19,8 +19,9 @@ export interface SieveHostConfig {
   sieveAfter?: string[];
   /** Global scripts for include :global, by name. */
   globalScript?: (name: string) => string | undefined;
-  /** Where spamtest/virustest read their scores. */
+  /** Where spamtest and virustest read their scores. */
   spamScoreHeader?: { header: string; max: number };
+  virusScoreHeader?: { header: string; max: number };
 }
 
 /** The SMTP client, for the environment extension. */
@@ -54,6 +55,7 @@ export function deliverySieveHost(storage: Storage, config: SieveHostConfig, rem
       ...(remote.remoteIp ? { 'remote-ip': remote.remoteIp } : {}),
     },
     ...(config.spamScoreHeader ? { spamtest: config.spamScoreHeader } : {}),
+    ...(config.virusScoreHeader ? { virustest: config.virusScoreHeader } : {}),
   };
 }
 
@@ -102,7 +104,7 @@ export async function runDeliveryScripts(run: ScriptRun): Promise<SieveAction[]>
   if (texts.length === 0) return [{ type: 'keep', implicit: true }];
 
   const message = run.message();
-  let merged = { actions: [] as SieveAction[], more: true };
+  let merged: ReturnType<typeof mergeScriptActions> = { actions: [], more: true, keep: [] };
   for (const { name, text } of texts) {
     const compiled = compile(text);
     if (!compiled.ok) {
@@ -121,7 +123,7 @@ export async function runDeliveryScripts(run: ScriptRun): Promise<SieveAction[]>
       actions = [{ type: 'keep', implicit: true }];
     }
     merged = mergeScriptActions(merged.actions, actions);
-    // The message's fate is decided once a script cancels the implicit keep.
+    // The message's fate is decided once a script ends with no keep in force.
     if (!merged.more) break;
   }
   return finishScriptActions(merged);

@@ -21,12 +21,36 @@ export interface AntivirusConfig {
   selfTestMinutes?: number | undefined;
 }
 
+/**
+ * Where Sieve's virustest (RFC 5235) reads its value: a score from 0 (no
+ * virus) to VIRUSTEST_MAX, which virustest maps to its 1..5 as Pigeonhole's
+ * `sieve_virustest_status_type = score` does (so 0 reads as "1" = tested, no
+ * virus; Dovecot pointed at the same field agrees). Infected mail is refused,
+ * so only clean mail gets a score; mail not scanned (skipped-size, unscanned)
+ * gets none, and virustest says "0" = not tested.
+ */
+export const VIRUS_SCORE_HEADER = 'X-Virus-Score';
+export const VIRUSTEST_MAX = 5;
+const VIRUSTEST_CLEAN = 0;
+
+/** The fields we add for an accepted message. */
+export function virusFields(outcome: Extract<AntivirusOutcome, { action: 'accept' }>): string[] {
+  const fields = [`X-Virus-Scanned: ${outcome.header}`];
+  if (outcome.virusScore !== undefined) fields.push(`${VIRUS_SCORE_HEADER}: ${outcome.virusScore}`);
+  return fields;
+}
+
+/** Fields (lower-case key) a sender must not set: only ours count. */
+export function isVirusField(key: string): boolean {
+  return key === 'x-virus-scanned' || key === VIRUS_SCORE_HEADER.toLowerCase();
+}
+
 /** Defaults: a 25 MB message takes clamd a few seconds; 30 s is what amavis gives it. */
 export const ANTIVIRUS_DEFAULTS = { timeoutMs: 30_000, maxConcurrent: 8, selfTestMinutes: 10 } as const;
 
 export type AntivirusOutcome =
-  /** Deliver, adding `X-Virus-Scanned: <header>`. */
-  | { action: 'accept'; header: string; result?: ScanResult }
+  /** Deliver, adding `X-Virus-Scanned: <header>` (and `X-Virus-Score: <virusScore>` when set). */
+  | { action: 'accept'; header: string; virusScore?: number; result?: ScanResult }
   | { action: 'refuse'; signature: string; result: ScanResult }
   /** Not scanned, and not failing open: 451. */
   | { action: 'tempfail'; reason: string; result?: ScanResult };
@@ -96,7 +120,7 @@ export class Antivirus {
       case 'clean':
         // A clamd that misses EICAR cannot call anything clean.
         if (this.selfTestFailing) return { action: 'accept', header: 'unscanned (self-test failing)', result };
-        return { action: 'accept', header: `clean (${result.engine})`, result };
+        return { action: 'accept', header: `clean (${result.engine})`, virusScore: VIRUSTEST_CLEAN, result };
       case 'skipped-size':
         return { action: 'accept', header: `skipped-size (${result.engine})`, result };
       case 'unscanned':

@@ -46,10 +46,18 @@ function fixed1(n: number): string {
   return (Math.round(n * 10) / 10).toFixed(1);
 }
 
-/** X-Spam-Score, X-Spam-Status (SpamAssassin's layout) and, when junk, X-Spam-Flag: YES. */
+/** A rule's points as SpamAssassin prints them: at most 3 decimals, no trailing zeros. */
+function points(n: number): string {
+  return Number.isFinite(n) ? String(Math.round(n * 1000) / 1000) : '0';
+}
+
+/**
+ * X-Spam-Score, X-Spam-Status (SpamAssassin's layout, tests= as its
+ * _TESTSSCORES_: NAME=points) and, when junk, X-Spam-Flag: YES.
+ */
 export function spamHeaders(score: number, required: number, tests: readonly SpamTest[], junk: boolean): string[] {
   // One line (no folding), kept under the 998-octet line limit.
-  let names = tests.map((t) => headerSafe(t.name, 64)).join(',') || 'none';
+  let names = tests.map((t) => `${headerSafe(t.name, 64)}=${points(t.score)}`).join(',') || 'none';
   if (names.length > 800) names = `${names.slice(0, names.lastIndexOf(',', 800))},...`;
   const fields = [`X-Spam-Score: ${fixed1(score)}`, `X-Spam-Status: ${junk ? 'Yes' : 'No'}, score=${fixed1(score)} required=${fixed1(required)} tests=${names}`];
   if (junk) fields.push('X-Spam-Flag: YES');

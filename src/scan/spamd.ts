@@ -1,15 +1,45 @@
 // SpamAssassin's spamd over the spamc protocol (SPAMC/1.5): one connection
-// per message, `SYMBOLS` with a Content-length, the reply's `Spam: True ;
-// SCORE / REQUIRED` line and the comma-separated rule names. Bounded: the
+// per message, `REPORT` with a Content-length, the reply's `Spam: True ;
+// SCORE / REQUIRED` line and the report's table of rule hits (points, name,
+// description), so every rule comes with its score. Bounded: the
 // reply is read up to MAX_REPLY bytes, the whole exchange by the budget's
 // deadline; anything else (refused, reset, timeout, a reply we cannot read)
 // is an `unscanned` verdict with the reason, never a throw.
 import net from 'node:net';
 import type { ScanBudget, ScanInput, ScanResult, Scanner, ScanVerdict, SpamTest } from './scanner.js';
 
-/** A SYMBOLS reply is a status line, two headers and a list of rule names. */
+/** A REPORT reply is a status line, two headers and a report of a few KB. */
 const MAX_REPLY = 64 * 1024;
 const MAX_TESTS = 200;
+/** Longer lines of the report are cut before any pattern sees them. */
+const MAX_LINE = 300;
+/** The separator line above the table: `---- ------...`. */
+const TABLE_RULE = /^-{3,5} -{5,}/;
+/**
+ * A row of the table: points (right-aligned in 4 columns, so at most a few
+ * leading spaces), the rule name, then the description. Description lines
+ * that wrap start with many spaces and so never match.
+ */
+const TABLE_ROW = /^ {0,4}(-?\d{1,7}(?:\.\d{1,6})?) +([A-Za-z0-9_.-]{1,64})(?: |$)/;
+
+/** The rule hits of a spamd REPORT body, in its order: linear in the body, at most MAX_TESTS. */
+export function parseSpamdReport(body: string): SpamTest[] {
+  const tests: SpamTest[] = [];
+  let inTable = false;
+  for (const full of body.split('\n')) {
+    const line = full.slice(0, MAX_LINE).replace(/\r$/, '');
+    if (!inTable) {
+      inTable = TABLE_RULE.test(line);
+      continue;
+    }
+    const m = TABLE_ROW.exec(line);
+    if (m) {
+      tests.push({ name: m[2]!, score: Number(m[1]) });
+      if (tests.length >= MAX_TESTS) break;
+    } else if (line.trim() === '') break;
+  }
+  return tests;
+}
 
 export interface SpamdAddress {
   host: string;
@@ -37,12 +67,7 @@ export function parseSpamdReply(reply: Buffer): ScanVerdict {
   }
   if (score === undefined || required === undefined) return { kind: 'unscanned', reason: 'spamd: no Spam line in the reply' };
   const body = headEnd < 0 ? '' : text.slice(headEnd + 4);
-  const tests: SpamTest[] = body
-    .split(',')
-    .map((n) => n.trim())
-    .filter((n) => /^[A-Za-z0-9_.-]{1,64}$/.test(n))
-    .slice(0, MAX_TESTS)
-    .map((name) => ({ name, score: 0 }));
+  const tests = parseSpamdReport(body);
   return { kind: 'score', score, required, tests };
 }
 
@@ -69,7 +94,7 @@ export class SpamdScanner implements Scanner {
       const timer = setTimeout(() => finish({ kind: 'unscanned', reason: 'spamd timeout' }), Math.max(0, budget.deadline - Date.now()));
       const socket = net.connect({ host: this.address.host, port: this.address.port });
       socket.on('connect', () => {
-        socket.write(`SYMBOLS SPAMC/1.5\r\nContent-length: ${input.raw.length}\r\nUser: postino\r\n\r\n`);
+        socket.write(`REPORT SPAMC/1.5\r\nContent-length: ${input.raw.length}\r\nUser: postino\r\n\r\n`);
         socket.end(input.raw);
       });
       socket.on('data', (chunk: Buffer) => {

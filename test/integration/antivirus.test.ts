@@ -48,6 +48,8 @@ describe('antivirus with a real clamd', { timeout: 180_000 }, () => {
     assert.match(r.rcpt, /^250 /);
     assert.deepEqual(r.end, [`554 5.7.1 Message rejected: virus found: ${SIGNATURE}`]);
     assert.deepEqual(mx.stored(), []);
+    // The log line may reach us just after the reply: wait for it, then count.
+    await mx.served.waitFor((e) => e.event === 'message-refused', 10_000);
     const lines = mx.served.events.filter((e) => JSON.stringify(e).includes(SIGNATURE));
     assert.equal(lines.length, 1, JSON.stringify(lines));
     assert.equal(lines[0]!.event, 'message-refused');

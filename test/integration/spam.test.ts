@@ -3,7 +3,8 @@
 // threshold is refused 550 5.7.1 and never stored; a ham fixture is delivered
 // to the INBOX marked X-Spam-Status: No; a message just over the junk
 // threshold lands in Junk through the shipped Junk script; a user's own
-// script (spamtest, RFC 5235) decides first; X-Spam-* fields a sender wrote
+// script (spamtest, RFC 5235) decides first and can keep flagged mail out of
+// Junk with fileinto "INBOX" (a plain keep cannot); X-Spam-* fields a sender wrote
 // are replaced by ours; `postino scan` prints the rule hits.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,7 +69,7 @@ describe('spam scoring with the builtin rules', { timeout: 120_000 }, () => {
     assert.equal(mx.messages('INBOX').filter((m) => m.includes('junkish one')).length, 0);
     const [stored] = mx.messages('Junk').filter((m) => m.includes('junkish one'));
     assert.ok(stored, 'in Junk');
-    assert.match(stored, /^X-Spam-Status: Yes, score=5\.4 required=5\.0 tests=MISSING_DATE,MISSING_MID,HTML_ONLY,HTML_HIDDEN_TEXT\r$/m);
+    assert.match(stored, /^X-Spam-Status: Yes, score=5\.4 required=5\.0 tests=MISSING_DATE=1\.4,MISSING_MID=1,HTML_ONLY=1,HTML_HIDDEN_TEXT=2\r$/m);
     assert.match(stored, /^X-Spam-Flag: YES\r$/m);
   });
 
@@ -97,6 +98,20 @@ describe('spam scoring with the builtin rules', { timeout: 120_000 }, () => {
     // Ham (score 0, spamtest "1") stays where the script leaves it: the INBOX.
     assert.match((await sendTo(mx.smtp, ham('ham with a script'))).end[0]!, /^250 /);
     assert.equal(mx.messages('INBOX').filter((m) => m.includes('ham with a script')).length, 1);
+  });
+
+  test('override: a user script that files flagged mail into the INBOX keeps it out of Junk; an explicit keep does not (Pigeonhole\'s sequence)', async () => {
+    const file = path.join(mx.dir, 'mine.sieve');
+    writeFileSync(file, 'require "fileinto";\nif address :is "from" "boss@remote.test" { fileinto "INBOX"; }\nelse { keep; }\n');
+    mx.cli(['sieve', 'put', 'bob@example.test', 'mine', file, '--activate']);
+    const fromBoss = junkish('junkish from the boss').replace(/^From: [^\r]*/m, 'From: <boss@remote.test>');
+    assert.match((await sendTo(mx.smtp, fromBoss)).end[0]!, /^250 /);
+    assert.equal(mx.messages('INBOX').filter((m) => m.includes('junkish from the boss')).length, 1);
+    assert.equal(mx.messages('Junk').filter((m) => m.includes('junkish from the boss')).length, 0);
+    // keep only lets the next script run (the shipped Junk script, in the after slot): Junk, once.
+    assert.match((await sendTo(mx.smtp, junkish('junkish kept'))).end[0]!, /^250 /);
+    assert.equal(mx.messages('Junk').filter((m) => m.includes('junkish kept')).length, 1);
+    assert.equal(mx.messages('INBOX').filter((m) => m.includes('junkish kept')).length, 0);
   });
 
   test('postino scan prints the rule hits for GTUBE and for ham', () => {
@@ -144,12 +159,12 @@ describe('spam scoring with a real spamd (SpamAssassin)', { timeout: 180_000 }, 
     assert.ok((line?.tests as string[]).includes('GTUBE'), JSON.stringify(line));
   });
 
-  test('ham: delivered to the INBOX under the junk threshold, SpamAssassin\'s rule names in tests=', async () => {
+  test('ham: delivered to the INBOX under the junk threshold, SpamAssassin\'s rules with their points in tests=', async () => {
     const r = await sendTo(mx.smtp, ham('ham for spamd'));
     assert.match(r.end[0]!, /^250 /);
     const stored = mx.messages('INBOX').find((m) => m.includes('ham for spamd'));
     assert.ok(stored, 'in the INBOX');
-    const m = /^X-Spam-Status: No, score=(-?\d+\.\d) required=5\.0 tests=([A-Z0-9_,]+|none)\r$/m.exec(stored);
+    const m = /^X-Spam-Status: No, score=(-?\d+\.\d) required=5\.0 tests=((?:[A-Z0-9_]+=-?\d+(?:\.\d+)?,?)+|none)\r$/m.exec(stored);
     assert.ok(m, stored);
     assert.ok(Number(m[1]) < 5);
   });
@@ -159,7 +174,7 @@ describe('spam scoring with a real spamd (SpamAssassin)', { timeout: 180_000 }, 
     writeFileSync(g, gtube());
     const text = postino(mx.dir, ['scan', g]);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^spamd: score 1\d{3}(\.\d+)? \/ 5 tests=.*GTUBE=0.* \[SpamAssassin, \d+ ms\]/m);
+    assert.match(text.stdout, /^spamd: score 1\d{3}(\.\d+)? \/ 5 tests=(.*,)?GTUBE=1000(,.*)? \[SpamAssassin, \d+ ms\]/m);
     const h = path.join(mx.dir, 'ham.eml');
     writeFileSync(h, ham());
     const hs = postino(mx.dir, ['scan', h]);
@@ -207,7 +222,7 @@ describe('spam scoring with a real rspamd, its action honoured', { timeout: 300_
     assert.match(r.end[0]!, /^250 /);
     const stored = mx.messages('INBOX').find((m) => m.includes('ham for rspamd'));
     assert.ok(stored, 'in the INBOX');
-    const m = /^X-Spam-Status: No, score=(-?\d+\.\d) required=5\.0 tests=([A-Z0-9_,]+)\r$/m.exec(stored);
+    const m = /^X-Spam-Status: No, score=(-?\d+\.\d) required=5\.0 tests=((?:[A-Z0-9_]+=-?\d+(?:\.\d+)?,?)+)\r$/m.exec(stored);
     assert.ok(m, stored);
     assert.ok(Number(m[1]) < 5);
   });
@@ -251,6 +266,6 @@ describe('the builtin rules read the sender checks the MX already ran', { timeou
     const [stored] = mx.messages('Junk').filter((m) => m.includes('spf fails'));
     assert.ok(stored, 'in Junk');
     assert.match(stored, /^Authentication-Results: mx\.example\.test;\r\n spf=fail /m);
-    assert.match(stored, /^X-Spam-Status: Yes, score=6\.0 required=5\.0 tests=SPF_FAIL,DMARC_FAIL\r$/m);
+    assert.match(stored, /^X-Spam-Status: Yes, score=6\.0 required=5\.0 tests=SPF_FAIL=2\.5,DMARC_FAIL=3\.5\r$/m);
   });
 });

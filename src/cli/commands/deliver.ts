@@ -13,7 +13,7 @@ import { MailError } from '../../../storage/errors.js';
 import type { DeliveryFailure } from '../../delivery/outcome.js';
 import { failureReply, formatReply } from '../../mx/smtp-reply.js';
 import { parseMessage } from '../../../mime/index.js';
-import { Antivirus } from '../../scan/antivirus.js';
+import { Antivirus, isVirusField, virusFields } from '../../scan/antivirus.js';
 
 const EX_NOUSER = 67;
 const EX_TEMPFAIL = 75;
@@ -56,8 +56,8 @@ export const deliverCommands: CliCommand[] = [
           ctx.err(`postino deliver: 451 4.7.1 virus scanner unavailable (${outcome.reason})`);
           return EX_TEMPFAIL;
         }
-        raw = parseMessage(raw).without((f) => f.key === 'x-virus-scanned').raw;
-        traceHeaders.push(`X-Virus-Scanned: ${outcome.header}`);
+        raw = parseMessage(raw).without((f) => isVirusField(f.key)).raw;
+        traceHeaders.push(...virusFields(outcome));
       }
       let storage;
       try {

@@ -1,10 +1,12 @@
 // ClamAV at the end of DATA (MX and LMTP): infected mail refused 554 5.7.1
 // naming the signature (nothing stored); clamd unavailable, too slow, busy or
 // failing its self-test: 451 4.7.1, or with antivirus.failOpen accepted and
-// marked unscanned; otherwise an X-Virus-Scanned field. X-Virus-Scanned
-// fields that arrive with the message are removed: only ours count.
+// marked unscanned; otherwise an X-Virus-Scanned field, and for clean mail
+// X-Virus-Score: 0 (what Sieve's virustest reads as "1", no virus). X-Virus-Scanned and
+// X-Virus-Score fields that arrive with the message are removed: only ours count.
 import type { Logger } from '../../log.js';
 import type { Antivirus } from '../../scan/antivirus.js';
+import { isVirusField, virusFields } from '../../scan/antivirus.js';
 import type { HookOf } from '../chain.js';
 import { virusFound, virusScannerUnavailable } from '../smtp-reply.js';
 import { ACCEPT } from '../verdict.js';
@@ -36,8 +38,8 @@ export function antivirusHook(av: Antivirus, log?: Logger): HookOf<'data'> {
       }
       return {
         kind: 'accept',
-        headers: [`X-Virus-Scanned: ${outcome.header}`],
-        message: message.without((f) => f.key === 'x-virus-scanned'),
+        headers: virusFields(outcome),
+        message: message.without((f) => isVirusField(f.key)),
       };
     },
   };

@@ -211,6 +211,19 @@ test('several scripts: the first that cancels the implicit keep decides, the oth
   assert.deepEqual(both, [{ type: 'keep', implicit: true }]);
 });
 
+test('several scripts as Pigeonhole runs them: an explicit keep only lets the next script run; the last script\'s keep stores', () => {
+  const userKeeps = actionsOf('require "imap4flags"; keep :flags "\\\\Flagged";');
+  const afterFiles = actionsOf('require "fileinto"; fileinto "Junk";');
+  let merged = mergeScriptActions([], userKeeps);
+  assert.equal(merged.more, true, 'keep in force: the next script runs');
+  merged = mergeScriptActions(merged.actions, afterFiles);
+  assert.equal(merged.more, false);
+  assert.deepEqual(stores(planDelivery(facts(), finishScriptActions(merged))), ['Junk'], 'no INBOX copy: the last script cancelled the keep');
+  // The last script's explicit keep is done with its flags.
+  const last = finishScriptActions(mergeScriptActions(mergeScriptActions([], actionsOf('if false { }')).actions, userKeeps));
+  assert.deepEqual(last, [{ type: 'keep', flags: ['\\Flagged'] }]);
+});
+
 test('a copy already delivered to this account is a mail loop, refused before Sieve', () => {
   assert.deepEqual(mailLoop('roadrunner@acme.example.com', ['other@acme.example.com', 'RoadRunner@acme.example.com']), {
     kind: 'reject',
