@@ -38,8 +38,11 @@ function message(i: number): Buffer {
   return Buffer.from(raw.replace('From: Sender <sender@remote.test>', `From: Sender <${USER}>`).replace('To: user@example.test', `To: rcpt${i % 50}@remote.test`), 'latin1');
 }
 
+/** The bench sends far more than a user's default limits allow. */
+const UNLIMITED = { submission: { limits: { messagesPerHour: 10_000_000, recipientsPerDay: 10_000_000 } } };
+
 function prepare(dir: string, config: Record<string, unknown>): void {
-  writeFileSync(path.join(dir, 'postino.json'), JSON.stringify(config));
+  writeFileSync(path.join(dir, 'postino.json'), JSON.stringify({ ...UNLIMITED, ...config }));
   const cli = (args: string[], stdin?: string) => {
     const r = postino(dir, args, stdin);
     if (r.code !== 0) throw new Error(`postino ${args.join(' ')}: ${r.stderr}`);
