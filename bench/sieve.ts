@@ -3,6 +3,7 @@
 // compiled once. Each evaluation includes building the message view from the
 // raw bytes, as a delivery does. Prints evaluations per second on one core.
 //   npm run build && node dist/bench/sieve.js
+//   node dist/bench/sieve.js compile     (compile time only: ms per KiB by script shape)
 // Figures are the best of 3 passes; "per core" divides by the CPU time the
 // process used, wall-clock rate is shown too.
 //
@@ -17,6 +18,8 @@ import { parseMessage } from '../mime/index.js';
 
 const sieveMessageFromBuffer = (raw: Buffer) => sieveMessage(parseMessage(raw));
 import { prng } from '../test/support/prng.js';
+import { scriptOfShape, scriptShapes } from '../test/unit/sieve/script-shapes.js';
+import { parseWithGrammar } from '../sieve/compile/parse.js';
 
 const N = 10_000;
 
@@ -133,6 +136,45 @@ function measure(label: string, program: SieveProgram, msgs: Buffer[], rules: nu
   console.log(
     `${label}: ${rules} rules, ${msgs.length} messages: ${fmt(msgs.length / cpuSecs)} evaluations/s per core (CPU ${cpuSecs.toFixed(3)} s; wall ${secs.toFixed(3)} s = ${fmt(msgs.length / secs)}/s; ${actions} actions)`,
   );
+}
+
+// --- compile time: ms per KiB by script shape and size (node dist/bench/sieve.js compile) ---
+
+/** Best-of-3 milliseconds of f, the first call not counted (warm-up). */
+function bestMs(f: (round: number) => void, rounds = 3): number {
+  f(-1);
+  let best = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    f(r);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+function compileBench(): void {
+  console.log('compile (parse + validate + lower), ms per KiB; each text distinct so the compile cache never answers:');
+  let salt = 0;
+  for (const shape of scriptShapes) {
+    const cells: string[] = [];
+    for (const kib of [1, 10, 100]) {
+      const size = kib * 1024;
+      const ms = bestMs(() => {
+        const r = compile(scriptOfShape(shape, size, `salt ${salt++}`));
+        if (!r.ok) throw new Error(`${shape} ${kib} KiB: ${r.errors[0]!.message}`);
+      });
+      cells.push(`${String(kib).padStart(3)} KiB ${(ms / kib).toFixed(3).padStart(7)}`);
+    }
+    // The grammar alone (the parser before the hand-written one), at 10 KiB.
+    const text = scriptOfShape(shape, 10 * 1024, 'grammar');
+    const grammarMs = bestMs(() => parseWithGrammar(text), 1);
+    console.log(`  ${shape.padEnd(13)} ${cells.join('   ')}   | ohm grammar parse only, 10 KiB: ${(grammarMs / 10).toFixed(2)} ms/KiB`);
+  }
+}
+
+if (process.argv[2] === 'compile') {
+  compileBench();
+  process.exit(0);
 }
 
 const msgs = makeMessages();
