@@ -4,6 +4,7 @@
 // raw bytes, as a delivery does. Prints evaluations per second on one core.
 //   npm run build && node dist/bench/sieve.js
 //   node dist/bench/sieve.js compile     (compile time only: ms per KiB by script shape)
+//   node dist/bench/sieve.js delivery    (a delivery's Sieve step: compile or cache, then run)
 // Figures are the best of 3 passes; "per core" divides by the CPU time the
 // process used, wall-clock rate is shown too.
 //
@@ -20,6 +21,12 @@ const sieveMessageFromBuffer = (raw: Buffer) => sieveMessage(parseMessage(raw));
 import { prng } from '../test/support/prng.js';
 import { scriptOfShape, scriptShapes } from '../test/unit/sieve/script-shapes.js';
 import { parseWithGrammar } from '../sieve/compile/parse.js';
+import { compileScript } from '../sieve/compile/compiler.js';
+import { defaultLimits } from '../sieve/index.js';
+import { CompiledScriptCache } from '../src/delivery/compiled-scripts.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fixturesDir } from '../test/support/paths.js';
 
 const N = 10_000;
 
@@ -172,8 +179,53 @@ function compileBench(): void {
   }
 }
 
+// --- a delivery's Sieve step: get the program for the account's script (its
+// text read afresh, as from storage), then run it. Alternating rounds; the
+// median of per-round ratios to the first variant (node dist/bench/sieve.js delivery).
+function deliveryBench(): void {
+  const textBytes = readFileSync(path.join(fixturesDir, 'sieve', 'bench-20-rules.sieve'));
+  const views = makeMessages().slice(0, 2000).map(sieveMessageFromBuffer);
+  const env = { from: 'a@example.com', to: 'rcpt+x@example.test' };
+  const cache = new CompiledScriptCache();
+  const variants: Array<[string, (text: string) => SieveProgram]> = [
+    [
+      'before: ohm grammar, compiled per message',
+      (text) => {
+        const compiled = compileScript(parseWithGrammar(text), defaultLimits, text);
+        return { requires: compiled.requires, compiled, limits: defaultLimits };
+      },
+    ],
+    ['fast parser, compiled per message', (text) => (compile(text, { cache: false }) as { program: SieveProgram }).program],
+    ["engine's cache (by text)", (text) => (compile(text) as { program: SieveProgram }).program],
+    ["delivery's cache (by SHA-256)", (text) => (cache.compile(text) as { program: SieveProgram }).program],
+  ];
+  const ROUNDS_D = 5;
+  const times = variants.map(() => [] as number[]);
+  const perMessage = (get: (text: string) => SieveProgram, n: number): number => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) evaluate(get(textBytes.toString('utf8')), views[i % views.length]!, env);
+    return (performance.now() - t0) / n;
+  };
+  for (const [, get] of variants) perMessage(get, 20); // warm-up
+  for (let r = 0; r < ROUNDS_D; r++) {
+    const order = variants.map((_, i) => i);
+    if (r % 2) order.reverse();
+    for (const i of order) times[i]!.push(perMessage(variants[i]![1], i === 0 ? 100 : views.length));
+  }
+  const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  console.log(`delivery Sieve step, 20-rule script (${textBytes.length} bytes), ${ROUNDS_D} alternating rounds: median ms per message, median ratio to the first`);
+  for (const [i, [label]] of variants.entries()) {
+    const ratios = times[i]!.map((t, r) => t / times[0]![r]!);
+    console.log(`  ${label.padEnd(44)} ${median(times[i]!).toFixed(4).padStart(9)} ms   x${median(ratios).toFixed(4)}`);
+  }
+}
+
 if (process.argv[2] === 'compile') {
   compileBench();
+  process.exit(0);
+}
+if (process.argv[2] === 'delivery') {
+  deliveryBench();
   process.exit(0);
 }
 
