@@ -15,10 +15,12 @@ import { LineTable } from '../../../sieve/compile/source-text.js';
 import type { ScriptNode } from '../../../sieve/compile/ast.js';
 import { prng } from '../../support/prng.js';
 
-const corpusDir = path.join(fixturesDir, 'sieve', 'differential', 'scripts');
-const corpus = readdirSync(corpusDir)
-  .filter((f) => f.endsWith('.sieve'))
-  .map((f) => readFileSync(path.join(corpusDir, f), 'utf8'));
+const corpusDirs = ['differential/scripts', 'differential/global', 'differential/personal', 'rfc', 'delivery', '.'].map((d) => path.join(fixturesDir, 'sieve', d));
+const corpus = corpusDirs.flatMap((dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.sieve'))
+    .map((f) => readFileSync(path.join(dir, f), 'utf8')),
+);
 
 const extra = [
   'require ["fileinto"];\r\nif header :contains "subject" "x" { fileinto "A"; }\r\n',
