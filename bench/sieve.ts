@@ -3,6 +3,8 @@
 // compiled once. Each evaluation includes building the message view from the
 // raw bytes, as a delivery does. Prints evaluations per second on one core.
 //   npm run build && node dist/bench/sieve.js
+//   node dist/bench/sieve.js compile     (compile time only: ms per KiB by script shape)
+//   node dist/bench/sieve.js delivery    (a delivery's Sieve step: compile or cache, then run)
 // Figures are the best of 3 passes; "per core" divides by the CPU time the
 // process used, wall-clock rate is shown too.
 //
@@ -17,6 +19,14 @@ import { parseMessage } from '../mime/index.js';
 
 const sieveMessageFromBuffer = (raw: Buffer) => sieveMessage(parseMessage(raw));
 import { prng } from '../test/support/prng.js';
+import { scriptOfShape, scriptShapes } from '../test/unit/sieve/script-shapes.js';
+import { parseWithGrammar } from '../sieve/compile/parse.js';
+import { compileScript } from '../sieve/compile/compiler.js';
+import { defaultLimits } from '../sieve/index.js';
+import { CompiledScriptCache } from '../src/delivery/compiled-scripts.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fixturesDir } from '../test/support/paths.js';
 
 const N = 10_000;
 
@@ -133,6 +143,90 @@ function measure(label: string, program: SieveProgram, msgs: Buffer[], rules: nu
   console.log(
     `${label}: ${rules} rules, ${msgs.length} messages: ${fmt(msgs.length / cpuSecs)} evaluations/s per core (CPU ${cpuSecs.toFixed(3)} s; wall ${secs.toFixed(3)} s = ${fmt(msgs.length / secs)}/s; ${actions} actions)`,
   );
+}
+
+// --- compile time: ms per KiB by script shape and size (node dist/bench/sieve.js compile) ---
+
+/** Best-of-3 milliseconds of f, the first call not counted (warm-up). */
+function bestMs(f: (round: number) => void, rounds = 3): number {
+  f(-1);
+  let best = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    f(r);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+function compileBench(): void {
+  console.log('compile (parse + validate + lower), ms per KiB; each text distinct so the compile cache never answers:');
+  let salt = 0;
+  for (const shape of scriptShapes) {
+    const cells: string[] = [];
+    for (const kib of [1, 10, 100]) {
+      const size = kib * 1024;
+      const ms = bestMs(() => {
+        const r = compile(scriptOfShape(shape, size, `salt ${salt++}`));
+        if (!r.ok) throw new Error(`${shape} ${kib} KiB: ${r.errors[0]!.message}`);
+      });
+      cells.push(`${String(kib).padStart(3)} KiB ${(ms / kib).toFixed(3).padStart(7)}`);
+    }
+    // The grammar alone (the parser before the hand-written one), at 10 KiB.
+    const text = scriptOfShape(shape, 10 * 1024, 'grammar');
+    const grammarMs = bestMs(() => parseWithGrammar(text), 1);
+    console.log(`  ${shape.padEnd(13)} ${cells.join('   ')}   | ohm grammar parse only, 10 KiB: ${(grammarMs / 10).toFixed(2)} ms/KiB`);
+  }
+}
+
+// --- a delivery's Sieve step: get the program for the account's script (its
+// text read afresh, as from storage), then run it. Alternating rounds; the
+// median of per-round ratios to the first variant (node dist/bench/sieve.js delivery).
+function deliveryBench(): void {
+  const textBytes = readFileSync(path.join(fixturesDir, 'sieve', 'bench-20-rules.sieve'));
+  const views = makeMessages().slice(0, 2000).map(sieveMessageFromBuffer);
+  const env = { from: 'a@example.com', to: 'rcpt+x@example.test' };
+  const cache = new CompiledScriptCache();
+  const variants: Array<[string, (text: string) => SieveProgram]> = [
+    [
+      'before: ohm grammar, compiled per message',
+      (text) => {
+        const compiled = compileScript(parseWithGrammar(text), defaultLimits, text);
+        return { requires: compiled.requires, compiled, limits: defaultLimits };
+      },
+    ],
+    ['fast parser, compiled per message', (text) => (compile(text, { cache: false }) as { program: SieveProgram }).program],
+    ["engine's cache (by text)", (text) => (compile(text) as { program: SieveProgram }).program],
+    ["delivery's cache (by SHA-256)", (text) => (cache.compile(text) as { program: SieveProgram }).program],
+  ];
+  const ROUNDS_D = 5;
+  const times = variants.map(() => [] as number[]);
+  const perMessage = (get: (text: string) => SieveProgram, n: number): number => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) evaluate(get(textBytes.toString('utf8')), views[i % views.length]!, env);
+    return (performance.now() - t0) / n;
+  };
+  for (const [, get] of variants) perMessage(get, 20); // warm-up
+  for (let r = 0; r < ROUNDS_D; r++) {
+    const order = variants.map((_, i) => i);
+    if (r % 2) order.reverse();
+    for (const i of order) times[i]!.push(perMessage(variants[i]![1], i === 0 ? 100 : views.length));
+  }
+  const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  console.log(`delivery Sieve step, 20-rule script (${textBytes.length} bytes), ${ROUNDS_D} alternating rounds: median ms per message, median ratio to the first`);
+  for (const [i, [label]] of variants.entries()) {
+    const ratios = times[i]!.map((t, r) => t / times[0]![r]!);
+    console.log(`  ${label.padEnd(44)} ${median(times[i]!).toFixed(4).padStart(9)} ms   x${median(ratios).toFixed(4)}`);
+  }
+}
+
+if (process.argv[2] === 'compile') {
+  compileBench();
+  process.exit(0);
+}
+if (process.argv[2] === 'delivery') {
+  deliveryBench();
+  process.exit(0);
 }
 
 const msgs = makeMessages();

@@ -46,6 +46,8 @@ export interface SieveProgram {
 
 export interface CompileOptions {
   limits?: Partial<SieveLimits>;
+  /** False: neither look in nor fill the engine's cache (a caller with its own cache). */
+  cache?: boolean;
 }
 
 export type CompileResult = { ok: true; program: SieveProgram } | { ok: false; errors: SieveError[] };
@@ -58,8 +60,33 @@ export interface EvaluateResult {
 /** The capabilities this engine implements (ManageSieve SIEVE line). */
 export const capabilities: readonly string[] = [...knownCapabilityNames];
 
+// Bounded in entries and in text bytes (a program's size follows its text's),
+// least recently used first out: a stream of large distinct scripts (CHECKSCRIPT)
+// cannot make the cache hold much memory.
 const CACHE_MAX = 512;
+const CACHE_MAX_CHARS = 2 * 1024 * 1024;
 const cache = new Map<string, CompileResult>();
+let cacheChars = 0;
+
+function cacheGet(key: string): CompileResult | undefined {
+  const hit = cache.get(key);
+  if (hit) {
+    cache.delete(key);
+    cache.set(key, hit);
+  }
+  return hit;
+}
+
+function cachePut(key: string, result: CompileResult): void {
+  if (key.length > CACHE_MAX_CHARS / 4) return;
+  cache.set(key, result);
+  cacheChars += key.length;
+  while (cache.size > CACHE_MAX || cacheChars > CACHE_MAX_CHARS) {
+    const oldest = cache.keys().next().value as string;
+    cache.delete(oldest);
+    cacheChars -= oldest.length;
+  }
+}
 
 function utf8Length(s: string): number {
   let n = 0;
@@ -74,11 +101,11 @@ function utf8Length(s: string): number {
 export function compile(text: string, options: CompileOptions = {}): CompileResult {
   const limits: SieveLimits = { ...defaultLimits, ...options.limits };
   const key = options.limits ? `${JSON.stringify(options.limits)}\0${text}` : text;
-  const hit = cache.get(key);
+  if (options.cache === false) return compileUncached(text, limits);
+  const hit = cacheGet(key);
   if (hit) return hit;
   const result = compileUncached(text, limits);
-  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
-  cache.set(key, result);
+  cachePut(key, result);
   return result;
 }
 

@@ -7,9 +7,10 @@
 // implicit keep in force; it is logged, never fatal.
 import type { Storage } from '../../storage/ports.js';
 import type { AccountRecord } from '../../storage/ports.js';
-import { compile, evaluateAsync, formatSieveError, type Answer, type AsyncSieveHost, type SieveAction, type SieveMessage } from '../../sieve/index.js';
+import { evaluateAsync, formatSieveError, type Answer, type AsyncSieveHost, type SieveAction, type SieveMessage } from '../../sieve/index.js';
 import type { Logger } from '../log.js';
 import { finishScriptActions, mergeScriptActions } from './plan.js';
+import { deliveryScripts } from './compiled-scripts.js';
 
 /** What the host needs from the delivery configuration. */
 export interface SieveHostConfig {
@@ -106,7 +107,7 @@ export async function runDeliveryScripts(run: ScriptRun): Promise<SieveAction[]>
   const message = run.message();
   let merged: ReturnType<typeof mergeScriptActions> = { actions: [], more: true, keep: [] };
   for (const { name, text } of texts) {
-    const compiled = compile(text);
+    const compiled = deliveryScripts.compile(text);
     if (!compiled.ok) {
       log.error({ event: 'sieve-invalid', account: account.address, script: name, errors: compiled.errors.map(formatSieveError) });
       continue;
