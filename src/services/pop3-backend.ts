@@ -74,7 +74,7 @@ export class StorePop3Backend implements Pop3Backend {
     const records = await this.mail.listMessages(inbox.id);
     return {
       mailboxId: inbox.id,
-      messages: records.map((r) => ({ uid: r.uid, size: r.size, uidl: uidlOf(r, inbox.uidValidity) })),
+      messages: records.map((r) => ({ uid: r.uid, size: r.size, uidl: uidlOf(r, inbox.uidValidity), seen: r.flags.includes('\\Seen') })),
     };
   }
 

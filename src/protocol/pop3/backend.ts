@@ -24,6 +24,8 @@ export interface Pop3Message {
   size: number;
   /** The unique-id listing (RFC 1939 7): 1-70 chars in 0x21..0x7E, stable for the message's life. */
   uidl: string;
+  /** \Seen at login: RETR has no flag to store (a re-download does no index work). */
+  seen?: boolean;
 }
 
 /** The INBOX at login: message numbers are positions in `messages` (1-based) for the whole session. */

@@ -34,8 +34,8 @@ export interface Pop3Context {
   readonly drop: Pop3Maildrop | undefined;
   /** Message numbers (1-based) marked by DELE. */
   readonly deleted: Set<number>;
-  /** RETR's \Seen: marks once per session and message. */
-  markSeen(n: number): Promise<void>;
+  /** RETR's \Seen: marks once per session and message (stored in batches, not waited for). */
+  markSeen(n: number): void;
   /** Message n's bytes (perhaps read ahead already). */
   readMessage(n: number): Promise<Buffer>;
 }
@@ -207,7 +207,7 @@ export const COMMANDS: readonly Pop3Command[] = [
       const m = ctx.drop!.messages[n - 1]!;
       try {
         const raw = await ctx.readMessage(n);
-        await ctx.markSeen(n);
+        ctx.markSeen(n);
         return { kind: 'message', text: `${m.size} octets`, raw };
       } catch (e) {
         return errorReply(e);

@@ -22,6 +22,17 @@ export const MAX_TOP_LINES = 1_000_000_000;
  * than sending it.
  */
 export const SEEN_BATCH = 256;
-/** Pipelined RETRs whose messages are read ahead while the current one is sent, at most this many and bytes. */
-export const READ_AHEAD_MESSAGES = 16;
+/**
+ * Pipelined RETRs whose messages are read ahead while the current one is
+ * sent, at most this many and bytes. Refilled once half are used, so the
+ * reads go to the store's reader threads in batches, not one by one.
+ */
+export const READ_AHEAD_MESSAGES = 64;
 export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+/**
+ * Replies to pipelined commands are gathered up to this many bytes and sent
+ * in one write (one syscall instead of one per message); whatever is
+ * gathered goes out as soon as no further command is waiting or the next
+ * one would have to wait for something.
+ */
+export const OUTPUT_BATCH_BYTES = 64 * 1024;

@@ -26,6 +26,13 @@ function clean(text: string): string {
 }
 
 export function compileReply(reply: Pop3Reply): Buffer[] {
+  const parts = replyParts(reply);
+  // A small message goes out in one write (one packet, one syscall); a big one as slices, not copied.
+  return reply.kind === 'message' && reply.raw.length <= SMALL_MESSAGE ? [Buffer.concat(parts)] : parts;
+}
+
+/** The reply's bytes as pieces (a message as slices of its stored bytes and the few bytes added). */
+export function replyParts(reply: Pop3Reply): Buffer[] {
   switch (reply.kind) {
     case 'ok':
       return [Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n`)];
@@ -38,9 +45,10 @@ export function compileReply(reply: Pop3Reply): Buffer[] {
       return [Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n${body}.\r\n`)];
     }
     case 'message': {
-      const parts = [Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n`), ...messageBody(reply.raw, reply.bodyLines), END];
-      // A small message goes out in one write (one packet, one syscall); a big one as slices, not copied.
-      return reply.raw.length <= SMALL_MESSAGE ? [Buffer.concat(parts)] : parts;
+      const parts = messageBody(reply.raw, reply.bodyLines);
+      parts.unshift(Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n`));
+      parts.push(END);
+      return parts;
     }
   }
 }

@@ -3,7 +3,7 @@
 // table, replies compiled by responses.ts. Deletions happen only at QUIT in
 // the TRANSACTION state; a connection that ends any other way deletes nothing.
 import { Pop3Receiver } from './receiver.js';
-import { compileReply, err, ok, type Pop3Reply } from './responses.js';
+import { err, ok, replyParts, type Pop3Reply } from './responses.js';
 import { authErrorReply, errorReply, isUnexpected } from './errors.js';
 import { COMMAND_TABLE, type Pop3Context, type Pop3State } from './commands.js';
 import {
@@ -14,6 +14,7 @@ import {
   MAX_COMMANDS_PER_SESSION,
   MAX_QUEUED_LINES,
   MAX_SASL_LINE,
+  OUTPUT_BATCH_BYTES,
   READ_AHEAD_BYTES,
   READ_AHEAD_MESSAGES,
   SEEN_BATCH,
@@ -40,6 +41,16 @@ export interface Pop3SessionOptions {
 
 type Line = { kind: 'line'; text: string } | { kind: 'too-long' };
 
+/**
+ * Commands that never wait for anything but a message read: their replies
+ * may be held back and sent with the next ones. Before any other command,
+ * what is held goes out (it may wait for a login, a store, TLS).
+ */
+const GATHERED = new Set(['RETR', 'TOP', 'DELE', 'NOOP', 'STAT', 'LIST', 'UIDL', 'RSET', 'CAPA']);
+/** Replies gathered up to this size are copied into one buffer; a bigger batch goes as its pieces. */
+const COPY_LIMIT = 256 * 1024;
+const RETR_LINE = /^RETR ([1-9][0-9]{0,9})$/i;
+
 export class Pop3Session implements Pop3Context {
   private readonly receiver = new Pop3Receiver(MAX_COMMAND_LINE);
   private readonly queue: Line[] = [];
@@ -53,6 +64,13 @@ export class Pop3Session implements Pop3Context {
   private readonly seen = new Set<number>();
   /** UIDs of those not stored yet (see SEEN_BATCH). */
   private seenPending: number[] = [];
+  /** The \Seen batches being stored, one after the other, off the path of the RETRs. */
+  private seenStored: Promise<void> = Promise.resolve();
+  /** Replies held back to go out in one write (see GATHERED). */
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  /** Lines received since the queue was last looked at for RETRs to read ahead. */
+  private arrived = 0;
 
   state: Pop3State = 'authorization';
   pendingUser: string | undefined;
@@ -81,14 +99,18 @@ export class Pop3Session implements Pop3Context {
 
   start(): void {
     this.transport.setIdleTimeout(IDLE_TIMEOUT_MS);
-    void this.send(ok(`${this.options.hostname} POP3 ready`));
+    this.send(ok(`${this.options.hostname} POP3 ready`));
+    void this.flush();
   }
 
   // ---- ConnectionHandler ------------------------------------------------------
 
   onData(data: Buffer): void {
     if (this.closed) return;
-    for (const item of this.receiver.feed(data)) this.queue.push(item);
+    for (const item of this.receiver.feed(data)) {
+      this.queue.push(item);
+      this.arrived++;
+    }
     if (this.queue.length > MAX_QUEUED_LINES) {
       this.queue.length = 0;
       void this.end(err('Too many pipelined commands', 'SYS/PERM'));
@@ -145,33 +167,50 @@ export class Pop3Session implements Pop3Context {
     return reply;
   }
 
-  async markSeen(n: number): Promise<void> {
+  markSeen(n: number): void {
     if (this.seen.has(n)) return;
     this.seen.add(n);
-    this.seenPending.push(this.drop!.messages[n - 1]!.uid);
-    if (this.seenPending.length >= SEEN_BATCH) await this.flushSeen();
+    const message = this.drop!.messages[n - 1]!;
+    if (message.seen) return;
+    this.seenPending.push(message.uid);
+    if (this.seenPending.length >= SEEN_BATCH) void this.flushSeen();
   }
 
-  /** Stores the pending \Seen flags. A message went out either way: a flag that could not be set is only logged. */
-  private async flushSeen(): Promise<void> {
-    if (this.seenPending.length === 0 || !this.user || !this.drop) return;
-    const uids = this.seenPending;
-    this.seenPending = [];
-    try {
-      await this.backend.markSeen(this.user, this.drop, uids);
-    } catch (e) {
-      this.logError(e, 'seen');
+  /**
+   * Stores the pending \Seen flags after the batches before them; resolves
+   * when all are stored. RETR does not wait for it (the message goes out
+   * either way: a flag that could not be set is only logged); QUIT and the
+   * end of the session do.
+   */
+  private flushSeen(): Promise<void> {
+    const user = this.user;
+    const drop = this.drop;
+    if (this.seenPending.length > 0 && user && drop) {
+      const uids = this.seenPending;
+      this.seenPending = [];
+      this.seenStored = this.seenStored.then(async () => {
+        try {
+          await this.backend.markSeen(user, drop, uids);
+        } catch (e) {
+          this.logError(e, 'seen');
+        }
+      });
     }
+    return this.seenStored;
   }
 
   /** Reads started ahead for pipelined RETRs, by message number. */
-  private readonly readAhead = new Map<number, { size: number; bytes: Promise<Buffer> }>();
+  private readonly readAhead = new Map<number, { size: number; bytes: Promise<Buffer>; done: boolean }>();
 
-  readMessage(n: number): Promise<Buffer> {
+  async readMessage(n: number): Promise<Buffer> {
     const ahead = this.readAhead.get(n);
     this.readAhead.delete(n);
     const bytes = ahead ? ahead.bytes : this.backend.read(this.user!, this.drop!, this.drop!.messages[n - 1]!.uid);
-    this.startReadAhead();
+    // Refilled in batches (one hand-off to the reader threads for many files): when this one was
+    // not read ahead, or when half the reads are used and enough new lines came to look at.
+    if (!ahead || (this.readAhead.size < READ_AHEAD_MESSAGES / 2 && this.arrived >= READ_AHEAD_MESSAGES / 4)) this.startReadAhead();
+    // Replies held back must not wait for a read that has not finished.
+    if (!ahead?.done) await this.flush();
     return bytes;
   }
 
@@ -183,6 +222,7 @@ export class Pop3Session implements Pop3Context {
   private startReadAhead(): void {
     const drop = this.drop;
     if (!drop) return;
+    this.arrived = 0;
     let bytes = 0;
     for (const [n, r] of this.readAhead) {
       // Read for a RETR that a DELE before it made moot: forget it.
@@ -193,7 +233,7 @@ export class Pop3Session implements Pop3Context {
     for (let i = 0; i < look && this.readAhead.size < READ_AHEAD_MESSAGES; i++) {
       const item = this.queue[i]!;
       if (item.kind !== 'line') continue;
-      const m = /^RETR ([1-9][0-9]{0,9})$/i.exec(item.text);
+      const m = RETR_LINE.exec(item.text);
       if (!m) continue;
       const n = Number(m[1]);
       const message = drop.messages[n - 1];
@@ -201,9 +241,13 @@ export class Pop3Session implements Pop3Context {
       if (bytes + message.size > READ_AHEAD_BYTES) break;
       bytes += message.size;
       const read = this.backend.read(this.user!, drop, message.uid);
+      const entry = { size: message.size, bytes: read, done: false };
       // Its error, if any, is the RETR's to report when it comes.
-      read.catch(() => {});
-      this.readAhead.set(n, { size: message.size, bytes: read });
+      read.then(
+        () => (entry.done = true),
+        () => (entry.done = true),
+      );
+      this.readAhead.set(n, entry);
     }
   }
 
@@ -215,8 +259,10 @@ export class Pop3Session implements Pop3Context {
     try {
       while (!this.closed && this.queue.length > 0) {
         const item = this.queue.shift()!;
+        if (!this.gathered(item)) await this.flush();
         if (this.sasl) await this.saslResponse(item);
         else await this.command(item);
+        if (this.queue.length === 0 || this.outBytes >= OUTPUT_BATCH_BYTES) await this.flush();
       }
     } catch (e) {
       this.logError(e, 'session');
@@ -254,12 +300,13 @@ export class Pop3Session implements Pop3Context {
     if (result.kind === 'stls') return this.startTls();
     if (result.kind === 'quit') return this.quit();
     if (result.kind === 'sasl') return this.startSasl(result.mechanism, result.initial);
-    await this.send(result);
+    this.send(result);
     if (this.authFailures >= MAX_AUTH_FAILURES) await this.end(err('Too many authentication failures', 'AUTH'));
   }
 
   private async startTls(): Promise<void> {
-    await this.send(ok('Begin TLS negotiation'));
+    this.send(ok('Begin TLS negotiation'));
+    await this.flush();
     // Anything the client sent after STLS in the clear is dropped (RFC 2595 / CVE-2011-0411 style injection).
     this.queue.length = 0;
     this.receiver.reset();
@@ -348,13 +395,13 @@ export class Pop3Session implements Pop3Context {
 
   private async failAuth(reply: Pop3Reply): Promise<void> {
     this.authFailures++;
-    await this.send(reply);
+    this.send(reply);
     if (this.authFailures >= MAX_AUTH_FAILURES) await this.end(err('Too many authentication failures', 'AUTH'));
   }
 
-  private saslAbort(): Promise<void> {
+  private saslAbort(): void {
     this.endSasl();
-    return this.send(err('Authentication aborted'));
+    this.send(err('Authentication aborted'));
   }
 
   /** A response the mechanism never sees (not base64, too long): a failed login, logged and slowed as in IMAP and submission. */
@@ -377,14 +424,37 @@ export class Pop3Session implements Pop3Context {
 
   // ---- output ------------------------------------------------------------------------
 
-  private async send(reply: Pop3Reply): Promise<void> {
+  /** A command whose reply may be held back (see GATHERED). */
+  private gathered(item: Line): boolean {
+    if (this.sasl || item.kind !== 'line') return false;
+    const space = item.text.indexOf(' ');
+    return GATHERED.has((space < 0 ? item.text : item.text.slice(0, space)).toUpperCase());
+  }
+
+  /** Queues a reply; flush() sends it. */
+  private send(reply: Pop3Reply): void {
     if (this.closed) return;
-    await this.transport.write(compileReply(reply));
+    for (const part of replyParts(reply)) {
+      this.out.push(part);
+      this.outBytes += part.length;
+    }
+  }
+
+  /** Sends the replies held back: in one buffer when small, else as pieces (a big message is not copied). */
+  private async flush(): Promise<void> {
+    if (this.out.length === 0) return;
+    const parts = this.out;
+    const bytes = this.outBytes;
+    this.out = [];
+    this.outBytes = 0;
+    if (this.closed) return;
+    await this.transport.write(parts.length > 1 && bytes <= COPY_LIMIT ? [Buffer.concat(parts, bytes)] : parts);
   }
 
   private async end(reply: Pop3Reply): Promise<void> {
     if (this.closed) return;
-    await this.send(reply);
+    this.send(reply);
+    await this.flush();
     this.closed = true;
     this.queue.length = 0;
     this.transport.close();
@@ -394,6 +464,8 @@ export class Pop3Session implements Pop3Context {
   /** The session is over: pending \Seen flags stored, then the maildrop let go. */
   private async finish(): Promise<void> {
     this.readAhead.clear();
+    this.out = [];
+    this.outBytes = 0;
     await this.flushSeen();
     this.release?.();
     this.release = undefined;
