@@ -14,7 +14,8 @@ function score(rt: Runtime, header: string): number | undefined {
 }
 
 export function spamValue(rt: Runtime, percent: boolean): string {
-  const cfg = rt.host.spamtest ?? { header: 'X-Spam-Score', max: 10 };
+  const cfg = rt.host.spamtest === undefined ? { header: 'X-Spam-Score', max: 10 } : rt.host.spamtest;
+  if (cfg === null) return '0';
   const s = score(rt, cfg.header);
   if (s === undefined) return '0';
   const ratio = Math.min(1, Math.max(0, s / cfg.max));
@@ -44,7 +45,8 @@ export const virustest: TestSpec = {
   compile(p) {
     const m = buildMatcher(p, 0);
     return (rt) => {
-      const cfg = rt.host.virustest ?? { header: 'X-Virus-Score', max: 5 };
+      const cfg = rt.host.virustest === undefined ? { header: 'X-Virus-Score', max: 5 } : rt.host.virustest;
+      if (cfg === null) return m.test(rt, ['0']);
       const s = score(rt, cfg.header);
       if (s === undefined) return m.test(rt, ['0']);
       // 1 = clean ... 5 = certainly infected, scaled from the header's 0..max.

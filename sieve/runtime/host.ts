@@ -17,10 +17,13 @@ export interface SieveHost {
   includeScript?(name: string, location: IncludeLocation): string | undefined;
   /** environment (RFC 5183) items, e.g. domain, host, name, version, phase, remote-host. */
   environment?: Readonly<Record<string, string>>;
-  /** Where spamtest reads its score (RFC 5235): header holding a number, and the score meaning "certainly spam". */
-  spamtest?: { header: string; max: number };
-  /** Where virustest reads its value: a header holding a number from 0 (clean) to max (infected). */
-  virustest?: { header: string; max: number };
+  /**
+   * Where spamtest reads its score (RFC 5235): header holding a number, and the score meaning "certainly spam".
+   * null: no scanner ran, so a header the sender wrote means nothing and the test answers "0" (untested).
+   */
+  spamtest?: { header: string; max: number } | null;
+  /** Where virustest reads its value: a header holding a number from 0 (clean) to max (infected); null as for spamtest. */
+  virustest?: { header: string; max: number } | null;
   /** Separator for subaddress :user/:detail (default "+"). */
   subaddressSeparator?: string;
   /** Vacation period bounds in seconds (defaults: at least 1 day, no maximum, default period 7 days). */

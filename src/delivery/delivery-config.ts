@@ -61,9 +61,11 @@ export function deliveryConfig(config: Config): DeliveryConfig {
     // With spam scoring on and no sieve.after of the admin's, the shipped Junk script (src/scan/junk-script.ts).
     sieveAfter: config.sieve.after.length > 0 ? config.sieve.after.map(readScript) : config.spam ? [JUNK_SCRIPT] : [],
     // As Dovecot's documented SpamAssassin setup: the junk threshold (X-Spam-Status required=) is spamtest's 10.
-    spamScoreHeader: { header: 'X-Spam-Score', max: config.spam?.junkScore ?? 5 },
+    // Only our own scanners' headers are trusted: without them, a sender's X-Spam-Score / X-Virus-Score
+    // would steer the user's spamtest and virustest (they answer "0", untested, as Pigeonhole unconfigured).
+    spamScoreHeader: config.spam ? { header: 'X-Spam-Score', max: config.spam.junkScore ?? 5 } : null,
     // The antivirus stage's score (src/scan/antivirus.ts): 0 = clean, virustest "1".
-    virusScoreHeader: { header: VIRUS_SCORE_HEADER, max: VIRUSTEST_MAX },
+    virusScoreHeader: config.antivirus ? { header: VIRUS_SCORE_HEADER, max: VIRUSTEST_MAX } : null,
     ...(globalScripts
       ? {
           globalScript: (name: string) => {

@@ -20,9 +20,9 @@ export interface SieveHostConfig {
   sieveAfter?: string[];
   /** Global scripts for include :global, by name. */
   globalScript?: (name: string) => string | undefined;
-  /** Where spamtest and virustest read their scores. */
-  spamScoreHeader?: { header: string; max: number };
-  virusScoreHeader?: { header: string; max: number };
+  /** Where spamtest and virustest read their scores; null when no scanner of ours writes them (the tests answer "0"). */
+  spamScoreHeader?: { header: string; max: number } | null;
+  virusScoreHeader?: { header: string; max: number } | null;
 }
 
 /** The SMTP client, for the environment extension. */
@@ -55,8 +55,8 @@ export function deliverySieveHost(storage: Storage, config: SieveHostConfig, rem
       ...(remote.remoteHost ? { 'remote-host': remote.remoteHost } : {}),
       ...(remote.remoteIp ? { 'remote-ip': remote.remoteIp } : {}),
     },
-    ...(config.spamScoreHeader ? { spamtest: config.spamScoreHeader } : {}),
-    ...(config.virusScoreHeader ? { virustest: config.virusScoreHeader } : {}),
+    ...(config.spamScoreHeader !== undefined ? { spamtest: config.spamScoreHeader } : {}),
+    ...(config.virusScoreHeader !== undefined ? { virustest: config.virusScoreHeader } : {}),
   };
 }
 

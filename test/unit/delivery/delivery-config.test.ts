@@ -43,3 +43,12 @@ test('a global script directory that is missing has no scripts (and does not sto
   const config = resolveConfig(validateConfig({ hostname: 'mx.example.test', sieve: { globalDir: '/nonexistent/postino-global' } }), {});
   assert.equal(deliveryConfig(config).globalScript?.('spam'), undefined);
 });
+
+test('spamtest and virustest read the score headers only when our own scanners write them', () => {
+  const plain = deliveryConfig(resolveConfig(validateConfig({}), {}));
+  assert.equal(plain.spamScoreHeader, null, 'no spam engine: a sender-written X-Spam-Score means nothing');
+  assert.equal(plain.virusScoreHeader, null);
+  const scanned = deliveryConfig(resolveConfig(validateConfig({ spam: { engine: 'builtin', junkScore: 6 }, antivirus: { host: '127.0.0.1', port: 3310 } }), {}));
+  assert.deepEqual(scanned.spamScoreHeader, { header: 'X-Spam-Score', max: 6 });
+  assert.equal(scanned.virusScoreHeader?.header, 'X-Virus-Score');
+});

@@ -337,6 +337,10 @@ if virustest :value "ge" :comparator "i;ascii-numeric" "4" { discard; }`;
   assert.deepEqual(actions(v, 'Subject: x\n\nx'), ['fileinto INBOX.unscanned']);
   assert.deepEqual(actions(v, 'X-Virus-Score: 5\n\nx'), ['discard']);
   assert.deepEqual(actions(v, 'X-Virus-Score: 0\n\nx'), ['implicit-keep']);
+  // No scanner of the host's ran (null): what the sender wrote is not a score, both tests answer "0".
+  const none = { host: { spamtest: null, virustest: null } };
+  assert.deepEqual(actions(s, 'X-Spam-Score: 50\n\nx', none), ['fileinto INBOX.unclassified']);
+  assert.deepEqual(actions(v, 'X-Virus-Score: 5\n\nx', none), ['fileinto INBOX.unscanned']);
 });
 
 test('environment (RFC 5183)', () => {
