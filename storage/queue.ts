@@ -146,8 +146,40 @@ async function exists(file: string): Promise<boolean> {
 
 let tmpCounter = 0;
 
-export class QueueStore {
+/**
+ * fsyncs of one directory shared by concurrent callers: a caller joins a
+ * sync that has not started yet (it will see the caller's change), else one
+ * starts after the sync in flight. Eight clients queueing at once pay for
+ * one or two directory fsyncs, not eight, as the mail store's group commit.
+ */
+class DirectorySync {
+  private waiting: Promise<void> | undefined;
+  private last: Promise<void> = Promise.resolve();
+
   constructor(private readonly dir: string) {}
+
+  sync(): Promise<void> {
+    if (this.waiting) return this.waiting;
+    const next = this.last
+      .catch(() => undefined)
+      .then(() => {
+        this.waiting = undefined;
+        return syncFile(this.dir);
+      });
+    this.waiting = next;
+    this.last = next;
+    return next;
+  }
+}
+
+export class QueueStore {
+  private readonly dirSync: DirectorySync;
+  /** The directory is known to exist (made or seen once): enqueue skips the mkdir. */
+  private dirReady = false;
+
+  constructor(private readonly dir: string) {
+    this.dirSync = new DirectorySync(dir);
+  }
 
   private file(id: string, suffix: string): string {
     return path.join(this.dir, `${id}${suffix}`);
@@ -155,13 +187,18 @@ export class QueueStore {
 
   /** The queue directory, made (and its parents' entries for it fsynced) when missing. */
   private async ensureDir(): Promise<void> {
+    if (this.dirReady) return;
     const made = await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    if (made === undefined) return;
+    if (made === undefined) {
+      this.dirReady = true;
+      return;
+    }
     // Directories made now must survive a crash too: each parent's entry for them is fsynced.
     for (let d = path.dirname(this.dir); ; d = path.dirname(d)) {
       await syncFile(d);
       if (d === path.dirname(made) || d === path.dirname(d)) break;
     }
+    this.dirReady = true;
   }
 
   /** Writes the .json through a tmp file and a rename (fsynced first); the directory's fsync is the caller's. */
@@ -183,7 +220,7 @@ export class QueueStore {
     const entry = await this.stage(sender, recipients, raw, reason, extra);
     try {
       await this.writeEntry(entry);
-      await syncFile(this.dir);
+      await this.dirSync.sync();
     } catch (err) {
       throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
     }
@@ -201,6 +238,7 @@ export class QueueStore {
       await this.ensureDir();
       await writeSynced(this.file(entry.id, '.eml'), raw);
     } catch (err) {
+      this.dirReady = false; // removed from under us, say: looked at again next time
       await unlinkQuietly(this.file(entry.id, '.eml'));
       throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
     }
@@ -212,7 +250,7 @@ export class QueueStore {
     if (entries.length === 0) return;
     try {
       for (const e of entries) await this.writeEntry(e);
-      await syncFile(this.dir);
+      await this.dirSync.sync();
     } catch (err) {
       throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
     }
@@ -269,8 +307,9 @@ export class QueueStore {
     return this.read(id, await exists(this.file(id, HOLD)));
   }
 
+  /** The entry's message (its .eml goes first when an entry is removed, so a removed entry has none). */
   async message(id: string): Promise<Buffer> {
-    if (!(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    if (!isEntryId(id)) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
     try {
       return await readFile(this.file(id, '.eml'));
     } catch {
@@ -292,7 +331,7 @@ export class QueueStore {
       await unlinkQuietly(this.file(entry.id, '.json'));
       throw new MailError('NONEXISTENT', `no such queue entry: ${entry.id}`);
     }
-    await syncFile(this.dir);
+    await this.dirSync.sync();
   }
 
   /** The message first: from then on the entry is gone, whoever rewrites its .json. */
@@ -301,14 +340,14 @@ export class QueueStore {
     await unlinkQuietly(this.file(id, '.eml'));
     await unlinkQuietly(this.file(id, '.json'));
     await unlinkQuietly(this.file(id, HOLD));
-    await syncFile(this.dir);
+    await this.dirSync.sync();
   }
 
   /** Puts an entry on hold (like postsuper -h): the runner leaves it alone until released. */
   async hold(id: string): Promise<void> {
     if (!(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
     await writeFile(this.file(id, HOLD), '', { mode: 0o600 });
-    await syncFile(this.dir);
+    await this.dirSync.sync();
     // Deleted meanwhile: no marker for a gone entry.
     if (!(await exists(this.file(id, '.eml')))) await unlinkQuietly(this.file(id, HOLD));
   }
@@ -316,7 +355,7 @@ export class QueueStore {
   /** Releases an entry from hold (like postsuper -H); one not on hold is left as it is. */
   async release(id: string): Promise<void> {
     if (!(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
-    if (await unlinkQuietly(this.file(id, HOLD))) await syncFile(this.dir);
+    if (await unlinkQuietly(this.file(id, HOLD))) await this.dirSync.sync();
   }
 
   /**
