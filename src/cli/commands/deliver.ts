@@ -11,7 +11,7 @@ import { DeliveryAgent } from '../../delivery/agent.js';
 import { deliveryConfig } from '../../delivery/delivery-config.js';
 import { MailError } from '../../../storage/errors.js';
 import type { DeliveryFailure } from '../../delivery/outcome.js';
-import { failureReply, formatReply } from '../../mx/smtp-reply.js';
+import { failureReply, formatReply, virusFound, virusScannerUnavailable } from '../../mx/smtp-reply.js';
 import { parseMessage } from '../../../mime/index.js';
 import { Antivirus, isVirusField, virusFields } from '../../scan/antivirus.js';
 
@@ -49,11 +49,11 @@ export const deliverCommands: CliCommand[] = [
       if (config.antivirus?.scanLocal) {
         const outcome = await new Antivirus(config.antivirus).check(raw);
         if (outcome.action === 'refuse') {
-          ctx.err(`postino deliver: 554 5.7.1 virus found: ${outcome.signature}`);
+          ctx.err(`postino deliver: ${formatReply(virusFound(outcome.signature))}`);
           return EX_NOPERM;
         }
         if (outcome.action === 'tempfail') {
-          ctx.err(`postino deliver: 451 4.7.1 virus scanner unavailable (${outcome.reason})`);
+          ctx.err(`postino deliver: ${formatReply(virusScannerUnavailable(outcome.reason))}`);
           return EX_TEMPFAIL;
         }
         raw = parseMessage(raw).without((f) => isVirusField(f.key)).raw;

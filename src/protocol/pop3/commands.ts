@@ -67,6 +67,20 @@ function message(ctx: Pop3Context, arg: string): number | Pop3Reply {
   return n;
 }
 
+/** LIST and UIDL: "n value" for one message, or every message not deleted under `heading`. */
+function listing(ctx: Pop3Context, args: string[], value: (m: Pop3Maildrop['messages'][number]) => string | number, heading: string): Pop3Reply {
+  if (args.length === 1) {
+    const n = message(ctx, args[0]!);
+    if (typeof n !== 'number') return n;
+    return ok(`${n} ${value(ctx.drop!.messages[n - 1]!)}`);
+  }
+  const lines: string[] = [];
+  ctx.drop!.messages.forEach((m, i) => {
+    if (!ctx.deleted.has(i + 1)) lines.push(`${i + 1} ${value(m)}`);
+  });
+  return { kind: 'multi', text: heading, lines };
+}
+
 const bytes = (ctx: Pop3Context): { count: number; size: number } => {
   let count = 0;
   let size = 0;
@@ -165,17 +179,8 @@ export const COMMANDS: readonly Pop3Command[] = [
     minArgs: 0,
     maxArgs: 1,
     run: (ctx, args) => {
-      if (args.length === 1) {
-        const n = message(ctx, args[0]!);
-        if (typeof n !== 'number') return n;
-        return ok(`${n} ${ctx.drop!.messages[n - 1]!.size}`);
-      }
-      const lines: string[] = [];
-      ctx.drop!.messages.forEach((m, i) => {
-        if (!ctx.deleted.has(i + 1)) lines.push(`${i + 1} ${m.size}`);
-      });
       const { count, size } = bytes(ctx);
-      return { kind: 'multi', text: `${count} messages (${size} octets)`, lines };
+      return listing(ctx, args, (m) => m.size, `${count} messages (${size} octets)`);
     },
   },
   {
@@ -183,18 +188,7 @@ export const COMMANDS: readonly Pop3Command[] = [
     states: TRANSACTION,
     minArgs: 0,
     maxArgs: 1,
-    run: (ctx, args) => {
-      if (args.length === 1) {
-        const n = message(ctx, args[0]!);
-        if (typeof n !== 'number') return n;
-        return ok(`${n} ${ctx.drop!.messages[n - 1]!.uidl}`);
-      }
-      const lines: string[] = [];
-      ctx.drop!.messages.forEach((m, i) => {
-        if (!ctx.deleted.has(i + 1)) lines.push(`${i + 1} ${m.uidl}`);
-      });
-      return { kind: 'multi', text: '', lines };
-    },
+    run: (ctx, args) => listing(ctx, args, (m) => m.uidl, ''),
   },
   {
     name: 'RETR',
