@@ -8,6 +8,7 @@ DEB_PACKAGES=(
   swaks sieve-connect curl isync fetchmail
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve dovecot-managesieved
   postfix clamav-daemon clamav-testfiles spamassassin spamc rspamd
+  postgresql chromium prometheus
 )
 
 missing=()

@@ -67,6 +67,7 @@ const ConfigSchema = z
   .object({
     hostname: z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name').optional(),
     listen: z.string().optional(),
+    admin: z.object({ listen: z.string().optional() }).strict().optional(),
     tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
     ports: z.object(Object.fromEntries(SERVICES.map((s) => [s, port.optional()])) as Record<ServiceName, z.ZodOptional<typeof port>>).strict().optional(),
     limits: z
@@ -214,6 +215,8 @@ export interface Config {
   hostname: string;
   /** Address the listeners bind to. */
   listen: string;
+  /** The admin port (HTTP API, panel, autoconfig, metrics): loopback unless configured otherwise. */
+  admin: { listen: string };
   tls: { cert: string; key: string } | undefined;
   ports: Record<ServiceName, number>;
   limits: {
@@ -306,6 +309,7 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
   return {
     hostname: env.POSTINO_HOSTNAME ?? raw.hostname ?? 'localhost',
     listen: env.POSTINO_LISTEN ?? raw.listen ?? '127.0.0.1',
+    admin: { listen: env.POSTINO_ADMIN_LISTEN ?? raw.admin?.listen ?? '127.0.0.1' },
     tls: raw.tls,
     ports,
     limits: {

@@ -31,6 +31,8 @@ export interface ServiceContext {
   storage: Storage;
   tls: TlsMaterial;
   log: Logger;
+  /** The data directory being served. */
+  dataDir: string;
   /** The SRS codec (made from DIR/srs.key); absent only when the key could not be made (a full disk at first start). */
   srs?: SrsCodec;
 }
@@ -102,7 +104,7 @@ export class PostinoServer {
       this.log.warn({ event: 'disk-full', step: 'tls', err: tls.unsaved }, 'cannot save the self-signed certificate: this one lives in memory, the next start makes another');
     }
     const srs = this.loadSrs();
-    const ctx: ServiceContext = { config: this.config, storage, tls, log: this.log, ...(srs ? { srs } : {}) };
+    const ctx: ServiceContext = { config: this.config, storage, tls, log: this.log, dataDir: this.dataDir, ...(srs ? { srs } : {}) };
     this.ctx = ctx;
     for (const service of this.services) {
       const server = await this.listen(service, ctx);

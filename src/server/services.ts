@@ -5,6 +5,7 @@ import { imapService, imapsService } from './imap-service.js';
 import { authenticatorFor } from './shared-authenticator.js';
 import { manageSieveService } from './managesieve-service.js';
 import { pop3Service, pop3sService } from './pop3-service.js';
+import { adminService } from './admin-service.js';
 
 export const allServices: ServiceDefinition[] = [
   ...smtpServices({ authenticator: authenticatorFor }),
@@ -13,4 +14,5 @@ export const allServices: ServiceDefinition[] = [
   pop3Service,
   pop3sService,
   manageSieveService,
+  adminService,
 ];

@@ -45,7 +45,7 @@ export async function startImapHarness(options: HarnessOptions = {}): Promise<Im
   if (options.quota !== undefined) await storage.ports.directory.setQuota(USER, options.quota);
   const account = (await storage.ports.directory.getAccount(USER))!;
   const config = resolveConfig({ limits: { messageSize: options.messageSize ?? 10 * 1024 * 1024 } }, {});
-  const ctx: ServiceContext = { config, storage: storage.ports, tls: loadTls(s.dir, 'localhost', undefined), log: createLogger('silent') };
+  const ctx: ServiceContext = { config, storage: storage.ports, tls: loadTls(s.dir, 'localhost', undefined), log: createLogger('silent'), dataDir: s.dir };
   const servers: Server[] = [
     await startImapListener(ctx, 0, { implicitTls: false, ...(options.maxConnectionsPerIp ? { maxConnectionsPerIp: options.maxConnectionsPerIp } : {}) }),
     await startImapListener(ctx, 0, { implicitTls: true }),

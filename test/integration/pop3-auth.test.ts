@@ -33,7 +33,7 @@ test('POP3 AUTH mechanisms, STLS injection and the idle timeout', { timeout: 120
     await new AdminService(storage.ports).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
     const account = (await storage.ports.directory.getAccount(USER))!;
     await storage.ports.mail.append(account.id, 'INBOX', Buffer.from('Subject: one\r\n\r\nbody\r\n'));
-    const ctx: ServiceContext = { config: resolveConfig({}, {}), storage: storage.ports, tls: loadTls(s.dir, 'localhost', undefined), log: createLogger('silent') };
+    const ctx: ServiceContext = { config: resolveConfig({}, {}), storage: storage.ports, tls: loadTls(s.dir, 'localhost', undefined), log: createLogger('silent'), dataDir: s.dir };
     servers.push(await startPop3Listener(ctx, 0, false), await startPop3Listener(ctx, 0, true));
     const [plain, implicit] = servers.map((srv) => (srv.address() as AddressInfo).port) as [number, number];
 

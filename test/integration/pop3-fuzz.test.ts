@@ -184,7 +184,7 @@ test('fuzz: 10,000 random and mutated POP3 lines, then hostile TCP input', { tim
 
     // ---- hostile bytes over TCP to a real listener ----
     const config = resolveConfig({ pop3: { allowPlaintextAuth: true } }, {});
-    const ctx: ServiceContext = { config, storage: storage.ports, tls: loadTls(s.dir, 'localhost', undefined), log: createLogger('silent') };
+    const ctx: ServiceContext = { config, storage: storage.ports, tls: loadTls(s.dir, 'localhost', undefined), log: createLogger('silent'), dataDir: s.dir };
     server = await startPop3Listener(ctx, 0, false);
     const port = (server.address() as AddressInfo).port;
     const tcpBefore = heapMb();

@@ -1,0 +1,4 @@
+// The parts served on the admin port, in mounting order. Each part adds itself here.
+import type { AdminRouteModule } from './app.js';
+
+export const adminRouteModules: AdminRouteModule[] = [];
