@@ -8,6 +8,9 @@ import { once } from 'node:events';
 import zlib from 'node:zlib';
 import { ConnectionLimit } from '../net/connection-limit.js';
 
+/** Responses of one batch up to this size are copied into one buffer before writing. */
+const COALESCE_MAX = 256 * 1024;
+
 export interface LineConnection {
   readonly remoteAddress: string;
   /** TLS is active (implicit, or after startTls). */
@@ -130,8 +133,19 @@ class SocketConnection implements LineConnection {
       for (const b of data) deflate.write(b);
       // Each batch of responses goes out whole: sync-flush, as RFC 4978 asks.
       await new Promise<void>((resolve) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
+    } else if (data.length === 1) {
+      this.socket.write(data[0]!);
     } else {
-      for (const b of data) this.socket.write(b);
+      // One write per batch: over TLS each write is a record and a syscall of its own.
+      let total = 0;
+      for (const b of data) total += b.length;
+      if (total <= COALESCE_MAX) {
+        this.socket.write(Buffer.concat(data, total));
+      } else {
+        this.socket.cork();
+        for (const b of data) this.socket.write(b);
+        this.socket.uncork();
+      }
     }
     if (this.socket.writableNeedDrain && !this.socket.destroyed) await this.drained();
   }

@@ -22,6 +22,7 @@ import type { MailCore } from './core.js';
 import { IS_UNSEEN } from '../index/migrations.js';
 import type { Subscriptions } from './subscriptions.js';
 import { changeWithFile } from '../maildir/staged-file.js';
+import { UidLists, type UidSource } from './uid-lists.js';
 
 /** A deleted folder's directory is renamed to this (plus a unique part) before it is removed. */
 export const DELETED_FOLDER_PREFIX = '..deleted.';
@@ -59,6 +60,7 @@ export class Mailboxes {
       core.metadata.forgetAccount(accountId);
       core.sql('UPDATE accounts SET used_bytes = 0, used_messages = 0 WHERE id = ?').run(accountId);
     });
+    this.uidLists.clear();
   }
 
   list(accountId: number): MailboxInfo[] {
@@ -91,17 +93,35 @@ export class Mailboxes {
   selectSummary(mailboxId: number): SelectSummary {
     const { core } = this;
     return core.readSnapshot(() => {
-      // Plucked from the covering index: SELECT must not load rows with their MIME JSON.
-      const uids = core.sql('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailboxId) as number[];
+      const mb = core.sql('SELECT account_id, uidvalidity, keywords, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
+        | { account_id: number; uidvalidity: number; keywords: string; highestmodseq: number }
+        | undefined;
+      const uids =
+        mb === undefined
+          ? []
+          : this.uidLists.uids({ id: mailboxId, accountId: mb.account_id, uidValidity: mb.uidvalidity, highestModseq: mb.highestmodseq }, this.uidSource);
       const firstUnseenUid = core.sql(`SELECT uid FROM messages INDEXED BY messages_unseen WHERE mailbox_id = ? AND ${IS_UNSEEN} ORDER BY uid LIMIT 1`)
         .pluck()
         .get(mailboxId) as number | undefined;
-      const mb = core.sql('SELECT keywords, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
-        | { keywords: string; highestmodseq: number }
-        | undefined;
       return { uids, firstUnseenUid, keywords: mb ? parseKeywords(mb.keywords) : [], highestModseq: mb?.highestmodseq ?? 0 };
     });
   }
+
+  private readonly uidLists = new UidLists();
+
+  private readonly uidSource: UidSource = {
+    // Plucked from the covering index: SELECT must not load rows with their MIME JSON.
+    all: (id) => this.core.sql('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(id) as number[],
+    addedSince: (id, modseq, afterUid) =>
+      this.core.sql('SELECT uid FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq > ? AND uid > ? ORDER BY uid').pluck().all(id, modseq, afterUid) as number[],
+    expungedSince: (id, modseq) => this.expungedSince(id, modseq),
+    // Two subqueries: SQLite answers a lone min() or max() from the index, both together by a scan.
+    bounds: (id) =>
+      this.core.sql('SELECT (SELECT min(uid) FROM messages WHERE mailbox_id = ?) AS min, (SELECT max(uid) FROM messages WHERE mailbox_id = ?) AS max').get(id, id) as {
+        min: number | null;
+        max: number | null;
+      },
+  };
 
   changesSince(mailboxId: number, modseq: number, accountId?: number): MailboxDelta | undefined {
     const { core } = this;

@@ -59,6 +59,19 @@ export class Messages {
       try {
         const raw = await core.blobs.read(location, ref, maxBytes);
         if (raw !== undefined) return raw;
+      } catch (err) {
+        throw new MailError('TEMPFAIL', 'cannot read the message', { cause: err });
+      }
+      // Usually a flag change renamed it just now and the row has the new
+      // name: asked again before the folder is listed (a readdir of a large folder).
+      const now = this.ref(mailboxId, uid);
+      if (now === undefined) throw new MailError('NONEXISTENT', 'no such message');
+      try {
+        if (now !== ref) {
+          const raw = await core.blobs.read(location, now, maxBytes);
+          if (raw !== undefined) return raw;
+          continue;
+        }
         const at = await core.blobs.find(location, ref);
         const found = at === undefined ? undefined : await core.blobs.read(location, at, maxBytes);
         if (found !== undefined) return found;

@@ -5,7 +5,7 @@
 // only changes that can be undone without free space are made: renames,
 // links, new directories, and removals, which until then are renames into
 // tmp/ (where recover() deletes what a crash leaves).
-import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, renameSync, rmSync, unlink } from 'node:fs';
 import path from 'node:path';
 import { ensureMaildir, removeQuietly, REMOVED_SUFFIX, writeFileAtomic, writeFileDurable } from './files.js';
 
@@ -16,6 +16,14 @@ interface Change {
 }
 
 let kept = 0;
+
+/**
+ * Deletes a file set aside until the commit, off the event loop: nothing
+ * waits for it, and a crash before it runs leaves a name recover() removes.
+ */
+function removeLater(file: string): void {
+  unlink(file, () => {});
+}
 
 export class FileChanges {
   private readonly changes: Change[] = [];
@@ -30,7 +38,7 @@ export class FileChanges {
     const file = path.join(maildir, rel);
     const hidden = path.join(maildir, 'tmp', path.basename(rel) + REMOVED_SUFFIX);
     renameSync(file, hidden);
-    this.changes.push({ undo: () => renameSync(hidden, file), done: () => removeQuietly(hidden) });
+    this.changes.push({ undo: () => renameSync(hidden, file), done: () => removeLater(hidden) });
   }
 
   /** Takes a directory out of sight now (renamed to `hidden`, a name readers skip); deleted after the commit. */

@@ -80,7 +80,13 @@ export class Pop3Client {
 
   /** A multi-line command: the status line and (on +OK) the body up to the ".", unstuffed. */
   async multi(command: string, timeoutMs = 20_000): Promise<{ status: string; body: string }> {
-    const status = await this.cmd(command, timeoutMs);
+    this.write(`${command}\r\n`);
+    return this.multiReply(timeoutMs);
+  }
+
+  /** The reply to a multi-line command already sent (pipelined ones are read in order, one call each). */
+  async multiReply(timeoutMs = 20_000): Promise<{ status: string; body: string }> {
+    const status = await this.line(timeoutMs);
     if (!status.startsWith('+OK')) return { status, body: '' };
     const raw = await this.take((b) => {
       if (b.startsWith('.\r\n')) return { value: '', used: 3 };

@@ -201,14 +201,24 @@ export class Pop3Session implements Pop3Context {
 
   /** Reads started ahead for pipelined RETRs, by message number. */
   private readonly readAhead = new Map<number, { size: number; bytes: Promise<Buffer>; done: boolean }>();
+  /** The message number of the last RETR (to see a client going in order). */
+  private lastRetr = 0;
 
   async readMessage(n: number): Promise<Buffer> {
     const ahead = this.readAhead.get(n);
     this.readAhead.delete(n);
     const bytes = ahead ? ahead.bytes : this.backend.read(this.user!, this.drop!, this.drop!.messages[n - 1]!.uid);
+    // A client fetching the messages in order (fetchmail, a mail client's first
+    // download) is read for ahead of what it has sent: a few lines in flight
+    // would otherwise keep the reads to a few per hand-off.
+    const inOrder = this.lastRetr === n - 1;
+    this.lastRetr = n;
     // Refilled in batches (one hand-off to the reader threads for many files): when this one was
-    // not read ahead, or when half the reads are used and enough new lines came to look at.
-    if (!ahead || (this.readAhead.size < READ_AHEAD_MESSAGES / 2 && this.arrived >= READ_AHEAD_MESSAGES / 4)) this.startReadAhead();
+    // not read ahead, or when half the reads are used and enough new lines came to look at (or
+    // the client goes in order).
+    if (!ahead || (this.readAhead.size < READ_AHEAD_MESSAGES / 2 && (inOrder || this.arrived >= READ_AHEAD_MESSAGES / 4))) {
+      this.startReadAhead(inOrder ? n + 1 : undefined);
+    }
     // Replies held back must not wait for a read that has not finished.
     if (!ahead?.done) await this.flush();
     return bytes;
@@ -219,7 +229,7 @@ export class Pop3Session implements Pop3Context {
    * messages read while this one is sent, within READ_AHEAD_* bounds; only
    * the first few queued lines are looked at.
    */
-  private startReadAhead(): void {
+  private startReadAhead(nextInOrder?: number): void {
     const drop = this.drop;
     if (!drop) return;
     this.arrived = 0;
@@ -240,15 +250,26 @@ export class Pop3Session implements Pop3Context {
       if (!message || this.deleted.has(n) || this.readAhead.has(n)) continue;
       if (bytes + message.size > READ_AHEAD_BYTES) break;
       bytes += message.size;
-      const read = this.backend.read(this.user!, drop, message.uid);
-      const entry = { size: message.size, bytes: read, done: false };
-      // Its error, if any, is the RETR's to report when it comes.
-      read.then(
-        () => (entry.done = true),
-        () => (entry.done = true),
-      );
-      this.readAhead.set(n, entry);
+      this.readAheadOf(n, message);
     }
+    for (let n = nextInOrder ?? Infinity; n <= drop.messages.length && this.readAhead.size < READ_AHEAD_MESSAGES; n++) {
+      const message = drop.messages[n - 1]!;
+      if (this.deleted.has(n) || this.readAhead.has(n)) continue;
+      if (bytes + message.size > READ_AHEAD_BYTES) break;
+      bytes += message.size;
+      this.readAheadOf(n, message);
+    }
+  }
+
+  private readAheadOf(n: number, message: { uid: number; size: number }): void {
+    const read = this.backend.read(this.user!, this.drop!, message.uid);
+    const entry = { size: message.size, bytes: read, done: false };
+    // Its error, if any, is the RETR's to report when it comes (a read not wanted after all is dropped).
+    read.then(
+      () => (entry.done = true),
+      () => (entry.done = true),
+    );
+    this.readAhead.set(n, entry);
   }
 
   // ---- the command loop -----------------------------------------------------------
