@@ -181,6 +181,9 @@ async function snapshotIndex(dataDir: string, dest: string): Promise<void> {
   try {
     db.pragma('busy_timeout = 10000');
     await db.backup(dest, { progress: () => 0x7fffffff });
+  } catch (err) {
+    // Busy for long (serve holds the index exclusively while the disk is full) or unreadable.
+    throw new MailError('TEMPFAIL', `cannot snapshot the index ${file}: ${(err as Error).message}`, { cause: err });
   } finally {
     db.close();
   }
@@ -268,8 +271,13 @@ function copyMail(dataDir: string, dest: string, snapshot: Database.Database, st
   return { messages, vanished };
 }
 
+export interface BackupOptions {
+  /** Tests: runs between the index snapshot and the file copies (where a running serve changes things). */
+  afterSnapshot?: () => Promise<void> | void;
+}
+
 /** Makes a backup of dataDir (which a serve may be running on) in dest, a new or empty directory. */
-export async function backupDataDir(dataDir: string, dest: string): Promise<BackupManifest> {
+export async function backupDataDir(dataDir: string, dest: string, options: BackupOptions = {}): Promise<BackupManifest> {
   if (!existsSync(path.join(dataDir, INDEX))) throw new MailError('BADINPUT', `${dataDir} is not a Postino data directory (no ${INDEX})`);
   const srcReal = path.resolve(dataDir);
   const dstReal = path.resolve(dest);
@@ -282,6 +290,7 @@ export async function backupDataDir(dataDir: string, dest: string): Promise<Back
   await snapshotIndex(dataDir, indexCopy);
   stats.files++;
   stats.bytes += statSync(indexCopy).size;
+  await options.afterSnapshot?.();
 
   const snapshot = new Database(indexCopy, { readonly: true, fileMustExist: true });
   let counts: { accounts: number; mailboxes: number; messages: number; vanished: number };
