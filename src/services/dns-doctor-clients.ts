@@ -81,6 +81,17 @@ async function checkSrv(resolver: DnsResolver, domain: string, host: string, wan
   return { record: want.label, status: 'warning', detail: `${owner} is ${listed}, not ${host} port ${want.port}`, publish };
 }
 
+/** The client setup records to publish for a domain, for a DNS page: [{type, name, value, purpose}]. */
+export function clientRecordsToPublish(domain: string, hostname: string, ports: ClientPorts = STANDARD_CLIENT_PORTS): Array<{ type: 'CNAME' | 'SRV'; name: string; value: string; purpose: string }> {
+  const host = canonicalName(hostname);
+  const d = canonicalName(domain);
+  return [
+    { type: 'CNAME', name: `autoconfig.${d}`, value: `${host}.`, purpose: 'Thunderbird autoconfig' },
+    { type: 'CNAME', name: `autodiscover.${d}`, value: `${host}.`, purpose: 'Outlook autodiscover' },
+    ...srvWanted(ports).map((w) => ({ type: 'SRV' as const, name: `${w.label}.${d}`, value: `${w.priority} 1 ${w.port} ${host}.`, purpose: 'RFC 6186 client setup' })),
+  ];
+}
+
 export async function checkClientRecords(input: { resolver: DnsResolver; domain: string; host: string; hostAddresses: string[]; ports?: ClientPorts }): Promise<ClientRecordCheck[]> {
   const { resolver, domain, host, hostAddresses } = input;
   const ports = input.ports ?? STANDARD_CLIENT_PORTS;

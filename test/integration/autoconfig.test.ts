@@ -172,6 +172,8 @@ test('Thunderbird: the domain from the autoconfig.DOMAIN host name; unknown doma
   const byHost = await call(admin, 'GET', '/mail/config-v1.1.xml', { headers: { host: 'autoconfig.autoconfig.test' } });
   assert.equal(byHost.status, 200, byHost.body);
   assert.equal(readXml(byHost.body).children[0]!.attrs['id'], 'autoconfig.test');
+  const wellKnown = await call(admin, 'GET', '/.well-known/autoconfig/mail/config-v1.1.xml', { headers: { host: 'autoconfig.test' } });
+  assert.equal(wellKnown.status, 200, wellKnown.body);
   assert.equal((await call(admin, 'GET', '/mail/config-v1.1.xml?emailaddress=x%40elsewhere.test')).status, 404);
   assert.equal((await call(admin, 'GET', '/mail/config-v1.1.xml?emailaddress=%3Cscript%3E')).status, 400);
   assert.equal((await call(admin, 'GET', '/mail/config-v1.1.xml')).status, 400);

@@ -4,6 +4,7 @@
 // whether an account exists except a successful login.
 import type { Context, Hono } from 'hono';
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import type { AdminDeps, AdminRouteModule } from '../app.js';
 import type { Config } from '../../config.js';
 import { parseAddress } from '../../addresses.js';
@@ -53,10 +54,16 @@ function domainOf(address: string): string | undefined {
   }
 }
 
-/** "autoconfig.example.org:8080" -> "example.org": the domain a client asked about through the Host it used. */
-function domainFromHost(c: Context, prefix: string): string | undefined {
+/**
+ * The domains a client may have asked about through the Host it used, when
+ * the query has no address: "autoconfig.example.org:8080" -> "example.org",
+ * and the host itself for the .well-known form ("example.org").
+ */
+function domainsFromHost(c: Context, prefix: string): string[] {
   const host = (c.req.header('host') ?? '').slice(0, 300).toLowerCase().replace(/:\d+$/, '');
-  return host.startsWith(prefix) ? domainOf(`x@${host.slice(prefix.length)}`) : undefined;
+  if (isIP(host.replace(/^\[|\]$/g, '')) !== 0) return [];
+  const names = host.startsWith(prefix) ? [host.slice(prefix.length), host] : [host];
+  return names.map((n) => domainOf(`x@${n}`)).filter((d): d is string => d !== undefined);
 }
 
 /** Reads at most `max` bytes of the body; undefined when there is more. */
@@ -102,9 +109,11 @@ export const autoconfigRoutes: AdminRouteModule = {
       const query = boundedQuery(c);
       if (!query) return problem(c, 400, 'query string too long');
       const asked = query.get('emailaddress');
-      const domain = asked !== null ? domainOf(asked) : domainFromHost(c, 'autoconfig.');
-      if (domain === undefined) return problem(c, 400, asked !== null ? 'emailaddress is not a mail address' : 'emailaddress is required');
-      if (!(await isLocal(domain))) return problem(c, 404, 'not a domain of this server');
+      const candidates = asked !== null ? [domainOf(asked)].filter((d): d is string => d !== undefined) : domainsFromHost(c, 'autoconfig.');
+      if (candidates.length === 0) return problem(c, 400, asked !== null ? 'emailaddress is not a mail address' : 'emailaddress is required');
+      let domain: string | undefined;
+      for (const d of candidates) if (domain === undefined && (await isLocal(d))) domain = d;
+      if (domain === undefined) return problem(c, 404, 'not a domain of this server');
       const config = deps.config();
       return c.body(thunderbirdConfig({ domain, hostname: config.hostname, ports: mailPorts(config) }), 200, { 'content-type': XML });
     };

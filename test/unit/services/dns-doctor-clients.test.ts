@@ -99,3 +99,11 @@ test('the SRV records name the configured ports', async () => {
   assert.equal(imaps.status, 'warning');
   assert.equal(imaps.publish, `_imaps._tcp.good.clients.test. IN SRV 0 1 1993 ${HOST}.`);
 });
+
+test('clientRecordsToPublish: the records for a DNS page', async () => {
+  const { clientRecordsToPublish } = await import('../../../src/services/dns-doctor-clients.js');
+  const records = clientRecordsToPublish('Example.Test', 'Mail.Example.Test.');
+  assert.equal(records.length, 8);
+  assert.deepEqual(records[0], { type: 'CNAME', name: 'autoconfig.example.test', value: 'mail.example.test.', purpose: 'Thunderbird autoconfig' });
+  assert.deepEqual(records[2], { type: 'SRV', name: '_imaps._tcp.example.test', value: '0 1 993 mail.example.test.', purpose: 'RFC 6186 client setup' });
+});
