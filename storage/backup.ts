@@ -108,11 +108,18 @@ function copyFile(from: string, to: string, stats: CopyStats): void {
  * other special files are skipped, and so are tmp files a writer has not
  * renamed into place yet (".*.tmp" in the queue, Maildir tmp/ contents).
  */
-function copyTree(from: string, to: string, stats: CopyStats, skip: (name: string, dir: string) => boolean = () => false): void {
-  const st = statSync(from);
+function copyTree(from: string, to: string, stats: CopyStats): void {
+  let st;
+  let names: string[];
+  try {
+    st = statSync(from);
+    names = readdirSync(from);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // removed by serve meanwhile
+    throw err;
+  }
   mkdirSync(to, { mode: st.mode & 0o7777 });
-  for (const name of readdirSync(from)) {
-    if (skip(name, from)) continue;
+  for (const name of names) {
     const src = path.join(from, name);
     let entry;
     try {
@@ -120,7 +127,7 @@ function copyTree(from: string, to: string, stats: CopyStats, skip: (name: strin
     } catch {
       continue; // removed while we looked (a queue entry sent, a tmp file renamed)
     }
-    if (entry.isDirectory()) copyTree(src, path.join(to, name), stats, skip);
+    if (entry.isDirectory()) copyTree(src, path.join(to, name), stats);
     else if (entry.isFile()) {
       if (name.endsWith('.tmp') || path.basename(from) === 'tmp') continue;
       try {
