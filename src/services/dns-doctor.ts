@@ -6,6 +6,10 @@
 // "warning" is for records that work but are weak (SPF ending in ?all or no
 // all, DMARC p=none, this server only a backup MX, terms this checker cannot
 // evaluate, several PTRs); they do not make the exit code non-zero.
+//
+// Apart from the checks, `clients` lists the records mail clients use to set
+// themselves up (autoconfig, autodiscover, SRV): advice only, see
+// dns-doctor-clients.ts; they never change `ok` or the exit code.
 import { isIP } from 'node:net';
 import { reverseName, type DnsResolver } from '../net/dns.js';
 import { readDkimKeys, dkimKeyDir, normalisePublishedKey } from './dns-doctor-keys.js';
@@ -20,6 +24,7 @@ import {
   withTerms,
   type SpfResult,
 } from './dns-doctor-spf.js';
+import { checkClientRecords, type ClientPorts, type ClientRecordCheck } from './dns-doctor-clients.js';
 
 export type CheckStatus = 'ok' | 'missing' | 'wrong' | 'warning' | 'tempfail';
 export type CheckName = 'mx' | 'spf' | 'dkim' | 'dmarc' | 'ptr';
@@ -42,6 +47,8 @@ export interface DnsReport {
   /** True when every check is ok or a warning. */
   ok: boolean;
   checks: DnsCheck[];
+  /** Records for mail client autoconfiguration: advice, not counted in `ok` or the exit code. */
+  clients: ClientRecordCheck[];
 }
 
 export interface DnsDoctorInput {
@@ -55,6 +62,8 @@ export interface DnsDoctorInput {
   addresses?: string[];
   /** The smarthost, when mail leaves through one: SPF must then authorize it, not this server. */
   smarthost?: string;
+  /** The ports clients connect to, for the SRV records; the standard ones when absent. */
+  clientPorts?: ClientPorts;
 }
 
 /** The exit code for a report: 0 all right (warnings allowed), 2 missing or wrong, 75 only DNS temporary failures. */
@@ -75,6 +84,10 @@ export function formatReport(report: DnsReport): string {
   const warnings = report.checks.filter((c) => c.status === 'warning').length;
   const note = warnings > 0 ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : '';
   lines.push(report.ok ? `${report.domain}: all right${note}` : `${report.domain}: ${bad} of ${report.checks.length} checks need attention${note}`);
+  if (report.clients.length > 0) {
+    lines.push('client setup (optional: Thunderbird autoconfig, Outlook autodiscover, RFC 6186 SRV):');
+    for (const c of report.clients) lines.push(`${c.status.padEnd(8)} ${c.record}: ${c.detail}${c.publish ? ` -- publish: ${c.publish}` : ''}`);
+  }
   return lines.join('\n');
 }
 
@@ -118,9 +131,17 @@ export async function checkDomainDns(input: DnsDoctorInput): Promise<DnsReport> 
   const serverAddresses: Lookup<string> = given.length > 0 ? { kind: 'found', records: given } : hostAddresses;
   const ctx: Context = { input, domain, host, hostAddresses, serverAddresses, addressesGiven: given.length > 0 };
 
-  const [mx, spf, dkim, dmarc, ptr] = await Promise.all([checkMx(ctx), checkSpf(ctx), checkDkim(ctx), checkDmarc(ctx), checkPtr(ctx)]);
+  const hostList = hostAddresses.kind === 'found' ? hostAddresses.records : [];
+  const [mx, spf, dkim, dmarc, ptr, clients] = await Promise.all([
+    checkMx(ctx),
+    checkSpf(ctx),
+    checkDkim(ctx),
+    checkDmarc(ctx),
+    checkPtr(ctx),
+    checkClientRecords({ resolver: input.resolver, domain, host, hostAddresses: hostList, ...(input.clientPorts ? { ports: input.clientPorts } : {}) }),
+  ]);
   const checks = [mx, spf, ...dkim, dmarc, ...ptr];
-  return { domain, ok: checks.every((c) => c.status === 'ok' || c.status === 'warning'), checks };
+  return { domain, ok: checks.every((c) => c.status === 'ok' || c.status === 'warning'), checks, clients };
 }
 
 // --- MX ----------------------------------------------------------------------

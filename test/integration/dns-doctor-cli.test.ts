@@ -135,7 +135,9 @@ test('all right: every check ok, both DKIM selectors, exit 0; the human form say
   const human = postino(s.dir, ['dns', 'check', 'Good.Doctor.Test.'.replace(/\.$/, '')]);
   assert.equal(human.code, 0, human.stderr);
   const lines = human.stdout.trim().split('\n');
-  assert.equal(lines.length, 7); // mx, spf, dkim e1, dkim s1, dmarc, ptr, summary
+  // mx, spf, dkim e1, dkim s1, dmarc, ptr, summary; then the optional client records (a heading, autoconfig, autodiscover, six SRV)
+  assert.equal(lines.length, 7 + 1 + 8, human.stdout);
+  assert.match(lines[7]!, /^client setup \(optional/);
   assert.ok(lines.slice(0, 6).every((l) => l.startsWith('ok ')), human.stdout);
   assert.equal(lines[6], 'good.doctor.test: all right');
 });

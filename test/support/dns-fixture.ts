@@ -27,6 +27,7 @@
 //                                        i.e. "1.2.0.192.in-addr.arpa")
 //   CNAME: "target.example.org"        (followed inside the zone, as a recursive server would)
 //   NS:    ["ns.example.org"]
+//   SRV:   [{ "name": "mail.example.org", "port": 993, "priority": 0, "weight": 1 }]
 // and three failure modes for every query of that name:
 //   SERVFAIL: true (node reports ESERVFAIL), REFUSED: true (EREFUSED),
 //   TIMEOUT: true (never answers: ETIMEOUT after the resolver's timeout).
@@ -56,6 +57,7 @@ export interface DnsRecordSet {
   PTR?: string[];
   CNAME?: string;
   NS?: string[];
+  SRV?: Array<{ name: string; port: number; priority: number; weight: number }>;
   SERVFAIL?: boolean;
   REFUSED?: boolean;
   TIMEOUT?: boolean;
@@ -101,7 +103,7 @@ export function loadZone(nameOrPath: string): DnsZone {
 
 // --- wire format (RFC 1035) -------------------------------------------------
 
-const TYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, OPT: 41, ANY: 255 } as const;
+const TYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, OPT: 41, ANY: 255 } as const;
 const TYPE_NAME = new Map<number, string>(Object.entries(TYPE).map(([k, v]) => [v, k]));
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 const CLASS_IN = 1;
@@ -242,6 +244,15 @@ function recordsOf(owner: string, set: DnsRecordSet, type: number, ttl: number):
   }
   if (want(TYPE.TXT)) for (const txt of set.TXT ?? []) out.push(record(owner, TYPE.TXT, ttl, txtRdata(txt)));
   if (want(TYPE.PTR)) for (const host of set.PTR ?? []) out.push(record(owner, TYPE.PTR, ttl, encodeName(host)));
+  if (want(TYPE.SRV)) {
+    for (const srv of set.SRV ?? []) {
+      const fixed = Buffer.alloc(6);
+      fixed.writeUInt16BE(srv.priority, 0);
+      fixed.writeUInt16BE(srv.weight, 2);
+      fixed.writeUInt16BE(srv.port, 4);
+      out.push(record(owner, TYPE.SRV, ttl, Buffer.concat([fixed, encodeName(srv.name)])));
+    }
+  }
   if (want(TYPE.NS)) for (const host of set.NS ?? []) out.push(record(owner, TYPE.NS, ttl, encodeName(host)));
   if (want(TYPE.CNAME) && set.CNAME) out.push(record(owner, TYPE.CNAME, ttl, encodeName(set.CNAME)));
   return out;

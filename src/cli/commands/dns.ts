@@ -50,6 +50,7 @@ export const dnsCommands: CliCommand[] = [
         dataDir: ctx.dataDir,
         ...(addresses.length > 0 ? { addresses } : listenIp ? { addresses: [listenIp] } : {}),
         ...(config.relay?.smarthost ? { smarthost: config.relay.smarthost.host } : {}),
+        clientPorts: config.ports,
       });
       ctx.out(ctx.json ? JSON.stringify(report) : formatReport(report));
       return exitCodeOf(report);
