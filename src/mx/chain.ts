@@ -92,7 +92,7 @@ export class HookChain {
     let current = ctx;
     for (const hook of this.byStage.get(stage) ?? []) {
       const verdict = await this.runOne(hook as HookOf<S>, current);
-      if (verdict.kind !== 'accept') return verdict;
+      if (verdict.kind !== 'accept') return { ...verdict, by: hook.name };
       if (verdict.headers) accepted.headers.push(...verdict.headers);
       if (verdict.junk) accepted.junk = true;
       if (verdict.message && 'message' in current) {

@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { Directory } from '../../storage/ports.js';
 import { submitMessage, type SubmissionStores } from './submission.js';
 import { newQueueId } from '../queue-id.js';
@@ -49,6 +50,7 @@ export interface ReceiverOptions {
   hooks: readonly Hook[];
   /** Submission only: where remote recipients are queued and Sent copies kept. */
   submission?: SubmissionStores;
+  metrics?: Metrics | undefined;
 }
 
 export class MailReceiver {
@@ -63,12 +65,14 @@ export class MailReceiver {
 
   async connect(session: ReceiverSession): Promise<SmtpReply | undefined> {
     const verdict = await this.chain.run('connect', { session });
+    if (verdict.kind !== 'accept') this.options.metrics?.messageRefused(this.options.kind, 'connect', verdict.by ?? 'policy');
     return verdict.kind === 'accept' ? undefined : refusalReply(verdict);
   }
 
   async mailFrom(session: ReceiverSession, from: string): Promise<SmtpReply | undefined> {
     if (from && !from.includes('@')) return refusalReply(UNQUALIFIED_SENDER);
     const verdict = await this.chain.run('mail', { session, from });
+    if (verdict.kind !== 'accept') this.options.metrics?.messageRefused(this.options.kind, 'mail', verdict.by ?? 'policy');
     return verdict.kind === 'accept' ? undefined : refusalReply(verdict);
   }
 
@@ -91,6 +95,7 @@ export class MailReceiver {
     }
     const verdict = await this.chain.run('rcpt', { session, from, recipient, accepted });
     if (verdict.kind !== 'accept') {
+      this.options.metrics?.messageRefused(kind, 'rcpt', verdict.by ?? 'policy');
       log.info({ event: 'rcpt-refused', service: kind, ip: session.remoteAddress, from, to: recipient, code: verdict.code });
       return { reply: refusalReply(verdict) };
     }
@@ -112,12 +117,15 @@ export class MailReceiver {
           const limit = read.kind === 'too-big' ? { limit: config.limits.messageSize } : { headerLimit: config.limits.headerSize };
           log.info({ event: 'message-too-big', service: kind, id, ip: session.remoteAddress, bytes: read.bytes, ...limit });
         }
+        this.options.metrics?.messageRefused(kind, 'data', read.kind);
         return readFailureReply(read);
       }
       // Parsed once here; the hooks and the delivery agent get the model.
       const message = parseMessage(read.raw);
+      this.options.metrics?.messageReceived(kind);
       const checked = await this.chain.run('data', { session, from, recipients, message });
       if (checked.kind !== 'accept') {
+        this.options.metrics?.messageRefused(kind, 'data', checked.by ?? 'policy');
         log.info({ event: 'message-refused', service: kind, id, ip: session.remoteAddress, from, code: checked.code, text: checked.text });
         return refusalReply(checked);
       }
@@ -143,6 +151,7 @@ export class MailReceiver {
       return kind === 'lmtp' ? recipientReplies(outcomes) : messageReply(outcomes, id);
     } catch (err) {
       log.error({ event: 'data-failed', service: kind, id, err: (err as Error)?.message });
+      this.options.metrics?.messageRefused(kind, 'data', 'local-problem');
       return refusalReply(LOCAL_PROBLEM);
     }
   }
