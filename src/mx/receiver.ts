@@ -59,20 +59,18 @@ export class MailReceiver {
   private readonly answer: DeliveryOptions;
 
   constructor(private readonly options: ReceiverOptions) {
-    this.chain = new HookChain(options.hooks, options.log);
+    this.chain = new HookChain(options.hooks, options.log, (stage, hook) => options.metrics?.messageRefused(options.kind, stage, hook));
     this.answer = options.kind === 'lmtp' ? { answer: 'recipient' } : { answer: 'message', bounceRefused: true };
   }
 
   async connect(session: ReceiverSession): Promise<SmtpReply | undefined> {
     const verdict = await this.chain.run('connect', { session });
-    if (verdict.kind !== 'accept') this.options.metrics?.messageRefused(this.options.kind, 'connect', verdict.by ?? 'policy');
     return verdict.kind === 'accept' ? undefined : refusalReply(verdict);
   }
 
   async mailFrom(session: ReceiverSession, from: string): Promise<SmtpReply | undefined> {
     if (from && !from.includes('@')) return refusalReply(UNQUALIFIED_SENDER);
     const verdict = await this.chain.run('mail', { session, from });
-    if (verdict.kind !== 'accept') this.options.metrics?.messageRefused(this.options.kind, 'mail', verdict.by ?? 'policy');
     return verdict.kind === 'accept' ? undefined : refusalReply(verdict);
   }
 
@@ -95,7 +93,6 @@ export class MailReceiver {
     }
     const verdict = await this.chain.run('rcpt', { session, from, recipient, accepted });
     if (verdict.kind !== 'accept') {
-      this.options.metrics?.messageRefused(kind, 'rcpt', verdict.by ?? 'policy');
       log.info({ event: 'rcpt-refused', service: kind, ip: session.remoteAddress, from, to: recipient, code: verdict.code });
       return { reply: refusalReply(verdict) };
     }
@@ -125,7 +122,6 @@ export class MailReceiver {
       this.options.metrics?.messageReceived(kind);
       const checked = await this.chain.run('data', { session, from, recipients, message });
       if (checked.kind !== 'accept') {
-        this.options.metrics?.messageRefused(kind, 'data', checked.by ?? 'policy');
         log.info({ event: 'message-refused', service: kind, id, ip: session.remoteAddress, from, code: checked.code, text: checked.text });
         return refusalReply(checked);
       }

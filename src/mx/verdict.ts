@@ -18,8 +18,6 @@ export interface Refusal {
   code: number;
   enhanced: string;
   text: string;
-  /** The hook that refused (set by the chain), for metrics. */
-  by?: string;
 }
 
 export type Verdict = Accept | Refusal;

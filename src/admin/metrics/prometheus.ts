@@ -71,7 +71,7 @@ export class PrometheusMetrics implements Metrics {
     this.storageErrors = new Counter({ name: 'postino_storage_errors_total', help: 'Store failures while keeping mail, by operation (no-space, delivery, queue, disk-full)', labelNames: ['operation'], registers });
 
     // Series that alerts compare against exist from the start (an absent series is not 0 to PromQL).
-    for (const result of ['delivered', 'tempfail', 'reject']) this.deliveries.labels(result, result).inc(0);
+    this.deliveries.labels('delivered', 'delivered').inc(0);
     for (const outcome of ['sent', 'failed', 'deferred']) this.outboundTotal.labels(outcome).inc(0);
     for (const protocol of ['smtp', 'lmtp', 'submission']) this.received.labels(protocol).inc(0);
     for (const protocol of ['imap', 'pop3', 'managesieve', 'submission']) {
