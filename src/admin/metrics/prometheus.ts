@@ -62,7 +62,7 @@ export class PrometheusMetrics implements Metrics {
     this.deliverySeconds = new Histogram({ name: 'postino_delivery_duration_seconds', help: 'Time to deliver a message locally (aliases, Sieve, durable store), by result', labelNames: ['result'], buckets: LOCAL_BUCKETS, registers });
     this.outboundTotal = new Counter({ name: 'postino_outbound_attempts_total', help: 'Outbound attempts per recipient, by outcome (sent, failed, deferred)', labelNames: ['outcome'], registers });
     this.outboundSeconds = new Histogram({ name: 'postino_outbound_delivery_seconds', help: 'Time from queueing to a successful outbound send', buckets: OUTBOUND_BUCKETS, registers });
-    this.deferrals = new Counter({ name: 'postino_deferrals_total', help: 'Outbound recipients deferred, by class (dns, connect, tls, remote-4xx, local...)', labelNames: ['class'], registers });
+    this.deferrals = new Counter({ name: 'postino_deferrals_total', help: 'Outbound recipients deferred, by class (connection, timeout, tls, dns, greylist, mailbox-full, remote-4xx, auth, local)', labelNames: ['class'], registers });
     this.scans = new Counter({ name: 'postino_scanner_verdicts_total', help: 'Content scanner answers by scanner (clamd, spamd, rspamd, builtin) and verdict', labelNames: ['scanner', 'verdict'], registers });
     this.scanFailures = new Counter({ name: 'postino_scanner_failures_total', help: 'Scans a scanner could not answer (unreachable, timeout, busy, error, self-test failing)', labelNames: ['scanner'], registers });
     this.scannerUp = new Gauge({ name: 'postino_scanner_up', help: '1 when the scanner answered its last scan, 0 when it failed', labelNames: ['scanner'], registers });
@@ -93,11 +93,12 @@ export class PrometheusMetrics implements Metrics {
     });
     new Gauge({
       name: 'postino_queue_oldest_age_seconds',
-      help: 'Age of the oldest entry in the outbound queue (0 when empty)',
+      help: 'Age of the oldest entry in the outbound queue that is not on hold (0 when none)',
       registers,
       async collect() {
-        // listIds is oldest first; an entry sent meanwhile is skipped.
+        // listIds is oldest first; an entry sent meanwhile is skipped, and one put on hold is the administrator's to watch.
         for (const head of await sources.queue.listIds()) {
+          if (head.held) continue;
           const entry = await sources.queue.get(head.id);
           if (entry) return this.set(Math.max(0, (now() - entry.created) / 1000));
         }

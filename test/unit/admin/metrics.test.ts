@@ -13,6 +13,8 @@ import { resolveConfig, validateConfig, type Config } from '../../../src/config.
 import { createLogger } from '../../../src/log.js';
 import { Authenticator } from '../../../src/auth/authenticator.js';
 import { scratchDir } from '../../support/tmp.js';
+import { OutboundRunner } from '../../../src/outbound/runner.js';
+import type { OutboundMessage, OutboundTransport, RecipientOutcome } from '../../../src/outbound/transport.js';
 
 /** The value of one series in the text format, or undefined when absent. */
 function valueOf(text: string, series: string): number | undefined {
@@ -90,7 +92,7 @@ test('queue size, oldest entry age and free disk are read at scrape time', async
     let t = await metrics.registry.metrics();
     assert.equal(valueOf(t, 'postino_queue_messages{state="active"}'), 0);
     assert.equal(valueOf(t, 'postino_queue_oldest_age_seconds'), 0);
-    await storage.queue.enqueue('a@example.test', ['b@remote.test'], Buffer.from('Subject: x\r\n\r\nx\r\n'), 'submission');
+    const first = await storage.queue.enqueue('a@example.test', ['b@remote.test'], Buffer.from('Subject: x\r\n\r\nx\r\n'), 'submission');
     const second = await storage.queue.enqueue('a@example.test', ['c@remote.test'], Buffer.from('Subject: y\r\n\r\ny\r\n'), 'submission');
     await storage.queue.hold(second.id);
     clock = Date.now() + 7_200_000;
@@ -98,7 +100,11 @@ test('queue size, oldest entry age and free disk are read at scrape time', async
     assert.equal(valueOf(t, 'postino_queue_messages{state="active"}'), 1);
     assert.equal(valueOf(t, 'postino_queue_messages{state="held"}'), 1);
     const age = valueOf(t, 'postino_queue_oldest_age_seconds')!;
-    assert.ok(age >= 7200 && age < 7300, String(age));
+    assert.ok(age >= 7190 && age < 7300, String(age));
+    // An entry on hold is not the oldest waiting one.
+    await storage.queue.hold(first.id);
+    t = await metrics.registry.metrics();
+    assert.equal(valueOf(t, 'postino_queue_oldest_age_seconds'), 0);
     const free = valueOf(t, 'postino_data_free_bytes')!;
     const size = valueOf(t, 'postino_data_size_bytes')!;
     assert.ok(free > 0 && size >= free, `${free} of ${size}`);
@@ -171,4 +177,34 @@ test('bearerMatches and the metrics.token setting', () => {
   assert.throws(() => validateConfig({ metrics: { token: 'short' } }), /metrics\.token/);
   assert.throws(() => validateConfig({ metrics: { token: 'has a space in the token' } }), /metrics\.token/);
   assert.equal(resolveConfig({}, {}).metrics.token, undefined);
+});
+
+test('the outbound runner reports each attempt: sent with its age in the queue, deferred with its class', async () => {
+  const { storage, metrics, cleanup } = newMetrics();
+  // One recipient accepted, one greylisted.
+  const transport: OutboundTransport = {
+    async send(m: OutboundMessage): Promise<RecipientOutcome[]> {
+      return m.recipients.map((address) =>
+        address.startsWith('ok')
+          ? { address, status: 'sent', reply: '250 2.0.0 ok' }
+          : { address, status: 'deferred', reply: '451 4.7.1 greylisted', deferral: 'greylist' },
+      );
+    },
+    async close() {},
+  };
+  const runner = new OutboundRunner({ queue: storage.queue, transport, log: createLogger('silent'), hostname: 'mx.example.test', metrics });
+  try {
+    await storage.queue.enqueue('a@example.test', ['ok@remote.test', 'grey@remote.test'], Buffer.from('Subject: x\r\n\r\nx\r\n'), 'submission');
+    await runner.kick();
+    await runner.idle();
+    const t = await metrics.registry.metrics();
+    assert.equal(valueOf(t, 'postino_outbound_attempts_total{outcome="sent"}'), 1);
+    assert.equal(valueOf(t, 'postino_outbound_attempts_total{outcome="deferred"}'), 1);
+    assert.equal(valueOf(t, 'postino_deferrals_total{class="greylist"}'), 1);
+    assert.equal(valueOf(t, 'postino_outbound_delivery_seconds_count'), 1);
+    assert.equal(valueOf(t, 'postino_queue_messages{state="active"}'), 1, 'the deferred recipient keeps the entry');
+  } finally {
+    await runner.stop(0);
+    cleanup();
+  }
 });
