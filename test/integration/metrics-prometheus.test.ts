@@ -24,7 +24,7 @@ const RULES_DIR = path.join(repoRoot, 'contrib', 'prometheus');
 const RULES = path.join(RULES_DIR, 'postino-rules.yml');
 const TOKEN = 'prometheus-scrape-token-0123456789';
 
-test('the shipped rules pass promtool check rules, and their unit tests pass', () => {
+test('the shipped rules pass promtool check rules, and their unit tests pass', { skip: !existsSync(PROMTOOL) && 'promtool is not installed' }, () => {
   const check = spawnSync(PROMTOOL, ['check', 'rules', RULES], { encoding: 'utf8' });
   assert.equal(check.status, 0, check.stdout + check.stderr);
   assert.match(check.stdout, /SUCCESS: 7 rules found/);
