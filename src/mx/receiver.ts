@@ -69,7 +69,7 @@ export class MailReceiver {
   }
 
   async mailFrom(session: ReceiverSession, from: string): Promise<SmtpReply | undefined> {
-    if (from && !from.includes('@')) return refusalReply(UNQUALIFIED_SENDER);
+    if (from && !from.includes('@')) return this.refuse('mail', 'unqualified-sender', UNQUALIFIED_SENDER);
     const verdict = await this.chain.run('mail', { session, from });
     return verdict.kind === 'accept' ? undefined : refusalReply(verdict);
   }
@@ -79,7 +79,7 @@ export class MailReceiver {
    * parts and friends): a relay attempt, and answered as one.
    */
   refuseRawPath(path: string): SmtpReply | undefined {
-    return looksLikeRelayTrick(path) && !/^<postmaster>$/i.test(path) ? refusalReply(RELAY_DENIED) : undefined;
+    return looksLikeRelayTrick(path) && !/^<postmaster>$/i.test(path) ? this.refuse('rcpt', 'relay', RELAY_DENIED) : undefined;
   }
 
   /** The recipient to record (the bare postmaster named in full), or the refusal. */
@@ -88,7 +88,7 @@ export class MailReceiver {
     let recipient = address;
     if (recipient.toLowerCase() === 'postmaster') {
       const pm = await bareAddressPostmaster(directory, config.hostname);
-      if (!pm) return { reply: refusalReply(NO_LOCAL_DOMAIN) };
+      if (!pm) return { reply: this.refuse('rcpt', 'no-local-domain', NO_LOCAL_DOMAIN) };
       recipient = pm;
     }
     const verdict = await this.chain.run('rcpt', { session, from, recipient, accepted });
@@ -150,6 +150,12 @@ export class MailReceiver {
       this.options.metrics?.messageRefused(kind, 'data', 'local-problem');
       return refusalReply(LOCAL_PROBLEM);
     }
+  }
+
+  /** A refusal of the receiver's own (not a hook's), counted like the hooks' ones. */
+  private refuse(stage: 'mail' | 'rcpt', reason: string, verdict: Parameters<typeof refusalReply>[0]): SmtpReply {
+    this.options.metrics?.messageRefused(this.options.kind, stage, reason);
+    return refusalReply(verdict);
   }
 
   /** Submission: local recipients delivered now, remote ones queued (submission.ts). */
