@@ -68,6 +68,7 @@ const ConfigSchema = z
     hostname: z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name').optional(),
     listen: z.string().optional(),
     admin: z.object({ listen: z.string().optional() }).strict().optional(),
+    metrics: z.object({ token: z.string().min(16, 'metrics.token: at least 16 characters').regex(/^[\x21-\x7e]+$/, 'metrics.token: printable ASCII without spaces').optional() }).strict().optional(),
     tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
     ports: z.object(Object.fromEntries(SERVICES.map((s) => [s, port.optional()])) as Record<ServiceName, z.ZodOptional<typeof port>>).strict().optional(),
     limits: z
@@ -217,6 +218,8 @@ export interface Config {
   listen: string;
   /** The admin port (HTTP API, panel, autoconfig, metrics): loopback unless configured otherwise. */
   admin: { listen: string };
+  /** /metrics on the admin port; with a token, scrapes must send it as a bearer token. */
+  metrics: { token: string | undefined };
   tls: { cert: string; key: string } | undefined;
   ports: Record<ServiceName, number>;
   limits: {
@@ -310,6 +313,7 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     hostname: env.POSTINO_HOSTNAME ?? raw.hostname ?? 'localhost',
     listen: env.POSTINO_LISTEN ?? raw.listen ?? '127.0.0.1',
     admin: { listen: env.POSTINO_ADMIN_LISTEN ?? raw.admin?.listen ?? '127.0.0.1' },
+    metrics: { token: raw.metrics?.token },
     tls: raw.tls,
     ports,
     limits: {

@@ -6,6 +6,7 @@ import type { Storage } from '../../storage/ports.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { PrometheusMetrics } from './metrics/prometheus.js';
 
 /** What every route module may use; `config()` is read per request (a reload replaces it). */
 export interface AdminDeps {
@@ -16,6 +17,8 @@ export interface AdminDeps {
   authenticator: Authenticator;
   /** The data directory `serve` runs on. */
   dataDir: string;
+  /** The server's metrics registry (absent outside serve). */
+  metrics?: PrometheusMetrics;
 }
 
 /** One part of the admin port, mounting its routes on the app. */

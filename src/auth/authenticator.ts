@@ -5,6 +5,7 @@ import { MailError } from '../../storage/errors.js';
 import { createHmac, randomBytes } from 'node:crypto';
 import { verifyPassword, dummyPasswordHash, decodeScram, type ScramCredentials } from './password.js';
 import { AuthPenalty } from './penalty.js';
+import type { Metrics } from '../metrics.js';
 
 export interface LoginContext {
   /** The client's IP address: failures slow down this address (see penalty.ts) and are logged with it. */
@@ -23,6 +24,7 @@ export interface AuthLog {
 export interface AuthenticatorOptions {
   penalty?: AuthPenalty;
   log?: AuthLog;
+  metrics?: Pick<Metrics, 'auth'> | undefined;
 }
 
 /** Why a login failed, for the log only: the client always hears "authentication failed". */
@@ -67,6 +69,7 @@ export class Authenticator {
   private readonly cache = new LoginCache();
   readonly penalty: AuthPenalty;
   private readonly log: AuthLog | undefined;
+  private readonly metrics: Pick<Metrics, 'auth'> | undefined;
 
   constructor(
     private readonly directory: Directory,
@@ -74,6 +77,7 @@ export class Authenticator {
   ) {
     this.penalty = options.penalty ?? new AuthPenalty();
     this.log = options.log;
+    this.metrics = options.metrics;
   }
 
   /**
@@ -92,6 +96,7 @@ export class Authenticator {
     if (!account || !ok) throw await this.fail(username, account ? 'wrong password' : 'unknown user', ctx);
     if (account.disabled) throw this.refused(username, ctx);
     if (!cached) this.cache.remember(name, password, account.passwordHash);
+    this.metrics?.auth(ctx.service ?? 'unknown', true);
     return account;
   }
 
@@ -111,6 +116,7 @@ export class Authenticator {
   async finishScram(username: string, account: AccountRecord | undefined, proofOk: boolean, ctx: LoginContext = {}): Promise<AccountRecord> {
     if (!account || !proofOk) throw await this.fail(username, account ? 'wrong password' : 'unknown user', ctx);
     if (account.disabled) throw this.refused(username, ctx);
+    this.metrics?.auth(ctx.service ?? 'unknown', true);
     return account;
   }
 
@@ -140,6 +146,7 @@ export class Authenticator {
       mechanism: ctx.mechanism ?? 'PLAIN',
       reason,
     });
+    this.metrics?.auth(ctx.service ?? 'unknown', false);
     await this.penalty.afterFailure(ctx.ip);
     return error;
   }

@@ -20,6 +20,7 @@ import { mailLoop, mailboxesToCheck, planDelivery, storedHeaders } from './plan.
 import { applyPlan, enqueueBounce, enqueueForward, type AppliedMessage } from './apply.js';
 import { deliverySieveHost, runDeliveryScripts, type SieveHostConfig } from './sieve-host.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 
 /** Postfix's hopcount_limit: more Received fields than this is a loop. */
 export const MAX_RECEIVED_HEADERS = 50;
@@ -100,6 +101,7 @@ export class DeliveryAgent {
     private readonly now: () => Date = () => new Date(),
     /** Addresses routed like aliases without a directory entry (SRS addresses: see AliasResolver). */
     virtualAliases?: VirtualAlias,
+    private readonly metrics?: Metrics,
   ) {
     this.aliases = new AliasResolver(storage.directory, virtualAliases);
   }
@@ -112,6 +114,14 @@ export class DeliveryAgent {
    * that no sender's retry stores a copy twice (see DeliveryOptions.answer).
    */
   async deliver(msg: InboundMessage, options: DeliveryOptions = { answer: 'recipient' }): Promise<RecipientOutcome[]> {
+    const started = performance.now();
+    const outcomes = await this.deliverAll(msg, options);
+    const seconds = (performance.now() - started) / 1000;
+    for (const o of outcomes) this.metrics?.delivered(o.kind === 'delivered' ? 'delivered' : o.why, o.kind, seconds);
+    return outcomes;
+  }
+
+  private async deliverAll(msg: InboundMessage, options: DeliveryOptions): Promise<RecipientOutcome[]> {
     if (msg.parsed?.raw !== msg.raw) msg = { ...msg, parsed: parseMessage(msg.raw) };
     if (this.parsed(msg).header.all('received').length > MAX_RECEIVED_HEADERS) {
       return msg.recipients.map((recipient) => ({ recipient, ...TOO_MANY_HOPS }));

@@ -78,6 +78,8 @@ export class HookChain {
   constructor(
     hooks: readonly Hook[],
     private readonly log: Logger,
+    /** Told which hook refused at which stage (metrics). */
+    private readonly onRefusal?: (stage: Stage, hook: string) => void,
   ) {
     for (const hook of hooks) {
       const list = this.byStage.get(hook.stage) ?? [];
@@ -92,7 +94,10 @@ export class HookChain {
     let current = ctx;
     for (const hook of this.byStage.get(stage) ?? []) {
       const verdict = await this.runOne(hook as HookOf<S>, current);
-      if (verdict.kind !== 'accept') return verdict;
+      if (verdict.kind !== 'accept') {
+        this.onRefusal?.(stage, hook.name);
+        return verdict;
+      }
       if (verdict.headers) accepted.headers.push(...verdict.headers);
       if (verdict.junk) accepted.junk = true;
       if (verdict.message && 'message' in current) {

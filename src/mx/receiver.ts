@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { Directory } from '../../storage/ports.js';
 import { submitMessage, type SubmissionStores } from './submission.js';
 import { newQueueId } from '../queue-id.js';
@@ -49,6 +50,7 @@ export interface ReceiverOptions {
   hooks: readonly Hook[];
   /** Submission only: where remote recipients are queued and Sent copies kept. */
   submission?: SubmissionStores;
+  metrics?: Metrics | undefined;
 }
 
 export class MailReceiver {
@@ -57,7 +59,7 @@ export class MailReceiver {
   private readonly answer: DeliveryOptions;
 
   constructor(private readonly options: ReceiverOptions) {
-    this.chain = new HookChain(options.hooks, options.log);
+    this.chain = new HookChain(options.hooks, options.log, (stage, hook) => options.metrics?.messageRefused(options.kind, stage, hook));
     this.answer = options.kind === 'lmtp' ? { answer: 'recipient' } : { answer: 'message', bounceRefused: true };
   }
 
@@ -67,7 +69,7 @@ export class MailReceiver {
   }
 
   async mailFrom(session: ReceiverSession, from: string): Promise<SmtpReply | undefined> {
-    if (from && !from.includes('@')) return refusalReply(UNQUALIFIED_SENDER);
+    if (from && !from.includes('@')) return this.refuse('mail', 'unqualified-sender', UNQUALIFIED_SENDER);
     const verdict = await this.chain.run('mail', { session, from });
     return verdict.kind === 'accept' ? undefined : refusalReply(verdict);
   }
@@ -77,7 +79,7 @@ export class MailReceiver {
    * parts and friends): a relay attempt, and answered as one.
    */
   refuseRawPath(path: string): SmtpReply | undefined {
-    return looksLikeRelayTrick(path) && !/^<postmaster>$/i.test(path) ? refusalReply(RELAY_DENIED) : undefined;
+    return looksLikeRelayTrick(path) && !/^<postmaster>$/i.test(path) ? this.refuse('rcpt', 'relay', RELAY_DENIED) : undefined;
   }
 
   /** The recipient to record (the bare postmaster named in full), or the refusal. */
@@ -86,7 +88,7 @@ export class MailReceiver {
     let recipient = address;
     if (recipient.toLowerCase() === 'postmaster') {
       const pm = await bareAddressPostmaster(directory, config.hostname);
-      if (!pm) return { reply: refusalReply(NO_LOCAL_DOMAIN) };
+      if (!pm) return { reply: this.refuse('rcpt', 'no-local-domain', NO_LOCAL_DOMAIN) };
       recipient = pm;
     }
     const verdict = await this.chain.run('rcpt', { session, from, recipient, accepted });
@@ -112,10 +114,12 @@ export class MailReceiver {
           const limit = read.kind === 'too-big' ? { limit: config.limits.messageSize } : { headerLimit: config.limits.headerSize };
           log.info({ event: 'message-too-big', service: kind, id, ip: session.remoteAddress, bytes: read.bytes, ...limit });
         }
+        this.options.metrics?.messageRefused(kind, 'data', read.kind);
         return readFailureReply(read);
       }
       // Parsed once here; the hooks and the delivery agent get the model.
       const message = parseMessage(read.raw);
+      this.options.metrics?.messageReceived(kind);
       const checked = await this.chain.run('data', { session, from, recipients, message });
       if (checked.kind !== 'accept') {
         log.info({ event: 'message-refused', service: kind, id, ip: session.remoteAddress, from, code: checked.code, text: checked.text });
@@ -143,8 +147,15 @@ export class MailReceiver {
       return kind === 'lmtp' ? recipientReplies(outcomes) : messageReply(outcomes, id);
     } catch (err) {
       log.error({ event: 'data-failed', service: kind, id, err: (err as Error)?.message });
+      this.options.metrics?.messageRefused(kind, 'data', 'local-problem');
       return refusalReply(LOCAL_PROBLEM);
     }
+  }
+
+  /** A refusal of the receiver's own (not a hook's), counted like the hooks' ones. */
+  private refuse(stage: 'mail' | 'rcpt', reason: string, verdict: Parameters<typeof refusalReply>[0]): SmtpReply {
+    this.options.metrics?.messageRefused(this.options.kind, stage, reason);
+    return refusalReply(verdict);
   }
 
   /** Submission: local recipients delivered now, remote ones queued (submission.ts). */

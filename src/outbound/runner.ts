@@ -14,6 +14,7 @@ import type { QueueEntry, QueueStore, RecipientState } from '../../storage/ports
 import { isMailError } from '../../storage/errors.js';
 import { recipientStates } from '../../storage/queue.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { MessageSigner, OutboundTransport, RecipientOutcome, SenderRewriter } from './transport.js';
 import { DEFAULT_SCHEDULE, dueRecipients, isDueForWarning, isExpired, isOpen, nextAttemptOf, retryDelay, type RetrySchedule } from './schedule.js';
 import { buildBounce, buildDelayWarning } from './dsn.js';
@@ -34,6 +35,7 @@ export interface OutboundRunnerOptions {
   /** Entries being sent at once. */
   maxInFlight?: number;
   now?: () => number;
+  metrics?: Metrics | undefined;
 }
 
 /** Reasons whose entries carry someone else's message onwards: they leave with a rewritten sender (SRS). */
@@ -261,6 +263,7 @@ export class OutboundRunner {
         return false;
       }
       this.o.log.error({ event: 'outbound-record-failed', queueId: entry.id, err: (err as Error).message });
+      this.o.metrics?.storageError('queue');
       this.backoff.set(entry.id, this.now() + LOCAL_BACKOFF_MS);
       return false;
     }
@@ -316,6 +319,7 @@ export class OutboundRunner {
       attempt: r.attempts,
       ...(r.status === 'deferred' ? { deferral: r.deferral, nextAttempt: new Date(r.nextAttempt).toISOString() } : {}),
     };
+    this.o.metrics?.outbound(r.status, r.deferral, (this.now() - entry.created) / 1000);
     if (r.status === 'sent') this.o.log.info(line);
     else this.o.log.warn(line);
   }

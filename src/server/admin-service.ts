@@ -25,6 +25,7 @@ async function startAdmin(ctx: ServiceContext, port: number): Promise<Server> {
     log: ctx.log,
     authenticator: authenticatorFor(ctx),
     dataDir: ctx.dataDir,
+    ...(ctx.metrics ? { metrics: ctx.metrics } : {}),
   };
   const app = buildAdminApp(deps, adminRouteModules);
   const server: HttpsServer = createServer(

@@ -5,6 +5,7 @@
 import type { Storage } from '../../storage/ports.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import { OutboundRunner } from '../outbound/runner.js';
 import { scheduleFromConfig } from '../outbound/schedule.js';
 import type { MessageSigner, OutboundTransport, SenderRewriter } from '../outbound/transport.js';
@@ -33,6 +34,7 @@ export interface OutboundContext {
   srs?: SrsCodec | undefined;
   /** Delivers entries' recipients in local domains (bounces to local senders); without it they go out like the rest. */
   agent?: DeliveryAgent | undefined;
+  metrics?: Metrics | undefined;
 }
 
 /** Builds the outbound parts (the composition root's choice; tests pass their own). */
@@ -65,6 +67,7 @@ export class OutboundService {
       log,
       hostname: config.hostname,
       schedule: scheduleFromConfig(config.relay?.schedule),
+      metrics: ctx.metrics,
     });
     this.runner.start();
   }

@@ -20,6 +20,7 @@ import { LocalRetryRunner } from '../delivery/local-retry.js';
 import { OutboundService, defaultOutbound, type OutboundFactory } from './outbound.js';
 import { loadOrCreateSrsSecret, SrsCodec } from '../outbound/srs.js';
 import { srsAliases } from '../mx/hooks/srs-recipient.js';
+import { PrometheusMetrics } from '../admin/metrics/prometheus.js';
 
 export const DEMO_DOMAIN = 'example.test';
 export const DEMO_ACCOUNT = `demo@${DEMO_DOMAIN}`;
@@ -35,6 +36,8 @@ export interface ServiceContext {
   dataDir: string;
   /** The SRS codec (made from DIR/srs.key); absent only when the key could not be made (a full disk at first start). */
   srs?: SrsCodec;
+  /** This server's metrics (one registry per server); absent in tests that build a context by hand. */
+  metrics?: PrometheusMetrics;
 }
 
 /** One protocol listener; later protocols register here. */
@@ -104,7 +107,8 @@ export class PostinoServer {
       this.log.warn({ event: 'disk-full', step: 'tls', err: tls.unsaved }, 'cannot save the self-signed certificate: this one lives in memory, the next start makes another');
     }
     const srs = this.loadSrs();
-    const ctx: ServiceContext = { config: this.config, storage, tls, log: this.log, dataDir: this.dataDir, ...(srs ? { srs } : {}) };
+    const metrics = new PrometheusMetrics({ queue: storage.queue, dataDir: this.dataDir, listeners: () => this.servers.map(({ service, server }) => ({ name: service.name, server })) });
+    const ctx: ServiceContext = { config: this.config, storage, tls, log: this.log, dataDir: this.dataDir, ...(srs ? { srs } : {}), metrics };
     this.ctx = ctx;
     for (const service of this.services) {
       const server = await this.listen(service, ctx);
@@ -114,11 +118,11 @@ export class PostinoServer {
       this.log.info({ event: 'listening', service: service.name, port });
     }
     // Messages stored for some recipients, the rest kept for a retry here (by SMTP, LMTP or `postino deliver`).
-    const agent = new DeliveryAgent(storage, deliveryConfig(this.config), this.log, failureReply, undefined, srs && srsAliases(srs));
+    const agent = new DeliveryAgent(storage, deliveryConfig(this.config), this.log, failureReply, undefined, srs && srsAliases(srs), metrics);
     this.localRetry = new LocalRetryRunner(storage, agent, this.log);
     this.localRetry.start();
     // The outbound queue: what was queued before (also before a crash) is sent now.
-    await this.outbound.start({ config: this.config, dataDir: this.dataDir, log: this.log, storage, srs, agent }, this.outboundFactory);
+    await this.outbound.start({ config: this.config, dataDir: this.dataDir, log: this.log, storage, srs, agent, metrics }, this.outboundFactory);
     this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });
   }
 

@@ -10,7 +10,7 @@ const authenticators = new WeakMap<object, Authenticator>();
 export function authenticatorFor(ctx: ServiceContext): Authenticator {
   let auth = authenticators.get(ctx.storage);
   if (!auth) {
-    auth = new Authenticator(ctx.storage.directory, { log: ctx.log });
+    auth = new Authenticator(ctx.storage.directory, { log: ctx.log, metrics: ctx.metrics });
     authenticators.set(ctx.storage, auth);
   }
   return auth;

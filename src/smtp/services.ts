@@ -33,13 +33,13 @@ interface Listener {
 }
 
 export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDefinition[] {
-  const hooksFor = serviceOptions.hooks ?? ((kind, ctx) => endpointHooks(kind, ctx.config, ctx.storage, ctx.srs, ctx.log));
+  const hooksFor = serviceOptions.hooks ?? ((kind, ctx) => endpointHooks(kind, ctx.config, ctx.storage, ctx.srs, ctx.log, ctx.metrics));
   // One agent per configuration, shared by SMTP and LMTP.
   const agents = new WeakMap<ServiceContext['config'], DeliveryAgent>();
   const agentFor = (ctx: ServiceContext) => {
     let agent = agents.get(ctx.config);
     if (!agent) {
-      agent = new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log, failureReply, undefined, ctx.srs && srsAliases(ctx.srs));
+      agent = new DeliveryAgent(ctx.storage, deliveryConfig(ctx.config), ctx.log, failureReply, undefined, ctx.srs && srsAliases(ctx.srs), ctx.metrics);
       agents.set(ctx.config, agent);
     }
     return agent;
@@ -49,7 +49,7 @@ export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDe
   const endpointFor = (name: ServiceName, kind: ReceiverKind, ctx: ServiceContext, limits: SmtpLimits): SmtpEndpoint => {
     const { config, log } = ctx;
     const submissionStores = kind === 'submission' ? { submission: { directory: ctx.storage.directory, queue: ctx.storage.queue, mail: ctx.storage.mail } } : {};
-    const receiver = new MailReceiver({ kind, config, directory: ctx.storage.directory, agent: agentFor(ctx), log, hooks: hooksFor(kind, ctx), ...submissionStores });
+    const receiver = new MailReceiver({ kind, config, directory: ctx.storage.directory, agent: agentFor(ctx), log, hooks: hooksFor(kind, ctx), metrics: ctx.metrics, ...submissionStores });
     const authenticator = serviceOptions.authenticator;
     const submission = kind === 'submission' && authenticator ? { submission: { implicitTls: name === 'submissions', authenticator: authenticator(ctx), log, service: name } } : {};
     return createEndpoint({

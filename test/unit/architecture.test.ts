@@ -124,3 +124,10 @@ test('outside storage/, nothing imports the backend (SQLite index, Maildir, the 
   );
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });
+
+test('only src/admin/metrics/ imports prom-client: the rest reports through the Metrics interface (src/metrics.ts)', () => {
+  const users = all.filter((i) => i.spec === 'prom-client' || i.spec.startsWith('prom-client/'));
+  assert.ok(users.length > 0, 'the check sees the import it guards');
+  const bad = users.filter((i) => !i.file.startsWith('src/admin/metrics/'));
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});

@@ -2,6 +2,7 @@
 // rules join these lists as hooks of their own.
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
+import type { Metrics } from '../../metrics.js';
 import { sharedAntivirus } from '../../scan/antivirus.js';
 import { antivirusHook, antivirusReadyHook } from './antivirus.js';
 import { sharedSpamCheck } from '../../scan/spam.js';
@@ -50,7 +51,7 @@ function submissionHooks(config: Config, stores: PolicyStores, aliases: AliasRes
  * srs: the SRS verifier (outbound/srs.ts), when the server has its secret; the MX and LMTP then take
  * bounces to SRS addresses (never submission: an SRS address is nobody's own). Without it they are unknown users.
  */
-export function endpointHooks(kind: ReceiverKind, config: Config, stores: PolicyStores, srs?: SrsReverser, log?: Logger): Hook[] {
+export function endpointHooks(kind: ReceiverKind, config: Config, stores: PolicyStores, srs?: SrsReverser, log?: Logger, metrics?: Metrics): Hook[] {
   if (kind === 'submission') return submissionHooks(config, stores, new AliasResolver(stores.directory));
   const aliases = new AliasResolver(stores.directory, srs && srsAliases(srs));
   const srsHooks = srs ? [srsRecipientHook(srs, (d) => aliases.isLocalDomain(d))] : [];
@@ -61,9 +62,9 @@ export function endpointHooks(kind: ReceiverKind, config: Config, stores: Policy
   if (config.antivirus) {
     const av = sharedAntivirus(config.antivirus, log);
     hooks.unshift(antivirusReadyHook(av));
-    hooks.push(antivirusHook(av, log));
+    hooks.push(antivirusHook(av, log, metrics));
   }
   // Spam scoring after the virus scan (an infected message is refused before it costs a spam check).
-  if (config.spam) hooks.push(spamHook(sharedSpamCheck(config.spam, config.hostname), log));
+  if (config.spam) hooks.push(spamHook(sharedSpamCheck(config.spam, config.hostname), log, metrics));
   return hooks;
 }

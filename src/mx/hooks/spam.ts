@@ -6,6 +6,7 @@
 // spam.junkScore, which the default Junk script and spamtest read). X-Spam-*
 // fields that arrive with the message are removed first: only ours count.
 import type { Logger } from '../../log.js';
+import type { Metrics } from '../../metrics.js';
 import type { SpamCheck } from '../../scan/spam.js';
 import { isSpamField } from '../../scan/spam.js';
 import type { HookOf } from '../chain.js';
@@ -19,7 +20,7 @@ function ownAuthResults(added: readonly string[] | undefined): string[] {
   return (added ?? []).filter((f) => /^authentication-results:/i.test(f)).map((f) => f.slice(f.indexOf(':') + 1));
 }
 
-export function spamHook(spam: SpamCheck, log?: Logger): HookOf<'data'> {
+export function spamHook(spam: SpamCheck, log?: Logger, metrics?: Metrics): HookOf<'data'> {
   return {
     name: 'spam',
     stage: 'data',
@@ -35,6 +36,7 @@ export function spamHook(spam: SpamCheck, log?: Logger): HookOf<'data'> {
         ...(session.helo ? { helo: session.helo } : {}),
         authResults: ownAuthResults(added),
       });
+      metrics?.scanned(outcome.result);
       const v = outcome.result.verdict;
       const tests = v.kind === 'score' ? v.tests.map((t) => t.name) : [];
       if (outcome.action === 'reject') {
