@@ -25,6 +25,7 @@
 // The same class keeps the local-retry queue (DIR/queue/local: messages
 // stored for some recipients, the rest retried here).
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { writeFile as writeFileCallback } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MailError } from './errors.js';
@@ -141,14 +142,13 @@ async function syncFile(file: string): Promise<void> {
   }
 }
 
-async function writeSynced(file: string, content: Buffer | string): Promise<void> {
-  const h = await open(file, 'w', 0o600);
-  try {
-    await h.writeFile(content);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
+/**
+ * Writes and fsyncs a file. The callback API (flush: fsync before close) on
+ * purpose: a FileHandle costs four promise round trips and their objects on
+ * the event loop, and enqueue does this twice per message.
+ */
+function writeSynced(file: string, content: Buffer | string): Promise<void> {
+  return new Promise((resolve, reject) => writeFileCallback(file, content, { mode: 0o600, flush: true }, (err) => (err ? reject(err) : resolve())));
 }
 
 async function unlinkQuietly(file: string): Promise<boolean> {
