@@ -14,7 +14,9 @@
 //    into the MX.
 // Both with DKIM signing on (a key made with `postino dkim keygen`) and fsync on.
 // BENCH_PROFILE=DIR writes a V8 CPU profile of each server there.
-import { writeFileSync } from 'node:fs';
+// Each phase also prints the CPU time `serve` spent per message (all its
+// threads, from /proc): a figure a loaded machine disturbs far less than msg/s.
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { startServe, type Served } from '../test/support/serve.js';
@@ -61,6 +63,18 @@ async function serve(dir: string): Promise<{ served: Served; submissionPort: num
   return { served, submissionPort };
 }
 
+/** CPU ms (user + system, every thread) the process has used so far; NaN where /proc is missing. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Sends COUNT messages over a pool of CONNECTIONS; resolves with the seconds taken. */
 async function submit(port: number): Promise<number> {
   const client = nodemailer.createTransport({
@@ -100,14 +114,17 @@ async function submissionToSmarthost(): Promise<void> {
   prepare(dir, { relay: { smarthost: { host: '127.0.0.1', port: sink.port, tls: 'starttls', ...RELAY_AUTH, ca } } });
   const { served, submissionPort } = await serve(dir);
   try {
+    const cpuBefore = cpuMs(served.child.pid);
     const start = process.hrtime.bigint();
     const submitted = await submit(submissionPort);
     await untilReceived(sink, COUNT);
     const total = Number(process.hrtime.bigint() - start) / 1e9;
+    const cpu = cpuMs(served.child.pid) - cpuBefore;
     const signed = sink.messages.filter((m) => m.raw.includes('DKIM-Signature:')).length;
     console.log(`submission -> smarthost: ${COUNT} x 4 KB over ${CONNECTIONS} connections`);
     console.log(`  accepted at submission: ${(COUNT / submitted).toFixed(0)} msg/s (${submitted.toFixed(2)} s)`);
     console.log(`  received by smarthost:  ${(COUNT / total).toFixed(0)} msg/s (${total.toFixed(2)} s, ${sink.connections} connections, ${signed} DKIM-signed)`);
+    console.log(`  serve's CPU: ${(cpu / COUNT).toFixed(2)} ms per message (${(cpu / 1000 / total).toFixed(2)} cores busy on average)`);
   } finally {
     await served.stop();
     await sink.stop();
@@ -126,13 +143,16 @@ async function queueToMx(): Promise<void> {
     await submit(submissionPort);
     await served.waitFor(() => served.events.filter((e) => e.event === 'outbound-attempt').length >= COUNT, 600_000).catch(() => undefined);
     sink = await startSink({ tls: 'starttls', port: mxPort });
+    const cpuBefore = cpuMs(served.child.pid);
     const start = process.hrtime.bigint();
     const r = postino(dir, ['queue', 'flush']);
     if (r.code !== 0) throw new Error(`queue flush: ${r.stderr}`);
     await untilReceived(sink, COUNT);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const cpu = cpuMs(served.child.pid) - cpuBefore;
     console.log(`queue -> MX: ${COUNT} x 4 KB queued, then flushed to the recipient's MX (STARTTLS, DNS fixture)`);
     console.log(`  received by MX: ${(COUNT / seconds).toFixed(0)} msg/s (${seconds.toFixed(2)} s, ${sink.connections} connections)`);
+    console.log(`  serve's CPU: ${(cpu / COUNT).toFixed(2)} ms per message (${(cpu / 1000 / seconds).toFixed(2)} cores busy on average)`);
   } finally {
     await served.stop();
     await sink?.stop();

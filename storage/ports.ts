@@ -304,11 +304,11 @@ export interface StagedBlob {
 // ---- the other ports ---------------------------------------------------------------
 
 export type { ScriptInfo } from './scripts.js';
-export type { QueueEntry, QueueHead, EnqueueExtra, RecipientState, RecipientStatus } from './queue.js';
+export type { QueueEntry, QueueHead, QueueListener, RemoveOptions, EnqueueExtra, RecipientState, RecipientStatus } from './queue.js';
 export type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';
 import type { MessageIndex } from '../mime/types.js';
 import type { ScriptInfo } from './scripts.js';
-import type { QueueEntry, QueueHead, EnqueueExtra } from './queue.js';
+import type { QueueEntry, QueueHead, QueueListener, RemoveOptions, EnqueueExtra } from './queue.js';
 import type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';
 
 /** Sieve scripts of an account, one of them (at most) active. The caller validates script text. */
@@ -342,7 +342,8 @@ export interface QueueStore {
   message(id: string): Promise<Buffer>;
   /** Durable when it resolves: a crash afterwards finds this state, not the one before. NONEXISTENT when the entry was deleted meanwhile. */
   update(entry: QueueEntry): Promise<void>;
-  remove(id: string): Promise<void>;
+  /** Durable when it resolves, unless `durable: false` (answers once the entry is gone; the fsync follows). NONEXISTENT for an unknown id. */
+  remove(id: string, options?: RemoveOptions): Promise<void>;
   /** On hold (like postsuper -h): listed with `held`, not tried until released. NONEXISTENT for an unknown id. */
   hold(id: string): Promise<void>;
   release(id: string): Promise<void>;
@@ -354,6 +355,11 @@ export interface QueueStore {
   takeFlushedIds(): Promise<string[]>;
   /** Forgets what a crash mid-enqueue left behind. */
   cleanOrphans(now?: number): Promise<void>;
+  /** Tells `listener`, in this process, of each entry made whole (once durable) and of hold changes (null): the runner's feed. */
+  watch(listener: QueueListener): Promise<void>;
+  unwatch(listener: QueueListener): Promise<void>;
+  /** Whether another process added entries or changed holds since the last call (and forgets it): the runner then looks at everything. */
+  takeRescanRequest(): Promise<boolean>;
 }
 
 /** What delivery remembers between messages, per account: vacation replies sent (RFC 5230) and duplicate ids (RFC 7352). */

@@ -10,10 +10,22 @@
 // marker file beside it (<id>.hold), a flush a marker file (flush-requested,
 // or flush-<id> for one entry).
 //
+// A runner in the same process watches the store (watch): it is told of each
+// entry once it is durable, so it never has to read the directory to find
+// new ones. A process with no watcher (the CLI, `postino deliver`) leaves a
+// marker instead (rescan-requested) after it adds an entry or changes a hold,
+// and the runner in `serve` looks at the whole directory when it finds one.
+//
+// Concurrent enqueues commit as a group: each writes its .eml and its .json
+// (under a tmp name), both fsynced at once, renames the .json into place,
+// and then joins the one directory fsync that has not started yet; every
+// waiter is answered only after the fsync that covers its rename.
+//
 // All I/O goes through fs/promises: `serve` runs this queue on its event loop.
 // The same class keeps the local-retry queue (DIR/queue/local: messages
 // stored for some recipients, the rest retried here).
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { writeFile as writeFileCallback } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MailError } from './errors.js';
@@ -71,6 +83,18 @@ export interface EnqueueExtra {
   smtpId?: string;
 }
 
+/**
+ * What a watcher of the queue hears: an entry that just became whole and
+ * durable (enqueued, or published by a unit of work), or null when holds
+ * changed and the queue should be looked at again.
+ */
+export type QueueListener = (entry: QueueEntry | null) => void;
+
+/** How remove waits: by default until the removal is durable; `durable: false` answers after the unlinks (the directory fsync follows). */
+export interface RemoveOptions {
+  durable?: boolean;
+}
+
 /** An entry's id and whether it is on hold: what a look at the directory tells without reading entries. */
 export interface QueueHead {
   id: string;
@@ -103,6 +127,8 @@ export function isEntryId(id: string): boolean {
 }
 
 const FLUSH_ALL = 'flush-requested';
+/** Left by a process with no watcher (the CLI) after it changed the queue: the runner looks at the whole directory. */
+const RESCAN = 'rescan-requested';
 const FLUSH_ONE = 'flush-';
 const HOLD = '.hold';
 const TMP = '.tmp';
@@ -116,14 +142,13 @@ async function syncFile(file: string): Promise<void> {
   }
 }
 
-async function writeSynced(file: string, content: Buffer | string): Promise<void> {
-  const h = await open(file, 'w', 0o600);
-  try {
-    await h.writeFile(content);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
+/**
+ * Writes and fsyncs a file. The callback API (flush: fsync before close) on
+ * purpose: a FileHandle costs four promise round trips and their objects on
+ * the event loop, and enqueue does this twice per message.
+ */
+function writeSynced(file: string, content: Buffer | string): Promise<void> {
+  return new Promise((resolve, reject) => writeFileCallback(file, content, { mode: 0o600, flush: true }, (err) => (err ? reject(err) : resolve())));
 }
 
 async function unlinkQuietly(file: string): Promise<boolean> {
@@ -152,11 +177,14 @@ let tmpCounter = 0;
  * starts after the sync in flight. Eight clients queueing at once pay for
  * one or two directory fsyncs, not eight, as the mail store's group commit.
  */
-class DirectorySync {
+export class DirectorySync {
   private waiting: Promise<void> | undefined;
   private last: Promise<void> = Promise.resolve();
 
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly syncDir: (dir: string) => Promise<void> = syncFile,
+  ) {}
 
   sync(): Promise<void> {
     if (this.waiting) return this.waiting;
@@ -164,7 +192,7 @@ class DirectorySync {
       .catch(() => undefined)
       .then(() => {
         this.waiting = undefined;
-        return syncFile(this.dir);
+        return this.syncDir(this.dir);
       });
     this.waiting = next;
     this.last = next;
@@ -172,13 +200,50 @@ class DirectorySync {
   }
 }
 
+/** For tests: what fsyncs the queue directory (to see when waiters are answered). */
+export interface QueueStoreOptions {
+  syncDir?: (dir: string) => Promise<void>;
+}
+
 export class QueueStore {
   private readonly dirSync: DirectorySync;
   /** The directory is known to exist (made or seen once): enqueue skips the mkdir. */
   private dirReady = false;
+  private readonly listeners = new Set<QueueListener>();
 
-  constructor(private readonly dir: string) {
-    this.dirSync = new DirectorySync(dir);
+  constructor(
+    private readonly dir: string,
+    options: QueueStoreOptions = {},
+  ) {
+    this.dirSync = new DirectorySync(dir, options.syncDir);
+  }
+
+  /** Tells `listener` of every entry made whole from now on, once durable, and of hold changes (null). */
+  watch(listener: QueueListener): void {
+    this.listeners.add(listener);
+  }
+
+  /** Stops telling `listener`. */
+  unwatch(listener: QueueListener): void {
+    this.listeners.delete(listener);
+  }
+
+  /** Tells the watchers in this process, or, with none, leaves the marker for a runner elsewhere. */
+  private async announce(entries: Array<QueueEntry | null>): Promise<void> {
+    if (this.listeners.size === 0) {
+      // Not fsynced: a crash loses only the hint, and a runner looks at everything when it starts.
+      await writeFile(path.join(this.dir, RESCAN), '', { mode: 0o600 }).catch(() => undefined);
+      return;
+    }
+    for (const e of entries) {
+      for (const listener of this.listeners) {
+        try {
+          listener(e && structuredClone(e));
+        } catch {
+          // a watcher's failure is its own; the entry is durable either way
+        }
+      }
+    }
   }
 
   private file(id: string, suffix: string): string {
@@ -203,27 +268,55 @@ export class QueueStore {
 
   /** Writes the .json through a tmp file and a rename (fsynced first); the directory's fsync is the caller's. */
   private async writeEntry(entry: QueueEntry): Promise<void> {
-    const { held: _held, ...stored } = entry;
-    const target = this.file(entry.id, '.json');
-    const tmp = path.join(this.dir, `.${entry.id}.${process.pid}.${++tmpCounter}${TMP}`);
+    const tmp = await this.writeEntryTmp(entry);
     try {
-      await writeSynced(tmp, JSON.stringify(stored));
-      await rename(tmp, target);
+      await rename(tmp, this.file(entry.id, '.json'));
     } catch (err) {
-      await unlinkQuietly(tmp); // a full disk leaves a partial file behind
+      await unlinkQuietly(tmp);
       throw err;
     }
   }
 
-  /** Durable when it resolves. */
-  async enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra: EnqueueExtra = {}): Promise<QueueEntry> {
-    const entry = await this.stage(sender, recipients, raw, reason, extra);
+  /** The .json under a tmp name, fsynced; returns that name. */
+  private async writeEntryTmp(entry: QueueEntry): Promise<string> {
+    const { held: _held, ...stored } = entry;
+    const tmp = path.join(this.dir, `.${entry.id}.${process.pid}.${++tmpCounter}${TMP}`);
     try {
-      await this.writeEntry(entry);
+      await writeSynced(tmp, JSON.stringify(stored));
+    } catch (err) {
+      await unlinkQuietly(tmp); // a full disk leaves a partial file behind
+      throw err;
+    }
+    return tmp;
+  }
+
+  /**
+   * Durable when it resolves. The .eml and the .json's tmp file are written
+   * and fsynced together; the rename that makes the entry whole comes after
+   * both, and the directory fsync is shared with concurrent enqueues.
+   */
+  async enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra: EnqueueExtra = {}): Promise<QueueEntry> {
+    const entry = newEntry(sender, recipients, reason, extra);
+    const message = this.file(entry.id, '.eml');
+    try {
+      await this.ensureDir();
+      const [eml, json] = await Promise.allSettled([writeSynced(message, raw), this.writeEntryTmp(entry)]);
+      if (eml.status === 'rejected' || json.status === 'rejected') {
+        if (json.status === 'fulfilled') await unlinkQuietly(json.value);
+        throw eml.status === 'rejected' ? eml.reason : (json as PromiseRejectedResult).reason;
+      }
+      await rename(json.value, this.file(entry.id, '.json')).catch(async (err: unknown) => {
+        await unlinkQuietly(json.value);
+        throw err;
+      });
       await this.dirSync.sync();
     } catch (err) {
+      this.dirReady = false; // removed from under us, say: looked at again next time
+      await unlinkQuietly(message);
+      await unlinkQuietly(this.file(entry.id, '.json'));
       throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
     }
+    await this.announce([entry]);
     return entry;
   }
 
@@ -254,6 +347,7 @@ export class QueueStore {
     } catch (err) {
       throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
     }
+    await this.announce(entries);
   }
 
   /** Takes back staged entries (their unit of work was undone). */
@@ -334,13 +428,25 @@ export class QueueStore {
     await this.dirSync.sync();
   }
 
-  /** The message first: from then on the entry is gone, whoever rewrites its .json. */
-  async remove(id: string): Promise<void> {
-    if (!(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
-    await unlinkQuietly(this.file(id, '.eml'));
+  /**
+   * The message first: from then on the entry is gone, whoever rewrites its
+   * .json. Durable when it resolves, unless `durable: false`: then it answers
+   * once the files are unlinked, and the directory fsync runs on (the
+   * runner's choice for an entry it is done with: see runner.ts).
+   */
+  async remove(id: string, options: RemoveOptions = {}): Promise<void> {
+    // A .json makes the entry whole (a staged .eml alone is no entry to remove); the .eml's unlink settles a race.
+    if (!isEntryId(id) || !(await exists(this.file(id, '.json'))) || !(await unlinkQuietly(this.file(id, '.eml')))) {
+      throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    }
     await unlinkQuietly(this.file(id, '.json'));
     await unlinkQuietly(this.file(id, HOLD));
-    await this.dirSync.sync();
+    const synced = this.dirSync.sync();
+    if (options.durable === false) {
+      synced.catch(() => undefined); // a failed fsync here only widens the crash window the runner accepts
+      return;
+    }
+    await synced;
   }
 
   /** Puts an entry on hold (like postsuper -h): the runner leaves it alone until released. */
@@ -350,12 +456,14 @@ export class QueueStore {
     await this.dirSync.sync();
     // Deleted meanwhile: no marker for a gone entry.
     if (!(await exists(this.file(id, '.eml')))) await unlinkQuietly(this.file(id, HOLD));
+    await this.announce([null]);
   }
 
   /** Releases an entry from hold (like postsuper -H); one not on hold is left as it is. */
   async release(id: string): Promise<void> {
     if (!(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
     if (await unlinkQuietly(this.file(id, HOLD))) await this.dirSync.sync();
+    await this.announce([null]);
   }
 
   /**
@@ -367,6 +475,13 @@ export class QueueStore {
     if (id !== undefined && !(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
     await this.ensureDir();
     await writeFile(path.join(this.dir, id === undefined ? FLUSH_ALL : `${FLUSH_ONE}${id}`), '', { mode: 0o600 });
+    // A flush of one entry is found by a look at the whole directory.
+    if (id !== undefined) await this.announce([null]);
+  }
+
+  /** Whether another process changed the queue (see RESCAN) since the last call (and forgets it). */
+  async takeRescanRequest(): Promise<boolean> {
+    return unlinkQuietly(path.join(this.dir, RESCAN));
   }
 
   /** Whether a flush of every entry was asked for since the last call (and forgets it). */

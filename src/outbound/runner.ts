@@ -1,16 +1,27 @@
-// Sends what the outbound queue holds: looks at the queue often (new
-// entries, flush requests, holds), tries each due entry through the
-// transport, records every recipient's outcome durably, and tells the
-// sender about failures (a bounce) and long delays (a warning), never the
-// null sender. `serve` runs it.
+// Sends what the outbound queue holds: keeps its view of the queue in
+// memory, tries each due entry through the transport, records every
+// recipient's outcome durably, and tells the sender about failures (a
+// bounce) and long delays (a warning), never the null sender. `serve` runs it.
+//
+// Where the view comes from: the queue tells the runner of each entry made
+// in this process once it is durable (QueueStore.watch), and of hold changes.
+// The whole directory is read only at start, when another process left its
+// marker (`postino deliver`, the CLI's hold/release/flush ID: takeRescanRequest),
+// on a flush of everything, and on a slow safety pass (rescanMs). Due times
+// are kept in memory; one timer wakes the runner for the next one.
 //
 // Exactly once, as far as SMTP allows: a recipient's 'sent' is recorded
 // (fsynced) as soon as the transport returns the message's outcomes, before
-// anything else happens to the entry, and an entry fully sent is removed in
-// one step (its unlink fsynced). A crash between the remote 250 and that
-// record sends the message again after restart (at-least-once, the SMTP
-// norm); a crash anywhere else neither loses nor repeats it.
-import type { QueueEntry, QueueStore, RecipientState } from '../../storage/ports.js';
+// anything else happens to the entry. An entry fully sent is removed in one
+// step: its .eml is unlinked first (from then on it is no entry, and it is
+// gone from this runner's view), and the directory fsync that makes the
+// unlink durable runs on without holding the attempt's slot. A crash before
+// that fsync lands finds the entry as last recorded, so it is sent again:
+// the same window as a crash between the remote 250 and the record, which
+// an fsync we wait for would close no sooner (at-least-once, the SMTP norm).
+// An entry found with every recipient sent or failed (a crash after its
+// record) is never sent again: it has nothing due, and is removed.
+import type { QueueEntry, QueueListener, QueueStore, RecipientState } from '../../storage/ports.js';
 import { isMailError } from '../../storage/errors.js';
 import { recipientStates } from '../../storage/queue.js';
 import type { Logger } from '../log.js';
@@ -30,8 +41,10 @@ export interface OutboundRunnerOptions {
   /** This server's name, in the notices it sends. */
   hostname: string;
   schedule?: RetrySchedule;
-  /** How often the queue is looked at: new entries (other processes' too), flushes and holds show up within this. */
+  /** How often the markers other processes leave (flush, rescan) are looked for: their changes show up within this. */
   scanMs?: number;
+  /** How often the whole queue directory is read anyway (a safety pass: entries whose marker was lost). */
+  rescanMs?: number;
   /** Entries being sent at once. */
   maxInFlight?: number;
   now?: () => number;
@@ -48,45 +61,65 @@ export class OutboundRunner {
   private readonly queue: QueueStore;
   private readonly schedule: RetrySchedule;
   private readonly scanMs: number;
+  private readonly rescanMs: number;
   private readonly maxInFlight: number;
   private readonly now: () => number;
-  /** Entries seen, as this process last wrote or read them (nobody else changes an entry's state). */
+  /** Entries in the queue, as this process last wrote or read them (nobody else changes an entry's state). */
   private readonly known = new Map<string, QueueEntry>();
+  /** Entries to try at the next free slot (due, or flushed), in the order they became so. */
+  private readonly ready = new Set<string>();
+  /** Entries on hold, as the last look at the directory (or this process's own hold) found them. */
+  private readonly held = new Set<string>();
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Entries a flush asked for, tried at the next free slot whatever their schedule. */
   private readonly flushing = new Set<string>();
   /** Entries left alone until then after a local failure. */
   private readonly backoff = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  /** Wakes the runner when the next known entry falls due. */
+  private dueTimer: NodeJS.Timeout | undefined;
+  private dueAt = Infinity;
+  private lastFullScan = 0;
   private scanning: Promise<void> | undefined;
   private rescan = false;
+  /** A flush of everything was taken by tick: the next full look applies it. */
+  private rescanFlushAll = false;
   private stopped = false;
+  private readonly listener: QueueListener = (entry) => {
+    if (entry) this.adopt(entry);
+    else void this.kick();
+  };
 
   constructor(private readonly o: OutboundRunnerOptions) {
     this.queue = o.queue;
     this.schedule = o.schedule ?? DEFAULT_SCHEDULE;
     this.scanMs = o.scanMs ?? 250;
+    this.rescanMs = o.rescanMs ?? 30_000;
     this.maxInFlight = o.maxInFlight ?? 16;
     this.now = o.now ?? (() => Date.now());
   }
 
   start(): void {
     void this.queue.cleanOrphans().catch((err: unknown) => this.o.log.warn({ event: 'queue-clean-failed', err: (err as Error).message }));
-    this.timer = setInterval(() => void this.kick(), this.scanMs);
-    this.timer.unref();
+    // Watching before the first look: an entry made meanwhile is told, or found, or both (adopt takes it once).
+    void this.queue.watch(this.listener).catch((err: unknown) => this.o.log.warn({ event: 'queue-watch-failed', err: (err as Error).message }));
+    this.ticker = setInterval(() => void this.tick(), this.scanMs);
+    this.ticker.unref();
     void this.kick();
   }
 
   /** Stops starting attempts; waits up to `drainMs` for those in flight (one cut short is sent again after the restart). */
   async stop(drainMs = 5_000): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    await this.queue.unwatch(this.listener).catch(() => undefined);
     await this.scanning;
     const timer = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
     await Promise.race([Promise.all(this.inFlight.values()), timer]);
   }
 
-  /** One look at the queue, starting the due entries' attempts (for tests: then `idle`). */
+  /** One look at the whole queue, starting the due entries' attempts (at start, on markers, on the safety pass; tests: then `idle`). */
   kick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     if (this.scanning) {
@@ -113,47 +146,130 @@ export class OutboundRunner {
     }
   }
 
+  /** The frequent, cheap look: only the markers other processes leave; the whole directory when one is there, or the safety pass is due. */
+  private async tick(): Promise<void> {
+    if (this.stopped || this.scanning) return;
+    try {
+      const rescan = await this.queue.takeRescanRequest();
+      // A flush of everything is taken by the full look itself, after it has seen the holds.
+      const flush = rescan ? false : await this.queue.takeFlushRequest();
+      if (flush) this.rescanFlushAll = true;
+      if (rescan || flush || this.now() - this.lastFullScan >= this.rescanMs) await this.kick();
+    } catch (err) {
+      this.o.log.error({ event: 'queue-scan-failed', err: (err as Error).message });
+    }
+  }
+
+  /** A new entry told by the queue (or made by this runner): known from now on, tried when due. */
+  private adopt(entry: QueueEntry): void {
+    if (this.stopped || this.known.has(entry.id)) return;
+    this.known.set(entry.id, entry);
+    this.place(entry.id);
+    this.pump();
+  }
+
+  /** Puts a known entry where it belongs: ready when due (or flushed), else under the due timer. */
+  private place(id: string): void {
+    const entry = this.known.get(id);
+    if (!entry || this.inFlight.has(id) || this.held.has(id)) return;
+    const at = Math.max(this.flushing.has(id) ? 0 : entry.nextAttempt, this.backoff.get(id) ?? 0);
+    if (at <= this.now()) this.ready.add(id);
+    else this.armTimer(at);
+  }
+
+  private armTimer(at: number): void {
+    if (this.stopped || at >= this.dueAt) return;
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueAt = at;
+    // No sooner than scanMs apart: each wake-up looks at every known entry.
+    this.dueTimer = setTimeout(() => this.wake(), Math.max(at - this.now(), this.scanMs));
+    this.dueTimer.unref();
+  }
+
+  /** The due timer fired: every known entry due by now becomes ready; the timer is set for the next. */
+  private wake(): void {
+    this.dueTimer = undefined;
+    this.dueAt = Infinity;
+    for (const id of this.known.keys()) if (!this.ready.has(id)) this.place(id);
+    this.pump();
+  }
+
+  /** Starts ready entries' attempts while slots are free: no I/O, only what is known. */
+  private pump(): void {
+    for (const id of this.ready) {
+      if (this.stopped || this.inFlight.size >= this.maxInFlight) return;
+      this.ready.delete(id);
+      const entry = this.known.get(id);
+      if (!entry || this.held.has(id) || this.inFlight.has(id)) continue;
+      const until = this.backoff.get(id);
+      const now = this.now();
+      if (until !== undefined && until > now) {
+        this.armTimer(until);
+        continue;
+      }
+      this.backoff.delete(id);
+      const flush = this.flushing.delete(id);
+      if (!flush && entry.nextAttempt > now) {
+        this.armTimer(entry.nextAttempt);
+        continue;
+      }
+      const attempt = this.attempt(entry, flush)
+        .catch((err: unknown) => {
+          this.o.log.error({ event: 'outbound-failed', queueId: id, err: (err as Error).message });
+          this.backoff.set(id, this.now() + LOCAL_BACKOFF_MS);
+        })
+        .finally(() => {
+          this.inFlight.delete(id);
+          this.place(id);
+          this.pump();
+        });
+      this.inFlight.set(id, attempt);
+    }
+  }
+
+  /** The whole directory: entries other processes made or deleted, holds, flushes; then every due entry is started. */
   private async scan(): Promise<void> {
-    if (await this.queue.takeFlushRequest()) {
-      for (const h of await this.queue.listIds()) this.flushing.add(h.id);
+    this.lastFullScan = this.now();
+    const flushAll = this.rescanFlushAll || (await this.queue.takeFlushRequest());
+    this.rescanFlushAll = false;
+    const flushedIds = await this.queue.takeFlushedIds();
+    const heads = await this.queue.listIds();
+    const present = new Set(heads.map((h) => h.id));
+    for (const id of this.known.keys()) {
+      if (!present.has(id) && !this.inFlight.has(id)) {
+        this.known.delete(id);
+        this.ready.delete(id);
+      }
+    }
+    for (const id of this.flushing) if (!present.has(id)) this.flushing.delete(id);
+    if (flushAll) {
+      for (const h of heads) this.flushing.add(h.id);
       this.backoff.clear();
     }
-    for (const id of await this.queue.takeFlushedIds()) {
+    for (const id of flushedIds) {
+      if (!present.has(id)) continue;
       this.flushing.add(id);
       this.backoff.delete(id);
     }
-    const heads = await this.queue.listIds();
-    const present = new Set(heads.map((h) => h.id));
-    for (const id of this.known.keys()) if (!present.has(id) && !this.inFlight.has(id)) this.known.delete(id);
-    for (const id of this.flushing) if (!present.has(id)) this.flushing.delete(id);
-    const now = this.now();
+    this.held.clear();
     for (const head of heads) {
-      if (this.stopped || this.inFlight.size >= this.maxInFlight) return;
+      if (this.stopped) return;
       // Held entries are not flushed either (postsuper -h): the flush is forgotten.
-      if (head.held) this.flushing.delete(head.id);
-      if (head.held || this.inFlight.has(head.id)) continue;
-      const until = this.backoff.get(head.id);
-      if (until !== undefined && until > now) continue;
-      this.backoff.delete(head.id);
-      let entry = this.known.get(head.id);
-      if (!entry) {
-        entry = await this.queue.get(head.id);
-        if (!entry) continue;
+      if (head.held) {
+        this.held.add(head.id);
+        this.flushing.delete(head.id);
+        this.ready.delete(head.id);
+        continue;
+      }
+      if (!this.known.has(head.id)) {
+        const entry = await this.queue.get(head.id);
+        if (!entry || this.known.has(head.id)) continue;
         this.known.set(head.id, entry);
       }
-      const flush = this.flushing.delete(head.id);
-      if (!flush && entry.nextAttempt > now) continue;
-      const attempt = this.attempt(entry, flush)
-        .catch((err: unknown) => {
-          this.o.log.error({ event: 'outbound-failed', queueId: head.id, err: (err as Error).message });
-          this.backoff.set(head.id, this.now() + LOCAL_BACKOFF_MS);
-        })
-        .finally(() => {
-          this.inFlight.delete(head.id);
-          void this.kick();
-        });
-      this.inFlight.set(head.id, attempt);
+      if (this.flushing.has(head.id)) this.ready.add(head.id);
+      else this.place(head.id);
     }
+    this.pump();
   }
 
   /** One attempt at an entry: its due recipients (all open ones when flushed), then what follows from their outcomes. */
@@ -249,8 +365,10 @@ export class OutboundRunner {
     this.known.set(entry.id, entry);
     try {
       if (!noticeDue && !states.some(isOpen)) {
-        await this.queue.remove(entry.id);
+        // Not waiting for the directory fsync: see the top of this file.
+        await this.queue.remove(entry.id, { durable: false });
         this.known.delete(entry.id);
+        this.flushing.delete(entry.id);
         return 'removed';
       }
       await this.queue.update(entry);
@@ -279,6 +397,7 @@ export class OutboundRunner {
       if (failed.length > 0) {
         const dsn = buildBounce(entry, raw, failed, { hostname: this.o.hostname, now });
         const bounce = await this.queue.enqueue('', [entry.sender], dsn, 'bounce', this.noticeExtra(entry, now));
+        this.adopt(bounce);
         for (const r of failed) r.notified = true;
         changed = true;
         this.o.log.info({ event: 'outbound-bounce', queueId: entry.id, smtpId: entry.smtpId ?? null, to: entry.sender, bounceId: bounce.id, recipients: failed.map((r) => r.address) });
@@ -288,6 +407,7 @@ export class OutboundRunner {
         const until = entry.created + this.schedule.expireAfterMs;
         const warning = buildDelayWarning(entry, raw, delayed, until, { hostname: this.o.hostname, now });
         const queued = await this.queue.enqueue('', [entry.sender], warning, 'delay-warning', this.noticeExtra(entry, now));
+        this.adopt(queued);
         entry.warned = true;
         changed = true;
         this.o.log.info({ event: 'outbound-delay-warning', queueId: entry.id, smtpId: entry.smtpId ?? null, to: entry.sender, warningId: queued.id, recipients: delayed.map((r) => r.address) });

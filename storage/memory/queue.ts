@@ -3,7 +3,7 @@
 // beside the entries, as the file store keeps them in marker files.
 import { randomBytes } from 'node:crypto';
 import { MailError } from '../errors.js';
-import type { EnqueueExtra, QueueEntry, QueueHead } from '../queue.js';
+import type { EnqueueExtra, QueueEntry, QueueHead, QueueListener } from '../queue.js';
 import type { QueuePort } from './shapes.js';
 
 function unknown(id: string): MailError {
@@ -17,6 +17,24 @@ export class MemoryQueue implements QueuePort {
   private readonly held = new Set<string>();
   private flushRequested = false;
   private readonly flushIds = new Set<string>();
+  private readonly listeners = new Set<QueueListener>();
+
+  watch(listener: QueueListener): void {
+    this.listeners.add(listener);
+  }
+
+  unwatch(listener: QueueListener): void {
+    this.listeners.delete(listener);
+  }
+
+  /** One process only: every change is told to the watchers. */
+  takeRescanRequest(): boolean {
+    return false;
+  }
+
+  private announce(entry: QueueEntry | null): void {
+    for (const listener of this.listeners) listener(entry && structuredClone(entry));
+  }
 
   private newEntry(sender: string, recipients: string[], reason: string, extra: EnqueueExtra): QueueEntry {
     if (recipients.length === 0) throw new MailError('BADINPUT', 'no recipients');
@@ -38,6 +56,7 @@ export class MemoryQueue implements QueuePort {
   enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra: EnqueueExtra = {}): QueueEntry {
     const entry = this.newEntry(sender, recipients, reason, extra);
     this.entries.set(entry.id, { entry: structuredClone(entry), raw: Buffer.from(raw) });
+    this.announce(entry);
     return entry;
   }
 
@@ -54,6 +73,7 @@ export class MemoryQueue implements QueuePort {
       this.staged.delete(entry.id);
       const { held: _held, ...stored } = entry;
       this.entries.set(entry.id, { entry: structuredClone(stored), raw });
+      this.announce(stored);
     }
   }
 
@@ -99,17 +119,21 @@ export class MemoryQueue implements QueuePort {
   hold(id: string): void {
     if (!this.entries.has(id)) throw unknown(id);
     this.held.add(id);
+    this.announce(null);
   }
 
   release(id: string): void {
     if (!this.entries.has(id)) throw unknown(id);
     this.held.delete(id);
+    this.announce(null);
   }
 
   requestFlush(id?: string): void {
     if (id === undefined) this.flushRequested = true;
-    else if (this.entries.has(id)) this.flushIds.add(id);
-    else throw unknown(id);
+    else if (this.entries.has(id)) {
+      this.flushIds.add(id);
+      this.announce(null);
+    } else throw unknown(id);
   }
 
   takeFlushRequest(): boolean {

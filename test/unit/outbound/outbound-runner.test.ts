@@ -8,11 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import path from 'node:path';
 import { pino } from 'pino';
 import { openStorage } from '../../../storage/index.js';
 import { openMemoryStorage } from '../../../storage/memory/index.js';
 import type { QueueEntry, Storage } from '../../../storage/ports.js';
-import { recipientStates } from '../../../storage/queue.js';
+import { QueueStore as FileQueueStore, recipientStates } from '../../../storage/queue.js';
 import { OutboundRunner, type OutboundRunnerOptions } from '../../../src/outbound/runner.js';
 import type { OutboundMessage, OutboundTransport, RecipientOutcome } from '../../../src/outbound/transport.js';
 import type { RetrySchedule } from '../../../src/outbound/schedule.js';
@@ -60,6 +61,8 @@ class FakeTransport implements OutboundTransport {
 }
 
 interface Setup {
+  /** The data dir. */
+  dir: string;
   storage: Storage;
   transport: FakeTransport;
   runner: OutboundRunner;
@@ -89,6 +92,7 @@ function setup(script: Record<string, string[]> = {}, extra: Partial<OutboundRun
     new OutboundRunner({ queue: storage.queue, transport, log, hostname: 'mx.example.test', schedule: SCHEDULE, now: () => Date.now() + clock.offset, ...extra, ...more });
   const runner = newRunner();
   return {
+    dir: s.dir,
     storage,
     transport,
     runner,
@@ -398,6 +402,85 @@ test('the memory backend runs the same way', async () => {
     await t.pass();
     assert.deepEqual(await t.storage.queue.list(), []);
     assert.equal(t.transport.to('alice@example.test').length, 1, 'the bounce went out');
+  } finally {
+    t.cleanup();
+  }
+});
+
+/** Polls until cond() holds (generous: a loaded machine). */
+async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('a started runner is told of entries made in its process: it sends them without reading the queue directory again', async () => {
+  const t = setup();
+  let looks = 0;
+  const queue = { ...t.storage.queue, listIds: () => (looks++, t.storage.queue.listIds()) };
+  const runner = t.newRunner({ queue, rescanMs: 3_600_000 });
+  try {
+    runner.start();
+    await until(() => looks >= 1, 'the look at start');
+    await runner.idle();
+    const before = looks;
+    for (let i = 0; i < 20; i++) await t.storage.queue.enqueue('alice@example.test', [`n${i}@remote.test`], raw(`n${i}`), 'submission');
+    await until(() => t.transport.sent.length === 20, '20 sent');
+    await until(async () => (await t.storage.queue.list()).length === 0, 'an empty queue');
+    assert.equal(looks, before, 'no directory read for entries it was told of');
+  } finally {
+    await runner.stop();
+    t.cleanup();
+  }
+});
+
+test('a started runner finds an entry another process made (its marker) and one held there, within a tick', async () => {
+  const t = setup();
+  const runner = t.newRunner({ scanMs: 20, rescanMs: 3_600_000 });
+  try {
+    runner.start();
+    await runner.idle();
+    // Another process's view of the same queue: a store of its own, with no watcher.
+    const other = new FileQueueStore(path.join(t.dir, 'queue'));
+    const held = await other.enqueue('alice@example.test', ['held@remote.test'], raw('held'), 'redirect', { nextAttempt: Date.now() + 300 });
+    await other.hold(held.id);
+    await other.enqueue('alice@example.test', ['other@remote.test'], raw('other'), 'redirect');
+    await until(() => t.transport.to('other@remote.test').length === 1, 'the other process\'s entry sent');
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.equal(t.transport.to('held@remote.test').length, 0, 'held: not tried');
+    await other.release(held.id);
+    await until(() => t.transport.to('held@remote.test').length === 1, 'released: sent');
+  } finally {
+    await runner.stop();
+    t.cleanup();
+  }
+});
+
+test('a deferred entry is tried again when due, by the runner\'s own timer (no look at the queue)', async () => {
+  const t = setup({ 'later@remote.test': ['451 4.7.1 later', '250 ok'] }, { schedule: { ...SCHEDULE, retryMs: [300] } });
+  const runner = t.newRunner({ rescanMs: 3_600_000 });
+  try {
+    runner.start();
+    await t.storage.queue.enqueue('alice@example.test', ['later@remote.test'], raw('later'), 'submission');
+    await until(() => t.transport.to('later@remote.test').length === 2, 'the retry');
+    await until(async () => (await t.storage.queue.list()).length === 0, 'an empty queue');
+  } finally {
+    await runner.stop();
+    t.cleanup();
+  }
+});
+
+test('an entry found with every recipient done (a crash after its record, before its removal) is removed, never sent again', async () => {
+  const t = setup();
+  try {
+    const e = await t.storage.queue.enqueue('alice@example.test', ['a@remote.test', 'b@remote.test'], raw('done'), 'submission');
+    const states = recipientStates(e).map((r) => ({ ...r, status: 'sent' as const, attempts: 1, reply: '250 ok' }));
+    await t.storage.queue.update({ ...e, states, attempts: 1 });
+    await t.pass();
+    assert.equal(t.transport.sent.length, 0, 'not sent again');
+    assert.deepEqual(await t.storage.queue.list(), []);
   } finally {
     t.cleanup();
   }

@@ -1,0 +1,156 @@
+// The file queue's commit path: concurrent enqueues share directory fsyncs
+// (group commit) and each is answered only after an fsync that started
+// after its entry was renamed into place; a watcher hears of an entry only
+// once it is durable; a store with no watcher leaves the rescan marker for a
+// runner in another process; remove({ durable: false }) answers before the
+// directory fsync, the default after it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { QueueStore, type QueueEntry } from '../../../storage/queue.js';
+import { scratchDir } from '../../support/tmp.js';
+
+/** A directory fsync the test opens by hand, recording which entries (.json names) each one covers. */
+class HeldSyncs {
+  readonly started: Array<{ covers: Set<string>; done: boolean; open(): void }> = [];
+
+  readonly syncDir = (dir: string): Promise<void> => {
+    const covers = new Set(readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
+    return new Promise<void>((resolve) => {
+      const sync = {
+        covers,
+        done: false,
+        open: () => {
+          sync.done = true;
+          resolve();
+        },
+      };
+      this.started.push(sync);
+    });
+  };
+
+  /** Ids made durable so far: those renamed before an fsync that has completed. */
+  durable(): Set<string> {
+    const ids = new Set<string>();
+    for (const s of this.started) if (s.done) for (const id of s.covers) ids.add(id);
+    return ids;
+  }
+}
+
+const until = async (cond: () => boolean, what: string): Promise<void> => {
+  const deadline = Date.now() + 20_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+};
+
+test('group commit: 8 concurrent enqueues share a few directory fsyncs, and each is answered only after one that covers it', async () => {
+  const s = scratchDir();
+  try {
+    const dir = path.join(s.dir, 'queue');
+    const syncs = new HeldSyncs();
+    const queue = new QueueStore(dir, { syncDir: syncs.syncDir });
+    const told: Array<{ id: string; durable: boolean }> = [];
+    queue.watch((e) => {
+      if (e) told.push({ id: e.id, durable: syncs.durable().has(e.id) });
+    });
+    const answered: Array<{ id: string; durable: boolean }> = [];
+    const all = Array.from({ length: 8 }, (_, i) =>
+      queue.enqueue('alice@example.test', [`r${i}@remote.test`], Buffer.from(`Subject: ${i}\r\n\r\nbody\r\n`), 'submission').then((e: QueueEntry) => {
+        answered.push({ id: e.id, durable: syncs.durable().has(e.id) });
+        return e;
+      }),
+    );
+    // Every fsync is held open until the test opens it: while one is held, the others' renames queue up behind it.
+    while (answered.length < 8) {
+      await until(() => syncs.started.some((x) => !x.done) || answered.length === 8, 'a directory fsync');
+      const pending = syncs.started.find((x) => !x.done);
+      if (!pending) continue;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(
+        answered.every((a) => a.durable),
+        'nobody answered before the fsync covering the entry',
+      );
+      pending.open();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const entries = await Promise.all(all);
+    assert.deepEqual(
+      answered.filter((a) => !a.durable),
+      [],
+      'each answer came after an fsync that started after its rename',
+    );
+    assert.ok(syncs.started.length < 8, `${syncs.started.length} directory fsyncs for 8 entries`);
+    assert.equal(told.length, 8, 'the watcher heard of each entry');
+    assert.deepEqual(
+      told.filter((t) => !t.durable),
+      [],
+      'and only once it was durable',
+    );
+    assert.deepEqual(new Set(told.map((t) => t.id)), new Set(entries.map((e) => e.id)));
+    assert.equal((await queue.list()).length, 8);
+    assert.equal(await queue.takeRescanRequest(), false, 'a store with a watcher leaves no marker');
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('a store with no watcher (another process: the CLI, postino deliver) leaves the rescan marker, taken once', async () => {
+  const s = scratchDir();
+  try {
+    const dir = path.join(s.dir, 'queue');
+    const cli = new QueueStore(dir);
+    const runnerSide = new QueueStore(dir);
+    const heard: Array<string | null> = [];
+    runnerSide.watch((e) => heard.push(e ? e.id : null));
+    assert.equal(await runnerSide.takeRescanRequest(), false);
+    const e = await cli.enqueue('alice@example.test', ['x@remote.test'], Buffer.from('Subject: x\r\n\r\nx\r\n'), 'redirect');
+    assert.equal(await runnerSide.takeRescanRequest(), true);
+    assert.equal(await runnerSide.takeRescanRequest(), false, 'taken once');
+    await cli.hold(e.id);
+    assert.equal(await runnerSide.takeRescanRequest(), true, 'a hold by another process');
+    await cli.release(e.id);
+    await cli.requestFlush(e.id);
+    assert.equal(await runnerSide.takeRescanRequest(), true, 'a release and a flush of one entry');
+    assert.deepEqual(heard, [], 'another store instance hears nothing (it is another process)');
+    assert.deepEqual((await runnerSide.listIds()).map((h) => h.id), [e.id], 'the marker is no entry');
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('remove: durable by default (after the directory fsync); with durable: false it answers once the files are gone', async () => {
+  const s = scratchDir();
+  try {
+    const dir = path.join(s.dir, 'queue');
+    let hold = false;
+    const waiting: Array<() => void> = [];
+    const queue = new QueueStore(dir, { syncDir: () => (hold ? new Promise<void>((resolve) => waiting.push(resolve)) : Promise.resolve()) });
+    const a = await queue.enqueue('alice@example.test', ['a@remote.test'], Buffer.from('a'), 'submission');
+    const b = await queue.enqueue('alice@example.test', ['b@remote.test'], Buffer.from('b'), 'submission');
+    hold = true;
+    await queue.remove(a.id, { durable: false });
+    assert.equal(existsSync(path.join(dir, `${a.id}.eml`)), false);
+    assert.equal(existsSync(path.join(dir, `${a.id}.json`)), false);
+    let removed = false;
+    const durable = queue.remove(b.id).then(() => (removed = true));
+    await until(() => waiting.length >= 1, 'the fsync');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(removed, false, 'the default waits for the fsync');
+    for (const open of waiting.splice(0)) open();
+    await until(() => waiting.length > 0 || removed, 'the second fsync');
+    for (const open of waiting.splice(0)) open();
+    await durable;
+    assert.deepEqual(await queue.list(), []);
+    await assert.rejects(queue.remove(a.id), /no such queue entry/);
+    // A staged message (a unit of work not yet committed) is no entry: remove leaves it.
+    const staged = await queue.stage('alice@example.test', ['c@remote.test'], Buffer.from('c'), 'submission');
+    hold = false;
+    await assert.rejects(queue.remove(staged.id), /no such queue entry/);
+    assert.equal(existsSync(path.join(dir, `${staged.id}.eml`)), true);
+  } finally {
+    s.cleanup();
+  }
+});
