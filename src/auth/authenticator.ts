@@ -3,7 +3,8 @@
 import type { AccountRecord, Directory } from '../../storage/ports.js';
 import { MailError } from '../../storage/errors.js';
 import { createHmac, randomBytes } from 'node:crypto';
-import { verifyPassword, dummyPasswordHash, decodeScram, type ScramCredentials } from './password.js';
+import { verifyPassword, dummyPasswordHash, decodeScram, passwordRecords, type ScramCredentials } from './password.js';
+import { isLegacyHash } from './legacy-password.js';
 import { AuthPenalty } from './penalty.js';
 
 export interface LoginContext {
@@ -92,7 +93,22 @@ export class Authenticator {
     if (!account || !ok) throw await this.fail(username, account ? 'wrong password' : 'unknown user', ctx);
     if (account.disabled) throw this.refused(username, ctx);
     if (!cached) this.cache.remember(name, password, account.passwordHash);
+    if (isLegacyHash(account.passwordHash)) await this.rehash(account, password);
     return account;
+  }
+
+  /**
+   * A hash imported from Dovecot is replaced by Postino's own (and SCRAM
+   * credentials made) once the password is known to be right. A failure
+   * leaves the old hash, which still works: the login goes on.
+   */
+  private async rehash(account: AccountRecord, password: string): Promise<void> {
+    try {
+      const records = await passwordRecords(password);
+      await this.directory.setPassword(account.address, records.passwordHash, records.scramSha256);
+    } catch (err) {
+      this.log?.warn({ event: 'rehash-failed', user: loggedName(account.address), error: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   /**

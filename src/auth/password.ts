@@ -3,6 +3,7 @@
 import { randomBytes, timingSafeEqual, pbkdf2Sync, createHmac, createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { ScryptRequest } from './scrypt-worker.js';
+import { isLegacyHash, verifyLegacyPassword } from './legacy-password.js';
 
 const SCRYPT = { N: 16384, r: 8, p: 1 };
 const KEY_LEN = 32;
@@ -73,7 +74,8 @@ export async function hashPassword(password: string): Promise<string> {
 /** Constant-time check of a password against a stored hash; false for any malformed hash. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const m = /^\$scrypt\$N=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored);
-  if (!m) return false;
+  // A hash imported from Dovecot (see legacy-password.ts), until the next login rehashes it.
+  if (!m) return isLegacyHash(stored) && verifyLegacyPassword(password, stored);
   const expected = Buffer.from(m[5]!, 'base64');
   const N = Number(m[1]);
   const r = Number(m[2]);

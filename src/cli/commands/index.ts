@@ -10,6 +10,7 @@ import { queueCommands } from './queue.js';
 import { dnsCommands } from './dns.js';
 import { dkimCommands } from './dkim.js';
 import { scanCommands } from './scan.js';
+import { importCommands } from './import.js';
 
 export const allCommands: CliCommand[] = [
   ...sieveEngineCommands,
@@ -21,5 +22,6 @@ export const allCommands: CliCommand[] = [
   ...dkimCommands,
   ...scanCommands,
   ...maintenanceCommands,
+  ...importCommands,
   ...serveCommands,
 ];
