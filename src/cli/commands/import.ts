@@ -67,6 +67,7 @@ async function importUser(ctx: CliContext, storage: Storage, account: AccountRec
     return;
   }
   for (const f of outcome.folders) {
+    if (!f.created && !f.replaced && f.added + f.flagsChanged + f.expunged === 0) continue;
     const what = [f.created ? 'created' : '', f.replaced ? 'replaced (new UIDVALIDITY)' : '', `${f.added} new`, f.flagsChanged ? `${f.flagsChanged} flag changes` : '', f.expunged ? `${f.expunged} expunged` : '']
       .filter((x) => x !== '')
       .join(', ');

@@ -74,7 +74,6 @@ export function parseUidlist(text: string, file: string): Uidlist {
     const uid = uidNumber(parts[0]!);
     if (uid === undefined) throw bad(file, at, 'bad UID');
     if (uid <= last) throw bad(file, at, `UID ${uid} not above the one before`);
-    if (uid >= uidNext) throw bad(file, at, `UID ${uid} not below the next UID ${uidNext}`);
     last = uid;
     const entry: UidlistEntry = { uid, base };
     for (const ext of parts.slice(1)) {
@@ -85,7 +84,8 @@ export function parseUidlist(text: string, file: string): Uidlist {
     }
     entries.push(entry);
   }
-  return { uidValidity, uidNext, ...(guid ? { guid } : {}), entries };
+  // Dovecot appends lines without rewriting the header: its N may be behind the last line.
+  return { uidValidity, uidNext: Math.max(uidNext, last + 1), ...(guid ? { guid } : {}), entries };
 }
 
 /** Keyword letters a..z stand for the keywords at indexes 0..25. */

@@ -44,7 +44,6 @@ describe('dovecot-uidlist and dovecot-keywords', () => {
       ['3 V1 N5\nx :a\n', /f:2: bad UID/],
       ['3 V1 N5\n2 a\n', /f:2: no " :<file name>"/],
       ['3 V1 N5\n2 :../../etc/passwd\n', /f:2: bad file name/],
-      ['3 V1 N5\n7 :a\n', /f:2: UID 7 not below the next UID 5/],
       ['3 V1 N5\n1 ' + 'W1 '.repeat(5000) + ':a\n', /f:2: line too long/],
     ];
     for (const [text, want] of cases) assert.throws(() => parseUidlist(text, 'f'), (e: Error) => want.test(e.message) && !e.message.includes('\n'), text.slice(0, 30));
