@@ -45,7 +45,6 @@ after(async () => {
 function cli(args: string[]): string {
   const r = postino(data.dir, args);
   assert.equal(r.code, 0, `postino ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-  if (process.env.DEBUG_IMPORT) console.log(r.stderr);
   return r.stdout;
 }
 
@@ -148,11 +147,20 @@ test('a Dovecot user moves to Postino with UIDVALIDITY, UIDs, flags, keywords an
   await client.mailboxUnsubscribe('Old');
   await client.logout();
 
-  if (process.env.DEBUG_IMPORT) console.log(readFileSync(path.join(dovecot.maildirOf(ALICE), 'dovecot-uidlist'), 'utf8'), execFileSync('ls', ['-R', dovecot.maildirOf(ALICE)], { encoding: 'utf8' }));
+  // Her Sieve scripts as Pigeonhole keeps them: ~/sieve/*.sieve, ~/.dovecot.sieve -> the active one.
+  const home = path.dirname(dovecot.maildirOf(ALICE));
+  mkdirSync(path.join(home, 'sieve'));
+  writeFileSync(path.join(home, 'sieve', 'main.sieve'), 'require "fileinto";\nif header :contains "subject" "w1" { fileinto "Work"; }\n');
+  writeFileSync(path.join(home, 'sieve', 'spare.sieve'), 'keep;\n');
+  symlinkSync('sieve/main.sieve', path.join(home, '.dovecot.sieve'));
   const first = cli(['import', 'dovecot', '--all', path.join(dovecot.dir, 'passwd')]);
   assert.match(first, /alice@example\.test: account created/);
   assert.match(first, /alice@example\.test INBOX: replaced \(new UIDVALIDITY\), 5 new/);
   assert.match(first, /alice@example\.test Work\/Projects: created, 2 new/);
+  assert.match(first, /2 sieve script\(s\) \(active: main\)/);
+  const scripts = cli(['sieve', 'list', ALICE]);
+  assert.match(scripts, /^main ACTIVE$/m);
+  assert.match(scripts, /spare/);
 
   const d1 = await dovecotView();
   assert.ok(d1.names.includes('Work/Projects') && d1.names.includes('Old'));
