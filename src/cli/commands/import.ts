@@ -118,13 +118,9 @@ export const importCommands: CliCommand[] = [
           ? readPasswdUsers(all, options, ctx)
           : [{ address: normalizedAddress(to!), maildir: readDovecotMaildir(src!, layoutOption(options)), scripts: readScripts(src!, stringOption(options, 'sieve')) }];
       await withStorage(ctx, async (storage) => {
-        const accounts: AccountRecord[] = [];
+        // Every account there or makeable before the first one is touched.
         for (const user of users) {
-          const account = await storage.directory.getAccount(user.address);
-          if (account) {
-            accounts.push(account);
-            continue;
-          }
+          if (await storage.directory.getAccount(user.address)) continue;
           if (user.passwordHash === undefined) throw new MailError('NONEXISTENT', `no such account: ${user.address} (make it first with user add)`);
           if (!(await storage.directory.hasDomain(parseAddress(user.address).domain))) {
             throw new MailError('NONEXISTENT', `no such domain: ${parseAddress(user.address).domain} (add it first with domain add)`);
