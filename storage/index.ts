@@ -5,11 +5,11 @@ import { describeCause, openIndex, type IndexDb } from './index/database.js';
 import { MailError } from './errors.js';
 import { SqliteDirectory } from './index/directory.js';
 import { MaildirStore, type MessageIndexer } from './store.js';
-import type { ChangeFeed, MailMaintenance, MailPort, Storage } from './ports.js';
+import type { ChangeFeed, MailImport, MailMaintenance, MailPort, Storage } from './ports.js';
 import { ScriptStore as SqliteScriptStore } from './scripts.js';
 import { QueueStore as FileQueueStore } from './queue.js';
 import { DeliveryMemory as SqliteDeliveryMemory } from './index/delivery-memory.js';
-import { UnitGate, portsWithUnits } from './unit-of-work.js';
+import { UnitGate, asyncPort, portsWithUnits } from './unit-of-work.js';
 import { AccountFiles } from './account-files.js';
 import { indexMessage } from '../mime/index.js';
 
@@ -86,7 +86,11 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
   const storage: Storage = {
     ...outside,
     // Starting the watch is not a storage call: it answers at once.
-    mail: Object.assign(outside.mail as MailPort & MailMaintenance, { watchExternalChanges: (ms?: number) => mail.watchExternalChanges(ms) }),
+    mail: Object.assign(
+      outside.mail as MailPort & MailMaintenance,
+      { watchExternalChanges: (ms?: number) => mail.watchExternalChanges(ms) },
+      asyncPort<MailImport>(mail.imports, { gate }),
+    ),
     files: {
       setAside: async (account) => files.setAside(account),
       purge: async (account) => files.purge(account),

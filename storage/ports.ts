@@ -269,6 +269,49 @@ export interface MailMaintenance {
   drain(): Promise<void>;
 }
 
+/** A folder as the index has it, for an import to compare against its source (see MailImport). */
+export interface ImportedFolderState {
+  uidValidity: number;
+  uidNext: number;
+  /** Every message's UID and flags, ascending by UID. */
+  messages: Array<{ uid: number; flags: string[] }>;
+}
+
+/** One batch of changes to one folder, brought from another server with its UIDs. */
+export interface FolderImport {
+  name: string;
+  /** The folder gets this UIDVALIDITY; a folder that has another is emptied first. */
+  uidValidity: number;
+  /** The folder's UIDNEXT becomes at least this (and above every UID added). */
+  uidNext: number;
+  /** New messages, UIDs strictly ascending, each at or above the folder's UIDNEXT. */
+  add: Array<{ uid: number; raw: Buffer; flags: string[]; internalDate: number }>;
+  /** New flags (system flags and keywords, replacing the old) of messages there already. */
+  flags: Array<{ uid: number; flags: string[] }>;
+  /** Messages gone from the source. */
+  expunge: number[];
+}
+
+export interface FolderImportResult {
+  created: boolean;
+  /** The folder had another UIDVALIDITY: its messages were removed first. */
+  replaced: boolean;
+  added: number;
+  flagsChanged: number;
+  expunged: number;
+}
+
+/**
+ * Bringing folders from another server (postino import dovecot) so that a
+ * client's cached UIDVALIDITY, UIDs and flags stay valid: the only way to
+ * store a message under a UID of the caller's choosing.
+ */
+export interface MailImport {
+  importedFolder(accountId: number, name: string): Promise<ImportedFolderState | undefined>;
+  /** One batch as one unit (all of it or nothing), durable (files and index) when it resolves. Outside units of work. */
+  importFolder(accountId: number, batch: FolderImport): Promise<FolderImportResult>;
+}
+
 /**
  * Message bodies, apart from the index (as maddy keeps its blob store beside
  * its index). A `location` is where one mailbox's bodies live, an opaque key
@@ -417,7 +460,7 @@ export interface UnitOfWork extends StoragePorts {
 
 /** What a backend opens: its ports, units of work over them, and what the server does besides serving. */
 export interface Storage extends StoragePorts {
-  mail: MailPort & MailMaintenance;
+  mail: MailPort & MailMaintenance & MailImport;
   /** Removed accounts' files (see AccountFileStore). */
   files: AccountFileStore;
   /**

@@ -36,6 +36,7 @@ import { RecentCounts } from './mail/recent.js';
 import { Messages } from './mail/messages.js';
 import { AppendBatcher } from './mail/append-batcher.js';
 import { Recovery } from './mail/recovery.js';
+import { FolderImporter } from './mail/import.js';
 import type { MailboxRef } from './index/mail-rows.js';
 import type { FileChanges } from './maildir/file-changes.js';
 import type { Either } from './unit-of-work.js';
@@ -55,6 +56,8 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
   private readonly messages: Messages;
   private readonly batcher: AppendBatcher;
   private readonly recovery: Recovery;
+  /** Folders brought from another server with their UIDs (the MailImport port). */
+  readonly imports: FolderImporter;
 
   constructor(db: IndexDb, options: MaildirStoreOptions) {
     this.core = new MailCore(db, options);
@@ -66,6 +69,7 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
     this.batcher = new AppendBatcher(this.core);
     this.messages = new Messages(this.core, this.batcher);
     this.recovery = new Recovery(this.core, this.subscriptions);
+    this.imports = new FolderImporter(this.core);
   }
 
   // ---- MailStore ---------------------------------------------------------------

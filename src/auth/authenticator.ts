@@ -3,7 +3,8 @@
 import type { AccountRecord, Directory } from '../../storage/ports.js';
 import { MailError } from '../../storage/errors.js';
 import { createHmac, randomBytes } from 'node:crypto';
-import { verifyPassword, dummyPasswordHash, decodeScram, type ScramCredentials } from './password.js';
+import { verifyPassword, dummyPasswordHash, decodeScram, passwordRecords, type ScramCredentials } from './password.js';
+import { isLegacyHash } from './legacy-password.js';
 import { AuthPenalty } from './penalty.js';
 import type { Metrics } from '../metrics.js';
 
@@ -97,7 +98,22 @@ export class Authenticator {
     if (account.disabled) throw this.refused(username, ctx);
     if (!cached) this.cache.remember(name, password, account.passwordHash);
     this.metrics?.auth(ctx.service ?? 'unknown', true);
+    if (isLegacyHash(account.passwordHash)) await this.rehash(account, password);
     return account;
+  }
+
+  /**
+   * A hash imported from Dovecot is replaced by Postino's own (and SCRAM
+   * credentials made) once the password is known to be right. A failure
+   * leaves the old hash, which still works: the login goes on.
+   */
+  private async rehash(account: AccountRecord, password: string): Promise<void> {
+    try {
+      const records = await passwordRecords(password);
+      await this.directory.setPassword(account.address, records.passwordHash, records.scramSha256);
+    } catch (err) {
+      this.log?.warn({ event: 'rehash-failed', user: loggedName(account.address), error: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   /**

@@ -3,6 +3,8 @@
 import { randomBytes, timingSafeEqual, pbkdf2Sync, createHmac, createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { ScryptRequest } from './scrypt-worker.js';
+import { isLegacyHash } from './legacy-password.js';
+import type { LegacyCheck } from './legacy-password-worker.js';
 
 const SCRYPT = { N: 16384, r: 8, p: 1 };
 const KEY_LEN = 32;
@@ -70,10 +72,50 @@ export async function hashPassword(password: string): Promise<string> {
   return `$scrypt$N=${SCRYPT.N},r=${SCRYPT.r},p=${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
+/** One thread for imported Dovecot hashes (legacy-password-worker.ts), made at the first such login. */
+class LegacyChecker {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, (ok: boolean) => void>();
+  private nextId = 1;
+
+  check(password: string, stored: string): Promise<boolean> {
+    const worker = this.start();
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      worker.ref();
+      const req: LegacyCheck = { id, password, stored };
+      worker.postMessage(req);
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(new URL('./legacy-password-worker.js', import.meta.url));
+    w.on('message', (m: { id: number; ok: boolean }) => {
+      this.pending.get(m.id)?.(m.ok === true);
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) w.unref();
+    });
+    w.on('error', () => {
+      // A check that cannot run is a failed one; the next login starts a new thread.
+      for (const resolve of this.pending.values()) resolve(false);
+      this.pending.clear();
+      this.worker = undefined;
+    });
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+}
+
+const legacyChecker = new LegacyChecker();
+
 /** Constant-time check of a password against a stored hash; false for any malformed hash. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const m = /^\$scrypt\$N=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored);
-  if (!m) return false;
+  // A hash imported from Dovecot (see legacy-password.ts), until the next login rehashes it.
+  if (!m) return isLegacyHash(stored) && legacyChecker.check(password, stored);
   const expected = Buffer.from(m[5]!, 'base64');
   const N = Number(m[1]);
   const r = Number(m[2]);

@@ -4,7 +4,7 @@
 // synchronously; the ports in front of them (storage/unit-of-work.ts) are
 // asynchronous and keep outside calls out of an open unit of work, which
 // snapshots the whole state and puts it back when it throws.
-import type { ChangeFeed, MailMaintenance, Storage } from '../ports.js';
+import type { ChangeFeed, MailImport, MailMaintenance, Storage } from '../ports.js';
 import { UnitGate, asyncPort, portsWithUnits } from '../unit-of-work.js';
 import { emptyState, inTransaction, type MemoryState } from './state.js';
 import { MemoryDirectory } from './directory.js';
@@ -12,6 +12,7 @@ import { MemoryMailStore, type MessageIndexer } from './mail-store.js';
 import { MemoryScriptStore } from './scripts.js';
 import { MemoryQueue } from './queue.js';
 import { MemoryDeliveryMemory } from './delivery-memory.js';
+import { MemoryMailImport } from './import.js';
 
 export interface OpenMemoryStorageOptions {
   indexer?: MessageIndexer;
@@ -34,6 +35,7 @@ export function openMemoryStorage(options: OpenMemoryStorageOptions = {}): Stora
   const queue = new MemoryQueue();
   const localRetry = new MemoryQueue();
   const memory = new MemoryDeliveryMemory(state);
+  const imports = new MemoryMailImport(state, mail.feed, options.indexer);
 
   // As the SQLite backend: appends and copies are not part of a unit of work.
   const notInUnit = 'appending and copying are not part of a unit of work';
@@ -46,7 +48,12 @@ export function openMemoryStorage(options: OpenMemoryStorageOptions = {}): Stora
   );
   return {
     ...outside,
-    mail: Object.assign(outside.mail, asyncPort<MailMaintenance>(maintenance, { gate }), { watchExternalChanges: maintenance.watchExternalChanges }),
+    mail: Object.assign(
+      outside.mail,
+      asyncPort<MailMaintenance>(maintenance, { gate }),
+      { watchExternalChanges: maintenance.watchExternalChanges },
+      asyncPort<MailImport>(imports, { gate }),
+    ),
     files: { setAside: async () => undefined, purge: async () => {} },
     transaction,
     close: () => {},

@@ -11,6 +11,7 @@ import { dnsCommands } from './dns.js';
 import { dkimCommands } from './dkim.js';
 import { scanCommands } from './scan.js';
 import { backupCommands } from './backup.js';
+import { importCommands } from './import.js';
 
 export const allCommands: CliCommand[] = [
   ...sieveEngineCommands,
@@ -23,5 +24,6 @@ export const allCommands: CliCommand[] = [
   ...scanCommands,
   ...maintenanceCommands,
   ...backupCommands,
+  ...importCommands,
   ...serveCommands,
 ];

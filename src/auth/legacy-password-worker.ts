@@ -1,0 +1,21 @@
+// Checks imported Dovecot hashes (legacy-password.ts) in their own thread:
+// SHA512-CRYPT's 5,000 rounds take tens of milliseconds, which must not
+// stall every other connection's event loop.
+import { parentPort } from 'node:worker_threads';
+import { verifyLegacyPassword } from './legacy-password.js';
+
+export interface LegacyCheck {
+  id: number;
+  password: string;
+  stored: string;
+}
+
+parentPort?.on('message', (req: LegacyCheck) => {
+  let ok = false;
+  try {
+    ok = verifyLegacyPassword(req.password, req.stored);
+  } catch {
+    ok = false;
+  }
+  parentPort!.postMessage({ id: req.id, ok });
+});

@@ -1,0 +1,17 @@
+// The checks every backend makes of a MailImport batch (storage/mail/import.ts, storage/memory/import.ts).
+import type { FolderImport } from './ports.js';
+import { MailError } from './errors.js';
+
+const MAX_UID = 0xffffffff;
+
+/** A batch that could not have come from a sane source is refused before anything is written. */
+export function checkBatch(batch: FolderImport): void {
+  const isUid = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_UID;
+  if (!isUid(batch.uidValidity)) throw new MailError('BADINPUT', `bad UIDVALIDITY ${batch.uidValidity} for ${batch.name}`);
+  if (!Number.isInteger(batch.uidNext) || batch.uidNext < 1 || batch.uidNext > MAX_UID + 1) throw new MailError('BADINPUT', `bad UIDNEXT for ${batch.name}`);
+  let last = 0;
+  for (const m of batch.add) {
+    if (!isUid(m.uid) || m.uid <= last) throw new MailError('BADINPUT', `UIDs of ${batch.name} not ascending at ${m.uid}`);
+    last = m.uid;
+  }
+}
