@@ -213,6 +213,9 @@ interface MessageRow {
 }
 
 /** Copies the Maildirs as the snapshot describes them; returns the number of messages that vanished. */
+/** Looks for a message file that keeps being renamed; one that is not found this often was expunged. */
+const FIND_ATTEMPTS = 20;
+
 function copyMail(dataDir: string, dest: string, snapshot: Database.Database, stats: CopyStats): { messages: number; vanished: number } {
   const srcRoot = path.join(dataDir, MAIL);
   const dstRoot = path.join(dest, MAIL);
@@ -253,10 +256,11 @@ function copyMail(dataDir: string, dest: string, snapshot: Database.Database, st
     const dstFolder = path.join(accountDir(dstRoot, row.domain, row.localpart), row.dir);
     const target = path.join(dstFolder, row.path);
     let copied = false;
-    // Renamed by a flag change since the snapshot: the same base under another name. Twice, as it may move again.
-    for (let attempt = 0; attempt < 3 && !copied; attempt++) {
+    // Renamed by a flag change since the snapshot: the same base under another name. Looked for
+    // again while it keeps moving (a listing made during a rename may miss the file altogether).
+    for (let attempt = 0; attempt < FIND_ATTEMPTS && !copied; attempt++) {
       const rel = attempt === 0 ? row.path : findMessageFile(srcFolder, row.path);
-      if (rel === undefined) break;
+      if (rel === undefined) continue;
       try {
         copyFile(path.join(srcFolder, rel), target, stats);
         copied = true;
