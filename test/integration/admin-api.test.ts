@@ -255,6 +255,12 @@ describe('admin HTTP API', { timeout: 300_000 }, () => {
     assert.equal((await api('GET', `/accounts/${a}/scripts/none`, undefined, root)).status, 404);
     assert.equal((await api('POST', `/accounts/${a}/scripts/none/activate`, undefined, root)).status, 404);
     assert.equal((await api('POST', `/accounts/${a}/scripts/spam/activate`, undefined, root)).status, 200);
+    assert.equal((await api('PUT', `/accounts/${a}/scripts/tmp`, { script: 'keep;' }, root)).status, 200);
+    assert.equal((await api('DELETE', `/accounts/${a}/scripts/tmp`, undefined, root)).status, 204);
+    assert.equal((await api('DELETE', `/accounts/${a}/scripts/tmp`, undefined, root)).status, 404);
+    const badName = await api('PUT', `/accounts/${a}/scripts/${enc('a/b')}`, { script: 'keep;' }, root);
+    assert.equal(badName.status, 400);
+    assert.equal(badName.body.errors[0].field, 'name');
   });
 
   test('a domain admin sees and changes only its domains (403 elsewhere), and no superadmin route', async () => {
