@@ -349,6 +349,8 @@ export interface StagedBlob {
 export type { ScriptInfo } from './scripts.js';
 export type { QueueEntry, QueueHead, QueueListener, RemoveOptions, EnqueueExtra, RecipientState, RecipientStatus } from './queue.js';
 export type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';
+export type { AdminStore, AdminAccountRecord, CredentialRecord, PrincipalRef, AuditRecord, NewAuditRecord } from './admin.js';
+import type { AdminStore } from './admin.js';
 import type { MessageIndex } from '../mime/types.js';
 import type { ScriptInfo } from './scripts.js';
 import type { QueueEntry, QueueHead, QueueListener, RemoveOptions, EnqueueExtra } from './queue.js';
@@ -443,6 +445,8 @@ export interface StoragePorts {
   /** Messages stored for some recipients whose other recipients are retried locally. */
   localRetry: QueueStore;
   memory: DeliveryMemory;
+  /** Administrators, API tokens and sessions, and the audit log (the admin port). */
+  admin: AdminStore;
 }
 
 /**

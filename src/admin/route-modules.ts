@@ -2,8 +2,11 @@
 import type { AdminRouteModule } from './app.js';
 import { autoconfigRoutes } from './autoconfig/module.js';
 import { metricsRoutes } from './metrics/route.js';
+import { adminApiModule } from './api/module.js';
 
 export const adminRouteModules: AdminRouteModule[] = [
   metricsRoutes,
+  // Before the API: it serves /api/v1/me/apple-profile itself.
   autoconfigRoutes,
+  adminApiModule,
 ];
