@@ -1,4 +1,5 @@
 // The parts served on the admin port, in mounting order. Each part adds itself here.
 import type { AdminRouteModule } from './app.js';
+import { panelModule } from './panel.js';
 
-export const adminRouteModules: AdminRouteModule[] = [];
+export const adminRouteModules: AdminRouteModule[] = [panelModule()];
