@@ -11,6 +11,7 @@ import { QueueStore as FileQueueStore } from './queue.js';
 import { DeliveryMemory as SqliteDeliveryMemory } from './index/delivery-memory.js';
 import { UnitGate, portsWithUnits } from './unit-of-work.js';
 import { AccountFiles } from './account-files.js';
+import { SqliteAdminStore } from './index/admin.js';
 import { indexMessage } from '../mime/index.js';
 
 /** The structure cached with every message: ENVELOPE, BODYSTRUCTURE, part offsets, search fields. */
@@ -75,13 +76,14 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
   const queue = new FileQueueStore(path.join(dataDir, 'queue'));
   const localRetry = new FileQueueStore(path.join(dataDir, 'queue', 'local'));
   const memory = new SqliteDeliveryMemory(db);
+  const admin = new SqliteAdminStore(db);
   const files = new AccountFiles({ mail: path.join(dataDir, 'mail'), sieve: path.join(dataDir, 'sieve'), removed: path.join(dataDir, 'removed') });
 
   // Appending and copying go through the group commit, which a unit of work must not take in (see unit-of-work.ts).
   const notInUnit = 'appending and copying are not part of a unit of work';
   const maintenance = 'recovery and draining are not part of a unit of work';
   const refusedInUnit = { append: notInUnit, appendMany: notInUnit, copy: notInUnit, recoverAccount: maintenance, drain: maintenance };
-  const { outside, transaction } = portsWithUnits({ directory, mail, scripts, queue, localRetry, memory }, gate, (body) => mail.unit(body), refusedInUnit);
+  const { outside, transaction } = portsWithUnits({ directory, mail, scripts, queue, localRetry, memory, admin }, gate, (body) => mail.unit(body), refusedInUnit);
 
   const storage: Storage = {
     ...outside,

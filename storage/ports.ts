@@ -306,6 +306,8 @@ export interface StagedBlob {
 export type { ScriptInfo } from './scripts.js';
 export type { QueueEntry, QueueHead, EnqueueExtra, RecipientState, RecipientStatus } from './queue.js';
 export type { MetadataEntry, MetadataLimits, MetadataChange, MetadataSetResult } from './metadata.js';
+export type { AdminStore, AdminAccountRecord, CredentialRecord, PrincipalRef, AuditRecord, NewAuditRecord } from './admin.js';
+import type { AdminStore } from './admin.js';
 import type { MessageIndex } from '../mime/types.js';
 import type { ScriptInfo } from './scripts.js';
 import type { QueueEntry, QueueHead, EnqueueExtra } from './queue.js';
@@ -394,6 +396,8 @@ export interface StoragePorts {
   /** Messages stored for some recipients whose other recipients are retried locally. */
   localRetry: QueueStore;
   memory: DeliveryMemory;
+  /** Administrators, API tokens and sessions, and the audit log (the admin port). */
+  admin: AdminStore;
 }
 
 /**

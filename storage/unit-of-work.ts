@@ -20,6 +20,7 @@ import type {
   QueueEntry,
   QueueStore,
   ScriptStore,
+  AdminStore,
   Storage,
   StoragePorts,
   UnitOfWork,
@@ -220,6 +221,7 @@ export interface PortTargets {
   queue: object;
   localRetry: object;
   memory: object;
+  admin: object;
 }
 
 // ---- queue entries in a unit of work ------------------------------------------
@@ -302,6 +304,7 @@ export function portsWithUnits(
     queue: asyncPort<QueueStore>(targets.queue, access),
     localRetry: asyncPort<QueueStore>(targets.localRetry, access),
     memory: asyncPort<DeliveryMemory>(targets.memory, access),
+    admin: asyncPort<AdminStore>(targets.admin, access),
   });
   /** One unit: its ports live while it is open (and its enclosing units are); `parent` is the enclosing unit's staged entries. */
   const runIn = async <T>(live: () => boolean, parent: StagedEntries | undefined, body: (tx: UnitOfWork) => Promise<T>): Promise<T> => {

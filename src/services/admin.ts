@@ -7,6 +7,7 @@ import { MailError } from '../../storage/errors.js';
 import { formatAddress, normalizeDomain, parseAddress, parseOwnedAddress, splitSubaddress } from '../addresses.js';
 import { checkPassword } from '../auth/password-policy.js';
 import { passwordRecords } from '../auth/password.js';
+import { audit, CLI_ACTOR, type Actor } from './audit.js';
 
 /** RFC 2142 addresses every domain must have. */
 export const ROLE_LOCALPARTS = ['postmaster', 'abuse'] as const;
@@ -41,7 +42,11 @@ export interface NewUser {
 }
 
 export class AdminService {
-  constructor(private readonly stores: AdminStores) {}
+  /** `actor`: who the audit log names for the changes made through this service. */
+  constructor(
+    private readonly stores: AdminStores,
+    private readonly actor: Actor = CLI_ACTOR,
+  ) {}
 
   private get directory(): Directory {
     return this.stores.directory;
@@ -89,6 +94,7 @@ export class AdminService {
         if (roleAddr !== targetAddr) await tx.directory.addAliasTargets(roleAddr, [targetAddr]);
       }
       if (created) oldFilesMovedTo = await this.provisionNew(tx, created);
+      await audit(tx, this.actor, 'domain.add', domain, null, { domain, postmaster: targetAddr, postmasterAccountMade: created !== undefined });
     });
     return { oldFilesMovedTo };
   }
@@ -113,6 +119,7 @@ export class AdminService {
     await this.stores.transaction(async (tx) => {
       for (const account of accounts) await this.forgetAccount(tx, account);
       await tx.directory.removeDomain(domain);
+      await audit(tx, this.actor, 'domain.remove', domain, { domain, accounts: accounts.map((a) => a.address) }, null);
     });
     return this.disposeFiles(accounts, options.purge === true);
   }
@@ -133,7 +140,9 @@ export class AdminService {
     const records = await passwordRecords(user.password);
     return this.stores.transaction(async (tx) => {
       const account = await tx.directory.addAccount({ address, ...records, quota: user.quota ?? null });
-      return { account, oldFilesMovedTo: await this.provisionNew(tx, account) };
+      const oldFilesMovedTo = await this.provisionNew(tx, account);
+      await audit(tx, this.actor, 'account.add', address, null, { address, quota: account.quota, disabled: false });
+      return { account, oldFilesMovedTo };
     });
   }
 
@@ -148,15 +157,30 @@ export class AdminService {
     const address = (await this.existingAccount(addressInput)).address;
     checkPassword(password, address, allowWeak);
     const records = await passwordRecords(password);
-    await this.directory.setPassword(address, records.passwordHash, records.scramSha256);
+    await this.stores.transaction(async (tx) => {
+      await tx.directory.setPassword(address, records.passwordHash, records.scramSha256);
+      // Browser sessions of the old password end with it.
+      await tx.admin.removeCredentialsOf({ kind: 'user', name: address });
+      await audit(tx, this.actor, 'account.password', address, null, null);
+    });
   }
 
   async setDisabled(addressInput: string, disabled: boolean): Promise<void> {
-    await this.directory.setDisabled((await this.existingAccount(addressInput)).address, disabled);
+    const account = await this.existingAccount(addressInput);
+    await this.stores.transaction(async (tx) => {
+      await tx.directory.setDisabled(account.address, disabled);
+      if (disabled) await tx.admin.removeCredentialsOf({ kind: 'user', name: account.address });
+      await audit(tx, this.actor, disabled ? 'account.disable' : 'account.enable', account.address, { disabled: account.disabled }, { disabled });
+    });
   }
 
   async setQuota(addressInput: string, quota: number | null): Promise<void> {
-    await this.directory.setQuota((await this.existingAccount(addressInput)).address, quota);
+    if (quota !== null && (!Number.isSafeInteger(quota) || quota < 0)) throw new MailError('BADINPUT', `invalid quota ${quota} (bytes, or none)`);
+    const account = await this.existingAccount(addressInput);
+    await this.stores.transaction(async (tx) => {
+      await tx.directory.setQuota(account.address, quota);
+      await audit(tx, this.actor, 'account.quota', account.address, { quota: account.quota }, { quota });
+    });
   }
 
   /**
@@ -173,7 +197,10 @@ export class AdminService {
     if (role) {
       throw new MailError('REFUSED', `${account.address} is the last target of ${role.address}; point it elsewhere first`);
     }
-    await this.stores.transaction((tx) => this.forgetAccount(tx, account));
+    await this.stores.transaction(async (tx) => {
+      await this.forgetAccount(tx, account);
+      await audit(tx, this.actor, 'account.remove', account.address, { address: account.address, quota: account.quota, disabled: account.disabled }, null);
+    });
     return (await this.disposeFiles([account], options.purge === true))[0]!;
   }
 
@@ -181,6 +208,7 @@ export class AdminService {
   private async forgetAccount(tx: UnitOfWork, account: AccountRecord): Promise<void> {
     await tx.mail.deleteAccountMail(account.id);
     await tx.directory.removeAccount(account.address);
+    await tx.admin.removeCredentialsOf({ kind: 'user', name: account.address });
   }
 
   /** After the removal committed: every account's files set aside or purged, as far as possible. */
@@ -231,6 +259,11 @@ export class AdminService {
     return (await this.directory.listAccounts()).map((a) => ({ address: a.address, quota: a.quota, disabled: a.disabled }));
   }
 
+  /** The account of an address (any case of the local part); NONEXISTENT when there is none. */
+  account(addressInput: string): Promise<AccountRecord> {
+    return this.existingAccount(addressInput);
+  }
+
   private async existingAccount(addressInput: string): Promise<AccountRecord> {
     const a = parseAddress(addressInput);
     const address = formatAddress({ local: a.local.toLowerCase(), domain: a.domain });
@@ -242,6 +275,30 @@ export class AdminService {
   // ---- aliases -----------------------------------------------------------------
 
   async addAlias(addressInput: string, targetInputs: string[]): Promise<void> {
+    const { address, targets } = await this.checkedAlias(addressInput, targetInputs);
+    const before = await this.directory.getAlias(address);
+    await this.stores.transaction(async (tx) => {
+      await tx.directory.addAliasTargets(address, targets);
+      const after = await tx.directory.getAlias(address);
+      await audit(tx, this.actor, 'alias.add', address, before ? { targets: before.targets } : null, after ? { targets: after.targets } : null);
+    });
+  }
+
+  /** Creates the alias or replaces all its targets (the admin API's PUT), by addAlias's rules. */
+  async setAlias(addressInput: string, targetInputs: string[]): Promise<{ address: string; targets: string[] }> {
+    const { address, targets } = await this.checkedAlias(addressInput, targetInputs);
+    const before = await this.directory.getAlias(address);
+    return this.stores.transaction(async (tx) => {
+      if (before) await tx.directory.removeAliasTargets(address);
+      await tx.directory.addAliasTargets(address, targets);
+      const after = (await tx.directory.getAlias(address))!;
+      await audit(tx, this.actor, 'alias.put', address, before ? { targets: before.targets } : null, { targets: after.targets });
+      return { address: after.address, targets: after.targets };
+    });
+  }
+
+  /** The alias address and its targets, normalized, when addAlias's rules take them. */
+  private async checkedAlias(addressInput: string, targetInputs: string[]): Promise<{ address: string; targets: string[] }> {
     if (targetInputs.length === 0) throw new MailError('BADINPUT', 'an alias needs at least one target');
     const a = parseOwnedAddress(addressInput);
     const address = formatAddress(a);
@@ -257,7 +314,7 @@ export class AdminService {
       }
       targets.push(target);
     }
-    await this.stores.transaction((tx) => tx.directory.addAliasTargets(address, targets));
+    return { address, targets };
   }
 
   /** Removes the alias, or only the given targets; never leaves postmaster@/abuse@ without one. */
@@ -271,7 +328,11 @@ export class AdminService {
     if (remaining.length === 0 && (await this.isRoleAddress(address))) {
       throw new MailError('REFUSED', `${address} is required (RFC 2142) and must keep at least one target`);
     }
-    await this.stores.transaction((tx) => tx.directory.removeAliasTargets(address, targets.length === 0 ? undefined : targets));
+    await this.stores.transaction(async (tx) => {
+      await tx.directory.removeAliasTargets(address, targets.length === 0 ? undefined : targets);
+      const after = await tx.directory.getAlias(address);
+      await audit(tx, this.actor, 'alias.remove', address, { targets: alias.targets }, after ? { targets: after.targets } : null);
+    });
   }
 
   async listAliases(): Promise<Array<{ address: string; targets: string[] }>> {

@@ -5,6 +5,7 @@ import { RECENT_MIGRATION } from './migration-recent.js';
 import { SUBSCRIPTIONS_MIGRATION } from './migration-subscriptions.js';
 import { IDS_MIGRATION } from './migration-ids.js';
 import { METADATA_MIGRATION } from './migration-metadata.js';
+import { ADMIN_MIGRATION } from './migration-admin.js';
 
 /**
  * The flag tests that partial indexes (migration 10) are built on. A query
@@ -148,3 +149,6 @@ migrations.push(`
   CREATE INDEX messages_deleted ON messages(mailbox_id, uid) WHERE ${IS_DELETED};
   CREATE INDEX messages_unseen ON messages(mailbox_id, uid) WHERE ${IS_UNSEEN};
 `);
+
+// 11: administrators, API tokens and sessions, the audit log (see migration-admin.ts).
+migrations.push(ADMIN_MIGRATION);

@@ -12,6 +12,7 @@ import { MemoryMailStore, type MessageIndexer } from './mail-store.js';
 import { MemoryScriptStore } from './scripts.js';
 import { MemoryQueue } from './queue.js';
 import { MemoryDeliveryMemory } from './delivery-memory.js';
+import { MemoryAdminStore } from './admin.js';
 
 export interface OpenMemoryStorageOptions {
   indexer?: MessageIndexer;
@@ -34,12 +35,13 @@ export function openMemoryStorage(options: OpenMemoryStorageOptions = {}): Stora
   const queue = new MemoryQueue();
   const localRetry = new MemoryQueue();
   const memory = new MemoryDeliveryMemory(state);
+  const admin = new MemoryAdminStore(state);
 
   // As the SQLite backend: appends and copies are not part of a unit of work.
   const notInUnit = 'appending and copying are not part of a unit of work';
   const refusedInUnit = { append: notInUnit, appendMany: notInUnit, copy: notInUnit };
   const { outside, transaction } = portsWithUnits(
-    { directory, mail, scripts, queue, localRetry, memory },
+    { directory, mail, scripts, queue, localRetry, memory, admin },
     gate,
     (body) => inTransaction(state, body),
     refusedInUnit,

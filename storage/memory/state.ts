@@ -2,7 +2,7 @@
 // of one storage, so a unit of work (Storage.transaction) can put all of
 // it back, directory and mail alike, when it throws. Message bodies are
 // never changed once stored, so a snapshot shares them instead of copying.
-import type { AccountRecord, SpecialUse } from '../ports.js';
+import type { AccountRecord, AdminAccountRecord, AuditRecord, CredentialRecord, SpecialUse } from '../ports.js';
 
 /** Held as the port hands it out (callers get copies). */
 export type MemAccount = AccountRecord;
@@ -60,6 +60,8 @@ export interface MemoryState {
   duplicates: Map<string, number>;
   /** IMAP METADATA: `${accountId}\0${mailboxId or 0 for the server}` -> entry -> value. */
   metadata: Map<string, Map<string, Buffer>>;
+  /** The admin port's records (storage/admin.ts); admins by lower-cased username, credentials by id. */
+  admin: { admins: Map<string, AdminAccountRecord>; credentials: Map<string, CredentialRecord>; audit: AuditRecord[]; lastAuditId: number };
 }
 
 export function emptyState(): MemoryState {
@@ -76,6 +78,7 @@ export function emptyState(): MemoryState {
     vacations: new Map(),
     duplicates: new Map(),
     metadata: new Map(),
+    admin: { admins: new Map(), credentials: new Map(), audit: [], lastAuditId: 0 },
   };
 }
 

@@ -15,6 +15,7 @@ import { scriptQueueCases } from './script-queue-cases.js';
 import { metadataCases } from './metadata-cases.js';
 import { unitOfWorkCases } from './unit-of-work-cases.js';
 import { queueCases } from './queue-cases.js';
+import { adminCases } from './admin-cases.js';
 
 /** A fresh storage per test, with example.test, alice and bob (provisioned). */
 export interface Fixture {
@@ -49,6 +50,7 @@ export function defineContract(backend: Backend): void {
     scriptQueueCases(fx);
     unitOfWorkCases(fx);
     queueCases(fx);
+    adminCases(fx);
   });
 }
 

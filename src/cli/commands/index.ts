@@ -1,6 +1,7 @@
 // The registry of CLI commands: each group lives in its own module.
 import type { CliCommand } from '../command.js';
 import { adminCommands } from './admin.js';
+import { adminAccountCommands } from './admin-accounts.js';
 import { maintenanceCommands } from './maintenance.js';
 import { serveCommands } from './serve.js';
 import { sieveEngineCommands } from './sieve-engine.js';
@@ -15,6 +16,7 @@ export const allCommands: CliCommand[] = [
   ...sieveEngineCommands,
   ...scriptCommands,
   ...adminCommands,
+  ...adminAccountCommands,
   ...deliverCommands,
   ...queueCommands,
   ...dnsCommands,

@@ -7,39 +7,11 @@
 import type { CliCommand } from '../command.js';
 import { withStorage } from '../storage-context.js';
 import { MailError } from '../../../storage/errors.js';
-import { recipientStates } from '../../../storage/queue.js';
-import type { QueueEntry, QueueStore, Storage } from '../../../storage/ports.js';
+import type { QueueStore, Storage } from '../../../storage/ports.js';
+import { queueRow, type QueueRow } from '../../services/queue-view.js';
 
-/** One entry as `queue list --json` shows it. */
-function row(e: QueueEntry, queue: 'outbound' | 'local', now: number) {
-  const states = recipientStates(e);
-  const deferred = states.filter((r) => r.status === 'deferred');
-  return {
-    id: e.id,
-    sender: e.sender,
-    recipients: e.recipients,
-    age: Math.max(0, Math.floor((now - e.created) / 1000)),
-    lastError: e.lastError,
-    reason: e.reason,
-    queue,
-    held: e.held === true,
-    smtpId: e.smtpId ?? null,
-    attempts: e.attempts,
-    nextAttempt: new Date(e.nextAttempt).toISOString(),
-    /** The class of the latest deferral of a recipient still waiting (null when none is). */
-    deferral: deferred.length > 0 ? (deferred[deferred.length - 1]!.deferral ?? null) : null,
-    states: states.map((r) => ({
-      address: r.address,
-      status: r.status,
-      attempts: r.attempts,
-      lastReply: r.reply,
-      deferral: r.deferral,
-      nextAttempt: r.status === 'pending' || r.status === 'deferred' ? new Date(r.nextAttempt).toISOString() : null,
-    })),
-  };
-}
-
-type Row = ReturnType<typeof row>;
+const row = queueRow;
+type Row = QueueRow;
 
 function humanAge(seconds: number): string {
   if (seconds < 120) return `${seconds}s`;
