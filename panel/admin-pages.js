@@ -395,6 +395,11 @@ async function dnsPage(c, domain) {
   c.show(c.t('dns.title', { domain }), c.h('p', {}, c.t('dns.intro', { domain })), list);
 }
 
+function isoTime(value) {
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
 function change(entry) {
   const show = (v) => (v === null || v === undefined ? '–' : typeof v === 'string' ? v : JSON.stringify(v));
   if (entry.before === undefined && entry.after === undefined) return '';
@@ -414,7 +419,7 @@ async function auditPage(c) {
         c.h(
           'tr',
           {},
-          c.h('td', {}, c.h('time', { datetime: e.at }, c.dateTime(e.at))),
+          c.h('td', {}, c.h('time', { datetime: isoTime(e.at) }, c.dateTime(e.at))),
           c.h('td', {}, e.actor),
           c.h('td', {}, e.action),
           c.h('td', {}, e.target ?? ''),
