@@ -153,7 +153,7 @@ const context = { show, report, onSubmit, go, principal, h, field, table, bytes,
 
 async function route() {
   renderChrome();
-  const hash = location.hash || '#/';
+  const hash = location.hash.startsWith('#/') ? location.hash : '#/';
   const [, name = '', ...rest] = hash.slice(1).split('/');
   const arg = rest.length ? decodeURIComponent(rest.join('/')) : undefined;
   if (!state.principal) {
@@ -193,6 +193,11 @@ async function start() {
     setCsrfToken('');
     announce(t('logout.done'));
     go('#/login');
+  });
+  // The fragment is the router's: the skip link moves the focus itself.
+  document.getElementById('skip-link').addEventListener('click', (event) => {
+    event.preventDefault();
+    (document.getElementById('page-title') ?? main()).focus();
   });
   window.addEventListener('hashchange', () => {
     // An error belongs to the page it happened on; a status ("added") stays to be read.

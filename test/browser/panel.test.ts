@@ -68,7 +68,15 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await page.getByLabel('User name or email address').fill(username);
     await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+    await arrived(page, heading);
+  }
+
+  /** Waits for the page's heading, or fails at once with the panel's error message. */
+  async function arrived(page: Page, heading: string): Promise<void> {
+    const wanted = page.getByRole('heading', { level: 1, name: heading });
+    const alert = page.locator('#alert').filter({ hasText: /\S/ });
+    await wanted.or(alert).first().waitFor();
+    if (!(await wanted.isVisible())) assert.fail(`expected the page "${heading}", got the error: ${await alert.textContent()}`);
   }
 
   const status = (page: Page) => page.locator('#status');
@@ -127,12 +135,15 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate<string>('document.activeElement?.textContent'), 'Log in');
     await page.keyboard.press('Enter');
-    await h1(page, 'Domains');
+    await arrived(page, 'Domains');
     await status(page).filter({ hasText: 'Logged in as root.' }).waitFor();
     // The skip link is the first stop from the top of the page.
     await page.evaluate('document.activeElement?.blur()');
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate<string>('document.activeElement?.id'), 'skip-link');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate<string>('document.activeElement?.id'), 'page-title');
+    await h1(page, 'Domains');
   });
 
   test('Italian: the browser language picks the dictionary, and the switch changes it', async () => {
