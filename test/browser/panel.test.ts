@@ -3,7 +3,7 @@
 // the virtual list, a domain admin stays in their domain, a user sets an
 // out-of-office reply that then answers real SMTP mail. Each page is saved
 // as a screenshot under test-results/screenshots/ for a reviewer.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -45,6 +45,8 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
   let base = '';
   let smtpPort = 0;
   const contexts: BrowserContext[] = [];
+  /** Script errors and CSP violations in any page; checked after each test. */
+  const pageErrors: string[] = [];
   const cli = (args: string[], stdin?: string) => {
     const r = postino(s.dir, args, stdin);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
@@ -58,7 +60,11 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     const page = await context.newPage();
     page.setDefaultTimeout(WAIT);
     page.on('dialog', (d) => void d.accept());
-    page.on('pageerror', (err) => console.error('page error:', err));
+    page.on('pageerror', (err) => pageErrors.push(`${err}`));
+    // The panel must live within its Content-Security-Policy: any violation is a bug.
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) pageErrors.push(m.text());
+    });
     return page;
   }
 
@@ -102,6 +108,10 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await served.waitFor((e) => e.event === 'ready', 120_000);
     base = `https://127.0.0.1:${admin.port}`;
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], headless: true, timeout: 120_000 });
+  });
+
+  afterEach(() => {
+    assert.deepEqual(pageErrors.splice(0), [], 'no script error and no CSP violation in the pages');
   });
 
   after(async () => {
