@@ -15,7 +15,7 @@ const main = () => document.getElementById('main');
 /** Puts a page in <main>, titles the document and moves the focus to the heading. */
 export function show(title, ...content) {
   const heading = h('h1', { tabindex: '-1', id: 'page-title' }, title);
-  main().replaceChildren(heading, ...content);
+  main().replaceChildren(heading, ...content.filter((part) => part !== null && part !== undefined));
   document.title = `${title} – ${t('app.title')}`;
   heading.focus();
 }

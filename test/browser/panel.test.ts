@@ -147,10 +147,11 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await page.keyboard.press('Enter');
     await arrived(page, 'Domains');
     await status(page).filter({ hasText: 'Logged in as root.' }).waitFor();
-    // The skip link is the first stop from the top of the page.
-    await page.evaluate('document.activeElement?.blur()');
-    await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate<string>('document.activeElement?.id'), 'skip-link');
+    // The skip link is the first stop from the top of the page, shows when focused, and moves the focus to the page.
+    assert.equal(await page.evaluate<string>("document.querySelector('a[href], button:not([hidden]), input, select, textarea').id"), 'skip-link');
+    await page.evaluate("document.getElementById('skip-link').focus()");
+    const box = await page.locator('#skip-link').boundingBox();
+    assert.ok(box && box.x >= 0, 'the focused skip link is on screen');
     await page.keyboard.press('Enter');
     assert.equal(await page.evaluate<string>('document.activeElement?.id'), 'page-title');
     await h1(page, 'Domains');
@@ -173,28 +174,29 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await login(page, 'root', ADMIN_PASSWORD, 'Domains');
 
     const addDomain = page.locator('#add-domain');
-    await addDomain.getByLabel('Domain').fill('example.test');
-    await addDomain.getByLabel('Postmaster address').fill('postmaster@example.test');
-    await addDomain.getByLabel('Postmaster password (optional)').fill(USER_PASSWORD);
+    await addDomain.getByLabel('Domain').fill('acme.test');
+    await addDomain.getByLabel('Postmaster address').fill('postmaster@acme.test');
+    await addDomain.getByLabel('Password of a new postmaster mailbox (empty when it exists)').fill(USER_PASSWORD);
     await addDomain.getByRole('button', { name: 'Add domain' }).click();
-    await status(page).filter({ hasText: 'Domain example.test added.' }).waitFor();
-    await page.getByRole('link', { name: 'example.test', exact: true }).waitFor();
+    await status(page).filter({ hasText: 'Domain acme.test added.' }).waitFor();
+    await page.getByRole('link', { name: 'acme.test', exact: true }).waitFor();
     // A second domain, for the domain admin not to see.
     await addDomain.getByLabel('Domain').fill('other.test');
-    await addDomain.getByLabel('Postmaster address').fill('postmaster@other.test');
+    // Its postmaster is an existing mailbox of another domain: no password then.
+    await addDomain.getByLabel('Postmaster address').fill('postmaster@acme.test');
     await addDomain.getByRole('button', { name: 'Add domain' }).click();
     await page.getByRole('link', { name: 'other.test', exact: true }).waitFor();
     await shot(page, '03-domains');
 
-    await page.getByRole('link', { name: 'example.test', exact: true }).click();
-    await h1(page, 'Mailboxes of example.test');
+    await page.getByRole('link', { name: 'acme.test', exact: true }).click();
+    await h1(page, 'Mailboxes of acme.test');
     const addAccount = page.locator('#add-account');
-    await addAccount.getByLabel('Address').fill('alice@example.test');
+    await addAccount.getByLabel('Address').fill('alice@acme.test');
     await addAccount.getByLabel('Password').fill(USER_PASSWORD);
     await addAccount.getByLabel('Quota in MiB (empty for no limit)').fill('10');
     await addAccount.getByRole('button', { name: 'Add mailbox' }).click();
-    await status(page).filter({ hasText: 'Mailbox alice@example.test added.' }).waitFor();
-    const aliceRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'Edit alice@example.test' }) });
+    await status(page).filter({ hasText: 'Mailbox alice@acme.test added.' }).waitFor();
+    const aliceRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'Edit alice@acme.test' }) });
     await aliceRow.locator('meter').waitFor();
     await aliceRow.filter({ hasText: 'of 10 MiB' }).waitFor();
 
@@ -206,9 +208,9 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await shot(page, '04-virtual-list-error');
 
     await aliceRow.getByRole('link').click();
-    await h1(page, 'Mailbox alice@example.test');
+    await h1(page, 'Mailbox alice@acme.test');
     await page.getByRole('button', { name: 'Disable mailbox' }).click();
-    await status(page).filter({ hasText: 'Mailbox alice@example.test disabled.' }).waitFor();
+    await status(page).filter({ hasText: 'Mailbox alice@acme.test disabled.' }).waitFor();
     await page.getByRole('button', { name: 'Enable mailbox' }).waitFor();
     const quota = page.locator('#account-quota').getByLabel('Quota in MiB (empty for no limit)');
     await quota.fill('20');
@@ -217,22 +219,22 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await page.getByText('quota 20 MiB').waitFor();
     await shot(page, '05-mailbox');
 
-    await page.getByRole('link', { name: 'Back to the mailboxes of example.test' }).click();
-    await h1(page, 'Mailboxes of example.test');
+    await page.getByRole('link', { name: 'Back to the mailboxes of acme.test' }).click();
+    await h1(page, 'Mailboxes of acme.test');
     await aliceRow.filter({ hasText: 'Disabled' }).filter({ hasText: 'of 20 MiB' }).waitFor();
     await shot(page, '06-virtual-list');
 
     await page.getByRole('link', { name: 'Aliases of this domain' }).click();
-    await h1(page, 'Aliases of example.test');
-    await page.getByLabel('Alias address').fill('info@example.test');
-    await page.getByLabel('Delivered to').fill('alice@example.test\npostmaster@example.test');
+    await h1(page, 'Aliases of acme.test');
+    await page.getByLabel('Alias address').fill('info@acme.test');
+    await page.getByLabel('Delivered to').fill('alice@acme.test\npostmaster@acme.test');
     await page.getByRole('button', { name: 'Save alias' }).click();
-    await status(page).filter({ hasText: 'Alias info@example.test saved.' }).waitFor();
-    await page.getByRole('row').filter({ hasText: 'info@example.test' }).filter({ hasText: 'alice@example.test, postmaster@example.test' }).waitFor();
+    await status(page).filter({ hasText: 'Alias info@acme.test saved.' }).waitFor();
+    await page.getByRole('row').filter({ hasText: 'info@acme.test' }).filter({ hasText: 'alice@acme.test, postmaster@acme.test' }).waitFor();
     await shot(page, '07-aliases');
 
-    await page.goto(`${base}/#/dns/example.test`);
-    await h1(page, 'DNS records of example.test');
+    await page.goto(`${base}/#/dns/acme.test`);
+    await h1(page, 'DNS records of acme.test');
     await page.getByRole('row').filter({ hasText: 'MX' }).first().waitFor();
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     await page.getByRole('button', { name: /^Copy value of the MX record/ }).first().click();
@@ -242,33 +244,33 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await h1(page, 'Audit log');
     const audit = page.locator('#audit-table tbody tr');
-    for (const target of ['example.test', 'alice@example.test', 'info@example.test']) {
+    for (const target of ['acme.test', 'alice@acme.test', 'info@acme.test']) {
       await audit.filter({ hasText: target }).first().waitFor();
     }
     // Added, disabled, quota changed: three changes of alice's mailbox at least.
-    assert.ok((await audit.filter({ has: page.locator('td:nth-child(4)', { hasText: /^alice@example\.test$/ }) }).count()) >= 3);
+    assert.ok((await audit.filter({ has: page.locator('td:nth-child(4)', { hasText: /^alice@acme\.test$/ }) }).count()) >= 3);
     assert.ok((await audit.filter({ hasText: 'root' }).count()) >= 5);
     await shot(page, '09-audit');
   });
 
   test('a domain admin sees only their domain and is refused another one', async () => {
-    cli(['admin', 'add', 'dom', '--password-stdin', '--domain', 'example.test'], `${ADMIN_PASSWORD}\n`);
+    cli(['admin', 'add', 'dom', '--password-stdin', '--domain', 'acme.test'], `${ADMIN_PASSWORD}\n`);
     const page = await newPage();
     await login(page, 'dom', ADMIN_PASSWORD, 'Domains');
-    await page.getByRole('link', { name: 'example.test', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'acme.test', exact: true }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'other.test', exact: true }).count(), 0);
     assert.equal(await page.locator('#add-domain').count(), 0, 'no add-domain form for a domain admin');
     await shot(page, '10-domains-domain-admin');
     await page.goto(`${base}/#/domain/other.test`);
     await page.locator('#alert').filter({ hasText: 'You are not allowed to see this page.' }).waitFor();
-    assert.equal(await page.getByText('postmaster@other.test').count(), 0);
+    assert.equal(await page.locator('main table').count(), 0, 'no mailbox list of the other domain');
     await shot(page, '11-domain-admin-refused');
   });
 
   test('a user sets an out-of-office reply; mail to them then queues the vacation reply', async () => {
-    cli(['user', 'add', 'bob@example.test', '--password-stdin'], `${USER_PASSWORD}\n`);
+    cli(['user', 'add', 'bob@acme.test', '--password-stdin'], `${USER_PASSWORD}\n`);
     const page = await newPage();
-    await login(page, 'bob@example.test', USER_PASSWORD, 'My account');
+    await login(page, 'bob@acme.test', USER_PASSWORD, 'My account');
     await page.getByRole('link', { name: 'Download the configuration profile for iPhone, iPad and Mac' }).waitFor();
     const form = page.locator('#me-vacation');
     await form.getByLabel('Send an automatic reply').check();
@@ -280,7 +282,7 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await page.getByRole('row').filter({ hasText: 'vacation' }).filter({ hasText: 'yes' }).waitFor();
     await shot(page, '12-me');
 
-    const r = await swaks(['--server', `127.0.0.1:${smtpPort}`, '--from', 'friend@remote.test', '--to', 'bob@example.test', '--header', 'To: bob@example.test', '--header', 'Subject: are you there?']);
+    const r = await swaks(['--server', `127.0.0.1:${smtpPort}`, '--from', 'friend@remote.test', '--to', 'bob@acme.test', '--header', 'To: bob@acme.test', '--header', 'Subject: are you there?']);
     assert.equal(r.code, 0, r.out);
     // The reply is queued before the MX answers 250, but the CLI reads the queue from disk: poll briefly.
     type Entry = { id: string; sender: string; recipients: string[] };
