@@ -50,6 +50,7 @@ async function domainsPage(c) {
               {
                 type: 'button',
                 class: 'danger',
+                'aria-label': c.t('domains.remove', { domain: d.domain }),
                 onclick: async () => {
                   if (!confirm(c.t('domains.confirmRemove', { domain: d.domain }))) return;
                   try {
@@ -61,7 +62,7 @@ async function domainsPage(c) {
                   }
                 },
               },
-              c.t('domains.remove', { domain: d.domain }),
+              c.t('action.remove'),
             )
           : null,
       ),
@@ -198,7 +199,7 @@ async function accountPage(c, address) {
     async () => {
       if (!confirm(c.t('account.confirmRemove', { address }))) return;
       await c.api('DELETE', `/accounts/${c.seg(address)}`);
-      c.announce(c.t('account.removed', { address }));
+      c.announce(c.t('account.removed', { address }), true);
       c.go(`#/domain/${c.seg(domain)}`);
     },
   );
@@ -251,13 +252,14 @@ async function aliasesPage(c, domain) {
           'button',
           {
             type: 'button',
+            'aria-label': c.t('aliases.edit', { address: a.address }),
             onclick: () => {
               form.querySelector('[name=address]').value = a.address;
               form.querySelector('[name=targets]').value = a.targets.join('\n');
               form.querySelector('[name=targets]').focus();
             },
           },
-          c.t('aliases.edit', { address: a.address }),
+          c.t('action.edit'),
         ),
         ' ',
         c.h(
@@ -265,6 +267,7 @@ async function aliasesPage(c, domain) {
           {
             type: 'button',
             class: 'danger',
+            'aria-label': c.t('aliases.remove', { address: a.address }),
             onclick: async () => {
               if (!confirm(c.t('aliases.confirmRemove', { address: a.address }))) return;
               try {
@@ -276,7 +279,7 @@ async function aliasesPage(c, domain) {
               }
             },
           },
-          c.t('aliases.remove', { address: a.address }),
+          c.t('action.remove'),
         ),
       ),
     ),
@@ -303,7 +306,7 @@ async function queuePage(c) {
     c.h(
       'tr',
       {},
-      c.h('th', { scope: 'row' }, c.h('code', {}, e.id)),
+      c.h('th', { scope: 'row' }, c.h('code', { class: 'id' }, e.id)),
       c.h('td', {}, e.sender || '<>'),
       c.h(
         'td',
@@ -317,10 +320,10 @@ async function queuePage(c) {
         'td',
         { class: 'actions' },
         e.held
-          ? c.h('button', { type: 'button', onclick: act('POST', `/queue/${c.seg(e.id)}/release`, e.id) }, c.t('queue.release', { id: e.id }))
-          : c.h('button', { type: 'button', onclick: act('POST', `/queue/${c.seg(e.id)}/hold`, e.id) }, c.t('queue.hold', { id: e.id })),
+          ? c.h('button', { type: 'button', 'aria-label': c.t('queue.release', { id: e.id }), onclick: act('POST', `/queue/${c.seg(e.id)}/release`, e.id) }, c.t('action.release'))
+          : c.h('button', { type: 'button', 'aria-label': c.t('queue.hold', { id: e.id }), onclick: act('POST', `/queue/${c.seg(e.id)}/hold`, e.id) }, c.t('action.hold')),
         ' ',
-        c.h('button', { type: 'button', class: 'danger', onclick: act('DELETE', `/queue/${c.seg(e.id)}`, e.id) }, c.t('queue.delete', { id: e.id })),
+        c.h('button', { type: 'button', class: 'danger', 'aria-label': c.t('queue.delete', { id: e.id }), onclick: act('DELETE', `/queue/${c.seg(e.id)}`, e.id) }, c.t('action.delete')),
       ),
     ),
   );

@@ -4,7 +4,7 @@
 // heading so keyboard and screen-reader users start at the top of it.
 import { api, ApiError, seg, setCsrfToken } from './api.js';
 import { dictionaries, pickLanguage, setLanguage, language, t } from './i18n.js';
-import { h, field, table, bytes, dateTime, announce, alertMessage, clearMessages } from './dom.js';
+import { h, field, table, bytes, dateTime, announce, alertMessage, clearMessages, pageChanged } from './dom.js';
 import { pages as adminPages } from './admin-pages.js';
 import { mePage } from './me-page.js';
 
@@ -103,7 +103,7 @@ function loginPage() {
     try {
       const session = await api('POST', '/session', { username: data.get('username'), password: data.get('password') });
       await startSession(session);
-      announce(t('login.done', { name: session.principal.name }));
+      announce(t('login.done', { name: session.principal.name }), true);
       go(home());
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) {
@@ -191,7 +191,7 @@ async function start() {
     }
     state.principal = null;
     setCsrfToken('');
-    announce(t('logout.done'));
+    announce(t('logout.done'), true);
     go('#/login');
   });
   // The fragment is the router's: the skip link moves the focus itself.
@@ -200,8 +200,7 @@ async function start() {
     (document.getElementById('page-title') ?? main()).focus();
   });
   window.addEventListener('hashchange', () => {
-    // An error belongs to the page it happened on; a status ("added") stays to be read.
-    document.getElementById('alert').textContent = '';
+    pageChanged();
     route();
   });
   try {

@@ -67,8 +67,12 @@ export function dateTime(value) {
 const statusEl = () => document.getElementById('status');
 const alertEl = () => document.getElementById('alert');
 
-/** A polite message for screen readers and sighted users alike. */
-export function announce(message) {
+/** Whether the status message stays through the next page change. */
+let carry = false;
+
+/** A polite message for screen readers and sighted users alike; `keep` when a page change follows at once. */
+export function announce(message, keep = false) {
+  carry = keep;
   alertEl().textContent = '';
   statusEl().textContent = '';
   // A fresh text node after clearing, so the same message twice is read twice.
@@ -83,4 +87,11 @@ export function alertMessage(message) {
 export function clearMessages() {
   statusEl().textContent = '';
   alertEl().textContent = '';
+}
+
+/** On a page change: messages belong to the page they were said on, unless carried over. */
+export function pageChanged() {
+  alertEl().textContent = '';
+  if (!carry) statusEl().textContent = '';
+  carry = false;
 }

@@ -209,6 +209,9 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
 
     await aliceRow.getByRole('link').click();
     await h1(page, 'Mailbox alice@acme.test');
+    await page.locator('#account-password').getByLabel('New password').fill('walnut-harbor-bicycle-7');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await status(page).filter({ hasText: 'Password changed.' }).waitFor();
     await page.getByRole('button', { name: 'Disable mailbox' }).click();
     await status(page).filter({ hasText: 'Mailbox alice@acme.test disabled.' }).waitFor();
     await page.getByRole('button', { name: 'Enable mailbox' }).waitFor();
@@ -300,7 +303,22 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await login(admin, 'root', ADMIN_PASSWORD, 'Domains');
     await admin.getByRole('link', { name: 'Queue' }).click();
     await h1(admin, 'Outbound queue');
-    await admin.getByRole('row').filter({ hasText: 'friend@remote.test' }).waitFor();
+    const row = admin.getByRole('row').filter({ hasText: 'friend@remote.test' });
+    await row.waitFor();
     await shot(admin, '13-queue');
+    await row.getByRole('button', { name: `Hold ${reply.id}` }).click();
+    await status(admin).filter({ hasText: `Done: ${reply.id}.` }).waitFor();
+    await row.getByRole('button', { name: `Release ${reply.id}` }).waitFor();
+    assert.equal((JSON.parse(cli(['queue', 'list', '--json'])) as Array<Entry & { held: boolean }>).find((e) => e.id === reply.id)?.held, true);
+
+    // The user changes their password on their page; the new one logs in.
+    const me = page.locator('#me-password');
+    await me.getByLabel('Current password').fill(USER_PASSWORD);
+    await me.getByLabel('New password', { exact: true }).fill('walnut-harbor-bicycle-7');
+    await me.getByLabel('New password again').fill('walnut-harbor-bicycle-7');
+    await me.getByRole('button', { name: 'Change password' }).click();
+    await status(page).filter({ hasText: 'Your password was changed.' }).waitFor();
+    const again = await newPage();
+    await login(again, 'bob@acme.test', 'walnut-harbor-bicycle-7', 'My account');
   });
 });
