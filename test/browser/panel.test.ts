@@ -227,6 +227,18 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await aliceRow.filter({ hasText: 'Disabled' }).filter({ hasText: 'of 20 MiB' }).waitFor();
     await shot(page, '06-virtual-list');
 
+    // A mailbox added and removed again (after the browser's confirmation).
+    await addAccount.getByLabel('Address').fill('temp@acme.test');
+    await addAccount.getByLabel('Password').fill(USER_PASSWORD);
+    await addAccount.getByLabel('Quota in MiB (empty for no limit)').fill('');
+    await addAccount.getByRole('button', { name: 'Add mailbox' }).click();
+    await page.getByRole('link', { name: 'Edit temp@acme.test' }).click();
+    await h1(page, 'Mailbox temp@acme.test');
+    await page.getByRole('button', { name: 'Remove mailbox' }).click();
+    await h1(page, 'Mailboxes of acme.test');
+    await status(page).filter({ hasText: 'Mailbox temp@acme.test removed.' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Edit temp@acme.test' }).count(), 0);
+
     await page.getByRole('link', { name: 'Aliases of this domain' }).click();
     await h1(page, 'Aliases of acme.test');
     await page.getByLabel('Alias address').fill('info@acme.test');
