@@ -56,10 +56,26 @@ function send(c: Context, asset: Asset, cache: string): Response {
 export function panelModule(dir: string = panelDir): AdminRouteModule {
   return {
     name: 'panel',
-    mount(app) {
-      const assets = loadPanelAssets(dir);
+    mount(app, deps) {
+      let assets: Map<string, Asset>;
+      try {
+        assets = loadPanelAssets(dir);
+      } catch (err) {
+        assets = new Map();
+        deps.log.error({ event: 'admin-panel-missing', dir, err: String(err) });
+      }
       const index = assets.get('index.html');
-      if (!index) throw new Error(`the web panel is missing: no index.html in ${dir}`);
+      if (!index) {
+        // A broken install loses the panel, not the mail service or the API.
+        if (assets.size > 0) deps.log.error({ event: 'admin-panel-missing', dir, err: 'no index.html' });
+        const unavailable = (c: Context) =>
+          c.json({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: `the web panel is not installed (${dir})` }, 503, {
+            'content-type': 'application/problem+json',
+          });
+        app.get('/', unavailable);
+        app.get('/panel/*', unavailable);
+        return;
+      }
       // The pages route by the URL fragment, so every page is index.html.
       app.get('/', (c) => send(c, index, 'no-cache'));
       app.get('/panel', (c) => c.redirect('/panel/', 301));

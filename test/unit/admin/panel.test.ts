@@ -73,3 +73,14 @@ test('every key the pages use is in the dictionaries', async () => {
   const missing = [...used].filter((k) => !(k in dictionaries.en!));
   assert.deepEqual(missing, []);
 });
+
+test('without its folder the panel answers 503 and logs why; it does not stop the admin port', async () => {
+  const logged: Array<Record<string, unknown>> = [];
+  const a = new Hono();
+  const log = { error: (e: Record<string, unknown>) => logged.push(e) };
+  panelModule('/nonexistent/postino-panel').mount(a, { log } as unknown as AdminDeps);
+  const res = await a.request('/');
+  assert.equal(res.status, 503);
+  assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+  assert.equal(logged[0]?.event, 'admin-panel-missing');
+});
