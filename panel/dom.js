@@ -75,8 +75,8 @@ export function announce(message, keep = false) {
   carry = keep;
   alertEl().textContent = '';
   statusEl().textContent = '';
-  // A fresh text node after clearing, so the same message twice is read twice.
-  requestAnimationFrame(() => (statusEl().textContent = message));
+  // Set after clearing, in a later task, so the same message twice is read twice.
+  setTimeout(() => (statusEl().textContent = message), 0);
 }
 
 export function alertMessage(message) {
