@@ -368,8 +368,49 @@ async function copy(c, text) {
   }
 }
 
+/** The domain's DKIM keys and a form to make one (as `postino dkim keygen`). */
+function dkimSection(c, domain, keys) {
+  const form = c.onSubmit(
+    c.h(
+      'form',
+      { id: 'dkim-form' },
+      c.h(
+        'fieldset',
+        {},
+        c.h('legend', {}, c.t('dkim.add')),
+        c.field(c.t('dkim.selectorOptional'), { name: 'selector', autocomplete: 'off' }),
+        (() => {
+          const id = 'dkim-type';
+          return c.h(
+            'div',
+            { class: 'field' },
+            c.h('label', { for: id }, c.t('dkim.type')),
+            c.h('select', { id, name: 'type' }, c.h('option', { value: 'rsa' }, 'RSA'), c.h('option', { value: 'ed25519' }, 'Ed25519')),
+          );
+        })(),
+        c.h('button', { type: 'submit' }, c.t('dkim.submit')),
+      ),
+    ),
+    async (data) => {
+      const body = { type: data.get('type') };
+      if (String(data.get('selector') ?? '').trim()) body.selector = String(data.get('selector')).trim();
+      const made = await c.api('POST', `/domains/${c.seg(domain)}/dkim`, body);
+      c.announce(c.t('dkim.made', { selector: made.selector }));
+      await dnsPage(c, domain);
+    },
+  );
+  const list = keys.length
+    ? c.table(
+        c.t('dkim.title'),
+        [c.t('dkim.selector'), c.t('dkim.type'), c.t('dkim.active')],
+        keys.map((k) => c.h('tr', {}, c.h('th', { scope: 'row' }, k.selector), c.h('td', {}, k.type), c.h('td', {}, k.active ? c.t('yes') : c.t('no')))),
+      )
+    : c.h('p', {}, c.t('dkim.none'));
+  return c.h('section', { 'aria-labelledby': 'dkim-title' }, c.h('h2', { id: 'dkim-title' }, c.t('dkim.title')), list, form);
+}
+
 async function dnsPage(c, domain) {
-  const records = await c.api('GET', `/domains/${c.seg(domain)}/dns`);
+  const [records, keys] = await Promise.all([c.api('GET', `/domains/${c.seg(domain)}/dns`), c.api('GET', `/domains/${c.seg(domain)}/dkim`)]);
   const rows = records.map((r) =>
     c.h(
       'tr',
@@ -395,7 +436,7 @@ async function dnsPage(c, domain) {
   const list = records.length
     ? c.table(c.t('dns.title', { domain }), [c.t('dns.type'), c.t('dns.name'), c.t('dns.value'), c.t('dns.purpose')], rows)
     : c.h('p', {}, c.t('dns.empty'));
-  c.show(c.t('dns.title', { domain }), c.h('p', {}, c.t('dns.intro', { domain })), list);
+  c.show(c.t('dns.title', { domain }), c.h('p', {}, c.t('dns.intro', { domain })), list, dkimSection(c, domain, keys));
 }
 
 function isoTime(value) {

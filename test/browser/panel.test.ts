@@ -251,6 +251,12 @@ describe('web panel in headless Chromium', { timeout: 600_000 }, () => {
     await page.goto(`${base}/#/dns/acme.test`);
     await h1(page, 'DNS records of acme.test');
     await page.getByRole('row').filter({ hasText: 'MX' }).first().waitFor();
+    // A DKIM key made from the page adds its TXT record to the list.
+    await page.getByLabel('Selector (empty for one named after today)').fill('panel');
+    await page.getByLabel('Key type').selectOption('ed25519');
+    await page.getByRole('button', { name: 'Make key' }).click();
+    await status(page).filter({ hasText: 'DKIM key panel made' }).waitFor();
+    await page.getByRole('row').filter({ hasText: 'panel._domainkey.acme.test' }).filter({ hasText: 'v=DKIM1' }).waitFor();
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     await page.getByRole('button', { name: /^Copy value of the MX record/ }).first().click();
     await status(page).filter({ hasText: 'Copied to the clipboard.' }).waitFor();
