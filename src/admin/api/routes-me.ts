@@ -16,8 +16,8 @@ const vacationSchema = z.object({
   subject: z.string().max(998),
   message: z.string().max(64 * 1024),
   days: z.number().int().min(1).max(365),
-  from: z.string().max(10).optional(),
-  until: z.string().max(10).optional(),
+  from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'not a date (YYYY-MM-DD)').optional(),
+  until: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'not a date (YYYY-MM-DD)').optional(),
 });
 
 async function me(deps: AdminDeps, auth: Authenticated | undefined) {
