@@ -3,10 +3,12 @@ import type { AdminRouteModule } from './app.js';
 import { autoconfigRoutes } from './autoconfig/module.js';
 import { metricsRoutes } from './metrics/route.js';
 import { adminApiModule } from './api/module.js';
+import { panelModule } from './panel.js';
 
 export const adminRouteModules: AdminRouteModule[] = [
   metricsRoutes,
   // Before the API: it serves /api/v1/me/apple-profile itself.
   autoconfigRoutes,
   adminApiModule,
+  panelModule(),
 ];
