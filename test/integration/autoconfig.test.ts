@@ -239,4 +239,15 @@ test('Apple profile: 401 without or with wrong credentials, the profile with the
   assert.match(ok.body, /<string>com\.apple\.mail\.managed<\/string>/);
   assert.match(ok.body, new RegExp(`<key>IncomingMailServerPortNumber</key>\\n\\s*<integer>${ports['imaps']}</integer>`));
   assert.ok(!ok.body.includes(PASSWORD), 'no password in the profile');
+
+  // From the panel: the user's browser session is enough.
+  const login = await call(admin, 'POST', '/api/v1/session', {
+    body: JSON.stringify({ username: USER, password: PASSWORD }),
+    headers: { 'content-type': 'application/json' },
+  });
+  assert.equal(login.status, 200, login.body);
+  const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+  const bySession = await call(admin, 'GET', '/api/v1/me/apple-profile', { headers: { cookie } });
+  assert.equal(bySession.status, 200, bySession.body);
+  assert.match(bySession.body, new RegExp(`<string>${USER.replace('.', '\\.')}</string>`));
 });

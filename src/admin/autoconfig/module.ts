@@ -12,6 +12,7 @@ import { MailError } from '../../../storage/errors.js';
 import { thunderbirdConfig } from './thunderbird.js';
 import { autodiscoverResponse, findEmailAddress, MAX_AUTODISCOVER_BODY } from './autodiscover.js';
 import { appleMailProfile } from './apple-profile.js';
+import { authenticate } from '../api/principal.js';
 import type { MailPorts } from './xml-text.js';
 
 /** Longest query string read (an address is at most 320 characters). */
@@ -27,7 +28,7 @@ function mailPorts(config: Config): MailPorts {
   return { imap: p.imap, imaps: p.imaps, pop3: p.pop3, pop3s: p.pop3s, submission: p.submission, submissions: p.submissions };
 }
 
-function problem(c: Context, status: 400 | 401 | 404 | 413, title: string, headers: Record<string, string> = {}): Response {
+function problem(c: Context, status: 400 | 401 | 403 | 404 | 413, title: string, headers: Record<string, string> = {}): Response {
   return c.json({ type: 'about:blank', title, status }, status, { 'content-type': 'application/problem+json', ...headers });
 }
 
@@ -146,21 +147,27 @@ export const autoconfigRoutes: AdminRouteModule = {
       app.get(path, autodiscover);
     }
 
-    // HTTP Basic over the shared authenticator (one throttle and failure log with the mail protocols).
-    // TODO(admin-api): take the account from the session instead once it exists.
+    // The panel's user session (the link on the user's page), else HTTP Basic over the shared
+    // authenticator (one throttle and failure log with the mail protocols) for a device that asks.
     app.get('/api/v1/me/apple-profile', async (c) => {
       const challenge = { 'www-authenticate': 'Basic realm="Postino", charset="UTF-8"' };
-      const credentials = basicCredentials(c);
-      if (!credentials) return problem(c, 401, 'login required', challenge);
-      const ip = clientIp(c);
+      const session = await authenticate(c, deps);
       let account;
-      try {
-        account = await deps.authenticator.login(credentials.user, credentials.password, { ...(ip ? { ip } : {}), service: 'admin', mechanism: 'PLAIN' });
-      } catch (err) {
-        // Wrong credentials and disabled accounts look alike from outside; anything else is a server fault.
-        if (err instanceof MailError && (err.code === 'AUTHFAILED' || err.code === 'DISABLED')) return problem(c, 401, 'authentication failed', challenge);
-        throw err;
+      if (session?.principal.kind === 'user') account = await deps.storage.directory.getAccount(session.principal.name);
+      else if (session) return problem(c, 403, 'the profile is for a mail account; log in with its address');
+      const credentials = account ? undefined : basicCredentials(c);
+      if (!account && !credentials) return problem(c, 401, 'login required', challenge);
+      const ip = clientIp(c);
+      if (credentials) {
+        try {
+          account = await deps.authenticator.login(credentials.user, credentials.password, { ...(ip ? { ip } : {}), service: 'admin', mechanism: 'PLAIN' });
+        } catch (err) {
+          // Wrong credentials and disabled accounts look alike from outside; anything else is a server fault.
+          if (err instanceof MailError && (err.code === 'AUTHFAILED' || err.code === 'DISABLED')) return problem(c, 401, 'authentication failed', challenge);
+          throw err;
+        }
       }
+      if (!account) return problem(c, 401, 'login required', challenge);
       const config = deps.config();
       const profile = appleMailProfile({ address: account.address, displayName: account.address, hostname: config.hostname, ports: mailPorts(config) });
       return c.body(profile, 200, {
