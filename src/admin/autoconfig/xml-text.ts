@@ -1,6 +1,7 @@
 // Text and attribute values written into the XML documents the autoconfig
 // routes answer with: every one goes through escapeXml, so an address or a
 // host name can never add markup.
+import type { ClientPorts } from '../../services/dns-doctor-clients.js';
 
 /** Escapes the five XML special characters; drops characters XML 1.0 cannot carry at all. */
 export function escapeXml(text: string): string {
@@ -10,11 +11,4 @@ export function escapeXml(text: string): string {
 }
 
 /** The mail ports a client is told about: the configured ones (production uses the standard ones). */
-export interface MailPorts {
-  imap: number;
-  imaps: number;
-  pop3: number;
-  pop3s: number;
-  submission: number;
-  submissions: number;
-}
+export type MailPorts = ClientPorts;
