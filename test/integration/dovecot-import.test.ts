@@ -155,7 +155,9 @@ test('a Dovecot user moves to Postino with UIDVALIDITY, UIDs, flags, keywords an
   symlinkSync('sieve/main.sieve', path.join(home, '.dovecot.sieve'));
   const first = cli(['import', 'dovecot', '--all', path.join(dovecot.dir, 'passwd')]);
   assert.match(first, /alice@example\.test: account created/);
-  assert.match(first, /alice@example\.test INBOX: replaced \(new UIDVALIDITY\), 5 new/);
+  // Postino's new INBOX got a UIDVALIDITY from the clock, as Dovecot's did: when both were made
+  // in the same second they agree already and nothing is replaced.
+  assert.match(first, /alice@example\.test INBOX: (replaced \(new UIDVALIDITY\), )?5 new/);
   assert.match(first, /alice@example\.test Work\/Projects: created, 2 new/);
   assert.match(first, /2 sieve script\(s\) \(active: main\)/);
   const scripts = cli(['sieve', 'list', ALICE]);
