@@ -213,10 +213,11 @@ export class SmtpEndpoint extends SMTPServer {
   }
 
   /** Resolves with the listening socket once it listens. */
-  listening(port: number, host: string): Promise<Server> {
+  listening(port: number, address: string | { host: string; ipv6Only: boolean }): Promise<Server> {
+    const { host, ipv6Only } = typeof address === 'string' ? { host: address, ipv6Only: false } : address;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.listen(port, host, () => {
+      this.server.listen({ port, host, ipv6Only }, () => {
         this.server.off('error', reject);
         resolve(this.server);
       });

@@ -68,9 +68,9 @@ export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDe
 
   const define = (name: ServiceName, kind: ReceiverKind, limitsFor: (ctx: ServiceContext) => SmtpLimits): ServiceDefinition => ({
     name,
-    async start(ctx, port) {
+    async start(ctx, port, address) {
       const endpoint = endpointFor(name, kind, ctx, limitsFor(ctx));
-      const s = await endpoint.listening(port, ctx.config.listen);
+      const s = await endpoint.listening(port, address);
       listeners.set(s, { current: endpoint, instances: new Set([endpoint]) });
       return s;
     },

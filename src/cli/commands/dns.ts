@@ -42,7 +42,7 @@ export const dnsCommands: CliCommand[] = [
       const bad = addresses.find((a) => isIP(a) === 0);
       if (bad !== undefined) throw new MailError('BADINPUT', `--address: not an IP address: ${JSON.stringify(bad.slice(0, 100))}`);
       const config = loadConfig(ctx.configPath);
-      const listenIp = publicListenAddress(config.listen);
+      const listenIp = config.listen.map(publicListenAddress).find((ip) => ip !== undefined);
       const report = await checkDomainDns({
         domain: domain!,
         hostname: config.hostname,
