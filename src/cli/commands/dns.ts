@@ -33,7 +33,10 @@ export const dnsCommands: CliCommand[] = [
   {
     words: ['dns', 'check'],
     usage: 'D [--json] [--address IP ...]',
-    options: { address: { type: 'string', multiple: true } },
+    summary: 'Checks MX, SPF, DKIM, DMARC and reverse DNS for domain D against this server and says what to publish; exit 0 only when all is right.',
+    options: {
+      address: { type: 'string', multiple: true, placeholder: 'IP', description: 'a public address of this server (default: the public one in "listen")' },
+    },
     minArgs: 1,
     maxArgs: 1,
     async run([domain], options, ctx) {

@@ -10,6 +10,7 @@ import { queueCommands } from './queue.js';
 import { dnsCommands } from './dns.js';
 import { dkimCommands } from './dkim.js';
 import { scanCommands } from './scan.js';
+import { systemdCommands } from './systemd.js';
 
 export const allCommands: CliCommand[] = [
   ...sieveEngineCommands,
@@ -22,4 +23,5 @@ export const allCommands: CliCommand[] = [
   ...scanCommands,
   ...maintenanceCommands,
   ...serveCommands,
+  ...systemdCommands,
 ];

@@ -16,6 +16,9 @@ export const serveCommands: CliCommand[] = [
   {
     words: ['serve'],
     usage: '[--data DIR] [--config FILE]',
+    summary:
+      'Runs every listener (SMTP, LMTP, submission, IMAP, POP3, ManageSieve, admin) and the outbound queue, logging one JSON line per event. ' +
+      'Started as root with "user" in the config, it binds its ports and then runs as that user. SIGTERM drains and exits 0; SIGHUP reloads the config and the certificate.',
     minArgs: 0,
     maxArgs: 0,
     async run(_, __, ctx) {
