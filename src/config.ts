@@ -91,7 +91,7 @@ function addressList(value: string | string[] | undefined): string[] | undefined
   return dedupe(typeof value === 'string' ? [value] : value);
 }
 
-const ConfigSchema = z
+export const ConfigSchema = z
   .object({
     hostname: z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name').optional(),
     listen: listenAddresses.optional(),
