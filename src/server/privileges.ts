@@ -31,6 +31,7 @@ export function lookupServiceAccount(user: string, group?: string): ServiceAccou
   const uid = Number(uidText);
   if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new MailError('BADINPUT', `"user": "${user}": the account database gave no usable ids`);
   if (uid === 0) throw new MailError('BADINPUT', `"user": "${user}" is root (UID 0): name an account of its own for the mail server, e.g. postino`);
+  if (gid === 0) throw new MailError('BADINPUT', `"${group === undefined ? 'user' : 'group'}": the group of the service account would be root (GID 0): give it a group of its own`);
   return { user, uid, group: groupName, gid, groups: supplementaryGroups(user, gid) };
 }
 

@@ -45,6 +45,8 @@ export interface EndpointOptions {
   maxRecipients: number;
   /** All connections at once, pregreet wait included. */
   maxConnections: number;
+  /** The count shared with the service's other endpoints (one per listening address); default: this endpoint's own. */
+  connectionLimit?: ConnectionLimit;
   limits: SmtpLimits;
   receiver: MailReceiver;
   onError(err: Error): void;
@@ -350,7 +352,7 @@ export function createEndpoint(o: EndpointOptions): SmtpEndpoint {
   }
   const endpoint = new SmtpEndpoint(options, {
     greetDelayMs: limits.greetDelayMs,
-    connectionLimit: new ConnectionLimit(o.maxConnections),
+    connectionLimit: o.connectionLimit ?? new ConnectionLimit(o.maxConnections),
     rawPathRefusal: (path) => receiver.refuseRawPath(path),
     ...(submission
       ? {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { scratchDir } from '../support/tmp.js';
 import { startServe, type Served } from '../support/serve.js';
 import { cliPath } from '../support/paths.js';
-import { openDialog } from '../support/smtp-dialog.js';
+import { openDialog, type Dialog } from '../support/smtp-dialog.js';
 import { SERVICES } from '../../src/config.js';
 
 const freePorts = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
@@ -72,12 +72,24 @@ async function greeting(port: number, host: string): Promise<string> {
   return d.greeting;
 }
 
+/** An SMTP connection that got its 220, kept open. */
+async function heldOpen(port: number, host: string): Promise<Dialog> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const d = await openDialog(port, host);
+    if (d.greeting.startsWith('220 ')) return d;
+    d.close();
+    if (Date.now() > deadline) throw new Error(`no 220 from ${host}:${port}: ${d.greeting}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 test('every service binds every address: "listen" as a list, and POSTINO_LISTEN comma-separated; the admin port keeps admin.listen', { timeout: 90_000 }, async () => {
   const second = await secondLoopback();
   const s = scratchDir();
   try {
     const config = path.join(s.dir, 'postino.json');
-    writeFileSync(config, JSON.stringify({ hostname: 'multi.test', listen: ['127.0.0.1', second] }));
+    writeFileSync(config, JSON.stringify({ hostname: 'multi.test', listen: ['127.0.0.1', second], limits: { maxConnections: { smtp: 2 } } }));
     for (const [label, env, file] of [
       ['config list', {}, config],
       ['POSTINO_LISTEN', { POSTINO_LISTEN: `127.0.0.1,${second}` }, undefined],
@@ -94,6 +106,13 @@ test('every service binds every address: "listen" as a list, and POSTINO_LISTEN 
       const smtp = Number(listening.find((e) => e.service === 'smtp')!.port);
       assert.match(await greeting(smtp, '127.0.0.1'), /^220 /, `${label}: SMTP answers on 127.0.0.1`);
       assert.match(await greeting(smtp, second), /^220 /, `${label}: SMTP answers on ${second}`);
+      if (file) {
+        // The service's cap counts connections to every address together.
+        // (Retried while the connections of the greetings above are still being counted out.)
+        const held = [await heldOpen(smtp, '127.0.0.1'), await heldOpen(smtp, second)];
+        assert.match(await greeting(smtp, second), /^421 4\.7\.0 .*Too many connections/, 'the cap of 2 is reached through both addresses');
+        for (const d of held) d.close();
+      }
       assert.equal(await served.stop(), 0);
     }
   } finally {
