@@ -1,6 +1,7 @@
 // The configuration: one JSON file (every key optional), validated with zod,
 // then POSTINO_* environment overrides. Errors name the bad key.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { MailError } from '../storage/errors.js';
 import { MAX_SCRIPTS_PER_ACCOUNT } from '../storage/names.js';
@@ -63,11 +64,42 @@ const hostPort = z
   .string()
   .regex(/^(\d{1,3}(\.\d{1,3}){3}|localhost)(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'expected IP, IP:PORT or [IPv6]:PORT');
 
-const ConfigSchema = z
+/** An IP address (v4 or v6) or a host name of this machine (e.g. localhost). */
+function isListenAddress(value: string): boolean {
+  return isIP(value) !== 0 || /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$/.test(value);
+}
+const listenAddress = z.string().refine(isListenAddress, 'expected an IP address or a host name');
+/** One address, or several: every listener binds each of them. */
+const listenAddresses = z.union([listenAddress, z.array(listenAddress).min(1).max(64)]);
+
+/** POSTINO_LISTEN and POSTINO_ADMIN_LISTEN: one address or a comma-separated list. */
+function envAddresses(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const v = env[name];
+  if (v === undefined || v.trim() === '') return undefined;
+  const list = v.split(',').map((a) => a.trim());
+  const bad = list.find((a) => !isListenAddress(a));
+  if (bad !== undefined) throw new MailError('BADINPUT', `${name}: expected IP addresses separated by commas, got '${v.slice(0, 200)}'`);
+  return dedupe(list);
+}
+
+function dedupe(list: readonly string[]): string[] {
+  return [...new Set(list)];
+}
+
+function addressList(value: string | string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return dedupe(typeof value === 'string' ? [value] : value);
+}
+
+export const ConfigSchema = z
   .object({
     hostname: z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name').optional(),
-    listen: z.string().optional(),
-    admin: z.object({ listen: z.string().optional() }).strict().optional(),
+    listen: listenAddresses.optional(),
+    admin: z.object({ listen: listenAddresses.optional() }).strict().optional(),
+    /** The account serve runs as once its ports are bound (started as root). */
+    user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/i, 'expected a user name').optional(),
+    /** Its group; default: the user's own group. */
+    group: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'expected a group name').optional(),
     metrics: z.object({ token: z.string().min(16, 'metrics.token: at least 16 characters').regex(/^[\x21-\x7e]+$/, 'metrics.token: printable ASCII without spaces').optional() }).strict().optional(),
     tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
     ports: z.object(Object.fromEntries(SERVICES.map((s) => [s, port.optional()])) as Record<ServiceName, z.ZodOptional<typeof port>>).strict().optional(),
@@ -214,10 +246,13 @@ export type RawConfig = z.infer<typeof ConfigSchema>;
 
 export interface Config {
   hostname: string;
-  /** Address the listeners bind to. */
-  listen: string;
+  /** Addresses the listeners bind to (each service binds every one). */
+  listen: string[];
   /** The admin port (HTTP API, panel, autoconfig, metrics): loopback unless configured otherwise. */
-  admin: { listen: string };
+  admin: { listen: string[] };
+  /** Who serve runs as after binding its ports as root (undefined: stays as started). */
+  user: string | undefined;
+  group: string | undefined;
   /** /metrics on the admin port; with a token, scrapes must send it as a bearer token. */
   metrics: { token: string | undefined };
   tls: { cert: string; key: string } | undefined;
@@ -311,8 +346,10 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
   for (const s of SERVICES) ports[s] = envPort(env, s) ?? raw.ports?.[s] ?? DEFAULT_PORTS[s];
   return {
     hostname: env.POSTINO_HOSTNAME ?? raw.hostname ?? 'localhost',
-    listen: env.POSTINO_LISTEN ?? raw.listen ?? '127.0.0.1',
-    admin: { listen: env.POSTINO_ADMIN_LISTEN ?? raw.admin?.listen ?? '127.0.0.1' },
+    listen: envAddresses(env, 'POSTINO_LISTEN') ?? addressList(raw.listen) ?? ['127.0.0.1'],
+    admin: { listen: envAddresses(env, 'POSTINO_ADMIN_LISTEN') ?? addressList(raw.admin?.listen) ?? ['127.0.0.1'] },
+    user: raw.user,
+    group: raw.group,
     metrics: { token: raw.metrics?.token },
     tls: raw.tls,
     ports,

@@ -2,7 +2,16 @@
 // handler. main.ts parses argv once and dispatches through the registry.
 import type { ParseArgsConfig } from 'node:util';
 
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+type ParseArgsOption = NonNullable<ParseArgsConfig['options']>[string];
+
+/** An option as parseArgs takes it, plus what --help says about it. */
+export type CliOption = ParseArgsOption & {
+  /** One line: what it does (shown by --help). */
+  description?: string;
+  /** The value's name in help, e.g. ADDR (string options). */
+  placeholder?: string;
+};
+export type OptionSpec = Record<string, CliOption>;
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
 
 export interface CliContext {
@@ -21,6 +30,8 @@ export interface CliCommand {
   words: string[];
   /** One line shown in help and in usage errors, e.g. 'D --postmaster ADDR'. */
   usage: string;
+  /** What it does, for --help: a sentence or two. */
+  summary?: string;
   options?: OptionSpec;
   minArgs: number;
   maxArgs: number;

@@ -3,16 +3,10 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { CliCommand, CliContext, OptionSpec, OptionValues } from './command.js';
+import type { CliCommand, CliContext, OptionValues } from './command.js';
 import { allCommands } from './commands/index.js';
 import { isMailError } from '../../storage/errors.js';
-
-const globalOptions: OptionSpec = {
-  data: { type: 'string' },
-  config: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-};
+import { commandHelp, GLOBAL_OPTIONS, overviewHelp, packageVersion, parseArgsOptions } from './help.js';
 
 class UsageError extends Error {}
 
@@ -24,11 +18,6 @@ function findCommand(argv: string[]): { command: CliCommand; rest: string[] } | 
   return best && { command: best, rest: argv.slice(best.words.length) };
 }
 
-function usageText(): string {
-  const lines = allCommands.map((c) => `  postino ${c.words.join(' ')} ${c.usage}`.trimEnd());
-  return ['usage: postino COMMAND [--data DIR] [--config FILE] [--json]', ...lines].join('\n');
-}
-
 async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -38,8 +27,12 @@ async function readStdin(): Promise<Buffer> {
 export async function runCli(argv: string[]): Promise<number> {
   const found = findCommand(argv);
   if (!found) {
+    if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+      process.stdout.write(`postino ${packageVersion()}\n`);
+      return 0;
+    }
     if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-      process.stdout.write(usageText() + '\n');
+      process.stdout.write(overviewHelp(allCommands) + '\n');
       return argv.length === 0 ? 1 : 0;
     }
     process.stderr.write(`postino: unknown command '${argv.slice(0, 2).join(' ')}' (see postino --help)\n`);
@@ -52,7 +45,7 @@ export async function runCli(argv: string[]): Promise<number> {
     try {
       parsed = parseArgs({
         args: rest,
-        options: { ...globalOptions, ...command.options },
+        options: parseArgsOptions({ ...GLOBAL_OPTIONS, ...command.options }),
         allowPositionals: true,
         strict: true,
       }) as { values: OptionValues; positionals: string[] };
@@ -60,7 +53,7 @@ export async function runCli(argv: string[]): Promise<number> {
       throw new UsageError((err as Error).message.split('\n')[0] ?? 'bad arguments');
     }
     if (parsed.values.help) {
-      process.stdout.write(`usage: ${name} ${command.usage}\n`);
+      process.stdout.write(commandHelp(command) + '\n');
       return 0;
     }
     const n = parsed.positionals.length;

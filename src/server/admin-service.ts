@@ -8,6 +8,7 @@ import type { ServiceContext, ServiceDefinition } from './postino-server.js';
 import { authenticatorFor } from './shared-authenticator.js';
 import { buildAdminApp, type AdminDeps } from '../admin/app.js';
 import { adminRouteModules } from '../admin/route-modules.js';
+import type { ListenAddress } from './listen-address.js';
 
 /** Request head and body limits and timeouts a browser or script never needs more of. */
 const HEADERS_TIMEOUT_MS = 20_000;
@@ -17,7 +18,7 @@ const MAX_HEADER_SIZE = 16 * 1024;
 // Reload replaces the context; requests read it through this holder.
 const contexts = new WeakMap<Server, { ctx: ServiceContext }>();
 
-async function startAdmin(ctx: ServiceContext, port: number): Promise<Server> {
+async function startAdmin(ctx: ServiceContext, port: number, address: ListenAddress): Promise<Server> {
   const holder = { ctx };
   const deps: AdminDeps = {
     config: () => holder.ctx.config,
@@ -42,7 +43,7 @@ async function startAdmin(ctx: ServiceContext, port: number): Promise<Server> {
   contexts.set(server, holder);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, ctx.config.admin.listen, () => {
+    server.listen({ port, host: address.host, ipv6Only: address.ipv6Only }, () => {
       server.off('error', reject);
       resolve();
     });
@@ -61,6 +62,7 @@ async function stopAdmin(server: Server, drainMs: number): Promise<void> {
 
 export const adminService: ServiceDefinition = {
   name: 'admin',
+  hosts: (config) => config.admin.listen,
   start: startAdmin,
   stop: stopAdmin,
   reload(server, ctx) {

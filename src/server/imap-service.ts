@@ -7,6 +7,7 @@ import { ImapSession } from '../protocol/imap/session.js';
 import { StoreImapBackend } from '../services/imap-backend.js';
 import { authenticatorFor } from './shared-authenticator.js';
 import { ConnectionLimit } from '../net/connection-limit.js';
+import { firstListenAddress, type ListenAddress } from './listen-address.js';
 
 /** Connections from one address; generous because mail clients open several per account. */
 export const IMAP_MAX_CONNECTIONS_PER_IP = 100;
@@ -39,6 +40,8 @@ export interface ImapListenerOptions {
   maxConnectionsPerIp?: number;
   /** Tests only: allow LOGIN without TLS. */
   allowPlaintextAuth?: boolean;
+  /** Default: the first of config.listen. */
+  address?: ListenAddress;
 }
 
 export async function startImapListener(ctx: ServiceContext, port: number, options: ImapListenerOptions): Promise<Server> {
@@ -48,7 +51,7 @@ export async function startImapListener(ctx: ServiceContext, port: number, optio
     else ctx.log.debug(event);
   };
   return startLineListener({
-    host: ctx.config.listen,
+    address: options.address ?? firstListenAddress(ctx.config.listen),
     port,
     tls: { cert: ctx.tls.cert, key: ctx.tls.key },
     implicitTls: options.implicitTls,
@@ -80,12 +83,12 @@ function reloadImap(server: Server, ctx: ServiceContext): () => void {
 
 export const imapService: ServiceDefinition = {
   name: 'imap',
-  start: (ctx, port) => startImapListener(ctx, port, { implicitTls: false }),
+  start: (ctx, port, address) => startImapListener(ctx, port, { implicitTls: false, address }),
   reload: reloadImap,
 };
 
 export const imapsService: ServiceDefinition = {
   name: 'imaps',
-  start: (ctx, port) => startImapListener(ctx, port, { implicitTls: true }),
+  start: (ctx, port, address) => startImapListener(ctx, port, { implicitTls: true, address }),
   reload: reloadImap,
 };

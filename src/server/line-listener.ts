@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import zlib from 'node:zlib';
 import { ConnectionLimit } from '../net/connection-limit.js';
+import type { ListenAddress } from './listen-address.js';
 
 /** Responses of one batch up to this size are copied into one buffer before writing. */
 const COALESCE_MAX = 256 * 1024;
@@ -36,7 +37,7 @@ export interface ConnectionHandler {
 }
 
 export interface LineListenerOptions {
-  host: string;
+  address: ListenAddress;
   port: number;
   tls: { cert: Buffer; key: Buffer };
   implicitTls: boolean;
@@ -288,7 +289,7 @@ export async function startLineListener(options: LineListenerOptions): Promise<n
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen({ port: options.port, host: options.address.host, ipv6Only: options.address.ipv6Only }, () => {
       server.off('error', reject);
       resolve();
     });

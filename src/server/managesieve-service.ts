@@ -8,6 +8,7 @@ import { ManageSieveSession } from '../protocol/managesieve/session.js';
 import { StoreManageSieveBackend } from '../services/managesieve-backend.js';
 import { authenticatorFor } from './shared-authenticator.js';
 import { ConnectionLimit } from '../net/connection-limit.js';
+import { firstListenAddress, type ListenAddress } from './listen-address.js';
 
 /** Connections from one address (a webmail in front opens several). */
 export const MANAGESIEVE_MAX_CONNECTIONS_PER_IP = 20;
@@ -29,14 +30,14 @@ function backendFor(ctx: ServiceContext): StoreManageSieveBackend {
   return b;
 }
 
-export async function startManageSieveListener(ctx: ServiceContext, port: number): Promise<Server> {
+export async function startManageSieveListener(ctx: ServiceContext, port: number, address: ListenAddress = firstListenAddress(ctx.config.listen)): Promise<Server> {
   const backend = backendFor(ctx);
   const log = (event: Record<string, unknown>) => {
     if (event.event === 'managesieve-error' || event.event === 'managesieve-session-error') ctx.log.error(event);
     else ctx.log.debug(event);
   };
   return startLineListener({
-    host: ctx.config.listen,
+    address,
     port,
     tls: { cert: ctx.tls.cert, key: ctx.tls.key },
     implicitTls: false,
@@ -55,7 +56,7 @@ export async function startManageSieveListener(ctx: ServiceContext, port: number
 
 export const manageSieveService: ServiceDefinition = {
   name: 'managesieve',
-  start: (ctx, port) => startManageSieveListener(ctx, port),
+  start: (ctx, port, address) => startManageSieveListener(ctx, port, address),
   reload: (server, ctx) => () => {
     updateListenerTls(server, ctx.tls);
     backendFor(ctx).setQuotas(quotasOf(ctx));

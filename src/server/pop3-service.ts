@@ -7,6 +7,7 @@ import { Pop3Session } from '../protocol/pop3/session.js';
 import { StorePop3Backend } from '../services/pop3-backend.js';
 import { authenticatorFor } from './shared-authenticator.js';
 import { ConnectionLimit } from '../net/connection-limit.js';
+import { firstListenAddress, type ListenAddress } from './listen-address.js';
 
 /** Connections from one address (fetchers behind one NAT, a household). */
 export const POP3_MAX_CONNECTIONS_PER_IP = 50;
@@ -34,14 +35,14 @@ function connectionLimitFor(ctx: ServiceContext): ConnectionLimit {
   return limit;
 }
 
-export async function startPop3Listener(ctx: ServiceContext, port: number, implicitTls: boolean): Promise<Server> {
+export async function startPop3Listener(ctx: ServiceContext, port: number, implicitTls: boolean, address = firstListenAddress(ctx.config.listen)): Promise<Server> {
   const backend = backendFor(ctx);
   const log = (event: Record<string, unknown>) => {
     if (event.event === 'pop3-error') ctx.log.error(event);
     else ctx.log.debug(event);
   };
   return startLineListener({
-    host: ctx.config.listen,
+    address,
     port,
     tls: { cert: ctx.tls.cert, key: ctx.tls.key },
     implicitTls,
@@ -70,12 +71,12 @@ function reloadPop3(server: Server, ctx: ServiceContext): () => void {
 
 export const pop3Service: ServiceDefinition = {
   name: 'pop3',
-  start: (ctx, port) => startPop3Listener(ctx, port, false),
+  start: (ctx, port, address) => startPop3Listener(ctx, port, false, address),
   reload: reloadPop3,
 };
 
 export const pop3sService: ServiceDefinition = {
   name: 'pop3s',
-  start: (ctx, port) => startPop3Listener(ctx, port, true),
+  start: (ctx, port, address) => startPop3Listener(ctx, port, true, address),
   reload: reloadPop3,
 };

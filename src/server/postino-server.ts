@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { AdminService } from '../services/admin.js';
 import { checkTls, loadTls, writeWholeFile, type TlsMaterial } from './tls.js';
 import { explainListenError } from './listen-errors.js';
+import { listenAddresses, type ListenAddress } from './listen-address.js';
 import { keepBoundSettings } from './reload.js';
 import { DeliveryAgent } from '../delivery/agent.js';
 import { deliveryConfig } from '../delivery/delivery-config.js';
@@ -43,7 +44,10 @@ export interface ServiceContext {
 /** One protocol listener; later protocols register here. */
 export interface ServiceDefinition {
   name: ServiceName;
-  start(ctx: ServiceContext, port: number): Promise<Server>;
+  /** Binds one address; called once per address it listens on (see hosts). */
+  start(ctx: ServiceContext, port: number, address: ListenAddress): Promise<Server>;
+  /** The addresses it binds; default: config.listen. */
+  hosts?(config: Config): string[];
   /** Stops accepting and ends sessions politely: idle ones at once, busy ones within drainMs; default: server.close(). */
   stop?(server: Server, drainMs: number): Promise<void>;
   /**
@@ -52,6 +56,11 @@ export interface ServiceDefinition {
    * must not, so a reload changes every service or none.
    */
   reload?(server: Server, ctx: ServiceContext): () => void;
+}
+
+export interface StartOptions {
+  /** Called once every listener is bound, before the queue runners start: where serve gives up root. */
+  onBound?(): void;
 }
 
 /** How long stop lets a session finish the transaction it is in (a message arriving or being delivered). */
@@ -74,9 +83,9 @@ export class PostinoServer {
   ) {}
 
   /** Starts everything, or stops what it started and throws. */
-  async start(): Promise<void> {
+  async start(options: StartOptions = {}): Promise<void> {
     try {
-      await this.startAll();
+      await this.startAll(options);
     } catch (err) {
       await this.stop(0);
       throw err;
@@ -88,7 +97,7 @@ export class PostinoServer {
    * deliveries 452 4.3.1 until there is room again): each start-up step that
    * must write and cannot is skipped, undone, and logged.
    */
-  private async startAll(): Promise<void> {
+  private async startAll(options: StartOptions): Promise<void> {
     const storage = this.openStorage();
     this.storage = storage;
     for (const account of await storage.directory.listAccounts()) {
@@ -110,28 +119,35 @@ export class PostinoServer {
     const metrics = new PrometheusMetrics({ queue: storage.queue, dataDir: this.dataDir, listeners: () => this.servers.map(({ service, server }) => ({ name: service.name, server })) });
     const ctx: ServiceContext = { config: this.config, storage, tls, log: this.log, dataDir: this.dataDir, ...(srs ? { srs } : {}), metrics };
     this.ctx = ctx;
-    for (const service of this.services) {
-      const server = await this.listen(service, ctx);
-      this.servers.push({ service, server });
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : this.config.ports[service.name];
-      this.log.info({ event: 'listening', service: service.name, port });
-    }
+    for (const service of this.services) await this.listen(service, ctx);
+    // Every port is bound: what needed root is done (serve drops privileges here).
+    options.onBound?.();
     // Messages stored for some recipients, the rest kept for a retry here (by SMTP, LMTP or `postino deliver`).
     const agent = new DeliveryAgent(storage, deliveryConfig(this.config), this.log, failureReply, undefined, srs && srsAliases(srs), metrics);
     this.localRetry = new LocalRetryRunner(storage, agent, this.log);
     this.localRetry.start();
     // The outbound queue: what was queued before (also before a crash) is sent now.
     await this.outbound.start({ config: this.config, dataDir: this.dataDir, log: this.log, storage, srs, agent, metrics }, this.outboundFactory);
-    this.log.info({ event: 'ready', dataDir: this.dataDir, services: this.servers.map((s) => s.service.name) });
+    this.log.info({ event: 'ready', dataDir: this.dataDir, services: [...new Set(this.servers.map((s) => s.service.name))] });
   }
 
-  private async listen(service: ServiceDefinition, ctx: ServiceContext): Promise<Server> {
-    const port = ctx.config.ports[service.name];
-    try {
-      return await service.start(ctx, port);
-    } catch (err) {
-      throw explainListenError(err, service.name, ctx.config.listen, port) ?? err;
+  /**
+   * Binds every address of the service. With port 0 (tests) the first address
+   * picks the port and the others take the same one, so one port is logged.
+   */
+  private async listen(service: ServiceDefinition, ctx: ServiceContext): Promise<void> {
+    let port = ctx.config.ports[service.name];
+    for (const address of listenAddresses(service.hosts?.(ctx.config) ?? ctx.config.listen)) {
+      let server: Server;
+      try {
+        server = await service.start(ctx, port, address);
+      } catch (err) {
+        throw explainListenError(err, service.name, address.host, port) ?? err;
+      }
+      this.servers.push({ service, server });
+      const bound = server.address();
+      if (typeof bound === 'object' && bound) port = bound.port;
+      this.log.info({ event: 'listening', service: service.name, port, address: address.host });
     }
   }
 

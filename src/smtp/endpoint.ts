@@ -45,6 +45,8 @@ export interface EndpointOptions {
   maxRecipients: number;
   /** All connections at once, pregreet wait included. */
   maxConnections: number;
+  /** The count shared with the service's other endpoints (one per listening address); default: this endpoint's own. */
+  connectionLimit?: ConnectionLimit;
   limits: SmtpLimits;
   receiver: MailReceiver;
   onError(err: Error): void;
@@ -213,10 +215,11 @@ export class SmtpEndpoint extends SMTPServer {
   }
 
   /** Resolves with the listening socket once it listens. */
-  listening(port: number, host: string): Promise<Server> {
+  listening(port: number, address: string | { host: string; ipv6Only: boolean }): Promise<Server> {
+    const { host, ipv6Only } = typeof address === 'string' ? { host: address, ipv6Only: false } : address;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.listen(port, host, () => {
+      this.server.listen({ port, host, ipv6Only }, () => {
         this.server.off('error', reject);
         resolve(this.server);
       });
@@ -349,7 +352,7 @@ export function createEndpoint(o: EndpointOptions): SmtpEndpoint {
   }
   const endpoint = new SmtpEndpoint(options, {
     greetDelayMs: limits.greetDelayMs,
-    connectionLimit: new ConnectionLimit(o.maxConnections),
+    connectionLimit: o.connectionLimit ?? new ConnectionLimit(o.maxConnections),
     rawPathRefusal: (path) => receiver.refuseRawPath(path),
     ...(submission
       ? {

@@ -14,6 +14,7 @@ import { endpointHooks } from '../mx/hooks/index.js';
 import { srsAliases } from '../mx/hooks/srs-recipient.js';
 import { MailReceiver, type ReceiverKind } from '../mx/receiver.js';
 import { failureReply } from '../mx/smtp-reply.js';
+import { ConnectionLimit } from '../net/connection-limit.js';
 import { createEndpoint, LMTP_LIMITS, MX_LIMITS, SUBMISSION_LIMITS, type SmtpEndpoint, type SmtpLimits } from './endpoint.js';
 
 export interface SmtpServiceOptions {
@@ -45,6 +46,17 @@ export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDe
     return agent;
   };
   const listeners = new Map<Server, Listener>();
+  // One count of open connections per service and storage, whatever address they came to.
+  const connectionLimits = new WeakMap<object, Map<string, ConnectionLimit>>();
+  const connectionLimitFor = (name: ServiceName, ctx: ServiceContext, max: number): ConnectionLimit => {
+    let byService = connectionLimits.get(ctx.storage);
+    if (!byService) connectionLimits.set(ctx.storage, (byService = new Map()));
+    // A reload that changes the cap starts a new count, as a new endpoint did before.
+    const key = `${name}:${max}`;
+    let limit = byService.get(key);
+    if (!limit) byService.set(key, (limit = new ConnectionLimit(max)));
+    return limit;
+  };
 
   const endpointFor = (name: ServiceName, kind: ReceiverKind, ctx: ServiceContext, limits: SmtpLimits): SmtpEndpoint => {
     const { config, log } = ctx;
@@ -59,6 +71,7 @@ export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDe
       messageSize: config.limits.messageSize,
       maxRecipients: config.limits.recipients,
       maxConnections: config.limits.maxConnections[kind],
+      connectionLimit: connectionLimitFor(name, ctx, config.limits.maxConnections[kind]),
       limits,
       receiver,
       onError: (err) => log.warn({ event: 'smtp-error', service: name, err: err.message }),
@@ -68,9 +81,9 @@ export function smtpServices(serviceOptions: SmtpServiceOptions = {}): ServiceDe
 
   const define = (name: ServiceName, kind: ReceiverKind, limitsFor: (ctx: ServiceContext) => SmtpLimits): ServiceDefinition => ({
     name,
-    async start(ctx, port) {
+    async start(ctx, port, address) {
       const endpoint = endpointFor(name, kind, ctx, limitsFor(ctx));
-      const s = await endpoint.listening(port, ctx.config.listen);
+      const s = await endpoint.listening(port, address);
       listeners.set(s, { current: endpoint, instances: new Set([endpoint]) });
       return s;
     },

@@ -75,8 +75,8 @@ describe('a failing policy hook', { timeout: 120_000 }, () => {
       hooks: (kind, ctx) => [...endpointHooks(kind, ctx.config, ctx.storage), ...stages.map(injected)],
     }).map((service) => ({
       ...service,
-      async start(ctx, port) {
-        const listening = await service.start(ctx, port);
+      async start(ctx, port, address) {
+        const listening = await service.start(ctx, port, address);
         ports[service.name] = (listening.address() as AddressInfo).port;
         return listening;
       },

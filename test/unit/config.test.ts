@@ -31,6 +31,31 @@ test('POSTINO_<SERVICE>_PORT overrides the file', () => {
   assert.throws(() => resolveConfig({}, { POSTINO_POP3_PORT: 'x' }), /POSTINO_POP3_PORT: expected a port number/);
 });
 
+test('listen: one address or a list, in the file and in POSTINO_LISTEN (comma-separated); admin.listen apart', () => {
+  assert.deepEqual(resolveConfig({}, {}).listen, ['127.0.0.1']);
+  assert.deepEqual(resolveConfig({}, {}).admin.listen, ['127.0.0.1']);
+  assert.deepEqual(resolveConfig(validateConfig({ listen: '0.0.0.0' }), {}).listen, ['0.0.0.0']);
+  assert.deepEqual(resolveConfig(validateConfig({ listen: ['0.0.0.0', '::', '0.0.0.0'] }), {}).listen, ['0.0.0.0', '::'], 'duplicates bound once');
+  assert.deepEqual(resolveConfig(validateConfig({ admin: { listen: ['127.0.0.1', '::1'] } }), {}).admin.listen, ['127.0.0.1', '::1']);
+  assert.deepEqual(resolveConfig({ listen: '0.0.0.0' }, { POSTINO_LISTEN: '127.0.0.1, ::1' }).listen, ['127.0.0.1', '::1']);
+  assert.deepEqual(resolveConfig({}, { POSTINO_ADMIN_LISTEN: '::1,127.0.0.1' }).admin.listen, ['::1', '127.0.0.1']);
+  assert.deepEqual(resolveConfig({}, { POSTINO_LISTEN: 'localhost' }).listen, ['localhost']);
+  assert.throws(() => resolveConfig({}, { POSTINO_LISTEN: '127.0.0.1;::1' }), /POSTINO_LISTEN: expected IP addresses separated by commas/);
+  assert.throws(() => resolveConfig({}, { POSTINO_LISTEN: '127.0.0.1,,::1' }), /POSTINO_LISTEN/);
+  assert.throws(() => validateConfig({ listen: '127.0.0.1,::1' }), /listen: expected an IP address or a host name/);
+  assert.throws(() => validateConfig({ listen: [] }), /listen/);
+  assert.throws(() => validateConfig({ admin: { listen: ['x y'] } }), /admin\.listen/);
+});
+
+test('user and group: the account serve runs as once its ports are bound', () => {
+  const c = resolveConfig(validateConfig({ user: 'postino', group: 'mail' }), {});
+  assert.equal(c.user, 'postino');
+  assert.equal(c.group, 'mail');
+  assert.equal(resolveConfig({}, {}).user, undefined);
+  assert.throws(() => validateConfig({ user: '../root' }), /user: expected a user name/);
+  assert.throws(() => validateConfig({ group: 'a b' }), /group: expected a group name/);
+});
+
 test('validation errors name the bad key', () => {
   assert.throws(() => validateConfig({ ports: { imap: 'high' } }), /ports\.imap: /);
   assert.throws(() => validateConfig({ limits: { messageSize: -1 } }), /limits\.messageSize/);

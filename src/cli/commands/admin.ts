@@ -32,7 +32,9 @@ function movedLine(address: string, movedTo: string | undefined): string | undef
   return movedTo && `files an earlier ${address} left behind were moved to ${movedTo}; ${address} starts empty`;
 }
 
-const purgeOption = { purge: { type: 'boolean' } } as const;
+const purgeOption = {
+  purge: { type: 'boolean', description: 'delete its mail and Sieve scripts now (default: keep them under DIR/removed/)' },
+} as const;
 
 function printList<T>(ctx: CliContext, rows: T[], line: (row: T) => string): void {
   if (ctx.json) ctx.out(JSON.stringify(rows));
@@ -40,8 +42,8 @@ function printList<T>(ctx: CliContext, rows: T[], line: (row: T) => string): voi
 }
 
 const passwordOptions = {
-  'password-stdin': { type: 'boolean' },
-  'allow-weak': { type: 'boolean' },
+  'password-stdin': { type: 'boolean', description: 'read the password from the first line of stdin' },
+  'allow-weak': { type: 'boolean', description: 'accept a password the strength check refuses' },
 } as const;
 
 function requirePasswordStdin(options: OptionValues): void {
@@ -52,7 +54,13 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['domain', 'add'],
     usage: 'DOMAIN --postmaster ADDR [--password-stdin] [--allow-weak]',
-    options: { postmaster: { type: 'string' }, ...passwordOptions },
+    summary:
+      'Adds a local domain, with postmaster@DOMAIN and abuse@DOMAIN as aliases to ADDR (RFC 2142): an existing account, ' +
+      'a remote address, or with --password-stdin a new account in DOMAIN made now.',
+    options: {
+      postmaster: { type: 'string', placeholder: 'ADDR', description: 'where postmaster@ and abuse@ mail goes (required)' },
+      ...passwordOptions,
+    },
     minArgs: 1,
     maxArgs: 1,
     async run([domain], options, ctx) {
@@ -69,6 +77,7 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['domain', 'list'],
     usage: '[--json]',
+    summary: 'Lists the local domains.',
     minArgs: 0,
     maxArgs: 0,
     run: (_, __, ctx) => withStorage(ctx, async (_s, admin) => printList(ctx, await admin.listDomains(), (d) => d.domain)),
@@ -76,6 +85,7 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['domain', 'remove'],
     usage: 'DOMAIN [--purge]',
+    summary: 'Removes a domain with its accounts and aliases; their mail is kept aside unless --purge.',
     options: purgeOption,
     minArgs: 1,
     maxArgs: 1,
@@ -88,7 +98,8 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['user', 'add'],
     usage: 'ADDR --password-stdin [--quota BYTES] [--allow-weak]',
-    options: { quota: { type: 'string' }, ...passwordOptions },
+    summary: 'Adds an account in a local domain; the password is read from stdin.',
+    options: { quota: { type: 'string', placeholder: 'BYTES', description: 'the mailbox quota in bytes (default: none)' }, ...passwordOptions },
     minArgs: 1,
     maxArgs: 1,
     async run([address], options, ctx) {
@@ -104,6 +115,7 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['user', 'list'],
     usage: '[--json]',
+    summary: 'Lists the accounts with their quota and whether they are disabled.',
     minArgs: 0,
     maxArgs: 0,
     run: (_, __, ctx) =>
@@ -114,6 +126,7 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['user', 'passwd'],
     usage: 'ADDR --password-stdin [--allow-weak]',
+    summary: 'Sets a new password for an account (read from stdin).',
     options: passwordOptions,
     minArgs: 1,
     maxArgs: 1,
@@ -126,6 +139,7 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['user', 'quota'],
     usage: 'ADDR BYTES|none',
+    summary: 'Sets the quota of an account in bytes, or removes it with none.',
     minArgs: 2,
     maxArgs: 2,
     run: ([address, size], _, ctx) =>
@@ -134,6 +148,7 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['user', 'disable'],
     usage: 'ADDR',
+    summary: 'Disables an account: it cannot log in anywhere (mail to it is still accepted).',
     minArgs: 1,
     maxArgs: 1,
     run: ([address], _, ctx) => withStorage(ctx, (_s, admin) => admin.setDisabled(address!, true)),
@@ -141,6 +156,7 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['user', 'enable'],
     usage: 'ADDR',
+    summary: 'Enables a disabled account again.',
     minArgs: 1,
     maxArgs: 1,
     run: ([address], _, ctx) => withStorage(ctx, (_s, admin) => admin.setDisabled(address!, false)),
@@ -148,6 +164,7 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['user', 'remove'],
     usage: 'ADDR [--purge]',
+    summary: 'Removes an account; its mail and Sieve scripts are kept under DIR/removed/ unless --purge.',
     options: purgeOption,
     minArgs: 1,
     maxArgs: 1,
@@ -167,6 +184,7 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['alias', 'add'],
     usage: 'ADDR TARGET...',
+    summary: 'Adds an alias (or targets to one): mail to ADDR goes to each TARGET, local or remote.',
     minArgs: 2,
     maxArgs: 1000,
     run: ([address, ...targets], _, ctx) => withStorage(ctx, (_s, admin) => admin.addAlias(address!, targets)),
@@ -174,6 +192,7 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['alias', 'list'],
     usage: '[--json]',
+    summary: 'Lists the aliases and their targets.',
     minArgs: 0,
     maxArgs: 0,
     run: (_, __, ctx) => withStorage(ctx, async (_s, admin) => printList(ctx, await admin.listAliases(), (a) => `${a.address} -> ${a.targets.join(', ')}`)),
@@ -181,6 +200,7 @@ export const adminCommands: CliCommand[] = [
   {
     words: ['alias', 'remove'],
     usage: 'ADDR [TARGET...]',
+    summary: 'Removes an alias, or only the TARGETs named.',
     minArgs: 1,
     maxArgs: 1000,
     run: ([address, ...targets], _, ctx) => withStorage(ctx, (_s, admin) => admin.removeAlias(address!, targets)),

@@ -30,7 +30,13 @@ export const deliverCommands: CliCommand[] = [
   {
     words: ['deliver'],
     usage: '--from ADDR --to ADDR [--to ADDR ...]  (message on stdin)',
-    options: { from: { type: 'string' }, to: { type: 'string', multiple: true } },
+    summary:
+      'Delivers one message read from stdin (an LDA for an MTA in front): runs Sieve and stores it. ' +
+      'Exit 0 delivered, 67 unknown user, 75 temporary failure (sysexits).',
+    options: {
+      from: { type: 'string', placeholder: 'ADDR', description: 'the envelope sender (empty for a bounce)' },
+      to: { type: 'string', multiple: true, placeholder: 'ADDR', description: 'a recipient (a local account or alias)' },
+    },
     minArgs: 0,
     maxArgs: 0,
     async run(_, options, ctx) {

@@ -19,7 +19,11 @@ export const dkimCommands: CliCommand[] = [
   {
     words: ['dkim', 'keygen'],
     usage: 'DOMAIN [--selector S] [--type rsa|ed25519]',
-    options: { selector: { type: 'string' }, type: { type: 'string' } },
+    summary: 'Makes a DKIM key for DOMAIN and prints the DNS TXT record to publish; activate it once published.',
+    options: {
+      selector: { type: 'string', placeholder: 'S', description: 'the selector (default: one made from the date)' },
+      type: { type: 'string', placeholder: 'rsa|ed25519', description: 'the key type (default: rsa)' },
+    },
     minArgs: 1,
     maxArgs: 1,
     run: ([rawDomain], options, ctx) =>
@@ -41,7 +45,8 @@ export const dkimCommands: CliCommand[] = [
   {
     words: ['dkim', 'activate'],
     usage: 'DOMAIN SELECTOR [--force]',
-    options: { force: { type: 'boolean' } },
+    summary: 'Signs mail from DOMAIN with this key from now on, once its TXT record is seen in DNS.',
+    options: { force: { type: 'boolean', description: 'activate without checking that DNS publishes the key' } },
     minArgs: 2,
     maxArgs: 2,
     async run([rawDomain, rawSelector], options, ctx) {
@@ -69,6 +74,7 @@ export const dkimCommands: CliCommand[] = [
   {
     words: ['dkim', 'list'],
     usage: '[DOMAIN] [--json]',
+    summary: 'Lists the DKIM keys (of DOMAIN, or all), with the active one and their DNS records.',
     minArgs: 0,
     maxArgs: 1,
     async run([domain], _, ctx) {

@@ -33,7 +33,10 @@ export const dnsCommands: CliCommand[] = [
   {
     words: ['dns', 'check'],
     usage: 'D [--json] [--address IP ...]',
-    options: { address: { type: 'string', multiple: true } },
+    summary: 'Checks MX, SPF, DKIM, DMARC and reverse DNS for domain D against this server and says what to publish; exit 0 only when all is right.',
+    options: {
+      address: { type: 'string', multiple: true, placeholder: 'IP', description: 'a public address of this server (default: the public one in "listen")' },
+    },
     minArgs: 1,
     maxArgs: 1,
     async run([domain], options, ctx) {
@@ -42,7 +45,7 @@ export const dnsCommands: CliCommand[] = [
       const bad = addresses.find((a) => isIP(a) === 0);
       if (bad !== undefined) throw new MailError('BADINPUT', `--address: not an IP address: ${JSON.stringify(bad.slice(0, 100))}`);
       const config = loadConfig(ctx.configPath);
-      const listenIp = publicListenAddress(config.listen);
+      const listenIp = config.listen.map(publicListenAddress).find((ip) => ip !== undefined);
       const report = await checkDomainDns({
         domain: domain!,
         hostname: config.hostname,

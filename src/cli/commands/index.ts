@@ -13,6 +13,7 @@ import { dkimCommands } from './dkim.js';
 import { scanCommands } from './scan.js';
 import { backupCommands } from './backup.js';
 import { importCommands } from './import.js';
+import { systemdCommands } from './systemd.js';
 
 export const allCommands: CliCommand[] = [
   ...sieveEngineCommands,
@@ -28,4 +29,5 @@ export const allCommands: CliCommand[] = [
   ...backupCommands,
   ...importCommands,
   ...serveCommands,
+  ...systemdCommands,
 ];

@@ -8,7 +8,8 @@ export const maintenanceCommands: CliCommand[] = [
   {
     words: ['reindex'],
     usage: '[ADDR] [--check]',
-    options: { check: { type: 'boolean' } },
+    summary: 'Rebuilds the index of an account (or of all) from its Maildir files.',
+    options: { check: { type: 'boolean', description: 'only reconcile: adopt files the index lacks, drop entries whose file is gone' } },
     minArgs: 0,
     maxArgs: 1,
     async run([addressInput], options, ctx) {

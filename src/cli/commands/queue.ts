@@ -47,6 +47,7 @@ export const queueCommands: CliCommand[] = [
   {
     words: ['queue', 'list'],
     usage: '[--json]',
+    summary: 'Lists the outbound queue and the local deliveries waiting for a retry (like postqueue -p).',
     minArgs: 0,
     maxArgs: 0,
     run: (_, __, ctx) =>
@@ -62,6 +63,7 @@ export const queueCommands: CliCommand[] = [
   {
     words: ['queue', 'flush'],
     usage: '[ID]',
+    summary: 'Asks the running server to try the entry ID (or every entry) now (like postqueue -f).',
     minArgs: 0,
     maxArgs: 1,
     // `serve` sees the request within about a second and tries the entries now, whatever their schedule.
@@ -80,6 +82,7 @@ export const queueCommands: CliCommand[] = [
   {
     words: ['queue', 'delete'],
     usage: 'ID',
+    summary: 'Deletes a queue entry without a bounce (like postsuper -d).',
     minArgs: 1,
     maxArgs: 1,
     run: ([id], _, ctx) => withStorage(ctx, async (storage) => (await queueOf(storage, id!)).remove(id!)),
@@ -87,6 +90,7 @@ export const queueCommands: CliCommand[] = [
   {
     words: ['queue', 'hold'],
     usage: 'ID',
+    summary: 'Holds a queue entry: no delivery attempt until released (like postsuper -h).',
     minArgs: 1,
     maxArgs: 1,
     run: ([id], _, ctx) => withStorage(ctx, async (storage) => (await queueOf(storage, id!)).hold(id!)),
@@ -94,6 +98,7 @@ export const queueCommands: CliCommand[] = [
   {
     words: ['queue', 'release'],
     usage: 'ID',
+    summary: 'Releases a held queue entry (like postsuper -H).',
     minArgs: 1,
     maxArgs: 1,
     run: ([id], _, ctx) => withStorage(ctx, async (storage) => (await queueOf(storage, id!)).release(id!)),

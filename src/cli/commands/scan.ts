@@ -31,6 +31,7 @@ export const scanCommands: CliCommand[] = [
   {
     words: ['scan'],
     usage: 'FILE [--json]',
+    summary: 'Runs a message file through the configured scanners and prints the verdicts, the score and the rules hit.',
     minArgs: 1,
     maxArgs: 1,
     async run([file], _options, ctx) {

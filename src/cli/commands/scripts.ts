@@ -29,7 +29,8 @@ export const scriptCommands: CliCommand[] = [
   {
     words: ['sieve', 'put'],
     usage: 'ADDR NAME FILE [--activate]',
-    options: { activate: { type: 'boolean' } },
+    summary: "Stores a Sieve script for an account, validated as ManageSieve does (refused with the error's position).",
+    options: { activate: { type: 'boolean', description: 'make it the active script too' } },
     minArgs: 3,
     maxArgs: 3,
     async run([address, name, file], options, ctx) {
@@ -40,6 +41,7 @@ export const scriptCommands: CliCommand[] = [
   {
     words: ['sieve', 'list'],
     usage: 'ADDR [--json]',
+    summary: "Lists an account's Sieve scripts and which one is active.",
     minArgs: 1,
     maxArgs: 1,
     run: ([address], _, ctx) =>
@@ -52,6 +54,7 @@ export const scriptCommands: CliCommand[] = [
   {
     words: ['sieve', 'activate'],
     usage: 'ADDR NAME',
+    summary: 'Makes script NAME the one that runs on delivery to ADDR.',
     minArgs: 2,
     maxArgs: 2,
     run: ([address, name], _, ctx) => withAccountScripts(ctx, address!, (service, account) => service.activate(account, name!)),
@@ -59,6 +62,7 @@ export const scriptCommands: CliCommand[] = [
   {
     words: ['sieve', 'deactivate'],
     usage: 'ADDR',
+    summary: 'Deactivates the active script of ADDR: mail is kept in INBOX.',
     minArgs: 1,
     maxArgs: 1,
     run: ([address], _, ctx) => withAccountScripts(ctx, address!, (service, account) => service.activate(account, undefined)),
@@ -66,6 +70,7 @@ export const scriptCommands: CliCommand[] = [
   {
     words: ['sieve', 'get'],
     usage: 'ADDR NAME',
+    summary: 'Prints a stored script.',
     minArgs: 2,
     maxArgs: 2,
     run: ([address, name], _, ctx) =>
@@ -76,6 +81,7 @@ export const scriptCommands: CliCommand[] = [
   {
     words: ['sieve', 'remove'],
     usage: 'ADDR NAME',
+    summary: 'Removes a stored script.',
     minArgs: 2,
     maxArgs: 2,
     run: ([address, name], _, ctx) => withAccountScripts(ctx, address!, (service, account) => service.remove(account, name!)),

@@ -4,22 +4,30 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CliCommand, CliContext } from '../command.js';
-import { loadConfig } from '../../config.js';
+import { loadConfig, type Config } from '../../config.js';
 import { createLogger } from '../../log.js';
 import { PostinoServer } from '../../server/postino-server.js';
 import { allServices } from '../../server/services.js';
 import { lockDataDir } from '../../../storage/data-dir-lock.js';
+import { chownDataDir } from '../../../storage/data-dir-owner.js';
+import { dropPrivileges, planPrivileges, type PrivilegePlan } from '../../server/privileges.js';
 
 export const serveCommands: CliCommand[] = [
   {
     words: ['serve'],
     usage: '[--data DIR] [--config FILE]',
+    summary:
+      'Runs every listener (SMTP, LMTP, submission, IMAP, POP3, ManageSieve, admin) and the outbound queue, logging one JSON line per event. ' +
+      'Started as root with "user" in the config, it binds its ports and then runs as that user. SIGTERM drains and exits 0; SIGHUP reloads the config and the certificate.',
     minArgs: 0,
     maxArgs: 0,
     async run(_, __, ctx) {
+      const config = loadConfig(ctx.configPath);
+      // Before anything is made in the data dir: an unknown user stops the start here.
+      const privileges = planPrivileges(config.user, config.group);
       const lock = lockDataDir(ctx.dataDir);
       try {
-        await serve(ctx);
+        await serve(ctx, config, privileges);
       } finally {
         lock.release();
       }
@@ -28,9 +36,15 @@ export const serveCommands: CliCommand[] = [
   },
 ];
 
-async function serve(ctx: CliContext): Promise<void> {
-  const config = loadConfig(ctx.configPath);
+async function serve(ctx: CliContext, config: Config, privileges: PrivilegePlan): Promise<void> {
   const log = createLogger();
+  if (privileges.kind === 'root') {
+    // Not refused: a test box or a container may mean it. A real server names its account.
+    log.warn(
+      { event: 'running-as-root' },
+      'serve runs as root: set "user" in postino.json (e.g. "user": "postino") so that it gives root up once its ports are bound',
+    );
+  }
   const server = new PostinoServer(ctx.dataDir, config, log, allServices);
 
   // Handlers go in before start: a signal that arrives while starting waits for it
@@ -63,7 +77,19 @@ async function serve(ctx: CliContext): Promise<void> {
     else if (state === 'running') reload();
   });
 
-  await server.start();
+  await server.start({
+    onBound: () => {
+      if (privileges.kind !== 'drop') return;
+      const { account } = privileges;
+      // Synchronous, so no session runs in between: nothing is made as root after the walk.
+      const changed = chownDataDir(ctx.dataDir, account.uid, account.gid);
+      dropPrivileges(account);
+      log.info(
+        { event: 'privileges-dropped', user: account.user, uid: account.uid, group: account.group, gid: account.gid, chowned: changed },
+        `ports bound; now running as ${account.user}:${account.group}`,
+      );
+    },
+  });
   state = 'running';
   if (reloadWaiting) reload();
   // Signal handlers do not keep the event loop alive; this does, until stop.

@@ -104,6 +104,7 @@ function firstAddress(parsed: ParsedMessage, name: string): string | undefined {
 const check: CliCommand = {
   words: ['sieve', 'check'],
   usage: 'FILE',
+  summary: 'Validates a Sieve script; prints line:col: message for each error and exits 1 on error.',
   minArgs: 1,
   maxArgs: 1,
   async run([file], _options, ctx) {
@@ -120,7 +121,13 @@ const check: CliCommand = {
 const test: CliCommand = {
   words: ['sieve', 'test'],
   usage: 'SCRIPT MESSAGE [--from ADDR] [--to ADDR] [--personal DIR] [--global DIR] [--json]',
-  options: { from: { type: 'string' }, to: { type: 'string' }, personal: { type: 'string' }, global: { type: 'string' } },
+  summary: 'Runs a Sieve script against a message file without delivering, and prints the actions in order.',
+  options: {
+    from: { type: 'string', placeholder: 'ADDR', description: 'the envelope sender (default: from the Return-Path, else From)' },
+    to: { type: 'string', placeholder: 'ADDR', description: 'the envelope recipient (default: from Delivered-To, else To)' },
+    personal: { type: 'string', placeholder: 'DIR', description: 'where include :personal finds scripts (default: the directory of SCRIPT)' },
+    global: { type: 'string', placeholder: 'DIR', description: 'where include :global finds scripts' },
+  },
   minArgs: 2,
   maxArgs: 2,
   async run([scriptFile, messageFile], options, ctx) {
