@@ -10,7 +10,11 @@ export const adminAccountCommands: CliCommand[] = [
   {
     words: ['admin', 'add'],
     usage: 'NAME --password-stdin [--domain D]...',
-    options: { 'password-stdin': { type: 'boolean' }, domain: { type: 'string', multiple: true } },
+    summary: 'Makes an administrator of the admin port (web panel and HTTP API): a superadmin, or with --domain an admin of those domains only.',
+    options: {
+      'password-stdin': { type: 'boolean', description: 'read the password from standard input (required)' },
+      domain: { type: 'string', multiple: true, placeholder: 'D', description: 'a domain this admin manages (repeat for several); none makes a superadmin' },
+    },
     minArgs: 1,
     maxArgs: 1,
     async run([name], options, ctx) {
@@ -24,6 +28,7 @@ export const adminAccountCommands: CliCommand[] = [
   {
     words: ['admin', 'list'],
     usage: '[--json]',
+    summary: 'Lists the administrators, their kind and their domains.',
     minArgs: 0,
     maxArgs: 0,
     run: (_, __, ctx) =>
@@ -36,6 +41,7 @@ export const adminAccountCommands: CliCommand[] = [
   {
     words: ['admin', 'remove'],
     usage: 'NAME',
+    summary: 'Removes an administrator and ends their sessions and tokens (the last superadmin stays).',
     minArgs: 1,
     maxArgs: 1,
     run: ([name], _, ctx) => withStorage(ctx, (storage) => new AdminAccountService(storage).remove(name!)),

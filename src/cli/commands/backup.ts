@@ -8,6 +8,7 @@ export const backupCommands: CliCommand[] = [
   {
     words: ['backup'],
     usage: 'DEST',
+    summary: 'Copies the data directory, also while serve runs, into DEST (new or empty): a consistent snapshot of the index, the mail it lists, scripts, queue, keys and config.',
     minArgs: 1,
     maxArgs: 1,
     async run([dest], _options, ctx) {
@@ -23,6 +24,7 @@ export const backupCommands: CliCommand[] = [
   {
     words: ['restore'],
     usage: 'SRC',
+    summary: 'Restores a backup made by postino backup into the data directory, which must be new or empty.',
     minArgs: 1,
     maxArgs: 1,
     async run([src], _options, ctx) {

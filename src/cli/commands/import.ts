@@ -103,7 +103,15 @@ export const importCommands: CliCommand[] = [
   {
     words: ['import', 'dovecot'],
     usage: 'SRC --to ADDR [--sieve DIR] [--layout maildir++|fs] | --all PASSWD-FILE [--domain D]',
-    options: { to: { type: 'string' }, all: { type: 'string' }, sieve: { type: 'string' }, layout: { type: 'string' }, domain: { type: 'string' } },
+    summary:
+      "Imports Dovecot Maildirs keeping UIDVALIDITY, UIDs, flags, keywords, subscriptions and Sieve scripts; run again, it brings only what changed.",
+    options: {
+      to: { type: 'string', placeholder: 'ADDR', description: 'the account (made first with user add) that receives the Maildir SRC' },
+      all: { type: 'string', placeholder: 'PASSWD-FILE', description: "every user of a Dovecot passwd-file, accounts made with their password hashes" },
+      sieve: { type: 'string', placeholder: 'DIR', description: "where the user's Sieve scripts are (default: sieve/ beside or inside SRC)" },
+      layout: { type: 'string', placeholder: 'maildir++|fs', description: 'the Maildir layout (default: detected)' },
+      domain: { type: 'string', placeholder: 'D', description: 'with --all: the domain of users listed without @domain' },
+    },
     minArgs: 0,
     maxArgs: 1,
     async run([src], options, ctx) {
