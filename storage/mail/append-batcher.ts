@@ -9,7 +9,7 @@
 import type { AppendOptions, AppendResult, MailboxChange, StagedBlob } from '../ports.js';
 import { MailError } from '../errors.js';
 import { normalizeFlags } from '../flags.js';
-import type { MailboxRef, MailboxRow } from '../index/mail-rows.js';
+import { storableFlags, type MailboxRef, type MailboxRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 
 const MAX_BATCH = 512;
@@ -206,11 +206,12 @@ export class AppendBatcher {
         throw new MailError('OVERQUOTA', 'mailbox is full');
       }
       const keywords = core.ensureKeywords(mb, item.flags);
+      const flags = storableFlags(item.flags, keywords);
       const uid = mb.uidnext;
       const modseq = mb.highestmodseq + 1;
       let named: { ref: string; dir: string; file: string };
       try {
-        named = core.blobs.name(core.fileChanges(), item.staged, core.location(mb), { size: item.size, uid, flags: item.flags, keywords });
+        named = core.blobs.name(core.fileChanges(), item.staged, core.location(mb), { size: item.size, uid, flags, keywords });
       } catch (err) {
         // Its folder went away meanwhile, or no room for the name: this message fails alone.
         const e = core.failure(err);
@@ -218,7 +219,7 @@ export class AppendBatcher {
       }
       state.touchedDirs.add(named.dir);
       core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
-        .run(mb.id, uid, modseq, item.flags.join(' '), item.internalDate, item.size, named.ref, item.mime);
+        .run(mb.id, uid, modseq, flags.join(' '), item.internalDate, item.size, named.ref, item.mime);
       mb.uidnext = uid + 1;
       mb.highestmodseq = modseq;
       u.addBytes += item.size;
@@ -227,7 +228,7 @@ export class AppendBatcher {
         item,
         finalPath: named.file,
         result: { mailboxId: mb.id, uidValidity: mb.uidvalidity, uid, modseq },
-        change: { kind: 'append', accountId: mb.account_id, mailboxId: mb.id, uid, modseq, flags: item.flags },
+        change: { kind: 'append', accountId: mb.account_id, mailboxId: mb.id, uid, modseq, flags },
       };
     } catch (err) {
       // MailErrors come before the rename: nothing of this message to undo.

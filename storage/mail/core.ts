@@ -330,7 +330,11 @@ export class MailCore {
     this.fileChanges().replace(path.join(folder, META_FILE), folderMetaText(meta), false);
   }
 
-  /** Gives new keywords a letter in the folder's keyword list (and the meta file). */
+  /**
+   * Gives new keywords a letter in the folder's keyword list (and the meta file);
+   * returns the list. A keyword that found no letter (all 26 taken) is not
+   * stored: see storableFlags.
+   */
   ensureKeywords(mb: MailboxRow, flags: string[]): string[] {
     const keywords = JSON.parse(mb.keywords) as string[];
     let changed = false;

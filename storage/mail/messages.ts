@@ -8,7 +8,7 @@ import { MailError } from '../errors.js';
 import { findMessageFile } from '../maildir/files.js';
 import { baseOfPath, flagSuffix, messageFileName } from '../maildir/names.js';
 import { normalizeFlags } from '../flags.js';
-import { splitFlags, toRecord, type MessageRow } from '../index/mail-rows.js';
+import { splitFlags, storableFlags, toRecord, type MessageRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 import type { AppendBatcher } from './append-batcher.js';
 import { IS_DELETED } from '../index/migrations.js';
@@ -110,6 +110,7 @@ export class Messages {
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const keywords = core.ensureKeywords(mb, wanted);
+      const kept = mode === 'remove' ? wanted : storableFlags(wanted, keywords);
       const folder = core.folderPath(mb);
       let modseq = mb.highestmodseq;
       for (const uid of uids) {
@@ -118,8 +119,8 @@ export class Messages {
         if (unchangedSince !== undefined && row.modseq > unchangedSince) continue;
         const current = splitFlags(row.flags);
         let next: string[];
-        if (mode === 'replace') next = wanted;
-        else if (mode === 'add') next = normalizeFlags([...current, ...wanted]);
+        if (mode === 'replace') next = kept;
+        else if (mode === 'add') next = normalizeFlags([...current, ...kept]);
         else next = current.filter((f) => !wanted.includes(f));
         if (next.length === current.length && next.every((f) => current.includes(f))) continue;
         modseq += 1;
@@ -258,15 +259,15 @@ export class Messages {
       for (const oldUid of [...new Set(uids)].sort((x, y) => x - y)) {
         const row = core.messageRow(mailboxId, oldUid);
         if (!row) continue;
-        const flags = splitFlags(row.flags);
-        const keywords = core.ensureKeywords(target, flags);
+        const keywords = core.ensureKeywords(target, splitFlags(row.flags));
+        const flags = storableFlags(splitFlags(row.flags), keywords);
         const rel = `cur/${messageFileName(baseOfPath(row.path), row.size, uid, flags, keywords)}`;
         // Undone with the transaction (FileChanges); a file under another name is found by its base.
         core.blobs.move(core.fileChanges(), from, row.path, path.join(to, rel));
         touched.add(path.join(from, row.path.slice(0, 3)));
         touched.add(path.join(to, 'cur'));
         core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
-          .run(target.id, uid, ++targetModseq, row.flags, row.internal_date, row.size, rel, row.mime);
+          .run(target.id, uid, ++targetModseq, flags.join(' '), row.internal_date, row.size, rel, row.mime);
         core.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(source.id, oldUid);
         core.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(source.id, oldUid, ++sourceModseq);
         changes.push({ kind: 'expunge', accountId: source.account_id, mailboxId: source.id, uid: oldUid, modseq: sourceModseq });

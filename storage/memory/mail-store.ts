@@ -361,23 +361,27 @@ export class MemoryMailStore implements MailStorePort {
     const results: AppendResult[] = [];
     const changes: MailboxChange[] = [];
     for (const p of prepared) {
-      this.noteKeywords(mb, p.flags);
+      const flags = this.noteKeywords(mb, p.flags);
       const uid = mb.uidNext++;
       const modseq = ++mb.highestModseq;
-      mb.messages.set(uid, { uid, modseq, flags: p.flags, internalDate: p.internalDate, size: p.raw.length, mime: p.mime, raw: p.raw });
+      mb.messages.set(uid, { uid, modseq, flags, internalDate: p.internalDate, size: p.raw.length, mime: p.mime, raw: p.raw });
       results.push({ mailboxId: mb.id, uidValidity: mb.uidValidity, uid, modseq });
-      changes.push({ kind: 'append', accountId, mailboxId: mb.id, uid, modseq, flags: [...p.flags] });
+      changes.push({ kind: 'append', accountId, mailboxId: mb.id, uid, modseq, flags: [...flags] });
     }
     for (const c of changes) this.publish(c);
     return results;
   }
 
-  /** New keywords join the mailbox's list (which only grows, up to 26); $Forwarded and system flags do not. */
-  private noteKeywords(mb: MemMailbox, flags: readonly string[]): void {
+  /**
+   * New keywords join the mailbox's list (which only grows, up to 26); $Forwarded and system
+   * flags do not. Returns the flags a message keeps: one past the list is left out.
+   */
+  private noteKeywords(mb: MemMailbox, flags: readonly string[]): string[] {
     for (const f of flags) {
       if (f.startsWith('\\') || f === '$Forwarded') continue;
       if (!mb.keywords.includes(f) && mb.keywords.length < MAX_KEYWORDS) mb.keywords.push(f);
     }
+    return flags.filter((f) => f.startsWith('\\') || f === '$Forwarded' || mb.keywords.includes(f));
   }
 
   // ---- reading ------------------------------------------------------------------
@@ -404,7 +408,7 @@ export class MemoryMailStore implements MailStorePort {
   setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): MessageRecord[] {
     const mb = this.byId(mailboxId);
     const wanted = normalizeFlags(flags);
-    this.noteKeywords(mb, wanted);
+    const kept = mode === 'remove' ? wanted : this.noteKeywords(mb, wanted);
     const changed: MessageRecord[] = [];
     const changes: MailboxChange[] = [];
     for (const uid of uids) {
@@ -413,8 +417,8 @@ export class MemoryMailStore implements MailStorePort {
       if (unchangedSince !== undefined && m.modseq > unchangedSince) continue;
       const current = m.flags;
       let next: string[];
-      if (mode === 'replace') next = wanted;
-      else if (mode === 'add') next = normalizeFlags([...current, ...wanted]);
+      if (mode === 'replace') next = kept;
+      else if (mode === 'add') next = normalizeFlags([...current, ...kept]);
       else next = current.filter((f) => !wanted.includes(f));
       if (next.length === current.length && next.every((f) => current.includes(f))) continue;
       m.flags = [...next];
@@ -470,15 +474,15 @@ export class MemoryMailStore implements MailStorePort {
     for (const oldUid of [...new Set(uids)].sort((x, y) => x - y)) {
       const m = source.messages.get(oldUid);
       if (!m) continue;
-      this.noteKeywords(target, m.flags);
+      const flags = this.noteKeywords(target, m.flags);
       const uid = target.uidNext++;
       const modseq = ++target.highestModseq;
-      target.messages.set(uid, { ...m, flags: [...m.flags], uid, modseq });
+      target.messages.set(uid, { ...m, flags, uid, modseq });
       source.messages.delete(oldUid);
       const gone = ++source.highestModseq;
       source.expunged.set(oldUid, gone);
       changes.push({ kind: 'expunge', accountId: source.accountId, mailboxId: source.id, uid: oldUid, modseq: gone });
-      changes.push({ kind: 'append', accountId: target.accountId, mailboxId: target.id, uid, modseq, flags: [...m.flags] });
+      changes.push({ kind: 'append', accountId: target.accountId, mailboxId: target.id, uid, modseq, flags: [...flags] });
       pairs.push([oldUid, uid]);
     }
     for (const c of changes) this.publish(c);
