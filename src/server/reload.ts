@@ -11,5 +11,7 @@ export function keepBoundSettings(running: Config, next: Config): { config: Conf
   const needsRestart: string[] = [];
   if (next.listen !== running.listen) needsRestart.push('listen');
   for (const service of SERVICES) if (next.ports[service] !== running.ports[service]) needsRestart.push(`ports.${service}`);
-  return { config: { ...next, listen: running.listen, ports: running.ports }, needsRestart };
+  // The storage is opened once, at start.
+  if (JSON.stringify(next.storage) !== JSON.stringify(running.storage)) needsRestart.push('storage');
+  return { config: { ...next, listen: running.listen, ports: running.ports, storage: running.storage }, needsRestart };
 }

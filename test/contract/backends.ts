@@ -46,12 +46,22 @@ export const memory: Backend = {
   },
 };
 
-/** PostgreSQL: a fresh database per test in the test file's scratch cluster (test/support/postgres.ts). */
+/**
+ * PostgreSQL: a fresh database per test in the test file's scratch cluster
+ * (test/support/postgres.ts), copied from one migrated once (faster than
+ * migrating each).
+ */
 export function postgres(cluster: () => PostgresCluster): Backend {
+  let template: Promise<string> | undefined;
+  const migrated = async () => {
+    const url = await cluster().createDatabase();
+    await (await openPostgresStorage(url)).end();
+    return new URL(url).pathname.slice(1);
+  };
   return {
     name: 'PostgreSQL',
     async open() {
-      const storage = await openPostgresStorage(await cluster().createDatabase(), { poolSize: 12 });
+      const storage = await openPostgresStorage(await cluster().createDatabase(await (template ??= migrated())), { poolSize: 12 });
       return { ...storage, close: () => storage.end() };
     },
   };
