@@ -15,6 +15,7 @@ import { PgMailStore, type MessageIndexer } from './mail-store.js';
 import { PgScriptStore } from './scripts.js';
 import { PgQueue } from './queue.js';
 import { PgDeliveryMemory } from './delivery-memory.js';
+import { CHANGE_CHANNEL, PgChangeFeed } from './change-feed.js';
 
 export interface OpenPostgresOptions {
   indexer?: MessageIndexer;
@@ -36,7 +37,13 @@ export async function openPostgresStorage(url: string, options: OpenPostgresOpti
   }
   const gate = new UnitGate();
   const directory = new PgDirectory(db);
-  const mail = new PgMailStore(db, { ...(options.indexer ? { indexer: options.indexer } : {}), ...(options.feed ? { feed: options.feed } : {}) });
+  // The other nodes' changes reach this node's subscribers once watchExternalChanges starts listening.
+  const feed: PgChangeFeed = new PgChangeFeed(url, async (mailboxId, uid) => (await mail.getMessage(mailboxId, uid))?.flags, options.feed);
+  const mail: PgMailStore = new PgMailStore(db, {
+    ...(options.indexer ? { indexer: options.indexer } : {}),
+    feed,
+    announcer: { channel: CHANGE_CHANNEL, payloads: (changes) => feed.payloads(changes) },
+  });
   const scripts = new PgScriptStore(db);
   const queue = new PgQueue(db, 'outbound');
   const localRetry = new PgQueue(db, 'local');
@@ -54,13 +61,21 @@ export async function openPostgresStorage(url: string, options: OpenPostgresOpti
 
   let ended: Promise<void> | undefined;
   const end = () => (ended ??= (async () => {
+    await feed.unwatch();
     await mail.drain();
     await db.close();
   })());
   return {
     ...outside,
-    // Other nodes' changes reach the feed through LISTEN/NOTIFY (not yet: see the README); starting the watch answers at once.
-    mail: Object.assign(outside.mail as MailPort & MailMaintenance, { watchExternalChanges: () => () => {} }),
+    // Other nodes' changes reach the feed through LISTEN/NOTIFY; starting the watch answers at once (it connects meanwhile).
+    mail: Object.assign(outside.mail as MailPort & MailMaintenance, {
+      watchExternalChanges: () => {
+        feed.watch().catch(() => {});
+        return () => {
+          feed.unwatch().catch(() => {});
+        };
+      },
+    }),
     files: { setAside: async () => undefined, purge: async () => {} },
     transaction,
     close: () => {

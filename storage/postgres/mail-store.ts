@@ -132,12 +132,15 @@ interface NewMessage {
 export interface PgMailStoreOptions {
   indexer?: MessageIndexer;
   feed?: ChangeFeed;
+  /** Announces changes to the other nodes (change-feed.ts): the channel, and the payloads for some changes. */
+  announcer?: { channel: string; payloads(changes: readonly MailboxChange[]): string[] };
 }
 
 export class PgMailStore implements MailStore, MailboxCounters {
   readonly feed: ChangeFeed;
   readonly metadata: PgMetadata;
   private readonly indexer: MessageIndexer;
+  private readonly announcer: PgMailStoreOptions['announcer'];
 
   constructor(
     private readonly db: PgDatabase,
@@ -146,11 +149,27 @@ export class PgMailStore implements MailStore, MailboxCounters {
     this.feed = options.feed ?? new InProcessChangeFeed();
     this.indexer = options.indexer ?? (() => null);
     this.metadata = new PgMetadata(db);
+    this.announcer = options.announcer;
   }
 
-  private publish(changes: MailboxChange[]): void {
-    // Inside a unit of work: once it commits, never when it rolls back.
+  /**
+   * One change as one atomic step (a savepoint inside a unit of work, else
+   * a transaction): the changes it makes are announced to the other nodes
+   * by it (NOTIFY, delivered when it commits), and told to this node's
+   * subscribers after the commit (inside a unit, once the unit commits).
+   */
+  private async step<T>(fn: () => Promise<T>, changesOf: (result: T) => MailboxChange[]): Promise<T> {
+    let changes: MailboxChange[] = [];
+    const result = await this.db.atomic(async () => {
+      const r = await fn();
+      changes = changesOf(r);
+      if (this.announcer && changes.length > 0) {
+        await this.db.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.announcer.channel, this.announcer.payloads(changes)]);
+      }
+      return r;
+    });
     for (const c of changes) afterCommit(() => this.feed.publish(c));
+    return result;
   }
 
   // ---- accounts and mailboxes -----------------------------------------------
@@ -206,7 +225,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
   }
 
   async provisionAccount(accountId: number): Promise<void> {
-    const created = await this.db.atomic(async () => {
+    await this.step(async () => {
       await this.lockAccount(accountId);
       let made = false;
       for (const f of DEFAULT_FOLDERS) {
@@ -216,8 +235,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
         made = true;
       }
       return made;
-    });
-    if (created) this.publish([{ kind: 'mailboxes', accountId }]);
+    }, (made) => (made ? [{ kind: 'mailboxes', accountId }] : []));
   }
 
   async deleteAccountMail(accountId: number): Promise<void> {
@@ -338,20 +356,19 @@ export class PgMailStore implements MailStore, MailboxCounters {
 
   async createMailbox(accountId: number, name: string, specialUse: SpecialUse | null = null): Promise<MailboxInfo> {
     const canonical = validateMailboxName(name);
-    const row = await this.db.atomic(async () => {
+    const row = await this.step(async () => {
       await this.lockAccount(accountId);
       if (await this.byName(accountId, canonical)) throw new MailError('ALREADYEXISTS', `mailbox ${canonical} exists already`);
       const mb = await this.addMailbox(accountId, canonical, specialUse);
       // A new mailbox is subscribed; past the cap it is created unsubscribed.
       await this.subscribeNew(accountId, canonical);
       return mb;
-    });
-    this.publish([{ kind: 'mailboxes', accountId }]);
+    }, () => [{ kind: 'mailboxes', accountId }]);
     return { ...summary(row), messages: 0, unseen: 0, size: 0 };
   }
 
   async deleteMailbox(accountId: number, name: string): Promise<void> {
-    const gone = await this.db.atomic(async () => {
+    const gone = await this.step(async () => {
       const mb = await this.byName(accountId, name, true);
       if (!mb) throw new MailError('NONEXISTENT', `no such mailbox: ${name}`);
       if (mb.name === 'INBOX') throw new MailError('REFUSED', 'INBOX cannot be deleted');
@@ -359,13 +376,12 @@ export class PgMailStore implements MailStore, MailboxCounters {
       await this.db.query('DELETE FROM metadata WHERE account_id = $1 AND mailbox_id = $2', [accountId, mb.id]);
       await this.db.query('DELETE FROM mailboxes WHERE id = $1', [mb.id]);
       return hashes.map((h) => h.blob_hash);
-    });
+    }, () => [{ kind: 'mailboxes', accountId }]);
     this.collectUnused(gone);
-    this.publish([{ kind: 'mailboxes', accountId }]);
   }
 
   async renameMailbox(accountId: number, from: string, to: string): Promise<void> {
-    const changes = await this.db.atomic(async () => {
+    await this.step(async (): Promise<MailboxChange[]> => {
       await this.lockAccount(accountId);
       const src = await this.byName(accountId, from, true);
       if (!src) throw new MailError('NONEXISTENT', `no such mailbox: ${from}`);
@@ -386,8 +402,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
         [accountId, src.name, target, prefix],
       );
       return [];
-    });
-    this.publish([...changes, { kind: 'mailboxes', accountId }]);
+    }, (changes) => [...changes, { kind: 'mailboxes', accountId }]);
   }
 
   /**
@@ -429,20 +444,18 @@ export class PgMailStore implements MailStore, MailboxCounters {
 
   async addSubscription(accountId: number, name: string): Promise<void> {
     const canonical = validateMailboxName(name);
-    await this.db.atomic(async () => {
+    await this.step(async () => {
       await this.lockAccount(accountId);
       if (await this.db.one('SELECT 1 FROM subscriptions WHERE account_id = $1 AND name = $2', [accountId, canonical])) return;
       const { n } = (await this.db.one<{ n: number }>('SELECT count(*)::bigint AS n FROM subscriptions WHERE account_id = $1', [accountId]))!;
       if (n >= MAX_SUBSCRIPTIONS) throw new MailError('LIMIT', `too many subscriptions (at most ${MAX_SUBSCRIPTIONS})`);
       await this.db.query('INSERT INTO subscriptions (account_id, name) VALUES ($1, $2)', [accountId, canonical]);
-    });
-    this.publish([{ kind: 'mailboxes', accountId }]);
+    }, () => [{ kind: 'mailboxes', accountId }]);
   }
 
   async removeSubscription(accountId: number, name: string): Promise<void> {
     const canonical = validateMailboxName(name);
-    await this.db.query('DELETE FROM subscriptions WHERE account_id = $1 AND name = $2', [accountId, canonical]);
-    this.publish([{ kind: 'mailboxes', accountId }]);
+    await this.step(() => this.db.query('DELETE FROM subscriptions WHERE account_id = $1 AND name = $2', [accountId, canonical]), () => [{ kind: 'mailboxes', accountId }]);
   }
 
   async listSubscriptions(accountId: number): Promise<string[]> {
@@ -477,14 +490,13 @@ export class PgMailStore implements MailStore, MailboxCounters {
     });
     // A turn for callers made at the same moment (a DELETE of the mailbox asked right after) to go first.
     await new Promise((resolve) => setImmediate(resolve));
-    const { results, changes } = await this.db.atomic(async () => {
+    const { results } = await this.step(async () => {
       if (prepared.length > 0) await this.storeBodies(prepared);
       const limit = await this.quotaLock(accountId, prepared);
       const mb = await this.byName(accountId, mailbox, true);
       if (!mb) throw new MailError('NONEXISTENT', `no such mailbox: ${mailbox}`);
       return this.insertMessages(mb, prepared, limit);
-    });
-    this.publish(changes);
+    }, (r) => r.changes);
     return results;
   }
 
@@ -595,7 +607,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
 
   async setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]> {
     const wanted = normalizeFlags(flags);
-    const { changed, changes } = await this.db.atomic(async () => {
+    const { changed } = await this.step(async () => {
       const mb = await this.lockById(mailboxId);
       const rows = await this.db.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 AND uid = ANY ($2::bigint[])`, [mailboxId, uids]);
       const byUid = new Map(rows.map((r) => [r.uid, r]));
@@ -630,13 +642,12 @@ export class PgMailStore implements MailStore, MailboxCounters {
         await this.db.query('UPDATE mailboxes SET highest_modseq = $2, keywords = $3 WHERE id = $1', [mailboxId, modseq, keywords]);
       }
       return { changed, changes };
-    });
-    this.publish(changes);
+    }, (r) => r.changes);
     return changed;
   }
 
   async expunge(mailboxId: number, uids?: number[]): Promise<number[]> {
-    const { expunged, changes, gone } = await this.db.atomic(async () => {
+    const { expunged, gone } = await this.step(async () => {
       const mb = await this.lockById(mailboxId);
       let victims: number[];
       if (uids === undefined) {
@@ -646,9 +657,8 @@ export class PgMailStore implements MailStore, MailboxCounters {
         victims = [...new Set(uids)].filter((u) => present.has(u));
       }
       return this.removeMessages(mb, victims);
-    });
+    }, (r) => r.changes);
     this.collectUnused(gone);
-    this.publish(changes);
     return expunged;
   }
 
@@ -682,7 +692,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
   }
 
   async copy(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
-    const { pairs, changes } = await this.db.atomic(async () => {
+    const { pairs } = await this.step(async () => {
       const owner = await this.mailboxOwner(mailboxId);
       const limit = owner === undefined ? null : await this.quotaLock(owner, [{ ignoreQuota: false }]);
       const [, target] = await this.lockPair(mailboxId, targetMailboxId, 'copy');
@@ -702,13 +712,12 @@ export class PgMailStore implements MailStore, MailboxCounters {
       }));
       const { results, changes } = await this.insertMessages(target, items, limit);
       return { pairs: results.map((r, i): [number, number] => [rows[i]!.uid, r.uid]), changes };
-    });
-    this.publish(changes);
+    }, (r) => r.changes);
     return pairs;
   }
 
   async move(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>> {
-    const { pairs, changes } = await this.db.atomic(async () => {
+    const { pairs } = await this.step(async (): Promise<{ pairs: Array<[number, number]>; changes: MailboxChange[] }> => {
       const [source, target] = await this.lockPair(mailboxId, targetMailboxId, 'move');
       if (source.id === target.id) throw new MailError('BADINPUT', 'move into the same mailbox');
       const rows = await this.db.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 AND uid = ANY ($2::bigint[]) ORDER BY uid`, [
@@ -741,8 +750,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
         changes.push({ kind: 'append', accountId: target.account_id, mailboxId: target.id, uid: newUids[k]!, modseq: newModseqs[k]!, flags: [...r.flags] });
       });
       return { pairs: rows.map((r, k): [number, number] => [r.uid, newUids[k]!]), changes };
-    });
-    this.publish(changes);
+    }, (r) => r.changes);
     return pairs;
   }
 
