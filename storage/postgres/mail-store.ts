@@ -36,6 +36,7 @@ import { afterCommit } from '../unit-of-work.js';
 import { DEFAULT_FOLDERS, MAX_SUBSCRIPTIONS, canonicalMailboxName, validateMailboxName } from '../names.js';
 import type { PgDatabase, Row } from './db.js';
 import { PgMetadata } from './metadata.js';
+import { PublishOrder, type Place } from './publish-order.js';
 
 /** Keywords a mailbox lists (as the Maildir's a-z letters allow the SQLite backend). */
 const MAX_KEYWORDS = 26;
@@ -141,6 +142,8 @@ export class PgMailStore implements MailStore, MailboxCounters {
   readonly metadata: PgMetadata;
   private readonly indexer: MessageIndexer;
   private readonly announcer: PgMailStoreOptions['announcer'];
+  /** This node's changes told in commit order per mailbox. */
+  private readonly order: PublishOrder;
 
   constructor(
     private readonly db: PgDatabase,
@@ -150,6 +153,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
     this.indexer = options.indexer ?? (() => null);
     this.metadata = new PgMetadata(db);
     this.announcer = options.announcer;
+    this.order = new PublishOrder((c) => this.feed.publish(c));
   }
 
   /**
@@ -160,16 +164,27 @@ export class PgMailStore implements MailStore, MailboxCounters {
    */
   private async step<T>(fn: () => Promise<T>, changesOf: (result: T) => MailboxChange[]): Promise<T> {
     let changes: MailboxChange[] = [];
-    const result = await this.db.atomic(async () => {
-      const r = await fn();
-      changes = changesOf(r);
-      if (this.announcer && changes.length > 0) {
-        await this.db.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.announcer.channel, this.announcer.payloads(changes)]);
-      }
-      return r;
-    });
-    for (const c of changes) afterCommit(() => this.feed.publish(c));
-    return result;
+    // Inside a unit of work no other step of this process runs meanwhile (the gate), and its changes wait for the unit's commit.
+    const inUnit = this.db.inUnit;
+    let place: Place | undefined;
+    try {
+      const result = await this.db.atomic(async () => {
+        const r = await fn();
+        changes = changesOf(r);
+        if (this.announcer && changes.length > 0) {
+          await this.db.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.announcer.channel, this.announcer.payloads(changes)]);
+        }
+        // Still holding the row locks: the place in line is the commit order.
+        if (!inUnit && changes.length > 0) place = this.order.enter(changes);
+        return r;
+      });
+      if (place) this.order.committed(place);
+      else for (const c of changes) afterCommit(() => this.feed.publish(c));
+      return result;
+    } catch (err) {
+      if (place) this.order.dropped(place);
+      throw err;
+    }
   }
 
   // ---- accounts and mailboxes -----------------------------------------------

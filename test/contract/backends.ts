@@ -60,10 +60,6 @@ export function postgres(cluster: () => PostgresCluster): Backend {
   };
   return {
     name: 'PostgreSQL',
-    knownGaps: {
-      'feed-order':
-        'this node tells its subscribers a change when its commit is acknowledged, and two transactions on two connections can be acknowledged out of their commit order (the other nodes hear them in commit order, through NOTIFY)',
-    },
     async open() {
       const storage = await openPostgresStorage(await cluster().createDatabase(await (template ??= migrated())), { poolSize: 12 });
       return { ...storage, close: () => storage.end() };
