@@ -16,6 +16,7 @@ import { PgScriptStore } from './scripts.js';
 import { PgQueue } from './queue.js';
 import { PgDeliveryMemory } from './delivery-memory.js';
 import { CHANGE_CHANNEL, PgChangeFeed } from './change-feed.js';
+import { RunnerLease } from './runner-lease.js';
 
 export interface OpenPostgresOptions {
   indexer?: MessageIndexer;
@@ -45,8 +46,9 @@ export async function openPostgresStorage(url: string, options: OpenPostgresOpti
     announcer: { channel: CHANGE_CHANNEL, payloads: (changes) => feed.payloads(changes) },
   });
   const scripts = new PgScriptStore(db);
-  const queue = new PgQueue(db, 'outbound');
-  const localRetry = new PgQueue(db, 'local');
+  const lease = new RunnerLease(url);
+  const queue = new PgQueue(db, 'outbound', lease);
+  const localRetry = new PgQueue(db, 'local', lease);
   const memory = new PgDeliveryMemory(db);
 
   // As the other backends: appends and copies are not part of a unit of work.
@@ -62,6 +64,7 @@ export async function openPostgresStorage(url: string, options: OpenPostgresOpti
   let ended: Promise<void> | undefined;
   const end = () => (ended ??= (async () => {
     await feed.unwatch();
+    await lease.close();
     await mail.drain();
     await db.close();
   })());

@@ -7,13 +7,17 @@
 // An entry a unit of work enqueues is staged: written at once (on a
 // connection of its own, not in the unit's transaction) but not published,
 // so nobody lists it; the unit publishes it after its commit or discards it.
-// Taking work with leases (SELECT ... FOR UPDATE SKIP LOCKED) for several
-// nodes is the next step; today one runner owns the queue.
+// The runner's own looks (listIds and the flush requests) answer only on
+// the node that holds the runner lease (runner-lease.ts), so one node at a
+// time sends and retries; list, get and the rest answer everywhere (the
+// CLI, the admin API). Taking work entry by entry with leases (SELECT ...
+// FOR UPDATE SKIP LOCKED) is the next step.
 import type { QueueStore } from '../ports.js';
 import type { EnqueueExtra, QueueEntry, QueueHead } from '../queue.js';
 import { isEntryId, newEntry } from '../queue.js';
 import { MailError } from '../errors.js';
 import type { PgDatabase } from './db.js';
+import type { RunnerLease } from './runner-lease.js';
 
 function unknown(id: string): MailError {
   return new MailError('NONEXISTENT', `no such queue entry: ${id}`);
@@ -44,7 +48,13 @@ export class PgQueue implements QueueStore {
   constructor(
     private readonly db: PgDatabase,
     private readonly name: string,
+    /** Whether this node runs the queues now; without one, it always does (one node). */
+    private readonly lease?: RunnerLease,
   ) {}
+
+  private async runsHere(): Promise<boolean> {
+    return this.lease === undefined || (await this.lease.held());
+  }
 
   async enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra: EnqueueExtra = {}): Promise<QueueEntry> {
     const entry = newEntry(sender, recipients, reason, extra);
@@ -81,7 +91,9 @@ export class PgQueue implements QueueStore {
     await this.db.pool.query('DELETE FROM queue_entries WHERE queue = $1 AND id = ANY ($2::text[]) AND NOT published', [this.name, ids]);
   }
 
+  /** The runner's look: empty on a node that does not run the queues now. */
   async listIds(): Promise<QueueHead[]> {
+    if (!(await this.runsHere())) return [];
     return (await this.db.query<{ id: string; held: boolean }>('SELECT id, held FROM queue_entries WHERE queue = $1 AND published ORDER BY created, seq', [this.name])).map(
       (r) => ({ id: r.id, held: r.held }),
     );
@@ -137,11 +149,14 @@ export class PgQueue implements QueueStore {
     await this.db.query('INSERT INTO queue_flush (queue, id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [this.name, id ?? '']);
   }
 
+  /** Left for the node that runs the queues. */
   async takeFlushRequest(): Promise<boolean> {
+    if (!(await this.runsHere())) return false;
     return (await this.db.query("DELETE FROM queue_flush WHERE queue = $1 AND id = '' RETURNING id", [this.name])).length > 0;
   }
 
   async takeFlushedIds(): Promise<string[]> {
+    if (!(await this.runsHere())) return [];
     const rows = await this.db.query<{ id: string }>("DELETE FROM queue_flush WHERE queue = $1 AND id <> '' RETURNING id", [this.name]);
     return rows.map((r) => r.id).sort();
   }

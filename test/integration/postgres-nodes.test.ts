@@ -183,3 +183,29 @@ test('bodies are stored once per content: the same message to two recipients and
     await s.end();
   }
 });
+
+test('two nodes: one runs the queues (its runner sees the entries and flush requests), the other takes over when it closes', async () => {
+  const { a, b, close } = await twoNodes();
+  try {
+    const e = await b.queue.enqueue('alice@example.test', ['x@remote.test'], msg('q'), 'submission');
+    await b.queue.requestFlush();
+    const [onA, onB] = [await a.queue.listIds(), await b.queue.listIds()];
+    assert.equal([onA, onB].filter((ids) => ids.length === 1).length, 1, 'exactly one node runs the queue');
+    const runner = onA.length === 1 ? a : b;
+    const other = runner === a ? b : a;
+    assert.deepEqual(await other.queue.takeFlushRequest(), false, 'left for the runner');
+    assert.equal(await runner.queue.takeFlushRequest(), true);
+    assert.deepEqual((await other.queue.list()).map((x) => x.id), [e.id], 'list answers on every node (CLI, admin)');
+    await runner.end();
+    // The other node takes the lease on a look after its retry interval.
+    const end = Date.now() + 15_000;
+    let ids: Array<{ id: string }> = [];
+    while (ids.length === 0 && Date.now() < end) {
+      ids = await other.queue.listIds();
+      if (ids.length === 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(ids.map((x) => x.id), [e.id]);
+  } finally {
+    await close();
+  }
+});
