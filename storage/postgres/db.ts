@@ -27,7 +27,10 @@ export type Row = Record<string, unknown>;
 
 interface Scope {
   client: pg.PoolClient;
-  savepoints: number;
+  /** Savepoint names taken on this client (shared by the nested scopes). */
+  names: { next: number };
+  /** The last step (savepoint) opened in this scope: steps side by side on one client go one after another. */
+  last: Promise<unknown>;
 }
 
 /** PostgreSQL error codes that say "try again": lost connection, shutdown, serialization, deadlock. */
@@ -105,7 +108,7 @@ export class PgDatabase {
     let broken = false;
     try {
       await client.query('BEGIN');
-      const result = await this.scope.run({ client, savepoints: 0 }, fn);
+      const result = await this.scope.run({ client, names: { next: 0 }, last: Promise.resolve() }, fn);
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -120,13 +123,23 @@ export class PgDatabase {
     }
   }
 
-  private async savepoint<T>(s: Scope, fn: () => Promise<T>): Promise<T> {
-    const name = `sp${++s.savepoints}`;
+  /** A step inside a transaction: after the steps opened before it in the same scope (one client runs one at a time). */
+  private savepoint<T>(s: Scope, fn: () => Promise<T>): Promise<T> {
+    const run = s.last.then(
+      () => this.savepointNow(s, fn),
+      () => this.savepointNow(s, fn),
+    );
+    s.last = run.catch(() => {});
+    return run;
+  }
+
+  private async savepointNow<T>(s: Scope, fn: () => Promise<T>): Promise<T> {
+    const name = `sp${++s.names.next}`;
     await s.client.query(`SAVEPOINT ${name}`).catch((err: unknown) => {
       throw asMailError(err);
     });
     try {
-      const result = await fn();
+      const result = await this.scope.run({ client: s.client, names: s.names, last: Promise.resolve() }, fn);
       await s.client.query(`RELEASE SAVEPOINT ${name}`);
       return result;
     } catch (err) {

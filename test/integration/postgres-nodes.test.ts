@@ -209,3 +209,22 @@ test('two nodes: one runs the queues (its runner sees the entries and flush requ
     await close();
   }
 });
+
+test('inside a unit of work, port calls made side by side take turns on its connection; a refused one undoes only itself', async () => {
+  const s = await openPostgresStorage(await cluster.createDatabase());
+  try {
+    await s.directory.addDomain('example.test');
+    await s.transaction(async (tx) => {
+      const results = await Promise.allSettled([
+        tx.directory.addDomain('a.test'),
+        tx.directory.addDomain('example.test'),
+        tx.directory.addDomain('b.test'),
+        tx.transaction(async (inner) => inner.directory.addDomain('c.test')),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    });
+    assert.deepEqual((await s.directory.listDomains()).map((d) => d.name), ['a.test', 'b.test', 'c.test', 'example.test']);
+  } finally {
+    await s.end();
+  }
+});
