@@ -6,7 +6,7 @@
 // (storage/unit-of-work.ts): within one process units run one at a time and
 // outside calls wait for an open unit, as the contract asks; across nodes
 // PostgreSQL's own locks and isolation keep writers apart.
-import type { ChangeFeed, MailMaintenance, MailPort, Storage } from '../ports.js';
+import type { ChangeFeed, MailImport, MailMaintenance, MailPort, Storage } from '../ports.js';
 import { UnitGate, portsWithUnits } from '../unit-of-work.js';
 import { PgDatabase } from './db.js';
 import { migrate } from './migrations.js';
@@ -17,6 +17,7 @@ import { PgQueue } from './queue.js';
 import { PgDeliveryMemory } from './delivery-memory.js';
 import { CHANGE_CHANNEL, PgChangeFeed } from './change-feed.js';
 import { RunnerLease } from './runner-lease.js';
+import { PgAdminStore } from './admin.js';
 
 export interface OpenPostgresOptions {
   indexer?: MessageIndexer;
@@ -50,16 +51,25 @@ export async function openPostgresStorage(url: string, options: OpenPostgresOpti
   const queue = new PgQueue(db, 'outbound', lease);
   const localRetry = new PgQueue(db, 'local', lease);
   const memory = new PgDeliveryMemory(db);
+  const admin = new PgAdminStore(db);
 
   // As the other backends: appends and copies are not part of a unit of work.
   const notInUnit = 'appending and copying are not part of a unit of work';
   const maintenance = 'recovery and draining are not part of a unit of work';
-  const refusedInUnit = { append: notInUnit, appendMany: notInUnit, copy: notInUnit, recoverAccount: maintenance, drain: maintenance };
+  const importing = 'an import batch is not part of a unit of work';
+  const refusedInUnit = {
+    append: notInUnit,
+    appendMany: notInUnit,
+    copy: notInUnit,
+    recoverAccount: maintenance,
+    drain: maintenance,
+    importFolder: importing,
+  };
   const target = Object.assign(mail, {
     // The index and the bodies change in one transaction: a crash leaves nothing to adopt or drop.
     recoverAccount: async () => ({ adopted: 0, dropped: 0 }),
   });
-  const { outside, transaction } = portsWithUnits({ directory, mail: target, scripts, queue, localRetry, memory }, gate, (body) => db.runUnit(body), refusedInUnit);
+  const { outside, transaction } = portsWithUnits({ directory, mail: target, scripts, queue, localRetry, memory, admin }, gate, (body) => db.runUnit(body), refusedInUnit);
 
   let ended: Promise<void> | undefined;
   const end = () => (ended ??= (async () => {
@@ -71,7 +81,7 @@ export async function openPostgresStorage(url: string, options: OpenPostgresOpti
   return {
     ...outside,
     // Other nodes' changes reach the feed through LISTEN/NOTIFY; starting the watch answers at once (it connects meanwhile).
-    mail: Object.assign(outside.mail as MailPort & MailMaintenance, {
+    mail: Object.assign(outside.mail as MailPort & MailMaintenance & MailImport, {
       watchExternalChanges: () => {
         feed.watch().catch(() => {});
         return () => {

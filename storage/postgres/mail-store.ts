@@ -18,6 +18,9 @@ import type {
   AppendResult,
   ChangeFeed,
   FlagMode,
+  FolderImport,
+  FolderImportResult,
+  ImportedFolderState,
   MailboxChange,
   MailboxDelta,
   MailboxInfo,
@@ -37,6 +40,7 @@ import { DEFAULT_FOLDERS, MAX_SUBSCRIPTIONS, canonicalMailboxName, validateMailb
 import type { PgDatabase, Row } from './db.js';
 import { PgMetadata } from './metadata.js';
 import { PublishOrder, type Place } from './publish-order.js';
+import { checkBatch } from '../import-batch.js';
 
 /** Keywords a mailbox lists (as the Maildir's a-z letters allow the SQLite backend). */
 const MAX_KEYWORDS = 26;
@@ -587,6 +591,153 @@ export class PgMailStore implements MailStore, MailboxCounters {
       results: items.map((_, k) => ({ mailboxId: mb.id, uidValidity: mb.uid_validity, uid: uids[k]!, modseq: modseqs[k]! })),
       changes: items.map((i, k) => ({ kind: 'append', accountId: mb.account_id, mailboxId: mb.id, uid: uids[k]!, modseq: modseqs[k]!, flags: [...i.flags] })),
     };
+  }
+
+  // ---- import (the MailImport port) ------------------------------------------------
+  // A folder brought from another server with its UIDVALIDITY and UIDs, as
+  // storage/mail/import.ts does it: one batch is one transaction (bodies,
+  // rows, counters), made or emptied first, then expunges, flags, new messages.
+
+  async importedFolder(accountId: number, name: string): Promise<ImportedFolderState | undefined> {
+    const mb = await this.byName(accountId, name);
+    if (!mb) return undefined;
+    const rows = await this.db.query<{ uid: number; flags: string[] }>('SELECT uid, flags FROM messages WHERE mailbox_id = $1 ORDER BY uid', [mb.id]);
+    return { uidValidity: mb.uid_validity, uidNext: mb.uid_next, messages: rows.map((r) => ({ uid: r.uid, flags: r.flags })) };
+  }
+
+  async importFolder(accountId: number, batch: FolderImport): Promise<FolderImportResult> {
+    const canonical = validateMailboxName(batch.name);
+    checkBatch(batch);
+    const adds = batch.add.map((m) => {
+      let mime: string | null = null;
+      try {
+        mime = this.indexer(m.raw);
+      } catch {
+        mime = null; // stored all the same, as an append is
+      }
+      const item: NewMessage = {
+        hash: sha256(m.raw),
+        raw: Buffer.from(m.raw),
+        flags: normalizeFlags(m.flags),
+        internalDate: m.internalDate,
+        size: m.raw.length,
+        mime,
+        bodyId: newBodyId(),
+        ignoreQuota: true,
+      };
+      return { uid: m.uid, item };
+    });
+    const { result, gone } = await this.step(
+      async () => {
+        if (adds.length > 0) await this.storeBodies(adds.map((a) => a.item));
+        await this.lockAccount(accountId);
+        return this.applyImport(accountId, canonical, batch, adds);
+      },
+      (r) => r.changes,
+    );
+    this.collectUnused(gone);
+    return result;
+  }
+
+  /** Inside the batch's step, the account row locked. */
+  private async applyImport(
+    accountId: number,
+    canonical: string,
+    batch: FolderImport,
+    adds: Array<{ uid: number; item: NewMessage }>,
+  ): Promise<{ result: FolderImportResult; changes: MailboxChange[]; gone: Buffer[] }> {
+    const result: FolderImportResult = { created: false, replaced: false, added: 0, flagsChanged: 0, expunged: 0 };
+    const changes: MailboxChange[] = [];
+    let gone: Buffer[] = [];
+    let mb = await this.byName(accountId, canonical, true);
+    if (!mb) {
+      mb = (await this.db.one<MailboxRow>(`INSERT INTO mailboxes (account_id, name, uid_validity) VALUES ($1, $2, $3) RETURNING ${MAILBOX_COLUMNS}`, [
+        accountId,
+        canonical,
+        batch.uidValidity,
+      ]))!;
+      result.created = true;
+    } else if (mb.uid_validity !== batch.uidValidity) {
+      // The old UIDs mean nothing any more: every message goes, and the expunge log with them.
+      gone = (await this.db.query<{ blob_hash: Buffer }>('DELETE FROM messages WHERE mailbox_id = $1 RETURNING blob_hash', [mb.id])).map((r) => r.blob_hash);
+      await this.db.query('DELETE FROM expunged WHERE mailbox_id = $1', [mb.id]);
+      mb = { ...mb, uid_validity: batch.uidValidity, uid_next: 1, keywords: [] };
+      await this.db.query("UPDATE mailboxes SET uid_validity = $2, uid_next = 1, keywords = '{}', first_recent_uid = 1 WHERE id = $1", [mb.id, batch.uidValidity]);
+      result.replaced = true;
+    }
+    // No mailbox made later may take this UIDVALIDITY or one below it.
+    await this.db.query('UPDATE accounts SET uid_validity_high = greatest(uid_validity_high, $2) WHERE id = $1', [accountId, batch.uidValidity]);
+
+    // Expunges: each a MODSEQ of its own, logged.
+    const present = new Set(
+      (await this.db.query<{ uid: number }>('SELECT uid FROM messages WHERE mailbox_id = $1 AND uid = ANY ($2::bigint[])', [mb.id, batch.expunge])).map((r) => r.uid),
+    );
+    const removed = await this.removeMessages(mb, [...new Set(batch.expunge)].filter((u) => present.has(u)));
+    mb = { ...mb, highest_modseq: mb.highest_modseq + removed.expunged.length };
+    changes.push(...removed.changes);
+    gone = gone.concat(removed.gone);
+    result.expunged = removed.expunged.length;
+
+    // New flags of messages there already (the last change of a UID wins).
+    const current = new Map(
+      (await this.db.query<{ uid: number; flags: string[] }>('SELECT uid, flags FROM messages WHERE mailbox_id = $1 AND uid = ANY ($2::bigint[])', [mb.id, batch.flags.map((f) => f.uid)])).map(
+        (r) => [r.uid, r.flags],
+      ),
+    );
+    let keywords = mb.keywords;
+    let modseq = mb.highest_modseq;
+    const flagged: Array<{ uid: number; modseq: number; flags: string[] }> = [];
+    for (const change of batch.flags) {
+      const old = current.get(change.uid);
+      if (!old) continue;
+      const flags = normalizeFlags(change.flags);
+      if (sameFlags(flags, old)) continue;
+      current.set(change.uid, flags);
+      keywords = withKeywords(keywords, flags);
+      flagged.push({ uid: change.uid, modseq: ++modseq, flags });
+      changes.push({ kind: 'flags', accountId, mailboxId: mb.id, uid: change.uid, modseq, flags: [...flags] });
+    }
+    if (flagged.length > 0) {
+      await this.db.query(
+        `UPDATE messages m SET modseq = t.q, flags = ARRAY(SELECT e FROM json_array_elements_text(t.f) WITH ORDINALITY AS x (e, i) ORDER BY i)
+         FROM (SELECT DISTINCT ON (u) u, q, f FROM unnest($2::bigint[], $3::bigint[], $4::json[]) AS s (u, q, f) ORDER BY u, q DESC) AS t
+         WHERE m.mailbox_id = $1 AND m.uid = t.u`,
+        [mb.id, flagged.map((f) => f.uid), flagged.map((f) => f.modseq), flagged.map((f) => JSON.stringify(f.flags))],
+      );
+    }
+    result.flagsChanged = flagged.length;
+
+    // New messages, under the source's UIDs: never one given out here already.
+    const low = adds.find((a) => a.uid < mb.uid_next);
+    if (low) throw new MailError('REFUSED', `UID ${low.uid} of ${canonical} is below its UIDNEXT ${mb.uid_next}: it was given out already`);
+    const modseqs = adds.map(() => ++modseq);
+    for (const a of adds) keywords = withKeywords(keywords, a.item.flags);
+    if (adds.length > 0) {
+      await this.db.query(
+        `INSERT INTO messages (mailbox_id, uid, account_id, modseq, flags, internal_date, size, mime, body_id, blob_hash)
+         SELECT $1, u, $2, m, ARRAY(SELECT e FROM json_array_elements_text(f) WITH ORDINALITY AS x (e, i) ORDER BY i), d, s, x, b, h
+         FROM unnest($3::bigint[], $4::bigint[], $5::json[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bytea[]) AS t (u, m, f, d, s, x, b, h)`,
+        [
+          mb.id,
+          accountId,
+          adds.map((a) => a.uid),
+          modseqs,
+          adds.map((a) => JSON.stringify(a.item.flags)),
+          adds.map((a) => a.item.internalDate),
+          adds.map((a) => a.item.size),
+          adds.map((a) => a.item.mime),
+          adds.map((a) => a.item.bodyId),
+          adds.map((a) => a.item.hash),
+        ],
+      );
+    }
+    adds.forEach((a, k) => changes.push({ kind: 'append', accountId, mailboxId: mb.id, uid: a.uid, modseq: modseqs[k]!, flags: [...a.item.flags] }));
+    result.added = adds.length;
+
+    const uidNext = Math.max(adds.length > 0 ? adds[adds.length - 1]!.uid + 1 : mb.uid_next, mb.uid_next, batch.uidNext);
+    await this.db.query('UPDATE mailboxes SET uid_next = $2, highest_modseq = $3, keywords = $4 WHERE id = $1', [mb.id, uidNext, modseq, keywords]);
+    if (result.created || result.replaced) changes.push({ kind: 'mailboxes', accountId });
+    return { result, changes, gone };
   }
 
   // ---- reading ------------------------------------------------------------------

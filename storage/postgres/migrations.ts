@@ -131,6 +131,45 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       );
     `,
   },
+  {
+    version: 2,
+    name: 'admin accounts, API tokens and sessions, audit log; queue rescan requests',
+    sql: `
+      CREATE TABLE admin_accounts (
+        -- Lower case (storage/admin.ts).
+        username text COLLATE "C" PRIMARY KEY,
+        password_hash text NOT NULL,
+        domains text[] NOT NULL DEFAULT '{}',
+        created bigint NOT NULL
+      );
+      CREATE TABLE admin_credentials (
+        id text COLLATE "C" PRIMARY KEY,
+        kind text NOT NULL,
+        name text NOT NULL,
+        -- SHA-256 of the secret, hex: the secret itself is never stored.
+        hash text COLLATE "C" NOT NULL UNIQUE,
+        principal_kind text NOT NULL,
+        principal text NOT NULL,
+        created bigint NOT NULL,
+        last_used bigint,
+        expires bigint
+      );
+      CREATE INDEX admin_credentials_principal ON admin_credentials (principal_kind, lower(principal), kind);
+      CREATE TABLE audit_log (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at bigint NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        target text NOT NULL,
+        before text,
+        after text
+      );
+      -- Left for the node that runs a queue when another node or process added an entry or changed a hold.
+      CREATE TABLE queue_rescan (
+        queue text PRIMARY KEY
+      );
+    `,
+  },
 ];
 
 /** Applies the steps not yet applied, under the advisory lock; returns the versions it applied. */

@@ -12,10 +12,19 @@
 // time sends and retries; list, get and the rest answer everywhere (the
 // CLI, the admin API). Taking work entry by entry with leases (SELECT ...
 // FOR UPDATE SKIP LOCKED) is the next step.
+//
+// The runner's feed (watch), as the file queue tells it: an entry made
+// whole (enqueued, or published after its unit committed) and a hold
+// change are told to the watchers in this process once committed, when
+// this node runs the queues; else (no watcher here: the CLI, or another
+// node holds the lease) a rescan request is left in queue_rescan, which
+// the node that runs the queues takes on its next tick. A request lost
+// with a crash costs only time: the runner's safety pass finds everything.
 import type { QueueStore } from '../ports.js';
-import type { EnqueueExtra, QueueEntry, QueueHead } from '../queue.js';
+import type { EnqueueExtra, QueueEntry, QueueHead, QueueListener, RemoveOptions } from '../queue.js';
 import { isEntryId, newEntry } from '../queue.js';
 import { MailError } from '../errors.js';
+import { afterCommit } from '../unit-of-work.js';
 import type { PgDatabase } from './db.js';
 import type { RunnerLease } from './runner-lease.js';
 
@@ -45,6 +54,8 @@ function stored(entry: QueueEntry): Omit<QueueEntry, 'held'> {
 }
 
 export class PgQueue implements QueueStore {
+  private readonly listeners = new Set<QueueListener>();
+
   constructor(
     private readonly db: PgDatabase,
     private readonly name: string,
@@ -56,6 +67,46 @@ export class PgQueue implements QueueStore {
     return this.lease === undefined || (await this.lease.held());
   }
 
+  async watch(listener: QueueListener): Promise<void> {
+    this.listeners.add(listener);
+  }
+
+  async unwatch(listener: QueueListener): Promise<void> {
+    this.listeners.delete(listener);
+  }
+
+  /** Whether another node or process changed the queue since the last call (and forgets it); only where the queues run. */
+  async takeRescanRequest(): Promise<boolean> {
+    if (!(await this.runsHere())) return false;
+    return (await this.db.query('DELETE FROM queue_rescan WHERE queue = $1 RETURNING queue', [this.name])).length > 0;
+  }
+
+  /**
+   * Tells the watchers here of committed changes (entries, or null for a
+   * hold change) when this node runs the queues; else leaves the rescan
+   * request for the node that does. Call once the change has committed.
+   */
+  private async announce(entries: Array<QueueEntry | null>): Promise<void> {
+    if (this.listeners.size === 0 || !(await this.runsHere())) {
+      await this.db.pool.query('INSERT INTO queue_rescan (queue) VALUES ($1) ON CONFLICT DO NOTHING', [this.name]).catch(() => undefined);
+      return;
+    }
+    for (const e of entries) {
+      for (const listener of this.listeners) {
+        try {
+          listener(e && structuredClone(e));
+        } catch {
+          // a watcher's failure is its own; the entry is committed either way
+        }
+      }
+    }
+  }
+
+  /** announce, after the enclosing unit of work (if any) commits. */
+  private announceAfterCommit(entries: Array<QueueEntry | null>): void {
+    afterCommit(() => void this.announce(entries));
+  }
+
   async enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra: EnqueueExtra = {}): Promise<QueueEntry> {
     const entry = newEntry(sender, recipients, reason, extra);
     await this.db.query('INSERT INTO queue_entries (queue, id, created, entry, raw, published) VALUES ($1, $2, $3, $4, $5, true)', [
@@ -65,6 +116,7 @@ export class PgQueue implements QueueStore {
       JSON.stringify(entry),
       raw,
     ]);
+    this.announceAfterCommit([entry]);
     return entry;
   }
 
@@ -84,6 +136,7 @@ export class PgQueue implements QueueStore {
   async publish(entries: QueueEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.db.pool.query('UPDATE queue_entries SET published = true WHERE queue = $1 AND id = ANY ($2::text[])', [this.name, entries.map((e) => e.id)]);
+    await this.announce(entries);
   }
 
   async discard(ids: string[]): Promise<void> {
@@ -125,7 +178,8 @@ export class PgQueue implements QueueStore {
     if (rows.length === 0) throw unknown(entry.id);
   }
 
-  async remove(id: string): Promise<void> {
+  /** Committed when it resolves (`durable` changes nothing here: a commit is durable). */
+  async remove(id: string, _options: RemoveOptions = {}): Promise<void> {
     const rows = await this.db.query('DELETE FROM queue_entries WHERE queue = $1 AND id = $2 AND published RETURNING id', [this.name, id]);
     if (rows.length === 0) throw unknown(id);
     await this.db.query('DELETE FROM queue_flush WHERE queue = $1 AND id = $2', [this.name, id]);
@@ -134,6 +188,7 @@ export class PgQueue implements QueueStore {
   private async setHeld(id: string, held: boolean): Promise<void> {
     const rows = await this.db.query('UPDATE queue_entries SET held = $3 WHERE queue = $1 AND id = $2 AND published RETURNING id', [this.name, id, held]);
     if (rows.length === 0) throw unknown(id);
+    this.announceAfterCommit([null]);
   }
 
   async hold(id: string): Promise<void> {
@@ -147,6 +202,8 @@ export class PgQueue implements QueueStore {
   async requestFlush(id?: string): Promise<void> {
     if (id !== undefined && !(await this.db.one('SELECT 1 FROM queue_entries WHERE queue = $1 AND id = $2 AND published', [this.name, id]))) throw unknown(id);
     await this.db.query('INSERT INTO queue_flush (queue, id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [this.name, id ?? '']);
+    // A flush of one entry is found by a look at the whole queue.
+    if (id !== undefined) this.announceAfterCommit([null]);
   }
 
   /** Left for the node that runs the queues. */
