@@ -210,6 +210,45 @@ test('two nodes: one runs the queues (its runner sees the entries and flush requ
   }
 });
 
+test('two nodes: the runner node\'s watcher hears of its own entries; an entry or a hold made on the other node leaves it a rescan request, taken once', async () => {
+  const { a, b, close } = await twoNodes();
+  try {
+    // a takes the lease first: it runs the queues.
+    await a.queue.listIds();
+    assert.equal(await b.queue.takeRescanRequest(), false, 'only the node that runs the queues takes requests');
+    const heardOnA: Array<string | null> = [];
+    const heardOnB: Array<string | null> = [];
+    await a.queue.watch((e) => void heardOnA.push(e ? e.id : null));
+    await b.queue.watch((e) => void heardOnB.push(e ? e.id : null));
+    const own = await a.queue.enqueue('alice@example.test', ['x@remote.test'], msg('own'), 'submission');
+    const end = Date.now() + 10_000;
+    while (heardOnA.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(heardOnA, [own.id]);
+    assert.equal(await a.queue.takeRescanRequest(), false);
+
+    const other = await b.queue.enqueue('alice@example.test', ['y@remote.test'], msg('other'), 'submission');
+    // b's announcement is made after its commit, on its own: wait for the request to land.
+    let taken = false;
+    while (!taken && Date.now() < end) {
+      taken = await a.queue.takeRescanRequest();
+      if (!taken) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(taken, true, 'the runner node is asked to look');
+    assert.equal(await a.queue.takeRescanRequest(), false, 'taken once');
+    assert.deepEqual((await a.queue.listIds()).map((h) => h.id).sort(), [own.id, other.id].sort(), 'and the look finds it');
+    await b.queue.hold(other.id);
+    taken = false;
+    while (!taken && Date.now() < end) {
+      taken = await a.queue.takeRescanRequest();
+      if (!taken) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(taken, true, 'a hold on the other node asks for a look too');
+    assert.deepEqual(heardOnB, [], 'a node that does not run the queues tells its own watchers nothing (its runner would send twice)');
+  } finally {
+    await close();
+  }
+});
+
 test('inside a unit of work, port calls made side by side take turns on its connection; a refused one undoes only itself', async () => {
   const s = await openPostgresStorage(await cluster.createDatabase());
   try {
