@@ -101,6 +101,14 @@ export const ConfigSchema = z
     /** Its group; default: the user's own group. */
     group: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'expected a group name').optional(),
     metrics: z.object({ token: z.string().min(16, 'metrics.token: at least 16 characters').regex(/^[\x21-\x7e]+$/, 'metrics.token: printable ASCII without spaces').optional() }).strict().optional(),
+    storage: z
+      .object({
+        backend: z.enum(['sqlite', 'postgres']).optional(),
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+        blobs: z.string().optional(),
+      })
+      .strict()
+      .optional(),
     tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
     ports: z.object(Object.fromEntries(SERVICES.map((s) => [s, port.optional()])) as Record<ServiceName, z.ZodOptional<typeof port>>).strict().optional(),
     limits: z
@@ -255,6 +263,8 @@ export interface Config {
   group: string | undefined;
   /** /metrics on the admin port; with a token, scrapes must send it as a bearer token. */
   metrics: { token: string | undefined };
+  /** Where accounts, mail and the queue live: SQLite + Maildir under the data dir (default), or PostgreSQL (several nodes). */
+  storage: StorageConfig;
   tls: { cert: string; key: string } | undefined;
   ports: Record<ServiceName, number>;
   limits: {
@@ -291,6 +301,30 @@ export interface Config {
   pop3: { allowPlaintextAuth: boolean; maxConnections: number };
   /** Create a demo domain and account on first start with an empty data dir. */
   demo: boolean;
+}
+
+export type StorageConfig = { backend: 'sqlite' } | { backend: 'postgres'; url: string };
+
+/**
+ * storage.backend, storage.url and POSTINO_STORAGE_URL (which overrides the
+ * url): a url alone means PostgreSQL. Bodies are kept in PostgreSQL with
+ * it; a shared Maildir for them (storage.blobs) is not there yet.
+ */
+function resolveStorage(raw: RawConfig['storage'], env: NodeJS.ProcessEnv): StorageConfig {
+  const fromEnv = env.POSTINO_STORAGE_URL;
+  if (fromEnv !== undefined && fromEnv !== '' && !/^postgres(ql)?:\/\//.test(fromEnv)) {
+    throw new MailError('BADINPUT', 'POSTINO_STORAGE_URL: expected a postgres:// URL');
+  }
+  const url = fromEnv || raw?.url;
+  const backend = raw?.backend ?? (url ? 'postgres' : 'sqlite');
+  if (backend === 'sqlite') {
+    if (url) throw new MailError('BADINPUT', 'storage.url is set but storage.backend is "sqlite": set backend to "postgres", or remove the url');
+    if (raw?.blobs !== undefined) throw new MailError('BADINPUT', 'storage.blobs: the SQLite backend keeps bodies in the data dir');
+    return { backend: 'sqlite' };
+  }
+  if (!url) throw new MailError('BADINPUT', 'storage.backend "postgres" needs storage.url (or POSTINO_STORAGE_URL)');
+  if (raw?.blobs !== undefined) throw new MailError('BADINPUT', 'storage.blobs: a shared blob directory is not supported yet; the postgres backend keeps bodies in PostgreSQL');
+  return { backend: 'postgres', url };
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string {
@@ -351,6 +385,7 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     user: raw.user,
     group: raw.group,
     metrics: { token: raw.metrics?.token },
+    storage: resolveStorage(raw.storage, env),
     tls: raw.tls,
     ports,
     limits: {

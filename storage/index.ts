@@ -13,6 +13,7 @@ import { UnitGate, asyncPort, portsWithUnits } from './unit-of-work.js';
 import { AccountFiles } from './account-files.js';
 import { SqliteAdminStore } from './index/admin.js';
 import { indexMessage } from '../mime/index.js';
+import { openPostgresStorage } from './postgres/index.js';
 
 /** The structure cached with every message: ENVELOPE, BODYSTRUCTURE, part offsets, search fields. */
 export const defaultIndexer: MessageIndexer = (raw, parsed) => JSON.stringify(indexMessage(parsed?.raw === raw ? parsed : raw));
@@ -105,6 +106,25 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
   };
   parts.set(storage, { dataDir, db, directory, mail, scripts, queue, localRetry, memory, files, ports: storage, close: storage.close });
   return storage;
+}
+
+/** Which backend to open (the config's storage section). */
+export type StorageChoice = { backend: 'sqlite' } | { backend: 'postgres'; url: string };
+
+/**
+ * Opens the configured backend: SQLite + Maildir under the data dir, or a
+ * PostgreSQL database (which keeps the bodies too; the data dir then keeps
+ * only the certificate, keys and the like). A PostgreSQL storage's close()
+ * starts closing its pool; `drain` before it waits for work in flight.
+ */
+export async function openConfiguredStorage(dataDir: string, choice: StorageChoice, options: OpenStorageOptions = {}): Promise<Storage> {
+  if (choice.backend === 'sqlite') return openStorage(dataDir, options);
+  try {
+    return await openPostgresStorage(choice.url, { indexer: options.indexer ?? defaultIndexer, ...(options.feed ? { feed: options.feed } : {}) });
+  } catch (err) {
+    if (err instanceof MailError) throw err;
+    throw new MailError('TEMPFAIL', `cannot open the PostgreSQL storage: ${describeCause(err)}`, { cause: err });
+  }
 }
 
 export type { MessageIndexer, Storage };

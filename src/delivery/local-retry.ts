@@ -72,8 +72,11 @@ export class LocalRetryRunner {
   private async pass(): Promise<void> {
     const queue = this.storage.localRetry;
     const flush = await queue.takeFlushRequest();
-    for (const entry of await queue.list()) {
+    // listIds is the runner's look (a backend shared by several nodes answers it on the one that runs the queues).
+    for (const head of await queue.listIds()) {
       if (this.stopped) return;
+      const entry = await queue.get(head.id);
+      if (!entry) continue;
       if (entry.held || (!flush && entry.nextAttempt > this.now())) continue;
       await this.retry(entry);
     }

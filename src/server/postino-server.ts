@@ -4,7 +4,7 @@ import type { Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { openStorage } from '../../storage/index.js';
+import { openConfiguredStorage, openStorage } from '../../storage/index.js';
 import type { Storage } from '../../storage/ports.js';
 import { MailError, isNoSpace } from '../../storage/errors.js';
 import type { Config, ServiceName } from '../config.js';
@@ -98,7 +98,7 @@ export class PostinoServer {
    * must write and cannot is skipped, undone, and logged.
    */
   private async startAll(options: StartOptions): Promise<void> {
-    const storage = this.openStorage();
+    const storage = this.config.storage.backend === 'postgres' ? await openConfiguredStorage(this.dataDir, this.config.storage) : this.openStorage();
     this.storage = storage;
     for (const account of await storage.directory.listAccounts()) {
       await this.unlessDiskFull(`recover ${account.address}`, async () => {

@@ -19,8 +19,18 @@ export function keepBoundSettings(running: Config, next: Config): { config: Conf
   for (const service of SERVICES) if (next.ports[service] !== running.ports[service]) needsRestart.push(`ports.${service}`);
   if (next.user !== running.user) needsRestart.push('user');
   if (next.group !== running.group) needsRestart.push('group');
+  // The storage is opened once, at start.
+  if (JSON.stringify(next.storage) !== JSON.stringify(running.storage)) needsRestart.push('storage');
   return {
-    config: { ...next, listen: running.listen, admin: { ...next.admin, listen: running.admin.listen }, ports: running.ports, user: running.user, group: running.group },
+    config: {
+      ...next,
+      listen: running.listen,
+      admin: { ...next.admin, listen: running.admin.listen },
+      ports: running.ports,
+      user: running.user,
+      group: running.group,
+      storage: running.storage,
+    },
     needsRestart,
   };
 }

@@ -3,7 +3,9 @@
 import type { Storage } from '../../storage/ports.js';
 import { openStorage } from '../../storage/index.js';
 import { openMemoryStorage } from '../../storage/memory/index.js';
+import { openPostgresStorage } from '../../storage/postgres/index.js';
 import { scratchDir } from '../support/tmp.js';
+import type { PostgresCluster } from '../support/postgres.js';
 import type { GapId } from './suite.js';
 
 /** What the contract drives: every port of one storage, and its units of work. */
@@ -43,3 +45,24 @@ export const memory: Backend = {
     return openMemoryStorage();
   },
 };
+
+/**
+ * PostgreSQL: a fresh database per test in the test file's scratch cluster
+ * (test/support/postgres.ts), copied from one migrated once (faster than
+ * migrating each).
+ */
+export function postgres(cluster: () => PostgresCluster): Backend {
+  let template: Promise<string> | undefined;
+  const migrated = async () => {
+    const url = await cluster().createDatabase();
+    await (await openPostgresStorage(url)).end();
+    return new URL(url).pathname.slice(1);
+  };
+  return {
+    name: 'PostgreSQL',
+    async open() {
+      const storage = await openPostgresStorage(await cluster().createDatabase(await (template ??= migrated())), { poolSize: 12 });
+      return { ...storage, close: () => storage.end() };
+    },
+  };
+}

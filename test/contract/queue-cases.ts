@@ -5,7 +5,7 @@
 // undone alone).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { recipientStates } from '../../storage/queue.js';
+import { recipientStates, type QueueEntry } from '../../storage/queue.js';
 import { failsWith, msg, type Fixture } from './suite.js';
 
 export function queueCases(fx: Fixture): void {
@@ -89,5 +89,40 @@ export function queueCases(fx: Fixture): void {
     const after = await s.queue.list();
     assert.deepEqual(after.map((e) => e.recipients[0]).sort(), ['inner-kept@remote.test', 'kept@remote.test']);
     for (const e of after) assert.match((await s.queue.message(e.id)).toString(), /Subject: u[23]/);
+  });
+
+  test('queue: a watcher hears of each entry once it is there (one made in a unit once the unit commits, never one undone) and of hold changes (null)', async () => {
+    const s = fx.s;
+    const heard: Array<string | null> = [];
+    const listener = (e: QueueEntry | null) => void heard.push(e ? e.id : null);
+    const told = async (n: number) => {
+      const end = Date.now() + 10_000;
+      while (heard.length < n) {
+        if (Date.now() > end) throw new Error(`heard ${heard.length} of ${n} in time`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await s.queue.watch(listener);
+    const a = await s.queue.enqueue('alice@example.test', ['a@remote.test'], msg('w1'), 'submission');
+    await told(1);
+    assert.ok(await s.queue.get(a.id), 'told once it is there');
+    const b = await s.transaction(async (tx) => {
+      const e = await tx.queue.enqueue('alice@example.test', ['b@remote.test'], msg('w2'), 'submission');
+      assert.deepEqual(heard, [a.id], 'not before the unit commits');
+      return e;
+    });
+    await told(2);
+    await assert.rejects(
+      s.transaction(async (tx) => {
+        await tx.queue.enqueue('alice@example.test', ['c@remote.test'], msg('w3'), 'submission');
+        throw new Error('undo');
+      }),
+    );
+    await s.queue.hold(a.id);
+    await told(3);
+    await s.queue.unwatch(listener);
+    await s.queue.release(a.id);
+    await s.queue.enqueue('alice@example.test', ['d@remote.test'], msg('w4'), 'submission');
+    assert.deepEqual(heard, [a.id, b.id, null]);
   });
 }

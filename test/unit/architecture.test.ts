@@ -118,9 +118,9 @@ test('the delivery plan is pure: src/delivery/plan.ts imports types only (no sto
 
 test('outside storage/, nothing imports the backend (SQLite index, Maildir, the mail store parts, better-sqlite3), types included', () => {
   // The composition root opens storage through storage/index.ts (openStorage); everything else uses ports.ts.
-  const backend = ['storage/index/', 'storage/maildir/', 'storage/mail/', 'storage/store'];
+  const backend = ['storage/index/', 'storage/maildir/', 'storage/mail/', 'storage/store', 'storage/postgres/'];
   const bad = all.filter(
-    (i) => !i.file.startsWith('storage/') && (i.spec === 'better-sqlite3' || backend.some((b) => i.target?.startsWith(b))),
+    (i) => !i.file.startsWith('storage/') && (i.spec === 'better-sqlite3' || i.spec === 'pg' || backend.some((b) => i.target?.startsWith(b))),
   );
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });
@@ -129,5 +129,10 @@ test('only src/admin/metrics/ imports prom-client: the rest reports through the 
   const users = all.filter((i) => i.spec === 'prom-client' || i.spec.startsWith('prom-client/'));
   assert.ok(users.length > 0, 'the check sees the import it guards');
   const bad = users.filter((i) => !i.file.startsWith('src/admin/metrics/'));
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
+test('only storage/postgres/ imports the PostgreSQL client (pg)', () => {
+  const bad = all.filter((i) => (i.spec === 'pg' || i.spec.startsWith('pg/')) && !i.file.startsWith('storage/postgres/'));
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });

@@ -83,3 +83,17 @@ test('a config file is read, and broken JSON is one clear error', () => {
     s.cleanup();
   }
 });
+
+test('storage: SQLite by default; postgres with a url, from the file or POSTINO_STORAGE_URL (which overrides it)', () => {
+  assert.deepEqual(resolveConfig({}, {}).storage, { backend: 'sqlite' });
+  const file = validateConfig({ storage: { backend: 'postgres', url: 'postgres://postino@db.internal/mail' } });
+  assert.deepEqual(resolveConfig(file, {}).storage, { backend: 'postgres', url: 'postgres://postino@db.internal/mail' });
+  assert.deepEqual(resolveConfig(file, { POSTINO_STORAGE_URL: 'postgresql://other/mail' }).storage, { backend: 'postgres', url: 'postgresql://other/mail' });
+  assert.deepEqual(resolveConfig({}, { POSTINO_STORAGE_URL: 'postgres://db/mail' }).storage, { backend: 'postgres', url: 'postgres://db/mail' }, 'a url alone means PostgreSQL');
+  assert.throws(() => resolveConfig(validateConfig({ storage: { backend: 'postgres' } }), {}), /needs storage\.url/);
+  assert.throws(() => resolveConfig(validateConfig({ storage: { backend: 'sqlite', url: 'postgres://db/mail' } }), {}), /backend is "sqlite"/);
+  assert.throws(() => resolveConfig({}, { POSTINO_STORAGE_URL: 'mysql://db/mail' }), /POSTINO_STORAGE_URL: expected a postgres:\/\/ URL/);
+  assert.throws(() => validateConfig({ storage: { url: 'http://db' } }), /storage\.url: expected a postgres:\/\/ URL/);
+  assert.throws(() => validateConfig({ storage: { backend: 'mongo' } }), /storage\.backend/);
+  assert.throws(() => resolveConfig(validateConfig({ storage: { url: 'postgres://db/mail', blobs: '/srv/blobs' } }), {}), /storage\.blobs: a shared blob directory is not supported yet/);
+});

@@ -6,7 +6,7 @@ import type { CliCommand } from '../command.js';
 import { listOption, stringOption } from '../command.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../log.js';
-import { openStorage } from '../../../storage/index.js';
+import { openConfiguredStorage } from '../../../storage/index.js';
 import { DeliveryAgent } from '../../delivery/agent.js';
 import { deliveryConfig } from '../../delivery/delivery-config.js';
 import { MailError } from '../../../storage/errors.js';
@@ -67,7 +67,7 @@ export const deliverCommands: CliCommand[] = [
       }
       let storage;
       try {
-        storage = openStorage(ctx.dataDir);
+        storage = await openConfiguredStorage(ctx.dataDir, config.storage);
       } catch (err) {
         ctx.err(`postino deliver: ${(err as Error).message}`);
         return EX_TEMPFAIL;

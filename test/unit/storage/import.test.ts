@@ -1,4 +1,4 @@
-// The MailImport port on both backends (SQLite + Maildir, and memory): a
+// The MailImport port on every backend (SQLite + Maildir, memory, PostgreSQL): a
 // folder made with a given UIDVALIDITY and UIDs, UIDNEXT from the source,
 // flag changes and expunges of a later batch, a folder replaced when its
 // UIDVALIDITY changes, and a batch refused as a whole.
@@ -8,14 +8,21 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { openStorage, sqliteParts } from '../../../storage/index.js';
 import { openMemoryStorage } from '../../../storage/memory/index.js';
+import { openPostgresStorage } from '../../../storage/postgres/index.js';
 import type { Storage } from '../../../storage/ports.js';
 import { scratchDir } from '../../support/tmp.js';
+import { startPostgres, type PostgresCluster } from '../../support/postgres.js';
 
 const raw = (s: string) => Buffer.from(`Subject: ${s}\r\n\r\n${s}\r\n`);
-const cleanups: Array<() => void> = [];
-after(() => cleanups.forEach((c) => c()));
+const cleanups: Array<() => void | Promise<void>> = [];
+/** One scratch cluster for the file, started by the first PostgreSQL test; a database per test. */
+let cluster: Promise<PostgresCluster> | undefined;
+after(async () => {
+  for (const c of cleanups) await c();
+  await (await cluster)?.stop();
+});
 
-const backends: Array<[string, () => Storage]> = [
+const backends: Array<[string, () => Storage | Promise<Storage>]> = [
   ['memory', () => openMemoryStorage()],
   [
     'sqlite',
@@ -26,6 +33,14 @@ const backends: Array<[string, () => Storage]> = [
         storage.close();
         s.cleanup();
       });
+      return storage;
+    },
+  ],
+  [
+    'postgres',
+    async () => {
+      const storage = await openPostgresStorage(await (await (cluster ??= startPostgres())).createDatabase());
+      cleanups.push(() => storage.end());
       return storage;
     },
   ],
@@ -41,7 +56,7 @@ async function account(storage: Storage): Promise<number> {
 for (const [name, open] of backends) {
   describe(`MailImport (${name})`, () => {
     test('a folder with its UIDVALIDITY, UIDs and UIDNEXT; then flags, expunges and new messages', async () => {
-      const storage = open();
+      const storage = await open();
       const id = await account(storage);
       const r = await storage.mail.importFolder(id, {
         name: 'Work/Projects',
@@ -90,7 +105,7 @@ for (const [name, open] of backends) {
     });
 
     test('another UIDVALIDITY replaces the folder; a UID below UIDNEXT refuses the whole batch', async () => {
-      const storage = open();
+      const storage = await open();
       const id = await account(storage);
       const before = (await storage.mail.getMailbox(id, 'INBOX'))!;
       await storage.mail.importFolder(id, { name: 'INBOX', uidValidity: 7, uidNext: 3, add: [{ uid: 2, raw: raw('x'), flags: [], internalDate: 0 }], flags: [], expunge: [] });

@@ -1,0 +1,101 @@
+// The PostgreSQL backend: every storage port over one database, for
+// several Postino nodes sharing it. Opening applies the migrations
+// (storage/postgres/migrations.ts) under an advisory lock. Units of work
+// are PostgreSQL transactions (storage/postgres/db.ts); in front of the
+// port classes sit the same asynchronous ports as the other backends
+// (storage/unit-of-work.ts): within one process units run one at a time and
+// outside calls wait for an open unit, as the contract asks; across nodes
+// PostgreSQL's own locks and isolation keep writers apart.
+import type { ChangeFeed, MailImport, MailMaintenance, MailPort, Storage } from '../ports.js';
+import { UnitGate, portsWithUnits } from '../unit-of-work.js';
+import { PgDatabase } from './db.js';
+import { migrate } from './migrations.js';
+import { PgDirectory } from './directory.js';
+import { PgMailStore, type MessageIndexer } from './mail-store.js';
+import { PgScriptStore } from './scripts.js';
+import { PgQueue } from './queue.js';
+import { PgDeliveryMemory } from './delivery-memory.js';
+import { CHANGE_CHANNEL, PgChangeFeed } from './change-feed.js';
+import { RunnerLease } from './runner-lease.js';
+import { PgAdminStore } from './admin.js';
+
+export interface OpenPostgresOptions {
+  indexer?: MessageIndexer;
+  feed?: ChangeFeed;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+}
+
+/** A PostgreSQL storage; `end` closes the pool and resolves when it has (close() starts it). */
+export type PostgresStorage = Storage & { end(): Promise<void> };
+
+export async function openPostgresStorage(url: string, options: OpenPostgresOptions = {}): Promise<PostgresStorage> {
+  const db = new PgDatabase(url, options.poolSize === undefined ? {} : { max: options.poolSize });
+  try {
+    await migrate(db.pool);
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+  const gate = new UnitGate();
+  const directory = new PgDirectory(db);
+  // The other nodes' changes reach this node's subscribers once watchExternalChanges starts listening.
+  const feed: PgChangeFeed = new PgChangeFeed(url, async (mailboxId, uid) => (await mail.getMessage(mailboxId, uid))?.flags, options.feed);
+  const mail: PgMailStore = new PgMailStore(db, {
+    ...(options.indexer ? { indexer: options.indexer } : {}),
+    feed,
+    announcer: { channel: CHANGE_CHANNEL, payloads: (changes) => feed.payloads(changes) },
+  });
+  const scripts = new PgScriptStore(db);
+  const lease = new RunnerLease(url);
+  const queue = new PgQueue(db, 'outbound', lease);
+  const localRetry = new PgQueue(db, 'local', lease);
+  const memory = new PgDeliveryMemory(db);
+  const admin = new PgAdminStore(db);
+
+  // As the other backends: appends and copies are not part of a unit of work.
+  const notInUnit = 'appending and copying are not part of a unit of work';
+  const maintenance = 'recovery and draining are not part of a unit of work';
+  const importing = 'an import batch is not part of a unit of work';
+  const refusedInUnit = {
+    append: notInUnit,
+    appendMany: notInUnit,
+    copy: notInUnit,
+    recoverAccount: maintenance,
+    drain: maintenance,
+    importFolder: importing,
+  };
+  const target = Object.assign(mail, {
+    // The index and the bodies change in one transaction: a crash leaves nothing to adopt or drop.
+    recoverAccount: async () => ({ adopted: 0, dropped: 0 }),
+  });
+  const { outside, transaction } = portsWithUnits({ directory, mail: target, scripts, queue, localRetry, memory, admin }, gate, (body) => db.runUnit(body), refusedInUnit);
+
+  let ended: Promise<void> | undefined;
+  const end = () => (ended ??= (async () => {
+    await feed.unwatch();
+    await lease.close();
+    await mail.drain();
+    await db.close();
+  })());
+  return {
+    ...outside,
+    // Other nodes' changes reach the feed through LISTEN/NOTIFY; starting the watch answers at once (it connects meanwhile).
+    mail: Object.assign(outside.mail as MailPort & MailMaintenance & MailImport, {
+      watchExternalChanges: () => {
+        feed.watch().catch(() => {});
+        return () => {
+          feed.unwatch().catch(() => {});
+        };
+      },
+    }),
+    files: { setAside: async () => undefined, purge: async () => {} },
+    transaction,
+    close: () => {
+      end().catch(() => {});
+    },
+    end,
+  };
+}
+
+export type { MessageIndexer };

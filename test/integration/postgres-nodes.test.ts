@@ -1,0 +1,269 @@
+// Two Postino "nodes" on one PostgreSQL database: two storages opened on
+// the same database, as two processes on two machines would. What one
+// commits reaches the other's change feed (LISTEN/NOTIFY), and writers
+// spread over both allocate UIDs with no gap and no duplicate.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPostgresStorage, type PostgresStorage } from '../../storage/postgres/index.js';
+import type { PgChangeFeed } from '../../storage/postgres/change-feed.js';
+import type { MailboxChange } from '../../storage/ports.js';
+import { startPostgres, type PostgresCluster } from '../support/postgres.js';
+
+let cluster: PostgresCluster;
+before(async () => {
+  cluster = await startPostgres();
+});
+after(async () => {
+  await cluster?.stop();
+});
+
+function msg(id: string): Buffer {
+  return Buffer.from(`From: a@remote.test\r\nTo: alice@example.test\r\nSubject: ${id}\r\nMessage-ID: <${id}@remote.test>\r\n\r\nbody ${id}\r\n`);
+}
+
+/** Two nodes on a fresh database, alice provisioned, both listening to each other. */
+async function twoNodes(): Promise<{ a: PostgresStorage; b: PostgresStorage; alice: number; close(): Promise<void> }> {
+  const url = await cluster.createDatabase();
+  // Opened together: the migrations run once, under the advisory lock.
+  const [a, b] = await Promise.all([openPostgresStorage(url), openPostgresStorage(url)]);
+  await a.directory.addDomain('example.test');
+  const alice = (await a.directory.addAccount({ address: 'alice@example.test', passwordHash: 'x', scramSha256: null, quota: null })).id;
+  await b.mail.provisionAccount(alice);
+  const stops = [a.mail.watchExternalChanges(), b.mail.watchExternalChanges()];
+  await Promise.all([(a.mail.feed as PgChangeFeed).watch(), (b.mail.feed as PgChangeFeed).watch()]);
+  return {
+    a,
+    b,
+    alice,
+    async close() {
+      for (const stop of stops) stop();
+      await Promise.all([a.end(), b.end()]);
+    },
+  };
+}
+
+test('two nodes: an append, a flag change and an expunge on one reach the other\'s feed, each once, well within 200 ms', async (t) => {
+  const { a, b, alice, close } = await twoNodes();
+  try {
+    const heardOnB: Array<{ change: MailboxChange; at: number }> = [];
+    const heardOnA: MailboxChange[] = [];
+    const stopB = b.mail.feed.subscribe(alice, (change) => heardOnB.push({ change, at: performance.now() }));
+    const stopA = a.mail.feed.subscribe(alice, (change) => heardOnA.push(change));
+    const waitFor = async (pred: () => boolean, ms = 5000) => {
+      const end = Date.now() + ms;
+      while (!pred()) {
+        if (Date.now() > end) throw new Error('not heard in time');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    };
+    const latencies: number[] = [];
+    for (let i = 1; i <= 10; i++) {
+      const start = performance.now();
+      const r = await a.mail.append(alice, 'INBOX', msg(`x${i}`));
+      await waitFor(() => heardOnB.some((h) => h.change.kind === 'append' && h.change.uid === r.uid));
+      const heard = heardOnB.find((h) => h.change.kind === 'append' && h.change.uid === r.uid)!;
+      latencies.push(heard.at - start);
+      assert.deepEqual(heard.change, { kind: 'append', accountId: alice, mailboxId: r.mailboxId, uid: r.uid, modseq: r.modseq, flags: [] });
+    }
+    latencies.sort((x, y) => x - y);
+    const median = latencies[Math.floor(latencies.length / 2)]!;
+    t.diagnostic(`append on A to B's subscriber, ms: ${latencies.map((l) => l.toFixed(1)).join(' ')}`);
+    // From the append's call to the other node's subscriber (the append's own commit included).
+    assert.ok(median < 200, `median append-to-other-node latency ${median.toFixed(1)} ms (all: ${latencies.map((l) => l.toFixed(0)).join(' ')})`);
+
+    const box = (await b.mail.getMailbox(alice, 'INBOX'))!.id;
+    await b.mail.setFlags(box, [1], 'add', ['\\Seen']);
+    await b.mail.expunge(box, [2]);
+    await waitFor(() => heardOnA.some((c) => c.kind === 'expunge'));
+    const fromB = heardOnA.filter((c) => c.kind === 'flags' || c.kind === 'expunge');
+    assert.deepEqual(
+      fromB.map((c) => [c.kind, (c as { uid: number }).uid]),
+      [
+        ['flags', 1],
+        ['expunge', 2],
+      ],
+    );
+    assert.equal(heardOnB.filter((h) => h.change.kind === 'append').length, 10, "a node hears each change once (its own are not echoed back)");
+    assert.equal(heardOnA.filter((c) => c.kind === 'append').length, 10, 'the appending node hears its own appends once');
+    stopA();
+    stopB();
+  } finally {
+    await close();
+  }
+});
+
+test('two nodes: a unit of work that rolls back announces nothing to the other node', async () => {
+  const { a, b, alice, close } = await twoNodes();
+  try {
+    const heardOnB: MailboxChange[] = [];
+    const stop = b.mail.feed.subscribe(alice, (c) => heardOnB.push(c));
+    await a.mail.append(alice, 'INBOX', msg('r1'));
+    const box = (await a.mail.getMailbox(alice, 'INBOX'))!.id;
+    await assert.rejects(
+      a.transaction(async (tx) => {
+        await tx.mail.setFlags(box, [1], 'add', ['\\Flagged']);
+        throw new Error('undo');
+      }),
+      /undo/,
+    );
+    // A committed change after it: once it is heard, the rolled-back one would have been too.
+    await a.mail.setFlags(box, [1], 'add', ['\\Seen']);
+    const end = Date.now() + 5000;
+    while (!heardOnB.some((c) => c.kind === 'flags') && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(
+      heardOnB.filter((c) => c.kind === 'flags').map((c) => (c as { flags: string[] }).flags),
+      [['\\Seen']],
+    );
+    stop();
+  } finally {
+    await close();
+  }
+});
+
+test('two nodes: 8 concurrent writers spread over both append to one mailbox: UIDs 1..n with no gap and no duplicate, MODSEQs rising with them', async () => {
+  const { a, b, alice, close } = await twoNodes();
+  try {
+    const perWriter = 15;
+    const writers = Array.from({ length: 8 }, (_, w) => (async () => {
+      const node = w % 2 === 0 ? a : b;
+      const got = [];
+      for (let i = 0; i < perWriter; i++) got.push(await node.mail.append(alice, 'INBOX', msg(`w${w}-${i}`)));
+      return got;
+    })());
+    const results = (await Promise.all(writers)).flat();
+    const n = 8 * perWriter;
+    const byUid = [...results].sort((x, y) => x.uid - y.uid);
+    assert.deepEqual(byUid.map((r) => r.uid), Array.from({ length: n }, (_, i) => i + 1));
+    assert.ok(byUid.every((r, i) => i === 0 || r.modseq > byUid[i - 1]!.modseq), 'MODSEQ rises with the UID');
+    for (const node of [a, b]) {
+      const box = (await node.mail.getMailbox(alice, 'INBOX'))!;
+      assert.deepEqual([box.uidNext, box.messages, box.highestModseq], [n + 1, n, byUid[n - 1]!.modseq]);
+    }
+    // Each writer's messages are stored under the UIDs it was given.
+    for (const r of results.slice(0, 10)) {
+      const text = (await b.mail.readMessage(r.mailboxId, r.uid)).toString();
+      assert.ok(results.filter((x) => x.uid === r.uid).length === 1 && text.includes('body w'));
+    }
+  } finally {
+    await close();
+  }
+});
+
+test('bodies are stored once per content: the same message to two recipients and a copy share one row, which goes with its last message', async () => {
+  const url = await cluster.createDatabase();
+  const s = await openPostgresStorage(url);
+  try {
+    await s.directory.addDomain('example.test');
+    const ids = [];
+    for (const who of ['alice', 'bob']) {
+      const id = (await s.directory.addAccount({ address: `${who}@example.test`, passwordHash: 'x', scramSha256: null, quota: null })).id;
+      await s.mail.provisionAccount(id);
+      ids.push(id);
+    }
+    const raw = msg('shared');
+    const [ra, rb] = await Promise.all(ids.map((id) => s.mail.append(id, 'INBOX', raw)));
+    await s.mail.copy(ra!.mailboxId, [ra!.uid], (await s.mail.getMailbox(ids[0]!, 'Archive'))!.id);
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const count = async () => Number((await client.query('SELECT count(*) AS n FROM blobs')).rows[0].n);
+      assert.equal(await count(), 1, 'three messages, one body');
+      await s.mail.expunge(ra!.mailboxId, [ra!.uid]);
+      await s.mail.expunge(rb!.mailboxId, [rb!.uid]);
+      await s.mail.drain();
+      assert.equal(await count(), 1, 'the copy still uses it');
+      await s.mail.deleteAccountMail(ids[0]!);
+      await s.mail.drain();
+      assert.equal(await count(), 0, 'no message uses it: removed');
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await s.end();
+  }
+});
+
+test('two nodes: one runs the queues (its runner sees the entries and flush requests), the other takes over when it closes', async () => {
+  const { a, b, close } = await twoNodes();
+  try {
+    const e = await b.queue.enqueue('alice@example.test', ['x@remote.test'], msg('q'), 'submission');
+    await b.queue.requestFlush();
+    const [onA, onB] = [await a.queue.listIds(), await b.queue.listIds()];
+    assert.equal([onA, onB].filter((ids) => ids.length === 1).length, 1, 'exactly one node runs the queue');
+    const runner = onA.length === 1 ? a : b;
+    const other = runner === a ? b : a;
+    assert.deepEqual(await other.queue.takeFlushRequest(), false, 'left for the runner');
+    assert.equal(await runner.queue.takeFlushRequest(), true);
+    assert.deepEqual((await other.queue.list()).map((x) => x.id), [e.id], 'list answers on every node (CLI, admin)');
+    await runner.end();
+    // The other node takes the lease on a look after its retry interval.
+    const end = Date.now() + 15_000;
+    let ids: Array<{ id: string }> = [];
+    while (ids.length === 0 && Date.now() < end) {
+      ids = await other.queue.listIds();
+      if (ids.length === 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(ids.map((x) => x.id), [e.id]);
+  } finally {
+    await close();
+  }
+});
+
+test('two nodes: the runner node\'s watcher hears of its own entries; an entry or a hold made on the other node leaves it a rescan request, taken once', async () => {
+  const { a, b, close } = await twoNodes();
+  try {
+    // a takes the lease first: it runs the queues.
+    await a.queue.listIds();
+    assert.equal(await b.queue.takeRescanRequest(), false, 'only the node that runs the queues takes requests');
+    const heardOnA: Array<string | null> = [];
+    const heardOnB: Array<string | null> = [];
+    await a.queue.watch((e) => void heardOnA.push(e ? e.id : null));
+    await b.queue.watch((e) => void heardOnB.push(e ? e.id : null));
+    const own = await a.queue.enqueue('alice@example.test', ['x@remote.test'], msg('own'), 'submission');
+    const end = Date.now() + 10_000;
+    while (heardOnA.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(heardOnA, [own.id]);
+    assert.equal(await a.queue.takeRescanRequest(), false);
+
+    const other = await b.queue.enqueue('alice@example.test', ['y@remote.test'], msg('other'), 'submission');
+    // b's announcement is made after its commit, on its own: wait for the request to land.
+    let taken = false;
+    while (!taken && Date.now() < end) {
+      taken = await a.queue.takeRescanRequest();
+      if (!taken) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(taken, true, 'the runner node is asked to look');
+    assert.equal(await a.queue.takeRescanRequest(), false, 'taken once');
+    assert.deepEqual((await a.queue.listIds()).map((h) => h.id).sort(), [own.id, other.id].sort(), 'and the look finds it');
+    await b.queue.hold(other.id);
+    taken = false;
+    while (!taken && Date.now() < end) {
+      taken = await a.queue.takeRescanRequest();
+      if (!taken) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(taken, true, 'a hold on the other node asks for a look too');
+    assert.deepEqual(heardOnB, [], 'a node that does not run the queues tells its own watchers nothing (its runner would send twice)');
+  } finally {
+    await close();
+  }
+});
+
+test('inside a unit of work, port calls made side by side take turns on its connection; a refused one undoes only itself', async () => {
+  const s = await openPostgresStorage(await cluster.createDatabase());
+  try {
+    await s.directory.addDomain('example.test');
+    await s.transaction(async (tx) => {
+      const results = await Promise.allSettled([
+        tx.directory.addDomain('a.test'),
+        tx.directory.addDomain('example.test'),
+        tx.directory.addDomain('b.test'),
+        tx.transaction(async (inner) => inner.directory.addDomain('c.test')),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    });
+    assert.deepEqual((await s.directory.listDomains()).map((d) => d.name), ['a.test', 'b.test', 'c.test', 'example.test']);
+  } finally {
+    await s.end();
+  }
+});
