@@ -41,17 +41,20 @@ if (!dovecotInstalled()) throw new Error('ingest-cold bench: Dovecot (dovecot-lm
 /**
  * The bench's 20-rule script (fixtures/sieve/bench-20-rules.sieve) with its
  * last two rules replaced by one addflag and one fileinto that every
- * smtp-source message meets (its subject is "smtp-source").
+ * smtp-source message meets (its subject is set with -S); fileinto :create
+ * (RFC 5490), as the folder does not exist before the first message.
  */
 function script(): string {
   const base = readFileSync(path.join(fixturesDir, 'sieve', 'bench-20-rules.sieve'), 'utf8');
   const cut = base.indexOf('# 19-20');
   if (cut < 0) throw new Error('bench-20-rules.sieve changed: no "# 19-20" section');
+  const head = base.slice(0, cut).replace('require ["fileinto",', 'require ["fileinto", "mailbox",');
+  if (!head.includes('"mailbox"')) throw new Error('bench-20-rules.sieve changed: its require line');
   return (
-    base.slice(0, cut) +
-    '# 19-20: every message from smtp-source is flagged and filed.\n' +
-    'if header :contains "subject" "smtp-source" { addflag "\\\\Flagged"; }\n' +
-    `if envelope :domain :is "from" "remote.test" { fileinto "${FOLDER}"; stop; }\n`
+    head +
+    '# 19-20: every message from smtp-source (-S "Bench ingest") is flagged and filed.\n' +
+    'if header :contains "subject" "Bench ingest" { addflag "\\\\Flagged"; }\n' +
+    `if address :domain :is "from" "remote.test" { fileinto :create "${FOLDER}"; stop; }\n`
   );
 }
 
@@ -66,7 +69,7 @@ interface Result {
 async function load(port: number, lmtp: boolean, folder: string, pid: number | undefined): Promise<Result> {
   const cpu0 = processCpu(pid);
   const t0 = process.hrtime.bigint();
-  const args = ['-s', String(SESSIONS), '-d', '-l', '4096', '-m', String(count), '-M', HELO, '-f', FROM, '-t', RCPT, ...(lmtp ? ['-L'] : []), `127.0.0.1:${port}`];
+  const args = ['-s', String(SESSIONS), '-d', '-l', '4096', '-m', String(count), '-M', HELO, '-S', 'Bench ingest', '-f', FROM, '-t', RCPT, ...(lmtp ? ['-L'] : []), `127.0.0.1:${port}`];
   const child = spawn(smtpSource!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -74,8 +77,12 @@ async function load(port: number, lmtp: boolean, folder: string, pid: number | u
   let code: number | null | undefined;
   void exited.then((c) => (code = c));
   const deadline = Date.now() + 600_000;
-  while (maildirCount(folder) < count) {
+  let seen = 0;
+  let progressAt = Date.now();
+  for (let n; (n = maildirCount(folder)) < count; ) {
     if (code !== undefined && code !== 0) throw new Error(`smtp-source exited ${code}: ${err.slice(-2000)}`);
+    if (n > seen) [seen, progressAt] = [n, Date.now()];
+    if (code !== undefined && Date.now() - progressAt > 30_000) throw new Error(`smtp-source is done but only ${n} of ${count} messages reached ${folder}`);
     if (Date.now() > deadline) throw new Error(`only ${maildirCount(folder)} of ${count} messages reached ${folder}; smtp-source: ${err.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -117,8 +124,6 @@ async function dovecot(): Promise<Result> {
     keep: true,
     users: [RCPT],
     sieveScript: script(),
-    // fileinto a folder that does not exist yet creates it, as Postino does.
-    extraConf: 'lda_mailbox_autocreate = yes\n',
   });
   try {
     return await load(dc.lmtpPort, true, path.join(dc.maildirOf(RCPT), `.${FOLDER}`), undefined);
