@@ -10,6 +10,7 @@
 // Prints messages/s, the ratios and serve's CPU per message (all threads,
 // from /proc).
 // usage: node dist/bench/ingest-cold.js [N]   (default 2000)
+// BENCH_PROFILE=DIR writes a V8 CPU profile of each serve there.
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -77,13 +78,21 @@ async function load(port: number, lmtp: boolean, folder: string, pid: number | u
   let code: number | null | undefined;
   void exited.then((c) => (code = c));
   const deadline = Date.now() + 600_000;
+  // The folder appears with the first message (created under a temporary name and renamed): count 0 till then.
+  const countIn = (dir: string) => {
+    try {
+      return maildirCount(dir);
+    } catch {
+      return 0;
+    }
+  };
   let seen = 0;
   let progressAt = Date.now();
-  for (let n; (n = maildirCount(folder)) < count; ) {
+  for (let n; (n = countIn(folder)) < count; ) {
     if (code !== undefined && code !== 0) throw new Error(`smtp-source exited ${code}: ${err.slice(-2000)}`);
     if (n > seen) [seen, progressAt] = [n, Date.now()];
     if (code !== undefined && Date.now() - progressAt > 30_000) throw new Error(`smtp-source is done but only ${n} of ${count} messages reached ${folder}`);
-    if (Date.now() > deadline) throw new Error(`only ${maildirCount(folder)} of ${count} messages reached ${folder}; smtp-source: ${err.slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`only ${countIn(folder)} of ${count} messages reached ${folder}; smtp-source: ${err.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -106,7 +115,8 @@ async function postino(target: 'smtp' | 'lmtp', dns: DnsFixture): Promise<Result
   run(['domain', 'add', DOMAIN, '--postmaster', RCPT, '--password-stdin'], PASSWORD);
   run(['sieve', 'put', RCPT, 'bench', scriptFile, '--activate']);
   const env = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
-  const served = startServe(process.execPath, [cliPath, 'serve', '--data', dataDir], env);
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const served = startServe(process.execPath, [...profile, cliPath, 'serve', '--data', dataDir], env);
   try {
     const port = Number((await served.waitFor((e) => e.event === 'listening' && e.service === target)).port);
     await served.waitFor((e) => e.event === 'ready', 60_000);
