@@ -118,6 +118,11 @@ function withKeywords(list: readonly string[], flags: readonly string[]): string
   return out;
 }
 
+/** The flags a message keeps: system flags and the mailbox's keywords (one past the list is left out, as on the other backends). */
+function storable(flags: readonly string[], keywords: readonly string[]): string[] {
+  return flags.filter((f) => f.startsWith('\\') || f === '$Forwarded' || keywords.includes(f));
+}
+
 function sameFlags(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((f) => b.includes(f));
 }
@@ -567,6 +572,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
     const n = items.length;
     let keywords: string[] = mb.keywords;
     for (const i of items) keywords = withKeywords(keywords, i.flags);
+    for (const i of items) i.flags = storable(i.flags, keywords);
     await this.db.query('UPDATE mailboxes SET uid_next = uid_next + $2, highest_modseq = highest_modseq + $2, keywords = $3 WHERE id = $1', [mb.id, n, keywords]);
     const uids = items.map((_, k) => mb.uid_next + k);
     const modseqs = items.map((_, k) => mb.highest_modseq + k + 1);
@@ -780,6 +786,8 @@ export class PgMailStore implements MailStore, MailboxCounters {
       let modseq = mb.highest_modseq;
       const changed: MessageRecord[] = [];
       const changes: MailboxChange[] = [];
+      const keywords = withKeywords(mb.keywords, wanted);
+      const kept = mode === 'remove' ? wanted : storable(wanted, keywords);
       // In the order asked (as the other backends; a UID asked twice changes once).
       for (const uid of uids) {
         const m = byUid.get(uid);
@@ -787,8 +795,8 @@ export class PgMailStore implements MailStore, MailboxCounters {
         if (unchangedSince !== undefined && m.modseq > unchangedSince) continue;
         const current = m.flags;
         let next: string[];
-        if (mode === 'replace') next = wanted;
-        else if (mode === 'add') next = normalizeFlags([...current, ...wanted]);
+        if (mode === 'replace') next = kept;
+        else if (mode === 'add') next = normalizeFlags([...current, ...kept]);
         else next = current.filter((f) => !wanted.includes(f));
         if (sameFlags(next, current)) continue;
         m.flags = [...next];
@@ -796,7 +804,6 @@ export class PgMailStore implements MailStore, MailboxCounters {
         changed.push(record(m));
         changes.push({ kind: 'flags', accountId: mb.account_id, mailboxId, uid, modseq: m.modseq, flags: [...next] });
       }
-      const keywords = withKeywords(mb.keywords, wanted);
       if (changed.length > 0) {
         await this.db.query(
           `UPDATE messages m SET flags = ARRAY(SELECT e FROM json_array_elements_text(t.f) WITH ORDINALITY AS x (e, i) ORDER BY i), modseq = t.q
@@ -902,6 +909,16 @@ export class PgMailStore implements MailStore, MailboxCounters {
          FROM unnest($3::bigint[], $4::bigint[], $5::bigint[]) AS t (ou, nu, nq) WHERE m.mailbox_id = $1 AND m.uid = t.ou`,
         [source.id, target.id, rows.map((r) => r.uid), newUids, newModseqs],
       );
+      // A keyword the target's full list has no place for stays behind (as on the other backends).
+      const kept = rows.map((r) => storable(r.flags, keywords));
+      const trimmed = kept.flatMap((f, k) => (f.length === rows[k]!.flags.length ? [] : [k]));
+      if (trimmed.length > 0) {
+        await this.db.query(
+          `UPDATE messages m SET flags = ARRAY(SELECT e FROM json_array_elements_text(t.f) WITH ORDINALITY AS x (e, i) ORDER BY i)
+           FROM unnest($2::bigint[], $3::json[]) AS t (u, f) WHERE m.mailbox_id = $1 AND m.uid = t.u`,
+          [target.id, trimmed.map((k) => newUids[k]!), trimmed.map((k) => JSON.stringify(kept[k]))],
+        );
+      }
       await this.db.query('UPDATE mailboxes SET uid_next = uid_next + $2, highest_modseq = highest_modseq + $2, keywords = $3 WHERE id = $1', [target.id, n, keywords]);
       const gone = rows.map((_, k) => source.highest_modseq + k + 1);
       await this.db.query(
@@ -913,7 +930,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
       const changes: MailboxChange[] = [];
       rows.forEach((r, k) => {
         changes.push({ kind: 'expunge', accountId: source.account_id, mailboxId: source.id, uid: r.uid, modseq: gone[k]! });
-        changes.push({ kind: 'append', accountId: target.account_id, mailboxId: target.id, uid: newUids[k]!, modseq: newModseqs[k]!, flags: [...r.flags] });
+        changes.push({ kind: 'append', accountId: target.account_id, mailboxId: target.id, uid: newUids[k]!, modseq: newModseqs[k]!, flags: [...kept[k]!] });
       });
       return { pairs: rows.map((r, k): [number, number] => [r.uid, newUids[k]!]), changes };
     }, (r) => r.changes);
