@@ -3,7 +3,8 @@
 // rehash to scrypt at the next successful login.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { importableHash, sha512Crypt, verifyLegacyPassword } from '../../../src/auth/legacy-password.js';
+import { importableHash, isLegacyHash, sha512Crypt, verifyLegacyPassword } from '../../../src/auth/legacy-password.js';
+import { bcryptHash, verifyBcrypt } from '../../../src/auth/bcrypt.js';
 import { verifyPassword } from '../../../src/auth/password.js';
 import { Authenticator } from '../../../src/auth/authenticator.js';
 import { AuthPenalty } from '../../../src/auth/penalty.js';
@@ -17,6 +18,8 @@ const DOVEADM = {
   plain: '{PLAIN}S3cret pass',
   blfCrypt: '{BLF-CRYPT}$2y$05$7wSPOXi7kqcRMAV9r1AmH.yRRbaSzA5zycFL5pEhDFJry8JNluUBy',
   cryptBlowfish: '{CRYPT}$2y$05$1o7TzT8tjl7c695TTnnyl.yv.wK3ctNS3AGedRl3dZ0SJeJ69VXVe',
+  blfCryptCost8: '{BLF-CRYPT}$2y$08$7JqJesvMhj8/oj2Pkiy9I.peBAYDVR/2pT8iQpEhyt01E1GQjN6we', // doveadm pw -r 8
+  blfCryptCost10: '{BLF-CRYPT}$2y$10$TdGY/KMbnAlYQFzsXAIzM.Q.v.QCe6j9Je958kmlVGLPrqe2gpGqW', // doveadm pw -r 10
   argon2id: '{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$19g5ebp5EVaYeJUlvGuLtA$jE2H/E+eN6JKLg6vIuxjZC1UTbkPUjgjtjIzBwjMOIg',
 };
 
@@ -48,13 +51,70 @@ describe('Dovecot password hashes', () => {
     );
   });
 
-  test('bcrypt and Argon2id are not checked (node:crypto of Node 20 has neither): not importable, never verify', () => {
-    for (const h of [DOVEADM.blfCrypt, DOVEADM.cryptBlowfish, DOVEADM.argon2id]) {
-      assert.equal(importableHash(h).ok, false);
-      assert.equal(verifyLegacyPassword(PASSWORD, h), false);
+  for (const name of ['blfCrypt', 'cryptBlowfish', 'blfCryptCost8', 'blfCryptCost10'] as const) {
+    test(`bcrypt ${name} (doveadm): the right password verifies, a wrong one does not`, async () => {
+      const hash = DOVEADM[name];
+      assert.equal(importableHash(hash).ok, true);
+      assert.equal(importableHash(hash).scheme, 'BLF-CRYPT');
+      assert.equal(verifyLegacyPassword(PASSWORD, hash), true);
+      assert.equal(verifyLegacyPassword(PASSWORD + 'x', hash), false);
+      assert.equal(verifyLegacyPassword('', hash), false);
+      assert.equal(await verifyPassword(PASSWORD, hash), true);
+      assert.equal(await verifyPassword('S3cret Pass', hash), false);
+    });
+  }
+
+  test('bcrypt: a bare $2y$ string, and the same hash as $2a$/$2b$ (same algorithm for such passwords)', () => {
+    const bare = DOVEADM.blfCrypt.slice('{BLF-CRYPT}'.length);
+    assert.equal(isLegacyHash(bare), true);
+    assert.equal(verifyLegacyPassword(PASSWORD, bare), true);
+    for (const v of ['$2a$', '$2b$']) assert.equal(verifyLegacyPassword(PASSWORD, `{BLF-CRYPT}${v}${bare.slice(4)}`), true, v);
+    // $2x$ (crypt_blowfish's sign-extension bug) is not the same algorithm: refused.
+    assert.equal(importableHash(`{BLF-CRYPT}$2x$${bare.slice(4)}`).ok, false);
+    assert.equal(verifyLegacyPassword(PASSWORD, `{BLF-CRYPT}$2x$${bare.slice(4)}`), false);
+  });
+
+  test('bcrypt: non-ASCII password hashed by doveadm (UTF-8 bytes)', () => {
+    const hash = '{BLF-CRYPT}$2y$05$81C3FV4wZlUPv24zE.AR1OLR/iYgJUl/dQerX/pEkqDMnB.Szte/i'; // doveadm pw -p 'ünïcode pässwörd'
+    assert.equal(verifyLegacyPassword('ünïcode pässwörd', hash), true);
+    assert.equal(verifyLegacyPassword('unicode passwort', hash), false);
+  });
+
+  test('bcrypt: published vectors (OpenBSD / jBCrypt test set) and the 72-byte key limit', () => {
+    const vectors: Array<[string, string]> = [
+      ['', '$2a$06$DCq7YPn5Rq63x1Lad4cll.TV4S6ytwfsfvkgY8jIucDrjc8deX1s.'],
+      ['a', '$2a$06$m0CrhHm10qJ3lXRY.5zDGO3rS2KdeeWLuGmsfGlMfOxih58VYVfxe'],
+      ['abc', '$2a$06$If6bvum7DFjUnE9p2uDeDu0YHzrHM6tf.iqN8.yx.jNN1ILEf7h0i'],
+      ['abcdefghijklmnopqrstuvwxyz', '$2a$06$.rCVZVOThsIa97pEDOxvGuRRgzG64bvtJ0938xuqzv18d3ZpQhstC'],
+      ['~!@#$%^&*()      ~!@#$%^&*()PNBFRD', '$2a$06$fPIsBO8qRqkjj273rfaOI.HtSV9jLDpTbZn782DC6/t7qT67P6FfO'],
+    ];
+    for (const [password, hash] of vectors) {
+      assert.equal(verifyBcrypt(password, hash), true, hash);
+      assert.equal(verifyBcrypt(password + '!', hash), false, hash);
     }
+    const salt = Buffer.alloc(16, 7);
+    const long = 'x'.repeat(72);
+    // The key is the password and its NUL, cut to 72 bytes: characters past the 72nd do not count.
+    assert.equal(bcryptHash(long, salt, 4), bcryptHash(long + 'tail', salt, 4));
+    assert.notEqual(bcryptHash('x'.repeat(71), salt, 4), bcryptHash(long, salt, 4));
+  });
+
+  test('bcrypt: malformed hashes are false, a cost above the limit is refused at once (import and login)', () => {
+    const body = DOVEADM.blfCrypt.slice('{BLF-CRYPT}$2y$05$'.length);
+    for (const h of ['{BLF-CRYPT}$2y$05$short', `{BLF-CRYPT}$2y$05$${body}x`, `{BLF-CRYPT}$2y$5$${body}`, `{BLF-CRYPT}$2y$03$${body}`, `{BLF-CRYPT}$2y$05$${body.slice(0, -1)}!`]) {
+      assert.equal(verifyLegacyPassword(PASSWORD, h), false, h);
+    }
+    const hostile = `{BLF-CRYPT}$2y$31$${body}`;
+    const started = Date.now();
+    assert.deepEqual(importableHash(hostile), { ok: false, scheme: 'BLF-CRYPT', reason: 'cost 31 is above the limit 16' });
+    assert.throws(() => verifyLegacyPassword(PASSWORD, hostile), /cost 31 is above the limit 16/);
+    assert.ok(Date.now() - started < 5000); // refused without running 2^31 rounds
+  });
+
+  test('Argon2id is not checked yet: not importable, never verifies', () => {
+    assert.equal(importableHash(DOVEADM.argon2id).ok, false);
+    assert.equal(verifyLegacyPassword(PASSWORD, DOVEADM.argon2id), false);
     assert.equal(importableHash(DOVEADM.argon2id).scheme, 'ARGON2ID');
-    assert.equal(importableHash(DOVEADM.blfCrypt).scheme, 'BLF-CRYPT');
   });
 
   test('malformed and hostile hashes are false, fast', () => {
@@ -63,13 +123,13 @@ describe('Dovecot password hashes', () => {
     }
   });
 
-  test('a login with a Dovecot hash succeeds and rehashes it to scrypt (with SCRAM credentials)', async () => {
+  for (const name of ['sha512Crypt', 'blfCrypt', 'cryptBlowfish'] as const) test(`a login with a Dovecot ${name} hash succeeds and rehashes it to scrypt (with SCRAM credentials)`, async () => {
     const storage = openMemoryStorage();
     await storage.directory.addDomain('example.test');
-    await storage.directory.addAccount({ address: 'ann@example.test', passwordHash: DOVEADM.sha512Crypt, scramSha256: null, quota: null });
+    await storage.directory.addAccount({ address: 'ann@example.test', passwordHash: DOVEADM[name], scramSha256: null, quota: null });
     const auth = new Authenticator(storage.directory, { penalty: new AuthPenalty({ firstDelayMs: 0, maxDelayMs: 0 }) });
     await assert.rejects(auth.login('ann@example.test', 'wrong'));
-    assert.equal((await storage.directory.getAccount('ann@example.test'))!.passwordHash, DOVEADM.sha512Crypt);
+    assert.equal((await storage.directory.getAccount('ann@example.test'))!.passwordHash, DOVEADM[name]);
     await auth.login('ann@example.test', PASSWORD);
     const after = (await storage.directory.getAccount('ann@example.test'))!;
     assert.match(after.passwordHash, /^\$scrypt\$/);
