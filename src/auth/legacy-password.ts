@@ -3,11 +3,12 @@
 // at login until the next successful one rehashes to Postino's scheme.
 // SHA512-CRYPT ($6$) is Drepper's SHA-crypt, done here over node:crypto;
 // SSHA512 and PLAIN are one hash or none. BLF-CRYPT (bcrypt, bcrypt.ts) and
-// ARGON2ID (argon2.ts) are written here by hand, node:crypto of Node 20 having
+// ARGON2ID/ARGON2I (argon2.ts, blake2b.ts) are written here by hand, node:crypto of Node 20 having
 // neither; their cost parameters are capped so a stored hash cannot hold a
 // login for long (importableHash refuses such a hash at import).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { verifyBcrypt, MAX_BCRYPT_COST } from './bcrypt.js';
+import { parseArgon2, verifyArgon2 } from './argon2.js';
 
 const ITOA64 = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const DEFAULT_ROUNDS = 5000;
@@ -80,6 +81,10 @@ function schemeOf(stored: string): { scheme: Scheme; body: string } {
   if (prefix === undefined || prefix === 'CRYPT' || prefix === 'SHA512-CRYPT' || prefix === 'BLF-CRYPT') {
     if (body.startsWith('$6$')) return { scheme: 'SHA512-CRYPT', body };
     if (/^\$2[abxy]\$/.test(body)) return { scheme: 'BLF-CRYPT', body };
+    if (prefix !== 'SHA512-CRYPT' && prefix !== 'BLF-CRYPT') {
+      if (body.startsWith('$argon2id$')) return { scheme: 'ARGON2ID', body };
+      if (body.startsWith('$argon2i$')) return { scheme: 'ARGON2I', body };
+    }
     return { scheme: 'UNKNOWN', body };
   }
   if (prefix === 'SSHA512' || prefix === 'SSHA512.B64') return { scheme: 'SSHA512', body };
@@ -99,12 +104,21 @@ export function importableHash(stored: string): { ok: boolean; scheme: string; r
     if (Number(m[1]) > MAX_BCRYPT_COST) return { ok: false, scheme, reason: `cost ${m[1]} is above the limit ${MAX_BCRYPT_COST}` };
     return { ok: true, scheme };
   }
+  if (scheme === 'ARGON2ID' || scheme === 'ARGON2I') {
+    try {
+      const parsed = parseArgon2(body);
+      if (!parsed || parsed.params.type !== scheme.toLowerCase()) return { ok: false, scheme, reason: 'malformed (or not version 19)' };
+    } catch (err) {
+      return { ok: false, scheme, reason: (err as Error).message };
+    }
+    return { ok: true, scheme };
+  }
   return { ok: false, scheme };
 }
 
 /** Whether a stored hash is one brought from Dovecot (and so to be rehashed at the next login). */
 export function isLegacyHash(stored: string): boolean {
-  return stored.startsWith('{') || stored.startsWith('$6$') || /^\$2[aby]\$/.test(stored);
+  return stored.startsWith('{') || stored.startsWith('$6$') || /^\$2[aby]\$/.test(stored) || stored.startsWith('$argon2');
 }
 
 function equal(a: Buffer, b: Buffer): boolean {
@@ -130,5 +144,6 @@ export function verifyLegacyPassword(password: string, stored: string): boolean 
   }
   // Throws a RangeError for a cost above the limit (the worker reports a failed check).
   if (scheme === 'BLF-CRYPT') return verifyBcrypt(password, body);
+  if (scheme === 'ARGON2ID' || scheme === 'ARGON2I') return body.startsWith(`$${scheme.toLowerCase()}$`) && verifyArgon2(password, body);
   return false;
 }
