@@ -6,8 +6,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { blake2b } from './blake2b.js';
 
-/** What a stored hash may ask for: more would let one login take seconds and hundreds of MiB. */
-export const ARGON2_LIMITS = { maxMemoryKiB: 256 * 1024, maxPasses: 10, maxLanes: 16 } as const;
+/**
+ * What a stored hash may ask for: more would let one login take many seconds
+ * and hundreds of MiB. maxWork bounds memory × passes (KiB blocks filled):
+ * 256 MiB × 3, about four times Dovecot's default m=65536,t=3 (which takes
+ * 1-2 s here), so no check runs much past 6 s.
+ */
+export const ARGON2_LIMITS = { maxMemoryKiB: 256 * 1024, maxPasses: 10, maxLanes: 16, maxWork: 256 * 1024 * 3 } as const;
 
 const VERSION = 0x13;
 const BLOCK_WORDS = 256; // 1024 bytes as 32-bit words
@@ -146,6 +151,7 @@ export function checkArgon2Params(params: Argon2Params): void {
   if (!Number.isInteger(p) || p < 1 || p > ARGON2_LIMITS.maxLanes) throw new RangeError(`Argon2 parallelism p=${p} is outside 1..${ARGON2_LIMITS.maxLanes}`);
   if (!Number.isInteger(t) || t < 1 || t > ARGON2_LIMITS.maxPasses) throw new RangeError(`Argon2 passes t=${t} is outside 1..${ARGON2_LIMITS.maxPasses}`);
   if (!Number.isInteger(m) || m < 8 * p || m > ARGON2_LIMITS.maxMemoryKiB) throw new RangeError(`Argon2 memory m=${m} KiB is outside ${8 * p}..${ARGON2_LIMITS.maxMemoryKiB}`);
+  if (m * t > ARGON2_LIMITS.maxWork) throw new RangeError(`Argon2 work m×t=${m * t} is above the limit ${ARGON2_LIMITS.maxWork}`);
   if (!Number.isInteger(tagLength) || tagLength < 4 || tagLength > 1024) throw new RangeError(`Argon2 tag length ${tagLength} is outside 4..1024`);
 }
 

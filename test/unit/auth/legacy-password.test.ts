@@ -191,8 +191,9 @@ describe('Dovecot password hashes', () => {
       ['m=4194304', /memory m=4194304 KiB is outside 8\.\.262144/],
       ['t=100', /passes t=100 is outside 1\.\.10/],
       ['p=255', /parallelism p=255 is outside 1\.\.16/],
+      ['m=262144,t=4', /work m×t=1048576 is above the limit 786432/],
     ] as const) {
-      const hostile = good.replace(change.startsWith('m') ? 'm=65536' : change.startsWith('t') ? 't=3' : 'p=1', change);
+      const hostile = good.replace(change.startsWith('m=262144,') ? 'm=65536,t=3' : change.startsWith('m') ? 'm=65536' : change.startsWith('t') ? 't=3' : 'p=1', change);
       assert.equal(importableHash(hostile).ok, false, hostile);
       assert.match(importableHash(hostile).reason ?? '', message);
       assert.throws(() => verifyLegacyPassword(PASSWORD, hostile), message);
