@@ -2,10 +2,13 @@
 // as Dovecot wrote them ("{SCHEME}..." or a bare crypt string) and checked
 // at login until the next successful one rehashes to Postino's scheme.
 // SHA512-CRYPT ($6$) is Drepper's SHA-crypt, done here over node:crypto;
-// SSHA512 and PLAIN are one hash or none. BLF-CRYPT (bcrypt) and ARGON2ID
-// need primitives node:crypto of Node 20 does not have: such hashes are not
-// importable (importableHash says so) and never verify.
+// SSHA512 and PLAIN are one hash or none. BLF-CRYPT (bcrypt, bcrypt.ts) and
+// ARGON2ID/ARGON2I (argon2.ts, blake2b.ts) are written here by hand, node:crypto of Node 20 having
+// neither; their cost parameters are capped so a stored hash cannot hold a
+// login for long (importableHash refuses such a hash at import).
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { verifyBcrypt, MAX_BCRYPT_COST } from './bcrypt.js';
+import { parseArgon2, verifyArgon2 } from './argon2.js';
 
 const ITOA64 = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const DEFAULT_ROUNDS = 5000;
@@ -78,6 +81,10 @@ function schemeOf(stored: string): { scheme: Scheme; body: string } {
   if (prefix === undefined || prefix === 'CRYPT' || prefix === 'SHA512-CRYPT' || prefix === 'BLF-CRYPT') {
     if (body.startsWith('$6$')) return { scheme: 'SHA512-CRYPT', body };
     if (/^\$2[abxy]\$/.test(body)) return { scheme: 'BLF-CRYPT', body };
+    if (prefix !== 'SHA512-CRYPT' && prefix !== 'BLF-CRYPT') {
+      if (body.startsWith('$argon2id$')) return { scheme: 'ARGON2ID', body };
+      if (body.startsWith('$argon2i$')) return { scheme: 'ARGON2I', body };
+    }
     return { scheme: 'UNKNOWN', body };
   }
   if (prefix === 'SSHA512' || prefix === 'SSHA512.B64') return { scheme: 'SSHA512', body };
@@ -87,15 +94,31 @@ function schemeOf(stored: string): { scheme: Scheme; body: string } {
   return { scheme: 'UNKNOWN', body };
 }
 
-/** Whether Postino can check a Dovecot hash at login; the scheme's name either way (for the import's warning). */
-export function importableHash(stored: string): { ok: boolean; scheme: string } {
-  const { scheme } = schemeOf(stored);
-  return { ok: scheme === 'SHA512-CRYPT' || scheme === 'SSHA512' || scheme === 'PLAIN', scheme };
+/** Why Postino cannot check a Dovecot hash at login (undefined: it can); the scheme's name either way (for the import's warning). */
+export function importableHash(stored: string): { ok: boolean; scheme: string; reason?: string } {
+  const { scheme, body } = schemeOf(stored);
+  if (scheme === 'SHA512-CRYPT' || scheme === 'SSHA512' || scheme === 'PLAIN') return { ok: true, scheme };
+  if (scheme === 'BLF-CRYPT') {
+    const m = /^\$2[aby]\$([0-9]{2})\$[./A-Za-z0-9]{53}$/.exec(body);
+    if (!m) return { ok: false, scheme, reason: 'malformed (or the buggy $2x$ variant)' };
+    if (Number(m[1]) > MAX_BCRYPT_COST) return { ok: false, scheme, reason: `cost ${m[1]} is above the limit ${MAX_BCRYPT_COST}` };
+    return { ok: true, scheme };
+  }
+  if (scheme === 'ARGON2ID' || scheme === 'ARGON2I') {
+    try {
+      const parsed = parseArgon2(body);
+      if (!parsed || parsed.params.type !== scheme.toLowerCase()) return { ok: false, scheme, reason: 'malformed (or not version 19)' };
+    } catch (err) {
+      return { ok: false, scheme, reason: (err as Error).message };
+    }
+    return { ok: true, scheme };
+  }
+  return { ok: false, scheme };
 }
 
 /** Whether a stored hash is one brought from Dovecot (and so to be rehashed at the next login). */
 export function isLegacyHash(stored: string): boolean {
-  return stored.startsWith('{') || stored.startsWith('$6$');
+  return stored.startsWith('{') || stored.startsWith('$6$') || /^\$2[aby]\$/.test(stored) || stored.startsWith('$argon2');
 }
 
 function equal(a: Buffer, b: Buffer): boolean {
@@ -119,5 +142,8 @@ export function verifyLegacyPassword(password: string, stored: string): boolean 
     if (rounds !== undefined && rounds > MAX_ROUNDS) return false;
     return equal(Buffer.from(sha512Crypt(password, m[2]!, rounds)), Buffer.from(body));
   }
+  // Throws a RangeError for a cost above the limit (the worker reports a failed check).
+  if (scheme === 'BLF-CRYPT') return verifyBcrypt(password, body);
+  if (scheme === 'ARGON2ID' || scheme === 'ARGON2I') return body.startsWith(`$${scheme.toLowerCase()}$`) && verifyArgon2(password, body);
   return false;
 }

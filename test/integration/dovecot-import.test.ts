@@ -1,10 +1,10 @@
 // postino import dovecot against the real Dovecot: a user's Maildir filled
 // over IMAP (folders, a nested one, keywords, system flags, subscriptions, a
 // deleted-and-recreated folder, an expunge), imported with --all from the
-// passwd-file (SHA512-CRYPT hash) and again with SRC --to; an IMAP client
-// then sees the same UIDVALIDITY, UIDNEXT, UIDs, flags, keywords and
-// subscriptions on both servers, and logs in to Postino with the Dovecot
-// password. Malformed or hostile input stops the import with one line and
+// passwd-file (SHA512-CRYPT hash; a second user with a BLF-CRYPT one) and
+// again with SRC --to; an IMAP client then sees the same UIDVALIDITY,
+// UIDNEXT, UIDs, flags, keywords and subscriptions on both servers, and both
+// users log in to Postino with their Dovecot passwords. Malformed or hostile input stops the import with one line and
 // changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,17 +22,22 @@ import { SERVICES } from '../../src/config.js';
 
 const ALICE = 'alice@example.test';
 const PASSWORD = 'Dovecot-pass-2026!';
+const BOB = 'bob@example.test';
+const BOB_PASSWORD = 'Bob-bcrypt-2026?';
 const NAMESPACE = 'namespace inbox {\n  inbox = yes\n  separator = /\n}\n';
 
 let dovecot: RunningDovecot;
 const data = scratchDir('postino-import-');
 
 before(async () => {
-  dovecot = await startDovecotLmtp({ users: [ALICE], extraConf: NAMESPACE });
+  dovecot = await startDovecotLmtp({ users: [ALICE, BOB], extraConf: NAMESPACE });
   // Alice's password as a SHA512-CRYPT hash made by Dovecot itself.
   const hash = execFileSync('doveadm', ['pw', '-s', 'SHA512-CRYPT', '-p', PASSWORD], { encoding: 'utf8' }).trim();
   const passwd = path.join(dovecot.dir, 'passwd');
-  writeFileSync(passwd, readFileSync(passwd, 'utf8').replace(`{PLAIN}${dovecot.password}`, hash));
+  // Bob's as bcrypt (BLF-CRYPT, $2y$), also by Dovecot.
+  const bobHash = execFileSync('doveadm', ['pw', '-s', 'BLF-CRYPT', '-p', BOB_PASSWORD], { encoding: 'utf8' }).trim();
+  const lines = readFileSync(passwd, 'utf8').split('\n').map((l) => (l.startsWith(`${BOB}:`) ? l.replace(`{PLAIN}${dovecot.password}`, bobHash) : l));
+  writeFileSync(passwd, lines.join('\n').replace(`{PLAIN}${dovecot.password}`, hash));
   writeFileSync(path.join(data.dir, 'postino.json'), JSON.stringify({ hostname: 'mx.example.test', dns: { servers: ['127.0.0.1:9'] } }));
   cli(['domain', 'add', 'example.test', '--postmaster', 'hostmaster@remote.test']);
 });
@@ -48,8 +53,8 @@ function cli(args: string[]): string {
   return r.stdout;
 }
 
-function imap(port: number, secure: boolean): ImapFlow {
-  return new ImapFlow({ host: '127.0.0.1', port, secure, auth: { user: ALICE, pass: PASSWORD }, tls: { rejectUnauthorized: false }, logger: false, disableAutoIdle: true });
+function imap(port: number, secure: boolean, auth = { user: ALICE, pass: PASSWORD }): ImapFlow {
+  return new ImapFlow({ host: '127.0.0.1', port, secure, auth, tls: { rejectUnauthorized: false }, logger: false, disableAutoIdle: true });
 }
 
 function message(subject: string): Buffer {
@@ -97,6 +102,10 @@ async function postinoView(names: string[]): Promise<Awaited<ReturnType<typeof v
   try {
     const imaps = Number((await served.waitFor((e) => e.event === 'listening' && e.service === 'imaps')).port);
     await served.waitFor((e) => e.event === 'ready');
+    // Bob's Dovecot password (bcrypt, checked in the legacy worker, then rehashed).
+    const bob = imap(imaps, true, { user: BOB, pass: BOB_PASSWORD });
+    await bob.connect();
+    await bob.logout();
     const client = imap(imaps, true);
     await client.connect(); // Alice's Dovecot password (SHA512-CRYPT, then rehashed)
     try {
@@ -153,8 +162,12 @@ test('a Dovecot user moves to Postino with UIDVALIDITY, UIDs, flags, keywords an
   writeFileSync(path.join(home, 'sieve', 'main.sieve'), 'require "fileinto";\nif header :contains "subject" "w1" { fileinto "Work"; }\n');
   writeFileSync(path.join(home, 'sieve', 'spare.sieve'), 'keep;\n');
   symlinkSync('sieve/main.sieve', path.join(home, '.dovecot.sieve'));
-  const first = cli(['import', 'dovecot', '--all', path.join(dovecot.dir, 'passwd')]);
+  const imported = postino(data.dir, ['import', 'dovecot', '--all', path.join(dovecot.dir, 'passwd')]);
+  assert.equal(imported.code, 0, imported.stderr);
+  assert.doesNotMatch(imported.stderr, /warning/, 'every hash (SHA512-CRYPT, BLF-CRYPT) is kept');
+  const first = imported.stdout;
   assert.match(first, /alice@example\.test: account created/);
+  assert.match(first, /bob@example\.test: account created/);
   // Postino's new INBOX got a UIDVALIDITY from the clock, as Dovecot's did: when both were made
   // in the same second they agree already and nothing is replaced.
   assert.match(first, /alice@example\.test INBOX: (replaced \(new UIDVALIDITY\), )?5 new/);
@@ -168,6 +181,14 @@ test('a Dovecot user moves to Postino with UIDVALIDITY, UIDs, flags, keywords an
   assert.ok(d1.names.includes('Work/Projects') && d1.names.includes('Old'));
   const p1 = await postinoView(d1.names);
   assert.deepEqual(p1, d1.view);
+  {
+    const storage = openStorage(data.dir);
+    try {
+      for (const who of [ALICE, BOB]) assert.match((await storage.directory.getAccount(who))!.passwordHash, /^\$scrypt\$/, `${who}: rehashed at login`);
+    } finally {
+      storage.close();
+    }
+  }
   assert.ok(p1.subscribed.includes('Work/Projects') && !p1.subscribed.includes('Old'), 'subscriptions as in Dovecot');
   assert.ok(p1.folders.INBOX!.messages.some((m) => m.includes('$Label2')) && p1.folders.INBOX!.messages.some((m) => m.includes('\\Deleted')));
 

@@ -91,7 +91,8 @@ function readPasswdUsers(file: string, options: OptionValues, ctx: CliContext): 
     const hash = importableHash(u.password);
     let passwordHash = u.password;
     if (!hash.ok) {
-      ctx.err(`warning: ${address}: password scheme ${hash.scheme} cannot be checked by Postino; the account is imported without a password (set one with user passwd)`);
+      const why = hash.reason ? ` (${hash.reason})` : '';
+      ctx.err(`warning: ${address}: password scheme ${hash.scheme}${why} cannot be checked by Postino; the account is imported without a password (set one with user passwd)`);
       passwordHash = NO_PASSWORD;
     }
     users.push({ address, maildir, scripts: readScripts(u.maildir, undefined), passwordHash });
