@@ -60,6 +60,28 @@ export function messageCases(fx: Fixture): void {
     await failsWith('NONEXISTENT', () => mail.appendMany(fx.alice, 'Nope', [{ raw: msg('x') }]));
   });
 
+  test('keywords: 26 per mailbox; one past the list is not kept on the message (FETCH never shows a keyword FLAGS lacks)', async () => {
+    const { mail } = fx.s;
+    const box = await mail.createMailbox(fx.alice, 'Tagged');
+    const words = range(30).map((i) => `$Word${i}`);
+    const r = await mail.append(fx.alice, 'Tagged', msg('k1'), { flags: ['\\Seen', ...words.slice(0, 20)] });
+    await mail.setFlags(box.id, [r.uid], 'add', [...words.slice(20, 30), '\\Flagged']);
+    const listed = (await mail.selectSummary(box.id)).keywords;
+    assert.equal(listed.length, 26);
+    const kept = (await mail.getMessage(box.id, r.uid))!.flags;
+    assert.ok(kept.includes('\\Seen') && kept.includes('\\Flagged'), 'system flags are kept');
+    for (const f of kept) assert.ok(f.startsWith('\\') || listed.includes(f), `${f} is listed`);
+    assert.equal(kept.filter((f) => !f.startsWith('\\')).length, 26);
+    // A new message with a keyword past the list: stored without it.
+    const r2 = await mail.append(fx.alice, 'Tagged', msg('k2'), { flags: ['$Late', words[0]!] });
+    assert.deepEqual((await mail.getMessage(box.id, r2.uid))!.flags, [words[0]]);
+    // Moved into a full mailbox: what it has no place for stays behind.
+    const r3 = await mail.append(fx.alice, 'INBOX', msg('k3'), { flags: ['$Elsewhere', words[1]!] });
+    const [[, moved]] = (await mail.move(r3.mailboxId, [r3.uid], box.id)) as [[number, number]];
+    assert.deepEqual((await mail.getMessage(box.id, moved))!.flags, [words[1]]);
+    assert.equal((await mail.selectSummary(box.id)).keywords.length, 26);
+  });
+
   test('append: stored as given, flags spelt canonically, \\Recent dropped, internal date kept', async () => {
     const { mail } = fx.s;
     const raw = msg('one', 500);
@@ -105,12 +127,12 @@ export function messageCases(fx: Fixture): void {
     assert.deepEqual(await mail.selectSummary(r.mailboxId), { uids: [], firstUnseenUid: undefined, keywords: [], highestModseq: r.modseq + 1 });
   });
 
-  test('keywords: \\Recent is never stored; the mailbox lists at most 26 keywords, messages keep theirs', async () => {
+  test('keywords: \\Recent is never stored; the mailbox lists at most 26 keywords, messages keep those', async () => {
     const { mail } = fx.s;
     const many = Array.from({ length: 27 }, (_, i) => `$k${i}`);
     const r = await mail.append(fx.alice, 'INBOX', msg('kw'), { flags: many });
     assert.deepEqual(await mail.setFlags(r.mailboxId, [r.uid], 'add', ['\\Recent']), []);
-    assert.deepEqual((await mail.getMessage(r.mailboxId, r.uid))!.flags, many);
+    assert.deepEqual((await mail.getMessage(r.mailboxId, r.uid))!.flags, many.slice(0, 26));
     assert.deepEqual((await mail.selectSummary(r.mailboxId)).keywords, many.slice(0, 26));
   });
 
