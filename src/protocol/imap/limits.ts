@@ -1,6 +1,12 @@
 // Every limit of the IMAP protocol layer in one place, with the reason for it.
 
 export const IMAP_LIMITS = {
+  /**
+   * Keywords a mailbox can hold (every storage backend keeps at most this many: a Maildir
+   * name has 26 letters for them). At the limit PERMANENTFLAGS drops \*, so clients know a
+   * new keyword would not be kept.
+   */
+  mailboxKeywords: 26,
   /** Longest command line (text between literals), in bytes. Dovecot allows 64 KiB. */
   maxLineLength: 65_536,
   /** Before login a literal can only be a user name or password: no big buffers for strangers. */

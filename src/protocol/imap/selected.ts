@@ -16,6 +16,7 @@ import { OneAtATime } from './one-at-a-time.js';
 import type { MailboxDelta, MailboxRef } from './backend.js';
 import { statusResponse, untagged, type ImapResponse, type ImapValue } from './response.js';
 import { firstAtLeast, formatSequenceSet } from './sequence.js';
+import { IMAP_LIMITS } from './limits.js';
 
 /**
  * The UIDs one session sees as \Recent: the tail claimed at SELECT (all of a
@@ -344,6 +345,10 @@ export function flagsResponses(keywords: readonly string[], readOnly: boolean): 
   const flags = [...SYSTEM_FLAGS, ...keywords];
   return [
     untagged('FLAGS', flags),
-    statusResponse('OK', readOnly ? 'No permanent flags permitted' : 'Flags permitted', `PERMANENTFLAGS (${readOnly ? '' : [...flags, '\\*'].join(' ')})`),
+    statusResponse(
+      'OK',
+      readOnly ? 'No permanent flags permitted' : 'Flags permitted',
+      `PERMANENTFLAGS (${readOnly ? '' : [...flags, ...(keywords.length < IMAP_LIMITS.mailboxKeywords ? ['\\*'] : [])].join(' ')})`,
+    ),
   ];
 }

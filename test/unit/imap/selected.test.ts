@@ -2,7 +2,7 @@
 // against a small model of the store's MODSEQ log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SelectedMailbox } from '../../../src/protocol/imap/selected.js';
+import { SelectedMailbox, flagsResponses } from '../../../src/protocol/imap/selected.js';
 import { compileResponse, type ImapResponse } from '../../../src/protocol/imap/response.js';
 import type { MailboxDelta } from '../../../src/protocol/imap/backend.js';
 
@@ -218,4 +218,12 @@ test('new messages are \\Recent to the session that claims them as it catches up
   const three = m.append();
   assert.equal(text(await flushed(s, true, false)), '* 3 EXISTS\r\n* 2 RECENT\r\n');
   assert.ok(s.isRecent(three));
+});
+
+test('PERMANENTFLAGS offers \\* until the mailbox holds all the keywords it can keep', () => {
+  const text = (keywords: string[]) => flagsResponses(keywords, false).map((r) => Buffer.concat(compileResponse(r, { utf8: false })).toString('latin1')).join('');
+  assert.match(text(['$a']), /PERMANENTFLAGS \(\\Answered \\Flagged \\Deleted \\Seen \\Draft \$a \\\*\)/);
+  const full = Array.from({ length: 26 }, (_, i) => `$k${i}`);
+  assert.match(text(full), /PERMANENTFLAGS \([^)]*\$k25\)/);
+  assert.doesNotMatch(text(full), /\\\*/);
 });
