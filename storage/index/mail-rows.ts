@@ -86,13 +86,3 @@ export function canonicalInbox(name: string): string {
   const first = slash < 0 ? name : name.slice(0, slash);
   return first.toUpperCase() === 'INBOX' ? 'INBOX' + name.slice(first.length) : name;
 }
-
-/**
- * The flags a message of a folder can keep: system flags and the keywords of
- * the folder's list (a Maildir name has a letter for each). One past the
- * list is left out, as RFC 9051 allows for a flag the server cannot keep, so a
- * client never sees in FETCH a keyword the mailbox's FLAGS does not list.
- */
-export function storableFlags(flags: readonly string[], keywords: readonly string[]): string[] {
-  return flags.filter((f) => f.startsWith('\\') || f === '$Forwarded' || keywords.includes(f));
-}

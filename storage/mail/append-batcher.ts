@@ -8,8 +8,8 @@
 // commit leaves a whole file that recovery adopts.
 import type { AppendOptions, AppendResult, MailboxChange, StagedBlob } from '../ports.js';
 import { MailError } from '../errors.js';
-import { normalizeFlags } from '../flags.js';
-import { storableFlags, type MailboxRef, type MailboxRow } from '../index/mail-rows.js';
+import { normalizeFlags, storableFlags } from '../flags.js';
+import type { MailboxRef, MailboxRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 
 const MAX_BATCH = 512;

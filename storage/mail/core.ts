@@ -11,7 +11,8 @@ import type { ChangeFeed, MailboxChange, MailboxInfo, Quota } from '../ports.js'
 import { MailError, isMailError, storageFailure } from '../errors.js';
 import { FileChanges } from '../maildir/file-changes.js';
 import { MaildirBlobStore } from '../maildir/blob-store.js';
-import { accountSegment, MAX_KEYWORD_LETTERS } from '../maildir/names.js';
+import { accountSegment } from '../maildir/names.js';
+import { withKeywords } from '../flags.js';
 import { META_FILE, folderMetaText, type FolderMeta } from '../maildir/meta.js';
 import { InProcessChangeFeed } from '../change-feed.js';
 import { ChangePublisher } from '../index/change-publisher.js';
@@ -336,16 +337,9 @@ export class MailCore {
    * stored: see storableFlags.
    */
   ensureKeywords(mb: MailboxRow, flags: string[]): string[] {
-    const keywords = JSON.parse(mb.keywords) as string[];
-    let changed = false;
-    for (const f of flags) {
-      if (f.startsWith('\\') || f === '$Forwarded') continue;
-      if (!keywords.includes(f) && keywords.length < MAX_KEYWORD_LETTERS) {
-        keywords.push(f);
-        changed = true;
-      }
-    }
-    if (changed) {
+    const listed = JSON.parse(mb.keywords) as string[];
+    const keywords = withKeywords(listed, flags);
+    if (keywords.length !== listed.length) {
       mb.keywords = JSON.stringify(keywords);
       this.sql('UPDATE mailboxes SET keywords = ? WHERE id = ?').run(mb.keywords, mb.id);
       this.saveMeta(mb);

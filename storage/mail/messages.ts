@@ -7,8 +7,8 @@ import type { AppendOptions, FlagMode, MailboxChange, MessageRecord } from '../p
 import { MailError } from '../errors.js';
 import { findMessageFile } from '../maildir/files.js';
 import { baseOfPath, flagSuffix, messageFileName } from '../maildir/names.js';
-import { normalizeFlags } from '../flags.js';
-import { splitFlags, storableFlags, toRecord, type MessageRow } from '../index/mail-rows.js';
+import { normalizeFlags, storableFlags } from '../flags.js';
+import { splitFlags, toRecord, type MessageRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 import type { AppendBatcher } from './append-batcher.js';
 import { IS_DELETED } from '../index/migrations.js';

@@ -2,11 +2,11 @@
 // a batch checks first and then changes, so a refused one changes nothing.
 import type { ChangeFeed, FolderImport, FolderImportResult, ImportedFolderState, MailboxChange } from '../ports.js';
 import { MailError } from '../errors.js';
-import { normalizeFlags } from '../flags.js';
+import { normalizeFlags, withKeywords } from '../flags.js';
 import { afterCommit } from '../unit-of-work.js';
 import { checkBatch } from '../import-batch.js';
 import type { MemMailbox, MemoryState } from './state.js';
-import { MAX_KEYWORDS, canonicalMailboxName, validateMailboxName } from './names.js';
+import { canonicalMailboxName, validateMailboxName } from './names.js';
 import type { MessageIndexer } from './mail-store.js';
 
 export class MemoryMailImport {
@@ -101,6 +101,6 @@ export class MemoryMailImport {
   }
 
   private noteKeywords(mb: MemMailbox, flags: string[]): void {
-    for (const f of flags) if (!f.startsWith('\\') && !mb.keywords.includes(f) && mb.keywords.length < MAX_KEYWORDS) mb.keywords.push(f);
+    mb.keywords = withKeywords(mb.keywords, flags);
   }
 }

@@ -21,14 +21,14 @@ import type {
   SpecialUse,
 } from '../ports.js';
 import { MailError } from '../errors.js';
-import { normalizeFlags } from '../flags.js';
+import { normalizeFlags, storableFlags, withKeywords } from '../flags.js';
 import { InProcessChangeFeed } from '../change-feed.js';
 import type { MemMailbox, MemMessage, MemoryState } from './state.js';
 import { MemoryMetadata } from './metadata.js';
 import type { MailStorePort } from './shapes.js';
 import { afterCommit, type UnitGate } from '../unit-of-work.js';
 import { DEFAULT_FOLDERS, summary, toRecord } from './records.js';
-import { MAX_KEYWORDS, MAX_SUBSCRIPTIONS, byteOrder, canonicalMailboxName, validateMailboxName } from './names.js';
+import { MAX_SUBSCRIPTIONS, byteOrder, canonicalMailboxName, validateMailboxName } from './names.js';
 
 /** Turns a raw message into the structure cached with it (JSON), as the SQLite store's indexer. */
 export type MessageIndexer = (raw: Buffer) => string | null;
@@ -377,11 +377,8 @@ export class MemoryMailStore implements MailStorePort {
    * flags do not. Returns the flags a message keeps: one past the list is left out.
    */
   private noteKeywords(mb: MemMailbox, flags: readonly string[]): string[] {
-    for (const f of flags) {
-      if (f.startsWith('\\') || f === '$Forwarded') continue;
-      if (!mb.keywords.includes(f) && mb.keywords.length < MAX_KEYWORDS) mb.keywords.push(f);
-    }
-    return flags.filter((f) => f.startsWith('\\') || f === '$Forwarded' || mb.keywords.includes(f));
+    mb.keywords = withKeywords(mb.keywords, flags);
+    return storableFlags(flags, mb.keywords);
   }
 
   // ---- reading ------------------------------------------------------------------

@@ -2,9 +2,6 @@
 // rules themselves are shared (storage/names.ts).
 export { MAX_SCRIPTS_PER_ACCOUNT, MAX_SUBSCRIPTIONS, canonicalMailboxName, validateMailboxName, validateScriptName } from '../names.js';
 
-/** Keywords a mailbox keeps a letter for (Maildir's a-z). */
-export const MAX_KEYWORDS = 26;
-
 /** SQLite's NOCASE: ASCII letters only. */
 export function foldCase(s: string): string {
   return s.replace(/[A-Z]/g, (c) => c.toLowerCase());

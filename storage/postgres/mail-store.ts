@@ -33,7 +33,7 @@ import type {
   SpecialUse,
 } from '../ports.js';
 import { MailError } from '../errors.js';
-import { normalizeFlags } from '../flags.js';
+import { normalizeFlags, storableFlags, withKeywords } from '../flags.js';
 import { InProcessChangeFeed } from '../change-feed.js';
 import { afterCommit } from '../unit-of-work.js';
 import { DEFAULT_FOLDERS, MAX_SUBSCRIPTIONS, canonicalMailboxName, validateMailboxName } from '../names.js';
@@ -43,7 +43,6 @@ import { PublishOrder, type Place } from './publish-order.js';
 import { checkBatch } from '../import-batch.js';
 
 /** Keywords a mailbox lists (as the Maildir's a-z letters allow the SQLite backend). */
-const MAX_KEYWORDS = 26;
 
 /** Turns a raw message into the structure cached with it (JSON); `parsed` is the message as parsed on arrival, when given. */
 export type MessageIndexer = (raw: Buffer, parsed?: AppendOptions['message']) => string | null;
@@ -106,21 +105,6 @@ function newBodyId(): string {
 
 function sha256(raw: Buffer): Buffer {
   return createHash('sha256').update(raw).digest();
-}
-
-/** New keywords join the mailbox's list (which only grows, up to 26); $Forwarded and system flags do not. */
-function withKeywords(list: readonly string[], flags: readonly string[]): string[] {
-  const out = [...list];
-  for (const f of flags) {
-    if (f.startsWith('\\') || f === '$Forwarded') continue;
-    if (!out.includes(f) && out.length < MAX_KEYWORDS) out.push(f);
-  }
-  return out;
-}
-
-/** The flags a message keeps: system flags and the mailbox's keywords (one past the list is left out, as on the other backends). */
-function storable(flags: readonly string[], keywords: readonly string[]): string[] {
-  return flags.filter((f) => f.startsWith('\\') || f === '$Forwarded' || keywords.includes(f));
 }
 
 function sameFlags(a: readonly string[], b: readonly string[]): boolean {
@@ -572,7 +556,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
     const n = items.length;
     let keywords: string[] = mb.keywords;
     for (const i of items) keywords = withKeywords(keywords, i.flags);
-    for (const i of items) i.flags = storable(i.flags, keywords);
+    for (const i of items) i.flags = storableFlags(i.flags, keywords);
     await this.db.query('UPDATE mailboxes SET uid_next = uid_next + $2, highest_modseq = highest_modseq + $2, keywords = $3 WHERE id = $1', [mb.id, n, keywords]);
     const uids = items.map((_, k) => mb.uid_next + k);
     const modseqs = items.map((_, k) => mb.highest_modseq + k + 1);
@@ -787,7 +771,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
       const changed: MessageRecord[] = [];
       const changes: MailboxChange[] = [];
       const keywords = withKeywords(mb.keywords, wanted);
-      const kept = mode === 'remove' ? wanted : storable(wanted, keywords);
+      const kept = mode === 'remove' ? wanted : storableFlags(wanted, keywords);
       // In the order asked (as the other backends; a UID asked twice changes once).
       for (const uid of uids) {
         const m = byUid.get(uid);
@@ -910,7 +894,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
         [source.id, target.id, rows.map((r) => r.uid), newUids, newModseqs],
       );
       // A keyword the target's full list has no place for stays behind (as on the other backends).
-      const kept = rows.map((r) => storable(r.flags, keywords));
+      const kept = rows.map((r) => storableFlags(r.flags, keywords));
       const trimmed = kept.flatMap((f, k) => (f.length === rows[k]!.flags.length ? [] : [k]));
       if (trimmed.length > 0) {
         await this.db.query(
