@@ -60,22 +60,7 @@ export class FileChanges {
    * puts it back without writing anything.
    */
   replace(file: string, content: string, durable: boolean): void {
-    const old = `${file}.${process.pid}.${++kept}.old`;
-    let hadOld = true;
-    try {
-      linkSync(file, old);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      hadOld = false;
-    }
-    try {
-      if (durable) writeFileDurable(file, content);
-      else writeFileAtomic(file, content);
-    } catch (err) {
-      if (hadOld) removeQuietly(old);
-      throw err;
-    }
-    this.changes.push(hadOld ? { undo: () => renameSync(old, file), done: () => removeQuietly(old) } : { undo: () => removeQuietly(file) });
+    this.keepingOld(file, () => (durable ? writeFileDurable(file, content) : writeFileAtomic(file, content)));
   }
 
   /**
@@ -86,6 +71,11 @@ export class FileChanges {
    * directory afterwards.
    */
   putInPlace(staged: string, file: string): void {
+    this.keepingOld(file, () => renameSync(staged, file));
+  }
+
+  /** Runs `put` (which puts a new `file` in place) with the old file kept under a second name until the commit. */
+  private keepingOld(file: string, put: () => void): void {
     const old = `${file}.${process.pid}.${++kept}.old`;
     let hadOld = true;
     try {
@@ -95,7 +85,7 @@ export class FileChanges {
       hadOld = false;
     }
     try {
-      renameSync(staged, file);
+      put();
     } catch (err) {
       if (hadOld) removeQuietly(old);
       throw err;
