@@ -2,6 +2,7 @@
 // then POSTINO_* environment overrides. Errors name the bad key.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import path from 'node:path';
 import { z } from 'zod';
 import { MailError } from '../storage/errors.js';
 import { MAX_SCRIPTS_PER_ACCOUNT } from '../storage/names.js';
@@ -303,12 +304,13 @@ export interface Config {
   demo: boolean;
 }
 
-export type StorageConfig = { backend: 'sqlite' } | { backend: 'postgres'; url: string };
+/** `blobs`: message bodies as files in this shared directory (absolute path) instead of in PostgreSQL. */
+export type StorageConfig = { backend: 'sqlite' } | { backend: 'postgres'; url: string; blobs?: string };
 
 /**
  * storage.backend, storage.url and POSTINO_STORAGE_URL (which overrides the
  * url): a url alone means PostgreSQL. Bodies are kept in PostgreSQL with
- * it; a shared Maildir for them (storage.blobs) is not there yet.
+ * it, or with storage.blobs as files in a directory every node mounts.
  */
 function resolveStorage(raw: RawConfig['storage'], env: NodeJS.ProcessEnv): StorageConfig {
   const fromEnv = env.POSTINO_STORAGE_URL;
@@ -323,8 +325,15 @@ function resolveStorage(raw: RawConfig['storage'], env: NodeJS.ProcessEnv): Stor
     return { backend: 'sqlite' };
   }
   if (!url) throw new MailError('BADINPUT', 'storage.backend "postgres" needs storage.url (or POSTINO_STORAGE_URL)');
-  if (raw?.blobs !== undefined) throw new MailError('BADINPUT', 'storage.blobs: a shared blob directory is not supported yet; the postgres backend keeps bodies in PostgreSQL');
-  return { backend: 'postgres', url };
+  if (raw?.blobs === undefined) return { backend: 'postgres', url };
+  return { backend: 'postgres', url, blobs: blobDirectory(raw.blobs) };
+}
+
+/** storage.blobs: an absolute path, plain enough to be a directory name (checked to exist when the storage opens). */
+function blobDirectory(dir: string): string {
+  if (!path.isAbsolute(dir)) throw new MailError('BADINPUT', `storage.blobs: expected an absolute path, got "${dir}"`);
+  if (dir.length > 1024 || /[\x00-\x1f\x7f]/.test(dir)) throw new MailError('BADINPUT', 'storage.blobs: expected a directory path without control characters');
+  return path.normalize(dir);
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string {

@@ -109,18 +109,23 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
 }
 
 /** Which backend to open (the config's storage section). */
-export type StorageChoice = { backend: 'sqlite' } | { backend: 'postgres'; url: string };
+export type StorageChoice = { backend: 'sqlite' } | { backend: 'postgres'; url: string; blobs?: string };
 
 /**
  * Opens the configured backend: SQLite + Maildir under the data dir, or a
- * PostgreSQL database (which keeps the bodies too; the data dir then keeps
- * only the certificate, keys and the like). A PostgreSQL storage's close()
+ * PostgreSQL database (which keeps the bodies too, or a shared directory
+ * does: `blobs`; the data dir then keeps only the certificate, keys and
+ * the like). A PostgreSQL storage's close()
  * starts closing its pool; `drain` before it waits for work in flight.
  */
 export async function openConfiguredStorage(dataDir: string, choice: StorageChoice, options: OpenStorageOptions = {}): Promise<Storage> {
   if (choice.backend === 'sqlite') return openStorage(dataDir, options);
   try {
-    return await openPostgresStorage(choice.url, { indexer: options.indexer ?? defaultIndexer, ...(options.feed ? { feed: options.feed } : {}) });
+    return await openPostgresStorage(choice.url, {
+      indexer: options.indexer ?? defaultIndexer,
+      ...(options.feed ? { feed: options.feed } : {}),
+      ...(choice.blobs !== undefined ? { blobs: choice.blobs } : {}),
+    });
   } catch (err) {
     if (err instanceof MailError) throw err;
     throw new MailError('TEMPFAIL', `cannot open the PostgreSQL storage: ${describeCause(err)}`, { cause: err });

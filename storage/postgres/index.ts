@@ -18,18 +18,30 @@ import { PgDeliveryMemory } from './delivery-memory.js';
 import { CHANGE_CHANNEL, PgChangeFeed } from './change-feed.js';
 import { RunnerLease } from './runner-lease.js';
 import { PgAdminStore } from './admin.js';
+import type { BlobStore } from './blobs.js';
+import { TableBlobStore } from './blobs-table.js';
+import { DirectoryBlobStore, checkBlobDirectory, type DirectoryBlobStoreOptions } from './blobs-directory.js';
 
 export interface OpenPostgresOptions {
   indexer?: MessageIndexer;
   feed?: ChangeFeed;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /**
+   * Bodies as files in this directory (absolute; shared by every node:
+   * `storage.blobs`), instead of in the database. It must exist.
+   */
+  blobs?: string;
+  /** Tuning of the directory store (tests). */
+  blobOptions?: DirectoryBlobStoreOptions;
 }
 
 /** A PostgreSQL storage; `end` closes the pool and resolves when it has (close() starts it). */
 export type PostgresStorage = Storage & { end(): Promise<void> };
 
 export async function openPostgresStorage(url: string, options: OpenPostgresOptions = {}): Promise<PostgresStorage> {
+  // Before anything else: an unmounted share must stop the node, not fill its local disk.
+  if (options.blobs !== undefined) await checkBlobDirectory(options.blobs);
   const db = new PgDatabase(url, options.poolSize === undefined ? {} : { max: options.poolSize });
   try {
     await migrate(db.pool);
@@ -41,8 +53,10 @@ export async function openPostgresStorage(url: string, options: OpenPostgresOpti
   const directory = new PgDirectory(db);
   // The other nodes' changes reach this node's subscribers once watchExternalChanges starts listening.
   const feed: PgChangeFeed = new PgChangeFeed(url, async (mailboxId, uid) => (await mail.getMessage(mailboxId, uid))?.flags, options.feed);
+  const blobs: BlobStore = options.blobs === undefined ? new TableBlobStore(db) : new DirectoryBlobStore(db, options.blobs, options.blobOptions);
   const mail: PgMailStore = new PgMailStore(db, {
     ...(options.indexer ? { indexer: options.indexer } : {}),
+    blobs,
     feed,
     announcer: { channel: CHANGE_CHANNEL, payloads: (changes) => feed.payloads(changes) },
   });

@@ -9,9 +9,10 @@
 // refused change (quota) takes none. Two mailboxes are locked in id order.
 // Quota: an account with a limit has its row locked by each append, so
 // concurrent appends are checked one after another, exactly.
-// Bodies: the blobs table, one row per content (SHA-256): a message to
-// many recipients, a copy and a move share it; a body no message uses any
-// more is removed after the change that left it alone commits.
+// Bodies: one per content (SHA-256), in the blobs table or in a shared
+// directory (blobs.ts, chosen at open): a message to many recipients, a
+// copy and a move share it; a body no message uses any more is removed
+// after the change that left it alone commits.
 import { createHash, randomBytes } from 'node:crypto';
 import type {
   AppendOptions,
@@ -41,6 +42,8 @@ import type { PgDatabase, Row } from './db.js';
 import { PgMetadata } from './metadata.js';
 import { PublishOrder, type Place } from './publish-order.js';
 import { checkBatch } from '../import-batch.js';
+import type { BlobStore, NewBody } from './blobs.js';
+import { TableBlobStore } from './blobs-table.js';
 
 /** Keywords a mailbox lists (as the Maildir's a-z letters allow the SQLite backend). */
 
@@ -107,6 +110,11 @@ function sha256(raw: Buffer): Buffer {
   return createHash('sha256').update(raw).digest();
 }
 
+/** The bodies of new messages (copies name a stored body and bring none). */
+function bodiesOf(items: readonly NewMessage[]): NewBody[] {
+  return items.flatMap((i) => (i.raw ? [{ hash: i.hash, raw: i.raw }] : []));
+}
+
 function sameFlags(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((f) => b.includes(f));
 }
@@ -128,6 +136,8 @@ export interface PgMailStoreOptions {
   feed?: ChangeFeed;
   /** Announces changes to the other nodes (change-feed.ts): the channel, and the payloads for some changes. */
   announcer?: { channel: string; payloads(changes: readonly MailboxChange[]): string[] };
+  /** Where bodies are kept (default: the blobs table). */
+  blobs?: BlobStore;
 }
 
 export class PgMailStore implements MailStore, MailboxCounters {
@@ -137,6 +147,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
   private readonly announcer: PgMailStoreOptions['announcer'];
   /** This node's changes told in commit order per mailbox. */
   private readonly order: PublishOrder;
+  private readonly blobs: BlobStore;
 
   constructor(
     private readonly db: PgDatabase,
@@ -147,6 +158,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
     this.metadata = new PgMetadata(db);
     this.announcer = options.announcer;
     this.order = new PublishOrder((c) => this.feed.publish(c));
+    this.blobs = options.blobs ?? new TableBlobStore(db);
   }
 
   /**
@@ -496,6 +508,8 @@ export class PgMailStore implements MailStore, MailboxCounters {
         ignoreQuota: options.ignoreQuota === true,
       };
     });
+    // Bodies that can be stored ahead (files) are, before any lock is taken.
+    await this.blobs.prepare(bodiesOf(prepared));
     // A turn for callers made at the same moment (a DELETE of the mailbox asked right after) to go first.
     await new Promise((resolve) => setImmediate(resolve));
     const { results } = await this.step(async () => {
@@ -508,20 +522,9 @@ export class PgMailStore implements MailStore, MailboxCounters {
     return results;
   }
 
-  /** The bodies not stored yet (one statement; a body already there is shared). */
+  /** The new messages' bodies, stored and kept from removal until the step commits (a body already there is shared). */
   private async storeBodies(items: NewMessage[]): Promise<void> {
-    const seen = new Set<string>();
-    const unique = items.filter((i) => {
-      const k = i.hash.toString('hex');
-      if (seen.has(k) || !i.raw) return false;
-      seen.add(k);
-      return true;
-    });
-    if (unique.length === 0) return;
-    await this.db.query('INSERT INTO blobs (hash, body) SELECT * FROM unnest($1::bytea[], $2::bytea[]) ON CONFLICT (hash) DO NOTHING', [
-      unique.map((i) => i.hash),
-      unique.map((i) => i.raw),
-    ]);
+    await this.blobs.attach(bodiesOf(items));
   }
 
   /**
@@ -617,6 +620,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
       };
       return { uid: m.uid, item };
     });
+    await this.blobs.prepare(bodiesOf(adds.map((a) => a.item)));
     const { result, gone } = await this.step(
       async () => {
         if (adds.length > 0) await this.storeBodies(adds.map((a) => a.item));
@@ -748,15 +752,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
   }
 
   async readMessage(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
-    const row =
-      maxBytes === undefined
-        ? await this.db.one<{ body: Buffer }>('SELECT b.body FROM messages m JOIN blobs b ON b.hash = m.blob_hash WHERE m.mailbox_id = $1 AND m.uid = $2', [mailboxId, uid])
-        : await this.db.one<{ body: Buffer }>(
-            'SELECT substring(b.body FROM 1 FOR $3) AS body FROM messages m JOIN blobs b ON b.hash = m.blob_hash WHERE m.mailbox_id = $1 AND m.uid = $2',
-            [mailboxId, uid, Math.max(0, Math.floor(maxBytes))],
-          );
-    if (!row) throw new MailError('NONEXISTENT', 'no such message');
-    return row.body;
+    return this.blobs.read(mailboxId, uid, maxBytes);
   }
 
   // ---- flags, expunge, copy, move ----------------------------------------------
@@ -936,20 +932,18 @@ export class PgMailStore implements MailStore, MailboxCounters {
   /**
    * Removes the bodies no message uses any more, once the change that
    * dropped their last message has committed (called after its atomic step:
-   * inside a unit of work, afterCommit waits for the unit). Best effort: a body that a message
-   * took again meanwhile stays (the foreign key refuses its removal), and one
-   * left behind costs room, not mail.
+   * inside a unit of work, afterCommit waits for the unit). Best effort: a
+   * body that a message took again meanwhile stays (blobs.ts: under its
+   * row's lock), and one left behind costs room, not mail.
    */
   private collectUnused(hashes: Buffer[]): void {
     if (hashes.length === 0) return;
     afterCommit(() => {
       this.pending = this.pending.then(() =>
-        this.db.pool
-          .query('DELETE FROM blobs b WHERE b.hash = ANY ($1::bytea[]) AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_hash = b.hash)', [hashes])
-          .then(
-            () => {},
-            () => {},
-          ),
+        this.blobs.collect(hashes).then(
+          () => {},
+          () => {},
+        ),
       );
     });
   }

@@ -51,13 +51,30 @@ export const memory: Backend = {
  * (test/support/postgres.ts), copied from one migrated once (faster than
  * migrating each).
  */
-export function postgres(cluster: () => PostgresCluster): Backend {
+export function postgres(cluster: () => PostgresCluster, options: { blobDirectory?: boolean } = {}): Backend {
   let template: Promise<string> | undefined;
   const migrated = async () => {
     const url = await cluster().createDatabase();
     await (await openPostgresStorage(url)).end();
     return new URL(url).pathname.slice(1);
   };
+  if (options.blobDirectory) {
+    // Bodies as files in a scratch directory of the test's own (storage.blobs).
+    return {
+      name: 'PostgreSQL + blob directory',
+      async open() {
+        const blobs = scratchDir('postino-blobs-');
+        const storage = await openPostgresStorage(await cluster().createDatabase(await (template ??= migrated())), { poolSize: 12, blobs: blobs.dir });
+        return {
+          ...storage,
+          close: async () => {
+            await storage.end();
+            blobs.cleanup();
+          },
+        };
+      },
+    };
+  }
   return {
     name: 'PostgreSQL',
     async open() {

@@ -95,5 +95,22 @@ test('storage: SQLite by default; postgres with a url, from the file or POSTINO_
   assert.throws(() => resolveConfig({}, { POSTINO_STORAGE_URL: 'mysql://db/mail' }), /POSTINO_STORAGE_URL: expected a postgres:\/\/ URL/);
   assert.throws(() => validateConfig({ storage: { url: 'http://db' } }), /storage\.url: expected a postgres:\/\/ URL/);
   assert.throws(() => validateConfig({ storage: { backend: 'mongo' } }), /storage\.backend/);
-  assert.throws(() => resolveConfig(validateConfig({ storage: { url: 'postgres://db/mail', blobs: '/srv/blobs' } }), {}), /storage\.blobs: a shared blob directory is not supported yet/);
+});
+
+test('storage.blobs: bodies in a shared directory, with PostgreSQL only, as an absolute path', () => {
+  assert.deepEqual(resolveConfig(validateConfig({ storage: { url: 'postgres://db/mail', blobs: '/srv/blobs/' } }), {}).storage, {
+    backend: 'postgres',
+    url: 'postgres://db/mail',
+    blobs: '/srv/blobs/',
+  });
+  assert.deepEqual(resolveConfig(validateConfig({ storage: { blobs: '/srv/x/../blobs' } }), { POSTINO_STORAGE_URL: 'postgres://db/mail' }).storage, {
+    backend: 'postgres',
+    url: 'postgres://db/mail',
+    blobs: '/srv/blobs',
+  });
+  assert.equal('blobs' in resolveConfig(validateConfig({ storage: { url: 'postgres://db/mail' } }), {}).storage, false, 'without it, bodies stay in PostgreSQL');
+  assert.throws(() => resolveConfig(validateConfig({ storage: { url: 'postgres://db/mail', blobs: 'srv/blobs' } }), {}), /storage\.blobs: expected an absolute path/);
+  assert.throws(() => resolveConfig(validateConfig({ storage: { url: 'postgres://db/mail', blobs: '/srv/\nblobs' } }), {}), /storage\.blobs: expected a directory path without control characters/);
+  assert.throws(() => resolveConfig(validateConfig({ storage: { blobs: '/srv/blobs' } }), {}), /storage\.blobs: the SQLite backend keeps bodies in the data dir/);
+  assert.throws(() => validateConfig({ storage: { url: 'postgres://db/mail', blobs: 7 } }), /storage\.blobs/);
 });
