@@ -18,6 +18,7 @@
 // message's size and the caller's limit.
 import { constants } from 'node:fs';
 import { access, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { MailError } from '../errors.js';
@@ -39,9 +40,17 @@ export function blobPath(root: string, hex: string): string {
 /** Waits between looks for a body file not there (yet) on this node: about 2.5 s in all. */
 const READ_RETRY_MS = [20, 40, 80, 160, 320, 640, 1000];
 
-/** This machine's name as a file name part (temporary names are unique per node, process and write). */
+/** This machine's name as a file name part. */
 function nodeTag(): string {
-  return (hostname().replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64) || 'node');
+  return hostname().replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64) || 'node';
+}
+
+/** Writes by this process (every store in it: a test or a tool may open two). */
+let writes = 0;
+
+/** A temporary name unique to this node, process and write (the random part covers a pid reused after a crash). */
+function temporaryName(): string {
+  return `.${nodeTag()}.${process.pid}.${++writes}.${randomBytes(4).toString('hex')}.tmp`;
 }
 
 function errno(err: unknown): string | undefined {
@@ -82,8 +91,6 @@ export interface DirectoryBlobStoreOptions {
 }
 
 export class DirectoryBlobStore implements BlobStore {
-  private readonly node = nodeTag();
-  private counter = 0;
   private readonly retries: readonly number[];
 
   constructor(
@@ -181,7 +188,7 @@ export class DirectoryBlobStore implements BlobStore {
     const file = blobPath(this.root, body.hash.toString('hex'));
     if (await this.present(file, body.raw.length)) return;
     const dir = path.dirname(file);
-    const tmp = path.join(dir, `.${this.node}.${process.pid}.${++this.counter}.tmp`);
+    const tmp = path.join(dir, temporaryName());
     try {
       const made = await mkdir(dir, { recursive: true, mode: 0o700 });
       if (made !== undefined) {
