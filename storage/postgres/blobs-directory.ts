@@ -16,6 +16,7 @@
 //   temporary error; it checks the size and never answers with a wrong body.
 // Reads use the thread pool (fs/promises), never more bytes than the
 // message's size and the caller's limit.
+import { constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
 import { access, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +27,9 @@ import type { PgDatabase } from './db.js';
 import { collectUnnamed, distinctBodies, lockBodyRows, type BlobStore, type NewBody } from './blobs.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The largest body read into one buffer (a size from the database is checked against it before any allocation). */
+const MAX_BODY = bufferConstants.MAX_LENGTH;
 
 /**
  * Where a body lives: DIR/ab/cd/<hex>. The hash comes from the database,
@@ -121,6 +125,7 @@ export class DirectoryBlobStore implements BlobStore {
       [mailboxId, uid],
     );
     if (!row) throw new MailError('NONEXISTENT', 'no such message');
+    if (!Number.isSafeInteger(row.size) || row.size < 0 || row.size > MAX_BODY) throw new MailError('INTERNAL', 'a message size in the database is out of range: refused');
     const want = maxBytes === undefined ? row.size : Math.min(row.size, Math.max(0, Math.floor(maxBytes)));
     if (row.size === 0 || want === 0) return Buffer.alloc(0);
     const file = blobPath(this.root, row.hash.toString('hex'));

@@ -291,3 +291,26 @@ test('a delivery whose body file vanished before it was named writes it again; a
     await nodes.close();
   }
 });
+
+test('switching stores: bodies stored in PostgreSQL are still read by a node with a blob directory; a node without one refuses a body it cannot find', async () => {
+  const nodes = await twoNodes(1);
+  const [r1] = nodes.accounts;
+  const inTable = await openPostgresStorage(nodes.url);
+  try {
+    const before = msg('in-the-table');
+    const old = await inTable.mail.append(r1!, 'INBOX', before);
+    assert.deepEqual(await nodes.a.mail.readMessage(old.mailboxId, old.uid), before, 'read from the row');
+    assert.deepEqual(await nodes.a.mail.readMessage(old.mailboxId, old.uid, 7), before.subarray(0, 7));
+    assert.deepEqual(filesIn(nodes.dir), []);
+    const after = msg('in-the-directory');
+    const r = await nodes.a.mail.append(r1!, 'INBOX', after);
+    await assert.rejects(inTable.mail.readMessage(r.mailboxId, r.uid), (err) => isMailError(err, 'TEMPFAIL') && /storage\.blobs/.test(err.message), 'never an empty body');
+    // An old body's row goes with its last message on a directory node too (there is no file to remove).
+    await nodes.a.mail.expunge(old.mailboxId, [old.uid]);
+    await nodes.a.mail.drain();
+    assert.deepEqual(await nodes.sql('SELECT count(*)::int AS n FROM blobs'), [{ n: 1 }]);
+  } finally {
+    await inTable.end();
+    await nodes.close();
+  }
+});
