@@ -220,6 +220,13 @@ export class DirectoryBlobStore implements BlobStore {
     await collectUnnamed(this.db.pool, hashes, (unnamed) => this.remove(unnamed));
   }
 
+  async discard(hashes: readonly Buffer[]): Promise<void> {
+    if (hashes.length === 0) return;
+    // A file prepare wrote has no row yet: make one to lock (a delivery of that content meanwhile takes it too), then remove as usual.
+    await this.db.pool.query("INSERT INTO blobs (hash, body) SELECT h, '\\x'::bytea FROM unnest($1::bytea[]) AS t (h) ON CONFLICT (hash) DO NOTHING", [hashes]);
+    await this.collect(hashes);
+  }
+
   /** Unlinks the files (called holding their rows FOR UPDATE); returns the hashes whose file is gone. */
   private async remove(hashes: readonly Buffer[]): Promise<Buffer[]> {
     const gone: Buffer[] = [];

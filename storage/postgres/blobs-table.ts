@@ -31,6 +31,9 @@ export class TableBlobStore implements BlobStore {
     return row.body;
   }
 
+  /** Nothing was stored ahead: the failed transaction took its rows with it. */
+  async discard(): Promise<void> {}
+
   async collect(hashes: readonly Buffer[]): Promise<void> {
     await collectUnnamed(this.db.pool, hashes);
   }

@@ -46,6 +46,8 @@ export interface BlobStore {
   read(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer>;
   /** After the change that dropped messages committed: removes the bodies no message names any more (best effort). */
   collect(hashes: readonly Buffer[]): Promise<void>;
+  /** After a change that failed: removes what prepare stored for it, unless a message names it (best effort). */
+  discard(hashes: readonly Buffer[]): Promise<void>;
 }
 
 /** Each hash once, in byte order (the order rows are locked in, so two lockers never wait for each other in a circle). */

@@ -508,18 +508,43 @@ export class PgMailStore implements MailStore, MailboxCounters {
         ignoreQuota: options.ignoreQuota === true,
       };
     });
-    // Bodies that can be stored ahead (files) are, before any lock is taken.
-    await this.blobs.prepare(bodiesOf(prepared));
-    // A turn for callers made at the same moment (a DELETE of the mailbox asked right after) to go first.
-    await new Promise((resolve) => setImmediate(resolve));
-    const { results } = await this.step(async () => {
-      if (prepared.length > 0) await this.storeBodies(prepared);
-      const limit = await this.quotaLock(accountId, prepared);
-      const mb = await this.byName(accountId, mailbox, true);
-      if (!mb) throw new MailError('NONEXISTENT', `no such mailbox: ${mailbox}`);
-      return this.insertMessages(mb, prepared, limit);
-    }, (r) => r.changes);
+    const { results } = await this.withBodies(prepared, async () => {
+      // A turn for callers made at the same moment (a DELETE of the mailbox asked right after) to go first.
+      await new Promise((resolve) => setImmediate(resolve));
+      return this.step(async () => {
+        if (prepared.length > 0) await this.storeBodies(prepared);
+        const limit = await this.quotaLock(accountId, prepared);
+        const mb = await this.byName(accountId, mailbox, true);
+        if (!mb) throw new MailError('NONEXISTENT', `no such mailbox: ${mailbox}`);
+        return this.insertMessages(mb, prepared, limit);
+      }, (r) => r.changes);
+    });
     return results;
+  }
+
+  /**
+   * Stores the bodies ahead (prepare), then runs the change that names
+   * them; when that fails (refused over quota, say), they are discarded
+   * again unless a message names them (appends and imports are never part
+   * of a unit of work, so a failure here is final).
+   */
+  private async withBodies<T>(items: NewMessage[], change: () => Promise<T>): Promise<T> {
+    try {
+      // Bodies that can be stored ahead (files) are, before any lock is taken.
+      await this.blobs.prepare(bodiesOf(items));
+      return await change();
+    } catch (err) {
+      const hashes = bodiesOf(items).map((b) => b.hash);
+      if (hashes.length > 0) {
+        this.pending = this.pending.then(() =>
+          this.blobs.discard(hashes).then(
+            () => {},
+            () => {},
+          ),
+        );
+      }
+      throw err;
+    }
   }
 
   /** The new messages' bodies, stored and kept from removal until the step commits (a body already there is shared). */
@@ -620,14 +645,16 @@ export class PgMailStore implements MailStore, MailboxCounters {
       };
       return { uid: m.uid, item };
     });
-    await this.blobs.prepare(bodiesOf(adds.map((a) => a.item)));
-    const { result, gone } = await this.step(
-      async () => {
-        if (adds.length > 0) await this.storeBodies(adds.map((a) => a.item));
-        await this.lockAccount(accountId);
-        return this.applyImport(accountId, canonical, batch, adds);
-      },
-      (r) => r.changes,
+    const items = adds.map((a) => a.item);
+    const { result, gone } = await this.withBodies(items, () =>
+      this.step(
+        async () => {
+          if (items.length > 0) await this.storeBodies(items);
+          await this.lockAccount(accountId);
+          return this.applyImport(accountId, canonical, batch, adds);
+        },
+        (r) => r.changes,
+      ),
     );
     this.collectUnused(gone);
     return result;

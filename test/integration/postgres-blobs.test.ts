@@ -314,3 +314,27 @@ test('switching stores: bodies stored in PostgreSQL are still read by a node wit
     await nodes.close();
   }
 });
+
+test('a delivery refused (over quota, no such mailbox) leaves no file behind; one of the same content that succeeds meanwhile keeps it', async () => {
+  const nodes = await twoNodes(2);
+  try {
+    const [r1, r2] = nodes.accounts;
+    await nodes.a.directory.setQuota('r1@example.test', 10);
+    const raw = msg('refused');
+    await assert.rejects(nodes.a.mail.append(r1!, 'INBOX', raw), (err) => isMailError(err, 'OVERQUOTA'));
+    await assert.rejects(nodes.b.mail.append(r2!, 'No such folder', msg('nowhere')), (err) => isMailError(err, 'NONEXISTENT'));
+    await Promise.all([nodes.a.mail.drain(), nodes.b.mail.drain()]);
+    assert.deepEqual(filesIn(nodes.dir), []);
+    assert.deepEqual(await nodes.sql('SELECT count(*)::int AS n FROM blobs'), [{ n: 0 }]);
+    // The same content refused for one and taken for another at once: the taken one keeps its file.
+    const [refused, taken] = await Promise.allSettled([nodes.a.mail.append(r1!, 'INBOX', raw), nodes.b.mail.append(r2!, 'INBOX', raw)]);
+    assert.equal(refused.status, 'rejected');
+    assert.equal(taken.status, 'fulfilled');
+    await Promise.all([nodes.a.mail.drain(), nodes.b.mail.drain()]);
+    const r = (taken as PromiseFulfilledResult<{ mailboxId: number; uid: number }>).value;
+    assert.deepEqual(await nodes.a.mail.readMessage(r.mailboxId, r.uid), raw);
+    assert.deepEqual(filesIn(nodes.dir), [hexOf(raw)]);
+  } finally {
+    await nodes.close();
+  }
+});
