@@ -52,11 +52,12 @@ interface Nodes {
   close(): Promise<void>;
 }
 
-/** Two nodes on a fresh database and one fresh blob directory; `n` accounts r1..rN. */
-async function twoNodes(n = 2, options: OpenPostgresOptions = {}): Promise<Nodes> {
+/** Two nodes on a fresh database and one fresh blob directory (none with `inTable`: bodies in the blobs table); `n` accounts r1..rN. */
+async function twoNodes(n = 2, options: OpenPostgresOptions = {}, inTable = false): Promise<Nodes> {
   const url = await cluster.createDatabase();
   const blobs = scratchDir('postino-blobs-');
-  const [a, b] = await Promise.all([openPostgresStorage(url, { ...options, blobs: blobs.dir }), openPostgresStorage(url, { ...options, blobs: blobs.dir })]);
+  const opts = inTable ? options : { ...options, blobs: blobs.dir };
+  const [a, b] = await Promise.all([openPostgresStorage(url, opts), openPostgresStorage(url, opts)]);
   await a.directory.addDomain('example.test');
   const accounts: number[] = [];
   for (let i = 1; i <= n; i++) {
@@ -334,6 +335,32 @@ test('a delivery refused (over quota, no such mailbox) leaves no file behind; on
     const r = (taken as PromiseFulfilledResult<{ mailboxId: number; uid: number }>).value;
     assert.deepEqual(await nodes.a.mail.readMessage(r.mailboxId, r.uid), raw);
     assert.deepEqual(filesIn(nodes.dir), [hexOf(raw)]);
+  } finally {
+    await nodes.close();
+  }
+});
+
+test('bodies in the table, the same races: expunges on A and deliveries of the same content on B never leave a message without its body', async () => {
+  const nodes = await twoNodes(2, {}, true);
+  const [r1, r2] = nodes.accounts;
+  try {
+    const box1 = await inbox(nodes.a, r1!);
+    const stored: Array<{ raw: Buffer; mailboxId: number; uid: number }> = [];
+    for (let round = 0; round < 25; round++) {
+      const raw = msg(`table-race-${round}`);
+      const first = await nodes.a.mail.append(r1!, 'INBOX', raw);
+      const [, second] = await Promise.all([nodes.a.mail.expunge(box1, [first.uid]), nodes.b.mail.append(r2!, 'INBOX', raw)]);
+      stored.push({ raw, ...second });
+    }
+    await Promise.all([nodes.a.mail.drain(), nodes.b.mail.drain()]);
+    for (const s of stored) assert.deepEqual(await nodes.a.mail.readMessage(s.mailboxId, s.uid), s.raw);
+    assert.deepEqual(await nodes.sql('SELECT count(*)::int AS n FROM blobs'), [{ n: 25 }]);
+    assert.deepEqual(filesIn(nodes.dir), [], 'no files: the bodies are rows');
+    const box2 = await inbox(nodes.b, r2!);
+    await nodes.b.mail.setFlags(box2, stored.map((s) => s.uid), 'add', ['\\Deleted']);
+    await nodes.b.mail.expunge(box2);
+    await nodes.b.mail.drain();
+    assert.deepEqual(await nodes.sql('SELECT count(*)::int AS n FROM blobs'), [{ n: 0 }]);
   } finally {
     await nodes.close();
   }
