@@ -55,6 +55,8 @@ export interface OpenStorageOptions {
   exclusiveWhenDiskFull?: (err: unknown) => void;
   /** See MaildirStoreOptions.onDiskFull. */
   onDiskFull?: (full: boolean) => void;
+  /** This node's name (node.name): PostgreSQL keeps it in the queue's lease rows. */
+  nodeName?: string;
 }
 
 export function openStorage(dataDir: string, options: OpenStorageOptions = {}): Storage {
@@ -120,7 +122,11 @@ export type StorageChoice = { backend: 'sqlite' } | { backend: 'postgres'; url: 
 export async function openConfiguredStorage(dataDir: string, choice: StorageChoice, options: OpenStorageOptions = {}): Promise<Storage> {
   if (choice.backend === 'sqlite') return openStorage(dataDir, options);
   try {
-    return await openPostgresStorage(choice.url, { indexer: options.indexer ?? defaultIndexer, ...(options.feed ? { feed: options.feed } : {}) });
+    return await openPostgresStorage(choice.url, {
+      indexer: options.indexer ?? defaultIndexer,
+      ...(options.feed ? { feed: options.feed } : {}),
+      ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
+    });
   } catch (err) {
     if (err instanceof MailError) throw err;
     throw new MailError('TEMPFAIL', `cannot open the PostgreSQL storage: ${describeCause(err)}`, { cause: err });

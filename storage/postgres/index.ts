@@ -13,6 +13,8 @@ import { migrate } from './migrations.js';
 import { PgDirectory } from './directory.js';
 import { PgMailStore, type MessageIndexer } from './mail-store.js';
 import { PgScriptStore } from './scripts.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { PgQueue } from './queue.js';
 import { PgDeliveryMemory } from './delivery-memory.js';
 import { CHANGE_CHANNEL, PgChangeFeed } from './change-feed.js';
@@ -24,6 +26,8 @@ export interface OpenPostgresOptions {
   feed?: ChangeFeed;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** This node's name (node.name) in the queue's lease rows; default the host name. */
+  nodeName?: string;
 }
 
 /** A PostgreSQL storage; `end` closes the pool and resolves when it has (close() starts it). */
@@ -47,9 +51,12 @@ export async function openPostgresStorage(url: string, options: OpenPostgresOpti
     announcer: { channel: CHANGE_CHANNEL, payloads: (changes) => feed.payloads(changes) },
   });
   const scripts = new PgScriptStore(db);
+  // Every node sends the outbound queue, entry by entry under leases; the
+  // local-retry queue (whose runner does not claim) one node at a time.
+  const me = { node: options.nodeName ?? hostname(), holder: randomUUID() };
   const lease = new RunnerLease(url);
-  const queue = new PgQueue(db, 'outbound', lease);
-  const localRetry = new PgQueue(db, 'local', lease);
+  const queue = new PgQueue(db, 'outbound', me);
+  const localRetry = new PgQueue(db, 'local', me, lease);
   const memory = new PgDeliveryMemory(db);
   const admin = new PgAdminStore(db);
 
