@@ -324,7 +324,9 @@ export class OutboundRunner {
 
   private async renew(id: string): Promise<void> {
     try {
-      if (!(await this.queue.renewClaim(id, this.leaseMs))) this.o.log.warn({ event: 'outbound-lease-lost', queueId: id });
+      if (await this.queue.renewClaim(id, this.leaseMs)) return;
+      // Removed meanwhile (sent and recorded as the renewal ran, or deleted): nothing was lost.
+      if (await this.queue.get(id)) this.o.log.warn({ event: 'outbound-lease-lost', queueId: id });
     } catch (err) {
       this.o.log.warn({ event: 'outbound-lease-renew-failed', queueId: id, err: (err as Error).message });
     }
