@@ -348,7 +348,9 @@ export class OutboundRunner {
     }
     const due = dueRecipients(states, this.now(), flush);
     if (due.length > 0) {
-      const outcomes = await this.send(entry, raw, due);
+      const early = new EarlyRecord(this.queue, entry, states, (err) => this.o.log.warn({ event: 'outbound-record-failed', queueId: entry.id, err: err.message }));
+      const outcomes = await this.send(entry, raw, due, (addresses) => early.sent(addresses));
+      await early.settled();
       const now = this.now();
       entry.attempts += 1;
       due.forEach((r, i) => this.apply(r, outcomes[i], entry, now));
@@ -374,13 +376,13 @@ export class OutboundRunner {
   }
 
   /** The transport's outcomes for `due`, one each; a failure of our own (signing, SRS) defers them all. */
-  private async send(entry: QueueEntry, raw: Buffer, due: RecipientState[]): Promise<RecipientOutcome[]> {
+  private async send(entry: QueueEntry, raw: Buffer, due: RecipientState[], onSent: (addresses: string[]) => void): Promise<RecipientOutcome[]> {
     const recipients = due.map((r) => r.address);
     try {
       let sender = entry.sender;
       if (sender !== '' && FORWARDED.has(entry.reason) && this.o.rewriter) sender = await this.o.rewriter.forwardSender(sender);
       const signed = this.o.signer ? await this.o.signer.sign(raw) : raw;
-      const outcomes = await this.o.transport.send({ queueId: entry.id, sender, recipients, raw: signed });
+      const outcomes = await this.o.transport.send({ queueId: entry.id, sender, recipients, raw: signed, onSent });
       return recipients.map(
         (address, i) => outcomes[i] ?? { address, status: 'deferred', reply: 'local error: the transport gave no outcome for this recipient', deferral: 'local' },
       );
@@ -514,5 +516,38 @@ export class OutboundRunner {
       failed: states.filter((r) => r.status === 'failed').map((r) => r.address),
       ageSeconds: Math.round((this.now() - entry.created) / 1000),
     });
+  }
+}
+
+/**
+ * Recipients a next hop took while the message's other destinations are
+ * still under way, written down at once (one update each time, in turn):
+ * the window in which a crash sends a recipient twice ends with its own
+ * 250, not with the last destination's. The attempt's full record follows
+ * (after these have landed) and supersedes them.
+ */
+class EarlyRecord {
+  private chain: Promise<void> = Promise.resolve();
+  private readonly taken = new Set<string>();
+
+  constructor(
+    private readonly queue: QueueStore,
+    private readonly entry: QueueEntry,
+    private readonly states: RecipientState[],
+    private readonly failed: (err: Error) => void,
+  ) {}
+
+  sent(addresses: string[]): void {
+    for (const a of addresses) this.taken.add(a);
+    const snapshot: QueueEntry = {
+      ...this.entry,
+      states: this.states.map((r) => (this.taken.has(r.address) && isOpen(r) ? { ...r, status: 'sent', deferral: null } : r)),
+    };
+    this.chain = this.chain.then(() => this.queue.update(snapshot)).catch((err: unknown) => this.failed(err as Error));
+  }
+
+  /** Resolves once every early record has landed (or failed: the full record follows either way). */
+  settled(): Promise<void> {
+    return this.chain;
   }
 }
