@@ -102,7 +102,8 @@ async function until(what: string, pred: () => boolean | Promise<boolean>, ms = 
 
 test(`two serve nodes send one PostgreSQL queue: ${COUNT} messages, one node killed (SIGKILL) mid-send and restarted; each message reaches the sink exactly once`, { timeout: 120_000 }, async (t) => {
   const url = await cluster.createDatabase();
-  const sink = await startHoldingSink(80);
+  // Slow enough that both nodes are sending before the first could send everything (the second finds entries it did not make on its safety pass, within leaseSeconds).
+  const sink = await startHoldingSink(150);
   const dirs = { 'node-a': scratchDir(), 'node-b': scratchDir() };
   const nodes: Record<string, Served | undefined> = {};
   const start = (name: 'node-a' | 'node-b') => {
