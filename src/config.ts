@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { hostname as osHostname } from 'node:os';
 import { z } from 'zod';
 import { MailError } from '../storage/errors.js';
 import { MAX_SCRIPTS_PER_ACCOUNT } from '../storage/names.js';
@@ -92,9 +93,34 @@ function addressList(value: string | string[] | undefined): string[] | undefined
   return dedupe(typeof value === 'string' ? [value] : value);
 }
 
+/** A node name: safe in a log field, a Received header comment and a lease row. */
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const NODE_NAME_RULE = 'expected letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)';
+
+/** The default node name: the host name, made to fit NODE_NAME. */
+export function defaultNodeName(host = osHostname()): string {
+  const name = host.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return name === '' ? 'postino' : name;
+}
+
+function resolveNode(raw: RawConfig['node'], env: NodeJS.ProcessEnv): Config['node'] {
+  const fromEnv = env.POSTINO_NODE_NAME;
+  if (fromEnv !== undefined && fromEnv !== '' && !NODE_NAME.test(fromEnv)) throw new MailError('BADINPUT', `POSTINO_NODE_NAME: ${NODE_NAME_RULE}`);
+  return { name: fromEnv || raw?.name || defaultNodeName(), leaseSeconds: raw?.leaseSeconds ?? 60 };
+}
+
 export const ConfigSchema = z
   .object({
     hostname: z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name').optional(),
+    /** This node among several sharing one PostgreSQL (logs, Received headers, the queue's leases). */
+    node: z
+      .object({
+        name: z.string().regex(NODE_NAME, NODE_NAME_RULE).optional(),
+        /** How long an outbound entry a node took stays its own unrenewed: a dead node's entries go to another node after this. */
+        leaseSeconds: z.number().int().min(2).max(3600).optional(),
+      })
+      .strict()
+      .optional(),
     listen: listenAddresses.optional(),
     admin: z.object({ listen: listenAddresses.optional() }).strict().optional(),
     /** The account serve runs as once its ports are bound (started as root). */
@@ -255,6 +281,8 @@ export type RawConfig = z.infer<typeof ConfigSchema>;
 
 export interface Config {
   hostname: string;
+  /** This node's name (logs, Received headers, queue leases) and how long its queue leases last unrenewed. */
+  node: { name: string; leaseSeconds: number };
   /** Addresses the listeners bind to (each service binds every one). */
   listen: string[];
   /** The admin port (HTTP API, panel, autoconfig, metrics): loopback unless configured otherwise. */
@@ -389,6 +417,7 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
   for (const s of SERVICES) ports[s] = envPort(env, s) ?? raw.ports?.[s] ?? DEFAULT_PORTS[s];
   return {
     hostname: env.POSTINO_HOSTNAME ?? raw.hostname ?? 'localhost',
+    node: resolveNode(raw.node, env),
     listen: envAddresses(env, 'POSTINO_LISTEN') ?? addressList(raw.listen) ?? ['127.0.0.1'],
     admin: { listen: envAddresses(env, 'POSTINO_ADMIN_LISTEN') ?? addressList(raw.admin?.listen) ?? ['127.0.0.1'] },
     user: raw.user,

@@ -6,7 +6,11 @@ export type { Logger };
 /** Log lines held while the output cannot be written (a log file on a full disk); more are dropped. */
 const MAX_UNWRITTEN_BYTES = 8 * 1024 * 1024;
 
-export function createLogger(level = process.env.POSTINO_LOG_LEVEL ?? 'info', fd: 1 | 2 = 1): Logger {
+/**
+ * `node` (node.name) goes in every line: with several nodes writing to one
+ * log store, each line says which one wrote it.
+ */
+export function createLogger(level = process.env.POSTINO_LOG_LEVEL ?? 'info', fd: 1 | 2 = 1, node?: string): Logger {
   const destination = pino.destination({ fd, sync: fd === 2, maxLength: MAX_UNWRITTEN_BYTES });
   // A log that cannot be written (stdout sent to a file on a full disk) must
   // not stop the server: the lines wait (up to the bound) and go out with
@@ -24,5 +28,5 @@ export function createLogger(level = process.env.POSTINO_LOG_LEVEL ?? 'info', fd
   destination.flushSync = () => {
     if (!failing) flushSync();
   };
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, destination);
+  return pino({ level, base: node === undefined ? undefined : { node }, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, destination);
 }

@@ -55,6 +55,8 @@ export interface OpenStorageOptions {
   exclusiveWhenDiskFull?: (err: unknown) => void;
   /** See MaildirStoreOptions.onDiskFull. */
   onDiskFull?: (full: boolean) => void;
+  /** This node's name (node.name): PostgreSQL keeps it in the queue's lease rows. */
+  nodeName?: string;
 }
 
 export function openStorage(dataDir: string, options: OpenStorageOptions = {}): Storage {
@@ -125,6 +127,7 @@ export async function openConfiguredStorage(dataDir: string, choice: StorageChoi
       indexer: options.indexer ?? defaultIndexer,
       ...(options.feed ? { feed: options.feed } : {}),
       ...(choice.blobs !== undefined ? { blobs: choice.blobs } : {}),
+      ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
     });
   } catch (err) {
     if (err instanceof MailError) throw err;

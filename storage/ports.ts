@@ -405,6 +405,19 @@ export interface QueueStore {
   unwatch(listener: QueueListener): Promise<void>;
   /** Whether another process added entries or changed holds since the last call (and forgets it): the runner then looks at everything. */
   takeRescanRequest(): Promise<boolean>;
+  /**
+   * Takes an entry for this process's runner before an attempt: the entry
+   * as stored now, leased to this process for `leaseMs`. Undefined when it
+   * is gone, on hold, or leased by another process whose lease has not run
+   * out (a queue shared by several nodes: each entry is worked on by one at
+   * a time; a node that dies gives its entries back when their leases end).
+   * A queue only one process runs (SQLite, memory) leases nothing.
+   */
+  claim(id: string, leaseMs: number): Promise<QueueEntry | undefined>;
+  /** Extends this process's lease while the attempt goes on; false when it is no longer this process's (ran out and taken, or gone). */
+  renewClaim(id: string, leaseMs: number): Promise<boolean>;
+  /** Gives the entry back after the attempt (its lease ends now); an entry gone or not leased here is no error. */
+  releaseClaim(id: string): Promise<void>;
 }
 
 /** What delivery remembers between messages, per account: vacation replies sent (RFC 5230) and duplicate ids (RFC 7352). */

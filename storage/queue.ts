@@ -479,6 +479,18 @@ export class QueueStore {
     if (id !== undefined) await this.announce([null]);
   }
 
+  /** One process (serve, holding the data dir's lock) runs this queue: a claim leases nothing, it reads the entry as stored now. */
+  async claim(id: string, _leaseMs: number): Promise<QueueEntry | undefined> {
+    const entry = await this.get(id);
+    return entry?.held ? undefined : entry;
+  }
+
+  async renewClaim(id: string, _leaseMs: number): Promise<boolean> {
+    return isEntryId(id) && exists(this.file(id, '.eml'));
+  }
+
+  async releaseClaim(_id: string): Promise<void> {}
+
   /** Whether another process changed the queue (see RESCAN) since the last call (and forgets it). */
   async takeRescanRequest(): Promise<boolean> {
     return unlinkQuietly(path.join(this.dir, RESCAN));

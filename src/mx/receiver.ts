@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Directory } from '../../storage/ports.js';
-import { submitMessage, type SubmissionStores } from './submission.js';
+import { byComment, submitMessage, type SubmissionStores } from './submission.js';
 import { newQueueId } from '../queue-id.js';
 import { collectGarbage } from '../garbage-collection.js';
 import type { DeliveryAgent, DeliveryOptions } from '../delivery/agent.js';
@@ -135,7 +135,7 @@ export class MailReceiver {
           parsed,
           from,
           recipients: [...recipients],
-          traceHeaders: [receivedHeader(kind, session, config.hostname, id, recipients), ...checked.headers],
+          traceHeaders: [receivedHeader(kind, session, config.hostname, config.node.name, id, recipients), ...checked.headers],
           remoteIp: session.remoteAddress,
           rejectAtSmtp: kind === 'lmtp' || recipients.length === 1,
           junk: checked.junk,
@@ -162,18 +162,18 @@ export class MailReceiver {
   private async submit(id: string, session: ReceiverSession, from: string, recipients: readonly string[], parsed: ParsedMessage, headers: string[]): Promise<SmtpReply> {
     const { config, log, agent, submission } = this.options;
     if (!submission) throw new Error('a submission receiver needs its stores');
-    const reply = await submitMessage({ id, session, from, recipients, parsed, headers }, { hostname: config.hostname, saveSent: config.submission.saveSent, agent, stores: submission, log });
+    const reply = await submitMessage({ id, session, from, recipients, parsed, headers }, { hostname: config.hostname, node: config.node.name, saveSent: config.submission.saveSent, agent, stores: submission, log });
     log.info({ event: 'message', service: 'submission', id, ip: session.remoteAddress, user: session.user, from, size: parsed.raw.length, to: recipients, code: reply.code });
     return reply;
   }
 }
 
-function receivedHeader(kind: ReceiverKind, session: ReceiverSession, hostname: string, id: string, recipients: readonly string[]): string {
+function receivedHeader(kind: ReceiverKind, session: ReceiverSession, hostname: string, node: string, id: string, recipients: readonly string[]): string {
   const helo = session.helo || 'unknown';
   const client = session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : 'unknown';
   const proto = (kind === 'lmtp' ? 'LMTP' : session.openingCommand === 'HELO' ? 'SMTP' : 'ESMTP') + (session.secure ? 'S' : '');
   const tls = session.secure && session.tls ? ` (using ${session.tls.version ?? 'TLS'} with cipher ${session.tls.name ?? '?'})` : '';
   const forClause = recipients.length === 1 ? `\r\n\tfor <${recipients[0]}>` : '';
   const date = new Date().toUTCString().replace(/GMT$/, '+0000');
-  return `Received: from ${helo} (${client} [${session.remoteAddress}])${tls}\r\n\tby ${hostname} (Postino) with ${proto} id ${id}${forClause};\r\n\t${date}`;
+  return `Received: from ${helo} (${client} [${session.remoteAddress}])${tls}\r\n\tby ${hostname} (${byComment(node)}) with ${proto} id ${id}${forClause};\r\n\t${date}`;
 }

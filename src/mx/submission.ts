@@ -32,6 +32,8 @@ export interface SubmittedMessage {
 
 export interface SubmitOptions {
   hostname: string;
+  /** This node's name (node.name), in the Received header. */
+  node: string;
   saveSent: boolean;
   agent: DeliveryAgent;
   stores: SubmissionStores;
@@ -46,7 +48,7 @@ export async function submitMessage(msg: SubmittedMessage, o: SubmitOptions): Pr
     const domain = r.slice(r.lastIndexOf('@') + 1).toLowerCase();
     ((await stores.directory.hasDomain(domain)) ? local : remote).push(r);
   }
-  const traceHeaders = [submissionReceivedHeader(msg, o.hostname), ...msg.headers];
+  const traceHeaders = [submissionReceivedHeader(msg, o.hostname, o.node), ...msg.headers];
   let localReply: SmtpReply | undefined;
   if (local.length > 0) {
     const outcomes = await o.agent.deliver(
@@ -98,11 +100,21 @@ async function saveSentCopy(msg: SubmittedMessage, stores: SubmissionStores, log
 }
 
 /**
+ * The comment after the `by` domain (RFC 5321 4.4 allows CFWS there): the
+ * software, as Postfix writes "(Postfix)", and which node took the message
+ * (the domain is the name every node answers to). node.name is restricted
+ * to letters, digits and ._- so it cannot end the comment.
+ */
+export function byComment(node: string): string {
+  return `Postino node=${node}`;
+}
+
+/**
  * RFC 5321 4.4 trace field with the RFC 3848 protocol name (ESMTPSA: over
  * TLS, authenticated) and the authenticated user, as Postfix writes it with
  * smtpd_sasl_authenticated_header; never anything of the credentials.
  */
-export function submissionReceivedHeader(msg: Pick<SubmittedMessage, 'id' | 'session' | 'recipients'>, hostname: string): string {
+export function submissionReceivedHeader(msg: Pick<SubmittedMessage, 'id' | 'session' | 'recipients'>, hostname: string, node: string): string {
   const { session } = msg;
   const helo = session.helo || 'unknown';
   const proto = 'ESMTP' + (session.secure ? 'S' : '') + (session.user !== undefined ? 'A' : '');
@@ -110,5 +122,5 @@ export function submissionReceivedHeader(msg: Pick<SubmittedMessage, 'id' | 'ses
   const auth = session.user !== undefined ? `\r\n\t(Authenticated sender: ${session.user})` : '';
   const forClause = msg.recipients.length === 1 ? `\r\n\tfor <${msg.recipients[0]}>` : '';
   const date = new Date().toUTCString().replace(/GMT$/, '+0000');
-  return `Received: from ${helo} ([${session.remoteAddress}])${tls}${auth}\r\n\tby ${hostname} (Postino) with ${proto} id ${msg.id}${forClause};\r\n\t${date}`;
+  return `Received: from ${helo} ([${session.remoteAddress}])${tls}${auth}\r\n\tby ${hostname} (${byComment(node)}) with ${proto} id ${msg.id}${forClause};\r\n\t${date}`;
 }

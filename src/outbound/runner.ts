@@ -21,6 +21,21 @@
 // an fsync we wait for would close no sooner (at-least-once, the SMTP norm).
 // An entry found with every recipient sent or failed (a crash after its
 // record) is never sent again: it has nothing due, and is removed.
+//
+// Several nodes on one queue (PostgreSQL): every node's runner sees every
+// entry, and each attempt starts with a claim (QueueStore.claim), which
+// leases the entry to this process and gives its state as stored now (the
+// view here may be old: another node may have sent some recipients). An
+// entry another node holds is left alone until its lease could have run
+// out. The lease is renewed while the attempt runs (a slow remote) and
+// given back once the outcome is recorded; a node that dies leaves its
+// leases to run out (leaseMs), and another node sends the entries then.
+// The duplicate window stays the one above, and no wider: a node killed
+// after the remote's 250 and before its record leaves the recipient open,
+// and the next holder sends it again (as Postfix would after a crash). The
+// record follows the transport's answer at once, one UPDATE. A node that
+// stalls longer than its lease (its renewals failing) may find the entry
+// taken and sent by another meanwhile: it says so (outbound-lease-lost).
 import type { QueueEntry, QueueListener, QueueStore, RecipientState } from '../../storage/ports.js';
 import { isMailError } from '../../storage/errors.js';
 import { recipientStates } from '../../storage/queue.js';
@@ -47,6 +62,8 @@ export interface OutboundRunnerOptions {
   rescanMs?: number;
   /** Entries being sent at once. */
   maxInFlight?: number;
+  /** How long an entry this runner took stays its own unrenewed (a queue shared by several nodes); renewed every third of it. */
+  leaseMs?: number;
   now?: () => number;
   metrics?: Metrics | undefined;
 }
@@ -57,14 +74,18 @@ const FORWARDED = new Set(['redirect', 'alias']);
 /** After a local failure (the entry unreadable, its state not writable), the entry waits this long. */
 const LOCAL_BACKOFF_MS = 60_000;
 
+/** How long a claimed entry stays this runner's unrenewed (node.leaseSeconds). */
+export const DEFAULT_LEASE_MS = 60_000;
+
 export class OutboundRunner {
   private readonly queue: QueueStore;
   private readonly schedule: RetrySchedule;
   private readonly scanMs: number;
   private readonly rescanMs: number;
   private readonly maxInFlight: number;
+  private readonly leaseMs: number;
   private readonly now: () => number;
-  /** Entries in the queue, as this process last wrote or read them (nobody else changes an entry's state). */
+  /** Entries in the queue, as this process last wrote or read them (another node's changes are read by the claim before each attempt). */
   private readonly known = new Map<string, QueueEntry>();
   /** Entries to try at the next free slot (due, or flushed), in the order they became so. */
   private readonly ready = new Set<string>();
@@ -94,7 +115,9 @@ export class OutboundRunner {
     this.queue = o.queue;
     this.schedule = o.schedule ?? DEFAULT_SCHEDULE;
     this.scanMs = o.scanMs ?? 250;
-    this.rescanMs = o.rescanMs ?? 30_000;
+    this.leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
+    // A dead node's entries are found by the others on this pass, once their leases ran out.
+    this.rescanMs = o.rescanMs ?? Math.min(30_000, this.leaseMs);
     this.maxInFlight = o.maxInFlight ?? 16;
     this.now = o.now ?? (() => Date.now());
   }
@@ -272,8 +295,45 @@ export class OutboundRunner {
     this.pump();
   }
 
-  /** One attempt at an entry: its due recipients (all open ones when flushed), then what follows from their outcomes. */
-  private async attempt(stored: QueueEntry, flush: boolean): Promise<void> {
+  /**
+   * Claims the entry (its state as stored now, leased to this process), makes
+   * one attempt while renewing the lease, and gives it back. An entry not
+   * claimed (gone, held, or another node's now) waits here until a lease
+   * could have run out; a scan forgets it when it is gone.
+   */
+  private async attempt(known: QueueEntry, flush: boolean): Promise<void> {
+    const id = known.id;
+    const claimed = await this.queue.claim(id, this.leaseMs);
+    if (!claimed) {
+      this.backoff.set(id, this.now() + this.leaseMs);
+      return;
+    }
+    if (this.known.has(id)) this.known.set(id, claimed);
+    let renewing: Promise<void> = Promise.resolve();
+    const renewal = setInterval(() => (renewing = renewing.then(() => this.renew(id))), Math.max(Math.floor(this.leaseMs / 3), 100));
+    renewal.unref();
+    try {
+      await this.attemptClaimed(claimed, flush);
+    } finally {
+      clearInterval(renewal);
+      // A renewal landing after the release would keep the entry leased.
+      await renewing;
+      await this.queue.releaseClaim(id).catch((err: unknown) => this.o.log.warn({ event: 'outbound-release-failed', queueId: id, err: (err as Error).message }));
+    }
+  }
+
+  private async renew(id: string): Promise<void> {
+    try {
+      if (await this.queue.renewClaim(id, this.leaseMs)) return;
+      // Removed meanwhile (sent and recorded as the renewal ran, or deleted): nothing was lost.
+      if (await this.queue.get(id)) this.o.log.warn({ event: 'outbound-lease-lost', queueId: id });
+    } catch (err) {
+      this.o.log.warn({ event: 'outbound-lease-renew-failed', queueId: id, err: (err as Error).message });
+    }
+  }
+
+  /** One attempt at a claimed entry: its due recipients (all open ones when flushed), then what follows from their outcomes. */
+  private async attemptClaimed(stored: QueueEntry, flush: boolean): Promise<void> {
     const entry: QueueEntry = structuredClone(stored);
     const states = recipientStates(entry).map((r) => ({ ...r }));
     let raw: Buffer;
@@ -288,7 +348,9 @@ export class OutboundRunner {
     }
     const due = dueRecipients(states, this.now(), flush);
     if (due.length > 0) {
-      const outcomes = await this.send(entry, raw, due);
+      const early = new EarlyRecord(this.queue, entry, states, (err) => this.o.log.warn({ event: 'outbound-record-failed', queueId: entry.id, err: err.message }));
+      const outcomes = await this.send(entry, raw, due, (addresses) => early.sent(addresses));
+      await early.settled();
       const now = this.now();
       entry.attempts += 1;
       due.forEach((r, i) => this.apply(r, outcomes[i], entry, now));
@@ -314,13 +376,13 @@ export class OutboundRunner {
   }
 
   /** The transport's outcomes for `due`, one each; a failure of our own (signing, SRS) defers them all. */
-  private async send(entry: QueueEntry, raw: Buffer, due: RecipientState[]): Promise<RecipientOutcome[]> {
+  private async send(entry: QueueEntry, raw: Buffer, due: RecipientState[], onSent: (addresses: string[]) => void): Promise<RecipientOutcome[]> {
     const recipients = due.map((r) => r.address);
     try {
       let sender = entry.sender;
       if (sender !== '' && FORWARDED.has(entry.reason) && this.o.rewriter) sender = await this.o.rewriter.forwardSender(sender);
       const signed = this.o.signer ? await this.o.signer.sign(raw) : raw;
-      const outcomes = await this.o.transport.send({ queueId: entry.id, sender, recipients, raw: signed });
+      const outcomes = await this.o.transport.send({ queueId: entry.id, sender, recipients, raw: signed, onSent });
       return recipients.map(
         (address, i) => outcomes[i] ?? { address, status: 'deferred', reply: 'local error: the transport gave no outcome for this recipient', deferral: 'local' },
       );
@@ -454,5 +516,38 @@ export class OutboundRunner {
       failed: states.filter((r) => r.status === 'failed').map((r) => r.address),
       ageSeconds: Math.round((this.now() - entry.created) / 1000),
     });
+  }
+}
+
+/**
+ * Recipients a next hop took while the message's other destinations are
+ * still under way, written down at once (one update each time, in turn):
+ * the window in which a crash sends a recipient twice ends with its own
+ * 250, not with the last destination's. The attempt's full record follows
+ * (after these have landed) and supersedes them.
+ */
+class EarlyRecord {
+  private chain: Promise<void> = Promise.resolve();
+  private readonly taken = new Set<string>();
+
+  constructor(
+    private readonly queue: QueueStore,
+    private readonly entry: QueueEntry,
+    private readonly states: RecipientState[],
+    private readonly failed: (err: Error) => void,
+  ) {}
+
+  sent(addresses: string[]): void {
+    for (const a of addresses) this.taken.add(a);
+    const snapshot: QueueEntry = {
+      ...this.entry,
+      states: this.states.map((r) => (this.taken.has(r.address) && isOpen(r) ? { ...r, status: 'sent', deferral: null } : r)),
+    };
+    this.chain = this.chain.then(() => this.queue.update(snapshot)).catch((err: unknown) => this.failed(err as Error));
+  }
+
+  /** Resolves once every early record has landed (or failed: the full record follows either way). */
+  settled(): Promise<void> {
+    return this.chain;
   }
 }

@@ -399,6 +399,9 @@ export class MxTransport implements OutboundTransport {
         for (let dest = pending.shift(); dest; dest = pending.shift()) {
           const outcomes = await this.deliver(message.queueId, dest.hosts, message.sender, dest.recipients, message.raw);
           for (const o of outcomes) settled.set(o.address, o);
+          // Recorded at once when other destinations are still to come (the last one's are recorded with the rest).
+          const taken = outcomes.filter((o) => o.status === 'sent').map((o) => o.address);
+          if (taken.length > 0 && settled.size < message.recipients.length) message.onSent?.(taken);
         }
       };
       await Promise.all(Array.from({ length: Math.min(DESTINATIONS_AT_ONCE, pending.length) }, worker));

@@ -24,6 +24,12 @@ export interface OutboundMessage {
   recipients: string[];
   /** The message exactly as it goes out (already signed). */
   raw: Buffer;
+  /**
+   * Told the recipients a next hop has just taken (its 250 after DATA),
+   * while other destinations of the message are still under way, so the
+   * queue can record them at once: a crash then sends them no second time.
+   */
+  onSent?: (addresses: string[]) => void;
 }
 
 export interface RecipientOutcome {

@@ -67,6 +67,7 @@ export class OutboundService {
       log,
       hostname: config.hostname,
       schedule: scheduleFromConfig(config.relay?.schedule),
+      leaseMs: config.node.leaseSeconds * 1000,
       metrics: ctx.metrics,
     });
     this.runner.start();

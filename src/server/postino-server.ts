@@ -98,7 +98,7 @@ export class PostinoServer {
    * must write and cannot is skipped, undone, and logged.
    */
   private async startAll(options: StartOptions): Promise<void> {
-    const storage = this.config.storage.backend === 'postgres' ? await openConfiguredStorage(this.dataDir, this.config.storage) : this.openStorage();
+    const storage = this.config.storage.backend === 'postgres' ? await openConfiguredStorage(this.dataDir, this.config.storage, { nodeName: this.config.node.name }) : this.openStorage();
     this.storage = storage;
     for (const account of await storage.directory.listAccounts()) {
       await this.unlessDiskFull(`recover ${account.address}`, async () => {

@@ -151,4 +151,15 @@ export class MemoryQueue implements QueuePort {
   cleanOrphans(): void {
     // Nothing is ever half written here.
   }
+
+  /** One process: a claim leases nothing, it reads the entry as stored now. */
+  claim(id: string, _leaseMs: number): QueueEntry | undefined {
+    return this.held.has(id) ? undefined : this.get(id);
+  }
+
+  renewClaim(id: string, _leaseMs: number): boolean {
+    return this.entries.has(id);
+  }
+
+  releaseClaim(_id: string): void {}
 }

@@ -44,17 +44,17 @@ export function blobPath(root: string, hex: string): string {
 /** Waits between looks for a body file not there (yet) on this node: about 2.5 s in all. */
 const READ_RETRY_MS = [20, 40, 80, 160, 320, 640, 1000];
 
-/** This machine's name as a file name part. */
-function nodeTag(): string {
-  return hostname().replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64) || 'node';
+/** The node's name (node.name, else the host name) as a file name part. */
+function nodeTag(name: string): string {
+  return name.replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64) || 'node';
 }
 
 /** Writes by this process (every store in it: a test or a tool may open two). */
 let writes = 0;
 
 /** A temporary name unique to this node, process and write (the random part covers a pid reused after a crash). */
-function temporaryName(): string {
-  return `.${nodeTag()}.${process.pid}.${++writes}.${randomBytes(4).toString('hex')}.tmp`;
+function temporaryName(node: string): string {
+  return `.${nodeTag(node)}.${process.pid}.${++writes}.${randomBytes(4).toString('hex')}.tmp`;
 }
 
 function errno(err: unknown): string | undefined {
@@ -92,10 +92,13 @@ export async function checkBlobDirectory(root: string): Promise<void> {
 export interface DirectoryBlobStoreOptions {
   /** Waits between looks for a body file not yet visible (tests shorten them). */
   readRetryMs?: readonly number[];
+  /** This node's name (node.name), in temporary file names; default the host name. */
+  nodeName?: string;
 }
 
 export class DirectoryBlobStore implements BlobStore {
   private readonly retries: readonly number[];
+  private readonly node: string;
 
   constructor(
     private readonly db: PgDatabase,
@@ -103,6 +106,7 @@ export class DirectoryBlobStore implements BlobStore {
     options: DirectoryBlobStoreOptions = {},
   ) {
     this.retries = options.readRetryMs ?? READ_RETRY_MS;
+    this.node = options.nodeName ?? hostname();
   }
 
   async prepare(bodies: readonly NewBody[]): Promise<void> {
@@ -198,7 +202,7 @@ export class DirectoryBlobStore implements BlobStore {
     const file = blobPath(this.root, body.hash.toString('hex'));
     if (await this.present(file, body.raw.length)) return;
     const dir = path.dirname(file);
-    const tmp = path.join(dir, temporaryName());
+    const tmp = path.join(dir, temporaryName(this.node));
     try {
       const made = await mkdir(dir, { recursive: true, mode: 0o700 });
       if (made !== undefined) {

@@ -13,6 +13,8 @@ import { migrate } from './migrations.js';
 import { PgDirectory } from './directory.js';
 import { PgMailStore, type MessageIndexer } from './mail-store.js';
 import { PgScriptStore } from './scripts.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { PgQueue } from './queue.js';
 import { PgDeliveryMemory } from './delivery-memory.js';
 import { CHANGE_CHANNEL, PgChangeFeed } from './change-feed.js';
@@ -34,6 +36,8 @@ export interface OpenPostgresOptions {
   blobs?: string;
   /** Tuning of the directory store (tests). */
   blobOptions?: DirectoryBlobStoreOptions;
+  /** This node's name (node.name) in the queue's lease rows; default the host name. */
+  nodeName?: string;
 }
 
 /** A PostgreSQL storage; `end` closes the pool and resolves when it has (close() starts it). */
@@ -50,10 +54,12 @@ export async function openPostgresStorage(url: string, options: OpenPostgresOpti
     throw err;
   }
   const gate = new UnitGate();
+  // This node in the queue's lease rows and the blob store's temporary names.
+  const me = { node: options.nodeName ?? hostname(), holder: randomUUID() };
   const directory = new PgDirectory(db);
   // The other nodes' changes reach this node's subscribers once watchExternalChanges starts listening.
   const feed: PgChangeFeed = new PgChangeFeed(url, async (mailboxId, uid) => (await mail.getMessage(mailboxId, uid))?.flags, options.feed);
-  const blobs: BlobStore = options.blobs === undefined ? new TableBlobStore(db) : new DirectoryBlobStore(db, options.blobs, options.blobOptions);
+  const blobs: BlobStore = options.blobs === undefined ? new TableBlobStore(db) : new DirectoryBlobStore(db, options.blobs, { ...options.blobOptions, nodeName: me.node });
   const mail: PgMailStore = new PgMailStore(db, {
     ...(options.indexer ? { indexer: options.indexer } : {}),
     blobs,
@@ -61,9 +67,11 @@ export async function openPostgresStorage(url: string, options: OpenPostgresOpti
     announcer: { channel: CHANGE_CHANNEL, payloads: (changes) => feed.payloads(changes) },
   });
   const scripts = new PgScriptStore(db);
+  // Every node sends the outbound queue, entry by entry under leases; the
+  // local-retry queue (whose runner does not claim) one node at a time.
   const lease = new RunnerLease(url);
-  const queue = new PgQueue(db, 'outbound', lease);
-  const localRetry = new PgQueue(db, 'local', lease);
+  const queue = new PgQueue(db, 'outbound', me);
+  const localRetry = new PgQueue(db, 'local', me, lease);
   const memory = new PgDeliveryMemory(db);
   const admin = new PgAdminStore(db);
 

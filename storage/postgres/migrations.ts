@@ -170,6 +170,20 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       );
     `,
   },
+  {
+    version: 3,
+    name: 'queue entry leases (several nodes send the queue)',
+    sql: `
+      -- The node that last took the entry (node.name, for people and logs),
+      -- the process that holds it (a random id per start: a restarted node
+      -- is another holder), and until when (the database's clock); NULL
+      -- lease_until: given back.
+      ALTER TABLE queue_entries
+        ADD COLUMN lease_node text,
+        ADD COLUMN lease_holder text,
+        ADD COLUMN lease_until timestamptz;
+    `,
+  },
 ];
 
 /** Applies the steps not yet applied, under the advisory lock; returns the versions it applied. */

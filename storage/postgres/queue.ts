@@ -7,18 +7,30 @@
 // An entry a unit of work enqueues is staged: written at once (on a
 // connection of its own, not in the unit's transaction) but not published,
 // so nobody lists it; the unit publishes it after its commit or discards it.
-// The runner's own looks (listIds and the flush requests) answer only on
-// the node that holds the runner lease (runner-lease.ts), so one node at a
-// time sends and retries; list, get and the rest answer everywhere (the
-// CLI, the admin API). Taking work entry by entry with leases (SELECT ...
-// FOR UPDATE SKIP LOCKED) is the next step.
+//
+// Who works on an entry. The outbound queue is run by every node: each
+// runner sees every entry (listIds) and, before an attempt, claims the
+// entry: `SELECT ... FOR UPDATE SKIP LOCKED` picks it when no other live
+// process holds it, and the same statement writes the lease (this node's
+// name, this process's holder id, an expiry on the database's clock). The
+// runner renews the lease while the attempt runs and gives it back after
+// recording the outcome; a node that dies leaves its leases to run out, and
+// then any node takes the entries again. The holder id is new at each
+// start, so a restarted node waits for its old leases like everyone else.
+// A queue made with a RunnerLease (the local-retry one, whose runner does
+// not claim) is run by one node at a time instead: its runner's looks
+// (listIds, flush and rescan requests) answer only on the node holding
+// that lease (runner-lease.ts). list, get and the rest answer everywhere
+// (the CLI, the admin API).
 //
 // The runner's feed (watch), as the file queue tells it: an entry made
 // whole (enqueued, or published after its unit committed) and a hold
 // change are told to the watchers in this process once committed, when
-// this node runs the queues; else (no watcher here: the CLI, or another
-// node holds the lease) a rescan request is left in queue_rescan, which
-// the node that runs the queues takes on its next tick. A request lost
+// this node runs the queue; else (no watcher here: the CLI, or another
+// node holds the runner lease) a rescan request is left in queue_rescan,
+// which a node that runs the queue takes on its next tick. An entry made on
+// one node is told to that node's runner only; the others find it on
+// their safety pass (they need it only when its node dies). A request lost
 // with a crash costs only time: the runner's safety pass finds everything.
 import type { QueueStore } from '../ports.js';
 import type { EnqueueExtra, QueueEntry, QueueHead, QueueListener, RemoveOptions } from '../queue.js';
@@ -27,6 +39,12 @@ import { MailError } from '../errors.js';
 import { afterCommit } from '../unit-of-work.js';
 import type { PgDatabase } from './db.js';
 import type { RunnerLease } from './runner-lease.js';
+
+/** Who takes entries here: this node's name (node.name) and this process's own id (new at each start). */
+export interface LeaseHolder {
+  node: string;
+  holder: string;
+}
 
 function unknown(id: string): MailError {
   return new MailError('NONEXISTENT', `no such queue entry: ${id}`);
@@ -59,7 +77,8 @@ export class PgQueue implements QueueStore {
   constructor(
     private readonly db: PgDatabase,
     private readonly name: string,
-    /** Whether this node runs the queues now; without one, it always does (one node). */
+    private readonly me: LeaseHolder,
+    /** Whether this node runs the queue now; without one, every node does (entry by entry, through claims). */
     private readonly lease?: RunnerLease,
   ) {}
 
@@ -216,6 +235,40 @@ export class PgQueue implements QueueStore {
     if (!(await this.runsHere())) return [];
     const rows = await this.db.query<{ id: string }>("DELETE FROM queue_flush WHERE queue = $1 AND id <> '' RETURNING id", [this.name]);
     return rows.map((r) => r.id).sort();
+  }
+
+  /**
+   * The entry as stored now, leased to this process; undefined when it is
+   * gone, held, or leased by another process whose lease has not run out
+   * (or that is writing the row now: SKIP LOCKED passes it by, no wait).
+   */
+  async claim(id: string, leaseMs: number): Promise<QueueEntry | undefined> {
+    if (!isEntryId(id)) return undefined;
+    const row = await this.db.one<EntryRow>(
+      `UPDATE queue_entries q
+          SET lease_node = $3, lease_holder = $4, lease_until = now() + make_interval(secs => $5)
+         FROM (SELECT queue, id FROM queue_entries
+                WHERE queue = $1 AND id = $2 AND published AND NOT held
+                  AND (lease_until IS NULL OR lease_until < now() OR lease_holder = $4)
+                  FOR UPDATE SKIP LOCKED) free
+        WHERE q.queue = free.queue AND q.id = free.id
+        RETURNING q.entry, q.held`,
+      [this.name, id, this.me.node, this.me.holder, leaseMs / 1000],
+    );
+    return row && view(row);
+  }
+
+  async renewClaim(id: string, leaseMs: number): Promise<boolean> {
+    const rows = await this.db.query(
+      'UPDATE queue_entries SET lease_until = now() + make_interval(secs => $4) WHERE queue = $1 AND id = $2 AND lease_holder = $3 RETURNING id',
+      [this.name, id, this.me.holder, leaseMs / 1000],
+    );
+    return rows.length > 0;
+  }
+
+  /** The lease ends; lease_node stays, naming the node that last took the entry. */
+  async releaseClaim(id: string): Promise<void> {
+    await this.db.query('UPDATE queue_entries SET lease_until = NULL WHERE queue = $1 AND id = $2 AND lease_holder = $3', [this.name, id, this.me.holder]);
   }
 
   async cleanOrphans(now = Date.now()): Promise<void> {

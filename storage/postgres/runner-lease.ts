@@ -1,9 +1,10 @@
-// Which node runs the queues. Until work is taken entry by entry with
-// leases (SELECT ... FOR UPDATE SKIP LOCKED, the next step), one node at a
-// time runs both queues, so no entry is sent or delivered by two nodes at
-// once: the one holding a session advisory lock, on a connection of its
-// own. When that node dies its session ends, the lock goes with it, and
-// another node takes it on its next look.
+// Which node runs the local-retry queue: one at a time, so no stored part
+// of a message is retried by two nodes at once (its runner reads entries
+// without claiming them; the outbound queue is sent by every node, entry
+// by entry under leases: queue.ts). The node holding a session advisory
+// lock, on a connection of its own, runs it. When that node dies its
+// session ends, the lock goes with it, and another node takes it on its
+// next look.
 import pg from 'pg';
 
 /** Any number, the same on every node (see also migrations.ts). */

@@ -91,6 +91,31 @@ export function queueCases(fx: Fixture): void {
     for (const e of after) assert.match((await s.queue.message(e.id)).toString(), /Subject: u[23]/);
   });
 
+  test('queue: a claim gives the entry as stored now; none for a held, removed or unknown entry; renewing and giving back', async () => {
+    const { queue } = fx.s;
+    const e = await queue.enqueue('alice@example.test', ['a@remote.test'], msg('c1'), 'submission');
+    await queue.update({ ...e, attempts: 2 });
+    const claimed = await queue.claim(e.id, 60_000);
+    assert.equal(claimed?.id, e.id);
+    assert.equal(claimed?.attempts, 2, 'the stored state, not the one enqueued');
+    assert.equal(claimed?.held, undefined);
+    assert.equal(await queue.renewClaim(e.id, 60_000), true);
+    assert.equal((await queue.claim(e.id, 60_000))?.id, e.id, 'the holder may claim again');
+    await queue.releaseClaim(e.id);
+    await queue.releaseClaim(e.id);
+    assert.equal((await queue.claim(e.id, 60_000))?.id, e.id, 'given back: there to take');
+    await queue.releaseClaim(e.id);
+    await queue.hold(e.id);
+    assert.equal(await queue.claim(e.id, 60_000), undefined, 'held: not tried');
+    await queue.release(e.id);
+    await queue.remove(e.id);
+    assert.equal(await queue.claim(e.id, 60_000), undefined, 'removed');
+    assert.equal(await queue.renewClaim(e.id, 60_000), false, 'nothing to renew');
+    await queue.releaseClaim(e.id);
+    assert.equal(await queue.claim('NOSUCHID', 60_000), undefined);
+    assert.equal(await queue.claim('../x', 60_000), undefined);
+  });
+
   test('queue: a watcher hears of each entry once it is there (one made in a unit once the unit commits, never one undone) and of hold changes (null)', async () => {
     const s = fx.s;
     const heard: Array<string | null> = [];

@@ -75,7 +75,7 @@ describe('MX SMTP listener', { timeout: 300_000 }, () => {
     cli(['alias', 'add', 'team@example.test', 'bob@example.test', 'alice@example.test']);
     cli(['sieve', 'put', 'dave@example.test', 'rules', path.join(fixturesDir, 'sieve', 'delivery', 'fileinto-create.sieve'), '--activate']);
     const env = Object.fromEntries(SERVICES.map((x) => [`POSTINO_${x.toUpperCase()}_PORT`, '0']));
-    served = startServe(process.execPath, [cliPath, 'serve', '--data', s.dir], env);
+    served = startServe(process.execPath, [cliPath, 'serve', '--data', s.dir], { ...env, POSTINO_NODE_NAME: 'mx-node-1' });
     smtpPort = Number((await served.waitFor((e) => e.event === 'listening' && e.service === 'smtp')).port);
     lmtpPort = Number((await served.waitFor((e) => e.event === 'listening' && e.service === 'lmtp')).port);
     await served.waitFor((e) => e.event === 'ready');
@@ -104,7 +104,7 @@ describe('MX SMTP listener', { timeout: 300_000 }, () => {
     assert.equal(files.length, 1);
     const msg = files[0]!;
     assert.match(msg, /^Return-Path: <sender@spf-pass.test>\r\nDelivered-To: bob@example.test\r\nReceived: from /);
-    assert.match(msg, /by mx.example.test \(Postino\) with ESMTP id /);
+    assert.match(msg, /by mx.example.test \(Postino node=mx-node-1\) with ESMTP id /, 'the node that took it, in a comment after the by domain');
     assert.match(msg, /Authentication-Results: mx.example.test;[\s\S]*spf=pass/);
     assert.match(msg, /Subject: hello bob/);
   });

@@ -286,3 +286,30 @@ test('a message to twenty domains with twenty MX hosts: every recipient answered
   assert.ok(outcomes.every((o) => o.status === 'sent'), JSON.stringify(outcomes.filter((o) => o.status !== 'sent')));
   assert.equal(w.sink.messages.length, 20, 'one transaction per MX host');
 });
+
+test('a message to two destinations: the recipients one takes are told (onSent) while the other is still under way; a lone destination is not told apart', async (t) => {
+  const w = await world(t);
+  // d2's MX greets slowly, and with a 421: its recipient is deferred, long after d1's was taken.
+  const slow = net.createServer((socket) => {
+    socket.on('error', () => {});
+    setTimeout(() => socket.end('421 4.3.2 busy\r\n'), 600);
+  });
+  await new Promise<void>((resolve) => slow.listen(w.sink.port, '127.0.0.2', resolve));
+  t.after(() => new Promise<void>((resolve) => slow.close(() => resolve())));
+  w.dns.load({
+    'd1.test': { MX: [{ exchange: 'mx.d1.test', priority: 10 }] },
+    'mx.d1.test': { A: ['127.0.0.1'] },
+    'd2.test': { MX: [{ exchange: 'mx.d2.test', priority: 10 }] },
+    'mx.d2.test': { A: ['127.0.0.2'] },
+  });
+  const told: Array<{ addresses: string[]; pending: boolean }> = [];
+  let done = false;
+  const outcomes = await w.transport.send({ ...message('early1', ['a@d1.test', 'b@d2.test']), onSent: (addresses) => told.push({ addresses, pending: !done }) });
+  done = true;
+  assert.deepEqual(outcomes.map((o) => o.status), ['sent', 'deferred']);
+  assert.deepEqual(told, [{ addresses: ['a@d1.test'], pending: true }], 'told of a@d1.test before the send was over, and of nothing else');
+  const alone: string[][] = [];
+  const one = await w.transport.send({ ...message('early2', ['c@d1.test']), onSent: (a) => alone.push(a) });
+  assert.deepEqual(one.map((o) => o.status), ['sent']);
+  assert.deepEqual(alone, [], 'the last destination is recorded with the whole outcome');
+});

@@ -25,7 +25,7 @@ function msg(id: string): Buffer {
 async function twoNodes(): Promise<{ a: PostgresStorage; b: PostgresStorage; alice: number; close(): Promise<void> }> {
   const url = await cluster.createDatabase();
   // Opened together: the migrations run once, under the advisory lock.
-  const [a, b] = await Promise.all([openPostgresStorage(url), openPostgresStorage(url)]);
+  const [a, b] = await Promise.all([openPostgresStorage(url, { nodeName: 'node-a' }), openPostgresStorage(url, { nodeName: 'node-b' })]);
   await a.directory.addDomain('example.test');
   const alice = (await a.directory.addAccount({ address: 'alice@example.test', passwordHash: 'x', scramSha256: null, quota: null })).id;
   await b.mail.provisionAccount(alice);
@@ -184,24 +184,24 @@ test('bodies are stored once per content: the same message to two recipients and
   }
 });
 
-test('two nodes: one runs the queues (its runner sees the entries and flush requests), the other takes over when it closes', async () => {
+test('two nodes: one runs the local-retry queue (its runner sees the entries and flush requests), the other takes over when it closes', async () => {
   const { a, b, close } = await twoNodes();
   try {
-    const e = await b.queue.enqueue('alice@example.test', ['x@remote.test'], msg('q'), 'submission');
-    await b.queue.requestFlush();
-    const [onA, onB] = [await a.queue.listIds(), await b.queue.listIds()];
+    const e = await b.localRetry.enqueue('alice@example.test', ['x@remote.test'], msg('q'), 'submission');
+    await b.localRetry.requestFlush();
+    const [onA, onB] = [await a.localRetry.listIds(), await b.localRetry.listIds()];
     assert.equal([onA, onB].filter((ids) => ids.length === 1).length, 1, 'exactly one node runs the queue');
     const runner = onA.length === 1 ? a : b;
     const other = runner === a ? b : a;
-    assert.deepEqual(await other.queue.takeFlushRequest(), false, 'left for the runner');
-    assert.equal(await runner.queue.takeFlushRequest(), true);
-    assert.deepEqual((await other.queue.list()).map((x) => x.id), [e.id], 'list answers on every node (CLI, admin)');
+    assert.deepEqual(await other.localRetry.takeFlushRequest(), false, 'left for the runner');
+    assert.equal(await runner.localRetry.takeFlushRequest(), true);
+    assert.deepEqual((await other.localRetry.list()).map((x) => x.id), [e.id], 'list answers on every node (CLI, admin)');
     await runner.end();
     // The other node takes the lease on a look after its retry interval.
     const end = Date.now() + 15_000;
     let ids: Array<{ id: string }> = [];
     while (ids.length === 0 && Date.now() < end) {
-      ids = await other.queue.listIds();
+      ids = await other.localRetry.listIds();
       if (ids.length === 0) await new Promise((r) => setTimeout(r, 250));
     }
     assert.deepEqual(ids.map((x) => x.id), [e.id]);
@@ -210,42 +210,131 @@ test('two nodes: one runs the queues (its runner sees the entries and flush requ
   }
 });
 
-test('two nodes: the runner node\'s watcher hears of its own entries; an entry or a hold made on the other node leaves it a rescan request, taken once', async () => {
+test('two nodes, the local-retry queue: the runner node\'s watcher hears of its own entries; an entry or a hold made on the other node leaves it a rescan request, taken once', async () => {
   const { a, b, close } = await twoNodes();
   try {
     // a takes the lease first: it runs the queues.
-    await a.queue.listIds();
-    assert.equal(await b.queue.takeRescanRequest(), false, 'only the node that runs the queues takes requests');
+    await a.localRetry.listIds();
+    assert.equal(await b.localRetry.takeRescanRequest(), false, 'only the node that runs the queues takes requests');
     const heardOnA: Array<string | null> = [];
     const heardOnB: Array<string | null> = [];
-    await a.queue.watch((e) => void heardOnA.push(e ? e.id : null));
-    await b.queue.watch((e) => void heardOnB.push(e ? e.id : null));
-    const own = await a.queue.enqueue('alice@example.test', ['x@remote.test'], msg('own'), 'submission');
+    await a.localRetry.watch((e) => void heardOnA.push(e ? e.id : null));
+    await b.localRetry.watch((e) => void heardOnB.push(e ? e.id : null));
+    const own = await a.localRetry.enqueue('alice@example.test', ['x@remote.test'], msg('own'), 'submission');
     const end = Date.now() + 10_000;
     while (heardOnA.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(heardOnA, [own.id]);
-    assert.equal(await a.queue.takeRescanRequest(), false);
+    assert.equal(await a.localRetry.takeRescanRequest(), false);
 
-    const other = await b.queue.enqueue('alice@example.test', ['y@remote.test'], msg('other'), 'submission');
+    const other = await b.localRetry.enqueue('alice@example.test', ['y@remote.test'], msg('other'), 'submission');
     // b's announcement is made after its commit, on its own: wait for the request to land.
     let taken = false;
     while (!taken && Date.now() < end) {
-      taken = await a.queue.takeRescanRequest();
+      taken = await a.localRetry.takeRescanRequest();
       if (!taken) await new Promise((r) => setTimeout(r, 5));
     }
     assert.equal(taken, true, 'the runner node is asked to look');
-    assert.equal(await a.queue.takeRescanRequest(), false, 'taken once');
-    assert.deepEqual((await a.queue.listIds()).map((h) => h.id).sort(), [own.id, other.id].sort(), 'and the look finds it');
-    await b.queue.hold(other.id);
+    assert.equal(await a.localRetry.takeRescanRequest(), false, 'taken once');
+    assert.deepEqual((await a.localRetry.listIds()).map((h) => h.id).sort(), [own.id, other.id].sort(), 'and the look finds it');
+    await b.localRetry.hold(other.id);
     taken = false;
     while (!taken && Date.now() < end) {
-      taken = await a.queue.takeRescanRequest();
+      taken = await a.localRetry.takeRescanRequest();
       if (!taken) await new Promise((r) => setTimeout(r, 5));
     }
     assert.equal(taken, true, 'a hold on the other node asks for a look too');
     assert.deepEqual(heardOnB, [], 'a node that does not run the queues tells its own watchers nothing (its runner would send twice)');
   } finally {
     await close();
+  }
+});
+
+/** The lease columns of an outbound entry, read straight from the database. */
+async function leaseOf(url: string, id: string): Promise<{ node: string | null; live: boolean } | undefined> {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query("SELECT lease_node AS node, lease_until > now() AS live FROM queue_entries WHERE queue = 'outbound' AND id = $1", [id]);
+    return rows[0] && { node: rows[0].node, live: rows[0].live === true };
+  } finally {
+    await client.end();
+  }
+}
+
+test('two nodes, the outbound queue: both see every entry; one claims it at a time (its name in the lease row), gives it back, and a lease left to run out (a dead node) goes to the other', async () => {
+  const url = await cluster.createDatabase();
+  const [a, b] = await Promise.all([openPostgresStorage(url, { nodeName: 'node-a' }), openPostgresStorage(url, { nodeName: 'node-b' })]);
+  try {
+    const e = await b.queue.enqueue('alice@example.test', ['x@remote.test'], msg('lease'), 'submission');
+    assert.deepEqual((await a.queue.listIds()).map((h) => h.id), [e.id], 'every node runs the outbound queue');
+    assert.deepEqual((await b.queue.listIds()).map((h) => h.id), [e.id]);
+
+    assert.equal((await a.queue.claim(e.id, 60_000))?.id, e.id);
+    assert.deepEqual(await leaseOf(url, e.id), { node: 'node-a', live: true });
+    assert.equal(await b.queue.claim(e.id, 60_000), undefined, "node-a's lease is live: node-b leaves it");
+    assert.equal(await b.queue.renewClaim(e.id, 60_000), false, 'not its lease to renew');
+    await b.queue.releaseClaim(e.id);
+    assert.deepEqual(await leaseOf(url, e.id), { node: 'node-a', live: true }, 'nor to give back');
+    // node-a records an outcome and gives it back: node-b sees that state when it claims.
+    await a.queue.update({ ...e, attempts: 1 });
+    await a.queue.releaseClaim(e.id);
+    assert.deepEqual(await leaseOf(url, e.id), { node: 'node-a', live: false }, 'given back; the row still names who took it last');
+    const onB = await b.queue.claim(e.id, 60_000);
+    assert.equal(onB?.attempts, 1, "node-b reads node-a's record");
+    assert.deepEqual(await leaseOf(url, e.id), { node: 'node-b', live: true });
+
+    // node-b "dies" holding a short lease: node-a may take the entry once it ran out, not before.
+    await b.queue.renewClaim(e.id, 1500);
+    assert.equal(await a.queue.claim(e.id, 60_000), undefined);
+    await new Promise((r) => setTimeout(r, 1700));
+    assert.equal((await a.queue.claim(e.id, 60_000))?.id, e.id, 'taken over after the lease ran out');
+    assert.deepEqual(await leaseOf(url, e.id), { node: 'node-a', live: true });
+    assert.equal(await b.queue.renewClaim(e.id, 60_000), false, 'the old holder learns it lost the lease');
+
+    // A restarted node-a is another holder: it waits for its old lease like everyone else.
+    await a.end();
+    const again = await openPostgresStorage(url, { nodeName: 'node-a' });
+    try {
+      assert.equal(await again.queue.claim(e.id, 60_000), undefined, 'the lease of the process before the restart is still live');
+    } finally {
+      await again.end();
+    }
+    // A held entry is claimed by nobody.
+    const h = await b.queue.enqueue('alice@example.test', ['y@remote.test'], msg('held'), 'submission');
+    await b.queue.hold(h.id);
+    assert.equal(await b.queue.claim(h.id, 60_000), undefined);
+  } finally {
+    await Promise.all([a.end(), b.end()]);
+  }
+});
+
+test('two nodes, the outbound queue: 60 entries claimed by 8 claimers spread over both at once: each entry goes to one node only', async () => {
+  const url = await cluster.createDatabase();
+  const [a, b] = await Promise.all([openPostgresStorage(url, { nodeName: 'node-a' }), openPostgresStorage(url, { nodeName: 'node-b' })]);
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) ids.push((await a.queue.enqueue('alice@example.test', [`r${i}@remote.test`], msg(`c${i}`), 'submission')).id);
+    const takenBy = new Map<string, number[]>();
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        const node = w % 2 === 0 ? a : b;
+        // Each claimer runs through every entry in its own order.
+        const order = w % 2 === 0 ? ids : [...ids].reverse();
+        for (const id of order) {
+          if (await node.queue.claim(id, 60_000)) takenBy.set(id, [...(takenBy.get(id) ?? []), w]);
+        }
+      }),
+    );
+    // A holder's own second claim is allowed (a runner never makes one: it holds the entry in flight);
+    // what matters is that no entry went to both nodes.
+    for (const id of ids) {
+      const claimers = takenBy.get(id) ?? [];
+      assert.ok(claimers.length >= 1, `${id} taken`);
+      assert.equal(new Set(claimers.map((w) => w % 2)).size, 1, `${id} taken by one node only: ${claimers.join(',')}`);
+    }
+  } finally {
+    await Promise.all([a.end(), b.end()]);
   }
 });
 

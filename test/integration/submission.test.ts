@@ -139,7 +139,7 @@ test('submission on 587 and 465: TLS before AUTH, AUTH before mail, own addresse
     assert.ok(got && got.source);
     assert.equal(got.envelope?.subject, 'over 465');
     const source = got.source.toString();
-    assert.match(source, /^Received: from [^\r\n]*\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher [^)]+\)\r\n\t\(Authenticated sender: alice@example\.test\)\r\n\tby mx\.example\.test \(Postino\) with ESMTPSA id /m);
+    assert.match(source, /^Received: from [^\r\n]*\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher [^)]+\)\r\n\t\(Authenticated sender: alice@example\.test\)\r\n\tby mx\.example\.test \(Postino node=[A-Za-z0-9._-]+\) with ESMTPSA id /m);
     assert.ok(!source.includes(PASSWORD), 'no credentials in the message');
     await imap.logout();
     imap = undefined;

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, validateConfig, resolveConfig, DEFAULT_PORTS } from '../../src/config.js';
+import { hostname } from 'node:os';
+import { loadConfig, validateConfig, resolveConfig, DEFAULT_PORTS, defaultNodeName } from '../../src/config.js';
 import { scratchDir } from '../support/tmp.js';
 
 test('defaults are the embedded ports of INTERFACE.md', () => {
@@ -113,4 +114,21 @@ test('storage.blobs: bodies in a shared directory, with PostgreSQL only, as an a
   assert.throws(() => resolveConfig(validateConfig({ storage: { url: 'postgres://db/mail', blobs: '/srv/\nblobs' } }), {}), /storage\.blobs: expected a directory path without control characters/);
   assert.throws(() => resolveConfig(validateConfig({ storage: { blobs: '/srv/blobs' } }), {}), /storage\.blobs: the SQLite backend keeps bodies in the data dir/);
   assert.throws(() => validateConfig({ storage: { url: 'postgres://db/mail', blobs: 7 } }), /storage\.blobs/);
+});
+
+test('node.name: the host name by default, the file, or POSTINO_NODE_NAME; only characters safe in a header comment and a log field', () => {
+  assert.equal(resolveConfig({}, {}).node.name, defaultNodeName(hostname()));
+  assert.deepEqual(resolveConfig({}, {}).node, { name: defaultNodeName(), leaseSeconds: 60 });
+  const file = validateConfig({ node: { name: 'mx-a.dc1', leaseSeconds: 10 } });
+  assert.deepEqual(resolveConfig(file, {}).node, { name: 'mx-a.dc1', leaseSeconds: 10 });
+  assert.equal(resolveConfig(file, { POSTINO_NODE_NAME: 'node_2' }).node.name, 'node_2', 'the environment wins');
+  assert.throws(() => validateConfig({ node: { name: 'a b' } }), /node\.name: expected letters, digits/);
+  assert.throws(() => validateConfig({ node: { name: 'x)(y' } }), /node\.name/);
+  assert.throws(() => validateConfig({ node: { name: 'n'.repeat(64) } }), /node\.name/);
+  assert.throws(() => validateConfig({ node: { leaseSeconds: 1 } }), /node\.leaseSeconds/);
+  assert.throws(() => validateConfig({ node: { other: 1 } }), /unknown key node\.other/);
+  assert.throws(() => resolveConfig({}, { POSTINO_NODE_NAME: 'bad name' }), /POSTINO_NODE_NAME: expected letters/);
+  assert.equal(defaultNodeName('host name(1)'), 'host-name-1-');
+  assert.equal(defaultNodeName('-'.repeat(5)), 'postino');
+  assert.equal(defaultNodeName('x'.repeat(100)).length, 63);
 });

@@ -67,14 +67,14 @@ export const deliverCommands: CliCommand[] = [
       }
       let storage;
       try {
-        storage = await openConfiguredStorage(ctx.dataDir, config.storage);
+        storage = await openConfiguredStorage(ctx.dataDir, config.storage, { nodeName: config.node.name });
       } catch (err) {
         ctx.err(`postino deliver: ${(err as Error).message}`);
         return EX_TEMPFAIL;
       }
       try {
         // Logs go to stderr: stdout belongs to the MTA.
-        const log = createLogger(process.env.POSTINO_LOG_LEVEL ?? 'warn', 2);
+        const log = createLogger(process.env.POSTINO_LOG_LEVEL ?? 'warn', 2, config.node.name);
         const agent = new DeliveryAgent(storage, deliveryConfig(config), log, failureReply);
         // One exit code answers for every recipient: once a copy is stored, what failed temporarily is
         // queued for `serve` to retry (exit 0), since a 75 would make the MTA store that copy again.

@@ -37,7 +37,7 @@ export const serveCommands: CliCommand[] = [
 ];
 
 async function serve(ctx: CliContext, config: Config, privileges: PrivilegePlan): Promise<void> {
-  const log = createLogger();
+  const log = createLogger(undefined, 1, config.node.name);
   if (privileges.kind === 'root') {
     // Not refused: a test box or a container may mean it. A real server names its account.
     log.warn(

@@ -485,3 +485,76 @@ test('an entry found with every recipient done (a crash after its record, before
     t.cleanup();
   }
 });
+
+test('a recipient one destination took is recorded at once, while the message\'s other destinations are still under way (the duplicate window ends with its 250)', async () => {
+  const t = setup();
+  try {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let toldAt: string | undefined;
+    t.transport.send = async (m: OutboundMessage) => {
+      // The first domain's MX took its recipient; the second's is still answering.
+      m.onSent?.([m.recipients[0]!]);
+      toldAt = 'told';
+      await held;
+      return [
+        { address: m.recipients[0]!, status: 'sent', reply: '250 ok' },
+        { address: m.recipients[1]!, status: 'deferred', reply: '451 later', deferral: 'remote-4xx' },
+      ];
+    };
+    const e = await t.storage.queue.enqueue('alice@example.test', ['a@one.test', 'b@two.test'], raw('early'), 'submission');
+    const pass = t.pass();
+    const end = Date.now() + 10_000;
+    let recorded: QueueEntry | undefined;
+    while (Date.now() < end) {
+      recorded = await t.storage.queue.get(e.id);
+      if (toldAt && recorded?.states?.[0]?.status === 'sent') break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.deepEqual(recorded?.states?.map((r) => r.status), ['sent', 'pending'], 'recorded before the transport returned');
+    // A crash now (a new runner on the same queue) would not send a@one.test again.
+    release();
+    await pass;
+    const after = (await t.storage.queue.get(e.id))!;
+    assert.deepEqual(after.states?.map((r) => r.status), ['sent', 'deferred'], 'the full record follows');
+    assert.equal(after.attempts, 1);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a runner claims each entry before its attempt and gives it back after; an entry it cannot claim (another node\'s) waits, unsent', async () => {
+  const t = setup();
+  try {
+    const calls: string[] = [];
+    const queue = t.storage.queue;
+    let refuse = true;
+    const claimed = Object.assign(Object.create(queue) as typeof queue, {
+      claim: async (id: string, leaseMs: number) => {
+        calls.push(`claim ${leaseMs}`);
+        return refuse ? undefined : queue.claim(id, leaseMs);
+      },
+      releaseClaim: async (id: string) => {
+        calls.push('release');
+        return queue.releaseClaim(id);
+      },
+    });
+    await queue.enqueue('alice@example.test', ['x@remote.test'], raw('claimed'), 'submission');
+    const runner = t.newRunner({ queue: claimed, leaseMs: 5000 });
+    await runner.kick();
+    await runner.idle();
+    assert.equal(t.transport.sent.length, 0, 'another node holds it: not sent');
+    assert.deepEqual(calls, ['claim 5000']);
+    refuse = false;
+    // It waits out the lease before looking again (the runner's clock moves past it).
+    t.clock.offset = 6000;
+    const again = t.newRunner({ queue: claimed, leaseMs: 5000 });
+    await again.kick();
+    await again.idle();
+    assert.equal(t.transport.sent.length, 1);
+    assert.deepEqual(calls, ['claim 5000', 'claim 5000', 'release']);
+    assert.deepEqual(await queue.list(), []);
+  } finally {
+    t.cleanup();
+  }
+});
