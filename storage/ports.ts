@@ -284,8 +284,16 @@ export interface FolderImport {
   uidValidity: number;
   /** The folder's UIDNEXT becomes at least this (and above every UID added). */
   uidNext: number;
-  /** New messages, UIDs strictly ascending, each at or above the folder's UIDNEXT. */
-  add: Array<{ uid: number; raw: Buffer; flags: string[]; internalDate: number }>;
+  /**
+   * New messages, UIDs strictly ascending, each at or above the folder's UIDNEXT.
+   * `modseq` keeps the message's MODSEQ from the source (a move between
+   * backends), else it gets a new one; `bodyId` keeps its stored name (POP3's
+   * UIDL) where the backend names bodies freely (a Maildir backend names them
+   * after their files and ignores it).
+   */
+  add: Array<{ uid: number; raw: Buffer; flags: string[]; internalDate: number; modseq?: number; bodyId?: string }>;
+  /** The folder's HIGHESTMODSEQ becomes at least this (a move between backends keeps it). */
+  highestModseq?: number;
   /** New flags (system flags and keywords, replacing the old) of messages there already. */
   flags: Array<{ uid: number; flags: string[] }>;
   /** Messages gone from the source. */

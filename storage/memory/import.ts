@@ -82,7 +82,8 @@ export class MemoryMailImport {
     for (const a of batch.add) {
       const flags = normalizeFlags(a.flags);
       this.noteKeywords(mb, flags);
-      const modseq = ++mb.highestModseq;
+      const modseq = a.modseq ?? mb.highestModseq + 1;
+      mb.highestModseq = Math.max(mb.highestModseq, modseq);
       let mime: string | null = null;
       try {
         mime = this.indexer(a.raw);
@@ -95,6 +96,7 @@ export class MemoryMailImport {
       result.added++;
     }
     mb.uidNext = Math.max(mb.uidNext, batch.uidNext);
+    mb.highestModseq = Math.max(mb.highestModseq, batch.highestModseq ?? 0);
     if (result.created || replaced) changes.push({ kind: 'mailboxes', accountId });
     for (const c of changes) afterCommit(() => this.feed.publish(c));
     return result;
