@@ -1,0 +1,118 @@
+// postino migrate --to postgres URL: moves the data dir from SQLite +
+// Maildir to PostgreSQL (storage/migrate.ts does the work), then says what
+// to change in the config, or changes it with --write-config. By default the
+// config is left alone: the administrator switches when ready (the
+// SQLite data stays as it was, the way back).
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { CliCommand, CliContext } from '../command.js';
+import { stringOption } from '../command.js';
+import { MailError } from '../../../storage/errors.js';
+import { migrateToPostgres, type MigrationReport } from '../../../storage/migrate.js';
+import { loadConfig } from '../../config.js';
+
+function storageSnippet(url: string): string {
+  return `"storage": { "backend": "postgres", "url": ${JSON.stringify(url)} }`;
+}
+
+/** Sets storage.backend and storage.url in the config file (made if missing), keeping every other key; replaced atomically, mode 0600 (the URL may hold a password). */
+function writeConfig(file: string, url: string): void {
+  let config: Record<string, unknown> = {};
+  let text: string | undefined;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new MailError('BADINPUT', `cannot read config ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (text !== undefined) {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      config = parsed as Record<string, unknown>;
+    } catch {
+      throw new MailError('BADINPUT', `config ${file} is not a JSON object: not changed`);
+    }
+  }
+  const storage = typeof config.storage === 'object' && config.storage !== null ? (config.storage as Record<string, unknown>) : {};
+  config.storage = { ...storage, backend: 'postgres', url };
+  const tmp = `${file}.migrate.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(config, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    // The new file must load as a config before it takes the old one's place.
+    loadConfig(tmp, {});
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  renameSync(tmp, file);
+  const dir = openSync(path.dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+function summaryLine(r: MigrationReport): string {
+  const c = r.counts;
+  return (
+    `copied: ${c.domains} domains, ${c.accounts} accounts, ${c.aliases} aliases, ${c.mailboxes} mailboxes, ${c.messages} messages (${c.bytes} bytes), ` +
+    `${c.subscriptions} subscriptions, ${c.scripts} sieve scripts, ${c.queued} queued, ${c.admins} administrators, ${c.credentials} tokens/sessions`
+  );
+}
+
+function tellConfig(ctx: CliContext, url: string, write: boolean): void {
+  const file = ctx.configPath ?? path.join(ctx.dataDir, 'postino.json');
+  if (write) {
+    writeConfig(file, url);
+    ctx.out(`config: ${file} now has storage.backend "postgres" and storage.url; start serve to run on PostgreSQL`);
+    return;
+  }
+  ctx.out(`to run on PostgreSQL, put this in ${file} (or run again with --write-config), then start serve:`);
+  ctx.out(`  ${storageSnippet(url)}`);
+}
+
+export const migrateCommands: CliCommand[] = [
+  {
+    words: ['migrate'],
+    usage: '--to postgres URL [--write-config]',
+    summary:
+      'Moves the data dir from SQLite + Maildir to PostgreSQL: domains, accounts, aliases, every mailbox and message with its UIDVALIDITY, UIDs, flags and MODSEQs, ' +
+      'subscriptions, Sieve scripts, delivery memory, the queue and admin accounts. serve must be stopped and the database empty (or holding this ' +
+      'migration unfinished: run again after an interruption, it goes on). Both sides are compared at the end; the SQLite data stays as it was. ' +
+      'It then prints the config change, or makes it with --write-config.',
+    options: {
+      to: { type: 'string', placeholder: 'BACKEND', description: 'the backend to move to: postgres' },
+      'write-config': { type: 'boolean', description: 'set storage.backend and storage.url in the config file once the copy is verified' },
+    },
+    minArgs: 1,
+    maxArgs: 1,
+    async run([url], options, ctx) {
+      const to = stringOption(options, 'to');
+      if (to !== 'postgres') throw new MailError('BADINPUT', to === undefined ? '--to postgres is required' : `cannot migrate to ${to}: only --to postgres`);
+      const config = loadConfig(ctx.configPath);
+      if (config.storage.backend === 'postgres') throw new MailError('REFUSED', 'the config says storage.backend "postgres" already: this data dir runs on PostgreSQL');
+      const write = options['write-config'] === true;
+      const report = await migrateToPostgres(ctx.dataDir, url!, { ...(ctx.json ? {} : { progress: (line) => ctx.out(line) }) });
+      if (ctx.json) ctx.out(JSON.stringify(report));
+      if (report.alreadyFinished) {
+        if (!ctx.json) ctx.out('this migration finished in an earlier run: nothing copied');
+      } else if (report.mismatches.length > 0) {
+        for (const m of report.mismatches) ctx.err(`mismatch: ${m}`);
+        throw new MailError('TEMPFAIL', `the target does not match the source in ${report.mismatches.length} place(s): the migration is not finished and the config is unchanged; run it again`);
+      } else if (!ctx.json) {
+        const messages = report.mailboxes.reduce((n, m) => n + m.source.messages, 0);
+        const bytes = report.mailboxes.reduce((n, m) => n + m.source.bytes, 0);
+        ctx.out(summaryLine(report));
+        ctx.out(`verified: ${report.mailboxes.length} mailboxes, ${messages} messages, ${bytes} bytes: the same count and size in every mailbox on both sides`);
+      }
+      if (!ctx.json || write) tellConfig(ctx.json ? { ...ctx, out: () => {} } : ctx, url!, write);
+    },
+  },
+];
