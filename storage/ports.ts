@@ -294,6 +294,12 @@ export interface FolderImport {
   add: Array<{ uid: number; raw: Buffer; flags: string[]; internalDate: number; modseq?: number; bodyId?: string }>;
   /** The folder's HIGHESTMODSEQ becomes at least this (a move between backends keeps it). */
   highestModseq?: number;
+  /**
+   * UIDs expunged in the source with the MODSEQ of their expunge (a move
+   * between backends): kept in the folder's expunge log for QRESYNC's
+   * VANISHED. A UID the folder holds a message under is left out.
+   */
+  vanished?: Array<{ uid: number; modseq: number }>;
   /** New flags (system flags and keywords, replacing the old) of messages there already. */
   flags: Array<{ uid: number; flags: string[] }>;
   /** Messages gone from the source. */

@@ -155,6 +155,11 @@ export class FolderImporter {
 
     row.uidnext = Math.max(row.uidnext, batch.uidNext);
     row.highestmodseq = Math.max(row.highestmodseq, batch.highestModseq ?? 0);
+    for (const v of batch.vanished ?? []) {
+      if (core.messageRow(row.id, v.uid)) continue;
+      core.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(row.id, v.uid, v.modseq);
+      row.highestmodseq = Math.max(row.highestmodseq, v.modseq);
+    }
     core.sql('UPDATE mailboxes SET uidvalidity = ?, uidnext = ?, highestmodseq = ? WHERE id = ?').run(row.uidvalidity, row.uidnext, row.highestmodseq, row.id);
     core.sql('UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?').run(bytes, count, accountId);
     core.saveMeta(row);

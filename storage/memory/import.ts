@@ -97,6 +97,11 @@ export class MemoryMailImport {
     }
     mb.uidNext = Math.max(mb.uidNext, batch.uidNext);
     mb.highestModseq = Math.max(mb.highestModseq, batch.highestModseq ?? 0);
+    for (const v of batch.vanished ?? []) {
+      if (mb.messages.has(v.uid)) continue;
+      mb.expunged.set(v.uid, v.modseq);
+      mb.highestModseq = Math.max(mb.highestModseq, v.modseq);
+    }
     if (result.created || replaced) changes.push({ kind: 'mailboxes', accountId });
     for (const c of changes) afterCommit(() => this.feed.publish(c));
     return result;

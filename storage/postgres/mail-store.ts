@@ -731,6 +731,17 @@ export class PgMailStore implements MailStore, MailboxCounters {
 
     const uidNext = Math.max(adds.length > 0 ? adds[adds.length - 1]!.uid + 1 : mb.uid_next, mb.uid_next, batch.uidNext);
     modseq = Math.max(modseq, batch.highestModseq ?? 0);
+    const vanished = batch.vanished ?? [];
+    if (vanished.length > 0) {
+      await this.db.query(
+        `INSERT INTO expunged (mailbox_id, uid, modseq)
+         SELECT $1, u, q FROM unnest($2::bigint[], $3::bigint[]) AS t (u, q)
+         WHERE NOT EXISTS (SELECT 1 FROM messages WHERE mailbox_id = $1 AND uid = t.u)
+         ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq`,
+        [mb.id, vanished.map((v) => v.uid), vanished.map((v) => v.modseq)],
+      );
+      modseq = Math.max(modseq, ...vanished.map((v) => v.modseq));
+    }
     await this.db.query('UPDATE mailboxes SET uid_next = $2, highest_modseq = $3, keywords = $4 WHERE id = $1', [mb.id, uidNext, modseq, keywords]);
     if (result.created || result.replaced) changes.push({ kind: 'mailboxes', accountId });
     return { result, changes, gone };

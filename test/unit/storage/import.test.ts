@@ -152,6 +152,11 @@ for (const [name, open] of backends) {
       const [changed] = await storage.mail.setFlags(mb.id, [2], 'add', ['\\Flagged']);
       assert.equal(changed!.modseq, 96);
       await assert.rejects(storage.mail.importFolder(id, { ...base, uidNext: 9, highestModseq: 0, add: [] }), /HIGHESTMODSEQ/);
+
+      // The source's expunge log: QRESYNC's VANISHED (EARLIER) since a MODSEQ; a UID with a message is not expunged.
+      await storage.mail.importFolder(id, { ...base, uidNext: 9, add: [], vanished: [{ uid: 3, modseq: 50 }, { uid: 4, modseq: 85 }, { uid: 5, modseq: 91 }] });
+      assert.deepEqual(await storage.mail.expungedSince(mb.id, 49), [3, 4]);
+      assert.deepEqual(await storage.mail.expungedSince(mb.id, 60), [4]);
     });
   });
 }
