@@ -5,7 +5,8 @@
 // dovecot` brings Dovecot's), so the bodies land in whatever blob store the
 // target keeps, and every folder keeps its UIDVALIDITY, UIDNEXT and
 // HIGHESTMODSEQ and every message its UID, flags, keywords, internal date,
-// MODSEQ and body id (POP3's UIDL). Each import batch is one transaction of
+// MODSEQ and body id (POP3's UIDL), and the expunge log QRESYNC reads goes
+// along. Each import batch is one transaction of
 // the target, and the target's own folder state (importedFolder: its UIDs
 // and flags) is the progress marker: a run after an interruption (SIGKILL
 // anywhere) compares the source with what the target holds and brings only
@@ -320,12 +321,13 @@ class Migration {
         bytes += raw.length;
       }
       const last = i >= add.length;
+      const vanished = last ? this.expungeLog(folder.id) : [];
       // UIDNEXT and HIGHESTMODSEQ only with the last batch: earlier ones must leave room for the UIDs still to come.
       const r = await target.mail.importFolder(targetId, {
         name: folder.name,
         uidValidity: folder.uidValidity,
         uidNext: last ? folder.uidNext : 1,
-        ...(last ? { highestModseq: folder.highestModseq } : {}),
+        ...(last ? { highestModseq: folder.highestModseq, vanished } : {}),
         add: batch,
         flags: first ? flags : [],
         expunge: first ? expunge : [],
@@ -334,6 +336,11 @@ class Migration {
       first = false;
     } while (i < add.length);
     this.say(`${address} ${folder.name}: ${messages.length} messages (${add.length} copied now)`);
+  }
+
+  /** The folder's expunge log (QRESYNC's VANISHED), read from the SQLite index: the port gives UIDs without their MODSEQs. */
+  private expungeLog(mailboxId: number): Array<{ uid: number; modseq: number }> {
+    return sqliteParts(this.source).db.prepare('SELECT uid, modseq FROM expunged WHERE mailbox_id = ? ORDER BY uid').all(mailboxId) as Array<{ uid: number; modseq: number }>;
   }
 
   private async metadata(sourceId: number, targetId: number, sourceMailbox: number | null, targetMailbox: number | null): Promise<void> {

@@ -283,6 +283,17 @@ test('postino migrate moves a data dir to PostgreSQL; killed midway and run agai
     assert.deepEqual(await storage.scripts.list(ann.id), [{ name: 'rules', active: true }]);
     assert.deepEqual((await storage.directory.getAlias('sales@example.test'))?.targets, [ANN]);
     assert.equal(await storage.memory.vacationSentRecently(ann.id, 'friend@remote.test', 'away'), true);
+    // The expunge log (QRESYNC's VANISHED): UID 2 of each folder was expunged before the move.
+    for (const [folder] of FOLDERS) assert.deepEqual(await storage.mail.expungedSince((await storage.mail.findMailbox(ann.id, folder))!.id, 0), [2], folder);
+    // POP3's UIDLs come from the body ids: the same on both sides.
+    const sqlite = openStorage(data.dir);
+    try {
+      const old = (await sqlite.directory.getAccount(ANN))!;
+      const ids = async (s: typeof storage | typeof sqlite, account: number) => (await s.mail.listMessages((await s.mail.findMailbox(account, 'INBOX'))!.id)).map((m) => `${m.uid} ${m.bodyId}`);
+      assert.deepEqual(await ids(storage, ann.id), await ids(sqlite, old.id));
+    } finally {
+      sqlite.close();
+    }
   } finally {
     await storage.end();
   }
