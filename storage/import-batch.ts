@@ -22,6 +22,9 @@ export function checkBatch(batch: FolderImport): void {
     if (m.bodyId !== undefined && !/^[\x21-\x7e]{1,255}$/.test(m.bodyId)) throw new MailError('BADINPUT', `bad body id for UID ${m.uid} of ${batch.name}`);
   }
   if (batch.highestModseq !== undefined && !isModseq(batch.highestModseq)) throw new MailError('BADINPUT', `bad HIGHESTMODSEQ for ${batch.name}`);
+  for (const f of batch.flags) {
+    if (f.modseq !== undefined && !isModseq(f.modseq)) throw new MailError('BADINPUT', `bad MODSEQ for UID ${f.uid} of ${batch.name}`);
+  }
   for (const v of batch.vanished ?? []) {
     if (!isUid(v.uid) || !isModseq(v.modseq)) throw new MailError('BADINPUT', `bad expunged UID ${v.uid} of ${batch.name}`);
   }

@@ -300,8 +300,8 @@ export interface FolderImport {
    * VANISHED. A UID the folder holds a message under is left out.
    */
   vanished?: Array<{ uid: number; modseq: number }>;
-  /** New flags (system flags and keywords, replacing the old) of messages there already. */
-  flags: Array<{ uid: number; flags: string[] }>;
+  /** New flags (system flags and keywords, replacing the old) of messages there already; `modseq` keeps the change's MODSEQ from the source. */
+  flags: Array<{ uid: number; flags: string[]; modseq?: number }>;
   /** Messages gone from the source. */
   expunge: number[];
 }

@@ -127,7 +127,8 @@ export class FolderImporter {
         touched.add(path.join(folder, 'cur'));
         touched.add(path.join(folder, path.dirname(r.path)));
       }
-      const modseq = ++row.highestmodseq;
+      const modseq = change.modseq ?? row.highestmodseq + 1;
+      row.highestmodseq = Math.max(row.highestmodseq, modseq);
       core.sql('UPDATE messages SET flags = ?, modseq = ?, path = ? WHERE mailbox_id = ? AND uid = ?').run(flags.join(' '), modseq, newPath, row.id, r.uid);
       changes.push({ kind: 'flags', accountId, mailboxId: row.id, uid: r.uid, modseq, flags });
       result.flagsChanged++;

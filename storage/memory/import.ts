@@ -75,7 +75,8 @@ export class MemoryMailImport {
       if (flags.length === m.flags.length && flags.every((f) => m.flags.includes(f))) continue;
       this.noteKeywords(mb, flags);
       m.flags = flags;
-      m.modseq = ++mb.highestModseq;
+      m.modseq = change.modseq ?? mb.highestModseq + 1;
+      mb.highestModseq = Math.max(mb.highestModseq, m.modseq);
       changes.push({ kind: 'flags', accountId, mailboxId: mb.id, uid: m.uid, modseq: m.modseq, flags: [...flags] });
       result.flagsChanged++;
     }

@@ -684,8 +684,10 @@ export class PgMailStore implements MailStore, MailboxCounters {
       if (sameFlags(flags, old)) continue;
       current.set(change.uid, flags);
       keywords = withKeywords(keywords, flags);
-      flagged.push({ uid: change.uid, modseq: ++modseq, flags });
-      changes.push({ kind: 'flags', accountId, mailboxId: mb.id, uid: change.uid, modseq, flags: [...flags] });
+      const q = change.modseq ?? modseq + 1;
+      modseq = Math.max(modseq, q);
+      flagged.push({ uid: change.uid, modseq: q, flags });
+      changes.push({ kind: 'flags', accountId, mailboxId: mb.id, uid: change.uid, modseq: q, flags: [...flags] });
     }
     if (flagged.length > 0) {
       await this.db.query(

@@ -157,6 +157,11 @@ for (const [name, open] of backends) {
       await storage.mail.importFolder(id, { ...base, uidNext: 9, add: [], vanished: [{ uid: 3, modseq: 50 }, { uid: 4, modseq: 85 }, { uid: 5, modseq: 91 }] });
       assert.deepEqual(await storage.mail.expungedSince(mb.id, 49), [3, 4]);
       assert.deepEqual(await storage.mail.expungedSince(mb.id, 60), [4]);
+
+      // A flag change brought with the source's MODSEQ.
+      await storage.mail.importFolder(id, { ...base, uidNext: 9, add: [], flags: [{ uid: 1, flags: ['\\Seen'], modseq: 120 }] });
+      assert.equal((await storage.mail.getMessage(mb.id, 1))!.modseq, 120);
+      assert.equal((await storage.mail.getMailbox(id, 'Kept'))!.highestModseq, 120);
     });
   });
 }
