@@ -31,13 +31,17 @@ import { MailError } from './errors.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { openConfiguredStorage, openStorage, sqliteParts } from './index.js';
 import { MigrationTarget, checkPostgresUrl } from './postgres/migrate-target.js';
-import type { AuditRecord, FolderImport, MailboxInfo, MetadataEntry, QueueStore, Storage } from './ports.js';
+import type { AuditRecord, FolderImport, MailboxInfo, MessageRecord, MetadataEntry, QueueStore, Storage } from './ports.js';
 import type { MetadataLimits } from './metadata.js';
 import type { QueueEntry } from './queue.js';
 
 /** A batch (one target transaction) holds at most this many messages or bytes, whichever comes first. */
 const BATCH_MESSAGES = 256;
 const BATCH_BYTES = 16 * 1024 * 1024;
+/** Source messages listed (index rows, without bodies) per look. */
+const PAGE = 1000;
+/** Bodies read from the Maildir at once. */
+const PARALLEL_READS = 16;
 /** Metadata was within the source's limits already: the target takes it as it is. */
 const NO_LIMITS: MetadataLimits = {
   maxValueSize: Number.MAX_SAFE_INTEGER,
@@ -280,7 +284,12 @@ class Migration {
     await this.deliveryMemory(sourceId, targetId);
   }
 
-  /** One folder: made with its special use, then the import batches for what the target lacks. */
+  /**
+   * One folder: made with its special use, then import batches for what the
+   * target lacks or has otherwise, read page by page (a folder of any size
+   * takes bounded memory), and a last batch that sets UIDNEXT, HIGHESTMODSEQ
+   * and the expunge log (earlier ones leave room for the UIDs still to come).
+   */
   private async folder(sourceId: number, targetId: number, address: string, folder: MailboxInfo): Promise<void> {
     const { source, target } = this;
     let state = await target.mail.importedFolder(targetId, folder.name);
@@ -291,51 +300,72 @@ class Migration {
     }
     const same = state !== undefined && state.uidValidity === folder.uidValidity;
     const have = new Map(same ? state!.messages.map((m) => [m.uid, m.flags]) : []);
-    const messages = await source.mail.listMessages(folder.id);
-    const sourceUids = new Set(messages.map((m) => m.uid));
-    const add = messages.filter((m) => !have.has(m.uid));
-    const flags = messages.filter((m) => have.has(m.uid) && !sameFlags(have.get(m.uid)!, m.flags)).map((m) => ({ uid: m.uid, flags: m.flags }));
-    const expunge = [...have.keys()].filter((uid) => !sourceUids.has(uid));
+    const uids = (await source.mail.selectSummary(folder.id)).uids;
+    const sourceUids = new Set(uids);
     this.counts.mailboxes++;
-    this.counts.messages += messages.length;
-    this.counts.bytes += messages.reduce((n, m) => n + m.size, 0);
-    const targetBox = same ? await target.mail.findMailbox(targetId, folder.name) : undefined;
-    const upToDate =
-      same && add.length === 0 && flags.length === 0 && expunge.length === 0 && state!.uidNext >= folder.uidNext && (targetBox?.highestModseq ?? 0) >= folder.highestModseq;
-    if (upToDate) return;
+    this.counts.messages += folder.messages;
+    this.counts.bytes += folder.size;
 
-    let i = 0;
-    let first = true;
-    do {
-      const batch: FolderImport['add'] = [];
-      let bytes = 0;
-      while (i < add.length && batch.length < this.batchMessages && bytes < BATCH_BYTES) {
-        const m = add[i++]!;
-        let raw: Buffer;
-        try {
-          raw = await source.mail.readMessage(folder.id, m.uid);
-        } catch (err) {
-          throw new MailError('TEMPFAIL', `cannot read ${address} ${folder.name} UID ${m.uid}: ${(err as Error).message}`, { cause: err });
-        }
-        batch.push({ uid: m.uid, raw, flags: m.flags, internalDate: m.internalDate, modseq: m.modseq, ...(m.bodyId === undefined ? {} : { bodyId: m.bodyId }) });
-        bytes += raw.length;
-      }
-      const last = i >= add.length;
-      const vanished = last ? this.expungeLog(folder.id) : [];
-      // UIDNEXT and HIGHESTMODSEQ only with the last batch: earlier ones must leave room for the UIDs still to come.
+    let expunge = [...have.keys()].filter((uid) => !sourceUids.has(uid));
+    let add: MessageRecord[] = [];
+    let addBytes = 0;
+    let flags: FolderImport['flags'] = [];
+    let batches = 0;
+    let copied = 0;
+    const send = async (last: boolean) => {
+      const bodies = await this.readBodies(address, folder, add);
       const r = await target.mail.importFolder(targetId, {
         name: folder.name,
         uidValidity: folder.uidValidity,
         uidNext: last ? folder.uidNext : 1,
-        ...(last ? { highestModseq: folder.highestModseq, vanished } : {}),
-        add: batch,
-        flags: first ? flags : [],
-        expunge: first ? expunge : [],
+        ...(last ? { highestModseq: folder.highestModseq, vanished: this.expungeLog(folder.id) } : {}),
+        add: add.map((m, k) => ({ uid: m.uid, raw: bodies[k]!, flags: m.flags, internalDate: m.internalDate, modseq: m.modseq, ...(m.bodyId === undefined ? {} : { bodyId: m.bodyId }) })),
+        flags,
+        expunge,
       });
-      this.copied += r.added;
-      first = false;
-    } while (i < add.length);
-    this.say(`${address} ${folder.name}: ${messages.length} messages (${add.length} copied now)`);
+      copied += r.added;
+      batches++;
+      add = [];
+      addBytes = 0;
+      flags = [];
+      expunge = [];
+    };
+    for (let k = 0; k < uids.length; k += PAGE) {
+      const page = await source.mail.listMessages(folder.id, uids[k]!, uids[Math.min(k + PAGE, uids.length) - 1]!);
+      for (const m of page) {
+        const old = have.get(m.uid);
+        if (old === undefined) {
+          add.push(m);
+          addBytes += m.size;
+        } else if (!sameFlags(old, m.flags)) flags.push({ uid: m.uid, flags: m.flags, modseq: m.modseq });
+        if (add.length >= this.batchMessages || addBytes >= BATCH_BYTES) await send(false);
+      }
+    }
+    const targetBox = same ? await target.mail.findMailbox(targetId, folder.name) : undefined;
+    const upToDate =
+      same && batches === 0 && add.length === 0 && flags.length === 0 && expunge.length === 0 && state!.uidNext >= folder.uidNext && (targetBox?.highestModseq ?? 0) >= folder.highestModseq;
+    if (upToDate) return;
+    await send(true);
+    this.copied += copied;
+    this.say(`${address} ${folder.name}: ${folder.messages} messages (${copied} copied now)`);
+  }
+
+  /** The bodies of one batch, read a few at a time. */
+  private async readBodies(address: string, folder: MailboxInfo, messages: MessageRecord[]): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (let k = 0; k < messages.length; k += PARALLEL_READS) {
+      const chunk = messages.slice(k, k + PARALLEL_READS);
+      out.push(
+        ...(await Promise.all(
+          chunk.map((m) =>
+            this.source.mail.readMessage(folder.id, m.uid).catch((err: unknown) => {
+              throw new MailError('TEMPFAIL', `cannot read ${address} ${folder.name} UID ${m.uid}: ${(err as Error).message}`, { cause: err });
+            }),
+          ),
+        )),
+      );
+    }
+    return out;
   }
 
   /** The folder's expunge log (QRESYNC's VANISHED), read from the SQLite index: the port gives UIDs without their MODSEQs. */

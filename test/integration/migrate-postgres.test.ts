@@ -30,7 +30,7 @@ const ANN = 'ann@example.test';
 const PASSWORD = 'tangerine-otter-42';
 /** Folder -> messages put there through the storage ports. */
 const FOLDERS: Array<[string, number]> = [
-  ['INBOX', 4004],
+  ['INBOX', 4005],
   ['Archive/2025', 3000],
   ['Work/Projects', 2000],
   ['Lists', 1000],
@@ -223,35 +223,35 @@ async function inboxCount(url: string): Promise<number> {
 }
 
 test('postino migrate moves a data dir to PostgreSQL; killed midway and run again, IMAP clients see the same', { timeout: 240_000 }, async () => {
-  const t0 = Date.now();
-  const lap = (what: string) => process.stderr.write(`# ${what}: ${Date.now() - t0} ms\n`);
   const { queueId } = await fillDataDir();
-  lap('filled');
   const url = await cluster.createDatabase();
 
+  // Folders go in name order: Archive (empty), Archive/2025 (2,999), then INBOX (4,004): killed with part of INBOX copied.
+  await migrateKilledMidway(url, 4000);
+  const partial = await inboxCount(url);
+  assert.ok(partial > 0 && partial < 4004, `killed midway through INBOX: ${partial} of its messages in PostgreSQL`);
+
+  // serve runs on SQLite again before the migration is run again, as an administrator might: new mail, flag changes, an expunge in a folder copied already.
   const before = await withServe(async (ports) => {
-    // Real deliveries too: to the account and through the alias.
     await smtpDeliver(ports.smtp, ANN, 'over smtp one');
     await smtpDeliver(ports.smtp, 'sales@example.test', 'over smtp two');
     await smtpDeliver(ports.smtp, ANN, 'over smtp three');
+    const client = new ImapFlow({ host: '127.0.0.1', port: ports.imaps, secure: true, auth: { user: ANN, pass: PASSWORD }, tls: { rejectUnauthorized: false }, logger: false, disableAutoIdle: true });
+    await client.connect();
+    await client.mailboxOpen('Archive/2025');
+    assert.equal(await client.messageDelete('10', { uid: true }), true);
+    assert.equal(await client.messageFlagsAdd('20', ['$Later'], { uid: true }), true);
+    await client.logout();
 
     // Refused while serve runs: one line, nothing written.
     const busy = postino(data.dir, ['migrate', '--to', 'postgres', url]);
     assert.notEqual(busy.code, 0);
     assert.match(busy.stderr, /in use by another postino serve/);
     assert.equal(busy.stderr.trim().split('\n').length, 1, busy.stderr);
-    assert.equal(await countMessages(url), 0);
     return imapView(ports.imaps);
   });
   assert.equal(before.folders.INBOX!.messages.length, FOLDERS[0]![1] - 1 + SMTP_MESSAGES);
-  assert.equal(Object.values(before.folders).reduce((n, f) => n + f.messages.length, 0), TOTAL - FOLDERS.length + SMTP_MESSAGES);
-
-  lap('viewed');
-  // Archive/2025 (2,999) is copied first, then INBOX (4,003): killed with part of INBOX copied.
-  await migrateKilledMidway(url, 4000);
-  lap('killed');
-  const partial = await inboxCount(url);
-  assert.ok(partial > 0 && partial < 4003, `killed midway through INBOX: ${partial} of its messages in PostgreSQL`);
+  assert.equal(Object.values(before.folders).reduce((n, f) => n + f.messages.length, 0), TOTAL - FOLDERS.length + SMTP_MESSAGES - 1);
 
   const done = postino(data.dir, ['migrate', '--to', 'postgres', url]);
   assert.equal(done.code, 0, done.stderr + done.stdout);
@@ -263,15 +263,13 @@ test('postino migrate moves a data dir to PostgreSQL; killed midway and run agai
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /finished in an earlier run/);
   assert.deepEqual(JSON.parse(readFileSync(path.join(data.dir, 'postino.json'), 'utf8')).storage, { backend: 'postgres', url });
-  assert.equal(await countMessages(url), TOTAL - FOLDERS.length + SMTP_MESSAGES);
+  assert.equal(await countMessages(url), TOTAL - FOLDERS.length + SMTP_MESSAGES - 1);
 
-  lap('migrated');
   const afterView = await withServe(async (ports) => imapView(ports.imaps));
   assert.deepEqual(Object.keys(afterView.folders), Object.keys(before.folders));
   for (const name of Object.keys(before.folders)) assert.deepEqual(afterView.folders[name], before.folders[name], name);
   assert.deepEqual(afterView.subscribed, before.subscribed);
 
-  lap('viewed again');
   // What IMAP does not show: the queue entry (its id, held), the script, the alias, the delivery memory, a subscription without a folder.
   const storage = await openPostgresStorage(url);
   try {
@@ -284,7 +282,9 @@ test('postino migrate moves a data dir to PostgreSQL; killed midway and run agai
     assert.deepEqual((await storage.directory.getAlias('sales@example.test'))?.targets, [ANN]);
     assert.equal(await storage.memory.vacationSentRecently(ann.id, 'friend@remote.test', 'away'), true);
     // The expunge log (QRESYNC's VANISHED): UID 2 of each folder was expunged before the move.
-    for (const [folder] of FOLDERS) assert.deepEqual(await storage.mail.expungedSince((await storage.mail.findMailbox(ann.id, folder))!.id, 0), [2], folder);
+    for (const [folder] of FOLDERS) {
+      assert.deepEqual(await storage.mail.expungedSince((await storage.mail.findMailbox(ann.id, folder))!.id, 0), folder === 'Archive/2025' ? [2, 10] : [2], folder);
+    }
     // POP3's UIDLs come from the body ids: the same on both sides.
     const sqlite = openStorage(data.dir);
     try {
