@@ -317,7 +317,7 @@ test('postino migrate refuses a database holding other data, and a bad URL, in o
   const other = scratchDir('migrate-pg-other-');
   try {
     // A data dir per case: each run holds its data dir's lock.
-    const dirs = [0, 1, 2, 3, 4].map((k) => {
+    const dirs = [0, 1, 2, 3, 4, 5, 6].map((k) => {
       const dir = path.join(other.dir, String(k));
       const storage = openStorage(dir);
       storage.close();
@@ -330,7 +330,14 @@ test('postino migrate refuses a database holding other data, and a bad URL, in o
       [['--to', 'postgres', `postgres://nobody:secret@127.0.0.1:${cluster.port}/no_such_db`], /cannot connect to postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:\d+\/no_such_db/],
       [['postgres://x@127.0.0.1/y'], /--to postgres is required/],
     ];
-    const results = await Promise.all(cases.map(([args], k) => postinoAsync(dirs[k]!, ['migrate', ...args])));
+    // Beside them, data dir 5 migrates into a database of its own; then data dir 6 is refused there.
+    const second = await cluster.createDatabase();
+    const [results, first] = await Promise.all([Promise.all(cases.map(([args], k) => postinoAsync(dirs[k]!, ['migrate', ...args]))), postinoAsync(dirs[5]!, ['migrate', '--to', 'postgres', second])]);
+    assert.equal(first.code, 0, first.stderr);
+    const taken = await postinoAsync(dirs[6]!, ['migrate', '--to', 'postgres', second]);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, new RegExp(`holds the migration of another data dir \\(.*${dirs[5]!.replace(/[/.]/g, '\\$&')}\\)`));
+    assert.equal(taken.stderr.trim().split('\n').length, 1);
     results.forEach((r, k) => {
       const [args, message] = cases[k]!;
       assert.notEqual(r.code, 0, args.join(' '));

@@ -83,10 +83,11 @@ export const migrateCommands: CliCommand[] = [
     words: ['migrate'],
     usage: '--to postgres URL [--write-config]',
     summary:
-      'Moves the data dir from SQLite + Maildir to PostgreSQL: domains, accounts, aliases, every mailbox and message with its UIDVALIDITY, UIDs, flags and MODSEQs, ' +
-      'subscriptions, Sieve scripts, delivery memory, the queue and admin accounts. serve must be stopped and the database empty (or holding this ' +
-      'migration unfinished: run again after an interruption, it goes on). Both sides are compared at the end; the SQLite data stays as it was. ' +
-      'It then prints the config change, or makes it with --write-config.',
+      'Moves the data dir from SQLite + Maildir to PostgreSQL, keeping UIDVALIDITY, UIDs, flags and MODSEQs. ' +
+      'Copies domains, accounts (password hashes as they are), aliases, every mailbox and message, subscriptions, Sieve scripts, ' +
+      'delivery memory, the queues, and admin accounts and tokens. serve must be stopped, and the database empty or holding this ' +
+      'migration unfinished (after an interruption, run it again: it goes on). Both sides are compared mailbox by mailbox at the end; ' +
+      'the data dir is left as it was. It then prints the config change, or makes it with --write-config.',
     options: {
       to: { type: 'string', placeholder: 'BACKEND', description: 'the backend to move to: postgres' },
       'write-config': { type: 'boolean', description: 'set storage.backend and storage.url in the config file once the copy is verified' },
