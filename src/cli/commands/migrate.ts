@@ -62,7 +62,7 @@ function writeConfig(file: string, url: string): void {
 function summaryLine(r: MigrationReport): string {
   const c = r.counts;
   return (
-    `copied: ${c.domains} domains, ${c.accounts} accounts, ${c.aliases} aliases, ${c.mailboxes} mailboxes, ${c.messages} messages (${c.bytes} bytes), ` +
+    `in PostgreSQL: ${c.domains} domains, ${c.accounts} accounts, ${c.aliases} aliases, ${c.mailboxes} mailboxes, ${c.messages} messages (${c.bytes} bytes), ` +
     `${c.subscriptions} subscriptions, ${c.scripts} sieve scripts, ${c.queued} queued, ${c.admins} administrators, ${c.credentials} tokens/sessions`
   );
 }
