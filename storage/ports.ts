@@ -284,10 +284,24 @@ export interface FolderImport {
   uidValidity: number;
   /** The folder's UIDNEXT becomes at least this (and above every UID added). */
   uidNext: number;
-  /** New messages, UIDs strictly ascending, each at or above the folder's UIDNEXT. */
-  add: Array<{ uid: number; raw: Buffer; flags: string[]; internalDate: number }>;
-  /** New flags (system flags and keywords, replacing the old) of messages there already. */
-  flags: Array<{ uid: number; flags: string[] }>;
+  /**
+   * New messages, UIDs strictly ascending, each at or above the folder's UIDNEXT.
+   * `modseq` keeps the message's MODSEQ from the source (a move between
+   * backends), else it gets a new one; `bodyId` keeps its stored name (POP3's
+   * UIDL) where the backend names bodies freely (a Maildir backend names them
+   * after their files and ignores it).
+   */
+  add: Array<{ uid: number; raw: Buffer; flags: string[]; internalDate: number; modseq?: number; bodyId?: string }>;
+  /** The folder's HIGHESTMODSEQ becomes at least this (a move between backends keeps it). */
+  highestModseq?: number;
+  /**
+   * UIDs expunged in the source with the MODSEQ of their expunge (a move
+   * between backends): kept in the folder's expunge log for QRESYNC's
+   * VANISHED. A UID the folder holds a message under is left out.
+   */
+  vanished?: Array<{ uid: number; modseq: number }>;
+  /** New flags (system flags and keywords, replacing the old) of messages there already; `modseq` keeps the change's MODSEQ from the source. */
+  flags: Array<{ uid: number; flags: string[]; modseq?: number }>;
   /** Messages gone from the source. */
   expunge: number[];
 }

@@ -81,6 +81,10 @@ export interface EnqueueExtra {
   nextAttempt?: number;
   /** The SMTP id of the transaction that made the entry (for logs). */
   smtpId?: string;
+  /** Keeps an entry's id from another store (postino migrate); the caller makes sure no entry has it. */
+  id?: string;
+  /** Keeps an entry's creation time from another store (ms since the epoch); default now. */
+  created?: number;
 }
 
 /**
@@ -114,8 +118,10 @@ export function newEntryId(now = Date.now()): string {
 
 export function newEntry(sender: string, recipients: string[], reason: string, extra: EnqueueExtra): QueueEntry {
   if (recipients.length === 0) throw new MailError('BADINPUT', 'no recipients');
+  if (extra.id !== undefined && !isEntryId(extra.id)) throw new MailError('BADINPUT', 'not a queue entry id');
   const now = Date.now();
-  const entry: QueueEntry = { id: newEntryId(now), sender, recipients: [...recipients], created: now, attempts: 0, nextAttempt: extra.nextAttempt ?? now, lastError: null, reason };
+  const created = extra.created ?? now;
+  const entry: QueueEntry = { id: extra.id ?? newEntryId(now), sender, recipients: [...recipients], created, attempts: 0, nextAttempt: extra.nextAttempt ?? now, lastError: null, reason };
   if (extra.data !== undefined) entry.data = extra.data;
   if (extra.smtpId !== undefined) entry.smtpId = extra.smtpId;
   return entry;

@@ -43,7 +43,7 @@ export class FolderImporter {
       } catch {
         mime = null; // stored all the same, as an append is
       }
-      return { uid: m.uid, raw: m.raw, flags: normalizeFlags(m.flags), internalDate: m.internalDate, mime };
+      return { uid: m.uid, raw: m.raw, flags: normalizeFlags(m.flags), internalDate: m.internalDate, mime, modseq: m.modseq };
     });
     // Staged in the account's own tmp/ (the folder may not exist yet): same file system, so the rename into it is atomic.
     const staging = core.location({ id: 0, account_id: accountId, dir: '' });
@@ -79,7 +79,7 @@ export class FolderImporter {
     accountId: number,
     canonical: string,
     batch: FolderImport,
-    add: Array<{ uid: number; flags: string[]; internalDate: number; mime: string | null; raw: Buffer; staged: StagedBlob }>,
+    add: Array<{ uid: number; flags: string[]; internalDate: number; mime: string | null; raw: Buffer; staged: StagedBlob; modseq?: number | undefined }>,
   ): Applied {
     const { core } = this;
     const changes: MailboxChange[] = [];
@@ -127,7 +127,8 @@ export class FolderImporter {
         touched.add(path.join(folder, 'cur'));
         touched.add(path.join(folder, path.dirname(r.path)));
       }
-      const modseq = ++row.highestmodseq;
+      const modseq = change.modseq ?? row.highestmodseq + 1;
+      row.highestmodseq = Math.max(row.highestmodseq, modseq);
       core.sql('UPDATE messages SET flags = ?, modseq = ?, path = ? WHERE mailbox_id = ? AND uid = ?').run(flags.join(' '), modseq, newPath, row.id, r.uid);
       changes.push({ kind: 'flags', accountId, mailboxId: row.id, uid: r.uid, modseq, flags });
       result.flagsChanged++;
@@ -141,7 +142,9 @@ export class FolderImporter {
       const keywords = core.ensureKeywords(row, m.flags);
       const named = core.blobs.name(core.fileChanges(), m.staged, location, { size: m.raw.length, uid: m.uid, flags: m.flags, keywords });
       touched.add(named.dir);
-      const modseq = ++row.highestmodseq;
+      // A MODSEQ kept from the source (a move between backends), else a new one.
+      const modseq = m.modseq ?? row.highestmodseq + 1;
+      row.highestmodseq = Math.max(row.highestmodseq, modseq);
       core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
         .run(row.id, m.uid, modseq, m.flags.join(' '), m.internalDate, m.raw.length, named.ref, m.mime);
       changes.push({ kind: 'append', accountId, mailboxId: row.id, uid: m.uid, modseq, flags: m.flags });
@@ -152,6 +155,12 @@ export class FolderImporter {
     }
 
     row.uidnext = Math.max(row.uidnext, batch.uidNext);
+    row.highestmodseq = Math.max(row.highestmodseq, batch.highestModseq ?? 0);
+    for (const v of batch.vanished ?? []) {
+      if (core.messageRow(row.id, v.uid)) continue;
+      core.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(row.id, v.uid, v.modseq);
+      row.highestmodseq = Math.max(row.highestmodseq, v.modseq);
+    }
     core.sql('UPDATE mailboxes SET uidvalidity = ?, uidnext = ?, highestmodseq = ? WHERE id = ?').run(row.uidvalidity, row.uidnext, row.highestmodseq, row.id);
     core.sql('UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?').run(bytes, count, accountId);
     core.saveMeta(row);

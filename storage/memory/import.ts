@@ -75,14 +75,16 @@ export class MemoryMailImport {
       if (flags.length === m.flags.length && flags.every((f) => m.flags.includes(f))) continue;
       this.noteKeywords(mb, flags);
       m.flags = flags;
-      m.modseq = ++mb.highestModseq;
+      m.modseq = change.modseq ?? mb.highestModseq + 1;
+      mb.highestModseq = Math.max(mb.highestModseq, m.modseq);
       changes.push({ kind: 'flags', accountId, mailboxId: mb.id, uid: m.uid, modseq: m.modseq, flags: [...flags] });
       result.flagsChanged++;
     }
     for (const a of batch.add) {
       const flags = normalizeFlags(a.flags);
       this.noteKeywords(mb, flags);
-      const modseq = ++mb.highestModseq;
+      const modseq = a.modseq ?? mb.highestModseq + 1;
+      mb.highestModseq = Math.max(mb.highestModseq, modseq);
       let mime: string | null = null;
       try {
         mime = this.indexer(a.raw);
@@ -95,6 +97,12 @@ export class MemoryMailImport {
       result.added++;
     }
     mb.uidNext = Math.max(mb.uidNext, batch.uidNext);
+    mb.highestModseq = Math.max(mb.highestModseq, batch.highestModseq ?? 0);
+    for (const v of batch.vanished ?? []) {
+      if (mb.messages.has(v.uid)) continue;
+      mb.expunged.set(v.uid, v.modseq);
+      mb.highestModseq = Math.max(mb.highestModseq, v.modseq);
+    }
     if (result.created || replaced) changes.push({ kind: 'mailboxes', accountId });
     for (const c of changes) afterCommit(() => this.feed.publish(c));
     return result;

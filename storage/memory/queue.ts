@@ -39,8 +39,9 @@ export class MemoryQueue implements QueuePort {
   private newEntry(sender: string, recipients: string[], reason: string, extra: EnqueueExtra): QueueEntry {
     if (recipients.length === 0) throw new MailError('BADINPUT', 'no recipients');
     const now = Date.now();
-    const id = `${now.toString(36).toUpperCase()}${randomBytes(5).toString('hex').toUpperCase()}`;
-    const entry: QueueEntry = { id, sender, recipients: [...recipients], created: now, attempts: 0, nextAttempt: extra.nextAttempt ?? now, lastError: null, reason };
+    const id = extra.id ?? `${now.toString(36).toUpperCase()}${randomBytes(5).toString('hex').toUpperCase()}`;
+    if (this.entries.has(id) || this.staged.has(id)) throw new MailError('ALREADYEXISTS', `queue entry ${id} exists`);
+    const entry: QueueEntry = { id, sender, recipients: [...recipients], created: extra.created ?? now, attempts: 0, nextAttempt: extra.nextAttempt ?? now, lastError: null, reason };
     if (extra.data !== undefined) entry.data = extra.data;
     if (extra.smtpId !== undefined) entry.smtpId = extra.smtpId;
     return entry;

@@ -640,10 +640,10 @@ export class PgMailStore implements MailStore, MailboxCounters {
         internalDate: m.internalDate,
         size: m.raw.length,
         mime,
-        bodyId: newBodyId(),
+        bodyId: m.bodyId ?? newBodyId(),
         ignoreQuota: true,
       };
-      return { uid: m.uid, item };
+      return { uid: m.uid, modseq: m.modseq, item };
     });
     const items = adds.map((a) => a.item);
     const { result, gone } = await this.withBodies(items, () =>
@@ -665,7 +665,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
     accountId: number,
     canonical: string,
     batch: FolderImport,
-    adds: Array<{ uid: number; item: NewMessage }>,
+    adds: Array<{ uid: number; modseq?: number | undefined; item: NewMessage }>,
   ): Promise<{ result: FolderImportResult; changes: MailboxChange[]; gone: Buffer[] }> {
     const result: FolderImportResult = { created: false, replaced: false, added: 0, flagsChanged: 0, expunged: 0 };
     const changes: MailboxChange[] = [];
@@ -715,8 +715,10 @@ export class PgMailStore implements MailStore, MailboxCounters {
       if (sameFlags(flags, old)) continue;
       current.set(change.uid, flags);
       keywords = withKeywords(keywords, flags);
-      flagged.push({ uid: change.uid, modseq: ++modseq, flags });
-      changes.push({ kind: 'flags', accountId, mailboxId: mb.id, uid: change.uid, modseq, flags: [...flags] });
+      const q = change.modseq ?? modseq + 1;
+      modseq = Math.max(modseq, q);
+      flagged.push({ uid: change.uid, modseq: q, flags });
+      changes.push({ kind: 'flags', accountId, mailboxId: mb.id, uid: change.uid, modseq: q, flags: [...flags] });
     }
     if (flagged.length > 0) {
       await this.db.query(
@@ -731,7 +733,12 @@ export class PgMailStore implements MailStore, MailboxCounters {
     // New messages, under the source's UIDs: never one given out here already.
     const low = adds.find((a) => a.uid < mb.uid_next);
     if (low) throw new MailError('REFUSED', `UID ${low.uid} of ${canonical} is below its UIDNEXT ${mb.uid_next}: it was given out already`);
-    const modseqs = adds.map(() => ++modseq);
+    // A MODSEQ kept from the source (a move between backends), else a new one.
+    const modseqs = adds.map((a) => {
+      const q = a.modseq ?? modseq + 1;
+      modseq = Math.max(modseq, q);
+      return q;
+    });
     for (const a of adds) keywords = withKeywords(keywords, a.item.flags);
     if (adds.length > 0) {
       await this.db.query(
@@ -756,6 +763,18 @@ export class PgMailStore implements MailStore, MailboxCounters {
     result.added = adds.length;
 
     const uidNext = Math.max(adds.length > 0 ? adds[adds.length - 1]!.uid + 1 : mb.uid_next, mb.uid_next, batch.uidNext);
+    modseq = Math.max(modseq, batch.highestModseq ?? 0);
+    const vanished = batch.vanished ?? [];
+    if (vanished.length > 0) {
+      await this.db.query(
+        `INSERT INTO expunged (mailbox_id, uid, modseq)
+         SELECT $1, u, q FROM unnest($2::bigint[], $3::bigint[]) AS t (u, q)
+         WHERE NOT EXISTS (SELECT 1 FROM messages WHERE mailbox_id = $1 AND uid = t.u)
+         ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq`,
+        [mb.id, vanished.map((v) => v.uid), vanished.map((v) => v.modseq)],
+      );
+      modseq = Math.max(modseq, ...vanished.map((v) => v.modseq));
+    }
     await this.db.query('UPDATE mailboxes SET uid_next = $2, highest_modseq = $3, keywords = $4 WHERE id = $1', [mb.id, uidNext, modseq, keywords]);
     if (result.created || result.replaced) changes.push({ kind: 'mailboxes', accountId });
     return { result, changes, gone };

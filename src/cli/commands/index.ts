@@ -13,6 +13,7 @@ import { dkimCommands } from './dkim.js';
 import { scanCommands } from './scan.js';
 import { backupCommands } from './backup.js';
 import { importCommands } from './import.js';
+import { migrateCommands } from './migrate.js';
 import { systemdCommands } from './systemd.js';
 
 export const allCommands: CliCommand[] = [
@@ -28,6 +29,7 @@ export const allCommands: CliCommand[] = [
   ...maintenanceCommands,
   ...backupCommands,
   ...importCommands,
+  ...migrateCommands,
   ...serveCommands,
   ...systemdCommands,
 ];

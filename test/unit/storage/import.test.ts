@@ -136,5 +136,32 @@ for (const [name, open] of backends) {
       assert.deepEqual((await storage.mail.listMessages(inbox.id)).map((m) => [m.uid, m.flags]), [[1, []], [5, []]]);
       await assert.rejects(storage.mail.importFolder(id, { name: 'INBOX', uidValidity: 9, uidNext: 10, add: [{ uid: 12, raw: raw('a'), flags: [], internalDate: 0 }, { uid: 11, raw: raw('b'), flags: [], internalDate: 0 }], flags: [], expunge: [] }), /not ascending/);
     });
+
+    test('MODSEQs and HIGHESTMODSEQ kept from the source (a move between backends); new changes go above them', async () => {
+      const storage = await open();
+      const id = await account(storage);
+      const base = { name: 'Kept', uidValidity: 77, flags: [], expunge: [] };
+      await storage.mail.importFolder(id, { ...base, uidNext: 3, add: [{ uid: 1, raw: raw('a'), flags: [], internalDate: 0, modseq: 40, bodyId: 'kept.body.1' }, { uid: 2, raw: raw('b'), flags: [], internalDate: 0, modseq: 12 }] });
+      await storage.mail.importFolder(id, { ...base, uidNext: 9, highestModseq: 95, add: [{ uid: 5, raw: raw('c'), flags: ['\\Seen'], internalDate: 0, modseq: 90 }] });
+      const mb = (await storage.mail.getMailbox(id, 'Kept'))!;
+      assert.equal(mb.highestModseq, 95);
+      assert.equal(mb.uidNext, 9);
+      const messages = await storage.mail.listMessages(mb.id);
+      assert.deepEqual(messages.map((m) => [m.uid, m.modseq]), [[1, 40], [2, 12], [5, 90]]);
+      if (name === 'postgres') assert.equal(messages[0]!.bodyId, 'kept.body.1');
+      const [changed] = await storage.mail.setFlags(mb.id, [2], 'add', ['\\Flagged']);
+      assert.equal(changed!.modseq, 96);
+      await assert.rejects(storage.mail.importFolder(id, { ...base, uidNext: 9, highestModseq: 0, add: [] }), /HIGHESTMODSEQ/);
+
+      // The source's expunge log: QRESYNC's VANISHED (EARLIER) since a MODSEQ; a UID with a message is not expunged.
+      await storage.mail.importFolder(id, { ...base, uidNext: 9, add: [], vanished: [{ uid: 3, modseq: 50 }, { uid: 4, modseq: 85 }, { uid: 5, modseq: 91 }] });
+      assert.deepEqual(await storage.mail.expungedSince(mb.id, 49), [3, 4]);
+      assert.deepEqual(await storage.mail.expungedSince(mb.id, 60), [4]);
+
+      // A flag change brought with the source's MODSEQ.
+      await storage.mail.importFolder(id, { ...base, uidNext: 9, add: [], flags: [{ uid: 1, flags: ['\\Seen'], modseq: 120 }] });
+      assert.equal((await storage.mail.getMessage(mb.id, 1))!.modseq, 120);
+      assert.equal((await storage.mail.getMailbox(id, 'Kept'))!.highestModseq, 120);
+    });
   });
 }
