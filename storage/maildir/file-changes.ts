@@ -33,12 +33,16 @@ export class FileChanges {
     this.changes.push({ undo: () => renameSync(to, from) });
   }
 
-  /** Takes a message file (`rel` in `maildir`) out of sight now; deleted after the commit, put back on undo. */
-  removeMessage(maildir: string, rel: string): void {
+  /**
+   * Takes a message file (`rel` in `maildir`) out of sight now; deleted
+   * after the commit (unless `kept`, told its name then, takes it over),
+   * put back on undo.
+   */
+  removeMessage(maildir: string, rel: string, kept?: (hidden: string) => boolean): void {
     const file = path.join(maildir, rel);
     const hidden = path.join(maildir, 'tmp', path.basename(rel) + REMOVED_SUFFIX);
     renameSync(file, hidden);
-    this.changes.push({ undo: () => renameSync(hidden, file), done: () => removeLater(hidden) });
+    this.changes.push({ undo: () => renameSync(hidden, file), done: () => kept?.(hidden) || removeLater(hidden) });
   }
 
   /** Takes a directory out of sight now (renamed to `hidden`, a name readers skip); deleted after the commit. */
