@@ -39,7 +39,11 @@ export class ExpungedKeep {
   private files = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** How long a file's deletion waits at most (tests shorten it). */
+    private readonly fileTtlMs = FILE_TTL_MS,
+  ) {}
 
   /** A view of the mailbox that numbers UIDs until it is told of their expunge; close() it when it ends. */
   hold(mailboxId: number, numbers: Numbers): ExpungedHold {
@@ -160,10 +164,10 @@ export class ExpungedKeep {
     }
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const cutoff = this.now() - FILE_TTL_MS;
+      const cutoff = this.now() - this.fileTtlMs;
       for (const entry of this.order) if (entry.keptAt <= cutoff) this.dropFile(entry);
       this.armTimer();
-    }, Math.max(0, oldest + FILE_TTL_MS - this.now()));
+    }, Math.max(0, oldest + this.fileTtlMs - this.now()));
     this.timer.unref();
   }
 

@@ -48,7 +48,7 @@ test('kept only while some view numbers the UID; released and close let it go, w
   }
 });
 
-test('bounded: the oldest records go past the count and past the bytes', async () => {
+test('bounded: the oldest records go past the count and the bytes, the oldest files past 256', async () => {
   let now = 0;
   const keep = new ExpungedKeep(() => now);
   const h = keep.hold(1, () => true);
@@ -61,7 +61,30 @@ test('bounded: the oldest records go past the count and past the bytes', async (
   for (let uid = 3000; uid < 3020; uid++) keep.keep(1, () => record(uid, big), uid);
   assert.ok(keep.counts().bytes <= 16 * 1024 * 1024);
   assert.equal(h.record(3019)?.uid, 3019);
+  // Files: at most 256 wait (the oldest are deleted first; these names do not exist, which is no error).
+  for (let uid = 4000; uid < 4300; uid++) keep.keep(1, () => record(uid), uid, `/nonexistent/${uid},removed`);
+  assert.equal(keep.counts().files, 256);
+  assert.equal(await h.read(4000), undefined);
   h.close();
   assert.deepEqual(keep.counts(), { records: 0, files: 0, bytes: 0 });
   keep.close();
+});
+
+test('a kept file is deleted when its time is up; the record stays while a view numbers it', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'postino-keep-'));
+  try {
+    const keep = new ExpungedKeep(Date.now, 50);
+    const h = keep.hold(1, () => true);
+    const file = path.join(dir, '9,removed');
+    writeFileSync(file, 'body');
+    assert.equal(keep.keep(1, () => record(9), 9, file), true);
+    await eventually(() => !existsSync(file));
+    assert.equal(await h.read(9), undefined);
+    assert.equal(h.record(9)?.uid, 9);
+    assert.equal(keep.counts().files, 0);
+    h.close();
+    keep.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
