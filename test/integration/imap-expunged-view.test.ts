@@ -183,3 +183,25 @@ test('keywords: a FETCH never shows a keyword before FLAGS listed it, also on a 
   a.close();
   b.close();
 });
+
+test('a message stored without a MIME index: its envelope is made from the kept file', async () => {
+  const u = await startImapHarness({ indexAtAppend: false });
+  try {
+    const a = await u.login();
+    const b = await u.login();
+    await append(a, 'INBOX', msg('plain-one'));
+    await append(a, 'INBOX', msg('plain-two'));
+    assert.match(tagged(await a.cmd('SELECT INBOX')), /OK/);
+    assert.match(tagged(await b.cmd('SELECT INBOX')), /OK/);
+    assert.match(tagged(await b.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)')), /OK/);
+    assert.match(await b.cmd('EXPUNGE'), /\* 2 EXPUNGE/);
+    const f = await a.cmd('FETCH 2 (ENVELOPE RFC822.SIZE)');
+    assert.match(f, /\* 2 FETCH \(ENVELOPE \([^\r\n]*"plain-two"[^\r\n]*RFC822\.SIZE \d+\)\r\n\S+ OK/);
+    assert.match(await a.cmd('NOOP'), /\* 2 EXPUNGE/);
+    assert.equal(u.storage.mail.expungedKept().records, 0);
+    a.close();
+    b.close();
+  } finally {
+    await u.close();
+  }
+});
