@@ -237,6 +237,27 @@ export interface MailStore {
   move(mailboxId: number, uids: number[], targetMailboxId: number): Promise<Array<[number, number]>>;
 
   quota(accountId: number): Promise<Quota>;
+
+  /**
+   * RFC 2180 4.1.1, for backends that can: an IMAP view of the mailbox that
+   * numbers messages until it is told of their expunge (`numbers`) keeps
+   * what is expunged meanwhile readable to it (see ExpungedHold).
+   */
+  holdExpunged?(mailboxId: number, numbers: (uid: number) => boolean): Promise<ExpungedHold>;
+}
+
+/**
+ * What a view holds of the messages expunged while it numbered them: their
+ * records, and their bodies for a while. Kept until no view of the mailbox
+ * numbers them any more: call released() after the view dropped UIDs (it
+ * told its client of their expunge), close() when it ends.
+ */
+export interface ExpungedHold {
+  record(uid: number): MessageRecord | undefined;
+  /** The body, while it is kept; undefined when it is not. */
+  read(uid: number): Promise<Buffer | undefined>;
+  released(): void;
+  close(): void;
 }
 
 /**

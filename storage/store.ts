@@ -14,6 +14,7 @@ import type {
   AppendOptions,
   AppendResult,
   ChangeFeed,
+  ExpungedHold,
   FlagMode,
   MailboxCounters,
   MailboxDelta,
@@ -160,6 +161,9 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
   quota(accountId: number): Quota {
     return this.core.quota(accountId);
   }
+  holdExpunged(mailboxId: number, numbers: (uid: number) => boolean): Promise<ExpungedHold> {
+    return Promise.resolve(this.core.expunged.hold(mailboxId, numbers));
+  }
 
   // ---- MailboxCounters -------------------------------------------------------------
 
@@ -209,8 +213,13 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
   withFileChanges<T>(fn: (files: FileChanges) => T): T {
     return this.core.withFileChanges(() => fn(this.core.fileChanges()));
   }
+  /** What is kept of expunged messages for the IMAP views that still number them (tests). */
+  expungedKept(): { records: number; files: number; bytes: number } {
+    return this.core.expunged.counts();
+  }
   /** Stops the writer threads (the store is being closed). */
   stopWriters(): void {
+    this.core.expunged.close();
     this.core.blobs.close();
   }
 }

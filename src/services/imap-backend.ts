@@ -1,6 +1,6 @@
 // The IMAP backend over the mail store and the authenticator: what
 // src/protocol/imap/backend.ts asks for, answered from storage/.
-import type { BodyReader, ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
+import type { BodyReader, ExpungedHold, ImapBackend, ImapSaslExchange, ImapSaslStep, ImapUser, MailboxRef, SelectState } from '../protocol/imap/backend.js';
 import type { FlagMode, MailboxChange, MailboxCounters, MailboxDelta, MailboxInfo, MailPort, MailStore, MessageRecord, Quota, SpecialUse } from '../../storage/ports.js';
 import type { MessageIndex } from '../../mime/types.js';
 import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../storage/metadata.js';
@@ -159,6 +159,11 @@ export class StoreImapBackend implements ImapBackend {
   async changesSince(user: ImapUser, mailboxId: number, modseq: number): Promise<MailboxDelta | undefined> {
     // The store checks the owner on the same row it reads (this runs after every command).
     return await this.stores.mail.changesSince(mailboxId, modseq, user.accountId);
+  }
+
+  async holdExpunged(user: ImapUser, mailboxId: number, numbers: (uid: number) => boolean): Promise<ExpungedHold | undefined> {
+    await this.own(user, mailboxId);
+    return await this.stores.mail.holdExpunged?.(mailboxId, numbers);
   }
 
   async expungedSince(user: ImapUser, mailboxId: number, modseq: number): Promise<number[]> {

@@ -185,8 +185,11 @@ export class Messages {
       let modseq = mb.highestmodseq;
       let bytes = 0;
       for (const row of rows) {
-        // Into tmp/ now, deleted after the commit: a failed commit puts it back.
-        const removed = core.blobs.take(core.fileChanges(), folder, row.path);
+        // Into tmp/ now, deleted after the commit (or kept a while for the sessions that still number it): a failed commit puts it back.
+        const keep = core.expunged.wanted(mailboxId, row.uid)
+          ? (hidden: string) => core.expunged.keep(mailboxId, () => toRecord(row), row.uid, hidden)
+          : undefined;
+        const removed = core.blobs.take(core.fileChanges(), folder, row.path, keep);
         touched.add(path.join(folder, (removed ?? row.path).slice(0, 3)));
         modseq += 1;
         core.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(mailboxId, row.uid);
@@ -246,6 +249,8 @@ export class Messages {
     const pairs: Array<[number, number]> = [];
     const changes: MailboxChange[] = [];
     const touched = new Set<string>();
+    /** Source rows a session still numbers: their records stay readable to it (the body went with the move). */
+    const movedAway: MessageRow[] = [];
     core.tx(() => {
       const source = core.mailboxById(mailboxId);
       const target = core.mailboxById(targetMailboxId);
@@ -259,6 +264,7 @@ export class Messages {
       for (const oldUid of [...new Set(uids)].sort((x, y) => x - y)) {
         const row = core.messageRow(mailboxId, oldUid);
         if (!row) continue;
+        if (core.expunged.wanted(mailboxId, oldUid)) movedAway.push(row);
         const keywords = core.ensureKeywords(target, splitFlags(row.flags));
         const flags = storableFlags(splitFlags(row.flags), keywords);
         const rel = `cur/${messageFileName(baseOfPath(row.path), row.size, uid, flags, keywords)}`;
@@ -282,6 +288,7 @@ export class Messages {
       core.saveMeta(core.mailboxById(target.id));
       core.saveMeta(core.mailboxById(source.id));
     });
+    for (const row of movedAway) core.expunged.keep(mailboxId, () => toRecord(row), row.uid);
     for (const c of changes) core.publish(c);
     if (pairs.length > 0) await core.blobs.sync(touched, [core.walPath]);
     return pairs;

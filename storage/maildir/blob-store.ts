@@ -182,15 +182,15 @@ export class MaildirBlobStore implements BlobStore {
    * the transaction fails. Returns the ref it had, or undefined when it was
    * gone already.
    */
-  take(files: FileChanges, folder: string, rel: string): string | undefined {
+  take(files: FileChanges, folder: string, rel: string, kept?: (hidden: string) => boolean): string | undefined {
     try {
-      files.removeMessage(folder, rel);
+      files.removeMessage(folder, rel, kept);
       return rel;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // Under another name (see move): left there, a rebuild would bring it back.
       const found = findMessageFile(folder, rel);
-      if (found !== undefined) files.removeMessage(folder, found);
+      if (found !== undefined) files.removeMessage(folder, found, kept);
       return found;
     }
   }

@@ -33,12 +33,16 @@ export class FileChanges {
     this.changes.push({ undo: () => renameSync(to, from) });
   }
 
-  /** Takes a message file (`rel` in `maildir`) out of sight now; deleted after the commit, put back on undo. */
-  removeMessage(maildir: string, rel: string): void {
+  /**
+   * Takes a message file (`rel` in `maildir`) out of sight now; deleted
+   * after the commit (unless `kept`, told its name then, takes it over),
+   * put back on undo.
+   */
+  removeMessage(maildir: string, rel: string, kept?: (hidden: string) => boolean): void {
     const file = path.join(maildir, rel);
     const hidden = path.join(maildir, 'tmp', path.basename(rel) + REMOVED_SUFFIX);
     renameSync(file, hidden);
-    this.changes.push({ undo: () => renameSync(hidden, file), done: () => removeLater(hidden) });
+    this.changes.push({ undo: () => renameSync(hidden, file), done: () => kept?.(hidden) || removeLater(hidden) });
   }
 
   /** Takes a directory out of sight now (renamed to `hidden`, a name readers skip); deleted after the commit. */
@@ -57,10 +61,11 @@ export class FileChanges {
   /**
    * Replaces a small file (tmp + rename; fsynced with the directory when
    * `durable`). The old file keeps a second name until the commit, so undo
-   * puts it back without writing anything.
+   * puts it back without writing anything; with `oldGoesLater` that name is
+   * deleted off the event loop after the commit (a leftover is harmless).
    */
-  replace(file: string, content: string, durable: boolean): void {
-    this.keepingOld(file, () => (durable ? writeFileDurable(file, content) : writeFileAtomic(file, content)));
+  replace(file: string, content: string, durable: boolean, oldGoesLater = false): void {
+    this.keepingOld(file, () => (durable ? writeFileDurable(file, content) : writeFileAtomic(file, content)), oldGoesLater);
   }
 
   /**
@@ -74,8 +79,12 @@ export class FileChanges {
     this.keepingOld(file, () => renameSync(staged, file));
   }
 
-  /** Runs `put` (which puts a new `file` in place) with the old file kept under a second name until the commit. */
-  private keepingOld(file: string, put: () => void): void {
+  /**
+   * Runs `put` (which puts a new `file` in place) with the old file kept
+   * under a second name until the commit; deleted then, or (`later`) just
+   * after, off the event loop.
+   */
+  private keepingOld(file: string, put: () => void, later = false): void {
     const old = `${file}.${process.pid}.${++kept}.old`;
     let hadOld = true;
     try {
@@ -90,7 +99,8 @@ export class FileChanges {
       if (hadOld) removeQuietly(old);
       throw err;
     }
-    this.changes.push(hadOld ? { undo: () => renameSync(old, file), done: () => removeQuietly(old) } : { undo: () => removeQuietly(file) });
+    const drop = later ? () => removeLater(old) : () => removeQuietly(old);
+    this.changes.push(hadOld ? { undo: () => renameSync(old, file), done: drop } : { undo: () => removeQuietly(file) });
   }
 
   /** Takes a file out of sight now (renamed to `hidden`); deleted after the commit, put back on undo. */

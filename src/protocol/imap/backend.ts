@@ -6,11 +6,11 @@
 // (a networked backend must await it); the pure helpers (decodeHeader,
 // writtenDay, messageIndex: a function of the record and the raw bytes
 // alone) stay synchronous, as the SEARCH matcher calls them per message.
-import type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../../storage/ports.js';
+import type { ExpungedHold, FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse } from '../../../storage/ports.js';
 import type { MessageIndex } from '../../../mime/types.js';
 import type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult } from '../../../storage/metadata.js';
 
-export type { FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse, MessageIndex };
+export type { ExpungedHold, FlagMode, MailboxChange, MailboxDelta, MailboxInfo, MessageRecord, Quota, SpecialUse, MessageIndex };
 export type { MetadataChange, MetadataEntry, MetadataLimits, MetadataSetResult };
 
 /** A mailbox without its counters (which cost a scan of its messages). */
@@ -95,6 +95,12 @@ export interface ImapBackend {
    * 3501 7.4.1 allows. Undefined when the mailbox is gone.
    */
   changesSince(user: ImapUser, mailboxId: number, modseq: number): Promise<MailboxDelta | undefined>;
+  /**
+   * RFC 2180 4.1.1: what is expunged while the view numbers it (`numbers`)
+   * stays readable to it (its record, its body for a while) until it lets go
+   * (see ExpungedHold). Undefined when the store cannot keep anything.
+   */
+  holdExpunged?(user: ImapUser, mailboxId: number, numbers: (uid: number) => boolean): Promise<ExpungedHold | undefined>;
   /** UIDs expunged from the mailbox with a MODSEQ above `modseq` (QRESYNC), ascending. */
   expungedSince(user: ImapUser, mailboxId: number, modseq: number): Promise<number[]>;
   /** RFC 2047 encoded words in a raw (latin1 byte string) header value, decoded to text. */

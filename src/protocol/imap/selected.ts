@@ -13,7 +13,7 @@
 // It also holds what is this session's
 // alone: the messages it sees as \Recent and the saved search ($, RFC 5182).
 import { OneAtATime } from './one-at-a-time.js';
-import type { MailboxDelta, MailboxRef } from './backend.js';
+import type { ExpungedHold, MailboxDelta, MailboxRef, MessageRecord } from './backend.js';
 import { statusResponse, untagged, type ImapResponse, type ImapValue } from './response.js';
 import { firstAtLeast, formatSequenceSet } from './sequence.js';
 import { IMAP_LIMITS } from './limits.js';
@@ -189,6 +189,31 @@ export class SelectedMailbox {
     return this.gone.has(uid);
   }
 
+  /** What the store keeps of messages expunged while this view numbers them (RFC 2180 4.1.1); none without. */
+  private expungedHold: ExpungedHold | undefined;
+
+  /** Takes the store's hold on what is expunged while this view numbers it; let go at close(). */
+  holdExpunged(hold: ExpungedHold | undefined): void {
+    this.expungedHold?.close();
+    this.expungedHold = hold;
+  }
+
+  /** The record of a message this view numbers that was expunged meanwhile, while the store keeps it. */
+  expungedRecord(uid: number): MessageRecord | undefined {
+    return this.seqOf(uid) === 0 ? undefined : this.expungedHold?.record(uid);
+  }
+
+  /** Its body, while the store keeps it. */
+  async readExpunged(uid: number): Promise<Buffer | undefined> {
+    return this.seqOf(uid) === 0 ? undefined : await this.expungedHold?.read(uid);
+  }
+
+  /** The view ends (another SELECT, CLOSE, logout, a dropped connection): what it held is let go. */
+  close(): void {
+    this.expungedHold?.close();
+    this.expungedHold = undefined;
+  }
+
   /** This session reported these flags itself; a change at or below modseq is not news. */
   markReported(uid: number, modseq: number): void {
     const prev = this.reported.get(uid) ?? 0;
@@ -334,6 +359,8 @@ export class SelectedMailbox {
       this.recent.delete(uid);
       if (!qresync) out.push(untagged(seq, 'EXPUNGE'));
     }
+    // This view numbers them no more: what the store kept for it may go.
+    this.expungedHold?.released();
     if (qresync) out.push(untagged('VANISHED', formatSequenceSet(gone.reverse())));
   }
 }

@@ -196,6 +196,9 @@ export class ImapSession implements SessionContext {
 
   select(mailbox: SelectedMailbox | undefined): void {
     this.selectedGone = false;
+    if (this.selected !== mailbox) this.selected?.close();
+    // Selected as the connection closed: nothing will ever let go of it.
+    if (this.closed) mailbox?.close();
     this.selected = mailbox;
     this.state = mailbox === undefined ? 'auth' : 'selected';
   }
@@ -285,6 +288,7 @@ export class ImapSession implements SessionContext {
 
   onClose(): void {
     this.closed = true;
+    this.selected?.close();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     const w = this.lineWaiter;

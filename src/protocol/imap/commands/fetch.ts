@@ -165,7 +165,12 @@ async function run(ctx: SessionContext, args: FetchArgs): Promise<CommandResult>
   if (args.vanished) {
     if (!ctx.enabled.has('QRESYNC')) throw new ImapParseError('ENABLE QRESYNC first');
     const gone = selectFromSorted(args.set.ranges, await ctx.backend.expungedSince(ctx.user!, ctx.selected!.mailboxId, args.changedSince!));
-    if (gone.length > 0) out.push(untagged('VANISHED', '(EARLIER)', formatSequenceSet(gone)));
+    if (gone.length > 0) {
+      out.push(untagged('VANISHED', '(EARLIER)', formatSequenceSet(gone)));
+      // Told vanished: not fetched as well, though this view may number them still (RFC 7162 3.2.6).
+      const vanished = new Set(gone);
+      uids = uids.filter((uid) => !vanished.has(uid));
+    }
   }
   // In slices, so the records of a big FETCH 1:* are not all in memory at once.
   let missing = 0;
@@ -177,7 +182,10 @@ async function run(ctx: SessionContext, args: FetchArgs): Promise<CommandResult>
     if (err instanceof UnknownCteError) return { untagged: out, status: 'NO', code: 'UNKNOWN-CTE', text: 'Unknown Content-Transfer-Encoding' };
     throw err;
   }
-  // Messages another session expunged keep their numbers here until EXPUNGE may be sent (RFC 2180 4.1.2, RFC 5530).
+  // Messages another session expunged keep their numbers here until EXPUNGE may be sent: what the store
+  // kept of them was sent (RFC 2180 4.1.1); a message of which too little was kept (its record, or its
+  // body when the items need it) is left out with a NO (4.1.2, RFC 5530) rather than sent with made-up
+  // NIL data (4.1.3, Dovecot's way) that a client could cache as the message's.
   if (missing > 0) return { untagged: out, status: 'NO', code: 'EXPUNGEISSUED', text: 'Some of the requested messages no longer exist' };
   return { untagged: out };
 }
@@ -194,6 +202,7 @@ async function fetchSlice(
   const user = ctx.user!;
   const backend = ctx.backend;
   let records = await backend.messages(user, sel.mailboxId, uids);
+  if (records.length < uids.length) records = withExpunged(sel, uids, records);
   let missing = uids.length - records.length;
   if (missing > 0 && items.every((i) => i.kind === 'simple' && i.name === 'UID')) {
     // The view still knows each UID it numbers, also of a message expunged meanwhile.
@@ -233,9 +242,10 @@ async function fetchSlice(
       const headerEnd = m.index === undefined ? undefined : m.index.body.hdrOff + m.index.body.hdrLen;
       return one(m, await (await reader)(m.rec.uid, headerEnd));
     } catch (err) {
-      // Expunged by another process between the row and the file: like a missing row.
       if (errorCode(err) !== 'NONEXISTENT') throw err;
-      return null;
+      // Expunged meanwhile: its body while the store keeps it for this view, else like a missing row.
+      const kept = await sel.readExpunged(m.rec.uid);
+      return kept === undefined ? null : one(m, kept);
     }
   };
   if (!items.some((i) => i.kind !== 'simple')) {
@@ -264,6 +274,23 @@ async function fetchSlice(
     }
   }
   return missing;
+}
+
+/**
+ * `records` (ascending) with the kept records of the messages of `uids` that
+ * were expunged while this view numbers them (RFC 2180 4.1.1: the session
+ * still FETCHes them until it may be told), in UID order.
+ */
+function withExpunged(sel: SelectedMailbox, uids: number[], records: MessageRecord[]): MessageRecord[] {
+  const found = new Set(records.map((r) => r.uid));
+  const kept: MessageRecord[] = [];
+  for (const uid of uids) {
+    if (found.has(uid)) continue;
+    const rec = sel.expungedRecord(uid);
+    if (rec !== undefined) kept.push(rec);
+  }
+  if (kept.length === 0) return records;
+  return [...records, ...kept].sort((x, y) => x.uid - y.uid);
 }
 
 interface Numbered {

@@ -100,6 +100,8 @@ function run(readOnly: boolean) {
       const changed = (await ctx.backend.messages(user, info.id, state.uids)).filter((r) => r.modseq > args.qresync!.modseq);
       for (const r of changed) out.push(untagged(selected.seqOf(r.uid), 'FETCH', ['UID', r.uid, 'FLAGS', r.flags, 'MODSEQ', [r.modseq]]));
     }
+    // Kept from here on: what another session expunges while this view numbers it (RFC 2180 4.1.1).
+    selected.holdExpunged(await ctx.backend.holdExpunged?.(user, info.id, (uid) => selected.seqOf(uid) !== 0));
     ctx.select(selected);
     return { untagged: out, code: readOnly ? 'READ-ONLY' : 'READ-WRITE', text: readOnly ? 'EXAMINE completed' : 'SELECT completed' };
   };

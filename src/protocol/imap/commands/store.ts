@@ -41,6 +41,9 @@ async function run(ctx: SessionContext, a: StoreArgs): Promise<CommandResult> {
   if (a.unchangedSince !== undefined) ctx.enable('CONDSTORE');
   const condstore = ctx.enabled.has('CONDSTORE');
   const uids = resolveMessageSet(sel, a.set);
+  // A message another session expunged (this view still numbers it) has no row: nothing is stored on it and
+  // nothing echoed, and the answer is OK, as Dovecot 2.3 answers (RFC 2180 4.2.1; 4.2.2 would have a NO for a
+  // STORE without .SILENT naming only such messages, which would make a client think its STORE failed).
   const before = await ctx.backend.messages(user, sel.mailboxId, uids);
   const changed = await ctx.backend.setFlags(user, sel.mailboxId, uids, a.mode, a.flags, a.unchangedSince);
   const changedByUid = new Map(changed.map((c) => [c.uid, c]));
