@@ -1,6 +1,7 @@
 // The checks every backend makes of a MailImport batch (storage/mail/import.ts, storage/memory/import.ts).
 import type { FolderImport } from './ports.js';
 import { MailError } from './errors.js';
+import { pop3UidlProblem } from './pop3-uidl.js';
 
 const MAX_UID = 0xffffffff;
 
@@ -13,5 +14,7 @@ export function checkBatch(batch: FolderImport): void {
   for (const m of batch.add) {
     if (!isUid(m.uid) || m.uid <= last) throw new MailError('BADINPUT', `UIDs of ${batch.name} not ascending at ${m.uid}`);
     last = m.uid;
+    const problem = m.pop3Uidl === undefined ? undefined : pop3UidlProblem(m.pop3Uidl);
+    if (problem) throw new MailError('BADINPUT', `POP3 UIDL of UID ${m.uid} of ${batch.name}: ${problem}`);
   }
 }

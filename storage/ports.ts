@@ -118,6 +118,12 @@ export interface MessageRecord {
    * name). POP3's UIDL comes from it. Absent when a backend keeps none.
    */
   bodyId?: string;
+  /**
+   * The POP3 UIDL the message keeps as its own (brought from another server
+   * by an import), used instead of the one POP3 derives; kept by MOVE, COPY,
+   * backup and restore. Absent for a message that has none.
+   */
+  pop3Uidl?: string;
 }
 
 export interface AppendOptions {
@@ -132,6 +138,8 @@ export interface AppendOptions {
    * second parse. Ignored when its bytes are not the ones appended.
    */
   message?: ParsedForIndex;
+  /** The message's own POP3 UIDL (COPY passes the source's on; see MessageRecord.pop3Uidl). */
+  pop3Uidl?: string;
 }
 
 /** What the store needs of the one message model (mime/ParsedMessage) to index a message. */
@@ -285,7 +293,7 @@ export interface FolderImport {
   /** The folder's UIDNEXT becomes at least this (and above every UID added). */
   uidNext: number;
   /** New messages, UIDs strictly ascending, each at or above the folder's UIDNEXT. */
-  add: Array<{ uid: number; raw: Buffer; flags: string[]; internalDate: number }>;
+  add: Array<{ uid: number; raw: Buffer; flags: string[]; internalDate: number; pop3Uidl?: string }>;
   /** New flags (system flags and keywords, replacing the old) of messages there already. */
   flags: Array<{ uid: number; flags: string[] }>;
   /** Messages gone from the source. */
