@@ -7,7 +7,7 @@
 // changes and MOVE, so nothing is written then; a COPY is a new body and
 // appends a line. A line whose body never committed names no file and is
 // ignored; the last line for a base wins.
-import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fsyncPath, readFileIfExists } from './files.js';
 import { pop3UidlProblem } from '../pop3-uidl.js';
@@ -20,9 +20,13 @@ export function recordPop3Uidls(accountRoot: string, entries: ReadonlyArray<{ ba
   const file = path.join(accountRoot, POP3_UIDLS_FILE);
   const text = entries.map((e) => `${e.base} ${e.uidl}\n`).join('');
   const created = !existsSync(file);
-  const fd = openSync(file, 'a', 0o600);
+  const fd = openSync(file, 'a+', 0o600);
   try {
-    writeSync(fd, text);
+    // A line a crash cut short stays alone on its line (it is skipped) instead of spoiling the next.
+    const size = fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    writeSync(fd, torn ? `\n${text}` : text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
