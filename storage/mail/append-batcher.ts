@@ -89,7 +89,8 @@ export class AppendBatcher {
         recordPop3Uidls(core.accountDir(row.account_id), uidls);
       } catch (err) {
         for (const w of written) if (w.status === 'fulfilled') core.blobs.discard(w.value);
-        throw new MailError('TEMPFAIL', 'cannot write the message', { cause: err });
+        const e = core.failure(err);
+        throw e instanceof MailError ? e : new MailError('TEMPFAIL', 'cannot write the message', { cause: err });
       }
     }
     const group = messages.length > 1 ? {} : undefined;

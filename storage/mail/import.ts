@@ -60,7 +60,14 @@ export class FolderImporter {
     try {
       // The UIDLs beside the Maildir before the rows commit (a rebuilt index finds them there).
       const uidls = messages.flatMap((m, i) => (m.pop3Uidl === null ? [] : [{ base: staged[i]!.base, uidl: m.pop3Uidl }]));
-      if (uidls.length > 0) recordPop3Uidls(core.accountDir(accountId), uidls);
+      if (uidls.length > 0) {
+        try {
+          recordPop3Uidls(core.accountDir(accountId), uidls);
+        } catch (err) {
+          const e = core.failure(err); // a full disk is NOSPACE, as for the bodies
+          throw e instanceof MailError ? e : new MailError('TEMPFAIL', 'cannot keep the POP3 UIDLs', { cause: err });
+        }
+      }
       applied = await core.gate.inTurn(() => core.tx(() => this.apply(accountId, canonical, batch, messages.map((m, i) => ({ ...m, staged: staged[i]! })))));
     } catch (err) {
       // Undone as a whole: the renamed bodies are back in tmp/.
