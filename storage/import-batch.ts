@@ -1,6 +1,7 @@
 // The checks every backend makes of a MailImport batch (storage/mail/import.ts, storage/memory/import.ts).
 import type { FolderImport } from './ports.js';
 import { MailError } from './errors.js';
+import { pop3UidlProblem } from './pop3-uidl.js';
 
 const MAX_UID = 0xffffffff;
 
@@ -20,6 +21,8 @@ export function checkBatch(batch: FolderImport): void {
     last = m.uid;
     if (m.modseq !== undefined && !isModseq(m.modseq)) throw new MailError('BADINPUT', `bad MODSEQ for UID ${m.uid} of ${batch.name}`);
     if (m.bodyId !== undefined && !/^[\x21-\x7e]{1,255}$/.test(m.bodyId)) throw new MailError('BADINPUT', `bad body id for UID ${m.uid} of ${batch.name}`);
+    const problem = m.pop3Uidl === undefined ? undefined : pop3UidlProblem(m.pop3Uidl);
+    if (problem) throw new MailError('BADINPUT', `POP3 UIDL of UID ${m.uid} of ${batch.name}: ${problem}`);
   }
   if (batch.highestModseq !== undefined && !isModseq(batch.highestModseq)) throw new MailError('BADINPUT', `bad HIGHESTMODSEQ for ${batch.name}`);
   for (const f of batch.flags) {

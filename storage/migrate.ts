@@ -321,7 +321,7 @@ class Migration {
         uidValidity: folder.uidValidity,
         uidNext: last ? folder.uidNext : 1,
         ...(last ? { highestModseq: folder.highestModseq, vanished: this.expungeLog(folder.id) } : {}),
-        add: add.map((m, k) => ({ uid: m.uid, raw: bodies[k]!, flags: m.flags, internalDate: m.internalDate, modseq: m.modseq, ...(m.bodyId === undefined ? {} : { bodyId: m.bodyId }) })),
+        add: add.map((m, k) => ({ uid: m.uid, raw: bodies[k]!, flags: m.flags, internalDate: m.internalDate, modseq: m.modseq, ...(m.bodyId === undefined ? {} : { bodyId: m.bodyId }), ...(m.pop3Uidl === undefined ? {} : { pop3Uidl: m.pop3Uidl }) })),
         flags,
         expunge,
       });

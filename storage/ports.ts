@@ -118,6 +118,12 @@ export interface MessageRecord {
    * name). POP3's UIDL comes from it. Absent when a backend keeps none.
    */
   bodyId?: string;
+  /**
+   * The POP3 UIDL the message keeps as its own (brought from another server
+   * by an import), used instead of the one POP3 derives; kept by MOVE, COPY,
+   * backup and restore. Absent for a message that has none.
+   */
+  pop3Uidl?: string;
 }
 
 export interface AppendOptions {
@@ -132,6 +138,8 @@ export interface AppendOptions {
    * second parse. Ignored when its bytes are not the ones appended.
    */
   message?: ParsedForIndex;
+  /** The message's own POP3 UIDL (COPY passes the source's on; see MessageRecord.pop3Uidl). */
+  pop3Uidl?: string;
 }
 
 /** What the store needs of the one message model (mime/ParsedMessage) to index a message. */
@@ -312,7 +320,7 @@ export interface FolderImport {
    * UIDL) where the backend names bodies freely (a Maildir backend names them
    * after their files and ignores it).
    */
-  add: Array<{ uid: number; raw: Buffer; flags: string[]; internalDate: number; modseq?: number; bodyId?: string }>;
+  add: Array<{ uid: number; raw: Buffer; flags: string[]; internalDate: number; modseq?: number; bodyId?: string; pop3Uidl?: string }>;
   /** The folder's HIGHESTMODSEQ becomes at least this (a move between backends keeps it). */
   highestModseq?: number;
   /**

@@ -10,15 +10,35 @@ import { SASL_MECHANISMS, startSasl } from '../auth/sasl.js';
 const SERVICE = 'pop3';
 
 /**
- * The UIDL of a message: a digest of the stored body's lasting name (the
- * Maildir base name), so it survives flag changes, MOVE out and back,
- * restarts and `postino reindex`; 32 hex digits fit RFC 1939's 70 printable
- * characters whatever the host name in the base is. A backend without body
- * names falls back to UIDVALIDITY and UID (stable until a move).
+ * The UIDL Postino derives for a message: a digest of the stored body's
+ * lasting name (the Maildir base name), so it survives flag changes, MOVE
+ * out and back, restarts and `postino reindex`; 32 hex digits fit RFC 1939's
+ * 70 printable characters whatever the host name in the base is. A backend
+ * without body names falls back to UIDVALIDITY and UID (stable until a move).
  */
-export function uidlOf(record: MessageRecord, uidValidity: number): string {
+export function derivedUidl(record: MessageRecord, uidValidity: number): string {
   if (record.bodyId) return createHash('sha256').update(record.bodyId).digest('hex').slice(0, 32);
   return `${uidValidity}.${record.uid}`;
+}
+
+/** The UIDL of a message: its own (brought by an import: the one the old server gave) when it has one, else the derived one. */
+export function uidlOf(record: MessageRecord, uidValidity: number): string {
+  return record.pop3Uidl ?? derivedUidl(record, uidValidity);
+}
+
+/**
+ * The maildrop's UIDLs in UID order, each unique (RFC 1939 7): a message's
+ * own UIDL that an earlier message has already (a COPY of an imported
+ * message back into the INBOX beside it) gives way to the derived one.
+ */
+export function maildropUidls(records: readonly MessageRecord[], uidValidity: number): string[] {
+  const taken = new Set<string>();
+  return records.map((r) => {
+    let uidl = uidlOf(r, uidValidity);
+    if (taken.has(uidl)) uidl = derivedUidl(r, uidValidity);
+    taken.add(uidl);
+    return uidl;
+  });
 }
 
 export class StorePop3Backend implements Pop3Backend {
@@ -72,9 +92,10 @@ export class StorePop3Backend implements Pop3Backend {
     const inbox = await this.mail.findMailbox(user.accountId, 'INBOX');
     if (!inbox) throw new MailError('NONEXISTENT', 'no INBOX');
     const records = await this.mail.listMessages(inbox.id);
+    const uidls = maildropUidls(records, inbox.uidValidity);
     return {
       mailboxId: inbox.id,
-      messages: records.map((r) => ({ uid: r.uid, size: r.size, uidl: uidlOf(r, inbox.uidValidity), seen: r.flags.includes('\\Seen') })),
+      messages: records.map((r, i) => ({ uid: r.uid, size: r.size, uidl: uidls[i]!, seen: r.flags.includes('\\Seen') })),
     };
   }
 

@@ -38,6 +38,8 @@ export interface MessageRow {
   /** The body's ref in the BlobStore: the Maildir file relative to its folder ("cur/<name>"). */
   path: string;
   mime: string | null;
+  /** The message's own POP3 UIDL (migration 12), NULL when POP3 derives it. */
+  pop3_uidl: string | null;
 }
 
 export function summary(row: MailboxRow): MailboxSummary {
@@ -77,6 +79,7 @@ export function toRecord(row: MessageRow): MessageRecord {
     size: row.size,
     mime: row.mime,
     bodyId: baseOfPath(row.path),
+    ...(row.pop3_uidl ? { pop3Uidl: row.pop3_uidl } : {}),
   };
 }
 

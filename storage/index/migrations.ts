@@ -152,3 +152,9 @@ migrations.push(`
 
 // 11: administrators, API tokens and sessions, the audit log (see migration-admin.ts).
 migrations.push(ADMIN_MIGRATION);
+
+// 12: a message's own POP3 UIDL (brought by postino import dovecot); NULL:
+// POP3 derives one, as before. Kept beside the Maildir too (maildir/pop3-uidls.ts).
+migrations.push(`
+  ALTER TABLE messages ADD COLUMN pop3_uidl TEXT;
+`);

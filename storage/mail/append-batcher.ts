@@ -11,6 +11,8 @@ import { MailError } from '../errors.js';
 import { normalizeFlags, storableFlags } from '../flags.js';
 import type { MailboxRef, MailboxRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
+import { pop3UidlColumn } from '../pop3-uidl.js';
+import { recordPop3Uidls } from '../maildir/pop3-uidls.js';
 
 const MAX_BATCH = 512;
 
@@ -21,6 +23,8 @@ interface PendingAppend {
   flags: string[];
   internalDate: number;
   mime: string | null;
+  /** The message's own POP3 UIDL (a COPY of one that has it), or null. */
+  pop3Uidl: string | null;
   ignoreQuota: boolean;
   /** Appends that commit together or not at all (MULTIAPPEND); queued next to each other. */
   group?: object;
@@ -66,7 +70,7 @@ export class AppendBatcher {
       } catch {
         mime = null;
       }
-      return { raw, options, mime, flags: normalizeFlags(options.flags ?? []), internalDate: options.internalDate ?? Date.now() };
+      return { raw, options, mime, flags: normalizeFlags(options.flags ?? []), internalDate: options.internalDate ?? Date.now(), pop3Uidl: pop3UidlColumn(options.pop3Uidl) };
     });
     const location = core.location(row);
     const written = await Promise.allSettled(
@@ -77,6 +81,17 @@ export class AppendBatcher {
       for (const w of written) if (w.status === 'fulfilled') core.blobs.discard(w.value);
       const err = core.failure(failed.reason);
       throw err instanceof MailError ? err : new MailError('TEMPFAIL', 'cannot write the message', { cause: failed.reason });
+    }
+    const uidls = prepared.flatMap((m, i) => (m.pop3Uidl === null ? [] : [{ base: (written[i] as PromiseFulfilledResult<StagedBlob>).value.base, uidl: m.pop3Uidl }]));
+    if (uidls.length > 0) {
+      // Beside the Maildir before the rows commit (see maildir/pop3-uidls.ts); only COPY of an imported message gets here.
+      try {
+        recordPop3Uidls(core.accountDir(row.account_id), uidls);
+      } catch (err) {
+        for (const w of written) if (w.status === 'fulfilled') core.blobs.discard(w.value);
+        const e = core.failure(err);
+        throw e instanceof MailError ? e : new MailError('TEMPFAIL', 'cannot write the message', { cause: err });
+      }
     }
     const group = messages.length > 1 ? {} : undefined;
     // Queued in one go (no await in between), so a group is never split by other appends.
@@ -91,6 +106,7 @@ export class AppendBatcher {
             flags: m.flags,
             internalDate: m.internalDate,
             mime: m.mime,
+            pop3Uidl: m.pop3Uidl,
             ignoreQuota: m.options.ignoreQuota === true,
             ...(group ? { group } : {}),
             resolve,
@@ -218,8 +234,8 @@ export class AppendBatcher {
         throw e instanceof MailError ? e : new MailError('TEMPFAIL', 'cannot store the message', { cause: err });
       }
       state.touchedDirs.add(named.dir);
-      core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
-        .run(mb.id, uid, modseq, flags.join(' '), item.internalDate, item.size, named.ref, item.mime);
+      core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime, pop3_uidl) VALUES (?,?,?,?,?,?,?,?,?)')
+        .run(mb.id, uid, modseq, flags.join(' '), item.internalDate, item.size, named.ref, item.mime, item.pop3Uidl);
       mb.uidnext = uid + 1;
       mb.highestmodseq = modseq;
       u.addBytes += item.size;

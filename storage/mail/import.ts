@@ -11,6 +11,7 @@ import { baseOfPath, folderDir, messageFileName } from '../maildir/names.js';
 import { splitFlags, validateMailboxName, type MailboxRow, type MessageRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 import { checkBatch } from '../import-batch.js';
+import { recordPop3Uidls } from '../maildir/pop3-uidls.js';
 
 /** What a batch's transaction did, for the fsyncs and the change feed after it. */
 interface Applied {
@@ -43,7 +44,7 @@ export class FolderImporter {
       } catch {
         mime = null; // stored all the same, as an append is
       }
-      return { uid: m.uid, raw: m.raw, flags: normalizeFlags(m.flags), internalDate: m.internalDate, mime, modseq: m.modseq };
+      return { uid: m.uid, raw: m.raw, flags: normalizeFlags(m.flags), internalDate: m.internalDate, mime, modseq: m.modseq, pop3Uidl: m.pop3Uidl ?? null };
     });
     // Staged in the account's own tmp/ (the folder may not exist yet): same file system, so the rename into it is atomic.
     const staging = core.location({ id: 0, account_id: accountId, dir: '' });
@@ -57,6 +58,16 @@ export class FolderImporter {
     }
     let applied: Applied;
     try {
+      // The UIDLs beside the Maildir before the rows commit (a rebuilt index finds them there).
+      const uidls = messages.flatMap((m, i) => (m.pop3Uidl === null ? [] : [{ base: staged[i]!.base, uidl: m.pop3Uidl }]));
+      if (uidls.length > 0) {
+        try {
+          recordPop3Uidls(core.accountDir(accountId), uidls);
+        } catch (err) {
+          const e = core.failure(err); // a full disk is NOSPACE, as for the bodies
+          throw e instanceof MailError ? e : new MailError('TEMPFAIL', 'cannot keep the POP3 UIDLs', { cause: err });
+        }
+      }
       applied = await core.gate.inTurn(() => core.tx(() => this.apply(accountId, canonical, batch, messages.map((m, i) => ({ ...m, staged: staged[i]! })))));
     } catch (err) {
       // Undone as a whole: the renamed bodies are back in tmp/.
@@ -79,7 +90,7 @@ export class FolderImporter {
     accountId: number,
     canonical: string,
     batch: FolderImport,
-    add: Array<{ uid: number; flags: string[]; internalDate: number; mime: string | null; raw: Buffer; staged: StagedBlob; modseq?: number | undefined }>,
+    add: Array<{ uid: number; flags: string[]; internalDate: number; mime: string | null; pop3Uidl: string | null; raw: Buffer; staged: StagedBlob; modseq?: number | undefined }>,
   ): Applied {
     const { core } = this;
     const changes: MailboxChange[] = [];
@@ -145,8 +156,8 @@ export class FolderImporter {
       // A MODSEQ kept from the source (a move between backends), else a new one.
       const modseq = m.modseq ?? row.highestmodseq + 1;
       row.highestmodseq = Math.max(row.highestmodseq, modseq);
-      core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
-        .run(row.id, m.uid, modseq, m.flags.join(' '), m.internalDate, m.raw.length, named.ref, m.mime);
+      core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime, pop3_uidl) VALUES (?,?,?,?,?,?,?,?,?)')
+        .run(row.id, m.uid, modseq, m.flags.join(' '), m.internalDate, m.raw.length, named.ref, m.mime, m.pop3Uidl);
       changes.push({ kind: 'append', accountId, mailboxId: row.id, uid: m.uid, modseq, flags: m.flags });
       row.uidnext = m.uid + 1;
       bytes += m.raw.length;

@@ -312,8 +312,8 @@ export class Mailboxes {
     for (const r of rows) {
       const name = messageFileName(baseOfPath(r.path), r.size, uid, splitFlags(r.flags), dstKeywords);
       core.blobs.move(core.fileChanges(), core.folderPath(src), r.path, path.join(core.folderPath(dst), 'cur', name));
-      core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
-        .run(dst.id, uid, ++modseq, r.flags, r.internal_date, r.size, `cur/${name}`, r.mime);
+      core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime, pop3_uidl) VALUES (?,?,?,?,?,?,?,?,?)')
+        .run(dst.id, uid, ++modseq, r.flags, r.internal_date, r.size, `cur/${name}`, r.mime, r.pop3_uidl);
       uid++;
       core.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(src.id, r.uid, ++srcModseq);
       gone.push({ kind: 'expunge', accountId: src.account_id, mailboxId: src.id, uid: r.uid, modseq: srcModseq });

@@ -228,7 +228,7 @@ export class Messages {
       const slice: Array<{ uid: number; raw: Buffer; options: AppendOptions }> = records.map((rec, i) => ({
         uid: rec.uid,
         raw: raws[i]!,
-        options: { flags: rec.flags, internalDate: rec.internalDate },
+        options: { flags: rec.flags, internalDate: rec.internalDate, ...(rec.pop3Uidl ? { pop3Uidl: rec.pop3Uidl } : {}) },
       }));
       const stored = await this.batcher.appendGroup(target, slice);
       stored.forEach((r, i) => pairs.push([slice[i]!.uid, r.uid]));
@@ -272,8 +272,8 @@ export class Messages {
         core.blobs.move(core.fileChanges(), from, row.path, path.join(to, rel));
         touched.add(path.join(from, row.path.slice(0, 3)));
         touched.add(path.join(to, 'cur'));
-        core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
-          .run(target.id, uid, ++targetModseq, flags.join(' '), row.internal_date, row.size, rel, row.mime);
+        core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime, pop3_uidl) VALUES (?,?,?,?,?,?,?,?,?)')
+          .run(target.id, uid, ++targetModseq, flags.join(' '), row.internal_date, row.size, rel, row.mime, row.pop3_uidl);
         core.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(source.id, oldUid);
         core.sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)').run(source.id, oldUid, ++sourceModseq);
         changes.push({ kind: 'expunge', accountId: source.account_id, mailboxId: source.id, uid: oldUid, modseq: sourceModseq });

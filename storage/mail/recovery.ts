@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ensureMaildir, fsyncPath, listMessageFiles, cleanTmp } from '../maildir/files.js';
 import { baseOfPath, folderNameFromDir, messageFileName, parseFileName } from '../maildir/names.js';
 import { readFolderMeta } from '../maildir/meta.js';
+import { readPop3Uidls } from '../maildir/pop3-uidls.js';
 import { normalizeFlags } from '../flags.js';
 import { DEFAULT_FOLDERS, type MailboxRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
@@ -36,6 +37,9 @@ export class Recovery {
     // Folders deleted just before a crash (see Mailboxes.delete).
     for (const d of entries) if (d.startsWith(DELETED_FOLDER_PREFIX)) rmSync(path.join(root, d), { recursive: true, force: true });
     const dirs = ['', ...entries.filter((d) => d.startsWith('.') && d !== '.' && d !== '..' && !d.startsWith('..'))];
+    // The POP3 UIDLs kept beside the Maildir, for the messages adopted below (read once, when first needed).
+    let kept: Map<string, string> | undefined;
+    const uidls = (base: string): string | null => (kept ??= readPop3Uidls(root)).get(base) ?? null;
     const legacySubscribed: string[] = [];
     core.tx(() => {
       legacySubscribed.length = 0;
@@ -58,7 +62,7 @@ export class Recovery {
         if (readFolderMeta(folder)?.legacySubscribed === true) legacySubscribed.push(name);
         let mb = core.mailboxRow(accountId, name);
         if (!mb) mb = this.adoptFolder(accountId, name, dir);
-        const r = this.reconcileFolder(mb);
+        const r = this.reconcileFolder(mb, uidls);
         adopted += r.adopted;
         dropped += r.dropped;
       }
@@ -95,7 +99,7 @@ export class Recovery {
     return row;
   }
 
-  private reconcileFolder(mb: MailboxRow): { adopted: number; dropped: number } {
+  private reconcileFolder(mb: MailboxRow, uidls: (base: string) => string | null): { adopted: number; dropped: number } {
     const { core } = this;
     const folder = core.folderPath(mb);
     const files = listMessageFiles(folder);
@@ -163,8 +167,8 @@ export class Recovery {
         mime = null;
       }
       modseq += 1;
-      core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime) VALUES (?,?,?,?,?,?,?,?)')
-        .run(mb.id, uid, modseq, flags.join(' '), Math.round(st.mtimeMs), raw.length, rel, mime);
+      core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime, pop3_uidl) VALUES (?,?,?,?,?,?,?,?,?)')
+        .run(mb.id, uid, modseq, flags.join(' '), Math.round(st.mtimeMs), raw.length, rel, mime, uidls(o.parsed.base));
     }
     core.sql('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?').run(uidnext, modseq, mb.id);
     if (orphans.length > 0) {

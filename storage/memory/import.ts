@@ -91,7 +91,16 @@ export class MemoryMailImport {
       } catch {
         mime = null;
       }
-      mb.messages.set(a.uid, { uid: a.uid, modseq, flags, internalDate: a.internalDate, size: a.raw.length, mime, raw: a.raw });
+      mb.messages.set(a.uid, {
+        uid: a.uid,
+        modseq,
+        flags,
+        internalDate: a.internalDate,
+        size: a.raw.length,
+        mime,
+        raw: a.raw,
+        ...(a.pop3Uidl !== undefined ? { pop3Uidl: a.pop3Uidl } : {}),
+      });
       mb.uidNext = a.uid + 1;
       changes.push({ kind: 'append', accountId, mailboxId: mb.id, uid: a.uid, modseq, flags: [...flags] });
       result.added++;

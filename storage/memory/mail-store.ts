@@ -21,6 +21,7 @@ import type {
   SpecialUse,
 } from '../ports.js';
 import { MailError } from '../errors.js';
+import { pop3UidlColumn } from '../pop3-uidl.js';
 import { normalizeFlags, storableFlags, withKeywords } from '../flags.js';
 import { InProcessChangeFeed } from '../change-feed.js';
 import type { MemMailbox, MemMessage, MemoryState } from './state.js';
@@ -45,6 +46,7 @@ interface Prepared {
   flags: string[];
   internalDate: number;
   mime: string | null;
+  pop3Uidl: string | null;
   ignoreQuota: boolean;
 }
 
@@ -347,6 +349,7 @@ export class MemoryMailStore implements MailStorePort {
         flags: normalizeFlags(options.flags ?? []),
         internalDate: options.internalDate ?? Date.now(),
         mime,
+        pop3Uidl: pop3UidlColumn(options.pop3Uidl),
         ignoreQuota: options.ignoreQuota === true,
       };
     });
@@ -364,7 +367,16 @@ export class MemoryMailStore implements MailStorePort {
       const flags = this.noteKeywords(mb, p.flags);
       const uid = mb.uidNext++;
       const modseq = ++mb.highestModseq;
-      mb.messages.set(uid, { uid, modseq, flags, internalDate: p.internalDate, size: p.raw.length, mime: p.mime, raw: p.raw });
+      mb.messages.set(uid, {
+        uid,
+        modseq,
+        flags,
+        internalDate: p.internalDate,
+        size: p.raw.length,
+        mime: p.mime,
+        raw: p.raw,
+        ...(p.pop3Uidl !== null ? { pop3Uidl: p.pop3Uidl } : {}),
+      });
       results.push({ mailboxId: mb.id, uidValidity: mb.uidValidity, uid, modseq });
       changes.push({ kind: 'append', accountId, mailboxId: mb.id, uid, modseq, flags: [...flags] });
     }
@@ -456,7 +468,7 @@ export class MemoryMailStore implements MailStorePort {
       .filter((m): m is MemMessage => m !== undefined);
     const stored = await this.appendGroup(
       target.id,
-      picked.map((m) => ({ raw: m.raw, options: { flags: m.flags, internalDate: m.internalDate } })),
+      picked.map((m) => ({ raw: m.raw, options: { flags: m.flags, internalDate: m.internalDate, ...(m.pop3Uidl !== undefined ? { pop3Uidl: m.pop3Uidl } : {}) } })),
     );
     return stored.map((r, i) => [picked[i]!.uid, r.uid]);
   }

@@ -17,5 +17,14 @@ export function summary(mb: MemMailbox): MailboxSummary {
 }
 
 export function toRecord(mailboxId: number, m: MemMessage): MessageRecord {
-  return { mailboxId, uid: m.uid, modseq: m.modseq, flags: [...m.flags], internalDate: m.internalDate, size: m.size, mime: m.mime };
+  return {
+    mailboxId,
+    uid: m.uid,
+    modseq: m.modseq,
+    flags: [...m.flags],
+    internalDate: m.internalDate,
+    size: m.size,
+    mime: m.mime,
+    ...(m.pop3Uidl !== undefined ? { pop3Uidl: m.pop3Uidl } : {}),
+  };
 }

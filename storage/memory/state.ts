@@ -15,6 +15,8 @@ export interface MemMessage {
   size: number;
   mime: string | null;
   raw: Buffer;
+  /** The message's own POP3 UIDL (MessageRecord.pop3Uidl), if any. */
+  pop3Uidl?: string;
 }
 
 export interface MemMailbox {

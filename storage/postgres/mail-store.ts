@@ -44,6 +44,7 @@ import { PublishOrder, type Place } from './publish-order.js';
 import { checkBatch } from '../import-batch.js';
 import type { BlobStore, NewBody } from './blobs.js';
 import { TableBlobStore } from './blobs-table.js';
+import { pop3UidlColumn } from '../pop3-uidl.js';
 
 /** Keywords a mailbox lists (as the Maildir's a-z letters allow the SQLite backend). */
 
@@ -70,10 +71,11 @@ interface MessageRow extends Row {
   size: number;
   mime: string | null;
   body_id: string;
+  pop3_uidl: string | null;
 }
 
 const MAILBOX_COLUMNS = 'id, account_id, name, uid_validity, uid_next, highest_modseq, special_use, keywords';
-const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, flags, internal_date, size, mime, body_id';
+const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, flags, internal_date, size, mime, body_id, pop3_uidl';
 /** The counters of mailbox b, for a query over mailboxes b (one aggregate per mailbox, no query per row). */
 const COUNTERS = `LEFT JOIN LATERAL (
     SELECT count(*)::bigint AS messages,
@@ -98,7 +100,17 @@ function info(r: MailboxRow & { messages: number; unseen: number; size: number }
 }
 
 function record(r: MessageRow): MessageRecord {
-  return { mailboxId: r.mailbox_id, uid: r.uid, modseq: r.modseq, flags: r.flags, internalDate: r.internal_date, size: r.size, mime: r.mime, bodyId: r.body_id };
+  return {
+    mailboxId: r.mailbox_id,
+    uid: r.uid,
+    modseq: r.modseq,
+    flags: r.flags,
+    internalDate: r.internal_date,
+    size: r.size,
+    mime: r.mime,
+    bodyId: r.body_id,
+    ...(r.pop3_uidl !== null ? { pop3Uidl: r.pop3_uidl } : {}),
+  };
 }
 
 /** A name of one stored copy of a body, kept across flag changes and MOVE (POP3's UIDL). */
@@ -128,6 +140,8 @@ interface NewMessage {
   size: number;
   mime: string | null;
   bodyId: string;
+  /** The message's own POP3 UIDL, or null. */
+  pop3Uidl: string | null;
   ignoreQuota: boolean;
 }
 
@@ -505,6 +519,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
         size: raw.length,
         mime,
         bodyId: newBodyId(),
+        pop3Uidl: pop3UidlColumn(options.pop3Uidl),
         ignoreQuota: options.ignoreQuota === true,
       };
     });
@@ -589,9 +604,9 @@ export class PgMailStore implements MailStore, MailboxCounters {
     const uids = items.map((_, k) => mb.uid_next + k);
     const modseqs = items.map((_, k) => mb.highest_modseq + k + 1);
     await this.db.query(
-      `INSERT INTO messages (mailbox_id, uid, account_id, modseq, flags, internal_date, size, mime, body_id, blob_hash)
-       SELECT $1, u, $2, m, ARRAY(SELECT e FROM json_array_elements_text(f) WITH ORDINALITY AS x (e, i) ORDER BY i), d, s, x, b, h
-       FROM unnest($3::bigint[], $4::bigint[], $5::json[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bytea[]) AS t (u, m, f, d, s, x, b, h)`,
+      `INSERT INTO messages (mailbox_id, uid, account_id, modseq, flags, internal_date, size, mime, body_id, blob_hash, pop3_uidl)
+       SELECT $1, u, $2, m, ARRAY(SELECT e FROM json_array_elements_text(f) WITH ORDINALITY AS x (e, i) ORDER BY i), d, s, x, b, h, p
+       FROM unnest($3::bigint[], $4::bigint[], $5::json[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bytea[], $11::text[]) AS t (u, m, f, d, s, x, b, h, p)`,
       [
         mb.id,
         mb.account_id,
@@ -603,6 +618,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
         items.map((i) => i.mime),
         items.map((i) => i.bodyId),
         items.map((i) => i.hash),
+        items.map((i) => i.pop3Uidl),
       ],
     );
     return {
@@ -641,6 +657,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
         size: m.raw.length,
         mime,
         bodyId: m.bodyId ?? newBodyId(),
+        pop3Uidl: m.pop3Uidl ?? null,
         ignoreQuota: true,
       };
       return { uid: m.uid, modseq: m.modseq, item };
@@ -742,9 +759,9 @@ export class PgMailStore implements MailStore, MailboxCounters {
     for (const a of adds) keywords = withKeywords(keywords, a.item.flags);
     if (adds.length > 0) {
       await this.db.query(
-        `INSERT INTO messages (mailbox_id, uid, account_id, modseq, flags, internal_date, size, mime, body_id, blob_hash)
-         SELECT $1, u, $2, m, ARRAY(SELECT e FROM json_array_elements_text(f) WITH ORDINALITY AS x (e, i) ORDER BY i), d, s, x, b, h
-         FROM unnest($3::bigint[], $4::bigint[], $5::json[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bytea[]) AS t (u, m, f, d, s, x, b, h)`,
+        `INSERT INTO messages (mailbox_id, uid, account_id, modseq, flags, internal_date, size, mime, body_id, blob_hash, pop3_uidl)
+         SELECT $1, u, $2, m, ARRAY(SELECT e FROM json_array_elements_text(f) WITH ORDINALITY AS x (e, i) ORDER BY i), d, s, x, b, h, p
+         FROM unnest($3::bigint[], $4::bigint[], $5::json[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bytea[], $11::text[]) AS t (u, m, f, d, s, x, b, h, p)`,
         [
           mb.id,
           accountId,
@@ -756,6 +773,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
           adds.map((a) => a.item.mime),
           adds.map((a) => a.item.bodyId),
           adds.map((a) => a.item.hash),
+          adds.map((a) => a.item.pop3Uidl),
         ],
       );
     }
@@ -907,6 +925,7 @@ export class PgMailStore implements MailStore, MailboxCounters {
         size: r.size,
         mime: r.mime,
         bodyId: newBodyId(),
+        pop3Uidl: r.pop3_uidl,
         ignoreQuota: false,
       }));
       const { results, changes } = await this.insertMessages(target, items, limit);

@@ -184,6 +184,14 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
         ADD COLUMN lease_until timestamptz;
     `,
   },
+  {
+    version: 4,
+    name: "a message's own POP3 UIDL (postino import dovecot)",
+    sql: `
+      -- NULL: POP3 derives the UIDL from the body id, as before.
+      ALTER TABLE messages ADD COLUMN pop3_uidl text;
+    `,
+  },
 ];
 
 /** Applies the steps not yet applied, under the advisory lock; returns the versions it applied. */

@@ -318,6 +318,44 @@ export function messageCases(fx: Fixture): void {
     assert.notEqual(await idOf(trash, copy), first);
   });
 
+  test('pop3Uidl: stored as given, none when none given; kept by flag changes, MOVE out of INBOX and back, COPY and INBOX rename; a bad one is refused', async () => {
+    const { mail } = fx.s;
+    const own = '00000001a1b2c3d4';
+    const quoted = '"odd!uidl"';
+    const [a, plain, b] = await mail.appendMany(fx.alice, 'INBOX', [
+      { raw: msg('uidl-a'), options: { pop3Uidl: own } },
+      { raw: msg('uidl-plain') },
+      { raw: msg('uidl-b'), options: { pop3Uidl: quoted, flags: ['\\Seen'] } },
+    ]);
+    const uidlOf = async (mailboxId: number, uid: number) => (await mail.getMessage(mailboxId, uid))!.pop3Uidl;
+    assert.equal(await uidlOf(a!.mailboxId, a!.uid), own);
+    assert.equal(await uidlOf(b!.mailboxId, b!.uid), quoted);
+    assert.equal(await uidlOf(plain!.mailboxId, plain!.uid), undefined);
+    assert.ok(!('pop3Uidl' in (await mail.getMessage(plain!.mailboxId, plain!.uid))!), 'no property at all when there is none');
+    const listed = await mail.listMessages(a!.mailboxId, a!.uid, b!.uid);
+    assert.deepEqual(listed.map((m) => m.pop3Uidl), [own, undefined, quoted]);
+
+    await mail.setFlags(a!.mailboxId, [a!.uid], 'add', ['\\Seen', '$Kept']);
+    assert.equal(await uidlOf(a!.mailboxId, a!.uid), own);
+    const archive = await mail.createMailbox(fx.alice, 'UidlArchive');
+    const [[, out]] = (await mail.move(a!.mailboxId, [a!.uid], archive.id)) as [[number, number]];
+    assert.equal(await uidlOf(archive.id, out), own);
+    const [[, back]] = (await mail.move(archive.id, [out], a!.mailboxId)) as [[number, number]];
+    assert.equal(await uidlOf(a!.mailboxId, back), own, 'out of INBOX and back: the same UIDL');
+    const copies = new Map(await mail.copy(a!.mailboxId, [back, plain!.uid], archive.id));
+    assert.equal(await uidlOf(archive.id, copies.get(back)!), own, 'a copy keeps it');
+    assert.equal(await uidlOf(archive.id, copies.get(plain!.uid)!), undefined);
+
+    // RENAME INBOX moves its messages to a new mailbox (RFC 3501): they keep theirs.
+    await mail.renameMailbox(fx.alice, 'INBOX', 'OldInbox');
+    const old = (await mail.findMailbox(fx.alice, 'OldInbox'))!;
+    assert.deepEqual((await mail.listMessages(old.id)).filter((m) => m.pop3Uidl !== undefined).map((m) => m.pop3Uidl).sort(), [quoted, own].sort());
+
+    for (const bad of ['', 'two words', 'x'.repeat(513), 'caf\u00e9']) {
+      await failsWith('BADINPUT', () => mail.append(fx.alice, 'INBOX', msg('bad-uidl'), { pop3Uidl: bad }));
+    }
+  });
+
   test('change feed: a subscriber hears the appends, flag changes, expunges and mailbox changes of its account only', async () => {
     const { mail } = fx.s;
     const seen: MailboxChange[] = [];

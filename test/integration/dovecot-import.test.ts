@@ -4,8 +4,8 @@
 // passwd-file (SHA512-CRYPT hash; a second user with a BLF-CRYPT one) and
 // again with SRC --to; an IMAP client then sees the same UIDVALIDITY,
 // UIDNEXT, UIDs, flags, keywords and subscriptions on both servers, and both
-// users log in to Postino with their Dovecot passwords. Malformed or hostile input stops the import with one line and
-// changes nothing.
+// users log in to Postino with their Dovecot passwords. Malformed or hostile input (a bad POP3 UIDL field, a
+// --pop3-uidl-format Postino cannot follow exactly) stops the import with one line and changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -228,12 +228,18 @@ test('a malformed uidlist or keywords file, or a symlink out of SRC, stops the i
   const before = await indexState();
   const work = scratchDir('dovecot-hostile-');
   try {
-    const cases: Array<{ name: string; spoil(src: string): void; want: RegExp }> = [
+    const cases: Array<{ name: string; spoil(src: string): void; want: RegExp; args?: string[] }> = [
       {
         name: 'uidlist',
         spoil: (src) => writeFileSync(path.join(src, 'dovecot-uidlist'), readFileSync(path.join(src, 'dovecot-uidlist'), 'utf8') + 'x :bad\n'),
         want: /dovecot-uidlist:\d+: bad UID/,
       },
+      {
+        name: 'pop3-uidl',
+        spoil: (src) => writeFileSync(path.join(src, 'dovecot-uidlist'), readFileSync(path.join(src, 'dovecot-uidlist'), 'utf8') + '4000000000 Pcaf\u00e9 :x\n'),
+        want: /dovecot-uidlist:\d+: bad POP3 UIDL \(P field\): not printable ASCII/,
+      },
+      { name: 'uidl-format', spoil: () => {}, want: /--pop3-uidl-format "%08Xu%m": %m \(an MD5 of the headers\) is not supported/, args: ['--pop3-uidl-format', '%08Xu%m'] },
       { name: 'keywords', spoil: (src) => writeFileSync(path.join(src, 'dovecot-keywords'), '0 $Label1\n1 two words\n'), want: /dovecot-keywords:2: not a valid keyword/ },
       {
         name: 'symlink',
@@ -250,7 +256,7 @@ test('a malformed uidlist or keywords file, or a symlink out of SRC, stops the i
       // Something new besides, which must not arrive either.
       mkdirSync(path.join(src, '.Fresh', 'cur'), { recursive: true });
       c.spoil(src);
-      const r = postino(data.dir, ['import', 'dovecot', src, '--to', ALICE]);
+      const r = postino(data.dir, ['import', 'dovecot', src, '--to', ALICE, ...(c.args ?? [])]);
       assert.notEqual(r.code, 0, c.name);
       assert.match(r.stderr, c.want, c.name);
       assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);

@@ -23,6 +23,8 @@ export interface DovecotOptions {
   scratchRoot?: string;
   /** PEM files for an IMAPS listener (imapsPort); without them there is none and no TLS at all. */
   tls?: { certFile: string; keyFile: string };
+  /** A POP3 listener too (dovecot-pop3d), on pop3Port. */
+  pop3?: boolean;
 }
 
 export interface RunningDovecot {
@@ -30,6 +32,8 @@ export interface RunningDovecot {
   imapPort: number;
   /** 0 unless `tls` was given. */
   imapsPort: number;
+  /** 0 unless `pop3` was given. */
+  pop3Port: number;
   password: string;
   dir: string;
   /** The Maildir of a user (cur/new/tmp inside). */
@@ -57,6 +61,7 @@ export async function startDovecotLmtp(opts: DovecotOptions): Promise<RunningDov
   chmodSync(dir, 0o755);
   const [lmtpPort, imapPort] = [await freePort(), await freePort()];
   const imapsPort = opts.tls ? await freePort() : 0;
+  const pop3Port = opts.pop3 ? await freePort() : 0;
   mkdirSync(path.join(dir, 'run'));
   mkdirSync(path.join(dir, 'state'));
   const homes = path.join(dir, 'home');
@@ -90,7 +95,7 @@ base_dir = ${dir}/run
 state_dir = ${dir}/state
 log_path = ${dir}/dovecot.log
 info_log_path = ${dir}/dovecot.log
-protocols = lmtp imap
+protocols = lmtp imap${opts.pop3 ? ' pop3' : ''}
 listen = 127.0.0.1
 ${opts.tls ? `ssl = yes\nssl_cert = <${opts.tls.certFile}\nssl_key = <${opts.tls.keyFile}` : 'ssl = no'}
 disable_plaintext_auth = no
@@ -134,6 +139,7 @@ ${opts.tls ? `    address = 127.0.0.1\n    port = ${imapsPort}\n    ssl = yes` :
 service anvil {
   chroot =
 }
+${opts.pop3 ? `service pop3-login {\n  inet_listener pop3 {\n    address = 127.0.0.1\n    port = ${pop3Port}\n  }\n  inet_listener pop3s {\n    port = 0\n  }\n  chroot =\n}\n` : ''}
 ${opts.extraConf ?? ''}
 `;
   writeFileSync(path.join(dir, 'dovecot.conf'), conf);
@@ -161,7 +167,7 @@ ${opts.extraConf ?? ''}
   };
   try {
     await Promise.race([
-      Promise.all([waitForPort(lmtpPort, 15_000), waitForPort(imapPort, 15_000), ...(imapsPort ? [waitForPort(imapsPort, 15_000)] : [])]),
+      Promise.all([waitForPort(lmtpPort, 15_000), waitForPort(imapPort, 15_000), ...(imapsPort ? [waitForPort(imapsPort, 15_000)] : []), ...(pop3Port ? [waitForPort(pop3Port, 15_000)] : [])]),
       exited.then(() => {
         throw new Error('dovecot exited');
       }),
@@ -171,5 +177,5 @@ ${opts.extraConf ?? ''}
     await stop();
     throw new Error(`dovecot did not start (${(e as Error).message}): ${output}\n${log}`);
   }
-  return { lmtpPort, imapPort, imapsPort, password, dir, maildirOf, logText, stop };
+  return { lmtpPort, imapPort, imapsPort, pop3Port, password, dir, maildirOf, logText, stop };
 }

@@ -17,6 +17,7 @@ import { readControlFile, readDovecotMaildir, type DovecotMaildir, type MaildirL
 import { readSieveScripts, type SourceScripts } from '../dovecot/sieve-source.js';
 import { parsePasswdFile } from '../dovecot/passwd-file.js';
 import { importDovecotMaildir } from '../dovecot/import-maildir.js';
+import { DEFAULT_POP3_UIDL_FORMAT, parsePop3UidlFormat, type Pop3UidlFormat } from '../dovecot/pop3-uidl-format.js';
 
 /** Stored for a hash Postino cannot check: no password verifies against it until one is set. */
 const NO_PASSWORD = '!imported-without-password';
@@ -33,6 +34,11 @@ function layoutOption(options: OptionValues): MaildirLayout | 'auto' {
   const v = stringOption(options, 'layout') ?? 'auto';
   if (v !== 'auto' && v !== 'maildir++' && v !== 'fs') throw new MailError('BADINPUT', '--layout must be maildir++, fs or auto');
   return v;
+}
+
+/** --pop3-uidl-format: Dovecot's pop3_uidl_format, for messages it kept no POP3 UIDL of. */
+function uidlFormatOption(options: OptionValues): Pop3UidlFormat {
+  return parsePop3UidlFormat(stringOption(options, 'pop3-uidl-format') ?? DEFAULT_POP3_UIDL_FORMAT);
 }
 
 function normalizedAddress(input: string): string {
@@ -87,7 +93,7 @@ function readPasswdUsers(file: string, options: OptionValues, ctx: CliContext): 
     const address = normalizedAddress(u.user.includes('@') ? u.user : `${u.user}@${domain ?? ''}`);
     if (!u.user.includes('@') && !domain) throw new MailError('BADINPUT', `${file}:${u.line}: user ${u.user} has no domain (give --domain D)`);
     if (!u.maildir) throw new MailError('BADINPUT', `${file}:${u.line}: no home and no mail=maildir:PATH for ${u.user}`);
-    const maildir = readDovecotMaildir(u.maildir, u.layout ?? layoutOption(options));
+    const maildir = readDovecotMaildir(u.maildir, u.layout ?? layoutOption(options), uidlFormatOption(options));
     const hash = importableHash(u.password);
     let passwordHash = u.password;
     if (!hash.ok) {
@@ -103,15 +109,20 @@ function readPasswdUsers(file: string, options: OptionValues, ctx: CliContext): 
 export const importCommands: CliCommand[] = [
   {
     words: ['import', 'dovecot'],
-    usage: 'SRC --to ADDR [--sieve DIR] [--layout maildir++|fs] | --all PASSWD-FILE [--domain D]',
+    usage: 'SRC --to ADDR [--sieve DIR] [--layout maildir++|fs] [--pop3-uidl-format FMT] | --all PASSWD-FILE [--domain D] [--pop3-uidl-format FMT]',
     summary:
-      "Imports Dovecot Maildirs keeping UIDVALIDITY, UIDs, flags, keywords, subscriptions and Sieve scripts; run again, it brings only what changed.",
+      "Imports Dovecot Maildirs keeping UIDVALIDITY, UIDs, flags, keywords, subscriptions, POP3 UIDLs and Sieve scripts; run again, it brings only what changed.",
     options: {
       to: { type: 'string', placeholder: 'ADDR', description: 'the account (made first with user add) that receives the Maildir SRC' },
       all: { type: 'string', placeholder: 'PASSWD-FILE', description: "every user of a Dovecot passwd-file, accounts made with their password hashes" },
       sieve: { type: 'string', placeholder: 'DIR', description: "where the user's Sieve scripts are (default: sieve/ beside or inside SRC)" },
       layout: { type: 'string', placeholder: 'maildir++|fs', description: 'the Maildir layout (default: detected)' },
       domain: { type: 'string', placeholder: 'D', description: 'with --all: the domain of users listed without @domain' },
+      'pop3-uidl-format': {
+        type: 'string',
+        placeholder: 'FMT',
+        description: `Dovecot's pop3_uidl_format (default ${DEFAULT_POP3_UIDL_FORMAT}), for messages without a UIDL Dovecot saved (pop3_save_uidl); %u %v %g %f with L, U, X, widths and offsets; %m is refused`,
+      },
     },
     minArgs: 0,
     maxArgs: 1,
@@ -125,7 +136,7 @@ export const importCommands: CliCommand[] = [
       const users: UserSource[] =
         all !== undefined
           ? readPasswdUsers(all, options, ctx)
-          : [{ address: normalizedAddress(to!), maildir: readDovecotMaildir(src!, layoutOption(options)), scripts: readScripts(src!, stringOption(options, 'sieve')) }];
+          : [{ address: normalizedAddress(to!), maildir: readDovecotMaildir(src!, layoutOption(options), uidlFormatOption(options)), scripts: readScripts(src!, stringOption(options, 'sieve')) }];
       await withStorage(ctx, async (storage) => {
         // Every account there or makeable before the first one is touched.
         for (const user of users) {

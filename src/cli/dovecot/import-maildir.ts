@@ -42,7 +42,6 @@ async function importOne(storage: Storage, account: AccountRecord, folder: Sourc
         `let Dovecot list them (doveadm force-resync -u USER '${folder.name}') and import again`,
     );
   }
-  if (folder.pop3Uidls > 0) warnings.push(`${folder.name}: ${folder.pop3Uidls} POP3 UIDL(s) kept by Dovecot were not imported; POP3 clients may download those messages again`);
   if (folder.uidValidity === undefined) {
     // Never opened in Dovecot: no UIDs a client could have cached.
     if (!(await storage.mail.hasMailbox(account.id, folder.name))) {
@@ -71,13 +70,15 @@ async function importOne(storage: Storage, account: AccountRecord, folder: Sourc
       const m = add[i++]!;
       const { raw, mtimeMs } = readMessageFile(m.file);
       chunk.push(m);
-      bodies.push({ uid: m.uid, raw, flags: m.flags, internalDate: Math.floor(mtimeMs) });
+      // Only INBOX's matter to POP3, but every folder's are kept: a message moved into INBOX later keeps its UIDL.
+      bodies.push({ uid: m.uid, raw, flags: m.flags, internalDate: Math.floor(mtimeMs), pop3Uidl: m.pop3Uidl });
       bytes += raw.length;
     }
     const batch: FolderImport = {
       name: folder.name,
       uidValidity: folder.uidValidity,
-      uidNext: folder.uidNext,
+      // Only the last batch sets UIDNEXT: set earlier, it would put the next batch's UIDs below it (refused).
+      uidNext: i >= add.length ? folder.uidNext : 1,
       add: bodies,
       flags: first ? flags : [],
       expunge: first ? expunge : [],

@@ -8,6 +8,8 @@ import { constants, openSync, readdirSync, readFileSync, fstatSync, closeSync, r
 import path from 'node:path';
 import { MailError } from '../../../storage/errors.js';
 import { parseKeywordsFile, parseUidlist } from './uidlist.js';
+import { DEFAULT_POP3_UIDL_FORMAT, parsePop3UidlFormat, type Pop3UidlFormat } from './pop3-uidl-format.js';
+import { pop3UidlProblem } from '../../../storage/pop3-uidl.js';
 import { decodeModifiedUtf7 } from './mutf7.js';
 
 export type MaildirLayout = 'maildir++' | 'fs';
@@ -18,6 +20,8 @@ export interface SourceMessage {
   file: string;
   /** System flags and keywords, as IMAP names them. */
   flags: string[];
+  /** The UIDL Dovecot's POP3 gives it: the one Dovecot kept (P field), else pop3_uidl_format's. */
+  pop3Uidl: string;
 }
 
 export interface SourceFolder {
@@ -30,8 +34,8 @@ export interface SourceFolder {
   messages: SourceMessage[];
   /** Files no dovecot-uidlist line names yet (Dovecot gives them UIDs when it next looks). */
   unlisted: number;
-  /** Messages with a POP3 UIDL of their own in the uidlist (extension field P). */
-  pop3Uidls: number;
+  /** Messages whose POP3 UIDL Dovecot kept in the uidlist (extension field P); the others' come from the format. */
+  savedUidls: number;
 }
 
 export interface DovecotMaildir {
@@ -191,7 +195,7 @@ function flagsOf(info: string, keywords: Map<number, string>): string[] {
   return flags;
 }
 
-function readFolder(name: string, dir: string): SourceFolder {
+function readFolder(name: string, dir: string, uidlFormat: Pop3UidlFormat): SourceFolder {
   const uidlistFile = path.join(dir, 'dovecot-uidlist');
   const keywordsFile = path.join(dir, 'dovecot-keywords');
   const uidlistText = readControlFile(uidlistFile);
@@ -199,19 +203,28 @@ function readFolder(name: string, dir: string): SourceFolder {
   const keywords = keywordsText === undefined ? new Map<number, string>() : parseKeywordsFile(keywordsText, keywordsFile);
   const files = messageFiles(dir);
   if (uidlistText === undefined) {
-    return { name, dir, uidValidity: undefined, uidNext: 1, messages: [], unlisted: files.size, pop3Uidls: 0 };
+    return { name, dir, uidValidity: undefined, uidNext: 1, messages: [], unlisted: files.size, savedUidls: 0 };
   }
   const uidlist = parseUidlist(uidlistText, uidlistFile);
   const messages: SourceMessage[] = [];
-  let pop3Uidls = 0;
+  let savedUidls = 0;
   for (const entry of uidlist.entries) {
     const found = files.get(entry.base) ?? files.get(entry.base.split(':')[0]!);
     if (!found) continue; // expunged since Dovecot wrote the list
     files.delete(entry.base);
-    if (entry.pop3Uidl !== undefined) pop3Uidls++;
-    messages.push({ uid: entry.uid, file: found.file, flags: flagsOf(found.info, keywords) });
+    let pop3Uidl = entry.pop3Uidl;
+    if (pop3Uidl !== undefined) savedUidls++;
+    else {
+      // Dovecot's storage id: the file's name now, up to ":" (maildir-mail.c); its GUID when the line has no G.
+      const name = path.basename(found.file);
+      const filename = name.includes(':') ? name.slice(0, name.indexOf(':')) : name;
+      pop3Uidl = uidlFormat.expand({ uid: entry.uid, uidValidity: uidlist.uidValidity, guid: entry.guid ?? filename, filename });
+      const problem = pop3UidlProblem(pop3Uidl);
+      if (problem) throw new MailError('BADINPUT', `${uidlistFile}:${entry.line}: the POP3 UIDL --pop3-uidl-format ${uidlFormat.template} makes is ${problem}`);
+    }
+    messages.push({ uid: entry.uid, file: found.file, flags: flagsOf(found.info, keywords), pop3Uidl });
   }
-  return { name, dir, uidValidity: uidlist.uidValidity, uidNext: uidlist.uidNext, messages, unlisted: files.size, pop3Uidls };
+  return { name, dir, uidValidity: uidlist.uidValidity, uidNext: uidlist.uidNext, messages, unlisted: files.size, savedUidls };
 }
 
 /** "V\t2" header (Dovecot 2.3+) then names with tab as the hierarchy separator, or older: one name a line. */
@@ -232,13 +245,17 @@ export function parseSubscriptions(text: string, file: string): string[] {
   return out;
 }
 
-export function readDovecotMaildir(srcInput: string, layoutWanted: MaildirLayout | 'auto' = 'auto'): DovecotMaildir {
+export function readDovecotMaildir(
+  srcInput: string,
+  layoutWanted: MaildirLayout | 'auto' = 'auto',
+  uidlFormat: Pop3UidlFormat = parsePop3UidlFormat(DEFAULT_POP3_UIDL_FORMAT),
+): DovecotMaildir {
   const src = path.resolve(srcInput);
   const top = list(src);
   if (top.length === 0) throw new MailError('BADINPUT', `${src}: no such Maildir (or empty)`);
   const layout = layoutWanted === 'auto' ? detectLayout(src) : layoutWanted;
   const found = layout === 'fs' ? fsFolders(src) : maildirPlusPlusFolders(src);
-  const folders = found.map((f) => readFolder(f.name, f.dir));
+  const folders = found.map((f) => readFolder(f.name, f.dir, uidlFormat));
   const seen = new Set<string>();
   for (const f of folders) {
     if (seen.has(f.name)) throw new MailError('BADINPUT', `${f.dir}: a second folder named ${JSON.stringify(f.name)}`);

@@ -3,17 +3,24 @@
 // so an import stops before it changes anything. Each parser is one pass
 // over lines split on spaces: linear in its input.
 import { MailError } from '../../../storage/errors.js';
+import { pop3UidlProblem } from '../../../storage/pop3-uidl.js';
 
 /** Longer lines than this are not Dovecot's (a file name is at most 255 bytes; extension fields are short). */
 const MAX_LINE = 8192;
 const MAX_UID = 0xffffffff;
+/** A message GUID is 32 hex digits when Dovecot makes it; dsync may bring other text, never this long. */
+const MAX_GUID = 255;
 
 export interface UidlistEntry {
   uid: number;
+  /** Its line in the file (for errors). */
+  line: number;
   /** The file's base name (up to the ":2," info part). */
   base: string;
-  /** The POP3 UIDL Dovecot kept for it (extension field P), if any. */
+  /** The POP3 UIDL Dovecot kept for it (extension field P, pop3_save_uidl), if any. */
   pop3Uidl?: string;
+  /** The message GUID Dovecot kept for it (extension field G), if any. */
+  guid?: string;
   /** Its place in the POP3 listing (extension field O), if any. */
   pop3Order?: number;
 }
@@ -75,12 +82,20 @@ export function parseUidlist(text: string, file: string): Uidlist {
     if (uid === undefined) throw bad(file, at, 'bad UID');
     if (uid <= last) throw bad(file, at, `UID ${uid} not above the one before`);
     last = uid;
-    const entry: UidlistEntry = { uid, base };
+    const entry: UidlistEntry = { uid, line: at, base };
     for (const ext of parts.slice(1)) {
       if (ext === '') continue;
       if (!/^[A-Z]/.test(ext)) throw bad(file, at, 'bad extension field');
-      if (ext[0] === 'P') entry.pop3Uidl = ext.slice(1);
-      else if (ext[0] === 'O') entry.pop3Order = Number(ext.slice(1)) || undefined;
+      if (ext[0] === 'P') {
+        const uidl = ext.slice(1);
+        const problem = pop3UidlProblem(uidl);
+        if (problem) throw bad(file, at, `bad POP3 UIDL (P field): ${problem}`);
+        entry.pop3Uidl = uidl;
+      } else if (ext[0] === 'G') {
+        const guid = ext.slice(1);
+        if (guid === '' || guid.length > MAX_GUID || !/^[\x21-\x7e]+$/.test(guid)) throw bad(file, at, 'bad GUID (G field)');
+        entry.guid = guid;
+      } else if (ext[0] === 'O') entry.pop3Order = Number(ext.slice(1)) || undefined;
     }
     entries.push(entry);
   }

@@ -3,7 +3,7 @@
 // an expunge removes one, a delivery adds one. The copy follows the snapshot:
 // the renamed message is copied under the snapshot's name (the index is the
 // truth for flags), the expunged one is counted as vanished and dropped at
-// restore, the later one is not there; UIDVALIDITY and UIDs are kept.
+// restore, the later one is not there; UIDVALIDITY, UIDs and POP3 UIDLs are kept.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -26,7 +26,7 @@ test('a backup follows the index snapshot while messages are renamed, expunged a
     storage.mail.provisionAccount(accountId);
     const inbox = (await storage.mail.append(accountId, 'INBOX', makeMessage('m1'))).mailboxId;
     await storage.mail.append(accountId, 'INBOX', makeMessage('m2'));
-    await storage.mail.append(accountId, 'INBOX', makeMessage('m3'), { flags: ['\\Flagged'] });
+    await storage.mail.append(accountId, 'INBOX', makeMessage('m3'), { flags: ['\\Flagged'], pop3Uidl: '00000003a1b2c3d4' });
     await storage.mail.drain();
     mkdirSync(path.join(data, 'sieve', 'example.test', 'alice'), { recursive: true });
     writeFileSync(path.join(data, 'sieve', 'example.test', 'alice', 'rules.sieve'), 'keep;\n');
@@ -68,6 +68,11 @@ test('a backup follows the index snapshot while messages are renamed, expunged a
         ],
       );
       assert.deepEqual(await back.mail.readMessage(inbox, 1), makeMessage('m1'));
+      // A message's own POP3 UIDL comes back, in the index and beside the Maildir (a rebuilt index finds it).
+      assert.equal(back.mail.getMessage(inbox, 3)?.pop3Uidl, '00000003a1b2c3d4');
+      back.mail.recoverAccount(accountId, { rebuild: true });
+      const rebuilt = back.mail.findMailbox(accountId, 'INBOX')!;
+      assert.deepEqual(back.mail.listMessages(rebuilt.id).map((m) => [m.uid, m.pop3Uidl ?? null]), [[1, null], [3, '00000003a1b2c3d4']]);
     } finally {
       back.close();
     }
