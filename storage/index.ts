@@ -55,6 +55,8 @@ export interface OpenStorageOptions {
   exclusiveWhenDiskFull?: (err: unknown) => void;
   /** See MaildirStoreOptions.onDiskFull. */
   onDiskFull?: (full: boolean) => void;
+  /** Start the body reader threads at once (serve: the first FETCH does not wait for them). */
+  startReaders?: boolean;
 }
 
 export function openStorage(dataDir: string, options: OpenStorageOptions = {}): Storage {
@@ -72,6 +74,7 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
     gate,
     ...(options.feed ? { feed: options.feed } : {}),
     ...(options.onDiskFull ? { onDiskFull: options.onDiskFull } : {}),
+    ...(options.startReaders ? { startReaders: true } : {}),
   });
   const scripts = new SqliteScriptStore(db, path.join(dataDir, 'sieve'), (fn) => mail.withFileChanges(fn), gate);
   const queue = new FileQueueStore(path.join(dataDir, 'queue'));

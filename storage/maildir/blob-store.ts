@@ -34,8 +34,10 @@ export class MaildirBlobStore implements BlobStore {
   /** folder() of the locations seen: a pure function of the location, asked for by every read. */
   private readonly folders = new Map<string, string>();
 
-  constructor(mailRoot: string) {
+  /** With startReaders, the reader threads start now (a server), not at the first read. */
+  constructor(mailRoot: string, options: { startReaders?: boolean } = {}) {
     this.root = path.resolve(mailRoot);
+    if (options.startReaders) this.readers.start();
   }
 
   /** The folder's directory; a location that would leave the mail root is refused. */
