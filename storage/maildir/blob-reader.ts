@@ -1,17 +1,35 @@
-// Reads of message files, off the event loop and in batches: the reads asked
-// for in one turn of the event loop (a FETCH's or a SEARCH's read-ahead asks
-// for dozens at once) go to a reader thread together (blob-reader-worker.ts),
-// up to BATCH_FILES files or BATCH_BYTES bytes per hand-off, and come back
-// in one buffer. Two threads at most, apart from the writer threads so that a
-// read never waits behind an fsync.
+// Reads of message files in batches: the reads asked for in one turn of the
+// event loop (a FETCH's or a SEARCH's read-ahead asks for dozens at once)
+// go to a reader thread together (blob-reader-worker.ts), up to BATCH_FILES
+// files or BATCH_BYTES bytes per hand-off, and come back in one buffer. Two
+// threads at most, apart from the writer threads so that a read never waits
+// behind an fsync.
+//
+// Small files are read on the event loop itself, while that stays cheap: a
+// hand-off costs more than reading a few KB from the page cache (and on a
+// busy machine the thread woken for it takes the event loop's core), which
+// made FETCH and SEARCH BODY slower than the synchronous reads before the
+// threads (bench/imap-read.ts). Bounded: only files of at most
+// LOOP_MAX_BYTES, at most LOOP_TURN_MS of them per turn (the rest go to the
+// threads), and none for LOOP_PAUSE_MS after one read took LOOP_SLOW_MS (the
+// page cache did not have it: the disk is not waited for on the event loop).
 import { Worker } from 'node:worker_threads';
 import type { BlobReadReply, BlobReadRequest } from './blob-reader-worker.js';
+import { readKnownSize } from './blob-read.js';
 
 /** Files per hand-off to a reader thread. */
 const BATCH_FILES = 128;
 /** Bytes per hand-off (one file always goes); a body kept by a caller keeps its batch's buffer alive, so not more. */
 const BATCH_BYTES = 512 * 1024;
 const THREADS = 2;
+/** Largest read made on the event loop. */
+const LOOP_MAX_BYTES = 64 * 1024;
+/** Time spent reading on the event loop per turn at most. */
+const LOOP_TURN_MS = 2;
+/** A read on the event loop that takes this long came from the disk ... */
+const LOOP_SLOW_MS = 20;
+/** ... and then reads go to the threads only, for this long. */
+const LOOP_PAUSE_MS = 1000;
 
 /** What a read gives: the bytes, undefined when there is no such file, or an error (ESIZE: not the size its name says). */
 type Pending = { file: string; size: number; limit: number; resolve(raw: Buffer | undefined): void; reject(err: unknown): void };
@@ -27,6 +45,14 @@ export class BlobReaderPool {
   private queue: Pending[] = [];
   private scheduled = false;
   private nextId = 1;
+  /** No reads on the event loop before this time (performance.now()). */
+  private loopPausedUntil = 0;
+  private readonly loopMaxBytes: number;
+
+  /** loopMaxBytes: the largest read made on the event loop (0: none, every read goes to a thread). */
+  constructor(options: { loopMaxBytes?: number } = {}) {
+    this.loopMaxBytes = options.loopMaxBytes ?? LOOP_MAX_BYTES;
+  }
 
   /**
    * Starts the reader threads now rather than at the first read: a thread
@@ -51,9 +77,11 @@ export class BlobReaderPool {
     this.scheduled = false;
     const queue = this.queue;
     this.queue = [];
+    const now = this.readOnLoop(queue);
     let batch: Pending[] = [];
     let bytes = 0;
-    for (const p of queue) {
+    for (let i = now; i < queue.length; i++) {
+      const p = queue[i]!;
       const b = p.limit >= 0 && p.limit < p.size ? p.limit : Math.max(p.size, 0);
       if (batch.length > 0 && (batch.length >= BATCH_FILES || bytes + b > BATCH_BYTES)) {
         this.post(batch);
@@ -64,6 +92,33 @@ export class BlobReaderPool {
       bytes += b;
     }
     if (batch.length > 0) this.post(batch);
+  }
+
+  /**
+   * Reads the queue's first small files here (see the top of this file);
+   * how many it settled.
+   */
+  private readOnLoop(queue: Pending[]): number {
+    if (this.loopMaxBytes <= 0) return 0;
+    const start = performance.now();
+    if (start < this.loopPausedUntil) return 0;
+    let i = 0;
+    for (; i < queue.length; i++) {
+      const p = queue[i]!;
+      if (p.size < 0 || Math.min(p.size, p.limit < 0 ? p.size : p.limit) > this.loopMaxBytes) break;
+      const t0 = performance.now();
+      if (t0 - start >= LOOP_TURN_MS) break;
+      try {
+        p.resolve(readKnownSize(p.file, p.size, p.limit));
+      } catch (err) {
+        p.reject(err);
+      }
+      if (performance.now() - t0 >= LOOP_SLOW_MS) {
+        this.loopPausedUntil = performance.now() + LOOP_PAUSE_MS;
+        return i + 1;
+      }
+    }
+    return i;
   }
 
   private lane(): Lane {

@@ -10,7 +10,8 @@ import { ensureMaildir } from '../../../storage/maildir/files.js';
 import { isMailError } from '../../../storage/errors.js';
 import { scratchDir } from '../../support/tmp.js';
 
-describe('MaildirBlobStore', () => {
+// Small files are read on the event loop, the others by reader threads: every case runs both ways.
+for (const readOnLoopUpTo of [undefined, 0]) describe(`MaildirBlobStore${readOnLoopUpTo === 0 ? ', every read by a reader thread' : ''}`, () => {
   let s: ReturnType<typeof scratchDir>;
   let root: string;
   let blobs: MaildirBlobStore;
@@ -20,7 +21,7 @@ describe('MaildirBlobStore', () => {
     s = scratchDir();
     root = path.join(s.dir, 'mail');
     ensureMaildir(path.join(root, location));
-    blobs = new MaildirBlobStore(root);
+    blobs = new MaildirBlobStore(root, readOnLoopUpTo === undefined ? {} : { readOnLoopUpTo });
   });
   after(() => {
     blobs.close();
