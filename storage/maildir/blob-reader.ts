@@ -77,11 +77,9 @@ export class BlobReaderPool {
     this.scheduled = false;
     const queue = this.queue;
     this.queue = [];
-    const now = this.readOnLoop(queue);
     let batch: Pending[] = [];
     let bytes = 0;
-    for (let i = now; i < queue.length; i++) {
-      const p = queue[i]!;
+    for (const p of this.readOnLoop(queue)) {
       const b = p.limit >= 0 && p.limit < p.size ? p.limit : Math.max(p.size, 0);
       if (batch.length > 0 && (batch.length >= BATCH_FILES || bytes + b > BATCH_BYTES)) {
         this.post(batch);
@@ -95,30 +93,28 @@ export class BlobReaderPool {
   }
 
   /**
-   * Reads the queue's first small files here (see the top of this file);
-   * how many it settled.
+   * Reads the queue's small files here (see the top of this file), within
+   * this turn's time; returns the others, for the threads.
    */
-  private readOnLoop(queue: Pending[]): number {
-    if (this.loopMaxBytes <= 0) return 0;
+  private readOnLoop(queue: Pending[]): Pending[] {
     const start = performance.now();
-    if (start < this.loopPausedUntil) return 0;
-    let i = 0;
-    for (; i < queue.length; i++) {
-      const p = queue[i]!;
-      if (p.size < 0 || Math.min(p.size, p.limit < 0 ? p.size : p.limit) > this.loopMaxBytes) break;
+    if (this.loopMaxBytes <= 0 || start < this.loopPausedUntil) return queue;
+    const rest: Pending[] = [];
+    for (const p of queue) {
+      const bytes = p.limit >= 0 && p.limit < p.size ? p.limit : p.size;
       const t0 = performance.now();
-      if (t0 - start >= LOOP_TURN_MS) break;
+      if (p.size < 0 || bytes > this.loopMaxBytes || t0 - start >= LOOP_TURN_MS || t0 < this.loopPausedUntil) {
+        rest.push(p);
+        continue;
+      }
       try {
         p.resolve(readKnownSize(p.file, p.size, p.limit));
       } catch (err) {
         p.reject(err);
       }
-      if (performance.now() - t0 >= LOOP_SLOW_MS) {
-        this.loopPausedUntil = performance.now() + LOOP_PAUSE_MS;
-        return i + 1;
-      }
+      if (performance.now() - t0 >= LOOP_SLOW_MS) this.loopPausedUntil = performance.now() + LOOP_PAUSE_MS;
     }
-    return i;
+    return rest;
   }
 
   private lane(): Lane {
