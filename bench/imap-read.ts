@@ -48,6 +48,8 @@ interface Target {
   searchMs: number[];
   fetchCpu: number[];
   searchCpu: number[];
+  /** The first EXAMINE of Big and of Ten, and round 0's FETCH and SEARCH: each server's first, as bench/imap.ts measures them. */
+  cold: { examineBig: number; examineTen: number; fetch: number; search: number };
 }
 const targets: Target[] = [];
 try {
@@ -56,13 +58,17 @@ try {
     const server = startServe(process.execPath, args, { ...ports, POSTINO_DEMO: '0', UV_THREADPOOL_SIZE: '32' /* as bin/postino.cjs sets */ });
     const port = Number((await server.waitFor((e) => e.event === 'listening' && e.service === 'imaps')).port);
     await server.waitFor((e) => e.event === 'ready');
+    const cold = { examineBig: 0, examineTen: 0, fetch: 0, search: 0 };
     const login = async (box: string) => {
       const c = await RawImap.connect(port, true);
       if (!/ OK /.test(await c.cmd(`LOGIN "${USER}" "${PASSWORD}"`, 30_000))) throw new Error('login failed');
+      const t0 = process.hrtime.bigint();
       if (!/ OK /.test(await c.cmd(`EXAMINE ${box}`, 60_000))) throw new Error(`EXAMINE ${box} failed`);
+      if (box === 'Big') cold.examineBig = ms(t0);
+      else cold.examineTen = ms(t0);
       return c;
     };
-    targets.push({ label: s.label, server, port, fetch: await login('Big'), search: await login('Ten'), fetchMs: [], searchMs: [], fetchCpu: [], searchCpu: [] });
+    targets.push({ label: s.label, server, port, fetch: await login('Big'), search: await login('Ten'), fetchMs: [], searchMs: [], fetchCpu: [], searchCpu: [], cold });
   }
   for (let round = 0; round <= rounds; round++) {
     // Round 0 warms each server up (page cache, JIT) and is not counted.
@@ -80,7 +86,10 @@ try {
       const s = ms(t0);
       const sc = cpuMs(pid) - c0;
       if (!/^\* SEARCH \d+\r$/m.test(r)) throw new Error(`${t.label}: SEARCH gave ${r.slice(-200)}`);
-      if (round > 0) {
+      if (round === 0) {
+        t.cold.fetch = f;
+        t.cold.search = s;
+      } else {
         t.fetchMs.push(f);
         t.searchMs.push(s);
         t.fetchCpu.push(fc);
@@ -89,6 +98,10 @@ try {
     }
   }
   const base = targets[0]!;
+  for (const t of targets) {
+    const c = t.cold;
+    console.log(`${t.label}: first EXAMINE Big ${c.examineBig.toFixed(1)} ms, Ten ${c.examineTen.toFixed(1)} ms; first FETCH ${c.fetch.toFixed(1)} ms, first SEARCH ${c.search.toFixed(1)} ms`);
+  }
   for (const t of targets) {
     const f = median(t.fetchMs);
     const s = median(t.searchMs);

@@ -57,6 +57,8 @@ export interface OpenStorageOptions {
   onDiskFull?: (full: boolean) => void;
   /** This node's name (node.name): PostgreSQL keeps it in the queue's lease rows. */
   nodeName?: string;
+  /** Start the body reader threads at once (serve: the first FETCH does not wait for them). */
+  startReaders?: boolean;
 }
 
 export function openStorage(dataDir: string, options: OpenStorageOptions = {}): Storage {
@@ -74,6 +76,7 @@ export function openStorage(dataDir: string, options: OpenStorageOptions = {}): 
     gate,
     ...(options.feed ? { feed: options.feed } : {}),
     ...(options.onDiskFull ? { onDiskFull: options.onDiskFull } : {}),
+    ...(options.startReaders ? { startReaders: true } : {}),
   });
   const scripts = new SqliteScriptStore(db, path.join(dataDir, 'sieve'), (fn) => mail.withFileChanges(fn), gate);
   const queue = new FileQueueStore(path.join(dataDir, 'queue'));

@@ -184,6 +184,7 @@ export class PostinoServer {
   private openStorage(): Storage {
     try {
       return openStorage(this.dataDir, {
+        startReaders: true,
         exclusiveWhenDiskFull: (err) =>
           this.log.warn(
             { event: 'disk-full', step: 'open-index', err: (err as Error)?.message },

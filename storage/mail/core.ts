@@ -27,6 +27,8 @@ export interface MailCoreOptions {
   feed?: ChangeFeed;
   /** Told when storing mail starts failing because the disk is full (true), and when a message is stored again (false). */
   onDiskFull?: (full: boolean) => void;
+  /** Start the body reader threads at once (serve), not at the first read. */
+  startReaders?: boolean;
   /** The gate units of work hold (see storage/unit-of-work.ts); the append batcher waits for it. */
   gate?: UnitGate;
 }
@@ -59,7 +61,7 @@ export class MailCore {
     this.indexer = options.indexer ?? (() => null);
     this.publisher = new ChangePublisher(db, options.feed ?? new InProcessChangeFeed());
     this.onDiskFull = options.onDiskFull;
-    this.blobs = new MaildirBlobStore(options.mailRoot);
+    this.blobs = new MaildirBlobStore(options.mailRoot, { startReaders: options.startReaders === true });
     this.gate = options.gate ?? new UnitGate();
     this.metadata = new MailboxMetadata(db, (id) => this.accountDir(id), (fn) => this.withFileChanges(() => fn(this.fileChanges())), this.gate);
   }

@@ -22,7 +22,21 @@ const READ_ATTEMPTS = 5;
 /** Messages read into memory at once by COPY. */
 const COPY_SLICE = 64;
 
+/** A list() of at most this many rows keeps their refs for the reads that follow (FETCH and SEARCH list a slice, then read it). */
+const LISTED_REFS_MAX_ROWS = 2000;
+/** Mailboxes whose last listed refs are kept. */
+const LISTED_REFS_MAILBOXES = 16;
+
 export class Messages {
+  /**
+   * The refs of the rows a list() just gave, per mailbox (its last list
+   * only): a read tries that name before asking the index for it again. A
+   * name can only be out of date (a flag change renamed the file, an
+   * expunge removed it), never another message's: such a read finds no file
+   * and asks the row, as a read of a file renamed meanwhile does anyway.
+   */
+  private readonly listedRefs = new Map<number, Map<number, string>>();
+
   constructor(
     private readonly core: MailCore,
     private readonly batcher: AppendBatcher,
@@ -31,7 +45,21 @@ export class Messages {
   list(mailboxId: number, fromUid = 1, toUid = Number.MAX_SAFE_INTEGER): MessageRecord[] {
     const rows = this.core.sql('SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid')
       .all(mailboxId, fromUid, toUid) as MessageRow[];
+    if (rows.length > 0 && rows.length <= LISTED_REFS_MAX_ROWS) this.keepRefs(mailboxId, rows);
     return rows.map(toRecord);
+  }
+
+  private keepRefs(mailboxId: number, rows: MessageRow[]): void {
+    const refs = new Map<number, string>();
+    for (const r of rows) refs.set(r.uid, r.path);
+    this.listedRefs.delete(mailboxId);
+    this.listedRefs.set(mailboxId, refs);
+    if (this.listedRefs.size > LISTED_REFS_MAILBOXES) this.listedRefs.delete(this.listedRefs.keys().next().value!);
+  }
+
+  /** Renames and removals made here: the mailbox's listed refs are not tried any more. */
+  private forgetRefs(mailboxId: number): void {
+    this.listedRefs.delete(mailboxId);
   }
 
   get(mailboxId: number, uid: number): MessageRecord | undefined {
@@ -48,6 +76,18 @@ export class Messages {
   async read(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
     const { core } = this;
     const location = core.locationById(mailboxId);
+    const listed = this.listedRefs.get(mailboxId)?.get(uid);
+    if (listed !== undefined) {
+      let raw: Buffer | undefined;
+      try {
+        raw = await core.blobs.read(location, listed, maxBytes);
+      } catch (err) {
+        throw new MailError('TEMPFAIL', 'cannot read the message', { cause: err });
+      }
+      if (raw !== undefined) return raw;
+      // Renamed or removed since it was listed: asked of the index below.
+      this.listedRefs.get(mailboxId)?.delete(uid);
+    }
     // A flag change (here or in another process) renames the file, and may
     // do so between our look at the row and the read: then the file is
     // looked for by its base name (which also finds one a rename whose index
@@ -107,6 +147,7 @@ export class Messages {
     const changed: MessageRecord[] = [];
     const changes: MailboxChange[] = [];
     const touched = new Set<string>();
+    this.forgetRefs(mailboxId);
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const keywords = core.ensureKeywords(mb, wanted);
@@ -175,6 +216,7 @@ export class Messages {
     const expunged: number[] = [];
     const changes: MailboxChange[] = [];
     const touched = new Set<string>();
+    this.forgetRefs(mailboxId);
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const folder = core.folderPath(mb);
@@ -251,6 +293,7 @@ export class Messages {
     const touched = new Set<string>();
     /** Source rows a session still numbers: their records stay readable to it (the body went with the move). */
     const movedAway: MessageRow[] = [];
+    this.forgetRefs(mailboxId);
     core.tx(() => {
       const source = core.mailboxById(mailboxId);
       const target = core.mailboxById(targetMailboxId);

@@ -5,7 +5,8 @@
 // the event loop: three per file, which cost the event loop more than the
 // reads themselves (bench/imap-read.ts).
 import { parentPort } from 'node:worker_threads';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { readAll, sizeError } from './blob-read.js';
 
 export interface BlobReadRequest {
   id: number;
@@ -28,16 +29,6 @@ export interface BlobReadReply {
 function failure(err: unknown): { message: string; code?: string } {
   const e = err as NodeJS.ErrnoException;
   return { message: e.message, ...(e.code ? { code: e.code } : {}) };
-}
-
-function readAll(fd: number, into: Uint8Array, at: number, want: number): number {
-  let got = 0;
-  while (got < want) {
-    const n = readSync(fd, into, at + got, want - got, got);
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
 }
 
 function readBatch(req: BlobReadRequest): { reply: BlobReadReply; transfer: ArrayBuffer[] } {
@@ -81,7 +72,7 @@ function readBatch(req: BlobReadRequest): { reply: BlobReadReply; transfer: Arra
     try {
       const n = readAll(fd, data, at, cut[i] ? size : size + 1);
       if (n === size) results.push([at, n]);
-      else results.push({ message: 'the file is not the size its name says', code: 'ESIZE' });
+      else results.push(failure(sizeError()));
     } catch (err) {
       results.push(failure(err));
     } finally {

@@ -1,17 +1,35 @@
-// Reads of message files, off the event loop and in batches: the reads asked
-// for in one turn of the event loop (a FETCH's or a SEARCH's read-ahead asks
-// for dozens at once) go to a reader thread together (blob-reader-worker.ts),
-// up to BATCH_FILES files or BATCH_BYTES bytes per hand-off, and come back
-// in one buffer. Two threads at most, apart from the writer threads so that a
-// read never waits behind an fsync.
+// Reads of message files in batches: the reads asked for in one turn of the
+// event loop (a FETCH's or a SEARCH's read-ahead asks for dozens at once)
+// go to a reader thread together (blob-reader-worker.ts), up to BATCH_FILES
+// files or BATCH_BYTES bytes per hand-off, and come back in one buffer. Two
+// threads at most, apart from the writer threads so that a read never waits
+// behind an fsync.
+//
+// Small files are read on the event loop itself, while that stays cheap: a
+// hand-off costs more than reading a few KB from the page cache (and on a
+// busy machine the thread woken for it takes the event loop's core), which
+// made FETCH and SEARCH BODY slower than the synchronous reads before the
+// threads (bench/imap-read.ts). Bounded: only files of at most
+// LOOP_MAX_BYTES, at most LOOP_TURN_MS of them per turn (the rest go to the
+// threads), and none for LOOP_PAUSE_MS after one read took LOOP_SLOW_MS (the
+// page cache did not have it: the disk is not waited for on the event loop).
 import { Worker } from 'node:worker_threads';
 import type { BlobReadReply, BlobReadRequest } from './blob-reader-worker.js';
+import { readKnownSize } from './blob-read.js';
 
 /** Files per hand-off to a reader thread. */
 const BATCH_FILES = 128;
 /** Bytes per hand-off (one file always goes); a body kept by a caller keeps its batch's buffer alive, so not more. */
 const BATCH_BYTES = 512 * 1024;
 const THREADS = 2;
+/** Largest read made on the event loop. */
+const LOOP_MAX_BYTES = 64 * 1024;
+/** Time spent reading on the event loop per turn at most. */
+const LOOP_TURN_MS = 2;
+/** A read on the event loop that takes this long came from the disk ... */
+const LOOP_SLOW_MS = 20;
+/** ... and then reads go to the threads only, for this long. */
+const LOOP_PAUSE_MS = 1000;
 
 /** What a read gives: the bytes, undefined when there is no such file, or an error (ESIZE: not the size its name says). */
 type Pending = { file: string; size: number; limit: number; resolve(raw: Buffer | undefined): void; reject(err: unknown): void };
@@ -27,6 +45,22 @@ export class BlobReaderPool {
   private queue: Pending[] = [];
   private scheduled = false;
   private nextId = 1;
+  /** No reads on the event loop before this time (performance.now()). */
+  private loopPausedUntil = 0;
+  private readonly loopMaxBytes: number;
+
+  /** loopMaxBytes: the largest read made on the event loop (0: none, every read goes to a thread). */
+  constructor(options: { loopMaxBytes?: number } = {}) {
+    this.loopMaxBytes = options.loopMaxBytes ?? LOOP_MAX_BYTES;
+  }
+
+  /**
+   * Starts the reader threads now rather than at the first read: a thread
+   * takes some 50 ms to start, which the first FETCH of a server would wait.
+   */
+  start(): void {
+    while (this.lanes.length < THREADS) this.spawn();
+  }
 
   /** The file's bytes (with `maxBytes`, its first maxBytes); `size` is what its name says (-1: unknown). */
   read(file: string, size: number, maxBytes?: number): Promise<Buffer | undefined> {
@@ -45,7 +79,7 @@ export class BlobReaderPool {
     this.queue = [];
     let batch: Pending[] = [];
     let bytes = 0;
-    for (const p of queue) {
+    for (const p of this.readOnLoop(queue)) {
       const b = p.limit >= 0 && p.limit < p.size ? p.limit : Math.max(p.size, 0);
       if (batch.length > 0 && (batch.length >= BATCH_FILES || bytes + b > BATCH_BYTES)) {
         this.post(batch);
@@ -58,10 +92,39 @@ export class BlobReaderPool {
     if (batch.length > 0) this.post(batch);
   }
 
+  /**
+   * Reads the queue's small files here (see the top of this file), within
+   * this turn's time; returns the others, for the threads.
+   */
+  private readOnLoop(queue: Pending[]): Pending[] {
+    const start = performance.now();
+    if (this.loopMaxBytes <= 0 || start < this.loopPausedUntil) return queue;
+    const rest: Pending[] = [];
+    for (const p of queue) {
+      const bytes = p.limit >= 0 && p.limit < p.size ? p.limit : p.size;
+      const t0 = performance.now();
+      if (p.size < 0 || bytes > this.loopMaxBytes || t0 - start >= LOOP_TURN_MS || t0 < this.loopPausedUntil) {
+        rest.push(p);
+        continue;
+      }
+      try {
+        p.resolve(readKnownSize(p.file, p.size, p.limit));
+      } catch (err) {
+        p.reject(err);
+      }
+      if (performance.now() - t0 >= LOOP_SLOW_MS) this.loopPausedUntil = performance.now() + LOOP_PAUSE_MS;
+    }
+    return rest;
+  }
+
   private lane(): Lane {
     let best: Lane | undefined;
     for (const l of this.lanes) if (!best || l.busy < best.busy) best = l;
     if (best && (best.busy === 0 || this.lanes.length >= THREADS)) return best;
+    return this.spawn();
+  }
+
+  private spawn(): Lane {
     const worker = new Worker(new URL('./blob-reader-worker.js', import.meta.url));
     worker.unref();
     const lane: Lane = { worker, busy: 0 };

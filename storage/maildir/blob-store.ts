@@ -4,8 +4,9 @@
 // and fsynced by writer threads (stage), then renamed into new/ or cur/:
 // inside the index's transaction with the UID in the name (name(), undone
 // with it through FileChanges), or at once by put(). Reads go to reader
-// threads in batches (blob-reader.ts): a FETCH never waits on the disk on the
-// event loop.
+// threads in batches, small ones from the page cache are made on the event
+// loop within bounds (blob-reader.ts): a FETCH never waits on the disk on
+// the event loop.
 import { readFile } from 'node:fs';
 import { readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -29,13 +30,20 @@ const REF = /^(?:new|cur)\/(?!\.\.?$)[^/\0]+$/;
 export class MaildirBlobStore implements BlobStore {
   /** Four writer threads: measured 20-25% faster than the libuv pool's hand-offs (bench/store.ts). */
   private readonly writers = new TmpWriterPool(4);
-  private readonly readers = new BlobReaderPool();
+  private readonly readers: BlobReaderPool;
   private readonly root: string;
   /** folder() of the locations seen: a pure function of the location, asked for by every read. */
   private readonly folders = new Map<string, string>();
 
-  constructor(mailRoot: string) {
+  /**
+   * With startReaders, the reader threads start now (a server), not at the
+   * first read; readOnLoopUpTo: see BlobReaderPool (tests set 0 to have
+   * every read made by the threads).
+   */
+  constructor(mailRoot: string, options: { startReaders?: boolean; readOnLoopUpTo?: number } = {}) {
     this.root = path.resolve(mailRoot);
+    this.readers = new BlobReaderPool(options.readOnLoopUpTo === undefined ? {} : { loopMaxBytes: options.readOnLoopUpTo });
+    if (options.startReaders) this.readers.start();
   }
 
   /** The folder's directory; a location that would leave the mail root is refused. */
@@ -86,8 +94,8 @@ export class MaildirBlobStore implements BlobStore {
   }
 
   /**
-   * Off the event loop, with the other reads asked for in the same turn
-   * (see blob-reader.ts). A Maildir++ name carries the file's size
+   * With the other reads asked for in the same turn: by a reader thread, or
+   * on the event loop when small and cheap (see blob-reader.ts). A Maildir++ name carries the file's size
    * (",S=<size>"): one read of that size; a file that is not the size its
    * name says (Maildir files never change) is read again the slow, exact way.
    * With maxBytes, only the first maxBytes bytes are read (a header).

@@ -10,7 +10,8 @@ import { ensureMaildir } from '../../../storage/maildir/files.js';
 import { isMailError } from '../../../storage/errors.js';
 import { scratchDir } from '../../support/tmp.js';
 
-describe('MaildirBlobStore', () => {
+// Small files are read on the event loop, the others by reader threads: every case runs both ways.
+for (const readOnLoopUpTo of [undefined, 0]) describe(`MaildirBlobStore${readOnLoopUpTo === 0 ? ', every read by a reader thread' : ''}`, () => {
   let s: ReturnType<typeof scratchDir>;
   let root: string;
   let blobs: MaildirBlobStore;
@@ -20,7 +21,7 @@ describe('MaildirBlobStore', () => {
     s = scratchDir();
     root = path.join(s.dir, 'mail');
     ensureMaildir(path.join(root, location));
-    blobs = new MaildirBlobStore(root);
+    blobs = new MaildirBlobStore(root, readOnLoopUpTo === undefined ? {} : { readOnLoopUpTo });
   });
   after(() => {
     blobs.close();
@@ -53,7 +54,8 @@ describe('MaildirBlobStore', () => {
   });
 
   test('reads asked for together (one batch to a reader thread) each get their own bytes: present, missing, mis-sized, a directory', async () => {
-    const bodies = Array.from({ length: 300 }, (_, i) => Buffer.from(`Subject: batch ${i}\r\n\r\n${'x'.repeat(i * 37)}\r\n`));
+    // Mostly small; every 50th too big to be read on the event loop.
+    const bodies = Array.from({ length: 300 }, (_, i) => Buffer.from(`Subject: batch ${i}\r\n\r\n${'x'.repeat(i % 50 === 0 ? 100_000 + i : i * 37)}\r\n`));
     const refs = await Promise.all(bodies.map((b) => blobs.put(location, b)));
     const liar = 'cur/1700000000.M3P1.liar,S=3:2,';
     writeFileSync(path.join(root, location, liar), 'longer than three');

@@ -269,3 +269,33 @@ describe('MaildirStore', () => {
     assert.ok(next.uid > Math.max(...storage.mail.listMessages(inbox.id).filter((m) => m.uid !== next.uid).map((m) => m.uid)));
   });
 });
+
+test('a read after a list tries the listed file name, and finds a message another process renamed or expunged since', async () => {
+  const s = scratchDir();
+  const a = openStorage(s.dir);
+  const b = openStorage(s.dir); // another process, as the LDA or a second serve would be
+  try {
+    a.directory.addDomain('example.test');
+    const id = a.directory.addAccount({ address: 'u@example.test', passwordHash: 'x', scramSha256: null, quota: null }).id;
+    a.mail.provisionAccount(id);
+    const raws = [0, 1, 2].map((i) => makeMessage(`listed-${i}`));
+    const stored = [];
+    for (const raw of raws) stored.push(await a.mail.append(id, 'INBOX', raw));
+    const inbox = stored[0]!.mailboxId;
+    assert.equal(a.mail.listMessages(inbox).length, 3);
+    // Renamed (a flag change) and expunged behind this process's back, after its list.
+    await b.mail.setFlags(inbox, [stored[0]!.uid], 'add', ['\\Seen']);
+    await b.mail.expunge(inbox, [stored[1]!.uid]);
+    assert.deepEqual(await a.mail.readMessage(inbox, stored[0]!.uid), raws[0]);
+    await assert.rejects(a.mail.readMessage(inbox, stored[1]!.uid), (err: Error & { code?: string }) => err.code === 'NONEXISTENT');
+    assert.deepEqual(await a.mail.readMessage(inbox, stored[2]!.uid), raws[2]);
+    assert.deepEqual(await a.mail.readMessage(inbox, stored[2]!.uid, 10), raws[2]!.subarray(0, 10));
+    // And renamed here: the list is forgotten, the row asked.
+    await a.mail.setFlags(inbox, [stored[2]!.uid], 'add', ['\\Flagged']);
+    assert.deepEqual(await a.mail.readMessage(inbox, stored[2]!.uid), raws[2]);
+  } finally {
+    b.close();
+    a.close();
+    s.cleanup();
+  }
+});

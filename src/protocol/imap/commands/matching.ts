@@ -69,6 +69,8 @@ export async function* matchingMessages(ctx: SessionContext, key: SearchKey, opt
       throw err;
     }
   };
+  // A key that needs every message's body (SEARCH BODY x) is not first tried without it.
+  const bodyFirst = needsBody(key);
   const all = options.only ?? [...sel.uids];
   for (let at = 0; at < all.length; at += SLICE) {
     const decided: Array<{ c: Candidate; hit: boolean | typeof BODY_NEEDED }> = [];
@@ -76,7 +78,7 @@ export async function* matchingMessages(ctx: SessionContext, key: SearchKey, opt
       const seq = sel.seqOf(rec.uid);
       if (seq === 0) continue;
       const c = candidate(seq, rec);
-      decided.push({ c, hit: decide(c) });
+      decided.push({ c, hit: bodyFirst ? BODY_NEEDED : decide(c) });
     }
     const waiting = decided.filter((d) => d.hit === BODY_NEEDED).map((d) => d.c);
     const readBody = waiting.length === 0 ? undefined : await backend.bodyReader(user, sel.mailboxId);
@@ -103,5 +105,24 @@ export async function* matchingMessages(ctx: SessionContext, key: SearchKey, opt
       }
       if (hit) yield { seq: d.c.seq, record: d.c.record, index: () => d.c.index() };
     }
+  }
+}
+
+/**
+ * Whether the key asks for the body of every message it looks at: its first
+ * test (the one evaluated first, whatever the message) is BODY or TEXT.
+ */
+function needsBody(key: SearchKey): boolean {
+  switch (key.op) {
+    case 'body':
+      return true;
+    case 'and':
+      return key.keys.length > 0 && needsBody(key.keys[0]!);
+    case 'or':
+      return needsBody(key.a);
+    case 'not':
+      return needsBody(key.key);
+    default:
+      return false;
   }
 }

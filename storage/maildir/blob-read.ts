@@ -1,0 +1,49 @@
+// Reading one message file synchronously, shared by the reader threads
+// (blob-reader-worker.ts, a batch at a time) and the event loop's small
+// reads (blob-reader.ts): open, one read of the size the file's name gives,
+// close.
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/** Reads up to `want` bytes from the start of the file into `into` at `at`; how many it got (fewer at its end). */
+export function readAll(fd: number, into: Uint8Array, at: number, want: number): number {
+  let got = 0;
+  while (got < want) {
+    const n = readSync(fd, into, at + got, want - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/** Maildir files never change: one that is not the size its name says is read again the slow, exact way (blob-store.ts). */
+export function sizeError(): NodeJS.ErrnoException {
+  const err = new Error('the file is not the size its name says') as NodeJS.ErrnoException;
+  err.code = 'ESIZE';
+  return err;
+}
+
+/**
+ * The file's first `limit` bytes (all of them when limit < 0), its name
+ * giving its size; undefined when there is no such file. Throws ESIZE when
+ * the file is not that size.
+ */
+export function readKnownSize(file: string, size: number, limit: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const cut = limit >= 0 && limit < size;
+    const want = cut ? limit : size;
+    // One byte more than the size, to see a file that is longer than its name claims.
+    const into = Buffer.allocUnsafe(want + 1);
+    const n = readAll(fd, into, 0, cut ? want : want + 1);
+    if (n !== want) throw sizeError();
+    return into.subarray(0, want);
+  } finally {
+    closeSync(fd);
+  }
+}
