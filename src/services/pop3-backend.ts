@@ -21,6 +21,16 @@ export function uidlOf(record: MessageRecord, uidValidity: number): string {
   return `${uidValidity}.${record.uid}`;
 }
 
+/**
+ * Whether the message's index (mime/'s JSON) says its bytes have no bare LF,
+ * so RETR sends them as they are but for dot-stuffing. `"bareLf":false` with
+ * its quotes can only be that key: a quote inside a JSON string is escaped.
+ * No index, or one that says otherwise: RETR looks at every line.
+ */
+export function crlfOnly(record: MessageRecord): boolean {
+  return record.mime?.includes('"bareLf":false') ?? false;
+}
+
 export class StorePop3Backend implements Pop3Backend {
   readonly saslMechanisms: readonly string[] = SASL_MECHANISMS;
   /**
@@ -74,7 +84,7 @@ export class StorePop3Backend implements Pop3Backend {
     const records = await this.mail.listMessages(inbox.id);
     return {
       mailboxId: inbox.id,
-      messages: records.map((r) => ({ uid: r.uid, size: r.size, uidl: uidlOf(r, inbox.uidValidity), seen: r.flags.includes('\\Seen') })),
+      messages: records.map((r) => ({ uid: r.uid, size: r.size, uidl: uidlOf(r, inbox.uidValidity), seen: r.flags.includes('\\Seen'), crlf: crlfOnly(r) })),
     };
   }
 
