@@ -181,10 +181,10 @@ export class Pop3Session implements Pop3Context {
   }
 
   /**
-   * Stores the pending \Seen flags after the batches before them, SEEN_BATCH
-   * per write; resolves when all are stored. RETR does not wait for it (the
-   * message goes out either way: a flag that could not be set is only
-   * logged); QUIT and the end of the session do.
+   * Stores the pending \Seen flags after those before them; resolves when
+   * all are stored. RETR does not wait for it (the message goes out either
+   * way: a flag that could not be set is only logged); QUIT and the end of
+   * the session do.
    */
   private flushSeen(): Promise<void> {
     clearTimeout(this.seenTimer);
@@ -194,18 +194,23 @@ export class Pop3Session implements Pop3Context {
     if (this.seenPending.length > 0 && user && drop) {
       const uids = this.seenPending;
       this.seenPending = [];
-      for (let at = 0; at < uids.length; at += SEEN_BATCH) {
-        const batch = uids.slice(at, at + SEEN_BATCH);
-        this.seenStored = this.seenStored.then(async () => {
-          try {
-            await this.backend.markSeen(user, drop, batch);
-          } catch (e) {
-            this.logError(e, 'seen');
-          }
-        });
-      }
+      this.seenStored = this.seenStored.then(() => this.storeSeen(user, drop, uids));
     }
     return this.seenStored;
+  }
+
+  /**
+   * SEEN_BATCH flags per write, a turn of the event loop between writes (other
+   * sessions go on); a write's fsync, in the store's writer threads, does not
+   * hold up the next write. Resolves when every batch is durable.
+   */
+  private async storeSeen(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void> {
+    const stored: Array<Promise<void>> = [];
+    for (let at = 0; at < uids.length; at += SEEN_BATCH) {
+      if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+      stored.push(this.backend.markSeen(user, drop, uids.slice(at, at + SEEN_BATCH)).catch((e: unknown) => this.logError(e, 'seen')));
+    }
+    await Promise.all(stored);
   }
 
   /** Reads started ahead for pipelined RETRs, by message number; `raw` once read. */
