@@ -5,8 +5,13 @@
 // Both servers stay up and are measured in alternating rounds (ABBA order,
 // BENCH_ROUNDS of them, default 3): this machine is noisy, and a ratio of
 // neighbours in time says more than one of two runs minutes apart. Prints
-// messages/s and MB/s for each round and the medians. The first round is
-// the first download (RETR sets \Seen); later rounds download seen mail.
+// messages/s and MB/s for each round and the medians, the ratio per round,
+// and how many reads the client made per message (about one per server
+// write: a server that writes each reply on its own wakes the client once
+// per message). The first round is the first download (RETR sets \Seen:
+// Dovecot stores the flags at QUIT, Postino at QUIT or a second after the
+// first RETR not stored yet; the "with QUIT" figures count that); later
+// rounds download seen mail.
 // The scratch directories are removed at the end (BENCH_KEEP=1 keeps them).
 // BENCH_NODE_ARGS adds node options to `postino serve` (e.g. "--cpu-prof
 // --cpu-prof-dir=/tmp/prof" to profile it).
@@ -50,9 +55,12 @@ class Downloader {
   private buf = '';
   private pos = 0;
   private waiting: (() => void) | undefined;
+  /** Chunks received: about one per server write, so how finely a server cuts its replies. */
+  reads = 0;
   constructor(private readonly socket: net.Socket) {
     socket.setEncoding('latin1');
     socket.on('data', (d: string) => {
+      this.reads++;
       this.buf = this.pos < this.buf.length ? this.buf.slice(this.pos) + d : d;
       this.pos = 0;
       this.waiting?.();
@@ -112,7 +120,7 @@ class Downloader {
   }
 }
 
-type Result = { rate: number; mbps: number; withQuit: number };
+type Result = { rate: number; mbps: number; withQuit: number; readsPerMessage: number };
 
 /** One login and a warm-up session first (Dovecot builds its index, Postino nothing): not timed. */
 async function warmUp(name: string, port: number): Promise<void> {
@@ -131,8 +139,10 @@ async function measure(name: string, port: number, round: number): Promise<Resul
   if (!ok.startsWith('+OK')) throw new Error(`${name} login: ${ok}`);
   const stat = await d.cmd('STAT');
   if (!stat.startsWith(`+OK ${count} `)) throw new Error(`${name} STAT: ${stat}`);
+  const reads0 = d.reads;
   const t0 = process.hrtime.bigint();
   const bytes = await d.retrAll(count);
+  const readsPerMessage = (d.reads - reads0) / count;
   const s = seconds(t0);
   // Both servers store the \Seen flags of RETR at QUIT at the latest: the session is done when its reply comes.
   const quit = await d.cmd('QUIT');
@@ -144,9 +154,9 @@ async function measure(name: string, port: number, round: number): Promise<Resul
   const withQuit = count / total;
   console.log(
     `pop3 bench: round ${round}: ${name}: RETR of ${count} messages of 4 KB in ${s.toFixed(2)} s: ${rate.toFixed(0)} messages/s, ${mbps.toFixed(1)} MB/s; ` +
-      `with QUIT ${total.toFixed(2)} s: ${withQuit.toFixed(0)} messages/s`,
+      `with QUIT ${total.toFixed(2)} s: ${withQuit.toFixed(0)} messages/s; ${readsPerMessage.toFixed(2)} client reads per message`,
   );
-  return { rate, mbps, withQuit };
+  return { rate, mbps, withQuit, readsPerMessage };
 }
 
 const messages = Array.from({ length: count }, (_, i) => makeMessage(`pop3-${i}`, 4096));

@@ -41,6 +41,16 @@ export function maildropUidls(records: readonly MessageRecord[], uidValidity: nu
   });
 }
 
+/**
+ * Whether the message's index (mime/'s JSON) says its bytes have no bare LF,
+ * so RETR sends them as they are but for dot-stuffing. `"bareLf":false` with
+ * its quotes can only be that key: a quote inside a JSON string is escaped.
+ * No index, or one that says otherwise: RETR looks at every line.
+ */
+export function crlfOnly(record: MessageRecord): boolean {
+  return record.mime?.includes('"bareLf":false') ?? false;
+}
+
 export class StorePop3Backend implements Pop3Backend {
   readonly saslMechanisms: readonly string[] = SASL_MECHANISMS;
   /**
@@ -95,7 +105,7 @@ export class StorePop3Backend implements Pop3Backend {
     const uidls = maildropUidls(records, inbox.uidValidity);
     return {
       mailboxId: inbox.id,
-      messages: records.map((r, i) => ({ uid: r.uid, size: r.size, uidl: uidls[i]!, seen: r.flags.includes('\\Seen') })),
+      messages: records.map((r, i) => ({ uid: r.uid, size: r.size, uidl: uidls[i]!, seen: r.flags.includes('\\Seen'), crlf: crlfOnly(r) })),
     };
   }
 

@@ -26,6 +26,8 @@ export interface Pop3Message {
   uidl: string;
   /** \Seen at login: RETR has no flag to store (a re-download does no index work). */
   seen?: boolean;
+  /** The store knows the message has CRLF line ends only: RETR need not look at each line (only dot-stuff). */
+  crlf?: boolean;
 }
 
 /** The INBOX at login: message numbers are positions in `messages` (1-based) for the whole session. */

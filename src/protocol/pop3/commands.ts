@@ -36,8 +36,8 @@ export interface Pop3Context {
   readonly deleted: Set<number>;
   /** RETR's \Seen: marks once per session and message (stored in batches, not waited for). */
   markSeen(n: number): void;
-  /** Message n's bytes (perhaps read ahead already). */
-  readMessage(n: number): Promise<Buffer>;
+  /** Message n's bytes: at once when they were read ahead already, else a promise. */
+  readMessage(n: number): Buffer | Promise<Buffer>;
 }
 
 export interface Pop3Command {
@@ -195,17 +195,17 @@ export const COMMANDS: readonly Pop3Command[] = [
     states: TRANSACTION,
     minArgs: 1,
     maxArgs: 1,
-    run: async (ctx, [arg]) => {
+    run: (ctx, [arg]) => {
       const n = message(ctx, arg!);
       if (typeof n !== 'number') return n;
       const m = ctx.drop!.messages[n - 1]!;
-      try {
-        const raw = await ctx.readMessage(n);
+      const reply = (raw: Buffer): Pop3Reply => {
         ctx.markSeen(n);
-        return { kind: 'message', text: `${m.size} octets`, raw };
-      } catch (e) {
-        return errorReply(e);
-      }
+        return { kind: 'message', text: `${m.size} octets`, raw, crlf: m.crlf };
+      };
+      // The hot path of a download: no promise when the message was read ahead.
+      const read = ctx.readMessage(n);
+      return read instanceof Promise ? read.then(reply, errorReply) : reply(read);
     },
   },
   {

@@ -17,10 +17,14 @@ export const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 /** The largest line count TOP takes; more is the whole body. */
 export const MAX_TOP_LINES = 1_000_000_000;
 /**
- * RETR's \Seen flags are stored in batches of this many (and at QUIT or the
- * end of the connection): one durable write per message would cost more
- * than sending it.
+ * RETR's \Seen flags are stored together, off the path of the RETRs: at
+ * QUIT, at the end of the connection, or SEEN_DELAY_MS after the first one
+ * not stored yet, whichever comes first (so IMAP sees a RETR's \Seen about a
+ * second later at most). One durable write per message would cost more than
+ * sending it, and in Maildir each flag is a rename.
  */
+export const SEEN_DELAY_MS = 1000;
+/** They are stored this many per write: one write holds the event loop (its renames) for a few ms, not longer. */
 export const SEEN_BATCH = 256;
 /**
  * Pipelined RETRs whose messages are read ahead while the current one is

@@ -2,7 +2,8 @@
 // lists, and message bodies (CRLF line ends, dot-stuffed, ended by ".").
 
 const CRLF = Buffer.from('\r\n');
-const END = Buffer.from('.\r\n');
+/** The line that ends a multi-line reply. */
+export const END = Buffer.from('.\r\n');
 const DOT = Buffer.from('.');
 const SMALL_MESSAGE = 256 * 1024;
 
@@ -13,7 +14,8 @@ export type Pop3Reply =
   | { kind: 'ok'; text: string }
   | { kind: 'err'; text: string; code?: Pop3Code }
   | { kind: 'multi'; text: string; lines: string[] }
-  | { kind: 'message'; text: string; raw: Buffer; bodyLines?: number }
+  /** `crlf`: the store says the message has CRLF line ends only (no bare LF to mend). */
+  | { kind: 'message'; text: string; raw: Buffer; bodyLines?: number; crlf?: boolean | undefined }
   /** A SASL challenge (base64 payload, possibly empty). */
   | { kind: 'continue'; data: Buffer };
 
@@ -45,12 +47,47 @@ export function replyParts(reply: Pop3Reply): Buffer[] {
       return [Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n${body}.\r\n`)];
     }
     case 'message': {
-      const parts = messageBody(reply.raw, reply.bodyLines);
-      parts.unshift(Buffer.from(`+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n`));
+      const parts = messageParts(reply);
+      parts.unshift(Buffer.from(statusLine(reply)));
       parts.push(END);
       return parts;
     }
   }
+}
+
+type MessageReply = Extract<Pop3Reply, { kind: 'message' }>;
+
+/** A message reply's first line, CRLF included. */
+export function statusLine(reply: MessageReply): string {
+  return `+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n`;
+}
+
+/** A message reply's body as pieces, dot-stuffed, without the "." line that ends it. */
+export function messageParts(reply: MessageReply): Buffer[] {
+  return reply.crlf && reply.bodyLines === undefined ? crlfMessageBody(reply.raw) : messageBody(reply.raw, reply.bodyLines);
+}
+
+/**
+ * messageBody for a message known to have CRLF line ends only (the index
+ * saw no bare LF): the only change is a dot before each line that starts
+ * with one, found by a search for "." instead of a look at every line.
+ * A last line without its CRLF still gets one.
+ */
+export function crlfMessageBody(raw: Buffer): Buffer[] {
+  const n = raw.length;
+  // A last line without its CRLF (or a bare LF there): mended the careful way.
+  if (n > 0 && (raw[n - 1] !== 0x0a || raw[n - 2] !== 0x0d)) return messageBody(raw);
+  const out: Buffer[] = [];
+  let runStart = 0;
+  if (raw[0] === 0x2e) out.push(DOT);
+  // Each "." looked at (a one-byte search is memchr, many times faster than one for LF ".").
+  for (let at = raw.indexOf(0x2e, 1); at >= 0; at = raw.indexOf(0x2e, at + 1)) {
+    if (raw[at - 1] !== 0x0a) continue;
+    out.push(raw.subarray(runStart, at), DOT);
+    runStart = at;
+  }
+  if (runStart < n) out.push(raw.subarray(runStart));
+  return out;
 }
 
 /**

@@ -3,9 +3,10 @@
 // table, replies compiled by responses.ts. Deletions happen only at QUIT in
 // the TRANSACTION state; a connection that ends any other way deletes nothing.
 import { Pop3Receiver } from './receiver.js';
-import { err, ok, replyParts, type Pop3Reply } from './responses.js';
+import { END, err, messageParts, ok, replyParts, statusLine, type Pop3Reply } from './responses.js';
+import { OutputBatch } from './output.js';
 import { authErrorReply, errorReply, isUnexpected } from './errors.js';
-import { COMMAND_TABLE, type Pop3Context, type Pop3State } from './commands.js';
+import { COMMAND_TABLE, type CommandResult, type Pop3Context, type Pop3State } from './commands.js';
 import {
   IDLE_TIMEOUT_MS,
   MAX_AUTH_FAILURES,
@@ -18,6 +19,7 @@ import {
   READ_AHEAD_BYTES,
   READ_AHEAD_MESSAGES,
   SEEN_BATCH,
+  SEEN_DELAY_MS,
 } from './limits.js';
 import type { Pop3Backend, Pop3Maildrop, Pop3SaslExchange, Pop3User } from './backend.js';
 
@@ -40,6 +42,8 @@ export interface Pop3SessionOptions {
 }
 
 type Line = { kind: 'line'; text: string } | { kind: 'too-long' };
+/** A read started for a RETR still to come: `raw` once it is done and went well. */
+type ReadAhead = { size: number; bytes: Promise<Buffer>; done: boolean; raw?: Buffer };
 
 /**
  * Commands that never wait for anything but a message read: their replies
@@ -47,8 +51,6 @@ type Line = { kind: 'line'; text: string } | { kind: 'too-long' };
  * what is held goes out (it may wait for a login, a store, TLS).
  */
 const GATHERED = new Set(['RETR', 'TOP', 'DELE', 'NOOP', 'STAT', 'LIST', 'UIDL', 'RSET', 'CAPA']);
-/** Replies gathered up to this size are copied into one buffer; a bigger batch goes as its pieces. */
-const COPY_LIMIT = 256 * 1024;
 const RETR_LINE = /^RETR ([1-9][0-9]{0,9})$/i;
 
 export class Pop3Session implements Pop3Context {
@@ -62,13 +64,14 @@ export class Pop3Session implements Pop3Context {
   private sasl: { exchange: Pop3SaslExchange; mechanism: string; finishing: boolean } | undefined;
   /** Message numbers RETR has marked \Seen already. */
   private readonly seen = new Set<number>();
-  /** UIDs of those not stored yet (see SEEN_BATCH). */
+  /** UIDs of those not stored yet (see SEEN_DELAY_MS). */
   private seenPending: number[] = [];
+  /** Set while some are pending: stores them SEEN_DELAY_MS after the first. */
+  private seenTimer: NodeJS.Timeout | undefined;
   /** The \Seen batches being stored, one after the other, off the path of the RETRs. */
   private seenStored: Promise<void> = Promise.resolve();
   /** Replies held back to go out in one write (see GATHERED). */
-  private out: Buffer[] = [];
-  private outBytes = 0;
+  private readonly out = new OutputBatch();
   /** Lines received since the queue was last looked at for RETRs to read ahead. */
   private arrived = 0;
 
@@ -173,38 +176,49 @@ export class Pop3Session implements Pop3Context {
     const message = this.drop!.messages[n - 1]!;
     if (message.seen) return;
     this.seenPending.push(message.uid);
-    if (this.seenPending.length >= SEEN_BATCH) void this.flushSeen();
+    // Not unref'd: a server shutting down stores them first (the session's end does too).
+    this.seenTimer ??= setTimeout(() => void this.flushSeen(), SEEN_DELAY_MS);
   }
 
   /**
-   * Stores the pending \Seen flags after the batches before them; resolves
-   * when all are stored. RETR does not wait for it (the message goes out
-   * either way: a flag that could not be set is only logged); QUIT and the
-   * end of the session do.
+   * Stores the pending \Seen flags after those before them; resolves when
+   * all are stored. RETR does not wait for it (the message goes out either
+   * way: a flag that could not be set is only logged); QUIT and the end of
+   * the session do.
    */
   private flushSeen(): Promise<void> {
+    clearTimeout(this.seenTimer);
+    this.seenTimer = undefined;
     const user = this.user;
     const drop = this.drop;
     if (this.seenPending.length > 0 && user && drop) {
       const uids = this.seenPending;
       this.seenPending = [];
-      this.seenStored = this.seenStored.then(async () => {
-        try {
-          await this.backend.markSeen(user, drop, uids);
-        } catch (e) {
-          this.logError(e, 'seen');
-        }
-      });
+      this.seenStored = this.seenStored.then(() => this.storeSeen(user, drop, uids));
     }
     return this.seenStored;
   }
 
-  /** Reads started ahead for pipelined RETRs, by message number. */
-  private readonly readAhead = new Map<number, { size: number; bytes: Promise<Buffer>; done: boolean }>();
+  /**
+   * SEEN_BATCH flags per write, a turn of the event loop between writes (other
+   * sessions go on); a write's fsync, in the store's writer threads, does not
+   * hold up the next write. Resolves when every batch is durable.
+   */
+  private async storeSeen(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void> {
+    const stored: Array<Promise<void>> = [];
+    for (let at = 0; at < uids.length; at += SEEN_BATCH) {
+      if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+      stored.push(this.backend.markSeen(user, drop, uids.slice(at, at + SEEN_BATCH)).catch((e: unknown) => this.logError(e, 'seen')));
+    }
+    await Promise.all(stored);
+  }
+
+  /** Reads started ahead for pipelined RETRs, by message number; `raw` once read. */
+  private readonly readAhead = new Map<number, ReadAhead>();
   /** The message number of the last RETR (to see a client going in order). */
   private lastRetr = 0;
 
-  async readMessage(n: number): Promise<Buffer> {
+  readMessage(n: number): Buffer | Promise<Buffer> {
     const ahead = this.readAhead.get(n);
     this.readAhead.delete(n);
     const bytes = ahead ? ahead.bytes : this.backend.read(this.user!, this.drop!, this.drop!.messages[n - 1]!.uid);
@@ -219,9 +233,11 @@ export class Pop3Session implements Pop3Context {
     if (!ahead || (this.readAhead.size < READ_AHEAD_MESSAGES / 2 && (inOrder || this.arrived >= READ_AHEAD_MESSAGES / 4))) {
       this.startReadAhead(inOrder ? n + 1 : undefined);
     }
+    // Read already: the reply is made now, with no turn of the event loop in between.
+    if (ahead?.raw) return ahead.raw;
     // Replies held back must not wait for a read that has not finished.
-    if (!ahead?.done) await this.flush();
-    return bytes;
+    const flushed = ahead?.done ? undefined : this.flush();
+    return flushed ? flushed.then(() => bytes) : bytes;
   }
 
   /**
@@ -263,10 +279,13 @@ export class Pop3Session implements Pop3Context {
 
   private readAheadOf(n: number, message: { uid: number; size: number }): void {
     const read = this.backend.read(this.user!, this.drop!, message.uid);
-    const entry = { size: message.size, bytes: read, done: false };
+    const entry: ReadAhead = { size: message.size, bytes: read, done: false };
     // Its error, if any, is the RETR's to report when it comes (a read not wanted after all is dropped).
     read.then(
-      () => (entry.done = true),
+      (raw) => {
+        entry.raw = raw;
+        entry.done = true;
+      },
       () => (entry.done = true),
     );
     this.readAhead.set(n, entry);
@@ -280,11 +299,18 @@ export class Pop3Session implements Pop3Context {
     try {
       while (!this.closed && this.queue.length > 0) {
         const item = this.queue.shift()!;
+        // Each step awaited only when it has to wait: a RETR whose message was
+        // read ahead runs to its reply with no turn of the event loop.
         if (!this.gathered(item)) await this.flush();
-        if (this.sasl) await this.saslResponse(item);
-        else await this.command(item);
-        if (this.queue.length === 0 || this.outBytes >= OUTPUT_BATCH_BYTES) await this.flush();
+        const step = this.sasl ? this.saslResponse(item) : this.command(item);
+        if (step) await step;
+        if (this.queue.length === 0 || this.out.size >= OUTPUT_BATCH_BYTES) {
+          const flushed = this.flush();
+          if (flushed) await flushed;
+        }
       }
+      // Nothing more to do for now: no output buffer kept while the session waits.
+      if (this.out.size === 0) this.out.release();
     } catch (e) {
       this.logError(e, 'session');
       await this.end(err('Internal error', 'SYS/TEMP'));
@@ -293,7 +319,8 @@ export class Pop3Session implements Pop3Context {
     }
   }
 
-  private async command(item: Line): Promise<void> {
+  /** Runs one command; a promise only when it has to wait for something. */
+  private command(item: Line): Promise<void> | void {
     this.commands++;
     if (this.commands > MAX_COMMANDS_PER_SESSION || (this.state === 'authorization' && this.commands > MAX_COMMANDS_BEFORE_AUTH)) {
       return this.end(err('Too many commands', 'SYS/PERM'));
@@ -317,12 +344,17 @@ export class Pop3Session implements Pop3Context {
     if (args.some((a) => a === '') || args.length < command.minArgs || args.length > command.maxArgs) {
       return this.send(err(`Wrong arguments for ${name}`));
     }
-    const result = await command.run(this, args);
+    const ran = command.run(this, args);
+    return ran instanceof Promise ? ran.then((result) => this.done(result)) : this.done(ran);
+  }
+
+  /** What a command's handler asked for: a reply, or a step only the session takes. */
+  private done(result: CommandResult): Promise<void> | void {
     if (result.kind === 'stls') return this.startTls();
     if (result.kind === 'quit') return this.quit();
     if (result.kind === 'sasl') return this.startSasl(result.mechanism, result.initial);
     this.send(result);
-    if (this.authFailures >= MAX_AUTH_FAILURES) await this.end(err('Too many authentication failures', 'AUTH'));
+    if (this.authFailures >= MAX_AUTH_FAILURES) return this.end(err('Too many authentication failures', 'AUTH'));
   }
 
   private async startTls(): Promise<void> {
@@ -455,21 +487,22 @@ export class Pop3Session implements Pop3Context {
   /** Queues a reply; flush() sends it. */
   private send(reply: Pop3Reply): void {
     if (this.closed) return;
-    for (const part of replyParts(reply)) {
-      this.out.push(part);
-      this.outBytes += part.length;
+    if (reply.kind === 'message') {
+      // RETR's hot path: the status line written straight into the batch, the body's pieces copied after it.
+      this.out.text(statusLine(reply));
+      for (const part of messageParts(reply)) this.out.bytes(part);
+      this.out.bytes(END);
+      return;
     }
+    for (const part of replyParts(reply)) this.out.bytes(part);
   }
 
-  /** Sends the replies held back: in one buffer when small, else as pieces (a big message is not copied). */
-  private async flush(): Promise<void> {
-    if (this.out.length === 0) return;
-    const parts = this.out;
-    const bytes = this.outBytes;
-    this.out = [];
-    this.outBytes = 0;
-    if (this.closed) return;
-    await this.transport.write(parts.length > 1 && bytes <= COPY_LIMIT ? [Buffer.concat(parts, bytes)] : parts);
+  /** Sends the replies held back (see OutputBatch); undefined when there was nothing to send. */
+  private flush(): Promise<void> | undefined {
+    if (this.out.size === 0) return undefined;
+    const parts = this.out.take();
+    if (this.closed) return undefined;
+    return this.transport.write(parts);
   }
 
   private async end(reply: Pop3Reply): Promise<void> {
@@ -485,8 +518,7 @@ export class Pop3Session implements Pop3Context {
   /** The session is over: pending \Seen flags stored, then the maildrop let go. */
   private async finish(): Promise<void> {
     this.readAhead.clear();
-    this.out = [];
-    this.outBytes = 0;
+    this.out.release();
     await this.flushSeen();
     this.release?.();
     this.release = undefined;

@@ -2,7 +2,7 @@
 // dot-stuffing, CRLF normalisation and TOP's line count.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileReply, messageBody } from '../../../src/protocol/pop3/responses.js';
+import { compileReply, crlfMessageBody, messageBody } from '../../../src/protocol/pop3/responses.js';
 
 const text = (bufs: Buffer[]) => Buffer.concat(bufs).toString('latin1');
 
@@ -37,4 +37,28 @@ test('TOP: the header, the blank line and n body lines', () => {
 test('bare CRs are left alone; an empty message is empty', () => {
   assert.equal(text(messageBody(Buffer.from('A\rB\r\n'))), 'A\rB\r\n');
   assert.equal(text(messageBody(Buffer.alloc(0))), '');
+});
+
+test('a message known to be CRLF only: the same bytes as the careful way, dots stuffed by a search for "."', () => {
+  const cases = [
+    'A: b\r\n\r\nline\r\n',
+    '.starts with a dot\r\n\r\n.\r\n..two\r\nmid.dle . dots.\r\n.\r\n',
+    'A: b.c\r\n\r\n.\r\n',
+    '.',
+    'no line end at the end.\r\n.x',
+    '',
+  ];
+  for (const c of cases) {
+    const raw = Buffer.from(c);
+    assert.equal(text(crlfMessageBody(raw)), text(messageBody(raw)), JSON.stringify(c));
+    assert.equal(text(compileReply({ kind: 'message', text: 'x', raw, crlf: true })), text(compileReply({ kind: 'message', text: 'x', raw })));
+  }
+  // A bare LF the index missed is sent as it is, but the line after it is still dot-stuffed (the reply cannot end early).
+  assert.equal(text(crlfMessageBody(Buffer.from('bare\n.x\r\n'))), 'bare\n..x\r\n');
+  // Slices of the stored buffer, not copies.
+  const raw = Buffer.from('A: b\r\n\r\nline\r\n.dot\r\n');
+  const out = crlfMessageBody(raw);
+  assert.equal(out.length, 3);
+  assert.equal(out[0]!.buffer, raw.buffer);
+  assert.equal(out[2]!.buffer, raw.buffer);
 });

@@ -92,6 +92,18 @@ test('pipelined RETRs, DELE and STAT: byte-exact replies in order, gathered into
   assert.deepEqual(b.marked, [[10, 11, 12]], 'the \\Seen flags are stored by QUIT');
 });
 
+test('without QUIT, the \\Seen flags of RETR are stored together a moment later (SEEN_DELAY_MS)', async () => {
+  const b = backend();
+  const { s } = start(b);
+  s.onData(Buffer.from('USER a\r\nPASS b\r\nRETR 1\r\nRETR 3\r\n'));
+  await settle();
+  for (let i = 0; i < 200 && b.marked.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(b.marked, [[10, 12]]);
+  s.onClose();
+  await settle();
+  assert.deepEqual(b.marked, [[10, 12]], 'nothing stored twice');
+});
+
 test('mail \\Seen at login gets no flag store', async () => {
   const b = backend([10, 11]);
   const { s } = start(b);

@@ -1,0 +1,43 @@
+// The session's output batch: what goes in comes out in order and byte for
+// byte, small pieces copied together, big ones as they are, and a chunk's
+// rest reused by the next batch without touching what was taken.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OutputBatch } from '../../../src/protocol/pop3/output.js';
+
+test('pieces come out in order, small ones copied together, big ones as they are', () => {
+  const out = new OutputBatch();
+  const big = Buffer.alloc(20_000, 'b');
+  out.text('+OK 1 octets\r\n');
+  out.bytes(Buffer.from('x\r\n'));
+  out.bytes(big);
+  out.text('+OK é\r\n');
+  assert.equal(out.size, 14 + 3 + 20_000 + 8);
+  const parts = out.take();
+  assert.equal(out.size, 0);
+  assert.equal(parts.length, 3);
+  assert.equal(parts[1], big, 'a big piece is not copied');
+  assert.equal(Buffer.concat(parts).toString('utf8'), `+OK 1 octets\r\nx\r\n${'b'.repeat(20_000)}+OK é\r\n`);
+  assert.deepEqual(out.take(), []);
+});
+
+test('the next batch fills the rest of the chunk and leaves the taken bytes alone', () => {
+  const out = new OutputBatch();
+  out.bytes(Buffer.from('first'));
+  const [first] = out.take();
+  out.bytes(Buffer.from('second'));
+  const [second] = out.take();
+  assert.equal(first!.toString(), 'first');
+  assert.equal(second!.toString(), 'second');
+  assert.equal(first!.buffer, second!.buffer, 'one chunk');
+  // Pieces that do not fit start a new chunk.
+  for (let i = 0; i < 200; i++) out.bytes(Buffer.alloc(10_000, i));
+  const parts = out.take();
+  assert.equal(Buffer.concat(parts).length, 2_000_000);
+  assert.ok(Buffer.concat(parts).equals(Buffer.concat(Array.from({ length: 200 }, (_, i) => Buffer.alloc(10_000, i)))));
+  assert.equal(first!.toString(), 'first');
+  out.release();
+  assert.equal(out.size, 0);
+  out.text('after');
+  assert.equal(Buffer.concat(out.take()).toString(), 'after');
+});
