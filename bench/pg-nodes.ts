@@ -21,8 +21,9 @@
 // busy the machine's cores were. Then the ratios, and the projected scaling
 // of two nodes when each has cores of its own (see the end of the output).
 //
-// usage: node dist/bench/pg-nodes.js [N [SECONDS]]   (default 2000 messages, 15 s of IMAP)
+// usage: node dist/bench/pg-nodes.js [N [SECONDS]]   (default 1000 messages, 8 s of IMAP)
 // BENCH_SETUPS=sqlite,pg-1,pg-2 runs only those (default: all five).
+// BENCH_PROFILE=DIR writes a V8 CPU profile of each node there (SETUP-nodeK.cpuprofile).
 // BENCH_DIR: scratch root (give each run its own); BENCH_KEEP=1 keeps the scratch.
 import tls from 'node:tls';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -39,8 +40,8 @@ import { SERVICES } from '../src/config.js';
 import { makeScratchDir, removeScratch, waitForQuietDisk } from './scratch.js';
 import { machineCpu, measureLoad, type LoadResult } from './smtp-client.js';
 
-const count = Number(process.argv[2] ?? 2000);
-const seconds = Number(process.argv[3] ?? 15);
+const count = Number(process.argv[2] ?? 1000);
+const seconds = Number(process.argv[3] ?? 8);
 if (!Number.isInteger(count) || count < 8 || !(seconds > 0)) {
   console.error('usage: node dist/bench/pg-nodes.js [N [SECONDS]]   (N >= 8)');
   process.exit(2);
@@ -76,17 +77,19 @@ if (wanted && setups.length !== wanted.length) {
 
 // ---------------------------------------------------------------- CPU from /proc
 
-/** CPU seconds of a process (all its threads) plus its reaped children's, from /proc/PID/stat. */
-function cpuOf(pid: number): number {
+/** CPU seconds of a process (all its threads) plus its reaped children's, from /proc/PID/stat: in all, and in the kernel. */
+function cpuTimes(pid: number): { all: number; kernel: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // After the command name: state is field 0, utime 11, stime 12, cutime 13, cstime 14 (USER_HZ = 100).
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+    const kernel = (Number(f[12]) + Number(f[14])) / 100;
+    return { all: (Number(f[11]) + Number(f[13])) / 100 + kernel, kernel };
   } catch {
-    return 0; // gone
+    return { all: 0, kernel: 0 }; // gone
   }
 }
+const cpuOf = (pid: number) => cpuTimes(pid).all;
 
 /** The parent pid and command name of every process. */
 function processTable(): Array<{ pid: number; ppid: number; comm: string }> {
@@ -128,6 +131,7 @@ function clusterCpu(postmaster: number): number {
 
 interface CpuSnapshot {
   nodes: number[];
+  nodesKernel: number[];
   pg: number;
   machine: { busy: number; idle: number } | undefined;
   client: NodeJS.CpuUsage;
@@ -285,7 +289,8 @@ async function startSetup(spec: SetupSpec, dns: DnsFixture, cluster: PostgresClu
   try {
     // One after the other: the first runs the migrations.
     for (const dir of dirs) {
-      const served = startServe(process.execPath, [cliPath, 'serve', '--data', dir], { ...freePorts, POSTINO_DEMO: '0' });
+      const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, `--cpu-prof-name=${spec.name}-node${nodes.length + 1}.cpuprofile`] : [];
+      const served = startServe(process.execPath, [...profile, cliPath, 'serve', '--data', dir], { ...freePorts, POSTINO_DEMO: '0' });
       nodes.push({ served, pid: served.child.pid!, lmtp: 0, imaps: 0 });
       await served.waitFor((e) => e.event === 'ready', 60_000);
       const port = (service: string) => {
@@ -306,6 +311,7 @@ async function startSetup(spec: SetupSpec, dns: DnsFixture, cluster: PostgresClu
 function snapshot(setup: RunningSetup): CpuSnapshot {
   return {
     nodes: setup.nodes.map((n) => cpuOf(n.pid)),
+    nodesKernel: setup.nodes.map((n) => cpuTimes(n.pid).kernel),
     pg: setup.postmaster ? clusterCpu(setup.postmaster) : 0,
     machine: machineCpu(),
     client: process.cpuUsage(),
@@ -318,6 +324,8 @@ interface Measured {
   units: number;
   /** ms of CPU per unit, per node */
   nodeMs: number[];
+  /** of which in the kernel (file and socket I/O, fsync) */
+  nodeKernelMs: number[];
   pgMs: number;
   clientMs: number;
   /** % of the machine's cores busy */
@@ -337,6 +345,7 @@ function measured(units: number, secs: number, a: CpuSnapshot, b: CpuSnapshot): 
     seconds: secs,
     units,
     nodeMs: b.nodes.map((x, i) => per(x - a.nodes[i]!)),
+    nodeKernelMs: b.nodesKernel.map((x, i) => per(x - a.nodesKernel[i]!)),
     pgMs: per(b.pg - a.pg),
     clientMs: per((client.user + client.system) / 1e6),
     busy,
@@ -426,6 +435,7 @@ async function imapLoad(setup: RunningSetup): Promise<Measured> {
 
 const f = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 const nodeCpu = (m: Measured) => m.nodeMs.map((x) => f(x)).join(' + ');
+const kernelCpu = (m: Measured) => m.nodeKernelMs.map((x) => f(x)).join(' + ');
 
 console.log(
   `pg-nodes bench: ingest ${count} messages of 4 KB over LMTP (8 sessions, 8 accounts, warm-up ${WARMUP}), ` +
@@ -449,11 +459,11 @@ try {
     try {
       const ing = await ingest(setup);
       console.log(
-        `${spec.name.padEnd(8)} ingest ${f(ing.rate, 0).padStart(5)} msg/s (${f(ing.seconds)} s); CPU ms/msg: node ${nodeCpu(ing)}, PostgreSQL ${f(ing.pgMs)}, bench client ${f(ing.clientMs)}; cores ${f(ing.busy, 0)}% busy`,
+        `${spec.name.padEnd(8)} ingest ${f(ing.rate, 0).padStart(5)} msg/s (${f(ing.seconds)} s); CPU ms/msg: node ${nodeCpu(ing)} (kernel ${kernelCpu(ing)}), PostgreSQL ${f(ing.pgMs)}, bench client ${f(ing.clientMs)}; cores ${f(ing.busy, 0)}% busy`,
       );
       const imap = await imapLoad(setup);
       console.log(
-        `${spec.name.padEnd(8)} imap   ${f(imap.rate, 0).padStart(5)} cmd/s (${imap.units} commands); CPU ms/cmd: node ${nodeCpu(imap)}, PostgreSQL ${f(imap.pgMs)}, bench client ${f(imap.clientMs)}; cores ${f(imap.busy, 0)}% busy`,
+        `${spec.name.padEnd(8)} imap   ${f(imap.rate, 0).padStart(5)} cmd/s (${imap.units} commands); CPU ms/cmd: node ${nodeCpu(imap)} (kernel ${kernelCpu(imap)}), PostgreSQL ${f(imap.pgMs)}, bench client ${f(imap.clientMs)}; cores ${f(imap.busy, 0)}% busy`,
       );
       results.set(spec.name, { ingest: ing, imap });
     } finally {
@@ -473,6 +483,7 @@ for (const [name, r] of results) {
     `${name.padEnd(8)} ${f(r.ingest.rate, 0).padStart(6)}  ${nodeCpu(r.ingest).padEnd(17)}  ${f(r.ingest.pgMs).padStart(9)}  ${f(r.imap.rate, 0).padStart(6)}  ${nodeCpu(r.imap).padEnd(17)}  ${f(r.imap.pgMs).padStart(9)}`,
   );
 }
+console.log("(node ms/msg: each node's CPU over all the setup's messages, so two nodes that split the work evenly show half each; PG: the cluster's processes)");
 const ratio = (label: string, a: string, b: string) => {
   const x = results.get(a);
   const y = results.get(b);
