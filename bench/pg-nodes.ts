@@ -397,30 +397,36 @@ async function ingest(setup: RunningSetup): Promise<Measured> {
   return measured(count, secs, a, b);
 }
 
-async function imapLoad(setup: RunningSetup): Promise<Measured> {
+async function imapLoad(setup: RunningSetup): Promise<Measured & { latency: string }> {
   const clients = await Promise.all(ACCOUNTS.map((a, i) => ImapSession.open(setup.nodes[i % setup.nodes.length]!.imaps, a)));
   const inbox = Math.floor((count + WARMUP) / SESSIONS); // every INBOX holds at least this many
   let commands = 0;
   const refusals: string[] = [];
+  const byKind = new Map<string, { n: number; ms: number }>();
   const a = snapshot(setup);
   const t0 = process.hrtime.bigint();
   const deadline = Date.now() + seconds * 1000;
   await Promise.all(
     clients.map(async (c, ci) => {
-      const run = async (command: string) => {
+      const run = async (kind: string, command: string) => {
+        const t = performance.now();
         const r = await c.cmd(command);
+        const k = byKind.get(kind) ?? { n: 0, ms: 0 };
+        k.n++;
+        k.ms += performance.now() - t;
+        byKind.set(kind, k);
         if (!r.ok && refusals.length < 5) refusals.push(`${command}: ${r.text.slice(-200).trim()}`);
         commands++;
       };
       for (let loop = 0; Date.now() < deadline; loop++) {
         const k = ((loop * 7 + ci * 13) % inbox) + 1;
         const from = Math.max(1, Math.min(k, inbox - 19));
-        await run('SELECT INBOX');
-        await run(`FETCH ${from}:${from + 19} (FLAGS ENVELOPE)`);
-        await run(`FETCH ${k} BODY[]`);
-        await run(`STORE ${k} ${loop % 2 ? '-' : '+'}FLAGS.SILENT (\\Flagged)`);
-        await run('SEARCH FLAGGED');
-        await run('NOOP');
+        await run('SELECT', 'SELECT INBOX');
+        await run('FETCH env', `FETCH ${from}:${from + 19} (FLAGS ENVELOPE)`);
+        await run('FETCH body', `FETCH ${k} BODY[]`);
+        await run('STORE', `STORE ${k} ${loop % 2 ? '-' : '+'}FLAGS.SILENT (\\Flagged)`);
+        await run('SEARCH', 'SEARCH FLAGGED');
+        await run('NOOP', 'NOOP');
       }
     }),
   );
@@ -428,7 +434,7 @@ async function imapLoad(setup: RunningSetup): Promise<Measured> {
   const b = snapshot(setup);
   for (const c of clients) c.close();
   if (refusals.length > 0) throw new Error(`IMAP commands refused: ${refusals.join(' | ')}`);
-  return measured(commands, secs, a, b);
+  return { ...measured(commands, secs, a, b), latency: [...byKind].map(([kind, k]) => `${kind} ${f(k.ms / k.n, 1)}`).join(', ') };
 }
 
 // ---------------------------------------------------------------- main
@@ -465,6 +471,7 @@ try {
       console.log(
         `${spec.name.padEnd(8)} imap   ${f(imap.rate, 0).padStart(5)} cmd/s (${imap.units} commands); CPU ms/cmd: node ${nodeCpu(imap)} (kernel ${kernelCpu(imap)}), PostgreSQL ${f(imap.pgMs)}, bench client ${f(imap.clientMs)}; cores ${f(imap.busy, 0)}% busy`,
       );
+      console.log(`${''.padEnd(15)} mean ms per command: ${imap.latency}`);
       results.set(spec.name, { ingest: ing, imap });
     } finally {
       await setup.stop();
