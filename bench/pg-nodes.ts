@@ -387,8 +387,8 @@ async function ingest(setup: RunningSetup): Promise<Measured> {
   // Every accepted message is there, seen from the last node.
   const last = setup.nodes[setup.nodes.length - 1]!;
   let stored = 0;
-  for (const a of ACCOUNTS) {
-    const s = await ImapSession.open(last.imaps, a);
+  for (const address of ACCOUNTS) {
+    const s = await ImapSession.open(last.imaps, address);
     const r = await s.cmd('STATUS INBOX (MESSAGES)');
     s.close();
     stored += Number(/MESSAGES (\d+)/.exec(r.text)?.[1] ?? NaN);
