@@ -422,7 +422,7 @@ async function imapLoad(setup: RunningSetup): Promise<Measured & { latency: stri
         const k = ((loop * 7 + ci * 13) % inbox) + 1;
         const from = Math.max(1, Math.min(k, inbox - 19));
         await run('SELECT', 'SELECT INBOX');
-        await run('FETCH env', `FETCH ${from}:${from + 19} (FLAGS ENVELOPE)`);
+        await run('FETCH env', `FETCH ${from}:${Math.min(inbox, from + 19)} (FLAGS ENVELOPE)`);
         await run('FETCH body', `FETCH ${k} BODY[]`);
         await run('STORE', `STORE ${k} ${loop % 2 ? '-' : '+'}FLAGS.SILENT (\\Flagged)`);
         await run('SEARCH', 'SEARCH FLAGGED');
@@ -511,7 +511,7 @@ const project = (label: string, one: string, two: string) => {
 console.log('');
 project('projected scaling, blob dir:', 'pg-1', 'pg-2');
 project('projected scaling, bodies in PG:', 'pg-1-db', 'pg-2-db');
-if (results.has('pg-2') || results.has('pg-2-db')) {
+if ((results.has('pg-1') && results.has('pg-2')) || (results.has('pg-1-db') && results.has('pg-2-db'))) {
   console.log(
     'projected scaling = one PG node\'s CPU per message / the busiest node\'s CPU per message (of all messages) with two nodes: ' +
       'the speed-up two nodes would give with cores of their own each, if PostgreSQL (its CPU per message above) keeps up.',
