@@ -42,7 +42,8 @@ const OK: TaskResult = { kind: 'ok' };
 export async function applyPlan(ctx: ApplyContext, plan: DeliveryPlan, account: AccountRecord, msg: AppliedMessage, queueId: string): Promise<TaskResult> {
   for (const n of plan.notes) ctx.log[n.level]({ event: n.event, ...n.fields });
   if (plan.stores.length > 0) {
-    const copy = (msg.withHeaders ?? msg.message.prepend(plan.headers)).edit(plan.edits).raw;
+    // The stored copy's model goes with its bytes: the index is made from it, not from a second parse.
+    const copy = (msg.withHeaders ?? msg.message.prepend(plan.headers)).edit(plan.edits);
     try {
       await Promise.all(plan.stores.map((s) => store(ctx, account, s, copy)));
     } catch (err) {
@@ -64,7 +65,7 @@ export async function applyPlan(ctx: ApplyContext, plan: DeliveryPlan, account: 
   return OK;
 }
 
-async function store(ctx: ApplyContext, account: AccountRecord, s: PlannedStore, raw: Buffer): Promise<void> {
+async function store(ctx: ApplyContext, account: AccountRecord, s: PlannedStore, copy: ParsedMessage): Promise<void> {
   let mailbox = s.mailbox;
   if (s.create && !(await ctx.storage.mail.hasMailbox(account.id, mailbox))) {
     try {
@@ -76,7 +77,7 @@ async function store(ctx: ApplyContext, account: AccountRecord, s: PlannedStore,
       }
     }
   }
-  await ctx.storage.mail.append(account.id, mailbox, raw, s.flags.length > 0 ? { flags: s.flags } : {});
+  await ctx.storage.mail.append(account.id, mailbox, copy.raw, s.flags.length > 0 ? { flags: s.flags, message: copy } : { message: copy });
 }
 
 async function sendReply(ctx: ApplyContext, r: PlannedReply, account: AccountRecord, msg: AppliedMessage): Promise<void> {

@@ -3,7 +3,10 @@
 // transaction, renamed into new/ or cur/ with its UID in the name and its
 // index row added; the directories and the WAL are fsynced, and only then
 // does append() resolve. Concurrent appends share one transaction and one
-// directory fsync, which is what makes fsync-on fast. A crash before the
+// directory fsync, which is what makes fsync-on fast; and batches that
+// commit while the previous batch's fsyncs run share the next round of them
+// (group-sync.ts), so under load the directory and WAL fsyncs are far fewer
+// than the messages. A crash before the
 // rename leaves only a tmp/ file (never visible); a crash between rename and
 // commit leaves a whole file that recovery adopts.
 import type { AppendOptions, AppendResult, MailboxChange, StagedBlob } from '../ports.js';
@@ -11,6 +14,7 @@ import { MailError } from '../errors.js';
 import { normalizeFlags, storableFlags } from '../flags.js';
 import type { MailboxRef, MailboxRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
+import { GroupSync, type SyncPaths } from './group-sync.js';
 
 const MAX_BATCH = 512;
 
@@ -42,7 +46,20 @@ export class AppendBatcher {
   private flushScheduled = false;
   private settling = 0;
 
-  constructor(private readonly core: MailCore) {}
+  private readonly groupSync: GroupSync;
+
+  /** `syncPaths` fsyncs a round's directories and the WAL: the blob store's writer threads unless a test injects its own. */
+  constructor(
+    private readonly core: MailCore,
+    syncPaths: SyncPaths = (dirs) => core.blobs.sync(dirs, [core.walPath]),
+  ) {
+    this.groupSync = new GroupSync(syncPaths);
+  }
+
+  /** Rounds of directory and WAL fsyncs so far (each covers every batch committed before it began). */
+  get syncRounds(): number {
+    return this.groupSync.rounds;
+  }
 
   /**
    * Appends messages to one mailbox as one unit when there are several: all
@@ -171,10 +188,12 @@ export class AppendBatcher {
     }
     if (outcomes.some((o) => o.result)) core.noteDiskFull(false);
     // The renames (directory fsync) and the index rows (WAL fsync) reach the
-    // disk, in the writer threads, before anyone is told the message is stored.
+    // disk, in the writer threads, before anyone is told the message is stored:
+    // in a round of fsyncs begun after this commit, shared with the batches
+    // committed while the previous round ran.
     this.settling++;
     const tell = core.holdPlace();
-    core.blobs.sync(touchedDirs, [core.walPath]).then(
+    this.groupSync.sync(touchedDirs).then(
       () => this.settle(outcomes, tell),
       (err: unknown) => this.settle(outcomes.map((o) => (o.result ? { item: o.item, error: new MailError('TEMPFAIL', 'cannot sync the mailbox', { cause: err }) } : o)), tell),
     );
