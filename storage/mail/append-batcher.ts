@@ -1,5 +1,6 @@
-// Appends with group commit. A message is written to tmp/ and fsynced (the
-// blob store's stage, in writer threads), then, inside one SQLite write
+// Appends with group commit. A message is written to tmp/ and fdatasynced
+// (small ones on the event loop with their fdatasyncs shared in rounds, large
+// ones in a writer thread: see write()), then, inside one SQLite write
 // transaction, renamed into new/ or cur/ with its UID in the name and its
 // index row added; the directories and the WAL are fsynced, and only then
 // does append() resolve. Concurrent appends share one transaction and one
@@ -15,6 +16,7 @@ import { normalizeFlags, storableFlags } from '../flags.js';
 import type { MailboxRef, MailboxRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 import { GroupSync, type SyncPaths } from './group-sync.js';
+import { MaildirBlobStore } from '../maildir/blob-store.js';
 
 const MAX_BATCH = 512;
 
@@ -47,6 +49,8 @@ export class AppendBatcher {
   private settling = 0;
 
   private readonly groupSync: GroupSync;
+  /** Rounds of fdatasyncs of bodies written on the event loop (see write). */
+  private readonly dataSync: GroupSync;
 
   /** `syncPaths` fsyncs a round's directories and the WAL: the blob store's writer threads unless a test injects its own. */
   constructor(
@@ -54,6 +58,7 @@ export class AppendBatcher {
     syncPaths: SyncPaths = (dirs) => core.blobs.sync(dirs, [core.walPath]),
   ) {
     this.groupSync = new GroupSync(syncPaths);
+    this.dataSync = new GroupSync((files) => core.blobs.syncStaged(files));
   }
 
   /** Rounds of directory and WAL fsyncs so far (each covers every batch committed before it began). */
@@ -85,21 +90,12 @@ export class AppendBatcher {
       }
       return { raw, options, mime, flags: normalizeFlags(options.flags ?? []), internalDate: options.internalDate ?? Date.now() };
     });
-    const location = core.location(row);
-    const written = await Promise.allSettled(
-      prepared.map((m) => core.blobs.stage(location, m.raw, m.options.internalDate === undefined ? {} : { internalDate: m.options.internalDate })),
-    );
-    const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
-    if (failed) {
-      for (const w of written) if (w.status === 'fulfilled') core.blobs.discard(w.value);
-      const err = core.failure(failed.reason);
-      throw err instanceof MailError ? err : new MailError('TEMPFAIL', 'cannot write the message', { cause: failed.reason });
-    }
+    const written = await this.write(core.location(row), prepared);
     const group = messages.length > 1 ? {} : undefined;
     // Queued in one go (no await in between), so a group is never split by other appends.
     return Promise.all(
       prepared.map((m, i) => {
-        const staged = (written[i] as PromiseFulfilledResult<StagedBlob>).value;
+        const staged = written[i]!;
         return new Promise<AppendResult>((resolve, reject) => {
           this.pending.push({
             mailboxId: row.id,
@@ -117,6 +113,42 @@ export class AppendBatcher {
         });
       }),
     );
+  }
+
+  /**
+   * Writes the bodies into tmp/; durable (fdatasynced) when it resolves.
+   * Small ones are written on the event loop and fdatasynced in rounds
+   * shared with the other appends of the moment (a round at a time, in the
+   * writer threads): under load one hand-off to the threads serves many
+   * messages. A large one is written and synced by a writer thread, off the
+   * event loop.
+   */
+  private async write(location: string, messages: Array<{ raw: Buffer; options: AppendOptions }>): Promise<StagedBlob[]> {
+    const { core } = this;
+    const options = (m: { options: AppendOptions }) => (m.options.internalDate === undefined ? {} : { internalDate: m.options.internalDate });
+    if (messages.every((m) => m.raw.length <= MaildirBlobStore.INLINE_MAX)) {
+      const staged: StagedBlob[] = [];
+      try {
+        for (const m of messages) staged.push(core.blobs.writeUnsynced(location, m.raw, options(m)));
+        await this.dataSync.sync(staged.map((s) => s.staged));
+        return staged;
+      } catch (err) {
+        for (const s of staged) core.blobs.discard(s);
+        throw this.writeFailure(err);
+      }
+    }
+    const written = await Promise.allSettled(messages.map((m) => core.blobs.stage(location, m.raw, options(m))));
+    const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed) {
+      for (const w of written) if (w.status === 'fulfilled') core.blobs.discard(w.value);
+      throw this.writeFailure(failed.reason);
+    }
+    return written.map((w) => (w as PromiseFulfilledResult<StagedBlob>).value);
+  }
+
+  private writeFailure(cause: unknown): MailError {
+    const err = this.core.failure(cause);
+    return err instanceof MailError ? err : new MailError('TEMPFAIL', 'cannot write the message', { cause });
   }
 
   /** Waits until every append handed to the batcher has committed or failed. */

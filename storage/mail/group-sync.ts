@@ -1,16 +1,15 @@
-// Group commit's second half: the fsyncs that make committed appends durable
-// (their directories after the renames, and the index's WAL), shared by
-// every batch that commits while a round of them is running. One round runs
-// at a time; batches committed meanwhile wait and are synced together by the
-// next round, which starts only after they committed. So under load a round
-// covers many batches (with 8 sessions, most deliveries share the WAL and
-// directory fsyncs instead of paying their own), and alone a batch is synced
-// at once, without waiting for a timer.
+// Group commit's fsyncs, shared by the appends of the moment. One round runs
+// at a time; requests made meanwhile wait and are synced together by the next
+// round, which starts only after they were made. So under load a round covers
+// many messages, and alone a request is synced at once, without a timer.
+// The append batcher keeps two: the bodies written to tmp/ (fdatasynced
+// before they are named), and, after each commit, the directories the
+// renames touched and the index's WAL.
 //
 // What a caller is told: resolved only when a round that began after its
-// request has finished (so after its commit); rejected when that round fails.
+// request has finished; rejected when that round fails.
 
-/** fsyncs these directories and the index's WAL (the blob store's writer threads; injectable for tests). */
+/** fsyncs a round's paths (in the blob store's writer threads; injectable for tests). */
 export type SyncPaths = (dirs: string[]) => Promise<unknown>;
 
 interface Round {
@@ -29,7 +28,7 @@ export class GroupSync {
 
   constructor(private readonly syncPaths: SyncPaths) {}
 
-  /** Durable once it resolves: the directories and the WAL were fsynced after this call. */
+  /** Resolves once a round begun after this call, with these paths in it, has finished. */
   sync(dirs: Iterable<string>): Promise<void> {
     const round = (this.next ??= newRound());
     for (const d of dirs) round.dirs.add(d);

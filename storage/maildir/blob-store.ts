@@ -1,7 +1,9 @@
 // Message bodies as Maildir++ files, behind the BlobStore port: a location is
 // a folder under the mail root ("example.com/alice/.Sent"), a ref a file in
 // it ("cur/<base>,S=<size>,U=<uid>:2,<flags>"). Bodies are written to tmp/
-// and fsynced by writer threads (stage), then renamed into new/ or cur/:
+// and fsynced by writer threads (stage; or, small ones, written on the event
+// loop and fdatasynced by the threads in groups: writeUnsynced, syncStaged),
+// then renamed into new/ or cur/:
 // inside the index's transaction with the UID in the name (name(), undone
 // with it through FileChanges), or at once by put(). Reads go to reader
 // threads in batches (blob-reader.ts): a FETCH never waits on the disk on the
@@ -13,9 +15,9 @@ import type { BlobStore, StagedBlob } from '../ports.js';
 import { MailError } from '../errors.js';
 import { TmpWriterPool } from './tmp-writer.js';
 import { BlobReaderPool } from './blob-reader.js';
-import { findMessageFile, removeQuietly } from './files.js';
+import { findMessageFile, removeQuietly, writeTmpFile } from './files.js';
 import type { FileChanges } from './file-changes.js';
-import { baseOfPath, messageFileName, newFileName } from './names.js';
+import { baseOfPath, messageFileName, newFileName, uniqueBaseName } from './names.js';
 
 /** The size a Maildir++ name gives (",S=<size>" before the flags), if any. */
 function sizeInName(ref: string): number | undefined {
@@ -74,6 +76,26 @@ export class MaildirBlobStore implements BlobStore {
   async stage(location: string, raw: Buffer, options: { internalDate?: number } = {}): Promise<StagedBlob> {
     const { base, tmpPath } = await this.writers.write(this.folder(location), raw, options.internalDate);
     return { location, base, staged: tmpPath };
+  }
+
+  /** Largest body writeUnsynced() takes: above it, the copy into the page cache would hold up the event loop. */
+  static readonly INLINE_MAX = 256 * 1024;
+
+  /**
+   * Writes a small body into tmp/ on the event loop: a few system calls,
+   * cheaper than a hand-off to a writer thread and back. Not durable yet:
+   * syncStaged() must finish before it is named (renamed into new/ or cur/).
+   */
+  writeUnsynced(location: string, raw: Buffer, options: { internalDate?: number } = {}): StagedBlob {
+    const base = uniqueBaseName();
+    const tmpPath = path.join(this.folder(location), 'tmp', base);
+    writeTmpFile(tmpPath, raw, options.internalDate, false);
+    return { location, base, staged: tmpPath };
+  }
+
+  /** fdatasyncs bodies written by writeUnsynced(), in the writer threads, several at once. */
+  syncStaged(files: string[]): Promise<unknown> {
+    return this.writers.syncFiles(files);
   }
 
   discard(staged: StagedBlob): void {

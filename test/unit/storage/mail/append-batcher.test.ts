@@ -1,5 +1,5 @@
-// Group commit in the SQLite + Maildir store: concurrent appends are renamed
-// and committed, then share rounds of directory and WAL fsyncs, and each is
+// Group commit in the SQLite + Maildir store: concurrent appends are written
+// to tmp/ and fdatasynced there (in shared rounds), renamed and committed, then share rounds of directory and WAL fsyncs, and each is
 // told "stored" only after a round that began once its file was in new/ or
 // cur/ and its row committed has finished. The fsync is observed through the
 // blob store's sync (the one entry point to the writer threads' fsyncs).
@@ -17,6 +17,7 @@ test('8 concurrent appends: every one is told stored only after an fsync round o
   const scratch = scratchDir();
   const storage = openSqliteParts(scratch.dir);
   const original = MaildirBlobStore.prototype.sync;
+  const originalStaged = MaildirBlobStore.prototype.syncStaged;
   // A second connection: what it sees is committed.
   let reader: Database.Database | undefined;
   try {
@@ -51,6 +52,19 @@ test('8 concurrent appends: every one is told stored only after an fsync round o
       });
     };
 
+    // The bodies' fdatasyncs: each file is synced while still in tmp/, before it is named.
+    const dataSynced = new Set<string>();
+    MaildirBlobStore.prototype.syncStaged = function (this: MaildirBlobStore, files: string[]) {
+      for (const f of files) assert.equal(path.basename(path.dirname(f)), 'tmp');
+      return originalStaged.call(this, files).then((v) => {
+        for (const f of files) {
+          assert.ok(existsSync(f), 'not renamed before its fdatasync finished');
+          dataSynced.add(path.basename(f));
+        }
+        return v;
+      });
+    };
+
     const appends = Array.from({ length: 8 }, (_, i) =>
       storage.mail.append(accountId, 'INBOX', makeMessage(`group-${i}`), i % 2 ? { flags: ['\\Flagged'] } : {}).then((r) => {
         events.push(`stored ${r.uid}`);
@@ -69,12 +83,15 @@ test('8 concurrent appends: every one is told stored only after an fsync round o
     assert.equal(rounds.length, 2);
     for (const r of rounds) assert.deepEqual(r.wal, [path.join(scratch.dir, 'postino.sqlite-wal')], 'each round fsyncs the WAL');
     for (const { uid } of results) {
+      const base = path.basename(storage.mail.messagePath(warm.mailboxId, uid)).split(',')[0]!;
+      assert.ok(dataSynced.has(base), `uid ${uid}: its body was fdatasynced in tmp/`);
       const told = events.indexOf(`stored ${uid}`);
       const covering = rounds.findIndex((r, k) => r.files.has(uid) && events.indexOf(`round ${k} done`) < told);
       assert.ok(covering >= 0, `uid ${uid} was told stored before a round covering its file and row had finished: ${events.join(', ')}`);
     }
   } finally {
     MaildirBlobStore.prototype.sync = original;
+    MaildirBlobStore.prototype.syncStaged = originalStaged;
     reader?.close();
     storage.close();
     scratch.cleanup();
