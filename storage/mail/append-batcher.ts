@@ -1,15 +1,15 @@
 // Appends with group commit. A message is written to tmp/ and fdatasynced
-// (small ones on the event loop with their fdatasyncs shared in rounds, large
-// ones in a writer thread: see write()), then, inside one SQLite write
+// (by the writer threads; small ones in rounds shared with the appends of the
+// moment: see write()), then, inside one SQLite write
 // transaction, renamed into new/ or cur/ with its UID in the name and its
 // index row added; the directories and the WAL are fsynced, and only then
 // does append() resolve. Concurrent appends share one transaction and one
 // directory fsync, which is what makes fsync-on fast; and batches that
 // commit while the previous batch's fsyncs run share the next round of them
-// (group-sync.ts), so under load the directory and WAL fsyncs are far fewer
-// than the messages. A crash before the
-// rename leaves only a tmp/ file (never visible); a crash between rename and
-// commit leaves a whole file that recovery adopts.
+// (group-sync.ts), so under load the directory and WAL fsyncs are fewer
+// than the messages. A crash before the rename leaves only a tmp/ file
+// (never visible); a crash between rename and commit leaves a whole file
+// that recovery adopts.
 import type { AppendOptions, AppendResult, MailboxChange, StagedBlob } from '../ports.js';
 import { MailError } from '../errors.js';
 import { normalizeFlags, storableFlags } from '../flags.js';
@@ -17,6 +17,7 @@ import type { MailboxRef, MailboxRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 import { GroupSync, type SyncPaths } from './group-sync.js';
 import { MaildirBlobStore } from '../maildir/blob-store.js';
+import type { TmpWrite } from '../maildir/tmp-writer.js';
 
 const MAX_BATCH = 512;
 
@@ -49,8 +50,8 @@ export class AppendBatcher {
   private settling = 0;
 
   private readonly groupSync: GroupSync;
-  /** Rounds of fdatasyncs of bodies written on the event loop (see write). */
-  private readonly dataSync: GroupSync;
+  /** Rounds of bodies written to tmp/ and fdatasynced (see write). */
+  private readonly dataSync: GroupSync<TmpWrite>;
 
   /** `syncPaths` fsyncs a round's directories and the WAL: the blob store's writer threads unless a test injects its own. */
   constructor(
@@ -58,12 +59,7 @@ export class AppendBatcher {
     syncPaths: SyncPaths = (dirs) => core.blobs.sync(dirs, [core.walPath]),
   ) {
     this.groupSync = new GroupSync(syncPaths);
-    this.dataSync = new GroupSync((files) => core.blobs.syncStaged(files));
-  }
-
-  /** Rounds of directory and WAL fsyncs so far (each covers every batch committed before it began). */
-  get syncRounds(): number {
-    return this.groupSync.rounds;
+    this.dataSync = new GroupSync<TmpWrite>((files) => core.blobs.writeGroup(files));
   }
 
   /**
@@ -117,20 +113,19 @@ export class AppendBatcher {
 
   /**
    * Writes the bodies into tmp/; durable (fdatasynced) when it resolves.
-   * Small ones are written on the event loop and fdatasynced in rounds
-   * shared with the other appends of the moment (a round at a time, in the
-   * writer threads): under load one hand-off to the threads serves many
-   * messages. A large one is written and synced by a writer thread, off the
-   * event loop.
+   * Small ones are written and fdatasynced in rounds shared with the other
+   * appends of the moment (a round at a time, in the writer threads): under
+   * load one hand-off to a thread serves several messages. A large one is
+   * written and synced by a thread on its own.
    */
   private async write(location: string, messages: Array<{ raw: Buffer; options: AppendOptions }>): Promise<StagedBlob[]> {
     const { core } = this;
     const options = (m: { options: AppendOptions }) => (m.options.internalDate === undefined ? {} : { internalDate: m.options.internalDate });
-    if (messages.every((m) => m.raw.length <= MaildirBlobStore.INLINE_MAX)) {
+    if (messages.every((m) => m.raw.length <= MaildirBlobStore.GROUPED_WRITE_MAX)) {
       const staged: StagedBlob[] = [];
       try {
-        for (const m of messages) staged.push(core.blobs.writeUnsynced(location, m.raw, options(m)));
-        await this.dataSync.sync(staged.map((s) => s.staged));
+        for (const m of messages) staged.push(core.blobs.tmpName(location));
+        await this.dataSync.sync(messages.map((m, i) => ({ tmpPath: staged[i]!.staged, data: m.raw, mtime: m.options.internalDate })));
         return staged;
       } catch (err) {
         for (const s of staged) core.blobs.discard(s);

@@ -2,36 +2,36 @@
 // at a time; requests made meanwhile wait and are synced together by the next
 // round, which starts only after they were made. So under load a round covers
 // many messages, and alone a request is synced at once, without a timer.
-// The append batcher keeps two: the bodies written to tmp/ (fdatasynced
-// before they are named), and, after each commit, the directories the
+// The append batcher keeps two: the bodies to write into tmp/ and fdatasync
+// (before they are named), and, after each commit, the directories the
 // renames touched and the index's WAL.
 //
 // What a caller is told: resolved only when a round that began after its
 // request has finished; rejected when that round fails.
 
-/** fsyncs a round's paths (in the blob store's writer threads; injectable for tests). */
-export type SyncPaths = (dirs: string[]) => Promise<unknown>;
+/** Does a round's work: fsyncs its paths (in the blob store's writer threads; injectable for tests). */
+export type SyncPaths<T = string> = (items: T[]) => Promise<unknown>;
 
-interface Round {
-  dirs: Set<string>;
+interface Round<T> {
+  items: Set<T>;
   done: Promise<void>;
   resolve(): void;
   reject(err: unknown): void;
 }
 
-export class GroupSync {
+export class GroupSync<T = string> {
   private running = false;
   /** Requests made while a round runs: the next round's. */
-  private next: Round | undefined;
+  private next: Round<T> | undefined;
   /** Rounds run, for tests and benches. */
   rounds = 0;
 
-  constructor(private readonly syncPaths: SyncPaths) {}
+  constructor(private readonly syncPaths: SyncPaths<T>) {}
 
-  /** Resolves once a round begun after this call, with these paths in it, has finished. */
-  sync(dirs: Iterable<string>): Promise<void> {
-    const round = (this.next ??= newRound());
-    for (const d of dirs) round.dirs.add(d);
+  /** Resolves once a round begun after this call, with these items in it (paths: once each), has finished. */
+  sync(items: Iterable<T>): Promise<void> {
+    const round = (this.next ??= newRound<T>());
+    for (const d of items) round.items.add(d);
     if (!this.running) this.start();
     return round.done;
   }
@@ -49,7 +49,7 @@ export class GroupSync {
     this.rounds++;
     let result: Promise<unknown>;
     try {
-      result = this.syncPaths([...round.dirs]);
+      result = this.syncPaths([...round.items]);
     } catch (err) {
       result = Promise.reject(err);
     }
@@ -59,7 +59,7 @@ export class GroupSync {
     );
   }
 
-  private finish(round: Round, err: unknown): void {
+  private finish(round: Round<T>, err: unknown): void {
     this.running = false;
     if (err === undefined) round.resolve();
     else round.reject(err);
@@ -67,7 +67,7 @@ export class GroupSync {
   }
 }
 
-function newRound(): Round {
+function newRound<T>(): Round<T> {
   let resolve!: () => void;
   let reject!: (err: unknown) => void;
   const done = new Promise<void>((res, rej) => {
@@ -76,5 +76,5 @@ function newRound(): Round {
   });
   // A round nobody waits on any more (its callers gave up) must not crash the process.
   done.catch(() => {});
-  return { dirs: new Set(), done, resolve, reject };
+  return { items: new Set(), done, resolve, reject };
 }

@@ -1,9 +1,8 @@
 // Message bodies as Maildir++ files, behind the BlobStore port: a location is
 // a folder under the mail root ("example.com/alice/.Sent"), a ref a file in
 // it ("cur/<base>,S=<size>,U=<uid>:2,<flags>"). Bodies are written to tmp/
-// and fsynced by writer threads (stage; or, small ones, written on the event
-// loop and fdatasynced by the threads in groups: writeUnsynced, syncStaged),
-// then renamed into new/ or cur/:
+// and fsynced by writer threads (stage, or several in one hand-off:
+// writeGroup), then renamed into new/ or cur/:
 // inside the index's transaction with the UID in the name (name(), undone
 // with it through FileChanges), or at once by put(). Reads go to reader
 // threads in batches (blob-reader.ts): a FETCH never waits on the disk on the
@@ -13,9 +12,9 @@ import { readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobStore, StagedBlob } from '../ports.js';
 import { MailError } from '../errors.js';
-import { TmpWriterPool } from './tmp-writer.js';
+import { TmpWriterPool, type TmpWrite } from './tmp-writer.js';
 import { BlobReaderPool } from './blob-reader.js';
-import { findMessageFile, removeQuietly, writeTmpFile } from './files.js';
+import { findMessageFile, removeQuietly } from './files.js';
 import type { FileChanges } from './file-changes.js';
 import { baseOfPath, messageFileName, newFileName, uniqueBaseName } from './names.js';
 
@@ -78,24 +77,22 @@ export class MaildirBlobStore implements BlobStore {
     return { location, base, staged: tmpPath };
   }
 
-  /** Largest body writeUnsynced() takes: above it, the copy into the page cache would hold up the event loop. */
-  static readonly INLINE_MAX = 256 * 1024;
+  /** Largest body written in a group (writeGroup): a larger one gets a thread's job of its own (stage), so a group of small ones never waits behind it. */
+  static readonly GROUPED_WRITE_MAX = 256 * 1024;
 
-  /**
-   * Writes a small body into tmp/ on the event loop: a few system calls,
-   * cheaper than a hand-off to a writer thread and back. Not durable yet:
-   * syncStaged() must finish before it is named (renamed into new/ or cur/).
-   */
-  writeUnsynced(location: string, raw: Buffer, options: { internalDate?: number } = {}): StagedBlob {
+  /** A new tmp/ name in the folder at `location`, for a body writeGroup() is to write. */
+  tmpName(location: string): StagedBlob {
     const base = uniqueBaseName();
-    const tmpPath = path.join(this.folder(location), 'tmp', base);
-    writeTmpFile(tmpPath, raw, options.internalDate, false);
-    return { location, base, staged: tmpPath };
+    return { location, base, staged: path.join(this.folder(location), 'tmp', base) };
   }
 
-  /** fdatasyncs bodies written by writeUnsynced(), in the writer threads, several at once. */
-  syncStaged(files: string[]): Promise<unknown> {
-    return this.writers.syncFiles(files);
+  /**
+   * Writes bodies to the tmp/ names tmpName() gave and fdatasyncs them, in
+   * the writer threads, several per hand-off (see TmpWriterPool.writeMany).
+   * When it fails, some may be written: discard them all.
+   */
+  writeGroup(files: TmpWrite[]): Promise<unknown> {
+    return this.writers.writeMany(files);
   }
 
   discard(staged: StagedBlob): void {

@@ -47,13 +47,28 @@ export function writeTmpFile(tmpPath: string, data: Uint8Array, mtime: number | 
   closeSync(fd);
 }
 
-/** fdatasync of a file written before (through another descriptor): its data, not its name, reaches the disk. */
-export function fdatasyncPath(file: string): void {
-  const fd = openSync(file, 'r');
+/**
+ * Writes several new message files into tmp/, then fdatasyncs them: their
+ * data reaches the disk together. When any fails, none is left behind.
+ */
+export function writeTmpFiles(files: Array<{ tmpPath: string; data: Uint8Array; mtime: number | undefined }>): void {
+  const done: string[] = [];
   try {
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
+    for (const f of files) {
+      writeTmpFile(f.tmpPath, f.data, f.mtime, false);
+      done.push(f.tmpPath);
+    }
+    for (const p of done) {
+      const fd = openSync(p, 'r');
+      try {
+        fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  } catch (err) {
+    for (const p of done) removeQuietly(p);
+    throw err;
   }
 }
 

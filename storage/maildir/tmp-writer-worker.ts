@@ -1,12 +1,12 @@
 // A thread that writes new messages into tmp/: create, write, set the mtime,
 // fdatasync, close, as one job; it fsyncs a path (a directory after
 // renames, the WAL after a commit) as one job: open, fsync, close; and it
-// fdatasyncs a list of files written on the event loop as one job. Done with
+// writes several messages, then fdatasyncs them, as one job. Done with
 // the libuv pool instead, each of those steps is a hand-off to a pool thread
 // and back to the event loop, and on two cores the context switches cost
 // more than the writes.
 import { parentPort } from 'node:worker_threads';
-import { fdatasyncPath, fsyncPath, writeTmpFile } from './files.js';
+import { fsyncPath, writeTmpFile, writeTmpFiles } from './files.js';
 
 export type TmpWriteRequest =
   | {
@@ -18,7 +18,7 @@ export type TmpWriteRequest =
       mtime: number | undefined;
     }
   | { id: number; kind: 'sync'; path: string; allowMissing: boolean }
-  | { id: number; kind: 'sync-files'; paths: string[] };
+  | { id: number; kind: 'write-many'; files: Array<{ tmpPath: string; data: Uint8Array; mtime: number | undefined }> };
 
 export type TmpWriteReply = { id: number; error?: { message: string; code?: string } };
 
@@ -38,7 +38,7 @@ parentPort!.on('message', (req: TmpWriteRequest) => {
   let reply: TmpWriteReply;
   try {
     if (req.kind === 'write') write(req);
-    else if (req.kind === 'sync-files') for (const p of req.paths) fdatasyncPath(p);
+    else if (req.kind === 'write-many') writeTmpFiles(req.files);
     else sync(req);
     reply = { id: req.id };
   } catch (err) {

@@ -17,7 +17,7 @@ test('8 concurrent appends: every one is told stored only after an fsync round o
   const scratch = scratchDir();
   const storage = openSqliteParts(scratch.dir);
   const original = MaildirBlobStore.prototype.sync;
-  const originalStaged = MaildirBlobStore.prototype.syncStaged;
+  const originalGroup = MaildirBlobStore.prototype.writeGroup;
   // A second connection: what it sees is committed.
   let reader: Database.Database | undefined;
   try {
@@ -52,14 +52,14 @@ test('8 concurrent appends: every one is told stored only after an fsync round o
       });
     };
 
-    // The bodies' fdatasyncs: each file is synced while still in tmp/, before it is named.
+    // The bodies are written and fdatasynced in tmp/, before they are named.
     const dataSynced = new Set<string>();
-    MaildirBlobStore.prototype.syncStaged = function (this: MaildirBlobStore, files: string[]) {
-      for (const f of files) assert.equal(path.basename(path.dirname(f)), 'tmp');
-      return originalStaged.call(this, files).then((v) => {
+    MaildirBlobStore.prototype.writeGroup = function (this: MaildirBlobStore, files: Parameters<MaildirBlobStore['writeGroup']>[0]) {
+      for (const f of files) assert.equal(path.basename(path.dirname(f.tmpPath)), 'tmp');
+      return originalGroup.call(this, files).then((v: unknown) => {
         for (const f of files) {
-          assert.ok(existsSync(f), 'not renamed before its fdatasync finished');
-          dataSynced.add(path.basename(f));
+          assert.ok(existsSync(f.tmpPath), 'not renamed before its fdatasync finished');
+          dataSynced.add(path.basename(f.tmpPath));
         }
         return v;
       });
@@ -91,7 +91,7 @@ test('8 concurrent appends: every one is told stored only after an fsync round o
     }
   } finally {
     MaildirBlobStore.prototype.sync = original;
-    MaildirBlobStore.prototype.syncStaged = originalStaged;
+    MaildirBlobStore.prototype.writeGroup = originalGroup;
     reader?.close();
     storage.close();
     scratch.cleanup();
