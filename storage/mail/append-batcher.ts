@@ -59,7 +59,8 @@ export class AppendBatcher {
     syncPaths: SyncPaths = (dirs) => core.blobs.sync(dirs, [core.walPath]),
   ) {
     this.groupSync = new GroupSync(syncPaths);
-    this.dataSync = new GroupSync<TmpWrite>((files) => core.blobs.writeGroup(files));
+    // As many write rounds at once as there are writer threads: a message finding one idle is written at once, as alone.
+    this.dataSync = new GroupSync<TmpWrite>((files) => core.blobs.writeGroup(files), MaildirBlobStore.WRITER_THREADS);
   }
 
   /**
@@ -114,8 +115,8 @@ export class AppendBatcher {
   /**
    * Writes the bodies into tmp/; durable (fdatasynced) when it resolves.
    * Small ones are written and fdatasynced in rounds shared with the other
-   * appends of the moment (a round at a time, in the writer threads): under
-   * load one hand-off to a thread serves several messages. A large one is
+   * appends of the moment (as many rounds at a time as writer threads): when
+   * all are busy, one hand-off to a thread serves several messages. A large one is
    * written and synced by a thread on its own.
    */
   private async write(location: string, messages: Array<{ raw: Buffer; options: AppendOptions }>): Promise<StagedBlob[]> {

@@ -1,7 +1,8 @@
 // Group commit's fsyncs, shared by the appends of the moment. One round runs
-// at a time; requests made meanwhile wait and are synced together by the next
-// round, which starts only after they were made. So under load a round covers
-// many messages, and alone a request is synced at once, without a timer.
+// at a time (or a few: `parallel`); requests made while no more may start
+// wait and are synced together by the next round, which starts only after
+// they were made. So under load a round covers many messages, and alone a
+// request is synced at once, without a timer.
 // The append batcher keeps two: the bodies to write into tmp/ and fdatasync
 // (before they are named), and, after each commit, the directories the
 // renames touched and the index's WAL.
@@ -20,32 +21,37 @@ interface Round<T> {
 }
 
 export class GroupSync<T = string> {
-  private running = false;
+  /** Rounds running now. */
+  private running = 0;
   /** Requests made while a round runs: the next round's. */
   private next: Round<T> | undefined;
   /** Rounds run, for tests and benches. */
   rounds = 0;
 
-  constructor(private readonly syncPaths: SyncPaths<T>) {}
+  /** `parallel`: rounds that may run at once; requests wait for the next round only when that many run. */
+  constructor(
+    private readonly syncPaths: SyncPaths<T>,
+    private readonly parallel = 1,
+  ) {}
 
   /** Resolves once a round begun after this call, with these items in it (paths: once each), has finished. */
   sync(items: Iterable<T>): Promise<void> {
     const round = (this.next ??= newRound<T>());
     for (const d of items) round.items.add(d);
-    if (!this.running) this.start();
+    if (this.running < this.parallel) this.start();
     return round.done;
   }
 
   /** True while a round runs or waits to. */
   get busy(): boolean {
-    return this.running || this.next !== undefined;
+    return this.running > 0 || this.next !== undefined;
   }
 
   private start(): void {
     const round = this.next;
     if (!round) return;
     this.next = undefined;
-    this.running = true;
+    this.running++;
     this.rounds++;
     let result: Promise<unknown>;
     try {
@@ -60,7 +66,7 @@ export class GroupSync<T = string> {
   }
 
   private finish(round: Round<T>, err: unknown): void {
-    this.running = false;
+    this.running--;
     if (err === undefined) round.resolve();
     else round.reject(err);
     this.start();

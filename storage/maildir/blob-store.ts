@@ -29,7 +29,8 @@ const REF = /^(?:new|cur)\/(?!\.\.?$)[^/\0]+$/;
 
 export class MaildirBlobStore implements BlobStore {
   /** Four writer threads: measured 20-25% faster than the libuv pool's hand-offs (bench/store.ts). */
-  private readonly writers = new TmpWriterPool(4);
+  static readonly WRITER_THREADS = 4;
+  private readonly writers = new TmpWriterPool(MaildirBlobStore.WRITER_THREADS);
   private readonly readers = new BlobReaderPool();
   private readonly root: string;
   /** folder() of the locations seen: a pure function of the location, asked for by every read. */

@@ -73,3 +73,22 @@ test('a failed round fails every request in it, and the next round still runs', 
   await assert.rejects(throwing.sync(['/x']), /no thread/);
   assert.equal(throwing.busy, false);
 });
+
+test('with parallel rounds, requests start at once while fewer run, and gather only when all are busy', async () => {
+  const { rounds, sync } = heldSync();
+  const g = new GroupSync(sync, 2);
+  const a = g.sync(['/a']);
+  const b = g.sync(['/b']);
+  const c = g.sync(['/c']);
+  const d = g.sync(['/d']);
+  assert.deepEqual(rounds.map((r) => r.dirs), [['/a'], ['/b']]);
+  rounds[1]!.finish();
+  await b;
+  await tick();
+  // c and d waited together for a free place, and share it.
+  assert.deepEqual(rounds.map((r) => r.dirs), [['/a'], ['/b'], ['/c', '/d']]);
+  rounds[0]!.finish();
+  rounds[2]!.finish();
+  await Promise.all([a, c, d]);
+  assert.equal(g.busy, false);
+});
