@@ -11,6 +11,10 @@
 // from /proc).
 // usage: node dist/bench/ingest-cold.js [N]   (default 2000)
 // BENCH_PROFILE=DIR writes a V8 CPU profile of each serve there.
+// BENCH_STRACE=DIR counts serve's system calls during the load (strace -c -f,
+// attached once serve is ready) into DIR/strace-<target>.txt and prints its
+// fsyncs per message; strace slows serve, so the rates of such a run are not
+// comparable.
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -121,11 +125,35 @@ async function postino(target: 'smtp' | 'lmtp', dns: DnsFixture): Promise<Result
     const port = Number((await served.waitFor((e) => e.event === 'listening' && e.service === target)).port);
     await served.waitFor((e) => e.event === 'ready', 60_000);
     const folder = path.join(dataDir, 'mail', DOMAIN, RCPT.split('@')[0]!, `.${FOLDER}`);
-    return await load(port, target === 'lmtp', folder, served.child.pid);
+    const traced = process.env.BENCH_STRACE ? await straceAttach(served.child.pid!, path.join(process.env.BENCH_STRACE, `strace-${target}.txt`)) : undefined;
+    const result = await load(port, target === 'lmtp', folder, served.child.pid);
+    if (traced) console.log(`  ${target}: ${await traced()}`);
+    return result;
   } finally {
     const code = await served.stop();
     if (code !== 0) console.log(`postino: serve exited ${code}: ${served.stderr().slice(-2000)}`);
   }
+}
+
+/** Attaches strace -c -f to a process; the function returned detaches it and sums up its fsyncs per message. */
+async function straceAttach(pid: number, out: string): Promise<() => Promise<string>> {
+  const child = spawn('strace', ['-f', '-c', '-o', out, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  // strace says "Process N attached" once per thread; give it a moment.
+  for (let i = 0; i < 100 && !err.includes('attached'); i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 200));
+  return async () => {
+    child.kill('SIGINT');
+    await exited;
+    const calls = (name: string) => {
+      const m = new RegExp(`^\\s*[\\d.]+\\s+[\\d.]+\\s+\\d+\\s+(\\d+)\\s+(?:\\d+\\s+)?${name}$`, 'm').exec(readFileSync(out, 'utf8'));
+      return m ? Number(m[1]) : 0;
+    };
+    const fsyncs = calls('fsync') + calls('fdatasync');
+    return `fsync ${calls('fsync')} + fdatasync ${calls('fdatasync')} = ${(fsyncs / count).toFixed(2)} per message (${out})`;
+  };
 }
 
 async function dovecot(): Promise<Result> {

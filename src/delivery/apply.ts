@@ -42,7 +42,8 @@ const OK: TaskResult = { kind: 'ok' };
 export async function applyPlan(ctx: ApplyContext, plan: DeliveryPlan, account: AccountRecord, msg: AppliedMessage, queueId: string): Promise<TaskResult> {
   for (const n of plan.notes) ctx.log[n.level]({ event: n.event, ...n.fields });
   if (plan.stores.length > 0) {
-    const copy = (msg.withHeaders ?? msg.message.prepend(plan.headers)).edit(plan.edits).raw;
+    // The stored copy's model goes with its bytes: the index is made from it, not from a second parse.
+    const copy = (msg.withHeaders ?? msg.message.prepend(plan.headers)).edit(plan.edits);
     try {
       await Promise.all(plan.stores.map((s) => store(ctx, account, s, copy)));
     } catch (err) {
@@ -64,19 +65,38 @@ export async function applyPlan(ctx: ApplyContext, plan: DeliveryPlan, account: 
   return OK;
 }
 
-async function store(ctx: ApplyContext, account: AccountRecord, s: PlannedStore, raw: Buffer): Promise<void> {
+async function store(ctx: ApplyContext, account: AccountRecord, s: PlannedStore, copy: ParsedMessage): Promise<void> {
   let mailbox = s.mailbox;
-  if (s.create && !(await ctx.storage.mail.hasMailbox(account.id, mailbox))) {
-    try {
-      await ctx.storage.mail.createMailbox(account.id, mailbox);
-    } catch (err) {
-      if (!isMailError(err, 'ALREADYEXISTS')) {
-        ctx.log.warn({ event: 'fileinto-create-failed', account: account.address, mailbox, err: (err as Error).message });
-        mailbox = 'INBOX';
-      }
-    }
-  }
-  await ctx.storage.mail.append(account.id, mailbox, raw, s.flags.length > 0 ? { flags: s.flags } : {});
+  if (s.create && !(await ctx.storage.mail.hasMailbox(account.id, mailbox))) mailbox = await createOnce(ctx, account, mailbox);
+  await ctx.storage.mail.append(account.id, mailbox, copy.raw, s.flags.length > 0 ? { flags: s.flags, message: copy } : { message: copy });
+}
+
+/**
+ * Creations of a mailbox for fileinto :create under way, by storage and then
+ * account and name: deliveries arriving together for a folder that does not
+ * exist yet (the first mail of a list) wait for one creation instead of each
+ * trying its own and all but one being refused.
+ */
+const creating = new WeakMap<object, Map<string, Promise<string>>>();
+
+/** Creates the mailbox; resolves to where the copy goes: the mailbox, or INBOX when it cannot be made. */
+function createOnce(ctx: ApplyContext, account: AccountRecord, mailbox: string): Promise<string> {
+  let running = creating.get(ctx.storage);
+  if (!running) creating.set(ctx.storage, (running = new Map()));
+  const key = `${account.id}\0${mailbox}`;
+  const known = running.get(key);
+  if (known) return known;
+  const made = ctx.storage.mail.createMailbox(account.id, mailbox).then(
+    () => mailbox,
+    (err: unknown) => {
+      if (isMailError(err, 'ALREADYEXISTS')) return mailbox;
+      ctx.log.warn({ event: 'fileinto-create-failed', account: account.address, mailbox, err: (err as Error).message });
+      return 'INBOX';
+    },
+  );
+  running.set(key, made);
+  void made.then(() => running.delete(key));
+  return made;
 }
 
 async function sendReply(ctx: ApplyContext, r: PlannedReply, account: AccountRecord, msg: AppliedMessage): Promise<void> {

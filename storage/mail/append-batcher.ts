@@ -1,11 +1,15 @@
-// Appends with group commit. A message is written to tmp/ and fsynced (the
-// blob store's stage, in writer threads), then, inside one SQLite write
+// Appends with group commit. A message is written to tmp/ and fdatasynced
+// (by the writer threads; small ones in rounds shared with the appends of the
+// moment: see write()), then, inside one SQLite write
 // transaction, renamed into new/ or cur/ with its UID in the name and its
 // index row added; the directories and the WAL are fsynced, and only then
 // does append() resolve. Concurrent appends share one transaction and one
-// directory fsync, which is what makes fsync-on fast. A crash before the
-// rename leaves only a tmp/ file (never visible); a crash between rename and
-// commit leaves a whole file that recovery adopts.
+// directory fsync, which is what makes fsync-on fast; and batches that
+// commit while the previous batch's fsyncs run share the next round of them
+// (group-sync.ts), so under load the directory and WAL fsyncs are fewer
+// than the messages. A crash before the rename leaves only a tmp/ file
+// (never visible); a crash between rename and commit leaves a whole file
+// that recovery adopts.
 import type { AppendOptions, AppendResult, MailboxChange, StagedBlob } from '../ports.js';
 import { MailError } from '../errors.js';
 import { normalizeFlags, storableFlags } from '../flags.js';
@@ -13,6 +17,9 @@ import type { MailboxRef, MailboxRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 import { pop3UidlColumn } from '../pop3-uidl.js';
 import { recordPop3Uidls } from '../maildir/pop3-uidls.js';
+import { GroupSync, type SyncPaths } from './group-sync.js';
+import { MaildirBlobStore } from '../maildir/blob-store.js';
+import type { TmpWrite } from '../maildir/tmp-writer.js';
 
 const MAX_BATCH = 512;
 
@@ -46,7 +53,19 @@ export class AppendBatcher {
   private flushScheduled = false;
   private settling = 0;
 
-  constructor(private readonly core: MailCore) {}
+  private readonly groupSync: GroupSync;
+  /** Rounds of bodies written to tmp/ and fdatasynced (see write). */
+  private readonly dataSync: GroupSync<TmpWrite>;
+
+  /** `syncPaths` fsyncs a round's directories and the WAL: the blob store's writer threads unless a test injects its own. */
+  constructor(
+    private readonly core: MailCore,
+    syncPaths: SyncPaths = (dirs) => core.blobs.sync(dirs, [core.walPath]),
+  ) {
+    this.groupSync = new GroupSync(syncPaths);
+    // As many write rounds at once as there are writer threads: a message finding one idle is written at once, as alone.
+    this.dataSync = new GroupSync<TmpWrite>((files) => core.blobs.writeGroup(files), MaildirBlobStore.WRITER_THREADS);
+  }
 
   /**
    * Appends messages to one mailbox as one unit when there are several: all
@@ -72,32 +91,22 @@ export class AppendBatcher {
       }
       return { raw, options, mime, flags: normalizeFlags(options.flags ?? []), internalDate: options.internalDate ?? Date.now(), pop3Uidl: pop3UidlColumn(options.pop3Uidl) };
     });
-    const location = core.location(row);
-    const written = await Promise.allSettled(
-      prepared.map((m) => core.blobs.stage(location, m.raw, m.options.internalDate === undefined ? {} : { internalDate: m.options.internalDate })),
-    );
-    const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
-    if (failed) {
-      for (const w of written) if (w.status === 'fulfilled') core.blobs.discard(w.value);
-      const err = core.failure(failed.reason);
-      throw err instanceof MailError ? err : new MailError('TEMPFAIL', 'cannot write the message', { cause: failed.reason });
-    }
-    const uidls = prepared.flatMap((m, i) => (m.pop3Uidl === null ? [] : [{ base: (written[i] as PromiseFulfilledResult<StagedBlob>).value.base, uidl: m.pop3Uidl }]));
+    const written = await this.write(core.location(row), prepared);
+    const uidls = prepared.flatMap((m, i) => (m.pop3Uidl === null ? [] : [{ base: written[i]!.base, uidl: m.pop3Uidl }]));
     if (uidls.length > 0) {
       // Beside the Maildir before the rows commit (see maildir/pop3-uidls.ts); only COPY of an imported message gets here.
       try {
         recordPop3Uidls(core.accountDir(row.account_id), uidls);
       } catch (err) {
-        for (const w of written) if (w.status === 'fulfilled') core.blobs.discard(w.value);
-        const e = core.failure(err);
-        throw e instanceof MailError ? e : new MailError('TEMPFAIL', 'cannot write the message', { cause: err });
+        for (const w of written) core.blobs.discard(w);
+        throw this.writeFailure(err);
       }
     }
     const group = messages.length > 1 ? {} : undefined;
     // Queued in one go (no await in between), so a group is never split by other appends.
     return Promise.all(
       prepared.map((m, i) => {
-        const staged = (written[i] as PromiseFulfilledResult<StagedBlob>).value;
+        const staged = written[i]!;
         return new Promise<AppendResult>((resolve, reject) => {
           this.pending.push({
             mailboxId: row.id,
@@ -116,6 +125,41 @@ export class AppendBatcher {
         });
       }),
     );
+  }
+
+  /**
+   * Writes the bodies into tmp/; durable (fdatasynced) when it resolves.
+   * Small ones are written and fdatasynced in rounds shared with the other
+   * appends of the moment (as many rounds at a time as writer threads): when
+   * all are busy, one hand-off to a thread serves several messages. A large one is
+   * written and synced by a thread on its own.
+   */
+  private async write(location: string, messages: Array<{ raw: Buffer; options: AppendOptions }>): Promise<StagedBlob[]> {
+    const { core } = this;
+    const options = (m: { options: AppendOptions }) => (m.options.internalDate === undefined ? {} : { internalDate: m.options.internalDate });
+    if (messages.every((m) => m.raw.length <= MaildirBlobStore.GROUPED_WRITE_MAX)) {
+      const staged: StagedBlob[] = [];
+      try {
+        for (const m of messages) staged.push(core.blobs.tmpName(location));
+        await this.dataSync.sync(messages.map((m, i) => ({ tmpPath: staged[i]!.staged, data: m.raw, mtime: m.options.internalDate })));
+        return staged;
+      } catch (err) {
+        for (const s of staged) core.blobs.discard(s);
+        throw this.writeFailure(err);
+      }
+    }
+    const written = await Promise.allSettled(messages.map((m) => core.blobs.stage(location, m.raw, options(m))));
+    const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed) {
+      for (const w of written) if (w.status === 'fulfilled') core.blobs.discard(w.value);
+      throw this.writeFailure(failed.reason);
+    }
+    return written.map((w) => (w as PromiseFulfilledResult<StagedBlob>).value);
+  }
+
+  private writeFailure(cause: unknown): MailError {
+    const err = this.core.failure(cause);
+    return err instanceof MailError ? err : new MailError('TEMPFAIL', 'cannot write the message', { cause });
   }
 
   /** Waits until every append handed to the batcher has committed or failed. */
@@ -187,10 +231,12 @@ export class AppendBatcher {
     }
     if (outcomes.some((o) => o.result)) core.noteDiskFull(false);
     // The renames (directory fsync) and the index rows (WAL fsync) reach the
-    // disk, in the writer threads, before anyone is told the message is stored.
+    // disk, in the writer threads, before anyone is told the message is stored:
+    // in a round of fsyncs begun after this commit, shared with the batches
+    // committed while the previous round ran.
     this.settling++;
     const tell = core.holdPlace();
-    core.blobs.sync(touchedDirs, [core.walPath]).then(
+    this.groupSync.sync(touchedDirs).then(
       () => this.settle(outcomes, tell),
       (err: unknown) => this.settle(outcomes.map((o) => (o.result ? { item: o.item, error: new MailError('TEMPFAIL', 'cannot sync the mailbox', { cause: err }) } : o)), tell),
     );

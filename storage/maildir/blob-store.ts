@@ -1,7 +1,8 @@
 // Message bodies as Maildir++ files, behind the BlobStore port: a location is
 // a folder under the mail root ("example.com/alice/.Sent"), a ref a file in
 // it ("cur/<base>,S=<size>,U=<uid>:2,<flags>"). Bodies are written to tmp/
-// and fsynced by writer threads (stage), then renamed into new/ or cur/:
+// and fsynced by writer threads (stage, or several in one hand-off:
+// writeGroup), then renamed into new/ or cur/:
 // inside the index's transaction with the UID in the name (name(), undone
 // with it through FileChanges), or at once by put(). Reads go to reader
 // threads in batches, small ones from the page cache are made on the event
@@ -12,11 +13,11 @@ import { readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobStore, StagedBlob } from '../ports.js';
 import { MailError } from '../errors.js';
-import { TmpWriterPool } from './tmp-writer.js';
+import { TmpWriterPool, type TmpWrite } from './tmp-writer.js';
 import { BlobReaderPool } from './blob-reader.js';
 import { findMessageFile, removeQuietly } from './files.js';
 import type { FileChanges } from './file-changes.js';
-import { baseOfPath, messageFileName, newFileName } from './names.js';
+import { baseOfPath, messageFileName, newFileName, uniqueBaseName } from './names.js';
 
 /** The size a Maildir++ name gives (",S=<size>" before the flags), if any. */
 function sizeInName(ref: string): number | undefined {
@@ -29,7 +30,8 @@ const REF = /^(?:new|cur)\/(?!\.\.?$)[^/\0]+$/;
 
 export class MaildirBlobStore implements BlobStore {
   /** Four writer threads: measured 20-25% faster than the libuv pool's hand-offs (bench/store.ts). */
-  private readonly writers = new TmpWriterPool(4);
+  static readonly WRITER_THREADS = 4;
+  private readonly writers = new TmpWriterPool(MaildirBlobStore.WRITER_THREADS);
   private readonly readers: BlobReaderPool;
   private readonly root: string;
   /** folder() of the locations seen: a pure function of the location, asked for by every read. */
@@ -82,6 +84,24 @@ export class MaildirBlobStore implements BlobStore {
   async stage(location: string, raw: Buffer, options: { internalDate?: number } = {}): Promise<StagedBlob> {
     const { base, tmpPath } = await this.writers.write(this.folder(location), raw, options.internalDate);
     return { location, base, staged: tmpPath };
+  }
+
+  /** Largest body written in a group (writeGroup): a larger one gets a thread's job of its own (stage), so a group of small ones never waits behind it. */
+  static readonly GROUPED_WRITE_MAX = 256 * 1024;
+
+  /** A new tmp/ name in the folder at `location`, for a body writeGroup() is to write. */
+  tmpName(location: string): StagedBlob {
+    const base = uniqueBaseName();
+    return { location, base, staged: path.join(this.folder(location), 'tmp', base) };
+  }
+
+  /**
+   * Writes bodies to the tmp/ names tmpName() gave and fdatasyncs them, in
+   * the writer threads, several per hand-off (see TmpWriterPool.writeMany).
+   * When it fails, some may be written: discard them all.
+   */
+  writeGroup(files: TmpWrite[]): Promise<unknown> {
+    return this.writers.writeMany(files);
   }
 
   discard(staged: StagedBlob): void {

@@ -5,6 +5,9 @@ import {
   openSync,
   fsyncSync,
   closeSync,
+  fdatasyncSync,
+  futimesSync,
+  writeSync,
   readdirSync,
   statSync,
   unlinkSync,
@@ -22,6 +25,51 @@ export function ensureMaildir(dir: string): void {
 export interface TmpFile {
   base: string;
   tmpPath: string;
+}
+
+/**
+ * Writes a new message file into tmp/ (never over another: 'wx'); its mtime
+ * is the internal date when one is given; fdatasynced when `sync`. A failed
+ * write leaves nothing behind.
+ */
+export function writeTmpFile(tmpPath: string, data: Uint8Array, mtime: number | undefined, sync: boolean): void {
+  const fd = openSync(tmpPath, 'wx', 0o600);
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    if (mtime !== undefined) futimesSync(fd, mtime / 1000, mtime / 1000);
+    if (sync) fdatasyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    removeQuietly(tmpPath);
+    throw err;
+  }
+  closeSync(fd);
+}
+
+/**
+ * Writes several new message files into tmp/, then fdatasyncs them: their
+ * data reaches the disk together. When any fails, none is left behind.
+ */
+export function writeTmpFiles(files: Array<{ tmpPath: string; data: Uint8Array; mtime: number | undefined }>): void {
+  const done: string[] = [];
+  try {
+    for (const f of files) {
+      writeTmpFile(f.tmpPath, f.data, f.mtime, false);
+      done.push(f.tmpPath);
+    }
+    for (const p of done) {
+      const fd = openSync(p, 'r');
+      try {
+        fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  } catch (err) {
+    for (const p of done) removeQuietly(p);
+    throw err;
+  }
 }
 
 /** fsync of a directory (after renames in it) or a file. */

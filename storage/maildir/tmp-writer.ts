@@ -7,6 +7,18 @@ import { uniqueBaseName } from './names.js';
 import type { TmpFile } from './files.js';
 import type { TmpWriteReply, TmpWriteRequest } from './tmp-writer-worker.js';
 
+/** A message to write into tmp/ (its mtime the internal date, when given). */
+export interface TmpWrite {
+  tmpPath: string;
+  data: Uint8Array;
+  mtime: number | undefined;
+}
+
+/** Posting a view clones its whole ArrayBuffer (a pooled Buffer's 8 KB or more): send exactly the message's bytes. */
+function exactBytes(raw: Uint8Array): Uint8Array {
+  return raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : new Uint8Array(raw);
+}
+
 interface Lane {
   worker: Worker;
   busy: number;
@@ -58,10 +70,25 @@ export class TmpWriterPool {
   async write(maildir: string, raw: Buffer, internalDate: number | undefined): Promise<TmpFile> {
     const base = uniqueBaseName();
     const tmpPath = path.join(maildir, 'tmp', base);
-    // Posting a view clones its whole ArrayBuffer: send exactly the message's bytes.
-    const data = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : new Uint8Array(raw);
-    await this.run({ id: 0, kind: 'write', tmpPath, data, mtime: internalDate });
+    await this.run({ id: 0, kind: 'write', tmpPath, data: exactBytes(raw), mtime: internalDate });
     return { base, tmpPath };
+  }
+
+  /**
+   * Writes several messages to tmp/ and fdatasyncs them (see TmpWrite),
+   * spread over the threads so that their syncs overlap (the disk serves
+   * concurrent flushes together): one hand-off per thread, not per message.
+   * Fails when any fails; a thread's files are then gone, the others' stay
+   * for the caller to discard.
+   */
+  writeMany(files: TmpWrite[]): Promise<unknown> {
+    const chunks = Math.min(this.size, files.length);
+    const jobs: Array<Promise<void>> = [];
+    for (let c = 0; c < chunks; c++) {
+      const mine = files.filter((_, i) => i % chunks === c).map((f) => ({ tmpPath: f.tmpPath, data: exactBytes(f.data), mtime: f.mtime }));
+      jobs.push(this.run({ id: 0, kind: 'write-many', files: mine }));
+    }
+    return Promise.all(jobs);
   }
 
   /** fsyncs a file or directory; with allowMissing, one that is not there is no error. */
