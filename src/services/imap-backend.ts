@@ -32,9 +32,45 @@ class IndexCache {
   }
 }
 
+/**
+ * Parsed copies of stored indexes (mime/'s JSON), so that ten sessions
+ * fetching the same ENVELOPEs do not parse the same JSON ten times. An entry
+ * is used only when the row's JSON is the very text it was parsed from: a
+ * key that comes back for another message (a reused id) cannot hand out the
+ * wrong index. Callers treat an index as read-only.
+ */
+class ParsedIndexCache {
+  private readonly map = new Map<string, { json: string; index: MessageIndex }>();
+  private chars = 0;
+  /** At most `max` entries and `maxChars` of JSON text (a parsed index takes a few times its text). */
+  constructor(
+    private readonly max: number,
+    private readonly maxChars: number,
+  ) {}
+  parse(key: string, json: string | null | undefined): MessageIndex | null {
+    if (json === null || json === undefined) return null;
+    const hit = this.map.get(key);
+    if (hit !== undefined && hit.json === json) return hit.index;
+    const index = parseMessageIndex(json);
+    if (index === null || json.length > this.maxChars / 16) return index;
+    this.drop(key);
+    this.map.set(key, { json, index });
+    this.chars += json.length;
+    while (this.map.size > this.max || this.chars > this.maxChars) this.drop(this.map.keys().next().value!);
+    return index;
+  }
+  private drop(key: string): void {
+    const old = this.map.get(key);
+    if (old === undefined) return;
+    this.map.delete(key);
+    this.chars -= old.json.length;
+  }
+}
+
 export class StoreImapBackend implements ImapBackend {
   readonly saslMechanisms: readonly string[] = SASL_MECHANISMS;
   private readonly indexes = new IndexCache(2000);
+  private readonly parsed = new ParsedIndexCache(4096, 4_000_000);
 
   constructor(
     private readonly stores: ImapBackendStores,
@@ -180,9 +216,9 @@ export class StoreImapBackend implements ImapBackend {
   }
 
   messageIndex(user: ImapUser, record: MessageRecord, raw?: Buffer): MessageIndex | undefined {
-    const stored = parseMessageIndex(record.mime);
-    if (stored) return stored;
     const key = `${record.mailboxId}:${record.uid}`;
+    const stored = this.parsed.parse(key, record.mime);
+    if (stored) return stored;
     let idx = this.indexes.get(key);
     if (!idx && raw !== undefined) {
       idx = indexMessage(raw);
