@@ -24,7 +24,8 @@
 // All I/O goes through fs/promises: `serve` runs this queue on its event loop.
 // The same class keeps the local-retry queue (DIR/queue/local: messages
 // stored for some recipients, the rest retried here).
-import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { syncPath } from './sync-path.js';
 import { writeFile as writeFileCallback } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -139,14 +140,6 @@ const FLUSH_ONE = 'flush-';
 const HOLD = '.hold';
 const TMP = '.tmp';
 
-async function syncFile(file: string): Promise<void> {
-  const h = await open(file, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
 
 /**
  * Writes and fsyncs a file. The callback API (flush: fsync before close) on
@@ -189,7 +182,7 @@ export class DirectorySync {
 
   constructor(
     private readonly dir: string,
-    private readonly syncDir: (dir: string) => Promise<void> = syncFile,
+    private readonly syncDir: (dir: string) => Promise<void> = syncPath,
   ) {}
 
   sync(): Promise<void> {
@@ -266,7 +259,7 @@ export class QueueStore {
     }
     // Directories made now must survive a crash too: each parent's entry for them is fsynced.
     for (let d = path.dirname(this.dir); ; d = path.dirname(d)) {
-      await syncFile(d);
+      await syncPath(d);
       if (d === path.dirname(made) || d === path.dirname(d)) break;
     }
     this.dirReady = true;

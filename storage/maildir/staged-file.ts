@@ -5,6 +5,7 @@
 // For what a serving process writes (scripts, subscriptions, METADATA);
 // changeWithFile ties such a file to the index change it follows from.
 import { mkdir, open, rm } from 'node:fs/promises';
+import { syncPath } from '../sync-path.js';
 import path from 'node:path';
 import { MailError } from '../errors.js';
 import type { UnitGate } from '../unit-of-work.js';
@@ -41,14 +42,7 @@ export async function dropStaged(tmp: string): Promise<void> {
 }
 
 /** fsync of a directory, after renames in it. */
-export async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+export const syncDir = syncPath;
 
 /** The file an index change leaves behind it, and what it returns. */
 export interface ChangeWithFile<R> {

@@ -19,6 +19,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
 import { access, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { syncPath } from '../sync-path.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -68,14 +69,6 @@ function writeError(err: unknown): MailError {
   return new MailError('TEMPFAIL', `cannot store the message body in the blob directory (${code ?? 'error'})`, { cause: err });
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /** Refuses a blob directory that is not there or not ours to write (an unmounted share must not fill a local disk). */
 export async function checkBlobDirectory(root: string): Promise<void> {
@@ -207,8 +200,8 @@ export class DirectoryBlobStore implements BlobStore {
       const made = await mkdir(dir, { recursive: true, mode: 0o700 });
       if (made !== undefined) {
         // New directories are entries of their parents: make those lasting too.
-        await syncDir(this.root);
-        await syncDir(path.dirname(dir));
+        await syncPath(this.root);
+        await syncPath(path.dirname(dir));
       }
       const fh = await open(tmp, 'wx', 0o600);
       try {
@@ -218,7 +211,7 @@ export class DirectoryBlobStore implements BlobStore {
         await fh.close();
       }
       await rename(tmp, file);
-      await syncDir(dir);
+      await syncPath(dir);
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw writeError(err);
@@ -255,7 +248,7 @@ export class DirectoryBlobStore implements BlobStore {
         if (errno(err) === 'ENOENT') gone.push(hash);
       }
     }
-    for (const dir of dirs) await syncDir(dir).catch(() => {});
+    for (const dir of dirs) await syncPath(dir).catch(() => {});
     return gone;
   }
 }
