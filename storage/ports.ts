@@ -176,7 +176,13 @@ export type MailboxChange =
  * message bus) would also implement.
  */
 export interface ChangeFeed {
-  subscribe(accountId: number, listener: (change: MailboxChange) => void): () => void;
+  /**
+   * `missed`, when given, is called when changes of the account may have
+   * gone unheard (a cross-node feed whose connection was lost is back):
+   * the subscriber reads what changed since the MODSEQ it knows
+   * (changesSince). A feed that cannot lose changes never calls it.
+   */
+  subscribe(accountId: number, listener: (change: MailboxChange) => void, missed?: () => void): () => void;
   publish(change: MailboxChange): void;
 }
 

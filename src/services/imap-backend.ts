@@ -290,7 +290,7 @@ export class StoreImapBackend implements ImapBackend {
     return await this.stores.mail.metadata.set(user.accountId, mailboxId, changes, limits);
   }
 
-  subscribe(user: ImapUser, listener: (change: MailboxChange) => void): () => void {
-    return this.stores.mail.feed.subscribe(user.accountId, listener);
+  subscribe(user: ImapUser, listener: (change: MailboxChange) => void, missed?: () => void): () => void {
+    return this.stores.mail.feed.subscribe(user.accountId, listener, missed);
   }
 }

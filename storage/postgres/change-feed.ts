@@ -8,8 +8,13 @@
 //
 // A payload is at most 8000 bytes: a flags change too long for it is
 // announced without its flags, and the listener reads them. A listener
-// whose connection drops connects again; what it missed meanwhile the
-// sessions get back from MODSEQ (changesSince), not from the feed.
+// whose connection drops connects again (a second later); what it missed
+// meanwhile is not in the feed: once it listens again, every subscriber is
+// told it may have missed changes (subscribe's `missed`) and reads them
+// back from its MODSEQ (changesSince). Nothing committed in the gap is
+// lost: a change committed before the new LISTEN is in what they read, one
+// committed after it is heard. This node's own changes never depend on the
+// connection (they reach the subscribers after their commit).
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { ChangeFeed, MailboxChange } from '../ports.js';
@@ -45,6 +50,9 @@ export class PgChangeFeed implements ChangeFeed {
   private watching = false;
   private listening: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** A connection was lost (or failed) since the last LISTEN: the next one tells the subscribers. */
+  private gap = false;
+  private readonly missed = new Set<() => void>();
 
   constructor(
     private readonly url: string,
@@ -53,8 +61,21 @@ export class PgChangeFeed implements ChangeFeed {
     private readonly local: ChangeFeed = new InProcessChangeFeed(),
   ) {}
 
-  subscribe(accountId: number, listener: (change: MailboxChange) => void): () => void {
-    return this.local.subscribe(accountId, listener);
+  subscribe(accountId: number, listener: (change: MailboxChange) => void, missed?: () => void): () => void {
+    const stop = this.local.subscribe(accountId, listener);
+    if (!missed) return stop;
+    // A function of its own: one callback subscribed twice is still told twice, as the listener is.
+    const tell = () => missed();
+    this.missed.add(tell);
+    return () => {
+      this.missed.delete(tell);
+      stop();
+    };
+  }
+
+  /** The session name of this node's listening connection in pg_stat_activity. */
+  get applicationName(): string {
+    return `postino-feed-${this.origin}`;
   }
 
   publish(change: MailboxChange): void {
@@ -88,12 +109,13 @@ export class PgChangeFeed implements ChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new pg.Client({ connectionString: this.url, application_name: this.applicationName });
     client.on('notification', (msg) => {
       if (msg.channel === CHANGE_CHANNEL && msg.payload !== undefined) this.heard(msg.payload);
     });
     const lost = () => {
       if (this.client !== client) return;
+      this.gap = true;
       this.client = undefined;
       this.listening = undefined;
       client.end().catch(() => {});
@@ -115,7 +137,22 @@ export class PgChangeFeed implements ChangeFeed {
       lost();
       throw err;
     }
-    if (!this.watching) await this.unwatch();
+    if (!this.watching) return await this.unwatch();
+    if (this.gap && this.client === client) {
+      this.gap = false;
+      this.tellMissed();
+    }
+  }
+
+  /** Every subscriber reads back what it may have missed. */
+  private tellMissed(): void {
+    for (const tell of [...this.missed]) {
+      try {
+        tell();
+      } catch {
+        // a subscriber's bug must not stop the others
+      }
+    }
   }
 
   private heard(payload: string): void {

@@ -138,6 +138,10 @@ export interface ImapBackend {
   /** SETMETADATA: every change (a value, or null to remove) or none of them, within `limits`. */
   setMetadata(user: ImapUser, mailboxId: number | null, changes: readonly MetadataChange[], limits: MetadataLimits): Promise<MetadataSetResult>;
 
-  /** Committed changes of the account, until the returned function is called. */
-  subscribe(user: ImapUser, listener: (change: MailboxChange) => void): () => void;
+  /**
+   * Committed changes of the account, until the returned function is
+   * called. `missed`: changes may have gone unheard (see
+   * ChangeFeed.subscribe): look again at everything the session shows.
+   */
+  subscribe(user: ImapUser, listener: (change: MailboxChange) => void, missed?: () => void): () => void;
 }

@@ -233,6 +233,20 @@ export class NotifyState {
   }
 
   /**
+   * Changes may have gone unheard: every mailbox is looked at again (its
+   * STATUS items that moved since last told) and so are the names.
+   */
+  onMissed(): boolean {
+    if (this.overflowed) return false;
+    if (this.wants('MailboxName') || this.wants('SubscriptionChange')) this.namesDirty = true;
+    for (const id of this.names.keys()) {
+      if (id !== this.host.selectedId()) this.dirty.set(id, this.dirty.get(id) === true);
+    }
+    this.behind++;
+    return true;
+  }
+
+  /**
    * What to send now. A client that let more than maxBehind changes pile up
    * (it did not read, or sat in one long command) gets the overflow notice
    * once instead, and no notifications after it (RFC 5465 5.8). One at a

@@ -186,7 +186,7 @@ export class ImapSession implements SessionContext {
     this.receiver.setMaxLiteral(this.backend.appendLimit, IMAP_LIMITS.maxCommandLiterals);
     this.transport.setIdleTimeout(IMAP_LIMITS.authTimeoutMs);
     this.unsubscribe?.();
-    this.unsubscribe = this.backend.subscribe(user, (change) => this.onChange(change));
+    this.unsubscribe = this.backend.subscribe(user, (change) => this.onChange(change), () => this.onMissed());
     this.options.log?.({ event: 'imap-login', user: user.address, ip: this.remoteAddress });
   }
 
@@ -470,6 +470,18 @@ export class ImapSession implements SessionContext {
     }
     // The view catches up from the store itself; the change only says when to look.
     if (change.mailboxId === this.selected.mailboxId && this.idling) this.scheduleIdleFlush();
+  }
+
+  /**
+   * The feed may have lost changes (another node's, while this node's
+   * connection to them was down): look at everything as if it had changed.
+   * The view catches up from its MODSEQ (changesSince), as after a change.
+   */
+  private onMissed(): void {
+    if (this.notify?.onMissed()) this.scheduleNotify();
+    if (!this.selected) return;
+    this.checkSelectedExists(this.selected);
+    if (this.idling) this.scheduleIdleFlush();
   }
 
   private checkSelectedExists(sel: SelectedMailbox): void {

@@ -135,13 +135,15 @@ function slowMailbox() {
   const uids = [1, 2];
   let modseq = 10;
   let listener: ((c: MailboxChange) => void) | undefined;
+  let missed: (() => void) | undefined;
   let gate: Promise<void> = Promise.resolve();
   let open: () => void = () => {};
   let reads = 0;
   const info = { id: 9, accountId: 1, name: 'INBOX', uidValidity: 5, uidNext: 3, highestModseq: 10, specialUse: null, messages: 2, unseen: 0, size: 0 };
   const backend = stubBackend({
-    subscribe: (_user, l) => {
+    subscribe: (_user, l, m) => {
       listener = l;
+      missed = m;
       return () => {};
     },
     findMailbox: async () => info,
@@ -161,12 +163,16 @@ function slowMailbox() {
     get reads() {
       return reads;
     },
-    /** A new message arrives (modseq 10 + uid - 2) and the feed says so. */
-    arrive(): void {
+    /** A new message arrives (modseq 10 + uid - 2) and the feed says so, unless `unheard` (another node's, while the feed's connection was down). */
+    arrive(unheard = false): void {
       const uid = uids[uids.length - 1]! + 1;
       uids.push(uid);
       modseq = 10 + uid - 2;
-      listener?.({ kind: 'append', accountId: 1, mailboxId: 9, uid, modseq, flags: [] });
+      if (!unheard) listener?.({ kind: 'append', accountId: 1, mailboxId: 9, uid, modseq, flags: [] });
+    },
+    /** The feed tells its subscribers they may have missed changes (it listens again). */
+    tellMissed(): void {
+      missed?.();
     },
     hold(): void {
       gate = new Promise((r) => (open = r));
@@ -225,4 +231,35 @@ test('a session closed while a command waits for the store writes nothing more a
   box.release();
   await settle();
   assert.equal(t.text(), before);
+});
+
+test('IDLE: a change the feed never told shows once the feed says changes may have been missed, with no client command', async () => {
+  const box = slowMailbox();
+  const { t, s } = open({ secure: true, backend: box.backend });
+  s.onData(Buffer.from('a1 LOGIN u@x.test secret\r\na2 SELECT INBOX\r\na3 IDLE\r\n'));
+  await settle();
+  box.arrive(true);
+  await settle();
+  assert.match(t.text(), /\+ idling\r\n$/, 'not told: nothing to show');
+  box.tellMissed();
+  await settle();
+  assert.equal(t.text().split('+ idling\r\n')[1], '* 3 EXISTS\r\n');
+  s.onData(Buffer.from('DONE\r\n'));
+  await settle();
+  assert.equal(t.text().split('+ idling\r\n')[1], '* 3 EXISTS\r\na3 OK IDLE terminated\r\n', 'told once');
+});
+
+test('outside IDLE, missed changes wait for the next command (no untagged response between commands)', async () => {
+  const box = slowMailbox();
+  const { t, s } = open({ secure: true, backend: box.backend });
+  s.onData(Buffer.from('a1 LOGIN u@x.test secret\r\na2 SELECT INBOX\r\n'));
+  await settle();
+  const before = t.text();
+  box.arrive(true);
+  box.tellMissed();
+  await settle();
+  assert.equal(t.text(), before);
+  s.onData(Buffer.from('a3 NOOP\r\n'));
+  await settle();
+  assert.equal(t.text().slice(before.length), '* 3 EXISTS\r\na3 OK NOOP completed\r\n');
 });
