@@ -78,3 +78,27 @@ export interface AdminStore {
   /** Newest first: at most `limit`, with ids below `before` when given. */
   listAudit(limit: number, before?: number): Promise<AuditRecord[]>;
 }
+
+/** An admin_credentials row: the same columns in the SQLite and PostgreSQL stores. */
+export interface CredentialColumns {
+  id: string;
+  kind: CredentialRecord['kind'];
+  name: string;
+  hash: string;
+  principal_kind: PrincipalRef['kind'];
+  principal: string;
+  created: number;
+  last_used: number | null;
+  expires: number | null;
+}
+
+export const credentialOf = (r: CredentialColumns): CredentialRecord => ({
+  id: r.id,
+  kind: r.kind,
+  name: r.name,
+  hash: r.hash,
+  principal: { kind: r.principal_kind, name: r.principal },
+  created: r.created,
+  lastUsed: r.last_used,
+  expires: r.expires,
+});

@@ -1,7 +1,7 @@
 // The admin port's records in the SQLite index (storage/admin.ts).
 import { prepared, type IndexDb, type Statement } from './database.js';
 import { MailError } from '../errors.js';
-import type { AdminAccountRecord, AdminStore, AuditRecord, CredentialRecord, NewAuditRecord, PrincipalRef } from '../admin.js';
+import { credentialOf, type AdminAccountRecord, type AdminStore, type AuditRecord, type CredentialColumns, type CredentialRecord, type NewAuditRecord, type PrincipalRef } from '../admin.js';
 import type { Either } from '../unit-of-work.js';
 
 interface AdminRow {
@@ -11,34 +11,11 @@ interface AdminRow {
   created: number;
 }
 
-interface CredentialRow {
-  id: string;
-  kind: CredentialRecord['kind'];
-  name: string;
-  hash: string;
-  principal_kind: PrincipalRef['kind'];
-  principal: string;
-  created: number;
-  last_used: number | null;
-  expires: number | null;
-}
-
 const adminOf = (r: AdminRow): AdminAccountRecord => ({
   username: r.username,
   passwordHash: r.password_hash,
   domains: JSON.parse(r.domains) as string[],
   created: r.created,
-});
-
-const credentialOf = (r: CredentialRow): CredentialRecord => ({
-  id: r.id,
-  kind: r.kind,
-  name: r.name,
-  hash: r.hash,
-  principal: { kind: r.principal_kind, name: r.principal },
-  created: r.created,
-  lastUsed: r.last_used,
-  expires: r.expires,
 });
 
 export class SqliteAdminStore implements Either<AdminStore> {
@@ -90,7 +67,7 @@ export class SqliteAdminStore implements Either<AdminStore> {
   }
 
   findCredential(hash: string): CredentialRecord | undefined {
-    const row = this.sql('SELECT * FROM admin_credentials WHERE hash = ?').get(hash) as CredentialRow | undefined;
+    const row = this.sql('SELECT * FROM admin_credentials WHERE hash = ?').get(hash) as CredentialColumns | undefined;
     return row && credentialOf(row);
   }
 
@@ -99,7 +76,7 @@ export class SqliteAdminStore implements Either<AdminStore> {
       principal.kind,
       principal.name,
       kind,
-    ) as CredentialRow[];
+    ) as CredentialColumns[];
     return rows.map(credentialOf);
   }
 

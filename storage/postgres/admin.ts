@@ -2,7 +2,7 @@
 // storage/index/admin.ts keeps them in SQLite: usernames stored lower-case,
 // principals compared without case, secrets only as their hashes, the audit
 // log by a growing id (an identity column: an undone unit leaves a gap).
-import type { AdminAccountRecord, AdminStore, AuditRecord, CredentialRecord, NewAuditRecord, PrincipalRef } from '../admin.js';
+import { credentialOf, type AdminAccountRecord, type AdminStore, type AuditRecord, type CredentialColumns, type CredentialRecord, type NewAuditRecord, type PrincipalRef } from '../admin.js';
 import { MailError } from '../errors.js';
 import { pgCode, type PgDatabase, type Row } from './db.js';
 
@@ -13,17 +13,7 @@ interface AdminRow extends Row {
   created: number;
 }
 
-interface CredentialRow extends Row {
-  id: string;
-  kind: CredentialRecord['kind'];
-  name: string;
-  hash: string;
-  principal_kind: PrincipalRef['kind'];
-  principal: string;
-  created: number;
-  last_used: number | null;
-  expires: number | null;
-}
+interface CredentialRow extends Row, CredentialColumns {}
 
 interface AuditRow extends Row {
   id: number;
@@ -36,17 +26,6 @@ interface AuditRow extends Row {
 }
 
 const adminOf = (r: AdminRow): AdminAccountRecord => ({ username: r.username, passwordHash: r.password_hash, domains: [...r.domains], created: r.created });
-
-const credentialOf = (r: CredentialRow): CredentialRecord => ({
-  id: r.id,
-  kind: r.kind,
-  name: r.name,
-  hash: r.hash,
-  principal: { kind: r.principal_kind, name: r.principal },
-  created: r.created,
-  lastUsed: r.last_used,
-  expires: r.expires,
-});
 
 const auditOf = (r: AuditRow): AuditRecord => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, before: r.before, after: r.after });
 
