@@ -117,6 +117,19 @@ export function newEntryId(now = Date.now()): string {
   return `${now.toString(36).toUpperCase()}${randomBytes(5).toString('hex').toUpperCase()}`;
 }
 
+/** Hands each watcher its own copy of each entry; a watcher's failure is its own (the entries are committed and durable either way). */
+export function tellWatchers(listeners: ReadonlySet<QueueListener>, entries: ReadonlyArray<QueueEntry | null>): void {
+  for (const e of entries) {
+    for (const listener of listeners) {
+      try {
+        listener(e && structuredClone(e));
+      } catch {
+        // the watcher's own failure
+      }
+    }
+  }
+}
+
 export function newEntry(sender: string, recipients: string[], reason: string, extra: EnqueueExtra): QueueEntry {
   if (recipients.length === 0) throw new MailError('BADINPUT', 'no recipients');
   if (extra.id !== undefined && !isEntryId(extra.id)) throw new MailError('BADINPUT', 'not a queue entry id');
@@ -234,15 +247,7 @@ export class QueueStore {
       await writeFile(path.join(this.dir, RESCAN), '', { mode: 0o600 }).catch(() => undefined);
       return;
     }
-    for (const e of entries) {
-      for (const listener of this.listeners) {
-        try {
-          listener(e && structuredClone(e));
-        } catch {
-          // a watcher's failure is its own; the entry is durable either way
-        }
-      }
-    }
+    tellWatchers(this.listeners, entries);
   }
 
   private file(id: string, suffix: string): string {

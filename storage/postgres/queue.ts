@@ -34,7 +34,7 @@
 // with a crash costs only time: the runner's safety pass finds everything.
 import type { QueueStore } from '../ports.js';
 import type { EnqueueExtra, QueueEntry, QueueHead, QueueListener, RemoveOptions } from '../queue.js';
-import { isEntryId, newEntry } from '../queue.js';
+import { isEntryId, newEntry, tellWatchers } from '../queue.js';
 import { MailError } from '../errors.js';
 import { afterCommit } from '../unit-of-work.js';
 import type { PgDatabase } from './db.js';
@@ -110,15 +110,7 @@ export class PgQueue implements QueueStore {
       await this.db.pool.query('INSERT INTO queue_rescan (queue) VALUES ($1) ON CONFLICT DO NOTHING', [this.name]).catch(() => undefined);
       return;
     }
-    for (const e of entries) {
-      for (const listener of this.listeners) {
-        try {
-          listener(e && structuredClone(e));
-        } catch {
-          // a watcher's failure is its own; the entry is committed either way
-        }
-      }
-    }
+    tellWatchers(this.listeners, entries);
   }
 
   /** announce, after the enclosing unit of work (if any) commits. */
