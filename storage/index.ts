@@ -1,7 +1,7 @@
 // Opens everything stored under a data directory.
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { describeCause, openIndex, type IndexDb } from './index/database.js';
+import { describeCause, openIndex, peekSchemaVersion as peekSqliteSchema, type IndexDb } from './index/database.js';
 import { MailError } from './errors.js';
 import { SqliteDirectory } from './index/directory.js';
 import { MaildirStore, type MessageIndexer } from './store.js';
@@ -14,6 +14,8 @@ import { AccountFiles } from './account-files.js';
 import { SqliteAdminStore } from './index/admin.js';
 import { indexMessage } from '../mime/index.js';
 import { openPostgresStorage } from './postgres/index.js';
+import { peekSchemaVersion as peekPostgresSchema } from './postgres/migrations.js';
+import { schemaStatus, type SchemaStatus } from './schema/index.js';
 
 /** The structure cached with every message: ENVELOPE, BODYSTRUCTURE, part offsets, search fields. */
 export const defaultIndexer: MessageIndexer = (raw, parsed) => JSON.stringify(indexMessage(parsed?.raw === raw ? parsed : raw));
@@ -138,4 +140,15 @@ export async function openConfiguredStorage(dataDir: string, choice: StorageChoi
   }
 }
 
-export type { MessageIndexer, Storage };
+/**
+ * Where the configured backend's schema stands against this build, read
+ * without opening the storage (no step applied, nothing made). `missing`:
+ * there is no SQLite index yet.
+ */
+export async function readSchemaStatus(dataDir: string, choice: StorageChoice): Promise<SchemaStatus & { missing: boolean }> {
+  if (choice.backend === 'postgres') return { ...schemaStatus('postgres', await peekPostgresSchema(choice.url)), missing: false };
+  const version = peekSqliteSchema(path.join(dataDir, 'postino.sqlite'));
+  return { ...schemaStatus('sqlite', version ?? 0), missing: version === undefined };
+}
+
+export type { MessageIndexer, SchemaStatus, Storage };

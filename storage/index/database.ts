@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { migrations } from './migrations.js';
+import { pendingSteps } from '../schema/index.js';
 import { MailError, isNoSpace } from '../errors.js';
 
 export type IndexDb = Database.Database;
@@ -95,20 +95,34 @@ export function schemaVersion(db: IndexDb): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-function migrate(db: IndexDb): void {
-  const current = schemaVersion(db);
-  if (current > migrations.length) {
-    throw new MailError('INTERNAL', `index schema v${current} is newer than this Postino (v${migrations.length})`);
+/** Reads the schema version of an index file without opening it for writing or migrating it; undefined when there is no file. */
+export function peekSchemaVersion(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  let db: IndexDb;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new MailError('TEMPFAIL', `cannot open the index ${file}: ${describeOpenFailure(file, err)}`, { cause: err });
   }
-  if (current === migrations.length) return;
+  try {
+    return schemaVersion(db);
+  } finally {
+    db.close();
+  }
+}
+
+// The rules are storage/schema/index.ts's; the version is PRAGMA user_version.
+function migrate(db: IndexDb): void {
+  // Refuses an index a newer Postino wrote, before taking the write lock.
+  if (pendingSteps('sqlite', schemaVersion(db)).length === 0) return;
   const run = db.transaction(() => {
     // Re-read inside the write transaction: another process may have migrated.
-    const from = schemaVersion(db);
-    for (let v = from; v < migrations.length; v++) {
-      db.exec(migrations[v]!);
-      db.pragma(`user_version = ${v + 1}`);
+    const pending = pendingSteps('sqlite', schemaVersion(db));
+    for (const step of pending) {
+      db.exec(step.sql);
+      db.pragma(`user_version = ${step.version}`);
     }
-    if (from < migrations.length) {
+    if (pending.length > 0) {
       const broken = db.pragma('foreign_key_check') as Array<{ table: string; parent: string }>;
       if (broken.length > 0) {
         const first = broken[0]!;

@@ -19,7 +19,7 @@ import {
   type MessageRow,
 } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
-import { IS_UNSEEN } from '../index/migrations.js';
+import { IS_UNSEEN } from '../schema/sqlite.js';
 import type { Subscriptions } from './subscriptions.js';
 import { changeWithFile } from '../maildir/staged-file.js';
 import { UidLists, type UidSource } from './uid-lists.js';

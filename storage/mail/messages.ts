@@ -11,7 +11,7 @@ import { normalizeFlags, storableFlags } from '../flags.js';
 import { splitFlags, toRecord, type MessageRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 import type { AppendBatcher } from './append-batcher.js';
-import { IS_DELETED } from '../index/migrations.js';
+import { IS_DELETED } from '../schema/sqlite.js';
 
 /** The \Deleted messages of a mailbox, ascending. */
 const DELETED_UIDS = `SELECT uid FROM messages INDEXED BY messages_deleted WHERE mailbox_id = ? AND ${IS_DELETED} ORDER BY uid`;

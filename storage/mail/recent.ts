@@ -3,7 +3,7 @@
 // no read-write SELECT has claimed yet.
 import { isMailError } from '../errors.js';
 import type { MailCore } from './core.js';
-import { IS_DELETED } from '../index/migrations.js';
+import { IS_DELETED } from '../schema/sqlite.js';
 
 export class RecentCounts {
   constructor(private readonly core: MailCore) {}

@@ -1,6 +1,6 @@
 // The PostgreSQL backend: every storage port over one database, for
 // several Postino nodes sharing it. Opening applies the migrations
-// (storage/postgres/migrations.ts) under an advisory lock. Units of work
+// (storage/postgres/migrations.ts, the steps in storage/schema/) under an advisory lock. Units of work
 // are PostgreSQL transactions (storage/postgres/db.ts); in front of the
 // port classes sit the same asynchronous ports as the other backends
 // (storage/unit-of-work.ts): within one process units run one at a time and

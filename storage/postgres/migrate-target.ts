@@ -8,12 +8,12 @@
 // last one stopped. Anything else (another application's tables, Postino
 // data from elsewhere, a migration of another data dir) is refused before
 // anything is written. The record is a table of its own, postino_migration,
-// made by the migration and not by the schema steps (migrations.ts): a
+// made by the migration and not by the schema steps (storage/schema/postgres.ts): a
 // database that never received a data dir has none. While a run goes on it
 // holds an advisory lock, so two runs on one database cannot interleave.
 import pg from 'pg';
 import { MailError } from '../errors.js';
-import { MIGRATIONS } from './migrations.js';
+import { SCHEMA_STEPS } from '../schema/index.js';
 
 /** The advisory lock a migration run holds (any number, distinct from migrations.ts's). */
 const RUN_LOCK = 0x6d696772; // "migr"
@@ -22,7 +22,7 @@ const RECORD = 'postino_migration';
 /** Postino's own tables: those the schema steps make, their version table and the migration record. */
 function postinoTables(): Set<string> {
   const names = new Set(['schema_version', RECORD]);
-  for (const m of MIGRATIONS) for (const match of m.sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?([a-z_][a-z0-9_]*)/gi)) names.add(match[1]!.toLowerCase());
+  for (const m of SCHEMA_STEPS.postgres) for (const match of m.sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?([a-z_][a-z0-9_]*)/gi)) names.add(match[1]!.toLowerCase());
   return names;
 }
 

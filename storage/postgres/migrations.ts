@@ -1,198 +1,32 @@
-// The PostgreSQL schema, as numbered steps applied in order at open. The
-// steps already applied are in schema_version; a node applies the rest
-// holding a transaction-level advisory lock, so nodes starting together
-// wait for each other instead of racing. A step is never edited once
-// released: a change is a new step.
-import type pg from 'pg';
+// Applies the PostgreSQL schema steps (storage/schema/postgres.ts) at open,
+// by the rules of storage/schema/index.ts. The schema_version table has a
+// row per step applied. A node applies the rest holding a transaction-level
+// advisory lock, so nodes starting together wait for each other instead of
+// racing.
+import pg from 'pg';
+import { MailError } from '../errors.js';
+import { pendingSteps } from '../schema/index.js';
+import { redactedUrl } from './migrate-target.js';
 
 /** Any number, the same on every node: the advisory lock migrations hold. */
 const MIGRATION_LOCK = 0x706f7374; // "post"
 
-export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> = [
-  {
-    version: 1,
-    name: 'directory, mail index, bodies, scripts, delivery memory, metadata, queue',
-    sql: `
-      CREATE TABLE domains (
-        name text COLLATE "C" PRIMARY KEY
-      );
-      CREATE TABLE accounts (
-        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        address text COLLATE "C" NOT NULL UNIQUE,
-        domain text COLLATE "C" NOT NULL REFERENCES domains (name),
-        localpart text COLLATE "C" NOT NULL,
-        password_hash text NOT NULL,
-        scram_sha256 text,
-        quota bigint,
-        disabled boolean NOT NULL DEFAULT false,
-        -- The highest UIDVALIDITY any mailbox of the account was given (deleted ones too).
-        uid_validity_high bigint NOT NULL DEFAULT 0
-      );
-      CREATE TABLE aliases (
-        address text COLLATE "C" NOT NULL,
-        domain text COLLATE "C" NOT NULL REFERENCES domains (name) ON DELETE CASCADE,
-        target text COLLATE "C" NOT NULL,
-        PRIMARY KEY (address, target)
-      );
-      CREATE TABLE mailboxes (
-        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        account_id bigint NOT NULL REFERENCES accounts (id),
-        name text COLLATE "C" NOT NULL,
-        uid_validity bigint NOT NULL,
-        uid_next bigint NOT NULL DEFAULT 1,
-        highest_modseq bigint NOT NULL DEFAULT 1,
-        special_use text,
-        -- Keywords ever used in the mailbox, in order of first use (at most 26).
-        keywords text[] NOT NULL DEFAULT '{}',
-        first_recent_uid bigint NOT NULL DEFAULT 1,
-        -- Checked at the end of each statement, so a rename of a whole subtree can pass through taken names.
-        UNIQUE (account_id, name) DEFERRABLE INITIALLY IMMEDIATE
-      );
-      -- Bodies, stored once per content: many recipients, copies and moves share one row.
-      CREATE TABLE blobs (
-        hash bytea PRIMARY KEY,
-        body bytea NOT NULL
-      );
-      CREATE TABLE messages (
-        mailbox_id bigint NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
-        uid bigint NOT NULL,
-        account_id bigint NOT NULL,
-        modseq bigint NOT NULL,
-        flags text[] NOT NULL,
-        internal_date bigint NOT NULL,
-        size bigint NOT NULL,
-        mime text,
-        body_id text NOT NULL,
-        blob_hash bytea NOT NULL REFERENCES blobs (hash),
-        PRIMARY KEY (mailbox_id, uid)
-      );
-      CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);
-      CREATE INDEX messages_account ON messages (account_id);
-      CREATE INDEX messages_blob ON messages (blob_hash);
-      CREATE TABLE expunged (
-        mailbox_id bigint NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
-        uid bigint NOT NULL,
-        modseq bigint NOT NULL,
-        PRIMARY KEY (mailbox_id, uid)
-      );
-      CREATE TABLE subscriptions (
-        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        name text COLLATE "C" NOT NULL,
-        PRIMARY KEY (account_id, name)
-      );
-      CREATE TABLE scripts (
-        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        name text COLLATE "C" NOT NULL,
-        body text NOT NULL,
-        active boolean NOT NULL DEFAULT false,
-        PRIMARY KEY (account_id, name)
-      );
-      CREATE UNIQUE INDEX scripts_one_active ON scripts (account_id) WHERE active;
-      CREATE TABLE vacations (
-        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        sender text NOT NULL,
-        handle text NOT NULL,
-        expires bigint NOT NULL,
-        PRIMARY KEY (account_id, sender, handle)
-      );
-      CREATE TABLE duplicates (
-        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        handle text NOT NULL,
-        id text NOT NULL,
-        expires bigint NOT NULL,
-        PRIMARY KEY (account_id, handle, id)
-      );
-      -- IMAP METADATA; mailbox_id 0 holds the server's entries.
-      CREATE TABLE metadata (
-        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        mailbox_id bigint NOT NULL,
-        entry text COLLATE "C" NOT NULL,
-        value bytea NOT NULL,
-        PRIMARY KEY (account_id, mailbox_id, entry)
-      );
-      CREATE TABLE queue_entries (
-        queue text NOT NULL,
-        id text NOT NULL,
-        seq bigint GENERATED ALWAYS AS IDENTITY,
-        created bigint NOT NULL,
-        entry jsonb NOT NULL,
-        raw bytea NOT NULL,
-        -- False while staged by a unit of work that has not committed.
-        published boolean NOT NULL,
-        held boolean NOT NULL DEFAULT false,
-        PRIMARY KEY (queue, id)
-      );
-      CREATE INDEX queue_entries_order ON queue_entries (queue, created, seq);
-      -- Flush requests: id '' asks for every entry.
-      CREATE TABLE queue_flush (
-        queue text NOT NULL,
-        id text NOT NULL,
-        PRIMARY KEY (queue, id)
-      );
-    `,
-  },
-  {
-    version: 2,
-    name: 'admin accounts, API tokens and sessions, audit log; queue rescan requests',
-    sql: `
-      CREATE TABLE admin_accounts (
-        -- Lower case (storage/admin.ts).
-        username text COLLATE "C" PRIMARY KEY,
-        password_hash text NOT NULL,
-        domains text[] NOT NULL DEFAULT '{}',
-        created bigint NOT NULL
-      );
-      CREATE TABLE admin_credentials (
-        id text COLLATE "C" PRIMARY KEY,
-        kind text NOT NULL,
-        name text NOT NULL,
-        -- SHA-256 of the secret, hex: the secret itself is never stored.
-        hash text COLLATE "C" NOT NULL UNIQUE,
-        principal_kind text NOT NULL,
-        principal text NOT NULL,
-        created bigint NOT NULL,
-        last_used bigint,
-        expires bigint
-      );
-      CREATE INDEX admin_credentials_principal ON admin_credentials (principal_kind, lower(principal), kind);
-      CREATE TABLE audit_log (
-        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        at bigint NOT NULL,
-        actor text NOT NULL,
-        action text NOT NULL,
-        target text NOT NULL,
-        before text,
-        after text
-      );
-      -- Left for the node that runs a queue when another node or process added an entry or changed a hold.
-      CREATE TABLE queue_rescan (
-        queue text PRIMARY KEY
-      );
-    `,
-  },
-  {
-    version: 3,
-    name: 'queue entry leases (several nodes send the queue)',
-    sql: `
-      -- The node that last took the entry (node.name, for people and logs),
-      -- the process that holds it (a random id per start: a restarted node
-      -- is another holder), and until when (the database's clock); NULL
-      -- lease_until: given back.
-      ALTER TABLE queue_entries
-        ADD COLUMN lease_node text,
-        ADD COLUMN lease_holder text,
-        ADD COLUMN lease_until timestamptz;
-    `,
-  },
-  {
-    version: 4,
-    name: "a message's own POP3 UIDL (postino import dovecot)",
-    sql: `
-      -- NULL: POP3 derives the UIDL from the body id, as before.
-      ALTER TABLE messages ADD COLUMN pop3_uidl text;
-    `,
-  },
-];
+/**
+ * The version schema_version records: its highest step, when it holds every
+ * step from 1 to that one (steps are applied in order, in one transaction:
+ * a gap means the table was changed by other hands, and is refused rather
+ * than filled or skipped). 0 without the table.
+ */
+export async function recordedVersion(client: pg.ClientBase): Promise<number> {
+  const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('schema_version')::text AS t`);
+  if (exists.rows[0]?.t == null) return 0;
+  const versions = (await client.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version')).rows.map((r) => r.version);
+  const missing = versions.length === 0 ? [] : Array.from({ length: versions[versions.length - 1]! }, (_, i) => i + 1).filter((v) => !versions.includes(v));
+  if (missing.length > 0) {
+    throw new MailError('INTERNAL', `the PostgreSQL schema_version table lacks step(s) ${missing.slice(0, 5).join(', ')} below ${versions[versions.length - 1]!}: it was changed outside Postino`);
+  }
+  return versions.length;
+}
 
 /** Applies the steps not yet applied, under the advisory lock; returns the versions it applied. */
 export async function migrate(pool: pg.Pool): Promise<number[]> {
@@ -201,16 +35,11 @@ export async function migrate(pool: pg.Pool): Promise<number[]> {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query('CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-    const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_version')).rows.map((r) => r.version));
-    const newest = Math.max(0, ...MIGRATIONS.map((m) => m.version));
-    const ahead = [...done].filter((v) => v > newest);
-    if (ahead.length > 0) throw new Error(`the database schema is at version ${Math.max(...ahead)}, newer than this Postino knows (${newest}): upgrade Postino`);
     const applied: number[] = [];
-    for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
-      await client.query(m.sql);
-      await client.query('INSERT INTO schema_version (version) VALUES ($1)', [m.version]);
-      applied.push(m.version);
+    for (const step of pendingSteps('postgres', await recordedVersion(client))) {
+      await client.query(step.sql);
+      await client.query('INSERT INTO schema_version (version) VALUES ($1)', [step.version]);
+      applied.push(step.version);
     }
     await client.query('COMMIT');
     return applied;
@@ -219,5 +48,19 @@ export async function migrate(pool: pg.Pool): Promise<number[]> {
     throw err;
   } finally {
     client.release();
+  }
+}
+
+/** The version the database at `url` records, read without changing it (no table made, no step applied). */
+export async function peekSchemaVersion(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    return await recordedVersion(client);
+  } catch (err) {
+    if (err instanceof MailError) throw err;
+    throw new MailError('TEMPFAIL', `cannot read the schema version of ${redactedUrl(url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  } finally {
+    await client.end().catch(() => {});
   }
 }

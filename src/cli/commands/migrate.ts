@@ -9,6 +9,7 @@ import type { CliCommand, CliContext } from '../command.js';
 import { stringOption } from '../command.js';
 import { MailError } from '../../../storage/errors.js';
 import { migrateToPostgres, type MigrationReport } from '../../../storage/migrate.js';
+import { readSchemaStatus, type SchemaStatus } from '../../../storage/index.js';
 import { loadConfig } from '../../config.js';
 
 /** The storage keys the migration sets: the backend, its URL, and the blob directory when one was given. */
@@ -85,25 +86,50 @@ function tellConfig(ctx: CliContext, target: TargetStorage, write: boolean): voi
   ctx.out(`  ${storageSnippet(target)}`);
 }
 
+/** One line: where the configured database's schema stands, e.g. `schema: sqlite v12 (current)`. */
+export function schemaLine(s: SchemaStatus & { missing: boolean }): string {
+  const head = `schema: ${s.backend} v${s.version}`;
+  if (s.missing) return `${head} (no index yet: the first start makes it at v${s.latest})`;
+  switch (s.state) {
+    case 'current':
+      return `${head} (current)`;
+    case 'behind':
+      return `${head} (${s.pending.length} step(s) to apply up to v${s.latest}, at the next start: ${s.pending.join('; ')})`;
+    case 'ahead':
+      return `${head} (newer than this Postino, which knows up to v${s.latest}; upgrade Postino)`;
+  }
+}
+
 export const migrateCommands: CliCommand[] = [
   {
     words: ['migrate'],
-    usage: '--to postgres URL [--blobs DIR] [--write-config]',
+    usage: '--to postgres URL [--blobs DIR] [--write-config] | --status',
     summary:
       'Moves the data dir from SQLite + Maildir to PostgreSQL, keeping UIDVALIDITY, UIDs, flags and MODSEQs. ' +
       'Copies domains, accounts (password hashes as they are), aliases, every mailbox and message, subscriptions, Sieve scripts, ' +
       'delivery memory, the queues, and admin accounts and tokens. serve must be stopped, and the database empty or holding this ' +
       'migration unfinished (after an interruption, run it again: it goes on). Both sides are compared mailbox by mailbox at the end; ' +
-      'the data dir is left as it was. It then prints the config change, or makes it with --write-config.',
+      'the data dir is left as it was. It then prints the config change, or makes it with --write-config. ' +
+      'With --status it only says where the configured database\'s schema stands (e.g. "schema: sqlite v12 (current)"), changing nothing; exit 1 when a newer Postino wrote it.',
     options: {
       to: { type: 'string', placeholder: 'BACKEND', description: 'the backend to move to: postgres' },
       blobs: { type: 'string', placeholder: 'DIR', description: 'keep the bodies as files in this shared directory (storage.blobs, an absolute path that exists) instead of in PostgreSQL' },
       'write-config': { type: 'boolean', description: 'set storage.backend and storage.url in the config file once the copy is verified' },
+      status: { type: 'boolean', description: 'only print the schema version of the configured database against this build (nothing is migrated)' },
     },
-    minArgs: 1,
+    minArgs: 0,
     maxArgs: 1,
     async run([url], options, ctx) {
       const to = stringOption(options, 'to');
+      if (options.status === true) {
+        if (url !== undefined || to !== undefined || options.blobs !== undefined || options['write-config'] === true) {
+          throw new MailError('BADINPUT', '--status takes no URL and no other option');
+        }
+        const status = await readSchemaStatus(ctx.dataDir, loadConfig(ctx.configPath).storage);
+        ctx.out(ctx.json ? JSON.stringify(status) : schemaLine(status));
+        return status.state === 'ahead' ? 1 : 0;
+      }
+      if (url === undefined) throw new MailError('BADINPUT', 'missing argument (usage: postino migrate --to postgres URL)');
       if (to !== 'postgres') throw new MailError('BADINPUT', to === undefined ? '--to postgres is required' : `cannot migrate to ${to}: only --to postgres`);
       const config = loadConfig(ctx.configPath);
       if (config.storage.backend === 'postgres') throw new MailError('REFUSED', 'the config says storage.backend "postgres" already: this data dir runs on PostgreSQL');

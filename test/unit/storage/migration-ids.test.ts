@@ -5,10 +5,12 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openIndex, schemaVersion } from '../../../storage/index/database.js';
-import { migrations } from '../../../storage/index/migrations.js';
+import { SCHEMA_STEPS } from '../../../storage/schema/index.js';
 // The SQLite + Maildir backend itself, answering synchronously (its ports are driven by test/contract/).
 import { openSqliteParts as openStorage } from '../../../storage/index.js';
 import { scratchDir } from '../../support/tmp.js';
+
+const migrations = SCHEMA_STEPS.sqlite.map((s) => s.sql);
 
 /** A database as Postino left it at schema v5, with the history that made ids reusable. */
 function makeV5(file: string): void {

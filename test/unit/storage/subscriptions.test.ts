@@ -8,11 +8,13 @@ import Database from 'better-sqlite3';
 // The SQLite + Maildir backend itself, answering synchronously (its ports are driven by test/contract/).
 import { openSqliteParts as openStorage, type SqliteStorageParts as Storage } from '../../../storage/index.js';
 import { MAX_SUBSCRIPTIONS } from '../../../storage/store.js';
-import { migrations } from '../../../storage/index/migrations.js';
+import { SCHEMA_STEPS } from '../../../storage/schema/index.js';
 import { SUBSCRIPTIONS_FILE } from '../../../storage/maildir/subscriptions.js';
 import { META_FILE } from '../../../storage/maildir/meta.js';
 import { MailError } from '../../../storage/errors.js';
 import { scratchDir } from '../../support/tmp.js';
+
+const migrations = SCHEMA_STEPS.sqlite.map((s) => s.sql);
 
 const code = (c: string) => (err: unknown) => err instanceof MailError && err.code === c;
 

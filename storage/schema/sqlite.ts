@@ -1,11 +1,13 @@
-// Versioned schema of the SQLite index. Each entry moves the schema from
-// version i to i+1; PRAGMA user_version records where a database stands.
-// Never edit a released migration: append a new one.
-import { RECENT_MIGRATION } from './migration-recent.js';
-import { SUBSCRIPTIONS_MIGRATION } from './migration-subscriptions.js';
-import { IDS_MIGRATION } from './migration-ids.js';
-import { METADATA_MIGRATION } from './migration-metadata.js';
-import { ADMIN_MIGRATION } from './migration-admin.js';
+// The SQLite index's schema steps (storage/index/database.ts applies them;
+// PRAGMA user_version records how many a database has). Listed with the
+// PostgreSQL steps in storage/schema/index.ts, which holds the rules both
+// runners follow. Never edit a released step: append a new one.
+import type { SchemaStep } from './index.js';
+import { RECENT_MIGRATION } from './sqlite/migration-recent.js';
+import { SUBSCRIPTIONS_MIGRATION } from './sqlite/migration-subscriptions.js';
+import { IDS_MIGRATION } from './sqlite/migration-ids.js';
+import { METADATA_MIGRATION } from './sqlite/migration-metadata.js';
+import { ADMIN_MIGRATION } from './sqlite/migration-admin.js';
 
 /**
  * The flag tests that partial indexes (migration 10) are built on. A query
@@ -15,9 +17,13 @@ import { ADMIN_MIGRATION } from './migration-admin.js';
 export const IS_DELETED = "(' ' || flags || ' ') LIKE '% \\Deleted %'";
 export const IS_UNSEEN = "(' ' || flags || ' ') NOT LIKE '% \\Seen %'";
 
-export const migrations: string[] = [
-  // 1: domains, accounts, aliases, mailboxes, messages, expunge log, scripts.
-  `
+const steps: SchemaStep[] = [];
+
+// 1: domains, accounts, aliases, mailboxes, messages, expunge log, scripts.
+steps.push({
+  version: 1,
+  name: 'domains, accounts, aliases, mailboxes, messages, expunge log, scripts',
+  sql: `
   CREATE TABLE domains (
     name TEXT PRIMARY KEY COLLATE NOCASE,
     created INTEGER NOT NULL
@@ -86,11 +92,11 @@ export const migrations: string[] = [
     PRIMARY KEY (account_id, name)
   ) WITHOUT ROWID;
   `,
-];
+});
 
 // 2: what delivery remembers between messages: vacation replies sent
 // (RFC 5230: once per period per sender) and duplicate ids (RFC 7352).
-migrations.push(`
+steps.push({ version: 2, name: 'delivery memory: vacation replies and duplicate ids', sql: `
   CREATE TABLE vacation_log (
     account_id INTEGER NOT NULL,
     sender TEXT NOT NULL COLLATE NOCASE,
@@ -106,55 +112,57 @@ migrations.push(`
     expires INTEGER NOT NULL,
     PRIMARY KEY (account_id, handle, id)
   ) WITHOUT ROWID;
-`);
+` });
 
 // 3: a covering index for what SELECT, STATUS and the mailbox counters read
 // (UIDs, MODSEQs, flags, sizes), so they never touch the cached MIME JSON.
-migrations.push(`
+steps.push({ version: 3, name: 'a covering index of message summaries', sql: `
   CREATE INDEX messages_summary ON messages(mailbox_id, uid, modseq, flags, size);
-`);
+` });
 
 // 4: the first recent UID of each mailbox (see migration-recent.ts).
-migrations.push(RECENT_MIGRATION);
+steps.push({ version: 4, name: "each mailbox's first recent UID", sql: RECENT_MIGRATION });
 
 // 5: subscriptions apart from mailboxes (see migration-subscriptions.ts).
-migrations.push(SUBSCRIPTIONS_MIGRATION);
+steps.push({ version: 5, name: 'subscriptions apart from mailboxes', sql: SUBSCRIPTIONS_MIGRATION });
 
 // 6: the expunge log by MODSEQ, for what a selected session asks after every
 // command ("what changed since MODSEQ n": QRESYNC and the session views).
-migrations.push(`
+steps.push({ version: 6, name: 'the expunge log by MODSEQ', sql: `
   CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
-`);
+` });
 
 // 7: the highest UIDVALIDITY each account has handed out, so a mailbox
 // deleted and created again gets a strictly larger one even within the
 // same second (RFC 3501 2.3.1.1), whatever was deleted in between.
-migrations.push(`
+steps.push({ version: 7, name: "each account's highest UIDVALIDITY", sql: `
   CREATE TABLE uidvalidity_high (
     account_id INTEGER PRIMARY KEY,
     value INTEGER NOT NULL
   );
   INSERT INTO uidvalidity_high (account_id, value) SELECT account_id, max(uidvalidity) FROM mailboxes GROUP BY account_id;
-`);
+` });
 
 // 8: account and mailbox ids never handed out twice (see migration-ids.ts).
-migrations.push(IDS_MIGRATION);
+steps.push({ version: 8, name: 'account and mailbox ids never handed out twice', sql: IDS_MIGRATION });
 
 // 9: IMAP METADATA entries per mailbox and per account (see migration-metadata.ts).
-migrations.push(METADATA_MIGRATION);
+steps.push({ version: 9, name: 'IMAP METADATA entries', sql: METADATA_MIGRATION });
 
 // 10: the \Deleted and the unseen messages of each mailbox, so EXPUNGE,
 // STATUS DELETED and SELECT's first unseen read those few, not every row.
-migrations.push(`
+steps.push({ version: 10, name: 'partial indexes of deleted and unseen messages', sql: `
   CREATE INDEX messages_deleted ON messages(mailbox_id, uid) WHERE ${IS_DELETED};
   CREATE INDEX messages_unseen ON messages(mailbox_id, uid) WHERE ${IS_UNSEEN};
-`);
+` });
 
 // 11: administrators, API tokens and sessions, the audit log (see migration-admin.ts).
-migrations.push(ADMIN_MIGRATION);
+steps.push({ version: 11, name: 'admin accounts, API tokens and sessions, audit log', sql: ADMIN_MIGRATION });
 
 // 12: a message's own POP3 UIDL (brought by postino import dovecot); NULL:
 // POP3 derives one, as before. Kept beside the Maildir too (maildir/pop3-uidls.ts).
-migrations.push(`
+steps.push({ version: 12, name: "a message's own POP3 UIDL", sql: `
   ALTER TABLE messages ADD COLUMN pop3_uidl TEXT;
-`);
+` });
+
+export const SQLITE_STEPS: readonly SchemaStep[] = steps;
