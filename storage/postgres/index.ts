@@ -1,7 +1,7 @@
 // The PostgreSQL backend: every storage port over one database, for
-// several Postino nodes sharing it. Opening applies the migrations
-// (storage/postgres/migrations.ts, the steps in storage/schema/) under an advisory lock. Units of work
-// are PostgreSQL transactions (storage/postgres/db.ts); in front of the
+// several Postino nodes sharing it. Opening applies the schema steps
+// (storage/schema/postgres.ts) under an advisory lock (migrations.ts).
+// Units of work are PostgreSQL transactions (storage/postgres/db.ts); in front of the
 // port classes sit the same asynchronous ports as the other backends
 // (storage/unit-of-work.ts): within one process units run one at a time and
 // outside calls wait for an open unit, as the contract asks; across nodes

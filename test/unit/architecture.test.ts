@@ -132,6 +132,12 @@ test('only src/admin/metrics/ imports prom-client: the rest reports through the 
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
 });
 
+test('storage/schema/ (the steps of both backends) imports no database driver and no backend: only itself and storage/errors', () => {
+  const bad = all.filter((i) => i.file.startsWith('storage/schema/') && !(i.target?.startsWith('storage/schema/') || i.target === 'storage/errors.js'));
+  assert.ok(all.some((i) => i.file === 'storage/index/database.ts' && i.target === 'storage/schema/index.js'), 'the check sees the SQLite runner take its steps from storage/schema/');
+  assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
+});
+
 test('only storage/postgres/ imports the PostgreSQL client (pg)', () => {
   const bad = all.filter((i) => (i.spec === 'pg' || i.spec.startsWith('pg/')) && !i.file.startsWith('storage/postgres/'));
   assert.deepEqual(bad.map((i) => `${i.file} -> ${i.spec}`), []);
