@@ -539,5 +539,12 @@ export interface Storage extends StoragePorts {
    * are written at once, the entries right after the commit).
    */
   transaction<T>(body: (tx: UnitOfWork) => Promise<T>): Promise<T>;
+  /**
+   * A secret every node on this storage shares (the SRS key): the one kept
+   * under name, or `proposal`, kept when there is none yet (the first
+   * node's wins; it never changes after). Only where several nodes share
+   * the storage (PostgreSQL); on one machine the data dir's file serves.
+   */
+  sharedSecret?(name: string, proposal: Buffer): Promise<Buffer>;
   close(): void;
 }

@@ -43,11 +43,16 @@ export type SrsCheck =
   | { kind: 'expired' };
 
 export class SrsCodec {
+  /**
+   * `older`: secrets this server signed with before (a node's own key from
+   * before its nodes shared one), still accepted in bounces, never used to sign.
+   */
   constructor(
     private readonly secret: Buffer,
     private readonly now: () => number = Date.now,
+    private readonly older: readonly Buffer[] = [],
   ) {
-    if (secret.length < 16) throw new Error('the SRS secret is too short');
+    if ([secret, ...older].some((s) => s.length < 16)) throw new Error('the SRS secret is too short');
   }
 
   /** The SRS0 address for sender at srsDomain; undefined when sender cannot be put in one (quoted local part, address literal, too long). */
@@ -84,8 +89,9 @@ export class SrsCodec {
     const origLocal = local.slice(from);
     if (hash.length !== HASH_CHARS || !isBase32(hash) || tt.length !== 2 || !isBase32(tt)) return { kind: 'malformed' };
     if (!DOMAIN.test(domain) || !PLAIN_LOCAL.test(origLocal)) return { kind: 'malformed' };
-    const expected = Buffer.from(this.hash(tt, domain, origLocal));
-    if (!timingSafeEqual(expected, Buffer.from(hash.toUpperCase()))) return { kind: 'forged' };
+    const given = Buffer.from(hash.toUpperCase());
+    const ours = [this.secret, ...this.older].some((secret) => timingSafeEqual(Buffer.from(this.hash(tt, domain, origLocal, secret)), given));
+    if (!ours) return { kind: 'forged' };
     const age = (this.today() - days(tt) + 1024) % 1024;
     if (age > SRS_VALID_DAYS && age < 1024 - FUTURE_DAYS) return { kind: 'expired' };
     return { kind: 'valid', original: `${origLocal}@${domain}` };
@@ -95,8 +101,8 @@ export class SrsCodec {
     return Math.floor(this.now() / DAY_MS) % 1024;
   }
 
-  private hash(tt: string, domain: string, local: string): string {
-    const mac = createHmac('sha256', this.secret).update(`${tt}=${domain}=${local}`.toLowerCase()).digest();
+  private hash(tt: string, domain: string, local: string, secret = this.secret): string {
+    const mac = createHmac('sha256', secret).update(`${tt}=${domain}=${local}`.toLowerCase()).digest();
     return base32(mac.subarray(0, (HASH_CHARS * 5) / 8));
   }
 }
@@ -139,10 +145,20 @@ export function loadOrCreateSrsSecret(dataDir: string): Buffer {
   const existing = readSecret(file);
   if (existing) return existing;
   makePrivateDir(dataDir);
-  writeNewSecretFile(file, `${randomBytes(32).toString('base64')}\n`);
+  writeNewSecretFile(file, `${newSrsSecret().toString('base64')}\n`);
   const made = readSecret(file);
   if (!made) throw new Error(`${file}: could not be read back`);
   return made;
+}
+
+/** A new SRS secret: 32 random bytes. */
+export function newSrsSecret(): Buffer {
+  return randomBytes(32);
+}
+
+/** The data dir's SRS secret, if it has one (made by an earlier start). */
+export function readSrsSecret(dataDir: string): Buffer | undefined {
+  return readSecret(srsSecretPath(dataDir));
 }
 
 function readSecret(file: string): Buffer | undefined {

@@ -19,7 +19,7 @@ import { deliveryConfig } from '../delivery/delivery-config.js';
 import { failureReply } from '../mx/smtp-reply.js';
 import { LocalRetryRunner } from '../delivery/local-retry.js';
 import { OutboundService, defaultOutbound, type OutboundFactory } from './outbound.js';
-import { loadOrCreateSrsSecret, SrsCodec } from '../outbound/srs.js';
+import { loadOrCreateSrsSecret, newSrsSecret, readSrsSecret, SrsCodec } from '../outbound/srs.js';
 import { srsAliases } from '../mx/hooks/srs-recipient.js';
 import { PrometheusMetrics } from '../admin/metrics/prometheus.js';
 
@@ -115,7 +115,7 @@ export class PostinoServer {
     if (tls.unsaved !== undefined) {
       this.log.warn({ event: 'disk-full', step: 'tls', err: tls.unsaved }, 'cannot save the self-signed certificate: this one lives in memory, the next start makes another');
     }
-    const srs = this.loadSrs();
+    const srs = await this.loadSrs(storage);
     const metrics = new PrometheusMetrics({ queue: storage.queue, dataDir: this.dataDir, listeners: () => this.servers.map(({ service, server }) => ({ name: service.name, server })) });
     const ctx: ServiceContext = { config: this.config, storage, tls, log: this.log, dataDir: this.dataDir, ...(srs ? { srs } : {}), metrics };
     this.ctx = ctx;
@@ -201,9 +201,20 @@ export class PostinoServer {
     }
   }
 
-  /** The SRS codec over the data dir's secret, made at the first start; on a full disk none (SRS addresses are then unknown users) until a start with room. */
-  private loadSrs(): SrsCodec | undefined {
+  /**
+   * The SRS codec over the data dir's secret, made at the first start; on a
+   * full disk none (SRS addresses are then unknown users) until a start with
+   * room. Nodes sharing a storage share its secret instead (a bounce may come
+   * back to any node): the first node's own key, if it had one, becomes it;
+   * a node whose own key lost still accepts bounces to what it signed.
+   */
+  private async loadSrs(storage: Storage): Promise<SrsCodec | undefined> {
     try {
+      if (storage.sharedSecret) {
+        const own = readSrsSecret(this.dataDir);
+        const shared = await storage.sharedSecret('srs', own ?? newSrsSecret());
+        return new SrsCodec(shared, Date.now, own && !own.equals(shared) ? [own] : []);
+      }
       return new SrsCodec(loadOrCreateSrsSecret(this.dataDir));
     } catch (err) {
       if (!isNoSpace(err)) throw err;

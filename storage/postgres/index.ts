@@ -9,6 +9,7 @@
 import type { ChangeFeed, MailImport, MailMaintenance, MailPort, Storage } from '../ports.js';
 import { UnitGate, portsWithUnits } from '../unit-of-work.js';
 import { PgDatabase } from './db.js';
+import { sharedSecret } from './shared-secrets.js';
 import { migrate } from './migrations.js';
 import { PgDirectory } from './directory.js';
 import { PgMailStore, type MessageIndexer } from './mail-store.js';
@@ -113,6 +114,7 @@ export async function openPostgresStorage(url: string, options: OpenPostgresOpti
     }),
     files: { setAside: async () => undefined, purge: async () => {} },
     transaction,
+    sharedSecret: (name, proposal) => sharedSecret(db, name, proposal),
     close: () => {
       end().catch(() => {});
     },

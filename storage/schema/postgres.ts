@@ -189,4 +189,15 @@ export const POSTGRES_STEPS: readonly SchemaStep[] = [
       ALTER TABLE messages ADD COLUMN pop3_uidl text;
     `,
   },
+  {
+    version: 5,
+    name: 'secrets every node shares (the SRS key)',
+    sql: `
+      -- Written once, by the first node that needs one; never changed after.
+      CREATE TABLE shared_secrets (
+        name text COLLATE "C" PRIMARY KEY,
+        value bytea NOT NULL
+      );
+    `,
+  },
 ];

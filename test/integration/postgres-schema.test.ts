@@ -1,5 +1,5 @@
 // The PostgreSQL schema runner (storage/postgres/migrations.ts) by the
-// rules of storage/schema/: a database at schema_version 4 opens unchanged
+// rules of storage/schema/: a database at schema_version 4 gets the later steps and then opens unchanged
 // (no step re-run, no row of schema_version rewritten), one a newer
 // Postino wrote is refused naming both versions, a gap in schema_version
 // is refused, and `postino migrate --status` reads where a database stands
@@ -50,21 +50,25 @@ async function open(url: string) {
   await storage.end();
 }
 
-test('a database made by the old runner (every step by hand, schema_version 1..4) opens unchanged, twice', async () => {
+test('a database made by the old runner (every step by hand, schema_version 1..4) gets the later steps once, then opens unchanged', async () => {
   const url = await cluster.createDatabase();
   // What the runner before storage/schema/ left: its version table, each step's SQL, one row per step.
   await withClient(url, async (c) => {
     await c.query('BEGIN');
     await c.query('CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-    for (const step of SCHEMA_STEPS.postgres) {
+    for (const step of SCHEMA_STEPS.postgres.slice(0, 4)) {
       await c.query(step.sql);
       await c.query('INSERT INTO schema_version (version) VALUES ($1)', [step.version]);
     }
     await c.query(`INSERT INTO domains (name) VALUES ('example.test')`);
     await c.query('COMMIT');
   });
+  const old = await recorded(url);
+  assert.deepEqual(old.map((r) => r.version), [1, 2, 3, 4]);
+  await open(url);
   const versions = await recorded(url);
-  assert.deepEqual(versions.map((r) => r.version), [1, 2, 3, 4]);
+  assert.deepEqual(versions.slice(0, 4), old, 'steps 1..4 not recorded again');
+  assert.deepEqual(versions.map((r) => r.version), [1, 2, 3, 4, 5]);
   const columns = await tables(url);
   for (let round = 0; round < 2; round++) {
     await open(url);
@@ -74,11 +78,11 @@ test('a database made by the old runner (every step by hand, schema_version 1..4
   assert.deepEqual(await withClient(url, async (c) => (await c.query('SELECT name FROM domains')).rows), [{ name: 'example.test' }]);
 });
 
-test('a fresh database gets steps 1..4 once; opening it again applies none', async () => {
+test('a fresh database gets steps 1..5 once; opening it again applies none', async () => {
   const url = await cluster.createDatabase();
   await open(url);
   const versions = await recorded(url);
-  assert.deepEqual(versions.map((r) => r.version), [1, 2, 3, 4]);
+  assert.deepEqual(versions.map((r) => r.version), [1, 2, 3, 4, 5]);
   await open(url);
   assert.deepEqual(await recorded(url), versions);
 });
@@ -86,19 +90,19 @@ test('a fresh database gets steps 1..4 once; opening it again applies none', asy
 test('a database a newer Postino wrote is refused naming both versions, and left as it is; so is one with a gap', async () => {
   const url = await cluster.createDatabase();
   await open(url);
-  await withClient(url, (c) => c.query('INSERT INTO schema_version (version) VALUES (5)'));
+  await withClient(url, (c) => c.query('INSERT INTO schema_version (version) VALUES (6)'));
   const before = { versions: await recorded(url), columns: await tables(url) };
   await assert.rejects(
     openPostgresStorage(url, { poolSize: 2 }),
-    (err: unknown) => err instanceof MailError && err.code === 'REFUSED' && err.message === 'PostgreSQL database schema is at version 5, this Postino knows up to 4; upgrade Postino',
+    (err: unknown) => err instanceof MailError && err.code === 'REFUSED' && err.message === 'PostgreSQL database schema is at version 6, this Postino knows up to 5; upgrade Postino',
   );
   assert.deepEqual({ versions: await recorded(url), columns: await tables(url) }, before);
 
   const gap = await cluster.createDatabase();
   await open(gap);
   await withClient(gap, (c) => c.query('DELETE FROM schema_version WHERE version = 2'));
-  await assert.rejects(openPostgresStorage(gap, { poolSize: 2 }), /schema_version table lacks step\(s\) 2 below 4: it was changed outside Postino/);
-  assert.deepEqual((await recorded(gap)).map((r) => r.version), [1, 3, 4], 'step 2 not applied again');
+  await assert.rejects(openPostgresStorage(gap, { poolSize: 2 }), /schema_version table lacks step\(s\) 2 below 5: it was changed outside Postino/);
+  assert.deepEqual((await recorded(gap)).map((r) => r.version), [1, 3, 4, 5], 'step 2 not applied again');
 });
 
 test('postino migrate --status: where the configured PostgreSQL database stands, read without changing it', async () => {
@@ -108,25 +112,25 @@ test('postino migrate --status: where the configured PostgreSQL database stands,
     const env = { POSTINO_STORAGE_URL: url };
     const empty = postino(data.dir, ['migrate', '--status'], undefined, env);
     assert.equal(empty.code, 0, empty.stderr);
-    assert.match(empty.stdout, /^schema: postgres v0 \(4 step\(s\) to apply up to v4, at the next start: directory, mail index/);
+    assert.match(empty.stdout, /^schema: postgres v0 \(5 step\(s\) to apply up to v5, at the next start: directory, mail index/);
     const made = await withClient(url, async (c) => (await c.query<{ t: string | null }>(`SELECT to_regclass('schema_version')::text AS t`)).rows[0]?.t);
     assert.equal(made, null, 'reading the status made no table');
 
     await open(url);
     const current = postino(data.dir, ['migrate', '--status'], undefined, env);
     assert.equal(current.code, 0, current.stderr);
-    assert.equal(current.stdout, 'schema: postgres v4 (current)\n');
+    assert.equal(current.stdout, 'schema: postgres v5 (current)\n');
     const json = postino(data.dir, ['migrate', '--status', '--json'], undefined, env);
-    assert.deepEqual(JSON.parse(json.stdout), { backend: 'postgres', version: 4, latest: 4, state: 'current', pending: [], missing: false });
+    assert.deepEqual(JSON.parse(json.stdout), { backend: 'postgres', version: 5, latest: 5, state: 'current', pending: [], missing: false });
 
-    await withClient(url, (c) => c.query('INSERT INTO schema_version (version) VALUES (5)'));
+    await withClient(url, (c) => c.query('INSERT INTO schema_version (version) VALUES (6)'));
     const ahead = postino(data.dir, ['migrate', '--status'], undefined, env);
     assert.equal(ahead.code, 1);
-    assert.equal(ahead.stdout, 'schema: postgres v5 (newer than this Postino, which knows up to v4; upgrade Postino)\n');
+    assert.equal(ahead.stdout, 'schema: postgres v6 (newer than this Postino, which knows up to v5; upgrade Postino)\n');
     // Any other command refuses the database, with the same words.
     const list = postino(data.dir, ['domain', 'list'], undefined, env);
     assert.equal(list.code, 1);
-    assert.match(list.stderr, /PostgreSQL database schema is at version 5, this Postino knows up to 4; upgrade Postino/);
+    assert.match(list.stderr, /PostgreSQL database schema is at version 6, this Postino knows up to 5; upgrade Postino/);
   } finally {
     data.cleanup();
   }

@@ -40,6 +40,18 @@ test('SRS0: made with the hash and the day, reversed to the original address, ca
   assert.equal(new SrsCodec(Buffer.alloc(32, 8), () => T0).reverse(srs).kind, 'forged');
 });
 
+test('SRS0 with older secrets: addresses made with them still reverse, new ones are made with the current secret only', () => {
+  const older = Buffer.alloc(32, 9);
+  const codec = new SrsCodec(secret, () => T0, [older]);
+  const made = codec.encode('alice@remote.test', 'example.test')!;
+  assert.equal(made, codecAt(T0).encode('alice@remote.test', 'example.test'), 'signed with the current secret');
+  const byOlder = new SrsCodec(older, () => T0).encode('bob@remote.test', 'example.test')!;
+  assert.deepEqual(codec.reverse(byOlder), { kind: 'valid', original: 'bob@remote.test' });
+  assert.equal(codecAt(T0).reverse(byOlder).kind, 'forged', 'without the older secret: not ours');
+  assert.equal(codec.reverse(byOlder.replace('=bob@', '=mallory@')).kind, 'forged');
+  assert.throws(() => new SrsCodec(secret, () => T0, [Buffer.alloc(8)]), /too short/);
+});
+
 test('SRS0: a changed hash, day, domain or local part is forged; old addresses expire after the validity period', () => {
   const codec = codecAt(T0);
   const srs = codec.encode('alice@remote.test', 'example.test')!;

@@ -18,7 +18,7 @@ const RELEASED: Record<'sqlite' | 'postgres', string[]> = {
     '38e2a28cba2123c1', 'f6e021b255603804', '4860a1089eda2e0e', 'e21f20e83ecbf98c', '01b24039399850ac', '0fc9dfd3df3767c3',
     'bb0224ad9a8b104f', 'a9e277f7a5b69743', 'fbf8c1e8e8124b45', '68a157f837ee39c9', 'e83a0b8392a19e7f', 'f885336e6120ff2f',
   ],
-  postgres: ['3d6ce6fa77d67231', '70599cb8144dbcda', '87d52723a353035f', 'c8fc2f4ac2c05285'],
+  postgres: ['3d6ce6fa77d67231', '70599cb8144dbcda', '87d52723a353035f', 'c8fc2f4ac2c05285', 'f4410e5f5da27007'],
 };
 
 const digest = (sql: string) => createHash('sha256').update(sql).digest('hex').slice(0, 16);
@@ -32,7 +32,7 @@ test('each backend numbers its steps 1..N with no gap, each named and with SQL',
   }
   // Today's lists, so a step dropped or added by mistake shows here.
   assert.equal(latestVersion('sqlite'), 12);
-  assert.equal(latestVersion('postgres'), 4);
+  assert.equal(latestVersion('postgres'), 5);
 });
 
 test('the numbering check sees a gap, a repeat, a step out of order and an empty one', () => {
@@ -58,20 +58,20 @@ test('the rules: pending steps are those above the recorded version, in order; a
   assert.deepEqual(pendingSteps('sqlite', 0).map((s) => s.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   assert.deepEqual(pendingSteps('sqlite', 10).map((s) => s.version), [11, 12]);
   assert.deepEqual(pendingSteps('sqlite', 12), []);
-  assert.deepEqual(pendingSteps('postgres', 3).map((s) => s.version), [4]);
-  assert.deepEqual(pendingSteps('postgres', 4), []);
+  assert.deepEqual(pendingSteps('postgres', 3).map((s) => s.version), [4, 5]);
+  assert.deepEqual(pendingSteps('postgres', 5), []);
   assert.throws(
     () => pendingSteps('sqlite', 13),
     (err: unknown) => err instanceof MailError && err.code === 'REFUSED' && err.message === 'SQLite database schema is at version 13, this Postino knows up to 12; upgrade Postino',
   );
   assert.throws(
     () => pendingSteps('postgres', 9),
-    (err: unknown) => err instanceof MailError && err.code === 'REFUSED' && err.message === 'PostgreSQL database schema is at version 9, this Postino knows up to 4; upgrade Postino',
+    (err: unknown) => err instanceof MailError && err.code === 'REFUSED' && err.message === 'PostgreSQL database schema is at version 9, this Postino knows up to 5; upgrade Postino',
   );
   assert.throws(() => pendingSteps('sqlite', -1), /not a version/);
   assert.deepEqual(schemaStatus('sqlite', 12), { backend: 'sqlite', version: 12, latest: 12, state: 'current', pending: [] });
-  assert.deepEqual(schemaStatus('postgres', 3), { backend: 'postgres', version: 3, latest: 4, state: 'behind', pending: [SCHEMA_STEPS.postgres[3]!.name] });
-  assert.deepEqual(schemaStatus('postgres', 5), { backend: 'postgres', version: 5, latest: 4, state: 'ahead', pending: [] });
+  assert.deepEqual(schemaStatus('postgres', 3), { backend: 'postgres', version: 3, latest: 5, state: 'behind', pending: [SCHEMA_STEPS.postgres[3]!.name, SCHEMA_STEPS.postgres[4]!.name] });
+  assert.deepEqual(schemaStatus('postgres', 6), { backend: 'postgres', version: 6, latest: 5, state: 'ahead', pending: [] });
 });
 
 /** The tables, indexes and their SQL as SQLite keeps them: what a step would change. */
