@@ -13,7 +13,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import pg from 'pg';
 import { scratchDir } from '../support/tmp.js';
 import { startServe, type Served } from '../support/serve.js';
@@ -21,6 +20,7 @@ import { cliPath } from '../support/paths.js';
 import { SERVICES } from '../../src/config.js';
 import { startPostgres, type PostgresCluster } from '../support/postgres.js';
 import { openPostgresStorage } from '../../storage/postgres/index.js';
+import { startHoldingSink } from '../support/holding-sink.js';
 
 const freePorts = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
 const COUNT = 200;
@@ -32,61 +32,6 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
-
-/** A plain SMTP sink that answers the end of DATA after `delayMs`, or, while paused, not until resumed. */
-interface HoldingSink {
-  port: number;
-  /** Message-IDs of the messages answered 250, one per acceptance (duplicates stay). */
-  accepted: string[];
-  pause(): void;
-  resume(): void;
-  stop(): Promise<void>;
-}
-
-async function startHoldingSink(delayMs: number): Promise<HoldingSink> {
-  const accepted: string[] = [];
-  let paused = false;
-  let waiting: Array<() => void> = [];
-  const closed = new Set<string>();
-  const server = new SMTPServer({
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    authOptional: true,
-    logger: false,
-    banner: 'sink',
-    onClose(session) {
-      closed.add(session.id);
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const answer = () => {
-          // The client went away (killed) before its reply: no 250 was given, nothing was taken.
-          if (closed.has(session.id)) return callback(new Error('connection closed'));
-          const id = /^Message-ID: <([^>\r\n]{1,200})>/im.exec(Buffer.concat(chunks).toString('latin1'))?.[1] ?? '?';
-          accepted.push(id);
-          callback();
-        };
-        setTimeout(() => (paused ? waiting.push(answer) : answer()), delayMs);
-      });
-    },
-  });
-  server.on('error', () => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as { port: number }).port;
-  return {
-    port,
-    accepted,
-    pause: () => (paused = true),
-    resume: () => {
-      paused = false;
-      const w = waiting;
-      waiting = [];
-      for (const answer of w) answer();
-    },
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 function message(i: number): Buffer {
   return Buffer.from(`From: alice@example.test\r\nTo: r${i}@remote.test\r\nSubject: n${i}\r\nMessage-ID: <m${i}@pgqueue.test>\r\n\r\nbody ${i}\r\n`);
