@@ -3,7 +3,7 @@
 // with their rows in one transaction: flags, expunge, copy and move.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { AppendOptions, FlagMode, MailboxChange, MessageRecord } from '../ports.js';
+import type { AppendOptions, FlagMode, MailboxChange, MaildropEntry, MessageRecord } from '../ports.js';
 import { MailError } from '../errors.js';
 import { findMessageFile } from '../maildir/files.js';
 import { baseOfPath, flagSuffix, messageFileName } from '../maildir/names.js';
@@ -55,7 +55,26 @@ export class Messages {
     return rows.map(toRecord);
   }
 
-  private keepRefs(mailboxId: number, rows: MessageRow[]): void {
+  /**
+   * What a POP3 login needs, without the MIME index's JSON (most of a row):
+   * only whether it says the body has no bare LF, asked of SQLite.
+   */
+  listMaildrop(mailboxId: number): MaildropEntry[] {
+    const rows = this.core.sql(
+      `SELECT uid, size, flags, path, pop3_uidl, coalesce(instr(mime, '"bareLf":false') > 0, 0) AS crlf FROM messages WHERE mailbox_id = ? ORDER BY uid`,
+    ).all(mailboxId) as Array<Pick<MessageRow, 'uid' | 'size' | 'flags' | 'path' | 'pop3_uidl'> & { crlf: number }>;
+    if (rows.length > 0 && rows.length <= LISTED_REFS_MAX_ROWS) this.keepRefs(mailboxId, rows);
+    return rows.map((r) => ({
+      uid: r.uid,
+      size: r.size,
+      seen: splitFlags(r.flags).includes('\\Seen'),
+      bodyId: baseOfPath(r.path),
+      ...(r.pop3_uidl ? { pop3Uidl: r.pop3_uidl } : {}),
+      crlfOnly: r.crlf === 1,
+    }));
+  }
+
+  private keepRefs(mailboxId: number, rows: Array<Pick<MessageRow, 'uid' | 'path'>>): void {
     const refs = new Map<number, string>();
     for (const r of rows) refs.set(r.uid, r.path);
     this.listedRefs.delete(mailboxId);
