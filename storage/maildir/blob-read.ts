@@ -72,7 +72,7 @@ export function readKnownSize(file: string, size: number, limit: number): Buffer
     if (n !== want) throw sizeError();
     // The byte after the body was not read into (n === want): the next read may start there, 8-aligned.
     slabAt = Math.min(slab.length, (at + want + 7) & ~7);
-    return Buffer.from(slab.buffer, at, want);
+    return Buffer.from(slab.buffer, slab.byteOffset + at, want);
   } finally {
     closeSync(fd);
   }
