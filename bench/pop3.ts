@@ -12,11 +12,15 @@
 // Dovecot stores the flags at QUIT, Postino at QUIT or a second after the
 // first RETR not stored yet; the "with QUIT" figures count that); later
 // rounds download seen mail.
+// Each round also prints the server's CPU time per message while the RETRs
+// ran (all its threads, from /proc/PID/task/*/schedstat): Postino's `serve`
+// process, and the pop3 process Dovecot started for the session. CPU per
+// message is steadier than a rate on a loaded machine.
 // The scratch directories are removed at the end (BENCH_KEEP=1 keeps them).
 // BENCH_NODE_ARGS adds node options to `postino serve` (e.g. "--cpu-prof
 // --cpu-prof-dir=/tmp/prof" to profile it).
 // usage: node dist/bench/pop3.js [COUNT]
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -45,6 +49,46 @@ const median = (xs: number[]) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+
+/** CPU time (ns) of a process, all its threads; undefined when it cannot be read (gone, not Linux). */
+function cpuNs(pid: number): number | undefined {
+  try {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    }
+    return ns;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Processes (pid, command name, parent pid) from /proc. */
+function processes(): Array<{ pid: number; comm: string; ppid: number; cmdline: string }> {
+  const out: Array<{ pid: number; comm: string; ppid: number; cmdline: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      out.push({ pid: Number(entry), comm, ppid, cmdline });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** The pid of the newest pop3 process of the Dovecot whose config lives in `dir` (the session just logged in). */
+function dovecotPop3Pid(dir: string): number | undefined {
+  const all = processes();
+  const masters = new Set(all.filter((p) => p.cmdline.includes(path.join(dir, 'dovecot.conf'))).map((p) => p.pid));
+  const pop3 = all.filter((p) => masters.has(p.ppid) && p.comm === 'pop3').map((p) => p.pid);
+  return pop3.length > 0 ? Math.max(...pop3) : undefined;
+}
 
 /**
  * A plain POP3 connection that counts RETR replies as they complete. What
@@ -120,7 +164,7 @@ class Downloader {
   }
 }
 
-type Result = { rate: number; mbps: number; withQuit: number; readsPerMessage: number };
+type Result = { rate: number; mbps: number; withQuit: number; readsPerMessage: number; cpuUs: number | undefined };
 
 /** One login and a warm-up session first (Dovecot builds its index, Postino nothing): not timed. */
 async function warmUp(name: string, port: number): Promise<void> {
@@ -132,7 +176,8 @@ async function warmUp(name: string, port: number): Promise<void> {
   warm.close();
 }
 
-async function measure(name: string, port: number, round: number): Promise<Result> {
+/** serverPid: the server process to measure, found once logged in (Dovecot starts one per session). */
+async function measure(name: string, port: number, round: number, serverPid: () => number | undefined): Promise<Result> {
   const d = await Downloader.connect(port);
   await d.cmd(`USER ${USER}`);
   const ok = await d.cmd(`PASS ${PASSWORD}`);
@@ -140,10 +185,14 @@ async function measure(name: string, port: number, round: number): Promise<Resul
   const stat = await d.cmd('STAT');
   if (!stat.startsWith(`+OK ${count} `)) throw new Error(`${name} STAT: ${stat}`);
   const reads0 = d.reads;
+  const pid = serverPid();
+  const cpu0 = pid === undefined ? undefined : cpuNs(pid);
   const t0 = process.hrtime.bigint();
   const bytes = await d.retrAll(count);
   const readsPerMessage = (d.reads - reads0) / count;
   const s = seconds(t0);
+  const cpu1 = pid === undefined ? undefined : cpuNs(pid);
+  const cpuUs = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / 1000 / count;
   // Both servers store the \Seen flags of RETR at QUIT at the latest: the session is done when its reply comes.
   const quit = await d.cmd('QUIT');
   const total = seconds(t0);
@@ -154,9 +203,10 @@ async function measure(name: string, port: number, round: number): Promise<Resul
   const withQuit = count / total;
   console.log(
     `pop3 bench: round ${round}: ${name}: RETR of ${count} messages of 4 KB in ${s.toFixed(2)} s: ${rate.toFixed(0)} messages/s, ${mbps.toFixed(1)} MB/s; ` +
-      `with QUIT ${total.toFixed(2)} s: ${withQuit.toFixed(0)} messages/s; ${readsPerMessage.toFixed(2)} client reads per message`,
+      `with QUIT ${total.toFixed(2)} s: ${withQuit.toFixed(0)} messages/s; ${readsPerMessage.toFixed(2)} client reads per message; ` +
+      `server CPU ${cpuUs === undefined ? '?' : cpuUs.toFixed(1)} µs per message`,
   );
-  return { rate, mbps, withQuit, readsPerMessage };
+  return { rate, mbps, withQuit, readsPerMessage, cpuUs };
 }
 
 const messages = Array.from({ length: count }, (_, i) => makeMessage(`pop3-${i}`, 4096));
@@ -227,17 +277,21 @@ service pop3-login {
   const theirs: Result[] = [];
   for (let round = 1; round <= rounds; round++) {
     const postinoFirst = round % 2 === 1 || theirPort === undefined;
-    if (postinoFirst) ours.push(await measure('Postino', ourPort, round));
-    if (theirPort !== undefined) theirs.push(await measure('Dovecot', theirPort, round));
-    if (!postinoFirst) ours.push(await measure('Postino', ourPort, round));
+    const ourPid = () => server!.child.pid;
+    const theirPid = () => dovecotPop3Pid(dovecot!.dir);
+    if (postinoFirst) ours.push(await measure('Postino', ourPort, round, ourPid));
+    if (theirPort !== undefined) theirs.push(await measure('Dovecot', theirPort, round, theirPid));
+    if (!postinoFirst) ours.push(await measure('Postino', ourPort, round, ourPid));
     if (theirPort !== undefined) {
       const [a, b] = [ours[round - 1]!, theirs[round - 1]!];
-      console.log(`pop3 bench: round ${round}: Postino / Dovecot: ${(a.rate / b.rate).toFixed(2)}, with QUIT ${(a.withQuit / b.withQuit).toFixed(2)}`);
+      const cpu = a.cpuUs !== undefined && b.cpuUs !== undefined ? `; CPU per message ${(a.cpuUs / b.cpuUs).toFixed(2)}` : '';
+      console.log(`pop3 bench: round ${round}: Postino / Dovecot: ${(a.rate / b.rate).toFixed(2)}, with QUIT ${(a.withQuit / b.withQuit).toFixed(2)}${cpu}`);
     }
   }
   const summary = (name: string, rs: Result[]) =>
     `pop3 bench: ${name}: median of ${rs.length} rounds: ${median(rs.map((r) => r.rate)).toFixed(0)} messages/s, ${median(rs.map((r) => r.mbps)).toFixed(1)} MB/s; ` +
-    `with QUIT ${median(rs.map((r) => r.withQuit)).toFixed(0)} messages/s`;
+    `with QUIT ${median(rs.map((r) => r.withQuit)).toFixed(0)} messages/s` +
+    (rs.every((r) => r.cpuUs !== undefined) ? `; server CPU ${median(rs.map((r) => r.cpuUs!)).toFixed(1)} µs per message` : '');
   console.log(summary('Postino', ours));
   if (theirs.length > 0) {
     console.log(summary('Dovecot', theirs));
@@ -245,6 +299,9 @@ service pop3-login {
     const withQuit = ours.map((r, i) => r.withQuit / theirs[i]!.withQuit);
     const show = (xs: number[]) => `median ${median(xs).toFixed(2)} of rounds ${xs.map((r) => r.toFixed(2)).join(' ')}`;
     console.log(`pop3 bench: Postino / Dovecot (messages/s): ${show(ratios)}; with QUIT: ${show(withQuit)}`);
+    if (ours.every((r) => r.cpuUs !== undefined) && theirs.every((r) => r.cpuUs !== undefined)) {
+      console.log(`pop3 bench: server CPU per message, Postino / Dovecot: ${show(ours.map((r, i) => r.cpuUs! / theirs[i]!.cpuUs!))}`);
+    }
   }
 } finally {
   await server?.stop();

@@ -126,6 +126,17 @@ export interface MessageRecord {
   pop3Uidl?: string;
 }
 
+/** A message as a POP3 login lists it (MailStore.listMaildrop): MessageRecord's fields of those names. */
+export interface MaildropEntry {
+  uid: number;
+  size: number;
+  seen: boolean;
+  bodyId?: string;
+  pop3Uidl?: string;
+  /** The stored MIME index says the body has no bare LF (mime/'s `"bareLf":false`). */
+  crlfOnly: boolean;
+}
+
 export interface AppendOptions {
   flags?: string[];
   /** Milliseconds since the epoch; default now. */
@@ -229,6 +240,12 @@ export interface MailStore {
 
   /** Messages with uid in [fromUid, toUid], in UID order. */
   listMessages(mailboxId: number, fromUid?: number, toUid?: number): Promise<MessageRecord[]>;
+  /**
+   * All the mailbox's messages, in UID order, with only what a POP3 login
+   * needs (no MIME index: a large maildrop's listing is most of a login).
+   * Optional: without it, POP3 derives the same from listMessages.
+   */
+  listMaildrop?(mailboxId: number): Promise<MaildropEntry[]>;
   getMessage(mailboxId: number, uid: number): Promise<MessageRecord | undefined>;
   /**
    * The stored message, read without blocking the event loop (from the

@@ -21,6 +21,7 @@ import type {
   MailboxInfo,
   MailboxSummary,
   MailMaintenance,
+  MaildropEntry,
   MailStore,
   MessageRecord,
   Quota,
@@ -139,6 +140,10 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
 
   listMessages(mailboxId: number, fromUid?: number, toUid?: number): MessageRecord[] {
     return this.messages.list(mailboxId, fromUid, toUid);
+  }
+  listMaildrop(mailboxId: number): Promise<MaildropEntry[]> {
+    // A promise: Either<> lets an optional port method be given only as it is declared.
+    return Promise.resolve(this.messages.listMaildrop(mailboxId));
   }
   getMessage(mailboxId: number, uid: number): MessageRecord | undefined {
     return this.messages.get(mailboxId, uid);

@@ -2,7 +2,7 @@
 // src/protocol/pop3/backend.ts asks for, answered from storage/. INBOX only.
 import { createHash } from 'node:crypto';
 import type { Pop3Backend, Pop3Maildrop, Pop3SaslExchange, Pop3SaslStep, Pop3User } from '../protocol/pop3/backend.js';
-import type { MailPort, MessageRecord } from '../../storage/ports.js';
+import type { MaildropEntry, MailPort, MessageRecord } from '../../storage/ports.js';
 import { MailError } from '../../storage/errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { SASL_MECHANISMS, startSasl } from '../auth/sasl.js';
@@ -16,13 +16,16 @@ const SERVICE = 'pop3';
  * 70 printable characters whatever the host name in the base is. A backend
  * without body names falls back to UIDVALIDITY and UID (stable until a move).
  */
-export function derivedUidl(record: MessageRecord, uidValidity: number): string {
+/** What the UIDL of a message is made from (a MessageRecord or a MaildropEntry). */
+type UidlSource = Pick<MessageRecord, 'uid' | 'bodyId' | 'pop3Uidl'>;
+
+export function derivedUidl(record: UidlSource, uidValidity: number): string {
   if (record.bodyId) return createHash('sha256').update(record.bodyId).digest('hex').slice(0, 32);
   return `${uidValidity}.${record.uid}`;
 }
 
 /** The UIDL of a message: its own (brought by an import: the one the old server gave) when it has one, else the derived one. */
-export function uidlOf(record: MessageRecord, uidValidity: number): string {
+export function uidlOf(record: UidlSource, uidValidity: number): string {
   return record.pop3Uidl ?? derivedUidl(record, uidValidity);
 }
 
@@ -31,7 +34,7 @@ export function uidlOf(record: MessageRecord, uidValidity: number): string {
  * own UIDL that an earlier message has already (a COPY of an imported
  * message back into the INBOX beside it) gives way to the derived one.
  */
-export function maildropUidls(records: readonly MessageRecord[], uidValidity: number): string[] {
+export function maildropUidls(records: readonly UidlSource[], uidValidity: number): string[] {
   const taken = new Set<string>();
   return records.map((r) => {
     let uidl = uidlOf(r, uidValidity);
@@ -49,6 +52,18 @@ export function maildropUidls(records: readonly MessageRecord[], uidValidity: nu
  */
 export function crlfOnly(record: MessageRecord): boolean {
   return record.mime?.includes('"bareLf":false') ?? false;
+}
+
+/** A record as MailStore.listMaildrop gives it (for a backend without that method). */
+export function maildropEntry(record: MessageRecord): MaildropEntry {
+  return {
+    uid: record.uid,
+    size: record.size,
+    seen: record.flags.includes('\\Seen'),
+    ...(record.bodyId !== undefined ? { bodyId: record.bodyId } : {}),
+    ...(record.pop3Uidl !== undefined ? { pop3Uidl: record.pop3Uidl } : {}),
+    crlfOnly: crlfOnly(record),
+  };
 }
 
 export class StorePop3Backend implements Pop3Backend {
@@ -101,11 +116,12 @@ export class StorePop3Backend implements Pop3Backend {
   async open(user: Pop3User): Promise<Pop3Maildrop> {
     const inbox = await this.mail.findMailbox(user.accountId, 'INBOX');
     if (!inbox) throw new MailError('NONEXISTENT', 'no INBOX');
-    const records = await this.mail.listMessages(inbox.id);
-    const uidls = maildropUidls(records, inbox.uidValidity);
+    // Only the columns POP3 needs, where the backend can list them so.
+    const entries = this.mail.listMaildrop ? await this.mail.listMaildrop(inbox.id) : (await this.mail.listMessages(inbox.id)).map(maildropEntry);
+    const uidls = maildropUidls(entries, inbox.uidValidity);
     return {
       mailboxId: inbox.id,
-      messages: records.map((r, i) => ({ uid: r.uid, size: r.size, uidl: uidls[i]!, seen: r.flags.includes('\\Seen'), crlf: crlfOnly(r) })),
+      messages: entries.map((e, i) => ({ uid: e.uid, size: e.size, uidl: uidls[i]!, seen: e.seen, crlf: e.crlfOnly })),
     };
   }
 

@@ -3,7 +3,7 @@
 // with their rows in one transaction: flags, expunge, copy and move.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { AppendOptions, FlagMode, MailboxChange, MessageRecord } from '../ports.js';
+import type { AppendOptions, FlagMode, MailboxChange, MaildropEntry, MessageRecord } from '../ports.js';
 import { MailError } from '../errors.js';
 import { findMessageFile } from '../maildir/files.js';
 import { baseOfPath, flagSuffix, messageFileName } from '../maildir/names.js';
@@ -22,10 +22,16 @@ const READ_ATTEMPTS = 5;
 /** Messages read into memory at once by COPY. */
 const COPY_SLICE = 64;
 
-/** A list() of at most this many rows keeps their refs for the reads that follow (FETCH and SEARCH list a slice, then read it). */
-const LISTED_REFS_MAX_ROWS = 2000;
+/**
+ * A list() of at most this many rows keeps their refs for the reads that
+ * follow (FETCH and SEARCH list a slice, then read it; POP3 lists the whole
+ * INBOX at login, then reads it all): a read then needs no index lookup.
+ */
+const LISTED_REFS_MAX_ROWS = 100_000;
 /** Mailboxes whose last listed refs are kept. */
 const LISTED_REFS_MAILBOXES = 16;
+/** Refs kept over all those mailboxes (the oldest lists go first): about 100 bytes each. */
+const LISTED_REFS_TOTAL = 200_000;
 
 export class Messages {
   /**
@@ -49,12 +55,37 @@ export class Messages {
     return rows.map(toRecord);
   }
 
-  private keepRefs(mailboxId: number, rows: MessageRow[]): void {
+  /**
+   * What a POP3 login needs, without the MIME index's JSON (most of a row):
+   * only whether it says the body has no bare LF, asked of SQLite.
+   */
+  listMaildrop(mailboxId: number): MaildropEntry[] {
+    const rows = this.core.sql(
+      `SELECT uid, size, flags, path, pop3_uidl, coalesce(instr(mime, '"bareLf":false') > 0, 0) AS crlf FROM messages WHERE mailbox_id = ? ORDER BY uid`,
+    ).all(mailboxId) as Array<Pick<MessageRow, 'uid' | 'size' | 'flags' | 'path' | 'pop3_uidl'> & { crlf: number }>;
+    if (rows.length > 0 && rows.length <= LISTED_REFS_MAX_ROWS) this.keepRefs(mailboxId, rows);
+    return rows.map((r) => ({
+      uid: r.uid,
+      size: r.size,
+      seen: splitFlags(r.flags).includes('\\Seen'),
+      bodyId: baseOfPath(r.path),
+      ...(r.pop3_uidl ? { pop3Uidl: r.pop3_uidl } : {}),
+      crlfOnly: r.crlf === 1,
+    }));
+  }
+
+  private keepRefs(mailboxId: number, rows: Array<Pick<MessageRow, 'uid' | 'path'>>): void {
     const refs = new Map<number, string>();
     for (const r of rows) refs.set(r.uid, r.path);
     this.listedRefs.delete(mailboxId);
     this.listedRefs.set(mailboxId, refs);
-    if (this.listedRefs.size > LISTED_REFS_MAILBOXES) this.listedRefs.delete(this.listedRefs.keys().next().value!);
+    let total = 0;
+    for (const kept of this.listedRefs.values()) total += kept.size;
+    while (this.listedRefs.size > LISTED_REFS_MAILBOXES || total > LISTED_REFS_TOTAL) {
+      const [oldest, kept] = this.listedRefs.entries().next().value!;
+      this.listedRefs.delete(oldest);
+      total -= kept.size;
+    }
   }
 
   /** Renames and removals made here: the mailbox's listed refs are not tried any more. */
@@ -147,7 +178,9 @@ export class Messages {
     const changed: MessageRecord[] = [];
     const changes: MailboxChange[] = [];
     const touched = new Set<string>();
-    this.forgetRefs(mailboxId);
+    // The listed refs follow the renames (a POP3 download's \Seen renames what it reads next). Should
+    // the transaction fail, a ref names a file that is not there: the read asks the row, as for any stale ref.
+    const refs = this.listedRefs.get(mailboxId);
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const keywords = core.ensureKeywords(mb, wanted);
@@ -175,6 +208,7 @@ export class Messages {
           // Undone if the transaction fails (a full disk at COMMIT): the row keeps naming the file.
           core.blobs.move(core.fileChanges(), folder, row.path, path.join(folder, newPath));
           touched.add(path.join(folder, 'cur'));
+          if (refs?.has(uid)) refs.set(uid, newPath);
         }
         core.sql('UPDATE messages SET flags = ?, modseq = ?, path = ? WHERE mailbox_id = ? AND uid = ?')
           .run(next.join(' '), modseq, newPath, mailboxId, uid);

@@ -65,7 +65,9 @@ export class MaildirBlobStore implements BlobStore {
   /** The file of a ref; a ref that is not one name in new/ or cur/ is refused. */
   file(location: string, ref: string): string {
     if (!REF.test(ref)) throw new MailError('BADINPUT', 'a message name outside its folder');
-    return path.join(this.folder(location), ref);
+    // What path.join would give, without its normalizing on every read: REF allows no "/", "." or ".." segment
+    // in the name, and folder() is resolved already.
+    return `${this.folder(location)}${path.sep}${ref}`;
   }
 
   async put(location: string, raw: Buffer, options: { internalDate?: number } = {}): Promise<string> {

@@ -22,9 +22,12 @@ export type Pop3Reply =
 export const ok = (text: string): Pop3Reply => ({ kind: 'ok', text });
 export const err = (text: string, code?: Pop3Code): Pop3Reply => (code ? { kind: 'err', text, code } : { kind: 'err', text });
 
-/** Text we put on a status line can never break the line. */
+const BREAKS = /[\r\n\0]/;
+const BREAKS_ALL = /[\r\n\0]/g;
+
+/** Text we put on a status line can never break the line (looked for first: RETR's "N octets" has none, and a replace costs more). */
 function clean(text: string): string {
-  return text.replace(/[\r\n\0]/g, ' ');
+  return BREAKS.test(text) ? text.replace(BREAKS_ALL, ' ') : text;
 }
 
 export function compileReply(reply: Pop3Reply): Buffer[] {
