@@ -33,11 +33,8 @@ export interface TmpFile {
  * write leaves nothing behind.
  */
 export function writeTmpFile(tmpPath: string, data: Uint8Array, mtime: number | undefined, sync: boolean): void {
-  const fd = openSync(tmpPath, 'wx', 0o600);
+  const fd = createTmpFile(tmpPath, data, mtime);
   try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    if (mtime !== undefined) futimesSync(fd, mtime / 1000, mtime / 1000);
     if (sync) fdatasyncSync(fd);
   } catch (err) {
     closeSync(fd);
@@ -47,28 +44,56 @@ export function writeTmpFile(tmpPath: string, data: Uint8Array, mtime: number | 
   closeSync(fd);
 }
 
+/** Creates and writes a tmp/ file, and returns it still open; a failed write leaves nothing behind. */
+function createTmpFile(tmpPath: string, data: Uint8Array, mtime: number | undefined): number {
+  const fd = openSync(tmpPath, 'wx', 0o600);
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    if (mtime !== undefined) futimesSync(fd, mtime / 1000, mtime / 1000);
+  } catch (err) {
+    closeSync(fd);
+    removeQuietly(tmpPath);
+    throw err;
+  }
+  return fd;
+}
+
+/** Files kept open at once by writeTmpFiles (a round may carry hundreds). */
+const OPEN_AT_ONCE = 64;
+
 /**
  * Writes several new message files into tmp/, then fdatasyncs them: their
- * data reaches the disk together. When any fails, none is left behind.
+ * data reaches the disk together. Each is synced through the descriptor it
+ * was written with (opening it again by name cost an extra path lookup,
+ * open and close per message). When any fails, none is left behind.
  */
 export function writeTmpFiles(files: Array<{ tmpPath: string; data: Uint8Array; mtime: number | undefined }>): void {
   const done: string[] = [];
+  const open: number[] = [];
   try {
-    for (const f of files) {
-      writeTmpFile(f.tmpPath, f.data, f.mtime, false);
-      done.push(f.tmpPath);
-    }
-    for (const p of done) {
-      const fd = openSync(p, 'r');
-      try {
-        fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
+    for (let start = 0; start < files.length; start += OPEN_AT_ONCE) {
+      for (const f of files.slice(start, start + OPEN_AT_ONCE)) {
+        open.push(createTmpFile(f.tmpPath, f.data, f.mtime));
+        done.push(f.tmpPath);
+      }
+      while (open.length > 0) {
+        fdatasyncSync(open[0]!);
+        closeSync(open.shift()!);
       }
     }
   } catch (err) {
+    for (const fd of open) closeQuietly(fd);
     for (const p of done) removeQuietly(p);
     throw err;
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // closed already
   }
 }
 
