@@ -13,6 +13,7 @@
 //    `postino queue flush` is run. Prints the rate at which the queue empties
 //    into the MX.
 // Both with DKIM signing on (a key made with `postino dkim keygen`) and fsync on.
+// BENCH_ONLY=submission|mx runs one phase only.
 // BENCH_PROFILE=DIR writes a V8 CPU profile of each server there.
 // Each phase also prints the CPU time `serve` spent per message (all its
 // threads, from /proc): a figure a loaded machine disturbs far less than msg/s.
@@ -115,16 +116,19 @@ async function submissionToSmarthost(): Promise<void> {
   const { served, submissionPort } = await serve(dir);
   try {
     const cpuBefore = cpuMs(served.child.pid);
+    const ownBefore = process.cpuUsage();
     const start = process.hrtime.bigint();
     const submitted = await submit(submissionPort);
     await untilReceived(sink, COUNT);
     const total = Number(process.hrtime.bigint() - start) / 1e9;
     const cpu = cpuMs(served.child.pid) - cpuBefore;
+    const own = process.cpuUsage(ownBefore);
     const signed = sink.messages.filter((m) => m.raw.includes('DKIM-Signature:')).length;
     console.log(`submission -> smarthost: ${COUNT} x 4 KB over ${CONNECTIONS} connections`);
     console.log(`  accepted at submission: ${(COUNT / submitted).toFixed(0)} msg/s (${submitted.toFixed(2)} s)`);
     console.log(`  received by smarthost:  ${(COUNT / total).toFixed(0)} msg/s (${total.toFixed(2)} s, ${sink.connections} connections, ${signed} DKIM-signed)`);
     console.log(`  serve's CPU: ${(cpu / COUNT).toFixed(2)} ms per message (${(cpu / 1000 / total).toFixed(2)} cores busy on average)`);
+    console.log(`  the bench's own CPU (client and sink): ${((own.user + own.system) / 1000 / COUNT).toFixed(2)} ms per message`);
   } finally {
     await served.stop();
     await sink.stop();
@@ -160,9 +164,11 @@ async function queueToMx(): Promise<void> {
   }
 }
 
+// BENCH_ONLY=submission or BENCH_ONLY=mx runs one phase.
+const only = process.env.BENCH_ONLY;
 try {
-  await submissionToSmarthost();
-  await queueToMx();
+  if (only !== 'mx') await submissionToSmarthost();
+  if (only !== 'submission') await queueToMx();
 } finally {
   removeScratch();
 }
