@@ -22,6 +22,12 @@
 // waiter is answered only after the fsync that covers its rename.
 //
 // All I/O goes through fs/promises: `serve` runs this queue on its event loop.
+//
+// An entry enqueued here is kept in memory (its .json text and message,
+// bounded) until its first claim: the runner in this process, told of it at
+// once, need not read back what was just written. The claim still looks at
+// the disk for what another process may have done meanwhile (a hold marker,
+// the .eml deleted).
 // The same class keeps the local-retry queue (DIR/queue/local: messages
 // stored for some recipients, the rest retried here).
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
@@ -130,6 +136,12 @@ export function tellWatchers(listeners: ReadonlySet<QueueListener>, entries: Rea
   }
 }
 
+/** The .json text of an entry (a hold is a marker, never stored). */
+function entryJson(entry: QueueEntry): string {
+  const { held: _held, ...stored } = entry;
+  return JSON.stringify(stored);
+}
+
 export function newEntry(sender: string, recipients: string[], reason: string, extra: EnqueueExtra): QueueEntry {
   if (recipients.length === 0) throw new MailError('BADINPUT', 'no recipients');
   if (extra.id !== undefined && !isEntryId(extra.id)) throw new MailError('BADINPUT', 'not a queue entry id');
@@ -161,6 +173,18 @@ const TMP = '.tmp';
  */
 function writeSynced(file: string, content: Buffer | string): Promise<void> {
   return new Promise((resolve, reject) => writeFileCallback(file, content, { mode: 0o600, flush: true }, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Entries kept in memory between their enqueue and their first claim, at most (count, and message bytes). */
+const FRESH_MAX_ENTRIES = 1000;
+const FRESH_MAX_BYTES = 16 * 1024 * 1024;
+
+/** An entry as enqueue wrote it: the .json text and the message. */
+interface FreshEntry {
+  json: string;
+  raw: Buffer;
+  /** claim has just looked at the disk for it: message may answer from memory. */
+  claimed?: boolean;
 }
 
 async function unlinkQuietly(file: string): Promise<boolean> {
@@ -222,12 +246,30 @@ export class QueueStore {
   /** The directory is known to exist (made or seen once): enqueue skips the mkdir. */
   private dirReady = false;
   private readonly listeners = new Set<QueueListener>();
+  /** Entries enqueued here and not claimed yet, oldest first (see the top of this file). */
+  private readonly fresh = new Map<string, FreshEntry>();
+  private freshBytes = 0;
 
   constructor(
     private readonly dir: string,
     options: QueueStoreOptions = {},
   ) {
     this.dirSync = new DirectorySync(dir, options.syncDir);
+  }
+
+  private remember(id: string, json: string, raw: Buffer): void {
+    this.fresh.set(id, { json, raw });
+    this.freshBytes += raw.length;
+    for (const [old, e] of this.fresh) {
+      if (this.fresh.size <= FRESH_MAX_ENTRIES && this.freshBytes <= FRESH_MAX_BYTES) break;
+      this.forget(old, e);
+    }
+  }
+
+  private forget(id: string, e = this.fresh.get(id)): void {
+    if (!e) return;
+    this.fresh.delete(id);
+    this.freshBytes -= e.raw.length;
   }
 
   /** Tells `listener` of every entry made whole from now on, once durable, and of hold changes (null). */
@@ -282,11 +324,10 @@ export class QueueStore {
   }
 
   /** The .json under a tmp name, fsynced; returns that name. */
-  private async writeEntryTmp(entry: QueueEntry): Promise<string> {
-    const { held: _held, ...stored } = entry;
+  private async writeEntryTmp(entry: QueueEntry, json = entryJson(entry)): Promise<string> {
     const tmp = path.join(this.dir, `.${entry.id}.${process.pid}.${++tmpCounter}${TMP}`);
     try {
-      await writeSynced(tmp, JSON.stringify(stored));
+      await writeSynced(tmp, json);
     } catch (err) {
       await unlinkQuietly(tmp); // a full disk leaves a partial file behind
       throw err;
@@ -302,9 +343,10 @@ export class QueueStore {
   async enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra: EnqueueExtra = {}): Promise<QueueEntry> {
     const entry = newEntry(sender, recipients, reason, extra);
     const message = this.file(entry.id, '.eml');
+    const text = entryJson(entry);
     try {
       await this.ensureDir();
-      const [eml, json] = await Promise.allSettled([writeSynced(message, raw), this.writeEntryTmp(entry)]);
+      const [eml, json] = await Promise.allSettled([writeSynced(message, raw), this.writeEntryTmp(entry, text)]);
       if (eml.status === 'rejected' || json.status === 'rejected') {
         if (json.status === 'fulfilled') await unlinkQuietly(json.value);
         throw eml.status === 'rejected' ? eml.reason : (json as PromiseRejectedResult).reason;
@@ -320,6 +362,8 @@ export class QueueStore {
       await unlinkQuietly(this.file(entry.id, '.json'));
       throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
     }
+    // Only a runner in this process (a watcher) ever claims it from here.
+    if (this.listeners.size > 0) this.remember(entry.id, text, raw);
     await this.announce([entry]);
     return entry;
   }
@@ -408,6 +452,12 @@ export class QueueStore {
   /** The entry's message (its .eml goes first when an entry is removed, so a removed entry has none). */
   async message(id: string): Promise<Buffer> {
     if (!isEntryId(id)) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    const fresh = this.fresh.get(id);
+    if (fresh?.claimed) {
+      // Claimed just now (the claim saw the .eml): the copy enqueue wrote.
+      this.forget(id, fresh);
+      return fresh.raw;
+    }
     try {
       return await readFile(this.file(id, '.eml'));
     } catch {
@@ -421,6 +471,7 @@ export class QueueStore {
    */
   async update(entry: QueueEntry): Promise<void> {
     if (!isEntryId(entry.id)) throw new MailError('NONEXISTENT', `no such queue entry: ${entry.id}`);
+    this.forget(entry.id);
     const message = this.file(entry.id, '.eml');
     if (!(await exists(message))) throw new MailError('NONEXISTENT', `no such queue entry: ${entry.id}`);
     await this.writeEntry(entry);
@@ -439,12 +490,12 @@ export class QueueStore {
    * runner's choice for an entry it is done with: see runner.ts).
    */
   async remove(id: string, options: RemoveOptions = {}): Promise<void> {
+    this.forget(id);
     // A .json makes the entry whole (a staged .eml alone is no entry to remove); the .eml's unlink settles a race.
     if (!isEntryId(id) || !(await exists(this.file(id, '.json'))) || !(await unlinkQuietly(this.file(id, '.eml')))) {
       throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
     }
-    await unlinkQuietly(this.file(id, '.json'));
-    await unlinkQuietly(this.file(id, HOLD));
+    await Promise.all([unlinkQuietly(this.file(id, '.json')), unlinkQuietly(this.file(id, HOLD))]);
     const synced = this.dirSync.sync();
     if (options.durable === false) {
       synced.catch(() => undefined); // a failed fsync here only widens the crash window the runner accepts
@@ -455,6 +506,7 @@ export class QueueStore {
 
   /** Puts an entry on hold (like postsuper -h): the runner leaves it alone until released. */
   async hold(id: string): Promise<void> {
+    this.forget(id);
     if (!(await this.get(id))) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
     await writeFile(this.file(id, HOLD), '', { mode: 0o600 });
     await this.dirSync.sync();
@@ -485,6 +537,19 @@ export class QueueStore {
 
   /** One process (serve, holding the data dir's lock) runs this queue: a claim leases nothing, it reads the entry as stored now. */
   async claim(id: string, _leaseMs: number): Promise<QueueEntry | undefined> {
+    const fresh = this.fresh.get(id);
+    if (fresh) {
+      // Only this process writes entries' state, so the text enqueue wrote is the stored one; another may hold or delete the entry.
+      const [message, held] = await Promise.all([exists(this.file(id, '.eml')), exists(this.file(id, HOLD))]);
+      if (!message || held) {
+        this.forget(id);
+        return undefined;
+      }
+      if (this.fresh.get(id) === fresh) {
+        fresh.claimed = true;
+        return JSON.parse(fresh.json) as QueueEntry;
+      }
+    }
     const entry = await this.get(id);
     return entry?.held ? undefined : entry;
   }

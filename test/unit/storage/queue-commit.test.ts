@@ -6,7 +6,7 @@
 // directory fsync, the default after it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { QueueStore, type QueueEntry } from '../../../storage/queue.js';
 import { scratchDir } from '../../support/tmp.js';
@@ -150,6 +150,59 @@ test('remove: durable by default (after the directory fsync); with durable: fals
     hold = false;
     await assert.rejects(queue.remove(staged.id), /no such queue entry/);
     assert.equal(existsSync(path.join(dir, `${staged.id}.eml`)), true);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('an entry enqueued here is claimed from memory, but a hold or a delete by another process is still seen', async () => {
+  const s = scratchDir();
+  try {
+    const dir = path.join(s.dir, 'queue');
+    const serve = new QueueStore(dir);
+    serve.watch(() => {}); // a runner in this process: what it enqueues is kept for the first claim
+    const cli = new QueueStore(dir);
+    const raw = (i: number): Buffer => Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`);
+    const [plain, held, deleted, unclaimed] = await Promise.all(
+      [0, 1, 2, 3].map((i) => serve.enqueue('alice@example.test', [`r${i}@remote.test`], raw(i), 'submission', { smtpId: `S${i}` })),
+    );
+
+    // As stored: the same entry a read of the .json gives, and the same message.
+    const claimed = await serve.claim(plain!.id, 60_000);
+    assert.deepEqual(claimed, await cli.get(plain!.id));
+    // (The file is changed behind the store's back only to show where the first answer comes from.)
+    writeFileSync(path.join(dir, `${plain!.id}.eml`), 'changed');
+    assert.deepEqual(await serve.message(plain!.id), raw(0), 'the first, from memory');
+    assert.equal((await serve.message(plain!.id)).toString(), 'changed', 'then from the disk');
+
+    await cli.hold(held!.id);
+    assert.equal(await serve.claim(held!.id, 60_000), undefined, 'held by the CLI after the enqueue');
+    await cli.release(held!.id);
+    assert.equal((await serve.claim(held!.id, 60_000))?.id, held!.id, 'released');
+
+    await cli.remove(deleted!.id);
+    assert.equal(await serve.claim(deleted!.id, 60_000), undefined, 'deleted by the CLI after the enqueue');
+    await assert.rejects(serve.message(deleted!.id), /no such queue entry/);
+
+    // message() without a claim looks at the disk: a deleted entry has none.
+    await cli.remove(unclaimed!.id);
+    await assert.rejects(serve.message(unclaimed!.id), /no such queue entry/);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('the files of an entry are mode 0600, and a failed enqueue leaves nothing behind', async () => {
+  const s = scratchDir();
+  try {
+    const dir = path.join(s.dir, 'queue');
+    const queue = new QueueStore(dir);
+    const e = await queue.enqueue('alice@example.test', ['a@remote.test'], Buffer.from('a'), 'submission');
+    for (const suffix of ['.eml', '.json']) assert.equal(statSync(path.join(dir, `${e.id}${suffix}`)).mode & 0o777, 0o600, suffix);
+    const failing = new QueueStore(dir, { syncDir: () => Promise.reject(new Error('EIO')) });
+    await assert.rejects(failing.enqueue('alice@example.test', ['b@remote.test'], Buffer.from('b'), 'submission'), /cannot write to the queue/);
+    // (The marker is for a runner elsewhere: these stores have no watcher.)
+    assert.deepEqual(readdirSync(dir).filter((n) => n !== 'rescan-requested').sort(), [`${e.id}.eml`, `${e.id}.json`]);
   } finally {
     s.cleanup();
   }
