@@ -12,6 +12,11 @@ import { splitFlags, toRecord, type MessageRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 import type { AppendBatcher } from './append-batcher.js';
 import { IS_DELETED } from '../index/migrations.js';
+import { ListedRows, type ListedRow } from './listed-rows.js';
+
+function listedRow(row: MessageRow): ListedRow {
+  return { modseq: row.modseq, record: toRecord(row), ref: row.path };
+}
 
 /** The \Deleted messages of a mailbox, ascending. */
 const DELETED_UIDS = `SELECT uid FROM messages INDEXED BY messages_deleted WHERE mailbox_id = ? AND ${IS_DELETED} ORDER BY uid`;
@@ -22,44 +27,57 @@ const READ_ATTEMPTS = 5;
 /** Messages read into memory at once by COPY. */
 const COPY_SLICE = 64;
 
-/** A list() of at most this many rows keeps their refs for the reads that follow (FETCH and SEARCH list a slice, then read it). */
-const LISTED_REFS_MAX_ROWS = 2000;
-/** Mailboxes whose last listed refs are kept. */
-const LISTED_REFS_MAILBOXES = 16;
+/** Rows whose records and refs list() keeps for the lists and reads that follow, in all (see ListedRows). */
+const LISTED_MAX_ROWS = 4000;
+/** Mailboxes whose listed rows are kept. */
+const LISTED_MAILBOXES = 16;
+
+/** What list() asks first when it has rows kept: UID and MODSEQ from the covering index, not whole rows. */
+const LIST_HEADS = 'SELECT uid, modseq FROM messages INDEXED BY messages_summary WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid';
+const LIST_ROWS = 'SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid';
 
 export class Messages {
   /**
-   * The refs of the rows a list() just gave, per mailbox (its last list
-   * only): a read tries that name before asking the index for it again. A
-   * name can only be out of date (a flag change renamed the file, an
-   * expunge removed it), never another message's: such a read finds no file
-   * and asks the row, as a read of a file renamed meanwhile does anyway.
+   * The rows list() gave lately, as records with their refs: a later list()
+   * reuses the records of rows whose MODSEQ did not change, and a read tries
+   * the listed ref before asking the index for it again.
    */
-  private readonly listedRefs = new Map<number, Map<number, string>>();
+  private readonly listed = new ListedRows(LISTED_MAX_ROWS, LISTED_MAILBOXES);
 
   constructor(
     private readonly core: MailCore,
     private readonly batcher: AppendBatcher,
   ) {}
 
+  /** The rows of [fromUid, toUid], ascending. Records may be shared with other callers: read-only. */
   list(mailboxId: number, fromUid = 1, toUid = Number.MAX_SAFE_INTEGER): MessageRecord[] {
-    const rows = this.core.sql('SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid')
-      .all(mailboxId, fromUid, toUid) as MessageRow[];
-    if (rows.length > 0 && rows.length <= LISTED_REFS_MAX_ROWS) this.keepRefs(mailboxId, rows);
-    return rows.map(toRecord);
-  }
-
-  private keepRefs(mailboxId: number, rows: MessageRow[]): void {
-    const refs = new Map<number, string>();
-    for (const r of rows) refs.set(r.uid, r.path);
-    this.listedRefs.delete(mailboxId);
-    this.listedRefs.set(mailboxId, refs);
-    if (this.listedRefs.size > LISTED_REFS_MAILBOXES) this.listedRefs.delete(this.listedRefs.keys().next().value!);
-  }
-
-  /** Renames and removals made here: the mailbox's listed refs are not tried any more. */
-  private forgetRefs(mailboxId: number): void {
-    this.listedRefs.delete(mailboxId);
+    const { core } = this;
+    return core.readSnapshot(() => {
+      const uidValidity = core.sql('SELECT uidvalidity FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as number | undefined;
+      if (uidValidity === undefined) return [];
+      const kept = this.listed.rows(mailboxId, uidValidity);
+      let rows: ListedRow[] | undefined;
+      if (kept !== undefined) {
+        const heads = core.sql(LIST_HEADS).raw().all(mailboxId, fromUid, toUid) as Array<[number, number]>;
+        let misses = 0;
+        for (const [uid, modseq] of heads) if (kept.get(uid)?.modseq !== modseq) misses++;
+        // A few changed rows are read one by one; many, all at once.
+        if (misses * 4 <= heads.length) {
+          rows = [];
+          for (const [uid, modseq] of heads) {
+            const hit = kept.get(uid);
+            if (hit?.modseq === modseq) rows.push(hit);
+            else {
+              const row = core.messageRow(mailboxId, uid);
+              if (row) rows.push(listedRow(row));
+            }
+          }
+        }
+      }
+      rows ??= (core.sql(LIST_ROWS).all(mailboxId, fromUid, toUid) as MessageRow[]).map(listedRow);
+      this.listed.keep(mailboxId, uidValidity, fromUid, toUid, rows);
+      return rows.map((r) => r.record);
+    });
   }
 
   get(mailboxId: number, uid: number): MessageRecord | undefined {
@@ -76,7 +94,7 @@ export class Messages {
   async read(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
     const { core } = this;
     const location = core.locationById(mailboxId);
-    const listed = this.listedRefs.get(mailboxId)?.get(uid);
+    const listed = this.listed.ref(mailboxId, uid);
     if (listed !== undefined) {
       let raw: Buffer | undefined;
       try {
@@ -86,7 +104,7 @@ export class Messages {
       }
       if (raw !== undefined) return raw;
       // Renamed or removed since it was listed: asked of the index below.
-      this.listedRefs.get(mailboxId)?.delete(uid);
+      this.listed.forget(mailboxId, uid);
     }
     // A flag change (here or in another process) renames the file, and may
     // do so between our look at the row and the read: then the file is
@@ -147,7 +165,6 @@ export class Messages {
     const changed: MessageRecord[] = [];
     const changes: MailboxChange[] = [];
     const touched = new Set<string>();
-    this.forgetRefs(mailboxId);
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const keywords = core.ensureKeywords(mb, wanted);
@@ -175,6 +192,7 @@ export class Messages {
           // Undone if the transaction fails (a full disk at COMMIT): the row keeps naming the file.
           core.blobs.move(core.fileChanges(), folder, row.path, path.join(folder, newPath));
           touched.add(path.join(folder, 'cur'));
+          this.listed.forget(mailboxId, uid);
         }
         core.sql('UPDATE messages SET flags = ?, modseq = ?, path = ? WHERE mailbox_id = ? AND uid = ?')
           .run(next.join(' '), modseq, newPath, mailboxId, uid);
@@ -216,7 +234,6 @@ export class Messages {
     const expunged: number[] = [];
     const changes: MailboxChange[] = [];
     const touched = new Set<string>();
-    this.forgetRefs(mailboxId);
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const folder = core.folderPath(mb);
@@ -232,6 +249,7 @@ export class Messages {
           ? (hidden: string) => core.expunged.keep(mailboxId, () => toRecord(row), row.uid, hidden)
           : undefined;
         const removed = core.blobs.take(core.fileChanges(), folder, row.path, keep);
+        this.listed.forget(mailboxId, row.uid);
         touched.add(path.join(folder, (removed ?? row.path).slice(0, 3)));
         modseq += 1;
         core.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(mailboxId, row.uid);
@@ -293,7 +311,6 @@ export class Messages {
     const touched = new Set<string>();
     /** Source rows a session still numbers: their records stay readable to it (the body went with the move). */
     const movedAway: MessageRow[] = [];
-    this.forgetRefs(mailboxId);
     core.tx(() => {
       const source = core.mailboxById(mailboxId);
       const target = core.mailboxById(targetMailboxId);
@@ -313,6 +330,7 @@ export class Messages {
         const rel = `cur/${messageFileName(baseOfPath(row.path), row.size, uid, flags, keywords)}`;
         // Undone with the transaction (FileChanges); a file under another name is found by its base.
         core.blobs.move(core.fileChanges(), from, row.path, path.join(to, rel));
+        this.listed.forget(mailboxId, oldUid);
         touched.add(path.join(from, row.path.slice(0, 3)));
         touched.add(path.join(to, 'cur'));
         core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime, pop3_uidl) VALUES (?,?,?,?,?,?,?,?,?)')

@@ -35,7 +35,7 @@ export const statusResponse = (status: StatusWord, text: string, code?: string, 
   text,
 });
 
-const CRLF = Buffer.from('\r\n');
+const ASCII = /^[\x00-\x7f]*$/;
 
 export interface CompileOptions {
   /** UTF8=ACCEPT enabled: 8-bit UTF-8 may go in quoted strings. */
@@ -79,8 +79,12 @@ export function compileResponse(resp: ImapResponse, options: CompileOptions = { 
     } else if ('literal' in v) pushLiteral(v.literal);
     else if ('literal8' in v) pushLiteral(v.literal8, true);
     else if ('raw' in v) {
-      flushText();
-      out.push(Buffer.from(v.raw, 'latin1'));
+      // ASCII is the same bytes in latin1 and UTF-8: it joins the text (one buffer per response, not three).
+      if (ASCII.test(v.raw)) text += v.raw;
+      else {
+        flushText();
+        out.push(Buffer.from(v.raw, 'latin1'));
+      }
     } else {
       const s = typeof v.str === 'string' ? v.str : v.str.toString('utf8');
       if (typeof v.str !== 'string' && !Buffer.from(s, 'utf8').equals(v.str)) pushLiteral(v.str);
@@ -106,8 +110,8 @@ export function compileResponse(resp: ImapResponse, options: CompileOptions = { 
       text += resp.text === '' ? '+ ' : `+ ${sanitizeText(resp.text)}`;
       break;
   }
+  text += '\r\n';
   flushText();
-  out.push(CRLF);
   return out;
 }
 

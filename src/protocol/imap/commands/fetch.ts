@@ -374,6 +374,25 @@ function binaryValue(bytes: Buffer, hasNul: boolean): ImapValue {
   return hasNul ? { literal8: bytes } : { literal: bytes };
 }
 
+/**
+ * Rendered ENVELOPE, BODY and BODYSTRUCTURE per index object. The backend
+ * hands every session the same read-only index of a message (see
+ * messageIndex), so ten sessions fetching one mailbox's envelopes render
+ * each once; an entry goes with its index.
+ */
+const envelopes = new WeakMap<MessageIndex, string>();
+const bodies = new WeakMap<MessageIndex, string>();
+const bodyStructures = new WeakMap<MessageIndex, string>();
+
+function rendered(memo: WeakMap<MessageIndex, string>, index: MessageIndex, render: (index: MessageIndex) => string): string {
+  let text = memo.get(index);
+  if (text === undefined) {
+    text = render(index);
+    memo.set(index, text);
+  }
+  return text;
+}
+
 function simpleValue(name: string, rec: MessageRecord, index: () => MessageIndex, sel: SelectedMailbox): ImapValue[] {
   switch (name) {
     case 'UID':
@@ -386,11 +405,11 @@ function simpleValue(name: string, rec: MessageRecord, index: () => MessageIndex
       // The size of what BODY[] sends: bare LFs are sent as CRLF.
       return [index().vsize];
     case 'ENVELOPE':
-      return [{ raw: renderEnvelope(index().envelope) }];
+      return [{ raw: rendered(envelopes, index(), (i) => renderEnvelope(i.envelope)) }];
     case 'BODY':
-      return [{ raw: renderBody(index()) }];
+      return [{ raw: rendered(bodies, index(), renderBody) }];
     case 'BODYSTRUCTURE':
-      return [{ raw: renderBodyStructure(index()) }];
+      return [{ raw: rendered(bodyStructures, index(), renderBodyStructure) }];
     case 'MODSEQ':
       return [[rec.modseq]];
   }
