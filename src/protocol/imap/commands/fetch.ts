@@ -380,17 +380,21 @@ function binaryValue(bytes: Buffer, hasNul: boolean): ImapValue {
  * messageIndex), so ten sessions fetching one mailbox's envelopes render
  * each once; an entry goes with its index.
  */
-const envelopes = new WeakMap<MessageIndex, string>();
-const bodies = new WeakMap<MessageIndex, string>();
-const bodyStructures = new WeakMap<MessageIndex, string>();
+type Rendered = { raw: string; ascii: boolean };
+const envelopes = new WeakMap<MessageIndex, Rendered>();
+const bodies = new WeakMap<MessageIndex, Rendered>();
+const bodyStructures = new WeakMap<MessageIndex, Rendered>();
 
-function rendered(memo: WeakMap<MessageIndex, string>, index: MessageIndex, render: (index: MessageIndex) => string): string {
-  let text = memo.get(index);
-  if (text === undefined) {
-    text = render(index);
-    memo.set(index, text);
+/** The rendered value (shared: never changed once made). */
+function rendered(memo: WeakMap<MessageIndex, Rendered>, index: MessageIndex, render: (index: MessageIndex) => string): Rendered {
+  let value = memo.get(index);
+  if (value === undefined) {
+    const raw = render(index);
+    // eslint-disable-next-line no-control-regex
+    value = { raw, ascii: /^[\x00-\x7f]*$/.test(raw) };
+    memo.set(index, value);
   }
-  return text;
+  return value;
 }
 
 function simpleValue(name: string, rec: MessageRecord, index: () => MessageIndex, sel: SelectedMailbox): ImapValue[] {
@@ -405,11 +409,11 @@ function simpleValue(name: string, rec: MessageRecord, index: () => MessageIndex
       // The size of what BODY[] sends: bare LFs are sent as CRLF.
       return [index().vsize];
     case 'ENVELOPE':
-      return [{ raw: rendered(envelopes, index(), (i) => renderEnvelope(i.envelope)) }];
+      return [rendered(envelopes, index(), (i) => renderEnvelope(i.envelope))];
     case 'BODY':
-      return [{ raw: rendered(bodies, index(), renderBody) }];
+      return [rendered(bodies, index(), renderBody)];
     case 'BODYSTRUCTURE':
-      return [{ raw: rendered(bodyStructures, index(), renderBodyStructure) }];
+      return [rendered(bodyStructures, index(), renderBodyStructure)];
     case 'MODSEQ':
       return [[rec.modseq]];
   }
