@@ -24,15 +24,25 @@ export interface ListedRow {
 interface Box {
   uidValidity: number;
   rows: Map<number, ListedRow>;
+  chars: number;
 }
+
+/** About what a row costs besides its MIME JSON and ref, in characters. */
+const ROW_OVERHEAD = 200;
+const charsOf = (row: ListedRow) => ROW_OVERHEAD + row.ref.length + (row.record.mime?.length ?? 0);
 
 export class ListedRows {
   private readonly boxes = new Map<number, Box>();
   private count = 0;
+  private chars = 0;
 
-  /** At most `maxRows` rows in all, of at most `maxMailboxes` mailboxes (least recently listed dropped first). */
+  /**
+   * At most `maxRows` rows and `maxChars` characters (MIME JSON and refs) in
+   * all, of at most `maxMailboxes` mailboxes (least recently listed dropped first).
+   */
   constructor(
     private readonly maxRows: number,
+    private readonly maxChars: number,
     private readonly maxMailboxes: number,
   ) {}
 
@@ -54,23 +64,38 @@ export class ListedRows {
 
   /** A listing of the UIDs from..to: its rows replace what was kept of that range. */
   keep(mailboxId: number, uidValidity: number, fromUid: number, toUid: number, listed: readonly ListedRow[]): void {
-    if (listed.length > this.maxRows) return;
     const old = this.boxes.get(mailboxId);
-    const rows = new Map<number, ListedRow>();
-    if (old !== undefined && old.uidValidity === uidValidity) {
-      for (const [uid, row] of old.rows) if (uid < fromUid || uid > toUid) rows.set(uid, row);
-    }
-    for (const row of listed) rows.set(row.record.uid, row);
     this.drop(mailboxId);
-    this.boxes.set(mailboxId, { uidValidity, rows });
+    if (listed.length > this.maxRows) return;
+    const rows = new Map<number, ListedRow>();
+    let chars = 0;
+    if (old !== undefined && old.uidValidity === uidValidity) {
+      for (const [uid, row] of old.rows) {
+        if (uid >= fromUid && uid <= toUid) continue;
+        rows.set(uid, row);
+        chars += charsOf(row);
+      }
+    }
+    for (const row of listed) {
+      rows.set(row.record.uid, row);
+      chars += charsOf(row);
+    }
+    if (rows.size > this.maxRows || chars > this.maxChars) return;
+    this.boxes.set(mailboxId, { uidValidity, rows, chars });
     this.count += rows.size;
-    while (this.boxes.size > this.maxMailboxes || this.count > this.maxRows) this.drop(this.boxes.keys().next().value!);
+    this.chars += chars;
+    while (this.boxes.size > this.maxMailboxes || this.count > this.maxRows || this.chars > this.maxChars) this.drop(this.boxes.keys().next().value!);
   }
 
   /** The message's file was renamed or removed here: its entry goes. */
   forget(mailboxId: number, uid: number): void {
     const box = this.boxes.get(mailboxId);
-    if (box?.rows.delete(uid)) this.count--;
+    const row = box?.rows.get(uid);
+    if (box === undefined || row === undefined) return;
+    box.rows.delete(uid);
+    box.chars -= charsOf(row);
+    this.count--;
+    this.chars -= charsOf(row);
   }
 
   private drop(mailboxId: number): void {
@@ -78,5 +103,6 @@ export class ListedRows {
     if (box === undefined) return;
     this.boxes.delete(mailboxId);
     this.count -= box.rows.size;
+    this.chars -= box.chars;
   }
 }

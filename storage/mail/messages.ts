@@ -27,8 +27,9 @@ const READ_ATTEMPTS = 5;
 /** Messages read into memory at once by COPY. */
 const COPY_SLICE = 64;
 
-/** Rows whose records and refs list() keeps for the lists and reads that follow, in all (see ListedRows). */
+/** Rows whose records and refs list() keeps for the lists and reads that follow, in all (see ListedRows), and their characters. */
 const LISTED_MAX_ROWS = 4000;
+const LISTED_MAX_CHARS = 4_000_000;
 /** Mailboxes whose listed rows are kept. */
 const LISTED_MAILBOXES = 16;
 
@@ -42,7 +43,7 @@ export class Messages {
    * reuses the records of rows whose MODSEQ did not change, and a read tries
    * the listed ref before asking the index for it again.
    */
-  private readonly listed = new ListedRows(LISTED_MAX_ROWS, LISTED_MAILBOXES);
+  private readonly listed = new ListedRows(LISTED_MAX_ROWS, LISTED_MAX_CHARS, LISTED_MAILBOXES);
 
   constructor(
     private readonly core: MailCore,
