@@ -13,6 +13,10 @@
 //   K keywords in all (default 20, $Bench0..), stored by the clients in turn.
 //   Past 26 Postino's Maildir has no letter for a keyword and leaves it out of
 //   FLAGS (a violation in this bench); the default stays under that.
+// Per round it also prints the server's CPU per command (user+sys of serve:
+// steadier than rates on a shared machine), the bench's own CPU per command
+// (its clients share the cores with the servers), and each command's median
+// and mean latency per server.
 // BENCH_PROFILE=DIR writes a V8 CPU profile of the server there.
 import path from 'node:path';
 import { openStorage } from '../storage/index.js';
