@@ -13,6 +13,10 @@
 //   K keywords in all (default 20, $Bench0..), stored by the clients in turn.
 //   Past 26 Postino's Maildir has no letter for a keyword and leaves it out of
 //   FLAGS (a violation in this bench); the default stays under that.
+// Per round it also prints the server's CPU per command (user+sys of serve:
+// steadier than rates on a shared machine), the bench's own CPU per command
+// (its clients share the cores with the servers), and each command's median
+// and mean latency per server.
 // BENCH_PROFILE=DIR writes a V8 CPU profile of the server there.
 import path from 'node:path';
 import { openStorage } from '../storage/index.js';
@@ -41,6 +45,10 @@ const body = makeMessage('shared', 2048).toString('latin1');
 
 interface RoundResult {
   commandsPerSecond: number;
+  /** Milliseconds per command name: median and mean (what waits where). */
+  latency: Map<string, number[]>;
+  /** The bench process's own CPU per command, ms (the clients compete with the servers for the 2 cores). */
+  clientCpu: number;
   reconnects: number;
   violations: number;
   example?: string;
@@ -118,6 +126,22 @@ class Client {
   }
 }
 
+function commandLabel(command: string): string {
+  if (command.startsWith('FETCH')) return command.includes('BODY') ? 'FETCH-body' : 'FETCH-envelope';
+  if (/STORE/.test(command)) return command.includes('Deleted') ? 'STORE-deleted' : 'STORE-flags';
+  return command.split(' ')[0]!;
+}
+
+function latencySummary(latency: Map<string, number[]>): string {
+  return [...latency]
+    .map(([name, times]) => {
+      times.sort((a, b) => a - b);
+      const mean = times.reduce((a, b) => a + b, 0) / times.length;
+      return `${name} ${times[times.length >> 1]!.toFixed(1)}/${mean.toFixed(1)}`;
+    })
+    .join(', ');
+}
+
 const keywords = (list: string) => new Set(list.split(' ').filter((f) => f !== '' && !f.startsWith('\\')));
 
 async function sharedLoad(port: number, seconds: number): Promise<RoundResult> {
@@ -126,12 +150,19 @@ async function sharedLoad(port: number, seconds: number): Promise<RoundResult> {
   let commands = 0;
   let reconnects = 0;
   let loop = 0;
+  const latency = new Map<string, number[]>();
+  const cpu0 = process.cpuUsage();
   const deadline = Date.now() + seconds * 1000;
   await Promise.all(
     all.map(async (c) => {
       const step = async (command: string, literal?: string) => {
         if (Date.now() >= deadline) return false;
+        const t0 = performance.now();
         const ok = await c.run(command, literal);
+        const name = commandLabel(command);
+        const times = latency.get(name) ?? [];
+        times.push(performance.now() - t0);
+        latency.set(name, times);
         commands++;
         if (!ok) {
           reconnects++;
@@ -163,11 +194,13 @@ async function sharedLoad(port: number, seconds: number): Promise<RoundResult> {
       }
     }),
   );
+  const cpu = process.cpuUsage(cpu0);
   for (const c of all) c.close();
+  const clientCpu = (cpu.user + cpu.system) / 1000 / Math.max(1, commands);
   const violations = all.reduce((n, c) => n + c.violations, 0);
   const example = all.find((c) => c.example)?.example;
   const refusal = all.find((c) => c.refusal)?.refusal;
-  return { commandsPerSecond: commands / seconds, reconnects, violations, ...(example ? { example } : {}), ...(refusal ? { refusal } : {}) };
+  return { commandsPerSecond: commands / seconds, latency, clientCpu, reconnects, violations, ...(example ? { example } : {}), ...(refusal ? { refusal } : {}) };
 }
 
 if (![seconds, rounds, clients, keywordCount].every((n) => Number.isInteger(n) && n >= 1)) {
@@ -234,6 +267,7 @@ try {
           `(${theirs.reconnects} reconnects, ${theirs.violations} keyword-before-FLAGS): ratio ${(ours.commandsPerSecond / theirs.commandsPerSecond).toFixed(2)}`,
       );
       for (const [who, x] of [['Postino', ours], ['Dovecot', theirs]] as const) {
+        console.log(`  ${who}: client CPU ${x.clientCpu.toFixed(3)} ms/command; latency ms (median/mean): ${latencySummary(x.latency)}`);
         if (x.example) console.log(`  ${who}: e.g. ${x.example}`);
         if (x.refusal) console.log(`  ${who}: first refusal: ${x.refusal}`);
       }

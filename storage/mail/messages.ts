@@ -12,6 +12,11 @@ import { splitFlags, toRecord, type MessageRow } from '../index/mail-rows.js';
 import type { MailCore } from './core.js';
 import type { AppendBatcher } from './append-batcher.js';
 import { IS_DELETED } from '../schema/sqlite.js';
+import { ListedRows, type ListedRow } from './listed-rows.js';
+
+function listedRow(row: MessageRow): ListedRow {
+  return { modseq: row.modseq, record: toRecord(row), ref: row.path };
+}
 
 /** The \Deleted messages of a mailbox, ascending. */
 const DELETED_UIDS = `SELECT uid FROM messages INDEXED BY messages_deleted WHERE mailbox_id = ? AND ${IS_DELETED} ORDER BY uid`;
@@ -22,37 +27,74 @@ const READ_ATTEMPTS = 5;
 /** Messages read into memory at once by COPY. */
 const COPY_SLICE = 64;
 
+/** Rows whose records and refs list() keeps for the lists and reads that follow, in all (see ListedRows), and their characters. */
+const LISTED_MAX_ROWS = 4000;
+const LISTED_MAX_CHARS = 4_000_000;
+/** Mailboxes whose listed rows are kept. */
+const LISTED_MAILBOXES = 16;
+
 /**
- * A list() of at most this many rows keeps their refs for the reads that
- * follow (FETCH and SEARCH list a slice, then read it; POP3 lists the whole
- * INBOX at login, then reads it all): a read then needs no index lookup.
+ * A POP3 login lists the whole INBOX, then reads it all: the body names of
+ * a maildrop listing of at most this many rows are kept (names only, about
+ * 100 bytes each), so a read needs no index lookup.
  */
-const LISTED_REFS_MAX_ROWS = 100_000;
-/** Mailboxes whose last listed refs are kept. */
-const LISTED_REFS_MAILBOXES = 16;
-/** Refs kept over all those mailboxes (the oldest lists go first): about 100 bytes each. */
-const LISTED_REFS_TOTAL = 200_000;
+const MAILDROP_REFS_MAX_ROWS = 100_000;
+/** Maildrop names kept over all mailboxes (the oldest listings go first), and of how many mailboxes. */
+const MAILDROP_REFS_TOTAL = 200_000;
+const MAILDROP_REFS_MAILBOXES = 16;
+
+/** What list() asks first when it has rows kept: UID and MODSEQ from the covering index, not whole rows. */
+const LIST_HEADS = 'SELECT uid, modseq FROM messages INDEXED BY messages_summary WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid';
+const LIST_ROWS = 'SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid';
 
 export class Messages {
   /**
-   * The refs of the rows a list() just gave, per mailbox (its last list
-   * only): a read tries that name before asking the index for it again. A
-   * name can only be out of date (a flag change renamed the file, an
-   * expunge removed it), never another message's: such a read finds no file
-   * and asks the row, as a read of a file renamed meanwhile does anyway.
+   * The rows list() gave lately, as records with their refs: a later list()
+   * reuses the records of rows whose MODSEQ did not change, and a read tries
+   * the listed ref before asking the index for it again.
    */
-  private readonly listedRefs = new Map<number, Map<number, string>>();
+  private readonly listed = new ListedRows(LISTED_MAX_ROWS, LISTED_MAX_CHARS, LISTED_MAILBOXES);
+  /**
+   * The body names the last maildrop listings gave, per mailbox. As a
+   * listed ref, a name can only be out of date, never another message's;
+   * \Seen renames made here update it (a download renames what it reads next).
+   */
+  private readonly maildropRefs = new Map<number, Map<number, string>>();
 
   constructor(
     private readonly core: MailCore,
     private readonly batcher: AppendBatcher,
   ) {}
 
+  /** The rows of [fromUid, toUid], ascending. Records may be shared with other callers: read-only. */
   list(mailboxId: number, fromUid = 1, toUid = Number.MAX_SAFE_INTEGER): MessageRecord[] {
-    const rows = this.core.sql('SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid')
-      .all(mailboxId, fromUid, toUid) as MessageRow[];
-    if (rows.length > 0 && rows.length <= LISTED_REFS_MAX_ROWS) this.keepRefs(mailboxId, rows);
-    return rows.map(toRecord);
+    const { core } = this;
+    return core.readSnapshot(() => {
+      const uidValidity = core.sql('SELECT uidvalidity FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as number | undefined;
+      if (uidValidity === undefined) return [];
+      const kept = this.listed.rows(mailboxId, uidValidity);
+      let rows: ListedRow[] | undefined;
+      if (kept !== undefined) {
+        const heads = core.sql(LIST_HEADS).raw().all(mailboxId, fromUid, toUid) as Array<[number, number]>;
+        let misses = 0;
+        for (const [uid, modseq] of heads) if (kept.get(uid)?.modseq !== modseq) misses++;
+        // A few changed rows are read one by one; many, all at once.
+        if (misses * 4 <= heads.length) {
+          rows = [];
+          for (const [uid, modseq] of heads) {
+            const hit = kept.get(uid);
+            if (hit?.modseq === modseq) rows.push(hit);
+            else {
+              const row = core.messageRow(mailboxId, uid);
+              if (row) rows.push(listedRow(row));
+            }
+          }
+        }
+      }
+      rows ??= (core.sql(LIST_ROWS).all(mailboxId, fromUid, toUid) as MessageRow[]).map(listedRow);
+      this.listed.keep(mailboxId, uidValidity, fromUid, toUid, rows);
+      return rows.map((r) => r.record);
+    });
   }
 
   /**
@@ -63,7 +105,7 @@ export class Messages {
     const rows = this.core.sql(
       `SELECT uid, size, flags, path, pop3_uidl, coalesce(instr(mime, '"bareLf":false') > 0, 0) AS crlf FROM messages WHERE mailbox_id = ? ORDER BY uid`,
     ).all(mailboxId) as Array<Pick<MessageRow, 'uid' | 'size' | 'flags' | 'path' | 'pop3_uidl'> & { crlf: number }>;
-    if (rows.length > 0 && rows.length <= LISTED_REFS_MAX_ROWS) this.keepRefs(mailboxId, rows);
+    if (rows.length > 0 && rows.length <= MAILDROP_REFS_MAX_ROWS) this.keepMaildropRefs(mailboxId, rows);
     return rows.map((r) => ({
       uid: r.uid,
       size: r.size,
@@ -74,23 +116,29 @@ export class Messages {
     }));
   }
 
-  private keepRefs(mailboxId: number, rows: Array<Pick<MessageRow, 'uid' | 'path'>>): void {
+  private keepMaildropRefs(mailboxId: number, rows: Array<Pick<MessageRow, 'uid' | 'path'>>): void {
     const refs = new Map<number, string>();
     for (const r of rows) refs.set(r.uid, r.path);
-    this.listedRefs.delete(mailboxId);
-    this.listedRefs.set(mailboxId, refs);
+    this.maildropRefs.delete(mailboxId);
+    this.maildropRefs.set(mailboxId, refs);
     let total = 0;
-    for (const kept of this.listedRefs.values()) total += kept.size;
-    while (this.listedRefs.size > LISTED_REFS_MAILBOXES || total > LISTED_REFS_TOTAL) {
-      const [oldest, kept] = this.listedRefs.entries().next().value!;
-      this.listedRefs.delete(oldest);
+    for (const kept of this.maildropRefs.values()) total += kept.size;
+    while (this.maildropRefs.size > MAILDROP_REFS_MAILBOXES || total > MAILDROP_REFS_TOTAL) {
+      const [oldest, kept] = this.maildropRefs.entries().next().value!;
+      this.maildropRefs.delete(oldest);
       total -= kept.size;
     }
   }
 
-  /** Renames and removals made here: the mailbox's listed refs are not tried any more. */
-  private forgetRefs(mailboxId: number): void {
-    this.listedRefs.delete(mailboxId);
+  /** The message's file was renamed (to `renamed`) or removed here. */
+  private forgetRef(mailboxId: number, uid: number, renamed?: string): void {
+    if (renamed !== undefined) this.listed.renamed(mailboxId, uid, renamed);
+    else this.listed.forget(mailboxId, uid);
+    const refs = this.maildropRefs.get(mailboxId);
+    if (refs?.has(uid)) {
+      if (renamed !== undefined) refs.set(uid, renamed);
+      else refs.delete(uid);
+    }
   }
 
   get(mailboxId: number, uid: number): MessageRecord | undefined {
@@ -107,7 +155,7 @@ export class Messages {
   async read(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
     const { core } = this;
     const location = core.locationById(mailboxId);
-    const listed = this.listedRefs.get(mailboxId)?.get(uid);
+    const listed = this.listed.ref(mailboxId, uid) ?? this.maildropRefs.get(mailboxId)?.get(uid);
     if (listed !== undefined) {
       let raw: Buffer | undefined;
       try {
@@ -117,7 +165,7 @@ export class Messages {
       }
       if (raw !== undefined) return raw;
       // Renamed or removed since it was listed: asked of the index below.
-      this.listedRefs.get(mailboxId)?.delete(uid);
+      this.forgetRef(mailboxId, uid);
     }
     // A flag change (here or in another process) renames the file, and may
     // do so between our look at the row and the read: then the file is
@@ -178,9 +226,6 @@ export class Messages {
     const changed: MessageRecord[] = [];
     const changes: MailboxChange[] = [];
     const touched = new Set<string>();
-    // The listed refs follow the renames (a POP3 download's \Seen renames what it reads next). Should
-    // the transaction fail, a ref names a file that is not there: the read asks the row, as for any stale ref.
-    const refs = this.listedRefs.get(mailboxId);
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const keywords = core.ensureKeywords(mb, wanted);
@@ -208,7 +253,8 @@ export class Messages {
           // Undone if the transaction fails (a full disk at COMMIT): the row keeps naming the file.
           core.blobs.move(core.fileChanges(), folder, row.path, path.join(folder, newPath));
           touched.add(path.join(folder, 'cur'));
-          if (refs?.has(uid)) refs.set(uid, newPath);
+          // Should the transaction fail, the ref names a file that is not there: the read asks the row.
+          this.forgetRef(mailboxId, uid, newPath);
         }
         core.sql('UPDATE messages SET flags = ?, modseq = ?, path = ? WHERE mailbox_id = ? AND uid = ?')
           .run(next.join(' '), modseq, newPath, mailboxId, uid);
@@ -250,7 +296,6 @@ export class Messages {
     const expunged: number[] = [];
     const changes: MailboxChange[] = [];
     const touched = new Set<string>();
-    this.forgetRefs(mailboxId);
     core.tx(() => {
       const mb = core.mailboxById(mailboxId);
       const folder = core.folderPath(mb);
@@ -266,6 +311,7 @@ export class Messages {
           ? (hidden: string) => core.expunged.keep(mailboxId, () => toRecord(row), row.uid, hidden)
           : undefined;
         const removed = core.blobs.take(core.fileChanges(), folder, row.path, keep);
+        this.forgetRef(mailboxId, row.uid);
         touched.add(path.join(folder, (removed ?? row.path).slice(0, 3)));
         modseq += 1;
         core.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(mailboxId, row.uid);
@@ -327,7 +373,6 @@ export class Messages {
     const touched = new Set<string>();
     /** Source rows a session still numbers: their records stay readable to it (the body went with the move). */
     const movedAway: MessageRow[] = [];
-    this.forgetRefs(mailboxId);
     core.tx(() => {
       const source = core.mailboxById(mailboxId);
       const target = core.mailboxById(targetMailboxId);
@@ -347,6 +392,7 @@ export class Messages {
         const rel = `cur/${messageFileName(baseOfPath(row.path), row.size, uid, flags, keywords)}`;
         // Undone with the transaction (FileChanges); a file under another name is found by its base.
         core.blobs.move(core.fileChanges(), from, row.path, path.join(to, rel));
+        this.forgetRef(mailboxId, oldUid);
         touched.add(path.join(from, row.path.slice(0, 3)));
         touched.add(path.join(to, 'cur'));
         core.sql('INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, path, mime, pop3_uidl) VALUES (?,?,?,?,?,?,?,?,?)')

@@ -46,7 +46,10 @@ export class RawImap {
       const m = re.exec(rest);
       if (m) {
         const end = m.index + m[0].length;
-        this.cursor += end;
+        // What was read is dropped: keeping it made each later chunk copy the whole session's text
+        // (a long bench session spent more CPU in this client than the server spent answering).
+        this.data = rest.slice(end);
+        this.cursor = 0;
         return rest.slice(0, end);
       }
       if (this.closed) throw new Error(`connection closed while waiting for ${re}; got: ${JSON.stringify(rest)}`);

@@ -111,7 +111,8 @@ export interface ImapBackend {
    * The MIME index of a message: the stored one, or one made from `raw` (the
    * message, for a record stored without an index) and cached. Undefined
    * when the record has none stored or cached and `raw` is not given: read
-   * the message and ask again.
+   * the message and ask again. Read-only: the same object may be handed to
+   * every session (FETCH keeps its renderings per index object).
    */
   messageIndex(user: ImapUser, record: MessageRecord, raw?: Buffer): MessageIndex | undefined;
 

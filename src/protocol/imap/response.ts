@@ -15,8 +15,8 @@ export type ImapValue =
   | { literal: Buffer }
   /** A literal8 ("~{n}", RFC 3516): binary data that may hold NULs. */
   | { literal8: Buffer }
-  /** Pre-rendered protocol text (latin1 byte string), e.g. ENVELOPE from fetch-structure. */
-  | { raw: string };
+  /** Pre-rendered protocol text (latin1 byte string), e.g. ENVELOPE from fetch-structure; `ascii` when known to be 7-bit. */
+  | { raw: string; ascii?: boolean };
 
 export type StatusWord = 'OK' | 'NO' | 'BAD' | 'BYE' | 'PREAUTH';
 
@@ -35,7 +35,7 @@ export const statusResponse = (status: StatusWord, text: string, code?: string, 
   text,
 });
 
-const CRLF = Buffer.from('\r\n');
+const ASCII = /^[\x00-\x7f]*$/;
 
 export interface CompileOptions {
   /** UTF8=ACCEPT enabled: 8-bit UTF-8 may go in quoted strings. */
@@ -54,6 +54,15 @@ function needsLiteral(s: string, utf8: boolean): boolean {
 
 /** Turns one response into wire bytes (a list of buffers to write in order). */
 export function compileResponse(resp: ImapResponse, options: CompileOptions = { utf8: false }): Buffer[] {
+  return compileResponses([resp], options);
+}
+
+/**
+ * Turns responses into wire bytes, in order: text runs on across responses
+ * and becomes one buffer up to each literal (a FETCH of 100 messages is one
+ * buffer, not 100).
+ */
+export function compileResponses(responses: readonly ImapResponse[], options: CompileOptions = { utf8: false }): Buffer[] {
   const out: Buffer[] = [];
   let text = '';
   const flushText = () => {
@@ -71,16 +80,20 @@ export function compileResponse(resp: ImapResponse, options: CompileOptions = { 
     else if (typeof v === 'number') text += String(v);
     else if (Array.isArray(v)) {
       text += '(';
-      v.forEach((item, i) => {
+      for (let i = 0; i < v.length; i++) {
         if (i > 0) text += ' ';
-        value(item);
-      });
+        value(v[i]!);
+      }
       text += ')';
     } else if ('literal' in v) pushLiteral(v.literal);
     else if ('literal8' in v) pushLiteral(v.literal8, true);
     else if ('raw' in v) {
-      flushText();
-      out.push(Buffer.from(v.raw, 'latin1'));
+      // ASCII is the same bytes in latin1 and UTF-8: it joins the text.
+      if (v.ascii === true || ASCII.test(v.raw)) text += v.raw;
+      else {
+        flushText();
+        out.push(Buffer.from(v.raw, 'latin1'));
+      }
     } else {
       const s = typeof v.str === 'string' ? v.str : v.str.toString('utf8');
       if (typeof v.str !== 'string' && !Buffer.from(s, 'utf8').equals(v.str)) pushLiteral(v.str);
@@ -88,26 +101,28 @@ export function compileResponse(resp: ImapResponse, options: CompileOptions = { 
       else text += `"${s.replace(/["\\]/g, '\\$&')}"`;
     }
   };
-  switch (resp.type) {
-    case 'untagged':
-      text += '* ';
-      resp.values.forEach((v, i) => {
-        if (i > 0) text += ' ';
-        value(v);
-      });
-      break;
-    case 'status':
-      text += `${resp.tag ?? '*'} ${resp.status} `;
-      if (resp.code !== undefined) text += `[${resp.code}] `;
-      text += sanitizeText(resp.text);
-      break;
-    case 'continue':
-      // An empty SASL challenge is "+ " with nothing after it.
-      text += resp.text === '' ? '+ ' : `+ ${sanitizeText(resp.text)}`;
-      break;
+  for (const resp of responses) {
+    switch (resp.type) {
+      case 'untagged':
+        text += '* ';
+        for (let i = 0; i < resp.values.length; i++) {
+          if (i > 0) text += ' ';
+          value(resp.values[i]!);
+        }
+        break;
+      case 'status':
+        text += `${resp.tag ?? '*'} ${resp.status} `;
+        if (resp.code !== undefined) text += `[${resp.code}] `;
+        text += sanitizeText(resp.text);
+        break;
+      case 'continue':
+        // An empty SASL challenge is "+ " with nothing after it.
+        text += resp.text === '' ? '+ ' : `+ ${sanitizeText(resp.text)}`;
+        break;
+    }
+    text += '\r\n';
   }
   flushText();
-  out.push(CRLF);
   return out;
 }
 

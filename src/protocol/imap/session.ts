@@ -4,7 +4,7 @@
 // during IDLE). The only writer of the connection.
 import { ImapReceiver, type RawCommand, type ReceivedItem } from './receiver.js';
 import { parseCommand, ImapParseError, ImapRefusal, TaggedParseError } from './parser.js';
-import { compileResponse, statusResponse, type ImapResponse } from './response.js';
+import { compileResponses, statusResponse, type ImapResponse } from './response.js';
 import { errorResult } from './errors.js';
 import { IMAP_LIMITS } from './limits.js';
 import type { ImapBackend, ImapUser, MailboxChange } from './backend.js';
@@ -606,9 +606,7 @@ export class ImapSession implements SessionContext {
 
   private async write(responses: ImapResponse[]): Promise<void> {
     if (this.closed || responses.length === 0) return;
-    const buffers: Buffer[] = [];
-    for (const r of responses) buffers.push(...compileResponse(r, { utf8: this.utf8 }));
-    await this.transport.write(buffers);
+    await this.transport.write(compileResponses(responses, { utf8: this.utf8 }));
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileResponse, untagged, statusResponse, formatInternalDate, parseDateTime, parseDate } from '../../../src/protocol/imap/response.js';
+import { compileResponse, compileResponses, untagged, statusResponse, formatInternalDate, parseDateTime, parseDate } from '../../../src/protocol/imap/response.js';
 
 const wire = (r: Parameters<typeof compileResponse>[0], utf8 = false) => Buffer.concat(compileResponse(r, { utf8 })).toString('latin1');
 
@@ -32,4 +32,20 @@ test('date-time formats', () => {
   assert.equal(parseDateTime('3-Foo-2026 09:05:07 +0000'), undefined);
   assert.equal(parseDate('3-nov-2026'), Date.UTC(2026, 10, 3));
   assert.equal(parseDate('2026-11-03'), undefined);
+});
+
+test('several responses compile to the same bytes as one by one, in one buffer up to each literal', () => {
+  const responses = [
+    untagged(1, 'FETCH', ['FLAGS', ['\\Seen'], 'ENVELOPE', { raw: '("d" "s\xe9")' }]),
+    untagged(2, 'FETCH', ['BODY[]', { literal: Buffer.from('a\r\nb') }]),
+    untagged(3, 'FETCH', ['ENVELOPE', { raw: '(NIL)', ascii: true }]),
+    statusResponse('OK', 'FETCH completed', undefined, 't1'),
+  ];
+  const together = compileResponses(responses);
+  const apart = Buffer.concat(responses.flatMap((r) => compileResponse(r)));
+  assert.deepEqual(Buffer.concat(together), apart);
+  assert.equal(apart.toString('latin1'), '* 1 FETCH (FLAGS (\\Seen) ENVELOPE ("d" "s\xe9"))\r\n* 2 FETCH (BODY[] {4}\r\na\r\nb)\r\n* 3 FETCH (ENVELOPE (NIL))\r\nt1 OK FETCH completed\r\n');
+  // The 8-bit raw value goes as its own latin1 buffer; the literal as its own; the text around them in one each.
+  assert.equal(together.length, 5);
+  assert.equal(compileResponses(responses.slice(2)).length, 1);
 });

@@ -299,3 +299,65 @@ test('a read after a list tries the listed file name, and finds a message anothe
     s.cleanup();
   }
 });
+
+test('a list reuses only the records of rows whose MODSEQ did not change, also after another process changed the mailbox', async () => {
+  const s = scratchDir();
+  const a = openStorage(s.dir);
+  const b = openStorage(s.dir); // another process
+  try {
+    a.directory.addDomain('example.test');
+    const id = a.directory.addAccount({ address: 'u@example.test', passwordHash: 'x', scramSha256: null, quota: null }).id;
+    a.mail.provisionAccount(id);
+    const stored = [];
+    // Enough rows that three changed ones are read one by one (many would be read all at once).
+    for (let i = 0; i < 16; i++) stored.push(await a.mail.append(id, 'INBOX', makeMessage(`kept-${i}`)));
+    const inbox = stored[0]!.mailboxId;
+    const first = a.mail.listMessages(inbox);
+    assert.equal(first.length, 16);
+    await b.mail.setFlags(inbox, [stored[0]!.uid], 'add', ['\\Seen', '$Done']);
+    await b.mail.expunge(inbox, [stored[1]!.uid]);
+    const added = await b.mail.append(id, 'INBOX', makeMessage('kept-new'));
+    await a.mail.setFlags(inbox, [stored[2]!.uid], 'add', ['\\Flagged']);
+    const second = a.mail.listMessages(inbox);
+    assert.deepEqual(
+      second.map((r) => r.uid),
+      [stored[0]!.uid, ...stored.slice(2).map((x) => x.uid), added.uid],
+    );
+    const byUid = new Map(second.map((r) => [r.uid, r]));
+    assert.deepEqual(byUid.get(stored[0]!.uid)!.flags, ['\\Seen', '$Done']);
+    assert.deepEqual(byUid.get(stored[2]!.uid)!.flags, ['\\Flagged']);
+    assert.deepEqual(second.map((r) => r.modseq), b.mail.listMessages(inbox).map((r) => r.modseq));
+    // The rows nobody changed: the very records of the first list.
+    for (const x of stored.slice(3)) assert.equal(byUid.get(x.uid), first.find((r) => r.uid === x.uid));
+    // A part of the range, then the whole again: the same answers as a fresh process gives.
+    assert.deepEqual(a.mail.listMessages(inbox, stored[3]!.uid, stored[5]!.uid), b.mail.listMessages(inbox, stored[3]!.uid, stored[5]!.uid));
+    assert.deepEqual(a.mail.listMessages(inbox), b.mail.listMessages(inbox));
+    for (const x of stored.slice(2)) assert.deepEqual(await a.mail.readMessage(inbox, x.uid), await b.mail.readMessage(inbox, x.uid));
+  } finally {
+    b.close();
+    a.close();
+    s.cleanup();
+  }
+});
+
+test('a list never hands out a kept record for another message under the same UID and MODSEQ (an import that replaces a folder)', async () => {
+  const s = scratchDir();
+  const a = openStorage(s.dir);
+  try {
+    a.directory.addDomain('example.test');
+    const id = a.directory.addAccount({ address: 'u@example.test', passwordHash: 'x', scramSha256: null, quota: null }).id;
+    a.mail.provisionAccount(id);
+    const raw = (t: string) => Buffer.from(`Subject: ${t}\r\n\r\n${t}\r\n`);
+    await a.mail.imports.importFolder(id, { name: 'INBOX', uidValidity: 7, uidNext: 3, add: [{ uid: 2, raw: raw('old'), flags: [], internalDate: 0, modseq: 5 }], flags: [], expunge: [] });
+    const inbox = a.mail.getMailbox(id, 'INBOX')!;
+    const before = a.mail.listMessages(inbox.id);
+    assert.deepEqual(before.map((r) => [r.uid, r.modseq, r.size]), [[2, 5, raw('old').length]]);
+    await a.mail.imports.importFolder(id, { name: 'INBOX', uidValidity: 9, uidNext: 3, add: [{ uid: 2, raw: raw('a new one'), flags: ['\\Seen'], internalDate: 0, modseq: 5 }], flags: [], expunge: [] });
+    const after = a.mail.listMessages(inbox.id);
+    assert.deepEqual(after.map((r) => [r.uid, r.modseq, r.size, r.flags]), [[2, 5, raw('a new one').length, ['\\Seen']]]);
+    assert.deepEqual(await a.mail.readMessage(inbox.id, 2), raw('a new one'));
+  } finally {
+    a.close();
+    s.cleanup();
+  }
+});

@@ -374,6 +374,29 @@ function binaryValue(bytes: Buffer, hasNul: boolean): ImapValue {
   return hasNul ? { literal8: bytes } : { literal: bytes };
 }
 
+/**
+ * Rendered ENVELOPE, BODY and BODYSTRUCTURE per index object. The backend
+ * hands every session the same read-only index of a message (see
+ * messageIndex), so ten sessions fetching one mailbox's envelopes render
+ * each once; an entry goes with its index.
+ */
+type Rendered = { raw: string; ascii: boolean };
+const envelopes = new WeakMap<MessageIndex, Rendered>();
+const bodies = new WeakMap<MessageIndex, Rendered>();
+const bodyStructures = new WeakMap<MessageIndex, Rendered>();
+
+/** The rendered value (shared: never changed once made). */
+function rendered(memo: WeakMap<MessageIndex, Rendered>, index: MessageIndex, render: (index: MessageIndex) => string): Rendered {
+  let value = memo.get(index);
+  if (value === undefined) {
+    const raw = render(index);
+    // eslint-disable-next-line no-control-regex
+    value = { raw, ascii: /^[\x00-\x7f]*$/.test(raw) };
+    memo.set(index, value);
+  }
+  return value;
+}
+
 function simpleValue(name: string, rec: MessageRecord, index: () => MessageIndex, sel: SelectedMailbox): ImapValue[] {
   switch (name) {
     case 'UID':
@@ -386,11 +409,11 @@ function simpleValue(name: string, rec: MessageRecord, index: () => MessageIndex
       // The size of what BODY[] sends: bare LFs are sent as CRLF.
       return [index().vsize];
     case 'ENVELOPE':
-      return [{ raw: renderEnvelope(index().envelope) }];
+      return [rendered(envelopes, index(), (i) => renderEnvelope(i.envelope))];
     case 'BODY':
-      return [{ raw: renderBody(index()) }];
+      return [rendered(bodies, index(), renderBody)];
     case 'BODYSTRUCTURE':
-      return [{ raw: renderBodyStructure(index()) }];
+      return [rendered(bodyStructures, index(), renderBodyStructure)];
     case 'MODSEQ':
       return [[rec.modseq]];
   }
