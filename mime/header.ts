@@ -67,12 +67,15 @@ export function splitHeader(raw: Buffer): HeaderLayout {
   const len = raw.length;
   let pos = 0;
   let colonAt = -1; // the next ':' at or after some position (len when none)
-  let open: { name: string; start: number; valueStart: number } | null = null;
+  // The field being read (openName undefined: none), in plain variables: no object per field beside the one kept.
+  let openName: string | undefined;
+  let openStart = 0;
+  let openValueStart = 0;
   let lastLineEnd = 0; // where the line ending of the line just read starts
   const close = (): void => {
-    if (open === null) return;
-    fields.push({ name: open.name, key: open.name.toLowerCase(), start: open.start, valueStart: open.valueStart, valueEnd: lastLineEnd, end: pos });
-    open = null;
+    if (openName === undefined) return;
+    fields.push({ name: openName, key: openName.toLowerCase(), start: openStart, valueStart: openValueStart, valueEnd: lastLineEnd, end: pos });
+    openName = undefined;
   };
   while (pos < len) {
     const lf = raw.indexOf(LF, pos);
@@ -97,7 +100,11 @@ export function splitHeader(raw: Buffer): HeaderLayout {
     if (colonAt < contentEnd) {
       let nameEnd = colonAt;
       while (nameEnd > pos && (raw[nameEnd - 1] === SP || raw[nameEnd - 1] === HT)) nameEnd--;
-      if (nameEnd > pos && isFieldName(raw, pos, nameEnd)) open = { name: latin1(raw, pos, nameEnd), start: pos, valueStart: colonAt + 1 };
+      if (nameEnd > pos && isFieldName(raw, pos, nameEnd)) {
+        openName = latin1(raw, pos, nameEnd);
+        openStart = pos;
+        openValueStart = colonAt + 1;
+      }
     }
     lastLineEnd = contentEnd;
     pos = next;

@@ -118,7 +118,12 @@ export class ScriptStore {
       ).get(accountId),
     ) as { name: string; updated: number; domain: string; localpart: string } | undefined;
     if (!row) return undefined;
-    const file = path.join(this.root, accountSegment(row.domain), accountSegment(row.localpart), encodeFileName(row.name));
+    // The row stays the same object until the index changes: its path is worked out once.
+    let file = this.activeFiles.get(row);
+    if (file === undefined) {
+      file = path.join(this.root, accountSegment(row.domain), accountSegment(row.localpart), encodeFileName(row.name));
+      this.activeFiles.set(row, file);
+    }
     const known = this.activeCache.get(file);
     const now = performance.now();
     if (known && known.updated === row.updated && now - known.checkedAt < STAT_TRUST_MS) return { name: row.name, text: known.text };
@@ -140,6 +145,8 @@ export class ScriptStore {
   }
 
   private readonly activeCache = new Map<string, { updated: number; identity: string; text: string; checkedAt: number }>();
+  /** The script file of an active-script row (the row objects the lookup cache hands out). */
+  private readonly activeFiles = new WeakMap<object, string>();
 
   /**
    * Stores (creates or replaces) a script, durably: the text is written and

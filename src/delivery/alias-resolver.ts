@@ -58,12 +58,21 @@ export class AliasResolver {
    * the others their mail.
    */
   async expand(address: string): Promise<Expansion> {
+    // Most recipients are an account or a remote address: answered without
+    // the bookkeeping an alias tree needs (this runs twice per recipient, at
+    // RCPT and at delivery). Anything else takes the full walk below.
+    const top = address.toLowerCase();
+    if (!(await this.directory.hasDomain(top.slice(top.lastIndexOf('@') + 1)))) return { local: [], remote: [address], dead: [] };
+    const first = (await this.lookup(top)) ?? this.virtualAlias(address);
+    if (!first) throw new MailError('NONEXISTENT', `no such user: ${address}`, { smtpCode: 550, enhanced: '5.1.1' });
+    if (first.kind === 'account') return { local: [{ account: first.account, detail: first.detail, address: top }], remote: [], dead: [] };
+
     const out: Expansion = { local: [], remote: [], dead: [] };
     const seenAccounts = new Set<number>();
     const seenRemote = new Set<string>();
     const seenDead = new Set<string>();
-    const visiting = new Set<string>();
-    let count = 0;
+    const visiting = new Set<string>([top]);
+    let count = 1;
 
     const walk = async (addr: string, depth: number, via: string | undefined): Promise<void> => {
       const lower = addr.toLowerCase();
@@ -103,7 +112,7 @@ export class AliasResolver {
       }
     };
 
-    await walk(address, 0, undefined);
+    for (const t of first.targets) await walk(t, 1, top);
     if (out.local.length === 0 && out.remote.length === 0) {
       if (out.dead.length > 0) throw new MailError('NONEXISTENT', `no target of ${address} exists any more`, { smtpCode: 550, enhanced: '5.1.1' });
       throw new MailError('REFUSED', `alias loop at ${address}`, { smtpCode: 554, enhanced: '5.4.6' });
@@ -120,7 +129,7 @@ export class AliasResolver {
     address: string,
   ): Promise<{ kind: 'account'; account: AccountRecord; detail: string | undefined } | { kind: 'alias'; targets: string[] } | undefined> {
     const exact = await this.exact(address);
-    if (exact) return { ...exact, ...(exact.kind === 'account' ? { detail: undefined } : {}) } as Awaited<ReturnType<AliasResolver['lookup']>>;
+    if (exact) return exact.kind === 'account' ? { kind: 'account', account: exact.account, detail: undefined } : exact;
     const at = address.lastIndexOf('@');
     const { user, detail } = splitSubaddress(address.slice(0, at));
     if (detail === undefined) return undefined;

@@ -88,55 +88,84 @@ export class HookChain {
     }
   }
 
-  /** The hooks of one stage in their order; the first refusal is the answer. */
-  async run<S extends Stage>(stage: S, ctx: StageContexts[S]): Promise<Accepted | Exclude<Verdict, Accept>> {
+  /**
+   * The hooks of one stage in their order; the first refusal is the answer.
+   * A hook that throws, rejects, answers nonsense or runs out of time gives
+   * LOCAL_PROBLEM. This runs for every connection, sender, recipient and
+   * message: one promise and one timer for the whole stage (the timer moved
+   * on from hook to hook), not one of each per hook.
+   */
+  run<S extends Stage>(stage: S, ctx: StageContexts[S]): Promise<Accepted | Exclude<Verdict, Accept>> {
+    const hooks = (this.byStage.get(stage) ?? NO_HOOKS) as readonly HookOf<S>[];
     const accepted: Accepted = { kind: 'accept', headers: [], junk: false };
-    let current = ctx;
-    for (const hook of this.byStage.get(stage) ?? []) {
-      const verdict = await this.runOne(hook as HookOf<S>, current);
-      if (verdict.kind !== 'accept') {
-        this.onRefusal?.(stage, hook.name);
-        return verdict;
-      }
-      if (verdict.headers) accepted.headers.push(...verdict.headers);
-      if (verdict.junk) accepted.junk = true;
-      if (verdict.message && 'message' in current) {
-        accepted.message = verdict.message;
-        current = { ...current, message: verdict.message };
-      }
-      if (verdict.headers?.length && 'message' in current) current = { ...current, added: [...accepted.headers] };
-    }
-    return accepted;
-  }
-
-  /** One hook's verdict, or LOCAL_PROBLEM when it throws, rejects, answers nonsense or runs out of time. */
-  private runOne<S extends Stage>(hook: HookOf<S>, ctx: StageContexts[S]): Promise<Verdict> {
-    // One promise and one timer per hook (no race of two promises): this runs for every recipient and message.
-    return new Promise<Verdict>((resolve) => {
-      let settled = false;
-      const settle = (verdict: Verdict | undefined, err?: string) => {
-        if (settled) return;
-        settled = true;
+    if (hooks.length === 0) return Promise.resolve(accepted);
+    return new Promise((resolve) => {
+      let current = ctx;
+      let at = -1; // the hook running now
+      let done = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let armedMs = -1;
+      const finish = (answer: Accepted | Exclude<Verdict, Accept>): void => {
+        done = true;
         clearTimeout(timer);
-        if (verdict) return resolve(verdict);
-        this.log.error({ event: 'hook-failed', hook: hook.name, stage: hook.stage, session: ctx.session.id, ip: ctx.session.remoteAddress, err });
-        resolve(LOCAL_PROBLEM);
+        resolve(answer);
       };
-      const timer = setTimeout(() => settle(undefined, `no verdict within ${hook.timeoutMs} ms`), hook.timeoutMs);
-      let answer: Promise<Verdict>;
-      try {
-        answer = hook.run(ctx);
-      } catch (err) {
-        // A hook that throws before returning its promise fails the same way as one that rejects.
-        return settle(undefined, message(err));
-      }
-      Promise.resolve(answer).then(
-        (v: unknown) => (isVerdict(v) ? settle(v) : settle(undefined, 'not a verdict')),
-        (err: unknown) => settle(undefined, message(err)),
-      );
+      const refuse = (verdict: Exclude<Verdict, Accept>): void => {
+        this.onRefusal?.(stage, hooks[at]!.name);
+        finish(verdict);
+      };
+      const fail = (err: string): void => {
+        const hook = hooks[at]!;
+        this.log.error({ event: 'hook-failed', hook: hook.name, stage: hook.stage, session: ctx.session.id, ip: ctx.session.remoteAddress, err });
+        refuse(LOCAL_PROBLEM);
+      };
+      const onTimeout = (): void => {
+        if (!done) fail(`no verdict within ${hooks[at]!.timeoutMs} ms`);
+      };
+      const next = (): void => {
+        at++;
+        if (at === hooks.length) return finish(accepted);
+        const hook = hooks[at]!;
+        if (timer === undefined || armedMs !== hook.timeoutMs) {
+          clearTimeout(timer);
+          timer = setTimeout(onTimeout, hook.timeoutMs);
+          armedMs = hook.timeoutMs;
+        } else {
+          timer.refresh(); // this hook's full time, from now
+        }
+        const mine = at;
+        let answer: Promise<Verdict>;
+        try {
+          answer = hook.run(current);
+        } catch (err) {
+          // A hook that throws before returning its promise fails the same way as one that rejects.
+          return fail(message(err));
+        }
+        Promise.resolve(answer).then(
+          (v: unknown) => {
+            if (done || mine !== at) return; // too late: the stage has its answer
+            if (!isVerdict(v)) return fail('not a verdict');
+            if (v.kind !== 'accept') return refuse(v);
+            if (v.headers) accepted.headers.push(...v.headers);
+            if (v.junk) accepted.junk = true;
+            if (v.message && 'message' in current) {
+              accepted.message = v.message;
+              current = { ...current, message: v.message };
+            }
+            if (v.headers?.length && 'message' in current) current = { ...current, added: [...accepted.headers] };
+            next();
+          },
+          (err: unknown) => {
+            if (!done && mine === at) fail(message(err));
+          },
+        );
+      };
+      next();
     });
   }
 }
+
+const NO_HOOKS: readonly Hook[] = [];
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 

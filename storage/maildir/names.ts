@@ -40,6 +40,9 @@ export function unescapeSegment(segment: string): string {
  * one harmless, visible path segment.
  */
 export function accountSegment(name: string): string {
+  // Most names need no escape: kept as they are (this runs for every delivery).
+  // eslint-disable-next-line no-control-regex
+  if (name !== '' && name[0] !== '.' && !/[%/\\\x00-\x1f\x7f]/.test(name)) return name;
   let out = '';
   for (const [i, ch] of [...name].entries()) {
     const c = ch.codePointAt(0)!;
