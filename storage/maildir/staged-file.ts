@@ -7,7 +7,7 @@
 import { mkdir, open, rm } from 'node:fs/promises';
 import { syncPath } from '../sync-path.js';
 import path from 'node:path';
-import { MailError } from '../errors.js';
+import { MailError, storageFailure } from '../errors.js';
 import type { UnitGate } from '../unit-of-work.js';
 import type { FileChanges } from './file-changes.js';
 
@@ -96,8 +96,13 @@ export async function changeWithFile<R>(options: {
     let staged: string | undefined;
     if (file) {
       const dir = options.stageDir?.(file.path) ?? path.dirname(file.path);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      staged = await stageFile(file.path, file.content, dir);
+      try {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        staged = await stageFile(file.path, file.content, dir);
+      } catch (err) {
+        // Outside the transaction, so mapped here: a full disk is NOSPACE, not a bug.
+        throw storageFailure(err);
+      }
     }
     let moved = false;
     let stale = false;
@@ -116,7 +121,7 @@ export async function changeWithFile<R>(options: {
           return now.result;
         }),
       );
-      if (file && moved) await syncDir(path.dirname(file.path));
+      if (file && moved) await syncDir(path.dirname(file.path)).catch((err: unknown) => Promise.reject(storageFailure(err)));
       return result;
     } catch (err) {
       if (!stale) throw err;

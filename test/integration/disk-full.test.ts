@@ -240,6 +240,8 @@ test('a full disk: 452/451 and never 250 for mail not stored, no SERVERBUG, ever
     t.diagnostic(`while filling: ${acked.size} deliveries stored, ${refused.size} deferred; ${imapAppended.size + imapRefused.size} APPENDs, ${imapRefused.size} refused; ${round} client rounds; IMAP refusals: ${[...imapRefusals].map(([k, n]) => `${k} x${n}`).join(', ')}`);
     assert.deepEqual(badReplies, [], 'deliveries answered 250, 452 or 451 only');
     assert.ok(refused.size > 0, 'some deliveries met the full disk');
+    // What the server logged of any SERVERBUG, so a failure says where it came from.
+    for (const e of served!.events.filter((x) => x.event === 'imap-error')) t.diagnostic(`imap-error ${String(e.command)}: ${String(e.err)}`);
     assert.deepEqual(serverBugs, [], 'no IMAP command answered SERVERBUG');
 
     // ---- on the full disk: everything stays readable, deliveries are deferred

@@ -2,11 +2,12 @@
 // the subscription list and METADATA files, under concurrent writers and in units of work.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openSqliteParts } from '../../../storage/index.js';
 import { SUBSCRIPTIONS_FILE, readSubscriptions } from '../../../storage/maildir/subscriptions.js';
 import { MAILBOX_METADATA_FILE, readMetadataFile } from '../../../storage/maildir/metadata-file.js';
+import { isMailError } from '../../../storage/errors.js';
 import { scratchDir } from '../../support/tmp.js';
 
 const LIMITS = { maxValueSize: 1000, maxEntriesPerMailbox: 100, maxBytesPerMailbox: 100_000, maxEntriesPerAccount: 200, maxBytesPerAccount: 200_000 };
@@ -106,6 +107,20 @@ test('a SUBSCRIBE from outside while a unit is open waits for it and is not take
     assert.ok(listed.includes('Outside'));
     assert.ok(!listed.includes('Inside'));
     assert.deepEqual(readSubscriptions(root), listed);
+  } finally {
+    done();
+  }
+});
+
+test('a staged file that cannot be written is a storage error (a full disk NOSPACE, anything else TEMPFAIL), never a raw one, and changes nothing', async () => {
+  const { storage, id, root, done } = open();
+  try {
+    // The account's tmp/, where CREATE stages the subscription list, made unusable.
+    rmSync(path.join(root, 'tmp'), { recursive: true, force: true });
+    writeFileSync(path.join(root, 'tmp'), 'not a directory');
+    await assert.rejects(storage.ports.mail.createMailbox(id, 'Projects'), (err: unknown) => isMailError(err, 'TEMPFAIL'));
+    assert.equal(await storage.ports.mail.findMailbox(id, 'Projects'), undefined);
+    assert.ok(!(await storage.ports.mail.listSubscriptions(id)).includes('Projects'));
   } finally {
     done();
   }
