@@ -41,17 +41,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { scratchDir } from '../support/tmp.js';
-import { startServe, type Served } from '../support/serve.js';
+import { startServe, FREE_PORTS as freePorts, type Served } from '../support/serve.js';
 import { cliPath } from '../support/paths.js';
 import { postino } from '../support/cli.js';
 import { openDialog, type Dialog } from '../support/smtp-dialog.js';
 import { startDnsFixture, type DnsFixture } from '../support/dns-fixture.js';
 import { startHoldingSink, type HoldingSink } from '../support/holding-sink.js';
-import { SERVICES } from '../../src/config.js';
 import { startPostgres, type PostgresCluster } from '../support/postgres.js';
 import { openPostgresStorage } from '../../storage/postgres/index.js';
 
-const freePorts = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
 const COUNT = Number(process.env.POSTINO_CHAOS_COUNT ?? 10_000);
 const CLIENTS = Number(process.env.POSTINO_CHAOS_CLIENTS ?? 16);
 const KILLS = 3;

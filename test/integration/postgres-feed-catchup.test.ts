@@ -7,14 +7,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { openPostgresStorage, type PostgresStorage } from '../../storage/postgres/index.js';
 import type { PgChangeFeed } from '../../storage/postgres/change-feed.js';
 import type { MailboxChange } from '../../storage/ports.js';
 import { startPostgres, type PostgresCluster } from '../support/postgres.js';
+import { twoStorageNodes, aliceMessage as msg } from '../support/pg-nodes.js';
 import { scratchDir } from '../support/tmp.js';
-import { startServe, type Served } from '../support/serve.js';
+import { startServe, portOf, FREE_PORTS as freePorts, type Served } from '../support/serve.js';
 import { cliPath } from '../support/paths.js';
-import { SERVICES } from '../../src/config.js';
 import { RawImap } from './imap-raw-client.js';
 
 let cluster: PostgresCluster;
@@ -24,10 +23,6 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
-
-function msg(id: string): Buffer {
-  return Buffer.from(`From: a@remote.test\r\nTo: alice@example.test\r\nSubject: ${id}\r\nMessage-ID: <${id}@remote.test>\r\n\r\nbody ${id}\r\n`);
-}
 
 async function until(pred: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -55,28 +50,8 @@ async function sessions(client: pg.Client, pattern: string): Promise<number> {
   return rows[0].n as number;
 }
 
-async function twoNodes(): Promise<{ url: string; a: PostgresStorage; b: PostgresStorage; alice: number; close(): Promise<void> }> {
-  const url = await cluster.createDatabase();
-  const [a, b] = await Promise.all([openPostgresStorage(url, { nodeName: 'node-a' }), openPostgresStorage(url, { nodeName: 'node-b' })]);
-  await a.directory.addDomain('example.test');
-  const alice = (await a.directory.addAccount({ address: 'alice@example.test', passwordHash: 'x', scramSha256: null, quota: null })).id;
-  await b.mail.provisionAccount(alice);
-  const stops = [a.mail.watchExternalChanges(), b.mail.watchExternalChanges()];
-  await Promise.all([(a.mail.feed as PgChangeFeed).watch(), (b.mail.feed as PgChangeFeed).watch()]);
-  return {
-    url,
-    a,
-    b,
-    alice,
-    async close() {
-      for (const stop of stops) stop();
-      await Promise.all([a.end(), b.end()]);
-    },
-  };
-}
-
 test('the first connect tells no subscriber it missed anything; a reconnect tells each once, and not one that left', { timeout: 60_000 }, async () => {
-  const { url, b, alice, close } = await twoNodes();
+  const { url, b, alice, close } = await twoStorageNodes(cluster);
   const db = await admin(url);
   try {
     const feed = b.mail.feed as PgChangeFeed;
@@ -106,7 +81,7 @@ test('the first connect tells no subscriber it missed anything; a reconnect tell
 });
 
 test("two nodes: B's LISTEN connection is killed, A appends, flags and expunges meanwhile; B's subscriber is told after the reconnect and reads every change back from its MODSEQ", { timeout: 60_000 }, async (t) => {
-  const { url, a, b, alice, close } = await twoNodes();
+  const { url, a, b, alice, close } = await twoStorageNodes(cluster);
   const db = await admin(url);
   try {
     const feedB = b.mail.feed as PgChangeFeed;
@@ -153,7 +128,7 @@ test("two nodes: B's LISTEN connection is killed, A appends, flags and expunges 
 });
 
 test("a node's own changes while its LISTEN connection is down reach its own subscribers at once", { timeout: 60_000 }, async () => {
-  const { url, b, alice, close } = await twoNodes();
+  const { url, b, alice, close } = await twoStorageNodes(cluster);
   const db = await admin(url);
   try {
     const feedB = b.mail.feed as PgChangeFeed;
@@ -171,12 +146,6 @@ test("a node's own changes while its LISTEN connection is down reach its own sub
 });
 
 // ---- two real `serve` nodes -------------------------------------------------
-
-const freePorts = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
-
-async function portOf(served: Served, service: string): Promise<number> {
-  return Number((await served.waitFor((e) => e.event === 'listening' && e.service === service)).port);
-}
 
 test("two serve nodes: the feed connections are killed while A appends, flags and expunges; B's IMAP IDLE shows it all after the reconnect, with no client command", { timeout: 120_000 }, async (t) => {
   const url = await cluster.createDatabase();

@@ -4,10 +4,10 @@
 // spread over both allocate UIDs with no gap and no duplicate.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPostgresStorage, type PostgresStorage } from '../../storage/postgres/index.js';
-import type { PgChangeFeed } from '../../storage/postgres/change-feed.js';
+import { openPostgresStorage } from '../../storage/postgres/index.js';
 import type { MailboxChange } from '../../storage/ports.js';
 import { startPostgres, type PostgresCluster } from '../support/postgres.js';
+import { twoStorageNodes, aliceMessage as msg } from '../support/pg-nodes.js';
 
 let cluster: PostgresCluster;
 before(async () => {
@@ -17,33 +17,8 @@ after(async () => {
   await cluster?.stop();
 });
 
-function msg(id: string): Buffer {
-  return Buffer.from(`From: a@remote.test\r\nTo: alice@example.test\r\nSubject: ${id}\r\nMessage-ID: <${id}@remote.test>\r\n\r\nbody ${id}\r\n`);
-}
-
-/** Two nodes on a fresh database, alice provisioned, both listening to each other. */
-async function twoNodes(): Promise<{ a: PostgresStorage; b: PostgresStorage; alice: number; close(): Promise<void> }> {
-  const url = await cluster.createDatabase();
-  // Opened together: the migrations run once, under the advisory lock.
-  const [a, b] = await Promise.all([openPostgresStorage(url, { nodeName: 'node-a' }), openPostgresStorage(url, { nodeName: 'node-b' })]);
-  await a.directory.addDomain('example.test');
-  const alice = (await a.directory.addAccount({ address: 'alice@example.test', passwordHash: 'x', scramSha256: null, quota: null })).id;
-  await b.mail.provisionAccount(alice);
-  const stops = [a.mail.watchExternalChanges(), b.mail.watchExternalChanges()];
-  await Promise.all([(a.mail.feed as PgChangeFeed).watch(), (b.mail.feed as PgChangeFeed).watch()]);
-  return {
-    a,
-    b,
-    alice,
-    async close() {
-      for (const stop of stops) stop();
-      await Promise.all([a.end(), b.end()]);
-    },
-  };
-}
-
 test('two nodes: an append, a flag change and an expunge on one reach the other\'s feed, each once, well within 200 ms', async (t) => {
-  const { a, b, alice, close } = await twoNodes();
+  const { a, b, alice, close } = await twoStorageNodes(cluster);
   try {
     const heardOnB: Array<{ change: MailboxChange; at: number }> = [];
     const heardOnA: MailboxChange[] = [];
@@ -93,7 +68,7 @@ test('two nodes: an append, a flag change and an expunge on one reach the other\
 });
 
 test('two nodes: a unit of work that rolls back announces nothing to the other node', async () => {
-  const { a, b, alice, close } = await twoNodes();
+  const { a, b, alice, close } = await twoStorageNodes(cluster);
   try {
     const heardOnB: MailboxChange[] = [];
     const stop = b.mail.feed.subscribe(alice, (c) => heardOnB.push(c));
@@ -121,7 +96,7 @@ test('two nodes: a unit of work that rolls back announces nothing to the other n
 });
 
 test('two nodes: 8 concurrent writers spread over both append to one mailbox: UIDs 1..n with no gap and no duplicate, MODSEQs rising with them', async () => {
-  const { a, b, alice, close } = await twoNodes();
+  const { a, b, alice, close } = await twoStorageNodes(cluster);
   try {
     const perWriter = 15;
     const writers = Array.from({ length: 8 }, (_, w) => (async () => {
@@ -185,7 +160,7 @@ test('bodies are stored once per content: the same message to two recipients and
 });
 
 test('two nodes: one runs the local-retry queue (its runner sees the entries and flush requests), the other takes over when it closes', async () => {
-  const { a, b, close } = await twoNodes();
+  const { a, b, close } = await twoStorageNodes(cluster);
   try {
     const e = await b.localRetry.enqueue('alice@example.test', ['x@remote.test'], msg('q'), 'submission');
     await b.localRetry.requestFlush();
@@ -211,7 +186,7 @@ test('two nodes: one runs the local-retry queue (its runner sees the entries and
 });
 
 test('two nodes, the local-retry queue: the runner node\'s watcher hears of its own entries; an entry or a hold made on the other node leaves it a rescan request, taken once', async () => {
-  const { a, b, close } = await twoNodes();
+  const { a, b, close } = await twoStorageNodes(cluster);
   try {
     // a takes the lease first: it runs the queues.
     await a.localRetry.listIds();

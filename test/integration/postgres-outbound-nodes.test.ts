@@ -15,14 +15,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { scratchDir } from '../support/tmp.js';
-import { startServe, type Served } from '../support/serve.js';
+import { startServe, FREE_PORTS as freePorts, type Served } from '../support/serve.js';
 import { cliPath } from '../support/paths.js';
-import { SERVICES } from '../../src/config.js';
 import { startPostgres, type PostgresCluster } from '../support/postgres.js';
 import { openPostgresStorage } from '../../storage/postgres/index.js';
 import { startHoldingSink } from '../support/holding-sink.js';
 
-const freePorts = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
 const COUNT = 200;
 
 let cluster: PostgresCluster;

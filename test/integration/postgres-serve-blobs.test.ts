@@ -8,14 +8,11 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { scratchDir } from '../support/tmp.js';
-import { startServe, type Served } from '../support/serve.js';
+import { startServe, portOf, FREE_PORTS as freePorts, type Served } from '../support/serve.js';
 import { cliPath } from '../support/paths.js';
 import { openDialog } from '../support/smtp-dialog.js';
-import { SERVICES } from '../../src/config.js';
 import { startPostgres, type PostgresCluster } from '../support/postgres.js';
 import { RawImap } from './imap-raw-client.js';
-
-const freePorts = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
 
 let cluster: PostgresCluster;
 before(async () => {
@@ -24,10 +21,6 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
-
-async function portOf(served: Served, service: string): Promise<number> {
-  return Number((await served.waitFor((e) => e.event === 'listening' && e.service === service)).port);
-}
 
 /** The literal of the first BODY[] in a FETCH reply, as bytes (the client reads latin1: one char per byte). */
 function bodyLiteral(reply: string): Buffer {

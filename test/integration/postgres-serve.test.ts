@@ -5,13 +5,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { scratchDir } from '../support/tmp.js';
-import { startServe, type Served } from '../support/serve.js';
+import { startServe, portOf, FREE_PORTS as freePorts, type Served } from '../support/serve.js';
 import { cliPath } from '../support/paths.js';
-import { SERVICES } from '../../src/config.js';
 import { startPostgres, type PostgresCluster } from '../support/postgres.js';
 import { RawImap } from './imap-raw-client.js';
-
-const freePorts = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
 
 let cluster: PostgresCluster;
 before(async () => {
@@ -20,10 +17,6 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
-
-async function portOf(served: Served, service: string): Promise<number> {
-  return Number((await served.waitFor((e) => e.event === 'listening' && e.service === service)).port);
-}
 
 /** One LMTP transaction; resolves with the reply to the message (one recipient). */
 async function lmtp(port: number, rcpt: string, message: string): Promise<string> {

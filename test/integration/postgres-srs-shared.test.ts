@@ -10,16 +10,13 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { loadOrCreateSrsSecret, SrsCodec, srsSecretPath } from '../../src/outbound/srs.js';
-import { SERVICES } from '../../src/config.js';
 import { postino } from '../support/cli.js';
-import { startServe, type Served } from '../support/serve.js';
+import { startServe, FREE_PORTS as freePorts, type Served } from '../support/serve.js';
 import { openDialog } from '../support/smtp-dialog.js';
 import { startDnsFixture, type DnsFixture } from '../support/dns-fixture.js';
 import { startPostgres, type PostgresCluster } from '../support/postgres.js';
 import { cliPath } from '../support/paths.js';
 import { scratchDir } from '../support/tmp.js';
-
-const freePorts = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
 
 let cluster: PostgresCluster;
 let dns: DnsFixture;

@@ -1,6 +1,10 @@
 // Starts `postino serve` (or any command that ends in it) as a child process
 // and collects its JSON log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { SERVICES } from '../../src/config.js';
+
+/** The environment that makes serve listen on a free port for every service (each says its port in a 'listening' event). */
+export const FREE_PORTS: Readonly<Record<string, string>> = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
 
 export interface Served {
   child: ChildProcess;
@@ -72,4 +76,9 @@ export function startServe(command: string, args: string[], env: NodeJS.ProcessE
       return exited;
     },
   };
+}
+
+/** The port a served service listens on, from its 'listening' event. */
+export async function portOf(served: Served, service: string): Promise<number> {
+  return Number((await served.waitFor((e) => e.event === 'listening' && e.service === service)).port);
 }
