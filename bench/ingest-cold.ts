@@ -7,9 +7,11 @@
 //   - Postino's LMTP (no sender checks)
 //   - Dovecot's LMTP with the same script through Pigeonhole, started cold
 //     before and after the Postino runs; the ratios are to the mean of the two.
-// Prints messages/s, the ratios and serve's CPU per message (all threads,
-// from /proc).
+// Prints messages/s, the ratios and the server's CPU per message (serve's
+// threads; Dovecot's master and every process under it, reaped ones
+// included; from /proc).
 // usage: node dist/bench/ingest-cold.js [N]   (default 2000)
+// BENCH_SESSIONS=N changes the 8 sessions (1 shows the latency per message).
 // BENCH_PROFILE=DIR writes a V8 CPU profile of each serve there.
 // BENCH_STRACE=DIR counts serve's system calls during the load (strace -c -f,
 // attached once serve is ready) into DIR/strace-<target>.txt and prints its
@@ -25,14 +27,15 @@ import { dovecotInstalled, startDovecotLmtp } from '../test/support/dovecot-lmtp
 import { findProgram } from '../test/support/postfix.js';
 import { SERVICES } from '../src/config.js';
 import { makeScratchDir, removeScratch, waitForQuietDisk } from './scratch.js';
-import { maildirCount, processCpu } from './smtp-client.js';
+import { maildirCount } from './smtp-client.js';
+import { cpuTimes, treeCpu } from './proc-cpu.js';
 
 const count = Number(process.argv[2] ?? 2000);
 if (!Number.isInteger(count) || count < 1) {
   console.error('usage: node dist/bench/ingest-cold.js [N]');
   process.exit(2);
 }
-const SESSIONS = 8;
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 8);
 const DOMAIN = 'example.test';
 const RCPT = `cold@${DOMAIN}`;
 const FROM = 'sender@remote.test';
@@ -66,13 +69,13 @@ function script(): string {
 interface Result {
   rate: number;
   seconds: number;
-  /** serve's CPU ms per message (NaN for Dovecot) */
+  /** the server's CPU ms per message: serve's threads, or Dovecot's master and every process under it */
   cpu: number;
 }
 
 /** Runs smtp-source and waits for `count` messages in `folder` (a Maildir); the clock starts at the spawn. */
-async function load(port: number, lmtp: boolean, folder: string, pid: number | undefined): Promise<Result> {
-  const cpu0 = processCpu(pid);
+async function load(port: number, lmtp: boolean, folder: string, serverCpu: () => number): Promise<Result> {
+  const cpu0 = serverCpu();
   const t0 = process.hrtime.bigint();
   const args = ['-s', String(SESSIONS), '-d', '-l', '4096', '-m', String(count), '-M', HELO, '-S', 'Bench ingest', '-f', FROM, '-t', RCPT, ...(lmtp ? ['-L'] : []), `127.0.0.1:${port}`];
   const child = spawn(smtpSource!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -100,10 +103,10 @@ async function load(port: number, lmtp: boolean, folder: string, pid: number | u
     await new Promise((r) => setTimeout(r, 20));
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu1 = processCpu(pid);
+  const cpu1 = serverCpu();
   await exited;
   if (err.trim()) console.log(`  smtp-source said: ${err.trim().slice(-500)}`);
-  const cpu = cpu0 && cpu1 ? ((cpu1.user + cpu1.system - cpu0.user - cpu0.system) * 1000) / count : NaN;
+  const cpu = ((cpu1 - cpu0) * 1000) / count;
   return { rate: count / seconds, seconds, cpu };
 }
 
@@ -126,7 +129,7 @@ async function postino(target: 'smtp' | 'lmtp', dns: DnsFixture): Promise<Result
     await served.waitFor((e) => e.event === 'ready', 60_000);
     const folder = path.join(dataDir, 'mail', DOMAIN, RCPT.split('@')[0]!, `.${FOLDER}`);
     const traced = process.env.BENCH_STRACE ? await straceAttach(served.child.pid!, path.join(process.env.BENCH_STRACE, `strace-${target}.txt`)) : undefined;
-    const result = await load(port, target === 'lmtp', folder, served.child.pid);
+    const result = await load(port, target === 'lmtp', folder, () => cpuTimes(served.child.pid!).all);
     if (traced) console.log(`  ${target}: ${await traced()}`);
     return result;
   } finally {
@@ -164,14 +167,14 @@ async function dovecot(): Promise<Result> {
     sieveScript: script(),
   });
   try {
-    return await load(dc.lmtpPort, true, path.join(dc.maildirOf(RCPT), `.${FOLDER}`), undefined);
+    return await load(dc.lmtpPort, true, path.join(dc.maildirOf(RCPT), `.${FOLDER}`), () => treeCpu(dc.pid));
   } finally {
     await dc.stop();
   }
 }
 
 const show = (label: string, r: Result) =>
-  console.log(`${label.padEnd(34)} ${r.rate.toFixed(0).padStart(6)} msg/s (${r.seconds.toFixed(2)} s)${Number.isNaN(r.cpu) ? '' : `, serve CPU ${r.cpu.toFixed(3)} ms/msg`}`);
+  console.log(`${label.padEnd(34)} ${r.rate.toFixed(0).padStart(6)} msg/s (${r.seconds.toFixed(2)} s), server CPU ${r.cpu.toFixed(3)} ms/msg`);
 
 console.log(`cold ingest bench: ${count} messages of 4 KB from smtp-source, ${SESSIONS} sessions, a connection per message, no warm-up, 20-rule Sieve script (addflag + fileinto "${FOLDER}")`);
 await waitForQuietDisk();
@@ -194,6 +197,8 @@ try {
   const dc = (dc1.rate + dc2.rate) / 2;
   console.log(`ratio Postino MX (sender checks) / Dovecot LMTP: ${(mx.rate / dc).toFixed(2)} (target 2.0)`);
   console.log(`ratio Postino LMTP / Dovecot LMTP:               ${(lmtp.rate / dc).toFixed(2)} (target 2.5)`);
+  const dcCpu = (dc1.cpu + dc2.cpu) / 2;
+  console.log(`server CPU per message, Postino / Dovecot: MX ${(mx.cpu / dcCpu).toFixed(2)}, LMTP ${(lmtp.cpu / dcCpu).toFixed(2)}`);
 } finally {
   await dns.close();
   removeScratch();

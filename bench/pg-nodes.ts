@@ -26,8 +26,9 @@
 // BENCH_PROFILE=DIR writes a V8 CPU profile of each node there (SETUP-nodeK.cpuprofile).
 // BENCH_DIR: scratch root (give each run its own); BENCH_KEEP=1 keeps the scratch.
 import tls from 'node:tls';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { cpuTimes, processTable } from './proc-cpu.js';
 import { makeMessage } from '../test/support/messages.js';
 import { startServe, type Served } from '../test/support/serve.js';
 import { openConfiguredStorage } from '../storage/index.js';
@@ -77,36 +78,7 @@ if (wanted && setups.length !== wanted.length) {
 
 // ---------------------------------------------------------------- CPU from /proc
 
-/** CPU seconds of a process (all its threads) plus its reaped children's, from /proc/PID/stat: in all, and in the kernel. */
-function cpuTimes(pid: number): { all: number; kernel: number } {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After the command name: state is field 0, utime 11, stime 12, cutime 13, cstime 14 (USER_HZ = 100).
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const kernel = (Number(f[12]) + Number(f[14])) / 100;
-    return { all: (Number(f[11]) + Number(f[13])) / 100 + kernel, kernel };
-  } catch {
-    return { all: 0, kernel: 0 }; // gone
-  }
-}
 const cpuOf = (pid: number) => cpuTimes(pid).all;
-
-/** The parent pid and command name of every process. */
-function processTable(): Array<{ pid: number; ppid: number; comm: string }> {
-  const rows = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      rows.push({ pid: Number(entry), ppid, comm });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return rows;
-}
 
 /** The scratch cluster's postmaster: the `postgres` process started with port=PORT. */
 function postmasterOf(port: number): number {

@@ -36,6 +36,8 @@ export interface RunningDovecot {
   pop3Port: number;
   password: string;
   dir: string;
+  /** The master process (its children are the protocol processes). */
+  pid: number;
   /** The Maildir of a user (cur/new/tmp inside). */
   maildirOf(user: string): string;
   logText(): string;
@@ -177,5 +179,5 @@ ${opts.extraConf ?? ''}
     await stop();
     throw new Error(`dovecot did not start (${(e as Error).message}): ${output}\n${log}`);
   }
-  return { lmtpPort, imapPort, imapsPort, pop3Port, password, dir, maildirOf, logText, stop };
+  return { lmtpPort, imapPort, imapsPort, pop3Port, password, dir, pid: child.pid!, maildirOf, logText, stop };
 }
