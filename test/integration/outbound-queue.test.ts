@@ -23,6 +23,9 @@ import { cliPath } from '../support/paths.js';
 import { SERVICES } from '../../src/config.js';
 import { newEntryId } from '../../storage/queue.js';
 
+/** An entry's end: the attempt that ended it says so (done: true), or an outbound-done line (an entry ended after its notices). */
+const entryDone = (e: Record<string, unknown>): boolean => e.event === 'outbound-done' || (e.event === 'outbound-attempt' && e.done === true);
+
 const PASSWORD = 'violet-harbor-93-quartz';
 const RELAY_AUTH = { username: 'relay-user', password: 'relay-secret-42' };
 
@@ -186,7 +189,7 @@ describe('outbound queue through a sink smarthost: retries, bounces, queue tools
     assert.equal(second.status, 'sent');
     assert.match(String(second.tls), /^TLSv1\.[23]$/, 'the TLS version is logged');
     assert.equal(second.queueId, first.queueId);
-    await served.waitFor((e) => e.event === 'outbound-done' && e.queueId === first.queueId);
+    await served.waitFor((e) => entryDone(e) && e.queueId === first.queueId);
     const got = received('grey@remote.test');
     assert.equal(got.length, 1, 'one copy');
     assert.equal(subjectOf(got[0]!.raw), 'greylisted one');
@@ -202,7 +205,7 @@ describe('outbound queue through a sink smarthost: retries, bounces, queue tools
     assert.equal(failed.status, 'failed');
     const bounce = await served.waitFor((e) => e.event === 'outbound-bounce' && e.queueId === failed.queueId);
     assert.equal(bounce.to, 'sender@remote.test');
-    await served.waitFor((e) => e.event === 'outbound-done' && e.queueId === bounce.bounceId);
+    await served.waitFor((e) => entryDone(e) && e.queueId === bounce.bounceId);
     const dsns = received('sender@remote.test').filter((m) => m.from === '');
     assert.equal(dsns.length, 1, 'one bounce');
     const dsn = dsns[0]!.raw.toString('utf8');
@@ -216,7 +219,7 @@ describe('outbound queue through a sink smarthost: retries, bounces, queue tools
     const nullFailed = await waitAttempt('nobody2@remote.test', 1);
     assert.equal(nullFailed.status, 'failed');
     // The entry is removed only after any bounce was queued: once it is done, none will come.
-    await served.waitFor((e) => e.event === 'outbound-done' && e.queueId === nullFailed.queueId);
+    await served.waitFor((e) => entryDone(e) && e.queueId === nullFailed.queueId);
     assert.ok(!served.events.some((e) => e.event === 'outbound-bounce' && e.queueId === nullFailed.queueId), 'no bounce to <>');
     assert.equal(sink.messages.filter((m) => m.from === '').length, 1, 'still the one bounce');
   });
@@ -324,7 +327,7 @@ describe('outbound queue: SIGKILL with 100 messages queued, restart: each delive
     await sink.waitForMessages(100, 120_000);
     const restarted = served;
     // Every entry done (removed), so nothing more will come.
-    await until(() => restarted.events.filter((e) => e.event === 'outbound-done').length === 100, 60_000, '100 entries done');
+    await until(() => restarted.events.filter((e) => entryDone(e)).length === 100, 60_000, '100 entries done');
     const got = sink.messages.map((m) => subjectOf(m.raw)).sort();
     assert.deepEqual(got, subjects, 'each of the 100 exactly once');
     const left = JSON.parse(postino(s.dir, ['queue', 'list', '--json']).stdout) as QueueRow[];
@@ -348,7 +351,7 @@ describe('outbound queue: SIGKILL with 100 messages queued, restart: each delive
     }
     const killed = served;
     const sink1 = sink;
-    await until(() => sink1.messages.length >= 20 || killed.events.filter((e) => e.event === 'outbound-done').length >= 100, 60_000, 'some messages sent');
+    await until(() => sink1.messages.length >= 20 || killed.events.filter((e) => entryDone(e)).length >= 100, 60_000, 'some messages sent');
     killed.child.kill('SIGKILL');
     await new Promise((resolve) => killed.child.once('exit', resolve));
     const recorded = new Set(killed.events.filter((e) => e.event === 'outbound-attempt' && e.status === 'sent').map((e) => e.smtpId));
