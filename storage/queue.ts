@@ -525,23 +525,29 @@ export class QueueStore {
     return out.sort((a, b) => a.created - b.created);
   }
 
-  /** The entry as stored now: its .json when the runner has recorded one, else its first line; the old layout's .json. */
+  /**
+   * The entry as stored now: its .json when the runner has recorded one (the
+   * entry whole while its .entry, or the old layout's .eml, is there), else
+   * the first line of its .entry.
+   */
   private async read(id: string, held: boolean): Promise<QueueEntry | undefined> {
-    let text: string | undefined;
+    let entry: QueueEntry | undefined;
+    let state: string | undefined;
     try {
-      text = await readFirstLine(this.file(id, ENTRY));
-      if (text === undefined) return undefined;
+      state = await readFile(this.file(id, STATE), 'utf8');
     } catch (err) {
       if (!isMissing(err)) return undefined;
-      // The old layout: whole only with its message.
-      if (!(await exists(this.file(id, LEGACY_MESSAGE)))) return undefined;
     }
-    let entry: QueueEntry | undefined;
-    try {
-      entry = parseEntry(await readFile(this.file(id, STATE), 'utf8'), id);
-    } catch {
-      // No state recorded yet (or gone meanwhile): the first line.
-      entry = text === undefined ? undefined : parseEntry(text, id);
+    if (state !== undefined) {
+      if (!(await exists(this.file(id, ENTRY))) && !(await exists(this.file(id, LEGACY_MESSAGE)))) return undefined;
+      entry = parseEntry(state, id);
+    } else {
+      try {
+        const line = await readFirstLine(this.file(id, ENTRY));
+        entry = line === undefined ? undefined : parseEntry(line, id);
+      } catch {
+        return undefined; // gone meanwhile, or not an entry
+      }
     }
     if (entry && held) entry.held = true;
     return entry;
