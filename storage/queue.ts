@@ -1,9 +1,17 @@
-// The outbound queue on disk: DIR/queue/<id>.eml (the message) and
-// <id>.json (envelope and per-recipient state). The .eml is written first
-// and the .json last, so a crash leaves either a whole entry or an orphan
-// .eml that is ignored and cleaned. An entry is whole only with both files:
-// `queue delete` removes the .eml first, so a .json the runner rewrites at
-// the same moment is no entry (and the runner removes it again).
+// The outbound queue on disk: one file per entry, DIR/queue/<id>.entry: its
+// first line is the entry as enqueued (JSON: envelope and per-recipient
+// state), the message follows. It is written under a tmp name, fsynced and
+// renamed into place, so an entry is there whole or not at all. Once the
+// runner records an attempt, the entry's state lives in <id>.json beside
+// it (tmp file, fsync, rename), which supersedes the first line; the
+// message is never rewritten. An entry is its .entry file: `queue delete`
+// removes it first, so a .json the runner rewrites at the same moment is no
+// entry (and the runner removes it again).
+//
+// Before this layout an entry was two files, <id>.eml (the message, written
+// first) and <id>.json (written last); a queue written that way is still
+// read, sent, held and deleted the same way (an .eml without its .json is
+// what a crash left: no entry). New entries are only ever written as .entry.
 //
 // What other processes ask for (the CLI while `serve` runs the queue) never
 // rewrites an entry, so it cannot race the runner's own writes: a hold is a
@@ -16,21 +24,22 @@
 // marker instead (rescan-requested) after it adds an entry or changes a hold,
 // and the runner in `serve` looks at the whole directory when it finds one.
 //
-// Concurrent enqueues commit as a group: each writes its .eml and its .json
-// (under a tmp name), both fsynced at once, renames the .json into place,
-// and then joins the one directory fsync that has not started yet; every
-// waiter is answered only after the fsync that covers its rename.
+// Concurrent enqueues commit as a group: each writes its file under a tmp
+// name (fsynced), renames it into place, and then joins the one directory
+// fsync that has not started yet; every waiter is answered only after the
+// fsync that covers its rename.
 //
-// All I/O goes through fs/promises: `serve` runs this queue on its event loop.
+// All I/O goes through fs/promises or the callback API: `serve` runs this
+// queue on its event loop.
 //
-// An entry enqueued here is kept in memory (its .json text and message,
+// An entry enqueued here is kept in memory (its JSON text and message,
 // bounded) until its first claim: the runner in this process, told of it at
 // once, need not read back what was just written. The claim still looks at
 // the disk for what another process may have done meanwhile (a hold marker,
-// the .eml deleted).
+// the entry deleted).
 // The same class keeps the local-retry queue (DIR/queue/local: messages
 // stored for some recipients, the rest retried here).
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { syncPath } from './sync-path.js';
 import { writeFile as writeFileCallback } from 'node:fs';
 import path from 'node:path';
@@ -136,7 +145,7 @@ export function tellWatchers(listeners: ReadonlySet<QueueListener>, entries: Rea
   }
 }
 
-/** The .json text of an entry (a hold is a marker, never stored). */
+/** The JSON text of an entry (its first line, or its .json; a hold is a marker, never stored). */
 function entryJson(entry: QueueEntry): string {
   const { held: _held, ...stored } = entry;
   return JSON.stringify(stored);
@@ -164,27 +173,46 @@ const RESCAN = 'rescan-requested';
 const FLUSH_ONE = 'flush-';
 const HOLD = '.hold';
 const TMP = '.tmp';
-
+/** An entry: its first line and its message (see the top of this file). */
+const ENTRY = '.entry';
+/** The entry's state once recorded after an attempt (or, in the old layout, the whole envelope). */
+const STATE = '.json';
+/** The old layout's message file (read, never written). */
+const LEGACY_MESSAGE = '.eml';
+/** The first line of an .entry is read in pieces of this size, up to the limit (a runaway file is no entry). */
+const HEAD_CHUNK = 64 * 1024;
+const HEAD_MAX = 64 * 1024 * 1024;
 
 /**
  * Writes and fsyncs a file. The callback API (flush: fsync before close) on
  * purpose: a FileHandle costs four promise round trips and their objects on
- * the event loop, and enqueue does this twice per message.
+ * the event loop.
  */
 function writeSynced(file: string, content: Buffer | string): Promise<void> {
   return new Promise((resolve, reject) => writeFileCallback(file, content, { mode: 0o600, flush: true }, (err) => (err ? reject(err) : resolve())));
 }
 
+/** The content of an .entry file: the entry's JSON (JSON.stringify writes no raw line break), a LF, the message. */
+function entryFileContent(json: string, raw: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${json}\n`), raw]);
+}
+
 /** Entries kept in memory between their enqueue and their first claim, at most (count, and message bytes). */
 const FRESH_MAX_ENTRIES = 1000;
 const FRESH_MAX_BYTES = 16 * 1024 * 1024;
+/** Ids known to have no .json, at most (past it the set starts again: remove then unlinks a .json that may not be there). */
+const STATELESS_MAX = 100_000;
 
-/** An entry as enqueue wrote it: the .json text and the message. */
+/** An entry as enqueue wrote it: the JSON text and the message. */
 interface FreshEntry {
   json: string;
   raw: Buffer;
   /** claim has just looked at the disk for it: message may answer from memory. */
   claimed?: boolean;
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
 async function unlinkQuietly(file: string): Promise<boolean> {
@@ -202,6 +230,40 @@ async function exists(file: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The first line of a file (without its LF); undefined when the file has none within HEAD_MAX. ENOENT when it is not there. */
+async function readFirstLine(file: string): Promise<string | undefined> {
+  const fh = await open(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    while (length < HEAD_MAX) {
+      const chunk = Buffer.allocUnsafe(HEAD_CHUNK);
+      const { bytesRead } = await fh.read(chunk, 0, HEAD_CHUNK, length);
+      if (bytesRead === 0) return undefined;
+      const nl = chunk.subarray(0, bytesRead).indexOf(0x0a);
+      if (nl >= 0) {
+        chunks.push(chunk.subarray(0, nl));
+        return Buffer.concat(chunks).toString('utf8');
+      }
+      chunks.push(chunk.subarray(0, bytesRead));
+      length += bytesRead;
+    }
+    return undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** An entry from its JSON text, when it is one and has this id. */
+function parseEntry(text: string, id: string): QueueEntry | undefined {
+  try {
+    const entry = JSON.parse(text) as QueueEntry;
+    return typeof entry === 'object' && entry !== null && entry.id === id ? entry : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -249,6 +311,10 @@ export class QueueStore {
   /** Entries enqueued here and not claimed yet, oldest first (see the top of this file). */
   private readonly fresh = new Map<string, FreshEntry>();
   private freshBytes = 0;
+  /** Staged entries (a unit of work not yet committed): their tmp files, renamed into place by publish. */
+  private readonly staged = new Map<string, string>();
+  /** Entries made here whose state this process never wrote: removing one unlinks no .json (only this process writes them). */
+  private readonly stateless = new Set<string>();
 
   constructor(
     private readonly dir: string,
@@ -270,6 +336,11 @@ export class QueueStore {
     if (!e) return;
     this.fresh.delete(id);
     this.freshBytes -= e.raw.length;
+  }
+
+  private markStateless(id: string): void {
+    if (this.stateless.size >= STATELESS_MAX) this.stateless.clear();
+    this.stateless.add(id);
   }
 
   /** Tells `listener` of every entry made whole from now on, once durable, and of hold changes (null). */
@@ -296,6 +367,17 @@ export class QueueStore {
     return path.join(this.dir, `${id}${suffix}`);
   }
 
+  private tmpFile(id: string): string {
+    return path.join(this.dir, `.${id}.${process.pid}.${++tmpCounter}${TMP}`);
+  }
+
+  /** The file that makes the entry whole: its .entry, or in the old layout its .eml (with a .json beside); undefined when gone. */
+  private async messageFile(id: string): Promise<string | undefined> {
+    if (await exists(this.file(id, ENTRY))) return this.file(id, ENTRY);
+    if ((await exists(this.file(id, LEGACY_MESSAGE))) && (await exists(this.file(id, STATE)))) return this.file(id, LEGACY_MESSAGE);
+    return undefined;
+  }
+
   /** The queue directory, made (and its parents' entries for it fsynced) when missing. */
   private async ensureDir(): Promise<void> {
     if (this.dirReady) return;
@@ -312,22 +394,22 @@ export class QueueStore {
     this.dirReady = true;
   }
 
-  /** Writes the .json through a tmp file and a rename (fsynced first); the directory's fsync is the caller's. */
-  private async writeEntry(entry: QueueEntry): Promise<void> {
-    const tmp = await this.writeEntryTmp(entry);
+  /** Writes the entry's state (.json) through a tmp file and a rename (fsynced first); the directory's fsync is the caller's. */
+  private async writeState(entry: QueueEntry): Promise<void> {
+    const tmp = await this.writeTmp(entry.id, entryJson(entry));
     try {
-      await rename(tmp, this.file(entry.id, '.json'));
+      await rename(tmp, this.file(entry.id, STATE));
     } catch (err) {
       await unlinkQuietly(tmp);
       throw err;
     }
   }
 
-  /** The .json under a tmp name, fsynced; returns that name. */
-  private async writeEntryTmp(entry: QueueEntry, json = entryJson(entry)): Promise<string> {
-    const tmp = path.join(this.dir, `.${entry.id}.${process.pid}.${++tmpCounter}${TMP}`);
+  /** `content` under a tmp name, fsynced; returns that name. */
+  private async writeTmp(id: string, content: Buffer | string): Promise<string> {
+    const tmp = this.tmpFile(id);
     try {
-      await writeSynced(tmp, json);
+      await writeSynced(tmp, content);
     } catch (err) {
       await unlinkQuietly(tmp); // a full disk leaves a partial file behind
       throw err;
@@ -336,32 +418,28 @@ export class QueueStore {
   }
 
   /**
-   * Durable when it resolves. The .eml and the .json's tmp file are written
-   * and fsynced together; the rename that makes the entry whole comes after
-   * both, and the directory fsync is shared with concurrent enqueues.
+   * Durable when it resolves. One file, written and fsynced under a tmp
+   * name and renamed into place; the directory fsync is shared with
+   * concurrent enqueues.
    */
   async enqueue(sender: string, recipients: string[], raw: Buffer, reason: string, extra: EnqueueExtra = {}): Promise<QueueEntry> {
     const entry = newEntry(sender, recipients, reason, extra);
-    const message = this.file(entry.id, '.eml');
     const text = entryJson(entry);
+    const final = this.file(entry.id, ENTRY);
     try {
       await this.ensureDir();
-      const [eml, json] = await Promise.allSettled([writeSynced(message, raw), this.writeEntryTmp(entry, text)]);
-      if (eml.status === 'rejected' || json.status === 'rejected') {
-        if (json.status === 'fulfilled') await unlinkQuietly(json.value);
-        throw eml.status === 'rejected' ? eml.reason : (json as PromiseRejectedResult).reason;
-      }
-      await rename(json.value, this.file(entry.id, '.json')).catch(async (err: unknown) => {
-        await unlinkQuietly(json.value);
+      const tmp = await this.writeTmp(entry.id, entryFileContent(text, raw));
+      await rename(tmp, final).catch(async (err: unknown) => {
+        await unlinkQuietly(tmp);
         throw err;
       });
       await this.dirSync.sync();
     } catch (err) {
       this.dirReady = false; // removed from under us, say: looked at again next time
-      await unlinkQuietly(message);
-      await unlinkQuietly(this.file(entry.id, '.json'));
+      await unlinkQuietly(final);
       throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
     }
+    this.markStateless(entry.id);
     // Only a runner in this process (a watcher) ever claims it from here.
     if (this.listeners.size > 0) this.remember(entry.id, text, raw);
     await this.announce([entry]);
@@ -369,18 +447,17 @@ export class QueueStore {
   }
 
   /**
-   * The first half of an enqueue, for a unit of work: the message is written
-   * (fsynced) but the entry is not there until publish, so nothing sends it
-   * before the unit commits; discard takes it back.
+   * The first half of an enqueue, for a unit of work: the entry's file is
+   * written (fsynced) under a tmp name, so nothing sends it before the unit
+   * commits and publish renames it into place; discard takes it back.
    */
   async stage(sender: string, recipients: string[], raw: Buffer, reason: string, extra: EnqueueExtra = {}): Promise<QueueEntry> {
     const entry = newEntry(sender, recipients, reason, extra);
     try {
       await this.ensureDir();
-      await writeSynced(this.file(entry.id, '.eml'), raw);
+      this.staged.set(entry.id, await this.writeTmp(entry.id, entryFileContent(entryJson(entry), raw)));
     } catch (err) {
       this.dirReady = false; // removed from under us, say: looked at again next time
-      await unlinkQuietly(this.file(entry.id, '.eml'));
       throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
     }
     return entry;
@@ -390,7 +467,13 @@ export class QueueStore {
   async publish(entries: QueueEntry[]): Promise<void> {
     if (entries.length === 0) return;
     try {
-      for (const e of entries) await this.writeEntry(e);
+      for (const e of entries) {
+        const tmp = this.staged.get(e.id);
+        if (tmp === undefined) throw new Error(`queue entry ${e.id} was not staged here`);
+        await rename(tmp, this.file(e.id, ENTRY));
+        this.staged.delete(e.id);
+        this.markStateless(e.id);
+      }
       await this.dirSync.sync();
     } catch (err) {
       throw new MailError('TEMPFAIL', 'cannot write to the queue', { cause: err });
@@ -400,7 +483,11 @@ export class QueueStore {
 
   /** Takes back staged entries (their unit of work was undone). */
   async discard(ids: string[]): Promise<void> {
-    for (const id of ids) await unlinkQuietly(this.file(id, '.eml'));
+    for (const id of ids) {
+      const tmp = this.staged.get(id);
+      this.staged.delete(id);
+      if (tmp !== undefined) await unlinkQuietly(tmp);
+    }
   }
 
   /** The whole entries, on hold or not, oldest first; cheap: one look at the directory. */
@@ -414,9 +501,14 @@ export class QueueStore {
     const all = new Set(names);
     const heads: QueueHead[] = [];
     for (const n of names) {
-      if (!n.endsWith('.json')) continue;
-      const id = n.slice(0, -5);
-      if (!isEntryId(id) || !all.has(`${id}.eml`)) continue;
+      let id: string;
+      if (n.endsWith(ENTRY)) id = n.slice(0, -ENTRY.length);
+      else if (n.endsWith(STATE)) {
+        // The old layout: whole with its message, and not one already listed by its .entry.
+        id = n.slice(0, -STATE.length);
+        if (!all.has(`${id}${LEGACY_MESSAGE}`) || all.has(`${id}${ENTRY}`)) continue;
+      } else continue;
+      if (!isEntryId(id)) continue;
       heads.push({ id, held: all.has(`${id}${HOLD}`) });
     }
     // Ids start with the creation time in base 36, fixed width for centuries: they sort by age.
@@ -433,36 +525,61 @@ export class QueueStore {
     return out.sort((a, b) => a.created - b.created);
   }
 
+  /**
+   * The entry as stored now: its .json when the runner has recorded one (the
+   * entry whole while its .entry, or the old layout's .eml, is there), else
+   * the first line of its .entry.
+   */
   private async read(id: string, held: boolean): Promise<QueueEntry | undefined> {
+    let entry: QueueEntry | undefined;
+    let state: string | undefined;
     try {
-      const entry = JSON.parse(await readFile(this.file(id, '.json'), 'utf8')) as QueueEntry;
-      if (typeof entry !== 'object' || entry === null || entry.id !== id) return undefined;
-      if (held) entry.held = true;
-      return entry;
-    } catch {
-      return undefined; // gone meanwhile, or not an entry
+      state = await readFile(this.file(id, STATE), 'utf8');
+    } catch (err) {
+      if (!isMissing(err)) return undefined;
     }
+    if (state !== undefined) {
+      if (!(await exists(this.file(id, ENTRY))) && !(await exists(this.file(id, LEGACY_MESSAGE)))) return undefined;
+      entry = parseEntry(state, id);
+    } else {
+      try {
+        const line = await readFirstLine(this.file(id, ENTRY));
+        entry = line === undefined ? undefined : parseEntry(line, id);
+      } catch {
+        return undefined; // gone meanwhile, or not an entry
+      }
+    }
+    if (entry && held) entry.held = true;
+    return entry;
   }
 
   async get(id: string): Promise<QueueEntry | undefined> {
-    if (!isEntryId(id) || !(await exists(this.file(id, '.eml')))) return undefined;
+    if (!isEntryId(id)) return undefined;
     return this.read(id, await exists(this.file(id, HOLD)));
   }
 
-  /** The entry's message (its .eml goes first when an entry is removed, so a removed entry has none). */
+  /** The entry's message (its file goes first when an entry is removed, so a removed entry has none). */
   async message(id: string): Promise<Buffer> {
     if (!isEntryId(id)) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
     const fresh = this.fresh.get(id);
     if (fresh?.claimed) {
-      // Claimed just now (the claim saw the .eml): the copy enqueue wrote.
+      // Claimed just now (the claim saw the entry's file): the copy enqueue wrote.
       this.forget(id, fresh);
       return fresh.raw;
     }
     try {
-      return await readFile(this.file(id, '.eml'));
-    } catch {
-      throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+      const content = await readFile(this.file(id, ENTRY));
+      const nl = content.indexOf(0x0a);
+      if (nl >= 0) return content.subarray(nl + 1);
+    } catch (err) {
+      if (!isMissing(err)) throw new MailError('TEMPFAIL', `cannot read queue entry ${id}`, { cause: err });
+      try {
+        if (await exists(this.file(id, STATE))) return await readFile(this.file(id, LEGACY_MESSAGE));
+      } catch {
+        // gone meanwhile
+      }
     }
+    throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
   }
 
   /**
@@ -472,30 +589,37 @@ export class QueueStore {
   async update(entry: QueueEntry): Promise<void> {
     if (!isEntryId(entry.id)) throw new MailError('NONEXISTENT', `no such queue entry: ${entry.id}`);
     this.forget(entry.id);
-    const message = this.file(entry.id, '.eml');
-    if (!(await exists(message))) throw new MailError('NONEXISTENT', `no such queue entry: ${entry.id}`);
-    await this.writeEntry(entry);
+    this.stateless.delete(entry.id);
+    const message = await this.messageFile(entry.id);
+    if (message === undefined) throw new MailError('NONEXISTENT', `no such queue entry: ${entry.id}`);
+    await this.writeState(entry);
     // `queue delete` may have removed the message between the check and the rename: then this .json goes too.
     if (!(await exists(message))) {
-      await unlinkQuietly(this.file(entry.id, '.json'));
+      await unlinkQuietly(this.file(entry.id, STATE));
       throw new MailError('NONEXISTENT', `no such queue entry: ${entry.id}`);
     }
     await this.dirSync.sync();
   }
 
   /**
-   * The message first: from then on the entry is gone, whoever rewrites its
-   * .json. Durable when it resolves, unless `durable: false`: then it answers
-   * once the files are unlinked, and the directory fsync runs on (the
-   * runner's choice for an entry it is done with: see runner.ts).
+   * The entry's file first: from then on the entry is gone, whoever rewrites
+   * its .json. Durable when it resolves, unless `durable: false`: then it
+   * answers once the files are unlinked, and the directory fsync runs on
+   * (the runner's choice for an entry it is done with: see runner.ts).
    */
   async remove(id: string, options: RemoveOptions = {}): Promise<void> {
     this.forget(id);
-    // A .json makes the entry whole (a staged .eml alone is no entry to remove); the .eml's unlink settles a race.
-    if (!isEntryId(id) || !(await exists(this.file(id, '.json'))) || !(await unlinkQuietly(this.file(id, '.eml')))) {
+    if (!isEntryId(id)) throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
+    const stateless = this.stateless.delete(id);
+    if (await unlinkQuietly(this.file(id, ENTRY))) {
+      // A .json only when this process recorded a state (or does not know: made elsewhere, or before a restart).
+      await Promise.all([stateless ? undefined : unlinkQuietly(this.file(id, STATE)), unlinkQuietly(this.file(id, HOLD))]);
+    } else if ((await exists(this.file(id, STATE))) && (await unlinkQuietly(this.file(id, LEGACY_MESSAGE)))) {
+      // The old layout: a .json makes it whole (an .eml alone is what a crash left); the .eml's unlink settles a race.
+      await Promise.all([unlinkQuietly(this.file(id, STATE)), unlinkQuietly(this.file(id, HOLD))]);
+    } else {
       throw new MailError('NONEXISTENT', `no such queue entry: ${id}`);
     }
-    await Promise.all([unlinkQuietly(this.file(id, '.json')), unlinkQuietly(this.file(id, HOLD))]);
     const synced = this.dirSync.sync();
     if (options.durable === false) {
       synced.catch(() => undefined); // a failed fsync here only widens the crash window the runner accepts
@@ -511,7 +635,7 @@ export class QueueStore {
     await writeFile(this.file(id, HOLD), '', { mode: 0o600 });
     await this.dirSync.sync();
     // Deleted meanwhile: no marker for a gone entry.
-    if (!(await exists(this.file(id, '.eml')))) await unlinkQuietly(this.file(id, HOLD));
+    if ((await this.messageFile(id)) === undefined) await unlinkQuietly(this.file(id, HOLD));
     await this.announce([null]);
   }
 
@@ -540,8 +664,8 @@ export class QueueStore {
     const fresh = this.fresh.get(id);
     if (fresh) {
       // Only this process writes entries' state, so the text enqueue wrote is the stored one; another may hold or delete the entry.
-      const [message, held] = await Promise.all([exists(this.file(id, '.eml')), exists(this.file(id, HOLD))]);
-      if (!message || held) {
+      const [whole, held] = await Promise.all([exists(this.file(id, ENTRY)), exists(this.file(id, HOLD))]);
+      if (!whole || held) {
         this.forget(id);
         return undefined;
       }
@@ -555,7 +679,7 @@ export class QueueStore {
   }
 
   async renewClaim(id: string, _leaseMs: number): Promise<boolean> {
-    return isEntryId(id) && exists(this.file(id, '.eml'));
+    return isEntryId(id) && (await this.messageFile(id)) !== undefined;
   }
 
   async releaseClaim(_id: string): Promise<void> {}
@@ -588,10 +712,11 @@ export class QueueStore {
   }
 
   /**
-   * Removes what crashes leave: an .eml that never got its .json (a crash
-   * mid-enqueue, or a unit of work never finished), a .json whose message
-   * was deleted, hold and flush markers of gone entries, tmp files; each
-   * only when older than an hour (an enqueue may be writing it now).
+   * Removes what crashes leave: an old-layout .eml that never got its .json
+   * (a crash mid-enqueue), a .json whose entry was deleted, hold and flush
+   * markers of gone entries, tmp files (a crash mid-enqueue, or a unit of
+   * work never finished); each only when older than an hour (an enqueue may
+   * be writing it now).
    */
   async cleanOrphans(now = Date.now()): Promise<void> {
     let names: string[];
@@ -601,12 +726,13 @@ export class QueueStore {
       return;
     }
     const all = new Set(names);
+    const whole = (id: string): boolean => all.has(`${id}${ENTRY}`) || (all.has(`${id}${LEGACY_MESSAGE}`) && all.has(`${id}${STATE}`));
     for (const n of names) {
       let orphan = false;
-      if (n.endsWith('.eml')) orphan = !all.has(`${n.slice(0, -4)}.json`);
-      else if (n.endsWith('.json')) orphan = !all.has(`${n.slice(0, -5)}.eml`);
-      else if (n.endsWith(HOLD)) orphan = !all.has(`${n.slice(0, -HOLD.length)}.eml`);
-      else if (n.startsWith(FLUSH_ONE) && n !== FLUSH_ALL) orphan = !all.has(`${n.slice(FLUSH_ONE.length)}.eml`);
+      if (n.endsWith(LEGACY_MESSAGE)) orphan = !all.has(`${n.slice(0, -LEGACY_MESSAGE.length)}${STATE}`);
+      else if (n.endsWith(STATE)) orphan = !whole(n.slice(0, -STATE.length));
+      else if (n.endsWith(HOLD)) orphan = !whole(n.slice(0, -HOLD.length));
+      else if (n.startsWith(FLUSH_ONE) && n !== FLUSH_ALL) orphan = !whole(n.slice(FLUSH_ONE.length));
       else if (n.endsWith(TMP)) orphan = true;
       if (!orphan) continue;
       const p = path.join(this.dir, n);

@@ -367,9 +367,10 @@ export class OutboundRunner {
       if (last) entry.lastError = last.reply;
       // Durable first: from here on a crash must not send to these recipients again.
       const recorded = await this.record(entry, this.needsNotice(entry, states, now));
-      due.forEach((r, i) => this.logAttempt(entry, r, outcomes[i]));
+      // An attempt that ends the entry says so on its last line (no outbound-done line of its own).
+      const done = recorded === 'removed' ? this.doneFields(entry, states) : undefined;
+      due.forEach((r, i) => this.logAttempt(entry, r, outcomes[i], i === due.length - 1 ? done : undefined));
       if (expired.length > 0) this.o.log.warn({ event: 'outbound-expired', queueId: entry.id, smtpId: entry.smtpId ?? null, recipients: expired.map((r) => r.address) });
-      if (recorded === 'removed') this.logDone(entry, states);
       if (recorded !== 'updated') return;
     }
     await this.notify(entry, raw, states);
@@ -488,7 +489,8 @@ export class OutboundRunner {
     return entry.smtpId !== undefined ? { nextAttempt: now, smtpId: entry.smtpId } : { nextAttempt: now };
   }
 
-  private logAttempt(entry: QueueEntry, r: RecipientState, o: RecipientOutcome | undefined): void {
+  /** One line per recipient tried; `done` (the entry's end, when this attempt ended it) goes on the attempt's last line. */
+  private logAttempt(entry: QueueEntry, r: RecipientState, o: RecipientOutcome | undefined, done?: DoneFields): void {
     const line = {
       event: 'outbound-attempt',
       queueId: entry.id,
@@ -500,23 +502,37 @@ export class OutboundRunner {
       tls: o?.tls ?? null,
       attempt: r.attempts,
       ...(r.status === 'deferred' ? { deferral: r.deferral, nextAttempt: new Date(r.nextAttempt).toISOString() } : {}),
+      ...done,
     };
     this.o.metrics?.outbound(r.status, r.deferral, (this.now() - entry.created) / 1000);
     if (r.status === 'sent') this.o.log.info(line);
     else this.o.log.warn(line);
   }
 
+  /** An entry that ends after its notices were queued (not with an attempt): a line of its own. */
   private logDone(entry: QueueEntry, states: RecipientState[]): void {
-    this.o.log.info({
-      event: 'outbound-done',
-      queueId: entry.id,
-      smtpId: entry.smtpId ?? null,
+    const { done: _done, ...fields } = this.doneFields(entry, states);
+    this.o.log.info({ event: 'outbound-done', queueId: entry.id, smtpId: entry.smtpId ?? null, ...fields });
+  }
+
+  /** What the end of an entry says: who had it, which recipients were sent and which failed, how long it was queued. */
+  private doneFields(entry: QueueEntry, states: RecipientState[]): DoneFields {
+    return {
+      done: true,
       sender: entry.sender,
       sent: states.filter((r) => r.status === 'sent').map((r) => r.address),
       failed: states.filter((r) => r.status === 'failed').map((r) => r.address),
       ageSeconds: Math.round((this.now() - entry.created) / 1000),
-    });
+    };
   }
+}
+
+interface DoneFields {
+  done: true;
+  sender: string;
+  sent: string[];
+  failed: string[];
+  ageSeconds: number;
 }
 
 /**

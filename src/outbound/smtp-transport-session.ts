@@ -8,6 +8,7 @@
 // tests exercise each): `_socket` (the TLS protocol of the session) and
 // `_envelope` (which recipients RCPT accepted when the DATA stage then failed).
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { isAscii } from 'node:buffer';
 import type { TLSSocket } from 'node:tls';
 import type { RecipientOutcome } from './transport.js';
 import { deferralOfError, deferredByError, describeError, oneLine, outcomeOfReply, replyCode } from './smtp-transport-replies.js';
@@ -91,9 +92,9 @@ export interface TransactionResult {
   reusable: boolean;
 }
 
+/** Whether the message needs 8BITMIME (a native scan: this runs for every message sent). */
 function hasEightBit(raw: Buffer): boolean {
-  for (let i = 0; i < raw.length; i++) if ((raw[i] as number) > 0x7f) return true;
-  return false;
+  return !isAscii(raw);
 }
 
 /** "mx.example.net[192.0.2.1]:25" (or "192.0.2.1:25" without a name), as Postfix names a next hop. */

@@ -178,7 +178,8 @@ class SessionCarrier {
       const result = await session.send(sender, recipients, raw);
       this.pool.release(endpoint.key, session, result.reusable);
       const count = (status: RecipientOutcome['status']): number => result.outcomes.filter((o) => o.status === status).length;
-      this.log.info({
+      // Debug only: the runner logs each recipient's outcome (destination, reply, TLS) in its outbound-attempt line.
+      this.log.debug({
         event: 'relay-attempt',
         queueId,
         destination: session.endpoint,

@@ -30,6 +30,9 @@ import { startSink, type Sink, type SinkMessage } from '../support/sink-smtp.js'
 import { startPostfix } from '../support/postfix.js';
 import { cliPath } from '../support/paths.js';
 
+/** An entry's end: the attempt that ended it says so (done: true), or an outbound-done line (an entry ended after its notices). */
+const entryDone = (e: Record<string, unknown>): boolean => e.event === 'outbound-done' || (e.event === 'outbound-attempt' && e.done === true);
+
 const PASSWORD = 'tangerine-otter-42';
 const BOB_PASSWORD = 'marmalade-heron-77';
 const RELAY_AUTH = { username: 'relay-user', password: 'relay-secret-42' };
@@ -234,7 +237,7 @@ describe('direct MX delivery and SRS forwarding through serve (sink as remote.te
     const got = await waitFor(() => received('grey@remote.test')[0], 30_000, 'the greylisted message');
     assert.equal(subjectOf(got.raw), 'greylisted');
     assert.equal(got.from, 'alice@example.test', 'a local sender is not rewritten');
-    const done = await run!.served.waitFor((e) => e.event === 'outbound-done' && attempts('grey@remote.test').some((a) => a.queueId === e.queueId), 30_000);
+    const done = await run!.served.waitFor((e) => entryDone(e) && attempts('grey@remote.test').some((a) => a.queueId === e.queueId), 30_000);
     assert.deepEqual(
       attempts('grey@remote.test').map((a) => [a.status, a.reply]),
       [
@@ -253,7 +256,7 @@ describe('direct MX delivery and SRS forwarding through serve (sink as remote.te
     assert.equal(failed.status, 'failed');
     const bounce = await run!.served.waitFor((e) => e.event === 'outbound-bounce' && e.queueId === failed.queueId, 30_000);
     assert.equal(bounce.to, 'alice@example.test');
-    await run!.served.waitFor((e) => e.event === 'outbound-done' && e.queueId === bounce.bounceId, 30_000);
+    await run!.served.waitFor((e) => entryDone(e) && e.queueId === bounce.bounceId, 30_000);
     const sentLocally = run!.served.events.find((e) => e.event === 'outbound-attempt' && e.queueId === bounce.bounceId);
     assert.deepEqual([sentLocally?.recipient, sentLocally?.status, sentLocally?.destination], ['alice@example.test', 'sent', 'local']);
     const dsns = inbox('alice').filter((m) => m.includes('nobody@remote.test'));
@@ -274,7 +277,7 @@ describe('direct MX delivery and SRS forwarding through serve (sink as remote.te
     const failed = await run!.served.waitFor((e) => e.event === 'outbound-attempt' && e.recipient === 'nobody2@remote.test', 30_000);
     assert.equal(failed.status, 'failed');
     // The entry is removed only after any bounce was queued: once it is done, none will come.
-    await run!.served.waitFor((e) => e.event === 'outbound-done' && e.queueId === failed.queueId, 30_000);
+    await run!.served.waitFor((e) => entryDone(e) && e.queueId === failed.queueId, 30_000);
     assert.equal(events((e) => e.event === 'outbound-bounce' && e.queueId === failed.queueId).length, 0, 'no bounce to <>');
   });
 
@@ -284,7 +287,7 @@ describe('direct MX delivery and SRS forwarding through serve (sink as remote.te
     assert.equal(failed.status, 'failed');
     assert.match(String(failed.reply), /^556 5\.1\.10 /);
     const bounce = await run!.served.waitFor((e) => e.event === 'outbound-bounce' && e.queueId === failed.queueId, 30_000);
-    await run!.served.waitFor((e) => e.event === 'outbound-done' && e.queueId === bounce.bounceId, 30_000);
+    await run!.served.waitFor((e) => entryDone(e) && e.queueId === bounce.bounceId, 30_000);
     const dsns = inbox('alice').filter((m) => m.includes('someone@nullmx.test'));
     assert.equal(dsns.length, 1, 'one bounce, in the sender\'s INBOX');
     assert.match(dsns[0]!, /Diagnostic-Code: smtp; 556 5\.1\.10 nullmx\.test does not accept mail \(null MX\)/);

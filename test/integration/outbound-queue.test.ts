@@ -5,10 +5,11 @@
 // - 550: one bounce to the sender, through the same smarthost, quoting the reply;
 //   the null sender gets none;
 // - hold/release/delete/flush (one entry, all), unknown ids refused;
-// - SIGKILL of serve with 100 messages queued, restart: each delivered exactly once.
+// - SIGKILL of serve with 100 messages queued, restart: each delivered exactly once;
+// - a queue in the previous release's layout (two files per entry) is sent after the upgrade.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { scratchDir } from '../support/tmp.js';
@@ -20,6 +21,10 @@ import { startSink, type Sink } from '../support/sink-smtp.js';
 import { freePort } from '../support/free-port.js';
 import { cliPath } from '../support/paths.js';
 import { SERVICES } from '../../src/config.js';
+import { newEntryId } from '../../storage/queue.js';
+
+/** An entry's end: the attempt that ended it says so (done: true), or an outbound-done line (an entry ended after its notices). */
+const entryDone = (e: Record<string, unknown>): boolean => e.event === 'outbound-done' || (e.event === 'outbound-attempt' && e.done === true);
 
 const PASSWORD = 'violet-harbor-93-quartz';
 const RELAY_AUTH = { username: 'relay-user', password: 'relay-secret-42' };
@@ -184,7 +189,7 @@ describe('outbound queue through a sink smarthost: retries, bounces, queue tools
     assert.equal(second.status, 'sent');
     assert.match(String(second.tls), /^TLSv1\.[23]$/, 'the TLS version is logged');
     assert.equal(second.queueId, first.queueId);
-    await served.waitFor((e) => e.event === 'outbound-done' && e.queueId === first.queueId);
+    await served.waitFor((e) => entryDone(e) && e.queueId === first.queueId);
     const got = received('grey@remote.test');
     assert.equal(got.length, 1, 'one copy');
     assert.equal(subjectOf(got[0]!.raw), 'greylisted one');
@@ -200,7 +205,7 @@ describe('outbound queue through a sink smarthost: retries, bounces, queue tools
     assert.equal(failed.status, 'failed');
     const bounce = await served.waitFor((e) => e.event === 'outbound-bounce' && e.queueId === failed.queueId);
     assert.equal(bounce.to, 'sender@remote.test');
-    await served.waitFor((e) => e.event === 'outbound-done' && e.queueId === bounce.bounceId);
+    await served.waitFor((e) => entryDone(e) && e.queueId === bounce.bounceId);
     const dsns = received('sender@remote.test').filter((m) => m.from === '');
     assert.equal(dsns.length, 1, 'one bounce');
     const dsn = dsns[0]!.raw.toString('utf8');
@@ -214,7 +219,7 @@ describe('outbound queue through a sink smarthost: retries, bounces, queue tools
     const nullFailed = await waitAttempt('nobody2@remote.test', 1);
     assert.equal(nullFailed.status, 'failed');
     // The entry is removed only after any bounce was queued: once it is done, none will come.
-    await served.waitFor((e) => e.event === 'outbound-done' && e.queueId === nullFailed.queueId);
+    await served.waitFor((e) => entryDone(e) && e.queueId === nullFailed.queueId);
     assert.ok(!served.events.some((e) => e.event === 'outbound-bounce' && e.queueId === nullFailed.queueId), 'no bounce to <>');
     assert.equal(sink.messages.filter((m) => m.from === '').length, 1, 'still the one bounce');
   });
@@ -322,7 +327,7 @@ describe('outbound queue: SIGKILL with 100 messages queued, restart: each delive
     await sink.waitForMessages(100, 120_000);
     const restarted = served;
     // Every entry done (removed), so nothing more will come.
-    await until(() => restarted.events.filter((e) => e.event === 'outbound-done').length === 100, 60_000, '100 entries done');
+    await until(() => restarted.events.filter((e) => entryDone(e)).length === 100, 60_000, '100 entries done');
     const got = sink.messages.map((m) => subjectOf(m.raw)).sort();
     assert.deepEqual(got, subjects, 'each of the 100 exactly once');
     const left = JSON.parse(postino(s.dir, ['queue', 'list', '--json']).stdout) as QueueRow[];
@@ -346,7 +351,7 @@ describe('outbound queue: SIGKILL with 100 messages queued, restart: each delive
     }
     const killed = served;
     const sink1 = sink;
-    await until(() => sink1.messages.length >= 20 || killed.events.filter((e) => e.event === 'outbound-done').length >= 100, 60_000, 'some messages sent');
+    await until(() => sink1.messages.length >= 20 || killed.events.filter((e) => entryDone(e)).length >= 100, 60_000, 'some messages sent');
     killed.child.kill('SIGKILL');
     await new Promise((resolve) => killed.child.once('exit', resolve));
     const recorded = new Set(killed.events.filter((e) => e.event === 'outbound-attempt' && e.status === 'sent').map((e) => e.smtpId));
@@ -370,5 +375,66 @@ describe('outbound queue: SIGKILL with 100 messages queued, restart: each delive
     t.diagnostic(`at the kill: ${atKill} at the smarthost, ${recorded.size} recorded as sent; repeated after the restart: ${twice.length / 2}`);
     // At most the messages in flight at the kill (16 entries at once) can repeat.
     assert.ok(new Set(twice.map((m) => subjectOf(m.raw))).size <= 16, `${twice.length} repeated`);
+  });
+});
+
+describe('outbound queue: a queue written by the previous release (<id>.eml + <id>.json) is sent after the upgrade (real serve)', { timeout: 300_000 }, () => {
+  const s = scratchDir();
+  let sink: Sink | undefined;
+  let served: Served | undefined;
+
+  after(async () => {
+    try {
+      if (served) await served.stop();
+    } finally {
+      await sink?.stop();
+      s.cleanup();
+    }
+  });
+
+  test('old-layout entries are listed, held and released by the queue tools, and each delivered once; the queue ends empty', async () => {
+    sink = await startSink({ tls: 'none' });
+    prepare(s.dir, [], {
+      hostname: 'mx.example.test',
+      smtp: { greetDelayMs: 0 },
+      dns: { servers: ['127.0.0.1:9'] },
+      relay: { smarthost: { host: '127.0.0.1', port: sink.port, tls: 'opportunistic' }, schedule: { retrySeconds: [1] } },
+    });
+    // As the previous release left them: the message first, then the envelope; one already tried once.
+    const dir = path.join(s.dir, 'queue');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const created = Date.now() - 600_000;
+    const subjects = Array.from({ length: 5 }, (_, i) => `old ${i}`);
+    const ids = subjects.map((subject, i) => {
+      const id = newEntryId(created + i);
+      const to = `old${i}@remote.test`;
+      const entry: Record<string, unknown> = { id, sender: 'alice@example.test', recipients: [to], created: created + i, attempts: 0, nextAttempt: created, lastError: null, reason: 'submission', smtpId: `OLD${i}` };
+      if (i === 0) {
+        entry.attempts = 1;
+        entry.lastError = '451 4.3.0 later';
+        entry.states = [{ address: to, status: 'deferred', attempts: 1, reply: '451 4.3.0 later', deferral: 'remote-4xx', nextAttempt: created }];
+      }
+      writeFileSync(path.join(dir, `${id}.eml`), `From: <alice@example.test>\r\nTo: <${to}>\r\nSubject: ${subject}\r\n\r\nbody of ${subject}\r\n`, { mode: 0o600 });
+      writeFileSync(path.join(dir, `${id}.json`), JSON.stringify(entry), { mode: 0o600 });
+      return id;
+    });
+    const listed = JSON.parse(postino(s.dir, ['queue', 'list', '--json']).stdout) as QueueRow[];
+    assert.deepEqual(listed.map((e) => e.id), ids, 'queue list reads the old layout');
+    assert.equal(listed[0]!.states[0]!.deferral, 'remote-4xx');
+    assert.equal(postino(s.dir, ['queue', 'hold', ids[4]!]).code, 0);
+
+    served = serve(s.dir);
+    await smtpPortOf(served);
+    await sink.waitForMessages(4, 60_000);
+    await until(() => served!.events.filter((e) => e.event === 'outbound-attempt' && e.status === 'sent').length === 4, 30_000, '4 recorded as sent');
+    assert.deepEqual(sink.messages.map((m) => subjectOf(m.raw)).sort(), subjects.slice(0, 4), 'the held one waits');
+    assert.equal(postino(s.dir, ['queue', 'release', ids[4]!]).code, 0);
+    assert.equal(postino(s.dir, ['queue', 'flush', ids[4]!]).code, 0);
+    await sink.waitForMessages(5, 60_000);
+    const running = served;
+    await until(() => (JSON.parse(postino(s.dir, ['queue', 'list', '--json']).stdout) as QueueRow[]).length === 0, 30_000, 'an empty queue');
+    assert.deepEqual(sink.messages.map((m) => subjectOf(m.raw)).sort(), subjects, 'each once');
+    assert.ok(running.events.some((e) => e.event === 'outbound-attempt' && e.queueId === ids[0] && e.attempt === 2), 'the state it had is kept');
+    assert.deepEqual(readdirSync(dir).filter((n) => ids.some((id) => n.startsWith(id))), [], 'nothing of them is left');
   });
 });

@@ -131,7 +131,7 @@ describe('alias targets removed, messages stored in part: real serve', { timeout
     const dsns = bounces();
     assert.equal(dsns.length, 1);
     assert.deepEqual([dsns[0]!.sender, dsns[0]!.recipients], ['', ['sender@remote.test']]);
-    const dsn = readFileSync(path.join(s.dir, 'queue', `${dsns[0]!.id}.eml`), 'utf8');
+    const dsn = readFileSync(path.join(s.dir, 'queue', `${dsns[0]!.id}.entry`), 'utf8');
     assert.match(dsn, /report-type=delivery-status/);
     assert.match(dsn, /Original-Recipient: rfc822; ops@example\.test\r\nFinal-Recipient: rfc822; carol@example\.test\r\nAction: failed\r\nStatus: 5\.1\.1/);
     assert.match(dsn, /Subject: ops one/, 'the DSN carries the original headers');

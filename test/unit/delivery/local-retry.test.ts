@@ -152,7 +152,7 @@ test('an alias with a removed target: the live target gets it, a DSN names the d
     assert.equal(bounces.length, 1);
     assert.deepEqual(bounces[0]!.recipients, ['sender@remote.test']);
     assert.equal(bounces[0]!.sender, '');
-    const dsn = readFileSync(path.join(dataDir, 'queue', `${bounces[0]!.id}.eml`), 'utf8');
+    const dsn = readFileSync(path.join(dataDir, 'queue', `${bounces[0]!.id}.entry`), 'utf8');
     assert.match(dsn, /Content-Type: multipart\/report; report-type=delivery-status/);
     assert.match(dsn, /Original-Recipient: rfc822; ops@example.test\r\nFinal-Recipient: rfc822; bob@example.test\r\nAction: failed\r\nStatus: 5\.1\.1/);
     assert.ok(events.some((e) => e.event === 'alias-target-missing' && e.target === 'bob@example.test' && e.alias === 'ops@example.test' && e.dsn === true));
@@ -182,7 +182,7 @@ test('given up after days: a DSN to the sender for what was never stored, and th
     assert.deepEqual(await storage.localRetry.list(), []);
     const bounces = (await storage.queue.list()).filter((e) => e.reason === 'bounce');
     assert.equal(bounces.length, 1);
-    const dsn = readFileSync(path.join(dataDir, 'queue', `${bounces[0]!.id}.eml`), 'utf8');
+    const dsn = readFileSync(path.join(dataDir, 'queue', `${bounces[0]!.id}.entry`), 'utf8');
     assert.match(dsn, /Final-Recipient: rfc822; bob@example.test\r\nAction: failed\r\nStatus: 4\.2\.2\r\nDiagnostic-Code: smtp; 452 4\.2\.2 Mailbox full, try again later \(gave up after 5 days\)/);
     assert.equal(await count(storage, 'bob'), 0);
   } finally {

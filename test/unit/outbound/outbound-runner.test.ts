@@ -119,7 +119,7 @@ async function only(storage: Storage): Promise<QueueEntry> {
   return list[0]!;
 }
 
-test('a queued message is sent once and its entry removed; the attempt is logged with ids, destination, reply and TLS', async () => {
+test('a queued message is sent once and its entry removed; the attempt is logged with ids, destination, reply and TLS, and says it ended the entry', async () => {
   const t = setup();
   try {
     const entry = await t.storage.queue.enqueue('alice@example.test', ['x@remote.test'], raw('hello'), 'submission', { smtpId: 'ABCDEF012345' });
@@ -132,7 +132,9 @@ test('a queued message is sent once and its entry removed; the attempt is logged
       [attempt.queueId, attempt.smtpId, attempt.recipient, attempt.status, attempt.destination, attempt.reply, attempt.tls],
       [entry.id, 'ABCDEF012345', 'x@remote.test', 'sent', 'mx.remote.test[192.0.2.1]:25', '250 2.0.0 ok', 'TLSv1.3'],
     );
-    assert.equal(t.events.filter((e) => e.event === 'outbound-done').length, 1);
+    // The attempt that ended the entry says so: no line of its own.
+    assert.deepEqual([attempt.done, attempt.sender, attempt.sent, attempt.failed], [true, 'alice@example.test', ['x@remote.test'], []]);
+    assert.equal(t.events.filter((e) => e.event === 'outbound-done').length, 0);
   } finally {
     t.cleanup();
   }

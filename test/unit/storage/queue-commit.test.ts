@@ -6,17 +6,17 @@
 // directory fsync, the default after it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { QueueStore, type QueueEntry } from '../../../storage/queue.js';
 import { scratchDir } from '../../support/tmp.js';
 
-/** A directory fsync the test opens by hand, recording which entries (.json names) each one covers. */
+/** A directory fsync the test opens by hand, recording which entries (.entry names) each one covers. */
 class HeldSyncs {
   readonly started: Array<{ covers: Set<string>; done: boolean; open(): void }> = [];
 
   readonly syncDir = (dir: string): Promise<void> => {
-    const covers = new Set(readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
+    const covers = new Set(readdirSync(dir).filter((n) => n.endsWith('.entry')).map((n) => n.slice(0, -6)));
     return new Promise<void>((resolve) => {
       const sync = {
         covers,
@@ -132,7 +132,7 @@ test('remove: durable by default (after the directory fsync); with durable: fals
     const b = await queue.enqueue('alice@example.test', ['b@remote.test'], Buffer.from('b'), 'submission');
     hold = true;
     await queue.remove(a.id, { durable: false });
-    assert.equal(existsSync(path.join(dir, `${a.id}.eml`)), false);
+    assert.equal(existsSync(path.join(dir, `${a.id}.entry`)), false);
     assert.equal(existsSync(path.join(dir, `${a.id}.json`)), false);
     let removed = false;
     const durable = queue.remove(b.id).then(() => (removed = true));
@@ -145,11 +145,11 @@ test('remove: durable by default (after the directory fsync); with durable: fals
     await durable;
     assert.deepEqual(await queue.list(), []);
     await assert.rejects(queue.remove(a.id), /no such queue entry/);
-    // A staged message (a unit of work not yet committed) is no entry: remove leaves it.
+    // A staged entry (a unit of work not yet committed) is no entry: remove leaves it.
     const staged = await queue.stage('alice@example.test', ['c@remote.test'], Buffer.from('c'), 'submission');
     hold = false;
     await assert.rejects(queue.remove(staged.id), /no such queue entry/);
-    assert.equal(existsSync(path.join(dir, `${staged.id}.eml`)), true);
+    assert.equal(readdirSync(dir).filter((n) => n.startsWith(`.${staged.id}.`) && n.endsWith('.tmp')).length, 1, 'its tmp file is still there');
   } finally {
     s.cleanup();
   }
@@ -171,7 +171,8 @@ test('an entry enqueued here is claimed from memory, but a hold or a delete by a
     const claimed = await serve.claim(plain!.id, 60_000);
     assert.deepEqual(claimed, await cli.get(plain!.id));
     // (The file is changed behind the store's back only to show where the first answer comes from.)
-    writeFileSync(path.join(dir, `${plain!.id}.eml`), 'changed');
+    const file = path.join(dir, `${plain!.id}.entry`);
+    writeFileSync(file, `${readFileSync(file, 'utf8').split('\n')[0]}\nchanged`);
     assert.deepEqual(await serve.message(plain!.id), raw(0), 'the first, from memory');
     assert.equal((await serve.message(plain!.id)).toString(), 'changed', 'then from the disk');
 
@@ -198,11 +199,13 @@ test('the files of an entry are mode 0600, and a failed enqueue leaves nothing b
     const dir = path.join(s.dir, 'queue');
     const queue = new QueueStore(dir);
     const e = await queue.enqueue('alice@example.test', ['a@remote.test'], Buffer.from('a'), 'submission');
-    for (const suffix of ['.eml', '.json']) assert.equal(statSync(path.join(dir, `${e.id}${suffix}`)).mode & 0o777, 0o600, suffix);
+    assert.equal(statSync(path.join(dir, `${e.id}.entry`)).mode & 0o777, 0o600);
+    await queue.update({ ...e, attempts: 1 });
+    assert.equal(statSync(path.join(dir, `${e.id}.json`)).mode & 0o777, 0o600, 'the recorded state too');
     const failing = new QueueStore(dir, { syncDir: () => Promise.reject(new Error('EIO')) });
     await assert.rejects(failing.enqueue('alice@example.test', ['b@remote.test'], Buffer.from('b'), 'submission'), /cannot write to the queue/);
     // (The marker is for a runner elsewhere: these stores have no watcher.)
-    assert.deepEqual(readdirSync(dir).filter((n) => n !== 'rescan-requested').sort(), [`${e.id}.eml`, `${e.id}.json`]);
+    assert.deepEqual(readdirSync(dir).filter((n) => n !== 'rescan-requested').sort(), [`${e.id}.entry`, `${e.id}.json`]);
   } finally {
     s.cleanup();
   }
