@@ -1,5 +1,5 @@
-// What a local-retry entry holds (DIR/queue/local/<id>.json, beside the
-// message in <id>.eml): the parts of one message's delivery still to do.
+// What a local-retry entry holds (the JSON part of DIR/queue/local/<id>.entry,
+// or of <id>.json once updated): the parts of one message's delivery still to do.
 // A task is removed from the entry, durably, as soon as it is done, so a
 // retry never repeats one.
 import type { QueueEntry, QueueStore } from '../../storage/ports.js';

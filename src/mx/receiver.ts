@@ -162,8 +162,8 @@ export class MailReceiver {
   private async submit(id: string, session: ReceiverSession, from: string, recipients: readonly string[], parsed: ParsedMessage, headers: string[]): Promise<SmtpReply> {
     const { config, log, agent, submission } = this.options;
     if (!submission) throw new Error('a submission receiver needs its stores');
-    const reply = await submitMessage({ id, session, from, recipients, parsed, headers }, { hostname: config.hostname, node: config.node.name, saveSent: config.submission.saveSent, agent, stores: submission, log });
-    log.info({ event: 'message', service: 'submission', id, ip: session.remoteAddress, user: session.user, from, size: parsed.raw.length, to: recipients, code: reply.code });
+    const { reply, queueId } = await submitMessage({ id, session, from, recipients, parsed, headers }, { hostname: config.hostname, node: config.node.name, saveSent: config.submission.saveSent, agent, stores: submission, log });
+    log.info({ event: 'message', service: 'submission', id, ip: session.remoteAddress, user: session.user, from, size: parsed.raw.length, to: recipients, code: reply.code, ...(queueId === undefined ? {} : { queueId }) });
     return reply;
   }
 }

@@ -40,7 +40,13 @@ export interface SubmitOptions {
   log: Logger;
 }
 
-export async function submitMessage(msg: SubmittedMessage, o: SubmitOptions): Promise<SmtpReply> {
+/** The reply to DATA, and the outbound queue entry made for the remote recipients (none when all were local). */
+export interface Submitted {
+  reply: SmtpReply;
+  queueId?: string;
+}
+
+export async function submitMessage(msg: SubmittedMessage, o: SubmitOptions): Promise<Submitted> {
   const { stores, log } = o;
   const local: string[] = [];
   const remote: string[] = [];
@@ -67,19 +73,20 @@ export async function submitMessage(msg: SubmittedMessage, o: SubmitOptions): Pr
     localReply = messageReply(outcomes, msg.id);
     log.info({ event: 'submission-local', id: msg.id, user: msg.session.user, outcomes: outcomes.map((x) => `${x.recipient}:${x.kind}`) });
     // Nothing was accepted locally (all "try again", or all refused): nothing goes out either.
-    if (localReply.code >= 400) return localReply;
+    if (localReply.code >= 400) return { reply: localReply };
   }
+  // The receiver's "message" line says what was queued (queueId), with sender and recipients.
+  let queueId: string | undefined;
   if (remote.length > 0) {
     try {
-      const entry = await stores.queue.enqueue(msg.from, remote, prependFields(msg.parsed.raw, traceHeaders), 'submission', { smtpId: msg.id });
-      log.info({ event: 'submission-queued', id: msg.id, queueId: entry.id, user: msg.session.user, from: msg.from, to: remote });
+      queueId = (await stores.queue.enqueue(msg.from, remote, prependFields(msg.parsed.raw, traceHeaders), 'submission', { smtpId: msg.id })).id;
     } catch (err) {
       log.error({ event: 'submission-queue-failed', id: msg.id, err: (err as Error)?.message });
-      return refusalReply(LOCAL_PROBLEM);
+      return { reply: refusalReply(LOCAL_PROBLEM) };
     }
   }
   if (o.saveSent && msg.session.user !== undefined) await saveSentCopy(msg, stores, log);
-  return localReply ?? { code: 250, enhanced: '2.0.0', text: `Ok: queued as ${msg.id}` };
+  return { reply: localReply ?? { code: 250, enhanced: '2.0.0', text: `Ok: queued as ${msg.id}` }, ...(queueId === undefined ? {} : { queueId }) };
 }
 
 /** The sender's copy in their \Sent folder (made when missing), as the client wrote it, marked seen. */

@@ -23,41 +23,62 @@ interface Sent {
   recipients: number;
 }
 
-/** What each user has sent in the last day, oldest first. */
+/**
+ * One user's sends of the last day, oldest first, with two moving starts
+ * (of the day and of the hour) and the day's recipients summed as entries
+ * come and go: a check costs the entries that left the window since the
+ * last one, not the whole day (a user sending thousands a day would make
+ * every MAIL and RCPT scan them all).
+ */
+class UserWindow {
+  entries: Sent[] = [];
+  dayStart = 0;
+  hourStart = 0;
+  recipientsInDay = 0;
+
+  /** Drops what is a day old and moves the hour's start; false when nothing is left. */
+  advance(now: number): boolean {
+    const { entries } = this;
+    while (this.dayStart < entries.length && entries[this.dayStart]!.at <= now - DAY_MS) this.recipientsInDay -= entries[this.dayStart++]!.recipients;
+    if (this.hourStart < this.dayStart) this.hourStart = this.dayStart;
+    while (this.hourStart < entries.length && entries[this.hourStart]!.at <= now - HOUR_MS) this.hourStart++;
+    // Compacted once the dropped part is the larger one: amortised O(1) per entry.
+    if (this.dayStart > 64 && this.dayStart * 2 > entries.length) {
+      this.entries = entries.slice(this.dayStart);
+      this.hourStart -= this.dayStart;
+      this.dayStart = 0;
+    }
+    return this.entries.length > this.dayStart;
+  }
+}
+
+/** What each user has sent in the last day. */
 export class SendingCounter {
-  private readonly byUser = new Map<string, Sent[]>();
+  private readonly byUser = new Map<string, UserWindow>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   /** Messages in the last hour and recipients in the last day. */
   usage(user: string): { messagesLastHour: number; recipientsLastDay: number } {
-    const sent = this.recent(user);
-    const hourAgo = this.now() - HOUR_MS;
-    let messagesLastHour = 0;
-    let recipientsLastDay = 0;
-    for (const s of sent) {
-      if (s.at > hourAgo) messagesLastHour++;
-      recipientsLastDay += s.recipients;
+    const key = user.toLowerCase();
+    const window = this.byUser.get(key);
+    if (!window) return { messagesLastHour: 0, recipientsLastDay: 0 };
+    // Users whose day is over are dropped here, so memory stays bounded by the limits.
+    if (!window.advance(this.now())) {
+      this.byUser.delete(key);
+      return { messagesLastHour: 0, recipientsLastDay: 0 };
     }
-    return { messagesLastHour, recipientsLastDay };
+    return { messagesLastHour: window.entries.length - window.hourStart, recipientsLastDay: window.recipientsInDay };
   }
 
   record(user: string, recipients: number): void {
-    const sent = this.recent(user);
-    sent.push({ at: this.now(), recipients });
-    this.byUser.set(user.toLowerCase(), sent);
-  }
-
-  /** The user's entries of the last day (older ones are dropped here, so memory stays bounded by the limits). */
-  private recent(user: string): Sent[] {
     const key = user.toLowerCase();
-    const sent = this.byUser.get(key) ?? [];
-    const dayAgo = this.now() - DAY_MS;
-    let old = 0;
-    while (old < sent.length && sent[old]!.at <= dayAgo) old++;
-    if (old > 0) sent.splice(0, old);
-    if (sent.length === 0) this.byUser.delete(key);
-    return sent;
+    const now = this.now();
+    let window = this.byUser.get(key);
+    if (!window) this.byUser.set(key, (window = new UserWindow()));
+    window.advance(now);
+    window.entries.push({ at: now, recipients });
+    window.recipientsInDay += recipients;
   }
 }
 

@@ -107,3 +107,24 @@ test('limits: recipients per message and per day at RCPT, messages per hour at M
   assert.equal(await rcptWith(['e@remote.test']), 'accept', 'a day later');
   assert.match(code(await chain.run('mail', { session: anonymous, from: 'a@example.test' })), /^530 /);
 });
+
+test('limits: the counter agrees with a plain count of the last hour and day over 50,000 sends across three days', () => {
+  let now = 1_000_000_000;
+  const counter = new SendingCounter(() => now);
+  const plain: Array<{ at: number; recipients: number }> = [];
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < 50_000; i++) {
+    now += Math.floor(random() * 15_000); // about 6 s apart: 50,000 sends span about 3.5 days
+    const recipients = 1 + Math.floor(random() * 5);
+    counter.record('Alice@example.test', recipients);
+    plain.push({ at: now, recipients });
+    if (i % 997 === 0) {
+      const day = plain.filter((s) => s.at > now - 24 * 3600_000);
+      const expected = { messagesLastHour: day.filter((s) => s.at > now - 3600_000).length, recipientsLastDay: day.reduce((n, s) => n + s.recipients, 0) };
+      assert.deepEqual(counter.usage('alice@example.test'), expected, `after ${i + 1} sends`);
+    }
+  }
+  now += 24 * 3600_000;
+  assert.deepEqual(counter.usage('alice@example.test'), { messagesLastHour: 0, recipientsLastDay: 0 }, 'a quiet day later');
+});
