@@ -7,10 +7,20 @@ import { SieveCompileError } from './errors.js';
 import { fastParse } from './fast-parse.js';
 import { LineTable, NUMBER_LIMIT, multilineValue, numberValue, unescapeQuoted } from './source-text.js';
 
-const grammar = ohm.grammar(sieveGrammarSource);
+/**
+ * The grammar, built on first use: only scripts the hand-written parser
+ * declines (syntax errors) need it, and building it costs tens of
+ * milliseconds of CPU (and its JIT more), which every start of serve and
+ * every `postino deliver` process paid before.
+ */
+let builtGrammar: ohm.Grammar | undefined;
+function sieveGrammar(): ohm.Grammar {
+  builtGrammar ??= ohm.grammar(sieveGrammarSource);
+  return builtGrammar;
+}
 
 function makeSemantics(table: LineTable) {
-  const semantics = grammar.createSemantics();
+  const semantics = sieveGrammar().createSemantics();
   const pos = (node: ohm.Node): Position => table.pos(node.source.startIdx);
   semantics.addOperation('ast', {
     Script(commands, _end) {
@@ -111,7 +121,7 @@ export function parseScript(text: string): ScriptNode {
 
 /** The ohm grammar: the reference, and the source of syntax error messages. */
 export function parseWithGrammar(text: string, table: LineTable = new LineTable(text)): ScriptNode {
-  const match = grammar.match(text);
+  const match = sieveGrammar().match(text);
   if (match.failed()) {
     const idx = match.getRightmostFailurePosition();
     let expected = '';

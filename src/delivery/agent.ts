@@ -83,6 +83,7 @@ interface Plan {
 }
 
 const OK: TaskResult = { kind: 'ok' };
+const allOk = (results: TaskResult[]): boolean => results.every((r) => r.kind === 'ok');
 const TOO_MANY_HOPS: DeliveryFailure = { kind: 'reject', why: 'too-many-hops' };
 const targetGone = (d: DeadTarget): DeliveryFailure => ({ kind: 'reject', why: 'alias-target-gone', target: d.target, alias: d.alias });
 
@@ -131,6 +132,13 @@ export class DeliveryAgent {
     const results = await Promise.all(
       plan.tasks.map((p) => (p.failure ? Promise.resolve(p.failure) : this.runTask(msg, p.task, queueId, p.account))),
     );
+    // Most messages: every task done and no alias target lost, so nothing is
+    // kept for a retry and no notice is sent: answered without the bookkeeping
+    // below (less work per message, and less code for the JIT to compile, and
+    // compile again after a deopt, while a cold server takes its first mail).
+    if (allOk(results) && plan.deadOf.every((dead) => dead.length === 0)) {
+      return msg.recipients.map((recipient): RecipientOutcome => ({ recipient, kind: 'delivered', queueId, queued: false }));
+    }
     const kept = tasksToRetryLocally(plan.tasksOf, results, options.answer);
     const outcomes = msg.recipients.map((recipient, r) => this.outcome(recipient, plan.tasksOf[r]!, results, kept, queueId));
 

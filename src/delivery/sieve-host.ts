@@ -34,9 +34,11 @@ export interface SieveRemote {
 /**
  * Answers are passed on as storage gives them: a value when it answers at
  * once (the engine then runs in one round), a promise when it cannot.
+ * Made per delivery, so one literal of one shape, and the environment items
+ * (fixed for a configuration and a client) are made once, not per message.
  */
 export function deliverySieveHost(storage: Storage, config: SieveHostConfig, remote: SieveRemote, accountId: number, now: () => Date): AsyncSieveHost {
-  return {
+  const host: AsyncSieveHost & Record<'spamtest' | 'virustest', unknown> = {
     now,
     mailboxExists: (name) => storage.mail.hasMailbox(accountId, name),
     duplicate: (id, o) => storage.memory.checkDuplicate(accountId, o.handle, id, o.seconds * 1000, o.last),
@@ -45,7 +47,28 @@ export function deliverySieveHost(storage: Storage, config: SieveHostConfig, rem
       // An unreadable script is a missing one (include fails, or is skipped when :optional).
       return orElse(() => andThen(storage.scripts.exists(accountId, name), (has) => (has ? storage.scripts.get(accountId, name) : undefined)), undefined);
     },
-    environment: {
+    environment: environmentOf(config, remote),
+    // Absent and undefined read alike (the engine copies both into its round host).
+    spamtest: config.spamScoreHeader,
+    virustest: config.virusScoreHeader,
+  };
+  return host;
+}
+
+type Environment = Readonly<Record<string, string>>;
+
+/** Environments made, per configuration, by client ("ip\0host"): a handful of clients send most mail. */
+const environments = new WeakMap<SieveHostConfig, Map<string, Environment>>();
+const ENVIRONMENTS_PER_CONFIG = 256;
+
+/** The environment extension's items (RFC 5183) for a delivery from `remote`. */
+function environmentOf(config: SieveHostConfig, remote: SieveRemote): Environment {
+  let made = environments.get(config);
+  if (!made) environments.set(config, (made = new Map()));
+  const key = `${remote.remoteIp ?? ''}\0${remote.remoteHost ?? ''}`;
+  let env = made.get(key);
+  if (!env) {
+    env = Object.freeze({
       domain: config.hostname.split('.').slice(1).join('.') || config.hostname,
       host: config.hostname,
       name: 'Postino',
@@ -54,10 +77,11 @@ export function deliverySieveHost(storage: Storage, config: SieveHostConfig, rem
       location: 'MDA',
       ...(remote.remoteHost ? { 'remote-host': remote.remoteHost } : {}),
       ...(remote.remoteIp ? { 'remote-ip': remote.remoteIp } : {}),
-    },
-    ...(config.spamScoreHeader !== undefined ? { spamtest: config.spamScoreHeader } : {}),
-    ...(config.virusScoreHeader !== undefined ? { virustest: config.virusScoreHeader } : {}),
-  };
+    });
+    if (made.size >= ENVIRONMENTS_PER_CONFIG) made.clear();
+    made.set(key, env);
+  }
+  return env;
 }
 
 function isPromiseLike<T>(a: Answer<T>): a is PromiseLike<T> {

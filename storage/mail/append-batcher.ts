@@ -77,7 +77,8 @@ export class AppendBatcher {
     if (messages.length === 0) return [];
     // Refused before anything is written; the commit checks again, exactly.
     const limit = core.quotaLimit(row.account_id);
-    const counted = messages.filter((m) => !m.options.ignoreQuota).reduce((n, m) => n + m.raw.length, 0);
+    let counted = 0;
+    for (const m of messages) if (!m.options.ignoreQuota) counted += m.raw.length;
     if (counted > 0 && limit !== null && core.quota(row.account_id).usedBytes + counted > limit) {
       throw new MailError('OVERQUOTA', 'mailbox is full');
     }
@@ -92,11 +93,12 @@ export class AppendBatcher {
       return { raw, options, mime, flags: normalizeFlags(options.flags ?? []), internalDate: options.internalDate ?? Date.now(), pop3Uidl: pop3UidlColumn(options.pop3Uidl) };
     });
     const written = await this.write(core.location(row), prepared);
-    const uidls = prepared.flatMap((m, i) => (m.pop3Uidl === null ? [] : [{ base: written[i]!.base, uidl: m.pop3Uidl }]));
-    if (uidls.length > 0) {
-      // Beside the Maildir before the rows commit (see maildir/pop3-uidls.ts); only COPY of an imported message gets here.
+    // Only COPY of an imported message has a UIDL of its own: deliveries skip this.
+    if (messages.some((m) => m.options.pop3Uidl !== undefined)) {
+      const uidls = prepared.flatMap((m, i) => (m.pop3Uidl === null ? [] : [{ base: written[i]!.base, uidl: m.pop3Uidl }]));
+      // Beside the Maildir before the rows commit (see maildir/pop3-uidls.ts).
       try {
-        recordPop3Uidls(core.accountDir(row.account_id), uidls);
+        if (uidls.length > 0) recordPop3Uidls(core.accountDir(row.account_id), uidls);
       } catch (err) {
         for (const w of written) core.blobs.discard(w);
         throw this.writeFailure(err);
