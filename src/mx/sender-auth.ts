@@ -178,10 +178,40 @@ function fold(text: string, width = 78): string {
   return lines.join('\r\n');
 }
 
+/**
+ * Texts made again for every message from the same few verdicts (a busy MX
+ * sees the same senders again and again): the folded resinfos, and the
+ * authserv-id. Bounded: emptied when full.
+ */
+const foldedTexts = new Map<string, string>();
+const MAX_FOLDED_TEXTS = 1000;
+let authservIdMemo: { hostname: string; id: string } | undefined;
+
+function foldedOnce(text: string): string {
+  let folded = foldedTexts.get(text);
+  if (folded === undefined) {
+    folded = fold(text);
+    if (foldedTexts.size >= MAX_FOLDED_TEXTS) foldedTexts.clear();
+    foldedTexts.set(text, folded);
+  }
+  return folded;
+}
+
 function buildHeader(hostname: string, resinfos: string[]): string {
-  const authservId = propValue(hostname.replace(/\.$/, '') || 'localhost');
-  const body = resinfos.map((r) => fold(r)).join(';\r\n');
-  return `Authentication-Results: ${authservId};\r\n${body}\r\n`;
+  if (authservIdMemo?.hostname !== hostname) authservIdMemo = { hostname, id: propValue(hostname.replace(/\.$/, '') || 'localhost') };
+  const body = resinfos.map(foldedOnce).join(';\r\n');
+  return `Authentication-Results: ${authservIdMemo.id};\r\n${body}\r\n`;
+}
+
+/** A resinfo made once per verdict object (SPF outcomes and DMARC answers are kept in the VerdictCache and come back). */
+const resinfoOf = new WeakMap<object, string>();
+function resinfoOnce(verdict: object, make: () => string): string {
+  let text = resinfoOf.get(verdict);
+  if (text === undefined) {
+    text = make();
+    resinfoOf.set(verdict, text);
+  }
+  return text;
 }
 
 // --- the checks --------------------------------------------------------------
@@ -381,17 +411,18 @@ async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: numb
 
   const [spf, dkimRes] = await Promise.all([
     checkSpf(input, resolver, deadline),
-    within<DKIMVerifyResult | null>(
-      !unverifiable && !signed
-        ? verifyUnsigned(dkimInput, { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) })
-        : dkimVerify(inSlices(dkimInput), { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) }),
-      deadline,
-      () => null,
-    ),
+    // Without a signature there is no DNS to wait for: no timer.
+    !unverifiable && !signed
+      ? verifyUnsigned(dkimInput, { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) }).catch(() => null)
+      : within<DKIMVerifyResult | null>(
+          dkimVerify(inSlices(dkimInput), { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) }),
+          deadline,
+          () => null,
+        ),
   ]);
 
   const resinfos: string[] = [];
-  resinfos.push(resinfo('spf', spf.result, spf.comment, spf.props));
+  resinfos.push(resinfoOnce(spf, () => resinfo('spf', spf.result, spf.comment, spf.props)));
 
   // DKIM
   const dkim: DkimSignatureResult[] = [];
@@ -507,7 +538,8 @@ async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: numb
       const hasRecord = result === 'pass' || result === 'fail';
       dmarc = { result, policy: hasRecord ? normalisePolicy(res.policy) : null, domain };
       const note = typeof res.status?.comment === 'string' && res.status.comment ? res.status.comment : undefined;
-      resinfos.push(resinfo('dmarc', result, note, [['header.from', domain]]));
+      // The same answer object comes back from the cache only under a key that names this domain.
+      resinfos.push(resinfoOnce(res, () => resinfo('dmarc', result, note, [['header.from', domain]])));
     }
   }
 
