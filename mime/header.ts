@@ -128,12 +128,16 @@ export function unfold(value: string): string {
   return v.slice(a, b);
 }
 
+/** Lookups of a header answered by a scan of its fields before they are put in a map. */
+const SCANNED_LOOKUPS = 2;
+
 /** A header section over the bytes it came from: lookups by name, values raw, unfolded or decoded. */
 export class MessageHeader {
   readonly fields: readonly HeaderField[];
   readonly headerEnd: number;
   readonly bodyStart: number;
   private byKey: Map<string, HeaderField[]> | undefined;
+  private lookups = 0;
   private text: string | undefined;
 
   constructor(
@@ -147,6 +151,14 @@ export class MessageHeader {
 
   /** Every field with this name, in message order. */
   all(name: string): readonly HeaderField[] {
+    // Most headers are asked about once or twice (a new one is made for each
+    // stored copy): a scan is cheaper than the map until then.
+    if (this.byKey === undefined && this.lookups++ < SCANNED_LOOKUPS) {
+      const key = name.toLowerCase();
+      const found: HeaderField[] = [];
+      for (const f of this.fields) if (f.key === key) found.push(f);
+      return found;
+    }
     if (this.byKey === undefined) {
       this.byKey = new Map();
       for (const f of this.fields) {
@@ -218,7 +230,7 @@ export function prependFields(raw: Buffer, fields: readonly string[]): Buffer {
 }
 
 function fieldBytes(fields: readonly string[]): Buffer {
-  return Buffer.from(fields.map((f) => f + '\r\n').join(''), 'utf8');
+  return Buffer.from(fields.join('\r\n') + '\r\n', 'utf8');
 }
 
 /**
