@@ -128,7 +128,11 @@ export class HookChain {
     for (const r of [...this.running]) if (r.deadline <= now) r.expire();
     let next = Infinity;
     for (const r of this.running) next = Math.min(next, r.deadline);
-    if (next === Infinity) return;
+    clearTimeout(this.watchdog); // in case a stage was started from within expire()
+    if (next === Infinity) {
+      this.watchdog = undefined;
+      return;
+    }
     this.watchdogAt = next;
     this.watchdog = setTimeout(this.onWatchdog, Math.max(1, next - now));
   };
