@@ -128,12 +128,16 @@ export function unfold(value: string): string {
   return v.slice(a, b);
 }
 
+/** Lookups of a header answered by a scan of its fields before they are put in a map. */
+const SCANNED_LOOKUPS = 2;
+
 /** A header section over the bytes it came from: lookups by name, values raw, unfolded or decoded. */
 export class MessageHeader {
   readonly fields: readonly HeaderField[];
   readonly headerEnd: number;
   readonly bodyStart: number;
   private byKey: Map<string, HeaderField[]> | undefined;
+  private lookups = 0;
   private text: string | undefined;
 
   constructor(
@@ -147,6 +151,14 @@ export class MessageHeader {
 
   /** Every field with this name, in message order. */
   all(name: string): readonly HeaderField[] {
+    // Most headers are asked about once or twice (a new one is made for each
+    // stored copy): a scan is cheaper than the map until then.
+    if (this.byKey === undefined && this.lookups++ < SCANNED_LOOKUPS) {
+      const key = name.toLowerCase();
+      const found: HeaderField[] = [];
+      for (const f of this.fields) if (f.key === key) found.push(f);
+      return found;
+    }
     if (this.byKey === undefined) {
       this.byKey = new Map();
       for (const f of this.fields) {
@@ -214,7 +226,31 @@ export type HeaderEdit =
 /** Puts header fields (each "Name: value", no line ending) on top of the message. */
 export function prependFields(raw: Buffer, fields: readonly string[]): Buffer {
   if (fields.length === 0) return raw;
-  return Buffer.concat([Buffer.from(fields.map((f) => f + '\r\n').join(''), 'utf8'), raw]);
+  return Buffer.concat([fieldBytes(fields), raw]);
+}
+
+function fieldBytes(fields: readonly string[]): Buffer {
+  return Buffer.from(fields.join('\r\n') + '\r\n', 'utf8');
+}
+
+/**
+ * prependFields, with the layout of the result made from the header already
+ * split: only the new fields are split, the old ones are moved down. That is
+ * what splitHeader over the result gives, except where the old message
+ * starts with a continuation line (it would join the last new field) or the
+ * new fields hold an empty line (the header would end there): then the
+ * result is split whole.
+ */
+export function prependWithLayout(header: MessageHeader, fields: readonly string[]): { raw: Buffer; layout: HeaderLayout } {
+  const top = fieldBytes(fields);
+  const raw = Buffer.concat([top, header.raw]);
+  const first = header.raw[0];
+  const topLayout = splitHeader(top);
+  if (first === SP || first === HT || topLayout.headerEnd !== top.length) return { raw, layout: splitHeader(raw) };
+  const d = top.length;
+  const moved: HeaderField[] = topLayout.fields;
+  for (const f of header.fields) moved.push({ name: f.name, key: f.key, start: f.start + d, valueStart: f.valueStart + d, valueEnd: f.valueEnd + d, end: f.end + d });
+  return { raw, layout: { fields: moved, headerEnd: header.headerEnd + d, bodyStart: header.bodyStart + d } };
 }
 
 interface Segment {

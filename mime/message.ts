@@ -7,9 +7,9 @@
 // A stored copy carries our fields on top, so storage indexes its own bytes.
 //
 // A header edit gives a new ParsedMessage over the new bytes; only its
-// header section is split again.
+// header section is split again (fields put on top: only those).
 
-import { MessageHeader, applyHeaderEdits, prependFields, withoutFields, type HeaderEdit, type HeaderField } from './header.js';
+import { MessageHeader, applyHeaderEdits, prependWithLayout, withoutFields, type HeaderEdit, type HeaderField, type HeaderLayout } from './header.js';
 import { indexRaw } from './index.js';
 import { parseStructure, type ParseResult } from './parser.js';
 import { textParts, type TextPart } from './text.js';
@@ -21,8 +21,11 @@ export class ParsedMessage {
   private indexed: MessageIndex | undefined;
   private parts: TextPart[] | undefined;
 
-  constructor(readonly raw: Buffer) {
-    this.header = new MessageHeader(raw);
+  constructor(
+    readonly raw: Buffer,
+    layout?: HeaderLayout,
+  ) {
+    this.header = new MessageHeader(raw, layout);
   }
 
   get size(): number {
@@ -61,7 +64,9 @@ export class ParsedMessage {
 
   /** With header fields ("Name: value", no line ending) put on top. */
   prepend(fields: readonly string[]): ParsedMessage {
-    return fields.length === 0 ? this : new ParsedMessage(prependFields(this.raw, fields));
+    if (fields.length === 0) return this;
+    const { raw, layout } = prependWithLayout(this.header, fields);
+    return new ParsedMessage(raw, layout);
   }
 
   /** With editheader edits applied (RFC 5293). */

@@ -283,13 +283,19 @@ class MessageParser {
         break;
       }
 
-      let name = '';
+      let lname = '';
       let value = '';
+      // Only the fields read below get their value as a string (a Received or
+      // DKIM-Signature field is passed over).
+      let wanted = false;
       const colon = this.colonIn(lineStart, lineEnd);
       if (colon !== -1) {
         let ne = colon;
         while (ne > lineStart && (buf[ne - 1] === 0x20 || buf[ne - 1] === 0x09)) ne--;
-        name = latin1(buf, lineStart, ne);
+        lname = cname(latin1(buf, lineStart, ne));
+        wanted = lname.startsWith('content-') || ((parentRfc822 || part.parent === null) && ENVELOPE_FIELDS.has(lname));
+      }
+      if (wanted) {
         let vs = colon + 1;
         while (vs < lineEnd && (buf[vs] === 0x20 || buf[vs] === 0x09)) vs++;
         if (vs === lineEnd && colon + 1 < lineEnd) vs = colon + 2; // all LWSP: skip just one
@@ -320,13 +326,12 @@ class MessageParser {
         part.hdr.phys += next - cs;
         part.hdr.virt += next - cs;
         this.pos = next;
-        if (colon !== -1) value += '\n' + latin1(buf, cs, ce);
+        if (wanted) value += '\n' + latin1(buf, cs, ce);
       }
 
       // A line without a colon is no header field: Dovecot ignores it (it
       // only survives in BODY[HEADER] and HEADER.FIELDS.NOT output).
       if (colon === -1) continue;
-      const lname = cname(name);
       // message-parser: MIME-ness, Content-Type flags and boundary.
       if (lname === 'mime-version') {
         part.flags |= F_IS_MIME;
@@ -550,6 +555,9 @@ function parseContentType(d: PartData, value: string): void {
   const params = parseMimeParams(p);
   if (params.length > 0) d.params = params;
 }
+
+/** The fields parseEnvelopeHeader reads. */
+const ENVELOPE_FIELDS = new Set(['date', 'subject', 'message-id', 'in-reply-to', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc']);
 
 function parseEnvelopeHeader(env: Envelope, lname: string, value: string): void {
   switch (lname) {

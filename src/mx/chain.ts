@@ -71,9 +71,24 @@ export interface Accepted extends Accept {
   junk: boolean;
 }
 
+/** A stage being run: when its current hook's time is up, and what to do then. */
+interface Running {
+  deadline: number;
+  expire(): void;
+}
+
 export class HookChain {
   /** Each stage's hooks, in order (looked up once, not per message). */
   private readonly byStage = new Map<Stage, Hook[]>();
+  /**
+   * The stages running now, watched by one timer set for the earliest
+   * deadline (not a timer per stage: a stage runs for every connection,
+   * sender, recipient and message, and nearly always answers at once).
+   */
+  private readonly running = new Set<Running>();
+  private watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** When the watchdog fires (Date.now() time). */
+  private watchdogAt = Infinity;
 
   constructor(
     hooks: readonly Hook[],
@@ -88,12 +103,46 @@ export class HookChain {
     }
   }
 
+  /** Watches a running stage from now on (again after its deadline moved). */
+  private watch(r: Running): void {
+    this.running.add(r);
+    if (this.watchdog !== undefined && r.deadline >= this.watchdogAt) {
+      this.watchdog.ref();
+      return;
+    }
+    clearTimeout(this.watchdog);
+    this.watchdogAt = r.deadline;
+    this.watchdog = setTimeout(this.onWatchdog, Math.max(0, r.deadline - Date.now()));
+  }
+
+  private unwatch(r: Running): void {
+    this.running.delete(r);
+    // An idle chain keeps its timer (it is cheaper than making one per stage) but never holds the process.
+    if (this.running.size === 0) this.watchdog?.unref();
+  }
+
+  private readonly onWatchdog = (): void => {
+    this.watchdog = undefined;
+    this.watchdogAt = Infinity;
+    const now = Date.now();
+    for (const r of [...this.running]) if (r.deadline <= now) r.expire();
+    let next = Infinity;
+    for (const r of this.running) next = Math.min(next, r.deadline);
+    clearTimeout(this.watchdog); // in case a stage was started from within expire()
+    if (next === Infinity) {
+      this.watchdog = undefined;
+      return;
+    }
+    this.watchdogAt = next;
+    this.watchdog = setTimeout(this.onWatchdog, Math.max(1, next - now));
+  };
+
   /**
    * The hooks of one stage in their order; the first refusal is the answer.
    * A hook that throws, rejects, answers nonsense or runs out of time gives
    * LOCAL_PROBLEM. This runs for every connection, sender, recipient and
-   * message: one promise and one timer for the whole stage (the timer moved
-   * on from hook to hook), not one of each per hook.
+   * message: one promise for the whole stage, not one per hook, and the
+   * chain's one watchdog timer for the time bound of each hook.
    */
   run<S extends Stage>(stage: S, ctx: StageContexts[S]): Promise<Accepted | Exclude<Verdict, Accept>> {
     const hooks = (this.byStage.get(stage) ?? NO_HOOKS) as readonly HookOf<S>[];
@@ -103,11 +152,9 @@ export class HookChain {
       let current = ctx;
       let at = -1; // the hook running now
       let done = false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let armedMs = -1;
       const finish = (answer: Accepted | Exclude<Verdict, Accept>): void => {
         done = true;
-        clearTimeout(timer);
+        this.unwatch(watched);
         resolve(answer);
       };
       const refuse = (verdict: Exclude<Verdict, Accept>): void => {
@@ -119,20 +166,18 @@ export class HookChain {
         this.log.error({ event: 'hook-failed', hook: hook.name, stage: hook.stage, session: ctx.session.id, ip: ctx.session.remoteAddress, err });
         refuse(LOCAL_PROBLEM);
       };
-      const onTimeout = (): void => {
-        if (!done) fail(`no verdict within ${hooks[at]!.timeoutMs} ms`);
+      const watched: Running = {
+        deadline: Infinity,
+        expire: () => {
+          if (!done) fail(`no verdict within ${hooks[at]!.timeoutMs} ms`);
+        },
       };
       const next = (): void => {
         at++;
         if (at === hooks.length) return finish(accepted);
         const hook = hooks[at]!;
-        if (timer === undefined || armedMs !== hook.timeoutMs) {
-          clearTimeout(timer);
-          timer = setTimeout(onTimeout, hook.timeoutMs);
-          armedMs = hook.timeoutMs;
-        } else {
-          timer.refresh(); // this hook's full time, from now
-        }
+        watched.deadline = Date.now() + hook.timeoutMs; // this hook's full time, from now
+        this.watch(watched);
         const mine = at;
         let answer: Promise<Verdict>;
         try {

@@ -174,6 +174,15 @@ function receivedHeader(kind: ReceiverKind, session: ReceiverSession, hostname: 
   const proto = (kind === 'lmtp' ? 'LMTP' : session.openingCommand === 'HELO' ? 'SMTP' : 'ESMTP') + (session.secure ? 'S' : '');
   const tls = session.secure && session.tls ? ` (using ${session.tls.version ?? 'TLS'} with cipher ${session.tls.name ?? '?'})` : '';
   const forClause = recipients.length === 1 ? `\r\n\tfor <${recipients[0]}>` : '';
-  const date = new Date().toUTCString().replace(/GMT$/, '+0000');
+  const date = traceDate();
   return `Received: from ${helo} (${client} [${session.remoteAddress}])${tls}\r\n\tby ${hostname} (${byComment(node)}) with ${proto} id ${id}${forClause};\r\n\t${date}`;
+}
+
+/** The date of a trace field (RFC 5322 date-time in UTC), made once a second rather than per message. */
+let dateMemo = { second: -1, text: '' };
+function traceDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateMemo.second) dateMemo = { second, text: new Date(second * 1000).toUTCString().replace(/GMT$/, '+0000') };
+  return dateMemo.text;
 }

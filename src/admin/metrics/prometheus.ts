@@ -26,6 +26,30 @@ const OUTBOUND_BUCKETS = [0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600
 /** Label values are ours, never a peer's text; still, keep them short. */
 const label = (s: string) => (s.length > 64 ? s.slice(0, 64) : s);
 
+/**
+ * The labelled children of one metric, made once per set of label values:
+ * prom-client's labels() builds and checks the set on every call, and the
+ * per-message series (received, deliveries, delivery time) are counted for
+ * every message. A child writes through to its metric, so a reset of the
+ * metric is no problem. Bounded: past MAX_CHILDREN sets, children are made
+ * per call as before.
+ */
+const MAX_CHILDREN = 1000;
+class Children<T> {
+  private readonly made = new Map<string, T>();
+  constructor(private readonly make: (values: string[]) => T) {}
+
+  of(...values: string[]): T {
+    const key = values.join('\0');
+    let child = this.made.get(key);
+    if (child === undefined) {
+      child = this.make(values);
+      if (this.made.size < MAX_CHILDREN) this.made.set(key, child);
+    }
+    return child;
+  }
+}
+
 export class PrometheusMetrics implements Metrics {
   readonly registry = new Registry();
   private readonly received: Counter<'protocol'>;
@@ -41,6 +65,9 @@ export class PrometheusMetrics implements Metrics {
   private readonly auths: Counter<'protocol'>;
   private readonly authFailures: Counter<'protocol'>;
   private readonly storageErrors: Counter<'operation'>;
+  private readonly receivedBy: Children<{ inc(): void }>;
+  private readonly deliveriesBy: Children<{ inc(): void }>;
+  private readonly deliverySecondsBy: Children<{ observe(value: number): void }>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -69,6 +96,10 @@ export class PrometheusMetrics implements Metrics {
     this.auths = new Counter({ name: 'postino_auth_successes_total', help: 'Successful logins by protocol', labelNames: ['protocol'], registers });
     this.authFailures = new Counter({ name: 'postino_auth_failures_total', help: 'Failed logins by protocol (wrong password, unknown user, malformed)', labelNames: ['protocol'], registers });
     this.storageErrors = new Counter({ name: 'postino_storage_errors_total', help: 'Store failures while keeping mail, by operation (no-space, delivery, queue, disk-full)', labelNames: ['operation'], registers });
+
+    this.receivedBy = new Children((v) => this.received.labels(...v));
+    this.deliveriesBy = new Children((v) => this.deliveries.labels(...v));
+    this.deliverySecondsBy = new Children((v) => this.deliverySeconds.labels(...v));
 
     // Series that alerts compare against exist from the start (an absent series is not 0 to PromQL).
     this.deliveries.labels('delivered', 'delivered').inc(0);
@@ -141,7 +172,7 @@ export class PrometheusMetrics implements Metrics {
   }
 
   messageReceived(protocol: string): void {
-    this.received.labels(label(protocol)).inc();
+    this.receivedBy.of(label(protocol)).inc();
   }
 
   messageRefused(protocol: string, stage: string, reason: string): void {
@@ -149,8 +180,8 @@ export class PrometheusMetrics implements Metrics {
   }
 
   delivered(outcome: string, kind: 'delivered' | 'tempfail' | 'reject', seconds: number): void {
-    this.deliveries.labels(label(outcome), kind).inc();
-    this.deliverySeconds.labels(kind).observe(seconds);
+    this.deliveriesBy.of(label(outcome), kind).inc();
+    this.deliverySecondsBy.of(kind).observe(seconds);
     // A full disk, or a store or lookup that failed: the recipient is deferred.
     if (outcome === 'no-space') this.storageError('no-space');
     else if (outcome === 'local-problem') this.storageError('delivery');

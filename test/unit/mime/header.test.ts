@@ -175,6 +175,38 @@ test('header edits change only the header section, byte for byte elsewhere', () 
   assert.equal(prependFields(lfOnly.raw, ['R: x']).toString(), 'R: x\r\nA: 1\nB: 2\n\nbody\n');
 });
 
+test('prepend: the layout moved from the old header is what splitting the result gives', () => {
+  const messages = [
+    'From: a@b\r\nSubject: x\r\n\r\nbody\r\n',
+    'From: a@b\nSubject: folded\n more\n\nbody\n',
+    '\r\nbody only',
+    '\nbody only',
+    '',
+    'no empty line: x',
+    ' continuation first\r\nFrom: a@b\r\n\r\nb',
+    '\tcontinuation first\nX: y\n\nb',
+    'From junk line\r\nX : spaced\r\nY:\r\n',
+    'X: a\r\r\nY: b\rc\r\n\r\n',
+  ];
+  const tops = [
+    ['Received: from x\r\n\tby y; Mon, 1 Jan 2026 00:00:00 +0000'],
+    ['Return-Path: <a@b>', 'Delivered-To: c@d'],
+    ['X: empty line inside\r\n\r\nrest'],
+    ['no colon here'],
+    ['Trailing-CR: v\r'],
+    ['X: \u00e9t\u00e9'],
+  ];
+  for (const m of messages) {
+    for (const top of tops) {
+      const old = parseMessage(Buffer.from(m, 'latin1'));
+      const got = old.prepend(top);
+      assert.deepEqual(got.raw, prependFields(old.raw, top));
+      const want = splitHeader(got.raw);
+      assert.deepEqual({ fields: got.header.fields, headerEnd: got.header.headerEnd, bodyStart: got.header.bodyStart }, want, JSON.stringify([m, top]));
+    }
+  }
+});
+
 test('ParsedMessage: parsed once, the index made on first use, edits give a new model', () => {
   const m = parseMessage(crlf('Subject: hi\nMIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\ncaf=E9\n'));
   assert.equal(m.header.first('subject'), 'hi');

@@ -93,6 +93,45 @@ test('a hook that never answers gives 451 once its time is up', async () => {
   assert.deepEqual(lines.filter((l) => l.event === 'hook-failed').map((l) => [l.hook, l.err]), [['never', 'no verdict within 50 ms']]);
 });
 
+test('stages running at once on one chain each get their own hook\'s time; an answer stops the clock', async () => {
+  const { log } = capturingLogger();
+  const hang = () => new Promise<Verdict>(() => {});
+  const hooks: Hook[] = [
+    { name: 'answers', stage: 'connect', timeoutMs: 30, run: () => new Promise<Verdict>((resolve) => setTimeout(() => resolve(ACCEPT), 5)) },
+    { name: 'slow', stage: 'mail', timeoutMs: 600, run: hang },
+    rcptHook('fast', [], hang, 30),
+  ];
+  const chain = new HookChain(hooks, log);
+  const order: string[] = [];
+  const started = Date.now();
+  const [c, m, r] = await Promise.all([
+    chain.run('connect', { session }).then((v) => (order.push('connect'), v)),
+    chain.run('mail', { session, from: 'a@remote.test' }).then((v) => (order.push('mail'), v)),
+    chain.run('rcpt', rcptCtx).then((v) => (order.push('rcpt'), v)),
+  ]);
+  assert.deepEqual(order, ['connect', 'rcpt', 'mail']);
+  assert.equal(c.kind, 'accept');
+  assert.equal(r.kind, 'tempfail');
+  assert.equal(m.kind, 'tempfail');
+  assert.ok(Date.now() - started >= 550, 'the long hook had its time');
+});
+
+test('one chain, stages at once: the earliest deadline is kept, a later stage does not push it back', async () => {
+  const { log } = capturingLogger();
+  const hooks: Hook[] = [
+    { name: 'long', stage: 'mail', timeoutMs: 600, run: () => new Promise<Verdict>(() => {}) },
+    { name: 'short', stage: 'rcpt', timeoutMs: 30, run: () => new Promise<Verdict>(() => {}) },
+  ];
+  const chain = new HookChain(hooks, log);
+  const order: string[] = [];
+  const long = chain.run('mail', { session, from: 'a@remote.test' }).then((v) => (order.push('long'), v));
+  const short = chain.run('rcpt', rcptCtx).then((v) => (order.push('short'), v));
+  const [l, s] = await Promise.all([long, short]);
+  assert.deepEqual(order, ['short', 'long']);
+  assert.equal(l.kind, 'tempfail');
+  assert.equal(s.kind, 'tempfail');
+});
+
 test('a hook that answers something other than a verdict gives 451', async () => {
   const bad = { name: 'bad', stage: 'mail', timeoutMs: 1000, run: async () => ({ kind: 'accept-ish' }) } as unknown as Hook;
   const v = await new HookChain([bad], capturingLogger().log).run('mail', { session, from: 'a@remote.test' });

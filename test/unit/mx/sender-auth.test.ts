@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { dkimSign, sealMessage, type DKIMSignOptions } from 'mailauth';
 import { createDnsResolver, type DnsResolver } from '../../../src/net/dns.js';
-import { checkSender, removeOwnAuthResults as removeOwn, VerdictCache, type SenderAuthInput, type SenderAuthResult } from '../../../src/mx/sender-auth.js';
+import { checkSender, removeOwnAuthResults as removeOwn, VerdictCache, verifyUnsigned, type SenderAuthInput, type SenderAuthResult } from '../../../src/mx/sender-auth.js';
+import { dkimVerify } from 'mailauth';
+import { Readable } from 'node:stream';
 import { parseMessage } from '../../../mime/index.js';
 
 const removeOwnAuthResults = (raw: Buffer, id: string): Buffer => removeOwn(parseMessage(raw), id).raw;
@@ -462,6 +464,35 @@ test('an unsigned message is verified from its header alone, with the same outco
   const lower = Buffer.from(signed.toString('latin1').replace(/^DKIM-Signature/, 'dkim-signature'), 'latin1');
   const verified = await check({ raw: lower, mailFrom: 'bounces@pass.example.com' });
   assert.equal(verified.dkim[0]?.result, 'pass');
+});
+
+test('an unsigned header: verifyUnsigned gives what dkimVerify over the stream gives, odd headers included', async () => {
+  const headers = [
+    'From: Alice <alice@a.example>\r\nTo: b@b.example\r\nSubject: hi',
+    'From: Alice <alice@a.example>\nTo: b@b.example\nSubject: bare LF\n',
+    'From: "Folded, Name"\r\n <alice@a.example>,\n\tbob@b.example\r\nTo: x@y',
+    'From: one@a.example\r\nFrom: two@b.example',
+    ' From: first-line@continuation.example\r\nTo: x@y',
+    'From\r\nTo: x@y',
+    'From : spaced@a.example\r\nFROM:\tupper@a.example',
+    'From: a@b.example\r\n\x0bc@d.example\r\nX: \xa0y',
+    'From: =?utf-8?q?J=C3=B6rg?= <jorg@a.example>\r\nReturn-Path: <rp@a.example>',
+    'ARC-Authentication-Results: i=1; mx.example; spf=pass\r\nFrom: a@b.example',
+    'Subject: no from at all',
+    '\n',
+    '',
+    'From: <>',
+  ];
+  for (const text of headers) {
+    const header = Buffer.from(text, 'latin1');
+    for (const sender of [undefined, 'bounce@a.example']) {
+      const options = { resolver, minBitLength: 1024, ...(sender ? { sender } : {}) };
+      const viaStream = await dkimVerify(Readable.from([header].filter((b) => b.length > 0)), options);
+      const direct = await verifyUnsigned(header, options);
+      assert.deepEqual(direct, viaStream, JSON.stringify(text));
+      assert.deepEqual((direct as { arc?: unknown }).arc, (viaStream as { arc?: unknown }).arc, JSON.stringify(text));
+    }
+  }
 });
 
 test('removeOwnAuthResults drops forged fields with our authserv-id and keeps the rest', () => {
