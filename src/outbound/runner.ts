@@ -13,8 +13,8 @@
 // Exactly once, as far as SMTP allows: a recipient's 'sent' is recorded
 // (fsynced) as soon as the transport returns the message's outcomes, before
 // anything else happens to the entry. An entry fully sent is removed in one
-// step: its .eml is unlinked first (from then on it is no entry, and it is
-// gone from this runner's view), and the directory fsync that makes the
+// step: its message file (.entry) is unlinked first (from then on it is no
+// entry, and it is gone from this runner's view), and the directory fsync that makes the
 // unlink durable runs on without holding the attempt's slot. A crash before
 // that fsync lands finds the entry as last recorded, so it is sent again:
 // the same window as a crash between the remote 250 and the record, which
