@@ -50,14 +50,25 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** CPU time (ns) of a process, all its threads; undefined when it cannot be read (gone, not Linux). */
-function cpuNs(pid: number): number | undefined {
+/**
+ * CPU time of a process: all its threads (ns), the main thread's (ns), and
+ * user and system time (clock ticks, all threads); undefined when it cannot
+ * be read (gone, not Linux).
+ */
+type Cpu = { ns: number; mainNs: number; userTicks: number; sysTicks: number };
+function cpuOf(pid: number): Cpu | undefined {
   try {
     let ns = 0;
+    let mainNs = 0;
     for (const task of readdirSync(`/proc/${pid}/task`)) {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+      const t = Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+      ns += t;
+      if (Number(task) === pid) mainNs = t;
     }
-    return ns;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are the 14th and 15th fields of the line (the 12th and 13th after the command name).
+    return { ns, mainNs, userTicks: Number(fields[11]), sysTicks: Number(fields[12]) };
   } catch {
     return undefined;
   }
@@ -186,13 +197,21 @@ async function measure(name: string, port: number, round: number, serverPid: () 
   if (!stat.startsWith(`+OK ${count} `)) throw new Error(`${name} STAT: ${stat}`);
   const reads0 = d.reads;
   const pid = serverPid();
-  const cpu0 = pid === undefined ? undefined : cpuNs(pid);
+  const cpu0 = pid === undefined ? undefined : cpuOf(pid);
   const t0 = process.hrtime.bigint();
   const bytes = await d.retrAll(count);
   const readsPerMessage = (d.reads - reads0) / count;
   const s = seconds(t0);
-  const cpu1 = pid === undefined ? undefined : cpuNs(pid);
-  const cpuUs = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / 1000 / count;
+  const cpu1 = pid === undefined ? undefined : cpuOf(pid);
+  const cpuUs = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1.ns - cpu0.ns) / 1000 / count;
+  // Where it went: the main thread or the others (reader threads, GC helpers), user or system time.
+  let split = '';
+  if (cpu0 !== undefined && cpu1 !== undefined) {
+    const mainUs = (cpu1.mainNs - cpu0.mainNs) / 1000 / count;
+    const user = cpu1.userTicks - cpu0.userTicks;
+    const sys = cpu1.sysTicks - cpu0.sysTicks;
+    split = ` (main thread ${mainUs.toFixed(1)}, other threads ${(cpuUs! - mainUs).toFixed(1)}; ${user + sys > 0 ? ((100 * sys) / (user + sys)).toFixed(0) : '?'}% system)`;
+  }
   // Both servers store the \Seen flags of RETR at QUIT at the latest: the session is done when its reply comes.
   const quit = await d.cmd('QUIT');
   const total = seconds(t0);
@@ -204,7 +223,7 @@ async function measure(name: string, port: number, round: number, serverPid: () 
   console.log(
     `pop3 bench: round ${round}: ${name}: RETR of ${count} messages of 4 KB in ${s.toFixed(2)} s: ${rate.toFixed(0)} messages/s, ${mbps.toFixed(1)} MB/s; ` +
       `with QUIT ${total.toFixed(2)} s: ${withQuit.toFixed(0)} messages/s; ${readsPerMessage.toFixed(2)} client reads per message; ` +
-      `server CPU ${cpuUs === undefined ? '?' : cpuUs.toFixed(1)} µs per message`,
+      `server CPU ${cpuUs === undefined ? '?' : cpuUs.toFixed(1)} µs per message${split}`,
   );
   return { rate, mbps, withQuit, readsPerMessage, cpuUs };
 }
