@@ -3,12 +3,21 @@
 // as they come into a chunk shared by the following batches: no Buffer per
 // status line and no second copy of the whole batch when it is written.
 // Big pieces go as they are (a large message is not copied).
+import { OUTPUT_BATCH_BYTES } from './limits.js';
 
-/** A chunk's size: a few batches' worth (OUTPUT_BATCH_BYTES) of small replies. */
-const CHUNK = 128 * 1024;
 /** Pieces this big or bigger are not copied. */
-const COPY_MAX = 16 * 1024;
+export const COPY_MAX = 16 * 1024;
+/**
+ * What a batch holds at most in one chunk, about: it is sent once it holds
+ * OUTPUT_BATCH_BYTES, and the last reply copied into it is smaller than
+ * COPY_MAX (with some dots added; more only makes it two pieces).
+ */
+const BATCH_ROOM = OUTPUT_BATCH_BYTES + 2 * COPY_MAX;
+/** A chunk's size: two batches' worth of small replies. */
+const CHUNK = 2 * BATCH_ROOM;
 const EMPTY = Buffer.alloc(0);
+const DOT = 0x2e;
+const LF_DOT = Buffer.from('\n.');
 
 export class OutputBatch {
   private parts: Buffer[] = [];
@@ -38,12 +47,35 @@ export class OutputBatch {
     this.size += b.length;
   }
 
+  /**
+   * A stored message known to have CRLF line ends only, dot-stuffed on the
+   * way in (RFC 1939 3: a line that starts with "." gets another): copied
+   * in runs between such lines, no piece made per run. The caller makes
+   * sure of the line ends (responses.ts, messageParts, mends any others).
+   */
+  dotStuffed(raw: Buffer): void {
+    let from = 0;
+    if (raw.length > 0 && raw[0] === DOT) {
+      this.byte(DOT);
+    }
+    // One search for the whole message where no line starts with "." (most mail).
+    for (let at = raw.indexOf(LF_DOT); at >= 0; at = raw.indexOf(LF_DOT, at + 2)) {
+      this.copy(raw, from, at + 1);
+      this.byte(DOT);
+      from = at + 1;
+    }
+    this.copy(raw, from, raw.length);
+  }
+
   /** What is held, in order, and nothing held any more (the chunk's rest serves the next batch). */
   take(): Buffer[] {
     this.seal();
     const parts = this.parts;
     this.parts = [];
     this.size = 0;
+    // The next batch starts in a chunk of its own unless a whole one fits in this one's rest:
+    // a batch in one piece is one write with no copy to join its pieces.
+    if (this.chunk.length - this.pos < BATCH_ROOM) this.chunk = EMPTY;
     return parts;
   }
 
@@ -53,6 +85,20 @@ export class OutputBatch {
     this.size = 0;
     this.chunk = EMPTY;
     this.start = this.pos = 0;
+  }
+
+  private copy(b: Buffer, from: number, to: number): void {
+    const n = to - from;
+    if (n <= 0) return;
+    this.room(n);
+    this.pos += b.copy(this.chunk, this.pos, from, to);
+    this.size += n;
+  }
+
+  private byte(b: number): void {
+    this.room(1);
+    this.chunk[this.pos++] = b;
+    this.size++;
   }
 
   private seal(): void {
