@@ -14,8 +14,11 @@
 // rounds download seen mail.
 // Each round also prints the server's CPU time per message while the RETRs
 // ran (all its threads, from /proc/PID/task/*/schedstat): Postino's `serve`
-// process, and the pop3 process Dovecot started for the session. CPU per
-// message is steadier than a rate on a loaded machine.
+// process, and the pop3 process Dovecot started for the session; for
+// Postino, split into the main thread and the others (V8's GC and compiler
+// helpers, reader threads). CPU per message is steadier than a rate on a
+// loaded machine. Before the rounds, each server is warmed up the same way
+// (see warmUp: TOP passes, no \Seen).
 // The scratch directories are removed at the end (BENCH_KEEP=1 keeps them).
 // BENCH_NODE_ARGS adds node options to `postino serve` (e.g. "--cpu-prof
 // --cpu-prof-dir=/tmp/prof" to profile it).
@@ -40,6 +43,10 @@ const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const USER = 'bench@example.test';
 const PASSWORD = 'correct horse staple 1234';
 const WINDOW = 64;
+/** The account downloaded to warm up (see warmUp), its messages, and how many times (BENCH_WARM_PASSES; 0: none). */
+const WARM_USER = 'warm@example.test';
+const WARM_COUNT = Math.min(count, 3000);
+const WARM_PASSES = Number(process.env.BENCH_WARM_PASSES ?? 3);
 
 await waitForQuietDisk();
 const dir = makeScratchDir('postino-bench-pop3-');
@@ -147,13 +154,17 @@ class Downloader {
     return this.line();
   }
   /** RETR 1..n with WINDOW commands in flight; returns the bytes received. */
-  async retrAll(n: number): Promise<number> {
+  retrAll(n: number): Promise<number> {
+    return this.pipelined(n, (i) => `RETR ${i}`);
+  }
+  /** A multi-line command for messages 1..n (command(i)), WINDOW in flight; returns the bytes received. */
+  async pipelined(n: number, command: (i: number) => string): Promise<number> {
     let sent = 0;
     let done = 0;
     let bytes = 0;
     const send = () => {
       let batch = '';
-      while (sent < n && sent - done < WINDOW) batch += `RETR ${++sent}\r\n`;
+      while (sent < n && sent - done < WINDOW) batch += `${command(++sent)}\r\n`;
       if (batch) this.socket.write(batch);
     };
     send();
@@ -161,7 +172,7 @@ class Downloader {
       await this.until(() => this.buf.indexOf('\r\n.\r\n', this.pos) >= 0);
       let at: number;
       while ((at = this.buf.indexOf('\r\n.\r\n', this.pos)) >= 0) {
-        if (!this.buf.startsWith('+OK', this.pos)) throw new Error(`RETR failed: ${this.buf.slice(this.pos, this.pos + 100)}`);
+        if (!this.buf.startsWith('+OK', this.pos)) throw new Error(`${command(done + 1)} failed: ${this.buf.slice(this.pos, this.pos + 100)}`);
         bytes += at + 5 - this.pos;
         this.pos = at + 5;
         done++;
@@ -177,14 +188,34 @@ class Downloader {
 
 type Result = { rate: number; mbps: number; withQuit: number; readsPerMessage: number; cpuUs: number | undefined };
 
-/** One login and a warm-up session first (Dovecot builds its index, Postino nothing): not timed. */
+/**
+ * Warm-up sessions first, not timed, the same for both servers: the
+ * measured account's messages read once with TOP n 0 (in the page cache;
+ * Dovecot builds its index; TOP sets no \Seen, so round 1 is still the
+ * first download), and WARM_PASSES downloads of a second account's
+ * WARM_COUNT messages (for Postino, V8's compiled code as a server that has
+ * run a while has it: a fresh process spends its first downloads compiling
+ * and deoptimizing, some µs per message).
+ */
 async function warmUp(name: string, port: number): Promise<void> {
-  const warm = await Downloader.connect(port);
-  await warm.cmd(`USER ${USER}`);
-  const ok = await warm.cmd(`PASS ${PASSWORD}`);
-  if (!ok.startsWith('+OK')) throw new Error(`${name} login: ${ok}`);
-  await warm.cmd('QUIT');
-  warm.close();
+  const login = async (user: string) => {
+    const d = await Downloader.connect(port);
+    await d.cmd(`USER ${user}`);
+    const ok = await d.cmd(`PASS ${PASSWORD}`);
+    if (!ok.startsWith('+OK')) throw new Error(`${name} login: ${ok}`);
+    return d;
+  };
+  const measured = await login(USER);
+  await measured.pipelined(count, (i) => `TOP ${i} 0`);
+  await measured.cmd('QUIT');
+  measured.close();
+  for (let pass = 0; pass < WARM_PASSES; pass++) {
+    const warm = await login(WARM_USER);
+    await warm.retrAll(WARM_COUNT);
+    const quit = await warm.cmd('QUIT');
+    if (!quit.startsWith('+OK')) throw new Error(`${name} QUIT: ${quit}`);
+    warm.close();
+  }
 }
 
 /** serverPid: the server process to measure, found once logged in (Dovecot starts one per session). */
@@ -235,9 +266,14 @@ const messages = Array.from({ length: count }, (_, i) => makeMessage(`pop3-${i}`
   const storage = openStorage(dir, { indexer: indexMessageJson });
   await new AdminService(storage).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
   const account = (await storage.directory.getAccount(USER))!;
+  await new AdminService(storage).addUser({ address: WARM_USER, password: PASSWORD, allowWeak: false });
+  const warmAccount = (await storage.directory.getAccount(WARM_USER))!;
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < count; i += 200) {
     await storage.mail.appendMany(account.id, 'INBOX', messages.slice(i, i + 200).map((raw) => ({ raw })));
+  }
+  for (let i = 0; i < WARM_COUNT; i += 200) {
+    await storage.mail.appendMany(warmAccount.id, 'INBOX', messages.slice(i, Math.min(i + 200, WARM_COUNT)).map((raw) => ({ raw })));
   }
   console.log(`pop3 bench: stored ${count} messages in Postino (${seconds(t0).toFixed(1)} s)`);
   await storage.mail.drain();
@@ -262,7 +298,7 @@ try {
   } else {
     theirPort = await freePort();
     dovecot = await startDovecotLmtp({
-      users: [USER],
+      users: [USER, WARM_USER],
       password: PASSWORD,
       scratchRoot: makeScratchDir('postino-bench-dovecot-'),
       extraConf: `protocols = lmtp imap pop3
@@ -279,15 +315,17 @@ service pop3-login {
 }
 `,
     });
-    const cur = path.join(dovecot.maildirOf(USER), 'cur');
-    mkdirSync(cur, { recursive: true });
     const asRoot = process.getuid?.() === 0;
     const nobody = asRoot ? [Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }))] : undefined;
-    messages.forEach((raw, i) => {
-      const file = path.join(cur, `${1_700_000_000 + i}.M${i}P1.bench,S=${raw.length}:2,`);
-      writeFileSync(file, raw);
-      if (nobody) chownSync(file, nobody[0]!, nobody[1]!);
-    });
+    for (const [user, n] of [[USER, count], [WARM_USER, WARM_COUNT]] as const) {
+      const cur = path.join(dovecot.maildirOf(user), 'cur');
+      mkdirSync(cur, { recursive: true });
+      messages.slice(0, n).forEach((raw, i) => {
+        const file = path.join(cur, `${1_700_000_000 + i}.M${i}P1.bench,S=${raw.length}:2,`);
+        writeFileSync(file, raw);
+        if (nobody) chownSync(file, nobody[0]!, nobody[1]!);
+      });
+    }
     await warmUp('Dovecot', theirPort);
   }
 
