@@ -1,20 +1,19 @@
 // The replies a session holds back to send in one write (see session.ts,
 // GATHERED). Small pieces (status lines, messages of a few KB) are copied
 // as they come into a chunk shared by the following batches: no Buffer per
-// status line and no second copy of the whole batch when it is written.
+// status line, and a batch of small replies is one piece (one write, no
+// second copy to join pieces).
 // Big pieces go as they are (a large message is not copied).
 import { OUTPUT_BATCH_BYTES } from './limits.js';
 
 /** Pieces this big or bigger are not copied. */
 export const COPY_MAX = 16 * 1024;
 /**
- * What a batch holds at most in one chunk, about: it is sent once it holds
- * OUTPUT_BATCH_BYTES, and the last reply copied into it is smaller than
- * COPY_MAX (with some dots added; more only makes it two pieces).
+ * A chunk's size: a few batches (OUTPUT_BATCH_BYTES) of small replies. A
+ * batch that does not fit in a chunk's rest moves to the next chunk whole
+ * (see room), so the larger the chunk, the less of it is left unused.
  */
-const BATCH_ROOM = OUTPUT_BATCH_BYTES + 2 * COPY_MAX;
-/** A chunk's size: two batches' worth of small replies. */
-const CHUNK = 2 * BATCH_ROOM;
+const CHUNK = 4 * OUTPUT_BATCH_BYTES;
 const EMPTY = Buffer.alloc(0);
 const DOT = 0x2e;
 const LF_DOT = Buffer.from('\n.');
@@ -73,9 +72,6 @@ export class OutputBatch {
     const parts = this.parts;
     this.parts = [];
     this.size = 0;
-    // The next batch starts in a chunk of its own unless a whole one fits in this one's rest:
-    // a batch in one piece is one write with no copy to join its pieces.
-    if (this.chunk.length - this.pos < BATCH_ROOM) this.chunk = EMPTY;
     return parts;
   }
 
@@ -109,9 +105,15 @@ export class OutputBatch {
 
   private room(n: number): void {
     if (this.chunk.length - this.pos >= n) return;
-    this.seal();
+    // What the batch holds in this chunk so far moves to the new one with it: a batch stays one
+    // piece (one write, no copy to join its pieces). Those bytes were never handed out, and the
+    // old chunk is not written again: the slices taken from it stay as they were.
+    const held = this.pos - this.start;
     // Not from the shared pool: the chunk is written to the socket in slices, never reused under them.
-    this.chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK, n));
-    this.start = this.pos = 0;
+    const next = Buffer.allocUnsafeSlow(Math.max(CHUNK, held + n));
+    if (held > 0) this.chunk.copy(next, 0, this.start, this.pos);
+    this.chunk = next;
+    this.start = 0;
+    this.pos = held;
   }
 }
