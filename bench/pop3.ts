@@ -14,8 +14,11 @@
 // rounds download seen mail.
 // Each round also prints the server's CPU time per message while the RETRs
 // ran (all its threads, from /proc/PID/task/*/schedstat): Postino's `serve`
-// process, and the pop3 process Dovecot started for the session. CPU per
-// message is steadier than a rate on a loaded machine.
+// process, and the pop3 process Dovecot started for the session; for
+// Postino, split into the main thread and the others (V8's GC and compiler
+// helpers, reader threads). CPU per message is steadier than a rate on a
+// loaded machine. Before the rounds, each server is warmed up the same way
+// (see warmUp: TOP passes, no \Seen).
 // The scratch directories are removed at the end (BENCH_KEEP=1 keeps them).
 // BENCH_NODE_ARGS adds node options to `postino serve` (e.g. "--cpu-prof
 // --cpu-prof-dir=/tmp/prof" to profile it).
@@ -40,6 +43,10 @@ const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const USER = 'bench@example.test';
 const PASSWORD = 'correct horse staple 1234';
 const WINDOW = 64;
+/** The account downloaded to warm up (see warmUp), its messages, and how many times (BENCH_WARM_PASSES; 0: none). */
+const WARM_USER = 'warm@example.test';
+const WARM_COUNT = Math.min(count, 3000);
+const WARM_PASSES = Number(process.env.BENCH_WARM_PASSES ?? 3);
 
 await waitForQuietDisk();
 const dir = makeScratchDir('postino-bench-pop3-');
@@ -50,14 +57,25 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** CPU time (ns) of a process, all its threads; undefined when it cannot be read (gone, not Linux). */
-function cpuNs(pid: number): number | undefined {
+/**
+ * CPU time of a process: all its threads (ns), the main thread's (ns), and
+ * user and system time (clock ticks, all threads); undefined when it cannot
+ * be read (gone, not Linux).
+ */
+type Cpu = { ns: number; mainNs: number; userTicks: number; sysTicks: number };
+function cpuOf(pid: number): Cpu | undefined {
   try {
     let ns = 0;
+    let mainNs = 0;
     for (const task of readdirSync(`/proc/${pid}/task`)) {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+      const t = Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+      ns += t;
+      if (Number(task) === pid) mainNs = t;
     }
-    return ns;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are the 14th and 15th fields of the line (the 12th and 13th after the command name).
+    return { ns, mainNs, userTicks: Number(fields[11]), sysTicks: Number(fields[12]) };
   } catch {
     return undefined;
   }
@@ -136,13 +154,17 @@ class Downloader {
     return this.line();
   }
   /** RETR 1..n with WINDOW commands in flight; returns the bytes received. */
-  async retrAll(n: number): Promise<number> {
+  retrAll(n: number): Promise<number> {
+    return this.pipelined(n, (i) => `RETR ${i}`);
+  }
+  /** A multi-line command for messages 1..n (command(i)), WINDOW in flight; returns the bytes received. */
+  async pipelined(n: number, command: (i: number) => string): Promise<number> {
     let sent = 0;
     let done = 0;
     let bytes = 0;
     const send = () => {
       let batch = '';
-      while (sent < n && sent - done < WINDOW) batch += `RETR ${++sent}\r\n`;
+      while (sent < n && sent - done < WINDOW) batch += `${command(++sent)}\r\n`;
       if (batch) this.socket.write(batch);
     };
     send();
@@ -150,7 +172,7 @@ class Downloader {
       await this.until(() => this.buf.indexOf('\r\n.\r\n', this.pos) >= 0);
       let at: number;
       while ((at = this.buf.indexOf('\r\n.\r\n', this.pos)) >= 0) {
-        if (!this.buf.startsWith('+OK', this.pos)) throw new Error(`RETR failed: ${this.buf.slice(this.pos, this.pos + 100)}`);
+        if (!this.buf.startsWith('+OK', this.pos)) throw new Error(`${command(done + 1)} failed: ${this.buf.slice(this.pos, this.pos + 100)}`);
         bytes += at + 5 - this.pos;
         this.pos = at + 5;
         done++;
@@ -166,14 +188,34 @@ class Downloader {
 
 type Result = { rate: number; mbps: number; withQuit: number; readsPerMessage: number; cpuUs: number | undefined };
 
-/** One login and a warm-up session first (Dovecot builds its index, Postino nothing): not timed. */
+/**
+ * Warm-up sessions first, not timed, the same for both servers: the
+ * measured account's messages read once with TOP n 0 (in the page cache;
+ * Dovecot builds its index; TOP sets no \Seen, so round 1 is still the
+ * first download), and WARM_PASSES downloads of a second account's
+ * WARM_COUNT messages (for Postino, V8's compiled code as a server that has
+ * run a while has it: a fresh process spends its first downloads compiling
+ * and deoptimizing, some µs per message).
+ */
 async function warmUp(name: string, port: number): Promise<void> {
-  const warm = await Downloader.connect(port);
-  await warm.cmd(`USER ${USER}`);
-  const ok = await warm.cmd(`PASS ${PASSWORD}`);
-  if (!ok.startsWith('+OK')) throw new Error(`${name} login: ${ok}`);
-  await warm.cmd('QUIT');
-  warm.close();
+  const login = async (user: string) => {
+    const d = await Downloader.connect(port);
+    await d.cmd(`USER ${user}`);
+    const ok = await d.cmd(`PASS ${PASSWORD}`);
+    if (!ok.startsWith('+OK')) throw new Error(`${name} login: ${ok}`);
+    return d;
+  };
+  const measured = await login(USER);
+  await measured.pipelined(count, (i) => `TOP ${i} 0`);
+  await measured.cmd('QUIT');
+  measured.close();
+  for (let pass = 0; pass < WARM_PASSES; pass++) {
+    const warm = await login(WARM_USER);
+    await warm.retrAll(WARM_COUNT);
+    const quit = await warm.cmd('QUIT');
+    if (!quit.startsWith('+OK')) throw new Error(`${name} QUIT: ${quit}`);
+    warm.close();
+  }
 }
 
 /** serverPid: the server process to measure, found once logged in (Dovecot starts one per session). */
@@ -186,13 +228,21 @@ async function measure(name: string, port: number, round: number, serverPid: () 
   if (!stat.startsWith(`+OK ${count} `)) throw new Error(`${name} STAT: ${stat}`);
   const reads0 = d.reads;
   const pid = serverPid();
-  const cpu0 = pid === undefined ? undefined : cpuNs(pid);
+  const cpu0 = pid === undefined ? undefined : cpuOf(pid);
   const t0 = process.hrtime.bigint();
   const bytes = await d.retrAll(count);
   const readsPerMessage = (d.reads - reads0) / count;
   const s = seconds(t0);
-  const cpu1 = pid === undefined ? undefined : cpuNs(pid);
-  const cpuUs = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / 1000 / count;
+  const cpu1 = pid === undefined ? undefined : cpuOf(pid);
+  const cpuUs = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1.ns - cpu0.ns) / 1000 / count;
+  // Where it went: the main thread or the others (reader threads, GC helpers), user or system time.
+  let split = '';
+  if (cpu0 !== undefined && cpu1 !== undefined) {
+    const mainUs = (cpu1.mainNs - cpu0.mainNs) / 1000 / count;
+    const user = cpu1.userTicks - cpu0.userTicks;
+    const sys = cpu1.sysTicks - cpu0.sysTicks;
+    split = ` (main thread ${mainUs.toFixed(1)}, other threads ${(cpuUs! - mainUs).toFixed(1)}; ${user + sys > 0 ? ((100 * sys) / (user + sys)).toFixed(0) : '?'}% system)`;
+  }
   // Both servers store the \Seen flags of RETR at QUIT at the latest: the session is done when its reply comes.
   const quit = await d.cmd('QUIT');
   const total = seconds(t0);
@@ -204,7 +254,7 @@ async function measure(name: string, port: number, round: number, serverPid: () 
   console.log(
     `pop3 bench: round ${round}: ${name}: RETR of ${count} messages of 4 KB in ${s.toFixed(2)} s: ${rate.toFixed(0)} messages/s, ${mbps.toFixed(1)} MB/s; ` +
       `with QUIT ${total.toFixed(2)} s: ${withQuit.toFixed(0)} messages/s; ${readsPerMessage.toFixed(2)} client reads per message; ` +
-      `server CPU ${cpuUs === undefined ? '?' : cpuUs.toFixed(1)} µs per message`,
+      `server CPU ${cpuUs === undefined ? '?' : cpuUs.toFixed(1)} µs per message${split}`,
   );
   return { rate, mbps, withQuit, readsPerMessage, cpuUs };
 }
@@ -216,9 +266,14 @@ const messages = Array.from({ length: count }, (_, i) => makeMessage(`pop3-${i}`
   const storage = openStorage(dir, { indexer: indexMessageJson });
   await new AdminService(storage).addDomain('example.test', USER, { password: PASSWORD, allowWeak: false });
   const account = (await storage.directory.getAccount(USER))!;
+  await new AdminService(storage).addUser({ address: WARM_USER, password: PASSWORD, allowWeak: false });
+  const warmAccount = (await storage.directory.getAccount(WARM_USER))!;
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < count; i += 200) {
     await storage.mail.appendMany(account.id, 'INBOX', messages.slice(i, i + 200).map((raw) => ({ raw })));
+  }
+  for (let i = 0; i < WARM_COUNT; i += 200) {
+    await storage.mail.appendMany(warmAccount.id, 'INBOX', messages.slice(i, Math.min(i + 200, WARM_COUNT)).map((raw) => ({ raw })));
   }
   console.log(`pop3 bench: stored ${count} messages in Postino (${seconds(t0).toFixed(1)} s)`);
   await storage.mail.drain();
@@ -243,7 +298,7 @@ try {
   } else {
     theirPort = await freePort();
     dovecot = await startDovecotLmtp({
-      users: [USER],
+      users: [USER, WARM_USER],
       password: PASSWORD,
       scratchRoot: makeScratchDir('postino-bench-dovecot-'),
       extraConf: `protocols = lmtp imap pop3
@@ -260,15 +315,17 @@ service pop3-login {
 }
 `,
     });
-    const cur = path.join(dovecot.maildirOf(USER), 'cur');
-    mkdirSync(cur, { recursive: true });
     const asRoot = process.getuid?.() === 0;
     const nobody = asRoot ? [Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }))] : undefined;
-    messages.forEach((raw, i) => {
-      const file = path.join(cur, `${1_700_000_000 + i}.M${i}P1.bench,S=${raw.length}:2,`);
-      writeFileSync(file, raw);
-      if (nobody) chownSync(file, nobody[0]!, nobody[1]!);
-    });
+    for (const [user, n] of [[USER, count], [WARM_USER, WARM_COUNT]] as const) {
+      const cur = path.join(dovecot.maildirOf(user), 'cur');
+      mkdirSync(cur, { recursive: true });
+      messages.slice(0, n).forEach((raw, i) => {
+        const file = path.join(cur, `${1_700_000_000 + i}.M${i}P1.bench,S=${raw.length}:2,`);
+        writeFileSync(file, raw);
+        if (nobody) chownSync(file, nobody[0]!, nobody[1]!);
+      });
+    }
     await warmUp('Dovecot', theirPort);
   }
 

@@ -130,9 +130,10 @@ export class StorePop3Backend implements Pop3Backend {
     if ((await this.mail.mailboxOwner(drop.mailboxId)) !== user.accountId) throw new MailError('NONEXISTENT', 'no such mailbox');
   }
 
-  async read(_user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<Buffer> {
-    // No owner check per read: open() made the maildrop from this user's own INBOX, and RETR is the hot path.
-    return await this.mail.readMessage(drop.mailboxId, uid);
+  read(_user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<Buffer> {
+    // No owner check per read: open() made the maildrop from this user's own INBOX, and RETR is the hot
+    // path (the store's promise as it is, not one more wrapped around it).
+    return this.mail.readMessage(drop.mailboxId, uid);
   }
 
   async markSeen(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void> {

@@ -151,22 +151,37 @@ export class Messages {
     return this.core.sql('SELECT path FROM messages WHERE mailbox_id = ? AND uid = ?').pluck().get(mailboxId, uid) as string | undefined;
   }
 
-  /** The body; with maxBytes, its first maxBytes bytes (or all of it, when shorter). */
-  async read(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
-    const { core } = this;
-    const location = core.locationById(mailboxId);
-    const listed = this.listed.ref(mailboxId, uid) ?? this.maildropRefs.get(mailboxId)?.get(uid);
-    if (listed !== undefined) {
-      let raw: Buffer | undefined;
-      try {
-        raw = await core.blobs.read(location, listed, maxBytes);
-      } catch (err) {
-        throw new MailError('TEMPFAIL', 'cannot read the message', { cause: err });
-      }
-      if (raw !== undefined) return raw;
-      // Renamed or removed since it was listed: asked of the index below.
-      this.forgetRef(mailboxId, uid);
+  /**
+   * The body; with maxBytes, its first maxBytes bytes (or all of it, when
+   * shorter). A listed ref is tried first, with no index lookup and no async
+   * function's own promise (a download reads thousands in a row).
+   */
+  read(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
+    let location: string;
+    let listed: string | undefined;
+    try {
+      location = this.core.locationById(mailboxId);
+      listed = this.listed.ref(mailboxId, uid) ?? this.maildropRefs.get(mailboxId)?.get(uid);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    if (listed === undefined) return this.readByIndex(mailboxId, uid, location, maxBytes);
+    return this.core.blobs.read(location, listed, maxBytes).then(
+      (raw) => {
+        if (raw !== undefined) return raw;
+        // Renamed or removed since it was listed: asked of the index.
+        this.forgetRef(mailboxId, uid);
+        return this.readByIndex(mailboxId, uid, location, maxBytes);
+      },
+      (err: unknown) => {
+        throw new MailError('TEMPFAIL', 'cannot read the message', { cause: err });
+      },
+    );
+  }
+
+  /** The body, its file named by the index now. */
+  private async readByIndex(mailboxId: number, uid: number, location: string, maxBytes: number | undefined): Promise<Buffer> {
+    const { core } = this;
     // A flag change (here or in another process) renames the file, and may
     // do so between our look at the row and the read: then the file is
     // looked for by its base name (which also finds one a rename whose index

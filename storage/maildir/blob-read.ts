@@ -1,18 +1,31 @@
 // Reading one message file synchronously, shared by the reader threads
 // (blob-reader-worker.ts, a batch at a time) and the event loop's small
-// reads (blob-reader.ts): open, one read of the size the file's name gives,
-// close.
+// reads (blob-reader.ts): open, one read of the size the file's name gives
+// (and a byte more, to see a longer file), close.
 import { closeSync, openSync, readSync } from 'node:fs';
 
-/** Reads up to `want` bytes from the start of the file into `into` at `at`; how many it got (fewer at its end). */
-export function readAll(fd: number, into: Uint8Array, at: number, want: number): number {
+/** Reads up to `want` bytes of the file from its offset `from` (0: its start) into `into` at `at`; how many it got (fewer at its end). */
+export function readAll(fd: number, into: Uint8Array, at: number, want: number, from = 0): number {
   let got = 0;
   while (got < want) {
-    const n = readSync(fd, into, at + got, want - got, got);
+    const n = readSync(fd, into, at + got, want - got, from + got);
     if (n === 0) break;
     got += n;
   }
   return got;
+}
+
+/**
+ * Reads `want` bytes from the file's start, and with `checkEnd` looks for a
+ * byte more (a file longer than its name says); how many it got. A read of
+ * a local file comes back short only at the file's end, so one read of
+ * want + 1 bytes that gives `want` is the whole file: no second read to see
+ * the end. A read shorter than `want` reads on the careful way.
+ */
+function readKnown(fd: number, into: Uint8Array, at: number, want: number, checkEnd: boolean): number {
+  const ask = checkEnd ? want + 1 : want;
+  const n = readSync(fd, into, at, ask, 0);
+  return n < want && n > 0 ? n + readAll(fd, into, at + n, ask - n, n) : n;
 }
 
 /** Maildir files never change: one that is not the size its name says is read again the slow, exact way (blob-store.ts). */
@@ -62,13 +75,13 @@ export function readKnownSize(file: string, size: number, limit: number): Buffer
     const room = want + 1;
     if (room > SLAB_MAX_READ) {
       const into = Buffer.allocUnsafe(room);
-      const n = readAll(fd, into, 0, cut ? want : room);
+      const n = readKnown(fd, into, 0, want, !cut);
       if (n !== want) throw sizeError();
       return into.subarray(0, want);
     }
     slabRoom(room);
     const at = slabAt;
-    const n = readAll(fd, slab, at, cut ? want : room);
+    const n = readKnown(fd, slab, at, want, !cut);
     if (n !== want) throw sizeError();
     // The byte after the body was not read into (n === want): the next read may start there, 8-aligned.
     slabAt = Math.min(slab.length, (at + want + 7) & ~7);

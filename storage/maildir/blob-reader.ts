@@ -13,9 +13,13 @@
 // LOOP_MAX_BYTES, at most LOOP_TURN_MS of them per turn (the rest go to the
 // threads), and none for LOOP_PAUSE_MS after one read took LOOP_SLOW_MS (the
 // page cache did not have it: the disk is not waited for on the event loop).
+// Both times are the event loop thread's own where Linux tells them
+// (thread-clock.ts): CPU time for the turn's budget, time blocked for a slow
+// read; time another process had the core counts for neither.
 import { Worker } from 'node:worker_threads';
 import type { BlobReadReply, BlobReadRequest } from './blob-reader-worker.js';
 import { readKnownSize } from './blob-read.js';
+import { threadTimes, type ThreadTimes } from './thread-clock.js';
 
 /** Files per hand-off to a reader thread. */
 const BATCH_FILES = 128;
@@ -30,6 +34,23 @@ const LOOP_TURN_MS = 2;
 const LOOP_SLOW_MS = 20;
 /** ... and then reads go to the threads only, for this long. */
 const LOOP_PAUSE_MS = 1000;
+
+/** CPU time (ms) this thread ran since `then`. */
+function ranMsSince(then: ThreadTimes): number {
+  const now = threadTimes();
+  return now === undefined ? Infinity : (now.ranNs - then.ranNs) / 1e6;
+}
+
+/**
+ * Time (ms) this thread neither ran nor waited for a CPU between `then`
+ * (taken at `startMs`) and `nowMs`: blocked, on the disk. A read that took
+ * long because another process had the core is no sign of a cold cache.
+ */
+function blockedMsSince(then: ThreadTimes, startMs: number, nowMs: number): number {
+  const now = threadTimes();
+  if (now === undefined) return nowMs - startMs;
+  return nowMs - startMs - (now.ranNs - then.ranNs + now.waitedNs - then.waitedNs) / 1e6;
+}
 
 /** What a read gives: the bytes, undefined when there is no such file, or an error (ESIZE: not the size its name says). */
 type Pending = { file: string; size: number; limit: number; resolve(raw: Buffer | undefined): void; reject(err: unknown): void };
@@ -99,20 +120,39 @@ export class BlobReaderPool {
   private readOnLoop(queue: Pending[]): Pending[] {
     const start = performance.now();
     if (this.loopMaxBytes <= 0 || start < this.loopPausedUntil) return queue;
+    // The budget is this thread's CPU time, not the wall clock's (see thread-clock.ts): the
+    // wall clock is looked at first (cheap), the thread's clock only once it says the budget is
+    // spent. One file alone cannot spend it: its turn's clock is not asked for.
+    const clock = queue.length > 1 ? threadTimes() : undefined;
+    let deadline = start + LOOP_TURN_MS;
+    let spent = false;
     const rest: Pending[] = [];
     for (const p of queue) {
       const bytes = p.limit >= 0 && p.limit < p.size ? p.limit : p.size;
-      const t0 = performance.now();
-      if (p.size < 0 || bytes > this.loopMaxBytes || t0 - start >= LOOP_TURN_MS || t0 < this.loopPausedUntil) {
+      if (p.size < 0 || bytes > this.loopMaxBytes || spent) {
         rest.push(p);
         continue;
+      }
+      const t0 = performance.now();
+      if (t0 >= deadline) {
+        const ran = clock === undefined ? t0 - start : ranMsSince(clock);
+        if (ran >= LOOP_TURN_MS) {
+          spent = true;
+          rest.push(p);
+          continue;
+        }
+        deadline = t0 + (LOOP_TURN_MS - ran);
       }
       try {
         p.resolve(readKnownSize(p.file, p.size, p.limit));
       } catch (err) {
         p.reject(err);
       }
-      if (performance.now() - t0 >= LOOP_SLOW_MS) this.loopPausedUntil = performance.now() + LOOP_PAUSE_MS;
+      const t1 = performance.now();
+      if (t1 - t0 >= LOOP_SLOW_MS && (clock === undefined || blockedMsSince(clock, start, t1) >= LOOP_SLOW_MS)) {
+        this.loopPausedUntil = t1 + LOOP_PAUSE_MS;
+        spent = true;
+      }
     }
     return rest;
   }

@@ -65,6 +65,16 @@ export function statusLine(reply: MessageReply): string {
   return `+OK${reply.text ? ' ' + clean(reply.text) : ''}\r\n`;
 }
 
+/**
+ * The store says the message has CRLF line ends only, and its last line has
+ * its CRLF: sent as stored but for dot-stuffing (OutputBatch.dotStuffed).
+ */
+export function crlfAsStored(reply: MessageReply): boolean {
+  const { raw } = reply;
+  const n = raw.length;
+  return reply.crlf === true && reply.bodyLines === undefined && (n === 0 || (raw[n - 1] === 0x0a && raw[n - 2] === 0x0d));
+}
+
 /** A message reply's body as pieces, dot-stuffed, without the "." line that ends it. */
 export function messageParts(reply: MessageReply): Buffer[] {
   return reply.crlf && reply.bodyLines === undefined ? crlfMessageBody(reply.raw) : messageBody(reply.raw, reply.bodyLines);

@@ -3,8 +3,8 @@
 // table, replies compiled by responses.ts. Deletions happen only at QUIT in
 // the TRANSACTION state; a connection that ends any other way deletes nothing.
 import { Pop3Receiver } from './receiver.js';
-import { END, err, messageParts, ok, replyParts, statusLine, type Pop3Reply } from './responses.js';
-import { OutputBatch } from './output.js';
+import { END, crlfAsStored, err, messageParts, ok, replyParts, statusLine, type Pop3Reply } from './responses.js';
+import { COPY_MAX, OutputBatch } from './output.js';
 import { authErrorReply, errorReply, isUnexpected } from './errors.js';
 import { COMMAND_TABLE, type CommandResult, type Pop3Context, type Pop3State } from './commands.js';
 import {
@@ -171,10 +171,10 @@ export class Pop3Session implements Pop3Context {
   }
 
   markSeen(n: number): void {
-    if (this.seen.has(n)) return;
-    this.seen.add(n);
     const message = this.drop!.messages[n - 1]!;
-    if (message.seen) return;
+    // \Seen at login already (a re-download): nothing to store, nothing to remember.
+    if (message.seen || this.seen.has(n)) return;
+    this.seen.add(n);
     this.seenPending.push(message.uid);
     // Not unref'd: a server shutting down stores them first (the session's end does too).
     this.seenTimer ??= setTimeout(() => void this.flushSeen(), SEEN_DELAY_MS);
@@ -299,10 +299,11 @@ export class Pop3Session implements Pop3Context {
     try {
       while (!this.closed && this.queue.length > 0) {
         const item = this.queue.shift()!;
+        const name = item.kind === 'line' ? commandName(item.text) : '';
         // Each step awaited only when it has to wait: a RETR whose message was
         // read ahead runs to its reply with no turn of the event loop.
-        if (!this.gathered(item)) await this.flush();
-        const step = this.sasl ? this.saslResponse(item) : this.command(item);
+        if (this.sasl || !GATHERED.has(name)) await this.flush();
+        const step = this.sasl ? this.saslResponse(item) : this.command(item, name);
         if (step) await step;
         if (this.queue.length === 0 || this.out.size >= OUTPUT_BATCH_BYTES) {
           const flushed = this.flush();
@@ -319,8 +320,8 @@ export class Pop3Session implements Pop3Context {
     }
   }
 
-  /** Runs one command; a promise only when it has to wait for something. */
-  private command(item: Line): Promise<void> | void {
+  /** Runs one command (`name`: its name in upper case); a promise only when it has to wait for something. */
+  private command(item: Line, name: string): Promise<void> | void {
     this.commands++;
     if (this.commands > MAX_COMMANDS_PER_SESSION || (this.state === 'authorization' && this.commands > MAX_COMMANDS_BEFORE_AUTH)) {
       return this.end(err('Too many commands', 'SYS/PERM'));
@@ -328,7 +329,6 @@ export class Pop3Session implements Pop3Context {
     if (item.kind === 'too-long') return this.send(err('Line too long'));
     const text = item.text;
     const space = text.indexOf(' ');
-    const name = (space < 0 ? text : text.slice(0, space)).toUpperCase();
     const command = COMMAND_TABLE.get(name);
     if (!command) return this.send(err('Unknown command'));
     if (!command.states.includes(this.state)) {
@@ -477,20 +477,15 @@ export class Pop3Session implements Pop3Context {
 
   // ---- output ------------------------------------------------------------------------
 
-  /** A command whose reply may be held back (see GATHERED). */
-  private gathered(item: Line): boolean {
-    if (this.sasl || item.kind !== 'line') return false;
-    const space = item.text.indexOf(' ');
-    return GATHERED.has((space < 0 ? item.text : item.text.slice(0, space)).toUpperCase());
-  }
-
   /** Queues a reply; flush() sends it. */
   private send(reply: Pop3Reply): void {
     if (this.closed) return;
     if (reply.kind === 'message') {
-      // RETR's hot path: the status line written straight into the batch, the body's pieces copied after it.
+      // RETR's hot path: the status line written straight into the batch, the body copied after it
+      // (dot-stuffed on the way when its line ends need no mending, else as pieces).
       this.out.text(statusLine(reply));
-      for (const part of messageParts(reply)) this.out.bytes(part);
+      if (reply.raw.length < COPY_MAX && crlfAsStored(reply)) this.out.dotStuffed(reply.raw);
+      else for (const part of messageParts(reply)) this.out.bytes(part);
       this.out.bytes(END);
       return;
     }
@@ -531,6 +526,12 @@ export class Pop3Session implements Pop3Context {
   private logError(e: unknown, during: string): void {
     if (isUnexpected(e)) this.log({ event: 'pop3-error', during, ip: this.ip, err: String(e) });
   }
+}
+
+/** A command line's first word in upper case. */
+function commandName(text: string): string {
+  const space = text.indexOf(' ');
+  return (space < 0 ? text : text.slice(0, space)).toUpperCase();
 }
 
 /** Strict base64 (RFC 4648, padded): linear, no backtracking. */

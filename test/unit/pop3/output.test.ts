@@ -41,3 +41,43 @@ test('the next batch fills the rest of the chunk and leaves the taken bytes alon
   out.text('after');
   assert.equal(Buffer.concat(out.take()).toString(), 'after');
 });
+
+test('dotStuffed copies a CRLF message with a dot added before each line that starts with one, as messageParts does', async () => {
+  const { crlfMessageBody } = await import('../../../src/protocol/pop3/responses.js');
+  const cases = [
+    '',
+    'a\r\n',
+    '.\r\n',
+    '.a\r\n..b\r\nc.d\r\n.\r\n',
+    'Subject: x\r\n\r\n.hidden\r\nend.\r\n.\r\n.\r\n',
+    'no dots at all\r\nhere\r\n',
+  ];
+  for (const text of cases) {
+    const raw = Buffer.from(text, 'latin1');
+    const out = new OutputBatch();
+    out.dotStuffed(raw);
+    assert.equal(out.size, Buffer.concat(crlfMessageBody(raw)).length, JSON.stringify(text));
+    assert.equal(Buffer.concat(out.take()).toString('latin1'), Buffer.concat(crlfMessageBody(raw)).toString('latin1'), JSON.stringify(text));
+  }
+});
+
+test('dotStuffed across chunks: many messages, each byte in place', () => {
+  const out = new OutputBatch();
+  const raw = Buffer.from('.first\r\nmiddle\r\n..two\r\n'.repeat(200), 'latin1');
+  const want = raw.toString('latin1').replace(/^\./gm, '..');
+  for (let i = 0; i < 100; i++) out.dotStuffed(raw);
+  assert.equal(Buffer.concat(out.take()).toString('latin1'), want.repeat(100));
+});
+
+test('a batch of up to OUTPUT_BATCH_BYTES and one more small reply is one piece', async () => {
+  const { OUTPUT_BATCH_BYTES } = await import('../../../src/protocol/pop3/limits.js');
+  const out = new OutputBatch();
+  const message = Buffer.alloc(4000, 'm');
+  for (let batch = 0; batch < 20; batch++) {
+    while (out.size < OUTPUT_BATCH_BYTES) {
+      out.text('+OK 4000 octets\r\n');
+      out.dotStuffed(message);
+    }
+    assert.equal(out.take().length, 1, `batch ${batch}`);
+  }
+});
