@@ -21,6 +21,7 @@ export { bytesToText, decodeHeader, decodeWords, decodeCharset, parseDate, writt
 export { addrSpecs, parseAddressList, parseAddresses, parsedAddrSpecs, simpleAddrSpecs, type ParsedAddress } from './address.js';
 export { decodeTransfer, transferEncoding, type TransferEncoding } from './transfer-encoding.js';
 export { searchableText, textParts, withoutTags, type TextPart } from './text.js';
+export { toCrlf } from './line-ends.js';
 
 /** The last field of that name in the message's own header, raw (latin1), as Dovecot keeps the last one. */
 function lastValue(header: MessageHeader, name: string): string | undefined {

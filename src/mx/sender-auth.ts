@@ -15,7 +15,7 @@ import mailauthTools from 'mailauth/lib/tools.js';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import type { DnsResolver } from '../net/dns.js';
-import type { HeaderField, ParsedMessage } from '../../mime/index.js';
+import { toCrlf, type HeaderField, type ParsedMessage } from '../../mime/index.js';
 import { TtlCache } from '../ttl-cache.js';
 
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror';
@@ -362,25 +362,6 @@ function inSlices(raw: Buffer, size = 16 * 1024): Readable {
   );
 }
 
-/** The bytes with every LF that has no CR before it made CRLF, as mailauth's stream parser passes them on. */
-function withCrlf(bytes: Buffer): Buffer {
-  let bare = 0;
-  for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) if (i === 0 || bytes[i - 1] !== 0x0d) bare++;
-  if (bare === 0) return bytes;
-  const out = Buffer.allocUnsafe(bytes.length + bare);
-  let at = 0;
-  let from = 0;
-  for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) {
-    if (i > 0 && bytes[i - 1] === 0x0d) continue;
-    at += bytes.copy(out, at, from, i);
-    out[at++] = 0x0d;
-    out[at++] = 0x0a;
-    from = i + 1;
-  }
-  bytes.copy(out, at, from);
-  return out;
-}
-
 /**
  * dkimVerify for a header section that carries no signature (the common
  * case; the body is not needed then): mailauth's own verifier, fed as its
@@ -394,7 +375,7 @@ function withCrlf(bytes: Buffer): Buffer {
 export async function verifyUnsigned(header: Buffer, options: { resolver: DnsResolver; minBitLength: number; sender?: string }): Promise<DKIMVerifyResult> {
   const verifier = new verifierModule.DkimVerifier(options);
   await verifier.finalChunk();
-  if (header.length > 0) await verifier.messageHeaders(mailauthTools.parseHeaders(withCrlf(header)));
+  if (header.length > 0) await verifier.messageHeaders(mailauthTools.parseHeaders(toCrlf(header)));
   const result = { headerFrom: verifier.headerFrom, envelopeFrom: verifier.envelopeFrom, results: verifier.results } as DKIMVerifyResult;
   Object.defineProperty(result, 'arc', { enumerable: false, value: verifier.arc });
   return result;
@@ -409,16 +390,13 @@ async function run(input: SenderAuthInput, resolver: DnsResolver, deadline: numb
   const unverifiable = unverifiableHeader(raw, headerEnd);
   const dkimInput = unverifiable ? fromFieldsOnly(input.message) : withoutUnsignedBody(raw, headerEnd, signed);
 
+  const dkimOptions = { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) };
   const [spf, dkimRes] = await Promise.all([
     checkSpf(input, resolver, deadline),
     // Without a signature there is no DNS to wait for: no timer.
     !unverifiable && !signed
-      ? verifyUnsigned(dkimInput, { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) }).catch(() => null)
-      : within<DKIMVerifyResult | null>(
-          dkimVerify(inSlices(dkimInput), { resolver, minBitLength, ...(input.mailFrom ? { sender: input.mailFrom } : {}) }),
-          deadline,
-          () => null,
-        ),
+      ? verifyUnsigned(dkimInput, dkimOptions).catch(() => null)
+      : within<DKIMVerifyResult | null>(dkimVerify(inSlices(dkimInput), dkimOptions), deadline, () => null),
   ]);
 
   const resinfos: string[] = [];

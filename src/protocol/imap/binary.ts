@@ -4,11 +4,11 @@
 // decoded and its Content-Transfer-Encoding header says "binary" instead, so
 // the result is still a well-formed MIME entity. An encoding that cannot be
 // undone anywhere in the section makes the whole FETCH fail with UNKNOWN-CTE.
-import { findPart, toCrlf } from './fetch-structure.js';
+import { findPart } from './fetch-structure.js';
 import { decodeTransfer, transferEncoding } from '../../../mime/transfer-encoding.js';
 import type { MessageIndex } from './backend.js';
 import type { MimePart } from '../../../mime/types.js';
-import { MessageHeader } from '../../../mime/index.js';
+import { MessageHeader, toCrlf } from '../../../mime/index.js';
 
 export class UnknownCteError extends Error {
   constructor() {

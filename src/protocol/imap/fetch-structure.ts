@@ -9,7 +9,7 @@
 // Dovecot's "for humans" cleanup of subjects and display names.
 
 import type { Envelope, EnvelopeAddress, MessageIndex, MimePart } from '../../../mime/types.js';
-import { MessageHeader } from '../../../mime/index.js';
+import { MessageHeader, toCrlf } from '../../../mime/index.js';
 
 const DEFAULT_CHARSET = '"charset" "us-ascii"';
 const EMPTY_BODY = '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0)';
@@ -341,27 +341,6 @@ export function sectionRange(index: MessageIndex, spec: SectionSpec): SectionRan
       if (spec.kind === 'TEXT') return { start: bodyStart(part), end: bodyStart(part) + part.bodyLen };
       return { start: part.hdrOff, end: part.hdrOff + part.hdrLen };
   }
-}
-
-/** Bare LF -> CRLF (what Dovecot sends for messages stored with LF line ends). */
-export function toCrlf(b: Buffer): Buffer {
-  let extra = 0;
-  for (let i = b.indexOf(0x0a); i !== -1; i = b.indexOf(0x0a, i + 1)) {
-    if (i === 0 || b[i - 1] !== 0x0d) extra++;
-  }
-  if (extra === 0) return b;
-  const out = Buffer.allocUnsafe(b.length + extra);
-  let o = 0;
-  let s = 0;
-  for (let i = b.indexOf(0x0a); i !== -1; i = b.indexOf(0x0a, i + 1)) {
-    if (i === 0 || b[i - 1] !== 0x0d) {
-      o += b.copy(out, o, s, i);
-      out[o++] = 0x0d;
-      s = i;
-    }
-  }
-  b.copy(out, o, s);
-  return out;
 }
 
 /**

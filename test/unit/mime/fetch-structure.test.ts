@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixturesDir } from '../../support/paths.js';
-import { indexMessage } from '../../../mime/index.js';
+import { indexMessage, toCrlf } from '../../../mime/index.js';
 import {
   imapNstring,
   imapNstringNoLf,
@@ -16,7 +16,6 @@ import {
   renderBodyStructure,
   renderEnvelope,
   sectionBytes,
-  toCrlf,
 } from '../../../src/protocol/imap/fetch-structure.js';
 
 const crlf = (s: string): Buffer => Buffer.from(s.replace(/\n/g, '\r\n'), 'latin1');
