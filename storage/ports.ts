@@ -254,6 +254,13 @@ export interface MailStore {
    * more, the whole message included, but never less of what is there.
    */
   readMessage(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer>;
+  /**
+   * The whole stored message, for a caller that copies it out at once and
+   * then calls release() (POP3's RETR): the bytes may be lent from memory the
+   * store reuses, so they must not be looked at after release. Optional:
+   * without it, such callers use readMessage.
+   */
+  readMessageLent?(mailboxId: number, uid: number): Promise<LentBytes>;
   /** Returns the records that changed, with their new modseq. */
   setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]>;
   /** Removes the messages (all \Deleted ones when uids is undefined); returns the expunged UIDs. */
@@ -376,6 +383,12 @@ export interface MailImport {
   importedFolder(accountId: number, name: string): Promise<ImportedFolderState | undefined>;
   /** One batch as one unit (all of it or nothing), durable (files and index) when it resolves. Outside units of work. */
   importFolder(accountId: number, batch: FolderImport): Promise<FolderImportResult>;
+}
+
+/** Bytes lent by the store (MailPort.readMessageLent): valid until release(), which may be called more than once. */
+export interface LentBytes {
+  readonly bytes: Buffer;
+  release(): void;
 }
 
 /**

@@ -21,6 +21,7 @@ import type {
   MailboxInfo,
   MailboxSummary,
   MailMaintenance,
+  LentBytes,
   MaildropEntry,
   MailStore,
   MessageRecord,
@@ -150,6 +151,9 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
   }
   readMessage(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
     return this.messages.read(mailboxId, uid, maxBytes);
+  }
+  readMessageLent(mailboxId: number, uid: number): Promise<LentBytes> {
+    return this.messages.readLent(mailboxId, uid);
   }
   setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]> {
     return this.messages.setFlags(mailboxId, uids, mode, flags, unchangedSince);

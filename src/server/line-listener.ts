@@ -16,8 +16,12 @@ export interface LineConnection {
   readonly remoteAddress: string;
   /** TLS is active (implicit, or after startTls). */
   readonly secure: boolean;
-  /** Writes in order; resolves once the socket wants more (backpressure). */
-  write(data: Buffer[]): Promise<void>;
+  /**
+   * Writes in order; resolves once the socket wants more (backpressure).
+   * `written`, if given, is called once the socket no longer needs `data`
+   * (written out, copied, or never to be written): then its memory may be used again.
+   */
+  write(data: Buffer[], written?: () => void): Promise<void>;
   /** Upgrades the plain connection to TLS (the caller has sent its "go ahead"). */
   startTls(): Promise<void>;
   /** From now on both directions are raw DEFLATE (IMAP COMPRESS, RFC 4978). */
@@ -127,24 +131,31 @@ class SocketConnection implements LineConnection {
     this.deflate = deflate;
   }
 
-  async write(data: Buffer[]): Promise<void> {
-    if (this.closed || this.socket.destroyed) return;
+  async write(data: Buffer[], written?: () => void): Promise<void> {
+    if (this.closed || this.socket.destroyed) {
+      written?.();
+      return;
+    }
+    // The socket calls back once it is done with a buffer (written, or failed on a closing socket).
+    const done = written && (() => written());
     if (this.deflate) {
       const deflate = this.deflate;
       for (const b of data) deflate.write(b);
       // Each batch of responses goes out whole: sync-flush, as RFC 4978 asks.
       await new Promise<void>((resolve) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
+      written?.();
     } else if (data.length === 1) {
-      this.socket.write(data[0]!);
+      this.socket.write(data[0]!, done);
     } else {
       // One write per batch: over TLS each write is a record and a syscall of its own.
       let total = 0;
       for (const b of data) total += b.length;
       if (total <= COALESCE_MAX) {
         this.socket.write(Buffer.concat(data, total));
+        written?.();
       } else {
         this.socket.cork();
-        for (const b of data) this.socket.write(b);
+        data.forEach((b, i) => this.socket.write(b, i === data.length - 1 ? done : undefined));
         this.socket.uncork();
       }
     }

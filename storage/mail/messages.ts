@@ -3,7 +3,8 @@
 // with their rows in one transaction: flags, expunge, copy and move.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { AppendOptions, FlagMode, MailboxChange, MaildropEntry, MessageRecord } from '../ports.js';
+import type { AppendOptions, FlagMode, LentBytes, MailboxChange, MaildropEntry, MessageRecord } from '../ports.js';
+import { ownedBytes } from '../maildir/blob-reader.js';
 import { MailError } from '../errors.js';
 import { findMessageFile } from '../maildir/files.js';
 import { baseOfPath, flagSuffix, messageFileName } from '../maildir/names.js';
@@ -157,6 +158,26 @@ export class Messages {
    * function's own promise (a download reads thousands in a row).
    */
   read(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
+    return this.readListed(
+      mailboxId,
+      uid,
+      (location, ref) => this.core.blobs.read(location, ref, maxBytes),
+      (location) => this.readByIndex(mailboxId, uid, location, maxBytes),
+    );
+  }
+
+  /** The whole body in memory lent by the blob store (see MailPort.readMessageLent). */
+  readLent(mailboxId: number, uid: number): Promise<LentBytes> {
+    return this.readListed(
+      mailboxId,
+      uid,
+      (location, ref) => this.core.blobs.readLent(location, ref),
+      (location) => this.readByIndex(mailboxId, uid, location, undefined).then(ownedBytes),
+    );
+  }
+
+  /** read's fast path: the listed ref read with `readRef`; the index asked (`byIndex`) when there is none or it is gone. */
+  private readListed<T>(mailboxId: number, uid: number, readRef: (location: string, ref: string) => Promise<T | undefined>, byIndex: (location: string) => Promise<T>): Promise<T> {
     let location: string;
     let listed: string | undefined;
     try {
@@ -165,13 +186,13 @@ export class Messages {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (listed === undefined) return this.readByIndex(mailboxId, uid, location, maxBytes);
-    return this.core.blobs.read(location, listed, maxBytes).then(
+    if (listed === undefined) return byIndex(location);
+    return readRef(location, listed).then(
       (raw) => {
         if (raw !== undefined) return raw;
         // Renamed or removed since it was listed: asked of the index.
         this.forgetRef(mailboxId, uid);
-        return this.readByIndex(mailboxId, uid, location, maxBytes);
+        return byIndex(location);
       },
       (err: unknown) => {
         throw new MailError('TEMPFAIL', 'cannot read the message', { cause: err });

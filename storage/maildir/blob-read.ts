@@ -61,13 +61,8 @@ function slabRoom(n: number): void {
  * the file is not that size.
  */
 export function readKnownSize(file: string, size: number, limit: number): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const fd = openOrNone(file);
+  if (fd === undefined) return undefined;
   try {
     const cut = limit >= 0 && limit < size;
     const want = cut ? limit : size;
@@ -88,5 +83,30 @@ export function readKnownSize(file: string, size: number, limit: number): Buffer
     return Buffer.from(slab.buffer, slab.byteOffset + at, want);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Reads the whole file, its name giving its size, into `into` at `at`
+ * (room for size + 1 bytes there, to see a longer file); false when there
+ * is no such file. Throws ESIZE when the file is not that size.
+ */
+export function readKnownSizeInto(file: string, size: number, into: Uint8Array, at: number): boolean {
+  const fd = openOrNone(file);
+  if (fd === undefined) return false;
+  try {
+    if (readKnown(fd, into, at, size, true) !== size) throw sizeError();
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function openOrNone(file: string): number | undefined {
+  try {
+    return openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }

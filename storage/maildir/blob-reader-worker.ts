@@ -15,9 +15,16 @@ export interface BlobReadRequest {
   sizes: number[];
   /** How much of each file is wanted from its start, -1 for all of it. */
   limits: number[];
+  /**
+   * Lent reads (read-arena.ts): per file, where in `arena` to read it (room
+   * for its size and a byte more), -1 for `data`. Only files whose name
+   * gives their size, read whole.
+   */
+  into?: number[];
+  arena?: SharedArrayBuffer;
 }
 
-/** Per file: [offset, length] in `data`, null when there is no such file, or why it could not be read. */
+/** Per file: [offset, length] in `data` (in the arena for a lent read), null when there is no such file, or why it could not be read. */
 export type BlobReadResult = [number, number] | null | { message: string; code?: string };
 
 export interface BlobReadReply {
@@ -56,7 +63,7 @@ function readBatch(req: BlobReadRequest): { reply: BlobReadReply; transfer: Arra
       if (limit >= 0 && limit < size) size = limit;
       sizes.push(size);
       // One byte more than the size, to see a file that is not the size its name claims.
-      total += size + 1;
+      if ((req.into?.[i] ?? -1) < 0) total += size + 1;
     } catch (err) {
       fds.push((err as NodeJS.ErrnoException).code === 'ENOENT' ? null : failure(err));
       sizes.push(0);
@@ -64,21 +71,24 @@ function readBatch(req: BlobReadRequest): { reply: BlobReadReply; transfer: Arra
     }
   });
   const data = new Uint8Array(new ArrayBuffer(total));
+  const arena = req.arena ? new Uint8Array(req.arena) : undefined;
   const results: BlobReadResult[] = [];
   let at = 0;
   fds.forEach((fd, i) => {
     if (typeof fd !== 'number') return results.push(fd);
     const size = sizes[i]!;
+    const lentAt = req.into?.[i] ?? -1;
+    const [into, from] = lentAt >= 0 && arena ? [arena, lentAt] : [data, at];
     try {
-      const n = readAll(fd, data, at, cut[i] ? size : size + 1);
-      if (n === size) results.push([at, n]);
+      const n = readAll(fd, into, from, cut[i] ? size : size + 1);
+      if (n === size) results.push([from, n]);
       else results.push(failure(sizeError()));
     } catch (err) {
       results.push(failure(err));
     } finally {
       closeSync(fd);
     }
-    at += size + 1;
+    if (into === data) at += size + 1;
   });
   return { reply: { id: req.id, data: data.buffer, results }, transfer: [data.buffer] };
 }

@@ -18,8 +18,10 @@
 // read; time another process had the core counts for neither.
 import { Worker } from 'node:worker_threads';
 import type { BlobReadReply, BlobReadRequest } from './blob-reader-worker.js';
-import { readKnownSize } from './blob-read.js';
+import type { LentBytes } from '../ports.js';
+import { readKnownSize, readKnownSizeInto } from './blob-read.js';
 import { threadTimes, type ThreadTimes } from './thread-clock.js';
+import { ReadArena, type ArenaRegion } from './read-arena.js';
 
 /** Files per hand-off to a reader thread. */
 const BATCH_FILES = 128;
@@ -28,6 +30,10 @@ const BATCH_BYTES = 512 * 1024;
 const THREADS = 2;
 /** Largest read made on the event loop. */
 const LOOP_MAX_BYTES = 64 * 1024;
+/** The arena of lent reads (read-arena.ts): a few downloads' read-ahead. */
+const ARENA_BYTES = 8 * 1024 * 1024;
+/** Lent reads bigger than this read the ordinary way (a lent region holds up the ones after it). */
+const LENT_MAX_BYTES = 64 * 1024;
 /** Time spent reading on the event loop per turn at most. */
 const LOOP_TURN_MS = 2;
 /** A read on the event loop that takes this long came from the disk ... */
@@ -52,8 +58,17 @@ function blockedMsSince(then: ThreadTimes, startMs: number, nowMs: number): numb
   return nowMs - startMs - (now.ranNs - then.ranNs + now.waitedNs - then.waitedNs) / 1e6;
 }
 
-/** What a read gives: the bytes, undefined when there is no such file, or an error (ESIZE: not the size its name says). */
-type Pending = { file: string; size: number; limit: number; resolve(raw: Buffer | undefined): void; reject(err: unknown): void };
+/**
+ * What a read gives: the bytes, undefined when there is no such file, or an
+ * error (ESIZE: not the size its name says). A lent read goes into its
+ * region of the arena.
+ */
+type Pending = { file: string; size: number; limit: number; region?: ArenaRegion; resolve(raw: Buffer | undefined): void; reject(err: unknown): void };
+
+/** Bytes of the caller's own: nothing to give back. */
+export function ownedBytes(bytes: Buffer): LentBytes {
+  return { bytes, release() {} };
+}
 
 interface Lane {
   worker: Worker;
@@ -69,6 +84,7 @@ export class BlobReaderPool {
   /** No reads on the event loop before this time (performance.now()). */
   private loopPausedUntil = 0;
   private readonly loopMaxBytes: number;
+  private arena: ReadArena | undefined;
 
   /** loopMaxBytes: the largest read made on the event loop (0: none, every read goes to a thread). */
   constructor(options: { loopMaxBytes?: number } = {}) {
@@ -85,13 +101,47 @@ export class BlobReaderPool {
 
   /** The file's bytes (with `maxBytes`, its first maxBytes); `size` is what its name says (-1: unknown). */
   read(file: string, size: number, maxBytes?: number): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) => this.enqueue({ file, size, limit: maxBytes ?? -1, resolve, reject }));
+  }
+
+  /**
+   * The whole file (its name gives its size) in memory lent from the arena,
+   * for a caller that copies it out and gives it back soon (release); in
+   * memory of its own when the arena is full. Undefined when there is no
+   * such file. The region is given back by the reader on a miss or an error,
+   * so it is never written after it was given back.
+   */
+  readLent(file: string, size: number): Promise<LentBytes | undefined> {
+    const arena = size <= LENT_MAX_BYTES ? (this.arena ??= new ReadArena(ARENA_BYTES)) : undefined;
+    const region = arena?.lend(size + 1);
+    if (!arena || !region) return this.read(file, size).then((raw) => (raw === undefined ? undefined : ownedBytes(raw)));
     return new Promise((resolve, reject) => {
-      this.queue.push({ file, size, limit: maxBytes ?? -1, resolve, reject });
-      if (this.scheduled) return;
-      this.scheduled = true;
-      // After the current turn's reads have all been asked for.
-      setImmediate(() => this.send());
+      this.enqueue({
+        file,
+        size,
+        limit: -1,
+        region,
+        resolve: (raw) => {
+          if (raw === undefined) {
+            arena.giveBack(region);
+            return resolve(undefined);
+          }
+          resolve({ bytes: raw, release: () => arena.giveBack(region) });
+        },
+        reject: (err) => {
+          arena.giveBack(region);
+          reject(err);
+        },
+      });
     });
+  }
+
+  private enqueue(p: Pending): void {
+    this.queue.push(p);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // After the current turn's reads have all been asked for.
+    setImmediate(() => this.send());
   }
 
   private send(): void {
@@ -144,7 +194,8 @@ export class BlobReaderPool {
         deadline = t0 + (LOOP_TURN_MS - ran);
       }
       try {
-        p.resolve(readKnownSize(p.file, p.size, p.limit));
+        if (p.region) p.resolve(readKnownSizeInto(p.file, p.size, this.arena!.bytes, p.region.start) ? this.arena!.view(p.region, p.size) : undefined);
+        else p.resolve(readKnownSize(p.file, p.size, p.limit));
       } catch (err) {
         p.reject(err);
       }
@@ -181,6 +232,10 @@ export class BlobReaderPool {
     if (lane.busy++ === 0) lane.worker.ref();
     this.waiting.set(id, { batch, lane });
     const req: BlobReadRequest = { id, files: batch.map((p) => p.file), sizes: batch.map((p) => p.size), limits: batch.map((p) => p.limit) };
+    if (batch.some((p) => p.region)) {
+      req.into = batch.map((p) => p.region?.start ?? -1);
+      req.arena = this.arena!.memory;
+    }
     lane.worker.postMessage(req);
   }
 
@@ -192,7 +247,7 @@ export class BlobReaderPool {
     w.batch.forEach((p, i) => {
       const r = reply.results[i];
       if (r === null) p.resolve(undefined);
-      else if (Array.isArray(r)) p.resolve(Buffer.from(reply.data, r[0], r[1]));
+      else if (Array.isArray(r)) p.resolve(p.region ? this.arena!.view(p.region, r[1]) : Buffer.from(reply.data, r[0], r[1]));
       else {
         const err = new Error(r?.message ?? 'no answer from the reader thread') as NodeJS.ErrnoException;
         if (r?.code) err.code = r.code;

@@ -11,10 +11,10 @@
 import { readFile } from 'node:fs';
 import { readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { BlobStore, StagedBlob } from '../ports.js';
+import type { BlobStore, LentBytes, StagedBlob } from '../ports.js';
 import { MailError } from '../errors.js';
 import { TmpWriterPool, type TmpWrite } from './tmp-writer.js';
-import { BlobReaderPool } from './blob-reader.js';
+import { BlobReaderPool, ownedBytes } from './blob-reader.js';
 import { findMessageFile, removeQuietly } from './files.js';
 import type { FileChanges } from './file-changes.js';
 import { baseOfPath, messageFileName, newFileName, uniqueBaseName } from './names.js';
@@ -138,6 +138,27 @@ export class MaildirBlobStore implements BlobStore {
           else reject(e);
         }),
       );
+    });
+  }
+
+  /**
+   * The whole body in lent memory (see BlobReaderPool.readLent), or undefined
+   * when there is none under that ref; a name without its size, or a file
+   * that is not the size its name says, is read as read() does.
+   */
+  readLent(location: string, ref: string): Promise<LentBytes | undefined> {
+    const size = sizeInName(ref);
+    let file: string;
+    try {
+      file = this.file(location, ref);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const owned = (raw: Buffer | undefined) => (raw === undefined ? undefined : ownedBytes(raw));
+    if (size === undefined) return this.read(location, ref).then(owned);
+    return this.readers.readLent(file, size).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ESIZE') throw err;
+      return this.read(location, ref).then(owned);
     });
   }
 

@@ -30,6 +30,12 @@ export interface Pop3Message {
   crlf?: boolean;
 }
 
+/** A message's bytes lent by the store (Pop3Backend.readLent); release() may be called more than once. */
+export interface Pop3LentMessage {
+  readonly bytes: Buffer;
+  release(): void;
+}
+
 /** The INBOX at login: message numbers are positions in `messages` (1-based) for the whole session. */
 export interface Pop3Maildrop {
   mailboxId: number;
@@ -52,6 +58,12 @@ export interface Pop3Backend {
   open(user: Pop3User): Promise<Pop3Maildrop>;
   /** A message's stored bytes; NONEXISTENT when it has gone since login. */
   read(user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<Buffer>;
+  /**
+   * As read, in memory lent by the store: the session copies the bytes into
+   * its reply and then calls release(), after which it must not look at
+   * them. Optional (then read serves).
+   */
+  readLent?(user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<Pop3LentMessage>;
   /** Adds \Seen to these messages (RETR, applied in batches); ones gone are no error. */
   markSeen(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void>;
   /** Expunges these messages (the UPDATE state); ones already gone are no error. */

@@ -4,6 +4,10 @@
 // status line, and a batch of small replies is one piece (one write, no
 // second copy to join pieces).
 // Big pieces go as they are (a large message is not copied).
+// A chunk all of whose batches were written goes back to a small pool that
+// every session takes from: a new ArrayBuffer per chunk counts for V8 as
+// external memory, and a download allocating one every few dozen messages
+// had the garbage collector run full collections for that alone.
 import { OUTPUT_BATCH_BYTES } from './limits.js';
 
 /** Pieces this big or bigger are not copied. */
@@ -14,13 +18,35 @@ export const COPY_MAX = 16 * 1024;
  * (see room), so the larger the chunk, the less of it is left unused.
  */
 const CHUNK = 4 * OUTPUT_BATCH_BYTES;
-const EMPTY = Buffer.alloc(0);
 const DOT = 0x2e;
 const LF_DOT = Buffer.from('\n.');
+/** Chunks free for reuse, of any session; a few, so idle sessions keep nothing and the process little. */
+const FREE_CHUNKS_MAX = 8;
+const freeChunks: Buffer[] = [];
+
+/** A chunk and the batches that hold slices of it (being filled or being written). */
+class Chunk {
+  holds = 0;
+  /** No longer the one being filled: free once no batch holds it. */
+  retired = false;
+  /** Held by the batch being filled already. */
+  inBatch = false;
+  constructor(readonly buf: Buffer) {}
+}
+
+const NO_CHUNK = new Chunk(Buffer.alloc(0));
+
+/** What take() gives: the pieces to write, and written() to call once the socket is done with them. */
+export interface TakenBatch {
+  parts: Buffer[];
+  written(): void;
+}
 
 export class OutputBatch {
   private parts: Buffer[] = [];
-  private chunk = EMPTY;
+  private current = NO_CHUNK;
+  /** Chunks the batch being filled has slices of. */
+  private batchChunks: Chunk[] = [];
   /** The chunk's bytes before `start` are in `parts` already (or sent); [start, pos) is being filled. */
   private start = 0;
   private pos = 0;
@@ -30,7 +56,7 @@ export class OutputBatch {
   /** A line of text (UTF-8, as Buffer.from would encode it). */
   text(s: string): void {
     this.room(s.length * 3);
-    const n = this.chunk.write(s, this.pos);
+    const n = this.current.buf.write(s, this.pos);
     this.pos += n;
     this.size += n;
   }
@@ -41,7 +67,7 @@ export class OutputBatch {
       this.parts.push(b);
     } else {
       this.room(b.length);
-      this.pos += b.copy(this.chunk, this.pos);
+      this.pos += b.copy(this.current.buf, this.pos);
     }
     this.size += b.length;
   }
@@ -66,20 +92,35 @@ export class OutputBatch {
     this.copy(raw, from, raw.length);
   }
 
-  /** What is held, in order, and nothing held any more (the chunk's rest serves the next batch). */
-  take(): Buffer[] {
+  /**
+   * What is held, in order, and nothing held any more (the chunk's rest
+   * serves the next batch). Call written() once the pieces are written or
+   * will never be (not before: the chunk is then filled again).
+   */
+  take(): TakenBatch {
     this.seal();
     const parts = this.parts;
+    const chunks = this.batchChunks;
     this.parts = [];
+    this.batchChunks = [];
     this.size = 0;
-    return parts;
+    for (const c of chunks) c.inBatch = false;
+    let done = false;
+    return {
+      parts,
+      written: () => {
+        if (done) return;
+        done = true;
+        for (const c of chunks) letGo(c);
+      },
+    };
   }
 
   /** Forgets what is held and the chunk (an idle or ended session keeps no buffer). */
   release(): void {
-    this.parts = [];
-    this.size = 0;
-    this.chunk = EMPTY;
+    const { written } = this.take();
+    written();
+    this.retire();
     this.start = this.pos = 0;
   }
 
@@ -87,33 +128,59 @@ export class OutputBatch {
     const n = to - from;
     if (n <= 0) return;
     this.room(n);
-    this.pos += b.copy(this.chunk, this.pos, from, to);
+    this.pos += b.copy(this.current.buf, this.pos, from, to);
     this.size += n;
   }
 
   private byte(b: number): void {
     this.room(1);
-    this.chunk[this.pos++] = b;
+    this.current.buf[this.pos++] = b;
     this.size++;
   }
 
   private seal(): void {
     if (this.pos === this.start) return;
-    this.parts.push(this.chunk.subarray(this.start, this.pos));
+    const c = this.current;
+    this.parts.push(c.buf.subarray(this.start, this.pos));
     this.start = this.pos;
+    if (!c.inBatch) {
+      c.inBatch = true;
+      c.holds++;
+      this.batchChunks.push(c);
+    }
   }
 
   private room(n: number): void {
-    if (this.chunk.length - this.pos >= n) return;
+    if (this.current.buf.length - this.pos >= n) return;
     // What the batch holds in this chunk so far moves to the new one with it: a batch stays one
     // piece (one write, no copy to join its pieces). Those bytes were never handed out, and the
-    // old chunk is not written again: the slices taken from it stay as they were.
+    // old chunk is not written again until every batch with slices of it is written.
     const held = this.pos - this.start;
-    // Not from the shared pool: the chunk is written to the socket in slices, never reused under them.
-    const next = Buffer.allocUnsafeSlow(Math.max(CHUNK, held + n));
-    if (held > 0) this.chunk.copy(next, 0, this.start, this.pos);
-    this.chunk = next;
+    const size = Math.max(CHUNK, held + n);
+    // Not from Buffer's shared pool: a chunk is only filled again once its slices are written.
+    const next = new Chunk((size === CHUNK ? freeChunks.pop() : undefined) ?? Buffer.allocUnsafeSlow(size));
+    if (held > 0) this.current.buf.copy(next.buf, 0, this.start, this.pos);
+    this.retire();
+    this.current = next;
     this.start = 0;
     this.pos = held;
   }
+
+  /** The chunk being filled is done with: to the pool once no batch holds it. */
+  private retire(): void {
+    const c = this.current;
+    this.current = NO_CHUNK;
+    if (c === NO_CHUNK) return;
+    c.retired = true;
+    if (c.holds === 0) pool(c);
+  }
+}
+
+function letGo(c: Chunk): void {
+  c.holds--;
+  if (c.retired && c.holds === 0) pool(c);
+}
+
+function pool(c: Chunk): void {
+  if (c.buf.length === CHUNK && freeChunks.length < FREE_CHUNKS_MAX) freeChunks.push(c.buf);
 }

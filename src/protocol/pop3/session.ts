@@ -27,7 +27,8 @@ import type { Pop3Backend, Pop3Maildrop, Pop3SaslExchange, Pop3User } from './ba
 export interface Pop3Transport {
   readonly remoteAddress: string;
   readonly secure: boolean;
-  write(data: Buffer[]): Promise<void>;
+  /** written: called once the socket is done with `data` (written, or never to be). */
+  write(data: Buffer[], written?: () => void): Promise<void>;
   startTls(): Promise<void>;
   setIdleTimeout(ms: number): void;
   close(): void;
@@ -42,8 +43,12 @@ export interface Pop3SessionOptions {
 }
 
 type Line = { kind: 'line'; text: string } | { kind: 'too-long' };
-/** A read started for a RETR still to come: `raw` once it is done and went well. */
-type ReadAhead = { size: number; bytes: Promise<Buffer>; done: boolean; raw?: Buffer };
+/**
+ * A read started for a RETR still to come: `raw` once it is done and went
+ * well; `release` when the store lent the bytes (given back once they are
+ * copied into the reply, or when the read is not wanted after all).
+ */
+type ReadAhead = { size: number; bytes: Promise<Buffer>; done: boolean; raw?: Buffer; release?: () => void };
 
 /**
  * Commands that never wait for anything but a message read: their replies
@@ -218,9 +223,14 @@ export class Pop3Session implements Pop3Context {
   /** The message number of the last RETR (to see a client going in order). */
   private lastRetr = 0;
 
+  /** The read-ahead whose bytes the reply being made uses: given back by send() once copied. */
+  private lentRead: ReadAhead | undefined;
+
   readMessage(n: number): Buffer | Promise<Buffer> {
     const ahead = this.readAhead.get(n);
     this.readAhead.delete(n);
+    if (this.lentRead) giveBack(this.lentRead);
+    this.lentRead = ahead;
     const bytes = ahead ? ahead.bytes : this.backend.read(this.user!, this.drop!, this.drop!.messages[n - 1]!.uid);
     // A client fetching the messages in order (fetchmail, a mail client's first
     // download) is read for ahead of what it has sent: a few lines in flight
@@ -252,8 +262,10 @@ export class Pop3Session implements Pop3Context {
     let bytes = 0;
     for (const [n, r] of this.readAhead) {
       // Read for a RETR that a DELE before it made moot: forget it.
-      if (this.deleted.has(n)) this.readAhead.delete(n);
-      else bytes += r.size;
+      if (this.deleted.has(n)) {
+        this.readAhead.delete(n);
+        giveBack(r);
+      } else bytes += r.size;
     }
     const look = Math.min(this.queue.length, READ_AHEAD_MESSAGES * 2);
     for (let i = 0; i < look && this.readAhead.size < READ_AHEAD_MESSAGES; i++) {
@@ -278,8 +290,18 @@ export class Pop3Session implements Pop3Context {
   }
 
   private readAheadOf(n: number, message: { uid: number; size: number }): void {
-    const read = this.backend.read(this.user!, this.drop!, message.uid);
-    const entry: ReadAhead = { size: message.size, bytes: read, done: false };
+    const { backend } = this;
+    const entry: ReadAhead = { size: message.size, bytes: undefined as unknown as Promise<Buffer>, done: false };
+    // A message small enough to be copied into the reply (see send) is read into memory the store
+    // lends and takes back: no new buffer per message for the garbage collector.
+    const read =
+      backend.readLent && message.size < COPY_MAX
+        ? backend.readLent(this.user!, this.drop!, message.uid).then((lent) => {
+            entry.release = () => lent.release();
+            return lent.bytes;
+          })
+        : backend.read(this.user!, this.drop!, message.uid);
+    entry.bytes = read;
     // Its error, if any, is the RETR's to report when it comes (a read not wanted after all is dropped).
     read.then(
       (raw) => {
@@ -487,6 +509,11 @@ export class Pop3Session implements Pop3Context {
       if (reply.raw.length < COPY_MAX && crlfAsStored(reply)) this.out.dotStuffed(reply.raw);
       else for (const part of messageParts(reply)) this.out.bytes(part);
       this.out.bytes(END);
+      // Copied: lent bytes go back to the store.
+      if (this.lentRead) {
+        giveBack(this.lentRead);
+        this.lentRead = undefined;
+      }
       return;
     }
     for (const part of replyParts(reply)) this.out.bytes(part);
@@ -495,9 +522,12 @@ export class Pop3Session implements Pop3Context {
   /** Sends the replies held back (see OutputBatch); undefined when there was nothing to send. */
   private flush(): Promise<void> | undefined {
     if (this.out.size === 0) return undefined;
-    const parts = this.out.take();
-    if (this.closed) return undefined;
-    return this.transport.write(parts);
+    const batch = this.out.take();
+    if (this.closed) {
+      batch.written();
+      return undefined;
+    }
+    return this.transport.write(batch.parts, batch.written);
   }
 
   private async end(reply: Pop3Reply): Promise<void> {
@@ -512,7 +542,10 @@ export class Pop3Session implements Pop3Context {
 
   /** The session is over: pending \Seen flags stored, then the maildrop let go. */
   private async finish(): Promise<void> {
+    for (const r of this.readAhead.values()) giveBack(r);
     this.readAhead.clear();
+    if (this.lentRead) giveBack(this.lentRead);
+    this.lentRead = undefined;
     this.out.release();
     await this.flushSeen();
     this.release?.();
@@ -526,6 +559,12 @@ export class Pop3Session implements Pop3Context {
   private logError(e: unknown, during: string): void {
     if (isUnexpected(e)) this.log({ event: 'pop3-error', during, ip: this.ip, err: String(e) });
   }
+}
+
+/** Gives a read-ahead's lent bytes back once its read has settled (never while the store still reads into them). */
+function giveBack(r: ReadAhead): void {
+  if (r.done) r.release?.();
+  else r.bytes.then(() => r.release?.(), () => undefined);
 }
 
 /** A command line's first word in upper case. */

@@ -71,6 +71,36 @@ for (const readOnLoopUpTo of [undefined, 0]) describe(`MaildirBlobStore${readOnL
     assert.deepEqual(await blobs.read(location, refs[7]!), bodies[7]);
   });
 
+  test('readLent gives each body its own bytes in lent memory, used again once given back; missing, mis-sized and unnamed sizes as read does', async () => {
+    const bodies = Array.from({ length: 400 }, (_, i) => Buffer.from(`Subject: lent ${i}\r\n\r\n${String(i).repeat(1 + (i % 40) * 50)}\r\n`));
+    const refs = await Promise.all(bodies.map((b) => blobs.put(location, b)));
+    const memory = new Set<ArrayBufferLike>();
+    // Asked for together, as a download's read-ahead does, three times over: the lent memory is reused.
+    for (let round = 0; round < 3; round++) {
+      const lent = await Promise.all(refs.map((r) => blobs.readLent(location, r)));
+      lent.forEach((l, i) => assert.ok(l && l.bytes.equals(bodies[i]!), `round ${round}, body ${i}`));
+      for (const l of lent) memory.add(l!.bytes.buffer);
+      // Still intact while held, then given back (twice is harmless).
+      lent.forEach((l, i) => assert.ok(l!.bytes.equals(bodies[i]!), `round ${round}, body ${i} while held`));
+      for (const l of lent) {
+        l!.release();
+        l!.release();
+      }
+    }
+    assert.ok(memory.size <= 2, `${memory.size} buffers for 1,200 lent reads`);
+    const liar = 'cur/1700000000.M6P1.liar,S=3:2,';
+    writeFileSync(path.join(root, location, liar), 'longer than three');
+    const plain = 'cur/1700000000.M7P1.noname:2,';
+    writeFileSync(path.join(root, location, plain), 'no size in the name');
+    assert.equal(await blobs.readLent(location, 'cur/1700000000.M8P1.missing,S=9:2,'), undefined);
+    assert.equal((await blobs.readLent(location, liar))?.bytes.toString(), 'longer than three');
+    assert.equal((await blobs.readLent(location, plain))?.bytes.toString(), 'no size in the name');
+    // The reads after the misses still work.
+    const again = await blobs.readLent(location, refs[399]!);
+    assert.ok(again!.bytes.equals(bodies[399]!));
+    again!.release();
+  });
+
   test('read with maxBytes gives the first maxBytes bytes (a header), or the whole body when it is shorter', async () => {
     const raw = Buffer.from('Subject: head\r\n\r\n' + 'body '.repeat(5000));
     const ref = await blobs.put(location, raw);
