@@ -13,6 +13,7 @@
 // usage: node dist/bench/ingest-cold.js [N]   (default 2000)
 // BENCH_SESSIONS=N changes the 8 sessions (1 shows the latency per message).
 // BENCH_PROFILE=DIR writes a V8 CPU profile of each serve there.
+// BENCH_NODE_ARGS adds node options to `postino serve` (e.g. "--trace-gc").
 // BENCH_STRACE=DIR counts serve's system calls during the load (strace -c -f,
 // attached once serve is ready) into DIR/strace-<target>.txt and prints its
 // fsyncs per message; strace slows serve, so the rates of such a run are not
@@ -123,7 +124,8 @@ async function postino(target: 'smtp' | 'lmtp', dns: DnsFixture): Promise<Result
   run(['sieve', 'put', RCPT, 'bench', scriptFile, '--activate']);
   const env = Object.fromEntries(SERVICES.map((s) => [`POSTINO_${s.toUpperCase()}_PORT`, '0']));
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const served = startServe(process.execPath, [...profile, cliPath, 'serve', '--data', dataDir], env);
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const served = startServe(process.execPath, [...profile, ...nodeArgs, cliPath, 'serve', '--data', dataDir], env);
   try {
     const port = Number((await served.waitFor((e) => e.event === 'listening' && e.service === target)).port);
     await served.waitFor((e) => e.event === 'ready', 60_000);
