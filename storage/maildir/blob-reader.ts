@@ -63,11 +63,25 @@ function blockedMsSince(then: ThreadTimes, startMs: number, nowMs: number): numb
  * error (ESIZE: not the size its name says). A lent read goes into its
  * region of the arena.
  */
-type Pending = { file: string; size: number; limit: number; region?: ArenaRegion; resolve(raw: Buffer | undefined): void; reject(err: unknown): void };
+type Pending =
+  | { file: string; size: number; limit: number; region?: undefined; resolve(raw: Buffer | undefined): void; reject(err: unknown): void }
+  | { file: string; size: number; limit: -1; region: ArenaRegion; resolve(lent: LentBytes | undefined): void; reject(err: unknown): void };
 
 /** Bytes of the caller's own: nothing to give back. */
 export function ownedBytes(bytes: Buffer): LentBytes {
   return { bytes, release() {} };
+}
+
+/** Bytes in a region of the arena, given back by release() (twice is harmless: see ReadArena.giveBack). */
+class LentRegion implements LentBytes {
+  constructor(
+    readonly bytes: Buffer,
+    private readonly arena: ReadArena,
+    private readonly region: ArenaRegion,
+  ) {}
+  release(): void {
+    this.arena.giveBack(this.region);
+  }
 }
 
 interface Lane {
@@ -115,25 +129,23 @@ export class BlobReaderPool {
     const arena = size <= LENT_MAX_BYTES ? (this.arena ??= new ReadArena(ARENA_BYTES)) : undefined;
     const region = arena?.lend(size + 1);
     if (!arena || !region) return this.read(file, size).then((raw) => (raw === undefined ? undefined : ownedBytes(raw)));
-    return new Promise((resolve, reject) => {
-      this.enqueue({
-        file,
-        size,
-        limit: -1,
-        region,
-        resolve: (raw) => {
-          if (raw === undefined) {
-            arena.giveBack(region);
-            return resolve(undefined);
-          }
-          resolve({ bytes: raw, release: () => arena.giveBack(region) });
-        },
-        reject: (err) => {
-          arena.giveBack(region);
-          reject(err);
-        },
-      });
-    });
+    return new Promise((resolve, reject) => this.enqueue({ file, size, limit: -1, region, resolve, reject }));
+  }
+
+  /** A read is done: its bytes (undefined: no such file), lent in its region for a lent read, whose region goes back on a miss. */
+  private deliver(p: Pending, raw: Buffer | undefined): void {
+    if (!p.region) return p.resolve(raw);
+    if (raw === undefined) {
+      this.arena!.giveBack(p.region);
+      return p.resolve(undefined);
+    }
+    p.resolve(new LentRegion(raw, this.arena!, p.region));
+  }
+
+  /** A read failed; a lent read's region goes back (nothing reads into it any more). */
+  private failRead(p: Pending, err: unknown): void {
+    if (p.region) this.arena!.giveBack(p.region);
+    p.reject(err);
   }
 
   private enqueue(p: Pending): void {
@@ -194,10 +206,10 @@ export class BlobReaderPool {
         deadline = t0 + (LOOP_TURN_MS - ran);
       }
       try {
-        if (p.region) p.resolve(readKnownSizeInto(p.file, p.size, this.arena!.bytes, p.region.start) ? this.arena!.view(p.region, p.size) : undefined);
+        if (p.region) this.deliver(p, readKnownSizeInto(p.file, p.size, this.arena!.bytes, p.region.start) ? this.arena!.view(p.region, p.size) : undefined);
         else p.resolve(readKnownSize(p.file, p.size, p.limit));
       } catch (err) {
-        p.reject(err);
+        this.failRead(p, err);
       }
       const t1 = performance.now();
       if (t1 - t0 >= LOOP_SLOW_MS && (clock === undefined || blockedMsSince(clock, start, t1) >= LOOP_SLOW_MS)) {
@@ -246,12 +258,12 @@ export class BlobReaderPool {
     if (--w.lane.busy === 0) w.lane.worker.unref();
     w.batch.forEach((p, i) => {
       const r = reply.results[i];
-      if (r === null) p.resolve(undefined);
-      else if (Array.isArray(r)) p.resolve(p.region ? this.arena!.view(p.region, r[1]) : Buffer.from(reply.data, r[0], r[1]));
+      if (r === null) this.deliver(p, undefined);
+      else if (Array.isArray(r)) this.deliver(p, p.region ? this.arena!.view(p.region, r[1]) : Buffer.from(reply.data, r[0], r[1]));
       else {
         const err = new Error(r?.message ?? 'no answer from the reader thread') as NodeJS.ErrnoException;
         if (r?.code) err.code = r.code;
-        p.reject(err);
+        this.failRead(p, err);
       }
     });
   }
@@ -262,7 +274,7 @@ export class BlobReaderPool {
     for (const [id, w] of this.waiting) {
       if (w.lane !== lane) continue;
       this.waiting.delete(id);
-      for (const p of w.batch) p.reject(err);
+      for (const p of w.batch) this.failRead(p, err);
     }
   }
 

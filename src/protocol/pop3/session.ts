@@ -44,11 +44,12 @@ export interface Pop3SessionOptions {
 
 type Line = { kind: 'line'; text: string } | { kind: 'too-long' };
 /**
- * A read started for a RETR still to come: `raw` once it is done and went
- * well; `release` when the store lent the bytes (given back once they are
- * copied into the reply, or when the read is not wanted after all).
+ * A read started for a RETR still to come: once `settled` (which never
+ * rejects), `raw` when it went well, else `error`; `lent` when the store
+ * lent the bytes (given back once they are copied into the reply, or when
+ * the read is not wanted after all).
  */
-type ReadAhead = { size: number; bytes: Promise<Buffer>; done: boolean; raw?: Buffer; release?: () => void };
+type ReadAhead = { size: number; settled: Promise<void>; done: boolean; raw?: Buffer; error?: unknown; lent?: { release(): void } };
 
 /**
  * Commands that never wait for anything but a message read: their replies
@@ -231,7 +232,7 @@ export class Pop3Session implements Pop3Context {
     this.readAhead.delete(n);
     if (this.lentRead) giveBack(this.lentRead);
     this.lentRead = ahead;
-    const bytes = ahead ? ahead.bytes : this.backend.read(this.user!, this.drop!, this.drop!.messages[n - 1]!.uid);
+    const direct = ahead ? undefined : this.backend.read(this.user!, this.drop!, this.drop!.messages[n - 1]!.uid);
     // A client fetching the messages in order (fetchmail, a mail client's first
     // download) is read for ahead of what it has sent: a few lines in flight
     // would otherwise keep the reads to a few per hand-off.
@@ -245,6 +246,7 @@ export class Pop3Session implements Pop3Context {
     }
     // Read already: the reply is made now, with no turn of the event loop in between.
     if (ahead?.raw) return ahead.raw;
+    const bytes = direct ?? ahead!.settled.then(() => ahead!.raw ?? Promise.reject(ahead!.error));
     // Replies held back must not wait for a read that has not finished.
     const flushed = ahead?.done ? undefined : this.flush();
     return flushed ? flushed.then(() => bytes) : bytes;
@@ -291,25 +293,25 @@ export class Pop3Session implements Pop3Context {
 
   private readAheadOf(n: number, message: { uid: number; size: number }): void {
     const { backend } = this;
-    const entry: ReadAhead = { size: message.size, bytes: undefined as unknown as Promise<Buffer>, done: false };
+    const entry: ReadAhead = { size: message.size, settled: undefined as unknown as Promise<void>, done: false };
+    // Its error, if any, is the RETR's to report when it comes (a read not wanted after all is dropped).
+    const failed = (e: unknown) => {
+      entry.error = e;
+      entry.done = true;
+    };
     // A message small enough to be copied into the reply (see send) is read into memory the store
     // lends and takes back: no new buffer per message for the garbage collector.
-    const read =
+    entry.settled =
       backend.readLent && message.size < COPY_MAX
         ? backend.readLent(this.user!, this.drop!, message.uid).then((lent) => {
-            entry.release = () => lent.release();
-            return lent.bytes;
-          })
-        : backend.read(this.user!, this.drop!, message.uid);
-    entry.bytes = read;
-    // Its error, if any, is the RETR's to report when it comes (a read not wanted after all is dropped).
-    read.then(
-      (raw) => {
-        entry.raw = raw;
-        entry.done = true;
-      },
-      () => (entry.done = true),
-    );
+            entry.lent = lent;
+            entry.raw = lent.bytes;
+            entry.done = true;
+          }, failed)
+        : backend.read(this.user!, this.drop!, message.uid).then((raw) => {
+            entry.raw = raw;
+            entry.done = true;
+          }, failed);
     this.readAhead.set(n, entry);
   }
 
@@ -563,8 +565,8 @@ export class Pop3Session implements Pop3Context {
 
 /** Gives a read-ahead's lent bytes back once its read has settled (never while the store still reads into them). */
 function giveBack(r: ReadAhead): void {
-  if (r.done) r.release?.();
-  else r.bytes.then(() => r.release?.(), () => undefined);
+  if (r.done) r.lent?.release();
+  else void r.settled.then(() => r.lent?.release());
 }
 
 /** A command line's first word in upper case. */
