@@ -136,8 +136,6 @@ class SocketConnection implements LineConnection {
       written?.();
       return;
     }
-    // The socket calls back once it is done with a buffer (written, or failed on a closing socket).
-    const done = written && (() => written());
     if (this.deflate) {
       const deflate = this.deflate;
       for (const b of data) deflate.write(b);
@@ -145,7 +143,8 @@ class SocketConnection implements LineConnection {
       await new Promise<void>((resolve) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
       written?.();
     } else if (data.length === 1) {
-      this.socket.write(data[0]!, done);
+      // The socket calls back once it is done with a buffer (written, or failed on a closing socket).
+      this.socket.write(data[0]!, written);
     } else {
       // One write per batch: over TLS each write is a record and a syscall of its own.
       let total = 0;
@@ -155,7 +154,7 @@ class SocketConnection implements LineConnection {
         written?.();
       } else {
         this.socket.cork();
-        data.forEach((b, i) => this.socket.write(b, i === data.length - 1 ? done : undefined));
+        data.forEach((b, i) => this.socket.write(b, i === data.length - 1 ? written : undefined));
         this.socket.uncork();
       }
     }

@@ -1,7 +1,7 @@
 // The POP3 backend over the mail store and the shared authenticator: what
 // src/protocol/pop3/backend.ts asks for, answered from storage/. INBOX only.
 import { createHash } from 'node:crypto';
-import type { Pop3Backend, Pop3LentMessage, Pop3Maildrop, Pop3SaslExchange, Pop3SaslStep, Pop3User } from '../protocol/pop3/backend.js';
+import type { Pop3Backend, Pop3Maildrop, Pop3SaslExchange, Pop3SaslStep, Pop3User } from '../protocol/pop3/backend.js';
 import type { MaildropEntry, MailPort, MessageRecord } from '../../storage/ports.js';
 import { MailError } from '../../storage/errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -75,10 +75,18 @@ export class StorePop3Backend implements Pop3Backend {
    */
   private readonly locked = new Set<number>();
 
+  /**
+   * A message's bytes in memory the store lends, as read (no owner check per
+   * read); left out when the store lends none, and the session then uses read.
+   */
+  readonly readLent: Pop3Backend['readLent'];
+
   constructor(
     private readonly mail: MailPort,
     private readonly auth: Authenticator,
-  ) {}
+  ) {
+    if (mail.readMessageLent) this.readLent = (_user, drop, uid) => mail.readMessageLent!(drop.mailboxId, uid);
+  }
 
   async login(username: string, password: string, ip: string): Promise<Pop3User> {
     // USER/PASS is a plain-text password: logged as PLAIN, as Dovecot does.
@@ -134,12 +142,6 @@ export class StorePop3Backend implements Pop3Backend {
     // No owner check per read: open() made the maildrop from this user's own INBOX, and RETR is the hot
     // path (the store's promise as it is, not one more wrapped around it).
     return this.mail.readMessage(drop.mailboxId, uid);
-  }
-
-  readLent(_user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<Pop3LentMessage> {
-    // As read: no owner check per read.
-    if (this.mail.readMessageLent) return this.mail.readMessageLent(drop.mailboxId, uid);
-    return this.mail.readMessage(drop.mailboxId, uid).then((bytes) => ({ bytes, release() {} }));
   }
 
   async markSeen(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void> {

@@ -72,6 +72,11 @@ export function ownedBytes(bytes: Buffer): LentBytes {
   return { bytes, release() {} };
 }
 
+/** A read's own bytes as lent ones that need no giving back; undefined stays undefined (no such file). */
+export function ownedIfAny(raw: Buffer | undefined): LentBytes | undefined {
+  return raw === undefined ? undefined : ownedBytes(raw);
+}
+
 /** Bytes in a region of the arena, given back by release() (twice is harmless: see ReadArena.giveBack). */
 class LentRegion implements LentBytes {
   constructor(
@@ -119,16 +124,17 @@ export class BlobReaderPool {
   }
 
   /**
-   * The whole file (its name gives its size) in memory lent from the arena,
-   * for a caller that copies it out and gives it back soon (release); in
-   * memory of its own when the arena is full. Undefined when there is no
-   * such file. The region is given back by the reader on a miss or an error,
-   * so it is never written after it was given back.
+   * The whole file (`size`: what its name says) in memory lent from the
+   * arena, for a caller that copies it out and gives it back soon (release);
+   * in memory of its own when the arena is full, or the size is unknown (-1)
+   * or too big to lend. Undefined when there is no such file. The region is
+   * given back by the reader on a miss or an error, so it is never written
+   * after it was given back.
    */
   readLent(file: string, size: number): Promise<LentBytes | undefined> {
-    const arena = size <= LENT_MAX_BYTES ? (this.arena ??= new ReadArena(ARENA_BYTES)) : undefined;
+    const arena = size >= 0 && size <= LENT_MAX_BYTES ? (this.arena ??= new ReadArena(ARENA_BYTES)) : undefined;
     const region = arena?.lend(size + 1);
-    if (!arena || !region) return this.read(file, size).then((raw) => (raw === undefined ? undefined : ownedBytes(raw)));
+    if (!arena || !region) return this.read(file, size).then(ownedIfAny);
     return new Promise((resolve, reject) => this.enqueue({ file, size, limit: -1, region, resolve, reject }));
   }
 

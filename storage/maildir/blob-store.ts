@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { BlobStore, LentBytes, StagedBlob } from '../ports.js';
 import { MailError } from '../errors.js';
 import { TmpWriterPool, type TmpWrite } from './tmp-writer.js';
-import { BlobReaderPool, ownedBytes } from './blob-reader.js';
+import { BlobReaderPool, ownedIfAny } from './blob-reader.js';
 import { findMessageFile, removeQuietly } from './files.js';
 import type { FileChanges } from './file-changes.js';
 import { baseOfPath, messageFileName, newFileName, uniqueBaseName } from './names.js';
@@ -147,18 +147,15 @@ export class MaildirBlobStore implements BlobStore {
    * that is not the size its name says, is read as read() does.
    */
   readLent(location: string, ref: string): Promise<LentBytes | undefined> {
-    const size = sizeInName(ref);
     let file: string;
     try {
       file = this.file(location, ref);
     } catch (err) {
       return Promise.reject(err);
     }
-    const owned = (raw: Buffer | undefined) => (raw === undefined ? undefined : ownedBytes(raw));
-    if (size === undefined) return this.read(location, ref).then(owned);
-    return this.readers.readLent(file, size).catch((err: NodeJS.ErrnoException) => {
+    return this.readers.readLent(file, sizeInName(ref) ?? -1).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ESIZE') throw err;
-      return this.read(location, ref).then(owned);
+      return this.read(location, ref).then(ownedIfAny);
     });
   }
 

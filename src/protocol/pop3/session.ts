@@ -21,7 +21,7 @@ import {
   SEEN_BATCH,
   SEEN_DELAY_MS,
 } from './limits.js';
-import type { Pop3Backend, Pop3Maildrop, Pop3SaslExchange, Pop3User } from './backend.js';
+import type { Pop3Backend, Pop3LentMessage, Pop3Maildrop, Pop3SaslExchange, Pop3User } from './backend.js';
 
 /** The connection as the session sees it (server/line-listener's LineConnection fits). */
 export interface Pop3Transport {
@@ -49,7 +49,7 @@ type Line = { kind: 'line'; text: string } | { kind: 'too-long' };
  * lent the bytes (given back once they are copied into the reply, or when
  * the read is not wanted after all).
  */
-type ReadAhead = { size: number; settled: Promise<void>; done: boolean; raw?: Buffer; error?: unknown; lent?: { release(): void } };
+type ReadAhead = { size: number; settled: Promise<void>; done: boolean; raw?: Buffer; error?: unknown; lent?: Pop3LentMessage };
 
 /**
  * Commands that never wait for anything but a message read: their replies
