@@ -255,12 +255,14 @@ export interface MailStore {
    */
   readMessage(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer>;
   /**
-   * The whole stored message, for a caller that copies it out at once and
-   * then calls release() (POP3's RETR): the bytes may be lent from memory the
-   * store reuses, so they must not be looked at after release. Optional:
-   * without it, such callers use readMessage.
+   * The whole stored messages, for a caller that copies each out at once and
+   * then calls its release() (POP3's RETR): the bytes may be lent from memory
+   * the store reuses, so they must not be looked at after release. For each
+   * uid, in order, its bytes or its error (as readMessage would reject);
+   * read together, in one promise (a download asks for dozens at a time).
+   * Optional: without it, such callers use readMessage.
    */
-  readMessageLent?(mailboxId: number, uid: number): Promise<LentBytes>;
+  readMessagesLent?(mailboxId: number, uids: readonly number[]): Promise<Array<LentBytes | Error>>;
   /** Returns the records that changed, with their new modseq. */
   setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]>;
   /** Removes the messages (all \Deleted ones when uids is undefined); returns the expunged UIDs. */
@@ -385,7 +387,7 @@ export interface MailImport {
   importFolder(accountId: number, batch: FolderImport): Promise<FolderImportResult>;
 }
 
-/** Bytes lent by the store (MailPort.readMessageLent): valid until release(), which may be called more than once. */
+/** Bytes lent by the store (MailPort.readMessagesLent): valid until release(), which may be called more than once. */
 export interface LentBytes {
   readonly bytes: Buffer;
   release(): void;

@@ -152,8 +152,8 @@ export class MaildirStore implements Either<MailStore>, Either<MailboxCounters>,
   readMessage(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
     return this.messages.read(mailboxId, uid, maxBytes);
   }
-  readMessageLent(mailboxId: number, uid: number): Promise<LentBytes> {
-    return this.messages.readLent(mailboxId, uid);
+  readMessagesLent(mailboxId: number, uids: readonly number[]): Promise<Array<LentBytes | Error>> {
+    return this.messages.readManyLent(mailboxId, uids);
   }
   setFlags(mailboxId: number, uids: number[], mode: FlagMode, flags: string[], unchangedSince?: number): Promise<MessageRecord[]> {
     return this.messages.setFlags(mailboxId, uids, mode, flags, unchangedSince);

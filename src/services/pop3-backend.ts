@@ -76,16 +76,16 @@ export class StorePop3Backend implements Pop3Backend {
   private readonly locked = new Set<number>();
 
   /**
-   * A message's bytes in memory the store lends, as read (no owner check per
+   * Messages' bytes in memory the store lends, as read (no owner check per
    * read); left out when the store lends none, and the session then uses read.
    */
-  readonly readLent: Pop3Backend['readLent'];
+  readonly readManyLent: Pop3Backend['readManyLent'];
 
   constructor(
     private readonly mail: MailPort,
     private readonly auth: Authenticator,
   ) {
-    if (mail.readMessageLent) this.readLent = (_user, drop, uid) => mail.readMessageLent!(drop.mailboxId, uid);
+    if (mail.readMessagesLent) this.readManyLent = (_user, drop, uids) => mail.readMessagesLent!(drop.mailboxId, uids);
   }
 
   async login(username: string, password: string, ip: string): Promise<Pop3User> {

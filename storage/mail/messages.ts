@@ -166,14 +166,42 @@ export class Messages {
     );
   }
 
-  /** The whole body in memory lent by the blob store (see MailPort.readMessageLent). */
-  readLent(mailboxId: number, uid: number): Promise<LentBytes> {
-    return this.readListed(
-      mailboxId,
-      uid,
-      (location, ref) => this.core.blobs.readLent(location, ref),
-      (location) => this.readByIndex(mailboxId, uid, location, undefined).then(ownedBytes),
-    );
+  /**
+   * The whole bodies of `uids`, in memory lent by the blob store, read in
+   * one hand-off (see MailPort.readMessagesLent): for each, in order, its
+   * bytes or its error (NONEXISTENT: expunged). Listed refs are read
+   * together; a message without one, or whose file has moved since, is
+   * asked of the index on its own.
+   */
+  async readManyLent(mailboxId: number, uids: readonly number[]): Promise<Array<LentBytes | Error>> {
+    const location = this.core.locationById(mailboxId);
+    const kept = this.maildropRefs.get(mailboxId);
+    const results = new Array<LentBytes | Error>(uids.length);
+    const refs: string[] = [];
+    /** Where each listed read goes in results. */
+    const at: number[] = [];
+    const unlisted: number[] = [];
+    uids.forEach((uid, index) => {
+      const listed = this.listed.ref(mailboxId, uid) ?? kept?.get(uid);
+      if (listed === undefined) unlisted.push(index);
+      else {
+        refs.push(listed);
+        at.push(index);
+      }
+    });
+    const read = await this.core.blobs.readManyLent(location, refs);
+    for (let i = 0; i < read.length; i++) {
+      const r = read[i];
+      if (r === undefined) {
+        // Renamed or removed since it was listed: asked of the index.
+        this.forgetRef(mailboxId, uids[at[i]!]!);
+        unlisted.push(at[i]!);
+      } else results[at[i]!] = r instanceof Error ? new MailError('TEMPFAIL', 'cannot read the message', { cause: r }) : r;
+    }
+    for (const index of unlisted) {
+      results[index] = await this.readByIndex(mailboxId, uids[index]!, location, undefined).then(ownedBytes, (err: Error) => err);
+    }
+    return results;
   }
 
   /** read's fast path: the listed ref read with `readRef`; the index asked (`byIndex`) when there is none or it is gone. */

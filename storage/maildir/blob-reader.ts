@@ -64,8 +64,33 @@ function blockedMsSince(then: ThreadTimes, startMs: number, nowMs: number): numb
  * region of the arena.
  */
 type Pending =
-  | { file: string; size: number; limit: number; region?: undefined; resolve(raw: Buffer | undefined): void; reject(err: unknown): void }
-  | { file: string; size: number; limit: -1; region: ArenaRegion; resolve(lent: LentBytes | undefined): void; reject(err: unknown): void };
+  | { file: string; size: number; limit: number; region?: undefined; group?: undefined; resolve(raw: Buffer | undefined): void; reject(err: unknown): void }
+  | { file: string; size: number; limit: -1; region: ArenaRegion | undefined; group: ReadGroup; index: number };
+
+/** What each read of a readManyLent gives: its bytes, undefined (no such file), or its error. */
+export type LentRead = LentBytes | undefined | Error;
+
+/**
+ * The reads of one readManyLent: one promise for all of them, not one per
+ * file (a download asks for dozens at a time, and a promise with its
+ * callbacks per file cost the event loop about as much as the read).
+ */
+class ReadGroup {
+  readonly results: LentRead[];
+  private left: number;
+  constructor(
+    n: number,
+    private readonly resolve: (results: LentRead[]) => void,
+  ) {
+    this.results = new Array<LentRead>(n);
+    this.left = n;
+    if (n === 0) resolve(this.results);
+  }
+  settle(index: number, result: LentRead): void {
+    this.results[index] = result;
+    if (--this.left === 0) this.resolve(this.results);
+  }
+}
 
 /** Bytes of the caller's own: nothing to give back. */
 export function ownedBytes(bytes: Buffer): LentBytes {
@@ -124,34 +149,41 @@ export class BlobReaderPool {
   }
 
   /**
-   * The whole file (`size`: what its name says) in memory lent from the
-   * arena, for a caller that copies it out and gives it back soon (release);
-   * in memory of its own when the arena is full, or the size is unknown (-1)
-   * or too big to lend. Undefined when there is no such file. The region is
-   * given back by the reader on a miss or an error, so it is never written
-   * after it was given back.
+   * Whole files (`sizes`: what their names say), each in memory lent from
+   * the arena, for a caller that copies them out and gives each back soon
+   * (release); in memory of its own when the arena is full, or the size is
+   * unknown (-1) or too big to lend. All in one promise: for each file, in
+   * order, its bytes, undefined when there is no such file, or the error its
+   * read met (ESIZE: not the size its name says). A region is given back by
+   * the reader on a miss or an error, so it is never written after it was
+   * given back.
    */
-  readLent(file: string, size: number): Promise<LentBytes | undefined> {
-    const arena = size >= 0 && size <= LENT_MAX_BYTES ? (this.arena ??= new ReadArena(ARENA_BYTES)) : undefined;
-    const region = arena?.lend(size + 1);
-    if (!arena || !region) return this.read(file, size).then(ownedIfAny);
-    return new Promise((resolve, reject) => this.enqueue({ file, size, limit: -1, region, resolve, reject }));
+  readManyLent(files: readonly string[], sizes: readonly number[]): Promise<LentRead[]> {
+    return new Promise((resolve) => {
+      const group = new ReadGroup(files.length, resolve);
+      for (let index = 0; index < files.length; index++) {
+        const size = sizes[index]!;
+        const arena = size >= 0 && size <= LENT_MAX_BYTES ? (this.arena ??= new ReadArena(ARENA_BYTES)) : undefined;
+        this.enqueue({ file: files[index]!, size, limit: -1, region: arena?.lend(size + 1), group, index });
+      }
+    });
   }
 
   /** A read is done: its bytes (undefined: no such file), lent in its region for a lent read, whose region goes back on a miss. */
   private deliver(p: Pending, raw: Buffer | undefined): void {
-    if (!p.region) return p.resolve(raw);
+    if (!p.group) return p.resolve(raw);
     if (raw === undefined) {
-      this.arena!.giveBack(p.region);
-      return p.resolve(undefined);
+      if (p.region) this.arena!.giveBack(p.region);
+      return p.group.settle(p.index, undefined);
     }
-    p.resolve(new LentRegion(raw, this.arena!, p.region));
+    p.group.settle(p.index, p.region ? new LentRegion(raw, this.arena!, p.region) : ownedBytes(raw));
   }
 
   /** A read failed; a lent read's region goes back (nothing reads into it any more). */
   private failRead(p: Pending, err: unknown): void {
     if (p.region) this.arena!.giveBack(p.region);
-    p.reject(err);
+    if (p.group) p.group.settle(p.index, err instanceof Error ? err : new Error(String(err)));
+    else p.reject(err);
   }
 
   private enqueue(p: Pending): void {
@@ -213,7 +245,7 @@ export class BlobReaderPool {
       }
       try {
         if (p.region) this.deliver(p, readKnownSizeInto(p.file, p.size, this.arena!.bytes, p.region.start) ? this.arena!.view(p.region, p.size) : undefined);
-        else p.resolve(readKnownSize(p.file, p.size, p.limit));
+        else this.deliver(p, readKnownSize(p.file, p.size, p.limit));
       } catch (err) {
         this.failRead(p, err);
       }

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { BlobStore, LentBytes, StagedBlob } from '../ports.js';
 import { MailError } from '../errors.js';
 import { TmpWriterPool, type TmpWrite } from './tmp-writer.js';
-import { BlobReaderPool, ownedIfAny } from './blob-reader.js';
+import { BlobReaderPool, ownedIfAny, type LentRead } from './blob-reader.js';
 import { findMessageFile, removeQuietly } from './files.js';
 import type { FileChanges } from './file-changes.js';
 import { baseOfPath, messageFileName, newFileName, uniqueBaseName } from './names.js';
@@ -142,21 +142,37 @@ export class MaildirBlobStore implements BlobStore {
   }
 
   /**
-   * The whole body in lent memory (see BlobReaderPool.readLent), or undefined
-   * when there is none under that ref; a name without its size, or a file
-   * that is not the size its name says, is read as read() does.
+   * The whole bodies of `refs` in lent memory, in one hand-off (see
+   * BlobReaderPool.readManyLent): for each ref, in order, its bytes,
+   * undefined when there is none under it, or the error its read met. A bad
+   * ref is its own error, not the others'; a name without its size, or a
+   * file that is not the size its name says, is read as read() does.
    */
-  readLent(location: string, ref: string): Promise<LentBytes | undefined> {
-    let file: string;
-    try {
-      file = this.file(location, ref);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.readers.readLent(file, sizeInName(ref) ?? -1).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ESIZE') throw err;
-      return this.read(location, ref).then(ownedIfAny);
+  async readManyLent(location: string, refs: readonly string[]): Promise<LentRead[]> {
+    const results = new Array<LentRead>(refs.length);
+    const files: string[] = [];
+    const sizes: number[] = [];
+    /** Where each file read goes in results. */
+    const at: number[] = [];
+    refs.forEach((ref, index) => {
+      try {
+        files.push(this.file(location, ref));
+      } catch (err) {
+        results[index] = err as Error;
+        return;
+      }
+      sizes.push(sizeInName(ref) ?? -1);
+      at.push(index);
     });
+    const read = await this.readers.readManyLent(files, sizes);
+    for (let i = 0; i < read.length; i++) {
+      const r = read[i];
+      // A file that is not the size its name says: read again the exact way.
+      if (r instanceof Error && (r as NodeJS.ErrnoException).code === 'ESIZE') {
+        results[at[i]!] = await this.read(location, refs[at[i]!]!).then(ownedIfAny, (err: Error) => err);
+      } else results[at[i]!] = r;
+    }
+    return results;
   }
 
   async remove(location: string, ref: string): Promise<void> {

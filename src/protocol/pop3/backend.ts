@@ -30,7 +30,7 @@ export interface Pop3Message {
   crlf?: boolean;
 }
 
-/** A message's bytes lent by the store (Pop3Backend.readLent); release() may be called more than once. */
+/** A message's bytes lent by the store (Pop3Backend.readManyLent); release() may be called more than once. */
 export interface Pop3LentMessage {
   readonly bytes: Buffer;
   release(): void;
@@ -59,11 +59,13 @@ export interface Pop3Backend {
   /** A message's stored bytes; NONEXISTENT when it has gone since login. */
   read(user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<Buffer>;
   /**
-   * As read, in memory lent by the store: the session copies the bytes into
-   * its reply and then calls release(), after which it must not look at
-   * them. Optional (then read serves).
+   * As read, for several messages at once (a pipelined download's
+   * read-ahead), in memory lent by the store: for each uid, in order, its
+   * bytes or the error read would have given. The session copies the bytes
+   * into its reply and then calls release(), after which it must not look
+   * at them. Optional (then read serves).
    */
-  readLent?(user: Pop3User, drop: Pop3Maildrop, uid: number): Promise<Pop3LentMessage>;
+  readManyLent?(user: Pop3User, drop: Pop3Maildrop, uids: readonly number[]): Promise<Array<Pop3LentMessage | Error>>;
   /** Adds \Seen to these messages (RETR, applied in batches); ones gone are no error. */
   markSeen(user: Pop3User, drop: Pop3Maildrop, uids: number[]): Promise<void>;
   /** Expunges these messages (the UPDATE state); ones already gone are no error. */

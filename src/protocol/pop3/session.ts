@@ -57,7 +57,6 @@ type ReadAhead = { size: number; settled: Promise<void>; done: boolean; raw?: Bu
  * what is held goes out (it may wait for a login, a store, TLS).
  */
 const GATHERED = new Set(['RETR', 'TOP', 'DELE', 'NOOP', 'STAT', 'LIST', 'UIDL', 'RSET', 'CAPA']);
-const RETR_LINE = /^RETR ([1-9][0-9]{0,9})$/i;
 
 export class Pop3Session implements Pop3Context {
   private readonly receiver = new Pop3Receiver(MAX_COMMAND_LINE);
@@ -269,50 +268,31 @@ export class Pop3Session implements Pop3Context {
         giveBack(r);
       } else bytes += r.size;
     }
+    const lent = new LentReads();
+    const wanted = (n: number) => {
+      const message = drop.messages[n - 1];
+      if (!message || this.deleted.has(n) || this.readAhead.has(n)) return true;
+      if (bytes + message.size > READ_AHEAD_BYTES) return false;
+      bytes += message.size;
+      const entry: ReadAhead = { size: message.size, settled: undefined as unknown as Promise<void>, done: false };
+      this.readAhead.set(n, entry);
+      // A message small enough to be copied into the reply (see send) is read into memory the
+      // store lends and takes back (no new buffer per message for the garbage collector), with
+      // the others of this look ahead in one request.
+      if (this.backend.readManyLent && message.size < COPY_MAX) lent.add(message.uid, entry);
+      else entry.settled = this.backend.read(this.user!, drop, message.uid).then((raw) => settle(entry, raw), (e: unknown) => settle(entry, undefined, e));
+      return true;
+    };
     const look = Math.min(this.queue.length, READ_AHEAD_MESSAGES * 2);
     for (let i = 0; i < look && this.readAhead.size < READ_AHEAD_MESSAGES; i++) {
       const item = this.queue[i]!;
-      if (item.kind !== 'line') continue;
-      const m = RETR_LINE.exec(item.text);
-      if (!m) continue;
-      const n = Number(m[1]);
-      const message = drop.messages[n - 1];
-      if (!message || this.deleted.has(n) || this.readAhead.has(n)) continue;
-      if (bytes + message.size > READ_AHEAD_BYTES) break;
-      bytes += message.size;
-      this.readAheadOf(n, message);
+      const n = item.kind === 'line' ? retrNumber(item.text) : 0;
+      if (n > 0 && !wanted(n)) break;
     }
     for (let n = nextInOrder ?? Infinity; n <= drop.messages.length && this.readAhead.size < READ_AHEAD_MESSAGES; n++) {
-      const message = drop.messages[n - 1]!;
-      if (this.deleted.has(n) || this.readAhead.has(n)) continue;
-      if (bytes + message.size > READ_AHEAD_BYTES) break;
-      bytes += message.size;
-      this.readAheadOf(n, message);
+      if (!wanted(n)) break;
     }
-  }
-
-  private readAheadOf(n: number, message: { uid: number; size: number }): void {
-    const { backend } = this;
-    const entry: ReadAhead = { size: message.size, settled: undefined as unknown as Promise<void>, done: false };
-    // Its error, if any, is the RETR's to report when it comes (a read not wanted after all is dropped).
-    const failed = (e: unknown) => {
-      entry.error = e;
-      entry.done = true;
-    };
-    // A message small enough to be copied into the reply (see send) is read into memory the store
-    // lends and takes back: no new buffer per message for the garbage collector.
-    entry.settled =
-      backend.readLent && message.size < COPY_MAX
-        ? backend.readLent(this.user!, this.drop!, message.uid).then((lent) => {
-            entry.lent = lent;
-            entry.raw = lent.bytes;
-            entry.done = true;
-          }, failed)
-        : backend.read(this.user!, this.drop!, message.uid).then((raw) => {
-            entry.raw = raw;
-            entry.done = true;
-          }, failed);
-    this.readAhead.set(n, entry);
+    lent.start(this.backend, this.user!, drop);
   }
 
   // ---- the command loop -----------------------------------------------------------
@@ -561,6 +541,57 @@ export class Pop3Session implements Pop3Context {
   private logError(e: unknown, during: string): void {
     if (isUnexpected(e)) this.log({ event: 'pop3-error', during, ip: this.ip, err: String(e) });
   }
+}
+
+/** A read-ahead is done: its bytes, or the error the RETR will report when it comes (a read not wanted after all is dropped). */
+function settle(entry: ReadAhead, raw: Buffer | undefined, error?: unknown, lent?: Pop3LentMessage): void {
+  entry.raw = raw;
+  entry.error = error;
+  entry.lent = lent;
+  entry.done = true;
+}
+
+/** The lent reads of one look ahead: asked of the backend in one request, settled with one promise. */
+class LentReads {
+  private readonly uids: number[] = [];
+  private readonly entries: ReadAhead[] = [];
+
+  add(uid: number, entry: ReadAhead): void {
+    this.uids.push(uid);
+    this.entries.push(entry);
+  }
+
+  start(backend: Pop3Backend, user: Pop3User, drop: Pop3Maildrop): void {
+    const { entries } = this;
+    if (entries.length === 0) return;
+    const settled = backend.readManyLent!(user, drop, this.uids).then(
+      (results) =>
+        results.forEach((r, i) => {
+          if (r instanceof Error) settle(entries[i]!, undefined, r);
+          else settle(entries[i]!, r.bytes, undefined, r);
+        }),
+      (e: unknown) => {
+        for (const entry of entries) settle(entry, undefined, e);
+      },
+    );
+    for (const entry of entries) entry.settled = settled;
+  }
+}
+
+const RETR_LOWER = 'retr';
+
+/** The message number of a "RETR n" line (any case, n of 1 to 10 digits, no leading zero); 0 for any other line. */
+function retrNumber(text: string): number {
+  if (text.length < 6 || text.length > 15 || text.charCodeAt(4) !== 0x20) return 0;
+  // "RETR" in any case: a letter's lower case is its upper case with 0x20 set.
+  for (let i = 0; i < 4; i++) if ((text.charCodeAt(i) | 0x20) !== RETR_LOWER.charCodeAt(i)) return 0;
+  let n = 0;
+  for (let i = 5; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9 || (i === 5 && d === 0)) return 0;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** Gives a read-ahead's lent bytes back once its read has settled (never while the store still reads into them). */

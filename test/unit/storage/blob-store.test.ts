@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MaildirBlobStore } from '../../../storage/maildir/blob-store.js';
+import type { LentRead } from '../../../storage/maildir/blob-reader.js';
 import { ensureMaildir } from '../../../storage/maildir/files.js';
 import { isMailError } from '../../../storage/errors.js';
 import { scratchDir } from '../../support/tmp.js';
@@ -71,20 +72,24 @@ for (const readOnLoopUpTo of [undefined, 0]) describe(`MaildirBlobStore${readOnL
     assert.deepEqual(await blobs.read(location, refs[7]!), bodies[7]);
   });
 
-  test('readLent gives each body its own bytes in lent memory, used again once given back; missing, mis-sized and unnamed sizes as read does', async () => {
+  test('readManyLent gives each body its own bytes in lent memory, used again once given back; missing, mis-sized, unnamed sizes and bad refs as read does', async () => {
     const bodies = Array.from({ length: 400 }, (_, i) => Buffer.from(`Subject: lent ${i}\r\n\r\n${String(i).repeat(1 + (i % 40) * 50)}\r\n`));
     const refs = await Promise.all(bodies.map((b) => blobs.put(location, b)));
     const memory = new Set<ArrayBufferLike>();
-    // Asked for together, as a download's read-ahead does, three times over: the lent memory is reused.
+    const lentOf = (r: LentRead) => {
+      assert.ok(r !== undefined && !(r instanceof Error), `lent bytes, not ${String(r)}`);
+      return r;
+    };
+    // Asked for together, as a download's read-ahead does, three times over, in batches and one by one: the lent memory is reused.
     for (let round = 0; round < 3; round++) {
-      const lent = await Promise.all(refs.map((r) => blobs.readLent(location, r)));
-      lent.forEach((l, i) => assert.ok(l && l.bytes.equals(bodies[i]!), `round ${round}, body ${i}`));
-      for (const l of lent) memory.add(l!.bytes.buffer);
+      const lent = round === 1 ? await Promise.all(refs.map((r) => blobs.readManyLent(location, [r]).then((one) => lentOf(one[0])))) : (await blobs.readManyLent(location, refs)).map(lentOf);
+      lent.forEach((l, i) => assert.ok(l.bytes.equals(bodies[i]!), `round ${round}, body ${i}`));
+      for (const l of lent) memory.add(l.bytes.buffer);
       // Still intact while held, then given back (twice is harmless).
-      lent.forEach((l, i) => assert.ok(l!.bytes.equals(bodies[i]!), `round ${round}, body ${i} while held`));
+      lent.forEach((l, i) => assert.ok(l.bytes.equals(bodies[i]!), `round ${round}, body ${i} while held`));
       for (const l of lent) {
-        l!.release();
-        l!.release();
+        l.release();
+        l.release();
       }
     }
     assert.ok(memory.size <= 2, `${memory.size} buffers for 1,200 lent reads`);
@@ -92,13 +97,15 @@ for (const readOnLoopUpTo of [undefined, 0]) describe(`MaildirBlobStore${readOnL
     writeFileSync(path.join(root, location, liar), 'longer than three');
     const plain = 'cur/1700000000.M7P1.noname:2,';
     writeFileSync(path.join(root, location, plain), 'no size in the name');
-    assert.equal(await blobs.readLent(location, 'cur/1700000000.M8P1.missing,S=9:2,'), undefined);
-    assert.equal((await blobs.readLent(location, liar))?.bytes.toString(), 'longer than three');
-    assert.equal((await blobs.readLent(location, plain))?.bytes.toString(), 'no size in the name');
-    // The reads after the misses still work.
-    const again = await blobs.readLent(location, refs[399]!);
-    assert.ok(again!.bytes.equals(bodies[399]!));
-    again!.release();
+    const [missing, mis, unnamed, bad, last] = await blobs.readManyLent(location, ['cur/1700000000.M8P1.missing,S=9:2,', liar, plain, '../escape,S=3', refs[399]!]);
+    assert.equal(missing, undefined);
+    assert.equal(lentOf(mis).bytes.toString(), 'longer than three');
+    assert.equal(lentOf(unnamed).bytes.toString(), 'no size in the name');
+    assert.ok(bad instanceof Error, 'a ref outside the folder is refused, on its own');
+    // The reads beside and after the misses still work.
+    assert.ok(lentOf(last).bytes.equals(bodies[399]!));
+    lentOf(last).release();
+    assert.deepEqual(await blobs.readManyLent(location, []), []);
   });
 
   test('read with maxBytes gives the first maxBytes bytes (a header), or the whole body when it is shorter', async () => {
