@@ -1,6 +1,6 @@
 // The POP3 backend over the mail store and the shared authenticator: what
 // src/protocol/pop3/backend.ts asks for, answered from storage/. INBOX only.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Pop3Backend, Pop3Maildrop, Pop3SaslExchange, Pop3SaslStep, Pop3User } from '../protocol/pop3/backend.js';
 import type { MaildropEntry, MailPort, MessageRecord } from '../../storage/ports.js';
 import { MailError } from '../../storage/errors.js';
@@ -20,7 +20,8 @@ const SERVICE = 'pop3';
 type UidlSource = Pick<MessageRecord, 'uid' | 'bodyId' | 'pop3Uidl'>;
 
 export function derivedUidl(record: UidlSource, uidValidity: number): string {
-  if (record.bodyId) return createHash('sha256').update(record.bodyId).digest('hex').slice(0, 32);
+  // The one-shot digest: a login derives thousands, and a Hash object each (with its native half) cost twice the time and GC work.
+  if (record.bodyId) return hash('sha256', record.bodyId, 'hex').slice(0, 32);
   return `${uidValidity}.${record.uid}`;
 }
 
