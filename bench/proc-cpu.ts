@@ -14,6 +14,17 @@ export function cpuTimes(pid: number): { all: number; kernel: number } {
   }
 }
 
+/** CPU seconds of a process's main thread alone (/proc/PID/task/PID/stat; 0 when gone). */
+export function mainThreadCpu(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** The parent pid and command name of every process. */
 export function processTable(): Array<{ pid: number; ppid: number; comm: string }> {
   const rows = [];
