@@ -14,8 +14,9 @@
 //     before and after the Postino runs; the ratios are to the mean of the two.
 // Prints messages/s, the ratios and the server's CPU per message (serve's
 // threads; Dovecot's master and every process under it, reaped ones
-// included; from /proc), and for Postino its main thread's share: how busy
-// the event loop was (near 100%: the one thread bounds the rate).
+// included; from /proc), and for Postino its main thread's shares of the
+// run: the time it ran (near 100%: the one thread bounds the rate) and the
+// time it was ready but waited for a CPU that another thread or process had.
 // usage: node dist/bench/ingest-cold.js [N]   (default 10000, the issue's load: a
 // cold server's first seconds compile its code, about 0.3 to 0.4 ms of CPU per
 // message over 2,000 messages, less per message the longer the run)
@@ -37,7 +38,7 @@ import { findProgram } from '../test/support/postfix.js';
 import { SERVICES } from '../src/config.js';
 import { makeScratchDir, removeScratch, waitForQuietDisk } from './scratch.js';
 import { maildirCount } from './smtp-client.js';
-import { cpuTimes, mainThreadCpu, treeCpu } from './proc-cpu.js';
+import { cpuTimes, mainThreadTimes, treeCpu } from './proc-cpu.js';
 
 const count = Number(process.argv[2] ?? 10_000);
 if (!Number.isInteger(count) || count < 1) {
@@ -80,14 +81,14 @@ interface Result {
   seconds: number;
   /** the server's CPU ms per message: serve's threads, or Dovecot's master and every process under it */
   cpu: number;
-  /** Postino only: its main thread's CPU ms per message, and the share of the run it was busy */
-  main?: { cpu: number; busy: number };
+  /** Postino only: its main thread's CPU ms per message, and the shares of the run it ran and it waited for a CPU */
+  main?: { cpu: number; busy: number; waited: number };
 }
 
 /** Runs smtp-source and waits for `count` messages in `folder` (a Maildir); the clock starts at the spawn. */
-async function load(port: number, lmtp: boolean, folder: string, serverCpu: () => number, mainCpu?: () => number): Promise<Result> {
+async function load(port: number, lmtp: boolean, folder: string, serverCpu: () => number, mainTimes?: () => { ran: number; waited: number }): Promise<Result> {
   const cpu0 = serverCpu();
-  const main0 = mainCpu?.();
+  const main0 = mainTimes?.();
   const t0 = process.hrtime.bigint();
   const args = ['-s', String(SESSIONS), '-d', '-l', '4096', '-m', String(count), '-M', HELO, '-S', 'Bench ingest', '-f', FROM, '-t', RCPT, ...(lmtp ? ['-L'] : []), `127.0.0.1:${port}`];
   const child = spawn(smtpSource!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -118,11 +119,14 @@ async function load(port: number, lmtp: boolean, folder: string, serverCpu: () =
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu1 = serverCpu();
-  const main1 = mainCpu?.();
+  const main1 = mainTimes?.();
   await exited;
   if (err.trim()) console.log(`  smtp-source said: ${err.trim().slice(-500)}`);
   const cpu = ((cpu1 - cpu0) * 1000) / count;
-  const main = main0 !== undefined && main1 !== undefined ? { cpu: ((main1 - main0) * 1000) / count, busy: (main1 - main0) / seconds } : undefined;
+  const main =
+    main0 !== undefined && main1 !== undefined
+      ? { cpu: ((main1.ran - main0.ran) * 1000) / count, busy: (main1.ran - main0.ran) / seconds, waited: (main1.waited - main0.waited) / seconds }
+      : undefined;
   return { rate: count / seconds, seconds, cpu, ...(main ? { main } : {}) };
 }
 
@@ -148,7 +152,7 @@ async function postino(target: 'smtp' | 'lmtp', dns: DnsFixture): Promise<Result
     const folder = path.join(dataDir, 'mail', DOMAIN, RCPT.split('@')[0]!, `.${FOLDER}`);
     const traced = process.env.BENCH_STRACE ? await straceAttach(served.child.pid!, path.join(process.env.BENCH_STRACE, `strace-${target}.txt`)) : undefined;
     const pid = served.child.pid!;
-    const result = await load(port, target === 'lmtp', folder, () => cpuTimes(pid).all, () => mainThreadCpu(pid));
+    const result = await load(port, target === 'lmtp', folder, () => cpuTimes(pid).all, () => mainThreadTimes(pid));
     if (traced) console.log(`  ${target}: ${await traced()}`);
     return result;
   } finally {
@@ -195,7 +199,7 @@ async function dovecot(): Promise<Result> {
 const show = (label: string, r: Result) =>
   console.log(
     `${label.padEnd(34)} ${r.rate.toFixed(0).padStart(6)} msg/s (${r.seconds.toFixed(2)} s), server CPU ${r.cpu.toFixed(3)} ms/msg` +
-      (r.main ? ` (main thread ${r.main.cpu.toFixed(3)}, busy ${(100 * r.main.busy).toFixed(0)}% of the run)` : ''),
+      (r.main ? ` (main thread ${r.main.cpu.toFixed(3)}, ran ${(100 * r.main.busy).toFixed(0)}% of the run, waited for a CPU ${(100 * r.main.waited).toFixed(0)}%)` : ''),
   );
 
 console.log(`cold ingest bench: ${count} messages of 4 KB from smtp-source, ${SESSIONS} sessions (a connection each), no warm-up, 20-rule Sieve script (addflag + fileinto "${FOLDER}")`);

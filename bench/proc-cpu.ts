@@ -14,14 +14,17 @@ export function cpuTimes(pid: number): { all: number; kernel: number } {
   }
 }
 
-/** CPU seconds of a process's main thread alone (/proc/PID/task/PID/stat; 0 when gone). */
-export function mainThreadCpu(pid: number): number {
+/**
+ * A process's main thread alone, from /proc/PID/task/PID/schedstat: the
+ * seconds it ran, and the seconds it was ready to run but waited for a CPU
+ * (another thread or process had it); zeros when gone.
+ */
+export function mainThreadTimes(pid: number): { ran: number; waited: number } {
   try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
+    const [ran, waited] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ');
+    return { ran: Number(ran) / 1e9, waited: Number(waited) / 1e9 };
   } catch {
-    return 0;
+    return { ran: 0, waited: 0 };
   }
 }
 
