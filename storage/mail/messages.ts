@@ -158,12 +158,31 @@ export class Messages {
    * function's own promise (a download reads thousands in a row).
    */
   read(mailboxId: number, uid: number, maxBytes?: number): Promise<Buffer> {
-    return this.readListed(
-      mailboxId,
-      uid,
-      (location, ref) => this.core.blobs.read(location, ref, maxBytes),
-      (location) => this.readByIndex(mailboxId, uid, location, maxBytes),
+    let location: string;
+    let listed: string | undefined;
+    try {
+      location = this.core.locationById(mailboxId);
+      listed = this.listedRef(mailboxId, uid);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (listed === undefined) return this.readByIndex(mailboxId, uid, location, maxBytes);
+    return this.core.blobs.read(location, listed, maxBytes).then(
+      (raw) => {
+        if (raw !== undefined) return raw;
+        // Renamed or removed since it was listed: asked of the index.
+        this.forgetRef(mailboxId, uid);
+        return this.readByIndex(mailboxId, uid, location, maxBytes);
+      },
+      (err: unknown) => {
+        throw new MailError('TEMPFAIL', 'cannot read the message', { cause: err });
+      },
     );
+  }
+
+  /** The message's ref as a listing gave it (a FETCH's or a POP3 login's), if one did: no index lookup. */
+  private listedRef(mailboxId: number, uid: number): string | undefined {
+    return this.listed.ref(mailboxId, uid) ?? this.maildropRefs.get(mailboxId)?.get(uid);
   }
 
   /**
@@ -175,14 +194,13 @@ export class Messages {
    */
   async readManyLent(mailboxId: number, uids: readonly number[]): Promise<Array<LentBytes | Error>> {
     const location = this.core.locationById(mailboxId);
-    const kept = this.maildropRefs.get(mailboxId);
     const results = new Array<LentBytes | Error>(uids.length);
     const refs: string[] = [];
     /** Where each listed read goes in results. */
     const at: number[] = [];
     const unlisted: number[] = [];
     uids.forEach((uid, index) => {
-      const listed = this.listed.ref(mailboxId, uid) ?? kept?.get(uid);
+      const listed = this.listedRef(mailboxId, uid);
       if (listed === undefined) unlisted.push(index);
       else {
         refs.push(listed);
@@ -202,30 +220,6 @@ export class Messages {
       results[index] = await this.readByIndex(mailboxId, uids[index]!, location, undefined).then(ownedBytes, (err: Error) => err);
     }
     return results;
-  }
-
-  /** read's fast path: the listed ref read with `readRef`; the index asked (`byIndex`) when there is none or it is gone. */
-  private readListed<T>(mailboxId: number, uid: number, readRef: (location: string, ref: string) => Promise<T | undefined>, byIndex: (location: string) => Promise<T>): Promise<T> {
-    let location: string;
-    let listed: string | undefined;
-    try {
-      location = this.core.locationById(mailboxId);
-      listed = this.listed.ref(mailboxId, uid) ?? this.maildropRefs.get(mailboxId)?.get(uid);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (listed === undefined) return byIndex(location);
-    return readRef(location, listed).then(
-      (raw) => {
-        if (raw !== undefined) return raw;
-        // Renamed or removed since it was listed: asked of the index.
-        this.forgetRef(mailboxId, uid);
-        return byIndex(location);
-      },
-      (err: unknown) => {
-        throw new MailError('TEMPFAIL', 'cannot read the message', { cause: err });
-      },
-    );
   }
 
   /** The body, its file named by the index now. */

@@ -269,7 +269,8 @@ export class Pop3Session implements Pop3Context {
       } else bytes += r.size;
     }
     const lent = new LentReads();
-    const wanted = (n: number) => {
+    /** Starts reading message n ahead unless it needs none (gone, deleted, read already); false once the byte bound is reached. */
+    const readAheadOf = (n: number): boolean => {
       const message = drop.messages[n - 1];
       if (!message || this.deleted.has(n) || this.readAhead.has(n)) return true;
       if (bytes + message.size > READ_AHEAD_BYTES) return false;
@@ -287,10 +288,10 @@ export class Pop3Session implements Pop3Context {
     for (let i = 0; i < look && this.readAhead.size < READ_AHEAD_MESSAGES; i++) {
       const item = this.queue[i]!;
       const n = item.kind === 'line' ? retrNumber(item.text) : 0;
-      if (n > 0 && !wanted(n)) break;
+      if (n > 0 && !readAheadOf(n)) break;
     }
     for (let n = nextInOrder ?? Infinity; n <= drop.messages.length && this.readAhead.size < READ_AHEAD_MESSAGES; n++) {
-      if (!wanted(n)) break;
+      if (!readAheadOf(n)) break;
     }
     lent.start(this.backend, this.user!, drop);
   }
