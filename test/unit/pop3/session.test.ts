@@ -133,3 +133,43 @@ test('a connection dropped with replies held back stores the \\Seen flags and en
   assert.equal(t.closed, false);
   assert.ok(b.marked.flat().length <= 2);
 });
+
+test('read-ahead: odd and hostile RETR lines are not read for, and every lent message is given back', async () => {
+  const asked: number[] = [];
+  let lent = 0;
+  let released = 0;
+  const b: Pop3Backend = {
+    ...backend(),
+    readManyLent: async (_u, _d, uids) => {
+      asked.push(...uids);
+      return uids.map((uid) => {
+        lent++;
+        let back = false;
+        return {
+          bytes: RAW[uid - 10]!,
+          release() {
+            if (!back) released++;
+            back = true;
+          },
+        };
+      });
+    },
+  };
+  const { s, t } = start(b);
+  s.onData(Buffer.from('USER a\r\nPASS b\r\n'));
+  await settle();
+  const before = t.text().length;
+  // Upper and lower case, a leading zero, 11 digits, a trailing space, and a near-limit line of digits.
+  s.onData(Buffer.from(`RETR 3\r\nretr 3\r\nRETR 03\r\nRETR 10000000000\r\nRETR 3 \r\nRETR ${'9'.repeat(240)}\r\nQUIT\r\n`));
+  await settle();
+  const replies = t
+    .text()
+    .slice(before)
+    .split(/\r\n(?=[+-])/)
+    .map((r) => r.slice(0, 3));
+  assert.deepEqual(replies, ['+OK', '+OK', '-ER', '-ER', '-ER', '-ER', '+OK']);
+  assert.ok(t.text().slice(before).startsWith(`+OK ${RAW[2]!.length} octets\r\nC: 3\r\n\r\nx\r\n.\r\n+OK ${RAW[2]!.length} octets\r\n`));
+  // Only message 3 (uid 12) was wanted from the lines; read once, and given back.
+  assert.deepEqual(asked, [12]);
+  assert.equal(released, lent);
+});
