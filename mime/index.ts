@@ -11,6 +11,7 @@ import { MIME_INDEX_VERSION } from './types.js';
 import { parseStructure, type ParseResult } from './parser.js';
 import { MessageHeader } from './header.js';
 import { addressesToText, decodeHeader, messageIds, parseDate } from './decode.js';
+import { hasDotLine } from './line-ends.js';
 
 export type * from './types.js';
 export { MIME_INDEX_VERSION } from './types.js';
@@ -21,7 +22,7 @@ export { bytesToText, decodeHeader, decodeWords, decodeCharset, parseDate, writt
 export { addrSpecs, parseAddressList, parseAddresses, parsedAddrSpecs, simpleAddrSpecs, type ParsedAddress } from './address.js';
 export { decodeTransfer, transferEncoding, type TransferEncoding } from './transfer-encoding.js';
 export { searchableText, textParts, withoutTags, type TextPart } from './text.js';
-export { toCrlf } from './line-ends.js';
+export { hasDotLine, toCrlf } from './line-ends.js';
 
 /** The last field of that name in the message's own header, raw (latin1), as Dovecot keeps the last one. */
 function lastValue(header: MessageHeader, name: string): string | undefined {
@@ -53,11 +54,14 @@ export function indexMessage(input: Buffer | { index(): MessageIndex }): Message
  * structure already parsed when there is one.
  */
 export function indexRaw(raw: Buffer, header?: MessageHeader, structure?: ParseResult): MessageIndex {
+  let index: MessageIndex;
   try {
-    return indexParsed(structure ?? parseStructure(raw), header ?? new MessageHeader(raw));
+    index = indexParsed(structure ?? parseStructure(raw), header ?? new MessageHeader(raw));
   } catch {
-    return fallbackIndex(raw);
+    index = fallbackIndex(raw);
   }
+  index.dotLines = hasDotLine(raw);
+  return index;
 }
 
 function fallbackIndex(raw: Buffer): MessageIndex {

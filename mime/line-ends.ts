@@ -22,3 +22,13 @@ export function toCrlf(b: Buffer): Buffer {
   b.copy(out, o, s);
   return out;
 }
+
+const LF_DOT = Buffer.from('\n.');
+
+/**
+ * Whether a line of the message starts with "." (the first line, or one
+ * after any LF): POP3 must dot-stuff those (RFC 1939 3). One search, linear.
+ */
+export function hasDotLine(b: Buffer): boolean {
+  return b.length > 0 && (b[0] === 0x2e || b.indexOf(LF_DOT) !== -1);
+}

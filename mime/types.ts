@@ -111,6 +111,12 @@ export interface MessageIndex {
   vsize: number;
   /** True when the raw message has a bare LF somewhere, so FETCH must convert to CRLF. */
   bareLf: boolean;
+  /**
+   * True when a line starts with "." (POP3 dot-stuffs it), false when none
+   * does, so RETR sends the bytes as they are. Absent from indexes made
+   * before it was kept: then RETR looks.
+   */
+  dotLines?: boolean;
   envelope: Envelope;
   /** The root part (the message itself). */
   body: MimePart;

@@ -135,6 +135,8 @@ export interface MaildropEntry {
   pop3Uidl?: string;
   /** The stored MIME index says the body has no bare LF (mime/'s `"bareLf":false`). */
   crlfOnly: boolean;
+  /** The stored MIME index says no line starts with "." (mime/'s `"dotLines":false`): nothing to dot-stuff. */
+  dotFree: boolean;
 }
 
 export interface AppendOptions {

@@ -55,6 +55,11 @@ export function crlfOnly(record: MessageRecord): boolean {
   return record.mime?.includes('"bareLf":false') ?? false;
 }
 
+/** Whether the message's index says no line starts with "." (see crlfOnly for why a look at the JSON text is enough). */
+export function dotFree(record: MessageRecord): boolean {
+  return record.mime?.includes('"dotLines":false') ?? false;
+}
+
 /** A record as MailStore.listMaildrop gives it (for a backend without that method). */
 export function maildropEntry(record: MessageRecord): MaildropEntry {
   return {
@@ -64,6 +69,7 @@ export function maildropEntry(record: MessageRecord): MaildropEntry {
     ...(record.bodyId !== undefined ? { bodyId: record.bodyId } : {}),
     ...(record.pop3Uidl !== undefined ? { pop3Uidl: record.pop3Uidl } : {}),
     crlfOnly: crlfOnly(record),
+    dotFree: dotFree(record),
   };
 }
 
@@ -130,7 +136,7 @@ export class StorePop3Backend implements Pop3Backend {
     const uidls = maildropUidls(entries, inbox.uidValidity);
     return {
       mailboxId: inbox.id,
-      messages: entries.map((e, i) => ({ uid: e.uid, size: e.size, uidl: uidls[i]!, seen: e.seen, crlf: e.crlfOnly })),
+      messages: entries.map((e, i) => ({ uid: e.uid, size: e.size, uidl: uidls[i]!, seen: e.seen, crlf: e.crlfOnly, dotFree: e.dotFree })),
     };
   }
 

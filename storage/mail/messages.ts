@@ -100,12 +100,14 @@ export class Messages {
 
   /**
    * What a POP3 login needs, without the MIME index's JSON (most of a row):
-   * only whether it says the body has no bare LF, asked of SQLite.
+   * only whether it says the body has no bare LF and no line starting with
+   * ".", asked of SQLite.
    */
   listMaildrop(mailboxId: number): MaildropEntry[] {
     const rows = this.core.sql(
-      `SELECT uid, size, flags, path, pop3_uidl, coalesce(instr(mime, '"bareLf":false') > 0, 0) AS crlf FROM messages WHERE mailbox_id = ? ORDER BY uid`,
-    ).all(mailboxId) as Array<Pick<MessageRow, 'uid' | 'size' | 'flags' | 'path' | 'pop3_uidl'> & { crlf: number }>;
+      `SELECT uid, size, flags, path, pop3_uidl, coalesce(instr(mime, '"bareLf":false') > 0, 0) AS crlf,
+         coalesce(instr(mime, '"dotLines":false') > 0, 0) AS dot_free FROM messages WHERE mailbox_id = ? ORDER BY uid`,
+    ).all(mailboxId) as Array<Pick<MessageRow, 'uid' | 'size' | 'flags' | 'path' | 'pop3_uidl'> & { crlf: number; dot_free: number }>;
     if (rows.length > 0 && rows.length <= MAILDROP_REFS_MAX_ROWS) this.keepMaildropRefs(mailboxId, rows);
     return rows.map((r) => ({
       uid: r.uid,
@@ -114,6 +116,7 @@ export class Messages {
       bodyId: baseOfPath(r.path),
       ...(r.pop3_uidl ? { pop3Uidl: r.pop3_uidl } : {}),
       crlfOnly: r.crlf === 1,
+      dotFree: r.dot_free === 1,
     }));
   }
 

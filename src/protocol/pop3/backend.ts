@@ -28,6 +28,8 @@ export interface Pop3Message {
   seen?: boolean;
   /** The store knows the message has CRLF line ends only: RETR need not look at each line (only dot-stuff). */
   crlf?: boolean;
+  /** The store knows no line starts with ".": with `crlf`, RETR sends the bytes as they are (nothing to dot-stuff). */
+  dotFree?: boolean;
 }
 
 /** A message's bytes lent by the store (Pop3Backend.readManyLent); release() may be called more than once. */

@@ -201,7 +201,7 @@ export const COMMANDS: readonly Pop3Command[] = [
       const m = ctx.drop!.messages[n - 1]!;
       const reply = (raw: Buffer): Pop3Reply => {
         ctx.markSeen(n);
-        return { kind: 'message', text: `${m.size} octets`, raw, crlf: m.crlf };
+        return { kind: 'message', text: `${m.size} octets`, raw, crlf: m.crlf, dotFree: m.dotFree };
       };
       // The hot path of a download: no promise when the message was read ahead.
       const read = ctx.readMessage(n);

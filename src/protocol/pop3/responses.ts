@@ -14,8 +14,11 @@ export type Pop3Reply =
   | { kind: 'ok'; text: string }
   | { kind: 'err'; text: string; code?: Pop3Code }
   | { kind: 'multi'; text: string; lines: string[] }
-  /** `crlf`: the store says the message has CRLF line ends only (no bare LF to mend). */
-  | { kind: 'message'; text: string; raw: Buffer; bodyLines?: number; crlf?: boolean | undefined }
+  /**
+   * `crlf`: the store says the message has CRLF line ends only (no bare LF
+   * to mend); `dotFree`: it says no line starts with "." (nothing to stuff).
+   */
+  | { kind: 'message'; text: string; raw: Buffer; bodyLines?: number; crlf?: boolean | undefined; dotFree?: boolean | undefined }
   /** A SASL challenge (base64 payload, possibly empty). */
   | { kind: 'continue'; data: Buffer };
 
@@ -77,19 +80,21 @@ export function crlfAsStored(reply: MessageReply): boolean {
 
 /** A message reply's body as pieces, dot-stuffed, without the "." line that ends it. */
 export function messageParts(reply: MessageReply): Buffer[] {
-  return reply.crlf && reply.bodyLines === undefined ? crlfMessageBody(reply.raw) : messageBody(reply.raw, reply.bodyLines);
+  return reply.crlf && reply.bodyLines === undefined ? crlfMessageBody(reply.raw, reply.dotFree) : messageBody(reply.raw, reply.bodyLines);
 }
 
 /**
  * messageBody for a message known to have CRLF line ends only (the index
  * saw no bare LF): the only change is a dot before each line that starts
  * with one, found by a search for "." instead of a look at every line.
- * A last line without its CRLF still gets one.
+ * A last line without its CRLF still gets one. `dotFree`: the index says no
+ * line starts with ".", so there is nothing to look for.
  */
-export function crlfMessageBody(raw: Buffer): Buffer[] {
+export function crlfMessageBody(raw: Buffer, dotFree = false): Buffer[] {
   const n = raw.length;
   // A last line without its CRLF (or a bare LF there): mended the careful way.
   if (n > 0 && (raw[n - 1] !== 0x0a || raw[n - 2] !== 0x0d)) return messageBody(raw);
+  if (dotFree) return n > 0 ? [raw] : [];
   const out: Buffer[] = [];
   let runStart = 0;
   if (raw[0] === 0x2e) out.push(DOT);

@@ -487,10 +487,13 @@ export class Pop3Session implements Pop3Context {
     if (this.closed) return;
     if (reply.kind === 'message') {
       // RETR's hot path: the status line written straight into the batch, the body copied after it
-      // (dot-stuffed on the way when its line ends need no mending, else as pieces).
+      // (as it is when the index says there is nothing to stuff, dot-stuffed on the way when its
+      // line ends need no mending, else as pieces).
       this.out.text(statusLine(reply));
-      if (reply.raw.length < COPY_MAX && crlfAsStored(reply)) this.out.dotStuffed(reply.raw);
-      else for (const part of messageParts(reply)) this.out.bytes(part);
+      if (reply.raw.length < COPY_MAX && crlfAsStored(reply)) {
+        if (reply.dotFree) this.out.bytes(reply.raw);
+        else this.out.dotStuffed(reply.raw);
+      } else for (const part of messageParts(reply)) this.out.bytes(part);
       this.out.bytes(END);
       // Copied: lent bytes go back to the store.
       if (this.lentRead) {

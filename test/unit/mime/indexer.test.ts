@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixturesDir } from '../../support/paths.js';
-import { indexMessage, indexMessageJson, parseMessageIndex, MIME_INDEX_VERSION } from '../../../mime/index.js';
+import { hasDotLine, indexMessage, indexMessageJson, parseMessageIndex, MIME_INDEX_VERSION } from '../../../mime/index.js';
 import type { MimePart } from '../../../mime/types.js';
 import { parseAddressList } from '../../../mime/address.js';
 import { Rfc822Parser, parseMimeParams } from '../../../mime/rfc822.js';
@@ -34,6 +34,35 @@ test('simple text message: sizes, lines and offsets', () => {
   assert.equal(raw.toString('latin1', b.hdrLen, b.hdrLen + b.bodyLen), 'line 1\r\nline 2\r\n');
   assert.equal(b.bodySize, 16);
   assert.equal(b.lines, 2);
+});
+
+test('dotLines: whether any line starts with "." (POP3 dot-stuffs those)', () => {
+  const cases: Array<[string, boolean]> = [
+    ['Subject: x\r\n\r\nno dot. at a line start.\r\n', false],
+    ['.Subject: x\r\n\r\nbody\r\n', true],
+    ['Subject: x\r\n\r\nbody\r\n.\r\n', true],
+    ['Subject: x\r\n\r\nbody\r\n..two\r\n', true],
+    ['Subject: x\n\n.after a bare LF\n', true],
+    ['Subject: x\r\n.in the header\r\n\r\nbody\r\n', true],
+    ['Subject: x\r\n\r\nends with a dot line\r\n.', true],
+    ['', false],
+  ];
+  for (const [text, expected] of cases) {
+    const raw = Buffer.from(text, 'latin1');
+    assert.equal(indexMessage(raw).dotLines, expected, JSON.stringify(text));
+    assert.ok(indexMessageJson(raw).includes(`"dotLines":${expected}`), JSON.stringify(text));
+  }
+  // NULs and bare LFs: said all the same.
+  assert.equal(indexMessage(Buffer.from('\0\0\n.\n')).dotLines, true);
+});
+
+test('hasDotLine on long hostile input: one linear search, bounded by the test timeout', { timeout: 30_000 }, () => {
+  assert.equal(hasDotLine(Buffer.alloc(32 * 1024 * 1024, '\r\n')), false);
+  assert.equal(hasDotLine(Buffer.alloc(32 * 1024 * 1024, '\n')), false);
+  const lateDot = Buffer.alloc(32 * 1024 * 1024, '\n');
+  lateDot[lateDot.length - 1] = 0x2e;
+  assert.equal(hasDotLine(lateDot), true);
+  assert.equal(hasDotLine(Buffer.alloc(32 * 1024 * 1024, '.')), true);
 });
 
 test('bare LF: sizes are counted as CRLF, physical offsets stay raw', () => {

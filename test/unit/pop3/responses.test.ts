@@ -62,3 +62,15 @@ test('a message known to be CRLF only: the same bytes as the careful way, dots s
   assert.equal(out[0]!.buffer, raw.buffer);
   assert.equal(out[2]!.buffer, raw.buffer);
 });
+
+test('a message the index says has no line starting with ".": the stored bytes whole, as the careful way gives them', () => {
+  for (const c of ['A: b\r\n\r\nline. with dots.\r\n', 'A: b.c\r\n\r\nx\r\n', '']) {
+    const raw = Buffer.from(c);
+    const out = crlfMessageBody(raw, true);
+    assert.equal(text(out), text(messageBody(raw)), JSON.stringify(c));
+    assert.ok(out.every((b) => b.buffer === raw.buffer), 'not copied');
+    assert.equal(text(compileReply({ kind: 'message', text: 'x', raw, crlf: true, dotFree: true })), text(compileReply({ kind: 'message', text: 'x', raw })));
+  }
+  // A last line without its CRLF is still mended the careful way.
+  assert.equal(text(crlfMessageBody(Buffer.from('A: b\r\n\r\nend'), true)), 'A: b\r\n\r\nend\r\n');
+});

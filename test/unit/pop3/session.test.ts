@@ -173,3 +173,32 @@ test('read-ahead: odd and hostile RETR lines are not read for, and every lent me
   assert.deepEqual(asked, [12]);
   assert.equal(released, lent);
 });
+
+test('RETR sends a message the index says has no line starting with "." as stored, and still stuffs one that has', async () => {
+  const plain = Buffer.from('D: 1\r\n\r\nplain. text\r\nend.\r\n');
+  const dotted = Buffer.from('.E: 2\r\n\r\n.dot\r\n..two\r\n');
+  const stored = [plain, dotted];
+  const b: Pop3Backend = {
+    ...backend(),
+    open: async (): Promise<Pop3Maildrop> => ({
+      mailboxId: 1,
+      messages: [
+        { uid: 1, size: plain.length, uidl: 'p', seen: true, crlf: true, dotFree: true },
+        { uid: 2, size: dotted.length, uidl: 'd', seen: true, crlf: true, dotFree: false },
+      ],
+    }),
+    read: async (_u, _d, uid) => stored[uid - 1]!,
+  };
+  const { s, t } = start(b);
+  s.onData(Buffer.from('USER a\r\nPASS b\r\n'));
+  await settle();
+  const before = t.text().length;
+  s.onData(Buffer.from('RETR 1\r\nRETR 2\r\nQUIT\r\n'));
+  await settle();
+  assert.equal(
+    t.text().slice(before),
+    `+OK ${plain.length} octets\r\nD: 1\r\n\r\nplain. text\r\nend.\r\n.\r\n` +
+      `+OK ${dotted.length} octets\r\n..E: 2\r\n\r\n..dot\r\n...two\r\n.\r\n` +
+      '+OK Logging out, 0 messages deleted\r\n',
+  );
+});
