@@ -213,8 +213,18 @@ interface MessageRow {
 }
 
 /** Copies the Maildirs as the snapshot describes them; returns the number of messages that vanished. */
-/** Looks for a message file that keeps being renamed; one that is not found this often was expunged. */
+/** Looks for a message file that keeps being renamed: this many times at once ... */
 const FIND_ATTEMPTS = 20;
+/**
+ * ... then FIND_SLOW_ATTEMPTS more, FIND_PAUSE_MS apart, while the backup has
+ * FIND_WAIT_BUDGET_MS of such waiting left: a client flipping a flag on a
+ * whole folder renames its files in bursts that twenty quick looks can all
+ * fall into. One not found after all that was expunged; the budget keeps
+ * many expunges during a backup from slowing it by more than a few seconds.
+ */
+const FIND_SLOW_ATTEMPTS = 100;
+const FIND_PAUSE_MS = 2;
+const FIND_WAIT_BUDGET_MS = 5000;
 
 function copyMail(dataDir: string, dest: string, snapshot: Database.Database, stats: CopyStats): { messages: number; vanished: number } {
   const srcRoot = path.join(dataDir, MAIL);
@@ -244,6 +254,8 @@ function copyMail(dataDir: string, dest: string, snapshot: Database.Database, st
 
   let messages = 0;
   let vanished = 0;
+  let waitLeftMs = FIND_WAIT_BUDGET_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
   const rows = snapshot
     .prepare(
       `SELECT m.path AS path, mb.dir AS dir, a.domain AS domain, a.localpart AS localpart
@@ -258,7 +270,12 @@ function copyMail(dataDir: string, dest: string, snapshot: Database.Database, st
     let copied = false;
     // Renamed by a flag change since the snapshot: the same base under another name. Looked for
     // again while it keeps moving (a listing made during a rename may miss the file altogether).
-    for (let attempt = 0; attempt < FIND_ATTEMPTS && !copied; attempt++) {
+    for (let attempt = 0; attempt < FIND_ATTEMPTS + FIND_SLOW_ATTEMPTS && !copied; attempt++) {
+      if (attempt >= FIND_ATTEMPTS) {
+        if (waitLeftMs <= 0) break;
+        waitLeftMs -= FIND_PAUSE_MS;
+        Atomics.wait(pause, 0, 0, FIND_PAUSE_MS);
+      }
       const rel = attempt === 0 ? row.path : findMessageFile(srcFolder, row.path);
       if (rel === undefined) continue;
       try {
