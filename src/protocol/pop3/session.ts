@@ -67,8 +67,11 @@ export class Pop3Session implements Pop3Context {
   private authFailures = 0;
   private release: (() => void) | undefined;
   private sasl: { exchange: Pop3SaslExchange; mechanism: string; finishing: boolean } | undefined;
-  /** Message numbers RETR has marked \Seen already. */
-  private readonly seen = new Set<number>();
+  /**
+   * Per message number, 1 once RETR has marked it \Seen (made at login: a
+   * byte per message, not a set grown and rehashed through a first download).
+   */
+  private seenNow = new Uint8Array(0);
   /** UIDs of those not stored yet (see SEEN_DELAY_MS). */
   private seenPending: number[] = [];
   /** Set while some are pending: stores them SEEN_DELAY_MS after the first. */
@@ -162,6 +165,7 @@ export class Pop3Session implements Pop3Context {
       return err('Connection closed');
     }
     this.release = release;
+    this.seenNow = new Uint8Array(this.drop.messages.length + 1);
     this.user = user;
     this.state = 'transaction';
     this.receiver.maxLine = MAX_COMMAND_LINE;
@@ -178,8 +182,8 @@ export class Pop3Session implements Pop3Context {
   markSeen(n: number): void {
     const message = this.drop!.messages[n - 1]!;
     // \Seen at login already (a re-download): nothing to store, nothing to remember.
-    if (message.seen || this.seen.has(n)) return;
-    this.seen.add(n);
+    if (message.seen || this.seenNow[n] === 1) return;
+    this.seenNow[n] = 1;
     this.seenPending.push(message.uid);
     // Not unref'd: a server shutting down stores them first (the session's end does too).
     this.seenTimer ??= setTimeout(() => void this.flushSeen(), SEEN_DELAY_MS);
