@@ -4,24 +4,15 @@
 // read costs two lock syscalls. A cache starts over when the index changes:
 // through this connection (the writer goes through changingIndex), or through
 // another one (the CLI, `postino deliver`), which SQLite's data_version shows
-// and which is looked at most once per RECHECK_MS: that first look after
-// other work costs some 11 µs (SQLite's code and pages out of the CPU's
-// caches), and a busy server asked it on every turn of its event loop,
-// dozens of times per message. Another process's change is seen within
-// RECHECK_MS of its commit (it used to be at the next turn, and a turn of a
-// busy server can take as long).
+// and which is checked once per event-loop turn.
 import type { IndexDb, Statement } from './database.js';
-
-/** How long a look at data_version holds (ms). */
-const RECHECK_MS = 1;
 
 interface VersionWatch {
   dataVersion: Statement;
   /** Bumped by every change seen; caches compare it with the one they were filled at. */
   epoch: number;
   seenDataVersion: number | undefined;
-  /** performance.now() of the last look at data_version. */
-  checkedAt: number;
+  checkedThisTurn: boolean;
 }
 
 const watches = new WeakMap<IndexDb, VersionWatch>();
@@ -29,7 +20,7 @@ const watches = new WeakMap<IndexDb, VersionWatch>();
 function watchOf(db: IndexDb): VersionWatch {
   let w = watches.get(db);
   if (!w) {
-    w = { dataVersion: db.prepare('PRAGMA data_version').pluck(), epoch: 0, seenDataVersion: undefined, checkedAt: -Infinity };
+    w = { dataVersion: db.prepare('PRAGMA data_version').pluck(), epoch: 0, seenDataVersion: undefined, checkedThisTurn: false };
     watches.set(db, w);
   }
   return w;
@@ -51,9 +42,9 @@ export function changingIndex<T>(db: IndexDb, fn: () => T): T {
 
 function currentEpoch(db: IndexDb): number {
   const w = watchOf(db);
-  const now = performance.now();
-  if (now - w.checkedAt >= RECHECK_MS) {
-    w.checkedAt = now;
+  if (!w.checkedThisTurn) {
+    w.checkedThisTurn = true;
+    setImmediate(() => (w.checkedThisTurn = false)).unref();
     const v = w.dataVersion.get() as number;
     if (v !== w.seenDataVersion) {
       w.seenDataVersion = v;
