@@ -212,7 +212,6 @@ interface MessageRow {
   localpart: string;
 }
 
-/** Copies the Maildirs as the snapshot describes them; returns the number of messages that vanished. */
 /** Looks for a message file that keeps being renamed: this many times at once ... */
 const FIND_ATTEMPTS = 20;
 /**
@@ -226,6 +225,7 @@ const FIND_SLOW_ATTEMPTS = 100;
 const FIND_PAUSE_MS = 2;
 const FIND_WAIT_BUDGET_MS = 5000;
 
+/** Copies the Maildirs as the snapshot describes them; returns the number of messages that vanished. */
 function copyMail(dataDir: string, dest: string, snapshot: Database.Database, stats: CopyStats): { messages: number; vanished: number } {
   const srcRoot = path.join(dataDir, MAIL);
   const dstRoot = path.join(dest, MAIL);
