@@ -53,7 +53,7 @@ const PLUS = 0x2b;
 /** The account downloaded to warm up (see warmUp), its messages, and how many times (BENCH_WARM_PASSES; 0: none). */
 const WARM_USER = 'warm@example.test';
 const WARM_COUNT = Math.min(count, 3000);
-const WARM_PASSES = Number(process.env.BENCH_WARM_PASSES ?? 3);
+const WARM_PASSES = Number(process.env.BENCH_WARM_PASSES ?? 10);
 
 await waitForQuietDisk();
 const dir = makeScratchDir('postino-bench-pop3-');
@@ -276,7 +276,15 @@ type Result = { rate: number; mbps: number; withQuit: number; readsPerMessage: n
  * first download), and WARM_PASSES downloads of a second account's
  * WARM_COUNT messages (for Postino, V8's compiled code as a server that has
  * run a while has it: a fresh process spends its first downloads compiling
- * and deoptimizing, some µs per message).
+ * and deoptimizing, some µs per message). Ten passes, not three: what is
+ * called once per event-loop turn or socket write (a turn carries some 60
+ * RETRs), Node's stream code and the session's flush among it, reaches
+ * V8's optimizing compiler only after thousands of messages. After three
+ * passes, `--trace-opt` showed 16 and 11 such compiles (37 and 31 ms of a
+ * helper thread's CPU) inside the timed RETRs of rounds 1 and 2, on the
+ * core the client needs; after ten, a few. Dovecot starts a new pop3
+ * process per login, so for it the passes only warm the page cache.
+ * BENCH_WARM_PASSES=3 shows the colder server.
  */
 async function warmUp(name: string, port: number): Promise<void> {
   const login = async (user: string) => {
