@@ -421,6 +421,7 @@ service pop3-login {
   }
 
   // ---- the rounds: ABBA order ------------------------------------------------------
+  console.log(`pop3 bench: each server warmed up with a TOP pass and ${WARM_PASSES} downloads of ${WARM_COUNT} messages (BENCH_WARM_PASSES)`);
   const ours: Result[] = [];
   const theirs: Result[] = [];
   for (let round = 1; round <= rounds; round++) {
