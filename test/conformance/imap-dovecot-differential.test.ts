@@ -1,5 +1,5 @@
 // The same IMAP conversations against Postino and a scratch Dovecot 2.3:
-// for the corner cases of SEARCH dates and empty strings, \Recent, atoms,
+// for the corner cases of SEARCH dates and empty strings, \Recent (also after EXPUNGE), atoms,
 // BINARY after a literal8 APPEND, CONDSTORE, LIST-EXTENDED and LSUB, MOVE
 // into the selected mailbox, COPY order and new keywords, both must answer
 // alike (status, response codes, and the untagged lines each step picks).
@@ -91,6 +91,43 @@ test('\\Recent: SELECT and EXAMINE announce it, STATUS counts it, SEARCH NEW/OLD
       { cmd: 'SELECT Rec', pick: [/RECENT/] },
       { cmd: 'CLOSE', quiet: true },
       { cmd: 'DELETE Rec', quiet: true },
+    ],
+  });
+});
+
+test('\\Recent: an EXPUNGE that takes recent messages is followed by the new RECENT count, here and in the other session; no RECENT when the count stays', async () => {
+  const m = (subject: string) => msg(`Subject: ${subject}`);
+  await compare({
+    name: 'recent after expunge',
+    sessions: 2,
+    steps: [
+      { cmd: 'CREATE RecGone', quiet: true },
+      append('RecGone', m('a')),
+      append('RecGone', m('b')),
+      { cmd: 'SELECT RecGone', pick: [/EXISTS|RECENT/] },
+      // Appended by the session that has it selected: recent to it.
+      append('RecGone', m('c')),
+      append('RecGone', m('d')),
+      { s: 1, cmd: 'SELECT RecGone', pick: [/EXISTS|RECENT/] },
+      { cmd: 'NOOP' },
+      { cmd: 'STORE 1 +FLAGS.SILENT (\\Deleted)' },
+      { cmd: 'EXPUNGE' },
+      { cmd: 'STORE 2 +FLAGS.SILENT (\\Deleted)' },
+      { cmd: 'EXPUNGE' },
+      { cmd: 'UID STORE 4 +FLAGS.SILENT (\\Deleted)' },
+      { cmd: 'UID EXPUNGE 4' },
+      // None of them was recent to session 1: EXPUNGEs only.
+      { s: 1, cmd: 'NOOP' },
+      { ...append('RecGone', m('e')), s: 1 },
+      { s: 1, cmd: 'NOOP' },
+      // Recent to session 1, not to this one: EXISTS without RECENT here.
+      { cmd: 'NOOP' },
+      { s: 1, cmd: 'STORE 1:* +FLAGS.SILENT (\\Deleted)' },
+      { s: 1, cmd: 'EXPUNGE' },
+      { cmd: 'NOOP' },
+      { cmd: 'CLOSE', quiet: true },
+      { s: 1, cmd: 'CLOSE', quiet: true },
+      { cmd: 'DELETE RecGone', quiet: true },
     ],
   });
 });

@@ -195,9 +195,10 @@ test('\\Recent: one read-write session claims new mail; EXAMINE and STATUS look 
   assert.match(nd, /\* 3 EXISTS\r\n/);
   assert.doesNotMatch(nd, /RECENT/);
   assert.match(await a.cmd('FETCH 3 FLAGS'), /FLAGS \(\\Recent\)/);
-  // Expunging a recent message needs no new RECENT.
+  // Expunging a recent message changes the count: the new one follows the EXPUNGE, as Dovecot 2.3 sends it
+  // (test/conformance/imap-dovecot-differential.test.ts compares the two).
   await a.cmd('STORE 1 +FLAGS.SILENT (\\Deleted)');
-  assert.doesNotMatch(await a.cmd('EXPUNGE'), /RECENT/);
+  assert.match(await a.cmd('EXPUNGE'), /^\* 1 EXPUNGE\r\n\* 2 RECENT\r\n\S+ OK/);
   assert.match(await a.cmd('SEARCH RECENT'), /\* SEARCH 1 2\r\n/);
   a.close();
   b.close();

@@ -158,7 +158,7 @@ export class SelectedMailbox {
     return [...flags.slice(0, at), '\\Recent', ...flags.slice(at)];
   }
 
-  /** "* n RECENT" when the count changed since the last one sent (rev1 only). */
+  /** "* n RECENT" when the count changed since the last one sent (rev1 only): not with every EXISTS, but after an expunge of recent messages too. */
   private recentResponse(out: ImapResponse[]): void {
     if (this.recent.size === this.recentReported) return;
     this.recentReported = this.recent.size;
@@ -295,7 +295,8 @@ export class SelectedMailbox {
    * Moves the view to what the last catchUp() read and returns what tells
    * the client: new FLAGS, EXPUNGE (or VANISHED with QRESYNC) when
    * `allowExpunge`, else the expunged messages keep their numbers until a
-   * later call; EXISTS (and RECENT) for new messages; a FETCH of FLAGS for
+   * later call; EXISTS for new messages; RECENT when either changed the
+   * count of recent messages; a FETCH of FLAGS for
    * each message whose flags changed since this session last reported them.
    */
   flush(allowExpunge: boolean, condstore: boolean, qresync = false, withUid = qresync): ImapResponse[] {
@@ -310,8 +311,9 @@ export class SelectedMailbox {
         if (c.recent) this.recent.add(c.uid);
       }
       out.push(untagged(this.uids.length, 'EXISTS'));
-      this.recentResponse(out);
     }
+    // After the EXPUNGEs and EXISTS: the new count when they changed it (as Dovecot 2.3 does, also for an expunge alone).
+    this.recentResponse(out);
     for (const c of this.changedFlags.values()) {
       if (this.gone.has(c.uid) || (this.reported.get(c.uid) ?? 0) >= c.modseq) continue;
       this.reported.set(c.uid, c.modseq);
@@ -355,7 +357,6 @@ export class SelectedMailbox {
       this.uids.splice(seq - 1, 1);
       this.reported.delete(uid);
       this.changedFlags.delete(uid);
-      // RECENT is sent again only when the count differs from the last one sent (as Dovecot): an expunge alone sends none.
       this.recent.delete(uid);
       if (!qresync) out.push(untagged(seq, 'EXPUNGE'));
     }
