@@ -119,6 +119,23 @@ test('literals: synchronising, LITERAL+, and a literal over APPENDLIMIT is refus
   c.close();
 });
 
+test('$Forwarded (RFC 5550): listed in FLAGS and PERMANENTFLAGS before any message has it, so its FETCH never shows a flag FLAGS lacks', async () => {
+  const c = await loggedIn();
+  assert.match(tagged(await c.cmd('CREATE Fwd')), /OK/);
+  await append(c, 'Fwd', msg('to forward', 'body'));
+  const sel = await c.cmd('SELECT Fwd');
+  assert.match(sel, /\* FLAGS \([^)]*\$Forwarded[^)]*\)/);
+  assert.match(sel, /PERMANENTFLAGS \([^)]*\$Forwarded/);
+  const stored = await c.cmd('STORE 1 +FLAGS ($Forwarded)');
+  assert.match(stored, /\* 1 FETCH \(FLAGS \([^)]*\$Forwarded/);
+  assert.doesNotMatch(stored, /\* FLAGS/, 'listed already: no FLAGS update');
+  assert.match(await c.cmd('SELECT Fwd'), /\* FLAGS \([^)]*\$Forwarded[^)]*\)/);
+  assert.match(await c.cmd('FETCH 1 FLAGS'), /\* 1 FETCH \(FLAGS \([^)]*\$Forwarded/);
+  assert.match(tagged(await c.cmd('CLOSE')), /OK/);
+  assert.match(tagged(await c.cmd('DELETE Fwd')), /OK/);
+  c.close();
+});
+
 test('APPEND, SELECT, FETCH items and \\Seen handling, STORE, SEARCH, COPY/MOVE with UIDPLUS, EXPUNGE', async () => {
   const c = await loggedIn();
   assert.match(tagged(await c.cmd('CREATE Work')), /OK/);

@@ -45,10 +45,15 @@ export interface Endpoint {
  * (UIDVALIDITY, MODSEQ), the human text of status responses, quoting of
  * mailbox names that could be atoms, the order of STATUS items, and response
  * codes Dovecot 2.3 does not send (NONEXISTENT on a missing mailbox,
- * CLIENTBUG on STATUS of the selected one).
+ * CLIENTBUG on STATUS of the selected one), and $Forwarded in FLAGS and
+ * PERMANENTFLAGS before any message has it.
  */
 export function normalise(line: string): string {
-  const statusSorted = line.replace(/^\* STATUS (\S+|"[^"]*") \(([^)]*)\)/, (_, name: string, items: string) => {
+  // Postino lists $Forwarded in every mailbox's FLAGS (it has its own Maildir letter); Dovecot once a message has it.
+  const noForwarded = line.replace(/^(\* FLAGS \(|\* OK \[PERMANENTFLAGS \()([^)]*)\)/, (_, head: string, list: string) =>
+    `${head}${list.split(' ').filter((f) => f !== '$Forwarded').join(' ')})`,
+  );
+  const statusSorted = noForwarded.replace(/^\* STATUS (\S+|"[^"]*") \(([^)]*)\)/, (_, name: string, items: string) => {
     const words = items.split(' ');
     const pairs: string[] = [];
     for (let i = 0; i + 1 < words.length; i += 2) pairs.push(`${words[i]} ${words[i + 1]}`);

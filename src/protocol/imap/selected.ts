@@ -366,11 +366,17 @@ export class SelectedMailbox {
   }
 }
 
-const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+/**
+ * The flags every mailbox lists: the system flags, and $Forwarded (RFC 5550),
+ * which has its own Maildir letter instead of a place in the mailbox's
+ * keyword list, so any message can have it. Listed always, so that no FETCH
+ * shows a flag the mailbox's FLAGS does not have.
+ */
+const ALWAYS_LISTED = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft', '$Forwarded'];
 
 /** FLAGS and PERMANENTFLAGS for a mailbox with these keywords (SELECT, and when new ones appear). */
 export function flagsResponses(keywords: readonly string[], readOnly: boolean): ImapResponse[] {
-  const flags = [...SYSTEM_FLAGS, ...keywords];
+  const flags = [...ALWAYS_LISTED, ...keywords.filter((k) => !ALWAYS_LISTED.includes(k))];
   return [
     untagged('FLAGS', flags),
     statusResponse(

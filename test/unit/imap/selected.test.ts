@@ -222,7 +222,9 @@ test('new messages are \\Recent to the session that claims them as it catches up
 
 test('PERMANENTFLAGS offers \\* until the mailbox holds all the keywords it can keep', () => {
   const text = (keywords: string[]) => flagsResponses(keywords, false).map((r) => Buffer.concat(compileResponse(r, { utf8: false })).toString('latin1')).join('');
-  assert.match(text(['$a']), /PERMANENTFLAGS \(\\Answered \\Flagged \\Deleted \\Seen \\Draft \$a \\\*\)/);
+  assert.match(text(['$a']), /PERMANENTFLAGS \(\\Answered \\Flagged \\Deleted \\Seen \\Draft \$Forwarded \$a \\\*\)/);
+  // $Forwarded has its own Maildir letter: listed in every mailbox, also one with no keywords.
+  assert.match(text([]), /^\* FLAGS \(\\Answered \\Flagged \\Deleted \\Seen \\Draft \$Forwarded\)\r\n/);
   const full = Array.from({ length: 26 }, (_, i) => `$k${i}`);
   assert.match(text(full), /PERMANENTFLAGS \([^)]*\$k25\)/);
   assert.doesNotMatch(text(full), /\\\*/);
