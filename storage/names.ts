@@ -32,6 +32,22 @@ export function validateMailboxName(name: string): string {
   return canonicalMailboxName(name);
 }
 
+/**
+ * The valid new name for renaming the mailbox `from` (canonical) to `to`.
+ * REFUSED when it lies under `from`: a mailbox cannot become its own child
+ * (Dovecot refuses it too). INBOX can: its messages move and it stays.
+ */
+export function validateRenameTarget(from: string, to: string): string {
+  const target = validateMailboxName(to);
+  if (from !== 'INBOX' && target.startsWith(from + '/')) throw new MailError('REFUSED', 'a mailbox cannot be renamed under itself');
+  return target;
+}
+
+/** What `name` (`from` or a mailbox under it) is called once `from` is `target`; BADINPUT when that is too long or too deep. */
+export function renamedMailboxName(name: string, from: string, target: string): string {
+  return validateMailboxName(target + name.slice(from.length));
+}
+
 /** "inbox/x" -> "INBOX/x"; other names as they are (lookups without validation). */
 export function canonicalMailboxName(name: string): string {
   const slash = name.indexOf('/');

@@ -18,6 +18,7 @@ import {
   type MailboxRow,
   type MessageRow,
 } from '../index/mail-rows.js';
+import { renamedMailboxName, validateRenameTarget } from '../names.js';
 import type { MailCore } from './core.js';
 import { IS_UNSEEN } from '../schema/sqlite.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -258,7 +259,7 @@ export class Mailboxes {
     const { core } = this;
     const src = core.mailboxRow(accountId, from);
     if (!src) throw new MailError('NONEXISTENT', `no such mailbox: ${from}`);
-    const target = validateMailboxName(to);
+    const target = validateRenameTarget(src.name, to);
     if (core.mailboxRow(accountId, target)) throw new MailError('ALREADYEXISTS', `mailbox ${target} exists already`);
     const root = core.accountDir(accountId);
     let gone: MailboxChange[] = [];
@@ -273,7 +274,7 @@ export class Mailboxes {
         .all(accountId, src.name, src.name.replace(/[\\%_]/g, '\\$&') + '/%') as MailboxRow[];
       // Deepest first is not needed: Maildir++ folders are siblings on disk.
       for (const child of children) {
-        const newName = target + child.name.slice(src.name.length);
+        const newName = renamedMailboxName(child.name, src.name, target);
         const newDir = folderDir(newName);
         if (existsSync(path.join(root, newDir))) throw new MailError('ALREADYEXISTS', `mailbox ${newName} exists on disk`);
         core.fileChanges().rename(path.join(root, child.dir), path.join(root, newDir));

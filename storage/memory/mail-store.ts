@@ -29,7 +29,7 @@ import { MemoryMetadata } from './metadata.js';
 import type { MailStorePort } from './shapes.js';
 import { afterCommit, type UnitGate } from '../unit-of-work.js';
 import { DEFAULT_FOLDERS, summary, toRecord } from './records.js';
-import { MAX_SUBSCRIPTIONS, byteOrder, canonicalMailboxName, validateMailboxName } from './names.js';
+import { MAX_SUBSCRIPTIONS, byteOrder, canonicalMailboxName, renamedMailboxName, validateMailboxName, validateRenameTarget } from './names.js';
 
 /** Turns a raw message into the structure cached with it (JSON), as the SQLite store's indexer. */
 export type MessageIndexer = (raw: Buffer) => string | null;
@@ -256,7 +256,7 @@ export class MemoryMailStore implements MailStorePort {
   renameMailbox(accountId: number, from: string, to: string): void {
     const src = this.byName(accountId, from);
     if (!src) throw new MailError('NONEXISTENT', `no such mailbox: ${from}`);
-    const target = validateMailboxName(to);
+    const target = validateRenameTarget(src.name, to);
     if (this.byName(accountId, target)) throw new MailError('ALREADYEXISTS', `mailbox ${target} exists already`);
     const changes: MailboxChange[] = [];
     if (src.name === 'INBOX') {
@@ -276,7 +276,7 @@ export class MemoryMailStore implements MailStorePort {
       src.highestModseq += 1;
     } else {
       const children = this.mailboxesOf(accountId).filter((m) => m.name === src.name || m.name.startsWith(src.name + '/'));
-      const renamed = children.map((m) => ({ m, name: target + m.name.slice(src.name.length) }));
+      const renamed = children.map((m) => ({ m, name: renamedMailboxName(m.name, src.name, target) }));
       for (const r of renamed) {
         if (r.m !== src && this.byName(accountId, r.name)) throw new MailError('ALREADYEXISTS', `mailbox ${r.name} exists already`);
       }

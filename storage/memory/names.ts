@@ -1,6 +1,14 @@
 // How the SQLite backend compares names, for the memory backend; the name
 // rules themselves are shared (storage/names.ts).
-export { MAX_SCRIPTS_PER_ACCOUNT, MAX_SUBSCRIPTIONS, canonicalMailboxName, validateMailboxName, validateScriptName } from '../names.js';
+export {
+  MAX_SCRIPTS_PER_ACCOUNT,
+  MAX_SUBSCRIPTIONS,
+  canonicalMailboxName,
+  renamedMailboxName,
+  validateMailboxName,
+  validateRenameTarget,
+  validateScriptName,
+} from '../names.js';
 
 /** SQLite's NOCASE: ASCII letters only. */
 export function foldCase(s: string): string {

@@ -37,7 +37,14 @@ import { MailError } from '../errors.js';
 import { normalizeFlags, storableFlags, withKeywords } from '../flags.js';
 import { InProcessChangeFeed } from '../change-feed.js';
 import { afterCommit } from '../unit-of-work.js';
-import { DEFAULT_FOLDERS, MAX_SUBSCRIPTIONS, canonicalMailboxName, validateMailboxName } from '../names.js';
+import {
+  DEFAULT_FOLDERS,
+  MAX_SUBSCRIPTIONS,
+  canonicalMailboxName,
+  renamedMailboxName,
+  validateMailboxName,
+  validateRenameTarget,
+} from '../names.js';
 import type { PgDatabase, Row } from './db.js';
 import { PgMetadata } from './metadata.js';
 import { PublishOrder, type Place } from './publish-order.js';
@@ -419,11 +426,17 @@ export class PgMailStore implements MailStore, MailboxCounters {
       await this.lockAccount(accountId);
       const src = await this.byName(accountId, from, true);
       if (!src) throw new MailError('NONEXISTENT', `no such mailbox: ${from}`);
-      const target = validateMailboxName(to);
+      const target = validateRenameTarget(src.name, to);
       if (await this.byName(accountId, target)) throw new MailError('ALREADYEXISTS', `mailbox ${target} exists already`);
       if (src.name === 'INBOX') return this.renameInbox(accountId, src, target);
       // The mailbox and its children, in one statement (the name's uniqueness is checked at its end).
       const prefix = src.name + '/';
+      const children = await this.db.query<{ name: string }>(
+        'SELECT name FROM mailboxes WHERE account_id = $1 AND left(name, length($2)) = $2',
+        [accountId, prefix],
+      );
+      // Each new name within the limits a new mailbox has (too long or too deep: BADINPUT, nothing renamed).
+      for (const child of children) renamedMailboxName(child.name, src.name, target);
       const clash = await this.db.one<{ name: string }>(
         `SELECT t.name FROM mailboxes c JOIN mailboxes t ON t.account_id = c.account_id AND t.name = $3 || substr(c.name, length($2) + 1)
          WHERE c.account_id = $1 AND left(c.name, length($4)) = $4 AND t.id <> c.id LIMIT 1`,

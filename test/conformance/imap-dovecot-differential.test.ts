@@ -1,7 +1,7 @@
 // The same IMAP conversations against Postino and a scratch Dovecot 2.3:
 // for the corner cases of SEARCH dates and empty strings, \Recent (also after EXPUNGE), atoms,
 // BINARY after a literal8 APPEND, CONDSTORE, LIST-EXTENDED and LSUB, MOVE
-// into the selected mailbox, COPY order and new keywords, both must answer
+// into the selected mailbox, COPY order, new keywords and RENAME under itself, both must answer
 // alike (status, response codes, and the untagged lines each step picks).
 // Dovecot must be installed (dovecot-imapd): its absence is a failure.
 import { test } from 'node:test';
@@ -187,6 +187,23 @@ test('CONDSTORE: the first MODSEQ FETCH announces HIGHESTMODSEQ; SEARCH RETURN (
       { cmd: 'SEARCH RETURN (MIN MAX COUNT) MODSEQ 1' },
       { cmd: 'SEARCH MODSEQ 1' },
       { cmd: 'DELETE Mod', quiet: true },
+    ],
+  });
+});
+
+test('RENAME: a mailbox cannot be renamed under itself (a plain NO, nothing changes); a name that only starts alike is not under it', async () => {
+  await compare({
+    name: 'rename-self',
+    steps: [
+      { cmd: 'CREATE Rs', quiet: true },
+      { cmd: 'CREATE Rs/kid', quiet: true },
+      { cmd: 'RENAME Rs Rs/inner' },
+      { cmd: 'RENAME Rs Rs/kid/deeper' },
+      { cmd: 'LIST "" "Rs*"' },
+      { cmd: 'RENAME Rs Rsx' },
+      { cmd: 'LIST "" "Rs*"' },
+      { cmd: 'DELETE Rsx/kid', quiet: true },
+      { cmd: 'DELETE Rsx', quiet: true },
     ],
   });
 });

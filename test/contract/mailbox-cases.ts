@@ -136,6 +136,24 @@ export function mailboxCases(fx: Fixture): void {
     assert.equal(await mail.hasMailbox(fx.alice, 'B'), false);
   });
 
+  test('rename: not under itself, and not when a child would be nested too deeply; nothing changes', async () => {
+    const { mail } = fx.s;
+    await mail.createMailbox(fx.alice, 'Self');
+    await mail.createMailbox(fx.alice, 'Self/kid');
+    await failsWith('REFUSED', () => mail.renameMailbox(fx.alice, 'Self', 'Self/inner'));
+    await failsWith('REFUSED', () => mail.renameMailbox(fx.alice, 'Self', 'Self/kid/deeper'));
+    // A child 12 levels down, moved 5 levels deeper: 17, over the 16 a new name may have.
+    const deep = 'Self/' + Array.from({ length: 11 }, (_, i) => `l${i}`).join('/');
+    await mail.createMailbox(fx.alice, deep);
+    await failsWith('BADINPUT', () => mail.renameMailbox(fx.alice, 'Self', 'a/b/c/d/e/Self'));
+    for (const name of ['Self', 'Self/kid', deep]) assert.equal(await mail.hasMailbox(fx.alice, name), true, name);
+    assert.equal(await mail.hasMailbox(fx.alice, 'Self/inner'), false);
+    assert.equal(await mail.hasMailbox(fx.alice, 'a/b/c/d/e/Self'), false);
+    // A name that merely starts the same is not under it.
+    await mail.renameMailbox(fx.alice, 'Self', 'Selfish');
+    assert.equal(await mail.hasMailbox(fx.alice, 'Selfish/kid'), true);
+  });
+
   test('rename INBOX: its messages move to a new mailbox with new UIDs, INBOX stays, empty, with its UIDVALIDITY', async () => {
     const { mail } = fx.s;
     await mail.createMailbox(fx.alice, 'INBOX/Child');

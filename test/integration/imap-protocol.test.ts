@@ -319,6 +319,18 @@ test('mailboxes: CREATE hierarchy, LIST patterns and extensions, mUTF-7 and UTF8
   const renamed = await c.cmd('LIST "" "Clients*"');
   assert.match(renamed, /Clients\/2026\/Q1/);
   assert.match(tagged(await c.cmd('RENAME Nothing Other')), /NO \[NONEXISTENT\]/);
+  // Not under itself (a plain NO, as Dovecot), and nothing is made on the way.
+  assert.match(tagged(await c.cmd('RENAME Clients Clients/2026/Q1/Clients')), /NO A mailbox cannot be renamed under itself/);
+  assert.match(tagged(await c.cmd('RENAME clients Clients/Sub')), /NO \[NONEXISTENT\]/, 'names other than INBOX keep their case');
+  const unchanged = await c.cmd('LIST "" "Clients*"');
+  assert.equal(unchanged.match(/^\* LIST /gm)?.length, 3, unchanged);
+  // RFC 3501 6.3.5: the superiors a new name needs are created.
+  assert.match(tagged(await c.cmd('CREATE Solo')), /OK/);
+  assert.match(tagged(await c.cmd('RENAME Solo Up/Down/Solo')), /OK/);
+  const superiors = await c.cmd('LIST "" "Up*"');
+  assert.match(superiors, /\(\\HasChildren\) "\/" "Up"\r\n/);
+  assert.match(superiors, /\(\\HasChildren\) "\/" "Up\/Down"\r\n/);
+  assert.match(superiors, /"\/" "Up\/Down\/Solo"\r\n/);
   assert.match(tagged(await c.cmd('DELETE Clients/2026/Q1')), /OK/);
   assert.match(tagged(await c.cmd('DELETE INBOX')), /NO/);
   assert.match(tagged(await c.cmd('UNSUBSCRIBE Clients')), /OK/);

@@ -15,12 +15,17 @@ export const renameCommand = defineCommand({
   run: async (ctx, { from, to }): Promise<CommandResult> => {
     const user = ctx.user!;
     if (to === 'INBOX') return { status: 'NO', code: 'ALREADYEXISTS', text: 'INBOX exists' };
-    if (!(await ctx.backend.getMailbox(user, from))) return { status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
+    const source = await ctx.backend.getMailbox(user, from);
+    if (!source) return { status: 'NO', code: 'NONEXISTENT', text: 'Mailbox does not exist' };
     if (await ctx.backend.getMailbox(user, to)) return { status: 'NO', code: 'ALREADYEXISTS', text: 'Target mailbox exists already' };
+    // A mailbox cannot become its own child (the store refuses it too); checked before any parent is made.
+    // A plain NO, as Dovecot answers.
+    if (source.name !== 'INBOX' && to.startsWith(source.name + '/')) return { status: 'NO', text: 'A mailbox cannot be renamed under itself' };
+    // RFC 3501 6.3.5: the superiors the new name needs are created.
     const levels = to.split('/');
     for (let i = 1; i < levels.length; i++) {
       const parent = levels.slice(0, i).join('/');
-      if (parent !== from && !(await ctx.backend.getMailbox(user, parent))) await ctx.backend.createMailbox(user, parent);
+      if (!(await ctx.backend.getMailbox(user, parent))) await ctx.backend.createMailbox(user, parent);
     }
     await ctx.backend.renameMailbox(user, from, to);
     const sel = ctx.selected;
