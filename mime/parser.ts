@@ -389,6 +389,13 @@ class MessageParser {
       part.data.type = 'application';
       part.data.subtype = 'octet-stream';
     }
+    // "Content-Type: multipart" with no subtype is no multipart, and written
+    // as one part typed "multipart" it would read as a multipart body in
+    // BODYSTRUCTURE: Dovecot reports it as application/octet-stream too.
+    if (!multipart && part.data.subtype === '' && part.data.type?.toLowerCase() === 'multipart') {
+      part.data.type = 'application';
+      part.data.subtype = 'octet-stream';
+    }
     if (multipart) return null;
     if ((part.flags & F_RFC822) !== 0) {
       const child = this.newPart(part);
