@@ -6,9 +6,10 @@
 // CR is an ordinary byte, so LF-only and CRLF input split the same way. A
 // line starting with SP or HT continues the field above it (2.2.3). The
 // header ends at the first empty line; a message without one is all header.
-// A line that is not "name: value" with an RFC 5322 ftext name (an mbox
-// "From " line, a continuation line with no field above it) is no field:
-// its bytes stay where they are and edits leave them alone.
+// A line that is not "name: value" with an RFC 5322 ftext name (up to a
+// NUL, see fieldKey) is no field (an mbox "From " line, a continuation line
+// with no field above it): its bytes stay where they are and edits leave
+// them alone.
 //
 // Linear in the input: each byte is looked at a bounded number of times
 // (the next LF and the next ':' are found with indexOf and remembered).
@@ -24,7 +25,7 @@ const COLON = 0x3a;
 export interface HeaderField {
   /** The name as written (a latin1 byte string), blanks before the ':' dropped. */
   readonly name: string;
-  /** The name in lower case, for lookups. */
+  /** The name in lower case, cut at a NUL (see fieldKey), for lookups. */
   readonly key: string;
   /** Offset of the field's first byte. */
   readonly start: number;
@@ -52,13 +53,25 @@ function latin1(buf: Buffer, a: number, b: number): string {
   return latin1Slice !== undefined ? latin1Slice.call(buf, a, b) : buf.toString('latin1', a, b);
 }
 
-/** RFC 5322 ftext: printable US-ASCII but ':' (an mbox "From " line has a space before its colon). */
+/** RFC 5322 ftext up to a NUL: printable US-ASCII but ':' (an mbox "From " line has a space before its colon). */
 function isFieldName(raw: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const c = raw[i]!;
+    // A NUL ends the name for every lookup (see fieldKey): what follows it does not count.
+    if (c === 0) return true;
     if (c < 33 || c > 126) return false;
   }
   return true;
+}
+
+/**
+ * The lookup key of a field name: lower case, cut at a NUL. Dovecot and
+ * Pigeonhole read names as C strings, so "Subject<NUL>x: y" is a Subject
+ * field to them (for HEADER.FIELDS, SEARCH, Sieve); the name stays as written.
+ */
+function fieldKey(name: string): string {
+  const nul = name.indexOf('\0');
+  return (nul === -1 ? name : name.slice(0, nul)).toLowerCase();
 }
 
 /** Splits the header section of raw message bytes into fields. */
@@ -74,7 +87,7 @@ export function splitHeader(raw: Buffer): HeaderLayout {
   let lastLineEnd = 0; // where the line ending of the line just read starts
   const close = (): void => {
     if (openName === undefined) return;
-    fields.push({ name: openName, key: openName.toLowerCase(), start: openStart, valueStart: openValueStart, valueEnd: lastLineEnd, end: pos });
+    fields.push({ name: openName, key: fieldKey(openName), start: openStart, valueStart: openValueStart, valueEnd: lastLineEnd, end: pos });
     openName = undefined;
   };
   while (pos < len) {

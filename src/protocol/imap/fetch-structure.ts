@@ -361,7 +361,7 @@ function filterHeader(header: Buffer, fields: string[], not: boolean, alwaysEoh:
   for (const f of view.fields) {
     // Bytes between fields are no field (no colon): they never match a name, so only .NOT keeps them.
     if (f.start > pos && not) chunks.push(header.subarray(pos, f.start));
-    if (wanted.has(f.name.toUpperCase()) !== not) chunks.push(view.bytes(f));
+    if (wanted.has(f.key.toUpperCase()) !== not) chunks.push(view.bytes(f));
     pos = f.end;
   }
   if (view.headerEnd > pos && not) chunks.push(header.subarray(pos, view.headerEnd));

@@ -110,6 +110,10 @@ test('edge shapes: no empty line, an empty header, a last line without line end,
   assert.deepEqual(summary(new MessageHeader(Buffer.from(' lead: x\r\nno colon\r\n : empty name\r\n: x\r\nD: 4\r\n\r\n'))), [['D', '4']]);
   // A name is ftext: no blank, control or 8-bit byte inside it.
   assert.deepEqual(summary(new MessageHeader(Buffer.from('Two words: x\r\nCtl\x01: y\r\n\xe9: z\r\nOk-1: w\r\n\r\n', 'latin1'))), [['Ok-1', 'w']]);
+  // A NUL ends the name for lookups, whatever follows it (Dovecot and Pigeonhole read names as C strings); the name stays as written.
+  const nul = new MessageHeader(Buffer.from('Subject\0: one\r\nSubject\0 x\xe9: two\r\n\0: none\r\nX\x01\0: bad\r\n\r\n', 'latin1'));
+  assert.deepEqual(nul.values('subject'), ['one', 'two']);
+  assert.deepEqual(nul.fields.map((f) => [f.name, f.key]), [['Subject\0', 'subject'], ['Subject\0 x\xe9', 'subject'], ['\0', '']]);
 });
 
 test('8-bit values: UTF-8 read as such, anything else as latin1', () => {
