@@ -15,9 +15,10 @@ export const fileinto: CommandSpec = {
   tags: [{ name: 'copy', ext: 'copy' }, { name: 'create', ext: 'mailbox' }, flagsTag],
   args: ['string'],
   compile(p) {
+    // The name is checked when the action is taken, not here: Pigeonhole
+    // compiles fileinto "" or a name with a control character too (the store
+    // then fails and the message is kept), so such a script uploads to both.
     const box = p.str(0);
-    if (box.constant !== undefined && !validMailboxName(box.constant))
-      p.fail(`invalid folder name '${box.constant}' specified for fileinto`, p.argPos(0));
     const flags = storeFlags(p);
     const copy = p.has('copy');
     const create = p.has('create');

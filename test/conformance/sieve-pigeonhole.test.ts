@@ -14,7 +14,9 @@ import { fixturesDir } from '../support/paths.js';
 import { sieveEngineCommands } from '../../src/cli/commands/sieve-engine.js';
 import type { CliContext } from '../../src/cli/command.js';
 
-const corpus = path.join(fixturesDir, 'sieve', 'differential');
+// POSTINO_SIEVE_CORPUS points the comparison at another directory of the same
+// layout (e.g. a batch of generated scripts when hunting for differences).
+const corpus = process.env['POSTINO_SIEVE_CORPUS'] ?? path.join(fixturesDir, 'sieve', 'differential');
 const ENV_FROM = 'sender@example.org';
 const RCPT = 'rcpt@example.test';
 
@@ -157,7 +159,7 @@ const scripts = readdirSync(path.join(corpus, 'scripts')).filter((f) => f.endsWi
 const messages = readdirSync(path.join(corpus, 'messages')).filter((f) => f.endsWith('.eml')).sort();
 
 test('the differential corpus has at least 150 pairs', () => {
-  assert.ok(scripts.length * messages.length >= 150, `${scripts.length} scripts x ${messages.length} messages`);
+  if (process.env['POSTINO_SIEVE_CORPUS'] === undefined) assert.ok(scripts.length * messages.length >= 150, `${scripts.length} scripts x ${messages.length} messages`);
 });
 
 test('Pigeonhole sieve-test is installed (dovecot-sieve)', () => {
