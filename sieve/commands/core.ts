@@ -98,13 +98,12 @@ export const header: TestSpec = {
       const n = constNames[0]!;
       return (rt) => m.test(rt, rt.header(n));
     }
+    // :index counts over the fields of all the names together, name after
+    // name in the list's order (as Pigeonhole does), not per name.
     return (rt) => {
       const values: string[] = [];
-      for (const n of names.ev(rt)) {
-        const v = rt.header(n);
-        values.push(...(sel ? sel(v) : v));
-      }
-      return m.test(rt, values);
+      for (const n of names.ev(rt)) values.push(...rt.header(n));
+      return m.test(rt, sel ? sel(values) : values);
     };
   },
 };
@@ -131,27 +130,31 @@ export const address: TestSpec = {
     const m = buildMatcher(p, 1);
     const part = addressPart(p);
     const sel = indexSelector(p);
+    // :index picks among the fields of all the names together, name after
+    // name in the list's order (as Pigeonhole does), not per name.
     return (rt) => {
-      const values: string[] = [];
+      const fields: Array<{ raw: string; addresses: string[] }> = [];
       for (const n of names.ev(rt)) {
         if (!addressHeaders.has(n.toLowerCase())) continue;
-        const fields = rt.rawHeader(n);
-        const parsed = rt.addresses(n, fields, parseAddressList);
-        let chosen = fields.map((_, i) => i);
-        if (sel) chosen = sel(chosen.map(String)).map(Number);
-        for (const i of chosen) {
-          const list = parsed[i] ?? [];
-          // A field with no parseable address (e.g. "undisclosed-recipients:;") is
-          // one value for :all, its text as is, and nothing for the other parts (as Pigeonhole).
-          if (list.length === 0) {
-            const raw = fields[i]?.trim() ?? '';
-            if (raw !== '' && part === 'all') values.push(raw);
-            continue;
-          }
-          for (const a of list) {
-            const v = part === 'all' ? a : selectAddressPart(rt, a, part);
-            if (v !== undefined) values.push(v);
-          }
+        const raws = rt.rawHeader(n);
+        const parsed = rt.addresses(n, raws, parseAddressList);
+        raws.forEach((raw, i) => fields.push({ raw, addresses: parsed[i] ?? [] }));
+      }
+      let chosen = fields.map((_, i) => i);
+      if (sel) chosen = sel(chosen.map(String)).map(Number);
+      const values: string[] = [];
+      for (const i of chosen) {
+        const { raw, addresses } = fields[i]!;
+        // A field with no parseable address (e.g. "undisclosed-recipients:;") is
+        // one value for :all, its text as is, and nothing for the other parts (as Pigeonhole).
+        if (addresses.length === 0) {
+          const text = raw.trim();
+          if (text !== '' && part === 'all') values.push(text);
+          continue;
+        }
+        for (const a of addresses) {
+          const v = part === 'all' ? a : selectAddressPart(rt, a, part);
+          if (v !== undefined) values.push(v);
         }
       }
       return m.test(rt, values);

@@ -55,8 +55,10 @@ export const deleteheader: CommandSpec = {
     if (p.has('last') && idx === undefined) p.fail(':last used without :index', p.tagPos('last'));
     if (idx !== undefined && idx < 1) p.fail(':index must be at least 1', p.tagPos('index'));
     const last = p.has('last');
+    // Without value patterns a match type or comparator has nothing to
+    // match and is ignored, as Pigeonhole ignores it: every field of that
+    // name (or the one at :index) goes.
     const m = p.positional.length > 1 ? buildMatcher(p, 1) : undefined;
-    if (!m && p.group('match')) p.fail('deleteheader: a match type needs value patterns', p.tagPos(p.group('match')!));
     return (rt) => {
       const n = name.ev(rt);
       const key = n.toLowerCase();

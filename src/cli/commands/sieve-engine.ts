@@ -148,6 +148,8 @@ const test: CliCommand = {
       now: () => new Date(),
       // A test run happens after delivery, as with Pigeonhole's sieve-test: phase "post", location "MS".
       environment: { domain: to.split('@')[1] ?? 'localhost', host: 'localhost', location: 'MS', phase: 'post' },
+      // No store here; every account has INBOX (sieve-test with an empty mailbox says the same).
+      mailboxExists: (name) => name.toUpperCase() === 'INBOX',
       includeScript(name, location) {
         const dir = dirs[location];
         if (dir === undefined || !/^[^/\\]+$/.test(name)) return undefined;

@@ -287,6 +287,12 @@ addheader :last "X-End" "1";`;
     'addheader X-End: 1 :last',
   ]);
   assert.match(errorText('require "editheader"; addheader "Bad Name" "x";'), /field name 'Bad Name' is invalid/);
+  // A match type without value patterns has nothing to match: ignored, as in Pigeonhole, and every such field goes.
+  assert.deepEqual(actions('require "editheader"; deleteheader :contains :comparator "i;octet" "delivered-to";', msg), [
+    'deleteheader delivered-to #2',
+    'deleteheader delivered-to #1',
+    'implicit-keep',
+  ]);
 });
 
 test('include (RFC 6609): personal/global, :once, :optional, return, global variables, loops', () => {
