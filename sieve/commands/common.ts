@@ -3,7 +3,7 @@
 import type { Parsed, TagDef } from '../compile/spec.js';
 import { comparators, type ComparatorName } from '../runtime/comparators.js';
 import { Matcher, type MatchType, type RelOp } from '../runtime/match.js';
-import { splitAddress } from '../runtime/address.js';
+import { splitAddress, unquotedLocalPart } from '../runtime/address.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { StrListExpr } from '../compile/strings.js';
 
@@ -73,12 +73,17 @@ export function addressPart(p: Parsed): AddressPart {
   return (p.group('addresspart') ?? 'all') as AddressPart;
 }
 
-/** The part of an address an ADDRESS-PART selects; undefined when it has none (:detail without separator). */
+/**
+ * The part of an address an ADDRESS-PART selects; undefined when it has none
+ * (:detail without separator: it matches no key, yet :count counts it, as in
+ * Pigeonhole, so callers add a placeholder when counting).
+ */
 export function selectAddressPart(rt: Runtime, addr: string, part: AddressPart): string | undefined {
   if (part === 'all') return addr;
-  const { localpart, domain } = splitAddress(addr);
-  if (part === 'localpart') return localpart;
+  const { localpart: written, domain } = splitAddress(addr);
   if (part === 'domain') return domain;
+  const localpart = unquotedLocalPart(written);
+  if (part === 'localpart') return localpart;
   const sep = rt.host.subaddressSeparator ?? '+';
   const i = localpart.indexOf(sep);
   if (part === 'user') return i < 0 ? localpart : localpart.slice(0, i);

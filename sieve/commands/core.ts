@@ -146,15 +146,18 @@ export const address: TestSpec = {
       for (const i of chosen) {
         const { raw, addresses } = fields[i]!;
         // A field with no parseable address (e.g. "undisclosed-recipients:;") is
-        // one value for :all, its text as is, and nothing for the other parts (as Pigeonhole).
+        // one value for :all, its text as is, and for the other parts one that
+        // matches nothing but is counted (as Pigeonhole).
         if (addresses.length === 0) {
           const text = raw.trim();
           if (text !== '' && part === 'all') values.push(text);
+          else if (text !== '' && m.isCount) values.push('');
           continue;
         }
         for (const a of addresses) {
           const v = part === 'all' ? a : selectAddressPart(rt, a, part);
           if (v !== undefined) values.push(v);
+          else if (m.isCount) values.push('');
         }
       }
       return m.test(rt, values);

@@ -29,6 +29,7 @@ export const envelope: TestSpec = {
         }
         const v = selectAddressPart(rt, a, part);
         if (v !== undefined) values.push(v);
+        else if (m.isCount) values.push('');
       }
       return m.test(rt, values);
     };

@@ -17,6 +17,24 @@ export function splitAddress(addr: string): ParsedAddress {
   return { localpart: addr.slice(0, at), domain: addr.slice(at + 1) };
 }
 
+/**
+ * A local part as :localpart, :user and :detail see it: its quoted strings
+ * unquoted (quotes dropped, backslash escapes resolved), as Pigeonhole gives
+ * it; :all keeps the address as written ("\"a b\"@x" -> "a b").
+ */
+export function unquotedLocalPart(local: string): string {
+  if (!local.includes('"')) return local;
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < local.length; i++) {
+    const c = local[i]!;
+    if (c === '"') quoted = !quoted;
+    else if (quoted && c === '\\' && i + 1 < local.length) out += local[++i];
+    else out += c;
+  }
+  return out;
+}
+
 /** The addresses of an address-list header value (Unicode text), as "local@domain" strings. */
 export function parseAddressList(value: string): string[] {
   return addrSpecs(value);
