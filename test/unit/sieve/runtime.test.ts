@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { compileGlob, globMatch } from '../../../sieve/runtime/glob.js';
 import { compileRegex, regexSearch } from '../../../sieve/runtime/regex.js';
 import { decodeHeaderValue, unfoldHeaderValue } from '../../../sieve/runtime/rfc2047.js';
-import { parseAddressList } from '../../../sieve/runtime/address.js';
+import { parseAddressList, unquotedLocalPart } from '../../../sieve/runtime/address.js';
 import { compile, evaluate } from '../../../sieve/index.js';
 import { parseMessage } from '../../../mime/index.js';
 import { sieveMessage } from '../../../sieve/index.js';
@@ -86,6 +86,18 @@ test('address lists: display names, comments, groups, quoted local parts, routes
   assert.deepEqual(parseAddressList('"plain"@example.test'), ['plain@example.test']);
   assert.deepEqual(parseAddressList('undisclosed-recipients:;'), []);
   assert.deepEqual(parseAddressList('<>'), []);
+});
+
+test('local parts for :localpart/:user/:detail: quoted strings unquoted, escapes resolved, linear on hostile input', () => {
+  assert.equal(unquotedLocalPart('"quoted local"'), 'quoted local');
+  assert.equal(unquotedLocalPart('"a\\"b"'), 'a"b');
+  assert.equal(unquotedLocalPart('"a b".c'), 'a b.c');
+  assert.equal(unquotedLocalPart('plain+tag'), 'plain+tag');
+  assert.equal(unquotedLocalPart('"open'), 'open', 'an unclosed quote ends with the input');
+  const hostile = '"\\'.repeat(300_000) + '"';
+  const t0 = Date.now();
+  assert.equal(unquotedLocalPart(hostile).length, 300_000);
+  assert.ok(Date.now() - t0 < 2000);
 });
 
 test('limits: actions and redirects per evaluation', () => {
