@@ -40,8 +40,10 @@ const isWord = (c: number): boolean =>
   (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 const isSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
 
+// The classes of the C locale, which Pigeonhole's regcomp runs in: ASCII
+// only, like \w above ([[:alpha:]]+ takes "Andr" from "André" there too).
 const posixClasses: Record<string, CharTest> = {
-  alpha: (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c > 127 && String.fromCodePoint(c).toLowerCase() !== String.fromCodePoint(c).toUpperCase()),
+  alpha: (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122),
   digit: (c) => c >= 48 && c <= 57,
   alnum: (c) => posixClasses.alpha!(c) || (c >= 48 && c <= 57),
   upper: (c) => c >= 65 && c <= 90,
@@ -49,8 +51,8 @@ const posixClasses: Record<string, CharTest> = {
   space: isSpace,
   blank: (c) => c === 32 || c === 9,
   punct: (c) => (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126),
-  print: (c) => c >= 32 && c !== 127,
-  graph: (c) => c > 32 && c !== 127,
+  print: (c) => c >= 32 && c <= 126,
+  graph: (c) => c > 32 && c <= 126,
   cntrl: (c) => c < 32 || c === 127,
   xdigit: (c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102),
 };
