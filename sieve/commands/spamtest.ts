@@ -20,7 +20,8 @@ export function spamValue(rt: Runtime, percent: boolean): string {
   if (s === undefined) return '0';
   const ratio = Math.min(1, Math.max(0, s / cfg.max));
   if (percent) return String(Math.round(ratio * 100));
-  return String(1 + Math.round(ratio * 9));
+  // 1..10, each step a ninth of the range, rounded down as Pigeonhole does (a 5 of 10 is 5, not 6).
+  return String(1 + Math.floor(ratio * 9));
 }
 
 export const spamtest: TestSpec = {
@@ -49,9 +50,9 @@ export const virustest: TestSpec = {
       if (cfg === null) return m.test(rt, ['0']);
       const s = score(rt, cfg.header);
       if (s === undefined) return m.test(rt, ['0']);
-      // 1 = clean ... 5 = certainly infected, scaled from the header's 0..max.
+      // 1 = clean ... 5 = certainly infected, scaled from the header's 0..max and rounded down (as Pigeonhole).
       const ratio = Math.min(1, Math.max(0, s / cfg.max));
-      return m.test(rt, [String(1 + Math.round(ratio * 4))]);
+      return m.test(rt, [String(1 + Math.floor(ratio * 4))]);
     };
   },
 };
