@@ -83,6 +83,12 @@ export interface TextPart {
    * multipart, its prologue and epilogue.
    */
   text: string;
+  /**
+   * For a multipart, the same text as separate values: its prologue (even
+   * empty), then its epilogue when that is not empty (Pigeonhole's body
+   * test sees a container so).
+   */
+  pieces?: string[];
 }
 
 function contentTypeOf(part: MimePart): string {
@@ -106,12 +112,12 @@ function endBeforeNewline(raw: Buffer, start: number, end: number): number {
   return end;
 }
 
-/** A multipart's prologue (before the first boundary) and epilogue (after the closing one). */
-function prologueAndEpilogue(raw: Buffer, part: MimePart): string {
+/** A multipart's prologue (before the first boundary) and epilogue (after the closing one, '' when none). */
+function prologueAndEpilogue(raw: Buffer, part: MimePart): [string, string] {
   const [start, end] = bodyRange(part);
   const children = part.parts ?? [];
   const first = children[0];
-  if (first === undefined) return raw.toString('utf8', start, endBeforeNewline(raw, start, end));
+  if (first === undefined) return [raw.toString('utf8', start, endBeforeNewline(raw, start, end)), ''];
   const prologue = raw.toString('utf8', start, endBeforeNewline(raw, start, lineStartBefore(raw, first.hdrOff, start)));
   // After the last child: its newline, then the closing boundary line, then the epilogue.
   const last = children[children.length - 1]!;
@@ -124,7 +130,7 @@ function prologueAndEpilogue(raw: Buffer, part: MimePart): string {
     const lf = raw.indexOf(0x0a, pos);
     if (lf !== -1 && lf < end) epilogue = raw.toString('utf8', lf + 1, end);
   }
-  return prologue + epilogue;
+  return [prologue, epilogue];
 }
 
 /**
@@ -137,7 +143,8 @@ export function textParts(raw: Buffer, root: MimePart): TextPart[] {
   const walk = (part: MimePart, depth: number): void => {
     const contentType = contentTypeOf(part);
     if (part.kind === 'multipart' && depth < MAX_DEPTH) {
-      out.push({ contentType, text: prologueAndEpilogue(raw, part) });
+      const [prologue, epilogue] = prologueAndEpilogue(raw, part);
+      out.push({ contentType, text: prologue + epilogue, pieces: epilogue === '' ? [prologue] : [prologue, epilogue] });
       for (const p of part.parts ?? []) walk(p, depth + 1);
       return;
     }

@@ -19,6 +19,8 @@ export interface SieveBodyPart {
    * octet); undefined when the host does not provide it.
    */
   text: string | undefined;
+  /** For a multipart: its prologue and its epilogue (when not empty) as separate values, which :content compares one by one. */
+  pieces?: string[];
 }
 
 export interface SieveMessageBody {

@@ -20,7 +20,7 @@ export function sieveMessage(msg: ParsedMessage): SieveMessage {
     headers,
     size: msg.size,
     body() {
-      body ??= { raw: msg.body().toString('utf8'), parts: msg.textParts().map((p) => ({ contentType: p.contentType, text: p.text })) };
+      body ??= { raw: msg.body().toString('utf8'), parts: msg.textParts().map((p) => ({ contentType: p.contentType, text: p.text, ...(p.pieces ? { pieces: p.pieces } : {}) })) };
       return body;
     },
   };

@@ -109,7 +109,11 @@ export const body: TestSpec = {
       return (rt) => {
         const wanted = types.ev(rt);
         const values: string[] = [];
-        for (const part of rt.body().parts) if (part.text !== undefined && contentMatches(part.contentType, wanted)) values.push(part.text);
+        for (const part of rt.body().parts) {
+          if (part.text === undefined || !contentMatches(part.contentType, wanted)) continue;
+          if (part.pieces) values.push(...part.pieces);
+          else values.push(part.text);
+        }
         return m.test(rt, values);
       };
     }

@@ -247,7 +247,7 @@ test('text parts: multipart containers carry prologue and epilogue, leaves their
     ),
   );
   assert.deepEqual(m.textParts(), [
-    { contentType: 'multipart/mixed', text: 'prologueepilogue\r\n' },
+    { contentType: 'multipart/mixed', text: 'prologueepilogue\r\n', pieces: ['prologue', 'epilogue\r\n'] },
     { contentType: 'text/plain', text: 'Grüße' },
     { contentType: 'application/octet-stream', text: 'bin' },
   ]);
