@@ -104,15 +104,23 @@ export function datePart(t: ZonedTime, part: string): string {
   }
 }
 
+/**
+ * The time in the zone the test asks for. A :zone that is no zone
+ * ("+hhmm"/"-hhmm") counts as none, as in Pigeonhole, which only warns about
+ * it when compiling: the default zone then applies.
+ */
 function zoneOption(p: Parsed): ((rt: Runtime, t: ZonedTime) => ZonedTime) {
+  // Default: the host's local zone; a pure engine has none, so UTC unless the host says.
+  const local = (rt: Runtime, t: ZonedTime): ZonedTime => ({ ms: t.ms, offset: parseZone(rt.host.environment?.['zone'] ?? '+0000') ?? 0 });
   const zone = p.tagStr('zone');
   if (zone) {
-    if (zone.constant !== undefined && parseZone(zone.constant) === undefined) p.fail(`invalid time zone '${zone.constant}' (use +hhmm or -hhmm)`, p.tagPos('zone'));
-    return (rt, t) => ({ ms: t.ms, offset: parseZone(zone.ev(rt)) ?? t.offset });
+    return (rt, t) => {
+      const offset = parseZone(zone.ev(rt));
+      return offset === undefined ? local(rt, t) : { ms: t.ms, offset };
+    };
   }
   if (p.has('originalzone')) return (_rt, t) => t;
-  // Default: the host's local zone; a pure engine has none, so UTC unless the host says.
-  return (rt, t) => ({ ms: t.ms, offset: parseZone(rt.host.environment?.['zone'] ?? '+0000') ?? 0 });
+  return local;
 }
 
 // An unknown date-part is not a compile error (Pigeonhole accepts it too); the test is then false.

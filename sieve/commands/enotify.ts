@@ -20,7 +20,6 @@ export function checkMailto(uri: string): string | undefined {
   const addrs = to === '' ? [] : to.split(',');
   for (const a of addrs) if (!ADDR.test(a.trim())) return `invalid recipient '${a}' in mailto URI`;
   const query = m[2]?.slice(1);
-  let hasTo = addrs.length > 0;
   if (query)
     for (const kv of query.split('&')) {
       const [k = '', v = ''] = kv.split('=');
@@ -33,9 +32,10 @@ export function checkMailto(uri: string): string | undefined {
       }
       // As Pigeonhole: header values in the URI must be printable ASCII (no raw 8-bit text).
       if (k.toLowerCase() !== 'body' && !/^[\x20-\x7e\t]*$/.test(body)) return 'mailto URI: invalid header field body';
-      if (k.toLowerCase() === 'to' && v !== '') hasTo = true;
     }
-  return hasTo ? undefined : `mailto URI '${uri}' has no recipients`;
+  // A URI with no recipient at all is accepted, as Pigeonhole only warns
+  // about it: the notify is an action that sends nothing (delivery skips it).
+  return undefined;
 }
 
 export const notify: CommandSpec = {
