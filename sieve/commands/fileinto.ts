@@ -1,12 +1,7 @@
 // fileinto (RFC 5228 4.1) with :copy (RFC 3894), :create (RFC 5490) and :flags (RFC 5232).
 import type { CommandSpec } from '../compile/spec.js';
-import { FLOW_NEXT, SieveRuntimeError } from '../runtime/runtime.js';
+import { FLOW_NEXT } from '../runtime/runtime.js';
 import { flagsTag, storeFlags } from './flags-support.js';
-
-export function validMailboxName(name: string): boolean {
-  // Non-empty, no control characters, well-formed UTF-16 (so valid UTF-8 on disk).
-  return name !== '' && !/[\x00-\x1f\x7f]/.test(name) && !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name);
-}
 
 export const fileinto: CommandSpec = {
   kind: 'command',
@@ -15,17 +10,16 @@ export const fileinto: CommandSpec = {
   tags: [{ name: 'copy', ext: 'copy' }, { name: 'create', ext: 'mailbox' }, flagsTag],
   args: ['string'],
   compile(p) {
-    // The name is checked when the action is taken, not here: Pigeonhole
-    // compiles fileinto "" or a name with a control character too (the store
-    // then fails and the message is kept), so such a script uploads to both.
+    // The name is not checked here nor when the script runs: as in
+    // Pigeonhole, fileinto "" or a name with a control character is an
+    // action whose store fails when it is carried out (the delivery puts
+    // that copy in INBOX and logs it), and the rest of the script still counts.
     const box = p.str(0);
     const flags = storeFlags(p);
     const copy = p.has('copy');
     const create = p.has('create');
-    const { line, col } = p.node.pos;
     return (rt) => {
       const mailbox = box.ev(rt);
-      if (!validMailboxName(mailbox)) throw new SieveRuntimeError(`invalid folder name '${mailbox}' specified for fileinto`, line, col);
       const f = flags(rt);
       rt.addAction(f && f.length ? { type: 'fileinto', mailbox, flags: f, copy, create } : { type: 'fileinto', mailbox, copy, create }, p.node.pos);
       return FLOW_NEXT;

@@ -86,6 +86,10 @@ test('RFC 5228 4.1 fileinto: an existing mailbox; a missing one lands in INBOX (
   assert.deepEqual(stores(missing), ['INBOX']);
   assert.deepEqual(missing.notes, [{ level: 'warn', event: 'fileinto-missing-mailbox', fields: { account: 'roadrunner@acme.example.com', mailbox: 'Nowhere' } }]);
   assert.deepEqual(stores(decide('require ["fileinto", "mailbox"]; fileinto :create "New";')), ['New :create']);
+  // A name no mailbox can have (Sieve leaves it to the delivery, as Pigeonhole): that copy in INBOX, the rest as the script says.
+  const odd = decide('require ["fileinto", "encoded-character"]; fileinto "a${hex:01}b"; fileinto "Friends";');
+  assert.deepEqual(stores(odd), ['INBOX', 'Friends']);
+  assert.deepEqual(odd.notes.map((n) => n.event), ['fileinto-missing-mailbox']);
   // INBOX is never looked up, and is INBOX in any case.
   assert.deepEqual(stores(decide('require "fileinto"; fileinto "inbox";', { existingMailboxes: new Set() })), ['INBOX']);
   // Only the targets other than INBOX are asked about.
