@@ -96,12 +96,18 @@ function isInbox(name: string): boolean {
   return name.toUpperCase() === 'INBOX';
 }
 
-/** The store targets whose existence the plan needs to know (for existingMailboxes). */
+/**
+ * The store targets whose existence the plan needs to know (for
+ * existingMailboxes). A name no mailbox can have (empty, or with a control
+ * character: Sieve leaves fileinto's name to us) is not looked up; it counts
+ * as missing.
+ */
 export function mailboxesToCheck(actions: readonly SieveAction[], junk: boolean): string[] {
   const names = new Set<string>();
   for (const a of actions) {
     const name = a.type === 'keep' ? keepMailbox(a, junk) : a.type === 'fileinto' ? a.mailbox : undefined;
-    if (name !== undefined && !isInbox(name)) names.add(name);
+    // eslint-disable-next-line no-control-regex
+    if (name !== undefined && name !== '' && !/[\x00-\x1f\x7f]/.test(name) && !isInbox(name)) names.add(name);
   }
   return [...names];
 }

@@ -90,6 +90,8 @@ test('RFC 5228 4.1 fileinto: an existing mailbox; a missing one lands in INBOX (
   const odd = decide('require ["fileinto", "encoded-character"]; fileinto "a${hex:01}b"; fileinto "Friends";');
   assert.deepEqual(stores(odd), ['INBOX', 'Friends']);
   assert.deepEqual(odd.notes.map((n) => n.event), ['fileinto-missing-mailbox']);
+  // Such names are never looked up (a NUL is no text to PostgreSQL).
+  assert.deepEqual(mailboxesToCheck(actionsOf('require ["fileinto", "encoded-character"]; fileinto ""; fileinto "a${hex:00}"; fileinto "B";'), false), ['B']);
   // INBOX is never looked up, and is INBOX in any case.
   assert.deepEqual(stores(decide('require "fileinto"; fileinto "inbox";', { existingMailboxes: new Set() })), ['INBOX']);
   // Only the targets other than INBOX are asked about.
