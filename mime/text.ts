@@ -33,24 +33,25 @@ export function partText(raw: Buffer, part: MimePart): string {
   return decodeCharset(partContent(raw, part), paramValue(part.params, 'charset'));
 }
 
-/** The decoded text of every text/* part (and the headers of embedded messages), joined: what SEARCH BODY/TEXT look in. */
-export function searchableText(raw: Buffer, root: MimePart): string {
+/**
+ * What SEARCH looks in, as Dovecot (without full-text search) does: the
+ * decoded text of every text/* part, HTML as it is (tags too), joined. With
+ * `headers` (TEXT), the header of every part below the top one as well:
+ * MIME part headers and the headers of embedded messages, which BODY leaves
+ * out (the top header is the caller's).
+ */
+export function searchableText(raw: Buffer, root: MimePart, headers = false): string {
   const out: string[] = [];
   const walk = (part: MimePart, depth: number): void => {
     if (depth > MAX_DEPTH) return;
+    if (headers && depth > 0) out.push(decodeHeader(raw.toString('latin1', part.hdrOff, part.hdrOff + part.hdrLen)));
     if (part.parts && part.parts.length > 0) {
-      if (part.kind === 'message') {
-        const child = part.parts[0]!;
-        out.push(decodeHeader(raw.toString('latin1', child.hdrOff, child.hdrOff + child.hdrLen)));
-      }
       for (const p of part.parts) walk(p, depth + 1);
       return;
     }
     const type = (part.type ?? 'text').toLowerCase();
     if (type !== 'text' && part.kind !== 'text') return;
-    let text = partText(raw, part);
-    if ((part.subtype ?? '').toLowerCase() === 'html') text = withoutTags(text).replace(/&nbsp;/g, ' ');
-    out.push(text);
+    out.push(partText(raw, part));
   };
   walk(root, 0);
   return out.join('\n');

@@ -1,5 +1,5 @@
 // The same IMAP conversations against Postino and a scratch Dovecot 2.3:
-// for the corner cases of SEARCH dates and empty strings, \Recent (also after EXPUNGE), atoms,
+// for the corner cases of SEARCH dates, empty strings, BODY/TEXT and HEADER, \Recent (also after EXPUNGE), atoms,
 // BINARY after a literal8 APPEND, CONDSTORE, LIST-EXTENDED and LSUB, MOVE
 // into the selected mailbox, COPY order, new keywords and RENAME under itself, both must answer
 // alike (status, response codes, and the untagged lines each step picks).
@@ -47,6 +47,24 @@ test('SEARCH HEADER field "" (and TO, CC, BCC, FROM, SUBJECT "") match exactly t
         (k) => ({ cmd: `SEARCH ${k}` }),
       ),
       { cmd: 'DELETE Empty', quiet: true },
+    ],
+  });
+});
+
+test('SEARCH BODY and TEXT: HTML as it is, MIME part headers and embedded headers for TEXT only; HEADER looks at each field on its own', async () => {
+  const html = Buffer.from('<html><body><p>Special <b>offer</b></p></body></html>').toString('base64');
+  await compare({
+    name: 'body and text',
+    steps: [
+      { cmd: 'CREATE Bt', quiet: true },
+      append('Bt', msg('From: a@example.test\nSubject: html\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=x', `--x\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${html}\r\n--x\r\nContent-Type: application/pdf; name="report.pdf"\r\n\r\nbinary\r\n--x--\r\n`)),
+      append('Bt', msg('From: b@example.test\nSubject: forward\nMIME-Version: 1.0\nContent-Type: message/rfc822', 'From: inner@example.org\r\nSubject: inner subject\r\n\r\nembedded text\r\n')),
+      append('Bt', msg('From: c@example.test\nTo: team@example.test\nTo: second@example.test\nSubject: two To fields')),
+      append('Bt', msg('From: d@example.test\nTo: Bob <bob@example.test>, carol@example.test\nSubject: one To field')),
+      { cmd: 'SELECT Bt', quiet: true },
+      ...['BODY "<b>"', 'BODY "offer"', 'TEXT "report.pdf"', 'BODY "report.pdf"', 'BODY "inner"', 'TEXT "inner subject"', 'BODY "embedded"', 'TEXT "Content-Type"', 'BODY "Content-Type"', 'HEADER To ", "', 'HEADER To "second"', 'HEADER Subject "To field"'].map((k) => ({ cmd: `SEARCH ${k}` })),
+      { cmd: 'CLOSE', quiet: true },
+      { cmd: 'DELETE Bt', quiet: true },
     ],
   });
 });

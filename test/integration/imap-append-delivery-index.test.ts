@@ -70,7 +70,8 @@ const SEARCHES: Array<[string, string]> = [
   ['CC', 'list'],
   ['BODY', 'needle-plain'],
   ['BODY', 'café au lait'],
-  ['BODY', 'needle html'],
+  // HTML is searched as it is, tags and entities too (as Dovecot without full-text search).
+  ['BODY', 'needle&nbsp;html <b>bold'],
   ['BODY', 'needle-inner'],
   ['TEXT', 'inner subject'],
   ['BODY', 'AAECAwQF'],

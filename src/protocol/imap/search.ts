@@ -24,7 +24,8 @@ export type SearchKey =
   | { op: 'size'; larger: boolean; n: number }
   | { op: 'date'; field: 'internal' | 'sent'; cmp: 'before' | 'on' | 'since'; day: number }
   | { op: 'age'; older: boolean; seconds: number }
-  | { op: 'header'; field: string; value: string }
+  /** `raw`: HEADER, which looks in each field's own value; TO, FROM, CC, BCC and SUBJECT may use the indexed text. */
+  | { op: 'header'; field: string; value: string; raw?: boolean }
   | { op: 'body'; value: string; text: boolean }
   | { op: 'modseq'; n: number }
   | { op: 'none' };
@@ -121,7 +122,7 @@ export function parseSearch(args: Arg[], decodeString: (a: Arg | undefined) => s
         return { op: 'header', field: k, value: str('search string') };
       case 'HEADER': {
         const field = astring(args[i++], 'header name');
-        return { op: 'header', field: field.toUpperCase(), value: str('search string') };
+        return { op: 'header', field: field.toUpperCase(), value: str('search string'), raw: true };
       }
       case 'BODY':
       case 'TEXT':
@@ -234,7 +235,9 @@ export function matchSearch(key: SearchKey, m: SearchCandidate, scope: SearchSco
       const needle = fold(key.value);
       const idx = m.index();
       let hay: string | undefined;
-      if (key.field === 'SUBJECT') hay = idx.search.subject;
+      // HEADER To ", " must not match a message with two To fields of one address each (as Dovecot): each field on its own.
+      if (key.raw) hay = undefined;
+      else if (key.field === 'SUBJECT') hay = idx.search.subject;
       else if (key.field === 'FROM') hay = idx.search.from;
       else if (key.field === 'TO') hay = idx.search.to;
       else if (key.field === 'CC') hay = idx.search.cc;
@@ -252,6 +255,9 @@ export function matchSearch(key: SearchKey, m: SearchCandidate, scope: SearchSco
           return scope.decodeHeader(m.raw().toString('latin1', idx.body.hdrOff, idx.body.hdrOff + idx.body.hdrLen));
         });
         if (fold(header).includes(needle)) return true;
+        // TEXT also looks in the headers of MIME parts and embedded messages; BODY does not (as Dovecot).
+        const all = cached(cache, 'text', () => searchableText(m.raw(), m.index().body, true));
+        return fold(all).includes(needle);
       }
       const body = cached(cache, 'body', () => searchableText(m.raw(), m.index().body));
       return fold(body).includes(needle);
