@@ -51,7 +51,7 @@ test('SEARCH HEADER field "" (and TO, CC, BCC, FROM, SUBJECT "") match exactly t
   });
 });
 
-test('SEARCH BODY and TEXT: HTML as it is, MIME part headers and embedded headers for TEXT only; HEADER looks at each field on its own', async () => {
+test('SEARCH BODY and TEXT: HTML as it is, MIME part headers and embedded headers for TEXT only; HEADER looks at each field on its own, blanks as written', async () => {
   const html = Buffer.from('<html><body><p>Special <b>offer</b></p></body></html>').toString('base64');
   await compare({
     name: 'body and text',
@@ -61,8 +61,10 @@ test('SEARCH BODY and TEXT: HTML as it is, MIME part headers and embedded header
       append('Bt', msg('From: b@example.test\nSubject: forward\nMIME-Version: 1.0\nContent-Type: message/rfc822', 'From: inner@example.org\r\nSubject: inner subject\r\n\r\nembedded text\r\n')),
       append('Bt', msg('From: c@example.test\nTo: team@example.test\nTo: second@example.test\nSubject: two To fields')),
       append('Bt', msg('From: d@example.test\nTo: Bob <bob@example.test>, carol@example.test\nSubject: one To field')),
+      // The blanks of a value as written, but for the one after the colon (msg() trims lines, so the field comes whole here).
+      { cmd: 'APPEND Bt', literal: 'From: e@example.test\r\nX-Custom:    spaced value   \r\nSubject: folded\r\n  twice\r\n\r\nHello.\r\n', quiet: true },
       { cmd: 'SELECT Bt', quiet: true },
-      ...['BODY "<b>"', 'BODY "offer"', 'TEXT "report.pdf"', 'BODY "report.pdf"', 'BODY "inner"', 'TEXT "inner subject"', 'BODY "embedded"', 'TEXT "Content-Type"', 'BODY "Content-Type"', 'HEADER To ", "', 'HEADER To "second"', 'HEADER Subject "To field"'].map((k) => ({ cmd: `SEARCH ${k}` })),
+      ...['BODY "<b>"', 'BODY "offer"', 'TEXT "report.pdf"', 'BODY "report.pdf"', 'BODY "inner"', 'TEXT "inner subject"', 'BODY "embedded"', 'TEXT "Content-Type"', 'BODY "Content-Type"', 'HEADER To ", "', 'HEADER To "second"', 'HEADER Subject "To field"', 'HEADER X-Custom "   spaced"', 'HEADER X-Custom "    spaced"', 'HEADER X-Custom "value   "', 'HEADER Subject "folded  twice"', 'HEADER Subject "folded twice"'].map((k) => ({ cmd: `SEARCH ${k}` })),
       { cmd: 'CLOSE', quiet: true },
       { cmd: 'DELETE Bt', quiet: true },
     ],

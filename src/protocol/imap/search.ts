@@ -243,7 +243,7 @@ export function matchSearch(key: SearchKey, m: SearchCandidate, scope: SearchSco
       else if (key.field === 'CC') hay = idx.search.cc;
       else if (key.field === 'BCC') hay = idx.search.bcc;
       if (hay !== undefined && (needle === '' || fold(hay).includes(needle))) return true;
-      const values = headerValues(m, key.field, cache, scope.decodeHeader);
+      const values = headerValues(m, key.field, cache, scope.decodeHeader, key.raw === true);
       if (values === undefined) return false;
       return needle === '' || values.some((v) => fold(v).includes(needle));
     }
@@ -297,13 +297,23 @@ function cached<T extends string | MessageHeader>(cache: SearchCache, key: strin
   return v;
 }
 
-/** Values of a header field (unfolded, encoded words decoded), or undefined when absent. */
-function headerValues(m: SearchCandidate, field: string, cache: SearchCache, decodeHeader: (v: string) => string): string[] | undefined {
+/**
+ * Values of a header field (unfolded, encoded words decoded), or undefined
+ * when absent. `asWritten` (HEADER): the blanks around the value stay, but
+ * for the one space after the colon, as Dovecot matches them.
+ */
+function headerValues(m: SearchCandidate, field: string, cache: SearchCache, decodeHeader: (v: string) => string, asWritten = false): string[] | undefined {
   const header = cached(cache, 'headerview', () => {
     const idx = m.index();
     return new MessageHeader(m.raw().subarray(idx.body.hdrOff, idx.body.hdrOff + idx.body.hdrLen));
   });
   const fields = header.all(field);
   if (fields.length === 0) return undefined;
-  return fields.map((f) => decodeHeader(unfold(header.rawText(f))));
+  return fields.map((f) => decodeHeader(asWritten ? unfoldAsWritten(header.rawText(f)) : unfold(header.rawText(f))));
+}
+
+/** A field's value with its line breaks before a blank removed, its blanks kept but a first one. */
+function unfoldAsWritten(value: string): string {
+  const v = value.includes('\n') ? value.replace(/\r?\n(?=[ \t])/g, '') : value;
+  return v.charCodeAt(0) === 0x20 || v.charCodeAt(0) === 0x09 ? v.slice(1) : v;
 }
