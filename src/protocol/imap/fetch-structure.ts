@@ -233,9 +233,25 @@ function partStructure(part: MimePart, extended: boolean): string {
   return out + extensionCommon(part);
 }
 
+/**
+ * A whole message that is one plain 7-bit text/plain part with nothing else
+ * said about it: Dovecot keeps no structure for it and writes the default
+ * ("text" "plain" ("charset" "us-ascii") ... "7bit"), whatever case the
+ * fields were written in.
+ */
+function isPlain7bit(root: MimePart): boolean {
+  if (root.kind !== 'text' || root.type === undefined) return false;
+  if (root.type.toLowerCase() !== 'text' || (root.subtype ?? '').toLowerCase() !== 'plain') return false;
+  const p = root.params;
+  if (p !== undefined && (p.length !== 2 || p[0]!.toLowerCase() !== 'charset' || p[1]!.toLowerCase() !== 'us-ascii')) return false;
+  if (root.enc !== undefined && root.enc.toLowerCase() !== '7bit') return false;
+  return root.id === undefined && root.desc === undefined && root.md5 === undefined && root.disp === undefined && root.lang === undefined && root.loc === undefined;
+}
+
 /** BODYSTRUCTURE (extended) or BODY (extended = false), parenthesized. */
 export function renderBodyStructure(index: MessageIndex | MimePart, extended = true): string {
   const root = 'body' in index ? index.body : index;
+  if (isPlain7bit(root)) return `(${partStructure({ ...root, type: undefined, subtype: undefined, params: undefined, enc: undefined }, extended)})`;
   return `(${partStructure(root, extended)})`;
 }
 
