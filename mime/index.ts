@@ -21,7 +21,7 @@ export type { HeaderField, HeaderLayout, HeaderEdit } from './header.js';
 export { bytesToText, decodeHeader, decodeWords, decodeCharset, parseDate, writtenDay } from './decode.js';
 export { addrSpecs, parseAddressList, parseAddresses, parsedAddrSpecs, simpleAddrSpecs, type ParsedAddress } from './address.js';
 export { decodeTransfer, transferEncoding, type TransferEncoding } from './transfer-encoding.js';
-export { searchableText, textParts, withoutTags, type TextPart } from './text.js';
+export { searchableText, textParts, type TextPart } from './text.js';
 export { hasDotLine, toCrlf } from './line-ends.js';
 
 /** The last field of that name in the message's own header, raw (latin1), as Dovecot keeps the last one. */

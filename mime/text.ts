@@ -57,23 +57,6 @@ export function searchableText(raw: Buffer, root: MimePart, headers = false): st
   return out.join('\n');
 }
 
-/**
- * HTML tags replaced by a space, as /<[^>]*>/g would, in one pass: that
- * pattern rescans to the end of the text from every '<' that has no '>'
- * after it, which makes a long run of '<' quadratic.
- */
-export function withoutTags(html: string): string {
-  let out = '';
-  let pos = 0;
-  for (let lt = html.indexOf('<'); lt >= 0; lt = html.indexOf('<', pos)) {
-    const gt = html.indexOf('>', lt + 1);
-    if (gt < 0) break;
-    out += html.slice(pos, lt) + ' ';
-    pos = gt + 1;
-  }
-  return out + html.slice(pos);
-}
-
 /** One part for the Sieve body test (RFC 5173): containers first, then their children. */
 export interface TextPart {
   /** Lower-case "type/subtype"; text/plain when the part names none. */

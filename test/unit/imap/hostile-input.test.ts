@@ -3,20 +3,10 @@
 // former backtracking RegExp finishes at once, with the same answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withoutTags } from '../../../mime/index.js';
 import { withoutTrailingSeparators } from '../../../src/protocol/imap/commands/create.js';
 import { fast, MB } from '../../support/hostile.js';
 
 // SORT's base subject has its own hostile-input tests (test/unit/imap/base-subject.test.ts).
-test('SEARCH TEXT over HTML: tags go, a long run of "<" stays text', () => {
-  assert.equal(withoutTags('<p>Hello <b>world</b></p>'), ' Hello  world  ');
-  assert.equal(withoutTags('a < b and c<d'), 'a < b and c<d');
-  assert.equal(withoutTags('<a<b>c'), ' c');
-  const lt = '<'.repeat(MB);
-  assert.equal(fast('1 MB of "<"', () => withoutTags(lt)), lt);
-  assert.equal(fast('"<a" repeated, one ">" at the end', () => withoutTags('<a'.repeat(MB / 2) + '>')), ' ');
-});
-
 test('CREATE/RENAME: trailing separators stripped without backtracking', () => {
   assert.equal(withoutTrailingSeparators('a/b//'), 'a/b');
   assert.equal(withoutTrailingSeparators('a'), 'a');
