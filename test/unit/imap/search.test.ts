@@ -6,6 +6,7 @@ import { parseCommand } from '../../../src/protocol/imap/parser.js';
 import { ImapParseError } from '../../../src/protocol/imap/parser.js';
 import { indexMessage } from '../../../mime/index.js';
 import { decodeHeader } from '../../../mime/decode.js';
+import { fast, MB } from '../../support/hostile.js';
 
 const RAW = Buffer.from(
   [
@@ -91,6 +92,15 @@ test('BODY and TEXT search decoded text of every text part', () => {
   assert.ok(!matches('BODY Subject'));
   assert.ok(matches('TEXT "X-Priority"'));
   assert.match(searchableText(RAW, index.body), /Grüße aus Köln/);
+});
+
+test('HEADER keeps a value\'s blanks as written but the first; linear on a megabyte of folds and bare CRs', () => {
+  const raw = Buffer.from('X-Custom:    spaced value   \r\nX-Long: a\r\n' + ' b\r\n'.repeat(200_000) + 'X-Cr: ' + '\r'.repeat(MB) + 'z\r\n\r\nbody\r\n');
+  const idx = indexMessage(raw);
+  const c: SearchCandidate = { ...candidate(), index: () => idx, raw: () => raw };
+  assert.ok(matches('HEADER X-Custom "   spaced"', c) && !matches('HEADER X-Custom "    spaced"', c) && matches('HEADER X-Custom "value   "', c));
+  assert.ok(fast('200,000 folded lines', () => matches('HEADER X-Long "b b b"', c)));
+  assert.ok(fast('a megabyte of bare CRs', () => !matches('HEADER X-Cr "q"', c)));
 });
 
 test('MODSEQ and CHARSET', () => {
